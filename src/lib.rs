@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod clock;
+pub mod error;
+pub mod model;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+pub mod tracker;
+
+pub use error::{Error, ErrorKind, Result};
+pub use tracker::{MemoryTracker, Tracker};

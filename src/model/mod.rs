@@ -1,0 +1,12 @@
+//! The domain model: identifiers, issue snapshots, comments, attachments, rich text
+//! and projects, as every tracker adapter presents them.
+
+mod ids;
+mod issue;
+mod rich_text;
+
+pub use ids::{AttachmentId, CommentId, InstanceUrl, IssueId, IssueKey, ProjectKey, UserId};
+pub use issue::{
+    AttachmentMeta, Comment, Issue, IssueType, ProjectInfo, Sha256, UserRef, Visibility,
+};
+pub use rich_text::RichText;

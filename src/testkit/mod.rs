@@ -1,0 +1,121 @@
+//! Conformance suites and helpers for authors of trackers and stores (feature `testkit`).
+//!
+//! Every tracker twinsync ships passes [`tracker`]'s suite, and so should yours:
+//!
+//! ```
+//! use twinsync::testkit::{self, TrackerFixture};
+//!
+//! async fn fixture() -> TrackerFixture {
+//!     // Build your adapter here, pointing at a project it may write to.
+//!     testkit::memory_fixture()
+//! }
+//!
+//! // One `#[test]` per behaviour, so one failure does not hide the others.
+//! twinsync::tracker_conformance!(fixture);
+//! # fn main() {}
+//! ```
+//!
+//! Adapters that need a particular async runtime pass its `block_on`:
+//! `twinsync::tracker_conformance!(fixture, my_runtime_block_on);`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::model::{ProjectKey, UserId, UserRef};
+use crate::tracker::{MemoryTracker, Tracker};
+
+pub mod tracker;
+
+/// Runs a future to completion on the current thread (no runtime needed).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    futures::executor::block_on(future)
+}
+
+/// What a tracker suite needs to know about the tracker under test.
+#[derive(Clone, Debug)]
+pub struct TrackerFixture {
+    /// The adapter under test.
+    pub tracker: Arc<dyn Tracker>,
+    /// A project the adapter's user may create issues, comments and attachments in.
+    pub project: ProjectKey,
+    /// An issue type that project has.
+    pub issue_type: String,
+    /// The longest time a search may lag behind writes; the suite retries
+    /// searches for this long before it fails.
+    pub search_lag: Duration,
+    /// Known users and groups, for the permission cases; `None` skips them.
+    pub permissions: Option<PermissionFixture>,
+}
+
+/// Users and groups whose rights the permission cases check.
+#[derive(Clone, Debug)]
+pub struct PermissionFixture {
+    /// A global admin.
+    pub global_admin: UserId,
+    /// An admin of the fixture's project who is not a global admin.
+    pub project_admin: UserId,
+    /// A user who administers nothing.
+    pub plain_user: UserId,
+    /// A group that exists, and its members.
+    pub group: (String, Vec<UserId>),
+    /// The name of a group that does not exist.
+    pub missing_group: String,
+}
+
+/// A [`MemoryTracker`] with project `SUP` (types Bug, Task, Epic; default Task),
+/// project `DEV` (types Bug, Task, Story; no default) and the users of a
+/// [`PermissionFixture`].
+pub fn memory_fixture() -> TrackerFixture {
+    let tracker = memory_tracker();
+    memory_fixture_for(tracker)
+}
+
+/// The tracker [`memory_fixture`] uses, for tests that need its handle.
+pub fn memory_tracker() -> MemoryTracker {
+    let tracker = MemoryTracker::new("https://memory.example").unwrap_or_else(|e| {
+        unreachable!("a fixed valid url: {e}");
+    });
+    setup_memory_tracker(&tracker);
+    tracker
+}
+
+/// Adds [`memory_fixture`]'s projects, users and groups to `tracker`.
+///
+/// # Panics
+///
+/// When the projects exist already (a test set-up mistake).
+pub fn setup_memory_tracker(tracker: &MemoryTracker) {
+    tracker
+        .add_project("SUP", "Support", &["Bug", "Task", "Epic"], Some("Task"))
+        .expect("project SUP is new");
+    tracker
+        .add_project("DEV", "Development", &["Bug", "Task", "Story"], None)
+        .expect("project DEV is new");
+    let admin = UserRef::new("ada", "Ada Admin");
+    let lead = UserRef::new("pat", "Pat Project-Admin");
+    let user = UserRef::new("uma", "Uma User");
+    for u in [&admin, &lead, &user] {
+        tracker.add_user(u.clone());
+    }
+    tracker.set_global_admin(&admin.id, true);
+    tracker.set_project_admin(&ProjectKey::new("SUP"), &lead.id, true);
+    tracker.set_group("sync-admins", std::slice::from_ref(&lead.id));
+}
+
+/// [`TrackerFixture`] for a tracker set up by [`setup_memory_tracker`].
+pub fn memory_fixture_for(tracker: MemoryTracker) -> TrackerFixture {
+    TrackerFixture {
+        tracker: Arc::new(tracker),
+        project: ProjectKey::new("SUP"),
+        issue_type: "Bug".to_owned(),
+        search_lag: Duration::ZERO,
+        permissions: Some(PermissionFixture {
+            global_admin: UserId::new("ada"),
+            project_admin: UserId::new("pat"),
+            plain_user: UserId::new("uma"),
+            group: ("sync-admins".to_owned(), vec![UserId::new("pat")]),
+            missing_group: "no-such-group".to_owned(),
+        }),
+    }
+}

@@ -1,0 +1,671 @@
+//! The tracker conformance suite: one public async function per behaviour the
+//! sync engine relies on. Each panics with a message naming what broke.
+//!
+//! Run them all as named tests with [`tracker_conformance!`](crate::tracker_conformance).
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::TrackerFixture;
+use crate::error::ErrorKind;
+use crate::model::{AttachmentId, CommentId, IssueId, IssueKey, ProjectKey, RichText, Sha256};
+use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Page, SearchPage};
+
+/// Generates one `#[test]` per conformance case.
+///
+/// `$fixture` is a function (or closure) returning a future of a
+/// [`TrackerFixture`](crate::testkit::TrackerFixture); `$block_on` (optional,
+/// default [`testkit::block_on`](crate::testkit::block_on)) runs a future to
+/// completion on the runtime your adapter needs.
+#[macro_export]
+macro_rules! tracker_conformance {
+    ($fixture:expr) => {
+        $crate::tracker_conformance!($fixture, $crate::testkit::block_on);
+    };
+    ($fixture:expr, $block_on:path) => {
+        $crate::tracker_conformance!(@cases $fixture, $block_on;
+            instance_reports_normalized_url,
+            project_lists_issue_types,
+            missing_project_is_not_found,
+            create_then_read_back,
+            create_stores_marker_properties,
+            issue_properties_round_trip,
+            update_changes_only_given_fields,
+            bad_issue_type_is_invalid_input,
+            comments_keep_creation_order,
+            comment_update_and_delete,
+            comment_markers_are_stored,
+            attachment_content_round_trips,
+            paging_returns_every_issue_once,
+            search_by_project_finds_new_issue,
+            updated_since_finds_changed_issues,
+            missing_things_are_not_found,
+            myself_is_known,
+            permission_queries,
+        );
+    };
+    (@cases $fixture:expr, $block_on:path; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $block_on(async {
+                    let fixture = ($fixture)().await;
+                    $crate::testkit::tracker::$case(&fixture).await;
+                });
+            }
+        )*
+    };
+}
+
+fn unique(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{tag}-{nanos:x}-{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+async fn create(f: &TrackerFixture, summary: &str) -> (IssueId, IssueKey) {
+    let created = f
+        .tracker
+        .create_issue(&NewIssue::new(
+            f.project.clone(),
+            f.issue_type.clone(),
+            summary,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("create issue {summary:?} in {}: {e}", f.project));
+    (created.id, created.key)
+}
+
+/// Runs `search` until `done` accepts its result, for up to the fixture's search lag.
+async fn eventually<S, Fut>(
+    f: &TrackerFixture,
+    what: &str,
+    mut search: S,
+    done: impl Fn(&[SearchPage]) -> bool,
+) where
+    S: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Vec<SearchPage>>,
+{
+    let start = Instant::now();
+    loop {
+        let pages = search().await;
+        if done(&pages) {
+            return;
+        }
+        if start.elapsed() >= f.search_lag {
+            panic!(
+                "{what}: not seen within the search lag of {:?}",
+                f.search_lag
+            );
+        }
+        futures_timer::Delay::new(Duration::from_millis(250)).await;
+    }
+}
+
+async fn all_pages(f: &TrackerFixture, jql: &str, page_size: u32) -> Vec<SearchPage> {
+    let mut pages = Vec::new();
+    let mut page = Page::first(page_size);
+    loop {
+        let result = f
+            .tracker
+            .search(jql, &page)
+            .await
+            .unwrap_or_else(|e| panic!("search {jql:?}: {e}"));
+        let next = result.next_page.clone();
+        pages.push(result);
+        match next {
+            Some(token) if pages.len() < 10_000 => page = Page::next(token, page_size),
+            _ => return pages,
+        }
+    }
+}
+
+/// `instance()` answers with a normalized URL and names the product.
+pub async fn instance_reports_normalized_url(f: &TrackerFixture) {
+    let info = f.tracker.instance().await.expect("instance()");
+    let reparsed = crate::model::InstanceUrl::parse(info.url.as_str()).expect("url parses");
+    assert_eq!(
+        reparsed, info.url,
+        "instance url must already be normalized"
+    );
+    assert!(!info.product.is_empty(), "instance must name its product");
+}
+
+/// `project()` lists the project's issue types, including the fixture's type.
+pub async fn project_lists_issue_types(f: &TrackerFixture) {
+    let project = f.tracker.project(&f.project).await.expect("project()");
+    assert_eq!(project.key, f.project);
+    assert!(
+        project.issue_type(&f.issue_type).is_some(),
+        "project {} must offer issue type {:?}; it lists {:?}",
+        f.project,
+        f.issue_type,
+        project.issue_type_names()
+    );
+    if let Some(default) = &project.default_issue_type {
+        assert!(
+            project.issue_type(default).is_some(),
+            "default type {default:?} must be listed"
+        );
+    }
+}
+
+/// A project that does not exist is `NotFound`, and permanent.
+pub async fn missing_project_is_not_found(f: &TrackerFixture) {
+    let err = f
+        .tracker
+        .project(&ProjectKey::new("NOSUCHPROJECT"))
+        .await
+        .expect_err("a missing project must fail");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(!err.is_temporary(), "not found must be permanent: {err}");
+}
+
+/// What is created reads back equal, by id and by key.
+pub async fn create_then_read_back(f: &TrackerFixture) {
+    let summary = unique("read back");
+    let description = RichText::plain("first line\nsecond line");
+    let created = f
+        .tracker
+        .create_issue(
+            &NewIssue::new(f.project.clone(), f.issue_type.clone(), summary.clone())
+                .description(description.clone())
+                .labels(["beta", "alpha"]),
+        )
+        .await
+        .expect("create_issue()");
+    let by_id = f.tracker.issue(&created.id).await.expect("issue()");
+    let by_key = f
+        .tracker
+        .issue_by_key(&created.key)
+        .await
+        .expect("issue_by_key()");
+    assert_eq!(by_id, by_key, "reading by id and by key must agree");
+    assert_eq!(by_id.id, created.id);
+    assert_eq!(by_id.key, created.key);
+    assert_eq!(by_id.project, f.project);
+    assert!(by_id.issue_type.eq_ignore_ascii_case(&f.issue_type));
+    assert_eq!(by_id.summary, summary);
+    assert_eq!(
+        by_id.description.to_plain_text(),
+        description.to_plain_text()
+    );
+    assert_eq!(
+        by_id.labels,
+        vec!["alpha".to_owned(), "beta".to_owned()],
+        "labels sorted"
+    );
+    assert!(by_id.comments.is_empty() && by_id.attachments.is_empty());
+    assert!(by_id.updated >= by_id.created);
+}
+
+/// Properties sent with a create are on the issue at once (the sync marker).
+pub async fn create_stores_marker_properties(f: &TrackerFixture) {
+    if !f.tracker.capabilities().issue_properties {
+        return;
+    }
+    let marker = json!({"connection": "conformance", "origin": "SUP-1", "op": unique("op")});
+    let created = f
+        .tracker
+        .create_issue(
+            &NewIssue::new(f.project.clone(), f.issue_type.clone(), unique("marker"))
+                .property("twinsync.marker", marker.clone()),
+        )
+        .await
+        .expect("create_issue() with a marker");
+    let issue = f.tracker.issue(&created.id).await.expect("issue()");
+    assert_eq!(
+        issue.properties.get("twinsync.marker"),
+        Some(&marker),
+        "marker on the snapshot"
+    );
+    let read = f
+        .tracker
+        .issue_property(&created.id, "twinsync.marker")
+        .await
+        .expect("issue_property()");
+    assert_eq!(read, Some(marker));
+}
+
+/// Issue properties can be set, replaced and read; a missing one is `None`.
+pub async fn issue_properties_round_trip(f: &TrackerFixture) {
+    if !f.tracker.capabilities().issue_properties {
+        return;
+    }
+    let (id, _) = create(f, &unique("props")).await;
+    let t = &f.tracker;
+    assert_eq!(
+        t.issue_property(&id, "twinsync.absent")
+            .await
+            .expect("read"),
+        None
+    );
+    t.set_issue_property(&id, "twinsync.state", &json!({"v": 1}))
+        .await
+        .expect("set");
+    t.set_issue_property(&id, "twinsync.state", &json!({"v": 2}))
+        .await
+        .expect("replace");
+    assert_eq!(
+        t.issue_property(&id, "twinsync.state").await.expect("read"),
+        Some(json!({"v": 2}))
+    );
+}
+
+/// An update changes the given fields and leaves the others alone.
+pub async fn update_changes_only_given_fields(f: &TrackerFixture) {
+    let (id, _) = create(f, &unique("before")).await;
+    let before = f.tracker.issue(&id).await.expect("issue()");
+    let summary = unique("after");
+    f.tracker
+        .update_issue(
+            &id,
+            &IssueUpdate {
+                summary: Some(summary.clone()),
+                ..IssueUpdate::default()
+            },
+        )
+        .await
+        .expect("update_issue()");
+    let after = f.tracker.issue(&id).await.expect("issue()");
+    assert_eq!(after.summary, summary);
+    assert_eq!(after.description, before.description);
+    assert_eq!(after.issue_type, before.issue_type);
+    assert!(after.updated >= before.updated);
+}
+
+/// Creating an issue of a type the project lacks is `InvalidInput`, and nothing is created.
+pub async fn bad_issue_type_is_invalid_input(f: &TrackerFixture) {
+    let summary = unique("bad type");
+    let err = f
+        .tracker
+        .create_issue(&NewIssue::new(
+            f.project.clone(),
+            "NoSuchType",
+            summary.clone(),
+        ))
+        .await
+        .expect_err("an unknown issue type must fail");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let pages = all_pages(f, &format!("project = {}", f.project), 100).await;
+    assert!(
+        pages
+            .iter()
+            .flat_map(|p| &p.issues)
+            .all(|i| i.summary != summary),
+        "a failed create must not leave an issue"
+    );
+}
+
+/// Comments come back oldest first with their bodies and authors.
+pub async fn comments_keep_creation_order(f: &TrackerFixture) {
+    let (id, _) = create(f, &unique("comments")).await;
+    let me = f.tracker.myself().await.expect("myself()");
+    let mut ids = Vec::new();
+    for body in ["one", "two", "three"] {
+        let c = f
+            .tracker
+            .add_comment(&id, &NewComment::public(body))
+            .await
+            .expect("add_comment()");
+        assert_eq!(c.body.to_plain_text(), body);
+        assert_eq!(c.author.id, me.id, "comment author is the adapter's user");
+        ids.push(c.id);
+    }
+    let issue = f.tracker.issue(&id).await.expect("issue()");
+    let got: Vec<_> = issue
+        .comments
+        .iter()
+        .map(|c| c.body.to_plain_text())
+        .collect();
+    assert_eq!(got, ["one", "two", "three"]);
+    let got_ids: Vec<_> = issue.comments.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(got_ids, ids);
+}
+
+/// A comment can be edited and deleted; the others stay.
+pub async fn comment_update_and_delete(f: &TrackerFixture) {
+    let (id, _) = create(f, &unique("edit comments")).await;
+    let t = &f.tracker;
+    let a = t
+        .add_comment(&id, &NewComment::public("a"))
+        .await
+        .expect("add");
+    let b = t
+        .add_comment(&id, &NewComment::public("b"))
+        .await
+        .expect("add");
+    let edited = t
+        .update_comment(&id, &a.id, &RichText::plain("a, edited"))
+        .await
+        .expect("update_comment()");
+    assert_eq!(edited.body.to_plain_text(), "a, edited");
+    assert!(edited.updated >= edited.created);
+    if t.capabilities().delete_comments {
+        t.delete_comment(&id, &b.id)
+            .await
+            .expect("delete_comment()");
+        let issue = t.issue(&id).await.expect("issue()");
+        let bodies: Vec<_> = issue
+            .comments
+            .iter()
+            .map(|c| c.body.to_plain_text())
+            .collect();
+        assert_eq!(bodies, ["a, edited"]);
+        let err = t
+            .delete_comment(&id, &b.id)
+            .await
+            .expect_err("deleted twice");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    }
+}
+
+/// Properties sent with a new comment are stored with it.
+pub async fn comment_markers_are_stored(f: &TrackerFixture) {
+    if !f.tracker.capabilities().comment_properties {
+        return;
+    }
+    let (id, _) = create(f, &unique("comment marker")).await;
+    let marker = json!({"origin": "42", "op": unique("op")});
+    let c = f
+        .tracker
+        .add_comment(
+            &id,
+            &NewComment::public("marked").property("twinsync.marker", marker.clone()),
+        )
+        .await
+        .expect("add_comment() with a marker");
+    let issue = f.tracker.issue(&id).await.expect("issue()");
+    let read = issue.comment(&c.id).expect("comment on the issue");
+    assert_eq!(
+        read.properties.get("twinsync.marker"),
+        Some(&marker),
+        "marker on the snapshot"
+    );
+    assert_eq!(
+        f.tracker
+            .comment_property(&c.id, "twinsync.marker")
+            .await
+            .expect("read"),
+        Some(marker)
+    );
+    f.tracker
+        .set_comment_property(&c.id, "twinsync.other", &json!(true))
+        .await
+        .expect("set_comment_property()");
+    assert_eq!(
+        f.tracker
+            .comment_property(&c.id, "twinsync.other")
+            .await
+            .expect("read"),
+        Some(json!(true))
+    );
+}
+
+/// Uploaded content downloads byte for byte; deleting removes it.
+pub async fn attachment_content_round_trips(f: &TrackerFixture) {
+    if !f.tracker.capabilities().attachments {
+        return;
+    }
+    let (id, _) = create(f, &unique("attachments")).await;
+    let content: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let meta = f
+        .tracker
+        .upload_attachment(
+            &id,
+            &NewAttachment {
+                file_name: "trace.bin".to_owned(),
+                mime_type: "application/octet-stream".to_owned(),
+                content: content.clone(),
+            },
+        )
+        .await
+        .expect("upload_attachment()");
+    assert_eq!(meta.file_name, "trace.bin");
+    assert_eq!(meta.size, content.len() as u64);
+    let listed = f.tracker.attachments(&id).await.expect("attachments()");
+    assert_eq!(listed.iter().map(|a| &a.id).collect::<Vec<_>>(), [&meta.id]);
+    let issue = f.tracker.issue(&id).await.expect("issue()");
+    assert_eq!(
+        issue.attachments.len(),
+        1,
+        "the snapshot lists the attachment"
+    );
+    let downloaded = f
+        .tracker
+        .download_attachment(&meta.id)
+        .await
+        .expect("download");
+    assert_eq!(
+        Sha256::of(&downloaded),
+        Sha256::of(&content),
+        "same content hash"
+    );
+    if let Some(hash) = meta.sha256 {
+        assert_eq!(hash, Sha256::of(&content), "reported hash is the content's");
+    }
+    f.tracker
+        .delete_attachment(&meta.id)
+        .await
+        .expect("delete_attachment()");
+    assert!(
+        f.tracker
+            .attachments(&id)
+            .await
+            .expect("attachments()")
+            .is_empty()
+    );
+    let err = f
+        .tracker
+        .download_attachment(&meta.id)
+        .await
+        .expect_err("deleted");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+}
+
+/// Paging through a search returns every matching issue exactly once.
+pub async fn paging_returns_every_issue_once(f: &TrackerFixture) {
+    let label = unique("paging").replace('-', "_");
+    let mut want = BTreeSet::new();
+    for i in 0..7 {
+        let created = f
+            .tracker
+            .create_issue(
+                &NewIssue::new(f.project.clone(), f.issue_type.clone(), format!("page {i}"))
+                    .labels([label.clone()]),
+            )
+            .await
+            .expect("create_issue()");
+        want.insert(created.key);
+    }
+    let jql = format!("project = {} AND labels = {label}", f.project);
+    eventually(
+        f,
+        "every issue in pages of 3",
+        || all_pages(f, &jql, 3),
+        |pages| {
+            let keys: Vec<_> = pages
+                .iter()
+                .flat_map(|p| &p.issues)
+                .map(|i| i.key.clone())
+                .collect();
+            let unique: BTreeSet<_> = keys.iter().cloned().collect();
+            assert_eq!(
+                keys.len(),
+                unique.len(),
+                "an issue appeared on two pages: {keys:?}"
+            );
+            unique == want
+        },
+    )
+    .await;
+    let pages = all_pages(f, &jql, 3).await;
+    assert!(
+        pages.len() >= 3,
+        "7 issues in pages of 3 take 3 pages, got {}",
+        pages.len()
+    );
+    assert!(pages.last().is_some_and(|p| p.next_page.is_none()));
+}
+
+/// `project = X` finds an issue created in X, with its comments.
+pub async fn search_by_project_finds_new_issue(f: &TrackerFixture) {
+    let (id, key) = create(f, &unique("search")).await;
+    f.tracker
+        .add_comment(&id, &NewComment::public("in the snapshot"))
+        .await
+        .expect("add_comment()");
+    let jql = format!("project = {}", f.project);
+    eventually(
+        f,
+        "a new issue by project",
+        || all_pages(f, &jql, 100),
+        |pages| {
+            pages.iter().flat_map(|p| &p.issues).any(|i| {
+                i.key == key
+                    && i.comments
+                        .iter()
+                        .any(|c| c.body.to_plain_text() == "in the snapshot")
+            })
+        },
+    )
+    .await;
+}
+
+/// `updated_since` finds an issue changed at or after the time, and not before.
+pub async fn updated_since_finds_changed_issues(f: &TrackerFixture) {
+    let (id, key) = create(f, &unique("changed")).await;
+    f.tracker
+        .update_issue(
+            &id,
+            &IssueUpdate {
+                summary: Some(unique("changed again")),
+                ..IssueUpdate::default()
+            },
+        )
+        .await
+        .expect("update_issue()");
+    let changed_at = f.tracker.issue(&id).await.expect("issue()").updated;
+    let since = changed_at - Duration::from_secs(1);
+    eventually(
+        f,
+        "the changed issue by updated_since",
+        || async {
+            vec![
+                f.tracker
+                    .updated_since(&f.project, since, &Page::first(100))
+                    .await
+                    .expect("updated_since()"),
+            ]
+        },
+        |pages| pages.iter().flat_map(|p| &p.issues).any(|i| i.key == key),
+    )
+    .await;
+    let later = changed_at + Duration::from_secs(24 * 3600);
+    let none = f
+        .tracker
+        .updated_since(&f.project, later, &Page::first(100))
+        .await
+        .expect("updated_since()");
+    assert!(
+        none.issues.iter().all(|i| i.key != key),
+        "an issue not changed since a time must not be returned"
+    );
+}
+
+/// Missing issues, comments and attachments are `NotFound` everywhere, and permanent.
+pub async fn missing_things_are_not_found(f: &TrackerFixture) {
+    let t = &f.tracker;
+    let missing = IssueId::new("999999999");
+    let mut errors = vec![
+        t.issue(&missing).await.expect_err("issue()"),
+        t.issue_by_key(&IssueKey::new(format!("{}-999999", f.project)))
+            .await
+            .expect_err("issue_by_key()"),
+        t.update_issue(
+            &missing,
+            &IssueUpdate {
+                summary: Some("x".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("update_issue()"),
+        t.add_comment(&missing, &NewComment::public("x"))
+            .await
+            .expect_err("add_comment()"),
+    ];
+    let (id, _) = create(f, &unique("not found")).await;
+    errors.push(
+        t.update_comment(&id, &CommentId::new("999999999"), &RichText::plain("x"))
+            .await
+            .expect_err("update_comment()"),
+    );
+    if t.capabilities().attachments {
+        errors.push(
+            t.download_attachment(&AttachmentId::new("999999999"))
+                .await
+                .expect_err("download_attachment()"),
+        );
+    }
+    for err in errors {
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert!(!err.is_temporary(), "{err}");
+    }
+}
+
+/// `myself()` names the adapter's user.
+pub async fn myself_is_known(f: &TrackerFixture) {
+    let me = f.tracker.myself().await.expect("myself()");
+    assert!(!me.id.as_str().is_empty(), "user id must not be empty");
+    assert!(
+        !me.display_name.is_empty(),
+        "display name must not be empty"
+    );
+}
+
+/// Global admin, project admin and group queries answer as the fixture says.
+pub async fn permission_queries(f: &TrackerFixture) {
+    let (Some(p), true) = (&f.permissions, f.tracker.capabilities().permissions) else {
+        return;
+    };
+    let t = &f.tracker;
+    assert!(
+        t.is_global_admin(&p.global_admin)
+            .await
+            .expect("is_global_admin()")
+    );
+    assert!(
+        !t.is_global_admin(&p.plain_user)
+            .await
+            .expect("is_global_admin()")
+    );
+    assert!(
+        t.is_project_admin(&p.project_admin, &f.project)
+            .await
+            .expect("is_project_admin()")
+    );
+    assert!(
+        !t.is_project_admin(&p.plain_user, &f.project)
+            .await
+            .expect("is_project_admin()")
+    );
+    let members = t.group_members(&p.group.0).await.expect("group_members()");
+    let mut members = members.unwrap_or_else(|| panic!("group {:?} must exist", p.group.0));
+    members.sort();
+    let mut want = p.group.1.clone();
+    want.sort();
+    assert_eq!(members, want);
+    assert_eq!(
+        t.group_members(&p.missing_group)
+            .await
+            .expect("group_members()"),
+        None
+    );
+}

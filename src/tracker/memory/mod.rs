@@ -1,0 +1,563 @@
+//! [`MemoryTracker`]: a complete tracker in memory, for examples and tests.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{
+    AttachmentId, AttachmentMeta, Comment, CommentId, InstanceUrl, Issue, IssueId, IssueKey,
+    ProjectInfo, ProjectKey, RichText, UserId, UserRef,
+};
+use crate::tracker::{
+    Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
+    Page, SearchPage, Tracker,
+};
+
+mod faults;
+mod query;
+mod state;
+
+use faults::FaultPlan;
+pub use faults::{CallCounts, Fault, FaultTarget, OpKind, RandomFaults};
+use query::Query;
+use state::{State, not_found};
+
+/// The largest page the in-memory tracker returns.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+struct Shared {
+    url: InstanceUrl,
+    clock: Arc<dyn Clock>,
+    state: Mutex<State>,
+}
+
+/// A complete issue tracker held in memory.
+///
+/// Several projects with their issue types and default type; keys `PROJ-N`;
+/// comments, attachments with real content, entity properties; users, groups
+/// and admin rights; timestamps from an injectable [`Clock`].
+///
+/// A `MemoryTracker` is a cheap handle: clones share the tracker's contents,
+/// call counts and faults. [`as_user`](MemoryTracker::as_user) gives a handle
+/// on the same contents that acts as another user and has its own counts and
+/// faults, so a test's "human" edits do not disturb the engine's counters.
+///
+/// For tests it counts every call ([`calls`](MemoryTracker::calls)), injects
+/// faults ([`inject`](MemoryTracker::inject), [`outage`](MemoryTracker::outage),
+/// [`random_faults`](MemoryTracker::random_faults)) and can make searches lag
+/// behind writes ([`set_search_lag`](MemoryTracker::set_search_lag)).
+///
+/// ```
+/// use twinsync::tracker::{MemoryTracker, NewIssue, Tracker};
+///
+/// # futures::executor::block_on(async {
+/// let tracker = MemoryTracker::new("https://acme.example")?;
+/// tracker.add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))?;
+/// let created = tracker.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")).await?;
+/// assert_eq!(created.key.as_str(), "SUP-1");
+/// assert_eq!(tracker.issue(&created.id).await?.summary, "Printer on fire");
+/// assert_eq!(tracker.calls().writes(), 1);
+/// # Ok::<(), twinsync::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct MemoryTracker {
+    shared: Arc<Shared>,
+    user: UserRef,
+    calls: Arc<Mutex<CallCounts>>,
+    faults: Arc<Mutex<FaultPlan>>,
+    latency: Arc<Mutex<Duration>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl fmt::Debug for MemoryTracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryTracker")
+            .field("url", &self.shared.url)
+            .field("user", &self.user.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for MemoryTracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "memory tracker {}", self.shared.url)
+    }
+}
+
+impl MemoryTracker {
+    /// The id of the integration user every new tracker has; it is a global admin.
+    pub const INTEGRATION_USER: &'static str = "twinsync";
+
+    /// An empty tracker at `url` on the system clock, acting as the integration user.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` when `url` is not a valid instance URL.
+    pub fn new(url: &str) -> Result<Self> {
+        Self::with_clock(url, Arc::new(SystemClock))
+    }
+
+    /// An empty tracker at `url` whose timestamps come from `clock`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` when `url` is not a valid instance URL.
+    pub fn with_clock(url: &str, clock: Arc<dyn Clock>) -> Result<Self> {
+        let url = InstanceUrl::parse(url)?;
+        let user = UserRef::new(Self::INTEGRATION_USER, "twinsync integration");
+        let mut state = State::default();
+        state.users.insert(user.id.clone(), user.clone());
+        state.global_admins.insert(user.id.clone());
+        Ok(MemoryTracker {
+            shared: Arc::new(Shared {
+                url,
+                clock,
+                state: Mutex::new(state),
+            }),
+            user,
+            calls: Arc::default(),
+            faults: Arc::default(),
+            latency: Arc::default(),
+        })
+    }
+
+    /// The instance URL.
+    pub fn url(&self) -> &InstanceUrl {
+        &self.shared.url
+    }
+
+    /// The clock the tracker stamps changes with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.shared.clock
+    }
+
+    /// The user this handle acts as.
+    pub fn user(&self) -> &UserRef {
+        &self.user
+    }
+
+    /// A handle on the same tracker acting as `user` (registered if new), with
+    /// its own call counts and faults.
+    pub fn as_user(&self, user: UserRef) -> MemoryTracker {
+        lock(&self.shared.state)
+            .users
+            .entry(user.id.clone())
+            .or_insert_with(|| user.clone());
+        MemoryTracker {
+            shared: self.shared.clone(),
+            user,
+            calls: Arc::default(),
+            faults: Arc::default(),
+            latency: Arc::default(),
+        }
+    }
+
+    /// Adds a project with issue types named `issue_types` and an optional default type.
+    ///
+    /// # Errors
+    ///
+    /// `AlreadyExists` when the key is taken; `InvalidConfig` when the default
+    /// type is not among the issue types.
+    pub fn add_project(
+        &self,
+        key: &str,
+        name: &str,
+        issue_types: &[&str],
+        default_issue_type: Option<&str>,
+    ) -> Result<()> {
+        if let Some(default) = default_issue_type
+            && !issue_types.iter().any(|t| t.eq_ignore_ascii_case(default))
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!("default issue type {default:?} is not among the types of project {key}"),
+            ));
+        }
+        lock(&self.shared.state).add_project(ProjectInfo {
+            key: ProjectKey::new(key),
+            name: name.to_owned(),
+            issue_types: State::issue_types(issue_types),
+            default_issue_type: default_issue_type.map(str::to_owned),
+        })
+    }
+
+    /// Registers a user.
+    pub fn add_user(&self, user: UserRef) {
+        lock(&self.shared.state).users.insert(user.id.clone(), user);
+    }
+
+    /// Makes `user` a global admin, or not.
+    pub fn set_global_admin(&self, user: &UserId, admin: bool) {
+        let mut state = lock(&self.shared.state);
+        if admin {
+            state.global_admins.insert(user.clone());
+        } else {
+            state.global_admins.remove(user);
+        }
+    }
+
+    /// Makes `user` an admin of `project`, or not.
+    pub fn set_project_admin(&self, project: &ProjectKey, user: &UserId, admin: bool) {
+        let mut state = lock(&self.shared.state);
+        let admins = state.project_admins.entry(project.clone()).or_default();
+        if admin {
+            admins.insert(user.clone());
+        } else {
+            admins.remove(user);
+        }
+    }
+
+    /// Creates (or replaces) the group `name` with `members`.
+    pub fn set_group(&self, name: &str, members: &[UserId]) {
+        lock(&self.shared.state).groups.insert(
+            name.to_owned(),
+            members.iter().cloned().collect::<BTreeSet<_>>(),
+        );
+    }
+
+    /// Deletes the group `name`.
+    pub fn remove_group(&self, name: &str) {
+        lock(&self.shared.state).groups.remove(name);
+    }
+
+    /// Makes searches see the tracker as it was `lag` ago (direct reads stay current).
+    pub fn set_search_lag(&self, lag: Duration) {
+        lock(&self.shared.state).search_lag = lag;
+    }
+
+    /// Makes every call of this handle take `latency` on the tracker's clock.
+    pub fn set_latency(&self, latency: Duration) {
+        *lock(&self.latency) = latency;
+    }
+
+    /// The calls this handle (and its clones) made so far.
+    pub fn calls(&self) -> CallCounts {
+        lock(&self.calls).clone()
+    }
+
+    /// Forgets the call counts.
+    pub fn reset_calls(&self) {
+        *lock(&self.calls) = CallCounts::default();
+    }
+
+    /// Makes the next call matching `target` fail with `fault` (once; faults
+    /// queue in order).
+    pub fn inject(&self, target: impl Into<FaultTarget>, fault: Fault) {
+        lock(&self.faults).push(target.into(), fault);
+    }
+
+    /// Makes every call fail with `fault` until the clock reaches `until`.
+    pub fn outage(&self, until: OffsetDateTime, fault: Fault) {
+        lock(&self.faults).set_outage(until, fault);
+    }
+
+    /// Makes calls fail at random (deterministically from the seed); `None` stops it.
+    pub fn random_faults(&self, random: Option<RandomFaults>) {
+        lock(&self.faults).set_random(random);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        lock(&self.faults).clear();
+    }
+
+    /// The current issues of `project`, read directly: no call is counted, no
+    /// fault or lag applies. This is how tests check the tracker's real contents.
+    pub fn inspect_issues(&self, project: &ProjectKey) -> Vec<Issue> {
+        lock(&self.shared.state)
+            .issues
+            .values()
+            .filter(|r| &r.current.project == project)
+            .map(|r| r.current.clone())
+            .collect()
+    }
+
+    /// One issue by key, read directly (see [`inspect_issues`](Self::inspect_issues)).
+    pub fn inspect_issue(&self, key: &IssueKey) -> Option<Issue> {
+        let state = lock(&self.shared.state);
+        let n = state.issue_number_by_key(key).ok()?;
+        state.issues.get(&n).map(|r| r.current.clone())
+    }
+
+    /// Runs one call: counts it, waits the latency, applies a fault if one is due.
+    async fn call<T>(
+        &self,
+        op: OpKind,
+        apply: impl FnOnce(&mut State, OffsetDateTime, &UserRef) -> Result<T>,
+    ) -> Result<T> {
+        lock(&self.calls).record(op);
+        let latency = *lock(&self.latency);
+        if latency > Duration::ZERO {
+            self.shared.clock.sleep(latency).await;
+        }
+        let now = self.shared.clock.now();
+        let fault = lock(&self.faults).next(op, now);
+        match fault {
+            None => apply(&mut lock(&self.shared.state), now, &self.user),
+            Some(Fault::LoseResponse) => {
+                // The write happens; only the answer is lost.
+                let _applied = apply(&mut lock(&self.shared.state), now, &self.user);
+                Err(Fault::LoseResponse.error(op))
+            }
+            Some(fault) => Err(fault.error(op)),
+        }
+    }
+
+    fn page_of(mut matching: Vec<(String, Issue)>, page: &Page) -> SearchPage {
+        let size = match page.max_results {
+            0 => 50,
+            n => n.min(MAX_PAGE_SIZE),
+        } as usize;
+        if let Some(token) = &page.token {
+            matching.retain(|(k, _)| k > token);
+        }
+        let more = matching.len() > size;
+        matching.truncate(size);
+        SearchPage {
+            next_page: if more {
+                matching.last().map(|(k, _)| k.clone())
+            } else {
+                None
+            },
+            issues: matching.into_iter().map(|(_, i)| i).collect(),
+        }
+    }
+}
+
+fn check_token(page: &Page) -> Result<()> {
+    match &page.token {
+        Some(t) if t.len() != 40 || !t.bytes().all(|b| b.is_ascii_digit()) => Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("page token {t:?} was not issued by this tracker"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A sort key that orders by (timestamp, id) as text: 20 digits each.
+fn sort_key(at: Option<OffsetDateTime>, n: u64) -> String {
+    let nanos = at.map_or(0, |t| {
+        u64::try_from(t.unix_timestamp_nanos().max(0)).unwrap_or(u64::MAX)
+    });
+    format!("{nanos:020}{n:020}")
+}
+
+#[async_trait]
+impl Tracker for MemoryTracker {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::all(MAX_PAGE_SIZE)
+    }
+
+    async fn instance(&self) -> Result<InstanceInfo> {
+        let url = self.shared.url.clone();
+        self.call(OpKind::Instance, |_, _, _| {
+            Ok(InstanceInfo {
+                url,
+                product: "memory".to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            })
+        })
+        .await
+    }
+
+    async fn project(&self, key: &ProjectKey) -> Result<ProjectInfo> {
+        self.call(OpKind::Project, |s, _, _| s.project(key).cloned())
+            .await
+    }
+
+    async fn issue(&self, id: &IssueId) -> Result<Issue> {
+        self.call(OpKind::GetIssue, |s, _, _| {
+            Ok(s.record(id)?.current.clone())
+        })
+        .await
+    }
+
+    async fn issue_by_key(&self, key: &IssueKey) -> Result<Issue> {
+        self.call(OpKind::GetIssue, |s, _, _| {
+            let n = s.issue_number_by_key(key)?;
+            s.issues
+                .get(&n)
+                .map(|r| r.current.clone())
+                .ok_or_else(|| not_found("issue", key))
+        })
+        .await
+    }
+
+    async fn search(&self, jql: &str, page: &Page) -> Result<SearchPage> {
+        let query = Query::parse(jql)?;
+        check_token(page)?;
+        self.call(OpKind::Search, |s, now, _| {
+            let matching = s
+                .issues
+                .iter()
+                .filter_map(|(n, r)| s.searchable(r, now).map(|i| (*n, i)))
+                .filter(|(_, i)| query.matches(i))
+                .map(|(n, i)| (sort_key(None, n), i))
+                .collect();
+            Ok(Self::page_of(matching, page))
+        })
+        .await
+    }
+
+    async fn updated_since(
+        &self,
+        project: &ProjectKey,
+        since: OffsetDateTime,
+        page: &Page,
+    ) -> Result<SearchPage> {
+        check_token(page)?;
+        self.call(OpKind::Search, |s, now, _| {
+            s.project(project)?;
+            let mut matching: Vec<(String, Issue)> = s
+                .issues
+                .iter()
+                .filter_map(|(n, r)| s.searchable(r, now).map(|i| (*n, i)))
+                .filter(|(_, i)| &i.project == project && i.updated >= since)
+                .map(|(n, i)| (sort_key(Some(i.updated), n), i))
+                .collect();
+            matching.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(Self::page_of(matching, page))
+        })
+        .await
+    }
+
+    async fn create_issue(&self, issue: &NewIssue) -> Result<CreatedIssue> {
+        self.call(OpKind::CreateIssue, |s, now, user| {
+            s.create_issue(issue, user, now)
+        })
+        .await
+    }
+
+    async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> Result<()> {
+        self.call(OpKind::UpdateIssue, |s, now, _| {
+            s.update_issue(id, update, now)
+        })
+        .await
+    }
+
+    async fn add_comment(&self, issue: &IssueId, comment: &NewComment) -> Result<Comment> {
+        self.call(OpKind::AddComment, |s, now, user| {
+            s.add_comment(issue, comment, user, now)
+        })
+        .await
+    }
+
+    async fn update_comment(
+        &self,
+        issue: &IssueId,
+        comment: &CommentId,
+        body: &RichText,
+    ) -> Result<Comment> {
+        self.call(OpKind::UpdateComment, |s, now, _| {
+            s.update_comment(issue, comment, body, now)
+        })
+        .await
+    }
+
+    async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()> {
+        self.call(OpKind::DeleteComment, |s, now, _| {
+            s.delete_comment(issue, comment, now)
+        })
+        .await
+    }
+
+    async fn attachments(&self, issue: &IssueId) -> Result<Vec<AttachmentMeta>> {
+        self.call(OpKind::ListAttachments, |s, _, _| {
+            Ok(s.record(issue)?.current.attachments.clone())
+        })
+        .await
+    }
+
+    async fn download_attachment(&self, id: &AttachmentId) -> Result<Vec<u8>> {
+        self.call(OpKind::DownloadAttachment, |s, _, _| s.download(id))
+            .await
+    }
+
+    async fn upload_attachment(
+        &self,
+        issue: &IssueId,
+        file: &NewAttachment,
+    ) -> Result<AttachmentMeta> {
+        self.call(OpKind::UploadAttachment, |s, now, user| {
+            s.upload(issue, file, user, now)
+        })
+        .await
+    }
+
+    async fn delete_attachment(&self, id: &AttachmentId) -> Result<()> {
+        self.call(OpKind::DeleteAttachment, |s, now, _| {
+            s.delete_attachment(id, now)
+        })
+        .await
+    }
+
+    async fn issue_property(&self, issue: &IssueId, key: &str) -> Result<Option<Value>> {
+        self.call(OpKind::GetProperty, |s, _, _| {
+            Ok(s.record(issue)?.current.properties.get(key).cloned())
+        })
+        .await
+    }
+
+    async fn set_issue_property(&self, issue: &IssueId, key: &str, value: &Value) -> Result<()> {
+        self.call(OpKind::SetProperty, |s, _, _| {
+            s.set_issue_property(issue, key, value)
+        })
+        .await
+    }
+
+    async fn comment_property(&self, comment: &CommentId, key: &str) -> Result<Option<Value>> {
+        self.call(OpKind::GetProperty, |s, _, _| {
+            s.comment_property(comment, key)
+        })
+        .await
+    }
+
+    async fn set_comment_property(
+        &self,
+        comment: &CommentId,
+        key: &str,
+        value: &Value,
+    ) -> Result<()> {
+        self.call(OpKind::SetProperty, |s, _, _| {
+            s.set_comment_property(comment, key, value)
+        })
+        .await
+    }
+
+    async fn myself(&self) -> Result<UserRef> {
+        self.call(OpKind::User, |_, _, user| Ok(user.clone())).await
+    }
+
+    async fn is_global_admin(&self, user: &UserId) -> Result<bool> {
+        self.call(OpKind::User, |s, _, _| Ok(s.global_admins.contains(user)))
+            .await
+    }
+
+    async fn is_project_admin(&self, user: &UserId, project: &ProjectKey) -> Result<bool> {
+        self.call(OpKind::User, |s, _, _| {
+            s.project(project)?;
+            Ok(s.project_admins
+                .get(project)
+                .is_some_and(|admins| admins.contains(user)))
+        })
+        .await
+    }
+
+    async fn group_members(&self, group: &str) -> Result<Option<Vec<UserId>>> {
+        self.call(OpKind::User, |s, _, _| {
+            Ok(s.groups.get(group).map(|m| m.iter().cloned().collect()))
+        })
+        .await
+    }
+}

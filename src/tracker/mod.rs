@@ -1,0 +1,257 @@
+//! The tracker adapter trait, and the trackers twinsync ships.
+//!
+//! A tracker adapter connects the engine to one tracker instance (a Jira site,
+//! the in-memory tracker, or one you write). Implement [`Tracker`] and run the
+//! conformance suite in [`testkit`](crate::testkit) (feature `testkit`) against
+//! your adapter: it checks everything the engine relies on.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::error::Result;
+use crate::model::{
+    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
+    ProjectKey, RichText, UserId, UserRef,
+};
+
+pub mod memory;
+mod types;
+
+pub use memory::MemoryTracker;
+pub use types::{
+    Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
+    Page, SearchPage,
+};
+
+/// One tracker instance, as the sync engine sees it.
+///
+/// The trait is object safe (the engine holds an `Arc<dyn Tracker>`), so it uses
+/// `#[async_trait]` until `dyn`-compatible async traits are stable.
+///
+/// # Contract
+///
+/// - Reads MUST be consistent with the adapter's own completed writes: after a
+///   write returns, [`issue`](Tracker::issue) MUST show it. Searches MAY lag.
+/// - A method that fails MUST return an [`Error`](crate::Error) whose kind says
+///   why: a missing issue, comment, attachment or project is
+///   [`NotFound`](crate::ErrorKind::NotFound); bad credentials
+///   [`Unauthenticated`](crate::ErrorKind::Unauthenticated); a refusal
+///   [`PermissionDenied`](crate::ErrorKind::PermissionDenied); a 429
+///   [`RateLimited`](crate::ErrorKind::RateLimited) with its
+///   [`retry_after`](crate::Error::retry_after) when the tracker said; 5xx
+///   [`Unavailable`](crate::ErrorKind::Unavailable); a lost answer
+///   [`Timeout`](crate::ErrorKind::Timeout). Rate limits, outages and timeouts
+///   MUST be marked temporary, everything else permanent.
+/// - An adapter MUST NOT retry writes by itself: a create repeated after a lost
+///   answer makes a duplicate. The engine decides (using markers).
+/// - Entity properties passed with a create MUST be stored by the same request,
+///   so that an issue or comment never exists without its marker.
+/// - Comments MUST be returned oldest first; attachments likewise.
+/// - An operation the adapter does not support MUST return
+///   [`Unsupported`](crate::ErrorKind::Unsupported), and
+///   [`capabilities`](Tracker::capabilities) MUST say so.
+/// - An adapter MUST NOT panic on anything a server sends.
+#[async_trait]
+pub trait Tracker: Debug + Send + Sync + 'static {
+    /// What this adapter supports.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The instance's normalized base URL, product and version.
+    ///
+    /// # Errors
+    ///
+    /// Connection and authentication failures.
+    async fn instance(&self) -> Result<InstanceInfo>;
+
+    /// A project's name, issue types and default issue type.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when the project does not exist or is not visible.
+    async fn project(&self, key: &ProjectKey) -> Result<ProjectInfo>;
+
+    /// One issue by id, with its comments, attachment metadata and properties.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when the issue does not exist.
+    async fn issue(&self, id: &IssueId) -> Result<Issue>;
+
+    /// One issue by key, with its comments, attachment metadata and properties.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when no issue has the key.
+    async fn issue_by_key(&self, key: &IssueKey) -> Result<Issue>;
+
+    /// The issues matching a JQL query, one page at a time.
+    ///
+    /// Paging through all pages with no writes in between MUST return every
+    /// matching issue exactly once. Results MAY lag behind recent writes.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a query the tracker rejects, with the reason.
+    async fn search(&self, jql: &str, page: &Page) -> Result<SearchPage>;
+
+    /// The issues of `project` updated at or after `since`, oldest change first.
+    ///
+    /// This is the change-detection query; results MAY lag behind recent writes,
+    /// so callers poll with an overlap window.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when the project does not exist.
+    async fn updated_since(
+        &self,
+        project: &ProjectKey,
+        since: OffsetDateTime,
+        page: &Page,
+    ) -> Result<SearchPage>;
+
+    /// Creates an issue, storing `issue.properties` in the same request.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing project, `InvalidInput` for an issue type the
+    /// project lacks. A `Timeout` means the issue may or may not exist.
+    async fn create_issue(&self, issue: &NewIssue) -> Result<CreatedIssue>;
+
+    /// Changes the fields given in `update`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue, `InvalidInput` for a bad value.
+    async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> Result<()>;
+
+    /// Adds a comment, storing `comment.properties` in the same request.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue. A `Timeout` means the comment may or may
+    /// not exist.
+    async fn add_comment(&self, issue: &IssueId, comment: &NewComment) -> Result<Comment>;
+
+    /// Replaces a comment's body.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue or comment.
+    async fn update_comment(
+        &self,
+        issue: &IssueId,
+        comment: &CommentId,
+        body: &RichText,
+    ) -> Result<Comment>;
+
+    /// Deletes a comment.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue or comment.
+    async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()>;
+
+    /// The attachments' metadata of an issue, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue.
+    async fn attachments(&self, issue: &IssueId) -> Result<Vec<AttachmentMeta>>;
+
+    /// An attachment's content.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing attachment.
+    async fn download_attachment(&self, id: &AttachmentId) -> Result<Vec<u8>>;
+
+    /// Attaches a file to an issue.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue. A `Timeout` means the file may or may
+    /// not be attached.
+    async fn upload_attachment(
+        &self,
+        issue: &IssueId,
+        file: &NewAttachment,
+    ) -> Result<AttachmentMeta>;
+
+    /// Deletes an attachment.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing attachment.
+    async fn delete_attachment(&self, id: &AttachmentId) -> Result<()>;
+
+    /// An issue's entity property, `None` when it is not set.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue.
+    async fn issue_property(&self, issue: &IssueId, key: &str) -> Result<Option<Value>>;
+
+    /// Sets an issue's entity property.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue; `InvalidInput` for a value the tracker refuses.
+    async fn set_issue_property(&self, issue: &IssueId, key: &str, value: &Value) -> Result<()>;
+
+    /// A comment's entity property, `None` when it is not set.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing comment.
+    async fn comment_property(&self, comment: &CommentId, key: &str) -> Result<Option<Value>>;
+
+    /// Sets a comment's entity property.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing comment.
+    async fn set_comment_property(
+        &self,
+        comment: &CommentId,
+        key: &str,
+        value: &Value,
+    ) -> Result<()>;
+
+    /// The user the adapter acts as (the integration user).
+    ///
+    /// # Errors
+    ///
+    /// `Unauthenticated` for bad credentials.
+    async fn myself(&self) -> Result<UserRef>;
+
+    /// Whether `user` administers the whole instance.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` when the adapter cannot tell.
+    async fn is_global_admin(&self, user: &UserId) -> Result<bool>;
+
+    /// Whether `user` administers `project`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing project.
+    async fn is_project_admin(&self, user: &UserId, project: &ProjectKey) -> Result<bool>;
+
+    /// The members of the group named `group`, or `None` when no such group exists.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` when the adapter cannot tell.
+    async fn group_members(&self, group: &str) -> Result<Option<Vec<UserId>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn _object_safe(_: &dyn Tracker) {}
+}

@@ -1,0 +1,226 @@
+//! Inputs and outputs of the [`Tracker`](super::Tracker) trait's methods.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{InstanceUrl, Issue, IssueId, IssueKey, ProjectKey, RichText, Visibility};
+
+/// What a tracker says about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceInfo {
+    /// The normalized base URL.
+    pub url: InstanceUrl,
+    /// The product, such as `jira-cloud`, `jira-data-center` or `memory`.
+    pub product: String,
+    /// The product's version as it reports it.
+    pub version: String,
+}
+
+/// What a tracker adapter supports. Shared tests and the engine consult it
+/// before calling an optional operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Entity properties on issues, including in the create request (sync markers).
+    pub issue_properties: bool,
+    /// Entity properties on comments, including in the create request.
+    pub comment_properties: bool,
+    /// Attachments can be listed, downloaded, uploaded and deleted.
+    pub attachments: bool,
+    /// Comments can be deleted.
+    pub delete_comments: bool,
+    /// Admin and group queries for project-level permissions.
+    pub permissions: bool,
+    /// The largest page a search returns.
+    pub max_page_size: u32,
+}
+
+impl Capabilities {
+    /// Everything supported, pages of up to `max_page_size` issues.
+    pub fn all(max_page_size: u32) -> Self {
+        Capabilities {
+            issue_properties: true,
+            comment_properties: true,
+            attachments: true,
+            delete_comments: true,
+            permissions: true,
+            max_page_size,
+        }
+    }
+}
+
+/// Which page of a search to return.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// The token from the previous [`SearchPage::next_page`]; `None` for the first page.
+    pub token: Option<String>,
+    /// The most issues to return; adapters cap it at their `max_page_size`
+    /// (0 means the adapter's default).
+    pub max_results: u32,
+}
+
+impl Page {
+    /// The first page with up to `max_results` issues.
+    pub fn first(max_results: u32) -> Self {
+        Page {
+            token: None,
+            max_results,
+        }
+    }
+
+    /// The page after the one that returned `token`.
+    pub fn next(token: String, max_results: u32) -> Self {
+        Page {
+            token: Some(token),
+            max_results,
+        }
+    }
+}
+
+/// One page of search results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchPage {
+    /// Complete issue snapshots (comments, attachment metadata and properties included).
+    pub issues: Vec<Issue>,
+    /// The token of the next page, `None` on the last page.
+    pub next_page: Option<String>,
+}
+
+/// An issue to create.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewIssue {
+    /// The project to create it in.
+    pub project: ProjectKey,
+    /// The issue type's name; it must exist in the project.
+    pub issue_type: String,
+    /// The summary.
+    pub summary: String,
+    /// The description.
+    pub description: RichText,
+    /// The labels.
+    pub labels: Vec<String>,
+    /// Entity properties stored with the issue **in the same request** (the sync marker).
+    pub properties: BTreeMap<String, Value>,
+}
+
+impl NewIssue {
+    /// An issue with a type and a summary, nothing else.
+    pub fn new(
+        project: impl Into<ProjectKey>,
+        issue_type: impl Into<String>,
+        summary: impl Into<String>,
+    ) -> Self {
+        NewIssue {
+            project: project.into(),
+            issue_type: issue_type.into(),
+            summary: summary.into(),
+            description: RichText::default(),
+            labels: Vec::new(),
+            properties: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<RichText>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Sets the labels.
+    pub fn labels<I, S>(mut self, labels: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.labels = labels.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds an entity property.
+    pub fn property(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.properties.insert(key.into(), value);
+        self
+    }
+}
+
+/// The id and key of a created issue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedIssue {
+    /// The stable id.
+    pub id: IssueId,
+    /// The key.
+    pub key: IssueKey,
+}
+
+/// The fields of an issue to change; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueUpdate {
+    /// A new summary.
+    pub summary: Option<String>,
+    /// A new description.
+    pub description: Option<RichText>,
+    /// A new issue type, by name.
+    pub issue_type: Option<String>,
+    /// New labels (replacing all).
+    pub labels: Option<Vec<String>>,
+    /// A new workflow status, by name (Jira: through a transition to it).
+    pub status: Option<String>,
+}
+
+impl IssueUpdate {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self == &IssueUpdate::default()
+    }
+}
+
+/// A comment to add.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewComment {
+    /// The text.
+    pub body: RichText,
+    /// Who may see it.
+    pub visibility: Visibility,
+    /// Entity properties stored with the comment **in the same request** (the sync marker).
+    pub properties: BTreeMap<String, Value>,
+}
+
+impl NewComment {
+    /// A public comment with `body` and no properties.
+    pub fn public(body: impl Into<RichText>) -> Self {
+        NewComment {
+            body: body.into(),
+            visibility: Visibility::Public,
+            properties: BTreeMap::new(),
+        }
+    }
+
+    /// Adds an entity property.
+    pub fn property(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.properties.insert(key.into(), value);
+        self
+    }
+}
+
+/// A file to attach.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    /// The file name.
+    pub file_name: String,
+    /// The media type.
+    pub mime_type: String,
+    /// The content.
+    pub content: Vec<u8>,
+}
+
+impl fmt::Debug for NewAttachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewAttachment")
+            .field("file_name", &self.file_name)
+            .field("mime_type", &self.mime_type)
+            .field("size", &self.content.len())
+            .finish()
+    }
+}
