@@ -6,6 +6,9 @@
 pub mod clock;
 pub mod error;
 pub mod model;
+pub mod plan;
+pub mod replica;
+pub mod rules;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod tracker;

@@ -189,6 +189,38 @@ impl Issue {
     }
 }
 
+/// The id and key of one issue, as twin state and replicas name it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IssueRef {
+    /// The stable id.
+    pub id: IssueId,
+    /// The key when last seen (keys change when an issue moves).
+    pub key: IssueKey,
+}
+
+impl IssueRef {
+    /// An id and a key.
+    pub fn new(id: impl Into<IssueId>, key: impl Into<IssueKey>) -> Self {
+        IssueRef {
+            id: id.into(),
+            key: key.into(),
+        }
+    }
+}
+
+impl fmt::Display for IssueRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key.as_str())
+    }
+}
+
+impl Issue {
+    /// This issue's id and key.
+    pub fn reference(&self) -> IssueRef {
+        IssueRef::new(self.id.clone(), self.key.clone())
+    }
+}
+
 /// An issue type of a project.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueType {

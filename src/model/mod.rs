@@ -5,8 +5,10 @@ mod ids;
 mod issue;
 mod rich_text;
 
-pub use ids::{AttachmentId, CommentId, InstanceUrl, IssueId, IssueKey, ProjectKey, UserId};
+pub use ids::{
+    AttachmentId, CommentId, ConnectionId, InstanceUrl, IssueId, IssueKey, ProjectKey, UserId,
+};
 pub use issue::{
-    AttachmentMeta, Comment, Issue, IssueType, ProjectInfo, Sha256, UserRef, Visibility,
+    AttachmentMeta, Comment, Issue, IssueRef, IssueType, ProjectInfo, Sha256, UserRef, Visibility,
 };
 pub use rich_text::RichText;

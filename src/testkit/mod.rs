@@ -25,6 +25,7 @@ use std::time::Duration;
 use crate::model::{ProjectKey, UserId, UserRef};
 use crate::tracker::{MemoryTracker, Tracker};
 
+pub mod plan_model;
 pub mod tracker;
 
 /// Runs a future to completion on the current thread (no runtime needed).

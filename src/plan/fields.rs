@@ -1,0 +1,108 @@
+//! The three-way merge of the rule fields.
+
+use crate::error::Result;
+use crate::replica::FieldValue;
+use crate::tracker::IssueUpdate;
+
+use super::{Conflict, FieldBase, Op, Plan, PlanInput, TwinState, Winner};
+
+pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Plan) -> Result<()> {
+    let mut update = IssueUpdate::default();
+    let mut bases = Vec::new();
+    for rule in input.rules.rules() {
+        let field = rule.field();
+        let Some(received) = rule.received(input.replica) else {
+            continue;
+        };
+        let rfp = input
+            .fingerprints
+            .fields
+            .get(field)
+            .copied()
+            .unwrap_or_else(|| received.fingerprint());
+        let base = state.field(field).cloned();
+        if base.as_ref().is_some_and(|b| b.remote == rfp) {
+            continue; // remote unchanged
+        }
+        let Some(mapped) = rule.incoming(&received, input.target)? else {
+            // The rules keep this field as it is here; remember what was sent.
+            let local = base.map_or_else(
+                || input.local.map_or(0, |l| rule.current(l).fingerprint()),
+                |b| b.local,
+            );
+            state.set_field(field, rfp, local);
+            continue;
+        };
+        let mfp = mapped.fingerprint();
+        if field == "issue_type" && mapped != received {
+            plan.notes.push(format!(
+                "issue type {} is not in {}; using {}",
+                received.preview(),
+                input.target.key,
+                mapped.preview()
+            ));
+        }
+        let write = match input.local {
+            None => true,
+            Some(local) => {
+                let current = rule.current(local);
+                let cfp = current.fingerprint();
+                if cfp == mfp {
+                    state.set_field(field, rfp, cfp); // already equal
+                    false
+                } else if base.as_ref().is_some_and(|b| b.local == cfp) {
+                    true // only the remote side changed
+                } else {
+                    let winner = input
+                        .options
+                        .policy
+                        .decide((input.replica.updated, rfp), (local.updated, cfp));
+                    plan.conflicts.push(Conflict {
+                        subject: field.to_owned(),
+                        remote: received.clone(),
+                        local: current,
+                        base: input.previous.and_then(|p| rule.received(p)),
+                        winner,
+                    });
+                    if winner == Winner::Local {
+                        // Keep ours; it stays "changed" against its base, so it travels back.
+                        let local_base = base.map_or(mfp, |b| b.local);
+                        state.set_field(field, rfp, local_base);
+                    }
+                    winner == Winner::Remote
+                }
+            }
+        };
+        if write {
+            rule.write(&mapped, &mut update);
+            bases.push(FieldBase {
+                field: field.to_owned(),
+                remote: rfp,
+                local: mfp,
+            });
+        }
+    }
+    match input.local {
+        None => {
+            if update.summary.is_none() {
+                update.summary = Some(input.replica.summary.clone());
+            }
+            if update.issue_type.is_none() {
+                let wanted = FieldValue::Text(input.replica.issue_type.clone());
+                let resolved = crate::rules::IssueTypeRule;
+                use crate::rules::SyncRule;
+                if let Some(FieldValue::Text(t)) = resolved.incoming(&wanted, input.target)? {
+                    update.issue_type = Some(t);
+                }
+            }
+            plan.ops.push(Op::CreateIssue {
+                project: input.target.key.clone(),
+                fields: update,
+                bases,
+            });
+        }
+        Some(_) if !update.is_empty() => plan.ops.push(Op::UpdateIssue { update, bases }),
+        Some(_) => {}
+    }
+    Ok(())
+}

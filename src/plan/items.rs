@@ -1,0 +1,258 @@
+//! Comments and attachments as sets keyed by identity.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::model::{Comment, CommentId};
+use crate::replica::{FieldValue, Marker, ReplicaComment, rich_fingerprint};
+
+use super::{
+    AttachmentLink, CommentLink, Conflict, Op, Plan, PlanInput, Refusal, TwinState, Winner,
+};
+
+/// Decides a comment both sides changed differently; returns whether the remote body is written.
+fn comment_conflict(
+    input: &PlanInput<'_>,
+    plan: &mut Plan,
+    rc: &ReplicaComment,
+    rfp: u64,
+    lc: &Comment,
+    lfp: u64,
+) -> Winner {
+    let winner = input
+        .options
+        .policy
+        .decide((rc.updated, rfp), (lc.updated, lfp));
+    plan.conflicts.push(Conflict {
+        subject: format!("comment {}", rc.id),
+        remote: FieldValue::Rich(rc.body.clone()),
+        local: FieldValue::Rich(lc.body.clone()),
+        base: None,
+        winner,
+    });
+    winner
+}
+
+fn update_op(lc: &Comment, rc: &ReplicaComment, rfp: u64) -> Op {
+    Op::UpdateComment {
+        local: lc.id.clone(),
+        origin: rc.id.clone(),
+        body: rc.body.clone(),
+        remote_fp: rfp,
+        local_fp: rfp,
+    }
+}
+
+pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Plan) {
+    let replica = input.replica;
+    let local_comments: Vec<Comment> = input.local.map(|l| l.comments.clone()).unwrap_or_default();
+    let local_by_id: HashMap<&CommentId, &Comment> =
+        local_comments.iter().map(|c| (&c.id, c)).collect();
+    let mut linked_local: HashSet<CommentId> =
+        state.comments.iter().map(|c| c.local.clone()).collect();
+    let remote_ids: HashSet<&CommentId> = replica.comments.iter().map(|c| &c.id).collect();
+    // Local comments that carry this connection's marker, by the remote comment they copy.
+    let marked: HashMap<CommentId, &Comment> = local_comments
+        .iter()
+        .filter_map(|c| {
+            let m = Marker::find(&c.properties, input.connection)?;
+            Some((m.origin_comment?, c))
+        })
+        .collect();
+
+    for (i, rc) in replica.comments.iter().enumerate() {
+        let rfp = input
+            .fingerprints
+            .comments
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| rich_fingerprint(&rc.body));
+        if let Some(pos) = state.comments.iter().position(|l| l.remote == rc.id) {
+            let link = state.comments[pos].clone();
+            if link.remote_fp == rfp {
+                continue; // unchanged there
+            }
+            match local_by_id.get(&link.local) {
+                None => {
+                    // Edited there, deleted here: the edit is kept by copying it again.
+                    plan.notes.push(format!(
+                        "comment {} was edited there but deleted here; copying it again",
+                        rc.id
+                    ));
+                    state.comments.remove(pos);
+                    linked_local.remove(&link.local);
+                    plan.ops.push(add_op(rc, rfp));
+                }
+                Some(lc) => {
+                    let lfp = rich_fingerprint(&lc.body);
+                    if lfp == rfp {
+                        state.comments[pos].remote_fp = rfp;
+                        state.comments[pos].local_fp = lfp;
+                    } else if lfp == link.local_fp
+                        || comment_conflict(input, plan, rc, rfp, lc, lfp) == Winner::Remote
+                    {
+                        plan.ops.push(update_op(lc, rc, rfp));
+                    } else {
+                        state.comments[pos].remote_fp = rfp;
+                    }
+                }
+            }
+            continue;
+        }
+        // Not linked: is it a copy of ours, or did we copy it already?
+        let adopt = rc
+            .mirror_of
+            .as_ref()
+            .and_then(|id| local_by_id.get(id).copied())
+            .or_else(|| marked.get(&rc.id).copied())
+            .or_else(|| {
+                if !input.options.match_existing {
+                    return None;
+                }
+                local_comments.iter().find(|lc| {
+                    !linked_local.contains(&lc.id)
+                        && lc.author.display_name == rc.author
+                        && rich_fingerprint(&lc.body) == rfp
+                })
+            })
+            .filter(|lc| !linked_local.contains(&lc.id));
+        match adopt {
+            Some(lc) => {
+                let lfp = rich_fingerprint(&lc.body);
+                linked_local.insert(lc.id.clone());
+                let mut link = CommentLink {
+                    remote: rc.id.clone(),
+                    local: lc.id.clone(),
+                    remote_fp: rfp,
+                    local_fp: lfp,
+                };
+                if lfp != rfp {
+                    // Unknown base: decide as a conflict.
+                    if comment_conflict(input, plan, rc, rfp, lc, lfp) == Winner::Remote {
+                        link.local_fp = rfp;
+                        state.comments.push(link);
+                        plan.ops.push(update_op(lc, rc, rfp));
+                        continue;
+                    }
+                    link.local_fp = rfp; // ours counts as changed and travels back
+                }
+                state.comments.push(link);
+            }
+            None => plan.ops.push(add_op(rc, rfp)),
+        }
+    }
+
+    // Synced comments deleted there.
+    let mut deletions = Vec::new();
+    let synced = state.comments.len();
+    state.comments.retain(|link| {
+        if remote_ids.contains(&link.remote) {
+            return true;
+        }
+        match local_by_id.get(&link.local) {
+            None => false, // gone on both sides
+            Some(lc) if rich_fingerprint(&lc.body) == link.local_fp => {
+                deletions.push(Op::DeleteComment {
+                    local: link.local.clone(),
+                    origin: link.remote.clone(),
+                });
+                true // the link goes when the deletion is done
+            }
+            Some(_) => {
+                plan.notes.push(format!(
+                    "comment {} was deleted there but edited here; keeping it here",
+                    link.local
+                ));
+                false
+            }
+        }
+    });
+    guard(input, plan, deletions, synced, "comments");
+}
+
+fn add_op(rc: &ReplicaComment, rfp: u64) -> Op {
+    Op::AddComment {
+        origin: rc.id.clone(),
+        author: rc.author.clone(),
+        body: rc.body.clone(),
+        remote_fp: rfp,
+        local_fp: rfp,
+    }
+}
+
+fn guard(
+    input: &PlanInput<'_>,
+    plan: &mut Plan,
+    deletions: Vec<Op>,
+    synced: usize,
+    items: &'static str,
+) {
+    if !input.options.allow_mass_deletion && input.options.guard.refuses(deletions.len(), synced) {
+        plan.refusals.push(Refusal {
+            items,
+            would_delete: deletions.len(),
+            synced,
+        });
+    } else {
+        plan.ops.extend(deletions);
+    }
+}
+
+pub(super) fn merge_attachments(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Plan) {
+    let replica = input.replica;
+    let local_attachments = input
+        .local
+        .map(|l| l.attachments.as_slice())
+        .unwrap_or_default();
+    let mut linked_local: HashSet<_> = state.attachments.iter().map(|a| a.local.clone()).collect();
+    for (i, ra) in replica.attachments.iter().enumerate() {
+        if state.attachments.iter().any(|l| l.remote == ra.id) {
+            continue; // attachments are not edited
+        }
+        let fp = input
+            .fingerprints
+            .attachments
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| ra.fingerprint());
+        // The same file (name and size) here and not synced yet: link it.
+        let same = local_attachments.iter().find(|la| {
+            !linked_local.contains(&la.id)
+                && crate::replica::attachment_fingerprint(&la.file_name, la.size) == fp
+        });
+        match same {
+            Some(la) => {
+                linked_local.insert(la.id.clone());
+                state.attachments.push(AttachmentLink {
+                    remote: ra.id.clone(),
+                    local: la.id.clone(),
+                    fp,
+                });
+            }
+            None => plan.ops.push(Op::AddAttachment {
+                origin: ra.id.clone(),
+                file_name: ra.file_name.clone(),
+                mime_type: ra.mime_type.clone(),
+                size: ra.size,
+                fp,
+            }),
+        }
+    }
+    let remote_ids: HashSet<_> = replica.attachments.iter().map(|a| &a.id).collect();
+    let mut deletions = Vec::new();
+    let synced = state.attachments.len();
+    state.attachments.retain(|link| {
+        if remote_ids.contains(&link.remote) {
+            return true;
+        }
+        if local_attachments.iter().any(|la| la.id == link.local) {
+            deletions.push(Op::DeleteAttachment {
+                local: link.local.clone(),
+                origin: link.remote.clone(),
+            });
+            true
+        } else {
+            false
+        }
+    });
+    guard(input, plan, deletions, synced, "attachments");
+}

@@ -1,0 +1,372 @@
+//! The pure sync planner.
+//!
+//! [`plan`] decides, for one twin and one direction, what to write on the
+//! receiving side: a [`Plan`] of ordered operations, the conflicts it met, and
+//! the twin state's changes. It performs no I/O, reads no clock and uses no
+//! randomness: the same [`PlanInput`] always gives the byte-identical plan. The
+//! engine executes plans; Test Run shows them.
+//!
+//! It implements the three-way merge of DESIGN.md per field (remote changed ×
+//! local changed, on fingerprints), and treats comments and attachments as sets
+//! keyed by identity, with id maps in the [`TwinState`].
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::model::{
+    AttachmentId, CommentId, ConnectionId, Issue, IssueRef, ProjectInfo, ProjectKey, RichText,
+};
+use crate::replica::{FieldValue, Fingerprints, Replica};
+use crate::rules::RuleSet;
+use crate::tracker::IssueUpdate;
+
+mod fields;
+mod items;
+mod preview;
+mod state;
+
+pub use state::{AttachmentLink, CommentLink, FieldBase, TwinState};
+
+/// How a conflict (both sides changed a field to different values) is decided.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictPolicy {
+    /// The newer edit wins, by the issues' (or comments') `updated` times; on a
+    /// tie, the larger fingerprint wins, so both sides pick the same winner.
+    #[default]
+    NewerWins,
+    /// The remote side always wins.
+    RemoteWins,
+    /// This side always wins.
+    LocalWins,
+}
+
+/// Which side's value a conflict kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Winner {
+    /// The remote side's value was written here.
+    Remote,
+    /// This side's value was kept (and will travel to the remote side).
+    Local,
+}
+
+impl ConflictPolicy {
+    pub(crate) fn decide(
+        self,
+        remote: (time::OffsetDateTime, u64),
+        local: (time::OffsetDateTime, u64),
+    ) -> Winner {
+        match self {
+            ConflictPolicy::RemoteWins => Winner::Remote,
+            ConflictPolicy::LocalWins => Winner::Local,
+            ConflictPolicy::NewerWins => {
+                if remote > local {
+                    Winner::Remote
+                } else {
+                    Winner::Local
+                }
+            }
+        }
+    }
+}
+
+/// The mass-deletion guard: a plan that would delete more than `max_share` of a
+/// twin's synced comments (or attachments), once at least `min_items` would go,
+/// is refused for those deletions.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct DeletionGuard {
+    /// The largest share (0.0–1.0) of synced items one plan may delete.
+    pub max_share: f64,
+    /// Deleting fewer items than this is always allowed.
+    pub min_items: usize,
+}
+
+impl Default for DeletionGuard {
+    /// At most half, once three or more items would go.
+    fn default() -> Self {
+        DeletionGuard {
+            max_share: 0.5,
+            min_items: 3,
+        }
+    }
+}
+
+impl DeletionGuard {
+    fn refuses(&self, deletions: usize, synced: usize) -> bool {
+        deletions >= self.min_items && deletions as f64 > self.max_share * synced as f64
+    }
+}
+
+/// Options of the planner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct PlanOptions {
+    /// How conflicts are decided.
+    pub policy: ConflictPolicy,
+    /// The mass-deletion guard.
+    pub guard: DeletionGuard,
+    /// Deletions the guard would refuse are carried out (a user confirmed them).
+    pub allow_mass_deletion: bool,
+    /// Link unsynced comments that exist on both sides with the same body and
+    /// author instead of copying them (used when connecting existing issues).
+    pub match_existing: bool,
+}
+
+/// Everything the planner looks at.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanInput<'a> {
+    /// The connection the twin belongs to (markers of other connections are ignored).
+    pub connection: &'a ConnectionId,
+    /// The replica received from the remote side.
+    pub replica: &'a Replica,
+    /// Its fingerprints under `rules` (see [`RuleSet::fingerprints`]).
+    pub fingerprints: &'a Fingerprints,
+    /// The replica received before it, if any (shown in conflicts as the base).
+    pub previous: Option<&'a Replica>,
+    /// The local issue as just read, or `None` when the twin is not created yet.
+    pub local: Option<&'a Issue>,
+    /// The twin's state, or `None` for a new twin.
+    pub state: Option<&'a TwinState>,
+    /// The local project (its issue types).
+    pub target: &'a ProjectInfo,
+    /// This side's rules.
+    pub rules: &'a RuleSet,
+    /// Policy, guard and matching options.
+    pub options: PlanOptions,
+}
+
+/// One write on the receiving side.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Create the twin issue.
+    CreateIssue {
+        /// The project to create it in.
+        project: ProjectKey,
+        /// Its fields (issue type and summary always set).
+        fields: IssueUpdate,
+        /// The field bases to record once created.
+        bases: Vec<FieldBase>,
+    },
+    /// Change fields of the twin issue.
+    UpdateIssue {
+        /// The changed fields.
+        update: IssueUpdate,
+        /// The field bases to record once written.
+        bases: Vec<FieldBase>,
+    },
+    /// Add a public comment copying a remote one.
+    AddComment {
+        /// The remote comment's id.
+        origin: CommentId,
+        /// Its author on the remote side.
+        author: String,
+        /// The body.
+        body: RichText,
+        /// Fingerprint of the remote body.
+        remote_fp: u64,
+        /// Fingerprint of the body written here.
+        local_fp: u64,
+    },
+    /// Replace the body of a synced comment.
+    UpdateComment {
+        /// The comment here.
+        local: CommentId,
+        /// The remote comment.
+        origin: CommentId,
+        /// The new body.
+        body: RichText,
+        /// Fingerprint of the remote body.
+        remote_fp: u64,
+        /// Fingerprint of the body written here.
+        local_fp: u64,
+    },
+    /// Delete a synced comment whose remote original was deleted.
+    DeleteComment {
+        /// The comment here.
+        local: CommentId,
+        /// The deleted remote comment.
+        origin: CommentId,
+    },
+    /// Copy a remote attachment here (download there, upload here).
+    AddAttachment {
+        /// The remote attachment's id.
+        origin: AttachmentId,
+        /// The file name.
+        file_name: String,
+        /// The media type.
+        mime_type: String,
+        /// The size in bytes.
+        size: u64,
+        /// Its fingerprint.
+        fp: u64,
+    },
+    /// Delete a synced attachment whose remote original was deleted.
+    DeleteAttachment {
+        /// The attachment here.
+        local: AttachmentId,
+        /// The deleted remote attachment.
+        origin: AttachmentId,
+    },
+}
+
+impl Op {
+    /// A short name of the operation's kind.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::CreateIssue { .. } => "create issue",
+            Op::UpdateIssue { .. } => "update issue",
+            Op::AddComment { .. } => "add comment",
+            Op::UpdateComment { .. } => "update comment",
+            Op::DeleteComment { .. } => "delete comment",
+            Op::AddAttachment { .. } => "add attachment",
+            Op::DeleteAttachment { .. } => "delete attachment",
+        }
+    }
+}
+
+/// What executing an [`Op`] produced, for [`TwinState::apply`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum OpOutcome {
+    /// The created issue.
+    Issue(IssueRef),
+    /// The created comment's id.
+    Comment(CommentId),
+    /// The created attachment's id.
+    Attachment(AttachmentId),
+    /// An update or deletion was done.
+    Done,
+}
+
+/// A field, comment or attachment both sides changed differently.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Conflict {
+    /// What conflicted: a field name, or `comment <remote id>`.
+    pub subject: String,
+    /// The remote side's value.
+    pub remote: FieldValue,
+    /// This side's value.
+    pub local: FieldValue,
+    /// The value both had before, when the previous replica shows it.
+    pub base: Option<FieldValue>,
+    /// Which value was kept.
+    pub winner: Winner,
+}
+
+/// Deletions the mass-deletion guard refused.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Refusal {
+    /// `comments` or `attachments`.
+    pub items: &'static str,
+    /// How many the plan would have deleted.
+    pub would_delete: usize,
+    /// How many are synced.
+    pub synced: usize,
+}
+
+/// What one direction of one twin needs: operations in order, conflicts,
+/// refusals, notes, and the twin state after the planner's own changes.
+///
+/// Execute the ops in order, recording each success with
+/// [`TwinState::apply`] on [`state`](Plan::state); when all succeeded, call
+/// [`finish`](Plan::finish). A plan prints as a readable preview:
+///
+/// ```text
+/// SUP-1 → DEV (new twin)
+///   create DEV issue: type "Task", summary "Printer on fire"
+///   add comment 10002 by Alice: "Extinguisher applied."
+///   note: issue type "Epic" is not in DEV; using "Task"
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    /// The remote issue.
+    pub remote: IssueRef,
+    /// The local project.
+    pub project: ProjectKey,
+    /// The twin here, when it exists.
+    pub local: Option<IssueRef>,
+    /// The writes, in order.
+    pub ops: Vec<Op>,
+    /// Conflicts met, with both values and the winner.
+    pub conflicts: Vec<Conflict>,
+    /// Deletions refused by the guard.
+    pub refusals: Vec<Refusal>,
+    /// Things worth telling a user (issue-type fallbacks, kept edits).
+    pub notes: Vec<String>,
+    /// The twin state after the planner's own changes (bases of fields that
+    /// needed no write, adopted links); ops' effects are not in it yet.
+    pub state: TwinState,
+    /// The replica fingerprint to record when every op succeeded.
+    pub remote_whole: u64,
+}
+
+impl Plan {
+    /// Whether the plan writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Marks `state` as having applied this plan completely (after every op
+    /// succeeded). With refused deletions pending, the replica stays unapplied
+    /// so the next sync looks again.
+    pub fn finish(&self, state: &mut TwinState) {
+        if self.refusals.is_empty() {
+            state.remote_whole = self.remote_whole;
+        }
+    }
+}
+
+/// Plans one direction of one twin. See the [module docs](self).
+///
+/// # Errors
+///
+/// When a received value cannot be held on this side (an issue type missing
+/// with no fallback): the error names the project, the wanted type and the
+/// available ones, and nothing is to be written.
+pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
+    let replica = input.replica;
+    let mut state = match input.state {
+        Some(s) => s.clone(),
+        None => TwinState::new(input.connection.clone(), origin_ref(replica)),
+    };
+    let mut plan = Plan {
+        remote: origin_ref(replica),
+        project: input.target.key.clone(),
+        local: input.local.map(Issue::reference),
+        ops: Vec::new(),
+        conflicts: Vec::new(),
+        refusals: Vec::new(),
+        notes: Vec::new(),
+        state: state.clone(),
+        remote_whole: input.fingerprints.whole,
+    };
+    // Remote unchanged since it was last applied: nothing to do (this is what stops echo).
+    if input.state.is_some() && state.remote_whole == input.fingerprints.whole {
+        return Ok(plan);
+    }
+    if input.state.is_some_and(|s| s.local.is_some()) && input.local.is_none() {
+        plan.notes.push(format!(
+            "the twin of {} was deleted here; unexalate it or bring it under sync again",
+            replica.origin.key
+        ));
+        return Ok(plan);
+    }
+    state.remote = origin_ref(replica);
+    fields::merge(input, &mut state, &mut plan)?;
+    if input.rules.syncs_comments() {
+        items::merge_comments(input, &mut state, &mut plan);
+    }
+    if input.rules.syncs_attachments() {
+        items::merge_attachments(input, &mut state, &mut plan);
+    }
+    plan.state = state;
+    Ok(plan)
+}
+
+fn origin_ref(replica: &Replica) -> IssueRef {
+    IssueRef::new(replica.origin.id.clone(), replica.origin.key.clone())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,119 @@
+//! Plans as readable previews (what Test Run shows).
+
+use std::fmt;
+
+use crate::replica::FieldValue;
+
+use super::{Op, Plan, Winner};
+
+fn quoted(text: &str) -> String {
+    FieldValue::Text(text.to_owned()).preview()
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::CreateIssue {
+                project, fields, ..
+            } => {
+                write!(f, "create {project} issue:")?;
+                if let Some(t) = &fields.issue_type {
+                    write!(f, " type {}", quoted(t))?;
+                }
+                if let Some(s) = &fields.summary {
+                    write!(f, ", summary {}", quoted(s))?;
+                }
+                if let Some(d) = fields.description.as_ref().filter(|d| !d.is_empty()) {
+                    write!(f, ", description {}", FieldValue::Rich(d.clone()).preview())?;
+                }
+                Ok(())
+            }
+            Op::UpdateIssue { update, .. } => {
+                let mut parts = Vec::new();
+                if let Some(t) = &update.issue_type {
+                    parts.push(format!("type → {}", quoted(t)));
+                }
+                if let Some(s) = &update.summary {
+                    parts.push(format!("summary → {}", quoted(s)));
+                }
+                if let Some(d) = &update.description {
+                    parts.push(format!(
+                        "description → {}",
+                        FieldValue::Rich(d.clone()).preview()
+                    ));
+                }
+                if let Some(s) = &update.status {
+                    parts.push(format!("status → {}", quoted(s)));
+                }
+                if let Some(l) = &update.labels {
+                    parts.push(format!(
+                        "labels → {}",
+                        FieldValue::List(l.clone()).preview()
+                    ));
+                }
+                write!(f, "update {}", parts.join(", "))
+            }
+            Op::AddComment {
+                origin,
+                author,
+                body,
+                ..
+            } => write!(
+                f,
+                "add comment {origin} by {author}: {}",
+                FieldValue::Rich(body.clone()).preview()
+            ),
+            Op::UpdateComment { local, body, .. } => write!(
+                f,
+                "update comment {local}: {}",
+                FieldValue::Rich(body.clone()).preview()
+            ),
+            Op::DeleteComment { local, .. } => write!(f, "delete comment {local}"),
+            Op::AddAttachment {
+                file_name, size, ..
+            } => {
+                write!(f, "add attachment {} ({size} bytes)", quoted(file_name))
+            }
+            Op::DeleteAttachment { local, .. } => write!(f, "delete attachment {local}"),
+        }
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.local {
+            Some(local) => write!(f, "{} → {local}", self.remote.key)?,
+            None => write!(f, "{} → {} (new twin)", self.remote.key, self.project)?,
+        }
+        if self.ops.is_empty() && self.conflicts.is_empty() && self.refusals.is_empty() {
+            write!(f, ": nothing to do")?;
+        }
+        for op in &self.ops {
+            write!(f, "\n  {op}")?;
+        }
+        for c in &self.conflicts {
+            let kept = match c.winner {
+                Winner::Remote => "theirs written",
+                Winner::Local => "ours kept",
+            };
+            write!(
+                f,
+                "\n  conflict on {}: theirs {} vs ours {} → {kept}",
+                c.subject,
+                c.remote.preview(),
+                c.local.preview()
+            )?;
+        }
+        for r in &self.refusals {
+            write!(
+                f,
+                "\n  refused: would delete {} of {} synced {}; confirm to proceed",
+                r.would_delete, r.synced, r.items
+            )?;
+        }
+        for note in &self.notes {
+            write!(f, "\n  note: {note}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,282 @@
+//! Per-twin sync state: the fingerprint bases of the three-way merge and the
+//! comment and attachment id maps.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{AttachmentId, CommentId, ConnectionId, IssueRef};
+
+use super::{Op, OpOutcome};
+
+/// The bases of one field: what the remote side last sent and what this side
+/// last held, as fingerprints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldBase {
+    /// The field's name (the rule's [`field`](crate::rules::SyncRule::field)).
+    #[serde(rename = "f")]
+    pub field: String,
+    /// Fingerprint of the value the remote side last sent.
+    #[serde(rename = "r")]
+    pub remote: u64,
+    /// Fingerprint of the value this side last held.
+    #[serde(rename = "l")]
+    pub local: u64,
+}
+
+/// One synced comment: its id on each side and the fingerprints of its body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentLink {
+    /// The comment's id on the remote side.
+    #[serde(rename = "r")]
+    pub remote: CommentId,
+    /// The comment's id on this side.
+    #[serde(rename = "l")]
+    pub local: CommentId,
+    /// Fingerprint of the body the remote side last sent.
+    #[serde(rename = "rf")]
+    pub remote_fp: u64,
+    /// Fingerprint of the body this side last held.
+    #[serde(rename = "lf")]
+    pub local_fp: u64,
+}
+
+/// One synced attachment: its id on each side and its fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentLink {
+    /// The attachment's id on the remote side.
+    #[serde(rename = "r")]
+    pub remote: AttachmentId,
+    /// The attachment's id on this side.
+    #[serde(rename = "l")]
+    pub local: AttachmentId,
+    /// Fingerprint of file name and size.
+    #[serde(rename = "f")]
+    pub fp: u64,
+}
+
+/// The sync state of one twin, seen from one side ("local") of a connection.
+///
+/// It holds fingerprints only, so it stays small: see the README for measured
+/// sizes. It changes only through [`Plan`](super::Plan)s: the planner's own
+/// changes are in [`Plan::state`](super::Plan::state), and each executed
+/// operation is recorded with [`apply`](TwinState::apply).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwinState {
+    /// The connection the twin belongs to.
+    #[serde(rename = "c")]
+    pub connection: ConnectionId,
+    /// The issue on the remote side.
+    #[serde(rename = "ri")]
+    pub remote: IssueRef,
+    /// The issue on this side; `None` until the first sync has created it.
+    #[serde(rename = "li")]
+    pub local: Option<IssueRef>,
+    /// Fingerprint of the last replica received from the remote side and fully applied.
+    #[serde(rename = "rw")]
+    pub remote_whole: u64,
+    /// Fingerprint of the last replica this side sent.
+    #[serde(rename = "lw")]
+    pub local_whole: u64,
+    /// Field bases, sorted by field name.
+    #[serde(rename = "fb")]
+    pub fields: Vec<FieldBase>,
+    /// Comment links, in the order they were made.
+    #[serde(rename = "cl")]
+    pub comments: Vec<CommentLink>,
+    /// Attachment links, in the order they were made.
+    #[serde(rename = "al")]
+    pub attachments: Vec<AttachmentLink>,
+    /// Counts the changes to this state (for optimistic concurrency in stores).
+    #[serde(rename = "v")]
+    pub revision: u64,
+}
+
+impl TwinState {
+    /// The state of a twin whose remote issue is known and whose local issue is not created yet.
+    pub fn new(connection: ConnectionId, remote: IssueRef) -> Self {
+        TwinState {
+            connection,
+            remote,
+            local: None,
+            remote_whole: 0,
+            local_whole: 0,
+            fields: Vec::new(),
+            comments: Vec::new(),
+            attachments: Vec::new(),
+            revision: 0,
+        }
+    }
+
+    /// The bases of `field`, if known.
+    pub fn field(&self, field: &str) -> Option<&FieldBase> {
+        self.fields
+            .binary_search_by(|b| b.field.as_str().cmp(field))
+            .ok()
+            .map(|i| &self.fields[i])
+    }
+
+    /// Sets the bases of a field.
+    pub fn set_field(&mut self, field: &str, remote: u64, local: u64) {
+        match self
+            .fields
+            .binary_search_by(|b| b.field.as_str().cmp(field))
+        {
+            Ok(i) => {
+                self.fields[i].remote = remote;
+                self.fields[i].local = local;
+            }
+            Err(i) => self.fields.insert(
+                i,
+                FieldBase {
+                    field: field.to_owned(),
+                    remote,
+                    local,
+                },
+            ),
+        }
+    }
+
+    /// The same state seen from the other side: remote and local swapped.
+    ///
+    /// A local connection keeps one state per twin and plans each direction on
+    /// the state flipped accordingly.
+    ///
+    /// # Panics
+    ///
+    /// Never; a state whose local issue is not created flips to one whose
+    /// remote issue is unknown, which is why `flipped` returns an `Option`.
+    pub fn flipped(&self) -> Option<TwinState> {
+        let local = self.local.clone()?;
+        Some(TwinState {
+            connection: self.connection.clone(),
+            remote: local,
+            local: Some(self.remote.clone()),
+            remote_whole: self.local_whole,
+            local_whole: self.remote_whole,
+            fields: self
+                .fields
+                .iter()
+                .map(|b| FieldBase {
+                    field: b.field.clone(),
+                    remote: b.local,
+                    local: b.remote,
+                })
+                .collect(),
+            comments: self
+                .comments
+                .iter()
+                .map(|c| CommentLink {
+                    remote: c.local.clone(),
+                    local: c.remote.clone(),
+                    remote_fp: c.local_fp,
+                    local_fp: c.remote_fp,
+                })
+                .collect(),
+            attachments: self
+                .attachments
+                .iter()
+                .map(|a| AttachmentLink {
+                    remote: a.local.clone(),
+                    local: a.remote.clone(),
+                    fp: a.fp,
+                })
+                .collect(),
+            revision: self.revision,
+        })
+    }
+
+    /// Records that `op` was executed with `outcome`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] when the outcome does not fit the operation
+    /// (a created comment id for an issue create, say).
+    pub fn apply(&mut self, op: &Op, outcome: &OpOutcome) -> Result<()> {
+        let mismatch = || {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("outcome {outcome:?} does not fit operation {}", op.name()),
+            )
+        };
+        match (op, outcome) {
+            (Op::CreateIssue { bases, .. }, OpOutcome::Issue(created)) => {
+                self.local = Some(created.clone());
+                for b in bases {
+                    self.set_field(&b.field, b.remote, b.local);
+                }
+            }
+            (Op::UpdateIssue { bases, .. }, OpOutcome::Done) => {
+                for b in bases {
+                    self.set_field(&b.field, b.remote, b.local);
+                }
+            }
+            (
+                Op::AddComment {
+                    origin,
+                    remote_fp,
+                    local_fp,
+                    ..
+                },
+                OpOutcome::Comment(id),
+            ) => {
+                self.comments.retain(|c| &c.remote != origin);
+                self.comments.push(CommentLink {
+                    remote: origin.clone(),
+                    local: id.clone(),
+                    remote_fp: *remote_fp,
+                    local_fp: *local_fp,
+                });
+            }
+            (
+                Op::UpdateComment {
+                    local,
+                    remote_fp,
+                    local_fp,
+                    ..
+                },
+                OpOutcome::Done,
+            ) => {
+                if let Some(link) = self.comments.iter_mut().find(|c| &c.local == local) {
+                    link.remote_fp = *remote_fp;
+                    link.local_fp = *local_fp;
+                }
+            }
+            (Op::DeleteComment { local, .. }, OpOutcome::Done) => {
+                self.comments.retain(|c| &c.local != local);
+            }
+            (Op::AddAttachment { origin, fp, .. }, OpOutcome::Attachment(id)) => {
+                self.attachments.retain(|a| &a.remote != origin);
+                self.attachments.push(AttachmentLink {
+                    remote: origin.clone(),
+                    local: id.clone(),
+                    fp: *fp,
+                });
+            }
+            (Op::DeleteAttachment { local, .. }, OpOutcome::Done) => {
+                self.attachments.retain(|a| &a.local != local);
+            }
+            _ => return Err(mismatch()),
+        }
+        self.revision += 1;
+        Ok(())
+    }
+
+    /// The state in twinsync's compact binary encoding (postcard).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_else(|e| unreachable!("twin state encodes: {e}"))
+    }
+
+    /// Reads a state written by [`to_bytes`](Self::to_bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Storage`] when the bytes are not a twin state.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        postcard::from_bytes(bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::Storage,
+                format!("stored twin state is unreadable: {e}"),
+            )
+        })
+    }
+}

@@ -1,0 +1,383 @@
+//! Planner behaviour, table by table.
+
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::*;
+use crate::model::{IssueType, UserRef};
+use crate::rules::{LabelsRule, StatusMapping};
+use crate::testkit::plan_model::ModelPair;
+
+fn project(key: &str, types: &[&str], default: Option<&str>) -> ProjectInfo {
+    ProjectInfo {
+        key: key.into(),
+        name: key.into(),
+        issue_types: types
+            .iter()
+            .map(|n| IssueType {
+                id: (*n).into(),
+                name: (*n).into(),
+            })
+            .collect(),
+        default_issue_type: default.map(Into::into),
+    }
+}
+
+fn t(minutes: i64) -> OffsetDateTime {
+    datetime!(2026-03-01 9:00 UTC) + Duration::minutes(minutes)
+}
+
+fn alice() -> UserRef {
+    UserRef::new("alice", "Alice")
+}
+
+/// A synced pair: SUP-… (A) and its twin in DEV (B).
+fn synced() -> ModelPair {
+    let mut pair = ModelPair::new(
+        project("SUP", &["Bug", "Task", "Epic"], Some("Task")),
+        project("DEV", &["Bug", "Task", "Story"], None),
+    );
+    pair.a.create("Bug", "Printer on fire", t(0));
+    pair.sync(t(1)).unwrap();
+    pair
+}
+
+fn a_issue(pair: &mut ModelPair) -> &mut Issue {
+    pair.a.issue.as_mut().unwrap()
+}
+
+fn b_issue(pair: &mut ModelPair) -> &mut Issue {
+    pair.b.issue.as_mut().unwrap()
+}
+
+#[test]
+fn a_new_twin_is_one_create_then_comments_in_order_then_attachments() {
+    let mut pair = ModelPair::new(
+        project("SUP", &["Bug", "Epic"], None),
+        project("DEV", &["Bug", "Task"], None),
+    );
+    pair.a.create("Epic", "Printer on fire", t(0));
+    pair.a.add_comment(&alice(), "first", t(1));
+    pair.a.add_comment(&alice(), "second", t(2));
+    pair.a.add_attachment("photo.png", 1234, t(3));
+    let plan = pair.plan_a_to_b().unwrap();
+    let names: Vec<_> = plan.ops.iter().map(Op::name).collect();
+    assert_eq!(
+        names,
+        [
+            "create issue",
+            "add comment",
+            "add comment",
+            "add attachment"
+        ]
+    );
+    let preview = plan.to_string();
+    assert!(
+        preview.starts_with("SUP-1001 → DEV (new twin)"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("create DEV issue: type \"Task\", summary \"Printer on fire\""),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("add comment 1002 by Alice: \"first\""),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("note: issue type \"Epic\" is not in DEV; using \"Task\""),
+        "{preview}"
+    );
+
+    pair.sync_a_to_b(t(4)).unwrap();
+    let b = pair.b.issue.clone().unwrap();
+    assert_eq!(b.issue_type, "Task");
+    let bodies: Vec<_> = b.comments.iter().map(|c| c.body.to_plain_text()).collect();
+    assert_eq!(bodies, ["first", "second"]);
+    assert_eq!(b.attachments.len(), 1);
+}
+
+#[test]
+fn the_merge_truth_table() {
+    // (remote edit, local edit, expected summary on B, expected writes A→B, conflict?)
+    type Case<'a> = (Option<&'a str>, Option<&'a str>, &'a str, usize, bool);
+    let cases: &[Case<'_>] = &[
+        (None, None, "Printer on fire", 0, false),
+        (None, Some("ours"), "ours", 0, false),
+        (Some("theirs"), None, "theirs", 1, false),
+        (Some("same"), Some("same"), "same", 0, false),
+        (Some("theirs"), Some("ours"), "theirs", 1, true), // theirs is newer
+    ];
+    for (remote, local, want, writes, conflict) in cases {
+        let mut pair = synced();
+        if let Some(v) = local {
+            b_issue(&mut pair).summary = v.to_string();
+            b_issue(&mut pair).updated = t(5);
+        }
+        if let Some(v) = remote {
+            a_issue(&mut pair).summary = v.to_string();
+            a_issue(&mut pair).updated = t(6);
+        }
+        let plan = pair.sync_a_to_b(t(7)).unwrap();
+        let case = format!("remote {remote:?}, local {local:?}");
+        assert_eq!(plan.ops.len(), *writes, "{case}: {plan}");
+        assert_eq!(
+            plan.conflicts.len(),
+            usize::from(*conflict),
+            "{case}: {plan}"
+        );
+        assert_eq!(pair.b.issue.as_ref().unwrap().summary, *want, "{case}");
+        // And whatever happened, one more round in both directions makes both equal and quiet.
+        pair.sync(t(8)).unwrap();
+        assert_eq!(
+            pair.sync(t(9)).unwrap(),
+            0,
+            "{case}: quiet after convergence"
+        );
+        assert_eq!(
+            pair.a.issue.as_ref().unwrap().summary,
+            pair.b.issue.as_ref().unwrap().summary,
+            "{case}: converged"
+        );
+    }
+}
+
+#[test]
+fn the_sync_s_own_writes_do_not_echo() {
+    let mut pair = synced();
+    a_issue(&mut pair).summary = "edited in SUP".into();
+    a_issue(&mut pair).updated = t(5);
+    pair.a.add_comment(&alice(), "new comment", t(5));
+    let plan = pair.sync_a_to_b(t(6)).unwrap();
+    assert_eq!(plan.ops.len(), 2, "edit + new comment = 2 writes: {plan}");
+    let back = pair.plan_b_to_a().unwrap().unwrap();
+    assert!(back.is_empty() && back.conflicts.is_empty(), "echo: {back}");
+}
+
+#[test]
+fn concurrent_edits_pick_the_same_winner_on_both_sides() {
+    for (a_time, b_time, want) in [(6, 5, "from A"), (5, 6, "from B"), (5, 5, "")] {
+        let mut pair = synced();
+        a_issue(&mut pair).summary = "from A".into();
+        a_issue(&mut pair).updated = t(a_time);
+        b_issue(&mut pair).summary = "from B".into();
+        b_issue(&mut pair).updated = t(b_time);
+        let ab = pair.plan_a_to_b().unwrap();
+        // Plan B → A on the same (unsynced) state too: both sides must agree.
+        let ba = pair.plan_b_to_a().unwrap().unwrap();
+        assert_eq!(ab.conflicts.len(), 1);
+        assert_eq!(ba.conflicts.len(), 1);
+        assert_ne!(
+            ab.conflicts[0].winner, ba.conflicts[0].winner,
+            "one side's value wins on both"
+        );
+        pair.sync(t(7)).unwrap();
+        pair.sync(t(8)).unwrap();
+        let a = pair.a.issue.as_ref().unwrap().summary.clone();
+        let b = pair.b.issue.as_ref().unwrap().summary.clone();
+        assert_eq!(a, b, "converged");
+        if !want.is_empty() {
+            assert_eq!(a, want, "the newer edit wins");
+        }
+        assert_eq!(pair.sync(t(9)).unwrap(), 0);
+    }
+}
+
+#[test]
+fn a_missing_issue_type_with_no_fallback_plans_nothing() {
+    let mut pair = ModelPair::new(
+        project("SUP", &["Epic"], None),
+        project("DEV", &["Bug"], None),
+    );
+    pair.a.create("Epic", "Big thing", t(0));
+    let err = pair.plan_a_to_b().unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::InvalidConfig);
+    let text = err.to_string();
+    assert!(
+        text.contains("\"Epic\"") && text.contains("DEV") && text.contains("available: Bug"),
+        "{text}"
+    );
+}
+
+#[test]
+fn comments_edit_and_delete_travel_both_ways() {
+    let mut pair = synced();
+    let c1 = pair.a.add_comment(&alice(), "one", t(2)).unwrap();
+    pair.a.add_comment(&alice(), "two", t(2)).unwrap();
+    pair.sync(t(3)).unwrap();
+    // Edit on B, delete on A.
+    let b = b_issue(&mut pair);
+    b.comments[1].body = RichText::plain("two, edited in DEV");
+    b.updated = t(4);
+    a_issue(&mut pair).comments.retain(|c| c.id != c1);
+    pair.sync(t(5)).unwrap();
+    let a_bodies: Vec<_> = pair
+        .a
+        .issue
+        .as_ref()
+        .unwrap()
+        .comments
+        .iter()
+        .map(|c| c.body.to_plain_text())
+        .collect();
+    let b_bodies: Vec<_> = pair
+        .b
+        .issue
+        .as_ref()
+        .unwrap()
+        .comments
+        .iter()
+        .map(|c| c.body.to_plain_text())
+        .collect();
+    assert_eq!(a_bodies, ["two, edited in DEV"]);
+    assert_eq!(b_bodies, a_bodies);
+    assert_eq!(pair.sync(t(6)).unwrap(), 0);
+}
+
+#[test]
+fn a_comment_made_but_not_recorded_is_adopted_by_its_marker_not_copied_again() {
+    let mut pair = synced();
+    pair.a.add_comment(&alice(), "only once", t(2));
+    let before = pair.state.clone();
+    pair.sync_a_to_b(t(3)).unwrap();
+    // Crash: the comment exists on B, but the state that records it was lost.
+    pair.state = before;
+    let plan = pair.plan_a_to_b().unwrap();
+    assert!(plan.is_empty(), "adopts the marked comment: {plan}");
+    pair.sync(t(4)).unwrap();
+    let b = pair.b.issue.as_ref().unwrap();
+    assert_eq!(b.comments.len(), 1, "no duplicate comment");
+    assert_eq!(
+        pair.a.issue.as_ref().unwrap().comments.len(),
+        1,
+        "nothing echoed back"
+    );
+}
+
+#[test]
+fn mass_deletions_are_refused_and_reported() {
+    let mut pair = synced();
+    for i in 0..6 {
+        pair.a.add_comment(&alice(), &format!("c{i}"), t(2));
+    }
+    pair.sync(t(3)).unwrap();
+    a_issue(&mut pair).comments.truncate(2); // 4 of 6 deleted
+    let plan = pair.sync_a_to_b(t(4)).unwrap();
+    assert!(plan.is_empty(), "{plan}");
+    assert_eq!(
+        plan.refusals,
+        [Refusal {
+            items: "comments",
+            would_delete: 4,
+            synced: 6
+        }]
+    );
+    assert!(
+        plan.to_string()
+            .contains("refused: would delete 4 of 6 synced comments"),
+        "{plan}"
+    );
+    assert_eq!(
+        pair.b.issue.as_ref().unwrap().comments.len(),
+        6,
+        "nothing deleted"
+    );
+    // Still refused next time (the replica was not marked applied) …
+    assert_eq!(pair.plan_a_to_b().unwrap().refusals.len(), 1);
+    // … until a user confirms.
+    pair.options.allow_mass_deletion = true;
+    pair.sync_a_to_b(t(5)).unwrap();
+    assert_eq!(pair.b.issue.as_ref().unwrap().comments.len(), 2);
+    // Two of two may go without confirmation (fewer than three items).
+    pair.options.allow_mass_deletion = false;
+    a_issue(&mut pair).comments.clear();
+    pair.sync_a_to_b(t(6)).unwrap();
+    assert!(pair.b.issue.as_ref().unwrap().comments.is_empty());
+}
+
+#[test]
+fn attachments_are_added_linked_by_name_and_size_and_deleted() {
+    let mut pair = synced();
+    pair.a.add_attachment("log.txt", 10, t(2));
+    pair.b.add_attachment("same.bin", 99, t(2));
+    pair.a.add_attachment("same.bin", 99, t(2));
+    let plan = pair.sync_a_to_b(t(3)).unwrap();
+    assert_eq!(
+        plan.ops.len(),
+        1,
+        "same.bin exists on both sides: linked, not copied: {plan}"
+    );
+    pair.sync(t(4)).unwrap();
+    assert_eq!(pair.a.issue.as_ref().unwrap().attachments.len(), 2);
+    assert_eq!(pair.b.issue.as_ref().unwrap().attachments.len(), 2);
+    b_issue(&mut pair)
+        .attachments
+        .retain(|a| a.file_name != "log.txt");
+    pair.sync(t(5)).unwrap();
+    assert_eq!(pair.a.issue.as_ref().unwrap().attachments.len(), 1);
+    assert_eq!(pair.sync(t(6)).unwrap(), 0);
+}
+
+#[test]
+fn custom_rules_map_status_and_sync_labels() {
+    let mut pair = synced();
+    let mut rules = crate::rules::RuleSet::custom();
+    rules
+        .add(StatusMapping::new([("In Progress", "Doing")]))
+        .unwrap();
+    rules.add(LabelsRule).unwrap();
+    pair.rules = rules;
+    a_issue(&mut pair).status = "In Progress".into();
+    a_issue(&mut pair).labels = vec!["escalated".into()];
+    a_issue(&mut pair).updated = t(2);
+    pair.sync(t(3)).unwrap();
+    let b = pair.b.issue.clone().unwrap();
+    assert_eq!(b.status, "Doing");
+    assert_eq!(b.labels, ["escalated"]);
+    // An unmapped status leaves ours unchanged.
+    a_issue(&mut pair).status = "Waiting".into();
+    a_issue(&mut pair).updated = t(4);
+    pair.sync(t(5)).unwrap();
+    assert_eq!(pair.b.issue.as_ref().unwrap().status, "Doing");
+    assert_eq!(pair.sync(t(6)).unwrap(), 0);
+}
+
+#[test]
+fn the_basic_rule_set_cannot_be_changed() {
+    let mut rules = crate::rules::RuleSet::basic();
+    let err = rules.add(LabelsRule).unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::Unsupported);
+    assert!(
+        err.to_string()
+            .contains("upgrade the connection to a custom rule set"),
+        "{err}"
+    );
+    assert!(rules.set_comments(false).is_err());
+    assert!(rules.remove("summary").is_err());
+}
+
+#[test]
+fn twin_state_size_per_twin() {
+    let mut pair = synced();
+    let empty = pair.state.clone().unwrap();
+    for i in 0..10 {
+        pair.a.add_comment(&alice(), &format!("comment {i}"), t(2));
+    }
+    pair.sync(t(3)).unwrap();
+    let ten = pair.state.clone().unwrap();
+    let (e, t10) = (empty.to_bytes().len(), ten.to_bytes().len());
+    let per_comment = (t10 - e) / 10;
+    println!(
+        "twin state: {e} bytes with 0 comments, {t10} bytes with 10 comments ({per_comment} per comment)"
+    );
+    assert!(e <= 300, "state without comments is {e} bytes");
+    assert!(
+        per_comment <= 64,
+        "a comment mapping is {per_comment} bytes"
+    );
+    assert_eq!(TwinState::from_bytes(&ten.to_bytes()).unwrap(), ten);
+    assert_eq!(
+        TwinState::from_bytes(b"\xff\xff").unwrap_err().kind(),
+        crate::ErrorKind::Storage
+    );
+}

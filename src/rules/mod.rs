@@ -1,0 +1,276 @@
+//! Sync rules: how an issue becomes a [`Replica`] (outgoing) and how a received
+//! replica becomes changes to the local issue (incoming).
+//!
+//! Each side owns its rules and never sees the other's. [`RuleSet::basic`] is
+//! the fixed Basic rule set (summary, description, issue type, comments as public
+//! comments, attachments); it cannot be edited. A custom rule set
+//! ([`RuleSet::custom`]) starts from the same rules and can add more, such as
+//! [`StatusMapping`] and [`LabelsRule`].
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::ConnectionId;
+use crate::model::{Issue, ProjectInfo};
+use crate::replica::{
+    FieldValue, Fingerprints, Marker, Origin, Replica, ReplicaAttachment, ReplicaComment,
+};
+use crate::tracker::IssueUpdate;
+
+mod basic;
+mod custom;
+
+pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
+pub use custom::{LabelsRule, StatusMapping};
+
+/// One synced field: how it goes out, how it comes in.
+///
+/// The planner runs the three-way merge on fingerprints of the values these
+/// methods return, so a rule only maps values; it never decides *whether* to
+/// write.
+///
+/// # Contract
+///
+/// - Every method MUST be pure and deterministic: same inputs, same outputs.
+/// - [`current`](SyncRule::current) MUST return the value in the same terms
+///   [`incoming`](SyncRule::incoming) produces, so that a value the sync wrote
+///   reads back equal (otherwise the sync would echo).
+pub trait SyncRule: Debug + Send + Sync + 'static {
+    /// The field's name: its key in twin state and its name in plans.
+    fn field(&self) -> &str;
+
+    /// Copies this side's value of the field into an outgoing replica.
+    fn outgoing(&self, issue: &Issue, replica: &mut Replica);
+
+    /// The value a received replica carries, or `None` when it carries none
+    /// (the field is then left alone).
+    fn received(&self, replica: &Replica) -> Option<FieldValue>;
+
+    /// The local issue's current value.
+    fn current(&self, issue: &Issue) -> FieldValue;
+
+    /// The value to hold locally for a received value; `Ok(None)` leaves the
+    /// local field unchanged.
+    ///
+    /// # Errors
+    ///
+    /// When the value cannot be held in `target` (an issue type it lacks and no
+    /// fallback): nothing of the plan is then executed.
+    fn incoming(&self, received: &FieldValue, target: &ProjectInfo) -> Result<Option<FieldValue>>;
+
+    /// Puts `value` into an update of the local issue.
+    fn write(&self, value: &FieldValue, update: &mut IssueUpdate);
+}
+
+/// Whether a rule set is the fixed Basic set or an editable custom one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleSetKind {
+    /// Exalate-style Basic mode: fixed, cannot be edited.
+    Basic,
+    /// Custom: rules can be added.
+    Custom,
+}
+
+/// The rules of one side of a connection.
+#[derive(Clone, Debug)]
+pub struct RuleSet {
+    kind: RuleSetKind,
+    rules: Vec<Arc<dyn SyncRule>>,
+    comments: bool,
+    attachments: bool,
+}
+
+impl RuleSet {
+    /// The fixed Basic rule set: summary, description, issue type (mirrored by
+    /// name, falling back to the project's default type, then `Task`),
+    /// comments (always created as public comments) and attachments.
+    pub fn basic() -> Self {
+        RuleSet {
+            kind: RuleSetKind::Basic,
+            rules: vec![
+                Arc::new(IssueTypeRule),
+                Arc::new(SummaryRule),
+                Arc::new(DescriptionRule),
+            ],
+            comments: true,
+            attachments: true,
+        }
+    }
+
+    /// A custom rule set starting from the Basic rules; add more with [`add`](Self::add).
+    pub fn custom() -> Self {
+        RuleSet {
+            kind: RuleSetKind::Custom,
+            ..RuleSet::basic()
+        }
+    }
+
+    /// Basic or custom.
+    pub fn kind(&self) -> RuleSetKind {
+        self.kind
+    }
+
+    /// The field rules, in order.
+    pub fn rules(&self) -> &[Arc<dyn SyncRule>] {
+        &self.rules
+    }
+
+    /// Whether comments are synced.
+    pub fn syncs_comments(&self) -> bool {
+        self.comments
+    }
+
+    /// Whether attachments are synced.
+    pub fn syncs_attachments(&self) -> bool {
+        self.attachments
+    }
+
+    fn editable(&self) -> Result<()> {
+        match self.kind {
+            RuleSetKind::Custom => Ok(()),
+            RuleSetKind::Basic => Err(Error::new(
+                ErrorKind::Unsupported,
+                "the basic rule set cannot be changed; upgrade the connection to a custom rule set",
+            )),
+        }
+    }
+
+    /// Adds a rule (replacing one for the same field).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] on the Basic rule set, saying to upgrade.
+    pub fn add(&mut self, rule: impl SyncRule) -> Result<&mut Self> {
+        self.editable()?;
+        self.rules.retain(|r| r.field() != rule.field());
+        self.rules.push(Arc::new(rule));
+        Ok(self)
+    }
+
+    /// Removes the rule for `field`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] on the Basic rule set; `NotFound` when no rule
+    /// has that field.
+    pub fn remove(&mut self, field: &str) -> Result<&mut Self> {
+        self.editable()?;
+        let before = self.rules.len();
+        self.rules.retain(|r| r.field() != field);
+        if self.rules.len() == before {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no rule syncs field {field:?}"),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Turns comment sync on or off.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] on the Basic rule set.
+    pub fn set_comments(&mut self, on: bool) -> Result<&mut Self> {
+        self.editable()?;
+        self.comments = on;
+        Ok(self)
+    }
+
+    /// Turns attachment sync on or off.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] on the Basic rule set.
+    pub fn set_attachments(&mut self, on: bool) -> Result<&mut Self> {
+        self.editable()?;
+        self.attachments = on;
+        Ok(self)
+    }
+
+    /// Builds the outgoing replica of `issue` (the outgoing half of the rules).
+    ///
+    /// `connection` names the connection the replica travels on: comments and
+    /// issues carrying its marker are sent as mirrors (see
+    /// [`ReplicaComment::mirror_of`]), so the other side links them instead of
+    /// copying them back.
+    pub fn outgoing(&self, issue: &Issue, origin: Origin, connection: &ConnectionId) -> Replica {
+        let mut replica = Replica::new(origin, issue.updated);
+        for rule in &self.rules {
+            rule.outgoing(issue, &mut replica);
+        }
+        replica.mirror_of = Marker::find(&issue.properties, connection).map(|m| m.origin_issue);
+        if self.comments {
+            replica.comments = issue
+                .comments
+                .iter()
+                .map(|c| ReplicaComment {
+                    id: c.id.clone(),
+                    author: c.author.display_name.clone(),
+                    body: c.body.clone(),
+                    created: c.created,
+                    updated: c.updated,
+                    mirror_of: Marker::find(&c.properties, connection)
+                        .and_then(|m| m.origin_comment),
+                })
+                .collect();
+        }
+        if self.attachments {
+            replica.attachments = issue
+                .attachments
+                .iter()
+                .map(|a| ReplicaAttachment {
+                    id: a.id.clone(),
+                    file_name: a.file_name.clone(),
+                    mime_type: a.mime_type.clone(),
+                    size: a.size,
+                    sha256: a.sha256,
+                    created: a.created,
+                })
+                .collect();
+        }
+        replica
+    }
+
+    /// The fingerprints of a replica under these rules.
+    pub fn fingerprints(&self, replica: &Replica) -> Fingerprints {
+        let fields = self
+            .rules
+            .iter()
+            .filter_map(|r| Some((r.field().to_owned(), r.received(replica)?.fingerprint())))
+            .collect();
+        let comments = if self.comments {
+            replica
+                .comments
+                .iter()
+                .map(|c| crate::replica::rich_fingerprint(&c.body))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let attachments = if self.attachments {
+            replica
+                .attachments
+                .iter()
+                .map(ReplicaAttachment::fingerprint)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Fingerprints {
+            whole: 0,
+            fields,
+            comments,
+            attachments,
+        }
+        .seal(replica)
+    }
+}
+
+impl Default for RuleSet {
+    fn default() -> Self {
+        RuleSet::basic()
+    }
+}

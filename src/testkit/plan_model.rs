@@ -1,0 +1,393 @@
+//! An in-memory model of one side for planner tests: applies plans to an issue
+//! snapshot the way a tracker would, without any I/O.
+
+use time::OffsetDateTime;
+
+use crate::model::{
+    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, IssueRef,
+    ProjectInfo, RichText, UserRef, Visibility,
+};
+use crate::plan::{Op, OpOutcome, Plan, TwinState};
+use crate::replica::{MARKER_PROPERTY, Marker};
+
+/// One side of a twin in memory: a project, maybe its issue, and an id counter.
+#[derive(Clone, Debug)]
+pub struct ModelSide {
+    /// The project.
+    pub project: ProjectInfo,
+    /// The issue, once created.
+    pub issue: Option<Issue>,
+    /// The sync user (author of what plans write).
+    pub sync_user: UserRef,
+    next: u64,
+}
+
+impl ModelSide {
+    /// A side with `project` and no issue.
+    pub fn new(project: ProjectInfo, id_base: u64) -> Self {
+        ModelSide {
+            project,
+            issue: None,
+            sync_user: UserRef::new("sync", "twinsync"),
+            next: id_base,
+        }
+    }
+
+    /// A fresh id, unique on this side.
+    pub fn fresh_id(&mut self) -> String {
+        self.next += 1;
+        self.next.to_string()
+    }
+
+    /// Creates the issue as a user would.
+    pub fn create(&mut self, issue_type: &str, summary: &str, now: OffsetDateTime) -> IssueRef {
+        let id = self.fresh_id();
+        let key = format!("{}-{id}", self.project.key);
+        let issue = Issue {
+            id: IssueId::new(id.clone()),
+            key: IssueKey::new(key),
+            project: self.project.key.clone(),
+            issue_type: issue_type.to_owned(),
+            summary: summary.to_owned(),
+            description: RichText::default(),
+            comments: Vec::new(),
+            attachments: Vec::new(),
+            labels: Vec::new(),
+            status: "Open".to_owned(),
+            creator: None,
+            created: now,
+            updated: now,
+            properties: Default::default(),
+        };
+        let r = issue.reference();
+        self.issue = Some(issue);
+        r
+    }
+
+    /// Adds a comment as `author` would.
+    pub fn add_comment(
+        &mut self,
+        author: &UserRef,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> Option<CommentId> {
+        let id = CommentId::new(self.fresh_id());
+        let issue = self.issue.as_mut()?;
+        issue.comments.push(Comment {
+            id: id.clone(),
+            author: author.clone(),
+            body: RichText::plain(body),
+            created: now,
+            updated: now,
+            visibility: Visibility::Public,
+            properties: Default::default(),
+        });
+        issue.updated = now;
+        Some(id)
+    }
+
+    /// Adds an attachment as a user would.
+    pub fn add_attachment(
+        &mut self,
+        file_name: &str,
+        size: u64,
+        now: OffsetDateTime,
+    ) -> Option<AttachmentId> {
+        let id = AttachmentId::new(self.fresh_id());
+        let author = self.sync_user.clone();
+        let issue = self.issue.as_mut()?;
+        issue.attachments.push(AttachmentMeta {
+            id: id.clone(),
+            file_name: file_name.to_owned(),
+            mime_type: "application/octet-stream".to_owned(),
+            size,
+            sha256: None,
+            created: now,
+            author,
+        });
+        issue.updated = now;
+        Some(id)
+    }
+
+    /// Executes `plan` here, recording each op in `state`, then finishes it.
+    /// Returns the number of writes.
+    ///
+    /// # Panics
+    ///
+    /// When the plan does not fit this side (a test mistake or a planner bug).
+    pub fn execute(&mut self, plan: &Plan, state: &mut TwinState, now: OffsetDateTime) -> usize {
+        *state = plan.state.clone();
+        let connection = state.connection.clone();
+        let remote_issue = state.remote.id.clone();
+        for op in &plan.ops {
+            let outcome = match op {
+                Op::CreateIssue { fields, .. } => {
+                    let r = self.create(
+                        fields.issue_type.as_deref().expect("create has a type"),
+                        fields.summary.as_deref().expect("create has a summary"),
+                        now,
+                    );
+                    let issue = self.issue.as_mut().expect("just created");
+                    if let Some(d) = &fields.description {
+                        issue.description = d.clone();
+                    }
+                    if let Some(l) = &fields.labels {
+                        issue.labels = l.clone();
+                    }
+                    if let Some(s) = &fields.status {
+                        issue.status = s.clone();
+                    }
+                    issue.properties.insert(
+                        MARKER_PROPERTY.to_owned(),
+                        Marker {
+                            connection: connection.clone(),
+                            origin_issue: remote_issue.clone(),
+                            origin_comment: None,
+                            op: "model".to_owned(),
+                        }
+                        .to_value(),
+                    );
+                    OpOutcome::Issue(r)
+                }
+                Op::UpdateIssue { update, .. } => {
+                    let issue = self.issue.as_mut().expect("update needs the issue");
+                    if let Some(v) = &update.summary {
+                        issue.summary = v.clone();
+                    }
+                    if let Some(v) = &update.description {
+                        issue.description = v.clone();
+                    }
+                    if let Some(v) = &update.issue_type {
+                        issue.issue_type = v.clone();
+                    }
+                    if let Some(v) = &update.labels {
+                        issue.labels = v.clone();
+                    }
+                    if let Some(v) = &update.status {
+                        issue.status = v.clone();
+                    }
+                    issue.updated = now;
+                    OpOutcome::Done
+                }
+                Op::AddComment { origin, body, .. } => {
+                    let id = CommentId::new(self.fresh_id());
+                    let author = self.sync_user.clone();
+                    let issue = self.issue.as_mut().expect("comment needs the issue");
+                    let mut properties = std::collections::BTreeMap::new();
+                    properties.insert(
+                        MARKER_PROPERTY.to_owned(),
+                        Marker {
+                            connection: connection.clone(),
+                            origin_issue: remote_issue.clone(),
+                            origin_comment: Some(origin.clone()),
+                            op: "model".to_owned(),
+                        }
+                        .to_value(),
+                    );
+                    issue.comments.push(Comment {
+                        id: id.clone(),
+                        author,
+                        body: body.clone(),
+                        created: now,
+                        updated: now,
+                        visibility: Visibility::Public,
+                        properties,
+                    });
+                    issue.updated = now;
+                    OpOutcome::Comment(id)
+                }
+                Op::UpdateComment { local, body, .. } => {
+                    let issue = self.issue.as_mut().expect("comment needs the issue");
+                    let c = issue
+                        .comments
+                        .iter_mut()
+                        .find(|c| &c.id == local)
+                        .expect("updated comment exists");
+                    c.body = body.clone();
+                    c.updated = now;
+                    issue.updated = now;
+                    OpOutcome::Done
+                }
+                Op::DeleteComment { local, .. } => {
+                    let issue = self.issue.as_mut().expect("comment needs the issue");
+                    issue.comments.retain(|c| &c.id != local);
+                    issue.updated = now;
+                    OpOutcome::Done
+                }
+                Op::AddAttachment {
+                    file_name,
+                    size,
+                    mime_type,
+                    ..
+                } => {
+                    let id = AttachmentId::new(self.fresh_id());
+                    let author = self.sync_user.clone();
+                    let issue = self.issue.as_mut().expect("attachment needs the issue");
+                    issue.attachments.push(AttachmentMeta {
+                        id: id.clone(),
+                        file_name: file_name.clone(),
+                        mime_type: mime_type.clone(),
+                        size: *size,
+                        sha256: None,
+                        created: now,
+                        author,
+                    });
+                    issue.updated = now;
+                    OpOutcome::Attachment(id)
+                }
+                Op::DeleteAttachment { local, .. } => {
+                    let issue = self.issue.as_mut().expect("attachment needs the issue");
+                    issue.attachments.retain(|a| &a.id != local);
+                    issue.updated = now;
+                    OpOutcome::Done
+                }
+            };
+            state.apply(op, &outcome).expect("outcome fits op");
+        }
+        plan.finish(state);
+        plan.ops.len()
+    }
+}
+
+/// Two [`ModelSide`]s joined by one twin, planned like a local connection:
+/// the twin state is kept from B's point of view and flipped for B → A.
+#[derive(Clone, Debug)]
+pub struct ModelPair {
+    /// Side A (where the issue is exalated from).
+    pub a: ModelSide,
+    /// Side B.
+    pub b: ModelSide,
+    /// The twin state, seen from B (`None` before the first sync).
+    pub state: Option<TwinState>,
+    /// The rules of both sides.
+    pub rules: crate::rules::RuleSet,
+    /// The planner options of both sides.
+    pub options: crate::plan::PlanOptions,
+    /// The connection.
+    pub connection: crate::model::ConnectionId,
+}
+
+fn origin(side: &ModelSide, url: &str) -> Option<crate::replica::Origin> {
+    let issue = side.issue.as_ref()?;
+    Some(crate::replica::Origin {
+        instance: crate::model::InstanceUrl::parse(url).ok()?,
+        project: issue.project.clone(),
+        id: issue.id.clone(),
+        key: issue.key.clone(),
+    })
+}
+
+impl ModelPair {
+    /// A pair of projects with no issues yet.
+    pub fn new(a: ProjectInfo, b: ProjectInfo) -> Self {
+        ModelPair {
+            a: ModelSide::new(a, 1000),
+            b: ModelSide::new(b, 5000),
+            state: None,
+            rules: crate::rules::RuleSet::basic(),
+            options: crate::plan::PlanOptions::default(),
+            connection: crate::model::ConnectionId::new("A_to_B"),
+        }
+    }
+
+    /// The plan for A → B.
+    ///
+    /// # Errors
+    ///
+    /// The planner's errors.
+    ///
+    /// # Panics
+    ///
+    /// When side A has no issue.
+    pub fn plan_a_to_b(&self) -> crate::Result<Plan> {
+        let issue = self.a.issue.as_ref().expect("side A has the issue");
+        let replica = self.rules.outgoing(
+            issue,
+            origin(&self.a, "https://a.example").expect("origin"),
+            &self.connection,
+        );
+        let fingerprints = self.rules.fingerprints(&replica);
+        crate::plan::plan(&crate::plan::PlanInput {
+            connection: &self.connection,
+            replica: &replica,
+            fingerprints: &fingerprints,
+            previous: None,
+            local: self.b.issue.as_ref(),
+            state: self.state.as_ref(),
+            target: &self.b.project,
+            rules: &self.rules,
+            options: self.options,
+        })
+    }
+
+    /// The plan for B → A, or `None` before the twin exists.
+    ///
+    /// # Errors
+    ///
+    /// The planner's errors.
+    pub fn plan_b_to_a(&self) -> crate::Result<Option<Plan>> {
+        let (Some(issue), Some(flipped)) = (
+            self.b.issue.as_ref(),
+            self.state.as_ref().and_then(TwinState::flipped),
+        ) else {
+            return Ok(None);
+        };
+        let replica = self.rules.outgoing(
+            issue,
+            origin(&self.b, "https://b.example").expect("origin"),
+            &self.connection,
+        );
+        let fingerprints = self.rules.fingerprints(&replica);
+        crate::plan::plan(&crate::plan::PlanInput {
+            connection: &self.connection,
+            replica: &replica,
+            fingerprints: &fingerprints,
+            previous: None,
+            local: self.a.issue.as_ref(),
+            state: Some(&flipped),
+            target: &self.a.project,
+            rules: &self.rules,
+            options: self.options,
+        })
+        .map(Some)
+    }
+
+    /// Plans and executes A → B; returns the plan.
+    ///
+    /// # Errors
+    ///
+    /// The planner's errors.
+    pub fn sync_a_to_b(&mut self, now: OffsetDateTime) -> crate::Result<Plan> {
+        let plan = self.plan_a_to_b()?;
+        let mut state = self.state.clone().unwrap_or_else(|| plan.state.clone());
+        self.b.execute(&plan, &mut state, now);
+        self.state = Some(state);
+        Ok(plan)
+    }
+
+    /// Plans and executes B → A; returns the plan (`None` before the twin exists).
+    ///
+    /// # Errors
+    ///
+    /// The planner's errors.
+    pub fn sync_b_to_a(&mut self, now: OffsetDateTime) -> crate::Result<Option<Plan>> {
+        let Some(plan) = self.plan_b_to_a()? else {
+            return Ok(None);
+        };
+        let mut flipped = plan.state.clone();
+        self.a.execute(&plan, &mut flipped, now);
+        self.state = flipped.flipped();
+        Ok(Some(plan))
+    }
+
+    /// A → B, then B → A; returns the number of writes.
+    ///
+    /// # Errors
+    ///
+    /// The planner's errors.
+    pub fn sync(&mut self, now: OffsetDateTime) -> crate::Result<usize> {
+        let ab = self.sync_a_to_b(now)?.ops.len();
+        let ba = self.sync_b_to_a(now)?.map_or(0, |p| p.ops.len());
+        Ok(ab + ba)
+    }
+}
