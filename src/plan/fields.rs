@@ -4,6 +4,7 @@ use crate::error::Result;
 use crate::replica::FieldValue;
 use crate::tracker::IssueUpdate;
 
+use super::state::UNSYNCED;
 use super::{Conflict, FieldBase, Op, Plan, PlanInput, TwinState, Winner};
 
 pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Plan) -> Result<()> {
@@ -65,9 +66,8 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
                         winner,
                     });
                     if winner == Winner::Local {
-                        // Keep ours; it stays "changed" against its base, so it travels back.
-                        let local_base = base.map_or(mfp, |b| b.local);
-                        state.set_field(field, rfp, local_base);
+                        // Keep ours; it counts as changed, so it travels back.
+                        state.set_field(field, rfp, UNSYNCED);
                     }
                     winner == Winner::Remote
                 }

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use crate::model::{Comment, CommentId};
 use crate::replica::{FieldValue, Marker, ReplicaComment, rich_fingerprint};
 
+use super::state::UNSYNCED;
 use super::{
     AttachmentLink, CommentLink, Conflict, Op, Plan, PlanInput, Refusal, TwinState, Winner,
 };
@@ -92,7 +93,9 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                     {
                         plan.ops.push(update_op(lc, rc, rfp));
                     } else {
+                        // Ours is kept and counts as changed, so it travels back.
                         state.comments[pos].remote_fp = rfp;
+                        state.comments[pos].local_fp = UNSYNCED;
                     }
                 }
             }
@@ -133,7 +136,7 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                         plan.ops.push(update_op(lc, rc, rfp));
                         continue;
                     }
-                    link.local_fp = rfp; // ours counts as changed and travels back
+                    link.local_fp = UNSYNCED; // ours counts as changed and travels back
                 }
                 state.comments.push(link);
             }

@@ -25,7 +25,7 @@ mod items;
 mod preview;
 mod state;
 
-pub use state::{AttachmentLink, CommentLink, FieldBase, TwinState};
+pub use state::{AttachmentLink, CommentLink, FieldBase, TwinState, UNSYNCED};
 
 /// How a conflict (both sides changed a field to different values) is decided.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -268,9 +268,10 @@ pub struct Refusal {
 /// What one direction of one twin needs: operations in order, conflicts,
 /// refusals, notes, and the twin state after the planner's own changes.
 ///
-/// Execute the ops in order, recording each success with
-/// [`TwinState::apply`] on [`state`](Plan::state); when all succeeded, call
-/// [`finish`](Plan::finish). A plan prints as a readable preview:
+/// Start from [`state`](Plan::state) (or the state you passed in when it is
+/// `None`), execute the ops in order recording each success with
+/// [`TwinState::apply`], and when all succeeded call [`finish`](Plan::finish).
+/// [`start_state`](Plan::start_state) does the first step. A plan prints as a readable preview:
 ///
 /// ```text
 /// SUP-1 → DEV (new twin)
@@ -295,8 +296,9 @@ pub struct Plan {
     /// Things worth telling a user (issue-type fallbacks, kept edits).
     pub notes: Vec<String>,
     /// The twin state after the planner's own changes (bases of fields that
-    /// needed no write, adopted links); ops' effects are not in it yet.
-    pub state: TwinState,
+    /// needed no write, adopted links), or `None` when the planner left the
+    /// state as it was given; ops' effects are not in it yet.
+    pub state: Option<TwinState>,
     /// The replica fingerprint to record when every op succeeded.
     pub remote_whole: u64,
 }
@@ -305,6 +307,12 @@ impl Plan {
     /// Whether the plan writes nothing.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
+    }
+
+    /// The state to execute this plan from: the planner's, or `given` (the state
+    /// that was passed in) when the planner left it unchanged.
+    pub fn start_state(&self, given: Option<&TwinState>) -> Option<TwinState> {
+        self.state.clone().or_else(|| given.cloned())
     }
 
     /// Marks `state` as having applied this plan completely (after every op
@@ -326,10 +334,6 @@ impl Plan {
 /// available ones, and nothing is to be written.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
     let replica = input.replica;
-    let mut state = match input.state {
-        Some(s) => s.clone(),
-        None => TwinState::new(input.connection.clone(), origin_ref(replica)),
-    };
     let mut plan = Plan {
         remote: origin_ref(replica),
         project: input.target.key.clone(),
@@ -338,20 +342,26 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
         conflicts: Vec::new(),
         refusals: Vec::new(),
         notes: Vec::new(),
-        state: state.clone(),
+        state: None,
         remote_whole: input.fingerprints.whole,
     };
-    // Remote unchanged since it was last applied: nothing to do (this is what stops echo).
-    if input.state.is_some() && state.remote_whole == input.fingerprints.whole {
-        return Ok(plan);
+    if let Some(s) = input.state {
+        // Remote unchanged since it was last applied: nothing to do (this is what stops echo).
+        if s.remote_whole == input.fingerprints.whole {
+            return Ok(plan);
+        }
+        if s.local.is_some() && input.local.is_none() {
+            plan.notes.push(format!(
+                "the twin of {} was deleted here; unexalate it or bring it under sync again",
+                replica.origin.key
+            ));
+            return Ok(plan);
+        }
     }
-    if input.state.is_some_and(|s| s.local.is_some()) && input.local.is_none() {
-        plan.notes.push(format!(
-            "the twin of {} was deleted here; unexalate it or bring it under sync again",
-            replica.origin.key
-        ));
-        return Ok(plan);
-    }
+    let mut state = match input.state {
+        Some(s) => s.clone(),
+        None => TwinState::new(input.connection.clone(), origin_ref(replica)),
+    };
     state.remote = origin_ref(replica);
     fields::merge(input, &mut state, &mut plan)?;
     if input.rules.syncs_comments() {
@@ -360,7 +370,12 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
     if input.rules.syncs_attachments() {
         items::merge_attachments(input, &mut state, &mut plan);
     }
-    plan.state = state;
+    if input.state.is_some_and(|before| before != &state) {
+        // Links or bases changed: what the other direction last applied from here
+        // no longer describes this twin, so its fast path must not skip it.
+        state.local_whole = 0;
+    }
+    plan.state = Some(state);
     Ok(plan)
 }
 

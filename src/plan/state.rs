@@ -8,6 +8,10 @@ use crate::model::{AttachmentId, CommentId, ConnectionId, IssueRef};
 
 use super::{Op, OpOutcome};
 
+/// A base that no value's fingerprint matches: the value on that side counts as
+/// changed, so it travels on the next sync (used when a conflict keeps ours).
+pub const UNSYNCED: u64 = 0;
+
 /// The bases of one field: what the remote side last sent and what this side
 /// last held, as fingerprints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,6 +261,8 @@ impl TwinState {
             }
             _ => return Err(mismatch()),
         }
+        // This side changed: the other direction must look at it again.
+        self.local_whole = 0;
         self.revision += 1;
         Ok(())
     }

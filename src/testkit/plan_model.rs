@@ -116,10 +116,28 @@ impl ModelSide {
     ///
     /// When the plan does not fit this side (a test mistake or a planner bug).
     pub fn execute(&mut self, plan: &Plan, state: &mut TwinState, now: OffsetDateTime) -> usize {
-        *state = plan.state.clone();
+        self.execute_prefix(plan, state, now, usize::MAX)
+    }
+
+    /// Executes only the first `limit` ops of `plan` (a crash after them), with
+    /// the state recorded op by op; the plan is finished only if all ran.
+    ///
+    /// # Panics
+    ///
+    /// When the plan does not fit this side.
+    pub fn execute_prefix(
+        &mut self,
+        plan: &Plan,
+        state: &mut TwinState,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> usize {
+        if let Some(s) = &plan.state {
+            *state = s.clone();
+        }
         let connection = state.connection.clone();
         let remote_issue = state.remote.id.clone();
-        for op in &plan.ops {
+        for op in plan.ops.iter().take(limit) {
             let outcome = match op {
                 Op::CreateIssue { fields, .. } => {
                     let r = self.create(
@@ -244,8 +262,10 @@ impl ModelSide {
             };
             state.apply(op, &outcome).expect("outcome fits op");
         }
-        plan.finish(state);
-        plan.ops.len()
+        if limit >= plan.ops.len() {
+            plan.finish(state);
+        }
+        plan.ops.len().min(limit)
     }
 }
 
@@ -359,7 +379,9 @@ impl ModelPair {
     /// The planner's errors.
     pub fn sync_a_to_b(&mut self, now: OffsetDateTime) -> crate::Result<Plan> {
         let plan = self.plan_a_to_b()?;
-        let mut state = self.state.clone().unwrap_or_else(|| plan.state.clone());
+        let mut state = plan
+            .start_state(self.state.as_ref())
+            .expect("a plan for a new twin carries its state");
         self.b.execute(&plan, &mut state, now);
         self.state = Some(state);
         Ok(plan)
@@ -374,7 +396,8 @@ impl ModelPair {
         let Some(plan) = self.plan_b_to_a()? else {
             return Ok(None);
         };
-        let mut flipped = plan.state.clone();
+        let given = self.state.as_ref().and_then(TwinState::flipped);
+        let mut flipped = plan.start_state(given.as_ref()).expect("the twin exists");
         self.a.execute(&plan, &mut flipped, now);
         self.state = flipped.flipped();
         Ok(Some(plan))
