@@ -9,6 +9,7 @@ pub mod model;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod tracker;
+pub mod trigger;
 
 pub use error::{Error, ErrorKind, Result};
 pub use tracker::{MemoryTracker, Tracker};
