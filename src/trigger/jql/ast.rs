@@ -186,9 +186,13 @@ impl Field {
         self.operators().contains(&operator)
     }
 
-    /// Whether `ORDER BY` accepts this field (not labels and the text-search fields).
+    /// Whether `ORDER BY` accepts this field: all but `labels`, `description`,
+    /// `text` and `comment`.
     pub fn is_sortable(self) -> bool {
-        !matches!(self.kind(), FieldKind::Text) && self != Field::Labels
+        !matches!(
+            self,
+            Field::Labels | Field::Description | Field::Text | Field::Comment
+        )
     }
 }
 

@@ -155,7 +155,198 @@ impl Condition {
 
 #[cfg(test)]
 mod tests {
+    use time::macros::datetime;
+
     use super::*;
+    use crate::model::{Comment, RichText, UserRef, Visibility};
+    use crate::trigger::Jql;
+
+    const NOW: OffsetDateTime = datetime!(2026-01-31 12:00 UTC);
+
+    /// SUP-7, a bug created 26 hours and updated 3 hours before `NOW`.
+    fn issue() -> Issue {
+        let comment = |id: &str, text: &str| Comment {
+            id: id.into(),
+            author: UserRef::new("u1", "Ada"),
+            body: RichText::plain(text),
+            created: datetime!(2026-01-31 09:00 UTC),
+            updated: datetime!(2026-01-31 09:00 UTC),
+            visibility: Visibility::Public,
+            properties: Default::default(),
+        };
+        Issue {
+            id: "10007".into(),
+            key: "SUP-7".into(),
+            project: "SUP".into(),
+            issue_type: "Bug".into(),
+            summary: "Printer on fire".into(),
+            description: RichText::plain("The office printer is burning.\nPlease help."),
+            comments: vec![
+                comment("1", "Extinguisher applied"),
+                comment("2", "Fire brigade called"),
+            ],
+            attachments: vec![],
+            labels: vec!["escalate-to-dev".into(), "hardware".into()],
+            status: "In Progress".into(),
+            creator: None,
+            created: datetime!(2026-01-30 10:00 UTC),
+            updated: datetime!(2026-01-31 09:00 UTC),
+            properties: Default::default(),
+        }
+    }
+
+    fn check(issue: &Issue, cases: &[(&str, bool)]) {
+        for (src, want) in cases {
+            let jql = Jql::parse(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            assert_eq!(jql.matches(issue, NOW), *want, "{src}");
+        }
+    }
+
+    #[test]
+    fn names_match_whole_values_ignoring_case() {
+        check(
+            &issue(),
+            &[
+                ("", true),
+                ("project = sup", true),
+                ("project = DEV", false),
+                ("project != DEV", true),
+                ("project IN (DEV, SUP)", true),
+                ("project NOT IN (SUP)", false),
+                ("project IS EMPTY", false),
+                ("project IS NOT EMPTY", true),
+                ("type = bug", true),
+                ("issuetype != Bug", false),
+                ("key = sup-7", true),
+                ("issuekey IN (SUP-1, SUP-70)", false),
+                ("status = 'in progress'", true),
+                ("status IN (Done, Closed)", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn labels_equal_means_has_the_label() {
+        check(
+            &issue(),
+            &[
+                ("labels = escalate-to-dev", true),
+                ("labels = ESCALATE-TO-DEV", true),
+                ("labels = escalate", false),
+                ("labels != hardware", false),
+                ("labels != software", true),
+                ("labels IN (software, hardware)", true),
+                ("labels NOT IN (software, firmware)", true),
+                ("labels NOT IN (software, hardware)", false),
+                ("labels IS EMPTY", false),
+                ("labels IS NOT EMPTY", true),
+            ],
+        );
+        let mut unlabelled = issue();
+        unlabelled.labels.clear();
+        check(
+            &unlabelled,
+            &[
+                ("labels = hardware", false),
+                ("labels != hardware", false),
+                ("labels NOT IN (hardware)", false),
+                ("NOT labels = hardware", true),
+                ("labels != hardware OR labels IS EMPTY", true),
+                ("labels IS EMPTY", true),
+            ],
+        );
+    }
+
+    #[test]
+    fn text_fields_are_searched_by_words() {
+        check(
+            &issue(),
+            &[
+                ("summary ~ printer", true),
+                ("summary ~ 'PRINT fire'", true),
+                ("summary ~ brigade", false),
+                ("summary !~ brigade", true),
+                ("summary !~ printer", false),
+                ("description ~ burning", true),
+                (r#"description ~ "\"printer is burning\"""#, true),
+                (r#"description ~ "\"burning printer\"""#, false),
+                ("description IS EMPTY", false),
+                ("comment ~ extinguisher", true),
+                ("comment ~ 'extinguisher brigade'", true),
+                ("comment ~ printer", false),
+                ("text ~ 'printer burning extinguisher'", true),
+                ("text ~ 'printer flood'", false),
+            ],
+        );
+        let mut bare = issue();
+        bare.description = RichText::plain("  ");
+        bare.comments.clear();
+        check(
+            &bare,
+            &[
+                ("description IS EMPTY", true),
+                ("description IS NOT EMPTY", false),
+                ("comment ~ fire", false),
+                ("comment !~ fire", true),
+                ("text ~ fire", true),
+            ],
+        );
+    }
+
+    #[test]
+    fn dates_compare_with_absolute_and_relative_moments() {
+        check(
+            &issue(),
+            &[
+                ("created < 2026-01-31", true),
+                ("created < 2026-01-30", false),
+                (r#"created = "2026-01-30 10:00""#, true),
+                (r#"created != "2026-01-30 10:00""#, false),
+                (r#"created IN (-2d, "2026/01/30 10:00")"#, true),
+                ("created > -1d", false),
+                ("created > -2d", true),
+                ("created >= '-1d 2h'", true),
+                ("created > '-1d 2h'", false),
+                ("updated >= -3h", true),
+                ("updated > -3h", false),
+                ("updated < -179m", true),
+                ("updated >= startOfDay()", true),
+                ("created >= startOfDay()", false),
+                ("created >= startOfDay(-1d)", true),
+                ("created <= endOfDay(-1)", true),
+                ("updated <= endOfDay(-1)", false),
+                ("updated <= now()", true),
+                ("updated > now()", false),
+                ("created < 1w", true),
+                ("created IS EMPTY", false),
+                ("updated IS NOT EMPTY", true),
+            ],
+        );
+    }
+
+    #[test]
+    fn clauses_combine_with_precedence() {
+        check(
+            &issue(),
+            &[
+                ("NOT project = SUP", false),
+                ("NOT NOT project = SUP", true),
+                ("project = DEV OR labels = hardware", true),
+                ("project = SUP AND labels = nothing", false),
+                (
+                    "project = DEV AND labels = hardware OR status = 'In Progress'",
+                    true,
+                ),
+                (
+                    "project = DEV AND (labels = hardware OR status = 'In Progress')",
+                    false,
+                ),
+                ("NOT project = DEV AND labels = hardware", true),
+                ("NOT (project = SUP AND labels = nothing)", true),
+                ("project = SUP ORDER BY created DESC", true),
+            ],
+        );
+    }
 
     fn parts(texts: &[&str]) -> Vec<String> {
         texts.iter().map(|t| (*t).to_owned()).collect()
@@ -166,7 +357,10 @@ mod tests {
         let p = parts(&["Printer on FIRE", "call the fire brigade"]);
         assert!(text_contains(&p, "fire"));
         assert!(text_contains(&p, "print brigade"));
-        assert!(text_contains(&p, "print* FIRE?"), "wildcards separate words");
+        assert!(
+            text_contains(&p, "print* FIRE?"),
+            "wildcards separate words"
+        );
         assert!(!text_contains(&p, "printer water"));
         assert!(!text_contains(&p, "***"), "no words match nothing");
         assert!(!text_contains(&[], "fire"));
