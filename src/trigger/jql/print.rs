@@ -8,7 +8,6 @@ use std::fmt::{self, Display, Formatter, Write};
 
 use super::ast::{Clause, Condition, DateValue, Operand, SortDirection, SortKey, Value};
 use super::date::format_offset;
-use super::lexer::is_reserved_char;
 
 /// Words Jira reserves: as values they must be quoted.
 const RESERVED_WORDS: &[&str] = &[
@@ -204,7 +203,6 @@ fn is_bare(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
-        && !text.chars().any(is_reserved_char)
 }
 
 /// Writes `text` bare if it reads back the same, else double-quoted with escapes.
