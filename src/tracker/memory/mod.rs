@@ -43,6 +43,10 @@ struct Shared {
 /// comments, attachments with real content, entity properties; users, groups
 /// and admin rights; timestamps from an injectable [`Clock`].
 ///
+/// [`search`](Tracker::search) evaluates the JQL subset of
+/// [`trigger::jql`](crate::trigger::jql), with the clock's time as "now"; a
+/// query outside it fails with `InvalidInput` before the call is counted.
+///
 /// A `MemoryTracker` is a cheap handle: clones share the tracker's contents,
 /// call counts and faults. [`as_user`](MemoryTracker::as_user) gives a handle
 /// on the same contents that acts as another user and has its own counts and

@@ -101,12 +101,10 @@ impl<'a> Parser<'a> {
         }
         let end = self.next()?;
         if end.tok != Tok::Eof {
-            let expected = if !order_by.is_empty() {
-                "\",\" or end of input"
-            } else if clause.is_some() {
-                "\"AND\", \"OR\", \"ORDER BY\" or end of input"
-            } else {
-                "a field name, \"NOT\", \"(\" or \"ORDER BY\""
+            let expected = match order_by.last() {
+                None => "\"AND\", \"OR\", \"ORDER BY\" or end of input",
+                Some(key) if key.direction.is_none() => "\"ASC\", \"DESC\", \",\" or end of input",
+                Some(_) => "\",\" or end of input",
             };
             return Err(self.error(&end, expected));
         }
@@ -763,6 +761,11 @@ mod tests {
                 "ORDER BY created DESC key",
                 23,
                 r#"expected "," or end of input at column 23, found "key""#,
+            ),
+            (
+                "ORDER BY created key",
+                18,
+                r#"expected "ASC", "DESC", "," or end of input at column 18, found "key""#,
             ),
             (
                 "= x",
