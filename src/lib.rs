@@ -12,6 +12,7 @@ pub mod rules;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod tracker;
+pub mod trigger;
 
 pub use error::{Error, ErrorKind, Result};
 pub use tracker::{MemoryTracker, Tracker};

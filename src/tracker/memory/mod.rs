@@ -19,14 +19,13 @@ use crate::tracker::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
     Page, SearchPage, Tracker,
 };
+use crate::trigger::Jql;
 
 mod faults;
-mod query;
 mod state;
 
 use faults::FaultPlan;
 pub use faults::{CallCounts, Fault, FaultTarget, OpKind, RandomFaults};
-use query::Query;
 use state::{State, not_found};
 
 /// The largest page the in-memory tracker returns.
@@ -43,6 +42,10 @@ struct Shared {
 /// Several projects with their issue types and default type; keys `PROJ-N`;
 /// comments, attachments with real content, entity properties; users, groups
 /// and admin rights; timestamps from an injectable [`Clock`].
+///
+/// [`search`](Tracker::search) evaluates the JQL subset of
+/// [`trigger::jql`](crate::trigger::jql), with the clock's time as "now"; a
+/// query outside it fails with `InvalidInput` before the call is counted.
 ///
 /// A `MemoryTracker` is a cheap handle: clones share the tracker's contents,
 /// call counts and faults. [`as_user`](MemoryTracker::as_user) gives a handle
@@ -395,14 +398,15 @@ impl Tracker for MemoryTracker {
     }
 
     async fn search(&self, jql: &str, page: &Page) -> Result<SearchPage> {
-        let query = Query::parse(jql)?;
+        // A malformed query fails here, before the call is counted.
+        let query = Jql::parse(jql)?;
         check_token(page)?;
         self.call(OpKind::Search, |s, now, _| {
             let matching = s
                 .issues
                 .iter()
                 .filter_map(|(n, r)| s.searchable(r, now).map(|i| (*n, i)))
-                .filter(|(_, i)| query.matches(i))
+                .filter(|(_, i)| query.matches(i, now))
                 .map(|(n, i)| (sort_key(None, n), i))
                 .collect();
             Ok(Self::page_of(matching, page))
