@@ -4,11 +4,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
+pub mod connection;
 pub mod error;
 pub mod model;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod tracker;
 
+pub use connection::Invitation;
 pub use error::{Error, ErrorKind, Result};
 pub use tracker::{MemoryTracker, Tracker};
