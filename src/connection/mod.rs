@@ -12,6 +12,7 @@
 //! | [`Challenge`], [`Proof`] | the acceptor proves that it knows the secret without sending it (HMAC-SHA256, checked in constant time) |
 //! | [`MessageAuthenticator`] | after acceptance, signs and checks every message between the two nodes; stale and replayed messages are refused |
 //! | [`negotiate`], [`PROTOCOL_VERSION`] | the version check both nodes make before anything is created |
+//! | [`ProjectLevelPolicy`] | who may set up a connection for a project: global admins, and project admins when allowed |
 //!
 //! Errors specific to invitations and to message authentication are typed
 //! ([`InvitationError`], [`AuthError`]) so that a caller can tell the cases
@@ -67,6 +68,7 @@ mod error;
 mod invitation;
 mod message;
 mod pending;
+mod permissions;
 mod secret;
 mod version;
 
@@ -77,6 +79,9 @@ pub use invitation::{
 };
 pub use message::{AuthOptions, MessageAuthenticator, MessageSignature};
 pub use pending::{InvitationState, InvitationStatus, InvitationSummary, PendingInvitations};
+pub use permissions::{
+    DEFAULT_PROJECT_LEVEL_GROUP, Grant, GroupState, PermissionFacts, ProjectLevelPolicy,
+};
 pub use secret::{Nonce, Secret};
 pub use version::{MIN_PROTOCOL_VERSION_BASIC, PROTOCOL_VERSION, negotiate};
 
