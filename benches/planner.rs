@@ -132,7 +132,7 @@ fn twins(
 
 fn bench(c: &mut Criterion) {
     let rules = RuleSet::basic();
-    let conn = ConnectionId::new("SUP_to_DEV");
+    let conn = ConnectionId::parse("SUP_to_DEV").expect("a valid id");
     let dev = ProjectInfo {
         key: "DEV".into(),
         name: "Development".into(),

@@ -4,6 +4,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
+pub mod connection;
 pub mod error;
 pub mod model;
 pub mod plan;
@@ -14,5 +15,6 @@ pub mod testkit;
 pub mod tracker;
 pub mod trigger;
 
+pub use connection::Invitation;
 pub use error::{Error, ErrorKind, Result};
 pub use tracker::{MemoryTracker, Tracker};

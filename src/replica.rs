@@ -439,16 +439,25 @@ mod tests {
     #[test]
     fn markers_round_trip_and_belong_to_one_connection() {
         let marker = Marker {
-            connection: "SUP_to_DEV".into(),
+            connection: ConnectionId::parse("SUP_to_DEV").unwrap(),
             origin_issue: "10001".into(),
             origin_comment: Some("10005".into()),
             op: "op-1".into(),
         };
         let mut props = BTreeMap::new();
         props.insert(MARKER_PROPERTY.to_owned(), marker.to_value());
-        assert_eq!(Marker::find(&props, &"SUP_to_DEV".into()), Some(marker));
-        assert_eq!(Marker::find(&props, &"other".into()), None);
+        assert_eq!(
+            Marker::find(&props, &ConnectionId::parse("SUP_to_DEV").unwrap()),
+            Some(marker)
+        );
+        assert_eq!(
+            Marker::find(&props, &ConnectionId::parse("other").unwrap()),
+            None
+        );
         props.insert(MARKER_PROPERTY.to_owned(), json!("garbage"));
-        assert_eq!(Marker::find(&props, &"SUP_to_DEV".into()), None);
+        assert_eq!(
+            Marker::find(&props, &ConnectionId::parse("SUP_to_DEV").unwrap()),
+            None
+        );
     }
 }

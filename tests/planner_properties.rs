@@ -51,15 +51,15 @@ fn word() -> impl Strategy<Value = &'static str> {
 fn action() -> impl Strategy<Value = Action> {
     let side = any::<bool>();
     prop_oneof![
-        (side.clone(), word()).prop_map(|(s, w)| Action::Summary(s, w)),
-        (side.clone(), word()).prop_map(|(s, w)| Action::Description(s, w)),
-        (side.clone(), prop::sample::select(vec!["Bug", "Task"]))
+        (side, word()).prop_map(|(s, w)| Action::Summary(s, w)),
+        (side, word()).prop_map(|(s, w)| Action::Description(s, w)),
+        (side, prop::sample::select(vec!["Bug", "Task"]))
             .prop_map(|(s, w)| Action::Type(s, w)),
-        (side.clone(), word()).prop_map(|(s, w)| Action::AddComment(s, w)),
-        (side.clone(), 0..4usize, word()).prop_map(|(s, i, w)| Action::EditComment(s, i, w)),
-        (side.clone(), 0..4usize).prop_map(|(s, i)| Action::DeleteComment(s, i)),
+        (side, word()).prop_map(|(s, w)| Action::AddComment(s, w)),
+        (side, 0..4usize, word()).prop_map(|(s, i, w)| Action::EditComment(s, i, w)),
+        (side, 0..4usize).prop_map(|(s, i)| Action::DeleteComment(s, i)),
         (
-            side.clone(),
+            side,
             prop::sample::select(vec!["f1", "f2"]),
             1..3u64
         )

@@ -76,10 +76,6 @@ string_id!(
     /// A user's account id on a tracker.
     UserId
 );
-string_id!(
-    /// A connection's id, unique on the node that holds it (default `<A>_to_<B>`).
-    ConnectionId
-);
 
 /// A tracker deployment, identified by its normalized base URL.
 ///

@@ -5,9 +5,8 @@ mod ids;
 mod issue;
 mod rich_text;
 
-pub use ids::{
-    AttachmentId, CommentId, ConnectionId, InstanceUrl, IssueId, IssueKey, ProjectKey, UserId,
-};
+pub use crate::connection::ConnectionId;
+pub use ids::{AttachmentId, CommentId, InstanceUrl, IssueId, IssueKey, ProjectKey, UserId};
 pub use issue::{
     AttachmentMeta, Comment, Issue, IssueRef, IssueType, ProjectInfo, Sha256, UserRef, Visibility,
 };

@@ -306,7 +306,7 @@ impl ModelPair {
             state: None,
             rules: crate::rules::RuleSet::basic(),
             options: crate::plan::PlanOptions::default(),
-            connection: crate::model::ConnectionId::new("A_to_B"),
+            connection: crate::model::ConnectionId::parse("A_to_B").expect("a valid id"),
         }
     }
 
