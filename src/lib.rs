@@ -10,6 +10,7 @@ pub mod model;
 pub mod plan;
 pub mod replica;
 pub mod rules;
+pub mod store;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod tracker;

@@ -53,16 +53,11 @@ fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         (side, word()).prop_map(|(s, w)| Action::Summary(s, w)),
         (side, word()).prop_map(|(s, w)| Action::Description(s, w)),
-        (side, prop::sample::select(vec!["Bug", "Task"]))
-            .prop_map(|(s, w)| Action::Type(s, w)),
+        (side, prop::sample::select(vec!["Bug", "Task"])).prop_map(|(s, w)| Action::Type(s, w)),
         (side, word()).prop_map(|(s, w)| Action::AddComment(s, w)),
         (side, 0..4usize, word()).prop_map(|(s, i, w)| Action::EditComment(s, i, w)),
         (side, 0..4usize).prop_map(|(s, i)| Action::DeleteComment(s, i)),
-        (
-            side,
-            prop::sample::select(vec!["f1", "f2"]),
-            1..3u64
-        )
+        (side, prop::sample::select(vec!["f1", "f2"]), 1..3u64)
             .prop_map(|(s, n, z)| Action::AddAttachment(s, n, z)),
         (side, 0..3usize).prop_map(|(s, i)| Action::DeleteAttachment(s, i)),
         Just(Action::SyncAToB),

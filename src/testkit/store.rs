@@ -1,0 +1,421 @@
+//! The store conformance suite: one public function per behaviour the engine
+//! relies on. Each panics with a message naming what broke.
+//!
+//! Run them all as named tests with [`store_conformance!`](crate::store_conformance).
+
+use time::macros::datetime;
+
+use crate::ErrorKind;
+use crate::model::{ConnectionId, IssueId, IssueRef, ProjectKey};
+use crate::plan::{AttachmentLink, CommentLink, TwinState};
+use crate::store::{ConnectionRecord, Intent, IntentKind, QueueItem, Store, TwinError};
+
+/// Generates one `#[test]` per store conformance case; `$make` is a function
+/// (or closure) returning a fresh, empty store.
+#[macro_export]
+macro_rules! store_conformance {
+    ($make:expr) => {
+        $crate::store_conformance!(@cases $make;
+            committed_writes_are_visible,
+            dropped_transaction_rolls_back,
+            twins_are_found_by_either_issue,
+            one_twin_per_local_issue,
+            local_index_follows_updates,
+            twins_are_listed_per_connection,
+            twin_state_round_trips_exactly,
+            intents_are_oldest_first_and_close,
+            queue_keeps_order_and_each_issue_once,
+            errors_are_replaced_and_cleared,
+            watermarks_are_per_side,
+            meta_values_set_and_remove,
+            deleting_a_connection_deletes_its_records,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let store = ($make)();
+                $crate::testkit::store::$case(&store);
+            }
+        )*
+    };
+}
+
+fn conn(name: &str) -> ConnectionId {
+    ConnectionId::parse(name).expect("a valid id")
+}
+
+fn twin(c: &ConnectionId, remote: &str, local: Option<&str>) -> TwinState {
+    let mut t = TwinState::new(c.clone(), IssueRef::new(remote, format!("SUP-{remote}")));
+    t.local = local.map(|l| IssueRef::new(l, format!("DEV-{l}")));
+    t.set_field("summary", 11, 12);
+    t.remote_whole = 99;
+    t
+}
+
+fn record(c: &ConnectionId) -> ConnectionRecord {
+    ConnectionRecord {
+        id: c.clone(),
+        name: format!("{c} name"),
+        config: "{\"any\": \"json\"}".to_owned(),
+    }
+}
+
+fn queued(c: &ConnectionId, issue: &str) -> QueueItem {
+    QueueItem {
+        seq: 0,
+        connection: c.clone(),
+        project: ProjectKey::new("SUP"),
+        issue: IssueId::new(issue),
+        queued: datetime!(2026-01-01 0:00 UTC),
+    }
+}
+
+fn intent(c: &ConnectionId, id: &str, minute: u8) -> Intent {
+    Intent {
+        id: id.to_owned(),
+        connection: c.clone(),
+        origin: IssueId::new("1"),
+        kind: IntentKind::CreateIssue {
+            project: ProjectKey::new("DEV"),
+        },
+        created: datetime!(2026-01-01 0:00 UTC) + time::Duration::minutes(minute.into()),
+        indeterminate_since: None,
+    }
+}
+
+fn error(c: &ConnectionId, issue: &str, message: &str) -> TwinError {
+    TwinError {
+        connection: c.clone(),
+        issue: IssueId::new(issue),
+        key: format!("SUP-{issue}").into(),
+        kind: ErrorKind::PermissionDenied,
+        message: message.to_owned(),
+        at: datetime!(2026-01-01 0:00 UTC),
+        attempts: 1,
+    }
+}
+
+/// What one transaction commits, the next one reads.
+pub fn committed_writes_are_visible(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    txn.put_connection(&record(&c)).expect("put_connection");
+    txn.put_twin(&twin(&c, "1", Some("101"))).expect("put_twin");
+    assert!(
+        txn.connection(&c).expect("read own write").is_some(),
+        "a transaction sees its own writes"
+    );
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.connection(&c).expect("connection"), Some(record(&c)));
+    assert_eq!(
+        txn.twin_by_remote(&c, &"1".into()).expect("twin"),
+        Some(twin(&c, "1", Some("101")))
+    );
+}
+
+/// A transaction dropped without commit leaves no trace, in any record kind.
+pub fn dropped_transaction_rolls_back(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    txn.put_connection(&record(&c)).expect("put");
+    txn.put_twin(&twin(&c, "1", Some("101"))).expect("put");
+    txn.commit().expect("commit");
+
+    let mut txn = store.begin().expect("begin");
+    txn.delete_connection(&c).expect("delete");
+    txn.put_twin(&twin(&c, "2", Some("102"))).expect("put");
+    txn.put_intent(&intent(&c, "op-1", 0)).expect("put");
+    txn.enqueue(&queued(&c, "7")).expect("enqueue");
+    txn.put_error(&error(&c, "1", "boom")).expect("put");
+    txn.set_watermark(&c, &"SUP".into(), datetime!(2026-01-02 0:00 UTC))
+        .expect("set");
+    txn.set_meta("bulk", Some(b"42")).expect("set");
+    drop(txn);
+
+    let mut txn = store.begin().expect("begin");
+    assert!(
+        txn.connection(&c).expect("read").is_some(),
+        "deleted connection restored"
+    );
+    assert!(
+        txn.twin_by_remote(&c, &"1".into()).expect("read").is_some(),
+        "deleted twin restored"
+    );
+    assert!(
+        txn.twin_by_local(&c, &"101".into())
+            .expect("read")
+            .is_some(),
+        "index restored"
+    );
+    assert!(
+        txn.twin_by_remote(&c, &"2".into()).expect("read").is_none(),
+        "new twin gone"
+    );
+    assert!(
+        txn.twin_by_local(&c, &"102".into())
+            .expect("read")
+            .is_none(),
+        "new index gone"
+    );
+    assert!(txn.intents(&c).expect("read").is_empty());
+    assert_eq!(txn.queue_len(&c).expect("read"), 0);
+    assert!(txn.errors(&c).expect("read").is_empty());
+    assert_eq!(txn.watermark(&c, &"SUP".into()).expect("read"), None);
+    assert_eq!(txn.meta("bulk").expect("read"), None);
+}
+
+/// A twin is found by its remote issue and by its local issue.
+pub fn twins_are_found_by_either_issue(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    txn.put_twin(&twin(&c, "1", Some("101"))).expect("put");
+    txn.put_twin(&twin(&c, "2", None))
+        .expect("put a twin not created yet");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let by_local = txn
+        .twin_by_local(&c, &"101".into())
+        .expect("read")
+        .expect("found by local");
+    assert_eq!(by_local.remote.id.as_str(), "1");
+    assert!(
+        txn.twin_by_local(&c, &"1".into()).expect("read").is_none(),
+        "remote id is not a local id"
+    );
+    assert!(
+        txn.twin_by_remote(&conn("other"), &"1".into())
+            .expect("read")
+            .is_none(),
+        "per connection"
+    );
+    assert_eq!(
+        txn.twin_by_remote(&c, &"2".into())
+            .expect("read")
+            .and_then(|t| t.local),
+        None
+    );
+}
+
+/// Two twins of one connection can never share a local issue (I4).
+pub fn one_twin_per_local_issue(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    txn.put_twin(&twin(&c, "1", Some("101"))).expect("put");
+    let err = txn
+        .put_twin(&twin(&c, "2", Some("101")))
+        .expect_err("a second twin of DEV-101");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    txn.put_twin(&twin(&conn("c2"), "2", Some("101")))
+        .expect("another connection may");
+    txn.commit().expect("commit");
+}
+
+/// Changing a twin's local issue moves the index.
+pub fn local_index_follows_updates(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    txn.put_twin(&twin(&c, "1", Some("101"))).expect("put");
+    txn.put_twin(&twin(&c, "1", Some("201"))).expect("replace");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert!(
+        txn.twin_by_local(&c, &"101".into())
+            .expect("read")
+            .is_none(),
+        "old index removed"
+    );
+    assert!(
+        txn.twin_by_local(&c, &"201".into())
+            .expect("read")
+            .is_some()
+    );
+    txn.put_twin(&twin(&c, "3", Some("101")))
+        .expect("the old local issue is free again");
+}
+
+/// `twins` lists one connection's twins by remote id, and counts agree.
+pub fn twins_are_listed_per_connection(store: &dyn Store) {
+    let (c1, c2) = (conn("c1"), conn("c2"));
+    let mut txn = store.begin().expect("begin");
+    for id in ["3", "1", "2"] {
+        txn.put_twin(&twin(&c1, id, None)).expect("put");
+    }
+    txn.put_twin(&twin(&c2, "9", None)).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let ids: Vec<_> = txn
+        .twins(&c1)
+        .expect("twins")
+        .into_iter()
+        .map(|t| t.remote.id)
+        .collect();
+    assert_eq!(
+        ids,
+        [IssueId::new("1"), IssueId::new("2"), IssueId::new("3")]
+    );
+    assert_eq!(txn.twin_count(&c1).expect("count"), 3);
+    assert_eq!(txn.twin_count(&c2).expect("count"), 1);
+}
+
+/// A twin state with comment and attachment links reads back equal.
+pub fn twin_state_round_trips_exactly(store: &dyn Store) {
+    let c = conn("c1");
+    let mut t = twin(&c, "1", Some("101"));
+    t.comments.push(CommentLink {
+        remote: "5".into(),
+        local: "105".into(),
+        remote_fp: u64::MAX,
+        local_fp: 1,
+    });
+    t.attachments.push(AttachmentLink {
+        remote: "6".into(),
+        local: "106".into(),
+        fp: 1 << 63,
+    });
+    t.local_whole = 7;
+    t.revision = 3;
+    let mut txn = store.begin().expect("begin");
+    txn.put_twin(&t).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.twin_by_remote(&c, &"1".into()).expect("read"), Some(t));
+}
+
+/// Intents come back oldest first and go when closed.
+pub fn intents_are_oldest_first_and_close(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    txn.put_intent(&intent(&c, "b", 2)).expect("put");
+    txn.put_intent(&intent(&c, "a", 1)).expect("put");
+    txn.put_intent(&intent(&conn("c2"), "z", 0)).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let ids: Vec<_> = txn
+        .intents(&c)
+        .expect("intents")
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+    let mut updated = intent(&c, "a", 1);
+    updated.indeterminate_since = Some(datetime!(2026-01-01 0:05 UTC));
+    txn.put_intent(&updated).expect("replace");
+    txn.delete_intent("b").expect("delete");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.intents(&c).expect("intents"), [updated]);
+}
+
+/// The queue keeps order, holds an issue once, and dequeues by sequence number.
+pub fn queue_keeps_order_and_each_issue_once(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    let s1 = txn.enqueue(&queued(&c, "10")).expect("enqueue");
+    let s2 = txn.enqueue(&queued(&c, "20")).expect("enqueue");
+    let again = txn.enqueue(&queued(&c, "10")).expect("enqueue again");
+    assert_eq!(again, s1, "an issue already queued keeps its place");
+    assert!(s2 > s1);
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let items = txn.queue(&c, 10).expect("queue");
+    let issues: Vec<_> = items.iter().map(|q| q.issue.as_str().to_owned()).collect();
+    assert_eq!(issues, ["10", "20"]);
+    assert_eq!(items[0].seq, s1);
+    assert_eq!(txn.queue(&c, 1).expect("queue").len(), 1, "limit");
+    txn.dequeue(s1).expect("dequeue");
+    assert_eq!(txn.queue_len(&c).expect("len"), 1);
+    let s3 = txn.enqueue(&queued(&c, "10")).expect("requeue");
+    assert!(s3 > s2, "a requeued issue goes to the end");
+    txn.commit().expect("commit");
+}
+
+/// Errors are kept per issue, replaced, and cleared.
+pub fn errors_are_replaced_and_cleared(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    txn.put_error(&error(&c, "1", "first")).expect("put");
+    txn.put_error(&error(&c, "1", "second")).expect("replace");
+    txn.put_error(&error(&c, "2", "other")).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let errors = txn.errors(&c).expect("errors");
+    assert_eq!(errors.len(), 2);
+    assert!(errors.iter().any(|e| e.message == "second"));
+    txn.clear_error(&c, &"1".into()).expect("clear");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.errors(&c).expect("errors").len(), 1);
+}
+
+/// Watermarks are kept per connection and project.
+pub fn watermarks_are_per_side(store: &dyn Store) {
+    let c = conn("c1");
+    let t1 = datetime!(2026-01-01 10:00:00.123456 UTC);
+    let mut txn = store.begin().expect("begin");
+    txn.set_watermark(&c, &"SUP".into(), t1).expect("set");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(
+        txn.watermark(&c, &"SUP".into()).expect("read"),
+        Some(t1),
+        "exact to the microsecond"
+    );
+    assert_eq!(txn.watermark(&c, &"DEV".into()).expect("read"), None);
+    assert_eq!(
+        txn.watermark(&conn("c2"), &"SUP".into()).expect("read"),
+        None
+    );
+}
+
+/// Metadata values are set, replaced and removed.
+pub fn meta_values_set_and_remove(store: &dyn Store) {
+    let mut txn = store.begin().expect("begin");
+    txn.set_meta("k", Some(b"v1")).expect("set");
+    txn.set_meta("k", Some(b"v2")).expect("replace");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.meta("k").expect("read").as_deref(), Some(&b"v2"[..]));
+    txn.set_meta("k", None).expect("remove");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.meta("k").expect("read"), None);
+}
+
+/// Deleting a connection deletes its twins, intents, queue, errors and
+/// watermarks, and nothing of other connections.
+pub fn deleting_a_connection_deletes_its_records(store: &dyn Store) {
+    let (c, keep) = (conn("c1"), conn("c2"));
+    let mut txn = store.begin().expect("begin");
+    for x in [&c, &keep] {
+        txn.put_connection(&record(x)).expect("put");
+        txn.put_twin(&twin(x, "1", Some("101"))).expect("put");
+        txn.put_intent(&intent(x, &format!("op-{x}"), 0))
+            .expect("put");
+        txn.enqueue(&queued(x, "1")).expect("enqueue");
+        txn.put_error(&error(x, "1", "e")).expect("put");
+        txn.set_watermark(x, &"SUP".into(), datetime!(2026-01-01 0:00 UTC))
+            .expect("set");
+    }
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    txn.delete_connection(&c).expect("delete");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert!(txn.connection(&c).expect("read").is_none());
+    assert!(txn.twins(&c).expect("read").is_empty());
+    assert!(
+        txn.twin_by_local(&c, &"101".into())
+            .expect("read")
+            .is_none()
+    );
+    assert!(txn.intents(&c).expect("read").is_empty());
+    assert_eq!(txn.queue_len(&c).expect("read"), 0);
+    assert!(txn.errors(&c).expect("read").is_empty());
+    assert_eq!(txn.watermark(&c, &"SUP".into()).expect("read"), None);
+    assert_eq!(txn.connections().expect("read"), [record(&keep)]);
+    assert_eq!(txn.twins(&keep).expect("read").len(), 1);
+    assert_eq!(txn.queue_len(&keep).expect("read"), 1);
+}
