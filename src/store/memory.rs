@@ -278,28 +278,28 @@ impl StoreTxn for MemoryTxn<'_> {
         let key = (twin.connection.clone(), twin.remote.id.clone());
         if let Some(local) = &twin.local {
             let index = (twin.connection.clone(), local.id.clone());
-            if let Some(other) = self.data.by_local.get(&index) {
-                if other != &twin.remote.id {
-                    return Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        format!(
-                            "issue {} is already the twin of {} on connection {}",
-                            local.key, other, twin.connection
-                        ),
-                    ));
-                }
+            if let Some(other) = self.data.by_local.get(&index)
+                && other != &twin.remote.id
+            {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "issue {} is already the twin of {} on connection {}",
+                        local.key, other, twin.connection
+                    ),
+                ));
             }
         }
         let old_local = self.data.twins.get(&key).and_then(|t| t.local.clone());
-        if let Some(old) = old_local {
-            if twin.local.as_ref().is_none_or(|l| l.id != old.id) {
-                put_index(
-                    &mut self.undo,
-                    &mut self.data,
-                    (key.0.clone(), old.id),
-                    None,
-                );
-            }
+        if let Some(old) = old_local
+            && twin.local.as_ref().is_none_or(|l| l.id != old.id)
+        {
+            put_index(
+                &mut self.undo,
+                &mut self.data,
+                (key.0.clone(), old.id),
+                None,
+            );
         }
         if let Some(local) = &twin.local {
             put_index(
