@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod connection;
+pub mod engine;
 pub mod error;
 pub mod model;
 pub mod plan;

@@ -64,6 +64,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 
 mod auth;
+mod config;
 mod error;
 mod invitation;
 mod message;
@@ -73,6 +74,7 @@ mod secret;
 mod version;
 
 pub use auth::{Challenge, Proof, Role};
+pub use config::{Connection, ConnectionStatus, Side};
 pub use error::{AuthError, InvitationError};
 pub use invitation::{
     INVITATION_FORMAT_VERSION, INVITATION_PREFIX, Invitation, InvitationCode, NewInvitation,

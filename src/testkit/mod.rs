@@ -26,6 +26,7 @@ use crate::model::{ProjectKey, UserId, UserRef};
 use crate::tracker::{MemoryTracker, Tracker};
 
 pub mod plan_model;
+pub mod rig;
 pub mod store;
 pub mod tracker;
 

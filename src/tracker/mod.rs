@@ -18,9 +18,11 @@ use crate::model::{
 };
 
 pub mod memory;
+pub mod retry;
 mod types;
 
 pub use memory::MemoryTracker;
+pub use retry::{RetryPolicy, RetryTracker};
 pub use types::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
     Page, SearchPage,

@@ -1,0 +1,120 @@
+//! [`Connection`]: a named link between two sides, as a node keeps it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::model::{ConnectionId, InstanceUrl, ProjectKey};
+use crate::plan::{ConflictPolicy, DeletionGuard};
+use crate::rules::RuleSetKind;
+
+use super::Mode;
+
+/// One end of a connection: a project on an instance.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Side {
+    /// The instance.
+    pub instance: InstanceUrl,
+    /// The project.
+    pub project: ProjectKey,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {}", self.project, self.instance)
+    }
+}
+
+/// Where a connection's status stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    /// Waiting for the other side to accept.
+    Pending,
+    /// Syncing.
+    Active,
+    /// Paused: changes queue and are applied on activation.
+    Deactivated,
+    /// Stopped by a connection-wide failure (authentication, a missing project).
+    Error {
+        /// What went wrong, and what to do.
+        cause: String,
+    },
+}
+
+impl fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectionStatus::Pending => f.write_str("pending"),
+            ConnectionStatus::Active => f.write_str("active"),
+            ConnectionStatus::Deactivated => f.write_str("deactivated"),
+            ConnectionStatus::Error { cause } => write!(f, "error: {cause}"),
+        }
+    }
+}
+
+/// A named link between two sides, with its mode, rules and status.
+///
+/// Side `a` is the side issues are first exalated from when nothing else says
+/// otherwise; both directions sync.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    /// The id (equal on both sides).
+    pub id: ConnectionId,
+    /// The unique name, by default `<A>_to_<B>`.
+    pub name: String,
+    /// One side.
+    pub a: Side,
+    /// The other side.
+    pub b: Side,
+    /// The mode.
+    pub mode: Mode,
+    /// Basic (fixed) or custom rules.
+    pub rules: RuleSetKind,
+    /// How conflicts are decided.
+    pub policy: ConflictPolicy,
+    /// The mass-deletion guard.
+    pub guard: DeletionGuard,
+    /// The status.
+    pub status: ConnectionStatus,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+impl Connection {
+    /// Whether both sides are on one instance.
+    pub fn is_local(&self) -> bool {
+        self.a.instance == self.b.instance
+    }
+
+    /// The side whose project is `project` (checking `a` first).
+    pub fn side_of(&self, project: &ProjectKey) -> Option<&Side> {
+        [&self.a, &self.b]
+            .into_iter()
+            .find(|s| &s.project == project)
+    }
+
+    /// The other side of the one with `project`.
+    pub fn other_side(&self, project: &ProjectKey) -> Option<&Side> {
+        if &self.a.project == project {
+            Some(&self.b)
+        } else if &self.b.project == project {
+            Some(&self.a)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.is_local() { "local" } else { "remote" };
+        write!(
+            f,
+            "{} ({kind}: {} ↔ {}) — {}",
+            self.name, self.a.project, self.b.project, self.status
+        )
+    }
+}

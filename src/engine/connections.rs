@@ -1,0 +1,263 @@
+//! Creating and managing connections on a node.
+
+use crate::connection::{Connection, ConnectionStatus, Mode, Side};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{ConnectionId, IssueRef, ProjectKey};
+use crate::plan::{ConflictPolicy, DeletionGuard, TwinState};
+use crate::replica::Marker;
+use crate::rules::RuleSetKind;
+use crate::tracker::Page;
+
+use super::Node;
+
+/// Options of [`Node::create_local_connection`].
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct LocalConnectionOptions {
+    /// The name; by default `<A>_to_<B>`. It must be unique on the node.
+    pub name: Option<String>,
+    /// How conflicts are decided.
+    pub policy: ConflictPolicy,
+    /// The mass-deletion guard.
+    pub guard: DeletionGuard,
+}
+
+impl LocalConnectionOptions {
+    /// Sets the name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the conflict policy.
+    pub fn policy(mut self, policy: ConflictPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+}
+
+/// A connection id from a name: the name itself, with characters an id
+/// cannot hold replaced by `-`.
+fn id_from_name(name: &str) -> Result<ConnectionId> {
+    let cleaned: String = name
+        .chars()
+        .take(ConnectionId::MAX_LEN)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    ConnectionId::parse(&cleaned)
+}
+
+impl Node {
+    /// Creates a local connection between two projects of this node's tracker,
+    /// with Basic rules, active at once.
+    ///
+    /// Twins made earlier by a connection of the same name (found by their
+    /// markers) are brought back under sync, so re-creating a connection
+    /// after its state was lost makes no duplicates.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` when both projects are the same; `NotFound` for a
+    /// missing project; `AlreadyExists` when the name is taken.
+    pub async fn create_local_connection(
+        &self,
+        a: &str,
+        b: &str,
+        options: LocalConnectionOptions,
+    ) -> Result<Connection> {
+        let (a, b) = (ProjectKey::new(a), ProjectKey::new(b));
+        if a == b {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("a local connection needs two different projects, not {a} twice"),
+            ));
+        }
+        self.tracker().project(&a).await?;
+        self.tracker().project(&b).await?;
+        let name = options
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{a}_to_{b}"));
+        let id = id_from_name(&name)?;
+        let now = self.now();
+        let conn = Connection {
+            id: id.clone(),
+            name: name.clone(),
+            a: Side {
+                instance: self.instance().clone(),
+                project: a.clone(),
+            },
+            b: Side {
+                instance: self.instance().clone(),
+                project: b.clone(),
+            },
+            mode: Mode::Basic,
+            rules: RuleSetKind::Basic,
+            policy: options.policy,
+            guard: options.guard,
+            status: ConnectionStatus::Active,
+            created: now,
+        };
+        {
+            let mut txn = self.txn()?;
+            let taken = txn
+                .connections()?
+                .into_iter()
+                .any(|c| c.name == name || c.id == id);
+            if taken {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("a connection named {name:?} exists already; choose another name"),
+                ));
+            }
+            self.save_connection(&mut *txn, &conn)?;
+            txn.set_watermark(&id, &a, now)?;
+            txn.set_watermark(&id, &b, now)?;
+            txn.commit()?;
+        }
+        let found = self.rederive_twins(&conn).await?;
+        tracing::info!(connection = %conn.name, rederived = found, "local connection created");
+        Ok(conn)
+    }
+
+    /// Finds the issues this connection created (by their markers) and records
+    /// their twins; returns how many twins were re-derived.
+    async fn rederive_twins(&self, conn: &Connection) -> Result<usize> {
+        let mut found = 0;
+        for side in [&conn.a, &conn.b] {
+            let jql = format!("project = {}", side.project);
+            let mut page = Page::first(self.options().page_size);
+            loop {
+                let result = self.tracker().search(&jql, &page).await?;
+                let mut txn = self.txn()?;
+                for issue in &result.issues {
+                    let Some(marker) = Marker::find(&issue.properties, &conn.id) else {
+                        continue;
+                    };
+                    if txn
+                        .twin_by_remote(&conn.id, &marker.origin_issue)?
+                        .is_some()
+                        || txn.twin_by_local(&conn.id, &issue.id)?.is_some()
+                    {
+                        continue;
+                    }
+                    let origin =
+                        IssueRef::new(marker.origin_issue.clone(), marker.origin_issue.as_str());
+                    let mut twin = TwinState::new(conn.id.clone(), origin);
+                    twin.local = Some(issue.reference());
+                    txn.put_twin(&twin)?;
+                    found += 1;
+                }
+                txn.commit()?;
+                match result.next_page {
+                    Some(token) => page = Page::next(token, self.options().page_size),
+                    None => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn set_status(&self, id: &ConnectionId, status: ConnectionStatus) -> Result<Connection> {
+        let mut conn = self.connection(id)?;
+        conn.status = status;
+        let mut txn = self.txn()?;
+        self.save_connection(&mut *txn, &conn)?;
+        txn.commit()?;
+        Ok(conn)
+    }
+
+    /// Pauses a connection: changes queue and nothing is written until
+    /// [`activate`](Node::activate).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection; `InvalidInput` when it is pending.
+    pub fn deactivate(&self, id: &ConnectionId) -> Result<Connection> {
+        let conn = self.connection(id)?;
+        if conn.status == ConnectionStatus::Pending {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "connection {} is pending; it cannot be deactivated before it is accepted",
+                    conn.name
+                ),
+            ));
+        }
+        tracing::info!(connection = %conn.name, "deactivated");
+        self.set_status(id, ConnectionStatus::Deactivated)
+    }
+
+    /// Resumes a deactivated connection (or one in error once its cause is
+    /// fixed); the queued backlog is applied in order on the next
+    /// [`sync`](Node::sync).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection; `InvalidInput` when it is pending.
+    pub fn activate(&self, id: &ConnectionId) -> Result<Connection> {
+        let conn = self.connection(id)?;
+        if conn.status == ConnectionStatus::Pending {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "connection {} is pending; it becomes active when it is accepted",
+                    conn.name
+                ),
+            ));
+        }
+        tracing::info!(connection = %conn.name, "activated");
+        self.set_status(id, ConnectionStatus::Active)
+    }
+
+    pub(super) fn fail_connection(&self, id: &ConnectionId, cause: String) -> Result<()> {
+        tracing::error!(connection = %id, %cause, "connection stopped");
+        self.set_status(id, ConnectionStatus::Error { cause })
+            .map(|_| ())
+    }
+
+    /// Turns a Basic connection into a custom one, whose rules can then be set
+    /// with [`set_rules`](Node::set_rules).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection.
+    pub fn upgrade_to_custom(&self, id: &ConnectionId) -> Result<Connection> {
+        let mut conn = self.connection(id)?;
+        conn.rules = RuleSetKind::Custom;
+        let mut txn = self.txn()?;
+        self.save_connection(&mut *txn, &conn)?;
+        txn.commit()?;
+        Ok(conn)
+    }
+
+    /// Deletes a connection and all its state; both issues of every twin stay
+    /// as they are and later edits no longer travel.
+    ///
+    /// The issues keep their markers, so a connection re-created under the
+    /// same name finds its twins again (that is how a lost store is
+    /// recovered); use a new name to start afresh.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection.
+    pub fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
+        let conn = self.connection(id)?;
+        let mut txn = self.txn()?;
+        txn.delete_connection(id)?;
+        txn.commit()?;
+        self.inner
+            .rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        tracing::info!(connection = %conn.name, "connection deleted");
+        Ok(())
+    }
+}

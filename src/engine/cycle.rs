@@ -1,0 +1,339 @@
+//! One sync cycle of a connection: the queue, then polling both sides.
+
+use std::collections::{BTreeMap, HashSet};
+
+use futures::StreamExt;
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::connection::{Connection, ConnectionStatus};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{ConnectionId, Issue, IssueId, IssueKey};
+use crate::tracker::Page;
+
+use super::Node;
+use super::twin::{Direction, Hints};
+
+/// What one [`Node::sync`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CycleReport {
+    /// Issues the polls returned.
+    pub seen: usize,
+    /// Twins synced.
+    pub synced: usize,
+    /// Writes made.
+    pub writes: usize,
+    /// Twins that failed (recorded in the status).
+    pub failed: usize,
+    /// Changes queued because the connection is deactivated (or failed temporarily).
+    pub queued: usize,
+    /// Conflicts met.
+    pub conflicts: usize,
+}
+
+impl Node {
+    /// Runs one sync cycle of every active or deactivated connection.
+    ///
+    /// # Errors
+    ///
+    /// The first connection-wide failure; per-twin failures are recorded in
+    /// the status instead.
+    pub async fn sync_all(&self) -> Result<CycleReport> {
+        let mut total = CycleReport::default();
+        for conn in self.connections()? {
+            if matches!(
+                conn.status,
+                ConnectionStatus::Active | ConnectionStatus::Deactivated
+            ) {
+                let r = self.sync(&conn.id).await?;
+                total.seen += r.seen;
+                total.synced += r.synced;
+                total.writes += r.writes;
+                total.failed += r.failed;
+                total.queued += r.queued;
+                total.conflicts += r.conflicts;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Tells the node that an issue changed (what a webhook handler calls): it
+    /// is queued and synced by the next [`sync`](Node::sync).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection or issue.
+    pub async fn notify_changed(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
+        let conn = self.connection(connection)?;
+        let issue = self.tracker().issue_by_key(key).await?;
+        self.enqueue(&conn, &issue)
+    }
+
+    /// Runs one sync cycle of a connection: the queued backlog in order, then
+    /// every issue changed on either side since the last cycle. While the
+    /// connection is deactivated, changes are only queued.
+    ///
+    /// # Errors
+    ///
+    /// Connection-wide failures (authentication, a missing project), which
+    /// also put the connection in the Error status; `InvalidInput` for a
+    /// pending connection.
+    pub async fn sync(&self, connection: &ConnectionId) -> Result<CycleReport> {
+        let conn = self.connection(connection)?;
+        let span = tracing::info_span!("cycle", connection = %conn.name);
+        self.cycle(conn).instrument(span).await
+    }
+
+    async fn cycle(&self, conn: Connection) -> Result<CycleReport> {
+        match &conn.status {
+            ConnectionStatus::Pending => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "connection {} is pending; it syncs once accepted",
+                        conn.name
+                    ),
+                ));
+            }
+            ConnectionStatus::Error { cause } => {
+                return Err(Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!(
+                        "connection {} is stopped: {cause}; fix it and activate the connection",
+                        conn.name
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        let active = conn.status == ConnectionStatus::Active;
+        let mut report = CycleReport::default();
+        // Jobs by origin issue, each with the directions to sync, in order.
+        let mut jobs: BTreeMap<IssueId, Vec<Direction>> = BTreeMap::new();
+        let mut order: Vec<IssueId> = Vec::new();
+        let mut dequeue: BTreeMap<IssueId, Vec<u64>> = BTreeMap::new();
+        let add = |jobs: &mut BTreeMap<IssueId, Vec<Direction>>,
+                   order: &mut Vec<IssueId>,
+                   origin: IssueId,
+                   dir| {
+            let dirs = jobs.entry(origin.clone()).or_insert_with(|| {
+                order.push(origin);
+                Vec::new()
+            });
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        };
+        if active {
+            let queued = self.txn()?.queue(&conn.id, usize::MAX)?;
+            for item in queued {
+                match self.locate(&conn, &item.issue)? {
+                    Some((origin, dir)) => {
+                        dequeue.entry(origin.clone()).or_default().push(item.seq);
+                        add(&mut jobs, &mut order, origin, dir);
+                    }
+                    None => {
+                        let mut txn = self.txn()?;
+                        txn.dequeue(item.seq)?;
+                        txn.commit()?;
+                    }
+                }
+            }
+        }
+        let backlog = order.len();
+        let mut marks = Vec::new();
+        for side in [&conn.a, &conn.b] {
+            let polled = self.poll(&conn, &side.project).await;
+            let (issues, newest) = match polled {
+                Ok(p) => p,
+                Err(err) => return Err(self.connection_failure(&conn, err)),
+            };
+            report.seen += issues.len();
+            for issue in issues {
+                let Some((origin, dir)) = self.locate(&conn, &issue.id)? else {
+                    continue;
+                };
+                if self.unchanged(&conn, &issue, &origin, dir)? {
+                    continue;
+                }
+                if active {
+                    add(&mut jobs, &mut order, origin, dir);
+                } else {
+                    self.enqueue(&conn, &issue)?;
+                    report.queued += 1;
+                }
+            }
+            if let Some(newest) = newest {
+                marks.push((side.project.clone(), newest));
+            }
+        }
+        // The backlog first, in order; then the rest, several twins at once.
+        let run = |origin: IssueId| {
+            let dirs = jobs.get(&origin).cloned().unwrap_or_default();
+            let conn = &conn;
+            async move {
+                let result = self
+                    .sync_twin_recorded(conn, &origin, &dirs, Hints::default())
+                    .await;
+                (origin, result)
+            }
+        };
+        let mut results = Vec::new();
+        for origin in order.iter().take(backlog).cloned() {
+            results.push(run(origin).await);
+        }
+        let rest: Vec<_> = futures::stream::iter(order.iter().skip(backlog).cloned())
+            .map(run)
+            .buffer_unordered(self.options().concurrency)
+            .collect()
+            .await;
+        results.extend(rest);
+        let mut requeue = HashSet::new();
+        for (origin, result) in results {
+            match result {
+                Ok(outcome) => {
+                    report.synced += 1;
+                    report.writes += outcome.writes;
+                    report.conflicts += outcome.conflicts.len();
+                    if outcome.waiting {
+                        requeue.insert(origin.clone());
+                    }
+                }
+                Err(err) => {
+                    if is_connection_wide(&err) {
+                        return Err(self.connection_failure(&conn, err));
+                    }
+                    report.failed += 1;
+                    if err.is_temporary() {
+                        requeue.insert(origin.clone());
+                    }
+                }
+            }
+            let mut txn = self.txn()?;
+            for seq in dequeue.remove(&origin).unwrap_or_default() {
+                txn.dequeue(seq)?;
+            }
+            txn.commit()?;
+        }
+        let mut txn = self.txn()?;
+        for origin in &requeue {
+            if let Some(state) = txn.twin_by_remote(&conn.id, origin)? {
+                // Both issues, so that both directions are tried again.
+                let issues = std::iter::once((&conn.a.project, state.remote.id))
+                    .chain(state.local.map(|l| (&conn.b.project, l.id)));
+                for (project, issue) in issues {
+                    txn.enqueue(&crate::store::QueueItem {
+                        seq: 0,
+                        connection: conn.id.clone(),
+                        project: project.clone(),
+                        issue,
+                        queued: self.now(),
+                    })?;
+                }
+                report.queued += 1;
+            }
+        }
+        for (project, newest) in marks {
+            txn.set_watermark(&conn.id, &project, newest)?;
+        }
+        if active {
+            let now = self
+                .now()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            txn.set_meta(&format!("last_sync/{}", conn.id), Some(now.as_bytes()))?;
+        }
+        txn.commit()?;
+        tracing::info!(?report, "cycle done");
+        Ok(report)
+    }
+
+    /// The issues of `project` changed since its watermark (minus the
+    /// overlap), and the newest change time seen.
+    async fn poll(
+        &self,
+        conn: &Connection,
+        project: &crate::model::ProjectKey,
+    ) -> Result<(Vec<Issue>, Option<time::OffsetDateTime>)> {
+        let mark = self
+            .txn()?
+            .watermark(&conn.id, project)?
+            .unwrap_or(conn.created);
+        let since = mark - self.options().overlap;
+        let mut issues = Vec::new();
+        let mut newest = None;
+        let mut page = Page::first(self.options().page_size);
+        loop {
+            let result = self.tracker().updated_since(project, since, &page).await?;
+            for issue in result.issues {
+                newest = newest.max(Some(issue.updated));
+                issues.push(issue);
+            }
+            match result.next_page {
+                Some(token) => page = Page::next(token, self.options().page_size),
+                None => break,
+            }
+        }
+        Ok((issues, newest.map(|n| n.max(mark))))
+    }
+
+    /// The twin an issue belongs to: its origin issue and the direction in
+    /// which a change of this issue travels.
+    fn locate(&self, conn: &Connection, issue: &IssueId) -> Result<Option<(IssueId, Direction)>> {
+        let mut txn = self.txn()?;
+        if txn.twin_by_remote(&conn.id, issue)?.is_some() {
+            return Ok(Some((issue.clone(), Direction::Forward)));
+        }
+        Ok(txn
+            .twin_by_local(&conn.id, issue)?
+            .map(|t| (t.remote.id, Direction::Backward)))
+    }
+
+    /// Whether a polled snapshot is what was last applied from it (no read needed).
+    fn unchanged(
+        &self,
+        conn: &Connection,
+        issue: &Issue,
+        origin: &IssueId,
+        dir: Direction,
+    ) -> Result<bool> {
+        let Some(state) = self.txn()?.twin_by_remote(&conn.id, origin)? else {
+            return Ok(true);
+        };
+        let last = match dir {
+            Direction::Forward => state.remote_whole,
+            Direction::Backward => state.local_whole,
+        };
+        if last == 0 {
+            return Ok(false);
+        }
+        let rules = self.rules_for(conn);
+        let origin_info = crate::replica::Origin {
+            instance: self.instance().clone(),
+            project: issue.project.clone(),
+            id: issue.id.clone(),
+            key: issue.key.clone(),
+        };
+        let replica = rules.outgoing(issue, origin_info, &conn.id);
+        Ok(rules.fingerprints(&replica).whole == last)
+    }
+
+    fn connection_failure(&self, conn: &Connection, err: Error) -> Error {
+        if is_connection_wide(&err) {
+            let cause = err.to_string();
+            if let Err(store) = self.fail_connection(&conn.id, cause) {
+                return store;
+            }
+        }
+        err.with_connection(&conn.name)
+    }
+}
+
+/// Failures that stop a whole connection rather than one twin.
+fn is_connection_wide(err: &Error) -> bool {
+    match err.kind() {
+        ErrorKind::Unauthenticated => true,
+        ErrorKind::NotFound => err.message().starts_with("project "),
+        _ => false,
+    }
+}

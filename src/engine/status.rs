@@ -1,0 +1,241 @@
+//! The sync panel: what a connection and each of its issues are doing.
+
+use std::fmt;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::connection::Connection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{ConnectionId, IssueKey, IssueRef};
+use crate::store::{IntentKind, TwinError};
+
+use super::Node;
+use super::twin::conflict_key;
+
+/// The state of one issue under sync.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum IssueState {
+    /// Waiting in the queue.
+    Queued,
+    /// A create is in flight or settling.
+    InProgress,
+    /// In step with its twin.
+    Synchronized,
+    /// The last sync failed.
+    Error {
+        /// The error's kind.
+        kind: ErrorKind,
+        /// What went wrong.
+        cause: String,
+        /// Failures in a row.
+        attempts: u32,
+    },
+    /// The last sync met conflicts (both values kept in the record).
+    Conflict {
+        /// The conflicts, as recorded (subject, both values, winner).
+        conflicts: serde_json::Value,
+    },
+}
+
+impl fmt::Display for IssueState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IssueState::Queued => f.write_str("queued"),
+            IssueState::InProgress => f.write_str("in progress"),
+            IssueState::Synchronized => f.write_str("synchronized"),
+            IssueState::Error {
+                cause, attempts, ..
+            } => write!(f, "error ({attempts}×): {cause}"),
+            IssueState::Conflict { conflicts } => {
+                let n = conflicts.as_array().map_or(0, Vec::len);
+                write!(f, "synchronized, {n} conflict(s) recorded")
+            }
+        }
+    }
+}
+
+/// One issue of the panel: the issue, its twin and its state.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IssueStatus {
+    /// The issue that was exalated.
+    pub origin: IssueRef,
+    /// Its twin, once created.
+    pub twin: Option<IssueRef>,
+    /// What it is doing.
+    pub state: IssueState,
+}
+
+/// The sync panel of a connection; prints as a compact table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SyncPanel {
+    /// The connection.
+    pub connection: Connection,
+    /// Issues under sync (twins).
+    pub twins: u64,
+    /// Changes waiting in the queue.
+    pub queued: u64,
+    /// When the last cycle finished.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_sync: Option<OffsetDateTime>,
+    /// Recorded errors.
+    pub errors: Vec<TwinError>,
+    /// Every issue under sync.
+    pub issues: Vec<IssueStatus>,
+}
+
+impl fmt::Display for SyncPanel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "connection {}", self.connection)?;
+        let last = self
+            .last_sync
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| "never".to_owned());
+        writeln!(
+            f,
+            "  issues under sync: {}   queue: {}   errors: {}   last sync: {last}",
+            self.twins,
+            self.queued,
+            self.errors.len()
+        )?;
+        let width = self
+            .issues
+            .iter()
+            .map(|i| i.origin.key.as_str().len())
+            .max()
+            .unwrap_or(0);
+        for issue in &self.issues {
+            let twin = issue.twin.as_ref().map_or("—", |t| t.key.as_str());
+            writeln!(
+                f,
+                "  {:<width$} ⇄ {:<width$}  {}",
+                issue.origin.key.as_str(),
+                twin,
+                issue.state
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Node {
+    /// The sync panel of a connection: status, issues under sync, queue,
+    /// errors, last sync, and each issue's state.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection; `Storage`.
+    pub fn status(&self, connection: &ConnectionId) -> Result<SyncPanel> {
+        let conn = self.connection(connection)?;
+        let mut txn = self.txn()?;
+        let twins = txn.twins(&conn.id)?;
+        let errors = txn.errors(&conn.id)?;
+        let queue = txn.queue(&conn.id, usize::MAX)?;
+        let intents = txn.intents(&conn.id)?;
+        let last_sync = txn
+            .meta(&format!("last_sync/{}", conn.id))?
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| {
+                OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).ok()
+            });
+        let mut issues = Vec::with_capacity(twins.len());
+        for twin in &twins {
+            let ids = [Some(&twin.remote.id), twin.local.as_ref().map(|l| &l.id)];
+            let state = if let Some(e) = errors.iter().find(|e| e.issue == twin.remote.id) {
+                IssueState::Error {
+                    kind: e.kind,
+                    cause: e.message.clone(),
+                    attempts: e.attempts,
+                }
+            } else if intents.iter().any(|i| {
+                i.origin == twin.remote.id && matches!(i.kind, IntentKind::CreateIssue { .. })
+            }) || twin.local.is_none()
+            {
+                IssueState::InProgress
+            } else if queue.iter().any(|q| ids.contains(&Some(&q.issue))) {
+                IssueState::Queued
+            } else if let Some(bytes) = txn.meta(&conflict_key(&conn.id, &twin.remote.id))? {
+                IssueState::Conflict {
+                    conflicts: serde_json::from_slice(&bytes).unwrap_or_default(),
+                }
+            } else {
+                IssueState::Synchronized
+            };
+            issues.push(IssueStatus {
+                origin: twin.remote.clone(),
+                twin: twin.local.clone(),
+                state,
+            });
+        }
+        Ok(SyncPanel {
+            twins: twins.len() as u64,
+            queued: queue.len() as u64,
+            last_sync,
+            errors,
+            issues,
+            connection: conn,
+        })
+    }
+
+    /// The state of one issue (either issue of a twin, by key).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when the issue is not under sync on the connection.
+    pub fn issue_status(&self, connection: &ConnectionId, key: &IssueKey) -> Result<IssueStatus> {
+        self.status(connection)?
+            .issues
+            .into_iter()
+            .find(|i| &i.origin.key == key || i.twin.as_ref().is_some_and(|t| &t.key == key))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("issue {key} is not under sync on connection {connection}"),
+                )
+            })
+    }
+
+    /// Forgets the recorded error of an issue (after fixing its cause by hand)
+    /// and its recorded conflicts; the next sync tries it again.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when the issue is not under sync on the connection.
+    pub fn resolve(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
+        let status = self.issue_status(connection, key)?;
+        let mut txn = self.txn()?;
+        txn.clear_error(connection, &status.origin.id)?;
+        txn.set_meta(&conflict_key(connection, &status.origin.id), None)?;
+        txn.commit()
+    }
+
+    /// Syncs one issue under sync again now (after a failure), both ways.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when the issue is not under sync; the sync's errors.
+    pub async fn retry(
+        &self,
+        connection: &ConnectionId,
+        key: &IssueKey,
+    ) -> Result<super::TwinInfo> {
+        let status = self.issue_status(connection, key)?;
+        let conn = self.connection(connection)?;
+        let outcome = self
+            .sync_twin_recorded(
+                &conn,
+                &status.origin.id,
+                &[
+                    super::twin::Direction::Forward,
+                    super::twin::Direction::Backward,
+                ],
+                super::twin::Hints::default(),
+            )
+            .await?;
+        self.twin_info(&conn, &status.origin.id, Some(outcome))
+    }
+}

@@ -1,0 +1,492 @@
+//! Syncing one twin: exalate, connect, unexalate, and the per-twin sync.
+
+use serde::Serialize;
+use time::macros::format_description;
+use tracing::Instrument;
+
+use crate::connection::{Connection, ConnectionStatus};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{ConnectionId, Issue, IssueId, IssueKey, IssueRef};
+use crate::plan::{Conflict, PlanInput, PlanOptions, TwinState, plan};
+use crate::replica::{Marker, Origin};
+use crate::store::{IntentKind, QueueItem, TwinError};
+use crate::tracker::Page;
+
+use super::Node;
+
+/// Which way one sync of a twin goes, relative to its stored state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Direction {
+    /// From the origin issue (the one exalated) to its twin.
+    Forward,
+    /// From the twin back to the origin issue.
+    Backward,
+}
+
+/// A twin as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TwinInfo {
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The issue that was exalated (or the first issue given to connect).
+    pub origin: IssueRef,
+    /// Its twin, once created.
+    pub twin: Option<IssueRef>,
+    /// Writes the sync just made.
+    pub writes: usize,
+    /// Conflicts the sync just met (both values and the winner).
+    pub conflicts: Vec<Conflict>,
+    /// Whether the sync waits (a lost create settling, or a paused connection).
+    pub waiting: bool,
+}
+
+#[derive(Default)]
+pub(super) struct Hints {
+    /// A snapshot of the origin issue just read (saves a read for new twins).
+    pub(super) source: Option<Issue>,
+    /// Link comments that exist on both sides instead of copying them.
+    pub(super) match_existing: bool,
+}
+
+pub(super) struct Outcome {
+    pub(super) writes: usize,
+    pub(super) conflicts: Vec<Conflict>,
+    pub(super) waiting: bool,
+}
+
+fn origin_of(node: &Node, issue: &Issue) -> Origin {
+    Origin {
+        instance: node.instance().clone(),
+        project: issue.project.clone(),
+        id: issue.id.clone(),
+        key: issue.key.clone(),
+    }
+}
+
+impl Node {
+    /// Brings one issue under sync: the first sync creates its twin on the
+    /// other side of the connection (with comments and attachments); an issue
+    /// already under sync is synced again.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection or issue; `InvalidInput` when the
+    /// issue is in neither project of the connection; the sync's errors (they
+    /// are also recorded in the [status](Node::status)).
+    pub async fn exalate(&self, connection: &ConnectionId, key: &IssueKey) -> Result<TwinInfo> {
+        let conn = self.connection(connection)?;
+        let issue = self.tracker().issue_by_key(key).await?;
+        self.exalate_issue(&conn, issue).await
+    }
+
+    pub(super) async fn exalate_issue(&self, conn: &Connection, issue: Issue) -> Result<TwinInfo> {
+        if conn.side_of(&issue.project).is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "issue {} is in project {}, which connection {} does not sync ({} ↔ {})",
+                    issue.key, issue.project, conn.name, conn.a.project, conn.b.project
+                ),
+            ));
+        }
+        let (origin, new) = {
+            let mut txn = self.txn()?;
+            let existing = match txn.twin_by_remote(&conn.id, &issue.id)? {
+                Some(t) => Some(t),
+                None => txn.twin_by_local(&conn.id, &issue.id)?,
+            };
+            match existing {
+                Some(t) => (t.remote.id, false),
+                None => {
+                    txn.put_twin(&TwinState::new(conn.id.clone(), issue.reference()))?;
+                    txn.commit()?;
+                    (issue.id.clone(), true)
+                }
+            }
+        };
+        if conn.status != ConnectionStatus::Active {
+            self.enqueue(conn, &issue)?;
+            return self.twin_info(conn, &origin, None);
+        }
+        let hints = Hints {
+            source: new.then_some(issue),
+            match_existing: false,
+        };
+        let dirs: &[Direction] = if new {
+            &[Direction::Forward]
+        } else {
+            &[Direction::Forward, Direction::Backward]
+        };
+        let outcome = self.sync_twin_recorded(conn, &origin, dirs, hints).await?;
+        self.twin_info(conn, &origin, Some(outcome))
+    }
+
+    /// Links an existing issue to an existing issue on the other side of the
+    /// connection, then syncs them both ways. Comments present on both with the
+    /// same body and author are matched, not copied.
+    ///
+    /// # Errors
+    ///
+    /// `AlreadyExists` when either issue is under sync already; `InvalidInput`
+    /// when they are not one in each project of the connection.
+    pub async fn connect(
+        &self,
+        connection: &ConnectionId,
+        origin: &IssueKey,
+        twin: &IssueKey,
+    ) -> Result<TwinInfo> {
+        let conn = self.connection(connection)?;
+        let a = self.tracker().issue_by_key(origin).await?;
+        let b = self.tracker().issue_by_key(twin).await?;
+        let sides_ok = conn
+            .other_side(&a.project)
+            .is_some_and(|s| s.project == b.project);
+        if !sides_ok {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "connect needs one issue in {} and one in {}; got {} ({}) and {} ({})",
+                    conn.a.project, conn.b.project, a.key, a.project, b.key, b.project
+                ),
+            ));
+        }
+        {
+            let mut txn = self.txn()?;
+            for issue in [&a, &b] {
+                let taken = txn.twin_by_remote(&conn.id, &issue.id)?.is_some()
+                    || txn.twin_by_local(&conn.id, &issue.id)?.is_some();
+                if taken {
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!(
+                            "issue {} is already under sync on connection {}",
+                            issue.key, conn.name
+                        ),
+                    ));
+                }
+            }
+            let mut state = TwinState::new(conn.id.clone(), a.reference());
+            state.local = Some(b.reference());
+            txn.put_twin(&state)?;
+            txn.commit()?;
+        }
+        let hints = Hints {
+            source: None,
+            match_existing: true,
+        };
+        let outcome = self
+            .sync_twin_recorded(
+                &conn,
+                &a.id,
+                &[Direction::Forward, Direction::Backward],
+                hints,
+            )
+            .await?;
+        self.twin_info(&conn, &a.id, Some(outcome))
+    }
+
+    /// Stops syncing an issue and its twin; both issues stay, later edits no
+    /// longer travel.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when the issue is not under sync on the connection.
+    pub async fn unexalate(&self, connection: &ConnectionId, key: &IssueKey) -> Result<TwinInfo> {
+        let conn = self.connection(connection)?;
+        let issue = self.tracker().issue_by_key(key).await?;
+        let mut txn = self.txn()?;
+        let state = match txn.twin_by_remote(&conn.id, &issue.id)? {
+            Some(t) => t,
+            None => txn.twin_by_local(&conn.id, &issue.id)?.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("issue {key} is not under sync on connection {}", conn.name),
+                )
+            })?,
+        };
+        txn.delete_twin(&conn.id, &state.remote.id)?;
+        for id in std::iter::once(&state.remote.id).chain(state.local.as_ref().map(|l| &l.id)) {
+            txn.clear_error(&conn.id, id)?;
+        }
+        for intent in txn.intents(&conn.id)? {
+            if intent.origin == state.remote.id
+                || state.local.as_ref().is_some_and(|l| l.id == intent.origin)
+            {
+                txn.delete_intent(&intent.id)?;
+            }
+        }
+        txn.set_meta(&conflict_key(&conn.id, &state.remote.id), None)?;
+        txn.commit()?;
+        tracing::info!(connection = %conn.name, issue = %key, "unexalated");
+        Ok(TwinInfo {
+            connection: conn.id,
+            origin: state.remote,
+            twin: state.local,
+            writes: 0,
+            conflicts: Vec::new(),
+            waiting: false,
+        })
+    }
+
+    pub(super) fn twin_info(
+        &self,
+        conn: &Connection,
+        origin: &IssueId,
+        outcome: Option<Outcome>,
+    ) -> Result<TwinInfo> {
+        let state = self
+            .txn()?
+            .twin_by_remote(&conn.id, origin)?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("issue {origin} is not under sync on {}", conn.name),
+                )
+            })?;
+        let outcome = outcome.unwrap_or(Outcome {
+            writes: 0,
+            conflicts: Vec::new(),
+            waiting: true,
+        });
+        Ok(TwinInfo {
+            connection: conn.id.clone(),
+            origin: state.remote,
+            twin: state.local,
+            writes: outcome.writes,
+            conflicts: outcome.conflicts,
+            waiting: outcome.waiting,
+        })
+    }
+
+    pub(super) fn enqueue(&self, conn: &Connection, issue: &Issue) -> Result<()> {
+        let mut txn = self.txn()?;
+        txn.enqueue(&QueueItem {
+            seq: 0,
+            connection: conn.id.clone(),
+            project: issue.project.clone(),
+            issue: issue.id.clone(),
+            queued: self.now(),
+        })?;
+        txn.commit()
+    }
+
+    /// Syncs a twin and records its failure (to retry temporary ones).
+    pub(super) async fn sync_twin_recorded(
+        &self,
+        conn: &Connection,
+        origin: &IssueId,
+        dirs: &[Direction],
+        hints: Hints,
+    ) -> Result<Outcome> {
+        let span = tracing::info_span!("twin", connection = %conn.name, origin = %origin);
+        let result = self
+            .sync_twin(conn, origin, dirs, hints)
+            .instrument(span)
+            .await;
+        match &result {
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "twin sync failed");
+                let mut txn = self.txn()?;
+                let attempts = txn
+                    .errors(&conn.id)?
+                    .into_iter()
+                    .find(|e| &e.issue == origin)
+                    .map_or(0, |e| e.attempts);
+                let key = txn
+                    .twin_by_remote(&conn.id, origin)?
+                    .map_or_else(|| IssueKey::new(origin.as_str()), |t| t.remote.key);
+                txn.put_error(&TwinError {
+                    connection: conn.id.clone(),
+                    issue: origin.clone(),
+                    key,
+                    kind: err.kind(),
+                    message: err.to_string(),
+                    at: self.now(),
+                    attempts: attempts + 1,
+                })?;
+                txn.commit()?;
+            }
+        }
+        result
+    }
+
+    async fn sync_twin(
+        &self,
+        conn: &Connection,
+        origin: &IssueId,
+        dirs: &[Direction],
+        mut hints: Hints,
+    ) -> Result<Outcome> {
+        let mut total = Outcome {
+            writes: 0,
+            conflicts: Vec::new(),
+            waiting: false,
+        };
+        for dir in dirs {
+            let Some(stored) = self.txn()?.twin_by_remote(&conn.id, origin)? else {
+                return Ok(total); // unexalated meanwhile
+            };
+            let Some(stored) = self.resolve_intents(conn, stored).await? else {
+                total.waiting = true;
+                return Ok(total);
+            };
+            let perspective = match dir {
+                Direction::Forward => stored.clone(),
+                Direction::Backward => match stored.flipped() {
+                    Some(s) => s,
+                    None => continue, // the twin does not exist yet
+                },
+            };
+            let source = match hints.source.take().filter(|_| *dir == Direction::Forward) {
+                Some(s) => s,
+                None => self
+                    .tracker()
+                    .issue(&perspective.remote.id)
+                    .await
+                    .map_err(|e| e.with_issue(&perspective.remote.key))?,
+            };
+            let target = match &perspective.local {
+                Some(l) => match self.tracker().issue(&l.id).await {
+                    Ok(issue) => Some(issue),
+                    Err(e) if e.kind() == ErrorKind::NotFound => None,
+                    Err(e) => return Err(e.with_issue(&l.key)),
+                },
+                None => None,
+            };
+            let target_side = conn.other_side(&source.project).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "issue {} moved out of the projects of connection {}",
+                        source.key, conn.name
+                    ),
+                )
+                .with_issue(&source.key)
+            })?;
+            let project = self.project_info(&target_side.project).await?;
+            let rules = self.rules_for(conn);
+            let replica = rules.outgoing(&source, origin_of(self, &source), &conn.id);
+            let fingerprints = rules.fingerprints(&replica);
+            let plan = plan(&PlanInput {
+                connection: &conn.id,
+                replica: &replica,
+                fingerprints: &fingerprints,
+                previous: None,
+                local: target.as_ref(),
+                state: Some(&perspective),
+                target: &project,
+                rules: &rules,
+                options: PlanOptions {
+                    policy: conn.policy,
+                    guard: conn.guard,
+                    allow_mass_deletion: false,
+                    match_existing: hints.match_existing,
+                },
+            })
+            .map_err(|e| e.with_issue(&source.key).with_connection(&conn.name))?;
+            if perspective.local.is_some() && target.is_none() {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "the twin of {} was deleted; unexalate {} to stop syncing it",
+                        source.key, source.key
+                    ),
+                ));
+            }
+            if !plan.refusals.is_empty() {
+                tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
+            }
+            let writes = self
+                .execute(conn, &plan, &perspective, *dir, &source)
+                .await?;
+            total.writes += writes;
+            if !plan.conflicts.is_empty() {
+                let mut txn = self.txn()?;
+                txn.set_meta(
+                    &conflict_key(&conn.id, origin),
+                    Some(serde_json::to_string(&plan.conflicts)?.as_bytes()),
+                )?;
+                txn.commit()?;
+            }
+            total.conflicts.extend(plan.conflicts);
+        }
+        let mut txn = self.txn()?;
+        txn.clear_error(&conn.id, origin)?;
+        txn.commit()?;
+        Ok(total)
+    }
+
+    /// Settles the open intents of a twin; `None` while a lost create is
+    /// still within its settle window.
+    async fn resolve_intents(
+        &self,
+        conn: &Connection,
+        mut stored: TwinState,
+    ) -> Result<Option<TwinState>> {
+        let intents: Vec<_> = self
+            .txn()?
+            .intents(&conn.id)?
+            .into_iter()
+            .filter(|i| {
+                i.origin == stored.remote.id
+                    || stored.local.as_ref().is_some_and(|l| l.id == i.origin)
+            })
+            .collect();
+        for intent in intents {
+            if let (IntentKind::CreateIssue { project }, None) = (&intent.kind, &stored.local) {
+                let since = intent.indeterminate_since.unwrap_or(intent.created);
+                if self.now() < since + self.options().settle {
+                    return Ok(None);
+                }
+                if let Some(found) = self
+                    .find_marked_issue(conn, project, &intent.origin, intent.created)
+                    .await?
+                {
+                    tracing::info!(twin = %found.key, "adopted an issue created by a lost request");
+                    stored.local = Some(found);
+                }
+            }
+            // Comments and attachments need no search: the planner adopts what
+            // a fresh read shows (markers, names and sizes).
+            let mut txn = self.txn()?;
+            txn.put_twin(&stored)?;
+            txn.delete_intent(&intent.id)?;
+            txn.commit()?;
+        }
+        Ok(Some(stored))
+    }
+
+    async fn find_marked_issue(
+        &self,
+        conn: &Connection,
+        project: &crate::model::ProjectKey,
+        origin: &IssueId,
+        since: time::OffsetDateTime,
+    ) -> Result<Option<IssueRef>> {
+        let from = since - time::Duration::minutes(2);
+        let text = from
+            .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
+            .map_err(|e| Error::new(ErrorKind::Unexpected, format!("cannot format a date: {e}")))?;
+        let jql = format!("project = {project} AND created >= \"{text}\"");
+        let mut page = Page::first(self.options().page_size);
+        loop {
+            let result = self.tracker().search(&jql, &page).await?;
+            for issue in &result.issues {
+                if Marker::find(&issue.properties, &conn.id)
+                    .is_some_and(|m| &m.origin_issue == origin)
+                {
+                    return Ok(Some(issue.reference()));
+                }
+            }
+            match result.next_page {
+                Some(token) => page = Page::next(token, self.options().page_size),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+pub(super) fn conflict_key(conn: &ConnectionId, origin: &IssueId) -> String {
+    format!("conflicts/{conn}/{origin}")
+}

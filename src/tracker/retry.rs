@@ -1,0 +1,413 @@
+//! [`RetryTracker`]: retries temporary failures with backoff, honouring
+//! `Retry-After`, and never repeats a write that may already have happened.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::model::{
+    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
+    ProjectKey, RichText, UserId, UserRef,
+};
+
+use super::{
+    Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
+    Page, SearchPage, Tracker,
+};
+
+/// When and how long to retry.
+///
+/// Deciding *whether* to retry is separate from *how long* to wait: only
+/// temporary errors are retried; creates are retried only when the error says
+/// nothing was applied (a 429), because repeating a create whose answer was
+/// lost would make a duplicate (the engine resolves those with markers). The
+/// wait is decorrelated jitter — `min(cap, random(base, 3 × previous))` — or
+/// the tracker's `Retry-After` when that is longer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The shortest wait.
+    pub base: Duration,
+    /// The longest wait between two attempts (a longer `Retry-After` is still honoured).
+    pub cap: Duration,
+    /// Give up once this much time has passed since the first attempt.
+    pub max_elapsed: Duration,
+    /// Seed of the jitter (fix it in tests and simulations).
+    pub seed: u64,
+}
+
+impl Default for RetryPolicy {
+    /// Up to 10 attempts within 2 hours, waits from 250 ms to 60 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 10,
+            base: Duration::from_millis(250),
+            cap: Duration::from_secs(60),
+            max_elapsed: Duration::from_secs(2 * 3600),
+            seed: 0x0077_696e_7379_6e63,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Sets the attempts in all.
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the time after which to give up.
+    pub fn with_max_elapsed(mut self, elapsed: Duration) -> Self {
+        self.max_elapsed = elapsed;
+        self
+    }
+
+    /// Sets the jitter's seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+/// Whether an operation may be repeated after `err`.
+fn retryable(err: &Error, creates: bool) -> bool {
+    err.is_temporary() && !(creates && err.may_have_applied())
+}
+
+/// A [`Tracker`] that retries its inner tracker's temporary failures.
+///
+/// Reads and idempotent writes (updates, deletions, properties) are retried on
+/// every temporary error; creates (issues, comments, attachments) only on
+/// errors that guarantee nothing was applied. When it gives up, the error is
+/// returned marked permanent, with the attempts in its context.
+pub struct RetryTracker<T: ?Sized> {
+    inner: Arc<T>,
+    clock: Arc<dyn Clock>,
+    policy: RetryPolicy,
+    rng: Mutex<u64>,
+}
+
+impl<T: Tracker + ?Sized> fmt::Debug for RetryTracker<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryTracker")
+            .field("inner", &self.inner)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Tracker + ?Sized> RetryTracker<T> {
+    /// Wraps `inner`, waiting on `clock`.
+    pub fn new(inner: Arc<T>, clock: Arc<dyn Clock>, policy: RetryPolicy) -> Self {
+        RetryTracker {
+            inner,
+            clock,
+            rng: Mutex::new(policy.seed),
+            policy,
+        }
+    }
+
+    /// The wrapped tracker.
+    pub fn inner(&self) -> &Arc<T> {
+        &self.inner
+    }
+
+    fn jitter(&self, previous: Duration) -> Duration {
+        let mut state = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let low = self.policy.base.as_millis() as u64;
+        let high = (previous.as_millis() as u64 * 3).max(low + 1);
+        let wait = Duration::from_millis(low + z % (high - low));
+        wait.min(self.policy.cap)
+    }
+
+    async fn run<'a, R>(
+        &'a self,
+        operation: &'static str,
+        creates: bool,
+        mut call: impl FnMut() -> BoxFuture<'a, Result<R>>,
+    ) -> Result<R> {
+        let start = self.clock.now();
+        let mut wait = self.policy.base;
+        let mut attempt = 1;
+        loop {
+            let err = match call().await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            let elapsed = self.clock.now() - start;
+            if !retryable(&err, creates)
+                || attempt >= self.policy.max_attempts
+                || elapsed >= self.policy.max_elapsed
+            {
+                if attempt > 1 {
+                    tracing::warn!(operation, attempt, error = %err, "giving up");
+                    let temporary = err.is_temporary() && !retryable(&err, creates);
+                    return Err(err
+                        .set_temporary(temporary)
+                        .with_context("attempts", attempt));
+                }
+                return Err(err);
+            }
+            wait = self.jitter(wait);
+            let delay = err.retry_after().map_or(wait, |after| after.max(wait));
+            tracing::debug!(operation, attempt, delay_ms = delay.as_millis() as u64, error = %err, "retrying");
+            self.clock.sleep(delay).await;
+            attempt += 1;
+        }
+    }
+}
+
+macro_rules! retry {
+    ($self:ident, $name:literal, $creates:expr, |$t:ident| $call:expr) => {
+        $self
+            .run($name, $creates, || {
+                let $t = &$self.inner;
+                Box::pin(async move { $call.await })
+            })
+            .await
+    };
+}
+
+#[async_trait]
+impl<T: Tracker + ?Sized> Tracker for RetryTracker<T> {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn instance(&self) -> Result<InstanceInfo> {
+        retry!(self, "instance", false, |t| t.instance())
+    }
+
+    async fn project(&self, key: &ProjectKey) -> Result<ProjectInfo> {
+        retry!(self, "project", false, |t| t.project(key))
+    }
+
+    async fn issue(&self, id: &IssueId) -> Result<Issue> {
+        retry!(self, "get issue", false, |t| t.issue(id))
+    }
+
+    async fn issue_by_key(&self, key: &IssueKey) -> Result<Issue> {
+        retry!(self, "get issue", false, |t| t.issue_by_key(key))
+    }
+
+    async fn search(&self, jql: &str, page: &Page) -> Result<SearchPage> {
+        retry!(self, "search", false, |t| t.search(jql, page))
+    }
+
+    async fn updated_since(
+        &self,
+        project: &ProjectKey,
+        since: OffsetDateTime,
+        page: &Page,
+    ) -> Result<SearchPage> {
+        retry!(self, "search", false, |t| t
+            .updated_since(project, since, page))
+    }
+
+    async fn create_issue(&self, issue: &NewIssue) -> Result<CreatedIssue> {
+        retry!(self, "create issue", true, |t| t.create_issue(issue))
+    }
+
+    async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> Result<()> {
+        retry!(self, "update issue", false, |t| t.update_issue(id, update))
+    }
+
+    async fn add_comment(&self, issue: &IssueId, comment: &NewComment) -> Result<Comment> {
+        retry!(self, "add comment", true, |t| t.add_comment(issue, comment))
+    }
+
+    async fn update_comment(
+        &self,
+        issue: &IssueId,
+        comment: &CommentId,
+        body: &RichText,
+    ) -> Result<Comment> {
+        retry!(self, "update comment", false, |t| t
+            .update_comment(issue, comment, body))
+    }
+
+    async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()> {
+        retry!(self, "delete comment", false, |t| t
+            .delete_comment(issue, comment))
+    }
+
+    async fn attachments(&self, issue: &IssueId) -> Result<Vec<AttachmentMeta>> {
+        retry!(self, "list attachments", false, |t| t.attachments(issue))
+    }
+
+    async fn download_attachment(&self, id: &AttachmentId) -> Result<Vec<u8>> {
+        retry!(self, "download attachment", false, |t| t
+            .download_attachment(id))
+    }
+
+    async fn upload_attachment(
+        &self,
+        issue: &IssueId,
+        file: &NewAttachment,
+    ) -> Result<AttachmentMeta> {
+        retry!(self, "upload attachment", true, |t| t
+            .upload_attachment(issue, file))
+    }
+
+    async fn delete_attachment(&self, id: &AttachmentId) -> Result<()> {
+        retry!(self, "delete attachment", false, |t| t
+            .delete_attachment(id))
+    }
+
+    async fn issue_property(&self, issue: &IssueId, key: &str) -> Result<Option<Value>> {
+        retry!(self, "get property", false, |t| t
+            .issue_property(issue, key))
+    }
+
+    async fn set_issue_property(&self, issue: &IssueId, key: &str, value: &Value) -> Result<()> {
+        retry!(self, "set property", false, |t| t
+            .set_issue_property(issue, key, value))
+    }
+
+    async fn comment_property(&self, comment: &CommentId, key: &str) -> Result<Option<Value>> {
+        retry!(self, "get property", false, |t| t
+            .comment_property(comment, key))
+    }
+
+    async fn set_comment_property(
+        &self,
+        comment: &CommentId,
+        key: &str,
+        value: &Value,
+    ) -> Result<()> {
+        retry!(self, "set property", false, |t| t
+            .set_comment_property(comment, key, value))
+    }
+
+    async fn myself(&self) -> Result<UserRef> {
+        retry!(self, "myself", false, |t| t.myself())
+    }
+
+    async fn is_global_admin(&self, user: &UserId) -> Result<bool> {
+        retry!(self, "permissions", false, |t| t.is_global_admin(user))
+    }
+
+    async fn is_project_admin(&self, user: &UserId, project: &ProjectKey) -> Result<bool> {
+        retry!(self, "permissions", false, |t| t
+            .is_project_admin(user, project))
+    }
+
+    async fn group_members(&self, group: &str) -> Result<Option<Vec<UserId>>> {
+        retry!(self, "group members", false, |t| t.group_members(group))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+    use crate::clock::ManualClock;
+    use crate::testkit::setup_memory_tracker;
+    use crate::tracker::MemoryTracker;
+    use crate::tracker::memory::{Fault, FaultTarget, OpKind};
+    use futures::executor::block_on;
+
+    fn setup(
+        policy: RetryPolicy,
+    ) -> (MemoryTracker, RetryTracker<MemoryTracker>, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::default());
+        let memory = MemoryTracker::with_clock("https://retry.example", clock.clone()).unwrap();
+        setup_memory_tracker(&memory);
+        let retry = RetryTracker::new(Arc::new(memory.clone()), clock.clone(), policy);
+        (memory, retry, clock)
+    }
+
+    #[test]
+    fn temporary_read_failures_are_retried_until_they_pass() {
+        let (memory, retry, _) = setup(RetryPolicy::default());
+        memory.inject(OpKind::Project, Fault::ServerError);
+        memory.inject(OpKind::Project, Fault::LoseResponse);
+        block_on(retry.project(&"SUP".into())).unwrap();
+        assert_eq!(memory.calls().get(OpKind::Project), 3);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_on_the_clock() {
+        let (memory, retry, clock) = setup(RetryPolicy::default());
+        memory.inject(
+            FaultTarget::Any,
+            Fault::RateLimited(Duration::from_secs(30)),
+        );
+        let start = clock.now();
+        block_on(retry.create_issue(&NewIssue::new("SUP", "Bug", "x"))).unwrap();
+        assert!(clock.now() - start >= Duration::from_secs(30));
+        assert_eq!(
+            memory.inspect_issues(&"SUP".into()).len(),
+            1,
+            "a 429 create is safe to repeat"
+        );
+    }
+
+    #[test]
+    fn a_create_whose_answer_was_lost_is_not_repeated() {
+        let (memory, retry, _) = setup(RetryPolicy::default());
+        memory.inject(OpKind::CreateIssue, Fault::LoseResponse);
+        let err = block_on(retry.create_issue(&NewIssue::new("SUP", "Bug", "x"))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(err.may_have_applied());
+        assert_eq!(memory.calls().get(OpKind::CreateIssue), 1);
+        assert_eq!(
+            memory.inspect_issues(&"SUP".into()).len(),
+            1,
+            "exactly one issue"
+        );
+    }
+
+    #[test]
+    fn permanent_errors_are_not_retried_and_giving_up_marks_permanent() {
+        let (memory, retry, _) = setup(RetryPolicy::default().with_max_attempts(3));
+        let err = block_on(retry.issue(&"424242".into())).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert_eq!(memory.calls().get(OpKind::GetIssue), 1);
+        for _ in 0..3 {
+            memory.inject(OpKind::Project, Fault::ServerError);
+        }
+        let err = block_on(retry.project(&"SUP".into())).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(!err.is_temporary(), "gave up: permanent now");
+        assert_eq!(err.context_value("attempts"), Some("3"));
+    }
+
+    #[test]
+    fn waits_grow_with_decorrelated_jitter_within_the_cap() {
+        let (_, retry, _) = setup(RetryPolicy::default());
+        let mut wait = Duration::from_millis(250);
+        let mut seen = Vec::new();
+        for _ in 0..20 {
+            wait = retry.jitter(wait);
+            assert!(wait >= Duration::from_millis(250) && wait <= Duration::from_secs(60));
+            seen.push(wait);
+        }
+        assert!(
+            seen.iter().any(|w| *w > Duration::from_secs(5)),
+            "grows: {seen:?}"
+        );
+    }
+}

@@ -1,0 +1,472 @@
+//! The engine on a local connection SUP ↔ DEV: what a user of the sync sees,
+//! counted in tracker calls.
+
+use std::time::Duration;
+
+use twinsync::ErrorKind;
+use twinsync::engine::{BulkEvent, IssueState};
+use twinsync::model::IssueKey;
+use twinsync::testkit::block_on;
+use twinsync::testkit::rig::LocalRig;
+use twinsync::tracker::memory::{Fault, FaultTarget, OpKind};
+use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
+
+fn key(k: &str) -> IssueKey {
+    IssueKey::new(k)
+}
+
+fn human_issue(
+    rig: &LocalRig,
+    project: &str,
+    issue_type: &str,
+    summary: &str,
+) -> twinsync::model::Issue {
+    let created = block_on(
+        rig.human
+            .create_issue(&NewIssue::new(project, issue_type, summary)),
+    )
+    .unwrap();
+    block_on(rig.human.issue(&created.id)).unwrap()
+}
+
+fn comment(rig: &LocalRig, issue: &twinsync::model::Issue, body: &str) {
+    block_on(rig.human.add_comment(&issue.id, &NewComment::public(body))).unwrap();
+}
+
+fn attach(rig: &LocalRig, issue: &twinsync::model::Issue, name: &str, content: &[u8]) {
+    block_on(rig.human.upload_attachment(
+        &issue.id,
+        &NewAttachment {
+            file_name: name.into(),
+            mime_type: "text/plain".into(),
+            content: content.to_vec(),
+        },
+    ))
+    .unwrap();
+}
+
+fn edit_summary(rig: &LocalRig, k: &str, summary: &str) {
+    let issue = rig.issue(k);
+    let update = IssueUpdate {
+        summary: Some(summary.into()),
+        ..IssueUpdate::default()
+    };
+    block_on(rig.human.update_issue(&issue.id, &update)).unwrap();
+}
+
+fn bodies(rig: &LocalRig, k: &str) -> Vec<String> {
+    rig.issue(k)
+        .comments
+        .iter()
+        .map(|c| c.body.to_plain_text())
+        .collect()
+}
+
+#[test]
+fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes() {
+    let rig = LocalRig::new();
+    let sup = human_issue(&rig, "SUP", "Bug", "Printer on fire");
+    comment(&rig, &sup, "first");
+    comment(&rig, &sup, "second");
+    attach(&rig, &sup, "smoke.txt", b"lots of smoke");
+    rig.tracker.reset_calls();
+    let twin = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    assert_eq!(twin.twin.as_ref().map(|t| t.key.as_str()), Some("DEV-1"));
+    let calls = rig.tracker.calls();
+    assert_eq!(calls.get(OpKind::CreateIssue), 1);
+    assert_eq!(calls.get(OpKind::AddComment), 2);
+    assert_eq!(
+        calls.get(OpKind::DownloadAttachment) + calls.get(OpKind::UploadAttachment),
+        2
+    );
+    assert_eq!(
+        calls.writes(),
+        4,
+        "1 create + 1 per comment + 1 upload: {calls}"
+    );
+    let dev = rig.issue("DEV-1");
+    assert_eq!(dev.summary, "Printer on fire");
+    assert_eq!(dev.issue_type, "Bug");
+    assert_eq!(bodies(&rig, "DEV-1"), ["first", "second"]);
+    assert_eq!(dev.attachments.len(), 1);
+    let content = block_on(rig.tracker.download_attachment(&dev.attachments[0].id)).unwrap();
+    assert_eq!(content, b"lots of smoke");
+    assert!(
+        dev.comments
+            .iter()
+            .all(|c| c.visibility == twinsync::model::Visibility::Public)
+    );
+}
+
+#[test]
+fn edits_travel_both_ways_with_two_writes_and_no_echo() {
+    let rig = LocalRig::new();
+    let sup = human_issue(&rig, "SUP", "Bug", "Printer on fire");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    rig.sync();
+    rig.advance(10);
+    edit_summary(&rig, "SUP-1", "Printer on fire, floor 3");
+    comment(&rig, &sup, "still burning");
+    rig.tracker.reset_calls();
+    let report = rig.sync();
+    assert_eq!(
+        report.writes, 2,
+        "edit + new comment = 2 writes: {report:?}"
+    );
+    assert_eq!(rig.tracker.calls().writes(), 2);
+    assert_eq!(rig.issue("DEV-1").summary, "Printer on fire, floor 3");
+    assert_eq!(bodies(&rig, "DEV-1"), ["still burning"]);
+
+    // The other way.
+    rig.advance(10);
+    let dev = rig.issue("DEV-1");
+    comment(&rig, &dev, "on it");
+    rig.sync();
+    assert_eq!(bodies(&rig, "SUP-1"), ["still burning", "on it"]);
+
+    // Echo and quiet cycles write nothing and search once per side.
+    rig.sync();
+    rig.tracker.reset_calls();
+    let report = rig.sync();
+    let calls = rig.tracker.calls();
+    assert_eq!(report.writes, 0);
+    assert_eq!(calls.writes(), 0, "quiet cycle: {calls}");
+    assert!(
+        calls.get(OpKind::Search) <= 2,
+        "≤ 1 search page per side: {calls}"
+    );
+    assert_eq!(
+        calls.get(OpKind::GetIssue),
+        0,
+        "unchanged snapshots are not read again: {calls}"
+    );
+}
+
+#[test]
+fn an_epic_lands_as_the_default_type_or_task_and_a_missing_type_is_a_clear_error() {
+    let rig = LocalRig::new();
+    human_issue(&rig, "SUP", "Epic", "Big thing");
+    let twin = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    let dev = rig.issue(twin.twin.unwrap().key.as_str());
+    assert_eq!(
+        dev.issue_type, "Task",
+        "DEV has no Epic and no default type: Task"
+    );
+    // A DEV Story has no counterpart in SUP: SUP's default type (Task).
+    human_issue(&rig, "DEV", "Story", "A story");
+    let twin = block_on(rig.node.exalate(&rig.conn.id, &key("DEV-2"))).unwrap();
+    assert_eq!(
+        rig.issue(twin.twin.unwrap().key.as_str()).issue_type,
+        "Task"
+    );
+}
+
+#[test]
+fn a_lost_create_answer_never_duplicates_the_twin() {
+    let rig = LocalRig::new();
+    human_issue(&rig, "SUP", "Bug", "Printer on fire");
+    rig.tracker.inject(OpKind::CreateIssue, Fault::LoseResponse);
+    let err = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(rig.issues("DEV").len(), 1, "the create happened");
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert!(
+        matches!(
+            panel.issues[0].state,
+            IssueState::Error { .. } | IssueState::InProgress
+        ),
+        "{panel}"
+    );
+    // Within the settle window nothing is created again.
+    rig.sync();
+    assert_eq!(rig.issues("DEV").len(), 1);
+    rig.advance(120);
+    rig.sync();
+    rig.sync();
+    assert_eq!(
+        rig.issues("DEV").len(),
+        1,
+        "adopted by its marker, not created again"
+    );
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert_eq!(
+        panel.issues[0].twin.as_ref().map(|t| t.key.as_str()),
+        Some("DEV-1")
+    );
+    assert_eq!(panel.issues[0].state, IssueState::Synchronized, "{panel}");
+}
+
+#[test]
+fn a_lost_comment_answer_never_duplicates_the_comment() {
+    let rig = LocalRig::new();
+    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    comment(&rig, &sup, "once");
+    rig.tracker.inject(OpKind::AddComment, Fault::LoseResponse);
+    rig.sync();
+    rig.sync();
+    rig.sync();
+    assert_eq!(bodies(&rig, "DEV-1"), ["once"]);
+    assert_eq!(bodies(&rig, "SUP-1"), ["once"], "nothing echoed back");
+}
+
+#[test]
+fn rate_limits_and_outages_delay_but_lose_nothing() {
+    let rig = LocalRig::new();
+    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    for i in 0..5 {
+        comment(&rig, &sup, &format!("c{i}"));
+    }
+    rig.tracker.inject(
+        FaultTarget::Any,
+        Fault::RateLimited(Duration::from_secs(30)),
+    );
+    rig.tracker.inject(
+        OpKind::AddComment,
+        Fault::RateLimited(Duration::from_secs(5)),
+    );
+    rig.tracker.inject(OpKind::AddComment, Fault::ServerError);
+    let start = rig.now();
+    let result = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1")));
+    if result.is_err() {
+        rig.advance(120);
+        rig.sync();
+    }
+    assert!(
+        rig.now() - start >= Duration::from_secs(30),
+        "waited as asked"
+    );
+    assert_eq!(
+        bodies(&rig, "DEV-1"),
+        ["c0", "c1", "c2", "c3", "c4"],
+        "in order, none lost or doubled"
+    );
+}
+
+#[test]
+fn connect_matches_comments_present_on_both_sides() {
+    let rig = LocalRig::new();
+    let sup = human_issue(&rig, "SUP", "Bug", "Same issue");
+    let dev = human_issue(&rig, "DEV", "Bug", "Same issue");
+    comment(&rig, &sup, "seen by both");
+    comment(&rig, &dev, "seen by both");
+    comment(&rig, &dev, "only in DEV");
+    let twin = block_on(rig.node.connect(&rig.conn.id, &key("SUP-1"), &key("DEV-1"))).unwrap();
+    assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
+    rig.sync();
+    assert_eq!(bodies(&rig, "SUP-1"), ["seen by both", "only in DEV"]);
+    assert_eq!(bodies(&rig, "DEV-1"), ["seen by both", "only in DEV"]);
+    let err = block_on(rig.node.connect(&rig.conn.id, &key("SUP-1"), &key("DEV-1"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+}
+
+#[test]
+fn bulk_exalate_reports_progress_and_resumes_without_duplicates() {
+    let rig = LocalRig::new();
+    for i in 0..12 {
+        let issue = human_issue(&rig, "SUP", "Bug", &format!("issue {i}"));
+        comment(&rig, &issue, "hello");
+    }
+    let node = twinsync::engine::Node::builder()
+        .tracker(std::sync::Arc::new(rig.tracker.clone()))
+        .store(rig.store.clone())
+        .clock(rig.clock.clone())
+        .options(twinsync::testkit::rig::test_options().with_page_size(5))
+        .build();
+    let node = block_on(node).unwrap();
+    // After the first issue, the next page's search fails for good: the bulk stops.
+    let mut events = Vec::new();
+    let first = block_on(node.bulk_exalate(&rig.conn.id, "project = SUP", |e| {
+        if matches!(e, BulkEvent::Synced { .. }) && events.len() == 1 {
+            rig.tracker
+                .inject(OpKind::Search, Fault::Fail(ErrorKind::PermissionDenied));
+        }
+        events.push(e.clone());
+    }));
+    assert_eq!(first.unwrap_err().kind(), ErrorKind::PermissionDenied);
+    assert!(matches!(events[0], BulkEvent::Started { total: None }));
+    assert_eq!(rig.issues("DEV").len(), 5, "the first page was done");
+    // Run again: it resumes at the second page.
+    rig.tracker.reset_calls();
+    let report = block_on(node.bulk_exalate(&rig.conn.id, "project = SUP", |_| {})).unwrap();
+    assert!(report.resumed);
+    assert_eq!(report.synced, 7, "{report:?}");
+    assert_eq!(
+        rig.tracker.calls().get(OpKind::CreateIssue),
+        7,
+        "the first page was not redone"
+    );
+    assert_eq!(rig.issues("DEV").len(), 12, "one twin each");
+    assert!(rig.issues("DEV").iter().all(|i| i.comments.len() == 1));
+    // Again from the start: everything is under sync already.
+    let again = block_on(node.bulk_exalate(&rig.conn.id, "project = SUP", |_| {})).unwrap();
+    assert!(!again.resumed);
+    assert_eq!(again.skipped, 12, "{again:?}");
+    assert_eq!(rig.issues("DEV").len(), 12);
+}
+
+#[test]
+fn bulk_connect_reports_a_bad_pair_and_connects_the_rest() {
+    let rig = LocalRig::new();
+    for i in 0..3 {
+        human_issue(&rig, "SUP", "Bug", &format!("s{i}"));
+        human_issue(&rig, "DEV", "Bug", &format!("d{i}"));
+    }
+    let pairs = vec![
+        (key("SUP-1"), key("DEV-1")),
+        (key("SUP-2"), key("SUP-3")),
+        (key("SUP-3"), key("DEV-3")),
+    ];
+    let mut failed = Vec::new();
+    let report = block_on(rig.node.bulk_connect(&rig.conn.id, &pairs, |e| {
+        if let BulkEvent::Failed { key, .. } = e {
+            failed.push(key.clone());
+        }
+    }))
+    .unwrap();
+    assert_eq!((report.synced, report.failed), (2, 1));
+    assert_eq!(failed, [key("SUP-2")]);
+    // Unknown bases are a conflict: the newer edit wins, and both end equal.
+    assert_eq!(
+        rig.issue("DEV-1").summary,
+        rig.issue("SUP-1").summary,
+        "connected twins sync"
+    );
+}
+
+#[test]
+fn unexalate_stops_syncing_and_keeps_both_issues() {
+    let rig = LocalRig::new();
+    human_issue(&rig, "SUP", "Bug", "x");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    block_on(rig.node.unexalate(&rig.conn.id, &key("DEV-1"))).unwrap();
+    rig.advance(10);
+    edit_summary(&rig, "SUP-1", "changed");
+    rig.sync();
+    assert_eq!(rig.issue("DEV-1").summary, "x", "no longer travels");
+    assert_eq!(rig.node.status(&rig.conn.id).unwrap().twins, 0);
+}
+
+#[test]
+fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activation() {
+    let rig = LocalRig::new();
+    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    rig.sync();
+    rig.node.deactivate(&rig.conn.id).unwrap();
+    rig.advance(10);
+    comment(&rig, &sup, "one");
+    rig.advance(10);
+    comment(&rig, &sup, "two");
+    edit_summary(&rig, "SUP-1", "while paused");
+    rig.tracker.reset_calls();
+    let report = rig.sync();
+    assert_eq!(
+        rig.tracker.calls().writes(),
+        0,
+        "nothing written while deactivated"
+    );
+    assert!(report.queued >= 1);
+    assert!(rig.node.status(&rig.conn.id).unwrap().queued >= 1);
+    rig.node.activate(&rig.conn.id).unwrap();
+    rig.sync();
+    assert_eq!(bodies(&rig, "DEV-1"), ["one", "two"]);
+    assert_eq!(rig.issue("DEV-1").summary, "while paused");
+    assert_eq!(rig.node.status(&rig.conn.id).unwrap().queued, 0);
+}
+
+#[test]
+fn a_permanent_failure_stops_that_twin_only_and_is_shown_with_its_cause() {
+    let rig = LocalRig::new();
+    human_issue(&rig, "SUP", "Bug", "good");
+    human_issue(&rig, "SUP", "Bug", "bad");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-2"))).unwrap();
+    rig.advance(10);
+    edit_summary(&rig, "SUP-1", "good, edited");
+    edit_summary(&rig, "SUP-2", "bad, edited");
+    let dev2 = rig.issue("DEV-2");
+    rig.tracker.inject(
+        OpKind::UpdateIssue,
+        Fault::Fail(ErrorKind::PermissionDenied),
+    );
+    let report = rig.sync();
+    assert_eq!(report.failed, 1);
+    let updated = [("DEV-1", "good, edited"), ("DEV-2", "bad, edited")]
+        .iter()
+        .filter(|(k, want)| rig.issue(k).summary == *want)
+        .count();
+    assert_eq!(updated, 1, "the other twin went on");
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    let text = panel.to_string();
+    assert!(
+        text.contains("error (1×): injected permission denied failure"),
+        "{text}"
+    );
+    assert_eq!(panel.errors.len(), 1);
+    let failed = panel.errors[0].key.clone();
+    let info = block_on(rig.node.retry(&rig.conn.id, &failed)).unwrap();
+    assert!(info.writes >= 1);
+    assert!(rig.node.status(&rig.conn.id).unwrap().errors.is_empty());
+    assert_eq!(rig.issue("DEV-1").summary, "good, edited");
+    assert_eq!(rig.issue(dev2.key.as_str()).summary, "bad, edited");
+}
+
+#[test]
+fn bad_credentials_stop_the_connection_with_their_cause() {
+    let rig = LocalRig::new();
+    rig.tracker
+        .inject(OpKind::Search, Fault::Fail(ErrorKind::Unauthenticated));
+    let err = block_on(rig.node.sync(&rig.conn.id)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    let conn = rig.node.connection(&rig.conn.id).unwrap();
+    assert!(
+        conn.status.to_string().starts_with("error:"),
+        "{}",
+        conn.status
+    );
+    assert!(
+        block_on(rig.node.sync(&rig.conn.id)).is_err(),
+        "stays stopped"
+    );
+    rig.node.activate(&rig.conn.id).unwrap();
+    rig.sync();
+}
+
+#[test]
+fn losing_the_store_makes_no_duplicates_and_no_deletions() {
+    let mut rig = LocalRig::new();
+    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    comment(&rig, &sup, "a");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    let dev = rig.issue("DEV-1");
+    comment(&rig, &dev, "b");
+    rig.sync();
+    rig.wipe_store();
+    rig.advance(10);
+    comment(&rig, &sup, "c");
+    for _ in 0..3 {
+        rig.sync();
+    }
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    assert_eq!(rig.issues("DEV").len(), 1, "no second twin");
+    assert_eq!(bodies(&rig, "SUP-1"), ["a", "b", "c"]);
+    assert_eq!(bodies(&rig, "DEV-1"), ["a", "b", "c"]);
+}
+
+#[test]
+fn the_sync_panel_prints_a_compact_table() {
+    let rig = LocalRig::new();
+    human_issue(&rig, "SUP", "Bug", "x");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    rig.sync();
+    let text = rig.node.status(&rig.conn.id).unwrap().to_string();
+    assert!(
+        text.starts_with("connection SUP_to_DEV (local: SUP ↔ DEV) — active"),
+        "{text}"
+    );
+    assert!(text.contains("issues under sync: 1"), "{text}");
+    assert!(text.contains("SUP-1 ⇄ DEV-1  synchronized"), "{text}");
+    let one = rig.node.issue_status(&rig.conn.id, &key("DEV-1")).unwrap();
+    assert_eq!(one.state, IssueState::Synchronized);
+}
