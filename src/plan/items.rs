@@ -74,14 +74,14 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
             }
             match local_by_id.get(&link.local) {
                 None => {
-                    // Edited there, deleted here: the edit is kept by copying it again.
+                    // Edited there, deleted here: the edit is kept by copying it
+                    // again (unless a copy exists already: adopted below).
                     plan.notes.push(format!(
                         "comment {} was edited there but deleted here; copying it again",
                         rc.id
                     ));
                     state.comments.remove(pos);
                     linked_local.remove(&link.local);
-                    plan.ops.push(add_op(rc, rfp));
                 }
                 Some(lc) => {
                     let lfp = rich_fingerprint(&lc.body);
@@ -97,9 +97,9 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                         state.comments[pos].remote_fp = rfp;
                         state.comments[pos].local_fp = UNSYNCED;
                     }
+                    continue;
                 }
             }
-            continue;
         }
         // Not linked: is it a copy of ours, or did we copy it already?
         let adopt = rc

@@ -25,8 +25,10 @@ use std::time::Duration;
 use crate::model::{ProjectKey, UserId, UserRef};
 use crate::tracker::{MemoryTracker, Tracker};
 
+pub mod crash;
 pub mod plan_model;
 pub mod rig;
+pub mod sim;
 pub mod store;
 pub mod tracker;
 

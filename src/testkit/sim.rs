@@ -1,0 +1,590 @@
+//! The deterministic simulation: two projects on one in-memory tracker, a
+//! node syncing them, random user edits on both sides, injected faults (5xx,
+//! lost answers, 429s, search lag) and crashes (the node dies at any step and
+//! restarts from its store; sometimes the store is lost). Everything runs on a
+//! virtual clock from one seed, so a failing seed replays exactly.
+//!
+//! At the end faults heal, the node syncs until quiet, and the invariants of
+//! DESIGN.md are checked against the tracker's own contents.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::ManualClock;
+use crate::engine::{LocalConnectionOptions, Node, NodeOptions};
+use crate::model::{ConnectionId, Issue, IssueId, IssueKey, ProjectKey, RichText, UserRef};
+use crate::plan::DeletionGuard;
+use crate::replica::Marker;
+use crate::store::{MemoryStore, Store};
+use crate::tracker::memory::{Fault, RandomFaults};
+use crate::tracker::{
+    IssueUpdate, MemoryTracker, NewAttachment, NewComment, NewIssue, RetryPolicy, Tracker,
+};
+
+use super::block_on;
+use super::crash::{CrashMode, CrashStore, CrashSwitch, CrashTracker};
+
+/// What one simulation run does.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The seed everything follows.
+    pub seed: u64,
+    /// User actions and syncs before healing.
+    pub steps: usize,
+    /// Chance that a tracker call of the node fails.
+    pub fault_rate: f64,
+    /// Chance per step of a crash during the next sync.
+    pub crash_rate: f64,
+    /// Chance per step that the store is lost.
+    pub wipe_rate: f64,
+    /// How far searches lag behind writes.
+    pub search_lag: Duration,
+}
+
+impl SimConfig {
+    /// The defaults for a seed: 60 steps, 5% faults, 8% crashes, 1% store loss, 5 s lag.
+    pub fn new(seed: u64) -> Self {
+        SimConfig {
+            seed,
+            steps: 60,
+            fault_rate: 0.05,
+            crash_rate: 0.08,
+            wipe_rate: 0.01,
+            search_lag: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a successful run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SimReport {
+    /// Twins at the end.
+    pub twins: usize,
+    /// Comments at the end (both sides).
+    pub comments: usize,
+    /// Crashes.
+    pub crashes: usize,
+    /// Store losses.
+    pub wipes: usize,
+    /// Sync cycles needed to converge after healing.
+    pub heal_cycles: usize,
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+}
+
+struct Sim {
+    rng: Rng,
+    clock: Arc<ManualClock>,
+    engine: MemoryTracker,
+    human: MemoryTracker,
+    switch: CrashSwitch,
+    store: Arc<MemoryStore>,
+    node: Node,
+    conn: ConnectionId,
+    config: SimConfig,
+    exalated: BTreeSet<IssueId>,
+    human_issues: Vec<IssueId>,
+    /// Comment identities ("c17") by the issue a user wrote them on, in order.
+    written: Vec<(IssueId, String)>,
+    deleted: HashSet<String>,
+    next: u64,
+    report: SimReport,
+}
+
+const PROJECTS: [&str; 2] = ["SUP", "DEV"];
+
+fn options() -> NodeOptions {
+    NodeOptions::default()
+        .with_settle(Duration::from_secs(60))
+        .with_overlap(Duration::from_secs(30))
+        .with_page_size(20)
+        .with_retry(RetryPolicy::default().with_max_attempts(3).with_seed(1))
+}
+
+fn identity(body: &str) -> String {
+    body.split('.').next().unwrap_or(body).to_owned()
+}
+
+impl Sim {
+    fn new(config: SimConfig) -> Self {
+        let clock = Arc::new(ManualClock::default());
+        let engine = MemoryTracker::with_clock("https://sim.example", clock.clone()).expect("url");
+        for p in PROJECTS {
+            engine
+                .add_project(p, p, &["Bug", "Task"], None)
+                .expect("project");
+        }
+        engine.set_search_lag(config.search_lag);
+        let human = engine.as_user(UserRef::new("alice", "Alice"));
+        let switch = CrashSwitch::new();
+        let store = Arc::new(MemoryStore::new());
+        let node = Self::start(&engine, &clock, &switch, store.clone());
+        let mut opts = LocalConnectionOptions::default();
+        opts.guard = DeletionGuard {
+            max_share: 1.0,
+            min_items: usize::MAX,
+        };
+        let conn = block_on(node.create_local_connection("SUP", "DEV", opts))
+            .expect("connection")
+            .id;
+        Sim {
+            rng: Rng(config.seed),
+            clock,
+            engine,
+            human,
+            switch,
+            store,
+            node,
+            conn,
+            config,
+            exalated: BTreeSet::new(),
+            human_issues: Vec::new(),
+            written: Vec::new(),
+            deleted: HashSet::new(),
+            next: 0,
+            report: SimReport::default(),
+        }
+    }
+
+    fn start(
+        engine: &MemoryTracker,
+        clock: &Arc<ManualClock>,
+        switch: &CrashSwitch,
+        store: Arc<MemoryStore>,
+    ) -> Node {
+        let tracker: Arc<dyn Tracker> =
+            Arc::new(CrashTracker::new(Arc::new(engine.clone()), switch.clone()));
+        let store: Arc<dyn Store> = Arc::new(CrashStore::new(store, switch.clone()));
+        // A process that cannot reach its tracker at start tries again later.
+        let mut attempts = 0;
+        loop {
+            let built = block_on(
+                Node::builder()
+                    .tracker(tracker.clone())
+                    .store(store.clone())
+                    .clock(clock.clone())
+                    .options(options())
+                    .build(),
+            );
+            match built {
+                Ok(node) => return node,
+                Err(e) if e.is_temporary() || attempts < 50 => {
+                    attempts += 1;
+                    clock.advance(Duration::from_secs(10));
+                }
+                Err(e) => panic!("the node cannot start: {e}"),
+            }
+        }
+    }
+
+    fn restart(&mut self) {
+        self.switch.revive();
+        self.node = Self::start(&self.engine, &self.clock, &self.switch, self.store.clone());
+    }
+
+    fn fresh(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    fn random_issue(&mut self) -> Option<Issue> {
+        let all: Vec<Issue> = PROJECTS
+            .iter()
+            .flat_map(|p| self.human.inspect_issues(&ProjectKey::new(*p)))
+            .collect();
+        if all.is_empty() {
+            return None;
+        }
+        let i = self.rng.below(all.len());
+        Some(all[i].clone())
+    }
+
+    fn step(&mut self) {
+        let roll = self.rng.below(100);
+        if std::env::var_os("TWINSYNC_SIM_TRACE").is_some() {
+            let state = self
+                .node
+                .status(&self.conn)
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            let dev: Vec<String> = self
+                .human
+                .inspect_issues(&ProjectKey::new("DEV"))
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}: {:?}",
+                        i.key,
+                        i.comments
+                            .iter()
+                            .map(|c| c.body.to_plain_text())
+                            .collect::<Vec<_>>()
+                    )
+                })
+                .collect();
+            eprintln!(
+                "step roll={roll} crashed={} {dev:?}\n{state}",
+                self.switch.crashed()
+            );
+        }
+        match roll {
+            0..=9 => {
+                let project = PROJECTS[self.rng.below(2)];
+                let n = self.fresh();
+                let t = ["Bug", "Task"][self.rng.below(2)];
+                if let Ok(created) = block_on(self.human.create_issue(&NewIssue::new(
+                    project,
+                    t,
+                    format!("issue {n}"),
+                ))) {
+                    self.human_issues.push(created.id.clone());
+                    if self.rng.chance(0.8) {
+                        self.exalate(&created.key, created.id);
+                    }
+                }
+            }
+            10..=14 => {
+                let candidates: Vec<IssueId> = self
+                    .human_issues
+                    .iter()
+                    .filter(|i| !self.exalated.contains(*i))
+                    .cloned()
+                    .collect();
+                if !candidates.is_empty() {
+                    let id = candidates[self.rng.below(candidates.len())].clone();
+                    if let Ok(issue) = block_on(self.human.issue(&id)) {
+                        self.exalate(&issue.key, id);
+                    }
+                }
+            }
+            15..=29 => {
+                if let Some(issue) = self.random_issue() {
+                    let n = self.fresh();
+                    let update = match self.rng.below(3) {
+                        0 => IssueUpdate {
+                            summary: Some(format!("summary {n}")),
+                            ..Default::default()
+                        },
+                        1 => IssueUpdate {
+                            description: Some(RichText::plain(format!("text {n}"))),
+                            ..Default::default()
+                        },
+                        _ => IssueUpdate {
+                            issue_type: Some(["Bug", "Task"][self.rng.below(2)].into()),
+                            ..Default::default()
+                        },
+                    };
+                    let _ = block_on(self.human.update_issue(&issue.id, &update));
+                }
+            }
+            30..=44 => {
+                if let Some(issue) = self.random_issue() {
+                    let body = format!("c{}", self.fresh());
+                    if block_on(
+                        self.human
+                            .add_comment(&issue.id, &NewComment::public(body.as_str())),
+                    )
+                    .is_ok()
+                    {
+                        self.written.push((issue.id, body));
+                    }
+                }
+            }
+            45..=51 => {
+                if let Some(issue) = self.random_issue().filter(|i| !i.comments.is_empty()) {
+                    let c = &issue.comments[self.rng.below(issue.comments.len())];
+                    let body = format!("{}.e{}", identity(&c.body.to_plain_text()), self.fresh());
+                    let _ = block_on(self.human.update_comment(
+                        &issue.id,
+                        &c.id,
+                        &RichText::plain(body),
+                    ));
+                }
+            }
+            52..=56 => {
+                if let Some(issue) = self.random_issue().filter(|i| !i.comments.is_empty()) {
+                    let c = &issue.comments[self.rng.below(issue.comments.len())];
+                    if block_on(self.human.delete_comment(&issue.id, &c.id)).is_ok() {
+                        self.deleted.insert(identity(&c.body.to_plain_text()));
+                    }
+                }
+            }
+            57..=61 => {
+                if let Some(issue) = self.random_issue() {
+                    let n = self.fresh();
+                    let file = NewAttachment {
+                        file_name: format!("f{n}.txt"),
+                        mime_type: "text/plain".into(),
+                        content: format!("content {n}").into_bytes(),
+                    };
+                    let _ = block_on(self.human.upload_attachment(&issue.id, &file));
+                }
+            }
+            62..=64 => {
+                if let Some(issue) = self.random_issue().filter(|i| !i.attachments.is_empty()) {
+                    let a = &issue.attachments[self.rng.below(issue.attachments.len())];
+                    let _ = block_on(self.human.delete_attachment(&a.id));
+                }
+            }
+            65..=84 => self.sync(),
+            _ => self
+                .clock
+                .advance(Duration::from_secs(1 + self.rng.below(90) as u64)),
+        }
+        if self.rng.chance(self.config.crash_rate) {
+            let at = 1 + self.rng.below(40) as u64;
+            let mode = if self.rng.chance(0.5) {
+                CrashMode::Before
+            } else {
+                CrashMode::After
+            };
+            self.switch.crash_in(at, mode);
+            self.sync();
+            self.report.crashes += 1;
+            self.restart();
+        }
+        if self.rng.chance(self.config.wipe_rate) {
+            self.wipe();
+        }
+    }
+
+    fn exalate(&mut self, key: &IssueKey, id: IssueId) {
+        self.exalated.insert(id);
+        self.clock.advance(Duration::from_secs(1));
+        let _ = block_on(self.node.exalate(&self.conn, key));
+    }
+
+    fn sync(&mut self) {
+        self.clock.advance(Duration::from_secs(1));
+        if block_on(self.node.sync(&self.conn)).is_err() && !self.switch.crashed() {
+            // A connection-wide failure (an injected 401): a user fixes it and reactivates.
+            let _ = self.node.activate(&self.conn);
+        }
+    }
+
+    fn wipe(&mut self) {
+        self.report.wipes += 1;
+        self.store = Arc::new(MemoryStore::new());
+        self.restart();
+        // The connection is re-created after the loss is noticed, later than the search lag.
+        self.clock
+            .advance(self.config.search_lag + Duration::from_secs(1));
+        let mut opts = LocalConnectionOptions::default();
+        opts.guard = DeletionGuard {
+            max_share: 1.0,
+            min_items: usize::MAX,
+        };
+        let mut attempts = 0;
+        loop {
+            match block_on(
+                self.node
+                    .create_local_connection("SUP", "DEV", opts.clone()),
+            ) {
+                Ok(c) => {
+                    self.conn = c.id;
+                    break;
+                }
+                Err(_) if attempts < 20 => {
+                    // Faults are still on: a partly made connection is deleted and made again.
+                    attempts += 1;
+                    let _ = self.node.delete_connection(&self.conn);
+                }
+                Err(e) => panic!("cannot re-create the connection: {e}"),
+            }
+        }
+    }
+
+    fn heal(&mut self) -> Result<(), String> {
+        self.engine.random_faults(None);
+        self.engine.clear_faults();
+        self.restart();
+        let _ = self.node.activate(&self.conn);
+        let wait = self.config.search_lag + options().settle + Duration::from_secs(1);
+        for round in 1..=12 {
+            self.clock.advance(wait);
+            for id in self.exalated.clone() {
+                if let Ok(issue) = block_on(self.human.issue(&id)) {
+                    let _ = block_on(self.node.exalate(&self.conn, &issue.key));
+                }
+            }
+            self.clock.advance(wait);
+            self.engine.reset_calls();
+            let report = block_on(self.node.sync(&self.conn))
+                .map_err(|e| format!("sync after healing: {e}"))?;
+            let panel = self.node.status(&self.conn).map_err(|e| e.to_string())?;
+            if report.writes == 0
+                && self.engine.calls().writes() == 0
+                && panel.errors.is_empty()
+                && panel.queued == 0
+            {
+                self.report.heal_cycles = round;
+                return Ok(());
+            }
+        }
+        let panel = self.node.status(&self.conn).map_err(|e| e.to_string())?;
+        Err(format!(
+            "no quiet cycle within 12 rounds after healing:\n{panel}"
+        ))
+    }
+
+    fn check(&mut self) -> Result<(), String> {
+        let conn = self.conn.clone();
+        let issues: Vec<Issue> = PROJECTS
+            .iter()
+            .flat_map(|p| self.human.inspect_issues(&ProjectKey::new(*p)))
+            .collect();
+        let by_id: BTreeMap<&IssueId, &Issue> = issues.iter().map(|i| (&i.id, i)).collect();
+        // I4: each exalated issue has exactly one twin; nothing else was created.
+        let mut mirrors: BTreeMap<IssueId, Vec<&Issue>> = BTreeMap::new();
+        for issue in &issues {
+            if let Some(m) = Marker::find(&issue.properties, &conn) {
+                mirrors.entry(m.origin_issue).or_default().push(issue);
+            }
+        }
+        for (origin, copies) in &mirrors {
+            if copies.len() != 1 {
+                let keys: Vec<_> = copies.iter().map(|c| c.key.to_string()).collect();
+                return Err(format!(
+                    "I4: issue {origin} has {} twins: {keys:?}",
+                    copies.len()
+                ));
+            }
+            if !self.exalated.contains(origin) {
+                return Err(format!(
+                    "I4: {} copies {origin}, which was never exalated",
+                    copies[0].key
+                ));
+            }
+        }
+        for origin in &self.exalated {
+            let Some(copies) = mirrors.get(origin) else {
+                return Err(format!("I1: exalated issue {origin} has no twin"));
+            };
+            let (a, b) = (by_id[origin], copies[0]);
+            let pair = format!("{} ⇄ {}", a.key, b.key);
+            // I1: equal in every synced field.
+            if (&a.summary, &a.description, &a.issue_type)
+                != (&b.summary, &b.description, &b.issue_type)
+            {
+                return Err(format!(
+                    "I1: {pair} differ: {:?}/{:?}/{} vs {:?}/{:?}/{}",
+                    a.summary, a.description, a.issue_type, b.summary, b.description, b.issue_type
+                ));
+            }
+            // I5: comments one-to-one.
+            let ids = |i: &Issue| -> Vec<String> {
+                i.comments
+                    .iter()
+                    .map(|c| identity(&c.body.to_plain_text()))
+                    .collect()
+            };
+            let (ca, cb) = (ids(a), ids(b));
+            for (side, list) in [(&a.key, &ca), (&b.key, &cb)] {
+                let unique: HashSet<_> = list.iter().collect();
+                if unique.len() != list.len() {
+                    return Err(format!("I5: duplicate comment on {side}: {list:?}"));
+                }
+            }
+            let bodies = |i: &Issue| -> BTreeSet<String> {
+                i.comments.iter().map(|c| c.body.to_plain_text()).collect()
+            };
+            if bodies(a) != bodies(b) {
+                return Err(format!(
+                    "I5: {pair} comments differ: {:?} vs {:?}",
+                    bodies(a),
+                    bodies(b)
+                ));
+            }
+            // I7: nothing the users did not delete is gone.
+            for (on, id) in &self.written {
+                if (on == &a.id || on == &b.id) && !self.deleted.contains(id) && !ca.contains(id) {
+                    return Err(format!(
+                        "I7: comment {id} written on {pair} was lost; {ca:?}"
+                    ));
+                }
+            }
+            // I10: comments written on one side keep their order on the other.
+            for (src, dst) in [(a, &cb), (b, &ca)] {
+                let order: Vec<usize> = self
+                    .written
+                    .iter()
+                    .filter(|(on, id)| on == &src.id && !self.deleted.contains(id))
+                    .filter_map(|(_, id)| dst.iter().position(|d| d == id))
+                    .collect();
+                if order.windows(2).any(|w| w[0] > w[1]) {
+                    return Err(format!(
+                        "I10: comments of {} reordered on its twin: {dst:?}",
+                        src.key
+                    ));
+                }
+            }
+            // Attachments one-to-one with equal content.
+            let files = |i: &Issue| -> Vec<(String, Option<crate::model::Sha256>)> {
+                let mut f: Vec<_> = i
+                    .attachments
+                    .iter()
+                    .map(|x| (x.file_name.clone(), x.sha256))
+                    .collect();
+                f.sort();
+                f
+            };
+            if files(a) != files(b) {
+                return Err(format!(
+                    "attachments of {pair} differ: {:?} vs {:?}",
+                    files(a),
+                    files(b)
+                ));
+            }
+        }
+        self.report.twins = mirrors.len();
+        self.report.comments = issues.iter().map(|i| i.comments.len()).sum();
+        // I2/I3: a converged pair syncs with no writes.
+        self.engine.reset_calls();
+        self.clock.advance(Duration::from_secs(10));
+        block_on(self.node.sync(&conn)).map_err(|e| e.to_string())?;
+        let calls = self.engine.calls();
+        if calls.writes() != 0 {
+            return Err(format!("I2: a cycle on converged twins wrote: {calls}"));
+        }
+        Ok(())
+    }
+}
+
+/// Runs one simulation; `Err` names the broken invariant (and replays from the seed).
+pub fn run_local(config: SimConfig) -> Result<SimReport, String> {
+    let seed = config.seed;
+    let mut sim = Sim::new(config.clone());
+    sim.engine.random_faults(Some(RandomFaults {
+        seed,
+        probability: config.fault_rate,
+        faults: vec![
+            Fault::ServerError,
+            Fault::LoseResponse,
+            Fault::RateLimited(Duration::from_secs(2)),
+        ],
+    }));
+    for _ in 0..config.steps {
+        sim.step();
+    }
+    sim.heal()
+        .and_then(|()| sim.check())
+        .map_err(|e| format!("seed {seed}: {e}"))?;
+    Ok(sim.report)
+}
