@@ -29,6 +29,12 @@ impl LocalConnectionOptions {
         self
     }
 
+    /// Sets the mass-deletion guard.
+    pub fn guard(mut self, guard: DeletionGuard) -> Self {
+        self.guard = guard;
+        self
+    }
+
     /// Sets the conflict policy.
     pub fn policy(mut self, policy: ConflictPolicy) -> Self {
         self.policy = policy;

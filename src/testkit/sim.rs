@@ -118,6 +118,14 @@ fn options() -> NodeOptions {
         .with_retry(RetryPolicy::default().with_max_attempts(3).with_seed(1))
 }
 
+/// Users in the simulation delete at random: no mass-deletion guard.
+fn connection_options() -> LocalConnectionOptions {
+    LocalConnectionOptions::default().guard(DeletionGuard {
+        max_share: 1.0,
+        min_items: usize::MAX,
+    })
+}
+
 fn identity(body: &str) -> String {
     body.split('.').next().unwrap_or(body).to_owned()
 }
@@ -136,11 +144,7 @@ impl Sim {
         let switch = CrashSwitch::new();
         let store = Arc::new(MemoryStore::new());
         let node = Self::start(&engine, &clock, &switch, store.clone());
-        let mut opts = LocalConnectionOptions::default();
-        opts.guard = DeletionGuard {
-            max_share: 1.0,
-            min_items: usize::MAX,
-        };
+        let opts = connection_options();
         let conn = block_on(node.create_local_connection("SUP", "DEV", opts))
             .expect("connection")
             .id;
@@ -386,11 +390,7 @@ impl Sim {
         // The connection is re-created after the loss is noticed, later than the search lag.
         self.clock
             .advance(self.config.search_lag + Duration::from_secs(1));
-        let mut opts = LocalConnectionOptions::default();
-        opts.guard = DeletionGuard {
-            max_share: 1.0,
-            min_items: usize::MAX,
-        };
+        let opts = connection_options();
         let mut attempts = 0;
         loop {
             match block_on(
