@@ -466,7 +466,7 @@ fn opening_valid(s: &[char], i: usize) -> bool {
 /// The closing delimiter `d` for an opening at `i`, skipping escapes, brace
 /// forms, code spans and links.
 fn find_closing(s: &[char], i: usize, d: char) -> Option<usize> {
-    let mut j = i + 2;
+    let mut j = i + 1;
     while j < s.len() {
         match s[j] {
             '\\' => {
@@ -486,6 +486,7 @@ fn find_closing(s: &[char], i: usize, d: char) -> Option<usize> {
                 continue;
             }
             c if c == d
+                && j > i + 1
                 && !s[j - 1].is_whitespace()
                 && s.get(j + 1).is_none_or(|n| !n.is_alphanumeric()) =>
             {

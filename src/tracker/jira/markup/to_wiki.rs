@@ -368,7 +368,12 @@ fn brace_forms(toks: &[Tok]) -> Vec<usize> {
                 }
                 let first = lit_after(start);
                 let last = lit_before(i);
-                let plain = lit_before(start).is_none_or(|c| !c.is_alphanumeric())
+                // `[~` would start a mention.
+                let after_link = m.delimiter() == Some('~')
+                    && start > 0
+                    && matches!(toks[start - 1], Tok::Open(Mark::Link(_)));
+                let plain = !after_link
+                    && lit_before(start).is_none_or(|c| !c.is_alphanumeric())
                     && lit_after(i).is_none_or(|c| !c.is_alphanumeric())
                     && first.is_some_and(|c| !c.is_whitespace())
                     && last.is_some_and(|c| !c.is_whitespace());
@@ -409,7 +414,8 @@ fn escape(chars: &[(char, bool)]) -> String {
                 out.push(c);
             }
             '\\' => {
-                if next.is_some_and(|n| ESCAPABLE.contains(&n)) {
+                // At the end, too: a table cell's `|` or a line break may follow.
+                if next.is_none_or(|n| ESCAPABLE.contains(&n)) {
                     out.push_str("&#92;");
                 } else {
                     out.push('\\');
