@@ -92,10 +92,22 @@ mod data_center {
             let emulator = JiraEmulator::start().await.expect("the emulator starts");
             let jira = emulator.data_center().expect("a data center adapter");
             let sup = ProjectKey::new("SUP");
-            assert!(jira.is_project_admin(&UserId::new("pat"), &sup).await.unwrap());
-            assert!(!jira.is_project_admin(&UserId::new("uma"), &sup).await.unwrap());
+            assert!(
+                jira.is_project_admin(&UserId::new("pat"), &sup)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !jira
+                    .is_project_admin(&UserId::new("uma"), &sup)
+                    .await
+                    .unwrap()
+            );
             let me = jira.myself().await.unwrap();
-            assert!(jira.is_global_admin(&me.id).await.unwrap(), "the integration user is an admin");
+            assert!(
+                jira.is_global_admin(&me.id).await.unwrap(),
+                "the integration user is an admin"
+            );
             let err = jira.is_global_admin(&UserId::new("ada")).await.unwrap_err();
             assert_eq!(err.kind(), twinsync::ErrorKind::Unsupported, "{err}");
             assert_eq!(

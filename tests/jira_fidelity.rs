@@ -24,7 +24,9 @@ const ADF_SCHEMA: &str = "adf-schema-v1-full.json";
 fn spec_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("TWINSYNC_JIRA_SPEC_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/jira"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/jira")
+        });
     if dir.join(SPEC).is_file() && dir.join(ADF_SCHEMA).is_file() {
         return Some(dir);
     }
@@ -121,12 +123,18 @@ impl Spec {
                     let what = format!("request {} {route}", x.method);
                     self.validate(what, schema, body, &mut checked, &mut failures);
                 }
-                None => failures.push(format!("{} {route} takes no json body in the spec", x.method)),
+                None => failures.push(format!(
+                    "{} {route} takes no json body in the spec",
+                    x.method
+                )),
             }
         }
         let status = x.status.to_string();
         let Some(answer) = op.pointer(&format!("/responses/{status}")) else {
-            return Err(vec![format!("{} {route} never answers {status} in the spec", x.method)]);
+            return Err(vec![format!(
+                "{} {route} never answers {status} in the spec",
+                x.method
+            )]);
         };
         if let (Some(body), Some(schema)) = (
             &x.response,
@@ -135,7 +143,11 @@ impl Spec {
             let what = format!("response {status} {} {route}", x.method);
             self.validate(what, schema, body, &mut checked, &mut failures);
         }
-        if failures.is_empty() { Ok(checked) } else { Err(failures) }
+        if failures.is_empty() {
+            Ok(checked)
+        } else {
+            Err(failures)
+        }
     }
 }
 
@@ -211,18 +223,30 @@ async fn exercise(emulator: &JiraEmulator) {
         )
         .await
         .expect("comment");
-    jira.add_comment(&id, &NewComment::public("second")).await.expect("comment");
+    jira.add_comment(&id, &NewComment::public("second"))
+        .await
+        .expect("comment");
     jira.update_comment(&id, &comment.id, &RichText::plain("edited"))
         .await
         .expect("edit comment");
     jira.set_comment_property(&comment.id, "twinsync.state", &json!({"n": 1}))
         .await
         .expect("set comment property");
-    jira.comment_property(&comment.id, "twinsync.state").await.expect("comment property");
-    jira.comment_property(&comment.id, "twinsync.absent").await.expect("missing comment property");
-    jira.set_issue_property(&id, "twinsync.state", &json!([1, 2])).await.expect("set property");
-    jira.issue_property(&id, "twinsync.state").await.expect("property");
-    jira.issue_property(&id, "twinsync.absent").await.expect("missing property");
+    jira.comment_property(&comment.id, "twinsync.state")
+        .await
+        .expect("comment property");
+    jira.comment_property(&comment.id, "twinsync.absent")
+        .await
+        .expect("missing comment property");
+    jira.set_issue_property(&id, "twinsync.state", &json!([1, 2]))
+        .await
+        .expect("set property");
+    jira.issue_property(&id, "twinsync.state")
+        .await
+        .expect("property");
+    jira.issue_property(&id, "twinsync.absent")
+        .await
+        .expect("missing property");
     let file = NewAttachment {
         file_name: "log.txt".into(),
         mime_type: "text/plain".into(),
@@ -238,22 +262,43 @@ async fn exercise(emulator: &JiraEmulator) {
             .await
             .expect("create");
     }
-    let first = jira.search("project = SUP", &Page::first(2)).await.expect("search");
-    let token = first.next_page.expect("a second page");
-    jira.search("project = SUP", &Page::next(token, 2)).await.expect("search page 2");
-    jira.updated_since(&sup, time::OffsetDateTime::now_utc() - std::time::Duration::from_secs(3600), &Page::first(50))
+    let first = jira
+        .search("project = SUP", &Page::first(2))
         .await
-        .expect("updated since");
-    jira.delete_comment(&id, &comment.id).await.expect("delete comment");
-    jira.delete_attachment(&meta.id).await.expect("delete attachment");
+        .expect("search");
+    let token = first.next_page.expect("a second page");
+    jira.search("project = SUP", &Page::next(token, 2))
+        .await
+        .expect("search page 2");
+    jira.updated_since(
+        &sup,
+        time::OffsetDateTime::now_utc() - std::time::Duration::from_secs(3600),
+        &Page::first(50),
+    )
+    .await
+    .expect("updated since");
+    jira.delete_comment(&id, &comment.id)
+        .await
+        .expect("delete comment");
+    jira.delete_attachment(&meta.id)
+        .await
+        .expect("delete attachment");
     jira.myself().await.expect("myself");
-    jira.is_global_admin(&UserId::new("ada")).await.expect("global admin");
-    jira.is_project_admin(&UserId::new("pat"), &sup).await.expect("project admin");
+    jira.is_global_admin(&UserId::new("ada"))
+        .await
+        .expect("global admin");
+    jira.is_project_admin(&UserId::new("pat"), &sup)
+        .await
+        .expect("project admin");
     jira.group_members("sync-admins").await.expect("group");
-    jira.group_members("no-such-group").await.expect("missing group");
+    jira.group_members("no-such-group")
+        .await
+        .expect("missing group");
     // Answers that are errors are checked too.
     let _ = jira.project(&ProjectKey::new("NOPE")).await;
-    let _ = jira.create_issue(&NewIssue::new("SUP", "Nope", "bad type")).await;
+    let _ = jira
+        .create_issue(&NewIssue::new("SUP", "Nope", "bad type"))
+        .await;
 }
 
 #[test]
@@ -265,7 +310,10 @@ fn adapter_requests_and_emulator_answers_follow_atlassians_spec() {
         .expect("the adf schema compiles");
 
     // The validators are live: they reject what Jira would.
-    let create = spec.operation("POST", "/rest/api/3/issue").cloned().expect("create issue");
+    let create = spec
+        .operation("POST", "/rest/api/3/issue")
+        .cloned()
+        .expect("create issue");
     let schema = create
         .pointer("/requestBody/content/application~1json/schema")
         .expect("a request schema")
@@ -298,12 +346,18 @@ fn adapter_requests_and_emulator_answers_follow_atlassians_spec() {
         .cloned()
         .expect("server info was asked");
     tampered.response.as_mut().expect("a json answer")["licenseOwner"] = json!("nobody");
-    assert!(spec.check(&tampered).is_err(), "an unknown server info member must be refused");
+    assert!(
+        spec.check(&tampered).is_err(),
+        "an unknown server info member must be refused"
+    );
 
     let mut failures = Vec::new();
     let mut checked = BTreeSet::new();
     let mut documents = 0;
-    for x in exchanges.iter().filter(|x| x.path.starts_with("/rest/api/3/")) {
+    for x in exchanges
+        .iter()
+        .filter(|x| x.path.starts_with("/rest/api/3/"))
+    {
         match spec.check(x) {
             Ok(done) => checked.extend(done),
             Err(errors) => failures.extend(errors),
@@ -315,11 +369,21 @@ fn adapter_requests_and_emulator_answers_follow_atlassians_spec() {
         for doc in docs {
             documents += 1;
             for e in adf.iter_errors(doc).take(3) {
-                failures.push(format!("adf in {} {}: {e} at {}", x.method, x.path, e.instance_path()));
+                failures.push(format!(
+                    "adf in {} {}: {e} at {}",
+                    x.method,
+                    x.path,
+                    e.instance_path()
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     for needed in [
         "request POST /rest/api/3/issue",
         "response 201 POST /rest/api/3/issue",
@@ -342,9 +406,15 @@ fn adapter_requests_and_emulator_answers_follow_atlassians_spec() {
         "response 200 GET /rest/api/3/issue/{issueIdOrKey}/transitions",
         "request POST /rest/api/3/issue/{issueIdOrKey}/transitions",
     ] {
-        assert!(checked.contains(needed), "{needed} was not checked; checked: {checked:#?}");
+        assert!(
+            checked.contains(needed),
+            "{needed} was not checked; checked: {checked:#?}"
+        );
     }
-    assert!(documents >= 6, "only {documents} adf documents were checked");
+    assert!(
+        documents >= 6,
+        "only {documents} adf documents were checked"
+    );
     let redirects = exchanges
         .iter()
         .filter(|x| x.route.as_deref() == Some("/rest/api/3/attachment/content/{id}"))

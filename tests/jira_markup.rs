@@ -24,7 +24,10 @@ fn adf_schema() -> Option<&'static jsonschema::Validator> {
                 if std::env::var("CI").is_ok_and(|v| v == "true") {
                     panic!("{} is missing; CI needs it", path.display());
                 }
-                eprintln!("note: {} not found; adf schema checks skipped", path.display());
+                eprintln!(
+                    "note: {} not found; adf schema checks skipped",
+                    path.display()
+                );
                 return None;
             };
             let schema: Value = serde_json::from_str(&text).expect("the adf schema is json");
@@ -44,12 +47,16 @@ fn assert_valid_adf(doc: &Value, from: &str) {
             .take(3)
             .map(|e| format!("{e} at {}", e.instance_path()))
             .collect();
-        assert!(errors.is_empty(), "invalid adf from {from:?}: {errors:?}\n{doc}");
+        assert!(
+            errors.is_empty(),
+            "invalid adf from {from:?}: {errors:?}\n{doc}"
+        );
     }
 }
 
 fn text_strategy() -> impl Strategy<Value = String> {
-    proptest::string::string_regex(r"[a-zA-Z0-9 *_+^~{}\[\]|#&\\!.:/-]{1,12}").expect("a valid regex")
+    proptest::string::string_regex(r"[a-zA-Z0-9 *_+^~{}\[\]|#&\\!.:/-]{1,12}")
+        .expect("a valid regex")
 }
 
 fn mark_strategy() -> impl Strategy<Value = Vec<Value>> {

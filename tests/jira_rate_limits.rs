@@ -48,8 +48,14 @@ fn rename(summary: &str) -> IssueUpdate {
 }
 
 async fn two_issues(jira: &JiraCloud) -> (IssueId, IssueId) {
-    let a = jira.create_issue(&NewIssue::new("SUP", "Bug", "a")).await.unwrap();
-    let b = jira.create_issue(&NewIssue::new("SUP", "Bug", "b")).await.unwrap();
+    let a = jira
+        .create_issue(&NewIssue::new("SUP", "Bug", "a"))
+        .await
+        .unwrap();
+    let b = jira
+        .create_issue(&NewIssue::new("SUP", "Bug", "b"))
+        .await
+        .unwrap();
     (a.id, b.id)
 }
 
@@ -68,7 +74,10 @@ fn per_issue_limit_slows_writes_to_that_issue_only() {
         assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
         assert!(err.is_temporary());
         assert_eq!(err.retry_after(), Some(HOLD));
-        assert_eq!(err.context_value("rate limit"), Some("jira-per-issue-on-write"));
+        assert_eq!(
+            err.context_value("rate limit"),
+            Some("jira-per-issue-on-write")
+        );
 
         let (other, took) = timed(jira.update_issue(&b, &rename("b1"))).await;
         other.unwrap();
@@ -78,7 +87,10 @@ fn per_issue_limit_slows_writes_to_that_issue_only() {
         assert!(took < FREE, "a read of the limited issue waited {took:?}");
         let (write, took) = timed(jira.update_issue(&a, &rename("a2"))).await;
         write.unwrap();
-        assert!(took >= HELD, "the next write to the limited issue went out after {took:?}");
+        assert!(
+            took >= HELD,
+            "the next write to the limited issue went out after {took:?}"
+        );
         assert_eq!(jira.issue(&a).await.unwrap().summary, "a2");
     });
 }
@@ -89,17 +101,22 @@ fn burst_limit_slows_that_endpoint_only() {
         let emulator = JiraEmulator::start().await.unwrap();
         let jira = emulator.cloud().unwrap();
         let (a, _) = two_issues(&jira).await;
-        emulator.inject(
-            FaultRule::new(limited(RateLimitReason::Burst)).path_contains("/search/jql"),
-        );
-        let err = jira.search("project = SUP", &Page::first(10)).await.unwrap_err();
+        emulator
+            .inject(FaultRule::new(limited(RateLimitReason::Burst)).path_contains("/search/jql"));
+        let err = jira
+            .search("project = SUP", &Page::first(10))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
         let (read, took) = timed(jira.issue(&a)).await;
         read.unwrap();
         assert!(took < FREE, "another endpoint waited {took:?}");
         let (search, took) = timed(jira.search("project = SUP", &Page::first(10))).await;
         assert_eq!(search.unwrap().issues.len(), 2);
-        assert!(took >= HELD, "the limited endpoint was called again after {took:?}");
+        assert!(
+            took >= HELD,
+            "the limited endpoint was called again after {took:?}"
+        );
     });
 }
 
@@ -109,17 +126,22 @@ fn quota_limit_pauses_every_call_until_the_reset() {
         let emulator = JiraEmulator::start().await.unwrap();
         let jira = emulator.cloud().unwrap();
         let (a, _) = two_issues(&jira).await;
-        emulator.inject(
-            FaultRule::new(limited(RateLimitReason::QuotaTenant)).path_contains("/myself"),
-        );
+        emulator
+            .inject(FaultRule::new(limited(RateLimitReason::QuotaTenant)).path_contains("/myself"));
         let err = jira.myself().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
         let (read, took) = timed(jira.issue(&a)).await;
         read.unwrap();
-        assert!(took >= HELD, "a call during the quota pause went out after {took:?}");
+        assert!(
+            took >= HELD,
+            "a call during the quota pause went out after {took:?}"
+        );
         let (again, took) = timed(jira.myself()).await;
         again.unwrap();
-        assert!(took < FREE, "after the reset calls flow again, this one waited {took:?}");
+        assert!(
+            took < FREE,
+            "after the reset calls flow again, this one waited {took:?}"
+        );
     });
 }
 
@@ -156,7 +178,12 @@ fn rate_limited_and_failed_writes_are_not_repeated() {
             .filter(|x| x.method == "POST" && x.path == "/rest/api/3/issue")
             .count();
         assert_eq!(posts, 2, "each failed create was sent exactly once");
-        assert!(emulator.tracker().inspect_issues(&ProjectKey::new("SUP")).is_empty());
+        assert!(
+            emulator
+                .tracker()
+                .inspect_issues(&ProjectKey::new("SUP"))
+                .is_empty()
+        );
     });
 }
 
@@ -173,16 +200,24 @@ fn a_lost_answer_is_a_timeout_and_the_issue_exists_once_with_its_marker() {
         let marker = json!({"op": "lost-1"});
         let err = jira
             .create_issue(
-                &NewIssue::new("SUP", "Bug", "lost answer").property("twinsync.marker", marker.clone()),
+                &NewIssue::new("SUP", "Bug", "lost answer")
+                    .property("twinsync.marker", marker.clone()),
             )
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
         assert!(err.may_have_applied() && err.is_temporary());
         let issues = emulator.tracker().inspect_issues(&ProjectKey::new("SUP"));
-        assert_eq!(issues.len(), 1, "the create happened once and was not repeated");
+        assert_eq!(
+            issues.len(),
+            1,
+            "the create happened once and was not repeated"
+        );
         assert_eq!(issues[0].properties.get("twinsync.marker"), Some(&marker));
-        let found = jira.search("project = SUP", &Page::first(10)).await.unwrap();
+        let found = jira
+            .search("project = SUP", &Page::first(10))
+            .await
+            .unwrap();
         assert_eq!(
             found.issues[0].properties.get("twinsync.marker"),
             Some(&marker),
@@ -197,19 +232,26 @@ fn a_late_answer_is_a_timeout() {
         let emulator = JiraEmulator::start().await.unwrap();
         let jira = JiraCloud::builder()
             .base_url(emulator.base_url())
-            .api_token(twinsync::tracker::jira::emulator::EMAIL, twinsync::tracker::jira::emulator::API_TOKEN)
+            .api_token(
+                twinsync::tracker::jira::emulator::EMAIL,
+                twinsync::tracker::jira::emulator::API_TOKEN,
+            )
             .timeout(Duration::from_millis(300))
             .build()
             .unwrap();
-        emulator.inject(
-            FaultRule::new(Fault::Latency(Duration::from_secs(2))).method("POST"),
-        );
+        emulator.inject(FaultRule::new(Fault::Latency(Duration::from_secs(2))).method("POST"));
         let err = jira
             .create_issue(&NewIssue::new("SUP", "Bug", "slow"))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-        assert_eq!(emulator.tracker().inspect_issues(&ProjectKey::new("SUP")).len(), 1);
+        assert_eq!(
+            emulator
+                .tracker()
+                .inspect_issues(&ProjectKey::new("SUP"))
+                .len(),
+            1
+        );
     });
 }
 
@@ -218,20 +260,32 @@ fn near_limit_runs_calls_one_at_a_time() {
     run(async {
         let emulator = JiraEmulator::start().await.unwrap();
         let jira = emulator.cloud().unwrap();
-        let slow = || FaultRule::new(Fault::Latency(Duration::from_millis(500))).path_contains("/myself").times(2);
+        let slow = || {
+            FaultRule::new(Fault::Latency(Duration::from_millis(500)))
+                .path_contains("/myself")
+                .times(2)
+        };
         emulator.inject(slow());
-        let ((a, b), side_by_side) = timed(async { tokio::join!(jira.myself(), jira.myself()) }).await;
+        let ((a, b), side_by_side) =
+            timed(async { tokio::join!(jira.myself(), jira.myself()) }).await;
         a.unwrap();
         b.unwrap();
-        assert!(side_by_side < Duration::from_millis(900), "two calls normally overlap: {side_by_side:?}");
+        assert!(
+            side_by_side < Duration::from_millis(900),
+            "two calls normally overlap: {side_by_side:?}"
+        );
 
         emulator.inject(FaultRule::new(Fault::NearLimit).path_contains("/serverInfo"));
         jira.instance().await.unwrap();
         emulator.inject(slow());
-        let ((a, b), one_by_one) = timed(async { tokio::join!(jira.myself(), jira.myself()) }).await;
+        let ((a, b), one_by_one) =
+            timed(async { tokio::join!(jira.myself(), jira.myself()) }).await;
         a.unwrap();
         b.unwrap();
-        assert!(one_by_one >= Duration::from_millis(1000), "near the limit calls queue: {one_by_one:?}");
+        assert!(
+            one_by_one >= Duration::from_millis(1000),
+            "near the limit calls queue: {one_by_one:?}"
+        );
     });
 }
 
@@ -248,12 +302,20 @@ fn bad_credentials_are_unauthenticated_and_the_token_stays_secret() {
         let err = jira.myself().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
         assert!(!err.is_temporary());
-        for shown in [format!("{err}"), format!("{err:?}"), format!("{jira:?}"), format!("{jira}")] {
+        for shown in [
+            format!("{err}"),
+            format!("{err:?}"),
+            format!("{jira:?}"),
+            format!("{jira}"),
+        ] {
             assert!(!shown.contains(secret), "the token leaked: {shown}");
         }
         let builder = JiraCloud::builder().api_token("someone@example.com", secret);
         assert!(!format!("{builder:?}").contains(secret));
-        let missing = JiraCloud::builder().api_token("a@b.c", secret).build().unwrap_err();
+        let missing = JiraCloud::builder()
+            .api_token("a@b.c", secret)
+            .build()
+            .unwrap_err();
         assert_eq!(missing.kind(), ErrorKind::InvalidConfig);
         assert!(missing.to_string().contains("base url"), "{missing}");
     });
@@ -280,7 +342,11 @@ fn errors_name_the_object_and_carry_jiras_reason() {
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
         assert!(err.to_string().contains("project NOPE"), "{err}");
         let err = jira
-            .updated_since(&ProjectKey::new("NOPE"), time::OffsetDateTime::now_utc(), &Page::first(10))
+            .updated_since(
+                &ProjectKey::new("NOPE"),
+                time::OffsetDateTime::now_utc(),
+                &Page::first(10),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");

@@ -13,8 +13,7 @@ use crate::model::{
     ProjectKey, RichText, UserId, UserRef, Visibility,
 };
 use crate::tracker::{
-    CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue, Page,
-    SearchPage,
+    CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue, Page, SearchPage,
 };
 
 /// The largest search page the adapters ask for.
@@ -405,7 +404,11 @@ impl Jira {
         Ok(())
     }
 
-    pub(crate) async fn add_comment(&self, issue: &IssueId, comment: &NewComment) -> Result<Comment> {
+    pub(crate) async fn add_comment(
+        &self,
+        issue: &IssueId,
+        comment: &NewComment,
+    ) -> Result<Comment> {
         let mut properties = comment.properties.clone();
         if comment.visibility == Visibility::Internal {
             properties.insert("sd.public.comment".into(), json!({"internal": true}));
@@ -428,8 +431,8 @@ impl Jira {
             )
             .await
             .map_err(|e| op(e, "add comment").with_issue(issue))?;
-        let mut created =
-            mapping::comment(&v, self.flavor).map_err(|e| op(e, "add comment").with_issue(issue))?;
+        let mut created = mapping::comment(&v, self.flavor)
+            .map_err(|e| op(e, "add comment").with_issue(issue))?;
         for (k, value) in properties {
             created.properties.entry(k).or_insert(value);
         }
@@ -551,7 +554,11 @@ impl Jira {
 
     pub(crate) async fn delete_attachment(&self, id: &AttachmentId) -> Result<()> {
         self.client
-            .send(self.call(Method::DELETE, "attachment/{}", &["attachment", id.as_str()]))
+            .send(self.call(
+                Method::DELETE,
+                "attachment/{}",
+                &["attachment", id.as_str()],
+            ))
             .await
             .map_err(|e| op(e, "delete attachment").with_context("attachment", id))?;
         Ok(())
@@ -723,7 +730,11 @@ impl Jira {
         }
     }
 
-    pub(crate) async fn is_project_admin(&self, user: &UserId, project: &ProjectKey) -> Result<bool> {
+    pub(crate) async fn is_project_admin(
+        &self,
+        user: &UserId,
+        project: &ProjectKey,
+    ) -> Result<bool> {
         let p = self.project_json(project).await?;
         match self.flavor {
             Flavor::Cloud => {
@@ -745,11 +756,14 @@ impl Jira {
                     .into_iter()
                     .flatten()
                     .any(|grant| {
-                        grant.get("permission").and_then(Value::as_str) == Some("ADMINISTER_PROJECTS")
+                        grant.get("permission").and_then(Value::as_str)
+                            == Some("ADMINISTER_PROJECTS")
                             && grant
                                 .get("projects")
                                 .and_then(Value::as_array)
-                                .is_some_and(|ids| ids.iter().any(|id| id.as_i64() == Some(project_id)))
+                                .is_some_and(|ids| {
+                                    ids.iter().any(|id| id.as_i64() == Some(project_id))
+                                })
                     }))
             }
             Flavor::DataCenter => {
@@ -820,7 +834,11 @@ impl Jira {
 
 /// The change-detection query. JQL compares times at minute precision in the
 /// integration user's time zone, so `since` is shown in `offset` and rounded down.
-pub(crate) fn updated_since_jql(project: &ProjectKey, since: OffsetDateTime, offset: UtcOffset) -> String {
+pub(crate) fn updated_since_jql(
+    project: &ProjectKey,
+    since: OffsetDateTime,
+    offset: UtcOffset,
+) -> String {
     let at = since.to_offset(offset);
     format!(
         "project = \"{}\" AND updated >= \"{:04}-{:02}-{:02} {:02}:{:02}\" ORDER BY updated ASC",
@@ -846,7 +864,8 @@ mod tests {
         );
         let berlin = UtcOffset::from_hms(1, 0, 0).unwrap();
         assert!(
-            updated_since_jql(&ProjectKey::new("SUP"), since, berlin).contains("\"2026-03-04 11:15\"")
+            updated_since_jql(&ProjectKey::new("SUP"), since, berlin)
+                .contains("\"2026-03-04 11:15\"")
         );
     }
 }

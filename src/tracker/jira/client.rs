@@ -66,8 +66,7 @@ impl Auth {
 
 /// Standard base64 (with padding), for the Basic authorization header.
 mod base64_lite {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     pub(super) fn encode(text: &str) -> String {
         let bytes = text.as_bytes();
@@ -365,7 +364,10 @@ mod tests {
     fn rate_limit_headers_are_read() {
         let mut headers = HeaderMap::new();
         headers.insert("Retry-After", HeaderValue::from_static("12"));
-        headers.insert("RateLimit-Reason", HeaderValue::from_static("jira-burst-based"));
+        headers.insert(
+            "RateLimit-Reason",
+            HeaderValue::from_static("jira-burst-based"),
+        );
         headers.insert("X-RateLimit-NearLimit", HeaderValue::from_static("true"));
         let s = signal(StatusCode::TOO_MANY_REQUESTS, &headers);
         assert!(s.rate_limited && s.near_limit);

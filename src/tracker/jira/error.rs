@@ -253,7 +253,13 @@ mod tests {
 
     #[test]
     fn odd_bodies_do_not_panic() {
-        for body in ["", "null", "[1,2]", "{\"errors\":[1]}", "{\"errorMessages\":\"x\"}"] {
+        for body in [
+            "",
+            "null",
+            "[1,2]",
+            "{\"errors\":[1]}",
+            "{\"errorMessages\":\"x\"}",
+        ] {
             let _ = mapped(400, body, None).to_string();
         }
     }

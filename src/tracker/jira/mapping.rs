@@ -58,7 +58,10 @@ impl Flavor {
 }
 
 fn missing(what: &'static str, field: &str) -> JiraError {
-    JiraError::malformed(what, format!("field {field:?} is missing or not of the expected type"))
+    JiraError::malformed(
+        what,
+        format!("field {field:?} is missing or not of the expected type"),
+    )
 }
 
 /// A string field, or a number given where Jira usually sends a string.
@@ -226,8 +229,7 @@ pub(crate) fn embedded_comments(
 }
 
 /// The issue fields the adapters ask for.
-pub(crate) const ISSUE_FIELDS: &str =
-    "summary,description,issuetype,project,labels,status,creator,created,updated,attachment,comment";
+pub(crate) const ISSUE_FIELDS: &str = "summary,description,issuetype,project,labels,status,creator,created,updated,attachment,comment";
 
 /// One issue; `comments` replaces the embedded ones when given.
 pub(crate) fn issue(
@@ -379,6 +381,9 @@ mod tests {
         let from_array = properties(Some(&json!([{"key": "a", "value": 1}, {"bad": true}])));
         assert_eq!(from_array.get("a"), Some(&json!(1)));
         assert_eq!(from_array.len(), 1);
-        assert_eq!(properties(Some(&json!({"b": [2]}))).get("b"), Some(&json!([2])));
+        assert_eq!(
+            properties(Some(&json!({"b": [2]}))).get("b"),
+            Some(&json!([2]))
+        );
     }
 }

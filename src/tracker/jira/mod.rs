@@ -75,7 +75,10 @@ macro_rules! delegate_tracker {
                 self.jira.project(key).await
             }
 
-            async fn issue(&self, id: &$crate::model::IssueId) -> $crate::Result<$crate::model::Issue> {
+            async fn issue(
+                &self,
+                id: &$crate::model::IssueId,
+            ) -> $crate::Result<$crate::model::Issue> {
                 self.jira.issue(id.as_str()).await
             }
 
@@ -165,7 +168,10 @@ macro_rules! delegate_tracker {
                 self.jira.upload_attachment(issue, file).await
             }
 
-            async fn delete_attachment(&self, id: &$crate::model::AttachmentId) -> $crate::Result<()> {
+            async fn delete_attachment(
+                &self,
+                id: &$crate::model::AttachmentId,
+            ) -> $crate::Result<()> {
                 self.jira.delete_attachment(id).await
             }
 

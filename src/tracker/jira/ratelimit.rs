@@ -92,7 +92,11 @@ impl Holds {
                     later(self.issue_writes.entry(issue.clone()).or_insert(until));
                 }
             }
-            _ => later(self.endpoints.entry(scope.endpoint.clone()).or_insert(until)),
+            _ => later(
+                self.endpoints
+                    .entry(scope.endpoint.clone())
+                    .or_insert(until),
+            ),
         }
         // Forget holds that are over, so the maps stay small.
         self.endpoints.retain(|_, t| *t > now);
@@ -193,11 +197,23 @@ mod tests {
         let mut holds = Holds::default();
         let write_a = scope("PUT issue/{}", Some("10"), true);
         holds.observe(&write_a, &limited("jira-per-issue-on-write", 3), now);
-        assert_eq!(holds.until(&write_a, now), Some(now + Duration::from_secs(3)));
+        assert_eq!(
+            holds.until(&write_a, now),
+            Some(now + Duration::from_secs(3))
+        );
         let comment_a = scope("POST issue/{}/comment", Some("10"), true);
-        assert!(holds.until(&comment_a, now).is_some(), "any write to the issue");
-        assert_eq!(holds.until(&scope("PUT issue/{}", Some("11"), true), now), None);
-        assert_eq!(holds.until(&scope("GET issue/{}", Some("10"), false), now), None);
+        assert!(
+            holds.until(&comment_a, now).is_some(),
+            "any write to the issue"
+        );
+        assert_eq!(
+            holds.until(&scope("PUT issue/{}", Some("11"), true), now),
+            None
+        );
+        assert_eq!(
+            holds.until(&scope("GET issue/{}", Some("10"), false), now),
+            None
+        );
         assert_eq!(holds.until(&write_a, now + Duration::from_secs(3)), None);
     }
 
@@ -208,7 +224,10 @@ mod tests {
         let search = scope("GET search/jql", None, false);
         holds.observe(&search, &limited("jira-burst-based", 2), now);
         assert!(holds.until(&search, now).is_some());
-        assert_eq!(holds.until(&scope("GET issue/{}", Some("1"), false), now), None);
+        assert_eq!(
+            holds.until(&scope("GET issue/{}", Some("1"), false), now),
+            None
+        );
     }
 
     #[test]
@@ -252,6 +271,10 @@ mod tests {
             },
             now,
         );
-        assert_eq!(quiet.until(&s, now), None, "a 503 without retry-after holds nothing");
+        assert_eq!(
+            quiet.until(&s, now),
+            None,
+            "a 503 without retry-after holds nothing"
+        );
     }
 }

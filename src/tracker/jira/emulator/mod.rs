@@ -145,7 +145,10 @@ impl FaultRule {
 
     fn matches(&self, method: &str, path: &str) -> bool {
         self.method.as_deref().is_none_or(|m| m == method)
-            && self.path_contains.as_deref().is_none_or(|p| path.contains(p))
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|p| path.contains(p))
     }
 }
 
@@ -236,15 +239,15 @@ impl JiraEmulator {
                 )
             })?;
         let addr = listener.local_addr().map_err(|e| {
-            Error::new(ErrorKind::Unavailable, format!("jira emulator has no address: {e}"))
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("jira emulator has no address: {e}"),
+            )
         })?;
         let base_url = format!("http://{addr}");
         let tracker = MemoryTracker::new(&base_url)?;
         let mut credentials = BTreeMap::new();
-        credentials.insert(
-            server::basic(EMAIL, API_TOKEN),
-            tracker.user().clone(),
-        );
+        credentials.insert(server::basic(EMAIL, API_TOKEN), tracker.user().clone());
         credentials.insert(format!("Bearer {BEARER_TOKEN}"), tracker.user().clone());
         let shared = Arc::new(Shared {
             tracker,
@@ -270,8 +273,16 @@ impl JiraEmulator {
         self.add_project("SUP", "Support", &["Bug", "Task", "Epic"])?;
         self.add_project("DEV", "Development", &["Bug", "Task", "Story"])?;
         let t = &self.shared.tracker;
-        for (id, name) in [("ada", "Ada Admin"), ("pat", "Pat Project-Admin"), ("uma", "Uma User")] {
-            self.add_user(UserRef::new(id, name), &format!("{id}@example.com"), &format!("{id}-token"));
+        for (id, name) in [
+            ("ada", "Ada Admin"),
+            ("pat", "Pat Project-Admin"),
+            ("uma", "Uma User"),
+        ] {
+            self.add_user(
+                UserRef::new(id, name),
+                &format!("{id}@example.com"),
+                &format!("{id}-token"),
+            );
         }
         t.set_global_admin(&UserId::new("ada"), true);
         t.set_project_admin(&ProjectKey::new("SUP"), &UserId::new("pat"), true);
@@ -301,7 +312,9 @@ impl JiraEmulator {
     ///
     /// `AlreadyExists` when the key is taken.
     pub fn add_project(&self, key: &str, name: &str, issue_types: &[&str]) -> Result<()> {
-        self.shared.tracker.add_project(key, name, issue_types, None)?;
+        self.shared
+            .tracker
+            .add_project(key, name, issue_types, None)?;
         let mut projects = lock(&self.shared.projects);
         let id = 10_000 + projects.len() as u64;
         projects.push((ProjectKey::new(key), id));

@@ -14,7 +14,9 @@ use crate::model::{
     UserId, UserRef,
 };
 use crate::tracker::jira::markup;
-use crate::tracker::{IssueUpdate, MemoryTracker, NewAttachment, NewComment, NewIssue, Page, Tracker};
+use crate::tracker::{
+    IssueUpdate, MemoryTracker, NewAttachment, NewComment, NewIssue, Page, Tracker,
+};
 
 /// A request, as the routes see it.
 pub(crate) struct Incoming<'a> {
@@ -98,9 +100,7 @@ pub(crate) async fn route(shared: &Shared, req: Incoming<'_>) -> Routed {
         .path
         .trim_start_matches('/')
         .split('/')
-        .map(|s| {
-            percent_encoding_decode(s)
-        })
+        .map(|s| percent_encoding_decode(s))
         .collect();
     let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
     let ctx = Ctx {
@@ -166,7 +166,9 @@ impl Api<'_> {
         match (m, rest) {
             ("GET", ["serverInfo"]) => (Some("serverInfo"), self.server_info()),
             ("GET", ["myself"]) => (Some("myself"), self.myself()),
-            ("GET", ["project", key]) => (Some("project/{projectIdOrKey}"), self.project(key).await),
+            ("GET", ["project", key]) => {
+                (Some("project/{projectIdOrKey}"), self.project(key).await)
+            }
             ("GET", ["issue", "createmeta", key, "issuetypes"]) => (
                 Some("issue/createmeta/{projectIdOrKey}/issuetypes"),
                 self.createmeta(key).await,
@@ -352,7 +354,12 @@ impl Api<'_> {
         found.map_err(|_| fail(StatusCode::NOT_FOUND, NO_ISSUE))
     }
 
-    async fn render_issue(&self, issue: &Issue, fields: Option<&[String]>, properties: Option<&[String]>) -> Value {
+    async fn render_issue(
+        &self,
+        issue: &Issue,
+        fields: Option<&[String]>,
+        properties: Option<&[String]>,
+    ) -> Value {
         let info = self.t.project(&issue.project).await.ok();
         let type_id = info
             .as_ref()
@@ -450,7 +457,11 @@ impl Api<'_> {
         Ok(out)
     }
 
-    async fn issue_type_name(&self, project: &crate::model::ProjectInfo, value: Option<&Value>) -> Option<String> {
+    async fn issue_type_name(
+        &self,
+        project: &crate::model::ProjectInfo,
+        value: Option<&Value>,
+    ) -> Option<String> {
         let value = value?;
         if let Some(id) = value.get("id").and_then(Value::as_str) {
             return project
@@ -473,7 +484,10 @@ impl Api<'_> {
             .and_then(|p| p.get("key").and_then(Value::as_str).map(str::to_owned))
             .or_else(|| {
                 let id = project?.get("id")?;
-                let id = id.as_str().map(str::to_owned).unwrap_or_else(|| id.to_string());
+                let id = id
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| id.to_string());
                 Some(id)
             });
         let Some(project_key) = project_key else {
@@ -575,7 +589,10 @@ impl Api<'_> {
         if let Err(reply) = self.find_issue(id).await {
             return reply;
         }
-        Reply::json(StatusCode::OK, json!({"transitions": self.transition_list()}))
+        Reply::json(
+            StatusCode::OK,
+            json!({"transitions": self.transition_list()}),
+        )
     }
 
     async fn do_transition(&self, id: &str) -> Reply {
@@ -587,12 +604,22 @@ impl Api<'_> {
             .req
             .json
             .and_then(|b| b.pointer("/transition/id"))
-            .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())));
-        let target = self.transition_list().into_iter().find(|t| {
-            t.get("id").and_then(Value::as_str) == wanted.as_deref()
-        });
-        let Some(name) = target.and_then(|t| t.get("name").and_then(Value::as_str).map(str::to_owned)) else {
-            return fail(StatusCode::BAD_REQUEST, "Transition id is not valid for this issue.");
+            .and_then(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| v.as_u64().map(|n| n.to_string()))
+            });
+        let target = self
+            .transition_list()
+            .into_iter()
+            .find(|t| t.get("id").and_then(Value::as_str) == wanted.as_deref());
+        let Some(name) =
+            target.and_then(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
+        else {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "Transition id is not valid for this issue.",
+            );
         };
         let update = IssueUpdate {
             status: Some(name),
@@ -605,7 +632,8 @@ impl Api<'_> {
     }
 
     fn wants_properties(&self) -> bool {
-        self.q("expand").is_some_and(|e| e.split(',').any(|x| x.trim() == "properties"))
+        self.q("expand")
+            .is_some_and(|e| e.split(',').any(|x| x.trim() == "properties"))
     }
 
     async fn comments(&self, id: &str) -> Reply {
@@ -665,25 +693,36 @@ impl Api<'_> {
             Err(reply) => return reply,
         };
         let comment_id = CommentId::new(cid);
-        let missing = || fail(StatusCode::NOT_FOUND, &format!("Can not find a comment for the id: {cid}."));
+        let missing = || {
+            fail(
+                StatusCode::NOT_FOUND,
+                &format!("Can not find a comment for the id: {cid}."),
+            )
+        };
         let Some(existing) = issue.comment(&comment_id).cloned() else {
             return missing();
         };
         match self.req.method {
             "GET" => Reply::json(
                 StatusCode::OK,
-                render::comment(&self.ctx, issue.id.as_str(), &existing, self.wants_properties()),
+                render::comment(
+                    &self.ctx,
+                    issue.id.as_str(),
+                    &existing,
+                    self.wants_properties(),
+                ),
             ),
             "DELETE" => match self.t.delete_comment(&issue.id, &comment_id).await {
                 Ok(()) => Reply::empty(StatusCode::NO_CONTENT),
                 Err(err) => from_error(&err),
             },
             _ => {
-                let text = match self.body_from(self.req.json.and_then(|b| b.get("body")), "comment") {
-                    Ok(t) if !t.is_empty() => t,
-                    Ok(_) => return field_error("comment", "Comment body can not be empty!"),
-                    Err(reply) => return reply,
-                };
+                let text =
+                    match self.body_from(self.req.json.and_then(|b| b.get("body")), "comment") {
+                        Ok(t) if !t.is_empty() => t,
+                        Ok(_) => return field_error("comment", "Comment body can not be empty!"),
+                        Err(reply) => return reply,
+                    };
                 match self.t.update_comment(&issue.id, &comment_id, &text).await {
                     Ok(c) => Reply::json(
                         StatusCode::OK,
@@ -706,7 +745,10 @@ impl Api<'_> {
         let parts = multipart::boundary(self.req.content_type)
             .and_then(|b| multipart::parse(self.req.body, &b));
         let Some(parts) = parts else {
-            return fail(StatusCode::BAD_REQUEST, "The request is not a multipart upload.");
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "The request is not a multipart upload.",
+            );
         };
         let mut out = Vec::new();
         for part in parts.into_iter().filter(|p| p.name == "file") {
@@ -723,13 +765,19 @@ impl Api<'_> {
             }
         }
         if out.is_empty() {
-            return fail(StatusCode::BAD_REQUEST, "No file part named 'file' was sent.");
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "No file part named 'file' was sent.",
+            );
         }
         Reply::json(StatusCode::OK, Value::Array(out))
     }
 
     fn all_issues(&self) -> Vec<Issue> {
-        let keys: Vec<ProjectKey> = lock(&self.shared.projects).iter().map(|(k, _)| k.clone()).collect();
+        let keys: Vec<ProjectKey> = lock(&self.shared.projects)
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect();
         keys.iter()
             .flat_map(|k| self.shared.tracker.inspect_issues(k))
             .collect()
@@ -743,7 +791,12 @@ impl Api<'_> {
     }
 
     async fn attachment(&self, id: &AttachmentId) -> Reply {
-        let missing = || fail(StatusCode::NOT_FOUND, &format!("The attachment with id '{id}' does not exist"));
+        let missing = || {
+            fail(
+                StatusCode::NOT_FOUND,
+                &format!("The attachment with id '{id}' does not exist"),
+            )
+        };
         let Some(meta) = self.find_attachment(id) else {
             return missing();
         };
@@ -763,7 +816,10 @@ impl Api<'_> {
 
     fn content_redirect(&self, id: &AttachmentId) -> Reply {
         let Some(meta) = self.find_attachment(id) else {
-            return fail(StatusCode::NOT_FOUND, &format!("The attachment with id '{id}' does not exist"));
+            return fail(
+                StatusCode::NOT_FOUND,
+                &format!("The attachment with id '{id}' does not exist"),
+            );
         };
         let target = format!(
             "{}/secure/attachment/{}/{}",
@@ -784,7 +840,10 @@ impl Api<'_> {
 
     async fn content(&self, id: &AttachmentId) -> Reply {
         let Some(meta) = self.find_attachment(id) else {
-            return fail(StatusCode::NOT_FOUND, &format!("The attachment with id '{id}' does not exist"));
+            return fail(
+                StatusCode::NOT_FOUND,
+                &format!("The attachment with id '{id}' does not exist"),
+            );
         };
         match self.t.download_attachment(id).await {
             Ok(bytes) => Reply {
@@ -833,7 +892,10 @@ impl Api<'_> {
                     Err(err) => from_error(&err),
                 }
             }
-            _ => fail(StatusCode::METHOD_NOT_ALLOWED, "Deleting properties is not emulated."),
+            _ => fail(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Deleting properties is not emulated.",
+            ),
         }
     }
 
@@ -846,7 +908,10 @@ impl Api<'_> {
 
     fn comment_property_keys(&self, cid: &str) -> Reply {
         let Some(comment) = self.find_comment(&CommentId::new(cid)) else {
-            return fail(StatusCode::NOT_FOUND, &format!("Can not find a comment for the id: {cid}."));
+            return fail(
+                StatusCode::NOT_FOUND,
+                &format!("Can not find a comment for the id: {cid}."),
+            );
         };
         let keys: Vec<Value> = comment
             .properties
@@ -861,7 +926,10 @@ impl Api<'_> {
         let existing = match self.t.comment_property(&comment_id, key).await {
             Ok(v) => v,
             Err(_) => {
-                return fail(StatusCode::NOT_FOUND, &format!("Can not find a comment for the id: {cid}."));
+                return fail(
+                    StatusCode::NOT_FOUND,
+                    &format!("Can not find a comment for the id: {cid}."),
+                );
             }
         };
         if self.req.method == "GET" {
@@ -886,7 +954,12 @@ impl Api<'_> {
     /// All issues matching `jql`, sorted as its `ORDER BY updated` asks.
     async fn matching(&self, jql: &str) -> Result<Vec<Issue>, Reply> {
         if let Some(project) = jql_project(jql) {
-            if self.t.project(&ProjectKey::new(project.as_str())).await.is_err() {
+            if self
+                .t
+                .project(&ProjectKey::new(project.as_str()))
+                .await
+                .is_err()
+            {
                 return Err(fail(
                     StatusCode::BAD_REQUEST,
                     &format!("The value '{project}' does not exist for the field 'project'."),
@@ -896,11 +969,12 @@ impl Api<'_> {
         let mut issues = Vec::new();
         let mut page = Page::first(100);
         for _ in 0..10_000 {
-            let found = self
-                .t
-                .search(jql, &page)
-                .await
-                .map_err(|e| fail(StatusCode::BAD_REQUEST, &format!("Error in the JQL Query: {}", e.message())))?;
+            let found = self.t.search(jql, &page).await.map_err(|e| {
+                fail(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Error in the JQL Query: {}", e.message()),
+                )
+            })?;
             issues.extend(found.issues);
             match found.next_page {
                 Some(token) => page = Page::next(token, 100),
@@ -911,7 +985,14 @@ impl Api<'_> {
         if let Some(at) = lower.find("order by") {
             let order = &lower[at + 8..];
             if order.trim_start().starts_with("updated") {
-                issues.sort_by(|a, b| a.updated.cmp(&b.updated).then_with(|| a.id.as_str().len().cmp(&b.id.as_str().len()).then_with(|| a.id.cmp(&b.id))));
+                issues.sort_by(|a, b| {
+                    a.updated.cmp(&b.updated).then_with(|| {
+                        a.id.as_str()
+                            .len()
+                            .cmp(&b.id.as_str().len())
+                            .then_with(|| a.id.cmp(&b.id))
+                    })
+                });
                 if order.contains("desc") {
                     issues.reverse();
                 }
@@ -921,7 +1002,16 @@ impl Api<'_> {
     }
 
     /// Search parameters from the query or a POST body.
-    fn search_params(&self) -> (String, Option<String>, usize, Option<Vec<String>>, Option<Vec<String>>, usize) {
+    fn search_params(
+        &self,
+    ) -> (
+        String,
+        Option<String>,
+        usize,
+        Option<Vec<String>>,
+        Option<Vec<String>>,
+        usize,
+    ) {
         let body = self.req.json;
         let from_body = |name: &str| body.and_then(|b| b.get(name));
         let list_from_body = |name: &str| {
@@ -937,14 +1027,19 @@ impl Api<'_> {
             .map(str::to_owned)
             .or_else(|| from_body("jql").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_default();
-        let token = self
-            .q("nextPageToken")
-            .map(str::to_owned)
-            .or_else(|| from_body("nextPageToken").and_then(Value::as_str).map(str::to_owned));
+        let token = self.q("nextPageToken").map(str::to_owned).or_else(|| {
+            from_body("nextPageToken")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
         let max = self
             .q("maxResults")
             .and_then(|v| v.parse().ok())
-            .or_else(|| from_body("maxResults").and_then(Value::as_u64).map(|n| n as usize))
+            .or_else(|| {
+                from_body("maxResults")
+                    .and_then(Value::as_u64)
+                    .map(|n| n as usize)
+            })
             .unwrap_or(50)
             .clamp(1, 100);
         let fields = self
@@ -956,7 +1051,11 @@ impl Api<'_> {
         let start = self
             .q("startAt")
             .and_then(|v| v.parse().ok())
-            .or_else(|| from_body("startAt").and_then(Value::as_u64).map(|n| n as usize))
+            .or_else(|| {
+                from_body("startAt")
+                    .and_then(Value::as_u64)
+                    .map(|n| n as usize)
+            })
             .unwrap_or(0);
         (jql, token, max, fields, properties, start)
     }
@@ -964,16 +1063,21 @@ impl Api<'_> {
     async fn search_jql(&self) -> Reply {
         let (jql, token, max, fields, properties, _) = self.search_params();
         if jql.trim().is_empty() {
-            return fail(StatusCode::BAD_REQUEST, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.");
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
+            );
         }
         let hash = xxhash_rust::xxh3::xxh3_64(jql.as_bytes());
         let start = match token.as_deref() {
             None => 0,
             Some(t) => match t.split_once('.') {
-                Some((offset, h)) if h == format!("{hash:x}") => match usize::from_str_radix(offset, 16) {
-                    Ok(n) => n,
-                    Err(_) => return fail(StatusCode::BAD_REQUEST, "Invalid nextPageToken."),
-                },
+                Some((offset, h)) if h == format!("{hash:x}") => {
+                    match usize::from_str_radix(offset, 16) {
+                        Ok(n) => n,
+                        Err(_) => return fail(StatusCode::BAD_REQUEST, "Invalid nextPageToken."),
+                    }
+                }
                 _ => return fail(StatusCode::BAD_REQUEST, "Invalid nextPageToken."),
             },
         };
@@ -1017,7 +1121,12 @@ impl Api<'_> {
         )
     }
 
-    async fn has_permission(&self, user: &UserId, permission: &str, project: Option<&ProjectKey>) -> bool {
+    async fn has_permission(
+        &self,
+        user: &UserId,
+        permission: &str,
+        project: Option<&ProjectKey>,
+    ) -> bool {
         match permission {
             "ADMINISTER" | "SYSTEM_ADMIN" => self.t.is_global_admin(user).await.unwrap_or(false),
             "ADMINISTER_PROJECTS" => match project {
@@ -1036,10 +1145,18 @@ impl Api<'_> {
             .and_then(Value::as_str)
             .map_or_else(|| caller.clone(), UserId::new);
         if target != caller && !self.t.is_global_admin(&caller).await.unwrap_or(false) {
-            return fail(StatusCode::FORBIDDEN, "Only Jira administrators can perform this operation.");
+            return fail(
+                StatusCode::FORBIDDEN,
+                "Only Jira administrators can perform this operation.",
+            );
         }
         let mut global = Vec::new();
-        for p in body.get("globalPermissions").and_then(Value::as_array).into_iter().flatten() {
+        for p in body
+            .get("globalPermissions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(p) = p.as_str()
                 && self.has_permission(&target, p, None).await
             {
@@ -1047,7 +1164,12 @@ impl Api<'_> {
             }
         }
         let mut grants = Vec::new();
-        for request in body.get("projectPermissions").and_then(Value::as_array).into_iter().flatten() {
+        for request in body
+            .get("projectPermissions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let projects: Vec<u64> = request
                 .get("projects")
                 .and_then(Value::as_array)
@@ -1055,7 +1177,12 @@ impl Api<'_> {
                 .flatten()
                 .filter_map(Value::as_u64)
                 .collect();
-            for p in request.get("permissions").and_then(Value::as_array).into_iter().flatten() {
+            for p in request
+                .get("permissions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let Some(p) = p.as_str() else { continue };
                 let mut granted = Vec::new();
                 for id in &projects {
@@ -1070,17 +1197,25 @@ impl Api<'_> {
                 }
             }
         }
-        Reply::json(StatusCode::OK, json!({"globalPermissions": global, "projectPermissions": grants}))
+        Reply::json(
+            StatusCode::OK,
+            json!({"globalPermissions": global, "projectPermissions": grants}),
+        )
     }
 
     async fn my_permissions(&self) -> Reply {
         let Some(list) = self.q("permissions") else {
-            return fail(StatusCode::BAD_REQUEST, "The permissions parameter is required.");
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "The permissions parameter is required.",
+            );
         };
         let project = self.q("projectKey").map(ProjectKey::new);
         let mut out = serde_json::Map::new();
         for p in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let have = self.has_permission(&self.req.user.id, p, project.as_ref()).await;
+            let have = self
+                .has_permission(&self.req.user.id, p, project.as_ref())
+                .await;
             out.insert(
                 p.to_owned(),
                 json!({"id": "0", "key": p, "name": p, "type": if p == "ADMINISTER" { "GLOBAL" } else { "PROJECT" }, "description": "", "havePermission": have}),
@@ -1098,7 +1233,10 @@ impl Api<'_> {
 
     async fn users_with_permission(&self) -> Reply {
         let Some(list) = self.q("permissions") else {
-            return fail(StatusCode::BAD_REQUEST, "The permissions parameter is required.");
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "The permissions parameter is required.",
+            );
         };
         let project = match self.q("projectKey") {
             Some(key) => match self.project_info(key).await {
@@ -1126,7 +1264,10 @@ impl Api<'_> {
 
     async fn group_members(&self) -> Reply {
         let Some(group) = self.q("groupname") else {
-            return fail(StatusCode::BAD_REQUEST, "You must specify a group name or id.");
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "You must specify a group name or id.",
+            );
         };
         let members = match self.t.group_members(group).await {
             Ok(Some(m)) => m,

@@ -27,7 +27,11 @@ pub(crate) fn basic(email: &str, token: &str) -> String {
     let bytes = format!("{email}:{token}").into_bytes();
     let mut out = String::from("Basic ");
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -105,7 +109,10 @@ async fn handle(
                 &path,
                 None,
                 None,
-                Reply::json(StatusCode::PAYLOAD_TOO_LARGE, error_body("the request is too large")),
+                Reply::json(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    error_body("the request is too large"),
+                ),
             ));
         }
     };
@@ -118,13 +125,22 @@ async fn handle(
     let fault = shared.take_fault(&method, &path);
     let mut near_limit = false;
     match &fault {
-        Some(Fault::RateLimited { reason, retry_after }) => {
-            let reply = Reply::json(StatusCode::TOO_MANY_REQUESTS, error_body("Rate limit exceeded."))
-                .header("Retry-After", retry_after.as_secs().max(1).to_string())
-                .header("RateLimit-Reason", reason.as_str().to_owned());
+        Some(Fault::RateLimited {
+            reason,
+            retry_after,
+        }) => {
+            let reply = Reply::json(
+                StatusCode::TOO_MANY_REQUESTS,
+                error_body("Rate limit exceeded."),
+            )
+            .header("Retry-After", retry_after.as_secs().max(1).to_string())
+            .header("RateLimit-Reason", reason.as_str().to_owned());
             return Ok(finish(&shared, &method, &path, None, request_json, reply));
         }
-        Some(Fault::ServerError { status, retry_after }) => {
+        Some(Fault::ServerError {
+            status,
+            retry_after,
+        }) => {
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut reply = Reply::json(status, error_body("Internal server error"));
             if let Some(wait) = retry_after {
@@ -144,7 +160,9 @@ async fn handle(
             None,
             Reply::json(
                 StatusCode::UNAUTHORIZED,
-                error_body("You are not authenticated. Authentication required to perform this operation."),
+                error_body(
+                    "You are not authenticated. Authentication required to perform this operation.",
+                ),
             ),
         ),
         Some(user) => {

@@ -266,12 +266,7 @@ fn quote_content(blocks: Vec<Value>) -> Vec<Value> {
                     .flatten();
                 for cell in cells {
                     if let Some(Value::Array(inner)) = cell.get("content") {
-                        out.extend(
-                            inner
-                                .iter()
-                                .filter(|p| p.get("content").is_some())
-                                .cloned(),
-                        );
+                        out.extend(inner.iter().filter(|p| p.get("content").is_some()).cloned());
                     }
                 }
             }

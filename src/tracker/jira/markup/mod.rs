@@ -86,7 +86,11 @@ impl Mark {
     }
 
     fn from_adf(mark: &Value) -> Option<Mark> {
-        let attr = |name: &str| mark.get("attrs").and_then(|a| a.get(name)).and_then(Value::as_str);
+        let attr = |name: &str| {
+            mark.get("attrs")
+                .and_then(|a| a.get(name))
+                .and_then(Value::as_str)
+        };
         Some(match mark.get("type")?.as_str()? {
             "strong" => Mark::Strong,
             "em" => Mark::Em,
@@ -211,7 +215,9 @@ fn code_language(name: &str) -> Option<&str> {
 }
 
 /// Characters a backslash escapes in wiki markup.
-const ESCAPABLE: &[char] = &['*', '_', '-', '+', '^', '~', '{', '}', '[', ']', '|', '#', '\\'];
+const ESCAPABLE: &[char] = &[
+    '*', '_', '-', '+', '^', '~', '{', '}', '[', ']', '|', '#', '\\',
+];
 
 #[cfg(test)]
 mod tests;

@@ -24,7 +24,11 @@ fn settles(adf: &Value) -> String {
     let wiki = adf_to_wiki(adf);
     let back = wiki_to_adf(&wiki);
     let again = adf_to_wiki(&back);
-    assert_eq!(wiki_to_adf(&again), back, "not a fixed point: {wiki:?} then {again:?}");
+    assert_eq!(
+        wiki_to_adf(&again),
+        back,
+        "not a fixed point: {wiki:?} then {again:?}"
+    );
     wiki
 }
 
@@ -45,7 +49,11 @@ fn marks_render_as_wiki_delimiters() {
 
 #[test]
 fn marks_inside_words_use_braces() {
-    let adf = doc(json!([para(json!([text("un"), marked("believ", &["strong"]), text("able")]))]));
+    let adf = doc(json!([para(json!([
+        text("un"),
+        marked("believ", &["strong"]),
+        text("able")
+    ]))]));
     let wiki = settles(&adf);
     assert_eq!(wiki, "un{*}believ{*}able");
     assert_eq!(wiki_to_adf(&wiki), adf);
@@ -53,16 +61,25 @@ fn marks_inside_words_use_braces() {
 
 #[test]
 fn spaces_move_outside_marks() {
-    let adf = doc(json!([para(json!([text("a"), marked(" b ", &["strong"]), text("c")]))]));
+    let adf = doc(json!([para(json!([
+        text("a"),
+        marked(" b ", &["strong"]),
+        text("c")
+    ]))]));
     assert_eq!(settles(&adf), "a *b* c");
 }
 
 #[test]
 fn literal_markup_characters_are_escaped() {
-    let adf = doc(json!([para(json!([text("2 * 3 = *six* and a_b [x] {y} | done -")]))]));
+    let adf = doc(json!([para(json!([text(
+        "2 * 3 = *six* and a_b [x] {y} | done -"
+    )]))]));
     let wiki = settles(&adf);
     assert_eq!(wiki_to_adf(&wiki), adf, "{wiki}");
-    let list_like = doc(json!([para(json!([text("* not a list")])), para(json!([text("h1. not a heading")]))]));
+    let list_like = doc(json!([
+        para(json!([text("* not a list")])),
+        para(json!([text("h1. not a heading")]))
+    ]));
     let wiki = settles(&list_like);
     assert_eq!(wiki_to_adf(&wiki), list_like, "{wiki}");
 }
@@ -79,12 +96,26 @@ fn headings_lists_code_quotes_rules_tables() {
         .collect();
     assert_eq!(
         types,
-        ["heading", "bulletList", "orderedList", "codeBlock", "blockquote", "rule", "table"]
+        [
+            "heading",
+            "bulletList",
+            "orderedList",
+            "codeBlock",
+            "blockquote",
+            "rule",
+            "table"
+        ]
     );
-    assert_eq!(adf["content"][1]["content"][0]["content"][1]["type"], "bulletList");
+    assert_eq!(
+        adf["content"][1]["content"][0]["content"][1]["type"],
+        "bulletList"
+    );
     assert_eq!(adf["content"][3]["attrs"]["language"], "rust");
     assert_eq!(adf["content"][3]["content"][0]["text"], "fn main() {}");
-    assert_eq!(adf["content"][6]["content"][0]["content"][0]["type"], "tableHeader");
+    assert_eq!(
+        adf["content"][6]["content"][0]["content"][0]["type"],
+        "tableHeader"
+    );
     let back = adf_to_wiki(&adf);
     assert_eq!(
         back,
@@ -117,18 +148,38 @@ fn line_breaks_survive_in_paragraphs_and_list_items() {
 
 #[test]
 fn backslashes_and_entities_round_trip() {
-    let adf = doc(json!([para(json!([text(r"C:\path\*x and &#92; \\ end\")]))]));
+    let adf = doc(json!([para(json!([text(
+        r"C:\path\*x and &#92; \\ end\"
+    )]))]));
     let wiki = settles(&adf);
     assert_eq!(wiki_to_adf(&wiki), adf, "{wiki}");
 }
 
 #[test]
 fn garbage_does_not_panic() {
-    for wiki in ["{code", "{quote}", "[", "[|]", "||", "|", "*", "{*}", "&#99999999;", "h7. x", "{{", "\\", "#\n##\n*#*"] {
+    for wiki in [
+        "{code",
+        "{quote}",
+        "[",
+        "[|]",
+        "||",
+        "|",
+        "*",
+        "{*}",
+        "&#99999999;",
+        "h7. x",
+        "{{",
+        "\\",
+        "#\n##\n*#*",
+    ] {
         let adf = wiki_to_adf(wiki);
         let _ = adf_to_wiki(&adf);
     }
-    for adf in [json!(null), json!({"content": 5}), json!({"content": [{"type": "heading", "attrs": {"level": "x"}}]})] {
+    for adf in [
+        json!(null),
+        json!({"content": 5}),
+        json!({"content": [{"type": "heading", "attrs": {"level": "x"}}]}),
+    ] {
         let _ = adf_to_wiki(&adf);
     }
 }

@@ -96,7 +96,11 @@ fn plain_text(node: &Value) -> String {
 }
 
 fn list(node: &Value, prefix: &str, lines: &mut Vec<String>) {
-    let marker = if kind(node) == "orderedList" { '#' } else { '*' };
+    let marker = if kind(node) == "orderedList" {
+        '#'
+    } else {
+        '*'
+    };
     let prefix = format!("{prefix}{marker}");
     for item in children(node).iter().filter(|i| kind(i) == "listItem") {
         let mut parts = Vec::new();
@@ -287,11 +291,7 @@ fn render(pieces: Vec<Piece>, line_break: &str) -> String {
                 toks.push(Tok::Break);
             }
             Piece::Ch(c, marks) => {
-                let common = stack
-                    .iter()
-                    .zip(&marks)
-                    .take_while(|(a, b)| a == b)
-                    .count();
+                let common = stack.iter().zip(&marks).take_while(|(a, b)| a == b).count();
                 close_to(&mut stack, common, &mut toks);
                 for m in &marks[common..] {
                     toks.push(Tok::Open(m.clone()));
