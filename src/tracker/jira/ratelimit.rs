@@ -78,7 +78,8 @@ impl Holds {
         if signal.near_limit {
             self.near_limit_until = Some(now + NEAR_LIMIT_HOLD);
         }
-        if !signal.rate_limited && !(signal.unavailable && signal.retry_after.is_some()) {
+        let holds = signal.rate_limited || (signal.unavailable && signal.retry_after.is_some());
+        if !holds {
             return;
         }
         let until = now + signal.retry_after.unwrap_or(DEFAULT_RETRY_AFTER);

@@ -100,7 +100,7 @@ pub(crate) async fn route(shared: &Shared, req: Incoming<'_>) -> Routed {
         .path
         .trim_start_matches('/')
         .split('/')
-        .map(|s| percent_encoding_decode(s))
+        .map(percent_encoding_decode)
         .collect();
     let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
     let ctx = Ctx {
@@ -133,6 +133,16 @@ fn percent_encoding_decode(s: &str) -> String {
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
+}
+
+/// What a search asks for.
+struct SearchParams {
+    jql: String,
+    token: Option<String>,
+    max: usize,
+    fields: Option<Vec<String>>,
+    properties: Option<Vec<String>>,
+    start: usize,
 }
 
 struct Api<'a> {
@@ -807,7 +817,7 @@ impl Api<'_> {
             };
         }
         let mut v = render::attachment(&self.ctx, &meta);
-        if let Some(n) = id.as_str().parse::<u64>().ok() {
+        if let Ok(n) = id.as_str().parse::<u64>() {
             v["id"] = json!(n);
         }
         v["properties"] = json!({});
@@ -953,18 +963,17 @@ impl Api<'_> {
 
     /// All issues matching `jql`, sorted as its `ORDER BY updated` asks.
     async fn matching(&self, jql: &str) -> Result<Vec<Issue>, Reply> {
-        if let Some(project) = jql_project(jql) {
-            if self
+        if let Some(project) = jql_project(jql)
+            && self
                 .t
                 .project(&ProjectKey::new(project.as_str()))
                 .await
                 .is_err()
-            {
-                return Err(fail(
-                    StatusCode::BAD_REQUEST,
-                    &format!("The value '{project}' does not exist for the field 'project'."),
-                ));
-            }
+        {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                &format!("The value '{project}' does not exist for the field 'project'."),
+            ));
         }
         let mut issues = Vec::new();
         let mut page = Page::first(100);
@@ -1002,16 +1011,7 @@ impl Api<'_> {
     }
 
     /// Search parameters from the query or a POST body.
-    fn search_params(
-        &self,
-    ) -> (
-        String,
-        Option<String>,
-        usize,
-        Option<Vec<String>>,
-        Option<Vec<String>>,
-        usize,
-    ) {
+    fn search_params(&self) -> SearchParams {
         let body = self.req.json;
         let from_body = |name: &str| body.and_then(|b| b.get(name));
         let list_from_body = |name: &str| {
@@ -1057,11 +1057,25 @@ impl Api<'_> {
                     .map(|n| n as usize)
             })
             .unwrap_or(0);
-        (jql, token, max, fields, properties, start)
+        SearchParams {
+            jql,
+            token,
+            max,
+            fields,
+            properties,
+            start,
+        }
     }
 
     async fn search_jql(&self) -> Reply {
-        let (jql, token, max, fields, properties, _) = self.search_params();
+        let SearchParams {
+            jql,
+            token,
+            max,
+            fields,
+            properties,
+            ..
+        } = self.search_params();
         if jql.trim().is_empty() {
             return fail(
                 StatusCode::BAD_REQUEST,
@@ -1102,7 +1116,14 @@ impl Api<'_> {
     }
 
     async fn search_v2(&self) -> Reply {
-        let (jql, _, max, fields, properties, start) = self.search_params();
+        let SearchParams {
+            jql,
+            max,
+            fields,
+            properties,
+            start,
+            ..
+        } = self.search_params();
         let issues = match self.matching(&jql).await {
             Ok(i) => i,
             Err(reply) => return reply,

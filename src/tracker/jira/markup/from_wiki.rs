@@ -317,14 +317,14 @@ fn table_row(line: &str) -> Option<Value> {
             i += 2;
             continue;
         }
-        if c == '[' {
-            if let Some(end) = find_unescaped(&s, i + 1, ']') {
-                if let Some((_, text)) = &mut current {
-                    text.extend(&s[i..=end]);
-                }
-                i = end + 1;
-                continue;
+        if c == '['
+            && let Some(end) = find_unescaped(&s, i + 1, ']')
+        {
+            if let Some((_, text)) = &mut current {
+                text.extend(&s[i..=end]);
             }
+            i = end + 1;
+            continue;
         }
         if c == '|' {
             let header = s.get(i + 1) == Some(&'|');

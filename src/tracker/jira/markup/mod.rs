@@ -123,10 +123,11 @@ impl Mark {
 fn add_mark(marks: &[Mark], mark: Mark) -> Vec<Mark> {
     let mut out: Vec<Mark> = marks
         .iter()
-        .filter(|m| match (&mark, m) {
-            (Mark::Link(_), Mark::Link(_)) => false,
-            (Mark::Sub | Mark::Sup, Mark::Sub | Mark::Sup) => false,
-            _ => true,
+        .filter(|m| {
+            !matches!(
+                (&mark, m),
+                (Mark::Link(_), Mark::Link(_)) | (Mark::Sub | Mark::Sup, Mark::Sub | Mark::Sup)
+            )
         })
         .cloned()
         .collect();
