@@ -361,6 +361,29 @@ mod tests {
     }
 
     #[test]
+    fn content_urls_on_other_hosts_are_refused() {
+        let settings = Settings {
+            base_url: Some("https://jira.acme.example/jira".into()),
+            auth: Some(Auth::Bearer(Secret::new("t"))),
+            ..Settings::default()
+        };
+        let client = Client::new(&settings, "jira").unwrap();
+        assert!(
+            client
+                .same_origin_call("https://jira.acme.example/jira/secure/attachment/1/a.txt")
+                .is_ok()
+        );
+        for foreign in [
+            "https://evil.example/secure/attachment/1/a.txt",
+            "http://jira.acme.example/secure/attachment/1/a.txt",
+            "https://jira.acme.example:8443/x",
+            "not a url",
+        ] {
+            assert!(client.same_origin_call(foreign).is_err(), "{foreign}");
+        }
+    }
+
+    #[test]
     fn rate_limit_headers_are_read() {
         let mut headers = HeaderMap::new();
         headers.insert("Retry-After", HeaderValue::from_static("12"));

@@ -306,6 +306,12 @@ impl JiraEmulator {
         &self.shared.tracker
     }
 
+    /// Makes searches see the emulator as it was `lag` ago, as Jira's search
+    /// index lags behind writes; direct reads stay current.
+    pub fn set_search_lag(&self, lag: Duration) {
+        self.shared.tracker.set_search_lag(lag);
+    }
+
     /// Adds a project with issue types (ids are assigned like Jira's: 10000, 10001, …).
     ///
     /// # Errors
