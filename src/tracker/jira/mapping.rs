@@ -89,6 +89,7 @@ pub(crate) fn parse_time(text: &str) -> Option<OffsetDateTime> {
 }
 
 /// Formats a time the way Jira does (milliseconds, `+0000`).
+#[cfg(any(test, feature = "jira-emulator"))]
 pub(crate) fn format_time(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     format!(
