@@ -387,4 +387,82 @@ mod tests {
             Some(&json!([2]))
         );
     }
+
+    /// Any JSON at all, with the field names Jira uses, so the mappers see
+    /// near-misses as well as garbage.
+    fn json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let names = prop::sample::select(vec![
+            "id",
+            "key",
+            "fields",
+            "summary",
+            "description",
+            "issuetype",
+            "project",
+            "name",
+            "labels",
+            "status",
+            "created",
+            "updated",
+            "comment",
+            "comments",
+            "total",
+            "body",
+            "author",
+            "accountId",
+            "attachment",
+            "filename",
+            "size",
+            "properties",
+            "value",
+            "issueTypes",
+            "values",
+            "subtask",
+            "type",
+            "content",
+            "text",
+            "visibility",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            Just(json!("2026-01-01T00:00:00.000+0000")),
+            ".{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(names.clone(), inner, 0..6).prop_map(
+                    |m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                ),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nothing_jira_sends_makes_the_mappers_panic(v in json()) {
+            for flavor in [Flavor::Cloud, Flavor::DataCenter] {
+                let _ = issue(&v, flavor, None);
+                let _ = comment(&v, flavor);
+                let _ = embedded_comments(&v, flavor);
+                let _ = flavor.body_from_json(&v);
+            }
+            let _ = attachment(&v);
+            let _ = attachments(&v);
+            let _ = issue_types(&v);
+            let _ = user(&v);
+            let _ = properties(Some(&v));
+            let _ = crate::tracker::jira::error::error_messages(v.to_string().as_bytes());
+            let _ = markup::adf_to_wiki(&v);
+        }
+
+        #[test]
+        fn no_text_makes_the_wiki_parser_panic(text in "\\PC{0,64}") {
+            let adf = markup::wiki_to_adf(&text);
+            let _ = markup::adf_to_wiki(&adf);
+        }
+    }
 }
