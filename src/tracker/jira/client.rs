@@ -47,10 +47,7 @@ pub(crate) enum Auth {
 impl Auth {
     fn header(&self) -> Result<HeaderValue> {
         let text = match self {
-            Auth::Basic { email, token } => {
-                use base64_lite::encode;
-                format!("Basic {}", encode(&format!("{email}:{}", token.expose())))
-            }
+            Auth::Basic { email, token } => basic_authorization(email, token.expose()),
             Auth::Bearer(token) => format!("Bearer {}", token.expose()),
         };
         let mut value = HeaderValue::from_str(&text).map_err(|_| {
@@ -62,6 +59,14 @@ impl Auth {
         value.set_sensitive(true);
         Ok(value)
     }
+}
+
+/// The `Authorization` header value for HTTP Basic credentials.
+pub(crate) fn basic_authorization(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64_lite::encode(&format!("{user}:{password}"))
+    )
 }
 
 /// Standard base64 (with padding), for the Basic authorization header.
