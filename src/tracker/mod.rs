@@ -17,6 +17,9 @@ use crate::model::{
     ProjectKey, RichText, UserId, UserRef,
 };
 
+#[cfg(feature = "jira")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jira")))]
+pub mod jira;
 pub mod memory;
 pub mod retry;
 mod types;

@@ -1,0 +1,221 @@
+//! Issue and comment writes: create (with properties), edit, transition, comment.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::super::mapping::{self};
+use super::{Jira, op, unexpected};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Comment, CommentId, IssueId, IssueKey, RichText, Visibility};
+use crate::tracker::{CreatedIssue, IssueUpdate, NewComment, NewIssue};
+
+impl Jira {
+    pub(crate) async fn create_issue(&self, issue: &NewIssue) -> Result<CreatedIssue> {
+        let mut fields = json!({
+            "project": {"key": issue.project.as_str()},
+            "issuetype": {"name": issue.issue_type},
+            "summary": issue.summary,
+            "labels": issue.labels,
+        });
+        if !issue.description.is_empty() {
+            fields["description"] = self.flavor.body_to_json(&issue.description);
+        }
+        let mut body = json!({"fields": fields});
+        if !issue.properties.is_empty() {
+            body["properties"] = mapping::property_list(&issue.properties);
+        }
+        let v = self
+            .client
+            .json(self.call(Method::POST, "issue", &["issue"]).json(body))
+            .await
+            .map_err(|e| {
+                let missing_project = e.http_status() == Some(400) && e.names_field("project");
+                let err = op(e, "create issue").with_context("project", &issue.project);
+                if missing_project {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!("project {} does not exist in jira", issue.project),
+                    )
+                    .with_source(err)
+                } else {
+                    err
+                }
+            })?;
+        let id = v.get("id").and_then(Value::as_str);
+        let key = v.get("key").and_then(Value::as_str);
+        match (id, key) {
+            (Some(id), Some(key)) => Ok(CreatedIssue {
+                id: IssueId::new(id),
+                key: IssueKey::new(key),
+            }),
+            _ => Err(unexpected("create issue")
+                .with_context("project", &issue.project)
+                .set_temporary(false)),
+        }
+    }
+
+    pub(crate) async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> Result<()> {
+        let mut fields = serde_json::Map::new();
+        if let Some(summary) = &update.summary {
+            fields.insert("summary".into(), json!(summary));
+        }
+        if let Some(description) = &update.description {
+            let value = if description.is_empty() {
+                Value::Null
+            } else {
+                self.flavor.body_to_json(description)
+            };
+            fields.insert("description".into(), value);
+        }
+        if let Some(issue_type) = &update.issue_type {
+            fields.insert("issuetype".into(), json!({"name": issue_type}));
+        }
+        if let Some(labels) = &update.labels {
+            fields.insert("labels".into(), json!(labels));
+        }
+        if !fields.is_empty() {
+            self.client
+                .send(
+                    self.call(Method::PUT, "issue/{}", &["issue", id.as_str()])
+                        .issue(id.as_str())
+                        .json(json!({"fields": fields})),
+                )
+                .await
+                .map_err(|e| op(e, "update issue").with_issue(id))?;
+        }
+        if let Some(status) = &update.status {
+            self.transition(id, status).await?;
+        }
+        Ok(())
+    }
+
+    async fn transition(&self, id: &IssueId, status: &str) -> Result<()> {
+        let v = self
+            .client
+            .json(self.call(
+                Method::GET,
+                "issue/{}/transitions",
+                &["issue", id.as_str(), "transitions"],
+            ))
+            .await
+            .map_err(|e| op(e, "list transitions").with_issue(id))?;
+        let transitions = v
+            .get("transitions")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        let target = |t: &Value| {
+            t.get("to")
+                .and_then(|to| to.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let Some(transition) = transitions
+            .iter()
+            .find(|t| target(t).is_some_and(|n| n.eq_ignore_ascii_case(status)))
+        else {
+            let available: Vec<String> = transitions.iter().filter_map(target).collect();
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "no transition leads issue {id} to status {status:?}; reachable: {}",
+                    available.join(", ")
+                ),
+            ));
+        };
+        let transition_id = transition.get("id").cloned().unwrap_or(Value::Null);
+        self.client
+            .send(
+                self.call(
+                    Method::POST,
+                    "issue/{}/transitions",
+                    &["issue", id.as_str(), "transitions"],
+                )
+                .issue(id.as_str())
+                .json(json!({"transition": {"id": transition_id}})),
+            )
+            .await
+            .map_err(|e| op(e, "transition issue").with_issue(id))?;
+        Ok(())
+    }
+
+    pub(crate) async fn add_comment(
+        &self,
+        issue: &IssueId,
+        comment: &NewComment,
+    ) -> Result<Comment> {
+        let mut properties = comment.properties.clone();
+        if comment.visibility == Visibility::Internal {
+            properties.insert("sd.public.comment".into(), json!({"internal": true}));
+        }
+        let mut body = json!({"body": self.flavor.body_to_json(&comment.body)});
+        if !properties.is_empty() {
+            body["properties"] = mapping::property_list(&properties);
+        }
+        let v = self
+            .client
+            .json(
+                self.call(
+                    Method::POST,
+                    "issue/{}/comment",
+                    &["issue", issue.as_str(), "comment"],
+                )
+                .issue(issue.as_str())
+                .query("expand", "properties")
+                .json(body),
+            )
+            .await
+            .map_err(|e| op(e, "add comment").with_issue(issue))?;
+        let mut created = mapping::comment(&v, self.flavor)
+            .map_err(|e| op(e, "add comment").with_issue(issue))?;
+        for (k, value) in properties {
+            created.properties.entry(k).or_insert(value);
+        }
+        Ok(created)
+    }
+
+    pub(crate) async fn update_comment(
+        &self,
+        issue: &IssueId,
+        comment: &CommentId,
+        body: &RichText,
+    ) -> Result<Comment> {
+        let v = self
+            .client
+            .json(
+                self.call(
+                    Method::PUT,
+                    "issue/{}/comment/{}",
+                    &["issue", issue.as_str(), "comment", comment.as_str()],
+                )
+                .issue(issue.as_str())
+                .query("expand", "properties")
+                .json(json!({"body": self.flavor.body_to_json(body)})),
+            )
+            .await
+            .map_err(|e| {
+                op(e, "update comment")
+                    .with_issue(issue)
+                    .with_context("comment", comment)
+            })?;
+        mapping::comment(&v, self.flavor).map_err(|e| op(e, "update comment").with_issue(issue))
+    }
+
+    pub(crate) async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()> {
+        self.client
+            .send(
+                self.call(
+                    Method::DELETE,
+                    "issue/{}/comment/{}",
+                    &["issue", issue.as_str(), "comment", comment.as_str()],
+                )
+                .issue(issue.as_str()),
+            )
+            .await
+            .map_err(|e| {
+                op(e, "delete comment")
+                    .with_issue(issue)
+                    .with_context("comment", comment)
+            })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,370 @@
+//! Projects, issue types, issues and transitions.
+
+use std::collections::BTreeMap;
+
+use hyper::StatusCode;
+use serde_json::{Value, json};
+
+use super::super::lock;
+use super::super::render;
+use super::{Api, NO_ISSUE, Reply, fail, field_error, from_error, issue_ref};
+use crate::model::{Issue, ProjectKey, RichText};
+use crate::tracker::jira::markup;
+use crate::tracker::{IssueUpdate, NewIssue, Tracker};
+
+impl Api<'_> {
+    pub(super) fn project_id(&self, key: &ProjectKey) -> u64 {
+        let mut projects = lock(&self.shared.projects);
+        if let Some((_, id)) = projects.iter().find(|(k, _)| k == key) {
+            return *id;
+        }
+        let id = 10_000 + projects.len() as u64;
+        projects.push((key.clone(), id));
+        id
+    }
+
+    pub(super) fn project_key_by_id(&self, id: u64) -> Option<ProjectKey> {
+        lock(&self.shared.projects)
+            .iter()
+            .find(|(_, i)| *i == id)
+            .map(|(k, _)| k.clone())
+    }
+
+    pub(super) async fn project_info(
+        &self,
+        key_or_id: &str,
+    ) -> Result<crate::model::ProjectInfo, Reply> {
+        let key = match key_or_id.parse::<u64>() {
+            Ok(id) => self.project_key_by_id(id),
+            Err(_) => Some(ProjectKey::new(key_or_id)),
+        };
+        let not_found = || {
+            fail(
+                StatusCode::NOT_FOUND,
+                &format!("No project could be found with key '{key_or_id}'."),
+            )
+        };
+        let key = key.ok_or_else(not_found)?;
+        self.t.project(&key).await.map_err(|_| not_found())
+    }
+
+    pub(super) async fn project(&self, key: &str) -> Reply {
+        match self.project_info(key).await {
+            Ok(info) => {
+                let id = self.project_id(&info.key);
+                Reply::json(StatusCode::OK, render::project(&self.ctx, &info, id))
+            }
+            Err(reply) => reply,
+        }
+    }
+
+    pub(super) async fn createmeta(&self, key: &str) -> Reply {
+        let info = match self.project_info(key).await {
+            Ok(info) => info,
+            Err(reply) => return reply,
+        };
+        let start = self.q_usize("startAt", 0);
+        let max = self.q_usize("maxResults", 50).min(200);
+        if self.q_usize("maxResults", 50) > 200 {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "Parameter 'maxResults' must not exceed the limit '200'",
+            );
+        }
+        let types: Vec<Value> = info
+            .issue_types
+            .iter()
+            .skip(start)
+            .take(max)
+            .map(|t| render::issue_type(&self.ctx, &t.id, &t.name))
+            .collect();
+        let total = info.issue_types.len();
+        if self.ctx.v2 {
+            Reply::json(
+                StatusCode::OK,
+                json!({"values": types, "startAt": start, "maxResults": max, "total": total, "isLast": start + max >= total}),
+            )
+        } else {
+            Reply::json(
+                StatusCode::OK,
+                json!({"issueTypes": types, "startAt": start, "maxResults": max, "total": total}),
+            )
+        }
+    }
+
+    pub(super) async fn find_issue(&self, id_or_key: &str) -> Result<Issue, Reply> {
+        let found = match issue_ref(id_or_key) {
+            Ok(id) => self.t.issue(&id).await,
+            Err(key) => self.t.issue_by_key(&key).await,
+        };
+        found.map_err(|_| fail(StatusCode::NOT_FOUND, NO_ISSUE))
+    }
+
+    pub(super) async fn render_issue(
+        &self,
+        issue: &Issue,
+        fields: Option<&[String]>,
+        properties: Option<&[String]>,
+    ) -> Value {
+        let info = self.t.project(&issue.project).await.ok();
+        let type_id = info
+            .as_ref()
+            .and_then(|p| p.issue_type(&issue.issue_type))
+            .map_or_else(|| "1".to_owned(), |t| t.id.clone());
+        let name = info.as_ref().map_or_else(String::new, |p| p.name.clone());
+        render::issue(
+            &self.ctx,
+            issue,
+            self.project_id(&issue.project),
+            &name,
+            &type_id,
+            fields,
+            properties,
+        )
+    }
+
+    pub(super) async fn get_issue(&self, id: &str) -> Reply {
+        let issue = match self.find_issue(id).await {
+            Ok(issue) => issue,
+            Err(reply) => return reply,
+        };
+        let fields = render::wanted_fields(self.q("fields"), true);
+        let properties = self.list_param("properties");
+        let v = self
+            .render_issue(&issue, fields.as_deref(), properties.as_deref())
+            .await;
+        Reply::json(StatusCode::OK, v)
+    }
+
+    /// A description or comment body from a request: ADF for v3, wiki for v2.
+    pub(super) fn body_from(&self, value: Option<&Value>, field: &str) -> Result<RichText, Reply> {
+        match value {
+            None | Some(Value::Null) => Ok(RichText::default()),
+            Some(Value::String(text)) if self.ctx.v2 => RichText::adf(markup::wiki_to_adf(text))
+                .map_err(|e| field_error(field, e.message())),
+            Some(doc @ Value::Object(_)) if !self.ctx.v2 => RichText::adf(doc.clone()).map_err(|_| {
+                field_error(field, "Operation value must be an Atlassian Document (see the Atlassian Document Format)")
+            }),
+            Some(_) if self.ctx.v2 => Err(field_error(field, "Operation value must be a string")),
+            Some(_) => Err(field_error(
+                field,
+                "Operation value must be an Atlassian Document (see the Atlassian Document Format)",
+            )),
+        }
+    }
+
+    pub(super) fn labels_from(value: Option<&Value>) -> Result<Vec<String>, Reply> {
+        let Some(value) = value else {
+            return Ok(Vec::new());
+        };
+        let Some(items) = value.as_array() else {
+            return Err(field_error("labels", "Labels must be an array of strings."));
+        };
+        let mut labels = Vec::new();
+        for item in items {
+            let Some(label) = item.as_str() else {
+                return Err(field_error("labels", "Labels must be an array of strings."));
+            };
+            if label.is_empty() || label.chars().any(char::is_whitespace) {
+                return Err(field_error(
+                    "labels",
+                    &format!("The label '{label}' contains spaces which is invalid."),
+                ));
+            }
+            labels.push(label.to_owned());
+        }
+        Ok(labels)
+    }
+
+    pub(super) fn properties_from(value: Option<&Value>) -> Result<BTreeMap<String, Value>, Reply> {
+        let mut out = BTreeMap::new();
+        for item in value.and_then(Value::as_array).into_iter().flatten() {
+            match (item.get("key").and_then(Value::as_str), item.get("value")) {
+                (Some(k), Some(v)) => {
+                    out.insert(k.to_owned(), v.clone());
+                }
+                _ => {
+                    return Err(fail(
+                        StatusCode::BAD_REQUEST,
+                        "Each property needs a key and a value.",
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn issue_type_name(
+        &self,
+        project: &crate::model::ProjectInfo,
+        value: Option<&Value>,
+    ) -> Option<String> {
+        let value = value?;
+        if let Some(id) = value.get("id").and_then(Value::as_str) {
+            return project
+                .issue_types
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| t.name.clone());
+        }
+        let name = value.get("name")?.as_str()?;
+        project.issue_type(name).map(|t| t.name.clone())
+    }
+
+    pub(super) async fn create_issue(&self) -> Reply {
+        let Some(body) = self.req.json else {
+            return fail(StatusCode::BAD_REQUEST, "The request body must be JSON.");
+        };
+        let fields = body.get("fields").unwrap_or(&Value::Null);
+        let project = fields.get("project");
+        let project_key = project
+            .and_then(|p| p.get("key").and_then(Value::as_str).map(str::to_owned))
+            .or_else(|| {
+                let id = project?.get("id")?;
+                let id = id
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| id.to_string());
+                Some(id)
+            });
+        let Some(project_key) = project_key else {
+            return field_error("project", "Specify a valid project ID or key");
+        };
+        let info = match self.project_info(&project_key).await {
+            Ok(info) => info,
+            Err(_) => return field_error("project", "valid project is required"),
+        };
+        let Some(issue_type) = self.issue_type_name(&info, fields.get("issuetype")).await else {
+            return field_error("issuetype", "Specify a valid issue type");
+        };
+        let summary = fields.get("summary").and_then(Value::as_str).unwrap_or("");
+        if summary.trim().is_empty() {
+            return field_error("summary", "You must specify a summary of the issue.");
+        }
+        let description = match self.body_from(fields.get("description"), "description") {
+            Ok(d) => d,
+            Err(reply) => return reply,
+        };
+        let labels = match Self::labels_from(fields.get("labels")) {
+            Ok(l) => l,
+            Err(reply) => return reply,
+        };
+        let properties = match Self::properties_from(body.get("properties")) {
+            Ok(p) => p,
+            Err(reply) => return reply,
+        };
+        let mut new = NewIssue::new(info.key.clone(), issue_type, summary)
+            .description(description)
+            .labels(labels);
+        new.properties = properties;
+        match self.t.create_issue(&new).await {
+            Ok(created) => Reply::json(
+                StatusCode::CREATED,
+                json!({"id": created.id.as_str(), "key": created.key.as_str(), "self": format!("{}/issue/{}", self.ctx.api(), created.id)}),
+            ),
+            Err(err) => from_error(&err),
+        }
+    }
+
+    pub(super) async fn edit_issue(&self, id: &str) -> Reply {
+        let issue = match self.find_issue(id).await {
+            Ok(issue) => issue,
+            Err(reply) => return reply,
+        };
+        let Some(body) = self.req.json else {
+            return fail(StatusCode::BAD_REQUEST, "The request body must be JSON.");
+        };
+        let fields = body.get("fields").unwrap_or(&Value::Null);
+        let mut update = IssueUpdate::default();
+        if let Some(summary) = fields.get("summary") {
+            match summary.as_str() {
+                Some(s) if !s.trim().is_empty() => update.summary = Some(s.to_owned()),
+                _ => return field_error("summary", "You must specify a summary of the issue."),
+            }
+        }
+        if fields.get("description").is_some() {
+            match self.body_from(fields.get("description"), "description") {
+                Ok(d) => update.description = Some(d),
+                Err(reply) => return reply,
+            }
+        }
+        if fields.get("issuetype").is_some() {
+            let info = match self.project_info(issue.project.as_str()).await {
+                Ok(info) => info,
+                Err(reply) => return reply,
+            };
+            match self.issue_type_name(&info, fields.get("issuetype")).await {
+                Some(name) => update.issue_type = Some(name),
+                None => return field_error("issuetype", "Specify a valid issue type"),
+            }
+        }
+        if fields.get("labels").is_some() {
+            match Self::labels_from(fields.get("labels")) {
+                Ok(l) => update.labels = Some(l),
+                Err(reply) => return reply,
+            }
+        }
+        if update.is_empty() {
+            return Reply::empty(StatusCode::NO_CONTENT);
+        }
+        match self.t.update_issue(&issue.id, &update).await {
+            Ok(()) => Reply::empty(StatusCode::NO_CONTENT),
+            Err(err) => from_error(&err),
+        }
+    }
+
+    pub(super) fn transition_list(&self) -> Vec<Value> {
+        [("11", "To Do"), ("21", "In Progress"), ("31", "Done")]
+            .iter()
+            .map(|(id, name)| {
+                json!({"id": id, "name": name, "to": render::status(&self.ctx, name), "hasScreen": false, "isGlobal": true, "isInitial": false, "isAvailable": true, "isConditional": false, "isLooped": false})
+            })
+            .collect()
+    }
+
+    pub(super) async fn transitions(&self, id: &str) -> Reply {
+        if let Err(reply) = self.find_issue(id).await {
+            return reply;
+        }
+        Reply::json(
+            StatusCode::OK,
+            json!({"transitions": self.transition_list()}),
+        )
+    }
+
+    pub(super) async fn do_transition(&self, id: &str) -> Reply {
+        let issue = match self.find_issue(id).await {
+            Ok(issue) => issue,
+            Err(reply) => return reply,
+        };
+        let wanted = self
+            .req
+            .json
+            .and_then(|b| b.pointer("/transition/id"))
+            .and_then(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| v.as_u64().map(|n| n.to_string()))
+            });
+        let target = self
+            .transition_list()
+            .into_iter()
+            .find(|t| t.get("id").and_then(Value::as_str) == wanted.as_deref());
+        let Some(name) =
+            target.and_then(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
+        else {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "Transition id is not valid for this issue.",
+            );
+        };
+        let update = IssueUpdate {
+            status: Some(name),
+            ..IssueUpdate::default()
+        };
+        match self.t.update_issue(&issue.id, &update).await {
+            Ok(()) => Reply::empty(StatusCode::NO_CONTENT),
+            Err(err) => from_error(&err),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Behaviour of the Jira adapters beyond the conformance suite, over real HTTP
+//! against the loopback emulator: Cloud ↔ Data Center rich text converges,
+//! long comment threads are read whole, bad page tokens are refused, and the
+//! emulator stops when dropped.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::json;
+use twinsync::ErrorKind;
+use twinsync::model::RichText;
+use twinsync::tracker::jira::emulator::JiraEmulator;
+use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Page, Tracker};
+
+fn run<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+#[test]
+fn cloud_and_data_center_twins_settle_on_the_same_description() {
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        let cloud = emulator.cloud().unwrap();
+        let dc = emulator.data_center().unwrap();
+        let written = RichText::adf(json!({"type": "doc", "version": 1, "content": [
+            {"type": "heading", "attrs": {"level": 3}, "content": [{"type": "text", "text": "Impact"}]},
+            {"type": "paragraph", "content": [
+                {"type": "text", "text": "Only "},
+                {"type": "text", "text": "floor 3", "marks": [{"type": "strong"}, {"type": "em"}]},
+                {"type": "text", "text": "; see "},
+                {"type": "text", "text": "INC-7", "marks": [{"type": "link", "attrs": {"href": "https://status.example/INC-7"}}]},
+                {"type": "text", "text": " and call "},
+                {"type": "mention", "attrs": {"id": "ada", "text": "@Ada"}}
+            ]},
+            {"type": "orderedList", "content": [
+                {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "unplug"}]}]},
+                {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "wait", "marks": [{"type": "code"}]}]}]}
+            ]},
+            {"type": "blockquote", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "It smells of toner."}]}]}
+        ]}))
+        .unwrap();
+        let created = cloud
+            .create_issue(&NewIssue::new("SUP", "Bug", "twin").description(written.clone()))
+            .await
+            .unwrap();
+        // What Data Center shows, as ADF: the sync would write this to the Cloud twin.
+        let seen_by_dc = dc.issue(&created.id).await.unwrap().description;
+        assert_eq!(seen_by_dc.to_plain_text(), written.to_plain_text());
+        // Written back through Data Center (wiki markup) and read again: unchanged.
+        dc.update_issue(
+            &created.id,
+            &IssueUpdate {
+                description: Some(seen_by_dc.clone()),
+                ..IssueUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(dc.issue(&created.id).await.unwrap().description, seen_by_dc);
+        // And Cloud, which keeps ADF as it is, reads what Data Center wrote.
+        assert_eq!(
+            cloud.issue(&created.id).await.unwrap().description,
+            seen_by_dc
+        );
+    });
+}
+
+#[test]
+fn long_comment_threads_are_read_whole_and_in_order() {
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        let jira = emulator.cloud().unwrap();
+        let created = jira
+            .create_issue(&NewIssue::new("SUP", "Bug", "chatty"))
+            .await
+            .unwrap();
+        for n in 0..130 {
+            jira.add_comment(&created.id, &NewComment::public(format!("comment {n}")))
+                .await
+                .unwrap();
+        }
+        let issue = jira.issue(&created.id).await.unwrap();
+        let bodies: Vec<String> = issue
+            .comments
+            .iter()
+            .map(|c| c.body.to_plain_text())
+            .collect();
+        let want: Vec<String> = (0..130).map(|n| format!("comment {n}")).collect();
+        assert_eq!(
+            bodies, want,
+            "all comments, oldest first, across pages of 100"
+        );
+    });
+}
+
+#[test]
+fn page_tokens_from_elsewhere_are_refused() {
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        let cloud = emulator.cloud().unwrap();
+        let dc = emulator.data_center().unwrap();
+        let err = dc
+            .search("project = SUP", &Page::next("abc".into(), 10))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        let err = cloud
+            .search("project = SUP", &Page::next("not-a-token".into(), 10))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    });
+}
+
+#[test]
+fn the_emulator_stops_when_dropped() {
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        let url = emulator.base_url();
+        emulator.cloud().unwrap().myself().await.unwrap();
+        drop(emulator);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let jira = twinsync::tracker::jira::JiraCloud::builder()
+            .base_url(url)
+            .api_token("a@b.c", "t")
+            .build()
+            .unwrap();
+        let err = jira.myself().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+        assert!(err.is_temporary());
+    });
+}
