@@ -15,6 +15,7 @@ pub mod store;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod tracker;
+pub mod transport;
 pub mod trigger;
 
 pub use connection::Invitation;

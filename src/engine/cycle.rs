@@ -81,6 +81,9 @@ impl Node {
     pub async fn sync(&self, connection: &ConnectionId) -> Result<CycleReport> {
         let conn = self.connection(connection)?;
         let span = tracing::info_span!("cycle", connection = %conn.name);
+        if !conn.is_local() {
+            return self.remote_cycle(conn).instrument(span).await;
+        }
         self.cycle(conn).instrument(span).await
     }
 
@@ -250,7 +253,7 @@ impl Node {
 
     /// The issues of `project` changed since its watermark (minus the
     /// overlap), and the newest change time seen.
-    async fn poll(
+    pub(super) async fn poll(
         &self,
         conn: &Connection,
         project: &crate::model::ProjectKey,
@@ -318,7 +321,7 @@ impl Node {
         Ok(rules.fingerprints(&replica).whole == last)
     }
 
-    fn connection_failure(&self, conn: &Connection, err: Error) -> Error {
+    pub(super) fn connection_failure(&self, conn: &Connection, err: Error) -> Error {
         if is_connection_wide(&err) {
             let cause = err.to_string();
             if let Err(store) = self.fail_connection(&conn.id, cause) {

@@ -3,16 +3,35 @@
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
+
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Issue, IssueId};
+use crate::model::{AttachmentId, IssueId, IssueKey};
 use crate::plan::{Op, OpOutcome, Plan, TwinState};
 use crate::replica::{MARKER_PROPERTY, Marker};
 use crate::store::{Intent, IntentKind};
-use crate::tracker::{NewAttachment, NewComment, NewIssue};
+use crate::tracker::{NewAttachment, NewComment, NewIssue, Tracker};
 
 use super::Node;
 use super::twin::Direction;
+
+/// Where the content of the other side's attachments comes from.
+#[async_trait]
+pub(super) trait AttachmentSource: Send + Sync {
+    /// The content of the other side's attachment `id`.
+    async fn content(&self, id: &AttachmentId) -> Result<Vec<u8>>;
+}
+
+/// Both sides on this node's tracker (a local connection).
+pub(super) struct SameTracker<'a>(pub(super) &'a dyn Tracker);
+
+#[async_trait]
+impl AttachmentSource for SameTracker<'_> {
+    async fn content(&self, id: &AttachmentId) -> Result<Vec<u8>> {
+        self.0.download_attachment(id).await
+    }
+}
 
 fn stored_form(state: &TwinState, dir: Direction) -> Result<TwinState> {
     match dir {
@@ -34,7 +53,8 @@ fn ignore_not_found(result: Result<()>) -> Result<()> {
 }
 
 impl Node {
-    /// Executes `plan` from `perspective` (the state seen in direction `dir`);
+    /// Executes `plan` from `perspective` (the state seen in direction `dir`)
+    /// for the replica of `source`, taking attachment content from `files`;
     /// returns the number of writes.
     pub(super) async fn execute(
         &self,
@@ -42,7 +62,8 @@ impl Node {
         plan: &Plan,
         perspective: &TwinState,
         dir: Direction,
-        source: &Issue,
+        source: &IssueKey,
+        files: &dyn AttachmentSource,
     ) -> Result<usize> {
         let mut state = plan
             .start_state(Some(perspective))
@@ -51,7 +72,7 @@ impl Node {
         for op in &plan.ops {
             let target = state.local.as_ref().map(|l| l.id.clone());
             let result = self
-                .execute_op(conn, op, &state, target.as_ref(), source)
+                .execute_op(conn, op, &state, target.as_ref(), source, files)
                 .await;
             match result {
                 Ok((outcome, intent)) => {
@@ -115,7 +136,8 @@ impl Node {
         op: &Op,
         state: &TwinState,
         target: Option<&IssueId>,
-        source: &Issue,
+        source: &IssueKey,
+        files: &dyn AttachmentSource,
     ) -> Result<(OpOutcome, Option<String>)> {
         let origin = &state.remote.id;
         let need_target = || {
@@ -227,13 +249,10 @@ impl Node {
                 ..
             } => {
                 let issue = need_target()?;
-                let content = tracker
-                    .download_attachment(remote_file)
+                let content = files
+                    .content(remote_file)
                     .await
-                    .map_err(|e| {
-                        e.with_context("attachment", file_name)
-                            .with_issue(&source.key)
-                    })?;
+                    .map_err(|e| e.with_context("attachment", file_name).with_issue(source))?;
                 let intent = self.open_intent(
                     conn,
                     origin,

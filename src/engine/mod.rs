@@ -14,23 +14,30 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
-use crate::connection::Connection;
+use crate::connection::{Connection, PROTOCOL_VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, InstanceUrl, ProjectInfo, ProjectKey};
 use crate::rules::{RuleSet, RuleSetKind};
 use crate::store::{ConnectionRecord, Store, StoreTxn};
 use crate::tracker::{RetryPolicy, RetryTracker, Tracker};
+use crate::transport::Transport;
 
 mod bulk;
 mod connections;
 mod cycle;
 mod execute;
+mod lifecycle;
+mod remote;
+mod rule_versions;
 mod status;
 mod twin;
 
 pub use bulk::{BulkEvent, BulkReport};
 pub use connections::LocalConnectionOptions;
 pub use cycle::CycleReport;
+pub use lifecycle::DeleteOptions;
+pub use remote::{InitiateRequest, Initiated};
+pub use rule_versions::{RuleHistory, RuleSpec, RuleVersion};
 pub use status::{IssueState, IssueStatus, SyncPanel};
 pub use twin::TwinInfo;
 
@@ -104,6 +111,9 @@ pub struct NodeBuilder {
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn Clock>>,
     options: NodeOptions,
+    transport: Option<Arc<dyn Transport>>,
+    reachable: Option<bool>,
+    protocol: Option<u16>,
 }
 
 impl fmt::Debug for NodeBuilder {
@@ -112,6 +122,7 @@ impl fmt::Debug for NodeBuilder {
             .field("tracker", &self.tracker)
             .field("store", &self.store)
             .field("options", &self.options)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +152,29 @@ impl NodeBuilder {
         self
     }
 
+    /// How this node talks to other nodes, for remote connections (none by
+    /// default: local connections only).
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Whether other nodes can call this node through the transport at its
+    /// instance URL (default: yes). A node in a private network says no: it
+    /// then only opens connections itself and pulls its messages.
+    pub fn reachable(mut self, reachable: bool) -> Self {
+        self.reachable = Some(reachable);
+        self
+    }
+
+    /// The protocol version this node announces (default
+    /// [`PROTOCOL_VERSION`]); set it only to test how nodes of other
+    /// versions are met.
+    pub fn protocol_version(mut self, version: u16) -> Self {
+        self.protocol = Some(version);
+        self
+    }
+
     /// Asks the tracker who it is and returns the node.
     ///
     /// # Errors
@@ -160,7 +194,12 @@ impl NodeBuilder {
         let tracker: Arc<dyn Tracker> =
             Arc::new(RetryTracker::new(raw, clock.clone(), self.options.retry));
         let instance = tracker.instance().await?.url;
-        Ok(Node {
+        let remote = remote::Runtime::new(
+            self.transport,
+            self.reachable.unwrap_or(true),
+            self.protocol.unwrap_or(PROTOCOL_VERSION),
+        );
+        let node = Node {
             inner: Arc::new(Inner {
                 tracker,
                 store,
@@ -170,8 +209,11 @@ impl NodeBuilder {
                 rules: Mutex::new(HashMap::new()),
                 projects: Mutex::new(HashMap::new()),
                 ops: AtomicU64::new(0),
+                remote,
             }),
-        })
+        };
+        node.load_published_rules()?;
+        Ok(node)
     }
 }
 
@@ -184,6 +226,7 @@ struct Inner {
     rules: Mutex<HashMap<ConnectionId, RuleSet>>,
     projects: Mutex<HashMap<ProjectKey, ProjectInfo>>,
     ops: AtomicU64,
+    remote: remote::Runtime,
 }
 
 /// The sync engine attached to one tracker instance and one store.

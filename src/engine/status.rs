@@ -225,6 +225,17 @@ impl Node {
     ) -> Result<super::TwinInfo> {
         let status = self.issue_status(connection, key)?;
         let conn = self.connection(connection)?;
+        if !conn.is_local() {
+            // This side's issue is the twin; the other side's is the origin.
+            let own = status.twin.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("issue {key} has no twin on this side of {connection} yet"),
+                )
+            })?;
+            let issue = self.tracker().issue(&own.id).await?;
+            return self.exalate_remote(&conn, issue).await;
+        }
         let outcome = self
             .sync_twin_recorded(
                 &conn,

@@ -80,6 +80,9 @@ impl Node {
     }
 
     pub(super) async fn exalate_issue(&self, conn: &Connection, issue: Issue) -> Result<TwinInfo> {
+        if !conn.is_local() {
+            return self.exalate_remote(conn, issue).await;
+        }
         if conn.side_of(&issue.project).is_none() {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -136,6 +139,9 @@ impl Node {
         twin: &IssueKey,
     ) -> Result<TwinInfo> {
         let conn = self.connection(connection)?;
+        if !conn.is_local() {
+            return self.connect_remote(&conn, origin, twin).await;
+        }
         let a = self.tracker().issue_by_key(origin).await?;
         let b = self.tracker().issue_by_key(twin).await?;
         let sides_ok = conn
@@ -193,6 +199,9 @@ impl Node {
     /// `NotFound` when the issue is not under sync on the connection.
     pub async fn unexalate(&self, connection: &ConnectionId, key: &IssueKey) -> Result<TwinInfo> {
         let conn = self.connection(connection)?;
+        if !conn.is_local() {
+            return self.unexalate_remote(&conn, key).await;
+        }
         let issue = self.tracker().issue_by_key(key).await?;
         let mut txn = self.txn()?;
         let state = match txn.twin_by_remote(&conn.id, &issue.id)? {
@@ -397,8 +406,9 @@ impl Node {
             if !plan.refusals.is_empty() {
                 tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
             }
+            let files = super::execute::SameTracker(&**self.tracker());
             let writes = self
-                .execute(conn, &plan, &perspective, *dir, &source)
+                .execute(conn, &plan, &perspective, *dir, &source.key, &files)
                 .await?;
             total.writes += writes;
             if !plan.conflicts.is_empty() {
@@ -419,7 +429,7 @@ impl Node {
 
     /// Settles the open intents of a twin; `None` while a lost create is
     /// still within its settle window.
-    async fn resolve_intents(
+    pub(super) async fn resolve_intents(
         &self,
         conn: &Connection,
         mut stored: TwinState,

@@ -27,6 +27,7 @@ use crate::tracker::{MemoryTracker, Tracker};
 
 pub mod crash;
 pub mod plan_model;
+pub mod remote_rig;
 pub mod rig;
 pub mod sim;
 pub mod store;

@@ -1,0 +1,367 @@
+//! Exalate, connect and unexalate on a remote connection, and what the other
+//! side's notices do here.
+
+use crate::connection::{Connection, ConnectionStatus};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Issue, IssueId, IssueKey, IssueRef};
+use crate::plan::TwinState;
+use crate::replica::Marker;
+use crate::store::QueueItem;
+use crate::tracker::Page;
+
+use super::super::twin::conflict_key;
+use super::super::{Node, TwinInfo};
+use super::sync::Pushed;
+use super::wire::Body;
+use super::{Outgoing, gone_key, own_side};
+
+impl Node {
+    fn queue_own(
+        &self,
+        txn: &mut dyn crate::store::StoreTxn,
+        conn: &Connection,
+        issue: &Issue,
+    ) -> Result<()> {
+        txn.enqueue(&QueueItem {
+            seq: 0,
+            connection: conn.id.clone(),
+            project: issue.project.clone(),
+            issue: issue.id.clone(),
+            queued: self.now(),
+        })?;
+        Ok(())
+    }
+
+    fn check_own_project(&self, conn: &Connection, issue: &Issue) -> Result<()> {
+        let own = own_side(conn, self.instance())?;
+        if issue.project != own.project {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "issue {} is in project {}, but connection {} syncs project {} on this side",
+                    issue.key, issue.project, conn.name, own.project
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Exalates one of this side's issues on a remote connection: its replica
+    /// goes to the other node, which creates (or updates) the twin.
+    pub(in crate::engine) async fn exalate_remote(
+        &self,
+        conn: &Connection,
+        issue: Issue,
+    ) -> Result<TwinInfo> {
+        self.check_own_project(conn, &issue)?;
+        let link = self.link(&conn.id)?;
+        {
+            let mut txn = self.txn()?;
+            if txn.twin_by_local(&conn.id, &issue.id)?.is_none() {
+                let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
+                outgoing
+                    .entry(issue.id.clone())
+                    .or_insert_with(|| Outgoing {
+                        key: issue.key.clone(),
+                        new: true,
+                        match_existing: false,
+                    })
+                    .new = true;
+                self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
+            }
+            self.queue_own(&mut *txn, conn, &issue)?;
+            txn.commit()?;
+        }
+        let mut writes = 0;
+        if conn.status == ConnectionStatus::Active {
+            match self.push_issue(conn, &link, &issue).await {
+                Ok(Pushed::Acked { writes: w }) => {
+                    writes = w;
+                    self.dequeue_issue(conn, &issue.id)?;
+                }
+                Ok(Pushed::UpToDate | Pushed::NotUnderSync | Pushed::Gone) => {
+                    self.dequeue_issue(conn, &issue.id)?;
+                }
+                Ok(Pushed::Posted | Pushed::Ignored) => {}
+                Err(e) => return Err(e.with_issue(&issue.key).with_connection(&conn.name)),
+            }
+        }
+        let twin = self.txn()?.twin_by_local(&conn.id, &issue.id)?;
+        Ok(TwinInfo {
+            connection: conn.id.clone(),
+            origin: issue.reference(),
+            waiting: twin.is_none(),
+            twin: twin.map(|t| t.remote),
+            writes,
+            conflicts: Vec::new(),
+        })
+    }
+
+    /// Connects one of this side's issues with an issue of the other side
+    /// (named by its key there).
+    pub(in crate::engine) async fn connect_remote(
+        &self,
+        conn: &Connection,
+        origin: &IssueKey,
+        twin: &IssueKey,
+    ) -> Result<TwinInfo> {
+        let issue = self.tracker().issue_by_key(origin).await?;
+        self.check_own_project(conn, &issue)?;
+        let taken = |txn: &mut dyn crate::store::StoreTxn| -> Result<()> {
+            if txn.twin_by_local(&conn.id, &issue.id)?.is_some()
+                || self.outgoing(txn, &conn.id)?.contains_key(&issue.id)
+            {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!(
+                        "issue {} is already under sync on connection {}",
+                        issue.key, conn.name
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        taken(&mut *self.txn()?)?;
+        let link = self.link(&conn.id)?;
+        if !link.peer_reachable {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "the other node is in a private network and cannot be called; connect the two \
+                 issues from its side",
+            ));
+        }
+        let connect = Body::Connect {
+            origin: issue.reference(),
+            twin: twin.clone(),
+        };
+        let Body::Connected { twin: theirs } = self.exchange(conn, &link, &connect).await? else {
+            return Err(Error::new(
+                ErrorKind::Incompatible,
+                "the other node answered a connect with something else",
+            ));
+        };
+        {
+            let mut txn = self.txn()?;
+            taken(&mut *txn)?;
+            let mut state = TwinState::new(conn.id.clone(), theirs.clone());
+            state.local = Some(issue.reference());
+            txn.put_twin(&state)?;
+            txn.set_meta(&gone_key(&conn.id, &theirs.id), None)?;
+            let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
+            outgoing.insert(
+                issue.id.clone(),
+                Outgoing {
+                    key: issue.key.clone(),
+                    new: false,
+                    match_existing: true,
+                },
+            );
+            self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
+            self.queue_own(&mut *txn, conn, &issue)?;
+            txn.commit()?;
+        }
+        let mut info = self.exalate_remote(conn, issue).await?;
+        info.twin = Some(theirs);
+        info.waiting = false;
+        Ok(info)
+    }
+
+    /// The other side connects its `origin` with our issue `twin`.
+    pub(super) async fn answer_connect(
+        &self,
+        conn: &Connection,
+        origin: IssueRef,
+        twin: &IssueKey,
+    ) -> Result<Body> {
+        let issue = self.tracker().issue_by_key(twin).await?;
+        self.check_own_project(conn, &issue)?;
+        let mut txn = self.txn()?;
+        if txn.twin_by_local(&conn.id, &issue.id)?.is_some()
+            || txn.twin_by_remote(&conn.id, &origin.id)?.is_some()
+            || self.outgoing(&mut *txn, &conn.id)?.contains_key(&issue.id)
+        {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "issue {} or {} is already under sync on connection {}",
+                    issue.key, origin.key, conn.name
+                ),
+            ));
+        }
+        let mut state = TwinState::new(conn.id.clone(), origin.clone());
+        state.local = Some(issue.reference());
+        txn.put_twin(&state)?;
+        txn.set_meta(&gone_key(&conn.id, &origin.id), None)?;
+        let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
+        outgoing.insert(
+            issue.id.clone(),
+            Outgoing {
+                key: issue.key.clone(),
+                new: false,
+                match_existing: true,
+            },
+        );
+        self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
+        self.queue_own(&mut *txn, conn, &issue)?;
+        txn.commit()?;
+        Ok(Body::Connected {
+            twin: issue.reference(),
+        })
+    }
+
+    /// Stops syncing one of this side's issues on a remote connection; the
+    /// other node is told (now, or when it next sends the twin).
+    pub(in crate::engine) async fn unexalate_remote(
+        &self,
+        conn: &Connection,
+        key: &IssueKey,
+    ) -> Result<TwinInfo> {
+        let issue = self.tracker().issue_by_key(key).await?;
+        let state = {
+            let mut txn = self.txn()?;
+            let state = txn.twin_by_local(&conn.id, &issue.id)?;
+            let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
+            let flagged = outgoing.remove(&issue.id).is_some();
+            if state.is_none() && !flagged {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("issue {key} is not under sync on connection {}", conn.name),
+                ));
+            }
+            self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
+            if let Some(s) = &state {
+                txn.delete_twin(&conn.id, &s.remote.id)?;
+                txn.set_meta(&gone_key(&conn.id, &s.remote.id), Some(b"1"))?;
+                txn.clear_error(&conn.id, &s.remote.id)?;
+                txn.set_meta(&conflict_key(&conn.id, &s.remote.id), None)?;
+                for intent in txn.intents(&conn.id)? {
+                    if intent.origin == s.remote.id {
+                        txn.delete_intent(&intent.id)?;
+                    }
+                }
+            }
+            txn.clear_error(&conn.id, &issue.id)?;
+            txn.commit()?;
+            state
+        };
+        self.dequeue_issue(conn, &issue.id)?;
+        if let Some(s) = &state {
+            let notice = Body::Unexalate {
+                origin: issue.id.clone(),
+                twin: s.remote.id.clone(),
+            };
+            let link = self.link(&conn.id)?;
+            if !link.peer_reachable {
+                self.post(&conn.id, None, notice);
+            } else if let Err(e) = self.exchange(conn, &link, &notice).await {
+                tracing::info!(error = %e, "the other node learns of the unexalate when it next sends the twin");
+            }
+        }
+        tracing::info!(connection = %conn.name, issue = %key, "unexalated");
+        Ok(TwinInfo {
+            connection: conn.id.clone(),
+            origin: issue.reference(),
+            twin: state.map(|s| s.remote),
+            writes: 0,
+            conflicts: Vec::new(),
+            waiting: false,
+        })
+    }
+
+    /// The other side stopped syncing its `origin` with our `twin`.
+    pub(super) fn peer_unexalated(
+        &self,
+        conn: &Connection,
+        origin: &IssueId,
+        twin: &IssueId,
+    ) -> Result<()> {
+        let mut txn = self.txn()?;
+        if let Some(s) = txn.twin_by_remote(&conn.id, origin)?
+            && s.local.as_ref().is_none_or(|l| &l.id == twin)
+        {
+            txn.delete_twin(&conn.id, origin)?;
+            txn.clear_error(&conn.id, origin)?;
+            txn.set_meta(&conflict_key(&conn.id, origin), None)?;
+        }
+        txn.set_meta(&gone_key(&conn.id, origin), Some(b"1"))?;
+        let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
+        if outgoing.remove(twin).is_some() {
+            self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
+        }
+        txn.commit()?;
+        self.dequeue_issue(conn, twin)
+    }
+
+    /// The other side deleted the connection: it stops here with that cause.
+    pub(super) async fn peer_closed(&self, conn: &Connection, unexalate: bool) -> Result<()> {
+        if unexalate {
+            let twins = self.txn()?.twins(&conn.id)?;
+            self.release_markers(conn, &twins).await?;
+            let mut txn = self.txn()?;
+            for t in &twins {
+                txn.delete_twin(&conn.id, &t.remote.id)?;
+            }
+            txn.commit()?;
+        }
+        let peer = self
+            .link(&conn.id)?
+            .peer
+            .map_or_else(|| "the other side".to_owned(), |p| p.to_string());
+        self.fail_connection(
+            &conn.id,
+            format!("the other side ({peer}) deleted the connection; delete it here too"),
+        )
+    }
+
+    /// Tells the other node that this side deleted the connection (best effort).
+    pub(in crate::engine) async fn notify_closed(&self, conn: &Connection, unexalate: bool) {
+        let Ok(link) = self.link(&conn.id) else {
+            return;
+        };
+        if conn.status == ConnectionStatus::Pending || !link.peer_reachable {
+            return;
+        }
+        if let Err(e) = self
+            .exchange(conn, &link, &Body::Closed { unexalate })
+            .await
+        {
+            tracing::info!(error = %e, "the other node learns of the deletion when it next sends");
+        }
+    }
+
+    /// Finds this side's issues the connection created (by their markers)
+    /// and records their twins; returns how many.
+    pub(super) async fn rederive_remote_twins(&self, conn: &Connection) -> Result<usize> {
+        let own = own_side(conn, self.instance())?.clone();
+        let jql = format!("project = {}", own.project);
+        let mut page = Page::first(self.options().page_size);
+        let mut found = 0;
+        loop {
+            let result = self.tracker().search(&jql, &page).await?;
+            let mut txn = self.txn()?;
+            for issue in &result.issues {
+                let Some(marker) = Marker::find(&issue.properties, &conn.id) else {
+                    continue;
+                };
+                if txn
+                    .twin_by_remote(&conn.id, &marker.origin_issue)?
+                    .is_some()
+                    || txn.twin_by_local(&conn.id, &issue.id)?.is_some()
+                {
+                    continue;
+                }
+                let origin =
+                    IssueRef::new(marker.origin_issue.clone(), marker.origin_issue.as_str());
+                let mut twin = TwinState::new(conn.id.clone(), origin);
+                twin.local = Some(issue.reference());
+                txn.put_twin(&twin)?;
+                found += 1;
+            }
+            txn.commit()?;
+            match result.next_page {
+                Some(token) => page = Page::next(token, self.options().page_size),
+                None => return Ok(found),
+            }
+        }
+    }
+}

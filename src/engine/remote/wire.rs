@@ -1,0 +1,429 @@
+//! The messages two nodes exchange, as JSON.
+//!
+//! A request is one [`Request`]; its answer one [`Response`]. The setup
+//! handshake (hello, challenge, redeem, establish) travels unsigned: nothing
+//! is shared yet, and the secret is proven with a challenge, never sent, except
+//! in `Establish`, where the initiator hands a destination it can reach (and
+//! on which its admin is known) the invitation code directly. Everything after
+//! is a [`Body`] signed with the connection's [`MessageAuthenticator`]
+//! (crate::connection::MessageAuthenticator), answers included.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::connection::{Challenge, InvitationError, MessageSignature, Mode, Proof, Side};
+use crate::error::{Error, ErrorKind};
+use crate::model::{
+    AttachmentId, ConnectionId, InstanceUrl, IssueId, IssueKey, IssueRef, ProjectKey, UserId,
+};
+use crate::plan::TwinState;
+use crate::replica::Replica;
+
+/// The largest request a node reads.
+pub(super) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Text that carries a secret (an invitation code): never printed, wiped on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) struct SecretText(pub(super) Zeroizing<String>);
+
+impl SecretText {
+    pub(super) fn new(text: &str) -> Self {
+        SecretText(Zeroizing::new(text.to_owned()))
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for SecretText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(SecretText(Zeroizing::new(String::deserialize(d)?)))
+    }
+}
+
+/// Bytes as base64url text.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) struct Bytes(pub(super) Vec<u8>);
+
+impl fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes", self.0.len())
+    }
+}
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&URL_SAFE_NO_PAD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        URL_SAFE_NO_PAD
+            .decode(text.as_bytes())
+            .map(Bytes)
+            .map_err(|_| serde::de::Error::custom("content is not base64url"))
+    }
+}
+
+/// One request from a node to another.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum Request {
+    /// "Which protocol version do you speak?"
+    Hello {
+        /// The caller's version.
+        protocol: u16,
+    },
+    /// The acceptor asks the initiator for a challenge.
+    Challenge { connection: ConnectionId },
+    /// The acceptor proves the secret and tells the initiator its side.
+    Redeem {
+        connection: ConnectionId,
+        proof: Proof,
+        acceptor: Side,
+        /// Whether the initiator can call the acceptor.
+        reachable: bool,
+        protocol: u16,
+    },
+    /// The initiator, with admin access to the destination, sets the
+    /// connection up there directly.
+    Establish {
+        code: SecretText,
+        project: ProjectKey,
+        caller: UserId,
+        /// Whether the destination can call the initiator.
+        reachable: bool,
+        protocol: u16,
+    },
+    /// Anything on an established connection.
+    Signed(Signed),
+}
+
+/// A signed body, as it travels.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Signed {
+    pub(super) connection: ConnectionId,
+    pub(super) from: InstanceUrl,
+    pub(super) signature: MessageSignature,
+    /// The [`Body`] as JSON: signed as these exact bytes.
+    pub(super) body: String,
+}
+
+/// The answer to a [`Request`].
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum Response {
+    Hello {
+        protocol: u16,
+        instance: InstanceUrl,
+    },
+    Challenge {
+        challenge: Challenge,
+    },
+    Signed(Signed),
+    Refused(Refusal),
+}
+
+/// What both sides learn when a connection is set up.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct Welcome {
+    pub(super) connection: ConnectionId,
+    pub(super) name: String,
+    pub(super) mode: Mode,
+    pub(super) initiator: Side,
+    pub(super) acceptor: Side,
+    pub(super) protocol: u16,
+    /// Whether the sender of the welcome can be called by the other node.
+    pub(super) reachable: bool,
+}
+
+/// A replica of one of the sender's issues.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct ReplicaMessage {
+    /// Orders the sender's messages (it only grows, across restarts).
+    pub(super) seq: u64,
+    /// The replica's fingerprint under the sender's rules (echoed in the ack).
+    pub(super) fp: u64,
+    /// The sender exalates the issue now (a twin it forgot is synced again).
+    #[serde(default)]
+    pub(super) exalate: bool,
+    /// Link comments present on both sides instead of copying them (connect).
+    #[serde(default)]
+    pub(super) match_existing: bool,
+    pub(super) replica: Replica,
+    /// Attachment content sent along (by a node the receiver cannot call).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) files: Vec<InlineFile>,
+}
+
+/// An attachment's content, sent with a replica.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct InlineFile {
+    pub(super) id: AttachmentId,
+    pub(super) content: Bytes,
+}
+
+/// "I applied your replica": the receiver's twin state afterwards.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct AckMessage {
+    /// The sender's issue the replica was taken from.
+    pub(super) issue: IssueId,
+    pub(super) seq: u64,
+    pub(super) fp: u64,
+    /// The receiver's twin state (remote = the sender's issue).
+    pub(super) state: TwinState,
+    /// Writes the receiver made.
+    pub(super) writes: usize,
+}
+
+/// The signed messages of an established connection.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum Body {
+    Welcome(Welcome),
+    Replica(Box<ReplicaMessage>),
+    Ack(Box<AckMessage>),
+    /// "I no longer sync your issue `issue`": the receiver forgets its twin.
+    Gone {
+        issue: IssueId,
+    },
+    /// A node in a private network asks for the messages waiting for it.
+    Pull,
+    Messages {
+        items: Vec<Body>,
+    },
+    /// "Send me the content of your attachment" (it must be on an issue under sync).
+    Fetch {
+        issue: IssueId,
+        attachment: AttachmentId,
+    },
+    File {
+        content: Bytes,
+    },
+    /// Link the sender's issue `origin` with the receiver's issue `twin`.
+    Connect {
+        origin: IssueRef,
+        twin: IssueKey,
+    },
+    Connected {
+        twin: IssueRef,
+    },
+    /// The sender stopped syncing its `origin` with the receiver's `twin`.
+    Unexalate {
+        origin: IssueId,
+        twin: IssueId,
+    },
+    /// The sender deleted the connection (and unexalated its twins when `unexalate`).
+    Closed {
+        unexalate: bool,
+    },
+    /// Nothing to say (a message already handled, a notice taken).
+    Done,
+    Refused(Refusal),
+}
+
+/// A refused request, with enough to rebuild the error on the other side.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct Refusal {
+    pub(super) kind: ErrorKind,
+    pub(super) temporary: bool,
+    pub(super) message: String,
+    /// The refusal concerns the whole connection (unknown there, not authenticated).
+    #[serde(default)]
+    pub(super) connection_wide: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) invitation: Option<WireInvitationError>,
+}
+
+/// The invitation errors only the initiator can find, as they travel.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "case", rename_all = "snake_case")]
+pub(super) enum WireInvitationError {
+    UnknownConnection {
+        connection: ConnectionId,
+    },
+    Revoked {
+        connection: ConnectionId,
+    },
+    AlreadyUsed {
+        connection: ConnectionId,
+    },
+    Expired {
+        connection: ConnectionId,
+        #[serde(with = "time::serde::rfc3339")]
+        expired_at: OffsetDateTime,
+    },
+    NoChallenge {
+        connection: ConnectionId,
+    },
+    BadProof {
+        connection: ConnectionId,
+    },
+}
+
+impl WireInvitationError {
+    fn from_error(err: &InvitationError) -> Option<Self> {
+        Some(match err.clone() {
+            InvitationError::UnknownConnection { connection } => {
+                WireInvitationError::UnknownConnection { connection }
+            }
+            InvitationError::Revoked { connection } => WireInvitationError::Revoked { connection },
+            InvitationError::AlreadyUsed { connection } => {
+                WireInvitationError::AlreadyUsed { connection }
+            }
+            InvitationError::Expired {
+                connection,
+                expired_at,
+            } => WireInvitationError::Expired {
+                connection,
+                expired_at,
+            },
+            InvitationError::NoChallenge { connection } => {
+                WireInvitationError::NoChallenge { connection }
+            }
+            InvitationError::BadProof { connection } => {
+                WireInvitationError::BadProof { connection }
+            }
+            _ => return None,
+        })
+    }
+
+    fn into_error(self) -> InvitationError {
+        match self {
+            WireInvitationError::UnknownConnection { connection } => {
+                InvitationError::UnknownConnection { connection }
+            }
+            WireInvitationError::Revoked { connection } => InvitationError::Revoked { connection },
+            WireInvitationError::AlreadyUsed { connection } => {
+                InvitationError::AlreadyUsed { connection }
+            }
+            WireInvitationError::Expired {
+                connection,
+                expired_at,
+            } => InvitationError::Expired {
+                connection,
+                expired_at,
+            },
+            WireInvitationError::NoChallenge { connection } => {
+                InvitationError::NoChallenge { connection }
+            }
+            WireInvitationError::BadProof { connection } => {
+                InvitationError::BadProof { connection }
+            }
+        }
+    }
+}
+
+impl Refusal {
+    /// The refusal of `err` (its message never holds a secret).
+    pub(super) fn of(err: &Error) -> Self {
+        Refusal {
+            kind: err.kind(),
+            temporary: err.is_temporary(),
+            message: err.to_string(),
+            connection_wide: false,
+            invitation: InvitationError::from_error(err).and_then(WireInvitationError::from_error),
+        }
+    }
+
+    /// A refusal that concerns the whole connection.
+    pub(super) fn connection_wide(err: &Error) -> Self {
+        Refusal {
+            connection_wide: true,
+            ..Refusal::of(err)
+        }
+    }
+
+    /// The error on the side that asked, naming the node that refused.
+    pub(super) fn into_error(self, peer: &InstanceUrl) -> Error {
+        if let Some(inv) = self.invitation {
+            return Error::from(inv.into_error());
+        }
+        let err = Error::new(
+            self.kind,
+            format!("the node at {peer} refused: {}", self.message),
+        )
+        .set_temporary(self.temporary);
+        if self.connection_wide {
+            err.with_context("scope", CONNECTION_WIDE)
+        } else {
+            err
+        }
+    }
+}
+
+/// The context value that marks a peer's refusal of the whole connection.
+pub(super) const CONNECTION_WIDE: &str = "connection";
+
+/// Whether `err` is a peer's refusal of the whole connection.
+pub(super) fn is_connection_wide(err: &Error) -> bool {
+    err.context_value("scope") == Some(CONNECTION_WIDE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitation_refusals_keep_their_case_across_the_wire() {
+        let id = ConnectionId::parse("c1").unwrap();
+        let err = Error::from(InvitationError::Revoked {
+            connection: id.clone(),
+        });
+        let json = serde_json::to_string(&Refusal::of(&err)).unwrap();
+        let back: Refusal = serde_json::from_str(&json).unwrap();
+        let url = InstanceUrl::parse("https://a.example").unwrap();
+        let err = back.into_error(&url);
+        assert_eq!(
+            InvitationError::from_error(&err),
+            Some(&InvitationError::Revoked { connection: id })
+        );
+    }
+
+    #[test]
+    fn secrets_and_bytes_are_not_printed() {
+        let text = SecretText::new("twinsync-invite-abc");
+        assert_eq!(format!("{text:?}"), "***");
+        assert_eq!(format!("{:?}", Bytes(vec![1, 2, 3])), "3 bytes");
+        let json = serde_json::to_string(&Bytes(vec![0xff, 0])).unwrap();
+        let back: Bytes = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.0, [0xff, 0]);
+    }
+
+    #[test]
+    fn other_refusals_name_the_peer_and_keep_kind_and_temporariness() {
+        let err = Error::new(ErrorKind::Unavailable, "connection x is deactivated");
+        let url = InstanceUrl::parse("https://b.example").unwrap();
+        let back = Refusal::of(&err).into_error(&url);
+        assert_eq!(back.kind(), ErrorKind::Unavailable);
+        assert!(back.is_temporary());
+        assert!(
+            back.to_string()
+                .starts_with("the node at https://b.example refused")
+        );
+        assert!(!is_connection_wide(&back));
+        assert!(is_connection_wide(
+            &Refusal::connection_wide(&err).into_error(&url)
+        ));
+    }
+}
