@@ -176,3 +176,222 @@ fn initiate_invite_accept_then_sync_both_ways_with_comments_and_attachments() {
     assert_eq!(panel.twins, 2, "{panel}");
     assert!(panel.errors.is_empty(), "{panel}");
 }
+
+#[test]
+fn a_private_destination_only_calls_out_and_pulls_its_messages() {
+    let rig = RemoteRig::with_private_b();
+    let conn = rig.connect();
+    assert!(!rig.b.node.reachable());
+    // A cannot call B: its exalate waits in A's outbox.
+    human_issue(&rig.a, "SUP", "Printer on fire");
+    comment(&rig.a, "SUP-1", "first");
+    attach(&rig.a, "SUP-1", "smoke.txt", b"lots of smoke");
+    let twin = block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+    assert!(twin.waiting && twin.twin.is_none(), "{twin:?}");
+    assert!(rig.b.issues("DEV").is_empty());
+    // B's cycle pulls, applies (fetching the attachment from A) and answers.
+    let (_, rb) = rig.sync(&conn);
+    assert_eq!(rb.writes, 3, "{rb:?}");
+    assert_eq!(bodies(&rig.b, "DEV-1"), ["first"]);
+    assert_eq!(content(&rig.b, "DEV-1", "smoke.txt"), b"lots of smoke");
+    let panel = rig.a.node.status(&conn.id).unwrap();
+    assert_eq!(panel.twins, 1, "{panel}");
+    assert_eq!(panel.issues[0].twin.as_ref().unwrap().key.as_str(), "SUP-1");
+
+    // B's changes travel by B's own calls, its attachment inside the replica.
+    rig.advance(10);
+    comment(&rig.b, "DEV-1", "on it");
+    attach(&rig.b, "DEV-1", "photo.txt", b"a photo");
+    rig.sync(&conn);
+    assert_eq!(bodies(&rig.a, "SUP-1"), ["first", "on it"]);
+    assert_eq!(content(&rig.a, "SUP-1", "photo.txt"), b"a photo");
+    for _ in 0..3 {
+        rig.sync(&conn);
+    }
+    rig.a.tracker.reset_calls();
+    rig.b.tracker.reset_calls();
+    rig.sync(&conn);
+    assert_eq!(rig.a.tracker.calls().writes(), 0);
+    assert_eq!(rig.b.tracker.calls().writes(), 0);
+    assert_eq!(bodies(&rig.b, "DEV-1"), ["first", "on it"]);
+    assert_eq!(rig.b.issue("DEV-1").attachments.len(), 2);
+}
+
+#[test]
+fn admin_access_to_a_reachable_destination_establishes_directly() {
+    let rig = RemoteRig::new();
+    let request = InitiateRequest::new("SUP", "ada")
+        .destination("https://B.example:443/twinsync/")
+        .destination_project("DEV")
+        .admin_access(true)
+        .name("support to dev");
+    let initiated = block_on(rig.a.node.initiate(request)).unwrap();
+    let Initiated::Established(conn) = initiated else {
+        panic!("established: {initiated:?}");
+    };
+    assert_eq!(conn.status, ConnectionStatus::Active);
+    assert_eq!(conn.name, "support to dev");
+    let theirs = rig.b.node.connection(&conn.id).unwrap();
+    assert_eq!(theirs.status, ConnectionStatus::Active);
+    assert_eq!(
+        (theirs.a.clone(), theirs.b.clone()),
+        (conn.a.clone(), conn.b.clone())
+    );
+    human_issue(&rig.a, "SUP", "Printer on fire");
+    let twin = block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+    assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
+
+    // The destination checks the caller there: uma administers nothing.
+    let request = InitiateRequest::new("SUP", "ada")
+        .destination("https://b.example")
+        .destination_project("DEV")
+        .admin_access(true);
+    rig.b.tracker.set_global_admin(&user("ada"), false);
+    let err = block_on(rig.a.node.initiate(request)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(err.to_string().contains("https://b.example"), "{err}");
+    assert_eq!(
+        rig.a.node.connections().unwrap().len(),
+        1,
+        "nothing half-made on A"
+    );
+    assert_eq!(
+        rig.b.node.connections().unwrap().len(),
+        1,
+        "nothing half-made on B"
+    );
+    assert_eq!(rig.a.node.invitations().unwrap().len(), 1);
+}
+
+#[test]
+fn an_unreachable_destination_or_no_admin_access_gives_an_invitation() {
+    let rig = RemoteRig::with_private_b();
+    for request in [
+        InitiateRequest::new("SUP", "ada")
+            .destination("https://b.example")
+            .destination_project("DEV")
+            .admin_access(true),
+        InitiateRequest::new("SUP", "ada")
+            .destination("https://elsewhere.example")
+            .name("to elsewhere"),
+        InitiateRequest::new("SUP", "ada").name("no url"),
+    ] {
+        let initiated = block_on(rig.a.node.initiate(request)).unwrap();
+        assert!(
+            matches!(initiated, Initiated::Invitation { .. }),
+            "{initiated:?}"
+        );
+        assert_eq!(initiated.connection().status, ConnectionStatus::Pending);
+    }
+    assert_eq!(rig.a.node.invitations().unwrap().len(), 3);
+    // A node nobody can call cannot hand out invitations.
+    let err = block_on(rig.b.node.initiate(InitiateRequest::new("DEV", "ada"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+}
+
+#[test]
+fn the_own_instance_in_any_spelling_makes_a_local_connection() {
+    let rig = RemoteRig::new();
+    for (i, url) in [
+        "https://a.example",
+        "HTTPS://A.EXAMPLE:443/",
+        "https://a.example/twinsync",
+        "https://a.example:443/twinsync/",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let request = InitiateRequest::new("SUP", "ada")
+            .destination(url)
+            .destination_project("DEV")
+            .name(format!("local {i}"));
+        let initiated = block_on(rig.a.node.initiate(request)).unwrap();
+        let Initiated::Local(conn) = initiated else {
+            panic!("{url}: a local connection, got {initiated:?}");
+        };
+        assert!(conn.is_local());
+        assert_eq!(conn.status, ConnectionStatus::Active);
+    }
+    // A local connection needs both projects.
+    let request = InitiateRequest::new("SUP", "ada").destination("https://a.example");
+    let err = block_on(rig.a.node.initiate(request)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(rig.a.node.invitations().unwrap().is_empty());
+}
+
+#[test]
+fn deactivating_either_side_queues_changes_and_activating_applies_them() {
+    let rig = RemoteRig::new();
+    let conn = rig.connect();
+    human_issue(&rig.a, "SUP", "Printer on fire");
+    block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+    rig.sync(&conn);
+
+    block_on(rig.b.node.deactivate_as(&conn.id, &user("ada"))).unwrap();
+    rig.advance(10);
+    comment(&rig.a, "SUP-1", "while B is paused");
+    rig.b.tracker.reset_calls();
+    rig.sync(&conn);
+    assert_eq!(
+        rig.b.tracker.calls().writes(),
+        0,
+        "nothing written while deactivated"
+    );
+    assert!(bodies(&rig.b, "DEV-1").is_empty());
+    assert!(rig.a.node.status(&conn.id).unwrap().queued > 0);
+
+    block_on(rig.b.node.activate_as(&conn.id, &user("ada"))).unwrap();
+    rig.sync(&conn);
+    assert_eq!(bodies(&rig.b, "DEV-1"), ["while B is paused"]);
+
+    // Deactivated on A: A's own changes wait in A's queue.
+    block_on(rig.a.node.deactivate_as(&conn.id, &user("ada"))).unwrap();
+    rig.advance(10);
+    comment(&rig.a, "SUP-1", "while A is paused");
+    let (ra, _) = rig.sync(&conn);
+    assert_eq!(ra.queued, 1, "{ra:?}");
+    assert_eq!(bodies(&rig.b, "DEV-1"), ["while B is paused"]);
+    block_on(rig.a.node.activate_as(&conn.id, &user("ada"))).unwrap();
+    rig.sync(&conn);
+    assert_eq!(
+        bodies(&rig.b, "DEV-1"),
+        ["while B is paused", "while A is paused"]
+    );
+}
+
+#[test]
+fn unexalate_stops_both_sides_and_connect_links_existing_issues() {
+    let rig = RemoteRig::new();
+    let conn = rig.connect();
+    human_issue(&rig.a, "SUP", "Printer on fire");
+    block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+    rig.sync(&conn);
+    let info = block_on(rig.b.node.unexalate(&conn.id, &key("DEV-1"))).unwrap();
+    assert_eq!(info.twin.unwrap().key.as_str(), "SUP-1");
+    assert_eq!(rig.a.node.status(&conn.id).unwrap().twins, 0, "A was told");
+    assert_eq!(rig.b.node.status(&conn.id).unwrap().twins, 0);
+    rig.advance(10);
+    edit_summary(&rig.a, "SUP-1", "changed after unexalate");
+    comment(&rig.b, "DEV-1", "changed after unexalate");
+    rig.sync(&conn);
+    rig.sync(&conn);
+    assert_eq!(rig.b.issue("DEV-1").summary, "Printer on fire");
+    assert!(bodies(&rig.a, "SUP-1").is_empty());
+    assert_eq!(rig.b.issues("DEV").len(), 1, "nothing created again");
+
+    // Connect two existing issues: comments on both with the same body and
+    // author are linked, not copied.
+    human_issue(&rig.a, "SUP", "Disk full");
+    human_issue(&rig.b, "DEV", "Disk full");
+    comment(&rig.a, "SUP-2", "same words");
+    comment(&rig.b, "DEV-2", "same words");
+    comment(&rig.b, "DEV-2", "only on DEV");
+    let info = block_on(rig.a.node.connect(&conn.id, &key("SUP-2"), &key("DEV-2"))).unwrap();
+    assert_eq!(info.twin.unwrap().key.as_str(), "DEV-2");
+    rig.sync(&conn);
+    rig.sync(&conn);
+    assert_eq!(bodies(&rig.a, "SUP-2"), ["same words", "only on DEV"]);
+    assert_eq!(bodies(&rig.b, "DEV-2"), ["same words", "only on DEV"]);
+    let err = block_on(rig.a.node.connect(&conn.id, &key("SUP-2"), &key("DEV-1"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+}

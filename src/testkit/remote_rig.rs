@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, ManualClock};
-use crate::connection::Connection;
+use crate::connection::{Connection, PROTOCOL_VERSION};
 use crate::engine::{CycleReport, InitiateRequest, Initiated, Node};
 use crate::model::{Issue, IssueKey, ProjectKey, UserId, UserRef};
 use crate::store::{MemoryStore, Store};
@@ -123,6 +123,22 @@ impl RemoteRig {
         store: Arc<dyn Store>,
         reachable: bool,
     ) -> Node {
+        Self::start_speaking(tracker, clock, network, store, reachable, PROTOCOL_VERSION)
+    }
+
+    /// As [`start`](Self::start), announcing protocol version `protocol`.
+    ///
+    /// # Panics
+    ///
+    /// When the node cannot start.
+    pub fn start_speaking(
+        tracker: &MemoryTracker,
+        clock: &Arc<ManualClock>,
+        network: &InProcessNetwork,
+        store: Arc<dyn Store>,
+        reachable: bool,
+        protocol: u16,
+    ) -> Node {
         let transport: Arc<dyn Transport> = Arc::new(network.clone());
         let node = block_on(
             Node::builder()
@@ -132,6 +148,7 @@ impl RemoteRig {
                 .options(test_options())
                 .transport(transport)
                 .reachable(reachable)
+                .protocol_version(protocol)
                 .build(),
         )
         .expect("node");
@@ -150,6 +167,52 @@ impl RemoteRig {
             self.a.store.clone(),
             self.a.reachable,
         );
+    }
+
+    /// Restarts node A on its store, announcing protocol version `protocol`.
+    pub fn restart_a_speaking(&mut self, protocol: u16) {
+        self.a.node = Self::start_speaking(
+            &self.a.tracker,
+            &self.clock,
+            &self.network,
+            self.a.store.clone(),
+            self.a.reachable,
+            protocol,
+        );
+    }
+
+    /// Restarts node B on its store, announcing protocol version `protocol`.
+    pub fn restart_b_speaking(&mut self, protocol: u16) {
+        self.b.node = Self::start_speaking(
+            &self.b.tracker,
+            &self.clock,
+            &self.network,
+            self.b.store.clone(),
+            self.b.reachable,
+            protocol,
+        );
+    }
+
+    /// A third node on the same network and clock, at `url` (projects, users
+    /// and groups as the others).
+    pub fn another_node(&self, url: &str, reachable: bool) -> RigSide {
+        let tracker = tracker(url, &self.clock);
+        let human = tracker.as_user(UserRef::new("alice", "Alice"));
+        let store = Arc::new(MemoryStore::new());
+        let node = Self::start(
+            &tracker,
+            &self.clock,
+            &self.network,
+            store.clone(),
+            reachable,
+        );
+        RigSide {
+            tracker,
+            human,
+            store,
+            node,
+            reachable,
+        }
     }
 
     /// Restarts node B on its store.

@@ -1,0 +1,341 @@
+//! Setting up remote connections: every way accepting can fail (each with
+//! its own error and nothing half-made on either side), the protocol version
+//! check, and who may set connections up and change them.
+
+use std::time::Duration;
+
+use twinsync::connection::{
+    ConnectionStatus, DEFAULT_PROJECT_LEVEL_GROUP, Invitation, InvitationCode, InvitationError,
+    InvitationStatus, NewInvitation, ProjectLevelPolicy, Secret,
+};
+use twinsync::engine::{DeleteOptions, InitiateRequest, Initiated};
+use twinsync::model::{ProjectKey, UserId};
+use twinsync::testkit::block_on;
+use twinsync::testkit::remote_rig::{RemoteRig, RigSide};
+use twinsync::{Error, ErrorKind};
+
+fn user(u: &str) -> UserId {
+    UserId::new(u)
+}
+
+fn dev() -> ProjectKey {
+    ProjectKey::new("DEV")
+}
+
+fn invite(
+    rig: &RemoteRig,
+    request: InitiateRequest,
+) -> (twinsync::connection::Connection, InvitationCode) {
+    match block_on(rig.a.node.initiate(request)).unwrap() {
+        Initiated::Invitation { connection, code } => (connection, code),
+        other => panic!("an invitation: {other:?}"),
+    }
+}
+
+fn accept(side: &RigSide, code: &str) -> Result<twinsync::connection::Connection, Error> {
+    block_on(side.node.accept(code, &dev(), &user("ada")))
+}
+
+/// Nothing was made on B, and A's connection (if any) is still pending.
+fn nothing_half_made(rig: &RemoteRig) {
+    assert!(
+        rig.b.node.connections().unwrap().is_empty(),
+        "B made nothing"
+    );
+    for conn in rig.a.node.connections().unwrap() {
+        assert_eq!(
+            conn.status,
+            ConnectionStatus::Pending,
+            "A still waits: {conn}"
+        );
+    }
+}
+
+fn invitation_error(err: &Error) -> &InvitationError {
+    InvitationError::from_error(err).unwrap_or_else(|| panic!("an invitation error: {err}"))
+}
+
+#[test]
+fn a_malformed_or_corrupted_code_is_told_apart_from_a_wrong_one() {
+    let rig = RemoteRig::new();
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let err = accept(&rig.b, "hello there").unwrap_err();
+    assert!(
+        matches!(invitation_error(&err), InvitationError::Malformed { .. }),
+        "{err}"
+    );
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+
+    let text = code.as_str();
+    let i = text.len() / 2;
+    let swapped = if &text[i..=i] == "A" { "B" } else { "A" };
+    let mangled = format!("{}{swapped}{}", &text[..i], &text[i + 1..]);
+    let err = accept(&rig.b, &mangled).unwrap_err();
+    assert_eq!(invitation_error(&err), &InvitationError::Corrupted, "{err}");
+    assert!(err.to_string().contains("copy it again"), "{err}");
+    nothing_half_made(&rig);
+    // The real code still works, with line breaks from an email in it.
+    let wrapped = format!("{}\n  {}", &text[..30], &text[30..]);
+    accept(&rig.b, &wrapped).unwrap();
+}
+
+#[test]
+fn an_expired_code_is_refused() {
+    let rig = RemoteRig::new();
+    let (conn, code) = invite(
+        &rig,
+        InitiateRequest::new("SUP", "ada").validity(Duration::from_secs(3600)),
+    );
+    rig.advance(2 * 3600);
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert!(
+        matches!(invitation_error(&err), InvitationError::Expired { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("expired"), "{err}");
+    nothing_half_made(&rig);
+    let listed = rig.a.node.invitations().unwrap();
+    assert_eq!(listed[0].connection, conn.id);
+    assert_eq!(listed[0].status, InvitationStatus::Expired);
+}
+
+#[test]
+fn a_code_works_once() {
+    let rig = RemoteRig::new();
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    accept(&rig.b, code.as_str()).unwrap();
+    let c = rig.another_node("https://c.example", true);
+    let err = accept(&c, code.as_str()).unwrap_err();
+    assert!(
+        matches!(invitation_error(&err), InvitationError::AlreadyUsed { .. }),
+        "{err}"
+    );
+    assert!(c.node.connections().unwrap().is_empty());
+    // Accepting on the same node again says it is there already.
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+    assert_eq!(rig.b.node.connections().unwrap().len(), 1);
+}
+
+#[test]
+fn a_revoked_code_is_refused_and_its_pending_connection_goes() {
+    let rig = RemoteRig::new();
+    let (conn, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let err = block_on(rig.a.node.revoke_invitation(&conn.id, &user("uma"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    block_on(rig.a.node.revoke_invitation(&conn.id, &user("ada"))).unwrap();
+    assert!(rig.a.node.connections().unwrap().is_empty());
+    assert!(matches!(
+        rig.a.node.invitations().unwrap()[0].status,
+        InvitationStatus::Revoked { .. }
+    ));
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert!(
+        matches!(invitation_error(&err), InvitationError::Revoked { .. }),
+        "{err}"
+    );
+    nothing_half_made(&rig);
+}
+
+#[test]
+fn a_code_whose_connection_the_initiator_deleted_is_unknown_there() {
+    let rig = RemoteRig::new();
+    let (conn, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    rig.a.node.delete_connection(&conn.id).unwrap();
+    assert!(rig.a.node.invitations().unwrap().is_empty());
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert!(
+        matches!(
+            invitation_error(&err),
+            InvitationError::UnknownConnection { .. }
+        ),
+        "{err}"
+    );
+    nothing_half_made(&rig);
+}
+
+#[test]
+fn a_forged_code_fails_the_proof_of_the_secret() {
+    let rig = RemoteRig::new();
+    let (conn, _) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let new = NewInvitation::new(
+        conn.id.clone(),
+        conn.name.clone(),
+        conn.a.instance.clone(),
+        conn.a.project.clone(),
+    );
+    let forged = Invitation::with_secret(new, Secret::from_bytes([9; 32]), rig.now()).unwrap();
+    let err = accept(&rig.b, forged.encode().as_str()).unwrap_err();
+    assert!(
+        matches!(invitation_error(&err), InvitationError::BadProof { .. }),
+        "{err}"
+    );
+    nothing_half_made(&rig);
+    assert_eq!(
+        rig.a.node.invitations().unwrap()[0].status,
+        InvitationStatus::Pending
+    );
+}
+
+#[test]
+fn a_missing_project_an_unreachable_initiator_or_a_caller_who_may_not_is_refused() {
+    let rig = RemoteRig::new();
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let err = block_on(
+        rig.b
+            .node
+            .accept(code.as_str(), &ProjectKey::new("NOPE"), &user("ada")),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(
+        err.to_string().contains("project NOPE does not exist"),
+        "{err}"
+    );
+    let err = block_on(rig.b.node.accept(code.as_str(), &dev(), &user("uma"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    rig.network.unregister(rig.a.node.instance());
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(err.is_temporary());
+    nothing_half_made(&rig);
+    // A code made by this very node is a local connection's business.
+    let (_, own) = invite(&rig, InitiateRequest::new("SUP", "ada").name("second"));
+    let err = block_on(rig.a.node.accept(own.as_str(), &dev(), &user("ada"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}
+
+#[test]
+fn an_old_initiator_is_refused_naming_both_versions_and_nothing_is_made() {
+    let mut rig = RemoteRig::new();
+    // A code written by a node that speaks version 0.
+    rig.restart_a_speaking(0);
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert!(
+        matches!(
+            invitation_error(&err),
+            InvitationError::IncompatibleProtocol { theirs: 0, .. }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("version 0"), "{err}");
+    nothing_half_made(&rig);
+
+    // A current code, but the initiator was downgraded since.
+    rig.restart_a_speaking(twinsync::connection::PROTOCOL_VERSION);
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada").name("again"));
+    rig.restart_a_speaking(0);
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("version 0") && text.contains("version 1"),
+        "{text}"
+    );
+    nothing_half_made(&rig);
+    assert!(
+        rig.a
+            .node
+            .invitations()
+            .unwrap()
+            .iter()
+            .all(|i| i.status == InvitationStatus::Pending),
+        "the invitations can still be used once the initiator is upgraded"
+    );
+}
+
+#[test]
+fn an_old_destination_is_refused_at_initiation_and_nothing_is_made() {
+    let mut rig = RemoteRig::new();
+    rig.restart_b_speaking(0);
+    for admin in [true, false] {
+        let request = InitiateRequest::new("SUP", "ada")
+            .destination("https://b.example")
+            .destination_project("DEV")
+            .admin_access(admin);
+        let err = block_on(rig.a.node.initiate(request)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("version 0") && text.contains("version 1"),
+            "{text}"
+        );
+        assert!(rig.a.node.connections().unwrap().is_empty());
+        assert!(rig.a.node.invitations().unwrap().is_empty());
+        assert!(rig.b.node.connections().unwrap().is_empty());
+    }
+    // An old acceptor refuses a current code before it contacts anyone.
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
+    nothing_half_made(&rig);
+}
+
+#[test]
+fn only_permitted_callers_set_up_and_change_connections() {
+    let rig = RemoteRig::new();
+    // uma administers nothing; pat administers SUP but project-level
+    // connections are off.
+    for who in ["uma", "pat"] {
+        let err = block_on(rig.a.node.initiate(InitiateRequest::new("SUP", who))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{who}: {err}");
+    }
+    assert!(rig.a.node.connections().unwrap().is_empty());
+
+    // Only a global admin turns them on.
+    let on = ProjectLevelPolicy {
+        enabled: true,
+        ..ProjectLevelPolicy::default()
+    };
+    let err = block_on(rig.a.node.set_project_level_policy(&on, &user("pat"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    block_on(rig.a.node.set_project_level_policy(&on, &user("ada"))).unwrap();
+    assert_eq!(rig.a.node.project_level_policy().unwrap(), on);
+
+    // No group: every project admin may, for their own project only.
+    let initiated = block_on(rig.a.node.initiate(InitiateRequest::new("SUP", "pat"))).unwrap();
+    let pending = initiated.connection().clone();
+    let err = block_on(
+        rig.a
+            .node
+            .initiate(InitiateRequest::new("DEV", "pat").name("not pat's")),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    // The group exists and is empty: no project admin may.
+    rig.a.tracker.set_group(DEFAULT_PROJECT_LEVEL_GROUP, &[]);
+    let err = block_on(rig.a.node.revoke_invitation(&pending.id, &user("pat"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    // The group lists pat: pat may again.
+    rig.a
+        .tracker
+        .set_group(DEFAULT_PROJECT_LEVEL_GROUP, &[user("pat")]);
+    block_on(rig.a.node.revoke_invitation(&pending.id, &user("pat"))).unwrap();
+
+    // Changing a connection: activate, deactivate, delete.
+    let conn = rig.connect();
+    for who in ["uma", "pat"] {
+        // pat administers SUP on B's tracker, not DEV.
+        let err = block_on(rig.b.node.deactivate_as(&conn.id, &user(who))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{who}: {err}");
+    }
+    let err = block_on(rig.a.node.deactivate_as(&conn.id, &user("uma"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    block_on(rig.a.node.deactivate_as(&conn.id, &user("pat"))).unwrap();
+    let err = block_on(rig.a.node.activate_as(&conn.id, &user("uma"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    block_on(rig.a.node.activate_as(&conn.id, &user("pat"))).unwrap();
+    let err = block_on(rig.b.node.delete_connection_as(
+        &conn.id,
+        DeleteOptions::default(),
+        &user("uma"),
+    ))
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(
+        rig.b.node.connection(&conn.id).unwrap().status,
+        ConnectionStatus::Active,
+        "nothing changed"
+    );
+}
