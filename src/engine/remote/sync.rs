@@ -111,13 +111,14 @@ impl Node {
         let own = own_side(&conn, self.instance())?.clone();
         let active = conn.status == ConnectionStatus::Active;
         let mut report = CycleReport::default();
-        if active && !self.reachable() {
-            if let Err(e) = self.pull(&conn, &link, &mut report).await {
-                if is_connection_wide(&e) {
-                    return Err(self.remote_failure(&conn, e));
-                }
-                tracing::warn!(error = %e, "pulling from the other node failed; trying again next cycle");
+        if active
+            && !self.reachable()
+            && let Err(e) = self.pull(&conn, &link, &mut report).await
+        {
+            if is_connection_wide(&e) {
+                return Err(self.remote_failure(&conn, e));
             }
+            tracing::warn!(error = %e, "pulling from the other node failed; trying again next cycle");
         }
         let (issues, newest) = match self.poll(&conn, &own.project).await {
             Ok(p) => p,
