@@ -439,8 +439,10 @@ impl Node {
             .intents(&conn.id)?
             .into_iter()
             .filter(|i| {
+                // A remote connection's intents always name the other side's
+                // issue (its ids may equal this side's).
                 i.origin == stored.remote.id
-                    || stored.local.as_ref().is_some_and(|l| l.id == i.origin)
+                    || (conn.is_local() && stored.local.as_ref().is_some_and(|l| l.id == i.origin))
             })
             .collect();
         for intent in intents {

@@ -30,6 +30,7 @@ pub mod plan_model;
 pub mod remote_rig;
 pub mod rig;
 pub mod sim;
+pub mod sim_remote;
 pub mod store;
 pub mod tracker;
 

@@ -153,6 +153,10 @@ impl Node {
                 }
                 Ok(Body::Done)
             }
+            Body::Failed { issue, refusal } => {
+                self.peer_failed(conn, link, &issue, refusal).await?;
+                Ok(Body::Done)
+            }
             Body::Fetch { issue, attachment } => self.serve_file(conn, &issue, &attachment).await,
             Body::Connect { origin, twin } => self.answer_connect(conn, origin, &twin).await,
             Body::Unexalate { origin, twin } => {

@@ -1,27 +1,30 @@
 //! Syncing over a remote connection: sending this side's changes, applying
 //! the other side's.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{AttachmentId, Issue, IssueId, IssueRef};
+use std::collections::HashSet;
+
+use crate::model::{AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef};
 use crate::plan::{PlanInput, PlanOptions, TwinState, plan};
-use crate::replica::Origin;
+use crate::replica::{Marker, Origin, Replica};
 use crate::store::{QueueItem, TwinError};
 
 use super::super::execute::AttachmentSource;
 use super::super::twin::{Direction, conflict_key};
 use super::super::{CycleReport, Node};
-use super::wire::{AckMessage, Body, Bytes, InlineFile, ReplicaMessage, is_connection_wide};
-use super::{Link, Outgoing, ack_key, gone_key, in_key, own_side, read_u64};
+use super::wire::{
+    AckMessage, Body, Bytes, InlineFile, Refusal, ReplicaMessage, is_connection_wide,
+};
+use super::{Link, Outgoing, ack_key, gone_key, in_key, own_side, read_u64, seq_key};
 
 /// What became of one of this side's changes.
 pub(super) enum Pushed {
-    /// The other side applied it (with that many writes).
-    Acked { writes: usize },
+    /// The other side applied it (with that many writes); `settled` unless
+    /// this side's state changed meanwhile and the twin goes again.
+    Acked { writes: usize, settled: bool },
     /// It was sent already and acknowledged.
     UpToDate,
     /// The issue is not under sync (any more).
@@ -126,7 +129,6 @@ impl Node {
         };
         report.seen = issues.len();
         let rules = self.rules_for(&conn);
-        let mut snapshots: HashMap<IssueId, Issue> = HashMap::new();
         {
             let mut txn = self.txn()?;
             let outgoing = self.outgoing(&mut *txn, &conn.id)?;
@@ -150,7 +152,6 @@ impl Node {
                 if !active {
                     report.queued += 1;
                 }
-                snapshots.insert(issue.id.clone(), issue);
             }
             if let Some(newest) = newest {
                 // Safe before sending: what changed is queued durably.
@@ -163,27 +164,32 @@ impl Node {
         }
         let queue = self.txn()?.queue(&conn.id, usize::MAX)?;
         for item in queue {
-            let issue = match snapshots.remove(&item.issue) {
-                Some(issue) => issue,
-                None => match self.tracker().issue(&item.issue).await {
-                    Ok(issue) => issue,
-                    Err(e) if e.kind() == ErrorKind::NotFound => {
-                        self.dequeue_seq(item.seq)?;
-                        continue;
-                    }
-                    Err(e) => {
-                        report.failed += 1;
-                        tracing::warn!(error = %e, issue = %item.issue, "cannot read a queued issue");
-                        continue;
-                    }
-                },
+            // Read afresh: a search's snapshot may lag behind writes, and a
+            // replica of an old snapshot would undo what was synced since.
+            let issue = match self.tracker().issue(&item.issue).await {
+                Ok(issue) => issue,
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    self.dequeue_seq(item.seq)?;
+                    continue;
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::warn!(error = %e, issue = %item.issue, "cannot read a queued issue");
+                    continue;
+                }
             };
             match self.push_issue(&conn, &link, &issue).await {
-                Ok(Pushed::Acked { .. }) => {
+                Ok(Pushed::Acked { settled, .. }) => {
                     report.synced += 1;
-                    self.dequeue_seq(item.seq)?;
+                    if settled {
+                        self.dequeue_seq(item.seq)?;
+                    }
                 }
-                Ok(Pushed::UpToDate | Pushed::NotUnderSync | Pushed::Gone) => {
+                Ok(Pushed::UpToDate) => {
+                    self.dequeue_seq(item.seq)?;
+                    self.clear_twin_error(&conn, &issue.id)?;
+                }
+                Ok(Pushed::NotUnderSync | Pushed::Gone) => {
                     self.dequeue_seq(item.seq)?;
                 }
                 Ok(Pushed::Posted) => report.queued += 1,
@@ -233,11 +239,27 @@ impl Node {
         txn.commit()
     }
 
-    fn record_remote_error(&self, conn: &Connection, issue: &Issue, err: &Error) -> Result<()> {
+    /// Forgets the recorded error of the twin of our `issue` (it is in step).
+    fn clear_twin_error(&self, conn: &Connection, issue: &IssueId) -> Result<()> {
+        let mut txn = self.txn()?;
+        if let Some(t) = txn.twin_by_local(&conn.id, issue)? {
+            txn.clear_error(&conn.id, &t.remote.id)?;
+        }
+        txn.clear_error(&conn.id, &unsynced_key(issue))?;
+        txn.commit()
+    }
+
+    /// Records why one of our issues did not reach the other side.
+    pub(super) fn record_remote_error(
+        &self,
+        conn: &Connection,
+        issue: &Issue,
+        err: &Error,
+    ) -> Result<()> {
         let mut txn = self.txn()?;
         let id = txn
             .twin_by_local(&conn.id, &issue.id)?
-            .map_or_else(|| issue.id.clone(), |t| t.remote.id);
+            .map_or_else(|| unsynced_key(&issue.id), |t| t.remote.id);
         let attempts = txn
             .errors(&conn.id)?
             .into_iter()
@@ -275,8 +297,19 @@ impl Node {
         let rules = self.rules_for(conn);
         let replica = rules.outgoing(issue, origin_of(self, issue), &conn.id);
         let fp = rules.fingerprints(&replica).whole;
-        if flags.is_none() && state.as_ref().is_some_and(|s| s.local_whole == fp) {
-            return Ok(Pushed::UpToDate);
+        if flags.is_none()
+            && let Some(s) = state.as_ref().filter(|s| s.local_whole == fp)
+        {
+            // In step, unless a failure is on record: then it goes once
+            // more, so that the other side clears the failure it recorded.
+            let failed = self
+                .txn()?
+                .errors(&conn.id)?
+                .iter()
+                .any(|e| e.issue == s.remote.id);
+            if !failed {
+                return Ok(Pushed::UpToDate);
+            }
         }
         let files = if self.reachable() {
             Vec::new()
@@ -297,6 +330,7 @@ impl Node {
             files,
         };
         let body = Body::Replica(Box::new(message));
+        tracing::debug!(issue = %issue.key, fp, "sending a replica");
         if !link.peer_reachable {
             self.post(&conn.id, Some(&issue.id), body);
             return Ok(Pushed::Posted);
@@ -305,7 +339,11 @@ impl Node {
             Body::Ack(ack) => {
                 let writes = ack.writes;
                 self.record_ack(conn, *ack)?;
-                Ok(Pushed::Acked { writes })
+                let settled = self
+                    .txn()?
+                    .twin_by_local(&conn.id, &issue.id)?
+                    .is_some_and(|s| s.local_whole == fp);
+                Ok(Pushed::Acked { writes, settled })
             }
             Body::Gone { issue: gone } => {
                 self.peer_gone(conn, &gone)?;
@@ -351,16 +389,25 @@ impl Node {
         let mut answers = Vec::new();
         for item in items {
             match item {
-                Body::Replica(m) => match self.receive_replica(conn, link, *m).await {
-                    Ok(Body::Ack(ack)) => {
-                        report.synced += 1;
-                        report.writes += ack.writes;
-                        answers.push(Body::Ack(ack));
+                Body::Replica(m) => {
+                    let issue = m.replica.origin.id.clone();
+                    match self.receive_replica(conn, link, *m).await {
+                        Ok(Body::Ack(ack)) => {
+                            report.synced += 1;
+                            report.writes += ack.writes;
+                            answers.push(Body::Ack(ack));
+                        }
+                        Ok(reply @ Body::Gone { .. }) => answers.push(reply),
+                        Ok(_) => {}
+                        Err(e) => {
+                            report.failed += 1;
+                            answers.push(Body::Failed {
+                                issue,
+                                refusal: Refusal::of(&e),
+                            });
+                        }
                     }
-                    Ok(reply @ Body::Gone { .. }) => answers.push(reply),
-                    Ok(_) => {}
-                    Err(_) => report.failed += 1,
-                },
+                }
                 other => {
                     if let Err(e) = self.dispatch(conn, link, other).await {
                         tracing::warn!(error = %e, "a message from the other node failed");
@@ -455,6 +502,13 @@ impl Node {
                 }
                 txn.set_meta(&gone_key(&conn.id, &origin.id), None)?;
             }
+            // From now on older replicas are ignored, even if this one fails
+            // halfway: what it changed already is newer than they are (the
+            // sender sends again, with a new number).
+            txn.set_meta(
+                &in_key(&conn.id, &origin.id),
+                Some(message.seq.to_string().as_bytes()),
+            )?;
             let state = match txn.twin_by_remote(&conn.id, &origin.id)? {
                 Some(s) => s,
                 None => {
@@ -511,6 +565,9 @@ impl Node {
                 ),
             ));
         }
+        if let Some(local) = &local {
+            repair_links(&mut stored, &message.replica, local, &conn.id);
+        }
         let project = self.project_info(&own.project).await?;
         let rules = self.rules_for(conn);
         let fingerprints = rules.fingerprints(&message.replica);
@@ -534,6 +591,7 @@ impl Node {
         if !plan.refusals.is_empty() {
             tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
         }
+        tracing::debug!(issue = %origin.key, %plan, "applying a replica");
         let files = PeerFiles {
             node: self,
             conn,
@@ -558,12 +616,24 @@ impl Node {
                 Some(serde_json::to_string(&plan.conflicts)?.as_bytes()),
             )?;
         }
-        txn.set_meta(
-            &in_key(&conn.id, &origin.id),
-            Some(message.seq.to_string().as_bytes()),
-        )?;
         txn.clear_error(&conn.id, &origin.id)?;
         let state = txn.twin_by_remote(&conn.id, &origin.id)?;
+        if let Some(local) = state
+            .as_ref()
+            .filter(|s| s.local_whole == 0)
+            .and_then(|s| s.local.as_ref())
+        {
+            // The twin changed here: it goes back (an echo the other side
+            // finds nothing in, or a value that won a conflict here).
+            txn.enqueue(&QueueItem {
+                seq: 0,
+                connection: conn.id.clone(),
+                project: own.project.clone(),
+                issue: local.id.clone(),
+                queued: self.now(),
+            })?;
+        }
+        let floor = read_u64(txn.meta(&seq_key(&conn.id))?).unwrap_or(0);
         txn.commit()?;
         let Some(state) = state.filter(|s| s.local.is_some()) else {
             return Ok(Body::Done);
@@ -573,6 +643,7 @@ impl Node {
             seq: message.seq,
             fp: message.fp,
             state,
+            floor,
             writes,
         })))
     }
@@ -608,24 +679,35 @@ impl Node {
             tracing::warn!(issue = %ack.issue, "the other side's issue is linked to another issue here; keeping that");
             return Ok(false);
         }
-        match &current {
-            Some(cur) => {
-                mine.remote_whole = cur.remote_whole;
-                mine.revision = cur.revision + 1;
-                mine.local.clone_from(&cur.local);
-            }
-            None => mine.remote_whole = 0,
-        }
-        mine.local_whole = ack.fp;
-        txn.put_twin(&mine)?;
-        txn.set_meta(&key, Some(ack.seq.to_string().as_bytes()))?;
-        txn.set_meta(&gone_key(&conn.id, &mine.remote.id), None)?;
+        let mark = in_key(&conn.id, &mine.remote.id);
+        let applied = read_u64(txn.meta(&mark)?).unwrap_or(0);
         let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
         if outgoing.remove(&ack.issue).is_some() {
             self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
         }
+        txn.set_meta(&key, Some(ack.seq.to_string().as_bytes()))?;
         txn.clear_error(&conn.id, &mine.remote.id)?;
-        txn.clear_error(&conn.id, &ack.issue)?;
+        txn.clear_error(&conn.id, &unsynced_key(&ack.issue))?;
+        if current.is_some() && applied > ack.floor {
+            // This side applied a replica of theirs newer than the state in
+            // the acknowledgement: its own state is the newer one; keep it
+            // (and send again, as that state may hold something for them).
+            txn.commit()?;
+            return Ok(true);
+        }
+        // Their state, seen from here. Replicas of theirs built before it
+        // are older than it: from now on they are ignored (and sent again
+        // fresh), so the state never meets a replica older than itself.
+        if ack.floor > applied {
+            txn.set_meta(&mark, Some(ack.floor.to_string().as_bytes()))?;
+        }
+        if let Some(cur) = &current {
+            mine.revision = cur.revision + 1;
+            mine.local.clone_from(&cur.local);
+        }
+        mine.local_whole = ack.fp;
+        txn.put_twin(&mine)?;
+        txn.set_meta(&gone_key(&conn.id, &mine.remote.id), None)?;
         txn.commit()?;
         Ok(true)
     }
@@ -641,10 +723,41 @@ impl Node {
         if outgoing.remove(issue).is_some() {
             self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
         }
-        txn.clear_error(&conn.id, issue)?;
+        txn.clear_error(&conn.id, &unsynced_key(issue))?;
         txn.commit()?;
         tracing::info!(connection = %conn.name, %issue, "the other side stopped syncing this twin");
         self.dequeue_issue(conn, issue)
+    }
+
+    /// The other side could not apply the replica of our `issue` it pulled.
+    pub(super) async fn peer_failed(
+        &self,
+        conn: &Connection,
+        link: &Link,
+        issue: &IssueId,
+        refusal: Refusal,
+    ) -> Result<()> {
+        let Some(peer) = &link.peer else {
+            return Ok(());
+        };
+        let err = refusal.into_error(peer);
+        match self.tracker().issue(issue).await {
+            Ok(found) => {
+                self.record_remote_error(conn, &found, &err)?;
+                // It goes again (the error on record makes sure of it).
+                let mut txn = self.txn()?;
+                txn.enqueue(&QueueItem {
+                    seq: 0,
+                    connection: conn.id.clone(),
+                    project: found.project.clone(),
+                    issue: found.id.clone(),
+                    queued: self.now(),
+                })?;
+                txn.commit()
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Serves the content of an attachment of one of our issues under sync.
@@ -680,4 +793,43 @@ impl Node {
             content: Bytes(content),
         })
     }
+}
+
+/// Drops links that the replica shows to be stale before planning it: a
+/// link from one of our comments to a comment of theirs that is gone, when
+/// another comment of theirs is a copy of ours or ours a copy of it (the
+/// markers on the comments say so). The link was made before the other
+/// side copied again (an edit here of a comment deleted there) and its
+/// acknowledgement did not arrive; without this the planner would copy the
+/// new copy back, a duplicate.
+fn repair_links(state: &mut TwinState, replica: &Replica, local: &Issue, conn: &ConnectionId) {
+    let present: HashSet<&CommentId> = replica.comments.iter().map(|c| &c.id).collect();
+    for rc in &replica.comments {
+        if state.comments.iter().any(|l| l.remote == rc.id) {
+            continue;
+        }
+        let ours = rc.mirror_of.clone().or_else(|| {
+            local
+                .comments
+                .iter()
+                .find(|c| {
+                    Marker::find(&c.properties, conn)
+                        .and_then(|m| m.origin_comment)
+                        .is_some_and(|o| o == rc.id)
+                })
+                .map(|c| c.id.clone())
+        });
+        if let Some(ours) = ours {
+            state
+                .comments
+                .retain(|l| l.local != ours || present.contains(&l.remote));
+        }
+    }
+}
+
+/// The error key of one of our issues that has no twin yet: apart from the
+/// other side's issue ids (which errors of twins are recorded under, and
+/// which may equal ours).
+fn unsynced_key(issue: &IssueId) -> IssueId {
+    IssueId::new(format!("local:{issue}"))
 }

@@ -75,9 +75,11 @@ impl Node {
         let mut writes = 0;
         if conn.status == ConnectionStatus::Active {
             match self.push_issue(conn, &link, &issue).await {
-                Ok(Pushed::Acked { writes: w }) => {
+                Ok(Pushed::Acked { writes: w, settled }) => {
                     writes = w;
-                    self.dequeue_issue(conn, &issue.id)?;
+                    if settled {
+                        self.dequeue_issue(conn, &issue.id)?;
+                    }
                 }
                 Ok(Pushed::UpToDate | Pushed::NotUnderSync | Pushed::Gone) => {
                     self.dequeue_issue(conn, &issue.id)?;

@@ -192,6 +192,10 @@ pub(super) struct AckMessage {
     pub(super) fp: u64,
     /// The receiver's twin state (remote = the sender's issue).
     pub(super) state: TwinState,
+    /// The receiver's last sequence number when it answered: its replicas
+    /// numbered up to here were built before `state` and are older than it.
+    #[serde(default)]
+    pub(super) floor: u64,
     /// Writes the receiver made.
     pub(super) writes: usize,
 }
@@ -236,6 +240,11 @@ pub(super) enum Body {
     /// The sender deleted the connection (and unexalated its twins when `unexalate`).
     Closed {
         unexalate: bool,
+    },
+    /// The replica of the receiver's `issue` (pulled) could not be applied.
+    Failed {
+        issue: IssueId,
+        refusal: Refusal,
     },
     /// Nothing to say (a message already handled, a notice taken).
     Done,

@@ -1,0 +1,651 @@
+//! The deterministic simulation of a remote connection: two nodes, each on
+//! its own in-memory tracker and store, talking over an [`InProcessNetwork`]
+//! that drops, duplicates, delays and reorders messages and loses answers;
+//! random user edits on both sides; tracker faults; and crashes of either
+//! node at any step (each restarts from its store). In some runs the
+//! destination is in a private network and pulls its messages. Everything
+//! follows one seed on one virtual clock, so a failing seed replays exactly.
+//!
+//! At the end faults heal, both nodes sync until quiet, and the invariants of
+//! DESIGN.md are checked against both trackers' contents. Store loss (I9) is
+//! not simulated here: recovering a remote connection whose store is lost
+//! needs the connection set up again, which the engine does not offer yet.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::ManualClock;
+use crate::connection::ConnectionId;
+use crate::engine::{InitiateRequest, Initiated, Node, NodeOptions};
+use crate::model::{Issue, IssueId, IssueKey, ProjectKey, RichText, UserId, UserRef};
+use crate::plan::DeletionGuard;
+use crate::replica::Marker;
+use crate::store::{MemoryStore, Store};
+use crate::tracker::memory::{Fault, RandomFaults};
+use crate::tracker::{
+    IssueUpdate, MemoryTracker, NewAttachment, NewComment, NewIssue, RetryPolicy, Tracker,
+};
+use crate::transport::{InProcessNetwork, NetworkFaults, Transport};
+
+use super::block_on;
+use super::crash::{CrashMode, CrashStore, CrashSwitch, CrashTracker};
+use super::sim::{Rng, SimReport, identity};
+
+/// What one remote simulation run does.
+#[derive(Clone, Debug)]
+pub struct RemoteSimConfig {
+    /// The seed everything follows.
+    pub seed: u64,
+    /// User actions, syncs and deliveries before healing.
+    pub steps: usize,
+    /// Chance that a tracker call fails.
+    pub fault_rate: f64,
+    /// Chance of each network fault per message.
+    pub network_fault_rate: f64,
+    /// Chance per step of a crash of one node.
+    pub crash_rate: f64,
+    /// Whether the destination is in a private network (it pulls).
+    pub private_destination: bool,
+}
+
+impl RemoteSimConfig {
+    /// The defaults for a seed: 60 steps, 5% tracker faults, 5% of each
+    /// network fault, 8% crashes; every third seed has a private destination.
+    pub fn new(seed: u64) -> Self {
+        RemoteSimConfig {
+            seed,
+            steps: 60,
+            fault_rate: 0.05,
+            network_fault_rate: 0.05,
+            crash_rate: 0.08,
+            private_destination: seed.is_multiple_of(3),
+        }
+    }
+}
+
+fn options() -> NodeOptions {
+    NodeOptions::default()
+        .with_settle(Duration::from_secs(60))
+        .with_overlap(Duration::from_secs(30))
+        .with_page_size(20)
+        .with_retry(RetryPolicy::default().with_max_attempts(3).with_seed(1))
+}
+
+/// One node of the simulation.
+struct SimSide {
+    project: &'static str,
+    engine: MemoryTracker,
+    human: MemoryTracker,
+    switch: CrashSwitch,
+    store: Arc<MemoryStore>,
+    node: Node,
+    reachable: bool,
+    /// Issues exalated from this side.
+    exalated: BTreeSet<IssueId>,
+    /// Issues users created on this side.
+    created: Vec<IssueId>,
+}
+
+struct RemoteSim {
+    rng: Rng,
+    clock: Arc<ManualClock>,
+    network: InProcessNetwork,
+    sides: [SimSide; 2],
+    conn: ConnectionId,
+    config: RemoteSimConfig,
+    /// Comment identities ("c17") by (side, issue) they were written on, in order.
+    written: Vec<(usize, IssueId, String)>,
+    deleted: HashSet<String>,
+    next: u64,
+    report: SimReport,
+}
+
+fn start(
+    engine: &MemoryTracker,
+    clock: &Arc<ManualClock>,
+    switch: &CrashSwitch,
+    store: Arc<MemoryStore>,
+    network: &InProcessNetwork,
+    reachable: bool,
+) -> Node {
+    let tracker: Arc<dyn Tracker> =
+        Arc::new(CrashTracker::new(Arc::new(engine.clone()), switch.clone()));
+    let store: Arc<dyn Store> = Arc::new(CrashStore::new(store, switch.clone()));
+    let transport: Arc<dyn Transport> = Arc::new(network.clone());
+    let mut attempts = 0;
+    loop {
+        let built = block_on(
+            Node::builder()
+                .tracker(tracker.clone())
+                .store(store.clone())
+                .clock(clock.clone())
+                .options(options())
+                .transport(transport.clone())
+                .reachable(reachable)
+                .build(),
+        );
+        match built {
+            Ok(node) => {
+                if reachable {
+                    network.register(node.instance(), Arc::new(node.clone()));
+                }
+                return node;
+            }
+            Err(e) if e.is_temporary() || attempts < 50 => {
+                attempts += 1;
+                clock.advance(Duration::from_secs(10));
+            }
+            Err(e) => panic!("the node cannot start: {e}"),
+        }
+    }
+}
+
+fn side(
+    url: &str,
+    project: &'static str,
+    clock: &Arc<ManualClock>,
+    network: &InProcessNetwork,
+    reachable: bool,
+) -> SimSide {
+    let engine = MemoryTracker::with_clock(url, clock.clone()).expect("url");
+    engine
+        .add_project(project, project, &["Bug", "Task"], None)
+        .expect("project");
+    engine.add_user(UserRef::new("ada", "Ada Admin"));
+    engine.set_global_admin(&UserId::new("ada"), true);
+    engine.set_search_lag(Duration::from_secs(5));
+    let human = engine.as_user(UserRef::new("alice", "Alice"));
+    let switch = CrashSwitch::new();
+    let store = Arc::new(MemoryStore::new());
+    let node = start(&engine, clock, &switch, store.clone(), network, reachable);
+    SimSide {
+        project,
+        engine,
+        human,
+        switch,
+        store,
+        node,
+        reachable,
+        exalated: BTreeSet::new(),
+        created: Vec::new(),
+    }
+}
+
+impl RemoteSim {
+    fn new(config: RemoteSimConfig) -> Self {
+        let clock = Arc::new(ManualClock::default());
+        let network = InProcessNetwork::new();
+        let a = side("https://a.sim.example", "SUP", &clock, &network, true);
+        let b = side(
+            "https://b.sim.example",
+            "DEV",
+            &clock,
+            &network,
+            !config.private_destination,
+        );
+        let initiated =
+            block_on(a.node.initiate(InitiateRequest::new("SUP", "ada"))).expect("initiate");
+        let Initiated::Invitation { connection, code } = initiated else {
+            panic!("an invitation: {initiated:?}");
+        };
+        block_on(
+            b.node
+                .accept(code.as_str(), &ProjectKey::new("DEV"), &UserId::new("ada")),
+        )
+        .expect("accept");
+        without_guard(&a.store, &connection.id);
+        without_guard(&b.store, &connection.id);
+        RemoteSim {
+            rng: Rng(config.seed),
+            clock,
+            network,
+            sides: [a, b],
+            conn: connection.id,
+            config,
+            written: Vec::new(),
+            deleted: HashSet::new(),
+            next: 0,
+            report: SimReport::default(),
+        }
+    }
+
+    fn restart(&mut self, i: usize) {
+        let s = &mut self.sides[i];
+        s.switch.revive();
+        s.node = start(
+            &s.engine,
+            &self.clock,
+            &s.switch,
+            s.store.clone(),
+            &self.network,
+            s.reachable,
+        );
+    }
+
+    fn fresh(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    fn random_issue(&mut self, i: usize) -> Option<Issue> {
+        let s = &self.sides[i];
+        let all = s.human.inspect_issues(&ProjectKey::new(s.project));
+        if all.is_empty() {
+            return None;
+        }
+        let n = self.rng.below(all.len());
+        Some(all[n].clone())
+    }
+
+    fn sync(&mut self, i: usize) {
+        self.clock.advance(Duration::from_secs(1));
+        let s = &self.sides[i];
+        if block_on(s.node.sync(&self.conn)).is_err() && !s.switch.crashed() {
+            // A connection-wide failure (an injected 401): a user fixes it and reactivates.
+            let _ = s.node.activate(&self.conn);
+        }
+    }
+
+    fn exalate(&mut self, i: usize, key: &IssueKey, id: IssueId) {
+        self.sides[i].exalated.insert(id);
+        self.clock.advance(Duration::from_secs(1));
+        let _ = block_on(self.sides[i].node.exalate(&self.conn, key));
+    }
+
+    fn trace(&self, what: &str) {
+        if std::env::var_os("TWINSYNC_SIM_TRACE").is_none() {
+            return;
+        }
+        eprintln!("-- {what}");
+        for s in &self.sides {
+            for issue in s.human.inspect_issues(&ProjectKey::new(s.project)) {
+                let comments: Vec<String> = issue
+                    .comments
+                    .iter()
+                    .map(|c| format!("{}:{}", c.id, c.body.to_plain_text()))
+                    .collect();
+                eprintln!("   {} {:?} {comments:?}", issue.key, issue.summary);
+            }
+            if let Ok(panel) = s.node.status(&self.conn) {
+                eprint!("{panel}");
+            }
+        }
+    }
+
+    fn step(&mut self) {
+        let i = self.rng.below(2);
+        let roll = self.rng.below(100);
+        self.trace(&format!(
+            "side {i} roll {roll} held {} crashed {}/{}",
+            self.network.held(),
+            self.sides[0].switch.crashed(),
+            self.sides[1].switch.crashed()
+        ));
+        match roll {
+            0..=9 => {
+                let n = self.fresh();
+                let t = ["Bug", "Task"][self.rng.below(2)];
+                let project = self.sides[i].project;
+                let new = NewIssue::new(project, t, format!("issue {n}"));
+                if let Ok(created) = block_on(self.sides[i].human.create_issue(&new)) {
+                    self.sides[i].created.push(created.id.clone());
+                    if self.rng.chance(0.8) {
+                        self.exalate(i, &created.key, created.id);
+                    }
+                }
+            }
+            10..=14 => {
+                let s = &self.sides[i];
+                let candidates: Vec<IssueId> = s
+                    .created
+                    .iter()
+                    .filter(|id| !s.exalated.contains(*id))
+                    .cloned()
+                    .collect();
+                if !candidates.is_empty() {
+                    let id = candidates[self.rng.below(candidates.len())].clone();
+                    if let Ok(issue) = block_on(self.sides[i].human.issue(&id)) {
+                        self.exalate(i, &issue.key, id);
+                    }
+                }
+            }
+            15..=27 => {
+                if let Some(issue) = self.random_issue(i) {
+                    let n = self.fresh();
+                    let update = match self.rng.below(3) {
+                        0 => IssueUpdate {
+                            summary: Some(format!("summary {n}")),
+                            ..Default::default()
+                        },
+                        1 => IssueUpdate {
+                            description: Some(RichText::plain(format!("text {n}"))),
+                            ..Default::default()
+                        },
+                        _ => IssueUpdate {
+                            issue_type: Some(["Bug", "Task"][self.rng.below(2)].into()),
+                            ..Default::default()
+                        },
+                    };
+                    let _ = block_on(self.sides[i].human.update_issue(&issue.id, &update));
+                }
+            }
+            28..=41 => {
+                if let Some(issue) = self.random_issue(i) {
+                    let body = format!("c{}", self.fresh());
+                    let comment = NewComment::public(body.as_str());
+                    if block_on(self.sides[i].human.add_comment(&issue.id, &comment)).is_ok() {
+                        self.written.push((i, issue.id, body));
+                    }
+                }
+            }
+            42..=47 => {
+                if let Some(issue) = self.random_issue(i).filter(|x| !x.comments.is_empty()) {
+                    let c = &issue.comments[self.rng.below(issue.comments.len())];
+                    let body = format!("{}.e{}", identity(&c.body.to_plain_text()), self.fresh());
+                    let _ = block_on(self.sides[i].human.update_comment(
+                        &issue.id,
+                        &c.id,
+                        &RichText::plain(body),
+                    ));
+                }
+            }
+            48..=51 => {
+                if let Some(issue) = self.random_issue(i).filter(|x| !x.comments.is_empty()) {
+                    let c = &issue.comments[self.rng.below(issue.comments.len())];
+                    if block_on(self.sides[i].human.delete_comment(&issue.id, &c.id)).is_ok() {
+                        self.deleted.insert(identity(&c.body.to_plain_text()));
+                    }
+                }
+            }
+            52..=56 => {
+                if let Some(issue) = self.random_issue(i) {
+                    let n = self.fresh();
+                    let file = NewAttachment {
+                        file_name: format!("f{n}.txt"),
+                        mime_type: "text/plain".into(),
+                        content: format!("content {n}").into_bytes(),
+                    };
+                    let _ = block_on(self.sides[i].human.upload_attachment(&issue.id, &file));
+                }
+            }
+            57..=59 => {
+                if let Some(issue) = self.random_issue(i).filter(|x| !x.attachments.is_empty()) {
+                    let a = &issue.attachments[self.rng.below(issue.attachments.len())];
+                    let _ = block_on(self.sides[i].human.delete_attachment(&a.id));
+                }
+            }
+            60..=79 => self.sync(i),
+            80..=86 => {
+                block_on(self.network.deliver_held());
+            }
+            _ => self
+                .clock
+                .advance(Duration::from_secs(1 + self.rng.below(90) as u64)),
+        }
+        if self.rng.chance(self.config.crash_rate) {
+            // One node dies at a step of its own sync, or while it serves the other's.
+            let victim = self.rng.below(2);
+            let at = 1 + self.rng.below(40) as u64;
+            let mode = if self.rng.chance(0.5) {
+                CrashMode::Before
+            } else {
+                CrashMode::After
+            };
+            self.sides[victim].switch.crash_in(at, mode);
+            let driver = if self.rng.chance(0.5) {
+                victim
+            } else {
+                1 - victim
+            };
+            self.sync(driver);
+            self.report.crashes += 1;
+            self.restart(victim);
+        }
+    }
+
+    fn heal(&mut self) -> Result<(), String> {
+        self.network.set_faults(None);
+        for i in 0..2 {
+            self.sides[i].engine.random_faults(None);
+            self.sides[i].engine.clear_faults();
+            self.restart(i);
+            let _ = self.sides[i].node.activate(&self.conn);
+        }
+        block_on(self.network.deliver_held());
+        let wait = Duration::from_secs(5) + options().settle + Duration::from_secs(1);
+        for round in 1..=12 {
+            self.clock.advance(wait);
+            for i in 0..2 {
+                for id in self.sides[i].exalated.clone() {
+                    if let Ok(issue) = block_on(self.sides[i].human.issue(&id)) {
+                        let _ = block_on(self.sides[i].node.exalate(&self.conn, &issue.key));
+                    }
+                }
+            }
+            self.clock.advance(wait);
+            for s in &self.sides {
+                s.engine.reset_calls();
+            }
+            let mut quiet = true;
+            for i in [0, 1, 0, 1] {
+                let s = &self.sides[i];
+                let report = block_on(s.node.sync(&self.conn))
+                    .map_err(|e| format!("sync after healing: {e}"))?;
+                quiet &= report.writes == 0 && report.failed == 0;
+                self.clock.advance(Duration::from_secs(1));
+            }
+            for s in &self.sides {
+                let panel = s.node.status(&self.conn).map_err(|e| e.to_string())?;
+                quiet &=
+                    s.engine.calls().writes() == 0 && panel.errors.is_empty() && panel.queued == 0;
+            }
+            if quiet && self.network.held() == 0 {
+                self.report.heal_cycles = round;
+                return Ok(());
+            }
+        }
+        let panels: Vec<String> = self
+            .sides
+            .iter()
+            .map(|s| {
+                s.node
+                    .status(&self.conn)
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|e| e.to_string())
+            })
+            .collect();
+        Err(format!(
+            "no quiet cycle within 12 rounds after healing:\n{}\n{}",
+            panels[0], panels[1]
+        ))
+    }
+
+    fn check(&mut self) -> Result<(), String> {
+        let conn = self.conn.clone();
+        let issues: [Vec<Issue>; 2] = [0, 1].map(|i| {
+            let s = &self.sides[i];
+            s.human.inspect_issues(&ProjectKey::new(s.project))
+        });
+        let mut twins = 0;
+        for from in 0..2 {
+            let to = 1 - from;
+            let by_id: BTreeMap<&IssueId, &Issue> =
+                issues[from].iter().map(|i| (&i.id, i)).collect();
+            // Copies on the other side, by the issue they copy.
+            let mut mirrors: BTreeMap<IssueId, Vec<&Issue>> = BTreeMap::new();
+            for issue in &issues[to] {
+                if let Some(m) = Marker::find(&issue.properties, &conn) {
+                    mirrors.entry(m.origin_issue).or_default().push(issue);
+                }
+            }
+            let exalated = &self.sides[from].exalated;
+            for (origin, copies) in &mirrors {
+                if copies.len() != 1 {
+                    let keys: Vec<_> = copies.iter().map(|c| c.key.to_string()).collect();
+                    return Err(format!(
+                        "I4: issue {origin} has {} twins: {keys:?}",
+                        copies.len()
+                    ));
+                }
+                if !exalated.contains(origin) {
+                    return Err(format!(
+                        "I4: {} copies {origin}, which was never exalated",
+                        copies[0].key
+                    ));
+                }
+            }
+            for origin in exalated {
+                let Some(copies) = mirrors.get(origin) else {
+                    return Err(format!("I1: exalated issue {origin} has no twin"));
+                };
+                let (a, b) = (by_id[origin], copies[0]);
+                self.check_pair(from, a, to, b)?;
+                twins += 1;
+            }
+        }
+        self.report.twins = twins;
+        self.report.comments = issues.iter().flatten().map(|i| i.comments.len()).sum();
+        // I2/I3: converged pairs sync with no writes.
+        for s in &self.sides {
+            s.engine.reset_calls();
+        }
+        for i in [0, 1, 0, 1] {
+            self.clock.advance(Duration::from_secs(10));
+            block_on(self.sides[i].node.sync(&conn)).map_err(|e| e.to_string())?;
+        }
+        for s in &self.sides {
+            let calls = s.engine.calls();
+            if calls.writes() != 0 {
+                return Err(format!("I2: a cycle on converged twins wrote: {calls}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_pair(&self, sa: usize, a: &Issue, sb: usize, b: &Issue) -> Result<(), String> {
+        let pair = format!("{} ⇄ {}", a.key, b.key);
+        if (&a.summary, &a.description, &a.issue_type)
+            != (&b.summary, &b.description, &b.issue_type)
+        {
+            return Err(format!(
+                "I1: {pair} differ: {:?}/{:?}/{} vs {:?}/{:?}/{}",
+                a.summary, a.description, a.issue_type, b.summary, b.description, b.issue_type
+            ));
+        }
+        let ids = |i: &Issue| -> Vec<String> {
+            i.comments
+                .iter()
+                .map(|c| identity(&c.body.to_plain_text()))
+                .collect()
+        };
+        let (ca, cb) = (ids(a), ids(b));
+        for (side, list) in [(&a.key, &ca), (&b.key, &cb)] {
+            let unique: HashSet<_> = list.iter().collect();
+            if unique.len() != list.len() {
+                return Err(format!("I5: duplicate comment on {side}: {list:?}"));
+            }
+        }
+        let bodies = |i: &Issue| -> BTreeSet<String> {
+            i.comments.iter().map(|c| c.body.to_plain_text()).collect()
+        };
+        if bodies(a) != bodies(b) {
+            return Err(format!(
+                "I5: {pair} comments differ: {:?} vs {:?}",
+                bodies(a),
+                bodies(b)
+            ));
+        }
+        fn on(w: &(usize, IssueId, String), side: usize, issue: &Issue) -> bool {
+            w.0 == side && w.1 == issue.id
+        }
+        // I7: nothing the users did not delete is gone.
+        for (_, _, id) in self.written.iter().filter(|w| on(w, sa, a) || on(w, sb, b)) {
+            if !self.deleted.contains(id) && !ca.contains(id) {
+                return Err(format!(
+                    "I7: comment {id} written on {pair} was lost; {ca:?}"
+                ));
+            }
+        }
+        // I10: comments written on one side keep their order on the other.
+        for ((side, src), dst) in [((sa, a), &cb), ((sb, b), &ca)] {
+            let order: Vec<usize> = self
+                .written
+                .iter()
+                .filter(|w| on(w, side, src) && !self.deleted.contains(&w.2))
+                .filter_map(|(_, _, id)| dst.iter().position(|d| d == id))
+                .collect();
+            if order.windows(2).any(|w| w[0] > w[1]) {
+                return Err(format!(
+                    "I10: comments of {} reordered on its twin: {dst:?}",
+                    src.key
+                ));
+            }
+        }
+        let files = |i: &Issue| -> Vec<(String, Option<crate::model::Sha256>)> {
+            let mut f: Vec<_> = i
+                .attachments
+                .iter()
+                .map(|x| (x.file_name.clone(), x.sha256))
+                .collect();
+            f.sort();
+            f
+        };
+        if files(a) != files(b) {
+            return Err(format!(
+                "attachments of {pair} differ: {:?} vs {:?}",
+                files(a),
+                files(b)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Runs one remote simulation; `Err` names the broken invariant (and replays
+/// from the seed).
+pub fn run_remote(config: RemoteSimConfig) -> Result<SimReport, String> {
+    let seed = config.seed;
+    if std::env::var_os("TWINSYNC_SIM_TRACE").is_some() {
+        eprintln!("== seed {seed}");
+    }
+    let mut sim = RemoteSim::new(config.clone());
+    for (i, s) in sim.sides.iter().enumerate() {
+        s.engine.random_faults(Some(RandomFaults {
+            seed: seed.wrapping_mul(2).wrapping_add(i as u64),
+            probability: config.fault_rate,
+            faults: vec![
+                Fault::ServerError,
+                Fault::LoseResponse,
+                Fault::RateLimited(Duration::from_secs(2)),
+            ],
+        }));
+    }
+    sim.network.set_faults(Some(NetworkFaults::uniform(
+        seed,
+        config.network_fault_rate,
+    )));
+    for _ in 0..config.steps {
+        sim.step();
+    }
+    sim.heal()
+        .and_then(|()| sim.check())
+        .map_err(|e| format!("seed {seed}: {e}"))?;
+    Ok(sim.report)
+}
+
+/// Users in the simulation delete at random: the connection's record in a
+/// node's store is given no mass-deletion guard.
+fn without_guard(store: &MemoryStore, conn: &ConnectionId) {
+    let mut txn = store.begin().expect("store");
+    let mut record = txn.connection(conn).expect("store").expect("connection");
+    let mut config: crate::connection::Connection =
+        serde_json::from_str(&record.config).expect("connection config");
+    config.guard = DeletionGuard {
+        max_share: 1.0,
+        min_items: usize::MAX,
+    };
+    record.config = serde_json::to_string(&config).expect("json");
+    txn.put_connection(&record).expect("store");
+    txn.commit().expect("store");
+}
