@@ -271,10 +271,8 @@ fn an_unreachable_destination_or_no_admin_access_gives_an_invitation() {
             .destination("https://b.example")
             .destination_project("DEV")
             .admin_access(true),
-        InitiateRequest::new("SUP", "ada")
-            .destination("https://elsewhere.example")
-            .name("to elsewhere"),
-        InitiateRequest::new("SUP", "ada").name("no url"),
+        InitiateRequest::new("SUP", "ada").destination("https://elsewhere.example"),
+        InitiateRequest::new("SUP", "ada"),
     ] {
         let initiated = block_on(rig.a.node.initiate(request)).unwrap();
         assert!(
@@ -284,6 +282,16 @@ fn an_unreachable_destination_or_no_admin_access_gives_an_invitation() {
         assert_eq!(initiated.connection().status, ConnectionStatus::Pending);
     }
     assert_eq!(rig.a.node.invitations().unwrap().len(), 3);
+    let mut names: Vec<String> = rig
+        .a
+        .node
+        .connections()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["SUP_to_DEV", "SUP_to_remote", "SUP_to_remote (2)"]);
     // A node nobody can call cannot hand out invitations.
     let err = block_on(rig.b.node.initiate(InitiateRequest::new("DEV", "ada"))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");

@@ -12,6 +12,7 @@ use twinsync::engine::{DeleteOptions, InitiateRequest, Initiated};
 use twinsync::model::{ProjectKey, UserId};
 use twinsync::testkit::block_on;
 use twinsync::testkit::remote_rig::{RemoteRig, RigSide};
+use twinsync::tracker::Tracker;
 use twinsync::{Error, ErrorKind};
 
 fn user(u: &str) -> UserId {
@@ -338,4 +339,119 @@ fn only_permitted_callers_set_up_and_change_connections() {
         ConnectionStatus::Active,
         "nothing changed"
     );
+}
+
+#[test]
+fn invitations_survive_a_restart_of_the_initiator() {
+    let mut rig = RemoteRig::new();
+    let (conn, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let (revoked, _) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    block_on(rig.a.node.revoke_invitation(&revoked.id, &user("ada"))).unwrap();
+    rig.restart_a();
+    let listed = rig.a.node.invitations().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .any(|i| i.connection == conn.id && i.status == InvitationStatus::Pending)
+    );
+    assert!(listed.iter().any(
+        |i| i.connection == revoked.id && matches!(i.status, InvitationStatus::Revoked { .. })
+    ));
+    let accepted = accept(&rig.b, code.as_str()).unwrap();
+    assert_eq!(accepted.status, ConnectionStatus::Active);
+    // An explicit name stays unique on the initiator.
+    let err = block_on(
+        rig.a
+            .node
+            .initiate(InitiateRequest::new("SUP", "ada").name(conn.name.clone())),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+    // The acceptor has a connection of that name already: the next gets another.
+    let other = rig.another_node("https://c.example", true);
+    let (_, code) = match block_on(other.node.initiate(InitiateRequest::new("SUP", "ada"))).unwrap()
+    {
+        Initiated::Invitation { connection, code } => (connection, code),
+        x => panic!("{x:?}"),
+    };
+    let second = accept(&rig.b, code.as_str()).unwrap();
+    assert_eq!(second.name, format!("{} (2)", accepted.name));
+}
+
+/// A network that loses the answer to the first redeem request.
+struct LoseWelcome {
+    network: twinsync::transport::InProcessNetwork,
+    lost: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for LoseWelcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoseWelcome")
+    }
+}
+
+#[async_trait::async_trait]
+impl twinsync::transport::Transport for LoseWelcome {
+    async fn call(
+        &self,
+        to: &twinsync::model::InstanceUrl,
+        request: Vec<u8>,
+    ) -> twinsync::Result<Vec<u8>> {
+        let redeem = String::from_utf8_lossy(&request).contains(r#""type":"redeem""#);
+        let answer = self.network.call(to, request).await?;
+        if redeem && !self.lost.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::new(ErrorKind::Timeout, "the answer was lost"));
+        }
+        Ok(answer)
+    }
+}
+
+#[test]
+fn an_acceptor_whose_welcome_was_lost_accepts_again_and_nobody_else_can() {
+    let mut rig = RemoteRig::new();
+    let (conn, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    rig.b.node = block_on(
+        twinsync::engine::Node::builder()
+            .tracker(std::sync::Arc::new(rig.b.tracker.clone()))
+            .store(rig.b.store.clone())
+            .clock(rig.clock.clone())
+            .transport(std::sync::Arc::new(LoseWelcome {
+                network: rig.network.clone(),
+                lost: std::sync::atomic::AtomicBool::new(false),
+            }))
+            .build(),
+    )
+    .unwrap();
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(rig.b.node.connections().unwrap().is_empty());
+    assert_eq!(
+        rig.a.node.connection(&conn.id).unwrap().status,
+        ConnectionStatus::Active,
+        "the initiator took the redeem"
+    );
+    // Another node with the code is refused; B, trying again, gets in.
+    let c = rig.another_node("https://c.example", true);
+    let err = accept(&c, code.as_str()).unwrap_err();
+    assert!(
+        matches!(invitation_error(&err), InvitationError::AlreadyUsed { .. }),
+        "{err}"
+    );
+    let accepted = accept(&rig.b, code.as_str()).unwrap();
+    assert_eq!(accepted.status, ConnectionStatus::Active);
+    assert_eq!(accepted.b.project.as_str(), "DEV");
+    rig.b.reachable = true;
+    rig.network.register(
+        rig.b.node.instance(),
+        std::sync::Arc::new(rig.b.node.clone()),
+    );
+    block_on(
+        rig.a
+            .human
+            .create_issue(&twinsync::tracker::NewIssue::new("SUP", "Bug", "x")),
+    )
+    .unwrap();
+    let twin = block_on(rig.a.node.exalate(&conn.id, &"SUP-1".into())).unwrap();
+    assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
 }

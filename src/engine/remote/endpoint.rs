@@ -15,10 +15,18 @@ fn refused(err: &Error) -> Response {
     Response::Refused(Refusal::of(err))
 }
 
+/// Where a message could not be read; never its text (it may hold a secret).
+fn unreadable(e: &serde_json::Error) -> String {
+    format!("line {} column {}", e.line(), e.column())
+}
+
 fn bad_answer(peer: &InstanceUrl, e: &serde_json::Error) -> Error {
     Error::new(
         ErrorKind::Incompatible,
-        format!("the node at {peer} answered with a message this node cannot read: {e}"),
+        format!(
+            "the node at {peer} answered with a message this node cannot read (at {})",
+            unreadable(e)
+        ),
     )
 }
 
@@ -38,7 +46,10 @@ impl Endpoint for Node {
                 Ok(request) => self.answer(request).await,
                 Err(e) => refused(&Error::new(
                     ErrorKind::Incompatible,
-                    format!("a message this node cannot read: {e}"),
+                    format!(
+                        "a message this node cannot read (at {}); is the other node a newer twinsync?",
+                        unreadable(&e)
+                    ),
                 )),
             }
         };
@@ -180,7 +191,12 @@ impl Node {
 
     /// Sends `request` to the node at `to` and reads its answer.
     pub(super) async fn call(&self, to: &InstanceUrl, request: &Request) -> Result<Response> {
-        let bytes = serde_json::to_vec(request)?;
+        let bytes = serde_json::to_vec(request).map_err(|e| {
+            Error::new(
+                ErrorKind::Unexpected,
+                format!("a message cannot be written: {}", unreadable(&e)),
+            )
+        })?;
         let answer = self.transport()?.call(to, bytes).await?;
         serde_json::from_slice(&answer).map_err(|e| bad_answer(to, &e))
     }

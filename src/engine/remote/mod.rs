@@ -84,6 +84,8 @@ pub(super) struct Runtime {
     invitations: Mutex<Option<PendingInvitations>>,
     auth: Mutex<HashMap<ConnectionId, Arc<MessageAuthenticator>>>,
     outbox: Mutex<HashMap<ConnectionId, Outbox>>,
+    /// Challenges to an acceptor confirming again (its welcome was lost).
+    reconfirm: Mutex<HashMap<ConnectionId, crate::connection::Challenge>>,
     /// Incoming replicas are applied one at a time.
     apply: futures::lock::Mutex<()>,
 }
@@ -101,6 +103,7 @@ impl Runtime {
             invitations: Mutex::new(None),
             auth: Mutex::new(HashMap::new()),
             outbox: Mutex::new(HashMap::new()),
+            reconfirm: Mutex::new(HashMap::new()),
             apply: futures::lock::Mutex::new(()),
         }
     }
@@ -183,14 +186,32 @@ fn read_json<T: serde::de::DeserializeOwned>(
 ) -> Result<Option<T>> {
     bytes
         .map(|b| {
+            // The position only: the text may hold a secret.
             serde_json::from_slice(&b).map_err(|e| {
                 Error::new(
                     ErrorKind::Storage,
-                    format!("stored {what} is unreadable: {e}"),
+                    format!(
+                        "stored {what} is unreadable (at line {} column {})",
+                        e.line(),
+                        e.column()
+                    ),
                 )
             })
         })
         .transpose()
+}
+
+/// `name`, or `name (2)`, `name (3)`, … when a connection of this node has it.
+fn unique_name(txn: &mut dyn StoreTxn, name: &str) -> Result<String> {
+    let taken: std::collections::HashSet<String> =
+        txn.connections()?.into_iter().map(|c| c.name).collect();
+    if !taken.contains(name) {
+        return Ok(name.to_owned());
+    }
+    Ok((2..)
+        .map(|n| format!("{name} ({n})"))
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or_else(|| unreachable!("an endless range has a free name")))
 }
 
 /// The side of `conn` on `instance`.

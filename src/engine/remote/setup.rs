@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::connection::{
-    Connection, ConnectionStatus, Invitation, InvitationCode, InvitationError, InvitationSummary,
-    Mode, NewInvitation, Nonce, Role, Side, negotiate,
+    Challenge, Connection, ConnectionStatus, Invitation, InvitationCode, InvitationError,
+    InvitationSummary, Mode, NewInvitation, Nonce, Role, Side, negotiate,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, InstanceUrl, ProjectKey, UserId};
@@ -302,13 +302,16 @@ impl Node {
             .destination_project
             .clone()
             .unwrap_or_else(unknown_project);
-        let name = request.name.clone().unwrap_or_else(|| {
-            let other = request
-                .destination_project
-                .as_ref()
-                .map_or("remote", ProjectKey::as_str);
-            format!("{own}_to_{other}")
-        });
+        let name = match &request.name {
+            Some(name) => name.clone(),
+            None => {
+                let other = request
+                    .destination_project
+                    .as_ref()
+                    .map_or("remote", ProjectKey::as_str);
+                super::unique_name(&mut *self.txn()?, &format!("{own}_to_{other}"))?
+            }
+        };
         let unknown = InstanceUrl::parse(UNKNOWN_INSTANCE)?;
         let conn = new_connection(
             id.clone(),
@@ -528,9 +531,10 @@ impl Node {
         if welcome.connection != id || welcome.acceptor != own {
             return Err(unexpected(&initiator));
         }
+        let name = super::unique_name(&mut *self.txn()?, &welcome.name)?;
         let conn = new_connection(
             id.clone(),
-            welcome.name.clone(),
+            name,
             welcome.initiator.clone(),
             own,
             welcome.mode,
@@ -661,10 +665,66 @@ impl Node {
         let now = self.now();
         let nonce = Nonce::generate()?;
         let challenge = self.with_invitations(
-            |pending| Ok((pending.challenge(connection, nonce, now)?, false)),
+            |pending| match pending.challenge(connection, nonce, now) {
+                Ok(challenge) => Ok((challenge, false)),
+                // Used: perhaps by this very acceptor, whose welcome was lost;
+                // `answer_redeem` tells.
+                Err(InvitationError::AlreadyUsed { .. }) => {
+                    let challenge = Challenge::new(connection.clone(), nonce);
+                    self.runtime()
+                        .reconfirm
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(connection.clone(), challenge.clone());
+                    Ok((challenge, false))
+                }
+                Err(e) => Err(e.into()),
+            },
             |_| Ok(()),
         )?;
         Ok(Response::Challenge { challenge })
+    }
+
+    /// The acceptor of an active connection accepts again: its welcome was
+    /// lost. It gets the welcome again, once it proves the secret; anyone
+    /// else is told the invitation was used.
+    fn confirm_again(
+        &self,
+        conn: &Connection,
+        proof: &crate::connection::Proof,
+        acceptor: Side,
+    ) -> Result<Response> {
+        let used = || {
+            Error::from(InvitationError::AlreadyUsed {
+                connection: conn.id.clone(),
+            })
+        };
+        if conn.b != acceptor {
+            return Err(used());
+        }
+        let challenge = self
+            .runtime()
+            .reconfirm
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&conn.id)
+            .ok_or_else(|| InvitationError::NoChallenge {
+                connection: conn.id.clone(),
+            })?;
+        let link = self.link(&conn.id)?;
+        challenge.verify(link.invitation()?.secret(), Role::Acceptor, proof)?;
+        tracing::info!(connection = %conn.name, acceptor = %acceptor.instance, "welcome sent again");
+        let welcome = Welcome {
+            connection: conn.id.clone(),
+            name: conn.name.clone(),
+            mode: conn.mode,
+            initiator: conn.a.clone(),
+            acceptor,
+            protocol: link.protocol,
+            reachable: self.reachable(),
+        };
+        self.seal(&conn.id, &link, &Body::Welcome(welcome))
+            .map(Response::Signed)
     }
 
     pub(super) fn answer_redeem(
@@ -687,6 +747,9 @@ impl Node {
                 ErrorKind::InvalidInput,
                 "an invitation cannot be accepted by the node that made it",
             ));
+        }
+        if conn.status != ConnectionStatus::Pending {
+            return self.confirm_again(&conn, proof, acceptor);
         }
         let link = self.link(connection)?;
         let mut active = conn.clone();
@@ -748,9 +811,10 @@ impl Node {
             instance: invitation.initiator().clone(),
             project: invitation.project().clone(),
         };
+        let name = super::unique_name(&mut *self.txn()?, invitation.name())?;
         let conn = new_connection(
             invitation.connection().clone(),
-            invitation.name().to_owned(),
+            name,
             initiator.clone(),
             own.clone(),
             invitation.mode(),

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use crate::model::{AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef};
 use crate::plan::{PlanInput, PlanOptions, TwinState, plan};
-use crate::replica::{Marker, Origin, Replica};
+use crate::replica::{Marker, Origin, REPLICA_FORMAT_VERSION, Replica};
 use crate::store::{QueueItem, TwinError};
 
 use super::super::execute::AttachmentSource;
@@ -475,6 +475,16 @@ impl Node {
                     conn.name,
                     conn.status,
                     self.instance()
+                ),
+            ));
+        }
+        if message.replica.format > REPLICA_FORMAT_VERSION {
+            return Err(Error::new(
+                ErrorKind::Incompatible,
+                format!(
+                    "replica format {} is newer than this node reads ({REPLICA_FORMAT_VERSION}); \
+                     upgrade twinsync",
+                    message.replica.format
                 ),
             ));
         }
