@@ -321,3 +321,70 @@ fn replayed_or_altered_messages_change_nothing_even_after_a_restart() {
         ConnectionStatus::Active
     );
 }
+
+#[test]
+fn a_side_that_lost_its_store_joins_again_without_duplicates_or_deletions() {
+    let mut rig = RemoteRig::new();
+    let conn = rig.connect();
+    // SUP-1 goes to B as DEV-1; B's own DEV-2 comes to A as SUP-2.
+    block_on(
+        rig.a
+            .human
+            .create_issue(&NewIssue::new("SUP", "Bug", "from A")),
+    )
+    .unwrap();
+    let sup1 = rig.a.issue("SUP-1");
+    block_on(rig.a.human.add_comment(&sup1.id, &NewComment::public("a1"))).unwrap();
+    block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+    block_on(
+        rig.b
+            .human
+            .create_issue(&NewIssue::new("DEV", "Bug", "from B")),
+    )
+    .unwrap();
+    let dev2 = rig.b.issue("DEV-2");
+    block_on(rig.b.human.add_comment(&dev2.id, &NewComment::public("b1"))).unwrap();
+    block_on(rig.b.node.exalate(&conn.id, &key("DEV-2"))).unwrap();
+    rig.sync(&conn);
+    rig.sync(&conn);
+
+    rig.wipe_b();
+    assert!(rig.b.node.connections().unwrap().is_empty());
+    let err = block_on(rig.a.node.reinvite(&conn.id, &UserId::new("uma"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    let code = block_on(rig.a.node.reinvite(&conn.id, &ada())).unwrap();
+    let joined = block_on(rig.b.node.accept(code.as_str(), &"DEV".into(), &ada())).unwrap();
+    assert_eq!(joined.id, conn.id);
+    // Edits made meanwhile on both sides still travel.
+    rig.advance(10);
+    let update = IssueUpdate {
+        summary: Some("from B, edited".into()),
+        ..IssueUpdate::default()
+    };
+    block_on(rig.b.human.update_issue(&dev2.id, &update)).unwrap();
+    block_on(rig.a.human.add_comment(&sup1.id, &NewComment::public("a2"))).unwrap();
+    for _ in 0..3 {
+        rig.sync(&conn);
+    }
+    assert_eq!(rig.a.issues("SUP").len(), 2, "nothing created twice on A");
+    assert_eq!(rig.b.issues("DEV").len(), 2, "nothing created twice on B");
+    let comments = |i: &twinsync::model::Issue| -> Vec<String> {
+        i.comments.iter().map(|c| c.body.to_plain_text()).collect()
+    };
+    assert_eq!(comments(&rig.b.issue("DEV-1")), ["a1", "a2"]);
+    assert_eq!(comments(&rig.a.issue("SUP-2")), ["b1"]);
+    assert_eq!(rig.a.issue("SUP-2").summary, "from B, edited");
+    assert_eq!(rig.b.node.status(&conn.id).unwrap().twins, 2);
+    assert_eq!(
+        rig.a.node.connection(&conn.id).unwrap().status,
+        ConnectionStatus::Active
+    );
+    // The old code no longer opens anything; quiet cycles write nothing.
+    rig.a.tracker.reset_calls();
+    rig.b.tracker.reset_calls();
+    rig.sync(&conn);
+    assert_eq!(
+        rig.a.tracker.calls().writes() + rig.b.tracker.calls().writes(),
+        0
+    );
+}

@@ -70,22 +70,23 @@ fn remote_seeds() -> Vec<u64> {
 }
 
 #[test]
-fn remote_connection_survives_network_faults_and_crashes_of_either_node() {
+fn remote_connection_survives_network_faults_crashes_and_store_loss_of_either_node() {
     let mut failures = Vec::new();
-    let mut totals = (0, 0, 0);
+    let mut totals = (0, 0, 0, 0);
     for seed in remote_seeds() {
         match run_remote(RemoteSimConfig::new(seed)) {
             Ok(r) => {
                 totals.0 += r.twins;
                 totals.1 += r.comments;
                 totals.2 += r.crashes;
+                totals.3 += r.wipes;
             }
             Err(e) => failures.push(e),
         }
     }
     println!(
-        "simulated remotely: {} twins, {} comments, {} crashes",
-        totals.0, totals.1, totals.2
+        "simulated remotely: {} twins, {} comments, {} crashes, {} store losses",
+        totals.0, totals.1, totals.2, totals.3
     );
     assert!(
         failures.is_empty(),

@@ -194,6 +194,20 @@ impl NodeBuilder {
         let tracker: Arc<dyn Tracker> =
             Arc::new(RetryTracker::new(raw, clock.clone(), self.options.retry));
         let instance = tracker.instance().await?.url;
+        // Operation ids must never repeat, even after a restart at the same
+        // clock reading: each start of a node on a store gets its own number.
+        let boot = {
+            let mut txn = store.begin()?;
+            let boot = txn
+                .meta(BOOT_KEY)?
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0)
+                + 1;
+            txn.set_meta(BOOT_KEY, Some(boot.to_string().as_bytes()))?;
+            txn.commit()?;
+            boot
+        };
         let remote = remote::Runtime::new(
             self.transport,
             self.reachable.unwrap_or(true),
@@ -209,6 +223,7 @@ impl NodeBuilder {
                 rules: Mutex::new(HashMap::new()),
                 projects: Mutex::new(HashMap::new()),
                 ops: AtomicU64::new(0),
+                boot,
                 remote,
             }),
         };
@@ -216,6 +231,9 @@ impl NodeBuilder {
         Ok(node)
     }
 }
+
+/// The store's count of node starts (see [`Node::op_id`]).
+const BOOT_KEY: &str = "node/boot";
 
 struct Inner {
     tracker: Arc<dyn Tracker>,
@@ -226,6 +244,7 @@ struct Inner {
     rules: Mutex<HashMap<ConnectionId, RuleSet>>,
     projects: Mutex<HashMap<ProjectKey, ProjectInfo>>,
     ops: AtomicU64,
+    boot: u64,
     remote: remote::Runtime,
 }
 
@@ -308,7 +327,11 @@ impl Node {
 
     fn op_id(&self) -> String {
         let n = self.inner.ops.fetch_add(1, Ordering::Relaxed);
-        format!("{:x}-{n}", self.now().unix_timestamp_nanos())
+        format!(
+            "{:x}-{}-{n}",
+            self.now().unix_timestamp_nanos(),
+            self.inner.boot
+        )
     }
 
     /// The rules of a connection: its custom rule set if one was set, else Basic.

@@ -193,6 +193,13 @@ impl RemoteRig {
         );
     }
 
+    /// Loses node B's store: B restarts on a new, empty one (its connection
+    /// is gone; join it again with [`Node::reinvite`] on A).
+    pub fn wipe_b(&mut self) {
+        self.b.store = Arc::new(MemoryStore::new());
+        self.restart_b();
+    }
+
     /// A third node on the same network and clock, at `url` (projects, users
     /// and groups as the others).
     pub fn another_node(&self, url: &str, reachable: bool) -> RigSide {

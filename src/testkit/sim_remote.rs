@@ -7,9 +7,10 @@
 //! follows one seed on one virtual clock, so a failing seed replays exactly.
 //!
 //! At the end faults heal, both nodes sync until quiet, and the invariants of
-//! DESIGN.md are checked against both trackers' contents. Store loss (I9) is
-//! not simulated here: recovering a remote connection whose store is lost
-//! needs the connection set up again, which the engine does not offer yet.
+//! DESIGN.md are checked against both trackers' contents. When a node loses
+//! its store, the other joins it to the connection again
+//! ([`Node::reinvite`], or [`Node::rejoin`] from a private node) and the
+//! twins are found again (I9).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -45,13 +46,17 @@ pub struct RemoteSimConfig {
     pub network_fault_rate: f64,
     /// Chance per step of a crash of one node.
     pub crash_rate: f64,
+    /// Chance per step that one node loses its store (the other invites it
+    /// to join again, or sets the connection up again on it).
+    pub wipe_rate: f64,
     /// Whether the destination is in a private network (it pulls).
     pub private_destination: bool,
 }
 
 impl RemoteSimConfig {
     /// The defaults for a seed: 60 steps, 5% tracker faults, 5% of each
-    /// network fault, 8% crashes; every third seed has a private destination.
+    /// network fault, 8% crashes, 1% store loss; every third seed has a
+    /// private destination.
     pub fn new(seed: u64) -> Self {
         RemoteSimConfig {
             seed,
@@ -59,6 +64,7 @@ impl RemoteSimConfig {
             fault_rate: 0.05,
             network_fault_rate: 0.05,
             crash_rate: 0.08,
+            wipe_rate: 0.01,
             private_destination: seed.is_multiple_of(3),
         }
     }
@@ -402,6 +408,49 @@ impl RemoteSim {
             self.report.crashes += 1;
             self.restart(victim);
         }
+        if self.rng.chance(self.config.wipe_rate) {
+            let victim = self.rng.below(2);
+            self.wipe(victim);
+        }
+    }
+
+    /// Node `i` loses its store; the other joins it to the connection again.
+    fn wipe(&mut self, i: usize) {
+        self.trace(&format!("WIPE {i}"));
+        self.report.wipes += 1;
+        self.sides[i].store = Arc::new(MemoryStore::new());
+        self.restart(i);
+        self.clock.advance(Duration::from_secs(6));
+        let other = 1 - i;
+        let ada = UserId::new("ada");
+        let project = ProjectKey::new(self.sides[i].project);
+        let mut last = String::new();
+        for _ in 0..30 {
+            self.clock.advance(Duration::from_secs(1));
+            let survivor = &self.sides[other].node;
+            if !self.sides[other].reachable {
+                match block_on(survivor.rejoin(&self.conn, &ada)) {
+                    Ok(_) => return without_guard(&self.sides[i].store, &self.conn),
+                    Err(e) => last = e.to_string(),
+                }
+                continue;
+            }
+            let code = match block_on(survivor.reinvite(&self.conn, &ada)) {
+                Ok(code) => code,
+                Err(e) => {
+                    last = e.to_string();
+                    continue;
+                }
+            };
+            for _ in 0..5 {
+                self.clock.advance(Duration::from_secs(1));
+                match block_on(self.sides[i].node.accept(code.as_str(), &project, &ada)) {
+                    Ok(_) => return without_guard(&self.sides[i].store, &self.conn),
+                    Err(e) => last = e.to_string(),
+                }
+            }
+        }
+        panic!("node {i} cannot join the connection again: {last}");
     }
 
     fn heal(&mut self) -> Result<(), String> {

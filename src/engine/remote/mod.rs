@@ -59,6 +59,7 @@ use crate::transport::Transport;
 use super::Node;
 
 mod endpoint;
+mod rejoin;
 mod setup;
 mod sync;
 mod twins;

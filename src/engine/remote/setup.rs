@@ -471,6 +471,12 @@ impl Node {
     ) -> Result<Connection> {
         let invitation = Invitation::decode(code, self.now())?;
         self.check_node_version(&invitation)?;
+        if let Some((conn, _)) = self.established_already(&invitation, project)? {
+            // Accepted already, but finding the twins failed: finish it.
+            self.check_permission(caller, project).await?;
+            self.rederive_remote_twins(&conn).await?;
+            return Ok(conn);
+        }
         self.accept_checks(&invitation, project, caller).await?;
         let initiator = invitation.initiator().clone();
         let theirs = match self
@@ -749,6 +755,9 @@ impl Node {
             ));
         }
         if conn.status != ConnectionStatus::Pending {
+            if self.invited_again(connection)? {
+                return self.answer_rejoin(&conn, proof, acceptor, reachable, agreed);
+            }
             return self.confirm_again(&conn, proof, acceptor);
         }
         let link = self.link(connection)?;
@@ -802,6 +811,13 @@ impl Node {
         let invitation = Invitation::decode(code.as_str(), self.now())?;
         self.check_node_version(&invitation)?;
         let agreed = negotiate(invitation.mode(), self.protocol_version(), protocol)?;
+        if let Some((conn, again)) = self.established_already(&invitation, project)? {
+            // The same request again (its answer was lost, or finding the
+            // twins failed): finish it and answer the same.
+            self.check_permission(caller, project).await?;
+            self.rederive_remote_twins(&conn).await?;
+            return Ok(again);
+        }
         self.accept_checks(&invitation, project, caller).await?;
         let own = Side {
             instance: self.instance().clone(),
@@ -844,6 +860,45 @@ impl Node {
         };
         self.seal(&conn.id, &link, &Body::Welcome(welcome))
             .map(Response::Signed)
+    }
+}
+
+impl Node {
+    /// The welcome again, when this node set up the connection of
+    /// `invitation` with `project` already, with the same secret.
+    fn established_already(
+        &self,
+        invitation: &Invitation,
+        project: &ProjectKey,
+    ) -> Result<Option<(Connection, Response)>> {
+        let id = invitation.connection();
+        let Some(record) = self.txn()?.connection(id)? else {
+            return Ok(None);
+        };
+        let conn = super::super::decode_connection(&record)?;
+        let Ok(link) = self.link(id) else {
+            return Ok(None);
+        };
+        let own = super::own_side(&conn, self.instance())?.clone();
+        let same = link.invitation()?.secret() == invitation.secret() && &own.project == project;
+        if !same {
+            return Ok(None);
+        }
+        let initiator = Side {
+            instance: invitation.initiator().clone(),
+            project: invitation.project().clone(),
+        };
+        let welcome = Welcome {
+            connection: conn.id.clone(),
+            name: conn.name.clone(),
+            mode: conn.mode,
+            initiator,
+            acceptor: own,
+            protocol: link.protocol,
+            reachable: self.reachable(),
+        };
+        let signed = self.seal(&conn.id, &link, &Body::Welcome(welcome))?;
+        Ok(Some((conn, Response::Signed(signed))))
     }
 }
 

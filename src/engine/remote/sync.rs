@@ -297,24 +297,26 @@ impl Node {
         let rules = self.rules_for(conn);
         let replica = rules.outgoing(issue, origin_of(self, issue), &conn.id);
         let fp = rules.fingerprints(&replica).whole;
-        if flags.is_none()
-            && let Some(s) = state.as_ref().filter(|s| s.local_whole == fp)
-        {
-            // In step, unless a failure is on record: then it goes once
-            // more, so that the other side clears the failure it recorded.
-            let failed = self
+        let failed = match &state {
+            Some(s) => self
                 .txn()?
                 .errors(&conn.id)?
                 .iter()
-                .any(|e| e.issue == s.remote.id);
-            if !failed {
-                return Ok(Pushed::UpToDate);
-            }
+                .any(|e| e.issue == s.remote.id),
+            None => false,
+        };
+        if flags.is_none() && !failed && state.as_ref().is_some_and(|s| s.local_whole == fp) {
+            // In step. (With a failure on record it goes once more, so that
+            // the other side clears the failure it recorded.)
+            return Ok(Pushed::UpToDate);
         }
         let files = if self.reachable() {
             Vec::new()
         } else {
-            self.inline_files(issue, state.as_ref()).await?
+            // After a failure, every attachment: the other side may lack one
+            // this side's state says it has (it lost its store, say).
+            self.inline_files(issue, state.as_ref().filter(|_| !failed))
+                .await?
         };
         let flags = flags.unwrap_or(Outgoing {
             key: issue.key.clone(),
