@@ -58,14 +58,17 @@ use crate::transport::Transport;
 
 use super::Node;
 
+mod accept;
 mod endpoint;
+mod initiate;
+mod receive;
 mod rejoin;
-mod setup;
-mod sync;
+mod send;
+
 mod twins;
 mod wire;
 
-pub use setup::{InitiateRequest, Initiated};
+pub use initiate::{InitiateRequest, Initiated};
 
 use wire::{Body, SecretText};
 

@@ -11,7 +11,7 @@ use crate::tracker::Page;
 
 use super::super::twin::conflict_key;
 use super::super::{Node, TwinInfo};
-use super::sync::Pushed;
+use super::send::Pushed;
 use super::wire::Body;
 use super::{Outgoing, gone_key, own_side};
 

@@ -1,24 +1,18 @@
-//! Syncing over a remote connection: sending this side's changes, applying
-//! the other side's.
-
-use async_trait::async_trait;
+//! Sending this side's changes over a remote connection, and what the other
+//! side answers.
 
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
-use std::collections::HashSet;
-
-use crate::model::{AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef};
-use crate::plan::{PlanInput, PlanOptions, TwinState, plan};
-use crate::replica::{Marker, Origin, REPLICA_FORMAT_VERSION, Replica};
+use crate::model::{Issue, IssueId};
+use crate::plan::TwinState;
+use crate::replica::Origin;
 use crate::store::{QueueItem, TwinError};
 
-use super::super::execute::AttachmentSource;
-use super::super::twin::{Direction, conflict_key};
 use super::super::{CycleReport, Node};
 use super::wire::{
     AckMessage, Body, Bytes, InlineFile, Refusal, ReplicaMessage, is_connection_wide,
 };
-use super::{Link, Outgoing, ack_key, gone_key, in_key, own_side, read_u64, seq_key};
+use super::{Link, Outgoing, ack_key, gone_key, in_key, own_side, read_u64};
 
 /// What became of one of this side's changes.
 pub(super) enum Pushed {
@@ -43,45 +37,6 @@ pub(super) fn origin_of(node: &Node, issue: &Issue) -> Origin {
         project: issue.project.clone(),
         id: issue.id.clone(),
         key: issue.key.clone(),
-    }
-}
-
-/// The other side's attachments: sent along with the replica, or fetched
-/// from the other node.
-struct PeerFiles<'a> {
-    node: &'a Node,
-    conn: &'a Connection,
-    link: &'a Link,
-    issue: &'a IssueId,
-    inline: &'a [InlineFile],
-}
-
-#[async_trait]
-impl AttachmentSource for PeerFiles<'_> {
-    async fn content(&self, id: &AttachmentId) -> Result<Vec<u8>> {
-        if let Some(file) = self.inline.iter().find(|f| &f.id == id) {
-            return Ok(file.content.0.clone());
-        }
-        if !self.link.peer_reachable {
-            return Err(Error::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "the content of attachment {id} did not come with the replica and this node \
-                     cannot call the other; it comes with the next replica"
-                ),
-            ));
-        }
-        let fetch = Body::Fetch {
-            issue: self.issue.clone(),
-            attachment: id.clone(),
-        };
-        match self.node.exchange(self.conn, self.link, &fetch).await? {
-            Body::File { content } => Ok(content.0),
-            _ => Err(Error::new(
-                ErrorKind::Incompatible,
-                "the other node answered a fetch with something else",
-            )),
-        }
     }
 }
 
@@ -424,242 +379,6 @@ impl Node {
         Ok(())
     }
 
-    /// Applies a replica of the other side's issue; answers with an
-    /// acknowledgement, `gone`, or `done` for an old or repeated one.
-    pub(super) async fn receive_replica(
-        &self,
-        conn: &Connection,
-        link: &Link,
-        message: ReplicaMessage,
-    ) -> Result<Body> {
-        let _one_at_a_time = self.runtime().apply.lock().await;
-        let origin = IssueRef::new(
-            message.replica.origin.id.clone(),
-            message.replica.origin.key.clone(),
-        );
-        let result = self.apply_replica(conn, link, &origin, message).await;
-        if let Err(err) = &result {
-            tracing::warn!(error = %err, issue = %origin.key, "applying a replica failed");
-            let mut txn = self.txn()?;
-            let attempts = txn
-                .errors(&conn.id)?
-                .into_iter()
-                .find(|e| e.issue == origin.id)
-                .map_or(0, |e| e.attempts);
-            txn.put_error(&TwinError {
-                connection: conn.id.clone(),
-                issue: origin.id.clone(),
-                key: origin.key.clone(),
-                kind: err.kind(),
-                message: err.to_string(),
-                at: self.now(),
-                attempts: attempts + 1,
-            })?;
-            txn.commit()?;
-        }
-        result
-    }
-
-    async fn apply_replica(
-        &self,
-        conn: &Connection,
-        link: &Link,
-        origin: &IssueRef,
-        message: ReplicaMessage,
-    ) -> Result<Body> {
-        // The status as stored now (the caller's copy may be older).
-        let conn = &self.connection(&conn.id)?;
-        if conn.status != ConnectionStatus::Active {
-            return Err(Error::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "connection {} is {} on {}; changes wait until it is active",
-                    conn.name,
-                    conn.status,
-                    self.instance()
-                ),
-            ));
-        }
-        if message.replica.format > REPLICA_FORMAT_VERSION {
-            return Err(Error::new(
-                ErrorKind::Incompatible,
-                format!(
-                    "replica format {} is newer than this node reads ({REPLICA_FORMAT_VERSION}); \
-                     upgrade twinsync",
-                    message.replica.format
-                ),
-            ));
-        }
-        if link.peer.as_ref() != Some(&message.replica.origin.instance) {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "a replica of issue {} on {}, which is not the other side of connection {}",
-                    origin.key, message.replica.origin.instance, conn.name
-                ),
-            ));
-        }
-        let own = own_side(conn, self.instance())?.clone();
-        let state = {
-            let mut txn = self.txn()?;
-            let last = read_u64(txn.meta(&in_key(&conn.id, &origin.id))?);
-            if last.is_some_and(|l| message.seq <= l) {
-                return Ok(Body::Done); // older than what was applied: ignored
-            }
-            if txn.meta(&gone_key(&conn.id, &origin.id))?.is_some() {
-                if !message.exalate {
-                    return Ok(Body::Gone {
-                        issue: origin.id.clone(),
-                    });
-                }
-                txn.set_meta(&gone_key(&conn.id, &origin.id), None)?;
-            }
-            // From now on older replicas are ignored, even if this one fails
-            // halfway: what it changed already is newer than they are (the
-            // sender sends again, with a new number).
-            txn.set_meta(
-                &in_key(&conn.id, &origin.id),
-                Some(message.seq.to_string().as_bytes()),
-            )?;
-            let state = match txn.twin_by_remote(&conn.id, &origin.id)? {
-                Some(s) => s,
-                None => {
-                    let mut s = TwinState::new(conn.id.clone(), origin.clone());
-                    // Their issue is a copy of one of ours: link the two.
-                    if let Some(mine) = &message.replica.mirror_of
-                        && txn.twin_by_local(&conn.id, mine)?.is_none()
-                    {
-                        s.local = Some(IssueRef::new(mine.clone(), mine.as_str()));
-                    }
-                    txn.put_twin(&s)?;
-                    s
-                }
-            };
-            txn.commit()?;
-            state
-        };
-        let Some(stored) = self.resolve_intents(conn, state).await? else {
-            return Err(Error::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "the twin of {} is being created; its outcome settles first",
-                    origin.key
-                ),
-            ));
-        };
-        let local = match &stored.local {
-            Some(l) => match self.tracker().issue(&l.id).await {
-                Ok(issue) => Some(issue),
-                Err(e) if e.kind() == ErrorKind::NotFound => None,
-                Err(e) => return Err(e.with_issue(&l.key)),
-            },
-            None => None,
-        };
-        let mut stored = stored;
-        if let (Some(l), Some(issue)) = (stored.local.as_mut(), local.as_ref()) {
-            if issue.project != own.project {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "issue {} moved out of project {} of connection {}",
-                        issue.key, own.project, conn.name
-                    ),
-                ));
-            }
-            l.key = issue.key.clone();
-        }
-        if stored.local.is_some() && local.is_none() {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "the twin of {} was deleted; unexalate it on the other side to stop syncing it",
-                    origin.key
-                ),
-            ));
-        }
-        if let Some(local) = &local {
-            repair_links(&mut stored, &message.replica, local, &conn.id);
-        }
-        let project = self.project_info(&own.project).await?;
-        let rules = self.rules_for(conn);
-        let fingerprints = rules.fingerprints(&message.replica);
-        let plan = plan(&PlanInput {
-            connection: &conn.id,
-            replica: &message.replica,
-            fingerprints: &fingerprints,
-            previous: None,
-            local: local.as_ref(),
-            state: Some(&stored),
-            target: &project,
-            rules: &rules,
-            options: PlanOptions {
-                policy: conn.policy,
-                guard: conn.guard,
-                allow_mass_deletion: false,
-                match_existing: message.match_existing,
-            },
-        })
-        .map_err(|e| e.with_issue(&origin.key).with_connection(&conn.name))?;
-        if !plan.refusals.is_empty() {
-            tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
-        }
-        tracing::debug!(issue = %origin.key, %plan, "applying a replica");
-        let files = PeerFiles {
-            node: self,
-            conn,
-            link,
-            issue: &origin.id,
-            inline: &message.files,
-        };
-        let writes = self
-            .execute(
-                conn,
-                &plan,
-                &stored,
-                Direction::Forward,
-                &origin.key,
-                &files,
-            )
-            .await?;
-        let mut txn = self.txn()?;
-        if !plan.conflicts.is_empty() {
-            txn.set_meta(
-                &conflict_key(&conn.id, &origin.id),
-                Some(serde_json::to_string(&plan.conflicts)?.as_bytes()),
-            )?;
-        }
-        txn.clear_error(&conn.id, &origin.id)?;
-        let state = txn.twin_by_remote(&conn.id, &origin.id)?;
-        if let Some(local) = state
-            .as_ref()
-            .filter(|s| s.local_whole == 0)
-            .and_then(|s| s.local.as_ref())
-        {
-            // The twin changed here: it goes back (an echo the other side
-            // finds nothing in, or a value that won a conflict here).
-            txn.enqueue(&QueueItem {
-                seq: 0,
-                connection: conn.id.clone(),
-                project: own.project.clone(),
-                issue: local.id.clone(),
-                queued: self.now(),
-            })?;
-        }
-        let floor = read_u64(txn.meta(&seq_key(&conn.id))?).unwrap_or(0);
-        txn.commit()?;
-        let Some(state) = state.filter(|s| s.local.is_some()) else {
-            return Ok(Body::Done);
-        };
-        Ok(Body::Ack(Box::new(AckMessage {
-            issue: origin.id.clone(),
-            seq: message.seq,
-            fp: message.fp,
-            state,
-            floor,
-            writes,
-        })))
-    }
-
     /// Records the other side's acknowledgement: the twin, seen from here.
     pub(super) fn record_ack(&self, conn: &Connection, ack: AckMessage) -> Result<bool> {
         let theirs = ack.state;
@@ -769,72 +488,6 @@ impl Node {
             }
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
-        }
-    }
-
-    /// Serves the content of an attachment of one of our issues under sync.
-    pub(super) async fn serve_file(
-        &self,
-        conn: &Connection,
-        issue: &IssueId,
-        attachment: &AttachmentId,
-    ) -> Result<Body> {
-        let shared = {
-            let mut txn = self.txn()?;
-            txn.twin_by_local(&conn.id, issue)?.is_some()
-                || self.outgoing(&mut *txn, &conn.id)?.contains_key(issue)
-        };
-        if !shared {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                format!(
-                    "issue {issue} is not under sync on connection {}; its attachments are not shared",
-                    conn.name
-                ),
-            ));
-        }
-        let found = self.tracker().issue(issue).await?;
-        if !found.attachments.iter().any(|a| &a.id == attachment) {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("attachment {attachment} is not on issue {}", found.key),
-            ));
-        }
-        let content = self.tracker().download_attachment(attachment).await?;
-        Ok(Body::File {
-            content: Bytes(content),
-        })
-    }
-}
-
-/// Drops links that the replica shows to be stale before planning it: a
-/// link from one of our comments to a comment of theirs that is gone, when
-/// another comment of theirs is a copy of ours or ours a copy of it (the
-/// markers on the comments say so). The link was made before the other
-/// side copied again (an edit here of a comment deleted there) and its
-/// acknowledgement did not arrive; without this the planner would copy the
-/// new copy back, a duplicate.
-fn repair_links(state: &mut TwinState, replica: &Replica, local: &Issue, conn: &ConnectionId) {
-    let present: HashSet<&CommentId> = replica.comments.iter().map(|c| &c.id).collect();
-    for rc in &replica.comments {
-        if state.comments.iter().any(|l| l.remote == rc.id) {
-            continue;
-        }
-        let ours = rc.mirror_of.clone().or_else(|| {
-            local
-                .comments
-                .iter()
-                .find(|c| {
-                    Marker::find(&c.properties, conn)
-                        .and_then(|m| m.origin_comment)
-                        .is_some_and(|o| o == rc.id)
-                })
-                .map(|c| c.id.clone())
-        });
-        if let Some(ours) = ours {
-            state
-                .comments
-                .retain(|l| l.local != ours || present.contains(&l.remote));
         }
     }
 }
