@@ -462,3 +462,68 @@ fn an_acceptor_whose_welcome_was_lost_accepts_again_and_nobody_else_can() {
     let twin = block_on(rig.a.node.exalate(&conn.id, &"SUP-1".into())).unwrap();
     assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+    use twinsync::transport::Endpoint;
+
+    /// A request from a real exchange: a signed replica from A to B.
+    fn signed_request(rig: &RemoteRig) -> Vec<u8> {
+        let conn = rig.connect();
+        block_on(
+            rig.a
+                .human
+                .create_issue(&twinsync::tracker::NewIssue::new("SUP", "Bug", "x")),
+        )
+        .unwrap();
+        // The replica message, as A would send it (A's node answers Hello too).
+        let _ = block_on(rig.a.node.exalate(&conn.id, &"SUP-1".into())).unwrap();
+        let hello = br#"{"type":"hello","protocol":1}"#.to_vec();
+        let answer = block_on(rig.b.node.handle(hello));
+        assert!(String::from_utf8_lossy(&answer).contains(r#""type":"hello""#));
+        format!(
+            r#"{{"type":"signed","connection":"{}","from":"https://a.example","signature":{{"sent_at_ms":0,"nonce":"{}","tag":"{}"}},"body":"{{}}"}}"#,
+            conn.id,
+            "00".repeat(16),
+            "00".repeat(32)
+        )
+        .into_bytes()
+    }
+
+    fn answers(node: &twinsync::engine::Node, request: Vec<u8>) {
+        let answer = block_on(node.handle(request));
+        let value: serde_json::Value = serde_json::from_slice(&answer).expect("a json answer");
+        assert!(value.get("type").is_some(), "{value}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn arbitrary_bytes_get_an_answer(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let rig = RemoteRig::new();
+            answers(&rig.b.node, bytes);
+        }
+
+        #[test]
+        fn mangled_messages_get_an_answer(at in 0usize..400, byte in any::<u8>(), cut in 0usize..400) {
+            let rig = RemoteRig::new();
+            let mut request = signed_request(&rig);
+            let i = at % request.len();
+            request[i] = byte;
+            answers(&rig.b.node, request.clone());
+            request.truncate(cut % (request.len() + 1));
+            answers(&rig.b.node, request);
+        }
+    }
+
+    #[test]
+    fn a_forged_signature_is_refused() {
+        let rig = RemoteRig::new();
+        let request = signed_request(&rig);
+        let answer = String::from_utf8(block_on(rig.b.node.handle(request))).unwrap();
+        assert!(answer.contains("refused"), "{answer}");
+        assert!(answer.contains("signature does not match"), "{answer}");
+    }
+}
