@@ -21,9 +21,14 @@ use crate::plan::TwinState;
 
 mod memory;
 mod records;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
 pub use records::{ConnectionRecord, Intent, IntentKind, QueueItem, TwinError};
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::SqliteStore;
 
 /// A place to keep a node's state.
 ///
