@@ -410,6 +410,20 @@ fn a_second_store_on_the_same_file_is_refused_until_the_first_is_dropped() {
     SqliteStore::open(&path).expect("free again once the first store is dropped");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_second_path_to_the_same_file_is_refused_too() {
+    let (dir, path) = temp();
+    let _first = SqliteStore::open(&path).expect("open");
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&path, &link).expect("symlink");
+    let text = refused(&link);
+    assert!(
+        text.contains("is in use by another twinsync node"),
+        "{text}"
+    );
+}
+
 /// The other node for `a_second_process_is_refused_while_the_first_holds_the_file`:
 /// opens the store named in `TWINSYNC_TEST_HOLD`, says so, and holds it until its
 /// standard input closes. Without the variable it does nothing.

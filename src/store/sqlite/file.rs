@@ -24,8 +24,11 @@ pub(super) struct NodeLock {
 
 impl NodeLock {
     /// Takes the lock of the database at `database`, or says who holds it.
+    ///
+    /// The lock sits next to the file the path resolves to, so two paths to
+    /// one file (a symlink, `./` and an absolute path) share one lock.
     pub(super) fn acquire(database: &Path) -> Result<Self> {
-        let path = lock_path(database);
+        let path = lock_path(&resolve(database));
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -71,6 +74,23 @@ impl NodeLock {
             .and_then(|()| file.write_all(pid.as_bytes()))
             .map_err(|e| io_error(&path, "cannot write the lock file", e))?;
         Ok(NodeLock { _file: file })
+    }
+}
+
+/// The canonical path of `database`, or of its directory when the file does
+/// not exist yet; `database` itself when neither resolves (opening then fails
+/// with a clear error).
+fn resolve(database: &Path) -> PathBuf {
+    if let Ok(path) = fs::canonicalize(database) {
+        return path;
+    }
+    let dir = match database.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match (fs::canonicalize(dir), database.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => database.to_owned(),
     }
 }
 
