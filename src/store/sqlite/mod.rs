@@ -4,7 +4,8 @@
 //! - `file.rs`: checks on the file before SQLite reads it, and the lock that
 //!   keeps a second node out.
 //! - `schema.rs`: the tables, schema versions and forward migrations.
-//! - `txn.rs`: [`StoreTxn`] on one SQLite transaction.
+//! - `txn.rs`: one SQLite transaction, rolled back on drop.
+//! - `ops.rs`: each [`StoreTxn`] method as SQL.
 //! - `error.rs`: SQLite's errors as twinsync [`Error`]s, in one place.
 
 use std::fmt;
@@ -20,6 +21,7 @@ use super::{Store, StoreTxn};
 
 mod error;
 mod file;
+mod ops;
 mod schema;
 mod txn;
 
