@@ -44,7 +44,10 @@ async fn run() -> Result<()> {
         )
         .await?;
     alice
-        .add_comment(&sup.id, &NewComment::public("Happens for about 5% of orders."))
+        .add_comment(
+            &sup.id,
+            &NewComment::public("Happens for about 5% of orders."),
+        )
         .await?;
     alice
         .upload_attachment(
@@ -56,11 +59,18 @@ async fn run() -> Result<()> {
             },
         )
         .await?;
-    println!("Alice filed {} (an Epic) with a comment and an attachment", sup.key);
+    println!(
+        "Alice filed {} (an Epic) with a comment and an attachment",
+        sup.key
+    );
 
     // Escalate it to development.
     let twin = node.exalate(&conn.id, &sup.key).await?;
-    let dev_key = twin.twin.as_ref().map(|t| t.key.clone()).unwrap_or_else(|| IssueKey::new("?"));
+    let dev_key = twin
+        .twin
+        .as_ref()
+        .map(|t| t.key.clone())
+        .unwrap_or_else(|| IssueKey::new("?"));
     let dev = tracker.issue_by_key(&dev_key).await?;
     println!(
         "exalated {} → {}: type {} (DEV has no Epic), {} comment(s), {} attachment(s), {} writes",
@@ -73,8 +83,11 @@ async fn run() -> Result<()> {
     );
 
     // Both sides work on it.
-    bob.add_comment(&dev.id, &NewComment::public("Found it: a slow payment-provider call."))
-        .await?;
+    bob.add_comment(
+        &dev.id,
+        &NewComment::public("Found it: a slow payment-provider call."),
+    )
+    .await?;
     alice
         .update_issue(
             &sup.id,
@@ -87,9 +100,15 @@ async fn run() -> Result<()> {
     println!("\nBob commented in {}; Alice renamed {}", dev.key, sup.key);
 
     let report = node.sync(&conn.id).await?;
-    println!("sync: {} twin(s) synced with {} write(s)", report.synced, report.writes);
+    println!(
+        "sync: {} twin(s) synced with {} write(s)",
+        report.synced, report.writes
+    );
     let report = node.sync(&conn.id).await?;
-    println!("sync again: {} write(s) — nothing echoes back\n", report.writes);
+    println!(
+        "sync again: {} write(s) — nothing echoes back\n",
+        report.writes
+    );
 
     for key in [&sup.key, &dev.key] {
         let issue = tracker.issue_by_key(key).await?;

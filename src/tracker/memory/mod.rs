@@ -22,10 +22,13 @@ use crate::tracker::{
 use crate::trigger::Jql;
 
 mod faults;
+mod limits;
 mod state;
 
 use faults::FaultPlan;
 pub use faults::{CallCounts, Fault, FaultTarget, OpKind, RandomFaults};
+use limits::Limiter;
+pub use limits::RateLimits;
 use state::{State, not_found};
 
 /// The largest page the in-memory tracker returns.
@@ -77,6 +80,7 @@ pub struct MemoryTracker {
     calls: Arc<Mutex<CallCounts>>,
     faults: Arc<Mutex<FaultPlan>>,
     latency: Arc<Mutex<Duration>>,
+    limiter: Arc<Mutex<Option<Limiter>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -132,6 +136,7 @@ impl MemoryTracker {
             calls: Arc::default(),
             faults: Arc::default(),
             latency: Arc::default(),
+            limiter: Arc::default(),
         })
     }
 
@@ -163,6 +168,7 @@ impl MemoryTracker {
             calls: Arc::default(),
             faults: Arc::default(),
             latency: Arc::default(),
+            limiter: Arc::default(),
         }
     }
 
@@ -244,6 +250,12 @@ impl MemoryTracker {
         *lock(&self.latency) = latency;
     }
 
+    /// Makes this handle answer 429 (with `Retry-After`) beyond `limits`, or
+    /// stops limiting with `None`. Rejected calls are counted too.
+    pub fn set_rate_limits(&self, limits: Option<RateLimits>) {
+        *lock(&self.limiter) = limits.map(Limiter::new);
+    }
+
     /// The calls this handle (and its clones) made so far.
     pub fn calls(&self) -> CallCounts {
         lock(&self.calls).clone()
@@ -299,12 +311,27 @@ impl MemoryTracker {
         op: OpKind,
         apply: impl FnOnce(&mut State, OffsetDateTime, &UserRef) -> Result<T>,
     ) -> Result<T> {
+        self.call_on(op, None, apply).await
+    }
+
+    /// Like `call`, for a write to one issue (which per-issue rate limits count).
+    async fn call_on<T>(
+        &self,
+        op: OpKind,
+        issue: Option<&IssueId>,
+        apply: impl FnOnce(&mut State, OffsetDateTime, &UserRef) -> Result<T>,
+    ) -> Result<T> {
         lock(&self.calls).record(op);
         let latency = *lock(&self.latency);
         if latency > Duration::ZERO {
             self.shared.clock.sleep(latency).await;
         }
         let now = self.shared.clock.now();
+        if let Some(limiter) = lock(&self.limiter).as_mut() {
+            limiter
+                .admit(op, issue, now)
+                .map_err(|e| e.with_operation(op))?;
+        }
         let fault = lock(&self.faults).next(op, now);
         match fault {
             None => apply(&mut lock(&self.shared.state), now, &self.user),
@@ -317,11 +344,8 @@ impl MemoryTracker {
         }
     }
 
-    fn page_of(mut matching: Vec<(String, Issue)>, page: &Page) -> SearchPage {
-        let size = match page.max_results {
-            0 => 50,
-            n => n.min(MAX_PAGE_SIZE),
-        } as usize;
+    fn page_of(mut matching: Vec<(String, &Issue)>, page: &Page) -> SearchPage {
+        let size = page_size(page);
         if let Some(token) = &page.token {
             matching.retain(|(k, _)| k > token);
         }
@@ -333,8 +357,15 @@ impl MemoryTracker {
             } else {
                 None
             },
-            issues: matching.into_iter().map(|(_, i)| i).collect(),
+            issues: matching.into_iter().map(|(_, i)| i.clone()).collect(),
         }
+    }
+}
+
+fn page_size(page: &Page) -> usize {
+    match page.max_results {
+        0 => 50,
+        n => n.min(MAX_PAGE_SIZE) as usize,
     }
 }
 
@@ -402,11 +433,19 @@ impl Tracker for MemoryTracker {
         let query = Jql::parse(jql)?;
         check_token(page)?;
         self.call(OpKind::Search, |s, now, _| {
+            // Issues are in id order: start after the token, stop one past the page.
+            let after: u64 = page
+                .token
+                .as_deref()
+                .and_then(|t| t.get(20..))
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
             let matching = s
                 .issues
-                .iter()
+                .range(after.saturating_add(1)..)
                 .filter_map(|(n, r)| s.searchable(r, now).map(|i| (*n, i)))
                 .filter(|(_, i)| query.matches(i, now))
+                .take(page_size(page) + 1)
                 .map(|(n, i)| (sort_key(None, n), i))
                 .collect();
             Ok(Self::page_of(matching, page))
@@ -423,7 +462,7 @@ impl Tracker for MemoryTracker {
         check_token(page)?;
         self.call(OpKind::Search, |s, now, _| {
             s.project(project)?;
-            let mut matching: Vec<(String, Issue)> = s
+            let mut matching: Vec<(String, &Issue)> = s
                 .issues
                 .iter()
                 .filter_map(|(n, r)| s.searchable(r, now).map(|i| (*n, i)))
@@ -444,14 +483,14 @@ impl Tracker for MemoryTracker {
     }
 
     async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> Result<()> {
-        self.call(OpKind::UpdateIssue, |s, now, _| {
+        self.call_on(OpKind::UpdateIssue, Some(id), |s, now, _| {
             s.update_issue(id, update, now)
         })
         .await
     }
 
     async fn add_comment(&self, issue: &IssueId, comment: &NewComment) -> Result<Comment> {
-        self.call(OpKind::AddComment, |s, now, user| {
+        self.call_on(OpKind::AddComment, Some(issue), |s, now, user| {
             s.add_comment(issue, comment, user, now)
         })
         .await
@@ -463,14 +502,14 @@ impl Tracker for MemoryTracker {
         comment: &CommentId,
         body: &RichText,
     ) -> Result<Comment> {
-        self.call(OpKind::UpdateComment, |s, now, _| {
+        self.call_on(OpKind::UpdateComment, Some(issue), |s, now, _| {
             s.update_comment(issue, comment, body, now)
         })
         .await
     }
 
     async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()> {
-        self.call(OpKind::DeleteComment, |s, now, _| {
+        self.call_on(OpKind::DeleteComment, Some(issue), |s, now, _| {
             s.delete_comment(issue, comment, now)
         })
         .await
@@ -493,7 +532,7 @@ impl Tracker for MemoryTracker {
         issue: &IssueId,
         file: &NewAttachment,
     ) -> Result<AttachmentMeta> {
-        self.call(OpKind::UploadAttachment, |s, now, user| {
+        self.call_on(OpKind::UploadAttachment, Some(issue), |s, now, user| {
             s.upload(issue, file, user, now)
         })
         .await
