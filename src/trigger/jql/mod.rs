@@ -161,6 +161,37 @@ impl Jql {
         &self.order_by
     }
 
+    /// This query confined to one project: `project = <project> AND (<query>)`,
+    /// with the same `ORDER BY`; an empty query becomes `project = <project>`.
+    /// Triggers run their queries this way, so they never select issues of
+    /// another project.
+    ///
+    /// ```
+    /// use twinsync::trigger::Jql;
+    ///
+    /// let jql = Jql::parse("labels = urgent OR type = Epic ORDER BY key")?.within_project("SUP");
+    /// assert_eq!(
+    ///     jql.to_string(),
+    ///     "project = SUP AND (labels = urgent OR issuetype = Epic) ORDER BY key"
+    /// );
+    /// # Ok::<(), twinsync::trigger::JqlError>(())
+    /// ```
+    pub fn within_project(&self, project: &str) -> Jql {
+        let scope = Clause::Condition(Condition {
+            field: Field::Project,
+            operator: Operator::Equals,
+            operand: Operand::Value(Value::Text(project.to_owned())),
+        });
+        let clause = match &self.clause {
+            None => scope,
+            Some(clause) => Clause::And(vec![scope, clause.clone()]),
+        };
+        Jql {
+            clause: Some(clause),
+            order_by: self.order_by.clone(),
+        }
+    }
+
     /// Whether `issue` matches the query when the time is `now` (relative dates
     /// such as `-1d` and `startOfDay()` count from it). `ORDER BY` plays no part.
     ///
