@@ -26,6 +26,7 @@ mod connections;
 mod cycle;
 mod execute;
 mod status;
+mod triggers;
 mod twin;
 
 pub use bulk::{BulkEvent, BulkReport};
