@@ -3,8 +3,9 @@
 //! calls and store commits.
 
 use twinsync::ErrorKind;
-use twinsync::engine::{BulkEvent, LocalConnectionOptions};
+use twinsync::engine::{BulkEvent, LocalConnectionOptions, TestRunOutcome};
 use twinsync::model::{Issue, IssueKey};
+use twinsync::plan::Op;
 use twinsync::testkit::block_on;
 use twinsync::testkit::rig::LocalRig;
 use twinsync::tracker::memory::{Fault, OpKind};
@@ -467,4 +468,131 @@ fn issues_older_than_the_connection_come_under_sync_only_by_bulk_exalate_by_trig
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn test_run_shows_the_replica_and_the_plan_and_writes_nothing_anywhere() {
+    let (rig, _) = escalation_rig();
+    human_issue(&rig, "SUP", "Epic", "Checkout fails for EU customers");
+    comment(&rig, "SUP-1", "Customer: every EU card is declined.");
+    attach(&rig, "SUP-1", "checkout.log", b"card declined");
+    human_issue(&rig, "SUP", "Bug", "Typo on the invoice");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-2"))).unwrap();
+    rig.sync();
+    rig.advance(10);
+    edit_summary(&rig, "SUP-2", "Typo on the invoice footer");
+    comment(&rig, "DEV-1", "Dev: fixed in the template.");
+
+    rig.tracker.reset_calls();
+    let commits = rig.store.commits();
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    let results = block_on(
+        rig.node
+            .test_run(&rig.conn.id, &[key("SUP-1"), key("SUP-2"), key("DEV-1")]),
+    )
+    .unwrap();
+    let calls = rig.tracker.calls();
+    assert_eq!(calls.writes(), 0, "no tracker write: {calls}");
+    assert_eq!(rig.store.commits(), commits, "no store write");
+    assert_eq!(rig.node.status(&rig.conn.id).unwrap(), panel);
+    assert_eq!(rig.issues("DEV").len(), 1);
+
+    // Not under sync: what would be created, and why the type changes.
+    let new = &results[0];
+    assert!(!new.under_sync);
+    assert_eq!(
+        new.summary,
+        "would create a DEV issue of type \"Task\" because \"Epic\" is missing in DEV \
+         and it has no default type, with 1 comment and 1 attachment"
+    );
+    assert_eq!(new.replica.issue_type, "Epic");
+    assert_eq!(new.replica.comments.len(), 1);
+    let text = new.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "test run of SUP-1 (not under sync yet)");
+    assert_eq!(
+        lines[2],
+        "  outgoing replica: type \"Epic\", summary \"Checkout fails for EU customers\", \
+         1 comment, 1 attachment (\"checkout.log\")"
+    );
+    assert_eq!(lines[3], "  plan: SUP-1 → DEV (new twin)");
+    assert_eq!(
+        lines[4],
+        "    create DEV issue: type \"Task\", summary \"Checkout fails for EU customers\""
+    );
+    assert!(
+        lines.contains(&"    note: issue type \"Epic\" is not in DEV; using \"Task\""),
+        "{text}"
+    );
+    let json = serde_json::to_value(new).unwrap();
+    assert_eq!(json["outcome"]["result"], "plan");
+    assert_eq!(
+        json["replica"]["summary"],
+        "Checkout fails for EU customers"
+    );
+
+    // Under sync: exactly what the next sync writes.
+    let edited = &results[1];
+    assert_eq!(edited.twin.as_ref().unwrap().key.as_str(), "DEV-1");
+    assert_eq!(edited.summary, "would write 1 change on DEV-1");
+    let plan = edited.plan().unwrap();
+    assert!(matches!(&plan.ops[..], [Op::UpdateIssue { .. }]), "{plan}");
+    // The other direction: DEV-1's new comment would go to SUP-2.
+    let back = &results[2];
+    assert_eq!(back.target.as_str(), "SUP");
+    assert!(back.to_string().contains("add comment"), "{back}");
+
+    let report = rig.sync();
+    assert_eq!(
+        report.writes,
+        edited.plan().unwrap().ops.len() + back.plan().unwrap().ops.len(),
+        "the sync did what the test run showed"
+    );
+    assert_eq!(rig.issue("DEV-1").summary, "Typo on the invoice footer");
+    let quiet = block_on(rig.node.test_run(&rig.conn.id, &[key("SUP-2")])).unwrap();
+    assert_eq!(
+        quiet[0].summary,
+        "nothing to do: DEV-1 already has every change of this issue"
+    );
+}
+
+#[test]
+fn test_run_shows_a_sync_that_would_fail_and_refuses_bad_keys() {
+    let rig = LocalRig::new();
+    rig.tracker
+        .add_project("OPS", "Operations", &["Incident"], None)
+        .unwrap();
+    let conn = block_on(rig.node.create_local_connection(
+        "SUP",
+        "OPS",
+        LocalConnectionOptions::default(),
+    ))
+    .unwrap();
+    human_issue(&rig, "SUP", "Epic", "Big thing");
+    rig.tracker.reset_calls();
+    let results = block_on(rig.node.test_run(&conn.id, &[key("SUP-1")])).unwrap();
+    assert_eq!(rig.tracker.calls().writes(), 0);
+    let TestRunOutcome::Error { kind, message } = &results[0].outcome else {
+        panic!("a failure, shown: {}", results[0]);
+    };
+    assert_eq!(*kind, ErrorKind::InvalidConfig);
+    assert!(
+        message.contains("OPS") && message.contains("Incident"),
+        "{message}"
+    );
+    assert!(
+        results[0]
+            .summary
+            .starts_with("would fail, writing nothing: "),
+        "{}",
+        results[0].summary
+    );
+    assert!(rig.issues("OPS").is_empty());
+
+    let err = block_on(rig.node.test_run(&conn.id, &[key("SUP-9")])).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    human_issue(&rig, "DEV", "Bug", "not in this connection");
+    let err = block_on(rig.node.test_run(&conn.id, &[key("DEV-1")])).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("SUP ↔ OPS"), "{err}");
 }

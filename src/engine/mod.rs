@@ -26,6 +26,7 @@ mod connections;
 mod cycle;
 mod execute;
 mod status;
+mod test_run;
 mod triggers;
 mod twin;
 
@@ -33,6 +34,7 @@ pub use bulk::{BulkEvent, BulkReport};
 pub use connections::LocalConnectionOptions;
 pub use cycle::CycleReport;
 pub use status::{IssueState, IssueStatus, SyncPanel};
+pub use test_run::{TestRunOutcome, TestRunResult};
 pub use twin::TwinInfo;
 
 /// Tunables of a [`Node`].
