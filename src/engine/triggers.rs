@@ -25,7 +25,8 @@ impl Node {
     ///
     /// The query is checked before anything is stored, and it only ever
     /// selects issues of its project: the engine runs `project = <project>
-    /// AND (<query>)` ([`Trigger::effective_query`]). Issues that stop
+    /// AND (<query>)` unless the query already requires `project = <project>`
+    /// ([`Trigger::effective_query`]). Issues that stop
     /// matching stay under sync. Issues that matched before the trigger was
     /// added (or before the connection existed) and are not edited again are
     /// brought under sync by [`bulk_exalate_trigger`](Node::bulk_exalate_trigger).

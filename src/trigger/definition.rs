@@ -112,7 +112,8 @@ impl TriggerUpdate {
 ///
 /// A trigger only ever selects issues of its own project: the engine runs
 /// [`effective_query`](Trigger::effective_query), `project = <project> AND
-/// (<query>)`. Triggers are kept with their [`Connection`](crate::connection::Connection);
+/// (<query>)` (or the query itself when it already requires
+/// `project = <project>`). Triggers are kept with their [`Connection`](crate::connection::Connection);
 /// add them with [`Node::add_trigger`](crate::engine::Node::add_trigger).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trigger {
@@ -134,7 +135,7 @@ pub struct Trigger {
 
 impl Trigger {
     /// The query the engine runs: `project = <project> AND (<query>)`, with the
-    /// query's `ORDER BY`.
+    /// query's `ORDER BY` ([`Jql::within_project`]).
     ///
     /// ```
     /// use twinsync::trigger::{Trigger, TriggerId};
@@ -264,6 +265,14 @@ mod tests {
         assert_eq!(
             empty.effective_query().unwrap().to_string(),
             "project = SUP"
+        );
+        let confined = Trigger {
+            query: "project = SUP AND labels = x".into(),
+            ..empty
+        };
+        assert_eq!(
+            confined.effective_query().unwrap().to_string(),
+            "project = SUP AND labels = x"
         );
     }
 }
