@@ -29,7 +29,8 @@ pub struct CycleReport {
     pub queued: usize,
     /// Conflicts met.
     pub conflicts: usize,
-    /// Issues a trigger brought under sync (their twins are among `synced`).
+    /// Issues a trigger brought under sync; their first syncs count in
+    /// `synced` (or in `queued` while the connection is deactivated).
     pub triggered: usize,
 }
 
