@@ -109,6 +109,7 @@ impl Node {
             guard: options.guard,
             status: ConnectionStatus::Active,
             created: now,
+            triggers: Vec::new(),
         };
         {
             let mut txn = self.txn()?;

@@ -26,12 +26,15 @@ mod connections;
 mod cycle;
 mod execute;
 mod status;
+mod test_run;
+mod triggers;
 mod twin;
 
 pub use bulk::{BulkEvent, BulkReport};
 pub use connections::LocalConnectionOptions;
 pub use cycle::CycleReport;
 pub use status::{IssueState, IssueStatus, SyncPanel};
+pub use test_run::{TestRunOutcome, TestRunResult};
 pub use twin::TwinInfo;
 
 /// Tunables of a [`Node`].
