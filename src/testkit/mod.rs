@@ -26,6 +26,8 @@ use crate::model::{ProjectKey, UserId, UserRef};
 use crate::tracker::{MemoryTracker, Tracker};
 
 pub mod crash;
+#[cfg(feature = "jira-emulator")]
+pub mod jira;
 pub mod plan_model;
 pub mod rig;
 pub mod sim;
