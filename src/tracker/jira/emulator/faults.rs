@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::random::SplitMix64;
+
 /// Why a 429 is answered: the values of Jira's `RateLimit-Reason` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -121,7 +123,7 @@ pub struct RandomFaults {
 #[derive(Debug, Default)]
 pub(crate) struct FaultPlan {
     rules: Vec<FaultRule>,
-    random: Option<(RandomFaults, u64)>,
+    random: Option<(RandomFaults, SplitMix64)>,
 }
 
 impl FaultPlan {
@@ -131,8 +133,8 @@ impl FaultPlan {
 
     pub(crate) fn set_random(&mut self, random: Option<RandomFaults>) {
         self.random = random.map(|r| {
-            let state = r.seed ^ 0x9E37_79B9_7F4A_7C15;
-            (r, state)
+            let rng = SplitMix64::new(r.seed ^ 0x9E37_79B9_7F4A_7C15);
+            (r, rng)
         });
     }
 
@@ -151,23 +153,13 @@ impl FaultPlan {
             }
             return Some(fault);
         }
-        let (random, state) = self.random.as_mut()?;
-        let roll = splitmix64(state);
-        let chance = (roll >> 11) as f64 / (1u64 << 53) as f64;
-        if chance >= random.probability || random.faults.is_empty() {
+        let (random, rng) = self.random.as_mut()?;
+        if !rng.chance(random.probability) || random.faults.is_empty() {
             return None;
         }
-        let pick = (splitmix64(state) % random.faults.len() as u64) as usize;
+        let pick = rng.below(random.faults.len());
         Some(random.faults[pick].clone())
     }
-}
-
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]
