@@ -470,3 +470,30 @@ fn the_sync_panel_prints_a_compact_table() {
     let one = rig.node.issue_status(&rig.conn.id, &key("DEV-1")).unwrap();
     assert_eq!(one.state, IssueState::Synchronized);
 }
+
+#[test]
+fn a_connection_created_again_after_store_loss_is_all_or_nothing() {
+    let mut rig = LocalRig::new();
+    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    comment(&rig, &sup, "a");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    // The store is lost, and creating the connection again fails half-way:
+    // the search for the issues it made is refused (a crash there is alike).
+    rig.store = std::sync::Arc::new(twinsync::store::MemoryStore::new());
+    rig.restart();
+    rig.tracker
+        .inject(OpKind::Search, Fault::Fail(ErrorKind::PermissionDenied));
+    let options = twinsync::engine::LocalConnectionOptions::default;
+    block_on(rig.node.create_local_connection("SUP", "DEV", options()))
+        .expect_err("the search failed");
+    assert!(
+        rig.node.connections().unwrap().is_empty(),
+        "a connection without its twins was left behind"
+    );
+    // Trying again finds the twin by its marker instead of making another.
+    let conn = block_on(rig.node.create_local_connection("SUP", "DEV", options())).unwrap();
+    let twin = block_on(rig.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+    assert_eq!(twin.twin.map(|t| t.key), Some(key("DEV-1")));
+    assert_eq!(rig.issues("DEV").len(), 1, "no second twin");
+    assert_eq!(bodies(&rig, "DEV-1"), ["a"]);
+}

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use crate::trigger::Jql;
 
 mod faults;
 mod limits;
+mod persist;
 mod state;
 
 use faults::FaultPlan;
@@ -138,6 +140,86 @@ impl MemoryTracker {
             latency: Arc::default(),
             limiter: Arc::default(),
         })
+    }
+
+    /// Loads a tracker saved with [`save`](MemoryTracker::save), on `clock`,
+    /// acting as the integration user.
+    ///
+    /// The loaded tracker has the saved projects, issues (with comments,
+    /// attachments and entity properties), users, admins and groups, and
+    /// carries on numbering keys and ids where the saved one stopped. Call
+    /// counts and faults start afresh.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use twinsync::clock::SystemClock;
+    /// use twinsync::tracker::{MemoryTracker, NewIssue, Tracker};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("tracker.json");
+    ///
+    /// let tracker = MemoryTracker::new("https://acme.example")?;
+    /// tracker.add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))?;
+    /// tracker.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")).await?;
+    /// tracker.save(&path)?;
+    ///
+    /// let again = MemoryTracker::load(&path, Arc::new(SystemClock))?;
+    /// assert_eq!(again.issue_by_key(&"SUP-1".into()).await?.summary, "Printer on fire");
+    /// let next = again.create_issue(&NewIssue::new("SUP", "Bug", "And the fax")).await?;
+    /// assert_eq!(next.key.as_str(), "SUP-2");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when there is no file at `path`; `Storage`, naming the
+    /// file, when it cannot be read, is not a memory tracker file (or is
+    /// truncated or damaged), or was written by a newer twinsync.
+    pub fn load(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = persist::read(path)?;
+        let snapshot = persist::Snapshot::parse(path, &bytes)?;
+        let url = snapshot.url.clone();
+        let mut state = snapshot.into_state(path)?;
+        let user = UserRef::new(Self::INTEGRATION_USER, "twinsync integration");
+        state
+            .users
+            .entry(user.id.clone())
+            .or_insert_with(|| user.clone());
+        Ok(MemoryTracker {
+            shared: Arc::new(Shared {
+                url,
+                clock,
+                state: Mutex::new(state),
+            }),
+            user,
+            calls: Arc::default(),
+            faults: Arc::default(),
+            latency: Arc::default(),
+            limiter: Arc::default(),
+        })
+    }
+
+    /// Saves the tracker's contents to `path`, replacing the file as one
+    /// step (written next to it, flushed, then renamed over it): a crash
+    /// during a save leaves the previous file or the new one, never a mix.
+    ///
+    /// Saved: projects, issues with comments, attachments (with content) and
+    /// entity properties, users, admins, groups and the search lag. Not
+    /// saved: call counts, faults and latency, which belong to handles.
+    /// [`load`](MemoryTracker::load) reads the file back.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`, naming the file, when it cannot be written (a missing
+    /// directory, no permission, a full disk); the previous file is then
+    /// left as it was.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let snapshot = persist::Snapshot::of(&self.shared.url, &lock(&self.shared.state));
+        let bytes = serde_json::to_vec_pretty(&snapshot)?;
+        persist::write_atomically(path.as_ref(), &bytes)
     }
 
     /// The instance URL.
