@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use twinsync::ErrorKind;
 use twinsync::engine::{BulkEvent, IssueState, Node};
-use twinsync::model::{Issue, IssueKey};
+use twinsync::model::IssueKey;
 use twinsync::testkit::jira::{JiraFlavor, JiraRig};
+use twinsync::tracker::Tracker;
 use twinsync::tracker::jira::emulator::{Fault, FaultRule, RateLimitReason};
-use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
 
 fn key(k: &str) -> IssueKey {
     IssueKey::new(k)
@@ -23,51 +23,6 @@ fn api(rig: &JiraRig) -> &'static str {
         JiraFlavor::Cloud => "/rest/api/3",
         JiraFlavor::DataCenter => "/rest/api/2",
     }
-}
-
-fn human_issue(rig: &JiraRig, project: &str, issue_type: &str, summary: &str) -> Issue {
-    let created = rig
-        .block_on(
-            rig.human
-                .create_issue(&NewIssue::new(project, issue_type, summary)),
-        )
-        .unwrap();
-    rig.issue(created.key.as_str())
-}
-
-fn comment(rig: &JiraRig, issue: &Issue, body: &str) {
-    rig.block_on(rig.human.add_comment(&issue.id, &NewComment::public(body)))
-        .unwrap();
-}
-
-fn attach(rig: &JiraRig, issue: &Issue, name: &str, content: &[u8]) {
-    rig.block_on(rig.human.upload_attachment(
-        &issue.id,
-        &NewAttachment {
-            file_name: name.into(),
-            mime_type: "text/plain".into(),
-            content: content.to_vec(),
-        },
-    ))
-    .unwrap();
-}
-
-fn edit_summary(rig: &JiraRig, k: &str, summary: &str) {
-    let issue = rig.issue(k);
-    let update = IssueUpdate {
-        summary: Some(summary.into()),
-        ..IssueUpdate::default()
-    };
-    rig.block_on(rig.human.update_issue(&issue.id, &update))
-        .unwrap();
-}
-
-fn bodies(rig: &JiraRig, k: &str) -> Vec<String> {
-    rig.issue(k)
-        .comments
-        .iter()
-        .map(|c| c.body.to_plain_text())
-        .collect()
 }
 
 fn exalate(rig: &JiraRig, k: &str) -> twinsync::engine::TwinInfo {
@@ -102,10 +57,10 @@ on_both_adapters!(
 
 fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes(flavor: JiraFlavor) {
     let rig = JiraRig::new(flavor);
-    let sup = human_issue(&rig, "SUP", "Bug", "Printer on fire");
-    comment(&rig, &sup, "first");
-    comment(&rig, &sup, "second");
-    attach(&rig, &sup, "smoke.txt", b"lots of smoke");
+    let sup = rig.user().create("SUP", "Bug", "Printer on fire");
+    rig.user().comment(&sup.key, "first");
+    rig.user().comment(&sup.key, "second");
+    rig.user().attach(&sup.key, "smoke.txt", b"lots of smoke");
     rig.reset_calls();
     let twin = exalate(&rig, "SUP-1");
     assert_eq!(twin.twin.as_ref().map(|t| t.key.as_str()), Some("DEV-1"));
@@ -129,7 +84,7 @@ fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes(flav
     let dev = rig.issue("DEV-1");
     assert_eq!(dev.summary, "Printer on fire");
     assert_eq!(dev.issue_type, "Bug");
-    assert_eq!(bodies(&rig, "DEV-1"), ["first", "second"]);
+    assert_eq!(rig.user().bodies("DEV-1"), ["first", "second"]);
     assert_eq!(dev.attachments.len(), 1);
     assert_eq!(dev.attachments[0].file_name, "smoke.txt");
     let content = rig
@@ -151,17 +106,17 @@ fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes(flav
 fn edits_travel_both_ways_with_two_writes_no_echo_and_quiet_cycles(flavor: JiraFlavor) {
     let rig = JiraRig::new(flavor);
     // A twin nobody touches again.
-    human_issue(&rig, "SUP", "Task", "Old news");
+    rig.user().create("SUP", "Task", "Old news");
     exalate(&rig, "SUP-1");
     let untouched = [rig.issue("SUP-1").id, rig.issue("DEV-1").id];
     rig.advance(600);
-    let sup = human_issue(&rig, "SUP", "Bug", "Printer on fire");
+    let sup = rig.user().create("SUP", "Bug", "Printer on fire");
     exalate(&rig, "SUP-2");
     rig.sync();
     // Past the minute: Jira's `updated >=` search compares whole minutes.
     rig.advance(70);
-    edit_summary(&rig, "SUP-2", "Printer on fire, floor 3");
-    comment(&rig, &sup, "still burning");
+    rig.user().edit_summary("SUP-2", "Printer on fire, floor 3");
+    rig.user().comment(&sup.key, "still burning");
     rig.reset_calls();
     let report = rig.sync();
     let calls = rig.calls();
@@ -171,15 +126,15 @@ fn edits_travel_both_ways_with_two_writes_no_echo_and_quiet_cycles(flavor: JiraF
     );
     assert_eq!(calls.writes(), 2, "{calls}");
     assert_eq!(rig.issue("DEV-2").summary, "Printer on fire, floor 3");
-    assert_eq!(bodies(&rig, "DEV-2"), ["still burning"]);
+    assert_eq!(rig.user().bodies("DEV-2"), ["still burning"]);
 
     // The other way.
     rig.advance(70);
     let dev = rig.issue("DEV-2");
-    comment(&rig, &dev, "on it");
+    rig.user().comment(&dev.key, "on it");
     rig.sync();
-    assert_eq!(bodies(&rig, "SUP-2"), ["still burning", "on it"]);
-    assert_eq!(bodies(&rig, "DEV-2"), ["still burning", "on it"]);
+    assert_eq!(rig.user().bodies("SUP-2"), ["still burning", "on it"]);
+    assert_eq!(rig.user().bodies("DEV-2"), ["still burning", "on it"]);
 
     // The sync's own writes, seen again by the next polls, are not echoed.
     for _ in 0..3 {
@@ -205,14 +160,14 @@ fn edits_travel_both_ways_with_two_writes_no_echo_and_quiet_cycles(flavor: JiraF
             .any(|id| e.path.contains(&format!("/issue/{id}")))),
         "the unchanged twin was read: {calls}"
     );
-    assert_eq!(bodies(&rig, "SUP-2"), ["still burning", "on it"]);
+    assert_eq!(rig.user().bodies("SUP-2"), ["still burning", "on it"]);
     assert_eq!(rig.issue("SUP-2").summary, rig.issue("DEV-2").summary);
     assert_eq!(rig.issue("DEV-1").summary, "Old news");
 }
 
 fn a_lost_create_answer_never_duplicates_the_twin(flavor: JiraFlavor) {
     let rig = JiraRig::new(flavor);
-    human_issue(&rig, "SUP", "Bug", "Printer on fire");
+    rig.user().create("SUP", "Bug", "Printer on fire");
     rig.site.emulator().inject(
         FaultRule::new(Fault::LoseResponse)
             .method("POST")
@@ -244,10 +199,10 @@ fn a_lost_create_answer_never_duplicates_the_twin(flavor: JiraFlavor) {
 
 fn a_lost_comment_answer_never_duplicates_the_comment(flavor: JiraFlavor) {
     let rig = JiraRig::new(flavor);
-    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    let sup = rig.user().create("SUP", "Bug", "x");
     exalate(&rig, "SUP-1");
     rig.advance(70);
-    comment(&rig, &sup, "once");
+    rig.user().comment(&sup.key, "once");
     rig.site.emulator().inject(
         FaultRule::new(Fault::LoseResponse)
             .method("POST")
@@ -257,15 +212,15 @@ fn a_lost_comment_answer_never_duplicates_the_comment(flavor: JiraFlavor) {
     rig.advance(120);
     rig.sync();
     rig.sync();
-    assert_eq!(bodies(&rig, "DEV-1"), ["once"]);
-    assert_eq!(bodies(&rig, "SUP-1"), ["once"], "nothing echoed back");
+    assert_eq!(rig.user().bodies("DEV-1"), ["once"]);
+    assert_eq!(rig.user().bodies("SUP-1"), ["once"], "nothing echoed back");
 }
 
 fn rate_limits_and_outages_delay_but_lose_nothing(flavor: JiraFlavor) {
     let rig = JiraRig::new(flavor);
-    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    let sup = rig.user().create("SUP", "Bug", "x");
     for i in 0..5 {
-        comment(&rig, &sup, &format!("c{i}"));
+        rig.user().comment(&sup.key, &format!("c{i}"));
     }
     let emulator = rig.site.emulator();
     emulator.inject(FaultRule::new(Fault::RateLimited {
@@ -314,7 +269,7 @@ fn rate_limits_and_outages_delay_but_lose_nothing(flavor: JiraFlavor) {
         .count();
     assert_eq!(refused, 4, "each fault answered once: {}", rig.calls());
     assert_eq!(
-        bodies(&rig, "DEV-1"),
+        rig.user().bodies("DEV-1"),
         ["c0", "c1", "c2", "c3", "c4"],
         "in order, none lost or doubled"
     );
@@ -322,18 +277,18 @@ fn rate_limits_and_outages_delay_but_lose_nothing(flavor: JiraFlavor) {
 
 fn connect_matches_comments_present_on_both_sides(flavor: JiraFlavor) {
     let rig = JiraRig::new(flavor);
-    let sup = human_issue(&rig, "SUP", "Bug", "Same issue");
-    let dev = human_issue(&rig, "DEV", "Bug", "Same issue");
-    comment(&rig, &sup, "seen by both");
-    comment(&rig, &dev, "seen by both");
-    comment(&rig, &dev, "only in DEV");
+    let sup = rig.user().create("SUP", "Bug", "Same issue");
+    let dev = rig.user().create("DEV", "Bug", "Same issue");
+    rig.user().comment(&sup.key, "seen by both");
+    rig.user().comment(&dev.key, "seen by both");
+    rig.user().comment(&dev.key, "only in DEV");
     let twin = rig
         .block_on(rig.node.connect(&rig.conn.id, &key("SUP-1"), &key("DEV-1")))
         .unwrap();
     assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
     rig.sync();
-    assert_eq!(bodies(&rig, "SUP-1"), ["seen by both", "only in DEV"]);
-    assert_eq!(bodies(&rig, "DEV-1"), ["seen by both", "only in DEV"]);
+    assert_eq!(rig.user().bodies("SUP-1"), ["seen by both", "only in DEV"]);
+    assert_eq!(rig.user().bodies("DEV-1"), ["seen by both", "only in DEV"]);
     let err = rig
         .block_on(rig.node.connect(&rig.conn.id, &key("SUP-1"), &key("DEV-1")))
         .unwrap_err();
@@ -343,8 +298,8 @@ fn connect_matches_comments_present_on_both_sides(flavor: JiraFlavor) {
 fn bulk_exalate_reports_progress_and_resumes_without_duplicates(flavor: JiraFlavor) {
     let rig = JiraRig::new(flavor);
     for i in 0..12 {
-        let issue = human_issue(&rig, "SUP", "Bug", &format!("issue {i}"));
-        comment(&rig, &issue, "hello");
+        let issue = rig.user().create("SUP", "Bug", &format!("issue {i}"));
+        rig.user().comment(&issue.key, "hello");
     }
     let node = rig
         .block_on(
@@ -409,15 +364,15 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     flavor: JiraFlavor,
 ) {
     let rig = JiraRig::new(flavor);
-    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    let sup = rig.user().create("SUP", "Bug", "x");
     exalate(&rig, "SUP-1");
     rig.sync();
     rig.node.deactivate(&rig.conn.id).unwrap();
     rig.advance(70);
-    comment(&rig, &sup, "one");
+    rig.user().comment(&sup.key, "one");
     rig.advance(70);
-    comment(&rig, &sup, "two");
-    edit_summary(&rig, "SUP-1", "while paused");
+    rig.user().comment(&sup.key, "two");
+    rig.user().edit_summary("SUP-1", "while paused");
     rig.reset_calls();
     let report = rig.sync();
     assert_eq!(
@@ -430,34 +385,34 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     assert!(rig.node.status(&rig.conn.id).unwrap().queued >= 1);
     rig.node.activate(&rig.conn.id).unwrap();
     rig.sync();
-    assert_eq!(bodies(&rig, "DEV-1"), ["one", "two"]);
+    assert_eq!(rig.user().bodies("DEV-1"), ["one", "two"]);
     assert_eq!(rig.issue("DEV-1").summary, "while paused");
     assert_eq!(rig.node.status(&rig.conn.id).unwrap().queued, 0);
 }
 
 fn losing_the_store_makes_no_duplicates_and_no_deletions(flavor: JiraFlavor) {
     let mut rig = JiraRig::new(flavor);
-    let sup = human_issue(&rig, "SUP", "Bug", "x");
-    comment(&rig, &sup, "a");
+    let sup = rig.user().create("SUP", "Bug", "x");
+    rig.user().comment(&sup.key, "a");
     exalate(&rig, "SUP-1");
     let dev = rig.issue("DEV-1");
-    comment(&rig, &dev, "b");
+    rig.user().comment(&dev.key, "b");
     rig.sync();
     rig.wipe_store();
     rig.advance(70);
-    comment(&rig, &sup, "c");
+    rig.user().comment(&sup.key, "c");
     for _ in 0..3 {
         rig.sync();
     }
     exalate(&rig, "SUP-1");
     assert_eq!(rig.issues("DEV").len(), 1, "no second twin");
-    assert_eq!(bodies(&rig, "SUP-1"), ["a", "b", "c"]);
-    assert_eq!(bodies(&rig, "DEV-1"), ["a", "b", "c"]);
+    assert_eq!(rig.user().bodies("SUP-1"), ["a", "b", "c"]);
+    assert_eq!(rig.user().bodies("DEV-1"), ["a", "b", "c"]);
 }
 
 fn the_sync_panel_prints_a_compact_table(flavor: JiraFlavor) {
     let rig = JiraRig::new(flavor);
-    human_issue(&rig, "SUP", "Bug", "x");
+    rig.user().create("SUP", "Bug", "x");
     exalate(&rig, "SUP-1");
     rig.sync();
     let text = rig.node.status(&rig.conn.id).unwrap().to_string();

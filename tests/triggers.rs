@@ -4,71 +4,17 @@
 
 use twinsync::ErrorKind;
 use twinsync::engine::{BulkEvent, LocalConnectionOptions, TestRunOutcome};
-use twinsync::model::{Issue, IssueKey};
+use twinsync::model::IssueKey;
 use twinsync::plan::Op;
 use twinsync::testkit::block_on;
 use twinsync::testkit::rig::LocalRig;
 use twinsync::tracker::memory::{Fault, OpKind};
-use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
 use twinsync::trigger::{JqlError, TriggerId, TriggerSpec, TriggerUpdate};
 
 const ESCALATE: &str = "project = SUP AND labels = escalate-to-dev";
 
 fn key(k: &str) -> IssueKey {
     IssueKey::new(k)
-}
-
-fn human_issue(rig: &LocalRig, project: &str, issue_type: &str, summary: &str) -> Issue {
-    let created = block_on(
-        rig.human
-            .create_issue(&NewIssue::new(project, issue_type, summary)),
-    )
-    .unwrap();
-    block_on(rig.human.issue(&created.id)).unwrap()
-}
-
-fn comment(rig: &LocalRig, k: &str, body: &str) {
-    let issue = rig.issue(k);
-    block_on(rig.human.add_comment(&issue.id, &NewComment::public(body))).unwrap();
-}
-
-fn attach(rig: &LocalRig, k: &str, name: &str, content: &[u8]) {
-    let issue = rig.issue(k);
-    block_on(rig.human.upload_attachment(
-        &issue.id,
-        &NewAttachment {
-            file_name: name.into(),
-            mime_type: "text/plain".into(),
-            content: content.to_vec(),
-        },
-    ))
-    .unwrap();
-}
-
-fn set_labels(rig: &LocalRig, k: &str, labels: &[&str]) {
-    let issue = rig.issue(k);
-    let update = IssueUpdate {
-        labels: Some(labels.iter().map(|l| l.to_string()).collect()),
-        ..IssueUpdate::default()
-    };
-    block_on(rig.human.update_issue(&issue.id, &update)).unwrap();
-}
-
-fn edit_summary(rig: &LocalRig, k: &str, summary: &str) {
-    let issue = rig.issue(k);
-    let update = IssueUpdate {
-        summary: Some(summary.into()),
-        ..IssueUpdate::default()
-    };
-    block_on(rig.human.update_issue(&issue.id, &update)).unwrap();
-}
-
-fn bodies(rig: &LocalRig, k: &str) -> Vec<String> {
-    rig.issue(k)
-        .comments
-        .iter()
-        .map(|c| c.body.to_plain_text())
-        .collect()
 }
 
 fn escalation_rig() -> (LocalRig, TriggerId) {
@@ -222,16 +168,20 @@ fn triggers_are_listed_updated_removed_and_survive_a_restart() {
 #[test]
 fn escalation_a_labelled_issue_reaches_dev_with_comments_and_attachments_then_both_ways() {
     let (rig, _) = escalation_rig();
-    human_issue(&rig, "SUP", "Epic", "Checkout fails for EU customers");
-    human_issue(&rig, "SUP", "Bug", "Typo on the invoice");
-    comment(&rig, "SUP-1", "Customer: every EU card is declined.");
-    comment(&rig, "SUP-1", "Support: reproduced with a test card.");
-    attach(&rig, "SUP-1", "checkout.log", b"card declined: region EU");
+    rig.user()
+        .create("SUP", "Epic", "Checkout fails for EU customers");
+    rig.user().create("SUP", "Bug", "Typo on the invoice");
+    rig.user()
+        .comment("SUP-1", "Customer: every EU card is declined.");
+    rig.user()
+        .comment("SUP-1", "Support: reproduced with a test card.");
+    rig.user()
+        .attach("SUP-1", "checkout.log", b"card declined: region EU");
     let report = rig.sync();
     assert_eq!(report.triggered, 0, "nothing is labelled yet");
     assert!(rig.issues("DEV").is_empty());
 
-    set_labels(&rig, "SUP-1", &["escalate-to-dev"]);
+    rig.user().set_labels("SUP-1", &["escalate-to-dev"]);
     rig.tracker.reset_calls();
     let report = rig.sync();
     assert_eq!(report.triggered, 1, "{report:?}");
@@ -244,7 +194,7 @@ fn escalation_a_labelled_issue_reaches_dev_with_comments_and_attachments_then_bo
         "DEV has no Epic and no default type"
     );
     assert_eq!(
-        bodies(&rig, twin.key.as_str()),
+        rig.user().bodies(twin.key.as_str()),
         [
             "Customer: every EU card is declined.",
             "Support: reproduced with a test card."
@@ -266,10 +216,11 @@ fn escalation_a_labelled_issue_reaches_dev_with_comments_and_attachments_then_bo
 
     // Comments then flow both ways.
     rig.advance(10);
-    comment(&rig, "DEV-1", "Dev: the EU acquirer rejects 3-D Secure v1.");
+    rig.user()
+        .comment("DEV-1", "Dev: the EU acquirer rejects 3-D Secure v1.");
     rig.sync();
     rig.advance(10);
-    comment(&rig, "SUP-1", "Support: customer informed.");
+    rig.user().comment("SUP-1", "Support: customer informed.");
     rig.sync();
     let all = [
         "Customer: every EU card is declined.",
@@ -277,13 +228,14 @@ fn escalation_a_labelled_issue_reaches_dev_with_comments_and_attachments_then_bo
         "Dev: the EU acquirer rejects 3-D Secure v1.",
         "Support: customer informed.",
     ];
-    assert_eq!(bodies(&rig, "SUP-1"), all);
-    assert_eq!(bodies(&rig, "DEV-1"), all);
+    assert_eq!(rig.user().bodies("SUP-1"), all);
+    assert_eq!(rig.user().bodies("DEV-1"), all);
 
     // Removing the label does not stop the sync.
     rig.advance(10);
-    set_labels(&rig, "SUP-1", &[]);
-    edit_summary(&rig, "SUP-1", "Checkout fails for EU customers (3DS)");
+    rig.user().set_labels("SUP-1", &[]);
+    rig.user()
+        .edit_summary("SUP-1", "Checkout fails for EU customers (3DS)");
     rig.sync();
     assert_eq!(
         rig.issue("DEV-1").summary,
@@ -299,21 +251,24 @@ fn an_issue_matched_by_two_triggers_gets_one_twin_however_often_it_is_seen() {
     rig.node
         .add_trigger(&rig.conn.id, TriggerSpec::new("SUP", "summary ~ outage"))
         .unwrap();
-    human_issue(&rig, "SUP", "Bug", "Outage in region EU");
-    set_labels(&rig, "SUP-1", &["escalate-to-dev"]);
+    rig.user().create("SUP", "Bug", "Outage in region EU");
+    rig.user().set_labels("SUP-1", &["escalate-to-dev"]);
     let report = rig.sync();
     assert_eq!(report.triggered, 1);
     // Seen again by the overlap window and after more edits: still one twin.
     for i in 0..3 {
         rig.advance(5);
-        comment(&rig, "SUP-1", &format!("update {i}"));
+        rig.user().comment("SUP-1", &format!("update {i}"));
         let report = rig.sync();
         assert_eq!(report.triggered, 0);
     }
     let exalated = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     assert_eq!(exalated.twin.unwrap().key.as_str(), "DEV-1");
     assert_eq!(rig.issues("DEV").len(), 1);
-    assert_eq!(bodies(&rig, "DEV-1"), ["update 0", "update 1", "update 2"]);
+    assert_eq!(
+        rig.user().bodies("DEV-1"),
+        ["update 0", "update 1", "update 2"]
+    );
 }
 
 #[test]
@@ -326,18 +281,18 @@ fn a_trigger_selects_only_its_own_project_and_only_while_enabled() {
             TriggerSpec::new("SUP", "labels = escalate-to-dev").enabled(false),
         )
         .unwrap();
-    human_issue(&rig, "SUP", "Bug", "in support");
-    human_issue(&rig, "DEV", "Bug", "in development");
-    set_labels(&rig, "SUP-1", &["escalate-to-dev"]);
-    set_labels(&rig, "DEV-1", &["escalate-to-dev"]);
+    rig.user().create("SUP", "Bug", "in support");
+    rig.user().create("DEV", "Bug", "in development");
+    rig.user().set_labels("SUP-1", &["escalate-to-dev"]);
+    rig.user().set_labels("DEV-1", &["escalate-to-dev"]);
     let report = rig.sync();
     assert_eq!(report.triggered, 0, "disabled");
     rig.node
         .update_trigger(&rig.conn.id, t.id, TriggerUpdate::default().enabled(true))
         .unwrap();
     rig.advance(5);
-    edit_summary(&rig, "SUP-1", "in support, edited");
-    edit_summary(&rig, "DEV-1", "in development, edited");
+    rig.user().edit_summary("SUP-1", "in support, edited");
+    rig.user().edit_summary("DEV-1", "in development, edited");
     let report = rig.sync();
     assert_eq!(report.triggered, 1, "only the SUP issue");
     assert_eq!(
@@ -353,8 +308,8 @@ fn a_trigger_selects_only_its_own_project_and_only_while_enabled() {
 fn a_deactivated_connection_queues_triggered_issues_until_activation() {
     let (rig, _) = escalation_rig();
     rig.node.deactivate(&rig.conn.id).unwrap();
-    human_issue(&rig, "SUP", "Bug", "while paused");
-    set_labels(&rig, "SUP-1", &["escalate-to-dev"]);
+    rig.user().create("SUP", "Bug", "while paused");
+    rig.user().set_labels("SUP-1", &["escalate-to-dev"]);
     rig.tracker.reset_calls();
     let report = rig.sync();
     assert_eq!(
@@ -379,7 +334,7 @@ fn issues_the_sync_created_never_trigger_even_while_a_lost_create_settles() {
     rig.node
         .add_trigger(&rig.conn.id, TriggerSpec::new("DEV", "summary ~ fire"))
         .unwrap();
-    human_issue(&rig, "SUP", "Bug", "Printer on fire");
+    rig.user().create("SUP", "Bug", "Printer on fire");
     rig.tracker.inject(OpKind::CreateIssue, Fault::LoseResponse);
     rig.sync();
     assert_eq!(
@@ -412,11 +367,12 @@ fn issues_the_sync_created_never_trigger_even_while_a_lost_create_settles() {
 fn issues_older_than_the_connection_come_under_sync_only_by_bulk_exalate_by_trigger() {
     let rig = LocalRig::new();
     for (summary, labelled) in [("old one", true), ("old two", true), ("old three", false)] {
-        let issue = human_issue(&rig, "SUP", "Bug", summary);
+        let issue = rig.user().create("SUP", "Bug", summary);
         if labelled {
-            set_labels(&rig, issue.key.as_str(), &["escalate-to-dev"]);
+            rig.user()
+                .set_labels(issue.key.as_str(), &["escalate-to-dev"]);
         }
-        comment(&rig, issue.key.as_str(), "from before");
+        rig.user().comment(issue.key.as_str(), "from before");
     }
     rig.advance(3600);
     let conn = block_on(rig.node.create_local_connection(
@@ -455,7 +411,7 @@ fn issues_older_than_the_connection_come_under_sync_only_by_bulk_exalate_by_trig
     assert!(rig.issues("DEV").iter().all(|i| i.comments.len() == 1));
 
     // Again: already under sync, so re-checked; a missed edit is caught up.
-    edit_summary(&rig, "SUP-1", "old one, edited");
+    rig.user().edit_summary("SUP-1", "old one, edited");
     rig.tracker.reset_calls();
     let report = block_on(rig.node.bulk_exalate_trigger(&conn.id, trigger.id, |_| {})).unwrap();
     assert_eq!((report.synced, report.skipped), (1, 1), "{report:?}");
@@ -473,15 +429,18 @@ fn issues_older_than_the_connection_come_under_sync_only_by_bulk_exalate_by_trig
 #[test]
 fn test_run_shows_the_replica_and_the_plan_and_writes_nothing_anywhere() {
     let (rig, _) = escalation_rig();
-    human_issue(&rig, "SUP", "Epic", "Checkout fails for EU customers");
-    comment(&rig, "SUP-1", "Customer: every EU card is declined.");
-    attach(&rig, "SUP-1", "checkout.log", b"card declined");
-    human_issue(&rig, "SUP", "Bug", "Typo on the invoice");
+    rig.user()
+        .create("SUP", "Epic", "Checkout fails for EU customers");
+    rig.user()
+        .comment("SUP-1", "Customer: every EU card is declined.");
+    rig.user().attach("SUP-1", "checkout.log", b"card declined");
+    rig.user().create("SUP", "Bug", "Typo on the invoice");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-2"))).unwrap();
     rig.sync();
     rig.advance(10);
-    edit_summary(&rig, "SUP-2", "Typo on the invoice footer");
-    comment(&rig, "DEV-1", "Dev: fixed in the template.");
+    rig.user()
+        .edit_summary("SUP-2", "Typo on the invoice footer");
+    rig.user().comment("DEV-1", "Dev: fixed in the template.");
 
     rig.tracker.reset_calls();
     let commits = rig.store.commits();
@@ -568,7 +527,7 @@ fn test_run_shows_a_sync_that_would_fail_and_refuses_bad_keys() {
         LocalConnectionOptions::default(),
     ))
     .unwrap();
-    human_issue(&rig, "SUP", "Epic", "Big thing");
+    rig.user().create("SUP", "Epic", "Big thing");
     rig.tracker.reset_calls();
     let results = block_on(rig.node.test_run(&conn.id, &[key("SUP-1")])).unwrap();
     assert_eq!(rig.tracker.calls().writes(), 0);
@@ -591,7 +550,7 @@ fn test_run_shows_a_sync_that_would_fail_and_refuses_bad_keys() {
 
     let err = block_on(rig.node.test_run(&conn.id, &[key("SUP-9")])).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    human_issue(&rig, "DEV", "Bug", "not in this connection");
+    rig.user().create("DEV", "Bug", "not in this connection");
     let err = block_on(rig.node.test_run(&conn.id, &[key("DEV-1")])).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("SUP ↔ OPS"), "{err}");

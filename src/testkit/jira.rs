@@ -274,6 +274,11 @@ impl JiraRig {
             .expect("connection again");
     }
 
+    /// The person who edits the emulator's contents (not counted as the node's calls).
+    pub fn user(&self) -> super::User<'_> {
+        super::User(&self.human)
+    }
+
     /// Advances the clock.
     pub fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs));

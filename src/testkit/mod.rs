@@ -33,6 +33,9 @@ pub mod rig;
 pub mod sim;
 pub mod store;
 pub mod tracker;
+mod user;
+
+pub use user::User;
 
 /// Runs a future to completion on the current thread (no runtime needed).
 pub fn block_on<F: Future>(future: F) -> F::Output {
