@@ -288,7 +288,11 @@ impl Node {
         let mut newest = None;
         let mut page = Page::first(self.options().page_size);
         loop {
-            let result = self.tracker().updated_since(project, since, &page).await?;
+            let result = self
+                .tracker()
+                .updated_since(project, since, &page)
+                .await
+                .map_err(|e| e.with_context("project", project))?;
             for issue in result.issues {
                 newest = newest.max(Some(issue.updated));
                 issues.push(issue);
@@ -357,7 +361,10 @@ impl Node {
 fn is_connection_wide(err: &Error) -> bool {
     match err.kind() {
         ErrorKind::Unauthenticated => true,
-        ErrorKind::NotFound => err.message().starts_with("project "),
+        // A missing project (tagged by the poll and the project lookup), not a missing issue.
+        ErrorKind::NotFound => {
+            err.context_value("project").is_some() && err.context_value("issue").is_none()
+        }
         _ => false,
     }
 }

@@ -317,7 +317,11 @@ impl Node {
         {
             return Ok(p.clone());
         }
-        let info = self.tracker().project(key).await?;
+        let info = self
+            .tracker()
+            .project(key)
+            .await
+            .map_err(|e| e.with_context("project", key))?;
         self.inner
             .projects
             .lock()
