@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod model;
 pub mod plan;
+mod random;
 pub mod replica;
 pub mod rules;
 pub mod store;

@@ -328,19 +328,16 @@ impl Fingerprints {
             put_str(&mut h, b'f', name);
             h.update(&fp.to_le_bytes());
         }
+        // `mirror_of` is left out: it comes from a marker that never changes,
+        // and trackers whose searches return no comment properties could not
+        // reproduce it, so an unchanged issue would look changed.
         for (c, fp) in replica.comments.iter().zip(&self.comments) {
             put_str(&mut h, b'c', c.id.as_str());
             h.update(&fp.to_le_bytes());
-            if let Some(m) = &c.mirror_of {
-                put_str(&mut h, b'm', m.as_str());
-            }
         }
         for (a, fp) in replica.attachments.iter().zip(&self.attachments) {
             put_str(&mut h, b'a', a.id.as_str());
             h.update(&fp.to_le_bytes());
-        }
-        if let Some(m) = &replica.mirror_of {
-            put_str(&mut h, b'M', m.as_str());
         }
         self.whole = h.digest();
         self

@@ -8,67 +8,20 @@ use twinsync::engine::{BulkEvent, IssueState};
 use twinsync::model::IssueKey;
 use twinsync::testkit::block_on;
 use twinsync::testkit::rig::LocalRig;
+use twinsync::tracker::Tracker;
 use twinsync::tracker::memory::{Fault, FaultTarget, OpKind};
-use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
 
 fn key(k: &str) -> IssueKey {
     IssueKey::new(k)
 }
 
-fn human_issue(
-    rig: &LocalRig,
-    project: &str,
-    issue_type: &str,
-    summary: &str,
-) -> twinsync::model::Issue {
-    let created = block_on(
-        rig.human
-            .create_issue(&NewIssue::new(project, issue_type, summary)),
-    )
-    .unwrap();
-    block_on(rig.human.issue(&created.id)).unwrap()
-}
-
-fn comment(rig: &LocalRig, issue: &twinsync::model::Issue, body: &str) {
-    block_on(rig.human.add_comment(&issue.id, &NewComment::public(body))).unwrap();
-}
-
-fn attach(rig: &LocalRig, issue: &twinsync::model::Issue, name: &str, content: &[u8]) {
-    block_on(rig.human.upload_attachment(
-        &issue.id,
-        &NewAttachment {
-            file_name: name.into(),
-            mime_type: "text/plain".into(),
-            content: content.to_vec(),
-        },
-    ))
-    .unwrap();
-}
-
-fn edit_summary(rig: &LocalRig, k: &str, summary: &str) {
-    let issue = rig.issue(k);
-    let update = IssueUpdate {
-        summary: Some(summary.into()),
-        ..IssueUpdate::default()
-    };
-    block_on(rig.human.update_issue(&issue.id, &update)).unwrap();
-}
-
-fn bodies(rig: &LocalRig, k: &str) -> Vec<String> {
-    rig.issue(k)
-        .comments
-        .iter()
-        .map(|c| c.body.to_plain_text())
-        .collect()
-}
-
 #[test]
 fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes() {
     let rig = LocalRig::new();
-    let sup = human_issue(&rig, "SUP", "Bug", "Printer on fire");
-    comment(&rig, &sup, "first");
-    comment(&rig, &sup, "second");
-    attach(&rig, &sup, "smoke.txt", b"lots of smoke");
+    let sup = rig.user().create("SUP", "Bug", "Printer on fire");
+    rig.user().comment(&sup.key, "first");
+    rig.user().comment(&sup.key, "second");
+    rig.user().attach(&sup.key, "smoke.txt", b"lots of smoke");
     rig.tracker.reset_calls();
     let twin = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     assert_eq!(twin.twin.as_ref().map(|t| t.key.as_str()), Some("DEV-1"));
@@ -87,7 +40,7 @@ fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes() {
     let dev = rig.issue("DEV-1");
     assert_eq!(dev.summary, "Printer on fire");
     assert_eq!(dev.issue_type, "Bug");
-    assert_eq!(bodies(&rig, "DEV-1"), ["first", "second"]);
+    assert_eq!(rig.user().bodies("DEV-1"), ["first", "second"]);
     assert_eq!(dev.attachments.len(), 1);
     let content = block_on(rig.tracker.download_attachment(&dev.attachments[0].id)).unwrap();
     assert_eq!(content, b"lots of smoke");
@@ -101,12 +54,12 @@ fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes() {
 #[test]
 fn edits_travel_both_ways_with_two_writes_and_no_echo() {
     let rig = LocalRig::new();
-    let sup = human_issue(&rig, "SUP", "Bug", "Printer on fire");
+    let sup = rig.user().create("SUP", "Bug", "Printer on fire");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     rig.sync();
     rig.advance(10);
-    edit_summary(&rig, "SUP-1", "Printer on fire, floor 3");
-    comment(&rig, &sup, "still burning");
+    rig.user().edit_summary("SUP-1", "Printer on fire, floor 3");
+    rig.user().comment(&sup.key, "still burning");
     rig.tracker.reset_calls();
     let report = rig.sync();
     assert_eq!(
@@ -115,14 +68,14 @@ fn edits_travel_both_ways_with_two_writes_and_no_echo() {
     );
     assert_eq!(rig.tracker.calls().writes(), 2);
     assert_eq!(rig.issue("DEV-1").summary, "Printer on fire, floor 3");
-    assert_eq!(bodies(&rig, "DEV-1"), ["still burning"]);
+    assert_eq!(rig.user().bodies("DEV-1"), ["still burning"]);
 
     // The other way.
     rig.advance(10);
     let dev = rig.issue("DEV-1");
-    comment(&rig, &dev, "on it");
+    rig.user().comment(&dev.key, "on it");
     rig.sync();
-    assert_eq!(bodies(&rig, "SUP-1"), ["still burning", "on it"]);
+    assert_eq!(rig.user().bodies("SUP-1"), ["still burning", "on it"]);
 
     // Echo and quiet cycles write nothing and search once per side.
     rig.sync();
@@ -145,7 +98,7 @@ fn edits_travel_both_ways_with_two_writes_and_no_echo() {
 #[test]
 fn an_epic_lands_as_the_default_type_or_task_and_a_missing_type_is_a_clear_error() {
     let rig = LocalRig::new();
-    human_issue(&rig, "SUP", "Epic", "Big thing");
+    rig.user().create("SUP", "Epic", "Big thing");
     let twin = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     let dev = rig.issue(twin.twin.unwrap().key.as_str());
     assert_eq!(
@@ -153,7 +106,7 @@ fn an_epic_lands_as_the_default_type_or_task_and_a_missing_type_is_a_clear_error
         "DEV has no Epic and no default type: Task"
     );
     // A DEV Story has no counterpart in SUP: SUP's default type (Task).
-    human_issue(&rig, "DEV", "Story", "A story");
+    rig.user().create("DEV", "Story", "A story");
     let twin = block_on(rig.node.exalate(&rig.conn.id, &key("DEV-2"))).unwrap();
     assert_eq!(
         rig.issue(twin.twin.unwrap().key.as_str()).issue_type,
@@ -164,7 +117,7 @@ fn an_epic_lands_as_the_default_type_or_task_and_a_missing_type_is_a_clear_error
 #[test]
 fn a_lost_create_answer_never_duplicates_the_twin() {
     let rig = LocalRig::new();
-    human_issue(&rig, "SUP", "Bug", "Printer on fire");
+    rig.user().create("SUP", "Bug", "Printer on fire");
     rig.tracker.inject(OpKind::CreateIssue, Fault::LoseResponse);
     let err = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
@@ -199,23 +152,23 @@ fn a_lost_create_answer_never_duplicates_the_twin() {
 #[test]
 fn a_lost_comment_answer_never_duplicates_the_comment() {
     let rig = LocalRig::new();
-    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    let sup = rig.user().create("SUP", "Bug", "x");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
-    comment(&rig, &sup, "once");
+    rig.user().comment(&sup.key, "once");
     rig.tracker.inject(OpKind::AddComment, Fault::LoseResponse);
     rig.sync();
     rig.sync();
     rig.sync();
-    assert_eq!(bodies(&rig, "DEV-1"), ["once"]);
-    assert_eq!(bodies(&rig, "SUP-1"), ["once"], "nothing echoed back");
+    assert_eq!(rig.user().bodies("DEV-1"), ["once"]);
+    assert_eq!(rig.user().bodies("SUP-1"), ["once"], "nothing echoed back");
 }
 
 #[test]
 fn rate_limits_and_outages_delay_but_lose_nothing() {
     let rig = LocalRig::new();
-    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    let sup = rig.user().create("SUP", "Bug", "x");
     for i in 0..5 {
-        comment(&rig, &sup, &format!("c{i}"));
+        rig.user().comment(&sup.key, &format!("c{i}"));
     }
     rig.tracker.inject(
         FaultTarget::Any,
@@ -237,7 +190,7 @@ fn rate_limits_and_outages_delay_but_lose_nothing() {
         "waited as asked"
     );
     assert_eq!(
-        bodies(&rig, "DEV-1"),
+        rig.user().bodies("DEV-1"),
         ["c0", "c1", "c2", "c3", "c4"],
         "in order, none lost or doubled"
     );
@@ -246,16 +199,16 @@ fn rate_limits_and_outages_delay_but_lose_nothing() {
 #[test]
 fn connect_matches_comments_present_on_both_sides() {
     let rig = LocalRig::new();
-    let sup = human_issue(&rig, "SUP", "Bug", "Same issue");
-    let dev = human_issue(&rig, "DEV", "Bug", "Same issue");
-    comment(&rig, &sup, "seen by both");
-    comment(&rig, &dev, "seen by both");
-    comment(&rig, &dev, "only in DEV");
+    let sup = rig.user().create("SUP", "Bug", "Same issue");
+    let dev = rig.user().create("DEV", "Bug", "Same issue");
+    rig.user().comment(&sup.key, "seen by both");
+    rig.user().comment(&dev.key, "seen by both");
+    rig.user().comment(&dev.key, "only in DEV");
     let twin = block_on(rig.node.connect(&rig.conn.id, &key("SUP-1"), &key("DEV-1"))).unwrap();
     assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
     rig.sync();
-    assert_eq!(bodies(&rig, "SUP-1"), ["seen by both", "only in DEV"]);
-    assert_eq!(bodies(&rig, "DEV-1"), ["seen by both", "only in DEV"]);
+    assert_eq!(rig.user().bodies("SUP-1"), ["seen by both", "only in DEV"]);
+    assert_eq!(rig.user().bodies("DEV-1"), ["seen by both", "only in DEV"]);
     let err = block_on(rig.node.connect(&rig.conn.id, &key("SUP-1"), &key("DEV-1"))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists);
 }
@@ -264,8 +217,8 @@ fn connect_matches_comments_present_on_both_sides() {
 fn bulk_exalate_reports_progress_and_resumes_without_duplicates() {
     let rig = LocalRig::new();
     for i in 0..12 {
-        let issue = human_issue(&rig, "SUP", "Bug", &format!("issue {i}"));
-        comment(&rig, &issue, "hello");
+        let issue = rig.user().create("SUP", "Bug", &format!("issue {i}"));
+        rig.user().comment(&issue.key, "hello");
     }
     let node = twinsync::engine::Node::builder()
         .tracker(std::sync::Arc::new(rig.tracker.clone()))
@@ -309,8 +262,8 @@ fn bulk_exalate_reports_progress_and_resumes_without_duplicates() {
 fn bulk_connect_reports_a_bad_pair_and_connects_the_rest() {
     let rig = LocalRig::new();
     for i in 0..3 {
-        human_issue(&rig, "SUP", "Bug", &format!("s{i}"));
-        human_issue(&rig, "DEV", "Bug", &format!("d{i}"));
+        rig.user().create("SUP", "Bug", &format!("s{i}"));
+        rig.user().create("DEV", "Bug", &format!("d{i}"));
     }
     let pairs = vec![
         (key("SUP-1"), key("DEV-1")),
@@ -337,11 +290,11 @@ fn bulk_connect_reports_a_bad_pair_and_connects_the_rest() {
 #[test]
 fn unexalate_stops_syncing_and_keeps_both_issues() {
     let rig = LocalRig::new();
-    human_issue(&rig, "SUP", "Bug", "x");
+    rig.user().create("SUP", "Bug", "x");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     block_on(rig.node.unexalate(&rig.conn.id, &key("DEV-1"))).unwrap();
     rig.advance(10);
-    edit_summary(&rig, "SUP-1", "changed");
+    rig.user().edit_summary("SUP-1", "changed");
     rig.sync();
     assert_eq!(rig.issue("DEV-1").summary, "x", "no longer travels");
     assert_eq!(rig.node.status(&rig.conn.id).unwrap().twins, 0);
@@ -350,15 +303,15 @@ fn unexalate_stops_syncing_and_keeps_both_issues() {
 #[test]
 fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activation() {
     let rig = LocalRig::new();
-    let sup = human_issue(&rig, "SUP", "Bug", "x");
+    let sup = rig.user().create("SUP", "Bug", "x");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     rig.sync();
     rig.node.deactivate(&rig.conn.id).unwrap();
     rig.advance(10);
-    comment(&rig, &sup, "one");
+    rig.user().comment(&sup.key, "one");
     rig.advance(10);
-    comment(&rig, &sup, "two");
-    edit_summary(&rig, "SUP-1", "while paused");
+    rig.user().comment(&sup.key, "two");
+    rig.user().edit_summary("SUP-1", "while paused");
     rig.tracker.reset_calls();
     let report = rig.sync();
     assert_eq!(
@@ -370,7 +323,7 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     assert!(rig.node.status(&rig.conn.id).unwrap().queued >= 1);
     rig.node.activate(&rig.conn.id).unwrap();
     rig.sync();
-    assert_eq!(bodies(&rig, "DEV-1"), ["one", "two"]);
+    assert_eq!(rig.user().bodies("DEV-1"), ["one", "two"]);
     assert_eq!(rig.issue("DEV-1").summary, "while paused");
     assert_eq!(rig.node.status(&rig.conn.id).unwrap().queued, 0);
 }
@@ -378,13 +331,13 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
 #[test]
 fn a_permanent_failure_stops_that_twin_only_and_is_shown_with_its_cause() {
     let rig = LocalRig::new();
-    human_issue(&rig, "SUP", "Bug", "good");
-    human_issue(&rig, "SUP", "Bug", "bad");
+    rig.user().create("SUP", "Bug", "good");
+    rig.user().create("SUP", "Bug", "bad");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-2"))).unwrap();
     rig.advance(10);
-    edit_summary(&rig, "SUP-1", "good, edited");
-    edit_summary(&rig, "SUP-2", "bad, edited");
+    rig.user().edit_summary("SUP-1", "good, edited");
+    rig.user().edit_summary("SUP-2", "bad, edited");
     let dev2 = rig.issue("DEV-2");
     rig.tracker.inject(
         OpKind::UpdateIssue,
@@ -436,28 +389,28 @@ fn bad_credentials_stop_the_connection_with_their_cause() {
 #[test]
 fn losing_the_store_makes_no_duplicates_and_no_deletions() {
     let mut rig = LocalRig::new();
-    let sup = human_issue(&rig, "SUP", "Bug", "x");
-    comment(&rig, &sup, "a");
+    let sup = rig.user().create("SUP", "Bug", "x");
+    rig.user().comment(&sup.key, "a");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     let dev = rig.issue("DEV-1");
-    comment(&rig, &dev, "b");
+    rig.user().comment(&dev.key, "b");
     rig.sync();
     rig.wipe_store();
     rig.advance(10);
-    comment(&rig, &sup, "c");
+    rig.user().comment(&sup.key, "c");
     for _ in 0..3 {
         rig.sync();
     }
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     assert_eq!(rig.issues("DEV").len(), 1, "no second twin");
-    assert_eq!(bodies(&rig, "SUP-1"), ["a", "b", "c"]);
-    assert_eq!(bodies(&rig, "DEV-1"), ["a", "b", "c"]);
+    assert_eq!(rig.user().bodies("SUP-1"), ["a", "b", "c"]);
+    assert_eq!(rig.user().bodies("DEV-1"), ["a", "b", "c"]);
 }
 
 #[test]
 fn the_sync_panel_prints_a_compact_table() {
     let rig = LocalRig::new();
-    human_issue(&rig, "SUP", "Bug", "x");
+    rig.user().create("SUP", "Bug", "x");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     rig.sync();
     let text = rig.node.status(&rig.conn.id).unwrap().to_string();
@@ -469,4 +422,48 @@ fn the_sync_panel_prints_a_compact_table() {
     assert!(text.contains("SUP-1 ⇄ DEV-1  synchronized"), "{text}");
     let one = rig.node.issue_status(&rig.conn.id, &key("DEV-1")).unwrap();
     assert_eq!(one.state, IssueState::Synchronized);
+}
+
+#[test]
+fn a_connection_created_again_after_store_loss_is_all_or_nothing() {
+    let mut rig = LocalRig::new();
+    let sup = rig.user().create("SUP", "Bug", "x");
+    rig.user().comment(&sup.key, "a");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    // The store is lost, and creating the connection again fails half-way:
+    // the search for the issues it made is refused (a crash there is alike).
+    rig.store = std::sync::Arc::new(twinsync::store::MemoryStore::new());
+    rig.restart();
+    rig.tracker
+        .inject(OpKind::Search, Fault::Fail(ErrorKind::PermissionDenied));
+    let options = twinsync::engine::LocalConnectionOptions::default;
+    block_on(rig.node.create_local_connection("SUP", "DEV", options()))
+        .expect_err("the search failed");
+    assert!(
+        rig.node.connections().unwrap().is_empty(),
+        "a connection without its twins was left behind"
+    );
+    // Trying again finds the twin by its marker instead of making another.
+    let conn = block_on(rig.node.create_local_connection("SUP", "DEV", options())).unwrap();
+    let twin = block_on(rig.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+    assert_eq!(twin.twin.map(|t| t.key), Some(key("DEV-1")));
+    assert_eq!(rig.issues("DEV").len(), 1, "no second twin");
+    assert_eq!(rig.user().bodies("DEV-1"), ["a"]);
+}
+
+#[test]
+fn a_missing_project_stops_the_connection_but_a_deleted_twin_stops_only_its_twin() {
+    let rig = LocalRig::new();
+    rig.user().create("SUP", "Bug", "x");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    // Deleting one twin's issue is that twin's problem.
+    rig.tracker.inject(OpKind::GetIssue, Fault::Fail(ErrorKind::NotFound));
+    let _ = block_on(rig.node.retry(&rig.conn.id, &key("SUP-1")));
+    assert_eq!(rig.node.connection(&rig.conn.id).unwrap().status.to_string(), "active");
+    // A project that is gone stops the whole connection, with the project named.
+    rig.tracker.inject(OpKind::Search, Fault::Fail(ErrorKind::NotFound));
+    let err = block_on(rig.node.sync(&rig.conn.id)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let status = rig.node.connection(&rig.conn.id).unwrap().status.to_string();
+    assert!(status.starts_with("error:") && status.contains("project SUP"), "{status}");
 }

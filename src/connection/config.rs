@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::model::{ConnectionId, InstanceUrl, ProjectKey};
 use crate::plan::{ConflictPolicy, DeletionGuard};
 use crate::rules::RuleSetKind;
+use crate::trigger::Trigger;
 
 use super::Mode;
 
@@ -81,6 +82,11 @@ pub struct Connection {
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
+    /// This node's triggers on the connection, in the order they were added
+    /// (see [`Node::add_trigger`](crate::engine::Node::add_trigger)).
+    /// Connections stored without triggers read back with none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
 }
 
 impl Connection {

@@ -113,6 +113,10 @@ impl Node {
             _ => Page::first(size),
         };
         progress(&BulkEvent::Started { total: None });
+        // Learn both projects once, before many twins ask at the same time.
+        for side in [&conn.a, &conn.b] {
+            self.project_info(&side.project).await?;
+        }
         loop {
             let result = self.tracker().search(jql, &page).await?;
             let conn = &conn;

@@ -1,8 +1,10 @@
 //! Creating and managing connections on a node.
 
+use std::collections::HashSet;
+
 use crate::connection::{Connection, ConnectionStatus, Mode, Side};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ConnectionId, IssueRef, ProjectKey};
+use crate::model::{ConnectionId, IssueId, IssueRef, ProjectKey};
 use crate::plan::{ConflictPolicy, DeletionGuard, TwinState};
 use crate::replica::Marker;
 use crate::rules::RuleSetKind;
@@ -65,12 +67,16 @@ impl Node {
     ///
     /// Twins made earlier by a connection of the same name (found by their
     /// markers) are brought back under sync, so re-creating a connection
-    /// after its state was lost makes no duplicates.
+    /// after its state was lost makes no duplicates. The connection and
+    /// those twins are recorded in one transaction: if the call fails or the
+    /// process dies before it returns, there is no connection, and calling
+    /// it again is safe.
     ///
     /// # Errors
     ///
     /// `InvalidInput` when both projects are the same; `NotFound` for a
-    /// missing project; `AlreadyExists` when the name is taken.
+    /// missing project; `AlreadyExists` when the name is taken; the
+    /// tracker's errors while it searches both projects for marked issues.
     pub async fn create_local_connection(
         &self,
         a: &str,
@@ -109,47 +115,57 @@ impl Node {
             guard: options.guard,
             status: ConnectionStatus::Active,
             created: now,
+            triggers: Vec::new(),
         };
-        {
-            let mut txn = self.txn()?;
-            let taken = txn
+        let taken = |txn: &mut dyn crate::store::StoreTxn| -> Result<()> {
+            if txn
                 .connections()?
                 .into_iter()
-                .any(|c| c.name == name || c.id == id);
-            if taken {
+                .any(|c| c.name == name || c.id == id)
+            {
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
                     format!("a connection named {name:?} exists already; choose another name"),
                 ));
             }
-            self.save_connection(&mut *txn, &conn)?;
-            txn.set_watermark(&id, &a, now)?;
-            txn.set_watermark(&id, &b, now)?;
-            txn.commit()?;
+            Ok(())
+        };
+        taken(&mut *self.txn()?)?;
+        // The connection and the twins its markers show are committed together:
+        // a crash or a failed search in between leaves no connection that has
+        // forgotten its twins (syncing it would create them again).
+        let twins = self.rederive_twins(&conn).await?;
+        let mut txn = self.txn()?;
+        taken(&mut *txn)?;
+        self.save_connection(&mut *txn, &conn)?;
+        txn.set_watermark(&id, &a, now)?;
+        txn.set_watermark(&id, &b, now)?;
+        for twin in &twins {
+            txn.put_twin(twin)?;
         }
-        let found = self.rederive_twins(&conn).await?;
-        tracing::info!(connection = %conn.name, rederived = found, "local connection created");
+        txn.commit()?;
+        tracing::info!(connection = %conn.name, rederived = twins.len(), "local connection created");
         Ok(conn)
     }
 
-    /// Finds the issues this connection created (by their markers) and records
-    /// their twins; returns how many twins were re-derived.
-    async fn rederive_twins(&self, conn: &Connection) -> Result<usize> {
-        let mut found = 0;
+    /// Finds the issues this connection created (by their markers): the twins
+    /// to record for it. Reads only; the caller commits them.
+    async fn rederive_twins(&self, conn: &Connection) -> Result<Vec<TwinState>> {
+        let mut twins: Vec<TwinState> = Vec::new();
+        let (mut origins, mut copies) = (HashSet::<IssueId>::new(), HashSet::<IssueId>::new());
         for side in [&conn.a, &conn.b] {
             let jql = format!("project = {}", side.project);
             let mut page = Page::first(self.options().page_size);
             loop {
                 let result = self.tracker().search(&jql, &page).await?;
-                let mut txn = self.txn()?;
                 for issue in &result.issues {
                     let Some(marker) = Marker::find(&issue.properties, &conn.id) else {
                         continue;
                     };
-                    if txn
-                        .twin_by_remote(&conn.id, &marker.origin_issue)?
-                        .is_some()
-                        || txn.twin_by_local(&conn.id, &issue.id)?.is_some()
+                    // One twin per issue, also when earlier duplicates carry
+                    // the same origin: the first found is kept.
+                    if !origins.insert(marker.origin_issue.clone())
+                        || !copies.insert(issue.id.clone())
                     {
                         continue;
                     }
@@ -157,17 +173,15 @@ impl Node {
                         IssueRef::new(marker.origin_issue.clone(), marker.origin_issue.as_str());
                     let mut twin = TwinState::new(conn.id.clone(), origin);
                     twin.local = Some(issue.reference());
-                    txn.put_twin(&twin)?;
-                    found += 1;
+                    twins.push(twin);
                 }
-                txn.commit()?;
                 match result.next_page {
                     Some(token) => page = Page::next(token, self.options().page_size),
                     None => break,
                 }
             }
         }
-        Ok(found)
+        Ok(twins)
     }
 
     fn set_status(&self, id: &ConnectionId, status: ConnectionStatus) -> Result<Connection> {

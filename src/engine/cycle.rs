@@ -1,6 +1,6 @@
 //! One sync cycle of a connection: the queue, then polling both sides.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::StreamExt;
 use serde::Serialize;
@@ -29,6 +29,9 @@ pub struct CycleReport {
     pub queued: usize,
     /// Conflicts met.
     pub conflicts: usize,
+    /// Issues a trigger brought under sync; their first syncs count in
+    /// `synced` (or in `queued` while the connection is deactivated).
+    pub triggered: usize,
 }
 
 impl Node {
@@ -52,6 +55,7 @@ impl Node {
                 total.failed += r.failed;
                 total.queued += r.queued;
                 total.conflicts += r.conflicts;
+                total.triggered += r.triggered;
             }
         }
         Ok(total)
@@ -70,8 +74,10 @@ impl Node {
     }
 
     /// Runs one sync cycle of a connection: the queued backlog in order, then
-    /// every issue changed on either side since the last cycle. While the
-    /// connection is deactivated, changes are only queued.
+    /// every issue changed on either side since the last cycle. Changed issues
+    /// that are not under sync and match an enabled trigger of this node are
+    /// brought under sync, once each (see [`add_trigger`](Node::add_trigger)).
+    /// While the connection is deactivated, changes are only queued.
     ///
     /// # Errors
     ///
@@ -145,6 +151,9 @@ impl Node {
         }
         let backlog = order.len();
         let mut marks = Vec::new();
+        let triggers = self.active_triggers(&conn);
+        // Issues a trigger brings under sync, with the snapshot the poll returned.
+        let mut fresh: HashMap<IssueId, Issue> = HashMap::new();
         for side in [&conn.a, &conn.b] {
             let polled = self.poll(&conn, &side.project).await;
             let (issues, newest) = match polled {
@@ -154,6 +163,19 @@ impl Node {
             report.seen += issues.len();
             for issue in issues {
                 let Some((origin, dir)) = self.locate(&conn, &issue.id)? else {
+                    if let Some(trigger) = self.triggered(&conn, &triggers, &issue)
+                        && let Some(origin) = self.claim_twin(&conn, &issue)?
+                    {
+                        tracing::info!(issue = %issue.key, %trigger, "matched a trigger");
+                        report.triggered += 1;
+                        if active {
+                            add(&mut jobs, &mut order, origin.clone(), Direction::Forward);
+                            fresh.insert(origin, issue);
+                        } else {
+                            self.enqueue(&conn, &issue)?;
+                            report.queued += 1;
+                        }
+                    }
                     continue;
                 };
                 if self.unchanged(&conn, &issue, &origin, dir)? {
@@ -173,11 +195,13 @@ impl Node {
         // The backlog first, in order; then the rest, several twins at once.
         let run = |origin: IssueId| {
             let dirs = jobs.get(&origin).cloned().unwrap_or_default();
+            let hints = Hints {
+                source: fresh.get(&origin).cloned(),
+                match_existing: false,
+            };
             let conn = &conn;
             async move {
-                let result = self
-                    .sync_twin_recorded(conn, &origin, &dirs, Hints::default())
-                    .await;
+                let result = self.sync_twin_recorded(conn, &origin, &dirs, hints).await;
                 (origin, result)
             }
         };
@@ -267,7 +291,11 @@ impl Node {
         let mut newest = None;
         let mut page = Page::first(self.options().page_size);
         loop {
-            let result = self.tracker().updated_since(project, since, &page).await?;
+            let result = self
+                .tracker()
+                .updated_since(project, since, &page)
+                .await
+                .map_err(|e| e.with_context("project", project))?;
             for issue in result.issues {
                 newest = newest.max(Some(issue.updated));
                 issues.push(issue);
@@ -336,7 +364,10 @@ impl Node {
 fn is_connection_wide(err: &Error) -> bool {
     match err.kind() {
         ErrorKind::Unauthenticated => true,
-        ErrorKind::NotFound => err.message().starts_with("project "),
+        // A missing project (tagged by the poll and the project lookup), not a missing issue.
+        ErrorKind::NotFound => {
+            err.context_value("project").is_some() && err.context_value("issue").is_none()
+        }
         _ => false,
     }
 }

@@ -30,6 +30,8 @@ mod lifecycle;
 mod remote;
 mod rule_versions;
 mod status;
+mod test_run;
+mod triggers;
 mod twin;
 
 pub use bulk::{BulkEvent, BulkReport};
@@ -39,6 +41,7 @@ pub use lifecycle::DeleteOptions;
 pub use remote::{InitiateRequest, Initiated};
 pub use rule_versions::{RuleHistory, RuleSpec, RuleVersion};
 pub use status::{IssueState, IssueStatus, SyncPanel};
+pub use test_run::{TestRunOutcome, TestRunResult};
 pub use twin::TwinInfo;
 
 /// Tunables of a [`Node`].
@@ -380,7 +383,11 @@ impl Node {
         {
             return Ok(p.clone());
         }
-        let info = self.tracker().project(key).await?;
+        let info = self
+            .tracker()
+            .project(key)
+            .await
+            .map_err(|e| e.with_context("project", key))?;
         self.inner
             .projects
             .lock()

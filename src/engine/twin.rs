@@ -71,7 +71,9 @@ impl Node {
     /// # Errors
     ///
     /// `NotFound` for an unknown connection or issue; `InvalidInput` when the
-    /// issue is in neither project of the connection; the sync's errors (they
+    /// issue is in neither project of the connection; `AlreadyExists` for an
+    /// issue this connection created whose twin is not recorded (yet): a lost
+    /// create settling, or a store being re-derived; the sync's errors (they
     /// are also recorded in the [status](Node::status)).
     pub async fn exalate(&self, connection: &ConnectionId, key: &IssueKey) -> Result<TwinInfo> {
         let conn = self.connection(connection)?;
@@ -101,6 +103,7 @@ impl Node {
             match existing {
                 Some(t) => (t.remote.id, false),
                 None => {
+                    super::triggers::refuse_sync_copy(conn, &issue)?;
                     txn.put_twin(&TwinState::new(conn.id.clone(), issue.reference()))?;
                     txn.commit()?;
                     (issue.id.clone(), true)

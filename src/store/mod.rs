@@ -11,7 +11,7 @@
 //! stores (memory, SQLite) answer in microseconds.
 //!
 //! Store authors run the conformance suite in
-//! [`testkit::store`](crate::testkit::store) (feature `testkit`).
+//! `testkit::store` (feature `testkit`).
 
 use std::fmt::Debug;
 
@@ -21,9 +21,14 @@ use crate::plan::TwinState;
 
 mod memory;
 mod records;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
 pub use records::{ConnectionRecord, Intent, IntentKind, QueueItem, TwinError};
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::SqliteStore;
 
 /// A place to keep a node's state.
 ///

@@ -26,6 +26,8 @@ use crate::model::{ProjectKey, UserId, UserRef};
 use crate::tracker::{MemoryTracker, Tracker};
 
 pub mod crash;
+#[cfg(feature = "jira-emulator")]
+pub mod jira;
 pub mod plan_model;
 pub mod remote_rig;
 pub mod rig;
@@ -33,6 +35,9 @@ pub mod sim;
 pub mod sim_remote;
 pub mod store;
 pub mod tracker;
+mod user;
+
+pub use user::User;
 
 /// Runs a future to completion on the current thread (no runtime needed).
 pub fn block_on<F: Future>(future: F) -> F::Output {

@@ -106,6 +106,11 @@ impl LocalRig {
         .expect("connection again");
     }
 
+    /// The person who edits the tracker (its calls are not the engine's).
+    pub fn user(&self) -> super::User<'_> {
+        super::User(&self.human)
+    }
+
     /// Advances the clock.
     pub fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs));

@@ -2,7 +2,7 @@
 //!
 //! A tracker adapter connects the engine to one tracker instance (a Jira site,
 //! the in-memory tracker, or one you write). Implement [`Tracker`] and run the
-//! conformance suite in [`testkit`](crate::testkit) (feature `testkit`) against
+//! conformance suite in `twinsync::testkit` (feature `testkit`) against
 //! your adapter: it checks everything the engine relies on.
 
 use std::fmt::Debug;

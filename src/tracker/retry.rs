@@ -16,6 +16,7 @@ use crate::model::{
     AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
     ProjectKey, RichText, UserId, UserRef,
 };
+use crate::random::SplitMix64;
 
 use super::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
@@ -101,7 +102,7 @@ pub struct RetryTracker<T: ?Sized> {
     inner: Arc<T>,
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
-    rng: Mutex<u64>,
+    rng: Mutex<SplitMix64>,
 }
 
 impl<T: Tracker + ?Sized> fmt::Debug for RetryTracker<T> {
@@ -119,7 +120,7 @@ impl<T: Tracker + ?Sized> RetryTracker<T> {
         RetryTracker {
             inner,
             clock,
-            rng: Mutex::new(policy.seed),
+            rng: Mutex::new(SplitMix64::new(policy.seed)),
             policy,
         }
     }
@@ -130,12 +131,11 @@ impl<T: Tracker + ?Sized> RetryTracker<T> {
     }
 
     fn jitter(&self, previous: Duration) -> Duration {
-        let mut state = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        let z = self
+            .rng
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_u64();
         let low = self.policy.base.as_millis() as u64;
         let high = (previous.as_millis() as u64 * 3).max(low + 1);
         let wait = Duration::from_millis(low + z % (high - low));

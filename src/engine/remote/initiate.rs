@@ -156,6 +156,7 @@ pub(super) fn new_connection(
         guard: Default::default(),
         status,
         created,
+        triggers: Vec::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! through the rate limiter, error answers turned into [`JiraError`]s.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -11,6 +12,7 @@ use url::Url;
 
 use super::error::JiraError;
 use super::ratelimit::{RateLimiter, Scope, Signal};
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::InstanceUrl;
 use crate::tracker::NewAttachment;
@@ -187,6 +189,8 @@ pub(crate) struct Settings {
     pub auth: Option<Auth>,
     pub timeout: Duration,
     pub concurrency: usize,
+    /// Times and waits out rate-limit holds.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for Settings {
@@ -196,6 +200,7 @@ impl Default for Settings {
             auth: None,
             timeout: Duration::from_secs(60),
             concurrency: 8,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -226,7 +231,7 @@ impl Client {
             base: instance.to_url(),
             instance,
             auth,
-            limiter: RateLimiter::new(settings.concurrency),
+            limiter: RateLimiter::new(settings.concurrency, settings.clock.clone()),
         })
     }
 

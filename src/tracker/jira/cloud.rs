@@ -1,6 +1,7 @@
 //! [`JiraCloud`]: Jira Cloud over REST v3, rich text as ADF.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::UtcOffset;
@@ -8,6 +9,7 @@ use time::UtcOffset;
 use super::api::{Jira, MAX_PAGE_SIZE};
 use super::client::{Auth, Client, Secret, Settings};
 use super::mapping::Flavor;
+use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::InstanceUrl;
 use crate::tracker::Capabilities;
@@ -159,6 +161,14 @@ impl JiraCloudBuilder {
         S: Into<String>,
     {
         self.search_properties = keys.into_iter().map(Into::into).take(5).collect();
+        self
+    }
+
+    /// The clock that times and waits out rate-limit holds (default: the
+    /// system clock). Give the engine's clock, so a virtual clock in tests
+    /// and simulations makes the waits instant.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.settings.clock = clock;
         self
     }
 

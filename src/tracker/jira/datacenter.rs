@@ -1,6 +1,7 @@
 //! [`JiraDataCenter`]: Jira Data Center and Server over REST v2, rich text as wiki markup.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::UtcOffset;
@@ -8,6 +9,7 @@ use time::UtcOffset;
 use super::api::{Jira, MAX_PAGE_SIZE};
 use super::client::{Auth, Client, Secret, Settings};
 use super::mapping::Flavor;
+use crate::clock::Clock;
 use crate::error::Result;
 use crate::model::InstanceUrl;
 use crate::tracker::Capabilities;
@@ -113,6 +115,14 @@ impl JiraDataCenterBuilder {
         S: Into<String>,
     {
         self.search_properties = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The clock that times and waits out rate-limit holds (default: the
+    /// system clock). Give the engine's clock, so a virtual clock in tests
+    /// and simulations makes the waits instant.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.settings.clock = clock;
         self
     }
 

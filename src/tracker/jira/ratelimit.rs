@@ -12,13 +12,18 @@
 //! | 429 without a known reason, 503 with `Retry-After` | calls to that endpoint |
 //! | `X-RateLimit-NearLimit: true` | runs one call at a time for a while |
 //!
-//! Each hold lasts `Retry-After` (or a default when Jira gave none).
+//! Each hold lasts `Retry-After` (or a default when Jira gave none), measured
+//! and waited out on the adapter's [`Clock`], so a virtual clock makes the
+//! waits instant in tests and simulations.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use time::OffsetDateTime;
 use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::clock::Clock;
 
 /// How long to hold back when a 429 carries no `Retry-After`.
 pub(crate) const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -53,14 +58,14 @@ pub(crate) struct Signal {
 
 #[derive(Debug, Default)]
 struct Holds {
-    all_until: Option<Instant>,
-    endpoints: HashMap<String, Instant>,
-    issue_writes: HashMap<String, Instant>,
-    near_limit_until: Option<Instant>,
+    all_until: Option<OffsetDateTime>,
+    endpoints: HashMap<String, OffsetDateTime>,
+    issue_writes: HashMap<String, OffsetDateTime>,
+    near_limit_until: Option<OffsetDateTime>,
 }
 
 impl Holds {
-    fn until(&self, scope: &Scope, now: Instant) -> Option<Instant> {
+    fn until(&self, scope: &Scope, now: OffsetDateTime) -> Option<OffsetDateTime> {
         let mut until = self.all_until;
         if let Some(t) = self.endpoints.get(&scope.endpoint) {
             until = until.max(Some(*t));
@@ -74,7 +79,7 @@ impl Holds {
         until.filter(|t| *t > now)
     }
 
-    fn observe(&mut self, scope: &Scope, signal: &Signal, now: Instant) {
+    fn observe(&mut self, scope: &Scope, signal: &Signal, now: OffsetDateTime) {
         if signal.near_limit {
             self.near_limit_until = Some(now + NEAR_LIMIT_HOLD);
         }
@@ -83,7 +88,7 @@ impl Holds {
             return;
         }
         let until = now + signal.retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
-        let later = |slot: &mut Instant| *slot = (*slot).max(until);
+        let later = |slot: &mut OffsetDateTime| *slot = (*slot).max(until);
         match signal.reason.as_deref() {
             Some("jira-quota-global-based" | "jira-quota-tenant-based") => {
                 self.all_until = Some(self.all_until.map_or(until, |t| t.max(until)));
@@ -104,7 +109,7 @@ impl Holds {
         self.issue_writes.retain(|_, t| *t > now);
     }
 
-    fn near_limit(&self, now: Instant) -> bool {
+    fn near_limit(&self, now: OffsetDateTime) -> bool {
         self.near_limit_until.is_some_and(|t| t > now)
     }
 }
@@ -112,6 +117,7 @@ impl Holds {
 /// The adapter's rate-limit state, shared by all its calls.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
+    clock: Arc<dyn Clock>,
     holds: Mutex<Holds>,
     calls: Semaphore,
     single: Semaphore,
@@ -125,9 +131,10 @@ pub(crate) struct Slot<'a> {
 }
 
 impl RateLimiter {
-    /// A limiter allowing `concurrency` calls at once (at least one).
-    pub(crate) fn new(concurrency: usize) -> Self {
+    /// A limiter allowing `concurrency` calls at once (at least one), timing holds on `clock`.
+    pub(crate) fn new(concurrency: usize, clock: Arc<dyn Clock>) -> Self {
         RateLimiter {
+            clock,
             holds: Mutex::new(Holds::default()),
             calls: Semaphore::new(concurrency.max(1)),
             single: Semaphore::new(1),
@@ -142,16 +149,18 @@ impl RateLimiter {
     /// (a single one while Jira says the limit is near).
     pub(crate) async fn acquire(&self, scope: &Scope) -> Slot<'_> {
         loop {
-            let until = self.holds().until(scope, Instant::now());
+            let now = self.clock.now();
+            let until = self.holds().until(scope, now);
             match until {
                 Some(t) => {
-                    tracing::debug!(endpoint = %scope.endpoint, wait_ms = t.saturating_duration_since(Instant::now()).as_millis() as u64, "jira rate limit: holding the call back");
-                    tokio::time::sleep_until(t.into()).await;
+                    let wait = Duration::try_from(t - now).unwrap_or_default();
+                    tracing::debug!(endpoint = %scope.endpoint, wait_ms = wait.as_millis() as u64, "jira rate limit: holding the call back");
+                    self.clock.sleep(wait).await;
                 }
                 None => break,
             }
         }
-        let single = if self.holds().near_limit(Instant::now()) {
+        let single = if self.holds().near_limit(self.clock.now()) {
             self.single.acquire().await.ok()
         } else {
             None
@@ -167,13 +176,15 @@ impl RateLimiter {
         if signal.rate_limited {
             tracing::warn!(endpoint = %scope.endpoint, reason = ?signal.reason, retry_after = ?signal.retry_after, "jira rate limit reached");
         }
-        self.holds().observe(scope, signal, Instant::now());
+        let now = self.clock.now();
+        self.holds().observe(scope, signal, now);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
 
     fn scope(endpoint: &str, issue: Option<&str>, write: bool) -> Scope {
         Scope {
@@ -194,7 +205,7 @@ mod tests {
 
     #[test]
     fn per_issue_limit_holds_writes_to_that_issue_only() {
-        let now = Instant::now();
+        let now = time::macros::datetime!(2026-01-01 0:00 UTC);
         let mut holds = Holds::default();
         let write_a = scope("PUT issue/{}", Some("10"), true);
         holds.observe(&write_a, &limited("jira-per-issue-on-write", 3), now);
@@ -220,7 +231,7 @@ mod tests {
 
     #[test]
     fn burst_limit_holds_that_endpoint_only() {
-        let now = Instant::now();
+        let now = time::macros::datetime!(2026-01-01 0:00 UTC);
         let mut holds = Holds::default();
         let search = scope("GET search/jql", None, false);
         holds.observe(&search, &limited("jira-burst-based", 2), now);
@@ -233,7 +244,7 @@ mod tests {
 
     #[test]
     fn quota_limit_holds_every_call_until_the_reset() {
-        let now = Instant::now();
+        let now = time::macros::datetime!(2026-01-01 0:00 UTC);
         let mut holds = Holds::default();
         holds.observe(
             &scope("GET myself", None, false),
@@ -250,7 +261,7 @@ mod tests {
 
     #[test]
     fn outage_with_retry_after_holds_the_endpoint_and_near_limit_narrows() {
-        let now = Instant::now();
+        let now = time::macros::datetime!(2026-01-01 0:00 UTC);
         let mut holds = Holds::default();
         let s = scope("POST issue", None, true);
         let signal = Signal {
@@ -276,6 +287,23 @@ mod tests {
             quiet.until(&s, now),
             None,
             "a 503 without retry-after holds nothing"
+        );
+    }
+
+    #[test]
+    fn holds_are_waited_out_on_the_adapters_clock() {
+        let clock = Arc::new(ManualClock::default());
+        let start = clock.now();
+        let limiter = RateLimiter::new(2, clock.clone());
+        let s = scope("POST issue", None, true);
+        limiter.observe(&s, &limited("jira-burst-based", 30));
+        futures::executor::block_on(limiter.acquire(&scope("GET myself", None, false)));
+        assert_eq!(clock.now(), start, "another endpoint is not held");
+        futures::executor::block_on(limiter.acquire(&s));
+        assert_eq!(
+            clock.now(),
+            start + Duration::from_secs(30),
+            "the held endpoint waited its Retry-After on the virtual clock"
         );
     }
 }

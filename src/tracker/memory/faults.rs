@@ -8,6 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::error::{Error, ErrorKind};
+use crate::random::SplitMix64;
 
 /// The kinds of tracker call, for counting and for aiming faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -242,7 +243,7 @@ pub struct RandomFaults {
 pub(crate) struct FaultPlan {
     queued: VecDeque<(FaultTarget, Fault)>,
     outage: Option<(OffsetDateTime, Fault)>,
-    random: Option<(RandomFaults, u64)>,
+    random: Option<(RandomFaults, SplitMix64)>,
 }
 
 impl FaultPlan {
@@ -256,8 +257,8 @@ impl FaultPlan {
 
     pub(crate) fn set_random(&mut self, random: Option<RandomFaults>) {
         self.random = random.map(|r| {
-            let state = r.seed ^ 0x9E37_79B9_7F4A_7C15;
-            (r, state)
+            let rng = SplitMix64::new(r.seed ^ 0x9E37_79B9_7F4A_7C15);
+            (r, rng)
         });
     }
 
@@ -277,25 +278,15 @@ impl FaultPlan {
         if let Some(pos) = self.queued.iter().position(|(t, _)| t.matches(op)) {
             return self.queued.remove(pos).map(|(_, f)| f);
         }
-        if let Some((random, state)) = &mut self.random {
-            let roll = splitmix64(state);
-            let chance = (roll >> 11) as f64 / (1u64 << 53) as f64;
-            if chance < random.probability && !random.faults.is_empty() {
-                let pick = (splitmix64(state) % random.faults.len() as u64) as usize;
-                return Some(random.faults[pick].clone());
-            }
+        if let Some((random, rng)) = &mut self.random
+            && rng.chance(random.probability)
+            && !random.faults.is_empty()
+        {
+            let pick = rng.below(random.faults.len());
+            return Some(random.faults[pick].clone());
         }
         None
     }
-}
-
-/// A small deterministic generator (SplitMix64), enough to pick faults.
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -22,10 +23,14 @@ use crate::tracker::{
 use crate::trigger::Jql;
 
 mod faults;
+mod limits;
+mod persist;
 mod state;
 
 use faults::FaultPlan;
 pub use faults::{CallCounts, Fault, FaultTarget, OpKind, RandomFaults};
+use limits::Limiter;
+pub use limits::RateLimits;
 use state::{State, not_found};
 
 /// The largest page the in-memory tracker returns.
@@ -77,6 +82,7 @@ pub struct MemoryTracker {
     calls: Arc<Mutex<CallCounts>>,
     faults: Arc<Mutex<FaultPlan>>,
     latency: Arc<Mutex<Duration>>,
+    limiter: Arc<Mutex<Option<Limiter>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -132,7 +138,88 @@ impl MemoryTracker {
             calls: Arc::default(),
             faults: Arc::default(),
             latency: Arc::default(),
+            limiter: Arc::default(),
         })
+    }
+
+    /// Loads a tracker saved with [`save`](MemoryTracker::save), on `clock`,
+    /// acting as the integration user.
+    ///
+    /// The loaded tracker has the saved projects, issues (with comments,
+    /// attachments and entity properties), users, admins and groups, and
+    /// carries on numbering keys and ids where the saved one stopped. Call
+    /// counts and faults start afresh.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use twinsync::clock::SystemClock;
+    /// use twinsync::tracker::{MemoryTracker, NewIssue, Tracker};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("tracker.json");
+    ///
+    /// let tracker = MemoryTracker::new("https://acme.example")?;
+    /// tracker.add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))?;
+    /// tracker.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")).await?;
+    /// tracker.save(&path)?;
+    ///
+    /// let again = MemoryTracker::load(&path, Arc::new(SystemClock))?;
+    /// assert_eq!(again.issue_by_key(&"SUP-1".into()).await?.summary, "Printer on fire");
+    /// let next = again.create_issue(&NewIssue::new("SUP", "Bug", "And the fax")).await?;
+    /// assert_eq!(next.key.as_str(), "SUP-2");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when there is no file at `path`; `Storage`, naming the
+    /// file, when it cannot be read, is not a memory tracker file (or is
+    /// truncated or damaged), or was written by a newer twinsync.
+    pub fn load(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = persist::read(path)?;
+        let snapshot = persist::Snapshot::parse(path, &bytes)?;
+        let url = snapshot.url.clone();
+        let mut state = snapshot.into_state(path)?;
+        let user = UserRef::new(Self::INTEGRATION_USER, "twinsync integration");
+        state
+            .users
+            .entry(user.id.clone())
+            .or_insert_with(|| user.clone());
+        Ok(MemoryTracker {
+            shared: Arc::new(Shared {
+                url,
+                clock,
+                state: Mutex::new(state),
+            }),
+            user,
+            calls: Arc::default(),
+            faults: Arc::default(),
+            latency: Arc::default(),
+            limiter: Arc::default(),
+        })
+    }
+
+    /// Saves the tracker's contents to `path`, replacing the file as one
+    /// step (written next to it, flushed, then renamed over it): a crash
+    /// during a save leaves the previous file or the new one, never a mix.
+    ///
+    /// Saved: projects, issues with comments, attachments (with content) and
+    /// entity properties, users, admins, groups and the search lag. Not
+    /// saved: call counts, faults and latency, which belong to handles.
+    /// [`load`](MemoryTracker::load) reads the file back.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`, naming the file, when it cannot be written (a missing
+    /// directory, no permission, a full disk); the previous file is then
+    /// left as it was.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let snapshot = persist::Snapshot::of(&self.shared.url, &lock(&self.shared.state));
+        let bytes = serde_json::to_vec_pretty(&snapshot)?;
+        persist::write_atomically(path.as_ref(), &bytes)
     }
 
     /// The instance URL.
@@ -163,6 +250,7 @@ impl MemoryTracker {
             calls: Arc::default(),
             faults: Arc::default(),
             latency: Arc::default(),
+            limiter: Arc::default(),
         }
     }
 
@@ -244,6 +332,12 @@ impl MemoryTracker {
         *lock(&self.latency) = latency;
     }
 
+    /// Makes this handle answer 429 (with `Retry-After`) beyond `limits`, or
+    /// stops limiting with `None`. Rejected calls are counted too.
+    pub fn set_rate_limits(&self, limits: Option<RateLimits>) {
+        *lock(&self.limiter) = limits.map(Limiter::new);
+    }
+
     /// The calls this handle (and its clones) made so far.
     pub fn calls(&self) -> CallCounts {
         lock(&self.calls).clone()
@@ -299,12 +393,27 @@ impl MemoryTracker {
         op: OpKind,
         apply: impl FnOnce(&mut State, OffsetDateTime, &UserRef) -> Result<T>,
     ) -> Result<T> {
+        self.call_on(op, None, apply).await
+    }
+
+    /// Like `call`, for a write to one issue (which per-issue rate limits count).
+    async fn call_on<T>(
+        &self,
+        op: OpKind,
+        issue: Option<&IssueId>,
+        apply: impl FnOnce(&mut State, OffsetDateTime, &UserRef) -> Result<T>,
+    ) -> Result<T> {
         lock(&self.calls).record(op);
         let latency = *lock(&self.latency);
         if latency > Duration::ZERO {
             self.shared.clock.sleep(latency).await;
         }
         let now = self.shared.clock.now();
+        if let Some(limiter) = lock(&self.limiter).as_mut() {
+            limiter
+                .admit(op, issue, now)
+                .map_err(|e| e.with_operation(op))?;
+        }
         let fault = lock(&self.faults).next(op, now);
         match fault {
             None => apply(&mut lock(&self.shared.state), now, &self.user),
@@ -317,11 +426,8 @@ impl MemoryTracker {
         }
     }
 
-    fn page_of(mut matching: Vec<(String, Issue)>, page: &Page) -> SearchPage {
-        let size = match page.max_results {
-            0 => 50,
-            n => n.min(MAX_PAGE_SIZE),
-        } as usize;
+    fn page_of(mut matching: Vec<(String, &Issue)>, page: &Page) -> SearchPage {
+        let size = page_size(page);
         if let Some(token) = &page.token {
             matching.retain(|(k, _)| k > token);
         }
@@ -333,8 +439,15 @@ impl MemoryTracker {
             } else {
                 None
             },
-            issues: matching.into_iter().map(|(_, i)| i).collect(),
+            issues: matching.into_iter().map(|(_, i)| i.clone()).collect(),
         }
+    }
+}
+
+fn page_size(page: &Page) -> usize {
+    match page.max_results {
+        0 => 50,
+        n => n.min(MAX_PAGE_SIZE) as usize,
     }
 }
 
@@ -402,11 +515,19 @@ impl Tracker for MemoryTracker {
         let query = Jql::parse(jql)?;
         check_token(page)?;
         self.call(OpKind::Search, |s, now, _| {
+            // Issues are in id order: start after the token, stop one past the page.
+            let after: u64 = page
+                .token
+                .as_deref()
+                .and_then(|t| t.get(20..))
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
             let matching = s
                 .issues
-                .iter()
+                .range(after.saturating_add(1)..)
                 .filter_map(|(n, r)| s.searchable(r, now).map(|i| (*n, i)))
                 .filter(|(_, i)| query.matches(i, now))
+                .take(page_size(page) + 1)
                 .map(|(n, i)| (sort_key(None, n), i))
                 .collect();
             Ok(Self::page_of(matching, page))
@@ -423,7 +544,7 @@ impl Tracker for MemoryTracker {
         check_token(page)?;
         self.call(OpKind::Search, |s, now, _| {
             s.project(project)?;
-            let mut matching: Vec<(String, Issue)> = s
+            let mut matching: Vec<(String, &Issue)> = s
                 .issues
                 .iter()
                 .filter_map(|(n, r)| s.searchable(r, now).map(|i| (*n, i)))
@@ -444,14 +565,14 @@ impl Tracker for MemoryTracker {
     }
 
     async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> Result<()> {
-        self.call(OpKind::UpdateIssue, |s, now, _| {
+        self.call_on(OpKind::UpdateIssue, Some(id), |s, now, _| {
             s.update_issue(id, update, now)
         })
         .await
     }
 
     async fn add_comment(&self, issue: &IssueId, comment: &NewComment) -> Result<Comment> {
-        self.call(OpKind::AddComment, |s, now, user| {
+        self.call_on(OpKind::AddComment, Some(issue), |s, now, user| {
             s.add_comment(issue, comment, user, now)
         })
         .await
@@ -463,14 +584,14 @@ impl Tracker for MemoryTracker {
         comment: &CommentId,
         body: &RichText,
     ) -> Result<Comment> {
-        self.call(OpKind::UpdateComment, |s, now, _| {
+        self.call_on(OpKind::UpdateComment, Some(issue), |s, now, _| {
             s.update_comment(issue, comment, body, now)
         })
         .await
     }
 
     async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()> {
-        self.call(OpKind::DeleteComment, |s, now, _| {
+        self.call_on(OpKind::DeleteComment, Some(issue), |s, now, _| {
             s.delete_comment(issue, comment, now)
         })
         .await
@@ -493,7 +614,7 @@ impl Tracker for MemoryTracker {
         issue: &IssueId,
         file: &NewAttachment,
     ) -> Result<AttachmentMeta> {
-        self.call(OpKind::UploadAttachment, |s, now, user| {
+        self.call_on(OpKind::UploadAttachment, Some(issue), |s, now, user| {
             s.upload(issue, file, user, now)
         })
         .await

@@ -104,20 +104,24 @@ impl State {
     }
 
     /// The issue as a search at `now` sees it.
-    pub(super) fn searchable(&self, record: &Record, now: OffsetDateTime) -> Option<Issue> {
+    pub(super) fn searchable<'a>(
+        &self,
+        record: &'a Record,
+        now: OffsetDateTime,
+    ) -> Option<&'a Issue> {
         if self.search_lag == Duration::ZERO {
-            return Some(record.current.clone());
+            return Some(&record.current);
         }
         let horizon = now - self.search_lag;
         if record.since <= horizon {
-            return Some(record.current.clone());
+            return Some(&record.current);
         }
         record
             .history
             .iter()
             .rev()
             .find(|(t, _)| *t <= horizon)
-            .map(|(_, issue)| issue.clone())
+            .map(|(_, issue)| issue)
     }
 
     pub(super) fn create_issue(

@@ -161,6 +161,55 @@ impl Jql {
         &self.order_by
     }
 
+    /// This query confined to one project: `project = <project> AND (<query>)`,
+    /// with the same `ORDER BY`; an empty query becomes `project = <project>`,
+    /// and a query that already requires `project = <project>` at its top
+    /// level stays as it is. Triggers run their queries this way, so they
+    /// never select issues of another project.
+    ///
+    /// ```
+    /// use twinsync::trigger::Jql;
+    ///
+    /// let jql = Jql::parse("labels = urgent OR type = Epic ORDER BY key")?.within_project("SUP");
+    /// assert_eq!(
+    ///     jql.to_string(),
+    ///     "project = SUP AND (labels = urgent OR issuetype = Epic) ORDER BY key"
+    /// );
+    /// let confined = Jql::parse("project = sup AND labels = urgent")?;
+    /// assert_eq!(confined.within_project("SUP"), confined);
+    /// # Ok::<(), twinsync::trigger::JqlError>(())
+    /// ```
+    pub fn within_project(&self, project: &str) -> Jql {
+        let requires = |clause: &Clause| {
+            matches!(clause, Clause::Condition(Condition {
+                field: Field::Project,
+                operator: Operator::Equals,
+                operand: Operand::Value(Value::Text(p)),
+            }) if p.eq_ignore_ascii_case(project))
+        };
+        let confined = match &self.clause {
+            Some(Clause::And(clauses)) => clauses.iter().any(requires),
+            Some(clause) => requires(clause),
+            None => false,
+        };
+        if confined {
+            return self.clone();
+        }
+        let scope = Clause::Condition(Condition {
+            field: Field::Project,
+            operator: Operator::Equals,
+            operand: Operand::Value(Value::Text(project.to_owned())),
+        });
+        let clause = match &self.clause {
+            None => scope,
+            Some(clause) => Clause::And(vec![scope, clause.clone()]),
+        };
+        Jql {
+            clause: Some(clause),
+            order_by: self.order_by.clone(),
+        }
+    }
+
     /// Whether `issue` matches the query when the time is `now` (relative dates
     /// such as `-1d` and `startOfDay()` count from it). `ORDER BY` plays no part.
     ///

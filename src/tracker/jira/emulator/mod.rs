@@ -7,9 +7,11 @@
 //! entity properties, multipart uploads (part `file`, `X-Atlassian-Token:
 //! no-check`, a 200 answer with an array), 303 redirects for downloads — and
 //! keeps its state in a [`MemoryTracker`], so tests can inspect it. Searches
-//! can lag behind writes, and faults can be injected: 429 with each
-//! `RateLimit-Reason` and `Retry-After`, 5xx, latency, and lost answers (the
-//! request is applied, then the connection is dropped).
+//! can lag behind writes, and faults can be injected, aimed at requests or
+//! at random: 429 with each `RateLimit-Reason` and `Retry-After`, 5xx,
+//! latency, and lost answers (the request is applied, then the connection is
+//! dropped). It runs on the system clock or on a clock you give it
+//! ([`EmulatorOptions`]), such as the virtual clock of a test.
 //!
 //! ```no_run
 //! use twinsync::tracker::jira::emulator::JiraEmulator;
@@ -36,11 +38,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use faults::{Fault, FaultRule, RandomFaults, RateLimitReason};
+
 use super::{JiraCloud, JiraDataCenter};
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ProjectKey, UserId, UserRef};
 use crate::tracker::MemoryTracker;
 
+mod faults;
 mod multipart;
 mod render;
 mod routes;
@@ -52,105 +58,6 @@ pub const EMAIL: &str = "twinsync@example.com";
 pub const API_TOKEN: &str = "emulator-api-token";
 /// The bearer token (OAuth 2.0 or personal access token) the emulator accepts.
 pub const BEARER_TOKEN: &str = "emulator-bearer-token";
-
-/// Why a 429 is answered: the values of Jira's `RateLimit-Reason` header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RateLimitReason {
-    /// `jira-per-issue-on-write`: too many writes to one issue.
-    PerIssueOnWrite,
-    /// `jira-burst-based`: too many calls to one endpoint per second.
-    Burst,
-    /// `jira-quota-global-based`: the app's hourly quota is used up.
-    QuotaGlobal,
-    /// `jira-quota-tenant-based`: the app's hourly quota on this site is used up.
-    QuotaTenant,
-}
-
-impl RateLimitReason {
-    /// The header value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RateLimitReason::PerIssueOnWrite => "jira-per-issue-on-write",
-            RateLimitReason::Burst => "jira-burst-based",
-            RateLimitReason::QuotaGlobal => "jira-quota-global-based",
-            RateLimitReason::QuotaTenant => "jira-quota-tenant-based",
-        }
-    }
-}
-
-/// A fault the emulator injects into matching requests.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Fault {
-    /// Answer 429 with `RateLimit-Reason` and `Retry-After` (whole seconds), applying nothing.
-    RateLimited {
-        /// The reason header.
-        reason: RateLimitReason,
-        /// The `Retry-After` header.
-        retry_after: Duration,
-    },
-    /// Answer with this 5xx status (and `Retry-After` when given), applying nothing.
-    ServerError {
-        /// The status, such as 500 or 503.
-        status: u16,
-        /// The `Retry-After` header, if any.
-        retry_after: Option<Duration>,
-    },
-    /// Apply the request, then answer after this delay.
-    Latency(Duration),
-    /// Apply the request, then drop the connection without answering.
-    LoseResponse,
-    /// Answer normally, with `X-RateLimit-NearLimit: true`.
-    NearLimit,
-}
-
-/// Which requests a [`Fault`] applies to, and how often.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FaultRule {
-    fault: Fault,
-    method: Option<String>,
-    path_contains: Option<String>,
-    times: usize,
-}
-
-impl FaultRule {
-    /// `fault` for the next request of any kind, once.
-    pub fn new(fault: Fault) -> Self {
-        FaultRule {
-            fault,
-            method: None,
-            path_contains: None,
-            times: 1,
-        }
-    }
-
-    /// Only requests with this method (`GET`, `POST`, …).
-    pub fn method(mut self, method: &str) -> Self {
-        self.method = Some(method.to_ascii_uppercase());
-        self
-    }
-
-    /// Only requests whose path contains `text`, such as `/comment`.
-    pub fn path_contains(mut self, text: &str) -> Self {
-        self.path_contains = Some(text.to_owned());
-        self
-    }
-
-    /// Applies to the next `times` matching requests.
-    pub fn times(mut self, times: usize) -> Self {
-        self.times = times;
-        self
-    }
-
-    fn matches(&self, method: &str, path: &str) -> bool {
-        self.method.as_deref().is_none_or(|m| m == method)
-            && self
-                .path_contains
-                .as_deref()
-                .is_none_or(|p| path.contains(p))
-    }
-}
 
 /// One request the emulator answered, for fidelity checks.
 #[derive(Clone, Debug, PartialEq)]
@@ -175,7 +82,7 @@ pub(crate) struct Shared {
     pub base_url: Mutex<String>,
     pub credentials: Mutex<BTreeMap<String, UserRef>>,
     pub projects: Mutex<Vec<(ProjectKey, u64)>>,
-    pub faults: Mutex<Vec<FaultRule>>,
+    pub faults: Mutex<faults::FaultPlan>,
     pub log: Mutex<Vec<Exchange>>,
     /// Holds the stop signal of a detached emulator, so it runs on.
     pub detached: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
@@ -187,14 +94,55 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
-        let mut faults = lock(&self.faults);
-        let at = faults.iter().position(|r| r.matches(method, path))?;
-        let fault = faults[at].fault.clone();
-        faults[at].times = faults[at].times.saturating_sub(1);
-        if faults[at].times == 0 {
-            faults.remove(at);
+        lock(&self.faults).next(method, path)
+    }
+}
+
+/// How to start a [`JiraEmulator`]: the port and the clock.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use twinsync::clock::ManualClock;
+/// use twinsync::tracker::jira::emulator::{EmulatorOptions, JiraEmulator};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> twinsync::Result<()> {
+/// let clock = Arc::new(ManualClock::default());
+/// let emulator = JiraEmulator::start_with(EmulatorOptions::default().clock(clock.clone())).await?;
+/// let jira = emulator.cloud()?; // holds back rate-limited calls on the same virtual clock
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EmulatorOptions {
+    /// The port on 127.0.0.1 (0, the default, for a free one).
+    pub port: u16,
+    /// Stamps changes, times the search lag, and is given to the adapters
+    /// [`cloud`](JiraEmulator::cloud) and [`data_center`](JiraEmulator::data_center)
+    /// make (default: the system clock). Give a test's virtual clock, so the
+    /// emulator's timestamps, the engine's and the adapters' waits agree.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for EmulatorOptions {
+    fn default() -> Self {
+        EmulatorOptions {
+            port: 0,
+            clock: Arc::new(SystemClock),
         }
-        Some(fault)
+    }
+}
+
+impl EmulatorOptions {
+    /// Listens on `port` (0 for a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Runs on `clock`.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -230,6 +178,16 @@ impl JiraEmulator {
     ///
     /// `Unavailable` when the port cannot be bound.
     pub async fn start_on(port: u16) -> Result<Self> {
+        Self::start_with(EmulatorOptions::default().port(port)).await
+    }
+
+    /// Starts an emulator with `options`.
+    ///
+    /// # Errors
+    ///
+    /// `Unavailable` when the port cannot be bound.
+    pub async fn start_with(options: EmulatorOptions) -> Result<Self> {
+        let EmulatorOptions { port, clock } = options;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|e| {
@@ -245,7 +203,7 @@ impl JiraEmulator {
             )
         })?;
         let base_url = format!("http://{addr}");
-        let tracker = MemoryTracker::new(&base_url)?;
+        let tracker = MemoryTracker::with_clock(&base_url, clock)?;
         let mut credentials = BTreeMap::new();
         credentials.insert(server::basic(EMAIL, API_TOKEN), tracker.user().clone());
         credentials.insert(format!("Bearer {BEARER_TOKEN}"), tracker.user().clone());
@@ -254,7 +212,7 @@ impl JiraEmulator {
             base_url: Mutex::new(base_url),
             credentials: Mutex::new(credentials),
             projects: Mutex::new(Vec::new()),
-            faults: Mutex::new(Vec::new()),
+            faults: Mutex::default(),
             log: Mutex::new(Vec::new()),
             detached: Mutex::new(None),
         });
@@ -338,9 +296,16 @@ impl JiraEmulator {
         lock(&self.shared.faults).push(rule);
     }
 
-    /// Removes every injected fault that has not fired yet.
+    /// Rolls a fault for every request that no [`inject`](Self::inject)ed
+    /// rule matches; `None` stops.
+    pub fn random_faults(&self, random: Option<RandomFaults>) {
+        lock(&self.shared.faults).set_random(random);
+    }
+
+    /// Removes every injected fault that has not fired yet (random faults
+    /// stay until [`random_faults(None)`](Self::random_faults)).
     pub fn clear_faults(&self) {
-        lock(&self.shared.faults).clear();
+        lock(&self.shared.faults).clear_rules();
     }
 
     /// Every request answered so far, in order.
@@ -353,7 +318,7 @@ impl JiraEmulator {
         lock(&self.shared.log).clear();
     }
 
-    /// A [`JiraCloud`] adapter signed in as the integration user.
+    /// A [`JiraCloud`] adapter signed in as the integration user, on the emulator's clock.
     ///
     /// # Errors
     ///
@@ -362,10 +327,11 @@ impl JiraEmulator {
         JiraCloud::builder()
             .base_url(self.base_url())
             .api_token(EMAIL, API_TOKEN)
+            .clock(self.shared.tracker.clock().clone())
             .build()
     }
 
-    /// A [`JiraDataCenter`] adapter signed in as the integration user.
+    /// A [`JiraDataCenter`] adapter signed in as the integration user, on the emulator's clock.
     ///
     /// # Errors
     ///
@@ -374,6 +340,7 @@ impl JiraEmulator {
         JiraDataCenter::builder()
             .base_url(self.base_url())
             .personal_access_token(BEARER_TOKEN)
+            .clock(self.shared.tracker.clock().clone())
             .build()
     }
 

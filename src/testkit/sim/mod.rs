@@ -6,6 +6,10 @@
 //!
 //! At the end faults heal, the node syncs until quiet, and the invariants of
 //! DESIGN.md are checked against the tracker's own contents.
+//!
+//! [`run_local`] runs it on a [`MemoryTracker`]; with feature
+//! `jira-emulator`, [`run_jira`] runs the same simulation with the node
+//! syncing through a Jira adapter over HTTP against the loopback emulator.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -17,13 +21,18 @@ use crate::model::{ConnectionId, Issue, IssueId, IssueKey, ProjectKey, RichText,
 use crate::plan::DeletionGuard;
 use crate::replica::Marker;
 use crate::store::{MemoryStore, Store};
-use crate::tracker::memory::{Fault, RandomFaults};
-use crate::tracker::{
-    IssueUpdate, MemoryTracker, NewAttachment, NewComment, NewIssue, RetryPolicy, Tracker,
-};
+#[cfg(doc)]
+use crate::tracker::MemoryTracker;
+use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, RetryPolicy, Tracker};
 
 use super::block_on;
 use super::crash::{CrashMode, CrashStore, CrashSwitch, CrashTracker};
+
+mod backend;
+
+#[cfg(feature = "jira-emulator")]
+pub use super::jira::JiraFlavor;
+use backend::Backend;
 
 /// What one simulation run does.
 #[derive(Clone, Debug)]
@@ -92,8 +101,9 @@ impl Rng {
 struct Sim {
     rng: Rng,
     clock: Arc<ManualClock>,
-    engine: MemoryTracker,
-    human: MemoryTracker,
+    backend: Backend,
+    options: NodeOptions,
+    human: crate::tracker::MemoryTracker,
     switch: CrashSwitch,
     store: Arc<MemoryStore>,
     node: Node,
@@ -131,27 +141,27 @@ pub(super) fn identity(body: &str) -> String {
 }
 
 impl Sim {
-    fn new(config: SimConfig) -> Self {
-        let clock = Arc::new(ManualClock::default());
-        let engine = MemoryTracker::with_clock("https://sim.example", clock.clone()).expect("url");
-        for p in PROJECTS {
-            engine
-                .add_project(p, p, &["Bug", "Task"], None)
-                .expect("project");
-        }
-        engine.set_search_lag(config.search_lag);
-        let human = engine.as_user(UserRef::new("alice", "Alice"));
+    fn new(
+        config: SimConfig,
+        clock: Arc<ManualClock>,
+        backend: Backend,
+        options: NodeOptions,
+    ) -> Self {
+        backend.contents().set_search_lag(config.search_lag);
+        let human = backend.contents().as_user(UserRef::new("alice", "Alice"));
         let switch = CrashSwitch::new();
         let store = Arc::new(MemoryStore::new());
-        let node = Self::start(&engine, &clock, &switch, store.clone());
+        let node = Self::start(&backend, &options, &clock, &switch, store.clone());
         let opts = connection_options();
-        let conn = block_on(node.create_local_connection("SUP", "DEV", opts))
+        let conn = backend
+            .run(node.create_local_connection("SUP", "DEV", opts))
             .expect("connection")
             .id;
         Sim {
             rng: Rng(config.seed),
             clock,
-            engine,
+            backend,
+            options,
             human,
             switch,
             store,
@@ -168,23 +178,24 @@ impl Sim {
     }
 
     fn start(
-        engine: &MemoryTracker,
+        backend: &Backend,
+        options: &NodeOptions,
         clock: &Arc<ManualClock>,
         switch: &CrashSwitch,
         store: Arc<MemoryStore>,
     ) -> Node {
         let tracker: Arc<dyn Tracker> =
-            Arc::new(CrashTracker::new(Arc::new(engine.clone()), switch.clone()));
+            Arc::new(CrashTracker::new(backend.node_tracker(), switch.clone()));
         let store: Arc<dyn Store> = Arc::new(CrashStore::new(store, switch.clone()));
         // A process that cannot reach its tracker at start tries again later.
         let mut attempts = 0;
         loop {
-            let built = block_on(
+            let built = backend.run(
                 Node::builder()
                     .tracker(tracker.clone())
                     .store(store.clone())
                     .clock(clock.clone())
-                    .options(options())
+                    .options(options.clone())
                     .build(),
             );
             match built {
@@ -200,7 +211,13 @@ impl Sim {
 
     fn restart(&mut self) {
         self.switch.revive();
-        self.node = Self::start(&self.engine, &self.clock, &self.switch, self.store.clone());
+        self.node = Self::start(
+            &self.backend,
+            &self.options,
+            &self.clock,
+            &self.switch,
+            self.store.clone(),
+        );
     }
 
     fn fresh(&mut self) -> u64 {
@@ -372,12 +389,12 @@ impl Sim {
     fn exalate(&mut self, key: &IssueKey, id: IssueId) {
         self.exalated.insert(id);
         self.clock.advance(Duration::from_secs(1));
-        let _ = block_on(self.node.exalate(&self.conn, key));
+        let _ = self.backend.run(self.node.exalate(&self.conn, key));
     }
 
     fn sync(&mut self) {
         self.clock.advance(Duration::from_secs(1));
-        if block_on(self.node.sync(&self.conn)).is_err() && !self.switch.crashed() {
+        if self.backend.run(self.node.sync(&self.conn)).is_err() && !self.switch.crashed() {
             // A connection-wide failure (an injected 401): a user fixes it and reactivates.
             let _ = self.node.activate(&self.conn);
         }
@@ -393,7 +410,7 @@ impl Sim {
         let opts = connection_options();
         let mut attempts = 0;
         loop {
-            match block_on(
+            match self.backend.run(
                 self.node
                     .create_local_connection("SUP", "DEV", opts.clone()),
             ) {
@@ -412,25 +429,26 @@ impl Sim {
     }
 
     fn heal(&mut self) -> Result<(), String> {
-        self.engine.random_faults(None);
-        self.engine.clear_faults();
+        self.backend.heal();
         self.restart();
         let _ = self.node.activate(&self.conn);
-        let wait = self.config.search_lag + options().settle + Duration::from_secs(1);
+        let wait = self.config.search_lag + self.options.settle + Duration::from_secs(1);
         for round in 1..=12 {
             self.clock.advance(wait);
             for id in self.exalated.clone() {
                 if let Ok(issue) = block_on(self.human.issue(&id)) {
-                    let _ = block_on(self.node.exalate(&self.conn, &issue.key));
+                    let _ = self.backend.run(self.node.exalate(&self.conn, &issue.key));
                 }
             }
             self.clock.advance(wait);
-            self.engine.reset_calls();
-            let report = block_on(self.node.sync(&self.conn))
+            self.backend.reset_calls();
+            let report = self
+                .backend
+                .run(self.node.sync(&self.conn))
                 .map_err(|e| format!("sync after healing: {e}"))?;
             let panel = self.node.status(&self.conn).map_err(|e| e.to_string())?;
             if report.writes == 0
-                && self.engine.calls().writes() == 0
+                && self.backend.writes().0 == 0
                 && panel.errors.is_empty()
                 && panel.queued == 0
             {
@@ -450,6 +468,7 @@ impl Sim {
             .iter()
             .flat_map(|p| self.human.inspect_issues(&ProjectKey::new(*p)))
             .collect();
+        let issues = self.backend.shown(issues)?;
         let by_id: BTreeMap<&IssueId, &Issue> = issues.iter().map(|i| (&i.id, i)).collect();
         // I4: each exalated issue has exactly one twin; nothing else was created.
         let mut mirrors: BTreeMap<IssueId, Vec<&Issue>> = BTreeMap::new();
@@ -556,30 +575,49 @@ impl Sim {
         self.report.twins = mirrors.len();
         self.report.comments = issues.iter().map(|i| i.comments.len()).sum();
         // I2/I3: a converged pair syncs with no writes.
-        self.engine.reset_calls();
+        self.backend.reset_calls();
         self.clock.advance(Duration::from_secs(10));
-        block_on(self.node.sync(&conn)).map_err(|e| e.to_string())?;
-        let calls = self.engine.calls();
-        if calls.writes() != 0 {
+        self.backend
+            .run(self.node.sync(&conn))
+            .map_err(|e| e.to_string())?;
+        let (writes, calls) = self.backend.writes();
+        if writes != 0 {
             return Err(format!("I2: a cycle on converged twins wrote: {calls}"));
         }
         Ok(())
     }
 }
 
-/// Runs one simulation; `Err` names the broken invariant (and replays from the seed).
+/// Runs one simulation on a [`MemoryTracker`]; `Err` names the broken
+/// invariant (and replays from the seed).
 pub fn run_local(config: SimConfig) -> Result<SimReport, String> {
+    let clock = Arc::new(ManualClock::default());
+    let backend = Backend::memory(clock.clone(), &PROJECTS);
+    run(config, clock, backend, options())
+}
+
+/// Runs one simulation with the node syncing through the `flavor` Jira
+/// adapter over HTTP against the loopback emulator, which injects the faults
+/// into its answers (5xx, 429 with each `RateLimit-Reason` and `Retry-After`,
+/// lost answers). The emulator, the adapter and the node share the virtual
+/// clock, so nothing really sleeps. The node syncs one twin at a time, so
+/// the requests, and the faults rolled for them, replay from the seed.
+#[cfg(feature = "jira-emulator")]
+pub fn run_jira(config: SimConfig, flavor: JiraFlavor) -> Result<SimReport, String> {
+    let clock = Arc::new(ManualClock::default());
+    let backend = Backend::jira(flavor, clock.clone());
+    run(config, clock, backend, options().with_concurrency(1))
+}
+
+fn run(
+    config: SimConfig,
+    clock: Arc<ManualClock>,
+    backend: Backend,
+    options: NodeOptions,
+) -> Result<SimReport, String> {
     let seed = config.seed;
-    let mut sim = Sim::new(config.clone());
-    sim.engine.random_faults(Some(RandomFaults {
-        seed,
-        probability: config.fault_rate,
-        faults: vec![
-            Fault::ServerError,
-            Fault::LoseResponse,
-            Fault::RateLimited(Duration::from_secs(2)),
-        ],
-    }));
+    let mut sim = Sim::new(config.clone(), clock, backend, options);
+    sim.backend.random_faults(seed, config.fault_rate);
     for _ in 0..config.steps {
         sim.step();
     }

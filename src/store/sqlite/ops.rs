@@ -1,0 +1,435 @@
+//! [`StoreTxn`]'s methods as SQL on a [`SqliteTxn`]: one statement (or two)
+//! each, keyed by the schema's primary keys and indexes.
+
+use rusqlite::{ErrorCode, params};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{ConnectionId, IssueId, ProjectKey};
+use crate::plan::TwinState;
+use crate::store::{ConnectionRecord, Intent, QueueItem, StoreTxn, TwinError};
+
+use super::error::{invalid, storage};
+use super::txn::SqliteTxn;
+
+/// A time as RFC 3339 text (exact to the nanosecond, offset kept).
+fn time_text(what: &str, at: OffsetDateTime) -> Result<String> {
+    at.format(&Rfc3339).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("{what} {at} cannot be stored: {e}"),
+        )
+    })
+}
+
+fn to_json(what: &str, value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("{what} cannot be stored: {e}"),
+        )
+    })
+}
+
+impl StoreTxn for SqliteTxn<'_> {
+    fn connection(&mut self, id: &ConnectionId) -> Result<Option<ConnectionRecord>> {
+        let row = self.row(
+            "cannot read connection",
+            "SELECT name, config FROM connections WHERE id = ?1",
+            [id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(row.map(|(name, config)| ConnectionRecord {
+            id: id.clone(),
+            name,
+            config,
+        }))
+    }
+
+    fn connections(&mut self) -> Result<Vec<ConnectionRecord>> {
+        let rows: Vec<(String, String, String)> = self.rows(
+            "cannot read connections",
+            "SELECT id, name, config FROM connections ORDER BY id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        rows.into_iter()
+            .map(|(id, name, config)| {
+                let id = ConnectionId::parse(&id).map_err(|e| {
+                    invalid(self.db, format!("stored connection id is unreadable: {e}"))
+                })?;
+                Ok(ConnectionRecord { id, name, config })
+            })
+            .collect()
+    }
+
+    fn put_connection(&mut self, c: &ConnectionRecord) -> Result<()> {
+        self.run(
+            "cannot write connection",
+            "INSERT INTO connections (id, name, config) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, config = excluded.config",
+            params![c.id.as_str(), c.name, c.config],
+        )
+        .map_err(|e| e.with_connection(&c.id))?;
+        Ok(())
+    }
+
+    fn delete_connection(&mut self, id: &ConnectionId) -> Result<()> {
+        for table in ["twins", "intents", "queue", "errors", "watermarks"] {
+            self.run(
+                &format!("cannot delete the {table} of a connection"),
+                &format!("DELETE FROM {table} WHERE connection = ?1"),
+                [id.as_str()],
+            )
+            .map_err(|e| e.with_connection(id))?;
+        }
+        self.run(
+            "cannot delete connection",
+            "DELETE FROM connections WHERE id = ?1",
+            [id.as_str()],
+        )
+        .map_err(|e| e.with_connection(id))?;
+        Ok(())
+    }
+
+    fn twin_by_remote(
+        &mut self,
+        connection: &ConnectionId,
+        remote: &IssueId,
+    ) -> Result<Option<TwinState>> {
+        let bytes: Option<Vec<u8>> = self
+            .row(
+                "cannot read twin",
+                "SELECT state FROM twins WHERE connection = ?1 AND remote = ?2",
+                [connection.as_str(), remote.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.with_connection(connection).with_issue(remote))?;
+        bytes.map(|b| self.twin(&b)).transpose()
+    }
+
+    fn twin_by_local(
+        &mut self,
+        connection: &ConnectionId,
+        local: &IssueId,
+    ) -> Result<Option<TwinState>> {
+        let bytes: Option<Vec<u8>> = self
+            .row(
+                "cannot read twin",
+                "SELECT state FROM twins WHERE connection = ?1 AND local = ?2",
+                [connection.as_str(), local.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.with_connection(connection).with_issue(local))?;
+        bytes.map(|b| self.twin(&b)).transpose()
+    }
+
+    fn put_twin(&mut self, twin: &TwinState) -> Result<()> {
+        let c = twin.connection.as_str();
+        let local = twin.local.as_ref().map(|l| l.id.as_str());
+        let written = self
+            .active()?
+            .prepare_cached(
+                "INSERT INTO twins (connection, remote, local, state) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (connection, remote) DO UPDATE \
+             SET local = excluded.local, state = excluded.state",
+            )
+            .and_then(|mut s| {
+                s.execute(params![c, twin.remote.id.as_str(), local, twin.to_bytes()])
+            });
+        match written {
+            Ok(_) => Ok(()),
+            // The upsert handles the primary key: a constraint violation can
+            // only be the unique index on the local issue (I4).
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+                let other: Option<String> = self.row(
+                    "cannot read twin",
+                    "SELECT remote FROM twins WHERE connection = ?1 AND local = ?2",
+                    [c, local.unwrap_or_default()],
+                    |r| r.get(0),
+                )?;
+                let key = twin
+                    .local
+                    .as_ref()
+                    .map(|l| l.key.as_str())
+                    .unwrap_or_default();
+                Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "issue {key} is already the twin of {} on connection {c}",
+                        other.as_deref().unwrap_or("another issue")
+                    ),
+                )
+                .with_source(e))
+            }
+            Err(e) => Err(storage(self.db, "cannot write twin", e)
+                .with_connection(&twin.connection)
+                .with_issue(&twin.remote.id)),
+        }
+    }
+
+    fn delete_twin(&mut self, connection: &ConnectionId, remote: &IssueId) -> Result<()> {
+        self.run(
+            "cannot delete twin",
+            "DELETE FROM twins WHERE connection = ?1 AND remote = ?2",
+            [connection.as_str(), remote.as_str()],
+        )
+        .map_err(|e| e.with_connection(connection).with_issue(remote))?;
+        Ok(())
+    }
+
+    fn twins(&mut self, connection: &ConnectionId) -> Result<Vec<TwinState>> {
+        let blobs: Vec<Vec<u8>> = self
+            .rows(
+                "cannot read twins",
+                "SELECT state FROM twins WHERE connection = ?1 ORDER BY remote",
+                [connection.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.with_connection(connection))?;
+        blobs.iter().map(|b| self.twin(b)).collect()
+    }
+
+    fn twin_count(&mut self, connection: &ConnectionId) -> Result<u64> {
+        let n: Option<i64> = self
+            .row(
+                "cannot count twins",
+                "SELECT count(*) FROM twins WHERE connection = ?1",
+                [connection.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.with_connection(connection))?;
+        Ok(n.unwrap_or(0).unsigned_abs())
+    }
+
+    fn put_intent(&mut self, intent: &Intent) -> Result<()> {
+        let created = i64::try_from(intent.created.unix_timestamp_nanos()).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "intent {} was created at {}, outside the years 1678 to 2261 a store can order",
+                    intent.id, intent.created
+                ),
+            )
+        })?;
+        let record = to_json("intent", intent)?;
+        self.run(
+            "cannot write intent",
+            "INSERT INTO intents (id, connection, created_ns, record) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (id) DO UPDATE SET connection = excluded.connection, \
+             created_ns = excluded.created_ns, record = excluded.record",
+            params![intent.id, intent.connection.as_str(), created, record],
+        )
+        .map_err(|e| {
+            e.with_connection(&intent.connection)
+                .with_context("intent", &intent.id)
+        })?;
+        Ok(())
+    }
+
+    fn intents(&mut self, connection: &ConnectionId) -> Result<Vec<Intent>> {
+        let records: Vec<String> = self
+            .rows(
+                "cannot read intents",
+                "SELECT record FROM intents WHERE connection = ?1 ORDER BY created_ns, id",
+                [connection.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.with_connection(connection))?;
+        records.iter().map(|r| self.json("intent", r)).collect()
+    }
+
+    fn delete_intent(&mut self, id: &str) -> Result<()> {
+        self.run(
+            "cannot delete intent",
+            "DELETE FROM intents WHERE id = ?1",
+            [id],
+        )
+        .map_err(|e| e.with_context("intent", id))?;
+        Ok(())
+    }
+
+    fn enqueue(&mut self, item: &QueueItem) -> Result<u64> {
+        let (c, issue) = (item.connection.as_str(), item.issue.as_str());
+        let with = |e: Error| e.with_connection(&item.connection).with_issue(&item.issue);
+        let queued: Option<i64> = self
+            .row(
+                "cannot read the queue",
+                "SELECT seq FROM queue WHERE connection = ?1 AND issue = ?2",
+                [c, issue],
+                |r| r.get(0),
+            )
+            .map_err(with)?;
+        let seq = match queued {
+            Some(seq) => seq,
+            None => {
+                let at = time_text("queue time", item.queued)?;
+                self.run(
+                    "cannot enqueue",
+                    "INSERT INTO queue (connection, issue, project, queued) VALUES (?1, ?2, ?3, ?4)",
+                    params![c, issue, item.project.as_str(), at],
+                )
+                .map_err(with)?;
+                self.active()?.last_insert_rowid()
+            }
+        };
+        Ok(seq.unsigned_abs())
+    }
+
+    fn queue(&mut self, connection: &ConnectionId, limit: usize) -> Result<Vec<QueueItem>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(i64, String, String, String)> = self
+            .rows(
+                "cannot read the queue",
+                "SELECT seq, issue, project, queued FROM queue \
+                 WHERE connection = ?1 ORDER BY seq LIMIT ?2",
+                params![connection.as_str(), limit],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .map_err(|e| e.with_connection(connection))?;
+        rows.into_iter()
+            .map(|(seq, issue, project, queued)| {
+                Ok(QueueItem {
+                    seq: seq.unsigned_abs(),
+                    connection: connection.clone(),
+                    project: ProjectKey::new(project),
+                    issue: IssueId::new(issue),
+                    queued: self.time("queue time", &queued)?,
+                })
+            })
+            .collect()
+    }
+
+    fn queue_len(&mut self, connection: &ConnectionId) -> Result<u64> {
+        let n: Option<i64> = self
+            .row(
+                "cannot count the queue",
+                "SELECT count(*) FROM queue WHERE connection = ?1",
+                [connection.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.with_connection(connection))?;
+        Ok(n.unwrap_or(0).unsigned_abs())
+    }
+
+    fn dequeue(&mut self, seq: u64) -> Result<()> {
+        // A number above i64::MAX was never handed out: nothing to remove.
+        if let Ok(seq) = i64::try_from(seq) {
+            self.run("cannot dequeue", "DELETE FROM queue WHERE seq = ?1", [seq])
+                .map_err(|e| e.with_context("seq", seq))?;
+        }
+        Ok(())
+    }
+
+    fn put_error(&mut self, error: &TwinError) -> Result<()> {
+        let record = to_json("twin error", error)?;
+        self.run(
+            "cannot write twin error",
+            "INSERT INTO errors (connection, issue, record) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (connection, issue) DO UPDATE SET record = excluded.record",
+            params![error.connection.as_str(), error.issue.as_str(), record],
+        )
+        .map_err(|e| {
+            e.with_connection(&error.connection)
+                .with_issue(&error.issue)
+        })?;
+        Ok(())
+    }
+
+    fn errors(&mut self, connection: &ConnectionId) -> Result<Vec<TwinError>> {
+        let records: Vec<String> = self
+            .rows(
+                "cannot read twin errors",
+                "SELECT record FROM errors WHERE connection = ?1 ORDER BY issue",
+                [connection.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.with_connection(connection))?;
+        records.iter().map(|r| self.json("twin error", r)).collect()
+    }
+
+    fn clear_error(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<()> {
+        self.run(
+            "cannot clear twin error",
+            "DELETE FROM errors WHERE connection = ?1 AND issue = ?2",
+            [connection.as_str(), issue.as_str()],
+        )
+        .map_err(|e| e.with_connection(connection).with_issue(issue))?;
+        Ok(())
+    }
+
+    fn watermark(
+        &mut self,
+        connection: &ConnectionId,
+        project: &ProjectKey,
+    ) -> Result<Option<OffsetDateTime>> {
+        let text: Option<String> = self
+            .row(
+                "cannot read watermark",
+                "SELECT at FROM watermarks WHERE connection = ?1 AND project = ?2",
+                [connection.as_str(), project.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| {
+                e.with_connection(connection)
+                    .with_context("project", project)
+            })?;
+        text.map(|t| self.time("watermark", &t)).transpose()
+    }
+
+    fn set_watermark(
+        &mut self,
+        connection: &ConnectionId,
+        project: &ProjectKey,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        let text = time_text("watermark", at)?;
+        self.run(
+            "cannot write watermark",
+            "INSERT INTO watermarks (connection, project, at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (connection, project) DO UPDATE SET at = excluded.at",
+            params![connection.as_str(), project.as_str(), text],
+        )
+        .map_err(|e| {
+            e.with_connection(connection)
+                .with_context("project", project)
+        })?;
+        Ok(())
+    }
+
+    fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.row(
+            "cannot read metadata",
+            "SELECT value FROM meta WHERE key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .map_err(|e| e.with_context("key", key))
+    }
+
+    fn set_meta(&mut self, key: &str, value: Option<&[u8]>) -> Result<()> {
+        match value {
+            Some(value) => self.run(
+                "cannot write metadata",
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            ),
+            None => self.run(
+                "cannot remove metadata",
+                "DELETE FROM meta WHERE key = ?1",
+                [key],
+            ),
+        }
+        .map_err(|e| e.with_context("key", key))?;
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        // On failure, dropping `self` rolls back what is still open.
+        self.active()?
+            .execute_batch("COMMIT")
+            .map_err(self.fail("cannot commit"))
+    }
+}

@@ -1,0 +1,315 @@
+//! The tables, and how a file reaches the current schema version.
+//!
+//! A twinsync state file carries [`APPLICATION_ID`] in SQLite's
+//! `application_id` header field and its schema version in `user_version`.
+//! [`MIGRATIONS`] lists the steps from version 0 (an empty file) up; each
+//! step runs in its own transaction together with the new version number, so
+//! a crash mid-migration leaves the file at the previous version. A change to
+//! the schema is a new step at the end, never an edit of an old one.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{Error, ErrorKind, Result};
+
+use super::error::storage;
+
+/// "twsn": marks a SQLite file as a twinsync state file.
+pub(super) const APPLICATION_ID: i32 = 0x7477_736e;
+
+/// The schema version this code writes.
+pub(super) const CURRENT: u32 = 1;
+
+/// One forward step: the SQL that takes a file from version `to - 1` to `to`.
+#[derive(Debug)]
+pub(super) struct Migration {
+    /// The version after the step.
+    pub(super) to: u32,
+    /// The statements.
+    pub(super) sql: &'static str,
+}
+
+/// Every step, oldest first; the last one is at [`CURRENT`].
+pub(super) const MIGRATIONS: &[Migration] = &[Migration { to: 1, sql: V1 }];
+
+/// Version 1: a table per record kind, keyed for the store's lookups.
+const V1: &str = "
+CREATE TABLE connections (
+    id     TEXT PRIMARY KEY NOT NULL,
+    name   TEXT NOT NULL,
+    config TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- `state` is TwinState::to_bytes (postcard): read and written whole.
+CREATE TABLE twins (
+    connection TEXT NOT NULL,
+    remote     TEXT NOT NULL,
+    local      TEXT,
+    state      BLOB NOT NULL,
+    PRIMARY KEY (connection, remote)
+) WITHOUT ROWID;
+-- I4, enforced by SQLite: one twin per local issue per connection (NULLs,
+-- twins whose issue is not created yet, do not collide).
+CREATE UNIQUE INDEX twins_local ON twins (connection, local);
+
+-- `record` is the Intent as JSON; `created_ns` orders them.
+CREATE TABLE intents (
+    id         TEXT PRIMARY KEY NOT NULL,
+    connection TEXT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    record     TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX intents_connection ON intents (connection, created_ns, id);
+
+-- AUTOINCREMENT: a sequence number is never handed out twice.
+CREATE TABLE queue (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    connection TEXT NOT NULL,
+    issue      TEXT NOT NULL,
+    project    TEXT NOT NULL,
+    queued     TEXT NOT NULL,
+    UNIQUE (connection, issue)
+);
+CREATE INDEX queue_connection ON queue (connection, seq);
+
+-- `record` is the TwinError as JSON.
+CREATE TABLE errors (
+    connection TEXT NOT NULL,
+    issue      TEXT NOT NULL,
+    record     TEXT NOT NULL,
+    PRIMARY KEY (connection, issue)
+) WITHOUT ROWID;
+
+CREATE TABLE watermarks (
+    connection TEXT NOT NULL,
+    project    TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (connection, project)
+) WITHOUT ROWID;
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+";
+
+/// The tables a file at [`CURRENT`] has.
+const TABLES: &[&str] = &[
+    "connections",
+    "errors",
+    "intents",
+    "meta",
+    "queue",
+    "twins",
+    "watermarks",
+];
+
+/// What a file holds before the store uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Found {
+    /// Nothing: a new or empty file.
+    Empty,
+    /// A twinsync state file at this schema version.
+    Version(u32),
+}
+
+/// Reads what `conn` holds without changing it, and refuses SQLite
+/// databases of other programs and state files newer than `newest`.
+pub(super) fn identify(conn: &Connection, name: &str, newest: u32) -> Result<Found> {
+    let read = |e| storage(name, "cannot read the database header", e);
+    let app: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(read)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(read)?;
+    let tables = tables(conn, name)?;
+    if app == APPLICATION_ID {
+        return match u32::try_from(version) {
+            Ok(v) if v <= newest => Ok(Found::Version(v)),
+            _ => Err(refuse(format!(
+                "database {name} has schema version {version}, newer than version {newest} \
+                     that this twinsync supports; open it with a newer twinsync"
+            ))),
+        };
+    }
+    if app == 0 && version == 0 && tables.is_empty() {
+        return Ok(Found::Empty);
+    }
+    let what = if tables.is_empty() {
+        format!("application id {app:#x}, no tables")
+    } else {
+        let shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+        let more = if tables.len() > shown.len() {
+            format!(" and {} more", tables.len() - shown.len())
+        } else {
+            String::new()
+        };
+        format!("it has tables {}{more}", shown.join(", "))
+    };
+    Err(refuse(format!(
+        "{name} is a SQLite database of another program, not a twinsync state file \
+             ({what}); give twinsync the path of its state file or of a new file"
+    )))
+}
+
+/// Runs every step of `steps` above the version `found`, each in its own
+/// transaction.
+pub(super) fn migrate(
+    conn: &mut Connection,
+    name: &str,
+    found: Found,
+    steps: &[Migration],
+) -> Result<()> {
+    let found = match found {
+        Found::Empty => 0,
+        Found::Version(v) => v,
+    };
+    let mut version = found;
+    for step in steps.iter().filter(|s| s.to > found) {
+        let failed = |e| {
+            storage(
+                name,
+                &format!(
+                    "cannot migrate the database from schema version {version} to {}",
+                    step.to
+                ),
+                e,
+            )
+        };
+        let txn = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        txn.execute_batch(step.sql).map_err(failed)?;
+        txn.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(failed)?;
+        txn.pragma_update(None, "user_version", step.to)
+            .map_err(failed)?;
+        txn.commit().map_err(failed)?;
+        tracing::info!(database = name, from = version, to = step.to, "migrated");
+        version = step.to;
+    }
+    Ok(())
+}
+
+/// Checks that a file at [`CURRENT`] has all its tables (none was dropped
+/// by hand).
+pub(super) fn verify(conn: &Connection, name: &str) -> Result<()> {
+    let tables = tables(conn, name)?;
+    let missing: Vec<&str> = TABLES
+        .iter()
+        .copied()
+        .filter(|t| !tables.iter().any(|have| have == t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(refuse(format!(
+        "database {name} lacks table(s) {}: it was changed outside twinsync; \
+             restore it from a backup or move it aside",
+        missing.join(", ")
+    )))
+}
+
+/// A file twinsync does not use; the message names it.
+fn refuse(message: String) -> Error {
+    Error::new(ErrorKind::Storage, message)
+}
+
+/// The names of the tables in `conn`, SQLite's own left out.
+fn tables(conn: &Connection, name: &str) -> Result<Vec<String>> {
+    let read = |e| storage(name, "cannot read the database schema", e);
+    let mut stmt = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema \
+             WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )
+        .map_err(read)?;
+    let names = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(read)?
+        .collect::<rusqlite::Result<Vec<String>>>()
+        .map_err(read)?;
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    const STEPS: &[Migration] = &[
+        Migration {
+            to: 1,
+            sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);",
+        },
+        Migration {
+            to: 2,
+            sql: "ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;",
+        },
+    ];
+
+    fn version(conn: &Connection) -> u32 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version")
+    }
+
+    #[test]
+    fn an_older_file_is_migrated_forward_and_keeps_its_data() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        let found = identify(&conn, "t.db", 1).expect("identify");
+        assert_eq!(found, Found::Empty);
+        migrate(&mut conn, "t.db", found, &STEPS[..1]).expect("to v1");
+        conn.execute("INSERT INTO notes (text) VALUES ('kept')", [])
+            .expect("write at v1");
+
+        let found = identify(&conn, "t.db", 2).expect("identify");
+        assert_eq!(found, Found::Version(1));
+        migrate(&mut conn, "t.db", found, STEPS).expect("to v2");
+        assert_eq!(version(&conn), 2);
+        let (text, pinned): (String, i64) = conn
+            .query_row("SELECT text, pinned FROM notes", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("the row survived with the new column");
+        assert_eq!((text.as_str(), pinned), ("kept", 0));
+    }
+
+    #[test]
+    fn a_failing_step_leaves_the_previous_version() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, "t.db", Found::Empty, &STEPS[..1]).expect("to v1");
+        let broken = [Migration {
+            to: 2,
+            sql: "ALTER TABLE notes ADD COLUMN a INTEGER; ALTER TABLE nope ADD COLUMN b INTEGER;",
+        }];
+        let err = migrate(&mut conn, "t.db", Found::Version(1), &broken).expect_err("fails");
+        assert_eq!(err.kind(), ErrorKind::Storage);
+        assert!(
+            err.to_string()
+                .starts_with("cannot migrate the database from schema version 1 to 2"),
+            "{err}"
+        );
+        assert_eq!(version(&conn), 1);
+        let columns: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_table_info('notes')", [], |r| {
+                r.get(0)
+            })
+            .expect("columns");
+        assert_eq!(columns, 2, "the step's first statement was rolled back");
+    }
+
+    #[test]
+    fn the_real_steps_end_at_the_current_version() {
+        assert_eq!(MIGRATIONS.last().map(|m| m.to), Some(CURRENT));
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.to as usize, i + 1, "steps are numbered 1, 2, …");
+        }
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, "t.db", Found::Empty, MIGRATIONS).expect("migrate");
+        verify(&conn, "t.db").expect("every table is there");
+        assert_eq!(
+            identify(&conn, "t.db", CURRENT).expect("identify"),
+            Found::Version(CURRENT)
+        );
+    }
+}

@@ -1,0 +1,604 @@
+//! Crash safety with a real process (I8 and I9 of DESIGN.md).
+//!
+//! A worker process runs a bulk sync of project SUP to DEV with its state in
+//! a SQLite file, against a Jira emulator that lives in this test's process,
+//! so the tracker's contents survive the worker. The harness kills the worker
+//! with SIGKILL at random moments (a write applied whose answer is never
+//! read, a twin created but not yet recorded), adds issues and comments on both sides
+//! between runs, and restarts it; in some rounds it deletes the worker's
+//! state file first, so the connection is created again under the same name
+//! and must find its twins by their markers. At the end the worker syncs
+//! until quiet and the emulator's own contents are checked: one twin per
+//! issue, every comment once on each side and in order, nothing lost, equal
+//! summaries, every issue under sync.
+//!
+//! The worker is this test binary run again with `TWINSYNC_KILL_WORKER` set.
+//! CI runs 24 rounds from seed 1; `TWINSYNC_KILL_ROUNDS=N` runs N rounds and
+//! `TWINSYNC_KILL_SEED=S` picks another seed (kill moments still depend on
+//! timing, so a seed replays the edits and the kill delays, not the exact
+//! instant the kill lands).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::executor::block_on;
+use twinsync::MemoryTracker;
+use twinsync::engine::{BulkEvent, LocalConnectionOptions, Node, NodeOptions};
+use twinsync::model::{ConnectionId, Issue, IssueId, IssueKey, ProjectKey, UserRef};
+use twinsync::replica::Marker;
+use twinsync::store::{SqliteStore, Store};
+use twinsync::tracker::jira::JiraCloud;
+use twinsync::tracker::jira::emulator::{API_TOKEN, EMAIL, JiraEmulator};
+use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
+
+/// This test's name: the worker process runs exactly it.
+const TEST: &str = "sigkill_at_random_moments_duplicates_and_loses_nothing";
+/// Set in the worker's environment: `<emulator url>\n<state file>`.
+const WORKER: &str = "TWINSYNC_KILL_WORKER";
+const CONNECTION: &str = "SUP_to_DEV";
+const BULK: &str = "project = SUP";
+
+#[test]
+fn sigkill_at_random_moments_duplicates_and_loses_nothing() {
+    if let Ok(job) = std::env::var(WORKER) {
+        worker::main(&job);
+        return;
+    }
+    let rounds = env_number("TWINSYNC_KILL_ROUNDS").unwrap_or(24);
+    let seed = env_number("TWINSYNC_KILL_SEED").unwrap_or(1);
+    let mut harness = Harness::new(seed);
+    let stats = harness.run(rounds);
+    println!(
+        "crash_kill (seed {seed}): {rounds} rounds, {} killed while syncing, {} finished before \
+         the kill, {} state file(s) deleted; {} twins, {} comments",
+        stats.killed, stats.finished, stats.wipes, stats.twins, stats.comments
+    );
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    Some(
+        text.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={text:?} is not a number")),
+    )
+}
+
+/// The worker: one run of the job, from whatever state the last one left.
+mod worker {
+    use super::*;
+
+    pub fn main(job: &str) {
+        let (url, state) = job.split_once('\n').expect("job: url and state file");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        match runtime.block_on(work(url, Path::new(state))) {
+            Ok(summary) => println!("worker: done {summary}"),
+            Err(e) => {
+                println!("worker: error {e}");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    /// Bulk-exalates every SUP issue (finishing an interrupted bulk first),
+    /// then syncs until a cycle has nothing to do.
+    async fn work(url: &str, state: &Path) -> twinsync::Result<String> {
+        let store = SqliteStore::open(state)?;
+        let tracker = JiraCloud::builder()
+            .base_url(url)
+            .api_token(EMAIL, API_TOKEN)
+            .build()?;
+        // No search lag in the emulator, so a lost create is looked for at once.
+        let options = NodeOptions::default()
+            .with_settle(Duration::ZERO)
+            .with_page_size(5);
+        let node = Node::builder()
+            .tracker(Arc::new(tracker))
+            .store(Arc::new(store))
+            .options(options)
+            .build()
+            .await?;
+        println!("worker: started");
+        let existing = node
+            .connections()?
+            .into_iter()
+            .find(|c| c.name == CONNECTION);
+        let conn = match existing {
+            Some(c) => c,
+            None => {
+                let c = node
+                    .create_local_connection(
+                        "SUP",
+                        "DEV",
+                        LocalConnectionOptions::default().name(CONNECTION),
+                    )
+                    .await?;
+                println!("worker: connection created");
+                c
+            }
+        };
+        let (mut writes, mut failed) = (0, 0);
+        loop {
+            let report = node
+                .bulk_exalate(&conn.id, BULK, |event| {
+                    if let BulkEvent::Failed { key, error, .. } = event {
+                        println!("worker: {key} failed: {error}");
+                    }
+                })
+                .await?;
+            writes += report.writes;
+            failed += report.failed;
+            if !report.resumed {
+                break;
+            }
+        }
+        let mut quiet = false;
+        for _ in 0..5 {
+            let report = node.sync(&conn.id).await?;
+            writes += report.writes as u64;
+            failed += report.failed as u64;
+            if report.writes == 0 && report.failed == 0 && report.queued == 0 {
+                quiet = true;
+                break;
+            }
+        }
+        Ok(format!("writes={writes} failed={failed} quiet={quiet}"))
+    }
+}
+
+/// splitmix64: enough randomness for choosing moments and edits.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// A worker process, killed and reaped when dropped (also when a check fails).
+struct WorkerProcess {
+    child: Child,
+    log: PathBuf,
+    started: Instant,
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// When the harness kills a worker run.
+#[derive(Clone, Copy)]
+enum Kill {
+    /// Never: the run must finish.
+    No,
+    /// At a random moment within a little more than a full run (so that
+    /// its last steps are hit too, and some runs finish).
+    Anywhere,
+    /// At a random moment within the first third of a full run.
+    Early,
+}
+
+/// How one worker run ended.
+struct Ending {
+    /// It printed `worker: done …` (the line's rest).
+    done: Option<String>,
+    /// It had opened its state and started syncing.
+    started: bool,
+    log: String,
+}
+
+#[derive(Default)]
+struct Stats {
+    killed: u64,
+    finished: u64,
+    wipes: u64,
+    twins: usize,
+    comments: usize,
+}
+
+struct Harness {
+    rng: Rng,
+    dir: tempfile::TempDir,
+    state: PathBuf,
+    conn: ConnectionId,
+    // Dropped before the runtime that serves it.
+    emulator: JiraEmulator,
+    _runtime: tokio::runtime::Runtime,
+    alice: MemoryTracker,
+    bob: MemoryTracker,
+    /// Every comment the people wrote, in order: (issue, body).
+    written: Vec<(IssueId, String)>,
+    runs: u64,
+    /// An estimate of how long a worker run takes when nothing stops it.
+    full_run: Duration,
+}
+
+impl Harness {
+    fn new(seed: u64) -> Harness {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let emulator = runtime
+            .block_on(JiraEmulator::start())
+            .expect("the emulator starts on 127.0.0.1");
+        let tracker = emulator.tracker();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        Harness {
+            rng: Rng(seed),
+            state: dir.path().join("state.db"),
+            dir,
+            conn: ConnectionId::parse(CONNECTION).expect("a valid id"),
+            alice: tracker.as_user(UserRef::new("alice", "Alice")),
+            bob: tracker.as_user(UserRef::new("bob", "Bob")),
+            emulator,
+            _runtime: runtime,
+            written: Vec::new(),
+            runs: 0,
+            full_run: Duration::from_millis(1500),
+        }
+    }
+
+    fn run(&mut self, rounds: u64) -> Stats {
+        let mut stats = Stats::default();
+        for i in 0..8 {
+            self.new_issue(&format!("Seed issue {i}"), 2);
+        }
+        for round in 0..rounds {
+            // Every sixth round loses the state file, and the kill comes early,
+            // while the worker makes its connection again from the markers.
+            let kill = if round % 6 == 3 {
+                self.wipe_state();
+                stats.wipes += 1;
+                Kill::Early
+            } else {
+                Kill::Anywhere
+            };
+            let ending = self.run_worker(kill);
+            if ending.done.is_some() {
+                stats.finished += 1;
+            } else if ending.started {
+                stats.killed += 1;
+            }
+            self.people_edit();
+            self.emulator.clear_exchanges();
+        }
+        // Killed in a good share of the rounds, and not only before the
+        // worker got going.
+        assert!(
+            stats.killed * 3 >= rounds,
+            "only {} of {rounds} rounds were killed while syncing",
+            stats.killed
+        );
+
+        // Heal: runs that are not killed, until one finds nothing to do.
+        let mut last = String::new();
+        for _ in 0..3 {
+            last = self.run_worker(Kill::No).log;
+            if last.contains("worker: done writes=0 failed=0 quiet=true") {
+                break;
+            }
+        }
+        assert!(
+            last.contains("worker: done writes=0 failed=0 quiet=true"),
+            "no quiet run within 3 runs after the last kill; the last one:\n{last}"
+        );
+        let (twins, comments) = self.check();
+        self.check_store();
+        self.check_still_in_sync();
+        stats.twins = twins;
+        stats.comments = comments;
+        stats
+    }
+
+    /// Starts the worker and kills it at a random moment as `kill` says.
+    /// Fails the test if a run that was not killed fails.
+    fn run_worker(&mut self, kill: Kill) -> Ending {
+        self.runs += 1;
+        let log = self.dir.path().join(format!("worker-{}.log", self.runs));
+        let job = format!("{}\n{}", self.emulator.base_url(), self.state.display());
+        let exe = std::env::current_exe().expect("the test binary");
+        let out = std::fs::File::create(&log).expect("a log file");
+        let err = out.try_clone().expect("a log file");
+        let child = Command::new(exe)
+            .args(["--exact", TEST, "--nocapture", "--test-threads=1", "-q"])
+            .env(WORKER, job)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("the worker starts");
+        let mut worker = WorkerProcess {
+            child,
+            log,
+            started: Instant::now(),
+        };
+        let full = self.full_run.as_millis() as u64;
+        let kill_at = match kill {
+            Kill::No => None,
+            Kill::Anywhere => Some(Duration::from_millis(self.rng.below(full * 5 / 4))),
+            Kill::Early => Some(Duration::from_millis(self.rng.below(full / 3))),
+        };
+        let deadline = Duration::from_secs(60);
+        loop {
+            if worker
+                .child
+                .try_wait()
+                .expect("the worker's status")
+                .is_some()
+            {
+                break;
+            }
+            let elapsed = worker.started.elapsed();
+            if kill_at.is_some_and(|at| elapsed >= at) {
+                worker.child.kill().expect("SIGKILL");
+                worker.child.wait().expect("the worker is reaped");
+                break;
+            }
+            assert!(
+                elapsed < deadline,
+                "worker run {} still running after {deadline:?}:\n{}",
+                self.runs,
+                std::fs::read_to_string(&worker.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let took = worker.started.elapsed();
+        let log = std::fs::read_to_string(&worker.log).unwrap_or_default();
+        let done = log
+            .lines()
+            .find_map(|l| l.strip_prefix("worker: done "))
+            .map(str::to_owned);
+        if kill_at.is_none() || done.is_some() {
+            let status = worker.child.wait().expect("the worker's status");
+            assert!(
+                status.success() && done.is_some(),
+                "worker run {} failed ({status}):\n{log}",
+                self.runs
+            );
+        }
+        // The kill window follows the work, which grows from round to round:
+        // a run that finished pulls the estimate towards its length, a run
+        // that was killed (so lasted longer than the kill) pushes it up.
+        self.full_run = match &done {
+            Some(_) => (self.full_run + took.max(Duration::from_millis(50))) / 2,
+            None => self.full_run.mul_f64(1.1),
+        };
+        Ending {
+            done,
+            started: log.contains("worker: started"),
+            log,
+        }
+    }
+
+    /// Deletes the worker's SQLite file (and its WAL), as a lost disk would.
+    fn wipe_state(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.state.clone().into_os_string();
+            path.push(suffix);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("cannot delete {path:?}: {e}"),
+            }
+        }
+    }
+
+    fn new_issue(&mut self, summary: &str, comments: usize) {
+        let created = block_on(
+            self.alice
+                .create_issue(&NewIssue::new("SUP", "Bug", summary)),
+        )
+        .expect("create an issue");
+        for _ in 0..comments {
+            self.comment(&self.alice.clone(), &created.id);
+        }
+    }
+
+    fn comment(&mut self, who: &MemoryTracker, issue: &IssueId) {
+        let body = format!(
+            "comment {} by {} on {issue}",
+            self.written.len() + 1,
+            who.user().display_name
+        );
+        block_on(who.add_comment(issue, &NewComment::public(body.as_str())))
+            .expect("add a comment");
+        self.written.push((issue.clone(), body));
+    }
+
+    /// The twins as the tracker shows them: (SUP issue, DEV issue).
+    fn pairs(&self) -> Vec<(Issue, Issue)> {
+        let copies: BTreeMap<IssueId, Issue> = self
+            .issues("DEV")
+            .into_iter()
+            .filter_map(|i| Marker::find(&i.properties, &self.conn).map(|m| (m.origin_issue, i)))
+            .collect();
+        self.issues("SUP")
+            .into_iter()
+            .filter_map(|i| copies.get(&i.id).cloned().map(|c| (i, c)))
+            .collect()
+    }
+
+    fn issues(&self, project: &str) -> Vec<Issue> {
+        let mut issues = self
+            .emulator
+            .tracker()
+            .inspect_issues(&ProjectKey::new(project));
+        issues.sort_by_key(|i| i.id.as_str().parse::<u64>().unwrap_or(0));
+        issues
+    }
+
+    /// What the people do between two runs of the worker.
+    fn people_edit(&mut self) {
+        let n = self.issues("SUP").len();
+        for i in 0..2 {
+            let comments = self.rng.below(3) as usize;
+            self.new_issue(&format!("Issue {}", n + i), comments);
+        }
+        let pairs = self.pairs();
+        if pairs.is_empty() {
+            return;
+        }
+        for _ in 0..3 {
+            let (sup, dev) = &pairs[self.rng.below(pairs.len() as u64) as usize];
+            if self.rng.below(2) == 0 {
+                self.comment(&self.alice.clone(), &sup.id);
+            } else {
+                self.comment(&self.bob.clone(), &dev.id);
+            }
+        }
+        if self.rng.below(3) == 0 {
+            let (sup, dev) = &pairs[self.rng.below(pairs.len() as u64) as usize];
+            let (who, issue) = if self.rng.below(2) == 0 {
+                (&self.alice, sup)
+            } else {
+                (&self.bob, dev)
+            };
+            let update = IssueUpdate {
+                summary: Some(format!(
+                    "{} (edited by {})",
+                    sup.summary,
+                    who.user().display_name
+                )),
+                ..IssueUpdate::default()
+            };
+            block_on(who.update_issue(&issue.id, &update)).expect("edit a summary");
+        }
+    }
+
+    /// I4, I5, I7 and I1 on the emulator's own contents; returns (twins, comments).
+    fn check(&self) -> (usize, usize) {
+        let sup = self.issues("SUP");
+        let dev = self.issues("DEV");
+        // I4: every DEV issue is the twin of one SUP issue; no SUP issue has two.
+        let mut copies: BTreeMap<IssueId, Vec<IssueKey>> = BTreeMap::new();
+        for issue in &dev {
+            let marker = Marker::find(&issue.properties, &self.conn)
+                .unwrap_or_else(|| panic!("{} was not made by the sync", issue.key));
+            copies
+                .entry(marker.origin_issue)
+                .or_default()
+                .push(issue.key.clone());
+        }
+        for issue in &sup {
+            assert!(
+                Marker::find(&issue.properties, &self.conn).is_none(),
+                "I4: {} was created by the sync on the origin side",
+                issue.key
+            );
+            let twins = copies.get(&issue.id).cloned().unwrap_or_default();
+            assert_eq!(twins.len(), 1, "I4: {} has twins {twins:?}", issue.key);
+        }
+        assert_eq!(
+            dev.len(),
+            sup.len(),
+            "I4: DEV holds issues that copy no SUP issue"
+        );
+
+        let pairs = self.pairs();
+        let mut comments = 0;
+        for (a, b) in &pairs {
+            let pair = format!("{} ⇄ {}", a.key, b.key);
+            assert_eq!(
+                (&a.summary, &a.description, &a.issue_type),
+                (&b.summary, &b.description, &b.issue_type),
+                "I1: {pair} differ"
+            );
+            let expected: Vec<&str> = self
+                .written
+                .iter()
+                .filter(|(on, _)| on == &a.id || on == &b.id)
+                .map(|(_, body)| body.as_str())
+                .collect();
+            for issue in [a, b] {
+                let bodies: Vec<String> = issue
+                    .comments
+                    .iter()
+                    .map(|c| c.body.to_plain_text())
+                    .collect();
+                // I5 and I7: each comment exactly once, none made up, none lost.
+                let mut sorted = bodies.clone();
+                sorted.sort();
+                let mut want: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+                want.sort();
+                assert_eq!(sorted, want, "I5/I7: comments of {} ({pair})", issue.key);
+                // Comments written on one side keep their order on the other.
+                for (src, _) in [(a, b), (b, a)] {
+                    let order: Vec<usize> = self
+                        .written
+                        .iter()
+                        .filter(|(on, _)| on == &src.id)
+                        .filter_map(|(_, body)| bodies.iter().position(|x| x == body))
+                        .collect();
+                    assert!(
+                        order.windows(2).all(|w| w[0] < w[1]),
+                        "I5: comments of {} reordered on {}: {bodies:?}",
+                        src.key,
+                        issue.key
+                    );
+                }
+                comments += bodies.len();
+            }
+        }
+        (pairs.len(), comments)
+    }
+
+    /// Every SUP issue is under sync in the worker's store, with the twin the
+    /// tracker shows.
+    fn check_store(&self) {
+        let store = SqliteStore::open(&self.state).expect("the worker's store opens");
+        let mut txn = store.begin().expect("a transaction");
+        for (sup, dev) in self.pairs() {
+            let twin = txn
+                .twin_by_remote(&self.conn, &sup.id)
+                .expect("read a twin")
+                .unwrap_or_else(|| panic!("{} is not under sync", sup.key));
+            assert_eq!(
+                twin.local.map(|l| l.id),
+                Some(dev.id.clone()),
+                "the store pairs {} with another issue than {}",
+                sup.key,
+                dev.key
+            );
+        }
+        let intents = txn.intents(&self.conn).expect("read intents");
+        assert!(intents.is_empty(), "intents left open: {intents:?}");
+    }
+
+    /// A comment on each side of the oldest twin travels, once.
+    fn check_still_in_sync(&mut self) {
+        let (sup, dev) = self.pairs().into_iter().next().expect("a twin");
+        self.comment(&self.alice.clone(), &sup.id);
+        self.comment(&self.bob.clone(), &dev.id);
+        let ending = self.run_worker(Kill::No);
+        assert!(
+            ending
+                .done
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("writes=2 failed=0"),
+            "two new comments take two writes: {}\n{}",
+            ending.done.unwrap_or_default(),
+            ending.log
+        );
+        self.check();
+    }
+}
