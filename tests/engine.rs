@@ -457,13 +457,30 @@ fn a_missing_project_stops_the_connection_but_a_deleted_twin_stops_only_its_twin
     rig.user().create("SUP", "Bug", "x");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     // Deleting one twin's issue is that twin's problem.
-    rig.tracker.inject(OpKind::GetIssue, Fault::Fail(ErrorKind::NotFound));
+    rig.tracker
+        .inject(OpKind::GetIssue, Fault::Fail(ErrorKind::NotFound));
     let _ = block_on(rig.node.retry(&rig.conn.id, &key("SUP-1")));
-    assert_eq!(rig.node.connection(&rig.conn.id).unwrap().status.to_string(), "active");
+    assert_eq!(
+        rig.node
+            .connection(&rig.conn.id)
+            .unwrap()
+            .status
+            .to_string(),
+        "active"
+    );
     // A project that is gone stops the whole connection, with the project named.
-    rig.tracker.inject(OpKind::Search, Fault::Fail(ErrorKind::NotFound));
+    rig.tracker
+        .inject(OpKind::Search, Fault::Fail(ErrorKind::NotFound));
     let err = block_on(rig.node.sync(&rig.conn.id)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    let status = rig.node.connection(&rig.conn.id).unwrap().status.to_string();
-    assert!(status.starts_with("error:") && status.contains("project SUP"), "{status}");
+    let status = rig
+        .node
+        .connection(&rig.conn.id)
+        .unwrap()
+        .status
+        .to_string();
+    assert!(
+        status.starts_with("error:") && status.contains("project SUP"),
+        "{status}"
+    );
 }

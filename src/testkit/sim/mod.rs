@@ -8,7 +8,7 @@
 //! DESIGN.md are checked against the tracker's own contents.
 //!
 //! [`run_local`] runs it on a [`MemoryTracker`]; with feature
-//! `jira-emulator`, [`run_jira`] runs the same simulation with the node
+//! `jira-emulator`, `run_jira` runs the same simulation with the node
 //! syncing through a Jira adapter over HTTP against the loopback emulator.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
