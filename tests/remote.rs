@@ -403,3 +403,68 @@ fn unexalate_stops_both_sides_and_connect_links_existing_issues() {
     let err = block_on(rig.a.node.connect(&conn.id, &key("SUP-2"), &key("DEV-1"))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists);
 }
+
+#[test]
+fn triggers_bring_issues_under_sync_on_a_remote_connection() {
+    use twinsync::trigger::TriggerSpec;
+    let rig = RemoteRig::with_private_b();
+    let conn = rig.connect();
+    rig.a
+        .node
+        .add_trigger(&conn.id, TriggerSpec::new("SUP", "labels = escalate"))
+        .unwrap();
+    rig.b
+        .node
+        .add_trigger(&conn.id, TriggerSpec::new("DEV", "summary ~ outage"))
+        .unwrap();
+    // A trigger names a project of this node's side only.
+    let err = rig
+        .a
+        .node
+        .add_trigger(&conn.id, TriggerSpec::new("DEV", "labels = x"))
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidInput | ErrorKind::NotFound),
+        "{err}"
+    );
+
+    let mut escalated = NewIssue::new("SUP", "Bug", "Checkout fails");
+    escalated.labels = vec!["escalate".into()];
+    block_on(rig.a.human.create_issue(&escalated)).unwrap();
+    block_on(
+        rig.a
+            .human
+            .create_issue(&NewIssue::new("SUP", "Bug", "not for DEV")),
+    )
+    .unwrap();
+    block_on(
+        rig.b
+            .human
+            .create_issue(&NewIssue::new("DEV", "Task", "Network outage")),
+    )
+    .unwrap();
+    rig.advance(60);
+    let (ra, rb) = rig.sync(&conn);
+    assert_eq!((ra.triggered, rb.triggered), (1, 1), "{ra:?} {rb:?}");
+    rig.sync(&conn);
+    let dev: Vec<String> = rig
+        .b
+        .issues("DEV")
+        .iter()
+        .map(|i| i.summary.clone())
+        .collect();
+    assert_eq!(dev, ["Network outage", "Checkout fails"]);
+    let sup: Vec<String> = rig
+        .a
+        .issues("SUP")
+        .iter()
+        .map(|i| i.summary.clone())
+        .collect();
+    assert_eq!(sup, ["Checkout fails", "not for DEV", "Network outage"]);
+    // Once each: later cycles trigger nothing more.
+    rig.advance(60);
+    let (ra, rb) = rig.sync(&conn);
+    assert_eq!((ra.triggered, rb.triggered), (0, 0));
+    assert_eq!(rig.b.issues("DEV").len(), 2);
+    assert_eq!(rig.a.issues("SUP").len(), 3);
+}

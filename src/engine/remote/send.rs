@@ -84,17 +84,37 @@ impl Node {
         };
         report.seen = issues.len();
         let rules = self.rules_for(&conn);
+        let triggers = self.active_triggers(&conn);
         {
             let mut txn = self.txn()?;
-            let outgoing = self.outgoing(&mut *txn, &conn.id)?;
+            let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
+            let mut claimed = false;
             for issue in issues {
                 if !outgoing.contains_key(&issue.id) {
-                    let Some(state) = txn.twin_by_local(&conn.id, &issue.id)? else {
-                        continue;
-                    };
-                    let replica = rules.outgoing(&issue, origin_of(self, &issue), &conn.id);
-                    if rules.fingerprints(&replica).whole == state.local_whole {
-                        continue;
+                    match txn.twin_by_local(&conn.id, &issue.id)? {
+                        Some(state) => {
+                            let replica = rules.outgoing(&issue, origin_of(self, &issue), &conn.id);
+                            if rules.fingerprints(&replica).whole == state.local_whole {
+                                continue;
+                            }
+                        }
+                        None => {
+                            // Not under sync: a trigger may bring it under sync.
+                            let Some(trigger) = self.triggered(&conn, &triggers, &issue) else {
+                                continue;
+                            };
+                            tracing::info!(issue = %issue.key, %trigger, "matched a trigger");
+                            report.triggered += 1;
+                            outgoing.insert(
+                                issue.id.clone(),
+                                Outgoing {
+                                    key: issue.key.clone(),
+                                    new: true,
+                                    match_existing: false,
+                                },
+                            );
+                            claimed = true;
+                        }
                     }
                 }
                 txn.enqueue(&QueueItem {
@@ -107,6 +127,9 @@ impl Node {
                 if !active {
                     report.queued += 1;
                 }
+            }
+            if claimed {
+                self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
             }
             if let Some(newest) = newest {
                 // Safe before sending: what changed is queued durably.
