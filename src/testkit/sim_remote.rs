@@ -573,81 +573,20 @@ impl RemoteSim {
     }
 
     fn check_pair(&self, sa: usize, a: &Issue, sb: usize, b: &Issue) -> Result<(), String> {
-        let pair = format!("{} ⇄ {}", a.key, b.key);
-        if (&a.summary, &a.description, &a.issue_type)
-            != (&b.summary, &b.description, &b.issue_type)
-        {
-            return Err(format!(
-                "I1: {pair} differ: {:?}/{:?}/{} vs {:?}/{:?}/{}",
-                a.summary, a.description, a.issue_type, b.summary, b.description, b.issue_type
-            ));
-        }
-        let ids = |i: &Issue| -> Vec<String> {
-            i.comments
+        let written = |side: usize, on: &IssueId| -> Vec<&str> {
+            self.written
                 .iter()
-                .map(|c| identity(&c.body.to_plain_text()))
+                .filter(|(s, at, _)| *s == side && at == on)
+                .map(|(_, _, id)| id.as_str())
                 .collect()
         };
-        let (ca, cb) = (ids(a), ids(b));
-        for (side, list) in [(&a.key, &ca), (&b.key, &cb)] {
-            let unique: HashSet<_> = list.iter().collect();
-            if unique.len() != list.len() {
-                return Err(format!("I5: duplicate comment on {side}: {list:?}"));
-            }
-        }
-        let bodies = |i: &Issue| -> BTreeSet<String> {
-            i.comments.iter().map(|c| c.body.to_plain_text()).collect()
-        };
-        if bodies(a) != bodies(b) {
-            return Err(format!(
-                "I5: {pair} comments differ: {:?} vs {:?}",
-                bodies(a),
-                bodies(b)
-            ));
-        }
-        fn on(w: &(usize, IssueId, String), side: usize, issue: &Issue) -> bool {
-            w.0 == side && w.1 == issue.id
-        }
-        // I7: nothing the users did not delete is gone.
-        for (_, _, id) in self.written.iter().filter(|w| on(w, sa, a) || on(w, sb, b)) {
-            if !self.deleted.contains(id) && !ca.contains(id) {
-                return Err(format!(
-                    "I7: comment {id} written on {pair} was lost; {ca:?}"
-                ));
-            }
-        }
-        // I10: comments written on one side keep their order on the other.
-        for ((side, src), dst) in [((sa, a), &cb), ((sb, b), &ca)] {
-            let order: Vec<usize> = self
-                .written
-                .iter()
-                .filter(|w| on(w, side, src) && !self.deleted.contains(&w.2))
-                .filter_map(|(_, _, id)| dst.iter().position(|d| d == id))
-                .collect();
-            if order.windows(2).any(|w| w[0] > w[1]) {
-                return Err(format!(
-                    "I10: comments of {} reordered on its twin: {dst:?}",
-                    src.key
-                ));
-            }
-        }
-        let files = |i: &Issue| -> Vec<(String, Option<crate::model::Sha256>)> {
-            let mut f: Vec<_> = i
-                .attachments
-                .iter()
-                .map(|x| (x.file_name.clone(), x.sha256))
-                .collect();
-            f.sort();
-            f
-        };
-        if files(a) != files(b) {
-            return Err(format!(
-                "attachments of {pair} differ: {:?} vs {:?}",
-                files(a),
-                files(b)
-            ));
-        }
-        Ok(())
+        super::sim::check_pair(
+            a,
+            b,
+            &written(sa, &a.id),
+            &written(sb, &b.id),
+            &self.deleted,
+        )
     }
 }
 

@@ -29,6 +29,9 @@ use super::block_on;
 use super::crash::{CrashMode, CrashStore, CrashSwitch, CrashTracker};
 
 mod backend;
+mod invariants;
+
+pub(crate) use invariants::check_pair;
 
 #[cfg(feature = "jira-emulator")]
 pub use super::jira::JiraFlavor;
@@ -497,80 +500,14 @@ impl Sim {
                 return Err(format!("I1: exalated issue {origin} has no twin"));
             };
             let (a, b) = (by_id[origin], copies[0]);
-            let pair = format!("{} ⇄ {}", a.key, b.key);
-            // I1: equal in every synced field.
-            if (&a.summary, &a.description, &a.issue_type)
-                != (&b.summary, &b.description, &b.issue_type)
-            {
-                return Err(format!(
-                    "I1: {pair} differ: {:?}/{:?}/{} vs {:?}/{:?}/{}",
-                    a.summary, a.description, a.issue_type, b.summary, b.description, b.issue_type
-                ));
-            }
-            // I5: comments one-to-one.
-            let ids = |i: &Issue| -> Vec<String> {
-                i.comments
+            let written = |on: &IssueId| -> Vec<&str> {
+                self.written
                     .iter()
-                    .map(|c| identity(&c.body.to_plain_text()))
+                    .filter(|(at, _)| at == on)
+                    .map(|(_, id)| id.as_str())
                     .collect()
             };
-            let (ca, cb) = (ids(a), ids(b));
-            for (side, list) in [(&a.key, &ca), (&b.key, &cb)] {
-                let unique: HashSet<_> = list.iter().collect();
-                if unique.len() != list.len() {
-                    return Err(format!("I5: duplicate comment on {side}: {list:?}"));
-                }
-            }
-            let bodies = |i: &Issue| -> BTreeSet<String> {
-                i.comments.iter().map(|c| c.body.to_plain_text()).collect()
-            };
-            if bodies(a) != bodies(b) {
-                return Err(format!(
-                    "I5: {pair} comments differ: {:?} vs {:?}",
-                    bodies(a),
-                    bodies(b)
-                ));
-            }
-            // I7: nothing the users did not delete is gone.
-            for (on, id) in &self.written {
-                if (on == &a.id || on == &b.id) && !self.deleted.contains(id) && !ca.contains(id) {
-                    return Err(format!(
-                        "I7: comment {id} written on {pair} was lost; {ca:?}"
-                    ));
-                }
-            }
-            // I10: comments written on one side keep their order on the other.
-            for (src, dst) in [(a, &cb), (b, &ca)] {
-                let order: Vec<usize> = self
-                    .written
-                    .iter()
-                    .filter(|(on, id)| on == &src.id && !self.deleted.contains(id))
-                    .filter_map(|(_, id)| dst.iter().position(|d| d == id))
-                    .collect();
-                if order.windows(2).any(|w| w[0] > w[1]) {
-                    return Err(format!(
-                        "I10: comments of {} reordered on its twin: {dst:?}",
-                        src.key
-                    ));
-                }
-            }
-            // Attachments one-to-one with equal content.
-            let files = |i: &Issue| -> Vec<(String, Option<crate::model::Sha256>)> {
-                let mut f: Vec<_> = i
-                    .attachments
-                    .iter()
-                    .map(|x| (x.file_name.clone(), x.sha256))
-                    .collect();
-                f.sort();
-                f
-            };
-            if files(a) != files(b) {
-                return Err(format!(
-                    "attachments of {pair} differ: {:?} vs {:?}",
-                    files(a),
-                    files(b)
-                ));
-            }
+            invariants::check_pair(a, b, &written(&a.id), &written(&b.id), &self.deleted)?;
         }
         self.report.twins = mirrors.len();
         self.report.comments = issues.iter().map(|i| i.comments.len()).sum();
