@@ -185,12 +185,11 @@ impl Node {
     }
 
     fn set_status(&self, id: &ConnectionId, status: ConnectionStatus) -> Result<Connection> {
-        let mut conn = self.connection(id)?;
-        conn.status = status;
-        let mut txn = self.txn()?;
-        self.save_connection(&mut *txn, &conn)?;
-        txn.commit()?;
-        Ok(conn)
+        // In one transaction, so a concurrent edit (a trigger, say) is not overwritten.
+        self.edit_connection(id, |_, conn| {
+            conn.status = status;
+            Ok(conn.clone())
+        })
     }
 
     /// Pauses a connection: changes queue and nothing is written until
@@ -249,12 +248,10 @@ impl Node {
     ///
     /// `NotFound` for an unknown connection.
     pub fn upgrade_to_custom(&self, id: &ConnectionId) -> Result<Connection> {
-        let mut conn = self.connection(id)?;
-        conn.rules = RuleSetKind::Custom;
-        let mut txn = self.txn()?;
-        self.save_connection(&mut *txn, &conn)?;
-        txn.commit()?;
-        Ok(conn)
+        self.edit_connection(id, |_, conn| {
+            conn.rules = RuleSetKind::Custom;
+            Ok(conn.clone())
+        })
     }
 
     /// Deletes a connection and all its state; both issues of every twin stay

@@ -432,6 +432,26 @@ impl Node {
             .collect()
     }
 
+    /// Reads, changes and saves a connection in one transaction.
+    pub(super) fn edit_connection<T>(
+        &self,
+        id: &ConnectionId,
+        change: impl FnOnce(&Node, &mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        let mut txn = self.txn()?;
+        let record = txn.connection(id)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("connection {id} does not exist"),
+            )
+        })?;
+        let mut conn = decode_connection(&record)?;
+        let result = change(self, &mut conn)?;
+        self.save_connection(&mut *txn, &conn)?;
+        txn.commit()?;
+        Ok(result)
+    }
+
     fn save_connection(&self, txn: &mut dyn StoreTxn, conn: &Connection) -> Result<()> {
         txn.put_connection(&ConnectionRecord {
             id: conn.id.clone(),

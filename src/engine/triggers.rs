@@ -8,8 +8,8 @@ use crate::plan::TwinState;
 use crate::replica::Marker;
 use crate::trigger::{Jql, Trigger, TriggerId, TriggerSpec, TriggerUpdate, foreign_project};
 
+use super::Node;
 use super::bulk::{BulkEvent, BulkReport};
-use super::{Node, decode_connection};
 
 /// An enabled trigger, parsed once per cycle.
 pub(super) struct ActiveTrigger {
@@ -174,26 +174,6 @@ impl Node {
         tracing::info!(connection = %conn.name, %trigger, "bulk exalate by trigger");
         self.bulk_exalate(&conn.id, &query.to_string(), progress)
             .await
-    }
-
-    /// Reads, changes and saves a connection in one transaction.
-    fn edit_connection<T>(
-        &self,
-        id: &ConnectionId,
-        change: impl FnOnce(&Node, &mut Connection) -> Result<T>,
-    ) -> Result<T> {
-        let mut txn = self.txn()?;
-        let record = txn.connection(id)?.ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("connection {id} does not exist"),
-            )
-        })?;
-        let mut conn = decode_connection(&record)?;
-        let result = change(self, &mut conn)?;
-        self.save_connection(&mut *txn, &conn)?;
-        txn.commit()?;
-        Ok(result)
     }
 
     /// The side of `conn` on this node whose project is `project` (any case),
