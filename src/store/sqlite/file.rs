@@ -39,7 +39,20 @@ impl NodeLock {
                 io_error(&path, "cannot create the lock file", e)
                     .with_context("database", database.display())
             })?;
-        match fs4::FileExt::try_lock(&file) {
+        // A lock just released can still be shared for a moment by a child
+        // process the holder forked (until the child's exec closes it), so a
+        // busy lock is tried again briefly before it counts as another node's.
+        let mut attempt = 0;
+        let locked = loop {
+            match fs4::FileExt::try_lock(&file) {
+                Err(fs4::TryLockError::WouldBlock) if attempt < LOCK_ATTEMPTS => {
+                    attempt += 1;
+                    std::thread::sleep(LOCK_RETRY);
+                }
+                other => break other,
+            }
+        };
+        match locked {
             Ok(()) => {}
             Err(fs4::TryLockError::WouldBlock) => {
                 let mut holder = String::new();
@@ -93,6 +106,10 @@ fn resolve(database: &Path) -> PathBuf {
         _ => database.to_owned(),
     }
 }
+
+/// How often, and how far apart, a busy lock is tried again (200 ms in all).
+const LOCK_ATTEMPTS: u32 = 10;
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// `state.db` → `state.db.lock`.
 fn lock_path(database: &Path) -> PathBuf {
