@@ -87,6 +87,7 @@ impl Node {
     pub async fn sync(&self, connection: &ConnectionId) -> Result<CycleReport> {
         let conn = self.connection(connection)?;
         let span = tracing::info_span!("cycle", connection = %conn.name);
+        syncable(&conn)?;
         if !conn.is_local() {
             return self.remote_cycle(conn).instrument(span).await;
         }
@@ -94,27 +95,6 @@ impl Node {
     }
 
     async fn cycle(&self, conn: Connection) -> Result<CycleReport> {
-        match &conn.status {
-            ConnectionStatus::Pending => {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "connection {} is pending; it syncs once accepted",
-                        conn.name
-                    ),
-                ));
-            }
-            ConnectionStatus::Error { cause } => {
-                return Err(Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!(
-                        "connection {} is stopped: {cause}; fix it and activate the connection",
-                        conn.name
-                    ),
-                ));
-            }
-            _ => {}
-        }
         let active = conn.status == ConnectionStatus::Active;
         let mut report = CycleReport::default();
         // Jobs by origin issue, each with the directions to sync, in order.
@@ -357,6 +337,27 @@ impl Node {
             }
         }
         err.with_connection(&conn.name)
+    }
+}
+
+/// Whether a connection may run a cycle: not while pending or stopped.
+fn syncable(conn: &Connection) -> Result<()> {
+    match &conn.status {
+        ConnectionStatus::Pending => Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "connection {} is pending; it syncs once accepted",
+                conn.name
+            ),
+        )),
+        ConnectionStatus::Error { cause } => Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!(
+                "connection {} is stopped: {cause}; fix it and activate the connection",
+                conn.name
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 

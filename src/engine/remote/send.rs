@@ -44,27 +44,6 @@ impl Node {
     /// One sync cycle of a remote connection: pull (when the other node
     /// cannot call this one), poll this side, send what changed.
     pub(in crate::engine) async fn remote_cycle(&self, conn: Connection) -> Result<CycleReport> {
-        match &conn.status {
-            ConnectionStatus::Pending => {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "connection {} is pending; it syncs once accepted",
-                        conn.name
-                    ),
-                ));
-            }
-            ConnectionStatus::Error { cause } => {
-                return Err(Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!(
-                        "connection {} is stopped: {cause}; fix it and activate the connection",
-                        conn.name
-                    ),
-                ));
-            }
-            _ => {}
-        }
         let link = self.link(&conn.id)?;
         let own = own_side(&conn, self.instance())?.clone();
         let active = conn.status == ConnectionStatus::Active;
