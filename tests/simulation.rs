@@ -1,101 +1,74 @@
 //! The deterministic simulation (see `twinsync::testkit::sim`): a fixed set of
-//! seeds in CI; `TWINSYNC_SIM_SEEDS=N` runs N seeds, `TWINSYNC_SIM_SEED=S`
-//! replays one (`TWINSYNC_SIM_FROM=M` starts the remote run's range at M).
-//! `TWINSYNC_SIM_TRACE=1` prints each step of the remote run.
+//! seeds in CI; `TWINSYNC_SIM_SEEDS=N` runs seeds up to N, `TWINSYNC_SIM_FROM=M`
+//! starts the range at M, `TWINSYNC_SIM_SEED=S` replays one.
+//! `TWINSYNC_SIM_TRACE=1` prints each step.
 
-use twinsync::testkit::sim::{SimConfig, run_local};
+use twinsync::testkit::sim::{SimConfig, SimReport, run_local};
 use twinsync::testkit::sim_remote::{RemoteSimConfig, run_remote};
 
-fn seeds() -> Vec<u64> {
-    if let Some(one) = std::env::var("TWINSYNC_SIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
+fn env(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
+
+/// The seeds to run: `default` of them unless the environment says otherwise.
+fn seeds(default: u64) -> Vec<u64> {
+    if let Some(one) = env("TWINSYNC_SIM_SEED") {
         return vec![one];
     }
-    let n = std::env::var("TWINSYNC_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    (1..=n).collect()
+    let n = env("TWINSYNC_SIM_SEEDS").unwrap_or(default);
+    (env("TWINSYNC_SIM_FROM").unwrap_or(1)..=n).collect()
+}
+
+/// Runs every seed, prints the totals, fails naming each failing seed.
+fn run_all(
+    label: &str,
+    seeds: Vec<u64>,
+    run: impl Fn(u64) -> Result<SimReport, String>,
+) -> SimReport {
+    let mut failures = Vec::new();
+    let mut totals = SimReport::default();
+    for seed in seeds {
+        match run(seed) {
+            Ok(r) => {
+                totals.twins += r.twins;
+                totals.comments += r.comments;
+                totals.crashes += r.crashes;
+                totals.wipes += r.wipes;
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    println!(
+        "{label}: {} twins, {} comments, {} crashes, {} store losses",
+        totals.twins, totals.comments, totals.crashes, totals.wipes
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failing seed(s); replay one with TWINSYNC_SIM_SEED=<seed>:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    totals
 }
 
 #[test]
 fn local_connection_survives_faults_crashes_and_store_loss() {
-    let mut failures = Vec::new();
-    let mut totals = (0, 0, 0, 0);
-    for seed in seeds() {
-        match run_local(SimConfig::new(seed)) {
-            Ok(r) => {
-                totals.0 += r.twins;
-                totals.1 += r.comments;
-                totals.2 += r.crashes;
-                totals.3 += r.wipes;
-            }
-            Err(e) => failures.push(e),
-        }
-    }
-    println!(
-        "simulated: {} twins, {} comments, {} crashes, {} store losses",
-        totals.0, totals.1, totals.2, totals.3
-    );
+    let totals = run_all("simulated", seeds(300), |seed| {
+        run_local(SimConfig::new(seed))
+    });
     assert!(
-        totals.2 > 0 && totals.3 > 0,
+        totals.crashes > 0 && totals.wipes > 0,
         "the runs crashed and lost stores"
     );
-    assert!(
-        failures.is_empty(),
-        "{} failing seed(s); replay one with TWINSYNC_SIM_SEED=<seed>:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
-fn remote_seeds() -> Vec<u64> {
-    if let Some(one) = std::env::var("TWINSYNC_SIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        return vec![one];
-    }
-    let n = std::env::var("TWINSYNC_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
-    let from = std::env::var("TWINSYNC_SIM_FROM")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    (from..=n).collect()
 }
 
 #[test]
 fn remote_connection_survives_network_faults_crashes_and_store_loss_of_either_node() {
-    let mut failures = Vec::new();
-    let mut totals = (0, 0, 0, 0);
-    for seed in remote_seeds() {
-        match run_remote(RemoteSimConfig::new(seed)) {
-            Ok(r) => {
-                totals.0 += r.twins;
-                totals.1 += r.comments;
-                totals.2 += r.crashes;
-                totals.3 += r.wipes;
-            }
-            Err(e) => failures.push(e),
-        }
-    }
-    println!(
-        "simulated remotely: {} twins, {} comments, {} crashes, {} store losses",
-        totals.0, totals.1, totals.2, totals.3
-    );
+    let totals = run_all("simulated remotely", seeds(200), |seed| {
+        run_remote(RemoteSimConfig::new(seed))
+    });
     assert!(
-        failures.is_empty(),
-        "{} failing seed(s); replay one with TWINSYNC_SIM_SEED=<seed>:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        totals.0 > 0 && totals.2 > 0,
+        totals.twins > 0 && totals.crashes > 0,
         "the runs made twins and crashed"
     );
 }
