@@ -321,20 +321,36 @@ impl ModelPair {
     /// When side A has no issue.
     pub fn plan_a_to_b(&self) -> crate::Result<Plan> {
         let issue = self.a.issue.as_ref().expect("side A has the issue");
-        let replica = self.rules.outgoing(
+        self.plan_from(
             issue,
-            origin(&self.a, "https://a.example").expect("origin"),
-            &self.connection,
-        );
+            &self.a,
+            "https://a.example",
+            &self.b,
+            self.state.as_ref(),
+        )
+    }
+
+    /// Plans `issue` of side `from` (at `url`) onto side `to`, from `state`.
+    fn plan_from(
+        &self,
+        issue: &Issue,
+        from: &ModelSide,
+        url: &str,
+        to: &ModelSide,
+        state: Option<&TwinState>,
+    ) -> crate::Result<Plan> {
+        let replica =
+            self.rules
+                .outgoing(issue, origin(from, url).expect("origin"), &self.connection);
         let fingerprints = self.rules.fingerprints(&replica);
         crate::plan::plan(&crate::plan::PlanInput {
             connection: &self.connection,
             replica: &replica,
             fingerprints: &fingerprints,
             previous: None,
-            local: self.b.issue.as_ref(),
-            state: self.state.as_ref(),
-            target: &self.b.project,
+            local: to.issue.as_ref(),
+            state,
+            target: &to.project,
             rules: &self.rules,
             options: self.options,
         })
@@ -352,24 +368,8 @@ impl ModelPair {
         ) else {
             return Ok(None);
         };
-        let replica = self.rules.outgoing(
-            issue,
-            origin(&self.b, "https://b.example").expect("origin"),
-            &self.connection,
-        );
-        let fingerprints = self.rules.fingerprints(&replica);
-        crate::plan::plan(&crate::plan::PlanInput {
-            connection: &self.connection,
-            replica: &replica,
-            fingerprints: &fingerprints,
-            previous: None,
-            local: self.a.issue.as_ref(),
-            state: Some(&flipped),
-            target: &self.a.project,
-            rules: &self.rules,
-            options: self.options,
-        })
-        .map(Some)
+        self.plan_from(issue, &self.b, "https://b.example", &self.a, Some(&flipped))
+            .map(Some)
     }
 
     /// Plans and executes A → B; returns the plan.
