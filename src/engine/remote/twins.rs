@@ -145,27 +145,39 @@ impl Node {
         {
             let mut txn = self.txn()?;
             taken(&mut *txn)?;
-            let mut state = TwinState::new(conn.id.clone(), theirs.clone());
-            state.local = Some(issue.reference());
-            txn.put_twin(&state)?;
-            txn.set_meta(&gone_key(&conn.id, &theirs.id), None)?;
-            let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
-            outgoing.insert(
-                issue.id.clone(),
-                Outgoing {
-                    key: issue.key.clone(),
-                    new: false,
-                    match_existing: true,
-                },
-            );
-            self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
-            self.queue_own(&mut *txn, conn, &issue)?;
+            self.record_connected(&mut *txn, conn, &theirs, &issue)?;
             txn.commit()?;
         }
         let mut info = self.exalate_remote(conn, issue).await?;
         info.twin = Some(theirs);
         info.waiting = false;
         Ok(info)
+    }
+
+    /// Records our `issue` as connected to their `theirs`: the twin, and the
+    /// first send that matches comments present on both sides.
+    fn record_connected(
+        &self,
+        txn: &mut dyn crate::store::StoreTxn,
+        conn: &Connection,
+        theirs: &IssueRef,
+        issue: &Issue,
+    ) -> Result<()> {
+        let mut state = TwinState::new(conn.id.clone(), theirs.clone());
+        state.local = Some(issue.reference());
+        txn.put_twin(&state)?;
+        txn.set_meta(&gone_key(&conn.id, &theirs.id), None)?;
+        let mut outgoing = self.outgoing(txn, &conn.id)?;
+        outgoing.insert(
+            issue.id.clone(),
+            Outgoing {
+                key: issue.key.clone(),
+                new: false,
+                match_existing: true,
+            },
+        );
+        self.put_outgoing(txn, &conn.id, &outgoing)?;
+        self.queue_own(txn, conn, issue)
     }
 
     /// The other side connects its `origin` with our issue `twin`.
@@ -190,21 +202,7 @@ impl Node {
                 ),
             ));
         }
-        let mut state = TwinState::new(conn.id.clone(), origin.clone());
-        state.local = Some(issue.reference());
-        txn.put_twin(&state)?;
-        txn.set_meta(&gone_key(&conn.id, &origin.id), None)?;
-        let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
-        outgoing.insert(
-            issue.id.clone(),
-            Outgoing {
-                key: issue.key.clone(),
-                new: false,
-                match_existing: true,
-            },
-        );
-        self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
-        self.queue_own(&mut *txn, conn, &issue)?;
+        self.record_connected(&mut *txn, conn, &origin, &issue)?;
         txn.commit()?;
         Ok(Body::Connected {
             twin: issue.reference(),
