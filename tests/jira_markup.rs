@@ -209,3 +209,15 @@ fn a_typical_description_survives_both_ways_unchanged() {
     assert_valid_adf(&adf, wiki);
     assert_eq!(adf_to_wiki(&adf), wiki);
 }
+
+#[test]
+fn a_quote_marker_inside_a_code_block_in_a_quote_stays_code() {
+    let wiki = "{quote}\n{code}{quote}{code}";
+    let adf = wiki_to_adf(wiki);
+    let back = adf_to_wiki(&adf);
+    assert_eq!(wiki_to_adf(&back), adf, "{wiki:?} wrote back as {back:?}");
+    let quote = &adf["content"][0];
+    assert_eq!(quote["type"], "blockquote");
+    assert_eq!(quote["content"][0]["type"], "codeBlock");
+    assert_eq!(quote["content"][0]["content"][0]["text"], "{quote}");
+}

@@ -116,39 +116,15 @@ fn blocks(lines: &[&str]) -> Vec<Value> {
     while i < lines.len() {
         let line = lines[i];
         let trimmed = line.trim();
-        if let Some((macro_name, language, rest)) = code_start(line) {
+        if let Some((text_lines, language, next)) = code_block_at(lines, i) {
             b.flush();
-            let end_tag = format!("{{{macro_name}}}");
-            let mut text_lines: Vec<&str> = Vec::new();
-            let mut next = lines.len();
-            if let Some(at) = rest.find(&end_tag) {
-                text_lines.push(&rest[..at]);
-                next = i + 1;
-            } else {
-                if !rest.is_empty() {
-                    text_lines.push(rest);
-                }
-                for (k, l) in lines.iter().enumerate().skip(i + 1) {
-                    if let Some(at) = l.find(&end_tag) {
-                        if at > 0 {
-                            text_lines.push(&l[..at]);
-                        }
-                        next = k + 1;
-                        break;
-                    }
-                    text_lines.push(l);
-                }
-            }
             b.out.push(code_block(&text_lines.join("\n"), language));
             i = next;
             continue;
         }
         if trimmed == "{quote}" {
             b.flush();
-            let end = lines[i + 1..]
-                .iter()
-                .position(|l| l.trim() == "{quote}")
-                .map_or(lines.len(), |p| i + 1 + p);
+            let end = quote_end(lines, i + 1);
             let inner = quote_content(blocks(&lines[i + 1..end]));
             if !inner.is_empty() {
                 b.out.push(json!({"type": "blockquote", "content": inner}));
@@ -201,6 +177,44 @@ fn blocks(lines: &[&str]) -> Vec<Value> {
 
 /// `{code}`, `{code:lang}`, `{noformat}` at the start of a line: the macro's
 /// name, the language and the rest of the line.
+/// The code block (`{code}` or `{noformat}`) starting at `lines[i]`: its
+/// lines, its language, and the index of the line after it.
+fn code_block_at<'a>(lines: &[&'a str], i: usize) -> Option<(Vec<&'a str>, Option<String>, usize)> {
+    let (macro_name, language, rest) = code_start(lines[i])?;
+    let end_tag = format!("{{{macro_name}}}");
+    let mut text_lines: Vec<&str> = Vec::new();
+    if let Some(at) = rest.find(&end_tag) {
+        text_lines.push(&rest[..at]);
+        return Some((text_lines, language, i + 1));
+    }
+    if !rest.is_empty() {
+        text_lines.push(rest);
+    }
+    for (k, l) in lines.iter().enumerate().skip(i + 1) {
+        if let Some(at) = l.find(&end_tag) {
+            if at > 0 {
+                text_lines.push(&l[..at]);
+            }
+            return Some((text_lines, language, k + 1));
+        }
+        text_lines.push(l);
+    }
+    Some((text_lines, language, lines.len()))
+}
+
+/// The line that closes a `{quote}` whose content starts at `from`; a
+/// `{quote}` inside a code block is code, not the end of the quote.
+fn quote_end(lines: &[&str], from: usize) -> usize {
+    let mut k = from;
+    while k < lines.len() {
+        if lines[k].trim() == "{quote}" {
+            return k;
+        }
+        k = code_block_at(lines, k).map_or(k + 1, |(_, _, next)| next);
+    }
+    lines.len()
+}
+
 fn code_start(line: &str) -> Option<(&'static str, Option<String>, &str)> {
     let line = line.trim_start();
     for name in ["code", "noformat"] {
