@@ -221,3 +221,12 @@ fn a_quote_marker_inside_a_code_block_in_a_quote_stays_code() {
     assert_eq!(quote["content"][0]["type"], "codeBlock");
     assert_eq!(quote["content"][0]["content"][0]["text"], "{quote}");
 }
+
+#[test]
+fn line_breaks_at_paragraph_edges_or_in_a_row_settle() {
+    for wiki in ["a\\\\", "\\\\h1. ", "a\n\\\\h1. ", "a\\\\\\\\b"] {
+        let adf = wiki_to_adf(wiki);
+        let back = adf_to_wiki(&adf);
+        assert_eq!(wiki_to_adf(&back), adf, "{wiki:?} wrote back as {back:?}");
+    }
+}

@@ -29,7 +29,15 @@ fn block(node: &Value, out: &mut Vec<String>) {
         "paragraph" => {
             let pieces = pieces(children(node));
             if !is_blank(&pieces) {
-                out.push(escape_line_starts(&render(pieces, "\n")));
+                // A break becomes a new line, unless it starts or ends the
+                // paragraph or follows another break: a new line there would be
+                // lost or split the paragraph, so `\\` keeps it.
+                let breaks: Vec<bool> = pieces.iter().map(|p| matches!(p, Piece::Break)).collect();
+                let awkward = breaks.first() == Some(&true)
+                    || breaks.last() == Some(&true)
+                    || breaks.windows(2).any(|w| w[0] && w[1]);
+                let line_break = if awkward { "\\\\" } else { "\n" };
+                out.push(escape_line_starts(&render(pieces, line_break)));
             }
         }
         "heading" => {
