@@ -206,7 +206,7 @@ impl Replica {
 }
 
 /// A field's value as rules see it, in the side's own terms.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FieldValue {
     /// Nothing (an unset field).

@@ -39,7 +39,7 @@ pub use connections::LocalConnectionOptions;
 pub use cycle::CycleReport;
 pub use lifecycle::DeleteOptions;
 pub use remote::{InitiateRequest, Initiated};
-pub use rule_versions::{RuleHistory, RuleSpec, RuleVersion};
+pub use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
 pub use status::{IssueState, IssueStatus, SyncPanel};
 pub use test_run::{TestRunOutcome, TestRunResult};
 pub use twin::TwinInfo;

@@ -42,7 +42,7 @@ pub enum ConflictPolicy {
 }
 
 /// Which side's value a conflict kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Winner {
     /// The remote side's value was written here.
@@ -240,7 +240,7 @@ pub enum OpOutcome {
 }
 
 /// A field, comment or attachment both sides changed differently.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Conflict {
     /// What conflicted: a field name, or `comment <remote id>`.
     pub subject: String,

@@ -90,10 +90,25 @@ pub struct TwinState {
     /// Attachment links, in the order they were made.
     #[serde(rename = "al")]
     pub attachments: Vec<AttachmentLink>,
-    /// Counts the changes to this state (for optimistic concurrency in stores).
-    #[serde(rename = "v")]
-    pub revision: u64,
 }
+
+/// The twin state as v0.1 stored it: positional postcard, no format byte,
+/// and a revision counter that nothing checked. Read only to migrate.
+#[derive(Deserialize)]
+struct TwinStateV0 {
+    connection: ConnectionId,
+    remote: IssueRef,
+    local: Option<IssueRef>,
+    remote_whole: u64,
+    local_whole: u64,
+    fields: Vec<FieldBase>,
+    comments: Vec<CommentLink>,
+    attachments: Vec<AttachmentLink>,
+    _revision: u64,
+}
+
+/// The format byte that starts every encoded twin state.
+const FORMAT: u8 = 1;
 
 impl TwinState {
     /// The state of a twin whose remote issue is known and whose local issue is not created yet.
@@ -107,7 +122,6 @@ impl TwinState {
             fields: Vec::new(),
             comments: Vec::new(),
             attachments: Vec::new(),
-            revision: 0,
         }
     }
 
@@ -185,7 +199,6 @@ impl TwinState {
                     fp: a.fp,
                 })
                 .collect(),
-            revision: self.revision,
         })
     }
 
@@ -263,26 +276,60 @@ impl TwinState {
         }
         // This side changed: the other direction must look at it again.
         self.local_whole = 0;
-        self.revision += 1;
         Ok(())
     }
 
-    /// The state in twinsync's compact binary encoding (postcard).
+    /// The state in twinsync's compact binary encoding: a format byte, then
+    /// the fields (postcard). Stores keep these bytes as they are.
     pub fn to_bytes(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_else(|e| unreachable!("twin state encodes: {e}"))
+        let mut bytes = vec![FORMAT];
+        postcard::to_extend(self, bytes)
+            .unwrap_or_else(|e| unreachable!("twin state encodes: {e}"))
     }
 
     /// Reads a state written by [`to_bytes`](Self::to_bytes).
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Storage`] when the bytes are not a twin state.
+    /// [`ErrorKind::Storage`] when the bytes are not a twin state, or one in a
+    /// format newer than this twinsync reads.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        postcard::from_bytes(bytes).map_err(|e| {
+        match bytes.split_first() {
+            Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| {
+                Error::new(
+                    ErrorKind::Storage,
+                    format!("stored twin state is unreadable: {e}"),
+                )
+            }),
+            Some((&other, _)) => Err(Error::new(
+                ErrorKind::Storage,
+                format!(
+                    "stored twin state has format {other}, which this twinsync does not read \
+                     (it reads format {FORMAT}); open the store with the twinsync that wrote it"
+                ),
+            )),
+            None => Err(Error::new(ErrorKind::Storage, "stored twin state is empty")),
+        }
+    }
+
+    /// Reads a state as twinsync 0.1 encoded it (no format byte), to migrate
+    /// stores written by it.
+    pub(crate) fn from_v0_1_bytes(bytes: &[u8]) -> Result<Self> {
+        let old: TwinStateV0 = postcard::from_bytes(bytes).map_err(|e| {
             Error::new(
                 ErrorKind::Storage,
-                format!("stored twin state is unreadable: {e}"),
+                format!("stored twin state (twinsync 0.1 format) is unreadable: {e}"),
             )
+        })?;
+        Ok(TwinState {
+            connection: old.connection,
+            remote: old.remote,
+            local: old.local,
+            remote_whole: old.remote_whole,
+            local_whole: old.local_whole,
+            fields: old.fields,
+            comments: old.comments,
+            attachments: old.attachments,
         })
     }
 }

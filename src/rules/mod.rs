@@ -20,9 +20,11 @@ use crate::tracker::IssueUpdate;
 
 mod basic;
 mod custom;
+mod versions;
 
 pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
 pub use custom::{LabelsRule, StatusMapping};
+pub use versions::{RuleHistory, RuleSpec, RuleVersion};
 
 /// One synced field: how it goes out, how it comes in.
 ///

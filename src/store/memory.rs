@@ -7,9 +7,13 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueId, ProjectKey};
-use crate::plan::TwinState;
+use crate::plan::{Conflict, TwinState};
+use crate::rules::RuleHistory;
 
-use super::{ConnectionRecord, Intent, QueueItem, Store, StoreTxn, TwinError};
+use super::{
+    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutgoingRecord,
+    PeerLink, QueueItem, SeqMark, Store, StoreTxn, TwinConflicts, TwinError,
+};
 
 type Key = (ConnectionId, IssueId);
 
@@ -24,7 +28,16 @@ struct Data {
     next_seq: u64,
     errors: BTreeMap<Key, TwinError>,
     watermarks: BTreeMap<(ConnectionId, ProjectKey), OffsetDateTime>,
-    meta: BTreeMap<String, Vec<u8>>,
+    last_sync: BTreeMap<ConnectionId, OffsetDateTime>,
+    conflicts: BTreeMap<Key, Vec<Conflict>>,
+    links: BTreeMap<ConnectionId, PeerLink>,
+    seq_marks: BTreeMap<(ConnectionId, SeqMark), u64>,
+    gone: BTreeMap<Key, ()>,
+    outgoing: BTreeMap<Key, OutgoingRecord>,
+    invitations: BTreeMap<ConnectionId, InvitationRecord>,
+    rule_histories: BTreeMap<ConnectionId, RuleHistory>,
+    bulk: BTreeMap<(ConnectionId, String), BulkProgress>,
+    node: BTreeMap<(), NodeRecord>,
     commits: u64,
 }
 
@@ -120,6 +133,39 @@ fn remove<K, V>(
         undo.push(Box::new(move |d| {
             field(d).insert(key, old);
         }));
+    }
+}
+
+/// Removes every entry whose key `owned` says belongs to what is deleted.
+fn purge<K, V>(
+    undo: &mut Vec<Undo>,
+    map: &mut BTreeMap<K, V>,
+    owned: impl Fn(&K) -> bool,
+    field: fn(&mut Data) -> &mut BTreeMap<K, V>,
+) where
+    K: Ord + Clone + Send + 'static,
+    V: Send + 'static,
+{
+    let keys: Vec<K> = map.keys().filter(|k| owned(k)).cloned().collect();
+    for key in keys {
+        remove(undo, map, &key, field);
+    }
+}
+
+/// Inserts (`Some`) or removes (`None`).
+fn set<K, V>(
+    undo: &mut Vec<Undo>,
+    map: &mut BTreeMap<K, V>,
+    key: K,
+    value: Option<V>,
+    field: fn(&mut Data) -> &mut BTreeMap<K, V>,
+) where
+    K: Ord + Clone + Send + 'static,
+    V: Send + 'static,
+{
+    match value {
+        Some(v) => put(undo, map, key, v, field),
+        None => remove(undo, map, &key, field),
     }
 }
 
@@ -221,26 +267,20 @@ impl StoreTxn for MemoryTxn<'_> {
             self.remove_queued(seq);
         }
         let data = &mut *self.data;
-        let errors: Vec<Key> = data
-            .errors
-            .keys()
-            .filter(|(c, _)| c == id)
-            .cloned()
-            .collect();
-        for key in errors {
-            remove(&mut self.undo, &mut data.errors, &key, |d| &mut d.errors);
-        }
-        let marks: Vec<_> = data
-            .watermarks
-            .keys()
-            .filter(|(c, _)| c == id)
-            .cloned()
-            .collect();
-        for key in marks {
-            remove(&mut self.undo, &mut data.watermarks, &key, |d| {
-                &mut d.watermarks
-            });
-        }
+        let u = &mut self.undo;
+        purge(u, &mut data.errors, |k| &k.0 == id, |d| &mut d.errors);
+        purge(u, &mut data.watermarks, |k| &k.0 == id, |d| &mut d.watermarks);
+        purge(u, &mut data.last_sync, |k| k == id, |d| &mut d.last_sync);
+        purge(u, &mut data.conflicts, |k| &k.0 == id, |d| &mut d.conflicts);
+        purge(u, &mut data.links, |k| k == id, |d| &mut d.links);
+        purge(u, &mut data.seq_marks, |k| &k.0 == id, |d| &mut d.seq_marks);
+        purge(u, &mut data.gone, |k| &k.0 == id, |d| &mut d.gone);
+        purge(u, &mut data.outgoing, |k| &k.0 == id, |d| &mut d.outgoing);
+        purge(u, &mut data.invitations, |k| k == id, |d| &mut d.invitations);
+        purge(u, &mut data.rule_histories, |k| k == id, |d| {
+            &mut d.rule_histories
+        });
+        purge(u, &mut data.bulk, |k| &k.0 == id, |d| &mut d.bulk);
         remove(&mut self.undo, &mut data.connections, id, |d| {
             &mut d.connections
         });
@@ -476,24 +516,218 @@ impl StoreTxn for MemoryTxn<'_> {
         Ok(())
     }
 
-    fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.data.meta.get(key).cloned())
+    fn last_sync(&mut self, connection: &ConnectionId) -> Result<Option<OffsetDateTime>> {
+        Ok(self.data.last_sync.get(connection).copied())
     }
 
-    fn set_meta(&mut self, key: &str, value: Option<&[u8]>) -> Result<()> {
+    fn set_last_sync(&mut self, connection: &ConnectionId, at: OffsetDateTime) -> Result<()> {
         let data = &mut *self.data;
-        match value {
-            Some(v) => put(
-                &mut self.undo,
-                &mut data.meta,
-                key.to_owned(),
-                v.to_vec(),
-                |d| &mut d.meta,
-            ),
-            None => remove(&mut self.undo, &mut data.meta, &key.to_owned(), |d| {
-                &mut d.meta
-            }),
-        }
+        put(&mut self.undo, &mut data.last_sync, connection.clone(), at, |d| {
+            &mut d.last_sync
+        });
+        Ok(())
+    }
+
+    fn twin_conflicts(
+        &mut self,
+        connection: &ConnectionId,
+        origin: &IssueId,
+    ) -> Result<Vec<Conflict>> {
+        Ok(self
+            .data
+            .conflicts
+            .get(&(connection.clone(), origin.clone()))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn conflicts(&mut self, connection: &ConnectionId) -> Result<Vec<TwinConflicts>> {
+        Ok(self
+            .data
+            .conflicts
+            .range((connection.clone(), IssueId::new(""))..)
+            .take_while(|((c, _), _)| c == connection)
+            .map(|((c, o), list)| TwinConflicts {
+                connection: c.clone(),
+                origin: o.clone(),
+                conflicts: list.clone(),
+            })
+            .collect())
+    }
+
+    fn put_conflicts(&mut self, record: &TwinConflicts) -> Result<()> {
+        let data = &mut *self.data;
+        let key = (record.connection.clone(), record.origin.clone());
+        let value = (!record.conflicts.is_empty()).then(|| record.conflicts.clone());
+        set(&mut self.undo, &mut data.conflicts, key, value, |d| {
+            &mut d.conflicts
+        });
+        Ok(())
+    }
+
+    fn peer_link(&mut self, connection: &ConnectionId) -> Result<Option<PeerLink>> {
+        Ok(self.data.links.get(connection).cloned())
+    }
+
+    fn put_peer_link(&mut self, link: &PeerLink) -> Result<()> {
+        let data = &mut *self.data;
+        let key = link.connection.clone();
+        put(&mut self.undo, &mut data.links, key, link.clone(), |d| {
+            &mut d.links
+        });
+        Ok(())
+    }
+
+    fn delete_peer_link(&mut self, connection: &ConnectionId) -> Result<()> {
+        let data = &mut *self.data;
+        remove(&mut self.undo, &mut data.links, connection, |d| &mut d.links);
+        Ok(())
+    }
+
+    fn seq_mark(&mut self, connection: &ConnectionId, mark: &SeqMark) -> Result<Option<u64>> {
+        Ok(self
+            .data
+            .seq_marks
+            .get(&(connection.clone(), mark.clone()))
+            .copied())
+    }
+
+    fn set_seq_mark(
+        &mut self,
+        connection: &ConnectionId,
+        mark: &SeqMark,
+        value: Option<u64>,
+    ) -> Result<()> {
+        let data = &mut *self.data;
+        let key = (connection.clone(), mark.clone());
+        set(&mut self.undo, &mut data.seq_marks, key, value, |d| {
+            &mut d.seq_marks
+        });
+        Ok(())
+    }
+
+    fn peer_gone(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        Ok(self
+            .data
+            .gone
+            .contains_key(&(connection.clone(), issue.clone())))
+    }
+
+    fn set_peer_gone(
+        &mut self,
+        connection: &ConnectionId,
+        issue: &IssueId,
+        gone: bool,
+    ) -> Result<()> {
+        let data = &mut *self.data;
+        let key = (connection.clone(), issue.clone());
+        set(&mut self.undo, &mut data.gone, key, gone.then_some(()), |d| {
+            &mut d.gone
+        });
+        Ok(())
+    }
+
+    fn outgoing(&mut self, connection: &ConnectionId) -> Result<Vec<OutgoingRecord>> {
+        Ok(self
+            .data
+            .outgoing
+            .range((connection.clone(), IssueId::new(""))..)
+            .take_while(|((c, _), _)| c == connection)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    fn put_outgoing(&mut self, record: &OutgoingRecord) -> Result<()> {
+        let data = &mut *self.data;
+        let key = (record.connection.clone(), record.issue.clone());
+        put(&mut self.undo, &mut data.outgoing, key, record.clone(), |d| {
+            &mut d.outgoing
+        });
+        Ok(())
+    }
+
+    fn delete_outgoing(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<()> {
+        let data = &mut *self.data;
+        let key = (connection.clone(), issue.clone());
+        remove(&mut self.undo, &mut data.outgoing, &key, |d| &mut d.outgoing);
+        Ok(())
+    }
+
+    fn invitations(&mut self) -> Result<Vec<InvitationRecord>> {
+        Ok(self.data.invitations.values().cloned().collect())
+    }
+
+    fn put_invitation(&mut self, record: &InvitationRecord) -> Result<()> {
+        let data = &mut *self.data;
+        let key = record.connection.clone();
+        put(&mut self.undo, &mut data.invitations, key, record.clone(), |d| {
+            &mut d.invitations
+        });
+        Ok(())
+    }
+
+    fn delete_invitation(&mut self, connection: &ConnectionId) -> Result<()> {
+        let data = &mut *self.data;
+        remove(&mut self.undo, &mut data.invitations, connection, |d| {
+            &mut d.invitations
+        });
+        Ok(())
+    }
+
+    fn rule_history(&mut self, connection: &ConnectionId) -> Result<Option<RuleHistory>> {
+        Ok(self.data.rule_histories.get(connection).cloned())
+    }
+
+    fn put_rule_history(
+        &mut self,
+        connection: &ConnectionId,
+        history: &RuleHistory,
+    ) -> Result<()> {
+        let data = &mut *self.data;
+        let key = connection.clone();
+        put(&mut self.undo, &mut data.rule_histories, key, history.clone(), |d| {
+            &mut d.rule_histories
+        });
+        Ok(())
+    }
+
+    fn bulk_progress(
+        &mut self,
+        connection: &ConnectionId,
+        query: &str,
+    ) -> Result<Option<BulkProgress>> {
+        Ok(self
+            .data
+            .bulk
+            .get(&(connection.clone(), query.to_owned()))
+            .cloned())
+    }
+
+    fn put_bulk_progress(&mut self, progress: &BulkProgress) -> Result<()> {
+        let data = &mut *self.data;
+        let key = (progress.connection.clone(), progress.query.clone());
+        put(&mut self.undo, &mut data.bulk, key, progress.clone(), |d| {
+            &mut d.bulk
+        });
+        Ok(())
+    }
+
+    fn delete_bulk_progress(&mut self, connection: &ConnectionId, query: &str) -> Result<()> {
+        let data = &mut *self.data;
+        let key = (connection.clone(), query.to_owned());
+        remove(&mut self.undo, &mut data.bulk, &key, |d| &mut d.bulk);
+        Ok(())
+    }
+
+    fn node_record(&mut self) -> Result<NodeRecord> {
+        Ok(self.data.node.get(&()).cloned().unwrap_or_default())
+    }
+
+    fn put_node_record(&mut self, record: &NodeRecord) -> Result<()> {
+        let data = &mut *self.data;
+        put(&mut self.undo, &mut data.node, (), record.clone(), |d| {
+            &mut d.node
+        });
         Ok(())
     }
 

@@ -2,7 +2,9 @@
 //!
 //! A node keeps everything it must not forget in a store: connections, twins
 //! and their [`TwinState`], intents (creates in flight), the sync queue, errors,
-//! watermarks and small metadata. Every change happens in a transaction
+//! watermarks, conflicts, what it knows of the other node of a remote
+//! connection (peer link, sequence marks, outgoing flags), invitations, rule
+//! versions and bulk progress: every record typed, none opaque. Every change happens in a transaction
 //! ([`StoreTxn`]) that commits as a whole or not at all; dropping a transaction
 //! without [`commit`](StoreTxn::commit) rolls it back.
 //!
@@ -17,7 +19,8 @@ use std::fmt::Debug;
 
 use crate::error::Result;
 use crate::model::{ConnectionId, IssueId, ProjectKey};
-use crate::plan::TwinState;
+use crate::plan::{Conflict, TwinState};
+use crate::rules::RuleHistory;
 
 mod memory;
 mod records;
@@ -25,7 +28,10 @@ mod records;
 mod sqlite;
 
 pub use memory::MemoryStore;
-pub use records::{ConnectionRecord, Intent, IntentKind, QueueItem, TwinError};
+pub use records::{
+    BulkProgress, ConnectionRecord, Intent, IntentKind, InvitationRecord, NodeRecord,
+    OutgoingRecord, PeerLink, QueueItem, SeqMark, StoredSecret, TwinConflicts, TwinError,
+};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
@@ -78,7 +84,10 @@ pub trait StoreTxn {
     /// `Storage`.
     fn put_connection(&mut self, connection: &ConnectionRecord) -> Result<()>;
 
-    /// Deletes a connection with its twins, intents, queue, errors and watermarks.
+    /// Deletes a connection and everything it owns: its twins, intents,
+    /// queue, errors, watermarks, last sync time, conflicts, peer link,
+    /// sequence marks, gone marks, outgoing records, invitation, rule
+    /// versions and bulk progress. Nothing of it is left.
     ///
     /// # Errors
     ///
@@ -231,19 +240,195 @@ pub trait StoreTxn {
         at: time::OffsetDateTime,
     ) -> Result<()>;
 
-    /// A small metadata value (bulk progress and the like).
+    /// When the connection last finished a sync cycle while active.
     ///
     /// # Errors
     ///
     /// `Storage`.
-    fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>>;
+    fn last_sync(&mut self, connection: &ConnectionId) -> Result<Option<time::OffsetDateTime>>;
 
-    /// Sets (`Some`) or removes (`None`) a metadata value.
+    /// Records when the connection last finished a sync cycle.
     ///
     /// # Errors
     ///
     /// `Storage`.
-    fn set_meta(&mut self, key: &str, value: Option<&[u8]>) -> Result<()>;
+    fn set_last_sync(&mut self, connection: &ConnectionId, at: time::OffsetDateTime)
+    -> Result<()>;
+
+    /// The open conflicts of one twin (empty when it has none).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn twin_conflicts(
+        &mut self,
+        connection: &ConnectionId,
+        origin: &IssueId,
+    ) -> Result<Vec<Conflict>>;
+
+    /// Every twin of a connection with open conflicts, ordered by origin issue id.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn conflicts(&mut self, connection: &ConnectionId) -> Result<Vec<TwinConflicts>>;
+
+    /// Replaces the open conflicts of one twin; an empty list removes them.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn put_conflicts(&mut self, record: &TwinConflicts) -> Result<()>;
+
+    /// The other node of a remote connection, as this node knows it.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn peer_link(&mut self, connection: &ConnectionId) -> Result<Option<PeerLink>>;
+
+    /// Inserts or replaces the peer link of a connection.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn put_peer_link(&mut self, link: &PeerLink) -> Result<()>;
+
+    /// Deletes the peer link of a connection (nothing when there is none).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn delete_peer_link(&mut self, connection: &ConnectionId) -> Result<()>;
+
+    /// A sequence mark of a remote connection.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn seq_mark(&mut self, connection: &ConnectionId, mark: &SeqMark) -> Result<Option<u64>>;
+
+    /// Sets (`Some`) or removes (`None`) a sequence mark.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn set_seq_mark(
+        &mut self,
+        connection: &ConnectionId,
+        mark: &SeqMark,
+        value: Option<u64>,
+    ) -> Result<()>;
+
+    /// Whether this node stopped syncing the peer's issue `issue` (so a
+    /// replica of it is answered with "gone" until it is exalated again).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn peer_gone(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool>;
+
+    /// Marks (`true`) or unmarks the peer's issue as no longer synced here.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn set_peer_gone(&mut self, connection: &ConnectionId, issue: &IssueId, gone: bool)
+    -> Result<()>;
+
+    /// This node's issues of a remote connection whose next replica carries
+    /// flags, ordered by issue id.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn outgoing(&mut self, connection: &ConnectionId) -> Result<Vec<OutgoingRecord>>;
+
+    /// Inserts or replaces an outgoing record (keyed by connection and issue).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn put_outgoing(&mut self, record: &OutgoingRecord) -> Result<()>;
+
+    /// Deletes an outgoing record (nothing when there is none).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn delete_outgoing(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<()>;
+
+    /// Every invitation this node issued and still keeps, ordered by connection id.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn invitations(&mut self) -> Result<Vec<InvitationRecord>>;
+
+    /// Inserts or replaces the invitation of a connection.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn put_invitation(&mut self, record: &InvitationRecord) -> Result<()>;
+
+    /// Deletes the invitation of a connection (nothing when there is none).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn delete_invitation(&mut self, connection: &ConnectionId) -> Result<()>;
+
+    /// The rule versions of a custom connection.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn rule_history(&mut self, connection: &ConnectionId) -> Result<Option<RuleHistory>>;
+
+    /// Replaces the rule versions of a connection.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn put_rule_history(&mut self, connection: &ConnectionId, history: &RuleHistory)
+    -> Result<()>;
+
+    /// Where a bulk exalate of `query` on the connection stopped.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn bulk_progress(&mut self, connection: &ConnectionId, query: &str)
+    -> Result<Option<BulkProgress>>;
+
+    /// Records where a bulk exalate stopped.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn put_bulk_progress(&mut self, progress: &BulkProgress) -> Result<()>;
+
+    /// Forgets a finished bulk exalate (nothing when there is none).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn delete_bulk_progress(&mut self, connection: &ConnectionId, query: &str) -> Result<()>;
+
+    /// What the node keeps about itself (the default when nothing was saved).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn node_record(&mut self) -> Result<NodeRecord>;
+
+    /// Replaces what the node keeps about itself.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn put_node_record(&mut self, record: &NodeRecord) -> Result<()>;
 
     /// Makes every change of this transaction durable and visible.
     ///

@@ -1,10 +1,17 @@
 //! The records a [`Store`](super::Store) keeps besides twin state.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use zeroize::Zeroizing;
 
+use crate::connection::{InvitationState, ProjectLevelPolicy, Role};
 use crate::error::ErrorKind;
-use crate::model::{AttachmentId, CommentId, ConnectionId, IssueId, IssueKey, ProjectKey};
+use crate::model::{
+    AttachmentId, CommentId, ConnectionId, InstanceUrl, IssueId, IssueKey, ProjectKey,
+};
+use crate::plan::Conflict;
 
 /// A connection as stored: its id and name for lookups, the rest as the
 /// engine's serialized configuration (opaque to stores).
@@ -97,4 +104,139 @@ pub struct TwinError {
     pub at: OffsetDateTime,
     /// How many times in a row it failed.
     pub attempts: u32,
+}
+
+/// The open conflicts of one twin: what the last sync of each conflicted
+/// field found on both sides, kept until a sync without a conflict or a user
+/// resolves them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TwinConflicts {
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The twin's origin issue (its key in the store).
+    pub origin: IssueId,
+    /// The conflicts, in the order the planner met them.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A secret kept in the store: the text of an invitation code, which holds a
+/// connection's secret.
+///
+/// `Debug` never shows it; the text is wiped from memory when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSecret(Zeroizing<String>);
+
+impl StoredSecret {
+    /// Wraps a secret's text.
+    pub fn new(text: impl Into<String>) -> Self {
+        StoredSecret(Zeroizing::new(text.into()))
+    }
+
+    /// The secret's text, for the store to write and the engine to read.
+    /// Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StoredSecret(***)")
+    }
+}
+
+impl Serialize for StoredSecret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(StoredSecret(Zeroizing::new(String::deserialize(d)?)))
+    }
+}
+
+/// What a node keeps about the other node of a remote connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerLink {
+    /// The connection.
+    pub connection: ConnectionId,
+    /// Whether this node initiated the connection or accepted it.
+    pub role: Role,
+    /// The other node's instance, once known.
+    pub peer: Option<InstanceUrl>,
+    /// Whether this node can call the other.
+    pub peer_reachable: bool,
+    /// The protocol version both speak.
+    pub protocol: u16,
+    /// The invitation code, the only form the connection's secret is kept in.
+    pub code: StoredSecret,
+}
+
+/// A sequence number a node keeps for the messages of a remote connection.
+///
+/// Sequence numbers only grow; a store keeps the value it is given.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "mark", content = "issue", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SeqMark {
+    /// The last number this node gave one of its messages on the connection.
+    Sent,
+    /// The last number applied from the peer's issue (or the floor its
+    /// acknowledgement set).
+    Applied(IssueId),
+    /// The last acknowledgement taken for this node's issue.
+    Acked(IssueId),
+}
+
+/// One of this node's issues of a remote connection whose next replica
+/// carries flags, kept until the peer acknowledges it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingRecord {
+    /// The connection.
+    pub connection: ConnectionId,
+    /// This node's issue.
+    pub issue: IssueId,
+    /// Its key.
+    pub key: IssueKey,
+    /// Exalated here and not acknowledged yet: the peer creates the twin.
+    pub new: bool,
+    /// Just connected: the peer links comments both sides hold.
+    pub match_existing: bool,
+}
+
+/// An invitation this node issued, with its state (waiting, used, revoked).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationRecord {
+    /// The pending connection the invitation is for.
+    pub connection: ConnectionId,
+    /// The invitation code (it carries the secret).
+    pub code: StoredSecret,
+    /// Its state.
+    pub state: InvitationState,
+}
+
+/// Where a bulk exalate stopped: the next page of its query, so that running
+/// it again carries on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkProgress {
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The query, as given.
+    pub query: String,
+    /// The tracker's token for the next page.
+    pub next_page: String,
+}
+
+/// What a node keeps about itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct NodeRecord {
+    /// How many times a node started on this store (operation ids include
+    /// it, so they never repeat across restarts).
+    pub starts: u64,
+    /// Who may set up connections besides the tracker's administrators.
+    pub policy: Option<ProjectLevelPolicy>,
 }
