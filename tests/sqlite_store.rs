@@ -66,7 +66,6 @@ fn twin(c: &ConnectionId, remote: u32, comments: u32) -> TwinState {
             local_fp: u64::MAX - u64::from(i),
         })
         .collect();
-    t.revision = 1;
     t
 }
 

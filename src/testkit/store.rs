@@ -27,7 +27,6 @@ macro_rules! store_conformance {
             queue_keeps_order_and_each_issue_once,
             errors_are_replaced_and_cleared,
             watermarks_are_per_side,
-            meta_values_set_and_remove,
             deleting_a_connection_deletes_its_records,
         );
     };
@@ -132,7 +131,12 @@ pub fn dropped_transaction_rolls_back(store: &dyn Store) {
     txn.put_error(&error(&c, "1", "boom")).expect("put");
     txn.set_watermark(&c, &"SUP".into(), datetime!(2026-01-02 0:00 UTC))
         .expect("set");
-    txn.set_meta("bulk", Some(b"42")).expect("set");
+    txn.put_bulk_progress(&crate::store::BulkProgress {
+        connection: c.clone(),
+        query: "project = SUP".to_owned(),
+        next_page: "42".to_owned(),
+    })
+    .expect("set");
     drop(txn);
 
     let mut txn = store.begin().expect("begin");
@@ -164,7 +168,10 @@ pub fn dropped_transaction_rolls_back(store: &dyn Store) {
     assert_eq!(txn.queue_len(&c).expect("read"), 0);
     assert!(txn.errors(&c).expect("read").is_empty());
     assert_eq!(txn.watermark(&c, &"SUP".into()).expect("read"), None);
-    assert_eq!(txn.meta("bulk").expect("read"), None);
+    assert_eq!(
+        txn.bulk_progress(&c, "project = SUP").expect("read"),
+        None
+    );
 }
 
 /// A twin is found by its remote issue and by its local issue.
@@ -276,7 +283,6 @@ pub fn twin_state_round_trips_exactly(store: &dyn Store) {
         fp: 1 << 63,
     });
     t.local_whole = 7;
-    t.revision = 3;
     let mut txn = store.begin().expect("begin");
     txn.put_twin(&t).expect("put");
     txn.commit().expect("commit");
@@ -368,20 +374,6 @@ pub fn watermarks_are_per_side(store: &dyn Store) {
         txn.watermark(&conn("c2"), &"SUP".into()).expect("read"),
         None
     );
-}
-
-/// Metadata values are set, replaced and removed.
-pub fn meta_values_set_and_remove(store: &dyn Store) {
-    let mut txn = store.begin().expect("begin");
-    txn.set_meta("k", Some(b"v1")).expect("set");
-    txn.set_meta("k", Some(b"v2")).expect("replace");
-    txn.commit().expect("commit");
-    let mut txn = store.begin().expect("begin");
-    assert_eq!(txn.meta("k").expect("read").as_deref(), Some(&b"v2"[..]));
-    txn.set_meta("k", None).expect("remove");
-    txn.commit().expect("commit");
-    let mut txn = store.begin().expect("begin");
-    assert_eq!(txn.meta("k").expect("read"), None);
 }
 
 /// Deleting a connection deletes its twins, intents, queue, errors and
