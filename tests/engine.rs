@@ -484,3 +484,58 @@ fn a_missing_project_stops_the_connection_but_a_deleted_twin_stops_only_its_twin
         "{status}"
     );
 }
+
+#[test]
+fn a_failed_status_change_after_a_create_records_the_twin_at_once() {
+    use twinsync::rules::{RuleSet, StatusMapping};
+    use twinsync::tracker::IssueUpdate;
+
+    let rig = LocalRig::new();
+    rig.node.upgrade_to_custom(&rig.conn.id).unwrap();
+    let mut rules = RuleSet::custom();
+    rules
+        .add(StatusMapping::new([("In Progress", "In Progress")]))
+        .unwrap();
+    rig.node.set_rules(&rig.conn.id, rules).unwrap();
+    rig.user().create("SUP", "Bug", "Printer on fire");
+    rig.user().update(
+        "SUP-1",
+        IssueUpdate {
+            status: Some("In Progress".into()),
+            ..IssueUpdate::default()
+        },
+    );
+    // The create succeeds; the status change right after it fails.
+    rig.tracker.inject(
+        OpKind::UpdateIssue,
+        Fault::Fail(ErrorKind::PermissionDenied),
+    );
+    let err = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(rig.issues("DEV").len(), 1, "the create happened");
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert_eq!(
+        panel.issues[0].twin.as_ref().map(|t| t.key.as_str()),
+        Some("DEV-1"),
+        "the twin is recorded at once: {panel}"
+    );
+    assert!(
+        matches!(panel.issues[0].state, IssueState::Error { .. }),
+        "the failure shows, not a create in progress: {panel}"
+    );
+
+    // Syncing again (within the settle window) sets the status: no search
+    // for the create's marker, no second create.
+    rig.tracker.reset_calls();
+    let again = block_on(rig.node.retry(&rig.conn.id, &key("SUP-1"))).unwrap();
+    assert!(!again.waiting, "{again:?}");
+    let calls = rig.tracker.calls();
+    assert_eq!(calls.get(OpKind::Search), 0, "{calls}");
+    assert_eq!(calls.get(OpKind::CreateIssue), 0, "{calls}");
+    assert_eq!(rig.issue("DEV-1").status, "In Progress");
+    assert_eq!(rig.issue("SUP-1").status, "In Progress", "no echo back");
+    rig.sync();
+    assert_eq!(rig.issues("DEV").len(), 1);
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert_eq!(panel.issues[0].state, IssueState::Synchronized, "{panel}");
+}
