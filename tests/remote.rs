@@ -468,3 +468,45 @@ fn triggers_bring_issues_under_sync_on_a_remote_connection() {
     assert_eq!(rig.b.issues("DEV").len(), 2);
     assert_eq!(rig.a.issues("SUP").len(), 3);
 }
+
+#[test]
+fn a_cycle_reports_the_writes_its_replicas_made_on_the_other_node() {
+    for private_b in [false, true] {
+        let rig = if private_b {
+            RemoteRig::with_private_b()
+        } else {
+            RemoteRig::new()
+        };
+        let conn = rig.connect();
+        human_issue(&rig.a, "SUP", "Printer on fire");
+        block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+        for _ in 0..3 {
+            rig.sync(&conn);
+        }
+        rig.advance(10);
+        edit_summary(&rig.a, "SUP-1", "Printer on fire, floor 3");
+        comment(&rig.a, "SUP-1", "still burning");
+        rig.b.tracker.reset_calls();
+        let ra = block_on(rig.a.node.sync(&conn.id)).unwrap();
+        let rb = block_on(rig.b.node.sync(&conn.id)).unwrap();
+        assert_eq!(rig.b.tracker.calls().writes(), 2, "edit + comment on B");
+        if private_b {
+            // B pulls A's replica: the writes are B's own, in B's report.
+            assert_eq!((ra.writes, ra.peer_writes), (0, 0), "{ra:?}");
+            assert_eq!((rb.writes, rb.peer_writes), (2, 0), "{rb:?}");
+        } else {
+            // A's replica is applied by B within A's cycle.
+            assert_eq!((ra.writes, ra.peer_writes), (2, 2), "{ra:?}");
+            assert_eq!((rb.writes, rb.peer_writes), (0, 0), "{rb:?}");
+        }
+        assert_eq!(rig.b.issue("DEV-1").summary, "Printer on fire, floor 3");
+        // Echoes settle; then quiet cycles report no writes on either node.
+        rig.sync(&conn);
+        rig.a.tracker.reset_calls();
+        rig.b.tracker.reset_calls();
+        let (ra, rb) = rig.sync(&conn);
+        assert_eq!((ra.writes, rb.writes), (0, 0), "{ra:?} {rb:?}");
+        assert_eq!(rig.a.tracker.calls().writes(), 0);
+        assert_eq!(rig.b.tracker.calls().writes(), 0);
+    }
+}

@@ -136,8 +136,10 @@ impl Node {
                 }
             };
             match self.push_issue(&conn, &link, &issue).await {
-                Ok(Pushed::Acked { settled, .. }) => {
+                Ok(Pushed::Acked { writes, settled }) => {
                     report.synced += 1;
+                    report.writes += writes;
+                    report.peer_writes += writes;
                     if settled {
                         self.dequeue_seq(item.seq)?;
                     }
