@@ -196,7 +196,8 @@ fn a_private_destination_only_calls_out_and_pulls_its_messages() {
     assert_eq!(content(&rig.b, "DEV-1", "smoke.txt"), b"lots of smoke");
     let panel = rig.a.node.status(&conn.id).unwrap();
     assert_eq!(panel.twins, 1, "{panel}");
-    assert_eq!(panel.issues[0].twin.as_ref().unwrap().key.as_str(), "SUP-1");
+    assert_eq!(panel.issues[0].origin.key.as_str(), "SUP-1", "{panel}");
+    assert_eq!(panel.issues[0].twin.as_ref().unwrap().key.as_str(), "DEV-1");
 
     // B's changes travel by B's own calls, its attachment inside the replica.
     rig.advance(10);
@@ -375,7 +376,8 @@ fn unexalate_stops_both_sides_and_connect_links_existing_issues() {
     block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     rig.sync(&conn);
     let info = block_on(rig.b.node.unexalate(&conn.id, &key("DEV-1"))).unwrap();
-    assert_eq!(info.twin.unwrap().key.as_str(), "SUP-1");
+    assert_eq!(info.origin.key.as_str(), "SUP-1", "exalated on A");
+    assert_eq!(info.twin.unwrap().key.as_str(), "DEV-1");
     assert_eq!(rig.a.node.status(&conn.id).unwrap().twins, 0, "A was told");
     assert_eq!(rig.b.node.status(&conn.id).unwrap().twins, 0);
     rig.advance(10);
@@ -467,6 +469,54 @@ fn triggers_bring_issues_under_sync_on_a_remote_connection() {
     assert_eq!((ra.triggered, rb.triggered), (0, 0));
     assert_eq!(rig.b.issues("DEV").len(), 2);
     assert_eq!(rig.a.issues("SUP").len(), 3);
+}
+
+/// The panel's line of the twin of `key`.
+fn panel_line(side: &RigSide, conn: &twinsync::connection::Connection, key: &str) -> String {
+    let panel = side.node.status(&conn.id).unwrap();
+    panel
+        .to_string()
+        .lines()
+        .find(|l| l.contains(key) && l.contains('⇄'))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("{key} on the panel:\n{panel}"))
+        .to_owned()
+}
+
+#[test]
+fn both_nodes_show_the_exalated_issue_as_the_origin() {
+    for rig in [RemoteRig::new(), RemoteRig::with_private_b()] {
+        let conn = rig.connect();
+        human_issue(&rig.a, "SUP", "Printer on fire");
+        let info = block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+        assert_eq!(info.origin.key.as_str(), "SUP-1");
+        rig.sync(&conn);
+        rig.sync(&conn);
+        human_issue(&rig.b, "DEV", "Build broken");
+        let info = block_on(rig.b.node.exalate(&conn.id, &key("DEV-2"))).unwrap();
+        assert_eq!(info.origin.key.as_str(), "DEV-2");
+        rig.sync(&conn);
+        rig.sync(&conn);
+        for side in [&rig.a, &rig.b] {
+            let line = panel_line(side, &conn, "SUP-1");
+            assert!(line.starts_with("SUP-1 ⇄ DEV-1"), "{line}");
+            let line = panel_line(side, &conn, "DEV-2");
+            assert!(line.starts_with("DEV-2 ⇄ SUP-2"), "{line}");
+            let status = side.node.issue_status(&conn.id, &key("DEV-1")).unwrap();
+            assert_eq!(status.origin.key.as_str(), "SUP-1");
+            assert_eq!(status.twin.unwrap().key.as_str(), "DEV-1");
+        }
+        // What a retry on either node reports: the same pair.
+        for (side, own) in [(&rig.a, "SUP-1"), (&rig.b, "DEV-1")] {
+            let info = block_on(side.node.retry(&conn.id, &key(own))).unwrap();
+            assert_eq!(info.origin.key.as_str(), "SUP-1", "{info:?}");
+            assert_eq!(
+                info.twin.as_ref().map(|t| t.key.as_str()),
+                Some("DEV-1"),
+                "{info:?}"
+            );
+        }
+    }
 }
 
 #[test]

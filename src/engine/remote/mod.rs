@@ -178,6 +178,11 @@ fn ack_key(conn: &ConnectionId, own_issue: &IssueId) -> String {
 fn gone_key(conn: &ConnectionId, peer_issue: &IssueId) -> String {
     format!("remote/{conn}/gone/{peer_issue}")
 }
+/// Marks our issue as the origin of its twin: exalated (or connected) from
+/// this side, so the peer's issue is the copy.
+fn origin_key(conn: &ConnectionId, own_issue: &IssueId) -> String {
+    format!("remote/{conn}/origin/{own_issue}")
+}
 const INVITATIONS_KEY: &str = "invitations";
 
 fn read_u64(bytes: Option<Vec<u8>>) -> Option<u64> {
@@ -302,6 +307,40 @@ impl Node {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(conn);
+    }
+
+    /// Records whether our `issue` is the origin of its twin (exalated or
+    /// connected from this side) or a copy of the peer's issue.
+    fn mark_origin(
+        &self,
+        txn: &mut dyn StoreTxn,
+        conn: &ConnectionId,
+        issue: &IssueId,
+        here: bool,
+    ) -> Result<()> {
+        txn.set_meta(&origin_key(conn, issue), here.then_some(b"1".as_slice()))
+    }
+
+    /// Whether our `issue` is the origin of its twin.
+    fn origin_here(txn: &mut dyn StoreTxn, conn: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        Ok(txn.meta(&origin_key(conn, issue))?.is_some())
+    }
+
+    /// A remote twin as a user sees it: (the issue that was exalated or
+    /// connected from, its twin). The state keeps the peer's issue as
+    /// `remote` on both nodes; on the node the twin was made from, that is
+    /// the copy.
+    pub(in crate::engine) fn remote_pair(
+        &self,
+        txn: &mut dyn StoreTxn,
+        state: &crate::plan::TwinState,
+    ) -> Result<(crate::model::IssueRef, Option<crate::model::IssueRef>)> {
+        match &state.local {
+            Some(own) if Self::origin_here(txn, &state.connection, &own.id)? => {
+                Ok((own.clone(), Some(state.remote.clone())))
+            }
+            _ => Ok((state.remote.clone(), state.local.clone())),
+        }
     }
 
     fn outgoing(
@@ -439,6 +478,7 @@ impl Node {
         }
         for id in own_issues {
             txn.set_meta(&ack_key(conn, id), None)?;
+            txn.set_meta(&origin_key(conn, id), None)?;
         }
         txn.commit()?;
         self.forget_authenticator(conn);

@@ -169,6 +169,14 @@ impl Node {
                     s
                 }
             };
+            // Their issue is a copy of ours: ours is the origin (known again
+            // here after a lost store).
+            if let (Some(mine), Some(local)) = (&message.replica.mirror_of, &state.local)
+                && mine == &local.id
+                && !Self::origin_here(&mut *txn, &conn.id, mine)?
+            {
+                self.mark_origin(&mut *txn, &conn.id, mine, true)?;
+            }
             txn.commit()?;
             state
         };
