@@ -520,6 +520,85 @@ fn both_nodes_show_the_exalated_issue_as_the_origin() {
 }
 
 #[test]
+fn connect_makes_the_issue_connected_from_the_source_on_a_remote_connection() {
+    let rig = RemoteRig::new();
+    let conn = rig.connect();
+    human_issue(&rig.a, "SUP", "Disk full on the build server");
+    comment(&rig.a, "SUP-1", "same words");
+    comment(&rig.a, "SUP-1", "only on SUP");
+    // DEV-1 is newer: "newer wins" would keep its summary.
+    rig.advance(60);
+    human_issue(&rig.b, "DEV", "disk full");
+    comment(&rig.b, "DEV-1", "same words");
+    comment(&rig.b, "DEV-1", "only on DEV");
+    let info = block_on(rig.a.node.connect(&conn.id, &key("SUP-1"), &key("DEV-1"))).unwrap();
+    assert_eq!(info.origin.key.as_str(), "SUP-1");
+    assert_eq!(info.twin.unwrap().key.as_str(), "DEV-1");
+    assert_eq!(
+        rig.b.issue("DEV-1").summary,
+        "Disk full on the build server"
+    );
+    for _ in 0..3 {
+        rig.sync(&conn);
+    }
+    assert_eq!(
+        rig.a.issue("SUP-1").summary,
+        "Disk full on the build server"
+    );
+    let sorted = |side: &RigSide, k: &str| {
+        let mut b = bodies(side, k);
+        b.sort();
+        b
+    };
+    let all = ["only on DEV", "only on SUP", "same words"];
+    assert_eq!(sorted(&rig.a, "SUP-1"), all);
+    assert_eq!(sorted(&rig.b, "DEV-1"), all);
+    for side in [&rig.a, &rig.b] {
+        let status = side.node.issue_status(&conn.id, &key("SUP-1")).unwrap();
+        assert_eq!(status.origin.key.as_str(), "SUP-1");
+        assert_eq!(
+            status.state,
+            twinsync::engine::IssueState::Synchronized,
+            "no conflict recorded"
+        );
+    }
+    let (ra, rb) = rig.sync(&conn);
+    assert_eq!((ra.writes, rb.writes), (0, 0), "quiet: {ra:?} {rb:?}");
+}
+
+#[test]
+fn the_issue_connected_from_stays_the_source_when_the_other_side_sends_first() {
+    let rig = RemoteRig::new();
+    let conn = rig.connect();
+    human_issue(&rig.b, "DEV", "Login page slow");
+    rig.advance(60);
+    human_issue(&rig.a, "SUP", "login slow");
+    // B connects DEV-1 to SUP-1, but A cannot apply B's first replica (its
+    // project cannot be read): A's replica of SUP-1 reaches B first.
+    rig.a.tracker.inject(
+        OpKind::Project,
+        twinsync::tracker::memory::Fault::Fail(ErrorKind::PermissionDenied),
+    );
+    let err = block_on(rig.b.node.connect(&conn.id, &key("DEV-1"), &key("SUP-1"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(
+        rig.a.issue("SUP-1").summary,
+        "login slow",
+        "not applied yet"
+    );
+    for _ in 0..3 {
+        rig.sync(&conn);
+    }
+    assert_eq!(rig.a.issue("SUP-1").summary, "Login page slow");
+    assert_eq!(rig.b.issue("DEV-1").summary, "Login page slow");
+    for side in [&rig.a, &rig.b] {
+        let line = panel_line(side, &conn, "SUP-1");
+        assert!(line.starts_with("DEV-1 ⇄ SUP-1"), "{line}");
+        assert!(line.ends_with("synchronized"), "{line}");
+    }
+}
+
+#[test]
 fn a_cycle_reports_the_writes_its_replicas_made_on_the_other_node() {
     for private_b in [false, true] {
         let rig = if private_b {

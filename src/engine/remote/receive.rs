@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef};
-use crate::plan::{PlanInput, PlanOptions, TwinState, plan};
+use crate::plan::{PlanInput, PlanOptions, TwinState, Winner, plan};
 use crate::replica::{Marker, REPLICA_FORMAT_VERSION, Replica};
 use crate::store::{QueueItem, TwinError};
 
@@ -134,7 +134,7 @@ impl Node {
             ));
         }
         let own = own_side(conn, self.instance())?.clone();
-        let state = {
+        let (state, source) = {
             let mut txn = self.txn()?;
             let last = read_u64(txn.meta(&in_key(&conn.id, &origin.id))?);
             if last.is_some_and(|l| message.seq <= l) {
@@ -177,8 +177,17 @@ impl Node {
             {
                 self.mark_origin(&mut *txn, &conn.id, mine, true)?;
             }
+            // A connect's first replicas: the issue connected from wins what
+            // differs with no base yet.
+            let source = match (&state.local, message.match_existing) {
+                (Some(l), true) if Self::origin_here(&mut *txn, &conn.id, &l.id)? => {
+                    Some(Winner::Local)
+                }
+                (_, true) => Some(Winner::Remote),
+                (_, false) => None,
+            };
             txn.commit()?;
-            state
+            (state, source)
         };
         let Some(stored) = self.resolve_intents(conn, state).await? else {
             return Err(Error::new(
@@ -239,6 +248,7 @@ impl Node {
                 guard: conn.guard,
                 allow_mass_deletion: false,
                 match_existing: message.match_existing,
+                source,
             },
         })
         .map_err(|e| e.with_issue(&origin.key).with_connection(&conn.name))?;
