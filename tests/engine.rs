@@ -484,3 +484,119 @@ fn a_missing_project_stops_the_connection_but_a_deleted_twin_stops_only_its_twin
         "{status}"
     );
 }
+
+#[test]
+fn a_failed_status_change_after_a_create_records_the_twin_at_once() {
+    use twinsync::rules::{RuleSet, StatusMapping};
+    use twinsync::tracker::IssueUpdate;
+
+    let rig = LocalRig::new();
+    rig.node.upgrade_to_custom(&rig.conn.id).unwrap();
+    let mut rules = RuleSet::custom();
+    rules
+        .add(StatusMapping::new([("In Progress", "In Progress")]))
+        .unwrap();
+    rig.node.set_rules(&rig.conn.id, rules).unwrap();
+    rig.user().create("SUP", "Bug", "Printer on fire");
+    rig.user().update(
+        "SUP-1",
+        IssueUpdate {
+            status: Some("In Progress".into()),
+            ..IssueUpdate::default()
+        },
+    );
+    // The create succeeds; the status change right after it fails.
+    rig.tracker.inject(
+        OpKind::UpdateIssue,
+        Fault::Fail(ErrorKind::PermissionDenied),
+    );
+    let err = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(rig.issues("DEV").len(), 1, "the create happened");
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert_eq!(
+        panel.issues[0].twin.as_ref().map(|t| t.key.as_str()),
+        Some("DEV-1"),
+        "the twin is recorded at once: {panel}"
+    );
+    assert!(
+        matches!(panel.issues[0].state, IssueState::Error { .. }),
+        "the failure shows, not a create in progress: {panel}"
+    );
+
+    // Syncing again (within the settle window) sets the status: no search
+    // for the create's marker, no second create.
+    rig.tracker.reset_calls();
+    let again = block_on(rig.node.retry(&rig.conn.id, &key("SUP-1"))).unwrap();
+    assert!(!again.waiting, "{again:?}");
+    let calls = rig.tracker.calls();
+    assert_eq!(calls.get(OpKind::Search), 0, "{calls}");
+    assert_eq!(calls.get(OpKind::CreateIssue), 0, "{calls}");
+    assert_eq!(rig.issue("DEV-1").status, "In Progress");
+    assert_eq!(rig.issue("SUP-1").status, "In Progress", "no echo back");
+    rig.sync();
+    assert_eq!(rig.issues("DEV").len(), 1);
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert_eq!(panel.issues[0].state, IssueState::Synchronized, "{panel}");
+}
+
+#[test]
+fn connect_makes_the_first_issue_the_source_and_copies_other_comments_both_ways() {
+    use twinsync::model::RichText;
+    use twinsync::tracker::IssueUpdate;
+
+    let rig = LocalRig::new();
+    let describe = |k: &str, text: &str| {
+        rig.user().update(
+            k,
+            IssueUpdate {
+                description: Some(RichText::plain(text)),
+                ..IssueUpdate::default()
+            },
+        )
+    };
+    rig.user()
+        .create("SUP", "Bug", "Checkout fails for EU cards");
+    describe("SUP-1", "steps: add to cart, pay");
+    rig.user().comment("SUP-1", "same words");
+    rig.user().comment("SUP-1", "only in SUP");
+    // DEV-1 is newer in every field: "newer wins" would keep all of it.
+    rig.advance(60);
+    rig.user().create("DEV", "Task", "checkout broken");
+    describe("DEV-1", "see SUP");
+    rig.user().comment("DEV-1", "same words");
+    rig.user().comment("DEV-1", "only in DEV");
+
+    let info = block_on(rig.node.connect(&rig.conn.id, &key("SUP-1"), &key("DEV-1"))).unwrap();
+    assert_eq!(info.origin.key.as_str(), "SUP-1");
+    assert!(info.conflicts.is_empty(), "{:?}", info.conflicts);
+    for k in ["SUP-1", "DEV-1"] {
+        let issue = rig.issue(k);
+        assert_eq!(issue.summary, "Checkout fails for EU cards", "{k}");
+        assert_eq!(issue.issue_type, "Bug", "{k}");
+        assert_eq!(
+            issue.description.to_plain_text(),
+            "steps: add to cart, pay",
+            "{k}"
+        );
+        let mut bodies = rig.user().bodies(k);
+        bodies.sort();
+        assert_eq!(bodies, ["only in DEV", "only in SUP", "same words"], "{k}");
+    }
+    rig.sync();
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert_eq!(panel.issues[0].state, IssueState::Synchronized, "{panel}");
+    rig.tracker.reset_calls();
+    assert_eq!(rig.sync().writes, 0);
+    assert_eq!(rig.tracker.calls().writes(), 0);
+
+    // Connected the other way round, the DEV issue is the source.
+    rig.user().create("DEV", "Bug", "Login slow");
+    rig.advance(60);
+    rig.user()
+        .create("SUP", "Task", "login page takes a minute");
+    block_on(rig.node.connect(&rig.conn.id, &key("DEV-2"), &key("SUP-2"))).unwrap();
+    assert_eq!(rig.issue("SUP-2").summary, "Login slow");
+    assert_eq!(rig.issue("SUP-2").issue_type, "Bug");
+    assert_eq!(rig.issue("DEV-2").summary, "Login slow");
+}

@@ -196,7 +196,8 @@ fn a_private_destination_only_calls_out_and_pulls_its_messages() {
     assert_eq!(content(&rig.b, "DEV-1", "smoke.txt"), b"lots of smoke");
     let panel = rig.a.node.status(&conn.id).unwrap();
     assert_eq!(panel.twins, 1, "{panel}");
-    assert_eq!(panel.issues[0].twin.as_ref().unwrap().key.as_str(), "SUP-1");
+    assert_eq!(panel.issues[0].origin.key.as_str(), "SUP-1", "{panel}");
+    assert_eq!(panel.issues[0].twin.as_ref().unwrap().key.as_str(), "DEV-1");
 
     // B's changes travel by B's own calls, its attachment inside the replica.
     rig.advance(10);
@@ -375,7 +376,8 @@ fn unexalate_stops_both_sides_and_connect_links_existing_issues() {
     block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     rig.sync(&conn);
     let info = block_on(rig.b.node.unexalate(&conn.id, &key("DEV-1"))).unwrap();
-    assert_eq!(info.twin.unwrap().key.as_str(), "SUP-1");
+    assert_eq!(info.origin.key.as_str(), "SUP-1", "exalated on A");
+    assert_eq!(info.twin.unwrap().key.as_str(), "DEV-1");
     assert_eq!(rig.a.node.status(&conn.id).unwrap().twins, 0, "A was told");
     assert_eq!(rig.b.node.status(&conn.id).unwrap().twins, 0);
     rig.advance(10);
@@ -467,4 +469,173 @@ fn triggers_bring_issues_under_sync_on_a_remote_connection() {
     assert_eq!((ra.triggered, rb.triggered), (0, 0));
     assert_eq!(rig.b.issues("DEV").len(), 2);
     assert_eq!(rig.a.issues("SUP").len(), 3);
+}
+
+/// The panel's line of the twin of `key`.
+fn panel_line(side: &RigSide, conn: &twinsync::connection::Connection, key: &str) -> String {
+    let panel = side.node.status(&conn.id).unwrap();
+    panel
+        .to_string()
+        .lines()
+        .find(|l| l.contains(key) && l.contains('⇄'))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("{key} on the panel:\n{panel}"))
+        .to_owned()
+}
+
+#[test]
+fn both_nodes_show_the_exalated_issue_as_the_origin() {
+    for rig in [RemoteRig::new(), RemoteRig::with_private_b()] {
+        let conn = rig.connect();
+        human_issue(&rig.a, "SUP", "Printer on fire");
+        let info = block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+        assert_eq!(info.origin.key.as_str(), "SUP-1");
+        rig.sync(&conn);
+        rig.sync(&conn);
+        human_issue(&rig.b, "DEV", "Build broken");
+        let info = block_on(rig.b.node.exalate(&conn.id, &key("DEV-2"))).unwrap();
+        assert_eq!(info.origin.key.as_str(), "DEV-2");
+        rig.sync(&conn);
+        rig.sync(&conn);
+        for side in [&rig.a, &rig.b] {
+            let line = panel_line(side, &conn, "SUP-1");
+            assert!(line.starts_with("SUP-1 ⇄ DEV-1"), "{line}");
+            let line = panel_line(side, &conn, "DEV-2");
+            assert!(line.starts_with("DEV-2 ⇄ SUP-2"), "{line}");
+            let status = side.node.issue_status(&conn.id, &key("DEV-1")).unwrap();
+            assert_eq!(status.origin.key.as_str(), "SUP-1");
+            assert_eq!(status.twin.unwrap().key.as_str(), "DEV-1");
+        }
+        // What a retry on either node reports: the same pair.
+        for (side, own) in [(&rig.a, "SUP-1"), (&rig.b, "DEV-1")] {
+            let info = block_on(side.node.retry(&conn.id, &key(own))).unwrap();
+            assert_eq!(info.origin.key.as_str(), "SUP-1", "{info:?}");
+            assert_eq!(
+                info.twin.as_ref().map(|t| t.key.as_str()),
+                Some("DEV-1"),
+                "{info:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn connect_makes_the_issue_connected_from_the_source_on_a_remote_connection() {
+    let rig = RemoteRig::new();
+    let conn = rig.connect();
+    human_issue(&rig.a, "SUP", "Disk full on the build server");
+    comment(&rig.a, "SUP-1", "same words");
+    comment(&rig.a, "SUP-1", "only on SUP");
+    // DEV-1 is newer: "newer wins" would keep its summary.
+    rig.advance(60);
+    human_issue(&rig.b, "DEV", "disk full");
+    comment(&rig.b, "DEV-1", "same words");
+    comment(&rig.b, "DEV-1", "only on DEV");
+    let info = block_on(rig.a.node.connect(&conn.id, &key("SUP-1"), &key("DEV-1"))).unwrap();
+    assert_eq!(info.origin.key.as_str(), "SUP-1");
+    assert_eq!(info.twin.unwrap().key.as_str(), "DEV-1");
+    assert_eq!(
+        rig.b.issue("DEV-1").summary,
+        "Disk full on the build server"
+    );
+    for _ in 0..3 {
+        rig.sync(&conn);
+    }
+    assert_eq!(
+        rig.a.issue("SUP-1").summary,
+        "Disk full on the build server"
+    );
+    let sorted = |side: &RigSide, k: &str| {
+        let mut b = bodies(side, k);
+        b.sort();
+        b
+    };
+    let all = ["only on DEV", "only on SUP", "same words"];
+    assert_eq!(sorted(&rig.a, "SUP-1"), all);
+    assert_eq!(sorted(&rig.b, "DEV-1"), all);
+    for side in [&rig.a, &rig.b] {
+        let status = side.node.issue_status(&conn.id, &key("SUP-1")).unwrap();
+        assert_eq!(status.origin.key.as_str(), "SUP-1");
+        assert_eq!(
+            status.state,
+            twinsync::engine::IssueState::Synchronized,
+            "no conflict recorded"
+        );
+    }
+    let (ra, rb) = rig.sync(&conn);
+    assert_eq!((ra.writes, rb.writes), (0, 0), "quiet: {ra:?} {rb:?}");
+}
+
+#[test]
+fn the_issue_connected_from_stays_the_source_when_the_other_side_sends_first() {
+    let rig = RemoteRig::new();
+    let conn = rig.connect();
+    human_issue(&rig.b, "DEV", "Login page slow");
+    rig.advance(60);
+    human_issue(&rig.a, "SUP", "login slow");
+    // B connects DEV-1 to SUP-1, but A cannot apply B's first replica (its
+    // project cannot be read): A's replica of SUP-1 reaches B first.
+    rig.a.tracker.inject(
+        OpKind::Project,
+        twinsync::tracker::memory::Fault::Fail(ErrorKind::PermissionDenied),
+    );
+    let err = block_on(rig.b.node.connect(&conn.id, &key("DEV-1"), &key("SUP-1"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(
+        rig.a.issue("SUP-1").summary,
+        "login slow",
+        "not applied yet"
+    );
+    for _ in 0..3 {
+        rig.sync(&conn);
+    }
+    assert_eq!(rig.a.issue("SUP-1").summary, "Login page slow");
+    assert_eq!(rig.b.issue("DEV-1").summary, "Login page slow");
+    for side in [&rig.a, &rig.b] {
+        let line = panel_line(side, &conn, "SUP-1");
+        assert!(line.starts_with("DEV-1 ⇄ SUP-1"), "{line}");
+        assert!(line.ends_with("synchronized"), "{line}");
+    }
+}
+
+#[test]
+fn a_cycle_reports_the_writes_its_replicas_made_on_the_other_node() {
+    for private_b in [false, true] {
+        let rig = if private_b {
+            RemoteRig::with_private_b()
+        } else {
+            RemoteRig::new()
+        };
+        let conn = rig.connect();
+        human_issue(&rig.a, "SUP", "Printer on fire");
+        block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+        for _ in 0..3 {
+            rig.sync(&conn);
+        }
+        rig.advance(10);
+        edit_summary(&rig.a, "SUP-1", "Printer on fire, floor 3");
+        comment(&rig.a, "SUP-1", "still burning");
+        rig.b.tracker.reset_calls();
+        let ra = block_on(rig.a.node.sync(&conn.id)).unwrap();
+        let rb = block_on(rig.b.node.sync(&conn.id)).unwrap();
+        assert_eq!(rig.b.tracker.calls().writes(), 2, "edit + comment on B");
+        if private_b {
+            // B pulls A's replica: the writes are B's own, in B's report.
+            assert_eq!((ra.writes, ra.peer_writes), (0, 0), "{ra:?}");
+            assert_eq!((rb.writes, rb.peer_writes), (2, 0), "{rb:?}");
+        } else {
+            // A's replica is applied by B within A's cycle.
+            assert_eq!((ra.writes, ra.peer_writes), (2, 2), "{ra:?}");
+            assert_eq!((rb.writes, rb.peer_writes), (0, 0), "{rb:?}");
+        }
+        assert_eq!(rig.b.issue("DEV-1").summary, "Printer on fire, floor 3");
+        // Echoes settle; then quiet cycles report no writes on either node.
+        rig.sync(&conn);
+        rig.a.tracker.reset_calls();
+        rig.b.tracker.reset_calls();
+        let (ra, rb) = rig.sync(&conn);
+        assert_eq!((ra.writes, rb.writes), (0, 0), "{ra:?} {rb:?}");
+        assert_eq!(rig.a.tracker.calls().writes(), 0);
+        assert_eq!(rig.b.tracker.calls().writes(), 0);
+    }
 }

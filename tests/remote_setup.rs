@@ -104,7 +104,7 @@ fn an_expired_code_is_refused() {
 fn a_code_works_once() {
     let rig = RemoteRig::new();
     let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
-    accept(&rig.b, code.as_str()).unwrap();
+    let accepted = accept(&rig.b, code.as_str()).unwrap();
     let c = rig.another_node("https://c.example", true);
     let err = accept(&c, code.as_str()).unwrap_err();
     assert!(
@@ -112,9 +112,23 @@ fn a_code_works_once() {
         "{err}"
     );
     assert!(c.node.connections().unwrap().is_empty());
-    // Accepting on the same node again (a retry) gives the same connection.
-    let again = accept(&rig.b, code.as_str()).unwrap();
-    assert_eq!(rig.b.node.connections().unwrap(), [again]);
+    // Accepting on the same node again is refused too, naming the connection
+    // the code made here.
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert_eq!(
+        invitation_error(&err),
+        &InvitationError::AcceptedAlready {
+            connection: accepted.id.clone(),
+            name: accepted.name.clone(),
+        }
+    );
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    assert!(
+        err.to_string()
+            .contains(&format!("already accepted as connection {}", accepted.name)),
+        "{err}"
+    );
+    assert_eq!(rig.b.node.connections().unwrap(), [accepted]);
     // With another project it is refused: the connection exists here.
     let err = block_on(
         rig.b
@@ -386,6 +400,37 @@ fn invitations_survive_a_restart_of_the_initiator() {
     assert_eq!(second.name, format!("{} (2)", accepted.name));
 }
 
+#[test]
+fn an_accept_that_failed_finding_the_twins_is_finished_by_accepting_again() {
+    use twinsync::tracker::memory::{Fault, OpKind};
+
+    let rig = RemoteRig::new();
+    let (conn, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    // The initiator takes the code; finding B's twins (a search) then fails.
+    rig.b
+        .tracker
+        .inject(OpKind::Search, Fault::Fail(ErrorKind::PermissionDenied));
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(
+        rig.b.node.connection(&conn.id).unwrap().status,
+        ConnectionStatus::Pending,
+        "not active before its twins are found"
+    );
+    let accepted = accept(&rig.b, code.as_str()).unwrap();
+    assert_eq!(accepted.status, ConnectionStatus::Active);
+    assert_eq!(rig.b.node.connections().unwrap(), [accepted]);
+    // Finished: now the code is used here as well.
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert!(
+        matches!(
+            invitation_error(&err),
+            InvitationError::AcceptedAlready { .. }
+        ),
+        "{err}"
+    );
+}
+
 /// A network that loses the answer to the first redeem request.
 struct LoseWelcome {
     network: twinsync::transport::InProcessNetwork,
@@ -448,6 +493,15 @@ fn an_acceptor_whose_welcome_was_lost_accepts_again_and_nobody_else_can() {
     let accepted = accept(&rig.b, code.as_str()).unwrap();
     assert_eq!(accepted.status, ConnectionStatus::Active);
     assert_eq!(accepted.b.project.as_str(), "DEV");
+    // Once in, the code is used here too.
+    let err = accept(&rig.b, code.as_str()).unwrap_err();
+    assert!(
+        matches!(
+            invitation_error(&err),
+            InvitationError::AcceptedAlready { .. }
+        ),
+        "{err}"
+    );
     rig.b.reachable = true;
     rig.network.register(
         rig.b.node.instance(),

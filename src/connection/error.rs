@@ -93,6 +93,18 @@ pub enum InvitationError {
         /// The invitation's connection.
         connection: ConnectionId,
     },
+    /// This node accepted the invitation already (the acceptor's own record);
+    /// the connection it made is in use.
+    #[error(
+        "this invitation code was already accepted as connection {name} ({connection}) on this \
+         node; a code works once: use that connection, or ask the initiator for a new code"
+    )]
+    AcceptedAlready {
+        /// The connection the code set up.
+        connection: ConnectionId,
+        /// Its name on this node.
+        name: String,
+    },
     /// The initiator revoked the invitation.
     #[error("invitation for connection {connection} was revoked by the initiator")]
     Revoked {
@@ -144,7 +156,8 @@ impl InvitationError {
             | InvitationError::BadProof { .. } => ErrorKind::Unauthenticated,
             InvitationError::AlreadyUsed { .. } => ErrorKind::Conflict,
             InvitationError::UnknownConnection { .. } => ErrorKind::NotFound,
-            InvitationError::DuplicateConnection { .. } => ErrorKind::AlreadyExists,
+            InvitationError::DuplicateConnection { .. }
+            | InvitationError::AcceptedAlready { .. } => ErrorKind::AlreadyExists,
         }
     }
 
@@ -271,6 +284,13 @@ mod tests {
             (
                 InvitationError::AlreadyUsed { connection: id() },
                 ErrorKind::Conflict,
+            ),
+            (
+                InvitationError::AcceptedAlready {
+                    connection: id(),
+                    name: "support".into(),
+                },
+                ErrorKind::AlreadyExists,
             ),
             (
                 InvitationError::Revoked { connection: id() },

@@ -15,14 +15,24 @@ use super::Node;
 use super::twin::{Direction, Hints};
 
 /// What one [`Node::sync`] did.
+///
+/// On a remote connection the writes a cycle causes happen on both nodes:
+/// `writes` counts this node's own writes and those the other node made
+/// applying this cycle's replicas, as its acknowledgements report them
+/// (`peer_writes` is that part). Replicas the other node has not applied
+/// within the cycle are not counted here: those left for a node in a
+/// private network (it counts them in the report of the cycle that pulls
+/// them, as its own writes) and those whose acknowledgement was lost.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CycleReport {
     /// Issues the polls returned.
     pub seen: usize,
     /// Twins synced.
     pub synced: usize,
-    /// Writes made.
+    /// Writes made, on both sides of the connection (see above).
     pub writes: usize,
+    /// The part of `writes` made by the other node of a remote connection.
+    pub peer_writes: usize,
     /// Twins that failed (recorded in the status).
     pub failed: usize,
     /// Changes queued because the connection is deactivated (or failed temporarily).
@@ -52,6 +62,7 @@ impl Node {
                 total.seen += r.seen;
                 total.synced += r.synced;
                 total.writes += r.writes;
+                total.peer_writes += r.peer_writes;
                 total.failed += r.failed;
                 total.queued += r.queued;
                 total.conflicts += r.conflicts;

@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{AttachmentId, IssueId, IssueKey};
-use crate::plan::{Op, OpOutcome, Plan, TwinState};
+use crate::plan::{Op, OpOutcome, Plan, TwinState, UNSYNCED};
 use crate::replica::{MARKER_PROPERTY, Marker};
 use crate::store::{Intent, IntentKind};
-use crate::tracker::{NewAttachment, NewComment, NewIssue, Tracker};
+use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
 
 use super::Node;
 use super::twin::Direction;
@@ -45,6 +45,46 @@ fn stored_form(state: &TwinState, dir: Direction) -> Result<TwinState> {
     }
 }
 
+/// What executing one op did: its outcome, the intent it closes, and a
+/// further call the op still needs once its outcome is recorded (a created
+/// issue's status).
+struct Executed {
+    outcome: OpOutcome,
+    intent: Option<String>,
+    then: Option<IssueUpdate>,
+}
+
+impl Executed {
+    fn done() -> Self {
+        Executed {
+            outcome: OpOutcome::Done,
+            intent: None,
+            then: None,
+        }
+    }
+
+    fn created(outcome: OpOutcome, intent: Intent) -> Self {
+        Executed {
+            outcome,
+            intent: Some(intent.id),
+            then: None,
+        }
+    }
+}
+
+/// `state` with the field bases `op` records marked unknown: what is stored
+/// while a follow-up call of the op is still to come (a crash then leaves
+/// nothing claimed as written that was not).
+fn with_unknown_bases(state: &TwinState, op: &Op) -> TwinState {
+    let mut state = state.clone();
+    if let Op::CreateIssue { bases, .. } = op {
+        for b in bases {
+            state.set_field(&b.field, UNSYNCED, UNSYNCED);
+        }
+    }
+    state
+}
+
 fn ignore_not_found(result: Result<()>) -> Result<()> {
     match result {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
@@ -75,15 +115,42 @@ impl Node {
                 .execute_op(conn, op, &state, target.as_ref(), source, files)
                 .await;
             match result {
-                Ok((outcome, intent)) => {
+                Ok(Executed {
+                    outcome,
+                    intent,
+                    then,
+                }) => {
                     writes += 1;
                     state.apply(op, &outcome)?;
+                    // The outcome (a created twin's id) is recorded and the
+                    // intent closed before any further call of this op can
+                    // fail: a failure after it must not leave the create to be
+                    // settled by a search.
+                    let recorded = match &then {
+                        Some(_) => with_unknown_bases(&state, op),
+                        None => state.clone(),
+                    };
                     let mut txn = self.txn()?;
-                    txn.put_twin(&stored_form(&state, dir)?)?;
+                    txn.put_twin(&stored_form(&recorded, dir)?)?;
                     if let Some(intent) = intent {
                         txn.delete_intent(&intent)?;
                     }
                     txn.commit()?;
+                    if let (Some(update), Some(twin)) = (then, state.local.clone()) {
+                        match self.tracker().update_issue(&twin.id, &update).await {
+                            Ok(()) => writes += 1,
+                            Err(err) => {
+                                let mut kept = recorded;
+                                self.confirm_bases(conn, op, &twin.id, &mut kept).await;
+                                let mut txn = self.txn()?;
+                                txn.put_twin(&stored_form(&kept, dir)?)?;
+                                txn.commit()?;
+                                return Err(err
+                                    .with_operation("set the status of a created issue")
+                                    .with_issue(&twin.key));
+                            }
+                        }
+                    }
                     tracing::debug!(op = %op, "done");
                 }
                 Err(err) => {
@@ -99,6 +166,44 @@ impl Node {
         txn.put_twin(&stored_form(&state, dir)?)?;
         txn.commit()?;
         Ok(writes)
+    }
+
+    /// After the follow-up of a create failed: keeps the bases of the fields
+    /// the created issue shows as planned, and marks the others (the
+    /// follow-up's) as not written, so the next sync writes them. When the
+    /// issue cannot be read either, the bases stay unknown: the next sync
+    /// settles equal values and records a conflict for the others.
+    async fn confirm_bases(
+        &self,
+        conn: &Connection,
+        op: &Op,
+        twin: &IssueId,
+        state: &mut TwinState,
+    ) {
+        let Op::CreateIssue { bases, .. } = op else {
+            return;
+        };
+        let issue = match self.tracker().issue(twin).await {
+            Ok(issue) => issue,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read a created twin; its field bases stay unknown");
+                return;
+            }
+        };
+        let Ok(rules) = self.rules_for(conn) else {
+            return; // the cycle stops the connection on this error
+        };
+        for b in bases {
+            let Some(rule) = rules.rules().iter().find(|r| r.field() == b.field) else {
+                continue;
+            };
+            let current = rule.current(&issue).fingerprint();
+            if current == b.local {
+                state.set_field(&b.field, b.remote, b.local);
+            } else {
+                state.set_field(&b.field, UNSYNCED, current);
+            }
+        }
     }
 
     /// Records an intent for a create, durably, before it is sent.
@@ -138,7 +243,7 @@ impl Node {
         target: Option<&IssueId>,
         source: &IssueKey,
         files: &dyn AttachmentSource,
-    ) -> Result<(OpOutcome, Option<String>)> {
+    ) -> Result<Executed> {
         let origin = &state.remote.id;
         let need_target = || {
             target.cloned().ok_or_else(|| {
@@ -184,15 +289,17 @@ impl Node {
                 };
                 match tracker.create_issue(&new).await {
                     Ok(created) => {
-                        if let Some(status) = &fields.status {
-                            let update = crate::tracker::IssueUpdate {
-                                status: Some(status.clone()),
-                                ..Default::default()
-                            };
-                            tracker.update_issue(&created.id, &update).await?;
-                        }
+                        // A status is set by a transition after the create.
+                        let then = fields.status.as_ref().map(|status| IssueUpdate {
+                            status: Some(status.clone()),
+                            ..Default::default()
+                        });
                         let r = crate::model::IssueRef::new(created.id, created.key);
-                        Ok((OpOutcome::Issue(r), Some(intent.id)))
+                        Ok(Executed {
+                            outcome: OpOutcome::Issue(r),
+                            intent: Some(intent.id),
+                            then,
+                        })
                     }
                     Err(err) => {
                         if err.kind() == ErrorKind::InvalidInput {
@@ -205,7 +312,7 @@ impl Node {
             }
             Op::UpdateIssue { update, .. } => {
                 tracker.update_issue(&need_target()?, update).await?;
-                Ok((OpOutcome::Done, None))
+                Ok(Executed::done())
             }
             Op::AddComment {
                 origin: remote_comment,
@@ -227,7 +334,7 @@ impl Node {
                     properties: marker(&intent, Some(remote_comment.clone())),
                 };
                 match tracker.add_comment(&issue, &comment).await {
-                    Ok(c) => Ok((OpOutcome::Comment(c.id), Some(intent.id))),
+                    Ok(c) => Ok(Executed::created(OpOutcome::Comment(c.id), intent)),
                     Err(err) => {
                         self.fail_intent(intent, &err)?;
                         Err(err)
@@ -236,11 +343,11 @@ impl Node {
             }
             Op::UpdateComment { local, body, .. } => {
                 tracker.update_comment(&need_target()?, local, body).await?;
-                Ok((OpOutcome::Done, None))
+                Ok(Executed::done())
             }
             Op::DeleteComment { local, .. } => {
                 ignore_not_found(tracker.delete_comment(&need_target()?, local).await)?;
-                Ok((OpOutcome::Done, None))
+                Ok(Executed::done())
             }
             Op::AddAttachment {
                 origin: remote_file,
@@ -267,7 +374,7 @@ impl Node {
                     content,
                 };
                 match tracker.upload_attachment(&issue, &file).await {
-                    Ok(meta) => Ok((OpOutcome::Attachment(meta.id), Some(intent.id))),
+                    Ok(meta) => Ok(Executed::created(OpOutcome::Attachment(meta.id), intent)),
                     Err(err) => {
                         self.fail_intent(intent, &err)?;
                         Err(err)
@@ -276,7 +383,7 @@ impl Node {
             }
             Op::DeleteAttachment { local, .. } => {
                 ignore_not_found(tracker.delete_attachment(local).await)?;
-                Ok((OpOutcome::Done, None))
+                Ok(Executed::done())
             }
         }
     }

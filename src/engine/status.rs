@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueKey, IssueRef};
-use crate::plan::{Conflict, Winner};
+use crate::plan::{Conflict, TwinState, Winner};
 use crate::store::{IntentKind, TwinConflicts, TwinError};
 
 use super::Node;
@@ -175,9 +175,14 @@ impl Node {
             } else {
                 IssueState::Synchronized
             };
+            let (origin, other) = if conn.is_local() {
+                (twin.remote.clone(), twin.local.clone())
+            } else {
+                self.remote_pair(&mut *txn, twin)?
+            };
             issues.push(IssueStatus {
-                origin: twin.remote.clone(),
-                twin: twin.local.clone(),
+                origin,
+                twin: other,
                 state,
             });
         }
@@ -227,15 +232,30 @@ impl Node {
     ///
     /// `NotFound` when the issue is not under sync on the connection.
     pub fn resolve(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
-        let status = self.issue_status(connection, key)?;
+        let twin = self.twin_of_key(connection, key)?;
         let mut txn = self.txn()?;
-        txn.clear_error(connection, &status.origin.id)?;
+        txn.clear_error(connection, &twin.remote.id)?;
         txn.put_conflicts(&TwinConflicts {
             connection: connection.clone(),
-            origin: status.origin.id.clone(),
+            origin: twin.remote.id.clone(),
             conflicts: Vec::new(),
         })?;
         txn.commit()
+    }
+
+    /// The stored twin one of whose issues has `key`.
+    fn twin_of_key(&self, connection: &ConnectionId, key: &IssueKey) -> Result<TwinState> {
+        let conn = self.connection(connection)?;
+        self.txn()?
+            .twins(&conn.id)?
+            .into_iter()
+            .find(|t| &t.remote.key == key || t.local.as_ref().is_some_and(|l| &l.key == key))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("issue {key} is not under sync on connection {connection}"),
+                )
+            })
     }
 
     /// Syncs one issue under sync again now (after a failure), both ways.
@@ -248,11 +268,11 @@ impl Node {
         connection: &ConnectionId,
         key: &IssueKey,
     ) -> Result<super::TwinInfo> {
-        let status = self.issue_status(connection, key)?;
+        let twin = self.twin_of_key(connection, key)?;
         let conn = self.connection(connection)?;
         if !conn.is_local() {
-            // This side's issue is the twin; the other side's is the origin.
-            let own = status.twin.ok_or_else(|| {
+            // This side's issue is the one it sends.
+            let own = twin.local.ok_or_else(|| {
                 Error::new(
                     ErrorKind::NotFound,
                     format!("issue {key} has no twin on this side of {connection} yet"),
@@ -264,7 +284,7 @@ impl Node {
         let outcome = self
             .sync_twin_recorded(
                 &conn,
-                &status.origin.id,
+                &twin.remote.id,
                 &[
                     super::twin::Direction::Forward,
                     super::twin::Direction::Backward,
@@ -272,6 +292,6 @@ impl Node {
                 super::twin::Hints::default(),
             )
             .await?;
-        self.twin_info(&conn, &status.origin.id, Some(outcome))
+        self.twin_info(&conn, &twin.remote.id, Some(outcome))
     }
 }

@@ -237,6 +237,7 @@ impl Node {
                 guard: conn.guard,
                 allow_mass_deletion: false,
                 match_existing: false,
+                source: None,
             },
         });
         Ok(planned.map(|plan| (describe(&plan, replica, &info, settling), plan)))

@@ -7,7 +7,7 @@ use tracing::Instrument;
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey, IssueRef};
-use crate::plan::{Conflict, PlanInput, PlanOptions, TwinState, plan};
+use crate::plan::{Conflict, PlanInput, PlanOptions, TwinState, Winner, plan};
 use crate::replica::{Marker, Origin};
 use crate::store::{IntentKind, QueueItem, TwinConflicts, TwinError};
 use crate::tracker::Page;
@@ -128,8 +128,16 @@ impl Node {
     }
 
     /// Links an existing issue to an existing issue on the other side of the
-    /// connection, then syncs them both ways. Comments present on both with the
-    /// same body and author are matched, not copied.
+    /// connection, then syncs them both ways.
+    ///
+    /// `origin`, the issue connected from, is the source at that moment: its
+    /// summary, description and issue type (and any other synced field that
+    /// differs) overwrite the twin's, with no conflict recorded. Comments
+    /// present on both with the same body and author are matched, not copied;
+    /// every other comment is copied to the other issue, both ways. From then
+    /// on edits travel both ways as for any twin. The same holds on a remote
+    /// connection, where `origin` is this node's issue and `twin` the key of
+    /// the other node's issue.
     ///
     /// # Errors
     ///
@@ -398,6 +406,11 @@ impl Node {
                     guard: conn.guard,
                     allow_mass_deletion: false,
                     match_existing: hints.match_existing,
+                    // Connecting: the first issue given (the origin) is the source.
+                    source: hints.match_existing.then_some(match dir {
+                        Direction::Forward => Winner::Remote,
+                        Direction::Backward => Winner::Local,
+                    }),
                 },
             })
             .map_err(|e| e.with_issue(&source.key).with_connection(&conn.name))?;

@@ -53,6 +53,12 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
                     false
                 } else if base.as_ref().is_some_and(|b| b.local == cfp) {
                     true // only the remote side changed
+                } else if let (None, Some(source)) = (&base, input.options.source) {
+                    // Just connected: the issue connected from wins.
+                    if source == Winner::Local {
+                        state.set_field(field, rfp, UNSYNCED);
+                    }
+                    source == Winner::Remote
                 } else {
                     let winner = input
                         .options

@@ -129,8 +129,13 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                     local_fp: lfp,
                 };
                 if lfp != rfp {
-                    // Unknown base: decide as a conflict.
-                    if comment_conflict(input, plan, rc, rfp, lc, lfp) == Winner::Remote {
+                    // Unknown base: the issue connected from wins, or decide
+                    // as a conflict.
+                    let winner = match input.options.source {
+                        Some(source) => source,
+                        None => comment_conflict(input, plan, rc, rfp, lc, lfp),
+                    };
+                    if winner == Winner::Remote {
                         link.local_fp = rfp;
                         state.comments.push(link);
                         plan.ops.push(update_op(lc, rc, rfp));

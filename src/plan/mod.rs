@@ -111,6 +111,12 @@ pub struct PlanOptions {
     /// Link unsynced comments that exist on both sides with the same body and
     /// author instead of copying them (used when connecting existing issues).
     pub match_existing: bool,
+    /// On a twin just connected: the side of the issue it was connected from,
+    /// whose value then wins every field (and matched comment) that differs
+    /// with no base yet, without a conflict. `None`: such a difference is a
+    /// conflict decided by `policy`.
+    #[serde(default)]
+    pub source: Option<Winner>,
 }
 
 /// Everything the planner looks at.

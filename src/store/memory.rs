@@ -33,6 +33,7 @@ struct Data {
     links: BTreeMap<ConnectionId, PeerLink>,
     seq_marks: BTreeMap<(ConnectionId, SeqMark), u64>,
     gone: BTreeMap<Key, ()>,
+    origins: BTreeMap<Key, ()>,
     outgoing: BTreeMap<Key, OutgoingRecord>,
     invitations: BTreeMap<ConnectionId, InvitationRecord>,
     rule_histories: BTreeMap<ConnectionId, RuleHistory>,
@@ -280,6 +281,7 @@ impl StoreTxn for MemoryTxn<'_> {
         purge(u, &mut data.links, |k| k == id, |d| &mut d.links);
         purge(u, &mut data.seq_marks, |k| &k.0 == id, |d| &mut d.seq_marks);
         purge(u, &mut data.gone, |k| &k.0 == id, |d| &mut d.gone);
+        purge(u, &mut data.origins, |k| &k.0 == id, |d| &mut d.origins);
         purge(u, &mut data.outgoing, |k| &k.0 == id, |d| &mut d.outgoing);
         purge(
             u,
@@ -647,6 +649,27 @@ impl StoreTxn for MemoryTxn<'_> {
             gone.then_some(()),
             |d| &mut d.gone,
         );
+        Ok(())
+    }
+
+    fn origin_here(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        Ok(self
+            .data
+            .origins
+            .contains_key(&(connection.clone(), issue.clone())))
+    }
+
+    fn set_origin_here(
+        &mut self,
+        connection: &ConnectionId,
+        issue: &IssueId,
+        here: bool,
+    ) -> Result<()> {
+        let data = &mut *self.data;
+        let key = (connection.clone(), issue.clone());
+        set(&mut self.undo, &mut data.origins, key, here.then_some(()), |d| {
+            &mut d.origins
+        });
         Ok(())
     }
 

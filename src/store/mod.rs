@@ -86,7 +86,7 @@ pub trait StoreTxn {
 
     /// Deletes a connection and everything it owns: its twins, intents,
     /// queue, errors, watermarks, last sync time, conflicts, peer link,
-    /// sequence marks, gone marks, outgoing records, invitation, rule
+    /// sequence marks, gone and origin marks, outgoing records, invitation, rule
     /// versions and bulk progress. Nothing of it is left.
     ///
     /// # Errors
@@ -338,6 +338,23 @@ pub trait StoreTxn {
         issue: &IssueId,
         gone: bool,
     ) -> Result<()>;
+
+    /// Whether this node's issue `issue` is the origin of its twin on a
+    /// remote connection (exalated or connected from this side, so the
+    /// peer's issue is the copy).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn origin_here(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool>;
+
+    /// Marks (`true`) or unmarks this node's issue as the origin of its twin.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn set_origin_here(&mut self, connection: &ConnectionId, issue: &IssueId, here: bool)
+    -> Result<()>;
 
     /// This node's issues of a remote connection whose next replica carries
     /// flags, ordered by issue id.
@@ -643,6 +660,21 @@ macro_rules! forward_store_txn {
             gone: bool,
         ) -> $crate::error::Result<()> {
             self.$inner.set_peer_gone(connection, issue, gone)
+        }
+        fn origin_here(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+            issue: &$crate::model::IssueId,
+        ) -> $crate::error::Result<bool> {
+            self.$inner.origin_here(connection, issue)
+        }
+        fn set_origin_here(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+            issue: &$crate::model::IssueId,
+            here: bool,
+        ) -> $crate::error::Result<()> {
+            self.$inner.set_origin_here(connection, issue, here)
         }
         fn outgoing(
             &mut self,

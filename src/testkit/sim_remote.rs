@@ -477,12 +477,20 @@ impl RemoteSim {
                 s.engine.reset_calls();
             }
             let mut quiet = true;
+            let mut reported = 0;
             for i in [0, 1, 0, 1] {
                 let s = &self.sides[i];
                 let report = block_on(s.node.sync(&self.conn))
                     .map_err(|e| format!("sync after healing: {e}"))?;
                 quiet &= report.writes == 0 && report.failed == 0;
+                reported += report.writes;
                 self.clock.advance(Duration::from_secs(1));
+            }
+            let made: u64 = self.sides.iter().map(|s| s.engine.calls().writes()).sum();
+            if reported as u64 != made {
+                return Err(format!(
+                    "the cycles after healing reported {reported} writes, the trackers saw {made}"
+                ));
             }
             for s in &self.sides {
                 let panel = s.node.status(&self.conn).map_err(|e| e.to_string())?;
@@ -561,7 +569,13 @@ impl RemoteSim {
         }
         for i in [0, 1, 0, 1] {
             self.clock.advance(Duration::from_secs(10));
-            block_on(self.sides[i].node.sync(&conn)).map_err(|e| e.to_string())?;
+            let report = block_on(self.sides[i].node.sync(&conn)).map_err(|e| e.to_string())?;
+            if report.writes != 0 {
+                return Err(format!(
+                    "I2: a quiet cycle of node {i} reports {} writes ({} on the other node)",
+                    report.writes, report.peer_writes
+                ));
+            }
         }
         for s in &self.sides {
             let calls = s.engine.calls();

@@ -15,8 +15,8 @@ use super::initiate::{new_connection, unexpected};
 use super::wire::{Body, Request, Response, SecretText, Welcome};
 
 impl Node {
-    /// Records an active remote connection with its link, watching this
-    /// side's project from now.
+    /// Records a remote connection (active, or pending until its twins are
+    /// found) with its link, watching this side's project from now.
     pub(super) fn activate_remote(
         &self,
         txn: &mut dyn StoreTxn,
@@ -45,7 +45,14 @@ impl Node {
     /// [`InvitationError::from_error`]); a missing project is `NotFound`; a
     /// caller who may not is `PermissionDenied`; an initiator that cannot be
     /// reached is `Unavailable`. Nothing is recorded on either side when
-    /// accepting fails.
+    /// accepting fails before the initiator took the code.
+    ///
+    /// A code works once: accepting it again on the node that accepted it is
+    /// [`InvitationError::AcceptedAlready`], naming the connection it made.
+    /// Two retries do work: when the initiator's answer (the welcome) was
+    /// lost, this node has recorded nothing and accepting again gets the
+    /// welcome again; when finding this side's twins failed afterwards (the
+    /// connection stays pending here), accepting again finishes it.
     pub async fn accept(
         &self,
         code: &str,
@@ -55,10 +62,17 @@ impl Node {
         let invitation = Invitation::decode(code, self.now())?;
         self.check_node_version(&invitation)?;
         if let Some((conn, _)) = self.established_already(&invitation, project)? {
-            // Accepted already, but finding the twins failed: finish it.
+            if conn.status != ConnectionStatus::Pending {
+                // Accepted here, and finished: the code is used.
+                return Err(InvitationError::AcceptedAlready {
+                    connection: conn.id,
+                    name: conn.name,
+                }
+                .into());
+            }
+            // Accepted, but finding the twins failed: finish it.
             self.check_permission(caller, project).await?;
-            self.rederive_remote_twins(&conn).await?;
-            return Ok(conn);
+            return self.finish_accept(conn).await;
         }
         self.accept_checks(&invitation, project, caller).await?;
         let initiator = invitation.initiator().clone();
@@ -121,13 +135,16 @@ impl Node {
             return Err(unexpected(&initiator));
         }
         let name = super::unique_name(&mut *self.txn()?, &welcome.name)?;
+        // Pending here until the twins are found: the initiator's replicas
+        // wait meanwhile (none creates a twin that exists already), and an
+        // accept that stopped there is finished by accepting again.
         let conn = new_connection(
             id.clone(),
             name,
             welcome.initiator.clone(),
             own,
             welcome.mode,
-            ConnectionStatus::Active,
+            ConnectionStatus::Pending,
             self.now(),
         );
         let link = Link {
@@ -137,9 +154,19 @@ impl Node {
         let mut txn = self.txn()?;
         self.activate_remote(&mut *txn, &conn, &link)?;
         txn.commit()?;
+        tracing::info!(connection = %conn.name, initiator = %initiator, "invitation accepted");
+        self.finish_accept(conn).await
+    }
+
+    /// Finds the twins of an accepted connection (after a lost store, its
+    /// issues carry markers), then makes it active.
+    async fn finish_accept(&self, conn: Connection) -> Result<Connection> {
         let found = self.rederive_remote_twins(&conn).await?;
-        tracing::info!(connection = %conn.name, initiator = %initiator, rederived = found, "invitation accepted");
-        Ok(conn)
+        tracing::info!(connection = %conn.name, rederived = found, "connection active");
+        self.edit_connection(&conn.id, |_, c| {
+            c.status = ConnectionStatus::Active;
+            Ok(c.clone())
+        })
     }
 
     /// The invitation's protocol version against the one this node announces.

@@ -257,6 +257,40 @@ impl Node {
         Ok(auth)
     }
 
+    /// Records whether our `issue` is the origin of its twin (exalated or
+    /// connected from this side) or a copy of the peer's issue.
+    fn mark_origin(
+        &self,
+        txn: &mut dyn StoreTxn,
+        conn: &ConnectionId,
+        issue: &IssueId,
+        here: bool,
+    ) -> Result<()> {
+        txn.set_origin_here(conn, issue, here)
+    }
+
+    /// Whether our `issue` is the origin of its twin.
+    fn origin_here(txn: &mut dyn StoreTxn, conn: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        txn.origin_here(conn, issue)
+    }
+
+    /// A remote twin as a user sees it: (the issue that was exalated or
+    /// connected from, its twin). The state keeps the peer's issue as
+    /// `remote` on both nodes; on the node the twin was made from, that is
+    /// the copy.
+    pub(in crate::engine) fn remote_pair(
+        &self,
+        txn: &mut dyn StoreTxn,
+        state: &crate::plan::TwinState,
+    ) -> Result<(crate::model::IssueRef, Option<crate::model::IssueRef>)> {
+        match &state.local {
+            Some(own) if Self::origin_here(txn, &state.connection, &own.id)? => {
+                Ok((own.clone(), Some(state.remote.clone())))
+            }
+            _ => Ok((state.remote.clone(), state.local.clone())),
+        }
+    }
+
     fn outgoing(
         &self,
         txn: &mut dyn StoreTxn,

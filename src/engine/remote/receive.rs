@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef};
-use crate::plan::{PlanInput, PlanOptions, TwinState, plan};
+use crate::plan::{PlanInput, PlanOptions, TwinState, Winner, plan};
 use crate::replica::{Marker, REPLICA_FORMAT_VERSION, Replica};
 use crate::store::{QueueItem, SeqMark, TwinConflicts, TwinError};
 
@@ -134,7 +134,7 @@ impl Node {
             ));
         }
         let own = own_side(conn, self.instance())?.clone();
-        let state = {
+        let (state, source) = {
             let mut txn = self.txn()?;
             let applied = SeqMark::Applied(origin.id.clone());
             let last = txn.seq_mark(&conn.id, &applied)?;
@@ -167,8 +167,25 @@ impl Node {
                     s
                 }
             };
+            // Their issue is a copy of ours: ours is the origin (known again
+            // here after a lost store).
+            if let (Some(mine), Some(local)) = (&message.replica.mirror_of, &state.local)
+                && mine == &local.id
+                && !Self::origin_here(&mut *txn, &conn.id, mine)?
+            {
+                self.mark_origin(&mut *txn, &conn.id, mine, true)?;
+            }
+            // A connect's first replicas: the issue connected from wins what
+            // differs with no base yet.
+            let source = match (&state.local, message.match_existing) {
+                (Some(l), true) if Self::origin_here(&mut *txn, &conn.id, &l.id)? => {
+                    Some(Winner::Local)
+                }
+                (_, true) => Some(Winner::Remote),
+                (_, false) => None,
+            };
             txn.commit()?;
-            state
+            (state, source)
         };
         let Some(stored) = self.resolve_intents(conn, state).await? else {
             return Err(Error::new(
@@ -229,6 +246,7 @@ impl Node {
                 guard: conn.guard,
                 allow_mass_deletion: false,
                 match_existing: message.match_existing,
+                source,
             },
         })
         .map_err(|e| e.with_issue(&origin.key).with_connection(&conn.name))?;

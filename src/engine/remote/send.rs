@@ -82,6 +82,7 @@ impl Node {
                             };
                             tracing::info!(issue = %issue.key, %trigger, "matched a trigger");
                             report.triggered += 1;
+                            self.mark_origin(&mut *txn, &conn.id, &issue.id, true)?;
                             outgoing.insert(
                                 issue.id.clone(),
                                 Outgoing {
@@ -134,8 +135,10 @@ impl Node {
                 }
             };
             match self.push_issue(&conn, &link, &issue).await {
-                Ok(Pushed::Acked { settled, .. }) => {
+                Ok(Pushed::Acked { writes, settled }) => {
                     report.synced += 1;
+                    report.writes += writes;
+                    report.peer_writes += writes;
                     if settled {
                         self.dequeue_seq(item.seq)?;
                     }
@@ -452,6 +455,7 @@ impl Node {
         if outgoing.remove(issue).is_some() {
             self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
         }
+        self.mark_origin(&mut *txn, &conn.id, issue, false)?;
         txn.clear_error(&conn.id, &unsynced_key(issue))?;
         txn.commit()?;
         tracing::info!(connection = %conn.name, %issue, "the other side stopped syncing this twin");

@@ -57,6 +57,7 @@ impl Node {
         {
             let mut txn = self.txn()?;
             if txn.twin_by_local(&conn.id, &issue.id)?.is_none() {
+                self.mark_origin(&mut *txn, &conn.id, &issue.id, true)?;
                 let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
                 outgoing
                     .entry(issue.id.clone())
@@ -87,12 +88,16 @@ impl Node {
                 Err(e) => return Err(e.with_issue(&issue.key).with_connection(&conn.name)),
             }
         }
-        let twin = self.txn()?.twin_by_local(&conn.id, &issue.id)?;
+        let mut txn = self.txn()?;
+        let (origin, twin) = match txn.twin_by_local(&conn.id, &issue.id)? {
+            Some(state) => self.remote_pair(&mut *txn, &state)?,
+            None => (issue.reference(), None),
+        };
         Ok(TwinInfo {
             connection: conn.id.clone(),
-            origin: issue.reference(),
+            origin,
             waiting: twin.is_none(),
-            twin: twin.map(|t| t.remote),
+            twin,
             writes,
             conflicts: Vec::new(),
         })
@@ -144,7 +149,7 @@ impl Node {
         {
             let mut txn = self.txn()?;
             taken(&mut *txn)?;
-            self.record_connected(&mut *txn, conn, &theirs, &issue)?;
+            self.record_connected(&mut *txn, conn, &theirs, &issue, true)?;
             txn.commit()?;
         }
         let mut info = self.exalate_remote(conn, issue).await?;
@@ -153,18 +158,21 @@ impl Node {
         Ok(info)
     }
 
-    /// Records our `issue` as connected to their `theirs`: the twin, and the
-    /// first send that matches comments present on both sides.
+    /// Records our `issue` as connected to their `theirs`: the twin (whose
+    /// origin is ours when the connect was made `here`), and the first send
+    /// that matches comments present on both sides.
     fn record_connected(
         &self,
         txn: &mut dyn crate::store::StoreTxn,
         conn: &Connection,
         theirs: &IssueRef,
         issue: &Issue,
+        here: bool,
     ) -> Result<()> {
         let mut state = TwinState::new(conn.id.clone(), theirs.clone());
         state.local = Some(issue.reference());
         txn.put_twin(&state)?;
+        self.mark_origin(txn, &conn.id, &issue.id, here)?;
         txn.set_peer_gone(&conn.id, &theirs.id, false)?;
         let mut outgoing = self.outgoing(txn, &conn.id)?;
         outgoing.insert(
@@ -201,7 +209,7 @@ impl Node {
                 ),
             ));
         }
-        self.record_connected(&mut *txn, conn, &origin, &issue)?;
+        self.record_connected(&mut *txn, conn, &origin, &issue, false)?;
         txn.commit()?;
         Ok(Body::Connected {
             twin: issue.reference(),
@@ -216,9 +224,14 @@ impl Node {
         key: &IssueKey,
     ) -> Result<TwinInfo> {
         let issue = self.tracker().issue_by_key(key).await?;
-        let state = {
+        let (state, shown) = {
             let mut txn = self.txn()?;
             let state = txn.twin_by_local(&conn.id, &issue.id)?;
+            let shown = match &state {
+                Some(s) => self.remote_pair(&mut *txn, s)?,
+                None => (issue.reference(), None),
+            };
+            self.mark_origin(&mut *txn, &conn.id, &issue.id, false)?;
             let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
             let flagged = outgoing.remove(&issue.id).is_some();
             if state.is_none() && !flagged {
@@ -245,7 +258,7 @@ impl Node {
             }
             txn.clear_error(&conn.id, &issue.id)?;
             txn.commit()?;
-            state
+            (state, shown)
         };
         self.dequeue_issue(conn, &issue.id)?;
         if let Some(s) = &state {
@@ -263,8 +276,8 @@ impl Node {
         tracing::info!(connection = %conn.name, issue = %key, "unexalated");
         Ok(TwinInfo {
             connection: conn.id.clone(),
-            origin: issue.reference(),
-            twin: state.map(|s| s.remote),
+            origin: shown.0,
+            twin: shown.1,
             writes: 0,
             conflicts: Vec::new(),
             waiting: false,
@@ -295,6 +308,7 @@ impl Node {
         if outgoing.remove(twin).is_some() {
             self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
         }
+        self.mark_origin(&mut *txn, &conn.id, twin, false)?;
         txn.commit()?;
         self.dequeue_issue(conn, twin)
     }
