@@ -22,6 +22,7 @@ use crate::store::{ConnectionRecord, Store, StoreTxn};
 use crate::tracker::{RetryPolicy, RetryTracker, Tracker};
 use crate::transport::Transport;
 
+mod apply;
 mod bulk;
 mod connections;
 mod cycle;

@@ -5,13 +5,14 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::connection::Connection;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{ConnectionId, IssueKey, IssueRef, ProjectInfo, ProjectKey};
-use crate::plan::{Op, Plan, PlanInput, PlanOptions, TwinState, plan};
+use crate::plan::{Op, Plan, TwinState};
 use crate::replica::{FieldValue, Origin, Replica};
 use crate::store::IntentKind;
 
 use super::Node;
+use super::apply::ApplyRequest;
 use super::triggers::refuse_sync_copy;
 
 /// What a [Test Run](Node::test_run) shows for one issue: the replica this
@@ -177,8 +178,34 @@ impl Node {
                 ),
             )),
             Ok(()) => {
-                self.preview(conn, &other.project, &replica, state.as_ref(), settling)
-                    .await?
+                // The state a sync would start from: a new twin's is what
+                // exalating records before its first sync.
+                let perspective = state
+                    .clone()
+                    .unwrap_or_else(|| TwinState::new(conn.id.clone(), issue.reference()));
+                let twin = perspective.remote.id.clone();
+                let request = ApplyRequest {
+                    conn,
+                    twin: &twin,
+                    replica: &replica,
+                    state: perspective,
+                    project: &other.project,
+                    match_existing: false,
+                    source: None,
+                };
+                match self.plan_apply(&request).await {
+                    Ok(prepared) => {
+                        let info = self.project_info(&other.project).await?;
+                        let summary = describe(&prepared.plan, &replica, &info, settling);
+                        Ok((summary, prepared.plan))
+                    }
+                    // What would stop the sync of this issue is shown; what
+                    // stops every sync (an outage, a refused sign-in) is returned.
+                    Err(err) if err.is_temporary() || err.scope() == ErrorScope::Connection => {
+                        return Err(err);
+                    }
+                    Err(err) => Err(err),
+                }
             }
         };
         let (summary, outcome) = match preview {
@@ -200,47 +227,6 @@ impl Node {
             replica,
             outcome,
         })
-    }
-
-    /// The plan for `replica` on `project` and its one-sentence summary; the
-    /// inner `Err` is a failure the sync itself would meet (shown, not returned).
-    async fn preview(
-        &self,
-        conn: &Connection,
-        project: &ProjectKey,
-        replica: &Replica,
-        state: Option<&TwinState>,
-        settling: bool,
-    ) -> Result<std::result::Result<(String, Plan), Error>> {
-        let target = match state.and_then(|s| s.local.as_ref()) {
-            Some(l) => match self.tracker().issue(&l.id).await {
-                Ok(issue) => Some(issue),
-                Err(e) if e.kind() == ErrorKind::NotFound => None,
-                Err(e) => return Err(e.with_issue(&l.key)),
-            },
-            None => None,
-        };
-        let info = self.project_info(project).await?;
-        let rules = self.rules_for(conn)?;
-        let fingerprints = rules.fingerprints(replica);
-        let planned = plan(&PlanInput {
-            connection: &conn.id,
-            replica,
-            fingerprints: &fingerprints,
-            previous: None,
-            local: target.as_ref(),
-            state,
-            target: &info,
-            rules: &rules,
-            options: PlanOptions {
-                policy: conn.policy,
-                guard: conn.guard,
-                allow_mass_deletion: false,
-                match_existing: false,
-                source: None,
-            },
-        });
-        Ok(planned.map(|plan| (describe(&plan, replica, &info, settling), plan)))
     }
 }
 

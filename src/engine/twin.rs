@@ -7,12 +7,13 @@ use tracing::Instrument;
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey, IssueRef};
-use crate::plan::{Conflict, PlanInput, PlanOptions, TwinState, Winner, plan};
+use crate::plan::{Conflict, TwinState, Winner};
 use crate::replica::{Marker, Origin};
 use crate::store::{IntentKind, QueueItem, TwinConflicts, TwinError};
 use crate::tracker::Page;
 
 use super::Node;
+use super::apply::ApplyRequest;
 
 /// Which way one sync of a twin goes, relative to its stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -370,14 +371,6 @@ impl Node {
                     .await
                     .map_err(|e| e.with_issue(&perspective.remote.key))?,
             };
-            let target = match &perspective.local {
-                Some(l) => match self.tracker().issue(&l.id).await {
-                    Ok(issue) => Some(issue),
-                    Err(e) if e.kind() == ErrorKind::NotFound => None,
-                    Err(e) => return Err(e.with_issue(&l.key)),
-                },
-                None => None,
-            };
             let target_side = conn.other_side(&source.project).ok_or_else(|| {
                 Error::new(
                     ErrorKind::InvalidInput,
@@ -388,59 +381,25 @@ impl Node {
                 )
                 .with_issue(&source.key)
             })?;
-            let project = self.project_info(&target_side.project).await?;
             let rules = self.rules_for(conn)?;
             let replica = rules.outgoing(&source, origin_of(self, &source), &conn.id);
-            let fingerprints = rules.fingerprints(&replica);
-            let plan = plan(&PlanInput {
-                connection: &conn.id,
+            let request = ApplyRequest {
+                conn,
+                twin: origin,
                 replica: &replica,
-                fingerprints: &fingerprints,
-                previous: None,
-                local: target.as_ref(),
-                state: Some(&perspective),
-                target: &project,
-                rules: &rules,
-                options: PlanOptions {
-                    policy: conn.policy,
-                    guard: conn.guard,
-                    allow_mass_deletion: false,
-                    match_existing: hints.match_existing,
-                    // Connecting: the first issue given (the origin) is the source.
-                    source: hints.match_existing.then_some(match dir {
-                        Direction::Forward => Winner::Remote,
-                        Direction::Backward => Winner::Local,
-                    }),
-                },
-            })
-            .map_err(|e| e.with_issue(&source.key).with_connection(&conn.name))?;
-            if perspective.local.is_some() && target.is_none() {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "the twin of {} was deleted; unexalate {} to stop syncing it",
-                        source.key, source.key
-                    ),
-                ));
-            }
-            if !plan.refusals.is_empty() {
-                tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
-            }
+                state: perspective,
+                project: &target_side.project,
+                match_existing: hints.match_existing,
+                // Connecting: the first issue given (the origin) is the source.
+                source: hints.match_existing.then_some(match dir {
+                    Direction::Forward => Winner::Remote,
+                    Direction::Backward => Winner::Local,
+                }),
+            };
             let files = super::execute::SameTracker(&**self.tracker());
-            let writes = self
-                .execute(conn, &plan, &perspective, *dir, &source.key, &files)
-                .await?;
-            total.writes += writes;
-            if !plan.conflicts.is_empty() {
-                let mut txn = self.txn()?;
-                txn.put_conflicts(&TwinConflicts {
-                    connection: conn.id.clone(),
-                    origin: origin.clone(),
-                    conflicts: plan.conflicts.clone(),
-                })?;
-                txn.commit()?;
-            }
-            total.conflicts.extend(plan.conflicts);
+            let applied = self.apply(request, *dir, &files).await?;
+            total.writes += applied.writes;
+            total.conflicts.extend(applied.plan.conflicts);
         }
         let mut txn = self.txn()?;
         txn.clear_error(&conn.id, origin)?;

@@ -1,18 +1,17 @@
 //! Applying the other side's replicas, and serving its requests for our
 //! attachments.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef};
-use crate::plan::{PlanInput, PlanOptions, TwinState, Winner, plan};
-use crate::replica::{Marker, REPLICA_FORMAT_VERSION, Replica};
-use crate::store::{QueueItem, SeqMark, TwinConflicts, TwinError};
+use crate::model::{AttachmentId, IssueId, IssueRef};
+use crate::plan::{TwinState, Winner};
+use crate::replica::REPLICA_FORMAT_VERSION;
+use crate::store::{QueueItem, SeqMark, TwinError};
 
 use super::super::Node;
+use super::super::apply::ApplyRequest;
 use super::super::execute::AttachmentSource;
 use super::super::twin::Direction;
 use super::wire::{AckMessage, Body, Bytes, InlineFile, ReplicaMessage};
@@ -196,64 +195,6 @@ impl Node {
                 ),
             ));
         };
-        let local = match &stored.local {
-            Some(l) => match self.tracker().issue(&l.id).await {
-                Ok(issue) => Some(issue),
-                Err(e) if e.kind() == ErrorKind::NotFound => None,
-                Err(e) => return Err(e.with_issue(&l.key)),
-            },
-            None => None,
-        };
-        let mut stored = stored;
-        if let (Some(l), Some(issue)) = (stored.local.as_mut(), local.as_ref()) {
-            if issue.project != own.project {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "issue {} moved out of project {} of connection {}",
-                        issue.key, own.project, conn.name
-                    ),
-                ));
-            }
-            l.key = issue.key.clone();
-        }
-        if stored.local.is_some() && local.is_none() {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "the twin of {} was deleted; unexalate it on the other side to stop syncing it",
-                    origin.key
-                ),
-            ));
-        }
-        if let Some(local) = &local {
-            repair_links(&mut stored, &message.replica, local, &conn.id);
-        }
-        let project = self.project_info(&own.project).await?;
-        let rules = self.rules_for(conn)?;
-        let fingerprints = rules.fingerprints(&message.replica);
-        let plan = plan(&PlanInput {
-            connection: &conn.id,
-            replica: &message.replica,
-            fingerprints: &fingerprints,
-            previous: None,
-            local: local.as_ref(),
-            state: Some(&stored),
-            target: &project,
-            rules: &rules,
-            options: PlanOptions {
-                policy: conn.policy,
-                guard: conn.guard,
-                allow_mass_deletion: false,
-                match_existing: message.match_existing,
-                source,
-            },
-        })
-        .map_err(|e| e.with_issue(&origin.key).with_connection(&conn.name))?;
-        if !plan.refusals.is_empty() {
-            tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
-        }
-        tracing::debug!(issue = %origin.key, %plan, "applying a replica");
         let files = PeerFiles {
             node: self,
             conn,
@@ -261,24 +202,20 @@ impl Node {
             issue: &origin.id,
             inline: &message.files,
         };
+        let request = ApplyRequest {
+            conn,
+            twin: &origin.id,
+            replica: &message.replica,
+            state: stored,
+            project: &own.project,
+            match_existing: message.match_existing,
+            source,
+        };
         let writes = self
-            .execute(
-                conn,
-                &plan,
-                &stored,
-                Direction::Forward,
-                &origin.key,
-                &files,
-            )
-            .await?;
+            .apply(request, Direction::Forward, &files)
+            .await?
+            .writes;
         let mut txn = self.txn()?;
-        if !plan.conflicts.is_empty() {
-            txn.put_conflicts(&TwinConflicts {
-                connection: conn.id.clone(),
-                origin: origin.id.clone(),
-                conflicts: plan.conflicts.clone(),
-            })?;
-        }
         txn.clear_error(&conn.id, &origin.id)?;
         let state = txn.twin_by_remote(&conn.id, &origin.id)?;
         if let Some(local) = state
@@ -343,37 +280,5 @@ impl Node {
         Ok(Body::File {
             content: Bytes(content),
         })
-    }
-}
-
-/// Drops links that the replica shows to be stale before planning it: a
-/// link from one of our comments to a comment of theirs that is gone, when
-/// another comment of theirs is a copy of ours or ours a copy of it (the
-/// markers on the comments say so). The link was made before the other
-/// side copied again (an edit here of a comment deleted there) and its
-/// acknowledgement did not arrive; without this the planner would copy the
-/// new copy back, a duplicate.
-fn repair_links(state: &mut TwinState, replica: &Replica, local: &Issue, conn: &ConnectionId) {
-    let present: HashSet<&CommentId> = replica.comments.iter().map(|c| &c.id).collect();
-    for rc in &replica.comments {
-        if state.comments.iter().any(|l| l.remote == rc.id) {
-            continue;
-        }
-        let ours = rc.mirror_of.clone().or_else(|| {
-            local
-                .comments
-                .iter()
-                .find(|c| {
-                    Marker::find(&c.properties, conn)
-                        .and_then(|m| m.origin_comment)
-                        .is_some_and(|o| o == rc.id)
-                })
-                .map(|c| c.id.clone())
-        });
-        if let Some(ours) = ours {
-            state
-                .comments
-                .retain(|l| l.local != ours || present.contains(&l.remote));
-        }
     }
 }

@@ -1,0 +1,189 @@
+//! Applying a replica to one side of a twin: the one path that the local
+//! cycle, remote receive and Test Run all take, so that what Test Run shows is
+//! what a sync executes.
+//!
+//! [`Node::plan_apply`] reads the issue the replica lands on, checks it,
+//! repairs stale comment links and plans; [`Node::apply`] does the same and
+//! then executes the plan and records its conflicts.
+
+use std::collections::HashSet;
+
+use crate::connection::Connection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{CommentId, ConnectionId, Issue, IssueId, ProjectKey};
+use crate::plan::{Plan, PlanInput, PlanOptions, TwinState, Winner, plan};
+use crate::replica::{Marker, Replica};
+use crate::store::TwinConflicts;
+
+use super::Node;
+use super::execute::AttachmentSource;
+use super::twin::Direction;
+
+/// One replica to apply to one side.
+pub(super) struct ApplyRequest<'a> {
+    /// The connection.
+    pub(super) conn: &'a Connection,
+    /// The twin's key in the store (its origin issue), which conflicts are
+    /// recorded under.
+    pub(super) twin: &'a IssueId,
+    /// The replica of the issue the change comes from.
+    pub(super) replica: &'a Replica,
+    /// The twin state seen from the side the replica lands on (`remote` is
+    /// the replica's issue).
+    pub(super) state: TwinState,
+    /// The project the replica lands in.
+    pub(super) project: &'a ProjectKey,
+    /// Link comments both issues hold instead of copying them (a connect).
+    pub(super) match_existing: bool,
+    /// The side whose values win where no base is known yet (a connect).
+    pub(super) source: Option<Winner>,
+}
+
+/// A plan with what it was made from.
+pub(super) struct Prepared {
+    /// The plan.
+    pub(super) plan: Plan,
+    /// The twin state the plan starts from (after link repairs).
+    pub(super) state: TwinState,
+}
+
+/// What applying a replica did.
+pub(super) struct Applied {
+    /// The plan that executed.
+    pub(super) plan: Plan,
+    /// Writes made.
+    pub(super) writes: usize,
+}
+
+impl Node {
+    /// Plans a replica against the issue it lands on, writing nothing: what
+    /// Test Run shows, and the first half of [`apply`](Node::apply).
+    pub(super) async fn plan_apply(&self, req: &ApplyRequest<'_>) -> Result<Prepared> {
+        let conn = req.conn;
+        let mut state = req.state.clone();
+        let target = match &state.local {
+            Some(l) => match self.tracker().issue(&l.id).await {
+                Ok(issue) => Some(issue),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => return Err(e.with_issue(&l.key)),
+            },
+            None => None,
+        };
+        if let (Some(l), Some(issue)) = (state.local.as_mut(), target.as_ref()) {
+            if &issue.project != req.project {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "issue {} moved out of project {} of connection {}",
+                        issue.key, req.project, conn.name
+                    ),
+                )
+                .with_issue(&issue.key));
+            }
+            l.key = issue.key.clone();
+        }
+        if let (Some(l), None) = (&state.local, &target) {
+            let what = if conn.is_local() {
+                format!("unexalate {} to stop syncing it", req.replica.origin.key)
+            } else {
+                "unexalate it on the other side to stop syncing it".to_owned()
+            };
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "the twin of {} ({}) was deleted; {what}",
+                    req.replica.origin.key, l.key
+                ),
+            ));
+        }
+        if let Some(target) = &target {
+            repair_links(&mut state, req.replica, target, &conn.id);
+        }
+        let project = self.project_info(req.project).await?;
+        let rules = self.rules_for(conn)?;
+        let fingerprints = rules.fingerprints(req.replica);
+        let plan = plan(&PlanInput {
+            connection: &conn.id,
+            replica: req.replica,
+            fingerprints: &fingerprints,
+            previous: None,
+            local: target.as_ref(),
+            state: Some(&state),
+            target: &project,
+            rules: &rules,
+            options: PlanOptions {
+                policy: conn.policy,
+                guard: conn.guard,
+                allow_mass_deletion: false,
+                match_existing: req.match_existing,
+                source: req.source,
+            },
+        })
+        .map_err(|e| {
+            e.with_issue(&req.replica.origin.key)
+                .with_connection(&conn.name)
+        })?;
+        Ok(Prepared { plan, state })
+    }
+
+    /// Plans a replica as [`plan_apply`](Node::plan_apply) does, executes the
+    /// plan (state recorded after every write, intents and markers around
+    /// creates), and records its conflicts.
+    pub(super) async fn apply(
+        &self,
+        req: ApplyRequest<'_>,
+        dir: Direction,
+        files: &dyn AttachmentSource,
+    ) -> Result<Applied> {
+        let Prepared { plan, state } = self.plan_apply(&req).await?;
+        if !plan.refusals.is_empty() {
+            tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
+        }
+        tracing::debug!(issue = %req.replica.origin.key, %plan, "applying a replica");
+        let writes = self
+            .execute(req.conn, &plan, &state, dir, &req.replica.origin.key, files)
+            .await?;
+        if !plan.conflicts.is_empty() {
+            let mut txn = self.txn()?;
+            txn.put_conflicts(&TwinConflicts {
+                connection: req.conn.id.clone(),
+                origin: req.twin.clone(),
+                conflicts: plan.conflicts.clone(),
+            })?;
+            txn.commit()?;
+        }
+        Ok(Applied { plan, writes })
+    }
+}
+
+/// Drops links that the replica shows to be stale before planning it: a
+/// link from one of our comments to a comment of theirs that is gone, when
+/// another comment of theirs is a copy of ours or ours a copy of it (the
+/// markers on the comments say so). The link was made before the other
+/// side copied again (an edit here of a comment deleted there) and its
+/// acknowledgement did not arrive; without this the planner would copy the
+/// new copy back, a duplicate.
+fn repair_links(state: &mut TwinState, replica: &Replica, local: &Issue, conn: &ConnectionId) {
+    let present: HashSet<&CommentId> = replica.comments.iter().map(|c| &c.id).collect();
+    for rc in &replica.comments {
+        if state.comments.iter().any(|l| l.remote == rc.id) {
+            continue;
+        }
+        let ours = rc.mirror_of.clone().or_else(|| {
+            local
+                .comments
+                .iter()
+                .find(|c| {
+                    Marker::find(&c.properties, conn)
+                        .and_then(|m| m.origin_comment)
+                        .is_some_and(|o| o == rc.id)
+                })
+                .map(|c| c.id.clone())
+        });
+        if let Some(ours) = ours {
+            state
+                .comments
+                .retain(|l| l.local != ours || present.contains(&l.remote));
+        }
+    }
+}
