@@ -5,7 +5,9 @@
 //!   keeps a second node out.
 //! - `schema.rs`: the tables, schema versions and forward migrations.
 //! - `txn.rs`: one SQLite transaction, rolled back on drop.
-//! - `ops.rs`: each [`StoreTxn`] method as SQL.
+//! - `ops.rs`: each [`StoreTxn`] method as SQL; `typed.rs`: the records
+//!   added in schema version 2.
+//! - `v0_1.rs`: the migration of files written by twinsync 0.1.
 //! - `error.rs`: SQLite's errors as twinsync [`Error`]s, in one place.
 
 use std::fmt;
@@ -24,6 +26,8 @@ mod file;
 mod ops;
 mod schema;
 mod txn;
+mod typed;
+mod v0_1;
 
 use error::storage;
 
@@ -49,19 +53,25 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 ///   left in place; it is not a sign of a running node.
 ///
 /// ```
+/// use twinsync::model::ConnectionId;
 /// use twinsync::store::{SqliteStore, Store};
+/// use time::macros::datetime;
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("state.db");
+/// let connection = ConnectionId::parse("SUP_to_DEV")?;
 ///
 /// let store = SqliteStore::open(&path)?;
 /// let mut txn = store.begin()?;
-/// txn.set_meta("bulk", Some(b"page 3"))?;
+/// txn.set_last_sync(&connection, datetime!(2026-03-01 10:00 UTC))?;
 /// txn.commit()?;
 /// drop(store);
 ///
 /// let store = SqliteStore::open(&path)?;
-/// assert_eq!(store.begin()?.meta("bulk")?.as_deref(), Some(&b"page 3"[..]));
+/// assert_eq!(
+///     store.begin()?.last_sync(&connection)?,
+///     Some(datetime!(2026-03-01 10:00 UTC))
+/// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SqliteStore {
@@ -198,9 +208,10 @@ mod tests {
         let store = SqliteStore::in_memory().expect("open");
         store
             .lock()
-            .execute_batch("BEGIN; INSERT INTO meta (key, value) VALUES ('k', x'76');")
+            .execute_batch("BEGIN; INSERT INTO last_sync (connection, at) VALUES ('k', 'x');")
             .expect("leave a transaction open");
         let mut txn = store.begin().expect("the store is usable again");
-        assert_eq!(txn.meta("k").expect("read"), None);
+        let k = crate::model::ConnectionId::parse("k").expect("valid id");
+        assert_eq!(txn.last_sync(&k).expect("read"), None);
     }
 }

@@ -1,36 +1,22 @@
 //! [`StoreTxn`]'s methods as SQL on a [`SqliteTxn`]: one statement (or two)
-//! each, keyed by the schema's primary keys and indexes.
+//! each, keyed by the schema's primary keys and indexes. The records added in
+//! schema version 2 are in `typed.rs`.
 
 use rusqlite::{ErrorCode, params};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueId, ProjectKey};
-use crate::plan::TwinState;
-use crate::store::{ConnectionRecord, Intent, QueueItem, StoreTxn, TwinError};
+use crate::plan::{Conflict, TwinState};
+use crate::rules::RuleHistory;
+use crate::store::{
+    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutgoingRecord,
+    PeerLink, QueueItem, SeqMark, StoreTxn, TwinConflicts, TwinError,
+};
 
 use super::error::{invalid, storage};
 use super::txn::SqliteTxn;
-
-/// A time as RFC 3339 text (exact to the nanosecond, offset kept).
-fn time_text(what: &str, at: OffsetDateTime) -> Result<String> {
-    at.format(&Rfc3339).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("{what} {at} cannot be stored: {e}"),
-        )
-    })
-}
-
-fn to_json(what: &str, value: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("{what} cannot be stored: {e}"),
-        )
-    })
-}
+use super::typed::{time_text, to_json};
 
 impl StoreTxn for SqliteTxn<'_> {
     fn connection(&mut self, id: &ConnectionId) -> Result<Option<ConnectionRecord>> {
@@ -84,6 +70,7 @@ impl StoreTxn for SqliteTxn<'_> {
             )
             .map_err(|e| e.with_connection(id))?;
         }
+        self.on(id)?.delete_connection(id)?;
         self.run(
             "cannot delete connection",
             "DELETE FROM connections WHERE id = ?1",
@@ -398,32 +385,126 @@ impl StoreTxn for SqliteTxn<'_> {
         Ok(())
     }
 
-    fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.row(
-            "cannot read metadata",
-            "SELECT value FROM meta WHERE key = ?1",
-            [key],
-            |r| r.get(0),
-        )
-        .map_err(|e| e.with_context("key", key))
+    fn last_sync(&mut self, connection: &ConnectionId) -> Result<Option<OffsetDateTime>> {
+        self.on(connection)?.last_sync(connection)
     }
 
-    fn set_meta(&mut self, key: &str, value: Option<&[u8]>) -> Result<()> {
-        match value {
-            Some(value) => self.run(
-                "cannot write metadata",
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            ),
-            None => self.run(
-                "cannot remove metadata",
-                "DELETE FROM meta WHERE key = ?1",
-                [key],
-            ),
-        }
-        .map_err(|e| e.with_context("key", key))?;
-        Ok(())
+    fn set_last_sync(&mut self, connection: &ConnectionId, at: OffsetDateTime) -> Result<()> {
+        self.on(connection)?.set_last_sync(connection, at)
+    }
+
+    fn twin_conflicts(
+        &mut self,
+        connection: &ConnectionId,
+        origin: &IssueId,
+    ) -> Result<Vec<Conflict>> {
+        self.on(connection)?.twin_conflicts(connection, origin)
+    }
+
+    fn conflicts(&mut self, connection: &ConnectionId) -> Result<Vec<TwinConflicts>> {
+        self.on(connection)?.conflicts(connection)
+    }
+
+    fn put_conflicts(&mut self, record: &TwinConflicts) -> Result<()> {
+        self.on(&record.connection)?.put_conflicts(record)
+    }
+
+    fn peer_link(&mut self, connection: &ConnectionId) -> Result<Option<PeerLink>> {
+        self.on(connection)?.peer_link(connection)
+    }
+
+    fn put_peer_link(&mut self, link: &PeerLink) -> Result<()> {
+        self.on(&link.connection)?.put_peer_link(link)
+    }
+
+    fn delete_peer_link(&mut self, connection: &ConnectionId) -> Result<()> {
+        self.on(connection)?.delete_peer_link(connection)
+    }
+
+    fn seq_mark(&mut self, connection: &ConnectionId, mark: &SeqMark) -> Result<Option<u64>> {
+        self.on(connection)?.seq_mark(connection, mark)
+    }
+
+    fn set_seq_mark(
+        &mut self,
+        connection: &ConnectionId,
+        mark: &SeqMark,
+        value: Option<u64>,
+    ) -> Result<()> {
+        self.on(connection)?.set_seq_mark(connection, mark, value)
+    }
+
+    fn peer_gone(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        self.on(connection)?.peer_gone(connection, issue)
+    }
+
+    fn set_peer_gone(
+        &mut self,
+        connection: &ConnectionId,
+        issue: &IssueId,
+        gone: bool,
+    ) -> Result<()> {
+        self.on(connection)?.set_peer_gone(connection, issue, gone)
+    }
+
+    fn outgoing(&mut self, connection: &ConnectionId) -> Result<Vec<OutgoingRecord>> {
+        self.on(connection)?.outgoing(connection)
+    }
+
+    fn put_outgoing(&mut self, record: &OutgoingRecord) -> Result<()> {
+        self.on(&record.connection)?.put_outgoing(record)
+    }
+
+    fn delete_outgoing(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<()> {
+        self.on(connection)?.delete_outgoing(connection, issue)
+    }
+
+    fn invitations(&mut self) -> Result<Vec<InvitationRecord>> {
+        self.records()?.invitations()
+    }
+
+    fn put_invitation(&mut self, record: &InvitationRecord) -> Result<()> {
+        self.on(&record.connection)?.put_invitation(record)
+    }
+
+    fn delete_invitation(&mut self, connection: &ConnectionId) -> Result<()> {
+        self.on(connection)?.delete_invitation(connection)
+    }
+
+    fn rule_history(&mut self, connection: &ConnectionId) -> Result<Option<RuleHistory>> {
+        self.on(connection)?.rule_history(connection)
+    }
+
+    fn put_rule_history(
+        &mut self,
+        connection: &ConnectionId,
+        history: &RuleHistory,
+    ) -> Result<()> {
+        self.on(connection)?.put_rule_history(connection, history)
+    }
+
+    fn bulk_progress(
+        &mut self,
+        connection: &ConnectionId,
+        query: &str,
+    ) -> Result<Option<BulkProgress>> {
+        self.on(connection)?.bulk_progress(connection, query)
+    }
+
+    fn put_bulk_progress(&mut self, progress: &BulkProgress) -> Result<()> {
+        self.on(&progress.connection)?.put_bulk_progress(progress)
+    }
+
+    fn delete_bulk_progress(&mut self, connection: &ConnectionId, query: &str) -> Result<()> {
+        self.on(connection)?.delete_bulk_progress(connection, query)
+    }
+
+    fn node_record(&mut self) -> Result<NodeRecord> {
+        self.records()?.node_record()
+    }
+
+    fn put_node_record(&mut self, record: &NodeRecord) -> Result<()> {
+        self.records()?.put_node_record(record)
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
