@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueKey};
+use crate::store::BulkProgress;
 use crate::tracker::Page;
 
 use super::Node;
@@ -76,10 +77,6 @@ impl BulkReport {
     }
 }
 
-fn bulk_key(connection: &ConnectionId, jql: &str) -> String {
-    let digest = xxhash_rust::xxh3::xxh3_64(jql.as_bytes());
-    format!("bulk/{connection}/{digest:016x}")
-}
 
 impl Node {
     /// Brings every issue matching `jql` under sync (issues already under sync
@@ -101,15 +98,14 @@ impl Node {
         mut progress: impl FnMut(&BulkEvent),
     ) -> Result<BulkReport> {
         let conn = self.connection(connection)?;
-        let key = bulk_key(&conn.id, jql);
-        let saved = self.txn()?.meta(&key)?;
+        let saved = self.txn()?.bulk_progress(&conn.id, jql)?;
         let mut report = BulkReport {
             resumed: saved.is_some(),
             ..BulkReport::default()
         };
         let size = self.options().page_size;
-        let mut page = match saved.and_then(|t| String::from_utf8(t).ok()) {
-            Some(token) if !token.is_empty() => Page::next(token, size),
+        let mut page = match saved {
+            Some(p) if !p.next_page.is_empty() => Page::next(p.next_page, size),
             _ => Page::first(size),
         };
         progress(&BulkEvent::Started { total: None });
@@ -156,12 +152,16 @@ impl Node {
             let mut txn = self.txn()?;
             match result.next_page {
                 Some(token) => {
-                    txn.set_meta(&key, Some(token.as_bytes()))?;
+                    txn.put_bulk_progress(&BulkProgress {
+                        connection: conn.id.clone(),
+                        query: jql.to_owned(),
+                        next_page: token.clone(),
+                    })?;
                     txn.commit()?;
                     page = Page::next(token, size);
                 }
                 None => {
-                    txn.set_meta(&key, None)?;
+                    txn.delete_bulk_progress(&conn.id, jql)?;
                     txn.commit()?;
                     break;
                 }

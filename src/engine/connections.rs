@@ -266,11 +266,10 @@ impl Node {
     /// `NotFound` for an unknown connection.
     pub fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
         let conn = self.connection(id)?;
-        let twins = self.txn()?.twins(id)?;
         let mut txn = self.txn()?;
         txn.delete_connection(id)?;
         txn.commit()?;
-        self.after_delete(&conn, &twins)?;
+        self.after_delete(&conn)?;
         self.inner
             .rules
             .lock()

@@ -244,11 +244,7 @@ impl Node {
             txn.set_watermark(&conn.id, &project, newest)?;
         }
         if active {
-            let now = self
-                .now()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            txn.set_meta(&format!("last_sync/{}", conn.id), Some(now.as_bytes()))?;
+            txn.set_last_sync(&conn.id, self.now())?;
         }
         txn.commit()?;
         tracing::info!(?report, "cycle done");

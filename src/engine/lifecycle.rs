@@ -22,7 +22,6 @@ use crate::replica::{MARKER_PROPERTY, Marker};
 
 use super::Node;
 
-const POLICY_KEY: &str = "policy/project-level";
 
 /// Options of [`Node::delete_connection_as`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,15 +50,7 @@ impl Node {
     ///
     /// `Storage`.
     pub fn project_level_policy(&self) -> Result<ProjectLevelPolicy> {
-        match self.txn()?.meta(POLICY_KEY)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Error::new(
-                    ErrorKind::Storage,
-                    format!("the stored project-level policy is unreadable: {e}"),
-                )
-            }),
-            None => Ok(ProjectLevelPolicy::default()),
-        }
+        Ok(self.txn()?.node_record()?.policy.unwrap_or_default())
     }
 
     /// Changes the project-level policy: only a global admin may.
@@ -81,7 +72,9 @@ impl Node {
             ));
         }
         let mut txn = self.txn()?;
-        txn.set_meta(POLICY_KEY, Some(&serde_json::to_vec(policy)?))?;
+        let mut record = txn.node_record()?;
+        record.policy = Some(policy.clone());
+        txn.put_node_record(&record)?;
         txn.commit()?;
         tracing::info!(enabled = policy.enabled, group = %policy.group, by = %caller, "project-level policy changed");
         Ok(())
@@ -201,22 +194,11 @@ impl Node {
         Ok(())
     }
 
-    /// Forgets what a deleted connection kept besides its store records.
-    pub(super) fn after_delete(&self, conn: &Connection, twins: &[TwinState]) -> Result<()> {
-        let mut txn = self.txn()?;
-        txn.set_meta(&super::rule_versions::history_key(&conn.id), None)?;
-        txn.set_meta(&format!("last_sync/{}", conn.id), None)?;
-        for t in twins {
-            txn.set_meta(&super::twin::conflict_key(&conn.id, &t.remote.id), None)?;
-        }
-        txn.commit()?;
+    /// Forgets what this node holds in memory for a deleted connection (the
+    /// store deleted every record of it).
+    pub(super) fn after_delete(&self, conn: &Connection) -> Result<()> {
         if !conn.is_local() {
-            let peer: Vec<_> = twins.iter().map(|t| t.remote.id.clone()).collect();
-            let own: Vec<_> = twins
-                .iter()
-                .filter_map(|t| t.local.as_ref().map(|l| l.id.clone()))
-                .collect();
-            self.forget_remote(&conn.id, &peer, &own)?;
+            self.forget_authenticator(&conn.id);
             self.forget_invitation(&conn.id)?;
         }
         Ok(())

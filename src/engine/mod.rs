@@ -201,15 +201,11 @@ impl NodeBuilder {
         // clock reading: each start of a node on a store gets its own number.
         let boot = {
             let mut txn = store.begin()?;
-            let boot = txn
-                .meta(BOOT_KEY)?
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| s.parse::<u64>().ok())
-                .unwrap_or(0)
-                + 1;
-            txn.set_meta(BOOT_KEY, Some(boot.to_string().as_bytes()))?;
+            let mut record = txn.node_record()?;
+            record.starts += 1;
+            txn.put_node_record(&record)?;
             txn.commit()?;
-            boot
+            record.starts
         };
         let remote = remote::Runtime::new(
             self.transport,
@@ -234,9 +230,6 @@ impl NodeBuilder {
         Ok(node)
     }
 }
-
-/// The store's count of node starts (see [`Node::op_id`]).
-const BOOT_KEY: &str = "node/boot";
 
 struct Inner {
     tracker: Arc<dyn Tracker>,

@@ -40,20 +40,12 @@ impl Node {
     }
 
     fn load_history(&self, id: &ConnectionId) -> Result<RuleHistory> {
-        match self.txn()?.meta(&history_key(id))? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Error::new(
-                    ErrorKind::Storage,
-                    format!("the stored rule versions of {id} are unreadable: {e}"),
-                )
-            }),
-            None => Ok(RuleHistory::default()),
-        }
+        Ok(self.txn()?.rule_history(id)?.unwrap_or_default())
     }
 
     fn save_history(&self, id: &ConnectionId, history: &RuleHistory) -> Result<()> {
         let mut txn = self.txn()?;
-        txn.set_meta(&history_key(id), Some(&serde_json::to_vec(history)?))?;
+        txn.put_rule_history(id, history)?;
         txn.commit()
     }
 

@@ -8,14 +8,15 @@ use time::OffsetDateTime;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueKey, IssueRef};
-use crate::store::{IntentKind, TwinError};
+use crate::plan::{Conflict, Winner};
+use crate::store::{IntentKind, TwinConflicts, TwinError};
 
 use super::Node;
-use super::twin::conflict_key;
 
 /// The state of one issue under sync.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum IssueState {
     /// Waiting in the queue.
     Queued,
@@ -32,10 +33,11 @@ pub enum IssueState {
         /// Failures in a row.
         attempts: u32,
     },
-    /// The last sync met conflicts (both values kept in the record).
+    /// The last sync met conflicts: each with the field, both values, the
+    /// base both had before (when known) and the side whose value was kept.
     Conflict {
-        /// The conflicts, as recorded (subject, both values, winner).
-        conflicts: serde_json::Value,
+        /// The conflicts, as recorded.
+        conflicts: Vec<Conflict>,
     },
 }
 
@@ -49,8 +51,18 @@ impl fmt::Display for IssueState {
                 cause, attempts, ..
             } => write!(f, "error ({attempts}×): {cause}"),
             IssueState::Conflict { conflicts } => {
-                let n = conflicts.as_array().map_or(0, Vec::len);
-                write!(f, "synchronized, {n} conflict(s) recorded")
+                f.write_str("synchronized with conflicts: ")?;
+                for (i, c) in conflicts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    let kept = match c.winner {
+                        Winner::Remote => "the other side's value",
+                        Winner::Local => "this side's value",
+                    };
+                    write!(f, "{} (kept {kept})", c.subject)?;
+                }
+                Ok(())
             }
         }
     }
@@ -136,12 +148,12 @@ impl Node {
         let errors = txn.errors(&conn.id)?;
         let queue = txn.queue(&conn.id, usize::MAX)?;
         let intents = txn.intents(&conn.id)?;
-        let last_sync = txn
-            .meta(&format!("last_sync/{}", conn.id))?
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| {
-                OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).ok()
-            });
+        let last_sync = txn.last_sync(&conn.id)?;
+        let mut conflicts: std::collections::HashMap<_, _> = txn
+            .conflicts(&conn.id)?
+            .into_iter()
+            .map(|c| (c.origin, c.conflicts))
+            .collect();
         let mut issues = Vec::with_capacity(twins.len());
         for twin in &twins {
             let ids = [Some(&twin.remote.id), twin.local.as_ref().map(|l| &l.id)];
@@ -158,10 +170,8 @@ impl Node {
                 IssueState::InProgress
             } else if queue.iter().any(|q| ids.contains(&Some(&q.issue))) {
                 IssueState::Queued
-            } else if let Some(bytes) = txn.meta(&conflict_key(&conn.id, &twin.remote.id))? {
-                IssueState::Conflict {
-                    conflicts: serde_json::from_slice(&bytes).unwrap_or_default(),
-                }
+            } else if let Some(conflicts) = conflicts.remove(&twin.remote.id) {
+                IssueState::Conflict { conflicts }
             } else {
                 IssueState::Synchronized
             };
@@ -179,6 +189,17 @@ impl Node {
             issues,
             connection: conn,
         })
+    }
+
+    /// The open conflicts of a connection: per twin, each conflicted field
+    /// with both values, the base and the value kept, ordered by origin issue.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection; `Storage`.
+    pub fn conflicts(&self, connection: &ConnectionId) -> Result<Vec<TwinConflicts>> {
+        let conn = self.connection(connection)?;
+        self.txn()?.conflicts(&conn.id)
     }
 
     /// The state of one issue (either issue of a twin, by key).
@@ -209,7 +230,11 @@ impl Node {
         let status = self.issue_status(connection, key)?;
         let mut txn = self.txn()?;
         txn.clear_error(connection, &status.origin.id)?;
-        txn.set_meta(&conflict_key(connection, &status.origin.id), None)?;
+        txn.put_conflicts(&TwinConflicts {
+            connection: connection.clone(),
+            origin: status.origin.id.clone(),
+            conflicts: Vec::new(),
+        })?;
         txn.commit()
     }
 

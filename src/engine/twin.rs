@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey, IssueRef};
 use crate::plan::{Conflict, PlanInput, PlanOptions, TwinState, plan};
 use crate::replica::{Marker, Origin};
-use crate::store::{IntentKind, QueueItem, TwinError};
+use crate::store::{IntentKind, QueueItem, TwinConflicts, TwinError};
 use crate::tracker::Page;
 
 use super::Node;
@@ -227,7 +227,11 @@ impl Node {
                 txn.delete_intent(&intent.id)?;
             }
         }
-        txn.set_meta(&conflict_key(&conn.id, &state.remote.id), None)?;
+        txn.put_conflicts(&TwinConflicts {
+            connection: conn.id.clone(),
+            origin: state.remote.id.clone(),
+            conflicts: Vec::new(),
+        })?;
         txn.commit()?;
         tracing::info!(connection = %conn.name, issue = %key, "unexalated");
         Ok(TwinInfo {
@@ -416,10 +420,11 @@ impl Node {
             total.writes += writes;
             if !plan.conflicts.is_empty() {
                 let mut txn = self.txn()?;
-                txn.set_meta(
-                    &conflict_key(&conn.id, origin),
-                    Some(serde_json::to_string(&plan.conflicts)?.as_bytes()),
-                )?;
+                txn.put_conflicts(&TwinConflicts {
+                    connection: conn.id.clone(),
+                    origin: origin.clone(),
+                    conflicts: plan.conflicts.clone(),
+                })?;
                 txn.commit()?;
             }
             total.conflicts.extend(plan.conflicts);
@@ -500,8 +505,4 @@ impl Node {
             }
         }
     }
-}
-
-pub(super) fn conflict_key(conn: &ConnectionId, origin: &IssueId) -> String {
-    format!("conflicts/{conn}/{origin}")
 }

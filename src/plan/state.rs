@@ -95,6 +95,7 @@ pub struct TwinState {
 /// The twin state as v0.1 stored it: positional postcard, no format byte,
 /// and a revision counter that nothing checked. Read only to migrate.
 #[derive(Deserialize)]
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 struct TwinStateV0 {
     connection: ConnectionId,
     remote: IssueRef,
@@ -282,7 +283,7 @@ impl TwinState {
     /// The state in twinsync's compact binary encoding: a format byte, then
     /// the fields (postcard). Stores keep these bytes as they are.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = vec![FORMAT];
+        let bytes = vec![FORMAT];
         postcard::to_extend(self, bytes)
             .unwrap_or_else(|e| unreachable!("twin state encodes: {e}"))
     }
@@ -314,6 +315,7 @@ impl TwinState {
 
     /// Reads a state as twinsync 0.1 encoded it (no format byte), to migrate
     /// stores written by it.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn from_v0_1_bytes(bytes: &[u8]) -> Result<Self> {
         let old: TwinStateV0 = postcard::from_bytes(bytes).map_err(|e| {
             Error::new(

@@ -12,11 +12,10 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, ConnectionId, Issue, IssueId, IssueKey,
+    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey,
     ProjectInfo, ProjectKey, RichText, UserId, UserRef,
 };
-use crate::plan::TwinState;
-use crate::store::{ConnectionRecord, Intent, QueueItem, Store, StoreTxn, TwinError};
+use crate::store::{Store, StoreTxn};
 use crate::tracker::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
     Page, SearchPage, Tracker,
@@ -266,83 +265,8 @@ struct CrashTxn<'a> {
 }
 
 impl StoreTxn for CrashTxn<'_> {
-    fn connection(&mut self, id: &ConnectionId) -> Result<Option<ConnectionRecord>> {
-        self.inner.connection(id)
-    }
-    fn connections(&mut self) -> Result<Vec<ConnectionRecord>> {
-        self.inner.connections()
-    }
-    fn put_connection(&mut self, c: &ConnectionRecord) -> Result<()> {
-        self.inner.put_connection(c)
-    }
-    fn delete_connection(&mut self, id: &ConnectionId) -> Result<()> {
-        self.inner.delete_connection(id)
-    }
-    fn twin_by_remote(&mut self, c: &ConnectionId, r: &IssueId) -> Result<Option<TwinState>> {
-        self.inner.twin_by_remote(c, r)
-    }
-    fn twin_by_local(&mut self, c: &ConnectionId, l: &IssueId) -> Result<Option<TwinState>> {
-        self.inner.twin_by_local(c, l)
-    }
-    fn put_twin(&mut self, t: &TwinState) -> Result<()> {
-        self.inner.put_twin(t)
-    }
-    fn delete_twin(&mut self, c: &ConnectionId, r: &IssueId) -> Result<()> {
-        self.inner.delete_twin(c, r)
-    }
-    fn twins(&mut self, c: &ConnectionId) -> Result<Vec<TwinState>> {
-        self.inner.twins(c)
-    }
-    fn twin_count(&mut self, c: &ConnectionId) -> Result<u64> {
-        self.inner.twin_count(c)
-    }
-    fn put_intent(&mut self, i: &Intent) -> Result<()> {
-        self.inner.put_intent(i)
-    }
-    fn intents(&mut self, c: &ConnectionId) -> Result<Vec<Intent>> {
-        self.inner.intents(c)
-    }
-    fn delete_intent(&mut self, id: &str) -> Result<()> {
-        self.inner.delete_intent(id)
-    }
-    fn enqueue(&mut self, item: &QueueItem) -> Result<u64> {
-        self.inner.enqueue(item)
-    }
-    fn queue(&mut self, c: &ConnectionId, limit: usize) -> Result<Vec<QueueItem>> {
-        self.inner.queue(c, limit)
-    }
-    fn queue_len(&mut self, c: &ConnectionId) -> Result<u64> {
-        self.inner.queue_len(c)
-    }
-    fn dequeue(&mut self, seq: u64) -> Result<()> {
-        self.inner.dequeue(seq)
-    }
-    fn put_error(&mut self, e: &TwinError) -> Result<()> {
-        self.inner.put_error(e)
-    }
-    fn errors(&mut self, c: &ConnectionId) -> Result<Vec<TwinError>> {
-        self.inner.errors(c)
-    }
-    fn clear_error(&mut self, c: &ConnectionId, i: &IssueId) -> Result<()> {
-        self.inner.clear_error(c, i)
-    }
-    fn watermark(&mut self, c: &ConnectionId, p: &ProjectKey) -> Result<Option<OffsetDateTime>> {
-        self.inner.watermark(c, p)
-    }
-    fn set_watermark(
-        &mut self,
-        c: &ConnectionId,
-        p: &ProjectKey,
-        at: OffsetDateTime,
-    ) -> Result<()> {
-        self.inner.set_watermark(c, p, at)
-    }
-    fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.inner.meta(key)
-    }
-    fn set_meta(&mut self, key: &str, value: Option<&[u8]>) -> Result<()> {
-        self.inner.set_meta(key, value)
-    }
+    crate::store::forward_store_txn!(inner);
+
     fn commit(self: Box<Self>) -> Result<()> {
         match self.switch.step() {
             Step::Dead => Err(dead()),

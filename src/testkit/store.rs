@@ -148,6 +148,12 @@ pub fn dropped_transaction_rolls_back(store: &dyn Store) {
     txn.put_error(&error(&c, "1", "boom")).expect("put");
     txn.set_watermark(&c, &"SUP".into(), datetime!(2026-01-02 0:00 UTC))
         .expect("set");
+    txn.put_bulk_progress(&crate::store::BulkProgress {
+        connection: c.clone(),
+        query: "project = SUP".to_owned(),
+        next_page: "42".to_owned(),
+    })
+    .expect("set");
     drop(txn);
 
     let mut txn = store.begin().expect("begin");
@@ -179,6 +185,10 @@ pub fn dropped_transaction_rolls_back(store: &dyn Store) {
     assert_eq!(txn.queue_len(&c).expect("read"), 0);
     assert!(txn.errors(&c).expect("read").is_empty());
     assert_eq!(txn.watermark(&c, &"SUP".into()).expect("read"), None);
+    assert_eq!(
+        txn.bulk_progress(&c, "project = SUP").expect("read"),
+        None
+    );
 }
 
 /// A twin is found by its remote issue and by its local issue.

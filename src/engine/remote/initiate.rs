@@ -374,7 +374,7 @@ impl Node {
             },
             |txn| {
                 txn.delete_connection(id)?;
-                txn.set_meta(&super::link_key(id), None)
+                txn.delete_peer_link(id)
             },
         )?;
         self.forget_authenticator(id);
@@ -482,7 +482,7 @@ impl Node {
                     .is_some_and(|c| c.status == ConnectionStatus::Pending);
                 if pending {
                     txn.delete_connection(connection)?;
-                    txn.set_meta(&super::link_key(connection), None)?;
+                    txn.delete_peer_link(connection)?;
                 }
                 Ok(())
             },

@@ -53,7 +53,7 @@ use crate::connection::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, InstanceUrl, IssueId, IssueKey, ProjectKey};
-use crate::store::StoreTxn;
+use crate::store::{InvitationRecord, OutgoingRecord, PeerLink, SeqMark, StoreTxn, StoredSecret};
 use crate::transport::Transport;
 
 use super::Node;
@@ -157,54 +157,6 @@ pub(super) struct Outgoing {
     pub(super) match_existing: bool,
 }
 
-fn link_key(conn: &ConnectionId) -> String {
-    format!("remote/{conn}/link")
-}
-fn outgoing_key(conn: &ConnectionId) -> String {
-    format!("remote/{conn}/outgoing")
-}
-fn seq_key(conn: &ConnectionId) -> String {
-    format!("remote/{conn}/seq")
-}
-/// The last sequence number applied from the peer's issue.
-fn in_key(conn: &ConnectionId, peer_issue: &IssueId) -> String {
-    format!("remote/{conn}/in/{peer_issue}")
-}
-/// The last acknowledgement taken for our issue.
-fn ack_key(conn: &ConnectionId, own_issue: &IssueId) -> String {
-    format!("remote/{conn}/ack/{own_issue}")
-}
-/// The peer's issue we stopped syncing (answered with `gone`).
-fn gone_key(conn: &ConnectionId, peer_issue: &IssueId) -> String {
-    format!("remote/{conn}/gone/{peer_issue}")
-}
-const INVITATIONS_KEY: &str = "invitations";
-
-fn read_u64(bytes: Option<Vec<u8>>) -> Option<u64> {
-    String::from_utf8(bytes?).ok()?.parse().ok()
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(
-    bytes: Option<Vec<u8>>,
-    what: &str,
-) -> Result<Option<T>> {
-    bytes
-        .map(|b| {
-            // The position only: the text may hold a secret.
-            serde_json::from_slice(&b).map_err(|e| {
-                Error::new(
-                    ErrorKind::Storage,
-                    format!(
-                        "stored {what} is unreadable (at line {} column {})",
-                        e.line(),
-                        e.column()
-                    ),
-                )
-            })
-        })
-        .transpose()
-}
-
 /// `name`, or `name (2)`, `name (3)`, … when a connection of this node has it.
 fn unique_name(txn: &mut dyn StoreTxn, name: &str) -> Result<String> {
     let taken: std::collections::HashSet<String> =
@@ -259,16 +211,30 @@ impl Node {
     }
 
     fn link(&self, conn: &ConnectionId) -> Result<Link> {
-        read_json(self.txn()?.meta(&link_key(conn))?, "remote connection")?.ok_or_else(|| {
+        let link = self.txn()?.peer_link(conn)?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
                 format!("connection {conn} is not a remote connection of this node"),
             )
+        })?;
+        Ok(Link {
+            role: link.role,
+            peer: link.peer,
+            peer_reachable: link.peer_reachable,
+            protocol: link.protocol,
+            code: SecretText::new(link.code.expose()),
         })
     }
 
     fn put_link(&self, txn: &mut dyn StoreTxn, conn: &ConnectionId, link: &Link) -> Result<()> {
-        txn.set_meta(&link_key(conn), Some(&serde_json::to_vec(link)?))
+        txn.put_peer_link(&PeerLink {
+            connection: conn.clone(),
+            role: link.role,
+            peer: link.peer.clone(),
+            peer_reachable: link.peer_reachable,
+            protocol: link.protocol,
+            code: StoredSecret::new(link.code.as_str()),
+        })
     }
 
     fn authenticator(&self, conn: &ConnectionId, link: &Link) -> Result<Arc<MessageAuthenticator>> {
@@ -291,25 +257,23 @@ impl Node {
         Ok(auth)
     }
 
-    fn forget_authenticator(&self, conn: &ConnectionId) {
-        self.runtime()
-            .auth
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(conn);
-        self.runtime()
-            .outbox
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(conn);
-    }
-
     fn outgoing(
         &self,
         txn: &mut dyn StoreTxn,
         conn: &ConnectionId,
     ) -> Result<BTreeMap<IssueId, Outgoing>> {
-        Ok(read_json(txn.meta(&outgoing_key(conn))?, "outgoing list")?.unwrap_or_default())
+        Ok(txn
+            .outgoing(conn)?
+            .into_iter()
+            .map(|r| {
+                let flags = Outgoing {
+                    key: r.key,
+                    new: r.new,
+                    match_existing: r.match_existing,
+                };
+                (r.issue, flags)
+            })
+            .collect())
     }
 
     fn put_outgoing(
@@ -318,21 +282,31 @@ impl Node {
         conn: &ConnectionId,
         outgoing: &BTreeMap<IssueId, Outgoing>,
     ) -> Result<()> {
-        if outgoing.is_empty() {
-            txn.set_meta(&outgoing_key(conn), None)
-        } else {
-            txn.set_meta(&outgoing_key(conn), Some(&serde_json::to_vec(outgoing)?))
+        for stored in txn.outgoing(conn)? {
+            if !outgoing.contains_key(&stored.issue) {
+                txn.delete_outgoing(conn, &stored.issue)?;
+            }
         }
+        for (issue, flags) in outgoing {
+            txn.put_outgoing(&OutgoingRecord {
+                connection: conn.clone(),
+                issue: issue.clone(),
+                key: flags.key.clone(),
+                new: flags.new,
+                match_existing: flags.match_existing,
+            })?;
+        }
+        Ok(())
     }
 
     /// The next sequence number of this node's messages on `conn`: it only
     /// grows, even when the store is lost (it follows the clock).
     fn next_seq(&self, conn: &ConnectionId) -> Result<u64> {
         let mut txn = self.txn()?;
-        let last = read_u64(txn.meta(&seq_key(conn))?).unwrap_or(0);
+        let last = txn.seq_mark(conn, &SeqMark::Sent)?.unwrap_or(0);
         let now = u64::try_from(self.now().unix_timestamp_nanos()).unwrap_or(0);
         let next = now.max(last.saturating_add(1));
-        txn.set_meta(&seq_key(conn), Some(next.to_string().as_bytes()))?;
+        txn.set_seq_mark(conn, &SeqMark::Sent, Some(next))?;
         txn.commit()?;
         Ok(next)
     }
@@ -386,14 +360,18 @@ impl Node {
         let (value, changed) = f(pending)?;
         if changed {
             let saved = self.txn().and_then(|mut txn| {
-                let stored: Vec<StoredInvitation> = pending
-                    .iter()
-                    .map(|(inv, state)| StoredInvitation {
-                        code: SecretText(inv.encode().as_str().to_owned().into()),
+                for stored in txn.invitations()? {
+                    if pending.get(&stored.connection).is_none() {
+                        txn.delete_invitation(&stored.connection)?;
+                    }
+                }
+                for (inv, state) in pending.iter() {
+                    txn.put_invitation(&InvitationRecord {
+                        connection: inv.connection().clone(),
+                        code: StoredSecret::new(inv.encode().as_str()),
                         state,
-                    })
-                    .collect();
-                txn.set_meta(INVITATIONS_KEY, Some(&serde_json::to_vec(&stored)?))?;
+                    })?;
+                }
                 extra(&mut *txn)?;
                 txn.commit()
             });
@@ -406,11 +384,10 @@ impl Node {
     }
 
     fn load_invitations(&self) -> Result<PendingInvitations> {
-        let stored: Vec<StoredInvitation> =
-            read_json(self.txn()?.meta(INVITATIONS_KEY)?, "invitations")?.unwrap_or_default();
+        let stored = self.txn()?.invitations()?;
         let mut pending = PendingInvitations::new();
         for s in stored {
-            let invitation = Invitation::parse(s.code.as_str()).map_err(|e| {
+            let invitation = Invitation::parse(s.code.expose()).map_err(|e| {
                 Error::new(
                     ErrorKind::Storage,
                     format!("a stored invitation is unreadable: {e}"),
@@ -421,37 +398,20 @@ impl Node {
         Ok(pending)
     }
 
-    /// Forgets the remote side of a deleted connection: its link, flags,
-    /// sequence marks of its twins, invitation and cached keys.
-    pub(super) fn forget_remote(
-        &self,
-        conn: &ConnectionId,
-        peer_issues: &[IssueId],
-        own_issues: &[IssueId],
-    ) -> Result<()> {
-        let mut txn = self.txn()?;
-        txn.set_meta(&link_key(conn), None)?;
-        txn.set_meta(&outgoing_key(conn), None)?;
-        txn.set_meta(&seq_key(conn), None)?;
-        for id in peer_issues {
-            txn.set_meta(&in_key(conn, id), None)?;
-            txn.set_meta(&gone_key(conn, id), None)?;
-        }
-        for id in own_issues {
-            txn.set_meta(&ack_key(conn, id), None)?;
-        }
-        txn.commit()?;
-        self.forget_authenticator(conn);
-        Ok(())
+    /// Forgets the keys and outbox this node holds in memory for a
+    /// connection.
+    pub(super) fn forget_authenticator(&self, conn: &ConnectionId) {
+        self.runtime()
+            .auth
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(conn);
+        self.runtime()
+            .outbox
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(conn);
     }
-}
-
-/// An invitation as stored: its code (the only form the secret is kept in)
-/// and its state.
-#[derive(Serialize, Deserialize)]
-struct StoredInvitation {
-    code: SecretText,
-    state: crate::connection::InvitationState,
 }
 
 /// A project key that is the placeholder of a pending connection.

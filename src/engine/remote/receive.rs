@@ -10,13 +10,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef};
 use crate::plan::{PlanInput, PlanOptions, TwinState, plan};
 use crate::replica::{Marker, REPLICA_FORMAT_VERSION, Replica};
-use crate::store::{QueueItem, TwinError};
+use crate::store::{QueueItem, SeqMark, TwinConflicts, TwinError};
 
 use super::super::Node;
 use super::super::execute::AttachmentSource;
-use super::super::twin::{Direction, conflict_key};
+use super::super::twin::Direction;
 use super::wire::{AckMessage, Body, Bytes, InlineFile, ReplicaMessage};
-use super::{Link, gone_key, in_key, own_side, read_u64, seq_key};
+use super::{Link, own_side};
 
 /// The other side's attachments: sent along with the replica, or fetched
 /// from the other node.
@@ -136,25 +136,23 @@ impl Node {
         let own = own_side(conn, self.instance())?.clone();
         let state = {
             let mut txn = self.txn()?;
-            let last = read_u64(txn.meta(&in_key(&conn.id, &origin.id))?);
+            let applied = SeqMark::Applied(origin.id.clone());
+            let last = txn.seq_mark(&conn.id, &applied)?;
             if last.is_some_and(|l| message.seq <= l) {
                 return Ok(Body::Done); // older than what was applied: ignored
             }
-            if txn.meta(&gone_key(&conn.id, &origin.id))?.is_some() {
+            if txn.peer_gone(&conn.id, &origin.id)? {
                 if !message.exalate {
                     return Ok(Body::Gone {
                         issue: origin.id.clone(),
                     });
                 }
-                txn.set_meta(&gone_key(&conn.id, &origin.id), None)?;
+                txn.set_peer_gone(&conn.id, &origin.id, false)?;
             }
             // From now on older replicas are ignored, even if this one fails
             // halfway: what it changed already is newer than they are (the
             // sender sends again, with a new number).
-            txn.set_meta(
-                &in_key(&conn.id, &origin.id),
-                Some(message.seq.to_string().as_bytes()),
-            )?;
+            txn.set_seq_mark(&conn.id, &applied, Some(message.seq))?;
             let state = match txn.twin_by_remote(&conn.id, &origin.id)? {
                 Some(s) => s,
                 None => {
@@ -257,10 +255,11 @@ impl Node {
             .await?;
         let mut txn = self.txn()?;
         if !plan.conflicts.is_empty() {
-            txn.set_meta(
-                &conflict_key(&conn.id, &origin.id),
-                Some(serde_json::to_string(&plan.conflicts)?.as_bytes()),
-            )?;
+            txn.put_conflicts(&TwinConflicts {
+                connection: conn.id.clone(),
+                origin: origin.id.clone(),
+                conflicts: plan.conflicts.clone(),
+            })?;
         }
         txn.clear_error(&conn.id, &origin.id)?;
         let state = txn.twin_by_remote(&conn.id, &origin.id)?;
@@ -279,7 +278,7 @@ impl Node {
                 queued: self.now(),
             })?;
         }
-        let floor = read_u64(txn.meta(&seq_key(&conn.id))?).unwrap_or(0);
+        let floor = txn.seq_mark(&conn.id, &SeqMark::Sent)?.unwrap_or(0);
         txn.commit()?;
         let Some(state) = state.filter(|s| s.local.is_some()) else {
             return Ok(Body::Done);

@@ -6,13 +6,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Issue, IssueId};
 use crate::plan::TwinState;
 use crate::replica::Origin;
-use crate::store::{QueueItem, TwinError};
+use crate::store::{QueueItem, SeqMark, TwinError};
 
 use super::super::{CycleReport, Node};
 use super::wire::{
     AckMessage, Body, Bytes, InlineFile, Refusal, ReplicaMessage, is_connection_wide,
 };
-use super::{Link, Outgoing, ack_key, gone_key, in_key, own_side, read_u64};
+use super::{Link, Outgoing, own_side};
 
 /// What became of one of this side's changes.
 pub(super) enum Pushed {
@@ -160,12 +160,8 @@ impl Node {
                 }
             }
         }
-        let now = self
-            .now()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
         let mut txn = self.txn()?;
-        txn.set_meta(&format!("last_sync/{}", conn.id), Some(now.as_bytes()))?;
+        txn.set_last_sync(&conn.id, self.now())?;
         txn.commit()?;
         tracing::info!(?report, "remote cycle done");
         Ok(report)
@@ -394,8 +390,11 @@ impl Node {
             return Ok(false);
         };
         let mut txn = self.txn()?;
-        let key = ack_key(&conn.id, &ack.issue);
-        if read_u64(txn.meta(&key)?).is_some_and(|last| ack.seq <= last) {
+        let key = SeqMark::Acked(ack.issue.clone());
+        if txn
+            .seq_mark(&conn.id, &key)?
+            .is_some_and(|last| ack.seq <= last)
+        {
             return Ok(false); // an older acknowledgement than one taken already
         }
         let current = txn.twin_by_local(&conn.id, &ack.issue)?;
@@ -412,13 +411,13 @@ impl Node {
             tracing::warn!(issue = %ack.issue, "the other side's issue is linked to another issue here; keeping that");
             return Ok(false);
         }
-        let mark = in_key(&conn.id, &mine.remote.id);
-        let applied = read_u64(txn.meta(&mark)?).unwrap_or(0);
+        let mark = SeqMark::Applied(mine.remote.id.clone());
+        let applied = txn.seq_mark(&conn.id, &mark)?.unwrap_or(0);
         let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
         if outgoing.remove(&ack.issue).is_some() {
             self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
         }
-        txn.set_meta(&key, Some(ack.seq.to_string().as_bytes()))?;
+        txn.set_seq_mark(&conn.id, &key, Some(ack.seq))?;
         txn.clear_error(&conn.id, &mine.remote.id)?;
         txn.clear_error(&conn.id, &unsynced_key(&ack.issue))?;
         if current.is_some() && applied > ack.floor {
@@ -432,15 +431,14 @@ impl Node {
         // are older than it: from now on they are ignored (and sent again
         // fresh), so the state never meets a replica older than itself.
         if ack.floor > applied {
-            txn.set_meta(&mark, Some(ack.floor.to_string().as_bytes()))?;
+            txn.set_seq_mark(&conn.id, &mark, Some(ack.floor))?;
         }
         if let Some(cur) = &current {
-            mine.revision = cur.revision + 1;
             mine.local.clone_from(&cur.local);
         }
         mine.local_whole = ack.fp;
         txn.put_twin(&mine)?;
-        txn.set_meta(&gone_key(&conn.id, &mine.remote.id), None)?;
+        txn.set_peer_gone(&conn.id, &mine.remote.id, false)?;
         txn.commit()?;
         Ok(true)
     }

@@ -6,14 +6,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Issue, IssueId, IssueKey, IssueRef};
 use crate::plan::TwinState;
 use crate::replica::Marker;
-use crate::store::QueueItem;
+use crate::store::{QueueItem, TwinConflicts};
 use crate::tracker::Page;
 
-use super::super::twin::conflict_key;
 use super::super::{Node, TwinInfo};
 use super::send::Pushed;
 use super::wire::Body;
-use super::{Outgoing, gone_key, own_side};
+use super::{Outgoing, own_side};
 
 impl Node {
     fn queue_own(
@@ -166,7 +165,7 @@ impl Node {
         let mut state = TwinState::new(conn.id.clone(), theirs.clone());
         state.local = Some(issue.reference());
         txn.put_twin(&state)?;
-        txn.set_meta(&gone_key(&conn.id, &theirs.id), None)?;
+        txn.set_peer_gone(&conn.id, &theirs.id, false)?;
         let mut outgoing = self.outgoing(txn, &conn.id)?;
         outgoing.insert(
             issue.id.clone(),
@@ -231,9 +230,13 @@ impl Node {
             self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
             if let Some(s) = &state {
                 txn.delete_twin(&conn.id, &s.remote.id)?;
-                txn.set_meta(&gone_key(&conn.id, &s.remote.id), Some(b"1"))?;
+                txn.set_peer_gone(&conn.id, &s.remote.id, true)?;
                 txn.clear_error(&conn.id, &s.remote.id)?;
-                txn.set_meta(&conflict_key(&conn.id, &s.remote.id), None)?;
+                txn.put_conflicts(&TwinConflicts {
+                connection: conn.id.clone(),
+                origin: s.remote.id.clone(),
+                conflicts: Vec::new(),
+            })?;
                 for intent in txn.intents(&conn.id)? {
                     if intent.origin == s.remote.id {
                         txn.delete_intent(&intent.id)?;
@@ -281,9 +284,13 @@ impl Node {
         {
             txn.delete_twin(&conn.id, origin)?;
             txn.clear_error(&conn.id, origin)?;
-            txn.set_meta(&conflict_key(&conn.id, origin), None)?;
+            txn.put_conflicts(&TwinConflicts {
+                connection: conn.id.clone(),
+                origin: origin.clone(),
+                conflicts: Vec::new(),
+            })?;
         }
-        txn.set_meta(&gone_key(&conn.id, origin), Some(b"1"))?;
+        txn.set_peer_gone(&conn.id, origin, true)?;
         let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
         if outgoing.remove(twin).is_some() {
             self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
