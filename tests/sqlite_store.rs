@@ -643,7 +643,10 @@ fn a_v0_1_file_is_migrated_on_open_and_keeps_what_a_user_sees() {
         .iter()
         .find(|i| i.connection.as_str() == PENDING)
         .expect("the pending invitation");
-    assert_eq!(pending.state, twinsync::connection::InvitationState::Pending);
+    assert_eq!(
+        pending.state,
+        twinsync::connection::InvitationState::Pending
+    );
     for invitation in &invitations {
         assert_eq!(
             invitation_connection(invitation.code.expose()),
@@ -772,7 +775,10 @@ fn an_unreadable_v0_1_link_stops_the_migration_without_quoting_it() {
     let key = format!("remote/{REMOTE}/link");
     add_meta(
         &path,
-        &[(&key, br#"{"role":"initiator","code":"twinsync-invite-TOPSECRET""#)],
+        &[(
+            &key,
+            br#"{"role":"initiator","code":"twinsync-invite-TOPSECRET""#,
+        )],
     );
     let text = refused(&path);
     assert!(
@@ -780,10 +786,16 @@ fn an_unreadable_v0_1_link_stops_the_migration_without_quoting_it() {
         "{text}"
     );
     assert!(text.contains(&key), "names the key: {text}");
-    assert!(!text.contains("TOPSECRET"), "never quotes the value: {text}");
+    assert!(
+        !text.contains("TOPSECRET"),
+        "never quotes the value: {text}"
+    );
     assert_eq!(schema_version(&path), 1, "left at version 1");
     assert!(has_table(&path, "meta"), "meta kept");
-    assert!(!has_table(&path, "peer_links"), "the new tables rolled back");
+    assert!(
+        !has_table(&path, "peer_links"),
+        "the new tables rolled back"
+    );
     let state: Vec<u8> = sqlite(&path)
         .query_row(
             "SELECT state FROM twins WHERE connection = 'SUP_to_DEV' AND remote = '10001'",
@@ -808,4 +820,99 @@ fn an_unreadable_v0_1_twin_state_stops_the_migration_naming_the_twin() {
     assert!(text.contains("SUP_to_DEV"), "names the connection: {text}");
     assert!(text.contains("10004"), "names the issue: {text}");
     assert_eq!(schema_version(&path), 1);
+}
+
+#[test]
+fn a_node_on_a_migrated_v0_1_file_syncs_without_duplicates() {
+    use std::time::Duration;
+    use twinsync::clock::ManualClock;
+    use twinsync::engine::Node;
+    use twinsync::model::{IssueKey, UserRef};
+    use twinsync::testkit::block_on;
+    use twinsync::tracker::{IssueUpdate, MemoryTracker, NewComment, Tracker};
+
+    let (_dir, path) = v0_1_file();
+    let clock = Arc::new(ManualClock::default());
+    // Past everything the 0.1 node did (its clock stopped at 0:10:20).
+    clock.advance(Duration::from_secs(3_600));
+    let tracker = MemoryTracker::load(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v0_1_tracker_a.json"),
+        clock.clone(),
+    )
+    .expect("the 0.1 node's tracker");
+    let human = tracker.as_user(UserRef::new("alice", "Alice"));
+    let store = Arc::new(SqliteStore::open(&path).expect("migrate"));
+    let node = block_on(
+        Node::builder()
+            .tracker(Arc::new(tracker.clone()))
+            .store(store.clone())
+            .clock(clock.clone())
+            .options(twinsync::testkit::rig::test_options())
+            .build(),
+    )
+    .expect("a node starts on the migrated file");
+    let issues = |project: &str| tracker.inspect_issues(&ProjectKey::new(project));
+    assert_eq!(issues("DEV").len(), 3);
+
+    // What the panel shows came through the migration.
+    let local = conn("SUP_to_DEV");
+    let panel = node.status(&local).expect("status");
+    assert_eq!(panel.twins, 3);
+    assert_eq!(panel.last_sync, Some(datetime!(2026-01-01 0:10:20 UTC)));
+    assert_eq!(node.conflicts(&local).expect("conflicts").len(), 1);
+    assert_eq!(
+        node.rule_history(&conn("OPS_to_QA")).expect("rules").active,
+        Some(1)
+    );
+    assert!(node.project_level_policy().expect("policy").enabled);
+    assert_eq!(node.invitations().expect("invitations").len(), 2);
+
+    // A user edits SUP-1 and comments on it: the change reaches DEV-1, and
+    // no issue is created again.
+    let sup1 = tracker
+        .inspect_issue(&IssueKey::new("SUP-1"))
+        .expect("SUP-1");
+    let update = IssueUpdate {
+        summary: Some("Printer on fire, again".into()),
+        ..IssueUpdate::default()
+    };
+    block_on(human.update_issue(&sup1.id, &update)).expect("edit");
+    block_on(human.add_comment(&sup1.id, &NewComment::public("third comment"))).expect("comment");
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(120));
+        block_on(node.sync(&local)).expect("sync");
+    }
+    let dev1 = tracker
+        .inspect_issue(&IssueKey::new("DEV-1"))
+        .expect("DEV-1");
+    assert_eq!(dev1.summary, "Printer on fire, again");
+    let bodies: Vec<String> = dev1
+        .comments
+        .iter()
+        .map(|c| c.body.to_plain_text())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["first comment", "second comment", "third comment"],
+        "the two migrated comment links hold: only the new comment is added"
+    );
+    assert_eq!(issues("DEV").len(), 3, "no twin created twice");
+    assert_eq!(issues("SUP").len(), 3);
+
+    // The interrupted bulk exalate starts over and skips what it had done.
+    let report = block_on(node.bulk_exalate(&conn("OPS_to_QA"), "project = OPS", |_| {}))
+        .expect("bulk exalate");
+    assert!(!report.resumed, "0.1's progress could not be carried over");
+    assert_eq!((report.synced, report.skipped), (1, 2), "{report:?}");
+    assert_eq!(issues("QA").len(), 3, "one twin per OPS issue");
+    assert_eq!(
+        store
+            .begin()
+            .expect("begin")
+            .node_record()
+            .expect("node record")
+            .starts,
+        2,
+        "the start count went on from 0.1's"
+    );
 }

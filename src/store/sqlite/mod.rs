@@ -5,8 +5,9 @@
 //!   keeps a second node out.
 //! - `schema.rs`: the tables, schema versions and forward migrations.
 //! - `txn.rs`: one SQLite transaction, rolled back on drop.
-//! - `ops.rs`: each [`StoreTxn`] method as SQL; `typed.rs`: the records
-//!   added in schema version 2.
+//! - `ops.rs`: each [`StoreTxn`] method as SQL, the longer ones in
+//!   `twins.rs` and `queue.rs`; `typed.rs` and `peer.rs`: the records added
+//!   in schema version 2.
 //! - `v0_1.rs`: the migration of files written by twinsync 0.1.
 //! - `error.rs`: SQLite's errors as twinsync [`Error`]s, in one place.
 
@@ -24,7 +25,10 @@ use super::{Store, StoreTxn};
 mod error;
 mod file;
 mod ops;
+mod peer;
+mod queue;
 mod schema;
+mod twins;
 mod txn;
 mod typed;
 mod v0_1;

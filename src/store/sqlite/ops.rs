@@ -1,20 +1,21 @@
 //! [`StoreTxn`]'s methods as SQL on a [`SqliteTxn`]: one statement (or two)
-//! each, keyed by the schema's primary keys and indexes. The records added in
-//! schema version 2 are in `typed.rs`.
+//! each, keyed by the schema's primary keys and indexes. The longer ones are
+//! in `twins.rs` and `queue.rs`, the records added in schema version 2 in
+//! `typed.rs`.
 
-use rusqlite::{ErrorCode, params};
+use rusqlite::params;
 use time::OffsetDateTime;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::model::{ConnectionId, IssueId, ProjectKey};
 use crate::plan::{Conflict, TwinState};
 use crate::rules::RuleHistory;
 use crate::store::{
-    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutgoingRecord,
-    PeerLink, QueueItem, SeqMark, StoreTxn, TwinConflicts, TwinError,
+    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink,
+    QueueItem, SeqMark, StoreTxn, TwinConflicts, TwinError,
 };
 
-use super::error::{invalid, storage};
+use super::error::invalid;
 use super::txn::SqliteTxn;
 use super::typed::{time_text, to_json};
 
@@ -113,47 +114,7 @@ impl StoreTxn for SqliteTxn<'_> {
     }
 
     fn put_twin(&mut self, twin: &TwinState) -> Result<()> {
-        let c = twin.connection.as_str();
-        let local = twin.local.as_ref().map(|l| l.id.as_str());
-        let written = self
-            .active()?
-            .prepare_cached(
-                "INSERT INTO twins (connection, remote, local, state) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (connection, remote) DO UPDATE \
-             SET local = excluded.local, state = excluded.state",
-            )
-            .and_then(|mut s| {
-                s.execute(params![c, twin.remote.id.as_str(), local, twin.to_bytes()])
-            });
-        match written {
-            Ok(_) => Ok(()),
-            // The upsert handles the primary key: a constraint violation can
-            // only be the unique index on the local issue (I4).
-            Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
-                let other: Option<String> = self.row(
-                    "cannot read twin",
-                    "SELECT remote FROM twins WHERE connection = ?1 AND local = ?2",
-                    [c, local.unwrap_or_default()],
-                    |r| r.get(0),
-                )?;
-                let key = twin
-                    .local
-                    .as_ref()
-                    .map(|l| l.key.as_str())
-                    .unwrap_or_default();
-                Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "issue {key} is already the twin of {} on connection {c}",
-                        other.as_deref().unwrap_or("another issue")
-                    ),
-                )
-                .with_source(e))
-            }
-            Err(e) => Err(storage(self.db, "cannot write twin", e)
-                .with_connection(&twin.connection)
-                .with_issue(&twin.remote.id)),
-        }
+        self.write_twin(twin)
     }
 
     fn delete_twin(&mut self, connection: &ConnectionId, remote: &IssueId) -> Result<()> {
@@ -191,28 +152,7 @@ impl StoreTxn for SqliteTxn<'_> {
     }
 
     fn put_intent(&mut self, intent: &Intent) -> Result<()> {
-        let created = i64::try_from(intent.created.unix_timestamp_nanos()).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "intent {} was created at {}, outside the years 1678 to 2261 a store can order",
-                    intent.id, intent.created
-                ),
-            )
-        })?;
-        let record = to_json("intent", intent)?;
-        self.run(
-            "cannot write intent",
-            "INSERT INTO intents (id, connection, created_ns, record) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (id) DO UPDATE SET connection = excluded.connection, \
-             created_ns = excluded.created_ns, record = excluded.record",
-            params![intent.id, intent.connection.as_str(), created, record],
-        )
-        .map_err(|e| {
-            e.with_connection(&intent.connection)
-                .with_context("intent", &intent.id)
-        })?;
-        Ok(())
+        self.write_intent(intent)
     }
 
     fn intents(&mut self, connection: &ConnectionId) -> Result<Vec<Intent>> {
@@ -238,54 +178,11 @@ impl StoreTxn for SqliteTxn<'_> {
     }
 
     fn enqueue(&mut self, item: &QueueItem) -> Result<u64> {
-        let (c, issue) = (item.connection.as_str(), item.issue.as_str());
-        let with = |e: Error| e.with_connection(&item.connection).with_issue(&item.issue);
-        let queued: Option<i64> = self
-            .row(
-                "cannot read the queue",
-                "SELECT seq FROM queue WHERE connection = ?1 AND issue = ?2",
-                [c, issue],
-                |r| r.get(0),
-            )
-            .map_err(with)?;
-        let seq = match queued {
-            Some(seq) => seq,
-            None => {
-                let at = time_text("queue time", item.queued)?;
-                self.run(
-                    "cannot enqueue",
-                    "INSERT INTO queue (connection, issue, project, queued) VALUES (?1, ?2, ?3, ?4)",
-                    params![c, issue, item.project.as_str(), at],
-                )
-                .map_err(with)?;
-                self.active()?.last_insert_rowid()
-            }
-        };
-        Ok(seq.unsigned_abs())
+        self.append_to_queue(item)
     }
 
     fn queue(&mut self, connection: &ConnectionId, limit: usize) -> Result<Vec<QueueItem>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows: Vec<(i64, String, String, String)> = self
-            .rows(
-                "cannot read the queue",
-                "SELECT seq, issue, project, queued FROM queue \
-                 WHERE connection = ?1 ORDER BY seq LIMIT ?2",
-                params![connection.as_str(), limit],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .map_err(|e| e.with_connection(connection))?;
-        rows.into_iter()
-            .map(|(seq, issue, project, queued)| {
-                Ok(QueueItem {
-                    seq: seq.unsigned_abs(),
-                    connection: connection.clone(),
-                    project: ProjectKey::new(project),
-                    issue: IssueId::new(issue),
-                    queued: self.time("queue time", &queued)?,
-                })
-            })
-            .collect()
+        self.queued(connection, limit)
     }
 
     fn queue_len(&mut self, connection: &ConnectionId) -> Result<u64> {
@@ -475,11 +372,7 @@ impl StoreTxn for SqliteTxn<'_> {
         self.on(connection)?.rule_history(connection)
     }
 
-    fn put_rule_history(
-        &mut self,
-        connection: &ConnectionId,
-        history: &RuleHistory,
-    ) -> Result<()> {
+    fn put_rule_history(&mut self, connection: &ConnectionId, history: &RuleHistory) -> Result<()> {
         self.on(connection)?.put_rule_history(connection, history)
     }
 

@@ -427,6 +427,63 @@ mod tests {
         assert_eq!(columns, 2, "the step's first statement was rolled back");
     }
 
+    fn copy_notes(txn: &Transaction<'_>, name: &str) -> Result<()> {
+        txn.execute_batch("INSERT INTO archive (text) SELECT text FROM notes; DROP TABLE notes;")
+            .map_err(|e| storage(name, "cannot archive notes", e))
+    }
+
+    fn refuse_notes(txn: &Transaction<'_>, _: &str) -> Result<()> {
+        txn.execute_batch("INSERT INTO archive (text) VALUES ('half done')")
+            .expect("a first write");
+        Err(Error::new(ErrorKind::Storage, "note 7 is unreadable").with_context("note", 7))
+    }
+
+    #[test]
+    fn a_rust_step_runs_after_its_sql_in_the_same_transaction() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, "t.db", Found::Empty, &STEPS[..1]).expect("to v1");
+        conn.execute("INSERT INTO notes (text) VALUES ('kept')", [])
+            .expect("write at v1");
+        let step = [Migration {
+            to: 2,
+            sql: "CREATE TABLE archive (text TEXT NOT NULL);",
+            rust: Some(copy_notes),
+        }];
+        migrate(&mut conn, "t.db", Found::Version(1), &step).expect("to v2");
+        assert_eq!(version(&conn), 2);
+        let text: String = conn
+            .query_row("SELECT text FROM archive", [], |r| r.get(0))
+            .expect("moved by the rust step");
+        assert_eq!(text, "kept");
+    }
+
+    #[test]
+    fn a_failing_rust_step_rolls_back_its_sql_and_names_what_failed() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, "t.db", Found::Empty, &STEPS[..1]).expect("to v1");
+        let step = [Migration {
+            to: 2,
+            sql: "CREATE TABLE archive (text TEXT NOT NULL);",
+            rust: Some(refuse_notes),
+        }];
+        let err = migrate(&mut conn, "t.db", Found::Version(1), &step).expect_err("fails");
+        assert_eq!(err.kind(), ErrorKind::Storage);
+        assert_eq!(
+            err.to_string(),
+            "cannot migrate the database from schema version 1 to 2: note 7 is unreadable \
+             (note 7, database t.db)"
+        );
+        assert_eq!(version(&conn), 1);
+        let archive: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'archive'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema");
+        assert_eq!(archive, 0, "the step's table was rolled back");
+    }
+
     #[test]
     fn the_real_steps_end_at_the_current_version() {
         assert_eq!(MIGRATIONS.last().map(|m| m.to), Some(CURRENT));

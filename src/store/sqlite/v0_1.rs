@@ -135,7 +135,9 @@ struct InvitationV0_1 {
 fn unreadable(key: &str, what: &str, detail: impl std::fmt::Display) -> Error {
     Error::new(
         ErrorKind::Storage,
-        format!("the twinsync 0.1 {what} under key {key:?} is unreadable ({detail}); move the row aside or restore a backup"),
+        format!(
+            "the twinsync 0.1 {what} under key {key:?} is unreadable ({detail}); move the row aside or restore a backup"
+        ),
     )
 }
 
@@ -166,10 +168,12 @@ pub(super) fn migrate(txn: &Transaction<'_>, db: &str) -> Result<()> {
         let mut stmt = txn
             .prepare("SELECT key, value FROM meta ORDER BY key")
             .map_err(read)?;
-        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
-            .map_err(read)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(read)?
+        stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .map_err(read)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(read)?
     };
     let mut node = NodeRecord::default();
     let mut node_seen = false;
@@ -223,7 +227,11 @@ fn move_row(
             None => return drop("not a number (0.1 counted it as 0)"),
         },
         Key::Policy => {
-            node.policy = Some(json::<ProjectLevelPolicy>(key, "project-level policy", value)?);
+            node.policy = Some(json::<ProjectLevelPolicy>(
+                key,
+                "project-level policy",
+                value,
+            )?);
             *node_seen = true;
         }
         Key::Invitations => {
@@ -346,7 +354,10 @@ mod tests {
         );
         assert_eq!(parse_key("rules/c1"), Some(Key::Rules(c("c1"))));
         assert_eq!(parse_key("remote/c1/link"), Some(Key::Link(c("c1"))));
-        assert_eq!(parse_key("remote/c1/outgoing"), Some(Key::Outgoing(c("c1"))));
+        assert_eq!(
+            parse_key("remote/c1/outgoing"),
+            Some(Key::Outgoing(c("c1")))
+        );
         assert_eq!(
             parse_key("remote/c1/seq"),
             Some(Key::Seq(c("c1"), SeqMark::Sent))

@@ -94,7 +94,11 @@ pub fn last_sync_is_kept_per_connection(store: &dyn Store) {
     let mut txn = store.begin().expect("begin");
     let read = txn.last_sync(&c1).expect("read");
     assert_eq!(read, Some(first));
-    assert_eq!(read.map(|t| t.offset()), Some(first.offset()), "offset kept");
+    assert_eq!(
+        read.map(|t| t.offset()),
+        Some(first.offset()),
+        "offset kept"
+    );
     assert_eq!(txn.last_sync(&c2).expect("read"), None, "per connection");
     let later = datetime!(2026-03-02 0:00 UTC);
     txn.set_last_sync(&c1, later).expect("replace");
@@ -133,8 +137,16 @@ pub fn conflicts_are_kept_per_twin_and_cleared_by_an_empty_list(store: &dyn Stor
         txn.twin_conflicts(&c, &"1".into()).expect("read"),
         conflicts(&c, "1", "description").conflicts
     );
-    assert!(txn.twin_conflicts(&c, &"2".into()).expect("read").is_empty());
-    assert_eq!(txn.conflicts(&c).expect("read").len(), 2, "cleared one gone");
+    assert!(
+        txn.twin_conflicts(&c, &"2".into())
+            .expect("read")
+            .is_empty()
+    );
+    assert_eq!(
+        txn.conflicts(&c).expect("read").len(),
+        2,
+        "cleared one gone"
+    );
     assert_eq!(
         txn.conflicts(&other).expect("read"),
         [conflicts(&other, "1", "status")]
@@ -161,7 +173,8 @@ pub fn peer_link_round_trips_with_its_code(store: &dyn Store) {
     let mut txn = store.begin().expect("begin");
     assert_eq!(txn.peer_link(&c).expect("read"), Some(changed));
     txn.delete_peer_link(&c).expect("delete");
-    txn.delete_peer_link(&other).expect("deleting nothing is fine");
+    txn.delete_peer_link(&other)
+        .expect("deleting nothing is fine");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     assert_eq!(txn.peer_link(&c).expect("read"), None);
@@ -184,7 +197,11 @@ pub fn sequence_marks_are_kept_apart_and_exactly(store: &dyn Store) {
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     for (mark, value) in &marks {
-        assert_eq!(txn.seq_mark(&c, mark).expect("read"), Some(*value), "{mark:?}");
+        assert_eq!(
+            txn.seq_mark(&c, mark).expect("read"),
+            Some(*value),
+            "{mark:?}"
+        );
     }
     assert_eq!(
         txn.seq_mark(&c, &SeqMark::Acked("8".into())).expect("read"),
@@ -194,7 +211,8 @@ pub fn sequence_marks_are_kept_apart_and_exactly(store: &dyn Store) {
         txn.seq_mark(&conn("c2"), &SeqMark::Sent).expect("read"),
         None
     );
-    txn.set_seq_mark(&c, &SeqMark::Sent, Some(2)).expect("replace");
+    txn.set_seq_mark(&c, &SeqMark::Sent, Some(2))
+        .expect("replace");
     txn.set_seq_mark(&c, &SeqMark::Acked("7".into()), None)
         .expect("remove");
     txn.commit().expect("commit");
@@ -248,7 +266,8 @@ pub fn outgoing_records_are_ordered_and_replaced(store: &dyn Store) {
         .map(|r| r.issue.as_str().to_owned())
         .collect();
     assert_eq!(issues, ["10", "20", "30"], "ordered by issue id");
-    txn.put_outgoing(&outgoing(&c, "20", false)).expect("replace");
+    txn.put_outgoing(&outgoing(&c, "20", false))
+        .expect("replace");
     txn.delete_outgoing(&c, &"30".into()).expect("delete");
     txn.delete_outgoing(&c, &"99".into())
         .expect("deleting nothing is fine");
@@ -339,12 +358,14 @@ pub fn bulk_progress_is_kept_per_query(store: &dyn Store) {
 pub fn node_record_defaults_then_round_trips(store: &dyn Store) {
     let mut txn = store.begin().expect("begin");
     assert_eq!(txn.node_record().expect("read"), NodeRecord::default());
-    let mut node = NodeRecord::default();
-    node.starts = 3;
-    node.policy = Some(ProjectLevelPolicy {
-        enabled: true,
-        group: "sync-admins".to_owned(),
-    });
+    let mut node = NodeRecord {
+        starts: 3,
+        policy: Some(ProjectLevelPolicy {
+            enabled: true,
+            group: "sync-admins".to_owned(),
+        }),
+        ..NodeRecord::default()
+    };
     txn.put_node_record(&node).expect("put");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
@@ -390,7 +411,10 @@ fn fill(txn: &mut dyn crate::store::StoreTxn, c: &ConnectionId) {
 }
 
 /// Every query of connection `c`: `true` when each finds something.
-fn everything_of(txn: &mut dyn crate::store::StoreTxn, c: &ConnectionId) -> Vec<(&'static str, bool)> {
+fn everything_of(
+    txn: &mut dyn crate::store::StoreTxn,
+    c: &ConnectionId,
+) -> Vec<(&'static str, bool)> {
     vec![
         ("connection", txn.connection(c).expect("read").is_some()),
         ("twins", !txn.twins(c).expect("read").is_empty()),
@@ -413,25 +437,37 @@ fn everything_of(txn: &mut dyn crate::store::StoreTxn, c: &ConnectionId) -> Vec<
             !txn.twin_conflicts(c, &"1".into()).expect("read").is_empty(),
         ),
         ("peer link", txn.peer_link(c).expect("read").is_some()),
-        ("sent mark", txn.seq_mark(c, &SeqMark::Sent).expect("read").is_some()),
+        (
+            "sent mark",
+            txn.seq_mark(c, &SeqMark::Sent).expect("read").is_some(),
+        ),
         (
             "applied mark",
-            txn.seq_mark(c, &SeqMark::Applied("1".into())).expect("read").is_some(),
+            txn.seq_mark(c, &SeqMark::Applied("1".into()))
+                .expect("read")
+                .is_some(),
         ),
         (
             "acked mark",
-            txn.seq_mark(c, &SeqMark::Acked("101".into())).expect("read").is_some(),
+            txn.seq_mark(c, &SeqMark::Acked("101".into()))
+                .expect("read")
+                .is_some(),
         ),
         ("gone flag", txn.peer_gone(c, &"2".into()).expect("read")),
         ("outgoing", !txn.outgoing(c).expect("read").is_empty()),
         (
             "invitation",
-            txn.invitations().expect("read").iter().any(|i| &i.connection == c),
+            txn.invitations()
+                .expect("read")
+                .iter()
+                .any(|i| &i.connection == c),
         ),
         ("rule history", txn.rule_history(c).expect("read").is_some()),
         (
             "bulk progress",
-            txn.bulk_progress(c, "project = SUP").expect("read").is_some(),
+            txn.bulk_progress(c, "project = SUP")
+                .expect("read")
+                .is_some(),
         ),
     ]
 }
@@ -459,7 +495,10 @@ pub fn deleting_a_connection_leaves_nothing(store: &dyn Store) {
         .into_iter()
         .filter_map(|(what, found)| (!found).then_some(what))
         .collect();
-    assert!(missing.is_empty(), "lost of the other connection: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "lost of the other connection: {missing:?}"
+    );
     assert_eq!(txn.connections().expect("read"), [record(&kept)]);
     assert_eq!(txn.peer_link(&kept).expect("read"), Some(link(&kept, 1)));
 }
@@ -473,8 +512,10 @@ pub fn dropped_transaction_leaves_no_typed_record(store: &dyn Store) {
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     fill(&mut *txn, &c);
-    let mut node = NodeRecord::default();
-    node.starts = 7;
+    let node = NodeRecord {
+        starts: 7,
+        ..NodeRecord::default()
+    };
     txn.put_node_record(&node).expect("put node");
     txn.delete_connection(&committed).expect("delete");
     drop(txn);
@@ -489,5 +530,8 @@ pub fn dropped_transaction_leaves_no_typed_record(store: &dyn Store) {
         .into_iter()
         .filter_map(|(what, found)| (!found).then_some(what))
         .collect();
-    assert!(missing.is_empty(), "the rolled-back delete took: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "the rolled-back delete took: {missing:?}"
+    );
 }
