@@ -91,6 +91,24 @@ impl fmt::Display for ErrorKind {
 
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// How far a failure reaches: one issue's sync, or its whole connection.
+///
+/// Set where the error is made: a missing project or a refused sign-in stops
+/// every twin of a connection alike, so the engine stops the connection (its
+/// status becomes Error, with the cause) instead of failing each twin.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorScope {
+    /// One operation or one twin; the others go on.
+    #[default]
+    Twin,
+    /// Every twin of the connection: the connection stops until fixed.
+    Connection,
+}
+
 /// The error of every fallible twinsync operation.
 ///
 /// Build one with [`Error::new`] and add context with the `with_*` methods:
@@ -108,6 +126,7 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub struct Error {
     kind: ErrorKind,
     temporary: bool,
+    scope: ErrorScope,
     message: String,
     context: Vec<(&'static str, String)>,
     retry_after: Option<Duration>,
@@ -117,11 +136,19 @@ pub struct Error {
 impl Error {
     /// A new error of `kind` with a lowercase message naming what went wrong.
     ///
-    /// The temporary flag starts at [`ErrorKind::is_temporary_by_default`].
+    /// The temporary flag starts at [`ErrorKind::is_temporary_by_default`];
+    /// the scope at [`ErrorScope::Connection`] for
+    /// [`ErrorKind::Unauthenticated`] (credentials serve every twin alike),
+    /// else [`ErrorScope::Twin`].
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
             temporary: kind.is_temporary_by_default(),
+            scope: if kind == ErrorKind::Unauthenticated {
+                ErrorScope::Connection
+            } else {
+                ErrorScope::Twin
+            },
             message: message.into(),
             context: Vec::new(),
             retry_after: None,
@@ -144,6 +171,17 @@ impl Error {
     /// Whether trying again later may succeed (rate limits, outages, timeouts).
     pub fn is_temporary(&self) -> bool {
         self.temporary
+    }
+
+    /// How far the failure reaches: one twin, or the whole connection.
+    pub fn scope(&self) -> ErrorScope {
+        self.scope
+    }
+
+    /// Sets how far the failure reaches.
+    pub fn with_scope(mut self, scope: ErrorScope) -> Self {
+        self.scope = scope;
+        self
     }
 
     /// Whether a write that failed with this error may nevertheless have been applied.
@@ -245,6 +283,7 @@ impl fmt::Debug for Error {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.kind)
             .field("temporary", &self.temporary)
+            .field("scope", &self.scope)
             .field("message", &self.message);
         if !self.context.is_empty() {
             d.field("context", &self.context);

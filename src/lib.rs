@@ -20,5 +20,5 @@ pub mod transport;
 pub mod trigger;
 
 pub use connection::Invitation;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, ErrorScope, Result};
 pub use tracker::{MemoryTracker, Tracker};

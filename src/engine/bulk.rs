@@ -77,7 +77,6 @@ impl BulkReport {
     }
 }
 
-
 impl Node {
     /// Brings every issue matching `jql` under sync (issues already under sync
     /// are synced again), reporting progress through `progress`.

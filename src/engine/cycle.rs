@@ -7,7 +7,7 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use crate::connection::{Connection, ConnectionStatus};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey};
 use crate::tracker::Page;
 
@@ -88,6 +88,9 @@ impl Node {
         let conn = self.connection(connection)?;
         let span = tracing::info_span!("cycle", connection = %conn.name);
         syncable(&conn)?;
+        if let Err(err) = self.rules_for(&conn) {
+            return Err(self.connection_failure(&conn, err));
+        }
         if !conn.is_local() {
             return self.remote_cycle(conn).instrument(span).await;
         }
@@ -207,7 +210,7 @@ impl Node {
                     }
                 }
                 Err(err) => {
-                    if is_connection_wide(&err) {
+                    if err.scope() == ErrorScope::Connection {
                         return Err(self.connection_failure(&conn, err));
                     }
                     report.failed += 1;
@@ -271,7 +274,7 @@ impl Node {
                 .tracker()
                 .updated_since(project, since, &page)
                 .await
-                .map_err(|e| e.with_context("project", project))?;
+                .map_err(|e| super::project_error(e, project))?;
             for issue in result.issues {
                 newest = newest.max(Some(issue.updated));
                 issues.push(issue);
@@ -314,7 +317,7 @@ impl Node {
         if last == 0 {
             return Ok(false);
         }
-        let rules = self.rules_for(conn);
+        let rules = self.rules_for(conn)?;
         let origin_info = crate::replica::Origin {
             instance: self.instance().clone(),
             project: issue.project.clone(),
@@ -326,7 +329,7 @@ impl Node {
     }
 
     pub(super) fn connection_failure(&self, conn: &Connection, err: Error) -> Error {
-        if is_connection_wide(&err) {
+        if err.scope() == ErrorScope::Connection {
             let cause = err.to_string();
             if let Err(store) = self.fail_connection(&conn.id, cause) {
                 return store;
@@ -354,17 +357,5 @@ fn syncable(conn: &Connection) -> Result<()> {
             ),
         )),
         _ => Ok(()),
-    }
-}
-
-/// Failures that stop a whole connection rather than one twin.
-fn is_connection_wide(err: &Error) -> bool {
-    match err.kind() {
-        ErrorKind::Unauthenticated => true,
-        // A missing project (tagged by the poll and the project lookup), not a missing issue.
-        ErrorKind::NotFound => {
-            err.context_value("project").is_some() && err.context_value("issue").is_none()
-        }
-        _ => false,
     }
 }

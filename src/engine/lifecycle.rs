@@ -22,7 +22,6 @@ use crate::replica::{MARKER_PROPERTY, Marker};
 
 use super::Node;
 
-
 /// Options of [`Node::delete_connection_as`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -34,12 +34,12 @@ mod test_run;
 mod triggers;
 mod twin;
 
+pub use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
 pub use bulk::{BulkEvent, BulkReport};
 pub use connections::LocalConnectionOptions;
 pub use cycle::CycleReport;
 pub use lifecycle::DeleteOptions;
 pub use remote::{InitiateRequest, Initiated};
-pub use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
 pub use status::{IssueState, IssueStatus, SyncPanel};
 pub use test_run::{TestRunOutcome, TestRunResult};
 pub use twin::TwinInfo;
@@ -331,14 +331,31 @@ impl Node {
     }
 
     /// The rules of a connection: its custom rule set if one was set, else Basic.
-    fn rules_for(&self, connection: &Connection) -> RuleSet {
-        if connection.rules == RuleSetKind::Custom {
-            let rules = self.inner.rules.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(r) = rules.get(&connection.id) {
-                return r.clone();
-            }
+    ///
+    /// # Errors
+    ///
+    /// `InvalidConfig` (connection-wide) for a custom connection whose rules
+    /// were not set on this node since it started and have no published
+    /// version: falling back to the Basic rules would sync fields the custom
+    /// set left out.
+    fn rules_for(&self, connection: &Connection) -> Result<RuleSet> {
+        if connection.rules == RuleSetKind::Basic {
+            return Ok(RuleSet::basic());
         }
-        RuleSet::basic()
+        let rules = self.inner.rules.lock().unwrap_or_else(|e| e.into_inner());
+        rules.get(&connection.id).cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidConfig,
+                format!(
+                    "connection {} uses a custom rule set, but none is set on this node; \
+                     publish a rule version (Node::publish_rules) or call Node::set_rules \
+                     after every start, then activate the connection",
+                    connection.name
+                ),
+            )
+            .with_connection(&connection.name)
+            .with_scope(crate::error::ErrorScope::Connection)
+        })
     }
 
     /// Uses `rules` for a custom connection (rule sets are code, so they are
@@ -380,7 +397,7 @@ impl Node {
             .tracker()
             .project(key)
             .await
-            .map_err(|e| e.with_context("project", key))?;
+            .map_err(|e| project_error(e, key))?;
         self.inner
             .projects
             .lock()
@@ -451,6 +468,17 @@ impl Node {
             name: conn.name.clone(),
             config: serde_json::to_string(conn)?,
         })
+    }
+}
+
+/// An error of a call about a whole project: a missing project stops the
+/// connection, not one twin.
+fn project_error(err: Error, project: &ProjectKey) -> Error {
+    let err = err.with_context("project", project);
+    if err.kind() == ErrorKind::NotFound {
+        err.with_scope(crate::error::ErrorScope::Connection)
+    } else {
+        err
     }
 }
 

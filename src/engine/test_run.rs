@@ -156,7 +156,7 @@ impl Node {
             };
             (state, settling)
         };
-        let rules = self.rules_for(conn);
+        let rules = self.rules_for(conn)?;
         let origin = Origin {
             instance: self.instance().clone(),
             project: issue.project.clone(),
@@ -221,7 +221,7 @@ impl Node {
             None => None,
         };
         let info = self.project_info(project).await?;
-        let rules = self.rules_for(conn);
+        let rules = self.rules_for(conn)?;
         let fingerprints = rules.fingerprints(replica);
         let planned = plan(&PlanInput {
             connection: &conn.id,

@@ -381,7 +381,7 @@ impl Node {
                 .with_issue(&source.key)
             })?;
             let project = self.project_info(&target_side.project).await?;
-            let rules = self.rules_for(conn);
+            let rules = self.rules_for(conn)?;
             let replica = rules.outgoing(&source, origin_of(self, &source), &conn.id);
             let fingerprints = rules.fingerprints(&replica);
             let plan = plan(&PlanInput {

@@ -284,8 +284,7 @@ impl TwinState {
     /// the fields (postcard). Stores keep these bytes as they are.
     pub fn to_bytes(&self) -> Vec<u8> {
         let bytes = vec![FORMAT];
-        postcard::to_extend(self, bytes)
-            .unwrap_or_else(|e| unreachable!("twin state encodes: {e}"))
+        postcard::to_extend(self, bytes).unwrap_or_else(|e| unreachable!("twin state encodes: {e}"))
     }
 
     /// Reads a state written by [`to_bytes`](Self::to_bytes).

@@ -133,4 +133,3 @@ impl RuleHistory {
         self.versions.iter().find(|v| v.number == active)
     }
 }
-

@@ -11,8 +11,8 @@ use crate::plan::{Conflict, TwinState};
 use crate::rules::RuleHistory;
 
 use super::{
-    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutgoingRecord,
-    PeerLink, QueueItem, SeqMark, Store, StoreTxn, TwinConflicts, TwinError,
+    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink,
+    QueueItem, SeqMark, Store, StoreTxn, TwinConflicts, TwinError,
 };
 
 type Key = (ConnectionId, IssueId);
@@ -269,17 +269,30 @@ impl StoreTxn for MemoryTxn<'_> {
         let data = &mut *self.data;
         let u = &mut self.undo;
         purge(u, &mut data.errors, |k| &k.0 == id, |d| &mut d.errors);
-        purge(u, &mut data.watermarks, |k| &k.0 == id, |d| &mut d.watermarks);
+        purge(
+            u,
+            &mut data.watermarks,
+            |k| &k.0 == id,
+            |d| &mut d.watermarks,
+        );
         purge(u, &mut data.last_sync, |k| k == id, |d| &mut d.last_sync);
         purge(u, &mut data.conflicts, |k| &k.0 == id, |d| &mut d.conflicts);
         purge(u, &mut data.links, |k| k == id, |d| &mut d.links);
         purge(u, &mut data.seq_marks, |k| &k.0 == id, |d| &mut d.seq_marks);
         purge(u, &mut data.gone, |k| &k.0 == id, |d| &mut d.gone);
         purge(u, &mut data.outgoing, |k| &k.0 == id, |d| &mut d.outgoing);
-        purge(u, &mut data.invitations, |k| k == id, |d| &mut d.invitations);
-        purge(u, &mut data.rule_histories, |k| k == id, |d| {
-            &mut d.rule_histories
-        });
+        purge(
+            u,
+            &mut data.invitations,
+            |k| k == id,
+            |d| &mut d.invitations,
+        );
+        purge(
+            u,
+            &mut data.rule_histories,
+            |k| k == id,
+            |d| &mut d.rule_histories,
+        );
         purge(u, &mut data.bulk, |k| &k.0 == id, |d| &mut d.bulk);
         remove(&mut self.undo, &mut data.connections, id, |d| {
             &mut d.connections
@@ -522,9 +535,13 @@ impl StoreTxn for MemoryTxn<'_> {
 
     fn set_last_sync(&mut self, connection: &ConnectionId, at: OffsetDateTime) -> Result<()> {
         let data = &mut *self.data;
-        put(&mut self.undo, &mut data.last_sync, connection.clone(), at, |d| {
-            &mut d.last_sync
-        });
+        put(
+            &mut self.undo,
+            &mut data.last_sync,
+            connection.clone(),
+            at,
+            |d| &mut d.last_sync,
+        );
         Ok(())
     }
 
@@ -580,7 +597,9 @@ impl StoreTxn for MemoryTxn<'_> {
 
     fn delete_peer_link(&mut self, connection: &ConnectionId) -> Result<()> {
         let data = &mut *self.data;
-        remove(&mut self.undo, &mut data.links, connection, |d| &mut d.links);
+        remove(&mut self.undo, &mut data.links, connection, |d| {
+            &mut d.links
+        });
         Ok(())
     }
 
@@ -621,9 +640,13 @@ impl StoreTxn for MemoryTxn<'_> {
     ) -> Result<()> {
         let data = &mut *self.data;
         let key = (connection.clone(), issue.clone());
-        set(&mut self.undo, &mut data.gone, key, gone.then_some(()), |d| {
-            &mut d.gone
-        });
+        set(
+            &mut self.undo,
+            &mut data.gone,
+            key,
+            gone.then_some(()),
+            |d| &mut d.gone,
+        );
         Ok(())
     }
 
@@ -640,16 +663,22 @@ impl StoreTxn for MemoryTxn<'_> {
     fn put_outgoing(&mut self, record: &OutgoingRecord) -> Result<()> {
         let data = &mut *self.data;
         let key = (record.connection.clone(), record.issue.clone());
-        put(&mut self.undo, &mut data.outgoing, key, record.clone(), |d| {
-            &mut d.outgoing
-        });
+        put(
+            &mut self.undo,
+            &mut data.outgoing,
+            key,
+            record.clone(),
+            |d| &mut d.outgoing,
+        );
         Ok(())
     }
 
     fn delete_outgoing(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<()> {
         let data = &mut *self.data;
         let key = (connection.clone(), issue.clone());
-        remove(&mut self.undo, &mut data.outgoing, &key, |d| &mut d.outgoing);
+        remove(&mut self.undo, &mut data.outgoing, &key, |d| {
+            &mut d.outgoing
+        });
         Ok(())
     }
 
@@ -660,9 +689,13 @@ impl StoreTxn for MemoryTxn<'_> {
     fn put_invitation(&mut self, record: &InvitationRecord) -> Result<()> {
         let data = &mut *self.data;
         let key = record.connection.clone();
-        put(&mut self.undo, &mut data.invitations, key, record.clone(), |d| {
-            &mut d.invitations
-        });
+        put(
+            &mut self.undo,
+            &mut data.invitations,
+            key,
+            record.clone(),
+            |d| &mut d.invitations,
+        );
         Ok(())
     }
 
@@ -678,16 +711,16 @@ impl StoreTxn for MemoryTxn<'_> {
         Ok(self.data.rule_histories.get(connection).cloned())
     }
 
-    fn put_rule_history(
-        &mut self,
-        connection: &ConnectionId,
-        history: &RuleHistory,
-    ) -> Result<()> {
+    fn put_rule_history(&mut self, connection: &ConnectionId, history: &RuleHistory) -> Result<()> {
         let data = &mut *self.data;
         let key = connection.clone();
-        put(&mut self.undo, &mut data.rule_histories, key, history.clone(), |d| {
-            &mut d.rule_histories
-        });
+        put(
+            &mut self.undo,
+            &mut data.rule_histories,
+            key,
+            history.clone(),
+            |d| &mut d.rule_histories,
+        );
         Ok(())
     }
 

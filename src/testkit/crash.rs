@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey,
-    ProjectInfo, ProjectKey, RichText, UserId, UserRef,
+    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
+    ProjectKey, RichText, UserId, UserRef,
 };
 use crate::store::{Store, StoreTxn};
 use crate::tracker::{

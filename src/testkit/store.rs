@@ -185,10 +185,7 @@ pub fn dropped_transaction_rolls_back(store: &dyn Store) {
     assert_eq!(txn.queue_len(&c).expect("read"), 0);
     assert!(txn.errors(&c).expect("read").is_empty());
     assert_eq!(txn.watermark(&c, &"SUP".into()).expect("read"), None);
-    assert_eq!(
-        txn.bulk_progress(&c, "project = SUP").expect("read"),
-        None
-    );
+    assert_eq!(txn.bulk_progress(&c, "project = SUP").expect("read"), None);
 }
 
 /// A twin is found by its remote issue and by its local issue.

@@ -360,6 +360,9 @@ impl Node {
         let (value, changed) = f(pending)?;
         if changed {
             let saved = self.txn().and_then(|mut txn| {
+                // `extra` first: a revoked invitation outlives the pending
+                // connection it deletes (so its code is refused as revoked).
+                extra(&mut *txn)?;
                 for stored in txn.invitations()? {
                     if pending.get(&stored.connection).is_none() {
                         txn.delete_invitation(&stored.connection)?;
@@ -372,7 +375,6 @@ impl Node {
                         state,
                     })?;
                 }
-                extra(&mut *txn)?;
                 txn.commit()
             });
             if let Err(e) = saved {

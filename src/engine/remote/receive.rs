@@ -213,7 +213,7 @@ impl Node {
             repair_links(&mut stored, &message.replica, local, &conn.id);
         }
         let project = self.project_info(&own.project).await?;
-        let rules = self.rules_for(conn);
+        let rules = self.rules_for(conn)?;
         let fingerprints = rules.fingerprints(&message.replica);
         let plan = plan(&PlanInput {
             connection: &conn.id,

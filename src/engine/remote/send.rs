@@ -2,16 +2,14 @@
 //! side answers.
 
 use crate::connection::{Connection, ConnectionStatus};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{Issue, IssueId};
 use crate::plan::TwinState;
 use crate::replica::Origin;
 use crate::store::{QueueItem, SeqMark, TwinError};
 
 use super::super::{CycleReport, Node};
-use super::wire::{
-    AckMessage, Body, Bytes, InlineFile, Refusal, ReplicaMessage, is_connection_wide,
-};
+use super::wire::{AckMessage, Body, Bytes, InlineFile, Refusal, ReplicaMessage};
 use super::{Link, Outgoing, own_side};
 
 /// What became of one of this side's changes.
@@ -52,7 +50,7 @@ impl Node {
             && !self.reachable()
             && let Err(e) = self.pull(&conn, &link, &mut report).await
         {
-            if is_connection_wide(&e) {
+            if e.scope() == ErrorScope::Connection {
                 return Err(self.remote_failure(&conn, e));
             }
             tracing::warn!(error = %e, "pulling from the other node failed; trying again next cycle");
@@ -62,7 +60,7 @@ impl Node {
             Err(e) => return Err(self.connection_failure(&conn, e)),
         };
         report.seen = issues.len();
-        let rules = self.rules_for(&conn);
+        let rules = self.rules_for(&conn)?;
         let triggers = self.active_triggers(&conn);
         {
             let mut txn = self.txn()?;
@@ -152,7 +150,7 @@ impl Node {
                 Ok(Pushed::Posted) => report.queued += 1,
                 Ok(Pushed::Ignored) => {}
                 Err(e) => {
-                    if is_connection_wide(&e) {
+                    if e.scope() == ErrorScope::Connection {
                         return Err(self.remote_failure(&conn, e));
                     }
                     self.record_remote_error(&conn, &issue, &e)?;
@@ -247,7 +245,7 @@ impl Node {
         if state.is_none() && flags.is_none() {
             return Ok(Pushed::NotUnderSync);
         }
-        let rules = self.rules_for(conn);
+        let rules = self.rules_for(conn)?;
         let replica = rules.outgoing(issue, origin_of(self, issue), &conn.id);
         let fp = rules.fingerprints(&replica).whole;
         let failed = match &state {

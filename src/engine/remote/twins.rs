@@ -233,10 +233,10 @@ impl Node {
                 txn.set_peer_gone(&conn.id, &s.remote.id, true)?;
                 txn.clear_error(&conn.id, &s.remote.id)?;
                 txn.put_conflicts(&TwinConflicts {
-                connection: conn.id.clone(),
-                origin: s.remote.id.clone(),
-                conflicts: Vec::new(),
-            })?;
+                    connection: conn.id.clone(),
+                    origin: s.remote.id.clone(),
+                    conflicts: Vec::new(),
+                })?;
                 for intent in txn.intents(&conn.id)? {
                     if intent.origin == s.remote.id {
                         txn.delete_intent(&intent.id)?;

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::connection::{Challenge, InvitationError, MessageSignature, Mode, Proof, Side};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, ErrorScope};
 use crate::model::{
     AttachmentId, ConnectionId, InstanceUrl, IssueId, IssueKey, IssueRef, ProjectKey, UserId,
 };
@@ -373,22 +373,15 @@ impl Refusal {
             format!("the node at {peer} refused: {}", self.message),
         )
         .set_temporary(self.temporary);
-        if self.connection_wide {
-            err.with_context("scope", CONNECTION_WIDE)
+        err.with_scope(if self.connection_wide {
+            ErrorScope::Connection
         } else {
-            err
-        }
+            ErrorScope::Twin
+        })
     }
 }
 
 /// The context value that marks a peer's refusal of the whole connection.
-pub(super) const CONNECTION_WIDE: &str = "connection";
-
-/// Whether `err` is a peer's refusal of the whole connection.
-pub(super) fn is_connection_wide(err: &Error) -> bool {
-    err.context_value("scope") == Some(CONNECTION_WIDE)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,9 +423,10 @@ mod tests {
             back.to_string()
                 .starts_with("the node at https://b.example refused")
         );
-        assert!(!is_connection_wide(&back));
-        assert!(is_connection_wide(
-            &Refusal::connection_wide(&err).into_error(&url)
-        ));
+        assert_eq!(back.scope(), ErrorScope::Twin);
+        assert_eq!(
+            Refusal::connection_wide(&err).into_error(&url).scope(),
+            ErrorScope::Connection
+        );
     }
 }
