@@ -49,7 +49,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 ///   by an older twinsync is migrated forward when opened; a file from a newer
 ///   one is refused, as are damaged files and SQLite databases of other
 ///   programs. The file is never changed before it is known to be a twinsync
-///   state file.
+///   state file. A file of twinsync 0.1 (version 1) has the records it kept
+///   in its `meta` table moved to their typed tables, in one transaction.
+/// - Invitation codes (the peer link's, the invitations') are stored, in
+///   columns of their own, and never put in an error message or a log line.
 /// - One node at a time: opening takes an exclusive OS lock on
 ///   `<path>.lock` (kept as long as the store lives, released when it is
 ///   dropped or the process dies), so a second node on the same file is
