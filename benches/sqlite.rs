@@ -13,7 +13,7 @@
 //! cargo bench --features sqlite --bench sqlite
 //! ```
 //!
-//! Each iteration checks what it read (the revision it wrote last, the twin it
+//! Each iteration checks what it read (the counter it wrote last, the twin it
 //! stored), so a store that loses writes fails instead of looking fast.
 
 use std::hint::black_box;
@@ -90,20 +90,21 @@ fn commits(cr: &mut Criterion) {
     let dir = dir();
     let store = fill(&dir.path().join("commits.db"), TWINS, 2, 1_000);
     let c = conn();
-    let mut revisions = vec![0u64; TWINS as usize];
+    // The last `local_whole` committed per twin: a counter each update bumps.
+    let mut written: Vec<u64> = (0..TWINS).map(|i| fp(i ^ 0x5555)).collect();
     let mut next = 0u64;
-    // Read, check, bump and write one twin: what the engine does per update.
+    // Read, check, change and write one twin: what the engine does per update.
     let mut update = |txn: &mut Box<dyn twinsync::store::StoreTxn + '_>, next: &mut u64| {
         let i = *next % TWINS;
         *next += 1;
         let id = (10_000 + i).to_string().into();
         let mut t = txn.twin_by_remote(&c, &id).expect("read").expect("twin");
         assert_eq!(
-            t.revision, revisions[i as usize],
-            "the last committed revision"
+            t.local_whole, written[i as usize],
+            "the last committed state"
         );
-        t.revision += 1;
-        revisions[i as usize] = t.revision;
+        t.local_whole = t.local_whole.wrapping_add(1);
+        written[i as usize] = t.local_whole;
         txn.put_twin(&t).expect("write");
     };
 

@@ -21,8 +21,6 @@ use twinsync::store::{SqliteStore, Store};
 use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
 use twinsync::{ErrorKind, MemoryTracker, Result};
 
-const RUNS: &str = "examples/local_connection/runs";
-
 fn main() {
     let outcome =
         args().and_then(|args| futures::executor::block_on(run(&args)).map_err(|e| e.to_string()));
@@ -141,15 +139,11 @@ async fn run(args: &Args) -> Result<()> {
         }
     };
 
-    let run = {
-        let mut txn = store.begin()?;
-        let stored = txn.meta(RUNS)?.and_then(|b| String::from_utf8(b).ok());
-        let stored = stored.and_then(|r| r.parse::<u64>().ok()).unwrap_or(1);
-        let run = if first { 1 } else { stored + 1 };
-        txn.set_meta(RUNS, Some(run.to_string().as_bytes()))?;
-        txn.commit()?;
-        run
-    };
+    // Each run starts a node on this state file once, and the store counts
+    // the starts. A run on a new state file beside an old tracker is a second
+    // run at least.
+    let starts = store.begin()?.node_record()?.starts;
+    let run = if first { 1 } else { starts.max(2) };
     if first {
         first_run(&node, &conn, &tracker, &tracker_file).await?;
     } else {

@@ -11,7 +11,7 @@ use time::macros::datetime;
 use twinsync::ErrorKind;
 use twinsync::model::{ConnectionId, IssueRef, ProjectKey};
 use twinsync::plan::{CommentLink, TwinState};
-use twinsync::store::{ConnectionRecord, QueueItem, SqliteStore, Store, StoreTxn};
+use twinsync::store::{BulkProgress, ConnectionRecord, QueueItem, SqliteStore, Store, StoreTxn};
 
 /// The suite against a store in memory.
 mod in_memory {
@@ -74,6 +74,14 @@ fn record(c: &ConnectionId) -> ConnectionRecord {
         id: c.clone(),
         name: "SUP to DEV".to_owned(),
         config: "{\"mode\":\"basic\"}".to_owned(),
+    }
+}
+
+fn bulk_at_page_7(c: &ConnectionId) -> BulkProgress {
+    BulkProgress {
+        connection: c.clone(),
+        query: "project = SUP".to_owned(),
+        next_page: "page 7".to_owned(),
     }
 }
 
@@ -142,7 +150,7 @@ fn committed_state_survives_reopening_the_file() {
             .expect("enqueue");
         assert_eq!(seq, 1);
         txn.set_watermark(&c, &"SUP".into(), at).expect("set");
-        txn.set_meta("bulk", Some(b"page 7")).expect("set");
+        txn.put_bulk_progress(&bulk_at_page_7(&c)).expect("set");
         txn.commit().expect("commit");
 
         let mut txn = store.begin().expect("begin");
@@ -171,8 +179,8 @@ fn committed_state_survives_reopening_the_file() {
     assert_eq!(queue[0].queued.offset(), at.offset(), "the offset is kept");
     assert_eq!(txn.watermark(&c, &"SUP".into()).expect("read"), Some(at));
     assert_eq!(
-        txn.meta("bulk").expect("read").as_deref(),
-        Some(&b"page 7"[..])
+        txn.bulk_progress(&c, "project = SUP").expect("read"),
+        Some(bulk_at_page_7(&c))
     );
     let next = txn
         .enqueue(&QueueItem {
@@ -206,7 +214,8 @@ fn the_file_is_in_wal_mode() {
     let (_dir, path) = temp();
     let store = SqliteStore::open(&path).expect("open");
     let mut txn = store.begin().expect("begin");
-    txn.set_meta("k", Some(b"v")).expect("set");
+    txn.set_last_sync(&conn("c1"), datetime!(2026-01-01 0:00 UTC))
+        .expect("set");
     txn.commit().expect("commit");
     let mode: String = sqlite(&path)
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -489,12 +498,9 @@ fn transactions_from_many_threads_take_turns() {
             std::thread::spawn(move || {
                 for _ in 0..25 {
                     let mut txn = store.begin().expect("begin");
-                    let n = txn
-                        .meta("counter")
-                        .expect("read")
-                        .map_or(0, |v| u32::from_le_bytes(v.try_into().expect("4 bytes")));
-                    txn.set_meta("counter", Some(&(n + 1).to_le_bytes()))
-                        .expect("write");
+                    let mut node = txn.node_record().expect("read");
+                    node.starts += 1;
+                    txn.put_node_record(&node).expect("write");
                     txn.commit().expect("commit");
                 }
             })
@@ -503,10 +509,410 @@ fn transactions_from_many_threads_take_turns() {
     for t in threads {
         t.join().expect("thread");
     }
-    let value = store.begin().expect("begin").meta("counter").expect("read");
+    let node = store.begin().expect("begin").node_record().expect("read");
+    assert_eq!(node.starts, 100, "no increment lost");
+}
+
+// Files written by twinsync 0.1 (schema version 1): `tests/fixtures/v0_1_state.db`
+// was written by twinsync 0.1 itself, through a node on a `MemoryTracker`
+// (saved as `v0_1_tracker_a.json`) and a second node over an
+// `InProcessNetwork`. It holds:
+// - `SUP_to_DEV` (local): SUP-1 ↔ DEV-1 with two comments, SUP-2 ↔ DEV-2,
+//   and SUP-3 ↔ DEV-3, connected with different summaries (a conflict);
+// - `OPS_to_QA` (custom): rule version 1 published, a bulk exalate of
+//   `project = OPS` interrupted after its first page (OPS-1, OPS-2);
+// - a remote connection REM ↔ the other node's DEV, synced both ways
+//   (REM-1 from here, REM-2 from there);
+// - a pending invitation for a connection of project INV;
+// - the project-level policy on, with group `sync-admins`.
+
+const REMOTE: &str = "1e69b701147e232642a4cd0a88d5a8ad";
+const PENDING: &str = "ed7ba0a104c2346eb47e70cca815e347";
+
+/// A copy of the 0.1 fixture in a temporary directory.
+fn v0_1_file() -> (tempfile::TempDir, PathBuf) {
+    let (dir, path) = temp();
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v0_1_state.db"),
+        &path,
+    )
+    .expect("copy the fixture");
+    (dir, path)
+}
+
+fn schema_version(path: &Path) -> u32 {
+    sqlite(path)
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version")
+}
+
+fn has_table(path: &Path, table: &str) -> bool {
+    sqlite(path)
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("schema")
+        > 0
+}
+
+fn invitation_connection(code: &str) -> ConnectionId {
+    twinsync::Invitation::parse(code)
+        .expect("the stored code is a whole invitation code")
+        .connection()
+        .clone()
+}
+
+#[test]
+fn the_v0_1_fixture_is_at_schema_version_1_with_meta() {
+    let (_dir, path) = v0_1_file();
+    assert_eq!(schema_version(&path), 1);
+    assert!(has_table(&path, "meta"));
+}
+
+#[test]
+fn a_v0_1_file_is_migrated_on_open_and_keeps_what_a_user_sees() {
+    let (_dir, path) = v0_1_file();
+    let store = SqliteStore::open(&path).expect("the 0.1 file opens");
+    let mut txn = store.begin().expect("begin");
+
+    let mut ids: Vec<String> = txn
+        .connections()
+        .expect("connections")
+        .into_iter()
+        .map(|c| c.id.as_str().to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [REMOTE, "OPS_to_QA", "SUP_to_DEV", PENDING]);
+
+    let local = conn("SUP_to_DEV");
+    let twins = txn.twins(&local).expect("twins");
+    let pairs: Vec<(&str, Option<&str>, usize)> = twins
+        .iter()
+        .map(|t| {
+            (
+                t.remote.key.as_str(),
+                t.local.as_ref().map(|l| l.key.as_str()),
+                t.comments.len(),
+            )
+        })
+        .collect();
     assert_eq!(
-        value,
-        Some(100u32.to_le_bytes().to_vec()),
-        "no increment lost"
+        pairs,
+        [
+            ("SUP-1", Some("DEV-1"), 2),
+            ("SUP-2", Some("DEV-2"), 0),
+            ("SUP-3", Some("DEV-3"), 0)
+        ],
+        "the twins, with SUP-1's two comment links"
+    );
+    let dev1 = txn
+        .twin_by_local(&local, &"10005".into())
+        .expect("read")
+        .expect("DEV-1 is found by its own id");
+    assert_eq!(dev1.remote.key.as_str(), "SUP-1");
+    assert_eq!(txn.twin_count(&conn("OPS_to_QA")).expect("count"), 2);
+    assert_eq!(txn.twin_count(&conn(REMOTE)).expect("count"), 2);
+
+    let conflicts = txn.conflicts(&local).expect("conflicts");
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].origin.as_str(), "10009", "SUP-3");
+    assert_eq!(conflicts[0].conflicts[0].subject, "summary");
+    assert_eq!(
+        txn.last_sync(&local).expect("read"),
+        Some(datetime!(2026-01-01 0:10:20 UTC))
+    );
+
+    let rules = txn
+        .rule_history(&conn("OPS_to_QA"))
+        .expect("read")
+        .expect("the custom connection's rule versions");
+    assert_eq!(rules.active, Some(1));
+    let active = rules.active_version().expect("version 1");
+    assert_eq!(active.published_by.as_str(), "ada");
+    assert_eq!(
+        active.spec.status_mapping.get("Open").map(String::as_str),
+        Some("To Do")
+    );
+    assert!(active.spec.labels);
+
+    let invitations = txn.invitations().expect("invitations");
+    assert_eq!(invitations.len(), 2, "the used one and the pending one");
+    let pending = invitations
+        .iter()
+        .find(|i| i.connection.as_str() == PENDING)
+        .expect("the pending invitation");
+    assert_eq!(
+        pending.state,
+        twinsync::connection::InvitationState::Pending
+    );
+    for invitation in &invitations {
+        assert_eq!(
+            invitation_connection(invitation.code.expose()),
+            invitation.connection,
+            "each invitation is filed under the connection its code names"
+        );
+    }
+
+    let link = txn
+        .peer_link(&conn(REMOTE))
+        .expect("read")
+        .expect("the remote connection's peer link");
+    assert_eq!(link.role, twinsync::connection::Role::Initiator);
+    assert_eq!(
+        link.peer.as_ref().map(|p| p.as_str()),
+        Some("https://b.example")
+    );
+    assert_eq!(invitation_connection(link.code.expose()), conn(REMOTE));
+    assert!(
+        !format!("{link:?}").contains(link.code.expose()),
+        "the secret stays out of Debug"
+    );
+    use twinsync::store::SeqMark;
+    assert_eq!(
+        txn.seq_mark(&conn(REMOTE), &SeqMark::Sent).expect("read"),
+        Some(1_767_225_860_000_000_000)
+    );
+    assert_eq!(
+        txn.seq_mark(&conn(REMOTE), &SeqMark::Applied("10001".into()))
+            .expect("read"),
+        Some(1_767_225_860_000_000_000)
+    );
+    assert_eq!(
+        txn.seq_mark(&conn(REMOTE), &SeqMark::Acked("10016".into()))
+            .expect("read"),
+        Some(1_767_225_735_000_000_000)
+    );
+
+    let node = txn.node_record().expect("node record");
+    assert_eq!(node.starts, 1);
+    let policy = node.policy.expect("the project-level policy");
+    assert!(policy.enabled);
+    assert_eq!(policy.group, "sync-admins");
+    // 0.1 kept only a digest of the bulk query: the progress cannot be
+    // found again, and the bulk exalate starts over (skipping OPS-1, OPS-2).
+    assert_eq!(
+        txn.bulk_progress(&conn("OPS_to_QA"), "project = OPS")
+            .expect("read"),
+        None
+    );
+    drop(txn);
+    drop(store);
+
+    assert_eq!(schema_version(&path), SqliteStore::SCHEMA_VERSION);
+    assert_eq!(SqliteStore::SCHEMA_VERSION, 2);
+    assert!(!has_table(&path, "meta"), "meta is gone");
+    let store = SqliteStore::open(&path).expect("a migrated file opens again");
+    assert_eq!(
+        store
+            .begin()
+            .expect("begin")
+            .twin_count(&local)
+            .expect("count"),
+        3
+    );
+}
+
+/// Adds `meta` rows to a 0.1 file, as 0.1 would have written them.
+fn add_meta(path: &Path, rows: &[(&str, &[u8])]) {
+    let db = sqlite(path);
+    for (key, value) in rows {
+        db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            rusqlite::params![key, value],
+        )
+        .expect("write a meta row");
+    }
+}
+
+#[test]
+fn outgoing_flags_and_gone_marks_of_v0_1_move_and_unknown_keys_are_dropped() {
+    let (_dir, path) = v0_1_file();
+    let outgoing = format!("remote/{REMOTE}/outgoing");
+    let gone = format!("remote/{REMOTE}/gone/20007");
+    add_meta(
+        &path,
+        &[
+            (
+                &outgoing,
+                br#"{"10016":{"key":"REM-1","new":true},"10018":{"key":"REM-2","match_existing":true}}"#,
+            ),
+            (&gone, b"1"),
+            ("plugin/unknown", b"whatever"),
+            ("last_sync/OPS_to_QA", b""),
+        ],
+    );
+    let store = SqliteStore::open(&path).expect("open");
+    let mut txn = store.begin().expect("begin");
+    let outgoing = txn.outgoing(&conn(REMOTE)).expect("read");
+    let flags: Vec<(&str, &str, bool, bool)> = outgoing
+        .iter()
+        .map(|o| (o.issue.as_str(), o.key.as_str(), o.new, o.match_existing))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("10016", "REM-1", true, false),
+            ("10018", "REM-2", false, true)
+        ]
+    );
+    assert!(txn.peer_gone(&conn(REMOTE), &"20007".into()).expect("read"));
+    assert!(!txn.peer_gone(&conn(REMOTE), &"10001".into()).expect("read"));
+    assert_eq!(
+        txn.last_sync(&conn("OPS_to_QA")).expect("read"),
+        None,
+        "an empty time, as 0.1 could write, is no time"
+    );
+    drop(txn);
+    drop(store);
+    assert!(!has_table(&path, "meta"));
+}
+
+#[test]
+fn an_unreadable_v0_1_link_stops_the_migration_without_quoting_it() {
+    let (_dir, path) = v0_1_file();
+    let key = format!("remote/{REMOTE}/link");
+    add_meta(
+        &path,
+        &[(
+            &key,
+            br#"{"role":"initiator","code":"twinsync-invite-TOPSECRET""#,
+        )],
+    );
+    let text = refused(&path);
+    assert!(
+        text.contains("cannot migrate the database from schema version 1 to 2"),
+        "{text}"
+    );
+    assert!(text.contains(&key), "names the key: {text}");
+    assert!(
+        !text.contains("TOPSECRET"),
+        "never quotes the value: {text}"
+    );
+    assert_eq!(schema_version(&path), 1, "left at version 1");
+    assert!(has_table(&path, "meta"), "meta kept");
+    assert!(
+        !has_table(&path, "peer_links"),
+        "the new tables rolled back"
+    );
+    let state: Vec<u8> = sqlite(&path)
+        .query_row(
+            "SELECT state FROM twins WHERE connection = 'SUP_to_DEV' AND remote = '10001'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("twin");
+    assert_ne!(state.first(), Some(&1), "the twin state is still 0.1's");
+}
+
+#[test]
+fn an_unreadable_v0_1_twin_state_stops_the_migration_naming_the_twin() {
+    let (_dir, path) = v0_1_file();
+    sqlite(&path)
+        .execute(
+            "UPDATE twins SET state = x'ff' WHERE connection = 'SUP_to_DEV' AND remote = '10004'",
+            [],
+        )
+        .expect("damage a twin state");
+    let text = refused(&path);
+    assert!(text.contains("twinsync 0.1 format"), "{text}");
+    assert!(text.contains("SUP_to_DEV"), "names the connection: {text}");
+    assert!(text.contains("10004"), "names the issue: {text}");
+    assert_eq!(schema_version(&path), 1);
+}
+
+#[test]
+fn a_node_on_a_migrated_v0_1_file_syncs_without_duplicates() {
+    use std::time::Duration;
+    use twinsync::clock::ManualClock;
+    use twinsync::engine::Node;
+    use twinsync::model::{IssueKey, UserRef};
+    use twinsync::testkit::block_on;
+    use twinsync::tracker::{IssueUpdate, MemoryTracker, NewComment, Tracker};
+
+    let (_dir, path) = v0_1_file();
+    let clock = Arc::new(ManualClock::default());
+    // Past everything the 0.1 node did (its clock stopped at 0:10:20).
+    clock.advance(Duration::from_secs(3_600));
+    let tracker = MemoryTracker::load(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v0_1_tracker_a.json"),
+        clock.clone(),
+    )
+    .expect("the 0.1 node's tracker");
+    let human = tracker.as_user(UserRef::new("alice", "Alice"));
+    let store = Arc::new(SqliteStore::open(&path).expect("migrate"));
+    let node = block_on(
+        Node::builder()
+            .tracker(Arc::new(tracker.clone()))
+            .store(store.clone())
+            .clock(clock.clone())
+            .options(twinsync::testkit::rig::test_options())
+            .build(),
+    )
+    .expect("a node starts on the migrated file");
+    let issues = |project: &str| tracker.inspect_issues(&ProjectKey::new(project));
+    assert_eq!(issues("DEV").len(), 3);
+
+    // What the panel shows came through the migration.
+    let local = conn("SUP_to_DEV");
+    let panel = node.status(&local).expect("status");
+    assert_eq!(panel.twins, 3);
+    assert_eq!(panel.last_sync, Some(datetime!(2026-01-01 0:10:20 UTC)));
+    assert_eq!(node.conflicts(&local).expect("conflicts").len(), 1);
+    assert_eq!(
+        node.rule_history(&conn("OPS_to_QA")).expect("rules").active,
+        Some(1)
+    );
+    assert!(node.project_level_policy().expect("policy").enabled);
+    assert_eq!(node.invitations().expect("invitations").len(), 2);
+
+    // A user edits SUP-1 and comments on it: the change reaches DEV-1, and
+    // no issue is created again.
+    let sup1 = tracker
+        .inspect_issue(&IssueKey::new("SUP-1"))
+        .expect("SUP-1");
+    let update = IssueUpdate {
+        summary: Some("Printer on fire, again".into()),
+        ..IssueUpdate::default()
+    };
+    block_on(human.update_issue(&sup1.id, &update)).expect("edit");
+    block_on(human.add_comment(&sup1.id, &NewComment::public("third comment"))).expect("comment");
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(120));
+        block_on(node.sync(&local)).expect("sync");
+    }
+    let dev1 = tracker
+        .inspect_issue(&IssueKey::new("DEV-1"))
+        .expect("DEV-1");
+    assert_eq!(dev1.summary, "Printer on fire, again");
+    let bodies: Vec<String> = dev1
+        .comments
+        .iter()
+        .map(|c| c.body.to_plain_text())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["first comment", "second comment", "third comment"],
+        "the two migrated comment links hold: only the new comment is added"
+    );
+    assert_eq!(issues("DEV").len(), 3, "no twin created twice");
+    assert_eq!(issues("SUP").len(), 3);
+
+    // The interrupted bulk exalate starts over and skips what it had done.
+    let report = block_on(node.bulk_exalate(&conn("OPS_to_QA"), "project = OPS", |_| {}))
+        .expect("bulk exalate");
+    assert!(!report.resumed, "0.1's progress could not be carried over");
+    assert_eq!((report.synced, report.skipped), (1, 2), "{report:?}");
+    assert_eq!(issues("QA").len(), 3, "one twin per OPS issue");
+    assert_eq!(
+        store
+            .begin()
+            .expect("begin")
+            .node_record()
+            .expect("node record")
+            .starts,
+        2,
+        "the start count went on from 0.1's"
     );
 }

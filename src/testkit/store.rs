@@ -10,6 +10,10 @@ use crate::model::{ConnectionId, IssueId, IssueRef, ProjectKey};
 use crate::plan::{AttachmentLink, CommentLink, TwinState};
 use crate::store::{ConnectionRecord, Intent, IntentKind, QueueItem, Store, TwinError};
 
+mod records;
+
+pub use records::*;
+
 /// Generates one `#[test]` per store conformance case; `$make` is a function
 /// (or closure) returning a fresh, empty store.
 #[macro_export]
@@ -24,10 +28,23 @@ macro_rules! store_conformance {
             twins_are_listed_per_connection,
             twin_state_round_trips_exactly,
             intents_are_oldest_first_and_close,
+            twin_state_bytes_are_kept_exactly,
             queue_keeps_order_and_each_issue_once,
             errors_are_replaced_and_cleared,
             watermarks_are_per_side,
+            last_sync_is_kept_per_connection,
+            conflicts_are_kept_per_twin_and_cleared_by_an_empty_list,
+            peer_link_round_trips_with_its_code,
+            sequence_marks_are_kept_apart_and_exactly,
+            peer_gone_flags_set_and_clear,
+            outgoing_records_are_ordered_and_replaced,
+            invitations_are_ordered_by_connection,
+            rule_history_round_trips,
+            bulk_progress_is_kept_per_query,
+            node_record_defaults_then_round_trips,
+            dropped_transaction_leaves_no_typed_record,
             deleting_a_connection_deletes_its_records,
+            deleting_a_connection_leaves_nothing,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -285,6 +302,38 @@ pub fn twin_state_round_trips_exactly(store: &dyn Store) {
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     assert_eq!(txn.twin_by_remote(&c, &"1".into()).expect("read"), Some(t));
+}
+
+/// The bytes of a twin state a store returns are exactly the bytes of the
+/// state that was put (a store keeps [`TwinState::to_bytes`] as it is).
+pub fn twin_state_bytes_are_kept_exactly(store: &dyn Store) {
+    let c = conn("c1");
+    let mut t = twin(&c, "1", Some("101"));
+    t.comments.push(CommentLink {
+        remote: "5".into(),
+        local: "105".into(),
+        remote_fp: 0x0123_4567_89ab_cdef,
+        local_fp: u64::MAX - 1,
+    });
+    t.set_field("description", u64::MAX, 0);
+    let bytes = t.to_bytes();
+    let mut txn = store.begin().expect("begin");
+    txn.put_twin(&t).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let by_remote = txn
+        .twin_by_remote(&c, &"1".into())
+        .expect("read")
+        .expect("found");
+    let by_local = txn
+        .twin_by_local(&c, &"101".into())
+        .expect("read")
+        .expect("found");
+    let listed = txn.twins(&c).expect("read");
+    assert_eq!(by_remote.to_bytes(), bytes, "by remote issue");
+    assert_eq!(by_local.to_bytes(), bytes, "by local issue");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].to_bytes(), bytes, "listed");
 }
 
 /// Intents come back oldest first and go when closed.

@@ -5,7 +5,10 @@
 //!   keeps a second node out.
 //! - `schema.rs`: the tables, schema versions and forward migrations.
 //! - `txn.rs`: one SQLite transaction, rolled back on drop.
-//! - `ops.rs`: each [`StoreTxn`] method as SQL.
+//! - `ops.rs`: each [`StoreTxn`] method as SQL, the longer ones in
+//!   `twins.rs` and `queue.rs`; `typed.rs` and `peer.rs`: the records added
+//!   in schema version 2.
+//! - `v0_1.rs`: the migration of files written by twinsync 0.1.
 //! - `error.rs`: SQLite's errors as twinsync [`Error`]s, in one place.
 
 use std::fmt;
@@ -22,8 +25,13 @@ use super::{Store, StoreTxn};
 mod error;
 mod file;
 mod ops;
+mod peer;
+mod queue;
 mod schema;
+mod twins;
 mod txn;
+mod typed;
+mod v0_1;
 
 use error::storage;
 
@@ -41,7 +49,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 ///   by an older twinsync is migrated forward when opened; a file from a newer
 ///   one is refused, as are damaged files and SQLite databases of other
 ///   programs. The file is never changed before it is known to be a twinsync
-///   state file.
+///   state file. A file of twinsync 0.1 (version 1) has the records it kept
+///   in its `meta` table moved to their typed tables, in one transaction.
+/// - Invitation codes (the peer link's, the invitations') are stored, in
+///   columns of their own, and never put in an error message or a log line.
 /// - One node at a time: opening takes an exclusive OS lock on
 ///   `<path>.lock` (kept as long as the store lives, released when it is
 ///   dropped or the process dies), so a second node on the same file is
@@ -49,19 +60,25 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 ///   left in place; it is not a sign of a running node.
 ///
 /// ```
+/// use twinsync::model::ConnectionId;
 /// use twinsync::store::{SqliteStore, Store};
+/// use time::macros::datetime;
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("state.db");
+/// let connection = ConnectionId::parse("SUP_to_DEV")?;
 ///
 /// let store = SqliteStore::open(&path)?;
 /// let mut txn = store.begin()?;
-/// txn.set_meta("bulk", Some(b"page 3"))?;
+/// txn.set_last_sync(&connection, datetime!(2026-03-01 10:00 UTC))?;
 /// txn.commit()?;
 /// drop(store);
 ///
 /// let store = SqliteStore::open(&path)?;
-/// assert_eq!(store.begin()?.meta("bulk")?.as_deref(), Some(&b"page 3"[..]));
+/// assert_eq!(
+///     store.begin()?.last_sync(&connection)?,
+///     Some(datetime!(2026-03-01 10:00 UTC))
+/// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SqliteStore {
@@ -198,9 +215,10 @@ mod tests {
         let store = SqliteStore::in_memory().expect("open");
         store
             .lock()
-            .execute_batch("BEGIN; INSERT INTO meta (key, value) VALUES ('k', x'76');")
+            .execute_batch("BEGIN; INSERT INTO last_sync (connection, at) VALUES ('k', 'x');")
             .expect("leave a transaction open");
         let mut txn = store.begin().expect("the store is usable again");
-        assert_eq!(txn.meta("k").expect("read"), None);
+        let k = crate::model::ConnectionId::parse("k").expect("valid id");
+        assert_eq!(txn.last_sync(&k).expect("read"), None);
     }
 }

@@ -1,36 +1,23 @@
 //! [`StoreTxn`]'s methods as SQL on a [`SqliteTxn`]: one statement (or two)
-//! each, keyed by the schema's primary keys and indexes.
+//! each, keyed by the schema's primary keys and indexes. The longer ones are
+//! in `twins.rs` and `queue.rs`, the records added in schema version 2 in
+//! `typed.rs`.
 
-use rusqlite::{ErrorCode, params};
+use rusqlite::params;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::model::{ConnectionId, IssueId, ProjectKey};
-use crate::plan::TwinState;
-use crate::store::{ConnectionRecord, Intent, QueueItem, StoreTxn, TwinError};
+use crate::plan::{Conflict, TwinState};
+use crate::rules::RuleHistory;
+use crate::store::{
+    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink,
+    QueueItem, SeqMark, StoreTxn, TwinConflicts, TwinError,
+};
 
-use super::error::{invalid, storage};
+use super::error::invalid;
 use super::txn::SqliteTxn;
-
-/// A time as RFC 3339 text (exact to the nanosecond, offset kept).
-fn time_text(what: &str, at: OffsetDateTime) -> Result<String> {
-    at.format(&Rfc3339).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("{what} {at} cannot be stored: {e}"),
-        )
-    })
-}
-
-fn to_json(what: &str, value: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("{what} cannot be stored: {e}"),
-        )
-    })
-}
+use super::typed::{time_text, to_json};
 
 impl StoreTxn for SqliteTxn<'_> {
     fn connection(&mut self, id: &ConnectionId) -> Result<Option<ConnectionRecord>> {
@@ -84,6 +71,7 @@ impl StoreTxn for SqliteTxn<'_> {
             )
             .map_err(|e| e.with_connection(id))?;
         }
+        self.on(id)?.delete_connection(id)?;
         self.run(
             "cannot delete connection",
             "DELETE FROM connections WHERE id = ?1",
@@ -126,47 +114,7 @@ impl StoreTxn for SqliteTxn<'_> {
     }
 
     fn put_twin(&mut self, twin: &TwinState) -> Result<()> {
-        let c = twin.connection.as_str();
-        let local = twin.local.as_ref().map(|l| l.id.as_str());
-        let written = self
-            .active()?
-            .prepare_cached(
-                "INSERT INTO twins (connection, remote, local, state) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (connection, remote) DO UPDATE \
-             SET local = excluded.local, state = excluded.state",
-            )
-            .and_then(|mut s| {
-                s.execute(params![c, twin.remote.id.as_str(), local, twin.to_bytes()])
-            });
-        match written {
-            Ok(_) => Ok(()),
-            // The upsert handles the primary key: a constraint violation can
-            // only be the unique index on the local issue (I4).
-            Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
-                let other: Option<String> = self.row(
-                    "cannot read twin",
-                    "SELECT remote FROM twins WHERE connection = ?1 AND local = ?2",
-                    [c, local.unwrap_or_default()],
-                    |r| r.get(0),
-                )?;
-                let key = twin
-                    .local
-                    .as_ref()
-                    .map(|l| l.key.as_str())
-                    .unwrap_or_default();
-                Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "issue {key} is already the twin of {} on connection {c}",
-                        other.as_deref().unwrap_or("another issue")
-                    ),
-                )
-                .with_source(e))
-            }
-            Err(e) => Err(storage(self.db, "cannot write twin", e)
-                .with_connection(&twin.connection)
-                .with_issue(&twin.remote.id)),
-        }
+        self.write_twin(twin)
     }
 
     fn delete_twin(&mut self, connection: &ConnectionId, remote: &IssueId) -> Result<()> {
@@ -204,28 +152,7 @@ impl StoreTxn for SqliteTxn<'_> {
     }
 
     fn put_intent(&mut self, intent: &Intent) -> Result<()> {
-        let created = i64::try_from(intent.created.unix_timestamp_nanos()).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "intent {} was created at {}, outside the years 1678 to 2261 a store can order",
-                    intent.id, intent.created
-                ),
-            )
-        })?;
-        let record = to_json("intent", intent)?;
-        self.run(
-            "cannot write intent",
-            "INSERT INTO intents (id, connection, created_ns, record) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (id) DO UPDATE SET connection = excluded.connection, \
-             created_ns = excluded.created_ns, record = excluded.record",
-            params![intent.id, intent.connection.as_str(), created, record],
-        )
-        .map_err(|e| {
-            e.with_connection(&intent.connection)
-                .with_context("intent", &intent.id)
-        })?;
-        Ok(())
+        self.write_intent(intent)
     }
 
     fn intents(&mut self, connection: &ConnectionId) -> Result<Vec<Intent>> {
@@ -251,54 +178,11 @@ impl StoreTxn for SqliteTxn<'_> {
     }
 
     fn enqueue(&mut self, item: &QueueItem) -> Result<u64> {
-        let (c, issue) = (item.connection.as_str(), item.issue.as_str());
-        let with = |e: Error| e.with_connection(&item.connection).with_issue(&item.issue);
-        let queued: Option<i64> = self
-            .row(
-                "cannot read the queue",
-                "SELECT seq FROM queue WHERE connection = ?1 AND issue = ?2",
-                [c, issue],
-                |r| r.get(0),
-            )
-            .map_err(with)?;
-        let seq = match queued {
-            Some(seq) => seq,
-            None => {
-                let at = time_text("queue time", item.queued)?;
-                self.run(
-                    "cannot enqueue",
-                    "INSERT INTO queue (connection, issue, project, queued) VALUES (?1, ?2, ?3, ?4)",
-                    params![c, issue, item.project.as_str(), at],
-                )
-                .map_err(with)?;
-                self.active()?.last_insert_rowid()
-            }
-        };
-        Ok(seq.unsigned_abs())
+        self.append_to_queue(item)
     }
 
     fn queue(&mut self, connection: &ConnectionId, limit: usize) -> Result<Vec<QueueItem>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows: Vec<(i64, String, String, String)> = self
-            .rows(
-                "cannot read the queue",
-                "SELECT seq, issue, project, queued FROM queue \
-                 WHERE connection = ?1 ORDER BY seq LIMIT ?2",
-                params![connection.as_str(), limit],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .map_err(|e| e.with_connection(connection))?;
-        rows.into_iter()
-            .map(|(seq, issue, project, queued)| {
-                Ok(QueueItem {
-                    seq: seq.unsigned_abs(),
-                    connection: connection.clone(),
-                    project: ProjectKey::new(project),
-                    issue: IssueId::new(issue),
-                    queued: self.time("queue time", &queued)?,
-                })
-            })
-            .collect()
+        self.queued(connection, limit)
     }
 
     fn queue_len(&mut self, connection: &ConnectionId) -> Result<u64> {
@@ -398,32 +282,122 @@ impl StoreTxn for SqliteTxn<'_> {
         Ok(())
     }
 
-    fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.row(
-            "cannot read metadata",
-            "SELECT value FROM meta WHERE key = ?1",
-            [key],
-            |r| r.get(0),
-        )
-        .map_err(|e| e.with_context("key", key))
+    fn last_sync(&mut self, connection: &ConnectionId) -> Result<Option<OffsetDateTime>> {
+        self.on(connection)?.last_sync(connection)
     }
 
-    fn set_meta(&mut self, key: &str, value: Option<&[u8]>) -> Result<()> {
-        match value {
-            Some(value) => self.run(
-                "cannot write metadata",
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            ),
-            None => self.run(
-                "cannot remove metadata",
-                "DELETE FROM meta WHERE key = ?1",
-                [key],
-            ),
-        }
-        .map_err(|e| e.with_context("key", key))?;
-        Ok(())
+    fn set_last_sync(&mut self, connection: &ConnectionId, at: OffsetDateTime) -> Result<()> {
+        self.on(connection)?.set_last_sync(connection, at)
+    }
+
+    fn twin_conflicts(
+        &mut self,
+        connection: &ConnectionId,
+        origin: &IssueId,
+    ) -> Result<Vec<Conflict>> {
+        self.on(connection)?.twin_conflicts(connection, origin)
+    }
+
+    fn conflicts(&mut self, connection: &ConnectionId) -> Result<Vec<TwinConflicts>> {
+        self.on(connection)?.conflicts(connection)
+    }
+
+    fn put_conflicts(&mut self, record: &TwinConflicts) -> Result<()> {
+        self.on(&record.connection)?.put_conflicts(record)
+    }
+
+    fn peer_link(&mut self, connection: &ConnectionId) -> Result<Option<PeerLink>> {
+        self.on(connection)?.peer_link(connection)
+    }
+
+    fn put_peer_link(&mut self, link: &PeerLink) -> Result<()> {
+        self.on(&link.connection)?.put_peer_link(link)
+    }
+
+    fn delete_peer_link(&mut self, connection: &ConnectionId) -> Result<()> {
+        self.on(connection)?.delete_peer_link(connection)
+    }
+
+    fn seq_mark(&mut self, connection: &ConnectionId, mark: &SeqMark) -> Result<Option<u64>> {
+        self.on(connection)?.seq_mark(connection, mark)
+    }
+
+    fn set_seq_mark(
+        &mut self,
+        connection: &ConnectionId,
+        mark: &SeqMark,
+        value: Option<u64>,
+    ) -> Result<()> {
+        self.on(connection)?.set_seq_mark(connection, mark, value)
+    }
+
+    fn peer_gone(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        self.on(connection)?.peer_gone(connection, issue)
+    }
+
+    fn set_peer_gone(
+        &mut self,
+        connection: &ConnectionId,
+        issue: &IssueId,
+        gone: bool,
+    ) -> Result<()> {
+        self.on(connection)?.set_peer_gone(connection, issue, gone)
+    }
+
+    fn outgoing(&mut self, connection: &ConnectionId) -> Result<Vec<OutgoingRecord>> {
+        self.on(connection)?.outgoing(connection)
+    }
+
+    fn put_outgoing(&mut self, record: &OutgoingRecord) -> Result<()> {
+        self.on(&record.connection)?.put_outgoing(record)
+    }
+
+    fn delete_outgoing(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<()> {
+        self.on(connection)?.delete_outgoing(connection, issue)
+    }
+
+    fn invitations(&mut self) -> Result<Vec<InvitationRecord>> {
+        self.records()?.invitations()
+    }
+
+    fn put_invitation(&mut self, record: &InvitationRecord) -> Result<()> {
+        self.on(&record.connection)?.put_invitation(record)
+    }
+
+    fn delete_invitation(&mut self, connection: &ConnectionId) -> Result<()> {
+        self.on(connection)?.delete_invitation(connection)
+    }
+
+    fn rule_history(&mut self, connection: &ConnectionId) -> Result<Option<RuleHistory>> {
+        self.on(connection)?.rule_history(connection)
+    }
+
+    fn put_rule_history(&mut self, connection: &ConnectionId, history: &RuleHistory) -> Result<()> {
+        self.on(connection)?.put_rule_history(connection, history)
+    }
+
+    fn bulk_progress(
+        &mut self,
+        connection: &ConnectionId,
+        query: &str,
+    ) -> Result<Option<BulkProgress>> {
+        self.on(connection)?.bulk_progress(connection, query)
+    }
+
+    fn put_bulk_progress(&mut self, progress: &BulkProgress) -> Result<()> {
+        self.on(&progress.connection)?.put_bulk_progress(progress)
+    }
+
+    fn delete_bulk_progress(&mut self, connection: &ConnectionId, query: &str) -> Result<()> {
+        self.on(connection)?.delete_bulk_progress(connection, query)
+    }
+
+    fn node_record(&mut self) -> Result<NodeRecord> {
+        self.records()?.node_record()
+    }
+
+    fn put_node_record(&mut self, record: &NodeRecord) -> Result<()> {
+        self.records()?.put_node_record(record)
     }
 
     fn commit(self: Box<Self>) -> Result<()> {

@@ -6,8 +6,11 @@
 //! step runs in its own transaction together with the new version number, so
 //! a crash mid-migration leaves the file at the previous version. A change to
 //! the schema is a new step at the end, never an edit of an old one.
+//!
+//! A step is SQL, optionally followed by Rust ([`Migration::rust`]) for what
+//! SQL cannot do (re-encoding values); both run in the step's transaction.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -17,19 +20,37 @@ use super::error::storage;
 pub(super) const APPLICATION_ID: i32 = 0x7477_736e;
 
 /// The schema version this code writes.
-pub(super) const CURRENT: u32 = 1;
+pub(super) const CURRENT: u32 = 2;
 
-/// One forward step: the SQL that takes a file from version `to - 1` to `to`.
+/// Rust run inside a migration step's transaction, after its SQL; the
+/// database's name is for messages. Its errors must never hold a stored
+/// value (values may be secrets).
+pub(super) type RustStep = fn(&Transaction<'_>, &str) -> Result<()>;
+
+/// One forward step: what takes a file from version `to - 1` to `to`.
 #[derive(Debug)]
 pub(super) struct Migration {
     /// The version after the step.
     pub(super) to: u32,
-    /// The statements.
+    /// The statements, run first.
     pub(super) sql: &'static str,
+    /// Then this, in the same transaction.
+    pub(super) rust: Option<RustStep>,
 }
 
 /// Every step, oldest first; the last one is at [`CURRENT`].
-pub(super) const MIGRATIONS: &[Migration] = &[Migration { to: 1, sql: V1 }];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        to: 1,
+        sql: V1,
+        rust: None,
+    },
+    Migration {
+        to: 2,
+        sql: V2,
+        rust: Some(super::v0_1::migrate),
+    },
+];
 
 /// Version 1: a table per record kind, keyed for the store's lookups.
 const V1: &str = "
@@ -92,13 +113,99 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 ";
 
+/// Version 2: a table per record that version 1 kept in `meta` (which
+/// `v0_1::migrate` moves, then drops); twin states gain a format byte.
+/// Secrets (invitation codes) sit in `code` columns of their own, apart from
+/// the JSON `record`s, so that no parse error can quote them.
+const V2: &str = "
+CREATE TABLE last_sync (
+    connection TEXT PRIMARY KEY NOT NULL,
+    at         TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- `record` is the JSON list of the twin's conflicts (never empty).
+CREATE TABLE conflicts (
+    connection TEXT NOT NULL,
+    origin     TEXT NOT NULL,
+    record     TEXT NOT NULL,
+    PRIMARY KEY (connection, origin)
+) WITHOUT ROWID;
+
+-- `record` is the PeerLink as JSON without its code.
+CREATE TABLE peer_links (
+    connection TEXT PRIMARY KEY NOT NULL,
+    record     TEXT NOT NULL,
+    code       TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- `mark` is sent, applied or acked; `issue` is '' for sent. `value` holds
+-- the u64 bit for bit (above i64::MAX it reads negative in SQL).
+CREATE TABLE seq_marks (
+    connection TEXT NOT NULL,
+    mark       TEXT NOT NULL,
+    issue      TEXT NOT NULL,
+    value      INTEGER NOT NULL,
+    PRIMARY KEY (connection, mark, issue)
+) WITHOUT ROWID;
+
+CREATE TABLE peer_gone (
+    connection TEXT NOT NULL,
+    issue      TEXT NOT NULL,
+    PRIMARY KEY (connection, issue)
+) WITHOUT ROWID;
+
+CREATE TABLE outgoing (
+    connection     TEXT NOT NULL,
+    issue          TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    new            INTEGER NOT NULL,
+    match_existing INTEGER NOT NULL,
+    PRIMARY KEY (connection, issue)
+) WITHOUT ROWID;
+
+-- `state` is the InvitationState as JSON.
+CREATE TABLE invitations (
+    connection TEXT PRIMARY KEY NOT NULL,
+    code       TEXT NOT NULL,
+    state      TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- `record` is the RuleHistory as JSON.
+CREATE TABLE rule_histories (
+    connection TEXT PRIMARY KEY NOT NULL,
+    record     TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE bulk_progress (
+    connection TEXT NOT NULL,
+    query      TEXT NOT NULL,
+    next_page  TEXT NOT NULL,
+    PRIMARY KEY (connection, query)
+) WITHOUT ROWID;
+
+-- One row: the NodeRecord as JSON.
+CREATE TABLE node (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    record TEXT NOT NULL
+);
+";
+
 /// The tables a file at [`CURRENT`] has.
 const TABLES: &[&str] = &[
+    "bulk_progress",
+    "conflicts",
     "connections",
     "errors",
     "intents",
-    "meta",
+    "invitations",
+    "last_sync",
+    "node",
+    "outgoing",
+    "peer_gone",
+    "peer_links",
     "queue",
+    "rule_histories",
+    "seq_marks",
     "twins",
     "watermarks",
 ];
@@ -180,6 +287,25 @@ pub(super) fn migrate(
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(failed)?;
         txn.execute_batch(step.sql).map_err(failed)?;
+        if let Some(rust) = step.rust {
+            rust(&txn, name).map_err(|e| {
+                let mut err = Error::new(
+                    ErrorKind::Storage,
+                    format!(
+                        "cannot migrate the database from schema version {version} to {}: {}",
+                        step.to,
+                        e.message()
+                    ),
+                );
+                for (key, value) in e.context() {
+                    err = err.with_context(key, value);
+                }
+                if err.context_value("database").is_none() {
+                    err = err.with_context("database", name);
+                }
+                err.with_source(e)
+            })?;
+        }
         txn.pragma_update(None, "application_id", APPLICATION_ID)
             .map_err(failed)?;
         txn.pragma_update(None, "user_version", step.to)
@@ -241,10 +367,12 @@ mod tests {
         Migration {
             to: 1,
             sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);",
+            rust: None,
         },
         Migration {
             to: 2,
             sql: "ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;",
+            rust: None,
         },
     ];
 
@@ -281,6 +409,7 @@ mod tests {
         let broken = [Migration {
             to: 2,
             sql: "ALTER TABLE notes ADD COLUMN a INTEGER; ALTER TABLE nope ADD COLUMN b INTEGER;",
+            rust: None,
         }];
         let err = migrate(&mut conn, "t.db", Found::Version(1), &broken).expect_err("fails");
         assert_eq!(err.kind(), ErrorKind::Storage);
@@ -296,6 +425,63 @@ mod tests {
             })
             .expect("columns");
         assert_eq!(columns, 2, "the step's first statement was rolled back");
+    }
+
+    fn copy_notes(txn: &Transaction<'_>, name: &str) -> Result<()> {
+        txn.execute_batch("INSERT INTO archive (text) SELECT text FROM notes; DROP TABLE notes;")
+            .map_err(|e| storage(name, "cannot archive notes", e))
+    }
+
+    fn refuse_notes(txn: &Transaction<'_>, _: &str) -> Result<()> {
+        txn.execute_batch("INSERT INTO archive (text) VALUES ('half done')")
+            .expect("a first write");
+        Err(Error::new(ErrorKind::Storage, "note 7 is unreadable").with_context("note", 7))
+    }
+
+    #[test]
+    fn a_rust_step_runs_after_its_sql_in_the_same_transaction() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, "t.db", Found::Empty, &STEPS[..1]).expect("to v1");
+        conn.execute("INSERT INTO notes (text) VALUES ('kept')", [])
+            .expect("write at v1");
+        let step = [Migration {
+            to: 2,
+            sql: "CREATE TABLE archive (text TEXT NOT NULL);",
+            rust: Some(copy_notes),
+        }];
+        migrate(&mut conn, "t.db", Found::Version(1), &step).expect("to v2");
+        assert_eq!(version(&conn), 2);
+        let text: String = conn
+            .query_row("SELECT text FROM archive", [], |r| r.get(0))
+            .expect("moved by the rust step");
+        assert_eq!(text, "kept");
+    }
+
+    #[test]
+    fn a_failing_rust_step_rolls_back_its_sql_and_names_what_failed() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, "t.db", Found::Empty, &STEPS[..1]).expect("to v1");
+        let step = [Migration {
+            to: 2,
+            sql: "CREATE TABLE archive (text TEXT NOT NULL);",
+            rust: Some(refuse_notes),
+        }];
+        let err = migrate(&mut conn, "t.db", Found::Version(1), &step).expect_err("fails");
+        assert_eq!(err.kind(), ErrorKind::Storage);
+        assert_eq!(
+            err.to_string(),
+            "cannot migrate the database from schema version 1 to 2: note 7 is unreadable \
+             (note 7, database t.db)"
+        );
+        assert_eq!(version(&conn), 1);
+        let archive: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'archive'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema");
+        assert_eq!(archive, 0, "the step's table was rolled back");
     }
 
     #[test]

@@ -8,9 +8,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::{Error, Result};
+use crate::model::ConnectionId;
 use crate::plan::TwinState;
 
 use super::error::{invalid, storage};
+use super::typed::Records;
 
 /// `BEGIN IMMEDIATE` on creation, `COMMIT` in [`commit`](StoreTxn::commit),
 /// `ROLLBACK` when dropped before. Holding the connection's guard keeps the
@@ -43,6 +45,23 @@ impl<'a> SqliteTxn<'a> {
             ));
         }
         Ok(&self.conn)
+    }
+
+    /// The typed records (`typed.rs`) on this transaction, while it is open.
+    pub(super) fn records(&self) -> Result<Records<'_>> {
+        Ok(Records {
+            conn: self.active()?,
+            db: self.db,
+            connection: None,
+        })
+    }
+
+    /// As [`records`](Self::records), their errors naming `connection`.
+    pub(super) fn on<'s>(&'s self, connection: &'s ConnectionId) -> Result<Records<'s>> {
+        Ok(Records {
+            connection: Some(connection),
+            ..self.records()?
+        })
     }
 
     pub(super) fn fail<'s>(&'s self, doing: &'s str) -> impl Fn(rusqlite::Error) -> Error + 's {
@@ -137,16 +156,21 @@ mod tests {
         ConnectionId::parse("c1").expect("valid id")
     }
 
+    fn c2() -> ConnectionId {
+        ConnectionId::parse("c2").expect("valid id")
+    }
+
     #[test]
     fn statements_after_sqlite_rolled_back_the_transaction_are_refused() {
         let store = SqliteStore::in_memory().expect("open");
         let db = ":memory:";
         let mut txn = SqliteTxn::begin(store.conn.lock().expect("lock"), db).expect("begin");
-        txn.set_meta("a", Some(b"1")).expect("write");
+        let at = datetime!(2026-01-01 0:00 UTC);
+        txn.set_last_sync(&c1(), at).expect("write");
         // What SQLite does by itself after a full disk or an i/o error.
         txn.conn.execute_batch("ROLLBACK").expect("rollback");
         let err = txn
-            .set_meta("b", Some(b"2"))
+            .set_last_sync(&c2(), at)
             .expect_err("no write outside the transaction");
         assert_eq!(err.kind(), ErrorKind::Storage);
         assert!(
@@ -155,8 +179,8 @@ mod tests {
         );
         assert!(Box::new(txn).commit().is_err(), "nothing to commit");
         let mut txn = store.begin().expect("begin");
-        assert_eq!(txn.meta("a").expect("read"), None);
-        assert_eq!(txn.meta("b").expect("read"), None);
+        assert_eq!(txn.last_sync(&c1()).expect("read"), None);
+        assert_eq!(txn.last_sync(&c2()).expect("read"), None);
     }
 
     #[test]

@@ -1,0 +1,199 @@
+//! What a node keeps about the other node of a remote connection, as SQL:
+//! peer links (their code, a secret, in a column of its own), sequence
+//! marks, gone flags and outgoing records.
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use crate::connection::Role;
+use crate::error::Result;
+use crate::model::{ConnectionId, InstanceUrl, IssueId, IssueKey};
+use crate::store::{OutgoingRecord, PeerLink, SeqMark, StoredSecret};
+
+use super::typed::{Records, to_json};
+
+/// A peer link as stored in `peer_links.record`: everything but the code.
+#[derive(Serialize, Deserialize)]
+struct LinkRecord {
+    role: Role,
+    peer: Option<InstanceUrl>,
+    peer_reachable: bool,
+    protocol: u16,
+}
+
+/// A sequence mark's `(mark, issue)` columns.
+fn mark_columns(mark: &SeqMark) -> (&'static str, &str) {
+    match mark {
+        SeqMark::Sent => ("sent", ""),
+        SeqMark::Applied(issue) => ("applied", issue.as_str()),
+        SeqMark::Acked(issue) => ("acked", issue.as_str()),
+    }
+}
+
+/// A u64 in an SQLite INTEGER, bit for bit.
+fn to_sql_u64(value: u64) -> i64 {
+    i64::from_ne_bytes(value.to_ne_bytes())
+}
+
+fn from_sql_u64(value: i64) -> u64 {
+    u64::from_ne_bytes(value.to_ne_bytes())
+}
+
+impl Records<'_> {
+    pub(super) fn peer_link(&self, c: &ConnectionId) -> Result<Option<PeerLink>> {
+        let row: Option<(String, String)> = self.row(
+            "cannot read the peer link",
+            "SELECT record, code FROM peer_links WHERE connection = ?1",
+            [c.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let Some((record, code)) = row else {
+            return Ok(None);
+        };
+        let code = StoredSecret::new(code);
+        let link: LinkRecord = self.json("peer link", &record)?;
+        Ok(Some(PeerLink {
+            connection: c.clone(),
+            role: link.role,
+            peer: link.peer,
+            peer_reachable: link.peer_reachable,
+            protocol: link.protocol,
+            code,
+        }))
+    }
+
+    pub(super) fn put_peer_link(&self, link: &PeerLink) -> Result<()> {
+        let record = to_json(
+            "peer link",
+            &LinkRecord {
+                role: link.role,
+                peer: link.peer.clone(),
+                peer_reachable: link.peer_reachable,
+                protocol: link.protocol,
+            },
+        )?;
+        self.run(
+            "cannot write the peer link",
+            "INSERT INTO peer_links (connection, record, code) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (connection) DO UPDATE SET record = excluded.record, code = excluded.code",
+            params![link.connection.as_str(), record, link.code.expose()],
+        )
+    }
+
+    pub(super) fn delete_peer_link(&self, c: &ConnectionId) -> Result<()> {
+        self.run(
+            "cannot delete the peer link",
+            "DELETE FROM peer_links WHERE connection = ?1",
+            [c.as_str()],
+        )
+    }
+
+    pub(super) fn seq_mark(&self, c: &ConnectionId, mark: &SeqMark) -> Result<Option<u64>> {
+        let (kind, issue) = mark_columns(mark);
+        let value: Option<i64> = self.row(
+            "cannot read a sequence mark",
+            "SELECT value FROM seq_marks WHERE connection = ?1 AND mark = ?2 AND issue = ?3",
+            [c.as_str(), kind, issue],
+            |r| r.get(0),
+        )?;
+        Ok(value.map(from_sql_u64))
+    }
+
+    pub(super) fn set_seq_mark(
+        &self,
+        c: &ConnectionId,
+        mark: &SeqMark,
+        value: Option<u64>,
+    ) -> Result<()> {
+        let (kind, issue) = mark_columns(mark);
+        match value {
+            Some(v) => self.run(
+                "cannot write a sequence mark",
+                "INSERT INTO seq_marks (connection, mark, issue, value) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (connection, mark, issue) DO UPDATE SET value = excluded.value",
+                params![c.as_str(), kind, issue, to_sql_u64(v)],
+            ),
+            None => self.run(
+                "cannot delete a sequence mark",
+                "DELETE FROM seq_marks WHERE connection = ?1 AND mark = ?2 AND issue = ?3",
+                [c.as_str(), kind, issue],
+            ),
+        }
+    }
+
+    pub(super) fn peer_gone(&self, c: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        let found: Option<i64> = self.row(
+            "cannot read a gone flag",
+            "SELECT 1 FROM peer_gone WHERE connection = ?1 AND issue = ?2",
+            [c.as_str(), issue.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(found.is_some())
+    }
+
+    pub(super) fn set_peer_gone(
+        &self,
+        c: &ConnectionId,
+        issue: &IssueId,
+        gone: bool,
+    ) -> Result<()> {
+        let key = [c.as_str(), issue.as_str()];
+        if gone {
+            self.run(
+                "cannot write a gone flag",
+                "INSERT INTO peer_gone (connection, issue) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                key,
+            )
+        } else {
+            self.run(
+                "cannot delete a gone flag",
+                "DELETE FROM peer_gone WHERE connection = ?1 AND issue = ?2",
+                key,
+            )
+        }
+    }
+
+    pub(super) fn outgoing(&self, c: &ConnectionId) -> Result<Vec<OutgoingRecord>> {
+        let rows: Vec<(String, String, bool, bool)> = self.rows(
+            "cannot read outgoing records",
+            "SELECT issue, key, new, match_existing FROM outgoing \
+             WHERE connection = ?1 ORDER BY issue",
+            [c.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(issue, key, new, match_existing)| OutgoingRecord {
+                connection: c.clone(),
+                issue: IssueId::new(issue),
+                key: IssueKey::new(key),
+                new,
+                match_existing,
+            })
+            .collect())
+    }
+
+    pub(super) fn put_outgoing(&self, r: &OutgoingRecord) -> Result<()> {
+        self.run(
+            "cannot write an outgoing record",
+            "INSERT INTO outgoing (connection, issue, key, new, match_existing) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (connection, issue) DO UPDATE \
+             SET key = excluded.key, new = excluded.new, match_existing = excluded.match_existing",
+            params![
+                r.connection.as_str(),
+                r.issue.as_str(),
+                r.key.as_str(),
+                r.new,
+                r.match_existing
+            ],
+        )
+    }
+
+    pub(super) fn delete_outgoing(&self, c: &ConnectionId, issue: &IssueId) -> Result<()> {
+        self.run(
+            "cannot delete an outgoing record",
+            "DELETE FROM outgoing WHERE connection = ?1 AND issue = ?2",
+            [c.as_str(), issue.as_str()],
+        )
+    }
+}

@@ -1,0 +1,537 @@
+//! The cases for the typed records beside twins: last sync times, conflicts,
+//! peer links, sequence marks, gone flags, outgoing records, invitations,
+//! rule histories, bulk progress and the node record; and what deleting a
+//! connection must leave.
+
+use time::macros::datetime;
+
+use crate::connection::{InvitationState, ProjectLevelPolicy, Role};
+use crate::model::{ConnectionId, InstanceUrl, IssueId};
+use crate::plan::{Conflict, Winner};
+use crate::replica::FieldValue;
+use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
+use crate::store::{
+    BulkProgress, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink, SeqMark, Store,
+    StoredSecret, TwinConflicts,
+};
+
+use super::{conn, error, intent, queued, record, twin};
+
+fn conflicts(c: &ConnectionId, origin: &str, subject: &str) -> TwinConflicts {
+    TwinConflicts {
+        connection: c.clone(),
+        origin: IssueId::new(origin),
+        conflicts: vec![Conflict {
+            subject: subject.to_owned(),
+            remote: FieldValue::Text(format!("{subject} there")),
+            local: FieldValue::Text(format!("{subject} here")),
+            base: None,
+            winner: Winner::Remote,
+        }],
+    }
+}
+
+fn link(c: &ConnectionId, protocol: u16) -> PeerLink {
+    PeerLink {
+        connection: c.clone(),
+        role: Role::Initiator,
+        peer: Some(InstanceUrl::parse("https://b.example").expect("url")),
+        peer_reachable: true,
+        protocol,
+        code: StoredSecret::new(format!("twinsync-invite-{c}-secret")),
+    }
+}
+
+fn outgoing(c: &ConnectionId, issue: &str, new: bool) -> OutgoingRecord {
+    OutgoingRecord {
+        connection: c.clone(),
+        issue: IssueId::new(issue),
+        key: format!("SUP-{issue}").into(),
+        new,
+        match_existing: !new,
+    }
+}
+
+fn invitation(c: &ConnectionId, state: InvitationState) -> InvitationRecord {
+    InvitationRecord {
+        connection: c.clone(),
+        code: StoredSecret::new(format!("twinsync-invite-{c}-code")),
+        state,
+    }
+}
+
+fn history(versions: u32) -> RuleHistory {
+    RuleHistory {
+        draft: Some(RuleSpec::default().with_labels()),
+        versions: (1..=versions)
+            .map(|number| RuleVersion {
+                number,
+                spec: RuleSpec::default().map_status("Open", format!("To Do {number}")),
+                published_at: datetime!(2026-01-01 0:00 UTC),
+                published_by: "ada".into(),
+            })
+            .collect(),
+        active: (versions > 0).then_some(versions),
+    }
+}
+
+fn bulk(c: &ConnectionId, query: &str, next_page: &str) -> BulkProgress {
+    BulkProgress {
+        connection: c.clone(),
+        query: query.to_owned(),
+        next_page: next_page.to_owned(),
+    }
+}
+
+/// The last sync time is kept per connection and replaced, exactly.
+pub fn last_sync_is_kept_per_connection(store: &dyn Store) {
+    let (c1, c2) = (conn("c1"), conn("c2"));
+    let first = datetime!(2026-03-01 10:00:00.123456789 +02:00);
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.last_sync(&c1).expect("read"), None);
+    txn.set_last_sync(&c1, first).expect("set");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let read = txn.last_sync(&c1).expect("read");
+    assert_eq!(read, Some(first));
+    assert_eq!(
+        read.map(|t| t.offset()),
+        Some(first.offset()),
+        "offset kept"
+    );
+    assert_eq!(txn.last_sync(&c2).expect("read"), None, "per connection");
+    let later = datetime!(2026-03-02 0:00 UTC);
+    txn.set_last_sync(&c1, later).expect("replace");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.last_sync(&c1).expect("read"), Some(later));
+}
+
+/// Conflicts are kept per twin, listed by origin issue, replaced whole, and
+/// an empty list removes them.
+pub fn conflicts_are_kept_per_twin_and_cleared_by_an_empty_list(store: &dyn Store) {
+    let (c, other) = (conn("c1"), conn("c2"));
+    let mut txn = store.begin().expect("begin");
+    for origin in ["3", "1", "2"] {
+        txn.put_conflicts(&conflicts(&c, origin, "summary"))
+            .expect("put");
+    }
+    txn.put_conflicts(&conflicts(&other, "1", "status"))
+        .expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let listed = txn.conflicts(&c).expect("read");
+    let origins: Vec<&str> = listed.iter().map(|t| t.origin.as_str()).collect();
+    assert_eq!(origins, ["1", "2", "3"], "ordered by origin issue id");
+    assert_eq!(listed[0], conflicts(&c, "1", "summary"), "read back equal");
+    txn.put_conflicts(&conflicts(&c, "1", "description"))
+        .expect("replace");
+    txn.put_conflicts(&TwinConflicts {
+        conflicts: Vec::new(),
+        ..conflicts(&c, "2", "summary")
+    })
+    .expect("clear");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(
+        txn.twin_conflicts(&c, &"1".into()).expect("read"),
+        conflicts(&c, "1", "description").conflicts
+    );
+    assert!(
+        txn.twin_conflicts(&c, &"2".into())
+            .expect("read")
+            .is_empty()
+    );
+    assert_eq!(
+        txn.conflicts(&c).expect("read").len(),
+        2,
+        "cleared one gone"
+    );
+    assert_eq!(
+        txn.conflicts(&other).expect("read"),
+        [conflicts(&other, "1", "status")]
+    );
+}
+
+/// A peer link reads back with its code intact, is replaced and deleted.
+pub fn peer_link_round_trips_with_its_code(store: &dyn Store) {
+    let (c, other) = (conn("c1"), conn("c2"));
+    let mut txn = store.begin().expect("begin");
+    txn.put_peer_link(&link(&c, 1)).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let read = txn.peer_link(&c).expect("read").expect("a link");
+    assert_eq!(read, link(&c, 1));
+    assert_eq!(read.code.expose(), "twinsync-invite-c1-secret");
+    assert_eq!(txn.peer_link(&other).expect("read"), None);
+    let mut changed = link(&c, 2);
+    changed.role = Role::Acceptor;
+    changed.peer = None;
+    changed.peer_reachable = false;
+    txn.put_peer_link(&changed).expect("replace");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.peer_link(&c).expect("read"), Some(changed));
+    txn.delete_peer_link(&c).expect("delete");
+    txn.delete_peer_link(&other)
+        .expect("deleting nothing is fine");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.peer_link(&c).expect("read"), None);
+}
+
+/// Each sequence mark (sent, applied per issue, acked per issue) is its own
+/// value, kept exactly, replaced, and removed by `None`.
+pub fn sequence_marks_are_kept_apart_and_exactly(store: &dyn Store) {
+    let c = conn("c1");
+    let marks = [
+        (SeqMark::Sent, 1_790_000_000_000_000_000),
+        (SeqMark::Applied("7".into()), 5),
+        (SeqMark::Acked("7".into()), 6),
+        (SeqMark::Applied("8".into()), u64::MAX),
+    ];
+    let mut txn = store.begin().expect("begin");
+    for (mark, value) in &marks {
+        txn.set_seq_mark(&c, mark, Some(*value)).expect("set");
+    }
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    for (mark, value) in &marks {
+        assert_eq!(
+            txn.seq_mark(&c, mark).expect("read"),
+            Some(*value),
+            "{mark:?}"
+        );
+    }
+    assert_eq!(
+        txn.seq_mark(&c, &SeqMark::Acked("8".into())).expect("read"),
+        None
+    );
+    assert_eq!(
+        txn.seq_mark(&conn("c2"), &SeqMark::Sent).expect("read"),
+        None
+    );
+    txn.set_seq_mark(&c, &SeqMark::Sent, Some(2))
+        .expect("replace");
+    txn.set_seq_mark(&c, &SeqMark::Acked("7".into()), None)
+        .expect("remove");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.seq_mark(&c, &SeqMark::Sent).expect("read"), Some(2));
+    assert_eq!(
+        txn.seq_mark(&c, &SeqMark::Acked("7".into())).expect("read"),
+        None
+    );
+    assert_eq!(
+        txn.seq_mark(&c, &SeqMark::Applied("7".into()))
+            .expect("read"),
+        Some(5)
+    );
+}
+
+/// A gone flag is set per issue, set twice harmlessly, and cleared.
+pub fn peer_gone_flags_set_and_clear(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    txn.set_peer_gone(&c, &"7".into(), true).expect("set");
+    txn.set_peer_gone(&c, &"7".into(), true).expect("set again");
+    txn.set_peer_gone(&c, &"9".into(), false)
+        .expect("clearing nothing is fine");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert!(txn.peer_gone(&c, &"7".into()).expect("read"));
+    assert!(!txn.peer_gone(&c, &"9".into()).expect("read"));
+    assert!(!txn.peer_gone(&conn("c2"), &"7".into()).expect("read"));
+    txn.set_peer_gone(&c, &"7".into(), false).expect("clear");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert!(!txn.peer_gone(&c, &"7".into()).expect("read"));
+}
+
+/// Outgoing records are listed by issue id, replaced and deleted.
+pub fn outgoing_records_are_ordered_and_replaced(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    for issue in ["30", "10", "20"] {
+        txn.put_outgoing(&outgoing(&c, issue, true)).expect("put");
+    }
+    txn.put_outgoing(&outgoing(&conn("c2"), "10", true))
+        .expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let issues: Vec<String> = txn
+        .outgoing(&c)
+        .expect("read")
+        .into_iter()
+        .map(|r| r.issue.as_str().to_owned())
+        .collect();
+    assert_eq!(issues, ["10", "20", "30"], "ordered by issue id");
+    txn.put_outgoing(&outgoing(&c, "20", false))
+        .expect("replace");
+    txn.delete_outgoing(&c, &"30".into()).expect("delete");
+    txn.delete_outgoing(&c, &"99".into())
+        .expect("deleting nothing is fine");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(
+        txn.outgoing(&c).expect("read"),
+        [outgoing(&c, "10", true), outgoing(&c, "20", false)]
+    );
+}
+
+/// Invitations are listed by connection id with their codes, replaced and
+/// deleted.
+pub fn invitations_are_ordered_by_connection(store: &dyn Store) {
+    let used = InvitationState::Used {
+        at: datetime!(2026-01-02 3:04:05 UTC),
+    };
+    let mut txn = store.begin().expect("begin");
+    for id in ["c3", "c1", "c2"] {
+        txn.put_invitation(&invitation(&conn(id), InvitationState::Pending))
+            .expect("put");
+    }
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let listed = txn.invitations().expect("read");
+    let ids: Vec<&str> = listed.iter().map(|i| i.connection.as_str()).collect();
+    assert_eq!(ids, ["c1", "c2", "c3"], "ordered by connection id");
+    assert_eq!(listed[0].code.expose(), "twinsync-invite-c1-code");
+    txn.put_invitation(&invitation(&conn("c1"), used))
+        .expect("replace");
+    txn.delete_invitation(&conn("c3")).expect("delete");
+    txn.delete_invitation(&conn("c9"))
+        .expect("deleting nothing is fine");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(
+        txn.invitations().expect("read"),
+        [
+            invitation(&conn("c1"), used),
+            invitation(&conn("c2"), InvitationState::Pending)
+        ]
+    );
+}
+
+/// A rule history reads back equal and is replaced whole.
+pub fn rule_history_round_trips(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.rule_history(&c).expect("read"), None);
+    txn.put_rule_history(&c, &history(1)).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.rule_history(&c).expect("read"), Some(history(1)));
+    txn.put_rule_history(&c, &history(3)).expect("replace");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.rule_history(&c).expect("read"), Some(history(3)));
+    assert_eq!(txn.rule_history(&conn("c2")).expect("read"), None);
+}
+
+/// Bulk progress is kept per connection and exact query, replaced and deleted.
+pub fn bulk_progress_is_kept_per_query(store: &dyn Store) {
+    let c = conn("c1");
+    let (q1, q2) = ("project = SUP", "project = SUP ORDER BY key");
+    let mut txn = store.begin().expect("begin");
+    txn.put_bulk_progress(&bulk(&c, q1, "page-2")).expect("put");
+    txn.put_bulk_progress(&bulk(&c, q2, "page-9")).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(
+        txn.bulk_progress(&c, q1).expect("read"),
+        Some(bulk(&c, q1, "page-2"))
+    );
+    assert_eq!(txn.bulk_progress(&conn("c2"), q1).expect("read"), None);
+    txn.put_bulk_progress(&bulk(&c, q1, "page-3"))
+        .expect("replace");
+    txn.delete_bulk_progress(&c, q2).expect("delete");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(
+        txn.bulk_progress(&c, q1).expect("read"),
+        Some(bulk(&c, q1, "page-3"))
+    );
+    assert_eq!(txn.bulk_progress(&c, q2).expect("read"), None);
+}
+
+/// The node record is the default until saved, then what was saved.
+pub fn node_record_defaults_then_round_trips(store: &dyn Store) {
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.node_record().expect("read"), NodeRecord::default());
+    let mut node = NodeRecord {
+        starts: 3,
+        policy: Some(ProjectLevelPolicy {
+            enabled: true,
+            group: "sync-admins".to_owned(),
+        }),
+        ..NodeRecord::default()
+    };
+    txn.put_node_record(&node).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.node_record().expect("read"), node);
+    node.starts = 4;
+    node.policy = None;
+    txn.put_node_record(&node).expect("replace");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.node_record().expect("read"), node);
+}
+
+/// Writes one record of every kind for connection `c`.
+fn fill(txn: &mut dyn crate::store::StoreTxn, c: &ConnectionId) {
+    txn.put_connection(&record(c)).expect("put connection");
+    txn.put_twin(&twin(c, "1", Some("101"))).expect("put twin");
+    txn.put_intent(&intent(c, &format!("op-{c}"), 0))
+        .expect("put intent");
+    txn.enqueue(&queued(c, "1")).expect("enqueue");
+    txn.put_error(&error(c, "1", "e")).expect("put error");
+    txn.set_watermark(c, &"SUP".into(), datetime!(2026-01-01 0:00 UTC))
+        .expect("set watermark");
+    txn.set_last_sync(c, datetime!(2026-01-01 0:00 UTC))
+        .expect("set last sync");
+    txn.put_conflicts(&conflicts(c, "1", "summary"))
+        .expect("put conflicts");
+    txn.put_peer_link(&link(c, 1)).expect("put link");
+    for mark in [
+        SeqMark::Sent,
+        SeqMark::Applied("1".into()),
+        SeqMark::Acked("101".into()),
+    ] {
+        txn.set_seq_mark(c, &mark, Some(9)).expect("set mark");
+    }
+    txn.set_peer_gone(c, &"2".into(), true).expect("set gone");
+    txn.put_outgoing(&outgoing(c, "101", true))
+        .expect("put outgoing");
+    txn.put_invitation(&invitation(c, InvitationState::Pending))
+        .expect("put invitation");
+    txn.put_rule_history(c, &history(1)).expect("put rules");
+    txn.put_bulk_progress(&bulk(c, "project = SUP", "page-2"))
+        .expect("put bulk");
+}
+
+/// Every query of connection `c`: `true` when each finds something.
+fn everything_of(
+    txn: &mut dyn crate::store::StoreTxn,
+    c: &ConnectionId,
+) -> Vec<(&'static str, bool)> {
+    vec![
+        ("connection", txn.connection(c).expect("read").is_some()),
+        ("twins", !txn.twins(c).expect("read").is_empty()),
+        ("twin count", txn.twin_count(c).expect("read") > 0),
+        (
+            "twin by local",
+            txn.twin_by_local(c, &"101".into()).expect("read").is_some(),
+        ),
+        ("intents", !txn.intents(c).expect("read").is_empty()),
+        ("queue", txn.queue_len(c).expect("read") > 0),
+        ("errors", !txn.errors(c).expect("read").is_empty()),
+        (
+            "watermark",
+            txn.watermark(c, &"SUP".into()).expect("read").is_some(),
+        ),
+        ("last sync", txn.last_sync(c).expect("read").is_some()),
+        ("conflicts", !txn.conflicts(c).expect("read").is_empty()),
+        (
+            "twin conflicts",
+            !txn.twin_conflicts(c, &"1".into()).expect("read").is_empty(),
+        ),
+        ("peer link", txn.peer_link(c).expect("read").is_some()),
+        (
+            "sent mark",
+            txn.seq_mark(c, &SeqMark::Sent).expect("read").is_some(),
+        ),
+        (
+            "applied mark",
+            txn.seq_mark(c, &SeqMark::Applied("1".into()))
+                .expect("read")
+                .is_some(),
+        ),
+        (
+            "acked mark",
+            txn.seq_mark(c, &SeqMark::Acked("101".into()))
+                .expect("read")
+                .is_some(),
+        ),
+        ("gone flag", txn.peer_gone(c, &"2".into()).expect("read")),
+        ("outgoing", !txn.outgoing(c).expect("read").is_empty()),
+        (
+            "invitation",
+            txn.invitations()
+                .expect("read")
+                .iter()
+                .any(|i| &i.connection == c),
+        ),
+        ("rule history", txn.rule_history(c).expect("read").is_some()),
+        (
+            "bulk progress",
+            txn.bulk_progress(c, "project = SUP")
+                .expect("read")
+                .is_some(),
+        ),
+    ]
+}
+
+/// Deleting a connection leaves nothing of it, in any record kind, and
+/// everything of other connections.
+pub fn deleting_a_connection_leaves_nothing(store: &dyn Store) {
+    let (gone, kept) = (conn("c1"), conn("c2"));
+    let mut txn = store.begin().expect("begin");
+    fill(&mut *txn, &gone);
+    fill(&mut *txn, &kept);
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let before = everything_of(&mut *txn, &gone);
+    assert!(before.iter().all(|(_, found)| *found), "filled: {before:?}");
+    txn.delete_connection(&gone).expect("delete");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let left: Vec<&str> = everything_of(&mut *txn, &gone)
+        .into_iter()
+        .filter_map(|(what, found)| found.then_some(what))
+        .collect();
+    assert!(left.is_empty(), "left of the deleted connection: {left:?}");
+    let missing: Vec<&str> = everything_of(&mut *txn, &kept)
+        .into_iter()
+        .filter_map(|(what, found)| (!found).then_some(what))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "lost of the other connection: {missing:?}"
+    );
+    assert_eq!(txn.connections().expect("read"), [record(&kept)]);
+    assert_eq!(txn.peer_link(&kept).expect("read"), Some(link(&kept, 1)));
+}
+
+/// A transaction dropped without commit leaves no typed record behind, and
+/// takes back nothing that was committed.
+pub fn dropped_transaction_leaves_no_typed_record(store: &dyn Store) {
+    let (c, committed) = (conn("c1"), conn("c2"));
+    let mut txn = store.begin().expect("begin");
+    fill(&mut *txn, &committed);
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    fill(&mut *txn, &c);
+    let node = NodeRecord {
+        starts: 7,
+        ..NodeRecord::default()
+    };
+    txn.put_node_record(&node).expect("put node");
+    txn.delete_connection(&committed).expect("delete");
+    drop(txn);
+    let mut txn = store.begin().expect("begin");
+    let left: Vec<&str> = everything_of(&mut *txn, &c)
+        .into_iter()
+        .filter_map(|(what, found)| found.then_some(what))
+        .collect();
+    assert!(left.is_empty(), "left after the rollback: {left:?}");
+    assert_eq!(txn.node_record().expect("read"), NodeRecord::default());
+    let missing: Vec<&str> = everything_of(&mut *txn, &committed)
+        .into_iter()
+        .filter_map(|(what, found)| (!found).then_some(what))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the rolled-back delete took: {missing:?}"
+    );
+}
