@@ -1,11 +1,11 @@
 //! Bulk exalate and bulk connect, with progress events.
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueKey};
-use crate::tracker::Page;
+use crate::tracker::{Page, TrackerExt};
 
 use super::Node;
 
@@ -108,7 +108,7 @@ impl Node {
             ..BulkReport::default()
         };
         let size = self.options().page_size;
-        let mut page = match saved.and_then(|t| String::from_utf8(t).ok()) {
+        let first = match saved.and_then(|t| String::from_utf8(t).ok()) {
             Some(token) if !token.is_empty() => Page::next(token, size),
             _ => Page::first(size),
         };
@@ -117,8 +117,8 @@ impl Node {
         for side in [&conn.a, &conn.b] {
             self.project_info(&side.project).await?;
         }
-        loop {
-            let result = self.tracker().search(jql, &page).await?;
+        let mut pages = self.tracker().search_pages(jql, first);
+        while let Some(result) = pages.try_next().await? {
             let conn = &conn;
             let events: Vec<BulkEvent> = futures::stream::iter(result.issues)
                 .map(|issue| async move {
@@ -158,7 +158,6 @@ impl Node {
                 Some(token) => {
                     txn.set_meta(&key, Some(token.as_bytes()))?;
                     txn.commit()?;
-                    page = Page::next(token, size);
                 }
                 None => {
                     txn.set_meta(&key, None)?;
