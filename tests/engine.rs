@@ -600,3 +600,49 @@ fn connect_makes_the_first_issue_the_source_and_copies_other_comments_both_ways(
     assert_eq!(rig.issue("SUP-2").issue_type, "Bug");
     assert_eq!(rig.issue("DEV-2").summary, "Login slow");
 }
+
+#[test]
+fn a_node_refuses_a_tracker_that_cannot_store_markers() {
+    use std::sync::Arc;
+    use twinsync::engine::Node;
+    use twinsync::store::MemoryStore;
+    use twinsync::testkit::LimitedTracker;
+
+    let build = |tracker: Arc<dyn Tracker>| {
+        block_on(
+            Node::builder()
+                .tracker(tracker)
+                .store(Arc::new(MemoryStore::new()))
+                .build(),
+        )
+    };
+    for capability in ["issue_properties", "comment_properties"] {
+        let memory = twinsync::testkit::memory_tracker();
+        let mut capabilities = memory.capabilities();
+        if capability == "issue_properties" {
+            capabilities.issue_properties = false;
+        } else {
+            capabilities.comment_properties = false;
+        }
+        let limited = LimitedTracker::new(Arc::new(memory.clone()), capabilities);
+        let err = build(Arc::new(limited)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains(capability) && message.contains("duplicate"),
+            "the error names the capability and why it matters: {message}"
+        );
+        assert_eq!(
+            memory.calls().total(),
+            0,
+            "refused before any call: {}",
+            memory.calls()
+        );
+    }
+    // Without attachments (an optional capability) a node starts.
+    let memory = twinsync::testkit::memory_tracker();
+    let mut capabilities = memory.capabilities();
+    capabilities.attachments = false;
+    let limited = LimitedTracker::new(Arc::new(memory), capabilities);
+    build(Arc::new(limited)).expect("a node without attachments");
+}

@@ -19,3 +19,27 @@ mod with_search_lag {
 
     twinsync::tracker_conformance!(lagging);
 }
+
+mod with_nothing_optional {
+    //! The suite against a tracker with every optional capability off: each
+    //! operation they cover must be refused as `Unsupported`.
+
+    use std::sync::Arc;
+    use twinsync::testkit::LimitedTracker;
+    use twinsync::tracker::Tracker;
+
+    async fn limited() -> twinsync::testkit::TrackerFixture {
+        let memory = twinsync::testkit::memory_tracker();
+        let mut capabilities = memory.capabilities();
+        capabilities.issue_properties = false;
+        capabilities.comment_properties = false;
+        capabilities.attachments = false;
+        capabilities.delete_comments = false;
+        capabilities.permissions = false;
+        let mut fixture = twinsync::testkit::memory_fixture_for(memory.clone());
+        fixture.tracker = Arc::new(LimitedTracker::new(Arc::new(memory), capabilities));
+        fixture
+    }
+
+    twinsync::tracker_conformance!(limited);
+}

@@ -1,12 +1,12 @@
 //! Bulk exalate and bulk connect, with progress events.
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueKey};
 use crate::store::BulkProgress;
-use crate::tracker::Page;
+use crate::tracker::{Page, TrackerExt};
 
 use super::Node;
 
@@ -103,7 +103,7 @@ impl Node {
             ..BulkReport::default()
         };
         let size = self.options().page_size;
-        let mut page = match saved {
+        let first = match saved {
             Some(p) if !p.next_page.is_empty() => Page::next(p.next_page, size),
             _ => Page::first(size),
         };
@@ -112,8 +112,8 @@ impl Node {
         for side in [&conn.a, &conn.b] {
             self.project_info(&side.project).await?;
         }
-        loop {
-            let result = self.tracker().search(jql, &page).await?;
+        let mut pages = self.tracker().search_pages(jql, first);
+        while let Some(result) = pages.try_next().await? {
             let conn = &conn;
             let events: Vec<BulkEvent> = futures::stream::iter(result.issues)
                 .map(|issue| async move {
@@ -157,7 +157,6 @@ impl Node {
                         next_page: token.clone(),
                     })?;
                     txn.commit()?;
-                    page = Page::next(token, size);
                 }
                 None => {
                     txn.delete_bulk_progress(&conn.id, jql)?;

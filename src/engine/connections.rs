@@ -2,13 +2,15 @@
 
 use std::collections::HashSet;
 
+use futures::TryStreamExt;
+
 use crate::connection::{Connection, ConnectionStatus, Mode, Side};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueId, IssueRef, ProjectKey};
 use crate::plan::{ConflictPolicy, DeletionGuard, TwinState};
 use crate::replica::Marker;
 use crate::rules::RuleSetKind;
-use crate::tracker::Page;
+use crate::tracker::{Page, TrackerExt};
 
 use super::Node;
 
@@ -155,9 +157,10 @@ impl Node {
         let (mut origins, mut copies) = (HashSet::<IssueId>::new(), HashSet::<IssueId>::new());
         for side in [&conn.a, &conn.b] {
             let jql = format!("project = {}", side.project);
-            let mut page = Page::first(self.options().page_size);
-            loop {
-                let result = self.tracker().search(&jql, &page).await?;
+            let mut pages = self
+                .tracker()
+                .search_pages(&jql, Page::first(self.options().page_size));
+            while let Some(result) = pages.try_next().await? {
                 for issue in &result.issues {
                     let Some(marker) = Marker::find(&issue.properties, &conn.id) else {
                         continue;
@@ -174,10 +177,6 @@ impl Node {
                     let mut twin = TwinState::new(conn.id.clone(), origin);
                     twin.local = Some(issue.reference());
                     twins.push(twin);
-                }
-                match result.next_page {
-                    Some(token) => page = Page::next(token, self.options().page_size),
-                    None => break,
                 }
             }
         }

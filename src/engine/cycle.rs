@@ -9,7 +9,7 @@ use tracing::Instrument;
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey};
-use crate::tracker::Page;
+use crate::tracker::TrackerExt;
 
 use super::Node;
 use super::twin::{Direction, Hints};
@@ -277,24 +277,12 @@ impl Node {
             .watermark(&conn.id, project)?
             .unwrap_or(conn.created);
         let since = mark - self.options().overlap;
-        let mut issues = Vec::new();
-        let mut newest = None;
-        let mut page = Page::first(self.options().page_size);
-        loop {
-            let result = self
-                .tracker()
-                .updated_since(project, since, &page)
-                .await
-                .map_err(|e| super::project_error(e, project))?;
-            for issue in result.issues {
-                newest = newest.max(Some(issue.updated));
-                issues.push(issue);
-            }
-            match result.next_page {
-                Some(token) => page = Page::next(token, self.options().page_size),
-                None => break,
-            }
-        }
+        let issues = self
+            .tracker()
+            .updated_since_all(project, since, self.options().page_size)
+            .await
+            .map_err(|e| super::project_error(e, project))?;
+        let newest = issues.iter().map(|issue| issue.updated).max();
         Ok((issues, newest.map(|n| n.max(mark))))
     }
 

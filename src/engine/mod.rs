@@ -193,6 +193,8 @@ impl NodeBuilder {
             )
         };
         let raw = self.tracker.ok_or_else(|| missing("tracker"))?;
+        // No markers, no guarantee against duplicates: refuse before any write.
+        raw.capabilities().check_markers()?;
         let store = self.store.ok_or_else(|| missing("store"))?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let tracker: Arc<dyn Tracker> =

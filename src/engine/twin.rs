@@ -1,5 +1,6 @@
 //! Syncing one twin: exalate, connect, unexalate, and the per-twin sync.
 
+use futures::TryStreamExt;
 use serde::Serialize;
 use time::macros::format_description;
 use tracing::Instrument;
@@ -10,7 +11,7 @@ use crate::model::{ConnectionId, Issue, IssueId, IssueKey, IssueRef};
 use crate::plan::{Conflict, TwinState, Winner};
 use crate::replica::{Marker, Origin};
 use crate::store::{IntentKind, QueueItem, TwinConflicts, TwinError};
-use crate::tracker::Page;
+use crate::tracker::{Page, TrackerExt};
 
 use super::Node;
 use super::apply::ApplyRequest;
@@ -461,9 +462,10 @@ impl Node {
             .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
             .map_err(|e| Error::new(ErrorKind::Unexpected, format!("cannot format a date: {e}")))?;
         let jql = format!("project = {project} AND created >= \"{text}\"");
-        let mut page = Page::first(self.options().page_size);
-        loop {
-            let result = self.tracker().search(&jql, &page).await?;
+        let mut pages = self
+            .tracker()
+            .search_pages(&jql, Page::first(self.options().page_size));
+        while let Some(result) = pages.try_next().await? {
             for issue in &result.issues {
                 if Marker::find(&issue.properties, &conn.id)
                     .is_some_and(|m| &m.origin_issue == origin)
@@ -471,10 +473,7 @@ impl Node {
                     return Ok(Some(issue.reference()));
                 }
             }
-            match result.next_page {
-                Some(token) => page = Page::next(token, self.options().page_size),
-                None => return Ok(None),
-            }
         }
+        Ok(None)
     }
 }

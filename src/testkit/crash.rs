@@ -6,20 +6,9 @@
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-use serde_json::Value;
-use time::OffsetDateTime;
-
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
-    ProjectKey, RichText, UserId, UserRef,
-};
 use crate::store::{Store, StoreTxn};
-use crate::tracker::{
-    Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
-    Page, SearchPage, Tracker,
-};
+use crate::tracker::Tracker;
 
 /// How the crash happens at its step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,114 +112,28 @@ impl CrashTracker {
     }
 }
 
+/// Each call of [`CrashTracker`] is a step, except `capabilities` and
+/// `instance`: starting a node is not a step, it happens after the restart.
 macro_rules! step {
-    ($self:ident, $call:expr) => {
+    ($self:ident, $method:ident, local, $args:tt, $call:expr) => {
+        $call
+    };
+    ($self:ident, instance, $kind:ident, $args:tt, $call:expr) => {
+        $call
+    };
+    ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {
         match $self.switch.step() {
             Step::Dead => Err(dead()),
-            Step::Go => $call.await,
+            Step::Go => $call,
             Step::GoThenCrash => {
-                let _lost = $call.await;
+                let _lost = $call;
                 Err(dead())
             }
         }
     };
 }
 
-#[async_trait]
-impl Tracker for CrashTracker {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn instance(&self) -> Result<InstanceInfo> {
-        // Starting a node is not a step: it happens after the restart.
-        self.inner.instance().await
-    }
-    async fn project(&self, key: &ProjectKey) -> Result<ProjectInfo> {
-        step!(self, self.inner.project(key))
-    }
-    async fn issue(&self, id: &IssueId) -> Result<Issue> {
-        step!(self, self.inner.issue(id))
-    }
-    async fn issue_by_key(&self, key: &IssueKey) -> Result<Issue> {
-        step!(self, self.inner.issue_by_key(key))
-    }
-    async fn search(&self, jql: &str, page: &Page) -> Result<SearchPage> {
-        step!(self, self.inner.search(jql, page))
-    }
-    async fn updated_since(
-        &self,
-        project: &ProjectKey,
-        since: OffsetDateTime,
-        page: &Page,
-    ) -> Result<SearchPage> {
-        step!(self, self.inner.updated_since(project, since, page))
-    }
-    async fn create_issue(&self, issue: &NewIssue) -> Result<CreatedIssue> {
-        step!(self, self.inner.create_issue(issue))
-    }
-    async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> Result<()> {
-        step!(self, self.inner.update_issue(id, update))
-    }
-    async fn add_comment(&self, issue: &IssueId, comment: &NewComment) -> Result<Comment> {
-        step!(self, self.inner.add_comment(issue, comment))
-    }
-    async fn update_comment(
-        &self,
-        issue: &IssueId,
-        comment: &CommentId,
-        body: &RichText,
-    ) -> Result<Comment> {
-        step!(self, self.inner.update_comment(issue, comment, body))
-    }
-    async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()> {
-        step!(self, self.inner.delete_comment(issue, comment))
-    }
-    async fn attachments(&self, issue: &IssueId) -> Result<Vec<AttachmentMeta>> {
-        step!(self, self.inner.attachments(issue))
-    }
-    async fn download_attachment(&self, id: &AttachmentId) -> Result<Vec<u8>> {
-        step!(self, self.inner.download_attachment(id))
-    }
-    async fn upload_attachment(
-        &self,
-        issue: &IssueId,
-        file: &NewAttachment,
-    ) -> Result<AttachmentMeta> {
-        step!(self, self.inner.upload_attachment(issue, file))
-    }
-    async fn delete_attachment(&self, id: &AttachmentId) -> Result<()> {
-        step!(self, self.inner.delete_attachment(id))
-    }
-    async fn issue_property(&self, issue: &IssueId, key: &str) -> Result<Option<Value>> {
-        step!(self, self.inner.issue_property(issue, key))
-    }
-    async fn set_issue_property(&self, issue: &IssueId, key: &str, value: &Value) -> Result<()> {
-        step!(self, self.inner.set_issue_property(issue, key, value))
-    }
-    async fn comment_property(&self, comment: &CommentId, key: &str) -> Result<Option<Value>> {
-        step!(self, self.inner.comment_property(comment, key))
-    }
-    async fn set_comment_property(
-        &self,
-        comment: &CommentId,
-        key: &str,
-        value: &Value,
-    ) -> Result<()> {
-        step!(self, self.inner.set_comment_property(comment, key, value))
-    }
-    async fn myself(&self) -> Result<UserRef> {
-        step!(self, self.inner.myself())
-    }
-    async fn is_global_admin(&self, user: &UserId) -> Result<bool> {
-        step!(self, self.inner.is_global_admin(user))
-    }
-    async fn is_project_admin(&self, user: &UserId, project: &ProjectKey) -> Result<bool> {
-        step!(self, self.inner.is_project_admin(user, project))
-    }
-    async fn group_members(&self, group: &str) -> Result<Option<Vec<UserId>>> {
-        step!(self, self.inner.group_members(group))
-    }
-}
+crate::forward_tracker!([] CrashTracker, inner, step);
 
 /// A store that dies with its [`CrashSwitch`]: each commit is a step; after
 /// the crash every commit fails and rolls back.

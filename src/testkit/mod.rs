@@ -28,6 +28,7 @@ use crate::tracker::{MemoryTracker, Tracker};
 pub mod crash;
 #[cfg(feature = "jira-emulator")]
 pub mod jira;
+mod limited;
 pub mod plan_model;
 pub mod remote_rig;
 pub mod rig;
@@ -37,6 +38,7 @@ pub mod store;
 pub mod tracker;
 mod user;
 
+pub use limited::LimitedTracker;
 pub use user::User;
 
 /// Runs a future to completion on the current thread (no runtime needed).

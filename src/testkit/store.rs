@@ -37,6 +37,7 @@ macro_rules! store_conformance {
             peer_link_round_trips_with_its_code,
             sequence_marks_are_kept_apart_and_exactly,
             peer_gone_flags_set_and_clear,
+            origin_flags_set_and_clear,
             outgoing_records_are_ordered_and_replaced,
             invitations_are_ordered_by_connection,
             rule_history_round_trips,

@@ -1,9 +1,13 @@
 //! The tracker adapter trait, and the trackers twinsync ships.
 //!
 //! A tracker adapter connects the engine to one tracker instance (a Jira site,
-//! the in-memory tracker, or one you write). Implement [`Tracker`] and run the
-//! conformance suite in `twinsync::testkit` (feature `testkit`) against
-//! your adapter: it checks everything the engine relies on.
+//! the in-memory tracker, or one you write). Implement [`Tracker`] (only what
+//! the engine calls) and run the conformance suite in `twinsync::testkit`
+//! (feature `testkit`) against your adapter: it checks everything the engine
+//! relies on. [`TrackerExt`] adds conveniences on top, such as walking every
+//! page of a search; it is implemented for every tracker, never by you.
+//! [`forward_tracker!`](crate::forward_tracker) writes the forwarding methods
+//! of a wrapper around another tracker.
 
 use std::fmt::Debug;
 
@@ -14,9 +18,11 @@ use time::OffsetDateTime;
 use crate::error::Result;
 use crate::model::{
     AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
-    ProjectKey, RichText, UserId, UserRef,
+    ProjectKey, RichText, UserId,
 };
 
+mod ext;
+mod forward;
 #[cfg(feature = "jira")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jira")))]
 pub mod jira;
@@ -24,6 +30,7 @@ pub mod memory;
 pub mod retry;
 mod types;
 
+pub use ext::TrackerExt;
 pub use memory::MemoryTracker;
 pub use retry::{RetryPolicy, RetryTracker};
 pub use types::{
@@ -31,7 +38,16 @@ pub use types::{
     Page, SearchPage,
 };
 
-/// One tracker instance, as the sync engine sees it.
+// For `forward_tracker!` in other crates.
+#[doc(hidden)]
+pub use async_trait::async_trait as __async_trait;
+#[doc(hidden)]
+pub use serde_json::Value as __Value;
+#[doc(hidden)]
+pub use time::OffsetDateTime as __OffsetDateTime;
+
+/// One tracker instance, as the sync engine sees it: the minimum the engine
+/// calls, and nothing else.
 ///
 /// The trait is object safe (the engine holds an `Arc<dyn Tracker>`), so it uses
 /// `#[async_trait]` until `dyn`-compatible async traits are stable.
@@ -53,11 +69,18 @@ pub use types::{
 /// - An adapter MUST NOT retry writes by itself: a create repeated after a lost
 ///   answer makes a duplicate. The engine decides (using markers).
 /// - Entity properties passed with a create MUST be stored by the same request,
-///   so that an issue or comment never exists without its marker.
-/// - Comments MUST be returned oldest first; attachments likewise.
+///   so that an issue or comment never exists without its marker. A node
+///   refuses a tracker whose [`capabilities`](Tracker::capabilities) lack
+///   `issue_properties` or `comment_properties`: without markers it cannot
+///   tell a lost create from one never made.
+/// - An issue snapshot ([`issue`](Tracker::issue), searches) MUST carry the
+///   issue's entity properties, its comments (oldest first, each with its
+///   properties) and its attachments' metadata (oldest first).
 /// - An operation the adapter does not support MUST return
 ///   [`Unsupported`](crate::ErrorKind::Unsupported), and
-///   [`capabilities`](Tracker::capabilities) MUST say so.
+///   [`capabilities`](Tracker::capabilities) MUST say so. That includes a
+///   create carrying properties the adapter cannot store: it MUST fail, never
+///   drop them.
 /// - An adapter MUST NOT panic on anything a server sends.
 #[async_trait]
 pub trait Tracker: Debug + Send + Sync + 'static {
@@ -159,13 +182,6 @@ pub trait Tracker: Debug + Send + Sync + 'static {
     /// `NotFound` for a missing issue or comment.
     async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()>;
 
-    /// The attachments' metadata of an issue, oldest first.
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` for a missing issue.
-    async fn attachments(&self, issue: &IssueId) -> Result<Vec<AttachmentMeta>>;
-
     /// An attachment's content.
     ///
     /// # Errors
@@ -192,45 +208,14 @@ pub trait Tracker: Debug + Send + Sync + 'static {
     /// `NotFound` for a missing attachment.
     async fn delete_attachment(&self, id: &AttachmentId) -> Result<()>;
 
-    /// An issue's entity property, `None` when it is not set.
+    /// Sets an issue's entity property (the engine clears a marker by setting
+    /// it to `null` when it unexalates an issue).
     ///
     /// # Errors
     ///
-    /// `NotFound` for a missing issue.
-    async fn issue_property(&self, issue: &IssueId, key: &str) -> Result<Option<Value>>;
-
-    /// Sets an issue's entity property.
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` for a missing issue; `InvalidInput` for a value the tracker refuses.
+    /// `NotFound` for a missing issue; `InvalidInput` for a value the tracker
+    /// refuses; `Unsupported` without the `issue_properties` capability.
     async fn set_issue_property(&self, issue: &IssueId, key: &str, value: &Value) -> Result<()>;
-
-    /// A comment's entity property, `None` when it is not set.
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` for a missing comment.
-    async fn comment_property(&self, comment: &CommentId, key: &str) -> Result<Option<Value>>;
-
-    /// Sets a comment's entity property.
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` for a missing comment.
-    async fn set_comment_property(
-        &self,
-        comment: &CommentId,
-        key: &str,
-        value: &Value,
-    ) -> Result<()>;
-
-    /// The user the adapter acts as (the integration user).
-    ///
-    /// # Errors
-    ///
-    /// `Unauthenticated` for bad credentials.
-    async fn myself(&self) -> Result<UserRef>;
 
     /// Whether `user` administers the whole instance.
     ///

@@ -5,23 +5,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures::future::BoxFuture;
-use serde_json::Value;
-use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
-    ProjectKey, RichText, UserId, UserRef,
-};
 use crate::random::SplitMix64;
 
-use super::{
-    Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
-    Page, SearchPage, Tracker,
-};
+use super::Tracker;
 
 /// When and how long to retry.
 ///
@@ -179,145 +169,27 @@ impl<T: Tracker + ?Sized> RetryTracker<T> {
     }
 }
 
+/// Each call of [`RetryTracker`]: `capabilities` as it is, creates retried
+/// only when nothing was applied, everything else on every temporary error.
 macro_rules! retry {
-    ($self:ident, $name:literal, $creates:expr, |$t:ident| $call:expr) => {
+    ($self:ident, $method:ident, local, $args:tt, $call:expr) => {
+        $call
+    };
+    ($self:ident, $method:ident, create, $args:tt, $call:expr) => {
         $self
-            .run($name, $creates, || {
-                let $t = &$self.inner;
-                Box::pin(async move { $call.await })
+            .run(stringify!($method), true, || Box::pin(async move { $call }))
+            .await
+    };
+    ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {
+        $self
+            .run(stringify!($method), false, || {
+                Box::pin(async move { $call })
             })
             .await
     };
 }
 
-#[async_trait]
-impl<T: Tracker + ?Sized> Tracker for RetryTracker<T> {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    async fn instance(&self) -> Result<InstanceInfo> {
-        retry!(self, "instance", false, |t| t.instance())
-    }
-
-    async fn project(&self, key: &ProjectKey) -> Result<ProjectInfo> {
-        retry!(self, "project", false, |t| t.project(key))
-    }
-
-    async fn issue(&self, id: &IssueId) -> Result<Issue> {
-        retry!(self, "get issue", false, |t| t.issue(id))
-    }
-
-    async fn issue_by_key(&self, key: &IssueKey) -> Result<Issue> {
-        retry!(self, "get issue", false, |t| t.issue_by_key(key))
-    }
-
-    async fn search(&self, jql: &str, page: &Page) -> Result<SearchPage> {
-        retry!(self, "search", false, |t| t.search(jql, page))
-    }
-
-    async fn updated_since(
-        &self,
-        project: &ProjectKey,
-        since: OffsetDateTime,
-        page: &Page,
-    ) -> Result<SearchPage> {
-        retry!(self, "search", false, |t| t
-            .updated_since(project, since, page))
-    }
-
-    async fn create_issue(&self, issue: &NewIssue) -> Result<CreatedIssue> {
-        retry!(self, "create issue", true, |t| t.create_issue(issue))
-    }
-
-    async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> Result<()> {
-        retry!(self, "update issue", false, |t| t.update_issue(id, update))
-    }
-
-    async fn add_comment(&self, issue: &IssueId, comment: &NewComment) -> Result<Comment> {
-        retry!(self, "add comment", true, |t| t.add_comment(issue, comment))
-    }
-
-    async fn update_comment(
-        &self,
-        issue: &IssueId,
-        comment: &CommentId,
-        body: &RichText,
-    ) -> Result<Comment> {
-        retry!(self, "update comment", false, |t| t
-            .update_comment(issue, comment, body))
-    }
-
-    async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()> {
-        retry!(self, "delete comment", false, |t| t
-            .delete_comment(issue, comment))
-    }
-
-    async fn attachments(&self, issue: &IssueId) -> Result<Vec<AttachmentMeta>> {
-        retry!(self, "list attachments", false, |t| t.attachments(issue))
-    }
-
-    async fn download_attachment(&self, id: &AttachmentId) -> Result<Vec<u8>> {
-        retry!(self, "download attachment", false, |t| t
-            .download_attachment(id))
-    }
-
-    async fn upload_attachment(
-        &self,
-        issue: &IssueId,
-        file: &NewAttachment,
-    ) -> Result<AttachmentMeta> {
-        retry!(self, "upload attachment", true, |t| t
-            .upload_attachment(issue, file))
-    }
-
-    async fn delete_attachment(&self, id: &AttachmentId) -> Result<()> {
-        retry!(self, "delete attachment", false, |t| t
-            .delete_attachment(id))
-    }
-
-    async fn issue_property(&self, issue: &IssueId, key: &str) -> Result<Option<Value>> {
-        retry!(self, "get property", false, |t| t
-            .issue_property(issue, key))
-    }
-
-    async fn set_issue_property(&self, issue: &IssueId, key: &str, value: &Value) -> Result<()> {
-        retry!(self, "set property", false, |t| t
-            .set_issue_property(issue, key, value))
-    }
-
-    async fn comment_property(&self, comment: &CommentId, key: &str) -> Result<Option<Value>> {
-        retry!(self, "get property", false, |t| t
-            .comment_property(comment, key))
-    }
-
-    async fn set_comment_property(
-        &self,
-        comment: &CommentId,
-        key: &str,
-        value: &Value,
-    ) -> Result<()> {
-        retry!(self, "set property", false, |t| t
-            .set_comment_property(comment, key, value))
-    }
-
-    async fn myself(&self) -> Result<UserRef> {
-        retry!(self, "myself", false, |t| t.myself())
-    }
-
-    async fn is_global_admin(&self, user: &UserId) -> Result<bool> {
-        retry!(self, "permissions", false, |t| t.is_global_admin(user))
-    }
-
-    async fn is_project_admin(&self, user: &UserId, project: &ProjectKey) -> Result<bool> {
-        retry!(self, "permissions", false, |t| t
-            .is_project_admin(user, project))
-    }
-
-    async fn group_members(&self, group: &str) -> Result<Option<Vec<UserId>>> {
-        retry!(self, "group members", false, |t| t.group_members(group))
-    }
-}
+crate::forward_tracker!([T: Tracker + ?Sized] RetryTracker<T>, inner, retry);
 
 #[cfg(test)]
 mod tests {
@@ -326,6 +198,7 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::testkit::setup_memory_tracker;
     use crate::tracker::MemoryTracker;
+    use crate::tracker::NewIssue;
     use crate::tracker::memory::{Fault, FaultTarget, OpKind};
     use futures::executor::block_on;
 

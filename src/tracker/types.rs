@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{InstanceUrl, Issue, IssueId, IssueKey, ProjectKey, RichText, Visibility};
 
 /// What a tracker says about itself.
@@ -20,14 +21,25 @@ pub struct InstanceInfo {
 }
 
 /// What a tracker adapter supports. Shared tests and the engine consult it
-/// before calling an optional operation.
+/// before calling an optional operation; an operation a capability turns off
+/// fails with [`Unsupported`](crate::ErrorKind::Unsupported).
+///
+/// A node needs `issue_properties` and `comment_properties` (the sync
+/// markers); the others are optional. More capabilities may come, so build
+/// one from [`all`](Capabilities::all) and turn off what you lack:
+///
+/// ```
+/// let mut capabilities = twinsync::tracker::Capabilities::all(50);
+/// capabilities.attachments = false;
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// Entity properties on issues, including in the create request (sync markers).
     pub issue_properties: bool,
     /// Entity properties on comments, including in the create request.
     pub comment_properties: bool,
-    /// Attachments can be listed, downloaded, uploaded and deleted.
+    /// Attachments can be downloaded, uploaded and deleted.
     pub attachments: bool,
     /// Comments can be deleted.
     pub delete_comments: bool,
@@ -48,6 +60,30 @@ impl Capabilities {
             permissions: true,
             max_page_size,
         }
+    }
+
+    /// Whether a node can sync with a tracker that has these capabilities:
+    /// `Unsupported`, naming the capability, when a marker cannot be written
+    /// with a create.
+    pub(crate) fn check_markers(&self) -> Result<()> {
+        let missing = |capability: &str, what: &str| {
+            Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "the tracker lacks capability {capability}: it cannot store a sync marker \
+                     with a new {what}, and without markers a create whose answer was lost \
+                     would be repeated as a duplicate"
+                ),
+            )
+            .with_context("capability", capability)
+        };
+        if !self.issue_properties {
+            return Err(missing("issue_properties", "issue"));
+        }
+        if !self.comment_properties {
+            return Err(missing("comment_properties", "comment"));
+        }
+        Ok(())
     }
 }
 

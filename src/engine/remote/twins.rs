@@ -1,13 +1,15 @@
 //! Exalate, connect and unexalate on a remote connection, and what the other
 //! side's notices do here.
 
+use futures::TryStreamExt;
+
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Issue, IssueId, IssueKey, IssueRef};
 use crate::plan::TwinState;
 use crate::replica::Marker;
 use crate::store::{QueueItem, TwinConflicts};
-use crate::tracker::Page;
+use crate::tracker::{Page, TrackerExt};
 
 use super::super::{Node, TwinInfo};
 use super::send::Pushed;
@@ -355,10 +357,11 @@ impl Node {
     pub(super) async fn rederive_remote_twins(&self, conn: &Connection) -> Result<usize> {
         let own = own_side(conn, self.instance())?.clone();
         let jql = format!("project = {}", own.project);
-        let mut page = Page::first(self.options().page_size);
+        let mut pages = self
+            .tracker()
+            .search_pages(&jql, Page::first(self.options().page_size));
         let mut found = 0;
-        loop {
-            let result = self.tracker().search(&jql, &page).await?;
+        while let Some(result) = pages.try_next().await? {
             let mut txn = self.txn()?;
             for issue in &result.issues {
                 let Some(marker) = Marker::find(&issue.properties, &conn.id) else {
@@ -379,10 +382,7 @@ impl Node {
                 found += 1;
             }
             txn.commit()?;
-            match result.next_page {
-                Some(token) => page = Page::next(token, self.options().page_size),
-                None => return Ok(found),
-            }
         }
+        Ok(found)
     }
 }

@@ -344,6 +344,20 @@ impl StoreTxn for SqliteTxn<'_> {
         self.on(connection)?.set_peer_gone(connection, issue, gone)
     }
 
+    fn origin_here(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        self.on(connection)?.origin_here(connection, issue)
+    }
+
+    fn set_origin_here(
+        &mut self,
+        connection: &ConnectionId,
+        issue: &IssueId,
+        here: bool,
+    ) -> Result<()> {
+        self.on(connection)?
+            .set_origin_here(connection, issue, here)
+    }
+
     fn outgoing(&mut self, connection: &ConnectionId) -> Result<Vec<OutgoingRecord>> {
         self.on(connection)?.outgoing(connection)
     }

@@ -122,13 +122,7 @@ impl Records<'_> {
     }
 
     pub(super) fn peer_gone(&self, c: &ConnectionId, issue: &IssueId) -> Result<bool> {
-        let found: Option<i64> = self.row(
-            "cannot read a gone flag",
-            "SELECT 1 FROM peer_gone WHERE connection = ?1 AND issue = ?2",
-            [c.as_str(), issue.as_str()],
-            |r| r.get(0),
-        )?;
-        Ok(found.is_some())
+        self.flag("peer_gone", c, issue)
     }
 
     pub(super) fn set_peer_gone(
@@ -137,17 +131,48 @@ impl Records<'_> {
         issue: &IssueId,
         gone: bool,
     ) -> Result<()> {
+        self.set_flag("peer_gone", c, issue, gone)
+    }
+
+    pub(super) fn origin_here(&self, c: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        self.flag("origins", c, issue)
+    }
+
+    pub(super) fn set_origin_here(
+        &self,
+        c: &ConnectionId,
+        issue: &IssueId,
+        here: bool,
+    ) -> Result<()> {
+        self.set_flag("origins", c, issue, here)
+    }
+
+    /// Whether a flag table holds (connection, issue).
+    fn flag(&self, table: &str, c: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        let found: Option<i64> = self.row(
+            &format!("cannot read a flag of {table}"),
+            &format!("SELECT 1 FROM {table} WHERE connection = ?1 AND issue = ?2"),
+            [c.as_str(), issue.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(found.is_some())
+    }
+
+    /// Sets or clears (connection, issue) in a flag table.
+    fn set_flag(&self, table: &str, c: &ConnectionId, issue: &IssueId, on: bool) -> Result<()> {
         let key = [c.as_str(), issue.as_str()];
-        if gone {
+        if on {
             self.run(
-                "cannot write a gone flag",
-                "INSERT INTO peer_gone (connection, issue) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                &format!("cannot write a flag of {table}"),
+                &format!(
+                    "INSERT INTO {table} (connection, issue) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
+                ),
                 key,
             )
         } else {
             self.run(
-                "cannot delete a gone flag",
-                "DELETE FROM peer_gone WHERE connection = ?1 AND issue = ?2",
+                &format!("cannot delete a flag of {table}"),
+                &format!("DELETE FROM {table} WHERE connection = ?1 AND issue = ?2"),
                 key,
             )
         }

@@ -154,6 +154,13 @@ CREATE TABLE peer_gone (
     PRIMARY KEY (connection, issue)
 ) WITHOUT ROWID;
 
+-- This node's issues that are the origin of their twin (remote connections).
+CREATE TABLE origins (
+    connection TEXT NOT NULL,
+    issue      TEXT NOT NULL,
+    PRIMARY KEY (connection, issue)
+) WITHOUT ROWID;
+
 CREATE TABLE outgoing (
     connection     TEXT NOT NULL,
     issue          TEXT NOT NULL,
@@ -200,6 +207,7 @@ const TABLES: &[&str] = &[
     "invitations",
     "last_sync",
     "node",
+    "origins",
     "outgoing",
     "peer_gone",
     "peer_links",

@@ -116,6 +116,7 @@ impl Records<'_> {
             "peer_links",
             "seq_marks",
             "peer_gone",
+            "origins",
             "outgoing",
             "invitations",
             "rule_histories",

@@ -248,6 +248,25 @@ pub fn peer_gone_flags_set_and_clear(store: &dyn Store) {
     assert!(!txn.peer_gone(&c, &"7".into()).expect("read"));
 }
 
+/// An origin flag is set per issue of a connection and cleared.
+pub fn origin_flags_set_and_clear(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    txn.set_origin_here(&c, &"101".into(), true).expect("set");
+    txn.set_origin_here(&c, &"101".into(), true)
+        .expect("set again");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert!(txn.origin_here(&c, &"101".into()).expect("read"));
+    assert!(!txn.origin_here(&c, &"102".into()).expect("read"));
+    assert!(!txn.origin_here(&conn("c2"), &"101".into()).expect("read"));
+    txn.set_origin_here(&c, &"101".into(), false)
+        .expect("clear");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert!(!txn.origin_here(&c, &"101".into()).expect("read"));
+}
+
 /// Outgoing records are listed by issue id, replaced and deleted.
 pub fn outgoing_records_are_ordered_and_replaced(store: &dyn Store) {
     let c = conn("c1");
@@ -401,6 +420,8 @@ fn fill(txn: &mut dyn crate::store::StoreTxn, c: &ConnectionId) {
         txn.set_seq_mark(c, &mark, Some(9)).expect("set mark");
     }
     txn.set_peer_gone(c, &"2".into(), true).expect("set gone");
+    txn.set_origin_here(c, &"101".into(), true)
+        .expect("set origin");
     txn.put_outgoing(&outgoing(c, "101", true))
         .expect("put outgoing");
     txn.put_invitation(&invitation(c, InvitationState::Pending))
@@ -454,6 +475,10 @@ fn everything_of(
                 .is_some(),
         ),
         ("gone flag", txn.peer_gone(c, &"2".into()).expect("read")),
+        (
+            "origin flag",
+            txn.origin_here(c, &"101".into()).expect("read"),
+        ),
         ("outgoing", !txn.outgoing(c).expect("read").is_empty()),
         (
             "invitation",

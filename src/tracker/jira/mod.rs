@@ -146,13 +146,6 @@ macro_rules! delegate_tracker {
                 self.jira.delete_comment(issue, comment).await
             }
 
-            async fn attachments(
-                &self,
-                issue: &$crate::model::IssueId,
-            ) -> $crate::Result<Vec<$crate::model::AttachmentMeta>> {
-                self.jira.attachments(issue).await
-            }
-
             async fn download_attachment(
                 &self,
                 id: &$crate::model::AttachmentId,
@@ -175,14 +168,6 @@ macro_rules! delegate_tracker {
                 self.jira.delete_attachment(id).await
             }
 
-            async fn issue_property(
-                &self,
-                issue: &$crate::model::IssueId,
-                key: &str,
-            ) -> $crate::Result<Option<serde_json::Value>> {
-                self.jira.issue_property(issue, key).await
-            }
-
             async fn set_issue_property(
                 &self,
                 issue: &$crate::model::IssueId,
@@ -190,27 +175,6 @@ macro_rules! delegate_tracker {
                 value: &serde_json::Value,
             ) -> $crate::Result<()> {
                 self.jira.set_issue_property(issue, key, value).await
-            }
-
-            async fn comment_property(
-                &self,
-                comment: &$crate::model::CommentId,
-                key: &str,
-            ) -> $crate::Result<Option<serde_json::Value>> {
-                self.jira.comment_property(comment, key).await
-            }
-
-            async fn set_comment_property(
-                &self,
-                comment: &$crate::model::CommentId,
-                key: &str,
-                value: &serde_json::Value,
-            ) -> $crate::Result<()> {
-                self.jira.set_comment_property(comment, key, value).await
-            }
-
-            async fn myself(&self) -> $crate::Result<$crate::model::UserRef> {
-                self.jira.myself().await
             }
 
             async fn is_global_admin(&self, user: &$crate::model::UserId) -> $crate::Result<bool> {
@@ -230,6 +194,71 @@ macro_rules! delegate_tracker {
                 group: &str,
             ) -> $crate::Result<Option<Vec<$crate::model::UserId>>> {
                 self.jira.group_members(group).await
+            }
+        }
+
+        /// Reads and writes the engine does not need (so
+        /// [`Tracker`](crate::Tracker) does not ask for them).
+        impl $ty {
+            /// The attachments' metadata of an issue, oldest first.
+            ///
+            /// # Errors
+            ///
+            /// `NotFound` for a missing issue.
+            pub async fn attachments(
+                &self,
+                issue: &$crate::model::IssueId,
+            ) -> $crate::Result<Vec<$crate::model::AttachmentMeta>> {
+                self.jira.attachments(issue).await
+            }
+
+            /// An issue's entity property, `None` when it is not set.
+            ///
+            /// # Errors
+            ///
+            /// `NotFound` for a missing issue.
+            pub async fn issue_property(
+                &self,
+                issue: &$crate::model::IssueId,
+                key: &str,
+            ) -> $crate::Result<Option<serde_json::Value>> {
+                self.jira.issue_property(issue, key).await
+            }
+
+            /// A comment's entity property, `None` when it is not set.
+            ///
+            /// # Errors
+            ///
+            /// `NotFound` for a missing comment.
+            pub async fn comment_property(
+                &self,
+                comment: &$crate::model::CommentId,
+                key: &str,
+            ) -> $crate::Result<Option<serde_json::Value>> {
+                self.jira.comment_property(comment, key).await
+            }
+
+            /// Sets a comment's entity property.
+            ///
+            /// # Errors
+            ///
+            /// `NotFound` for a missing comment.
+            pub async fn set_comment_property(
+                &self,
+                comment: &$crate::model::CommentId,
+                key: &str,
+                value: &serde_json::Value,
+            ) -> $crate::Result<()> {
+                self.jira.set_comment_property(comment, key, value).await
+            }
+
+            /// The user the adapter acts as (the integration user).
+            ///
+            /// # Errors
+            ///
+            /// `Unauthenticated` for bad credentials.
+            pub async fn myself(&self) -> $crate::Result<$crate::model::UserRef> {
+                self.jira.myself().await
             }
         }
     };

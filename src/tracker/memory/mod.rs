@@ -469,6 +469,73 @@ fn sort_key(at: Option<OffsetDateTime>, n: u64) -> String {
     format!("{nanos:020}{n:020}")
 }
 
+/// Reads and writes the engine does not need (so [`Tracker`] does not ask
+/// for them), for tests and the Jira emulator. Each is a counted call, subject
+/// to faults like the trait's methods.
+impl MemoryTracker {
+    /// The attachments' metadata of an issue, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue.
+    pub async fn attachments(&self, issue: &IssueId) -> Result<Vec<AttachmentMeta>> {
+        self.call(OpKind::ListAttachments, |s, _, _| {
+            Ok(s.record(issue)?.current.attachments.clone())
+        })
+        .await
+    }
+
+    /// An issue's entity property, `None` when it is not set.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue.
+    pub async fn issue_property(&self, issue: &IssueId, key: &str) -> Result<Option<Value>> {
+        self.call(OpKind::GetProperty, |s, _, _| {
+            Ok(s.record(issue)?.current.properties.get(key).cloned())
+        })
+        .await
+    }
+
+    /// A comment's entity property, `None` when it is not set.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing comment.
+    pub async fn comment_property(&self, comment: &CommentId, key: &str) -> Result<Option<Value>> {
+        self.call(OpKind::GetProperty, |s, _, _| {
+            s.comment_property(comment, key)
+        })
+        .await
+    }
+
+    /// Sets a comment's entity property.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing comment.
+    pub async fn set_comment_property(
+        &self,
+        comment: &CommentId,
+        key: &str,
+        value: &Value,
+    ) -> Result<()> {
+        self.call(OpKind::SetProperty, |s, _, _| {
+            s.set_comment_property(comment, key, value)
+        })
+        .await
+    }
+
+    /// The user this handle acts as, as a counted call.
+    ///
+    /// # Errors
+    ///
+    /// Only injected faults.
+    pub async fn myself(&self) -> Result<UserRef> {
+        self.call(OpKind::User, |_, _, user| Ok(user.clone())).await
+    }
+}
+
 #[async_trait]
 impl Tracker for MemoryTracker {
     fn capabilities(&self) -> Capabilities {
@@ -597,13 +664,6 @@ impl Tracker for MemoryTracker {
         .await
     }
 
-    async fn attachments(&self, issue: &IssueId) -> Result<Vec<AttachmentMeta>> {
-        self.call(OpKind::ListAttachments, |s, _, _| {
-            Ok(s.record(issue)?.current.attachments.clone())
-        })
-        .await
-    }
-
     async fn download_attachment(&self, id: &AttachmentId) -> Result<Vec<u8>> {
         self.call(OpKind::DownloadAttachment, |s, _, _| s.download(id))
             .await
@@ -627,41 +687,11 @@ impl Tracker for MemoryTracker {
         .await
     }
 
-    async fn issue_property(&self, issue: &IssueId, key: &str) -> Result<Option<Value>> {
-        self.call(OpKind::GetProperty, |s, _, _| {
-            Ok(s.record(issue)?.current.properties.get(key).cloned())
-        })
-        .await
-    }
-
     async fn set_issue_property(&self, issue: &IssueId, key: &str, value: &Value) -> Result<()> {
         self.call(OpKind::SetProperty, |s, _, _| {
             s.set_issue_property(issue, key, value)
         })
         .await
-    }
-
-    async fn comment_property(&self, comment: &CommentId, key: &str) -> Result<Option<Value>> {
-        self.call(OpKind::GetProperty, |s, _, _| {
-            s.comment_property(comment, key)
-        })
-        .await
-    }
-
-    async fn set_comment_property(
-        &self,
-        comment: &CommentId,
-        key: &str,
-        value: &Value,
-    ) -> Result<()> {
-        self.call(OpKind::SetProperty, |s, _, _| {
-            s.set_comment_property(comment, key, value)
-        })
-        .await
-    }
-
-    async fn myself(&self) -> Result<UserRef> {
-        self.call(OpKind::User, |_, _, user| Ok(user.clone())).await
     }
 
     async fn is_global_admin(&self, user: &UserId) -> Result<bool> {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::super::render;
 use super::{Api, Reply, fail};
 use crate::model::{Issue, ProjectKey};
-use crate::tracker::{Page, Tracker};
+use crate::tracker::{Tracker, TrackerExt};
 
 /// What a search asks for.
 struct SearchParams {
@@ -33,21 +33,12 @@ impl Api<'_> {
                 &format!("The value '{project}' does not exist for the field 'project'."),
             ));
         }
-        let mut issues = Vec::new();
-        let mut page = Page::first(100);
-        for _ in 0..10_000 {
-            let found = self.t.search(jql, &page).await.map_err(|e| {
-                fail(
-                    StatusCode::BAD_REQUEST,
-                    &format!("Error in the JQL Query: {}", e.message()),
-                )
-            })?;
-            issues.extend(found.issues);
-            match found.next_page {
-                Some(token) => page = Page::next(token, 100),
-                None => break,
-            }
-        }
+        let mut issues = self.t.search_all(jql, 100).await.map_err(|e| {
+            fail(
+                StatusCode::BAD_REQUEST,
+                &format!("Error in the JQL Query: {}", e.message()),
+            )
+        })?;
         let lower = jql.to_ascii_lowercase();
         if let Some(at) = lower.find("order by") {
             let order = &lower[at + 8..];

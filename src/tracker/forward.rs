@@ -1,0 +1,299 @@
+//! [`forward_tracker!`](crate::forward_tracker): the one list of the
+//! [`Tracker`](super::Tracker) trait's methods that wrappers forward.
+
+/// Implements [`Tracker`](crate::tracker::Tracker) for a wrapper by
+/// forwarding every method to the tracker in one of its fields, each call
+/// optionally passed through an `around` macro of the wrapper's own.
+///
+/// The trait's methods are listed in this macro and nowhere else, so a method
+/// added to the trait reaches every wrapper, and a wrapper states only what it
+/// changes.
+///
+/// ```text
+/// forward_tracker!([generics] Wrapper, field);
+/// forward_tracker!([generics] Wrapper, field, around);
+/// ```
+///
+/// `around!(self, method, kind, (arguments), call)` becomes the body of each
+/// method, where:
+///
+/// - `method` is the method's name, to match on (`capabilities`, `instance`, …);
+/// - `kind` is `local` (answered without calling the tracker, not async:
+///   `capabilities`), `read`, `write` (safe to repeat), or `create`
+///   (repeating it after a lost answer may make a duplicate);
+/// - `(arguments)` are the method's argument names, for an arm that inspects them;
+/// - `call` is the forwarded call, already awaited
+///   (`self.field.method(arguments).await`), which `around` may evaluate once,
+///   several times or not at all.
+///
+/// Without `around`, every method returns `call`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use twinsync::tracker::Tracker;
+///
+/// /// A tracker that claims it cannot delete comments (and refuses to).
+/// #[derive(Debug)]
+/// struct NoDeletes(Arc<dyn Tracker>);
+///
+/// macro_rules! no_deletes {
+///     ($self:ident, capabilities, $kind:ident, $args:tt, $call:expr) => {{
+///         let mut capabilities = $call;
+///         capabilities.delete_comments = false;
+///         capabilities
+///     }};
+///     ($self:ident, delete_comment, $kind:ident, $args:tt, $call:expr) => {
+///         Err(twinsync::Error::new(
+///             twinsync::ErrorKind::Unsupported,
+///             "comments cannot be deleted",
+///         ))
+///     };
+///     ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {
+///         $call
+///     };
+/// }
+///
+/// twinsync::forward_tracker!([] NoDeletes, 0, no_deletes);
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! forward_tracker {
+    ([$($generics:tt)*] $wrapper:ty, $field:tt) => {
+        $crate::forward_tracker!(
+            @impl [$($generics)*] $wrapper, $field, $crate::__forward_tracker_plain
+        );
+    };
+    ([$($generics:tt)*] $wrapper:ty, $field:tt, $around:ident) => {
+        $crate::forward_tracker!(@impl [$($generics)*] $wrapper, $field, $around);
+    };
+    (@impl [$($generics:tt)*] $wrapper:ty, $field:tt, $($around:tt)+) => {
+        #[$crate::tracker::__async_trait]
+        impl<$($generics)*> $crate::tracker::Tracker for $wrapper {
+            fn capabilities(&self) -> $crate::tracker::Capabilities {
+                $($around)+!(self, capabilities, local, (), self.$field.capabilities())
+            }
+
+            async fn instance(&self) -> $crate::Result<$crate::tracker::InstanceInfo> {
+                $($around)+!(self, instance, read, (), self.$field.instance().await)
+            }
+
+            async fn project(
+                &self,
+                key: &$crate::model::ProjectKey,
+            ) -> $crate::Result<$crate::model::ProjectInfo> {
+                $($around)+!(self, project, read, (key), self.$field.project(key).await)
+            }
+
+            async fn issue(
+                &self,
+                id: &$crate::model::IssueId,
+            ) -> $crate::Result<$crate::model::Issue> {
+                $($around)+!(self, issue, read, (id), self.$field.issue(id).await)
+            }
+
+            async fn issue_by_key(
+                &self,
+                key: &$crate::model::IssueKey,
+            ) -> $crate::Result<$crate::model::Issue> {
+                $($around)+!(self, issue_by_key, read, (key), self.$field.issue_by_key(key).await)
+            }
+
+            async fn search(
+                &self,
+                jql: &str,
+                page: &$crate::tracker::Page,
+            ) -> $crate::Result<$crate::tracker::SearchPage> {
+                $($around)+!(self, search, read, (jql, page), self.$field.search(jql, page).await)
+            }
+
+            async fn updated_since(
+                &self,
+                project: &$crate::model::ProjectKey,
+                since: $crate::tracker::__OffsetDateTime,
+                page: &$crate::tracker::Page,
+            ) -> $crate::Result<$crate::tracker::SearchPage> {
+                $($around)+!(
+                    self,
+                    updated_since,
+                    read,
+                    (project, since, page),
+                    self.$field.updated_since(project, since, page).await
+                )
+            }
+
+            async fn create_issue(
+                &self,
+                issue: &$crate::tracker::NewIssue,
+            ) -> $crate::Result<$crate::tracker::CreatedIssue> {
+                $($around)+!(
+                    self,
+                    create_issue,
+                    create,
+                    (issue),
+                    self.$field.create_issue(issue).await
+                )
+            }
+
+            async fn update_issue(
+                &self,
+                id: &$crate::model::IssueId,
+                update: &$crate::tracker::IssueUpdate,
+            ) -> $crate::Result<()> {
+                $($around)+!(
+                    self,
+                    update_issue,
+                    write,
+                    (id, update),
+                    self.$field.update_issue(id, update).await
+                )
+            }
+
+            async fn add_comment(
+                &self,
+                issue: &$crate::model::IssueId,
+                comment: &$crate::tracker::NewComment,
+            ) -> $crate::Result<$crate::model::Comment> {
+                $($around)+!(
+                    self,
+                    add_comment,
+                    create,
+                    (issue, comment),
+                    self.$field.add_comment(issue, comment).await
+                )
+            }
+
+            async fn update_comment(
+                &self,
+                issue: &$crate::model::IssueId,
+                comment: &$crate::model::CommentId,
+                body: &$crate::model::RichText,
+            ) -> $crate::Result<$crate::model::Comment> {
+                $($around)+!(
+                    self,
+                    update_comment,
+                    write,
+                    (issue, comment, body),
+                    self.$field.update_comment(issue, comment, body).await
+                )
+            }
+
+            async fn delete_comment(
+                &self,
+                issue: &$crate::model::IssueId,
+                comment: &$crate::model::CommentId,
+            ) -> $crate::Result<()> {
+                $($around)+!(
+                    self,
+                    delete_comment,
+                    write,
+                    (issue, comment),
+                    self.$field.delete_comment(issue, comment).await
+                )
+            }
+
+            async fn download_attachment(
+                &self,
+                id: &$crate::model::AttachmentId,
+            ) -> $crate::Result<Vec<u8>> {
+                $($around)+!(
+                    self,
+                    download_attachment,
+                    read,
+                    (id),
+                    self.$field.download_attachment(id).await
+                )
+            }
+
+            async fn upload_attachment(
+                &self,
+                issue: &$crate::model::IssueId,
+                file: &$crate::tracker::NewAttachment,
+            ) -> $crate::Result<$crate::model::AttachmentMeta> {
+                $($around)+!(
+                    self,
+                    upload_attachment,
+                    create,
+                    (issue, file),
+                    self.$field.upload_attachment(issue, file).await
+                )
+            }
+
+            async fn delete_attachment(
+                &self,
+                id: &$crate::model::AttachmentId,
+            ) -> $crate::Result<()> {
+                $($around)+!(
+                    self,
+                    delete_attachment,
+                    write,
+                    (id),
+                    self.$field.delete_attachment(id).await
+                )
+            }
+
+            async fn set_issue_property(
+                &self,
+                issue: &$crate::model::IssueId,
+                key: &str,
+                value: &$crate::tracker::__Value,
+            ) -> $crate::Result<()> {
+                $($around)+!(
+                    self,
+                    set_issue_property,
+                    write,
+                    (issue, key, value),
+                    self.$field.set_issue_property(issue, key, value).await
+                )
+            }
+
+            async fn is_global_admin(
+                &self,
+                user: &$crate::model::UserId,
+            ) -> $crate::Result<bool> {
+                $($around)+!(
+                    self,
+                    is_global_admin,
+                    read,
+                    (user),
+                    self.$field.is_global_admin(user).await
+                )
+            }
+
+            async fn is_project_admin(
+                &self,
+                user: &$crate::model::UserId,
+                project: &$crate::model::ProjectKey,
+            ) -> $crate::Result<bool> {
+                $($around)+!(
+                    self,
+                    is_project_admin,
+                    read,
+                    (user, project),
+                    self.$field.is_project_admin(user, project).await
+                )
+            }
+
+            async fn group_members(
+                &self,
+                group: &str,
+            ) -> $crate::Result<Option<Vec<$crate::model::UserId>>> {
+                $($around)+!(
+                    self,
+                    group_members,
+                    read,
+                    (group),
+                    self.$field.group_members(group).await
+                )
+            }
+        }
+    };
+}
+
+/// The `around` of [`forward_tracker!`](crate::forward_tracker) that changes nothing.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __forward_tracker_plain {
+    ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {
+        $call
+    };
+}
