@@ -28,6 +28,7 @@ mod connections;
 mod cycle;
 mod execute;
 mod lifecycle;
+mod locks;
 mod remote;
 mod rule_versions;
 mod status;
