@@ -53,7 +53,10 @@ impl<K: Eq + Hash + Clone> Drop for KeyGuard<'_, K> {
         let mut locks = self.locks.locks.lock().unwrap_or_else(|e| e.into_inner());
         // Forget the lock when nobody holds or waits for it (the map's own
         // reference is the only one left).
-        if locks.get(&self.key).is_some_and(|l| Arc::strong_count(l) == 1) {
+        if locks
+            .get(&self.key)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
+        {
             locks.remove(&self.key);
         }
     }
@@ -73,7 +76,10 @@ mod tests {
                 locks.lock("b").now_or_never().is_some(),
                 "another key is free"
             );
-            assert!(locks.lock("a").now_or_never().is_none(), "the same key waits");
+            assert!(
+                locks.lock("a").now_or_never().is_none(),
+                "the same key waits"
+            );
             drop(a);
             assert!(locks.lock("a").now_or_never().is_some(), "free again");
         });
