@@ -1,15 +1,13 @@
 //! Applying the other side's replicas, and serving its requests for our
 //! attachments.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef};
+use crate::model::{AttachmentId, IssueId, IssueRef};
 use crate::plan::{PlanInput, PlanOptions, TwinState, plan};
-use crate::replica::{Marker, REPLICA_FORMAT_VERSION, Replica};
+use crate::replica::REPLICA_FORMAT_VERSION;
 use crate::store::{QueueItem, TwinError};
 
 use super::super::Node;
@@ -211,9 +209,6 @@ impl Node {
                 ),
             ));
         }
-        if let Some(local) = &local {
-            repair_links(&mut stored, &message.replica, local, &conn.id);
-        }
         let project = self.project_info(&own.project).await?;
         let rules = self.rules_for(conn);
         let fingerprints = rules.fingerprints(&message.replica);
@@ -326,37 +321,5 @@ impl Node {
         Ok(Body::File {
             content: Bytes(content),
         })
-    }
-}
-
-/// Drops links that the replica shows to be stale before planning it: a
-/// link from one of our comments to a comment of theirs that is gone, when
-/// another comment of theirs is a copy of ours or ours a copy of it (the
-/// markers on the comments say so). The link was made before the other
-/// side copied again (an edit here of a comment deleted there) and its
-/// acknowledgement did not arrive; without this the planner would copy the
-/// new copy back, a duplicate.
-fn repair_links(state: &mut TwinState, replica: &Replica, local: &Issue, conn: &ConnectionId) {
-    let present: HashSet<&CommentId> = replica.comments.iter().map(|c| &c.id).collect();
-    for rc in &replica.comments {
-        if state.comments.iter().any(|l| l.remote == rc.id) {
-            continue;
-        }
-        let ours = rc.mirror_of.clone().or_else(|| {
-            local
-                .comments
-                .iter()
-                .find(|c| {
-                    Marker::find(&c.properties, conn)
-                        .and_then(|m| m.origin_comment)
-                        .is_some_and(|o| o == rc.id)
-                })
-                .map(|c| c.id.clone())
-        });
-        if let Some(ours) = ours {
-            state
-                .comments
-                .retain(|l| l.local != ours || present.contains(&l.remote));
-        }
     }
 }
