@@ -97,3 +97,11 @@ fn seed_28035_a_copy_made_again_is_not_copied_back() {
 fn seed_37464_edit_racing_delete() {
     replay_local(37464);
 }
+
+/// A sync stopped after copying a comment, which was then deleted: the
+/// issue was back to the content last applied in full, the half-applied
+/// twin was skipped, and the copy stayed (I5).
+#[test]
+fn seed_75696_half_applied_sync_then_delete() {
+    replay_local(75696);
+}

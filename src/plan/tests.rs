@@ -293,6 +293,35 @@ fn a_copy_made_again_after_a_lost_record_is_linked_not_copied_back() {
     assert_eq!(pair.sync(t(8)).unwrap(), 0, "converged");
 }
 
+/// Seed 75696 of the simulation: a sync stops after copying a comment (a crash
+/// before its plan finished); then the comment is deleted there, which brings
+/// that issue back to the content last applied in full. The half-applied
+/// state must not pass for that: the copy is deleted too.
+#[test]
+fn a_half_applied_plan_is_not_skipped_when_the_issue_returns_to_its_old_content() {
+    let mut pair = synced();
+    let comment = pair.a.add_comment(&alice(), "c23", t(2)).unwrap();
+    pair.a.add_attachment("f.txt", 10, t(2));
+    let plan = pair.plan_a_to_b().unwrap();
+    let names: Vec<_> = plan.ops.iter().map(Op::name).collect();
+    assert_eq!(names, ["add comment", "add attachment"]);
+    let mut state = pair.state.clone().unwrap();
+    pair.b.execute_prefix(&plan, &mut state, t(3), 1);
+    pair.state = Some(state);
+    let a = a_issue(&mut pair);
+    a.comments.retain(|c| c.id != comment);
+    a.attachments.clear();
+    pair.sync(t(4)).unwrap();
+    let b = pair.b.issue.as_ref().unwrap();
+    assert!(
+        b.comments.is_empty(),
+        "the copy is deleted: {:?}",
+        b.comments
+    );
+    assert!(b.attachments.is_empty());
+    assert_eq!(pair.sync(t(5)).unwrap(), 0, "converged");
+}
+
 #[test]
 fn mass_deletions_are_refused_and_reported() {
     let mut pair = synced();
