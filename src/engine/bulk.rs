@@ -47,6 +47,7 @@ pub enum BulkEvent {
 
 /// The result of a bulk operation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct BulkReport {
     /// Issues looked at.
     pub total: u64,

@@ -24,6 +24,7 @@ use super::twin::{Direction, Hints};
 /// private network (it counts them in the report of the cycle that pulls
 /// them, as its own writes) and those whose acknowledgement was lost.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CycleReport {
     /// Issues the polls returned.
     pub seen: usize,

@@ -70,6 +70,7 @@ impl fmt::Display for IssueState {
 
 /// One issue of the panel: the issue, its twin and its state.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct IssueStatus {
     /// The issue that was exalated.
     pub origin: IssueRef,
@@ -81,6 +82,7 @@ pub struct IssueStatus {
 
 /// The sync panel of a connection; prints as a compact table.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SyncPanel {
     /// The connection.
     pub connection: Connection,

@@ -30,6 +30,7 @@ use super::triggers::refuse_sync_copy;
 ///     note: issue type "Epic" is not in DEV; using "Task"
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TestRunResult {
     /// The chosen issue.
     pub issue: IssueRef,

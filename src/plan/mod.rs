@@ -145,6 +145,7 @@ pub struct PlanInput<'a> {
 /// One write on the receiving side.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Op {
     /// Create the twin issue.
     CreateIssue {
@@ -247,6 +248,7 @@ pub enum OpOutcome {
 
 /// A field, comment or attachment both sides changed differently.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Conflict {
     /// What conflicted: a field name, or `comment <remote id>`.
     pub subject: String,
@@ -262,6 +264,7 @@ pub struct Conflict {
 
 /// Deletions the mass-deletion guard refused.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Refusal {
     /// `comments` or `attachments`.
     pub items: &'static str,
@@ -286,6 +289,7 @@ pub struct Refusal {
 ///   note: issue type "Epic" is not in DEV; using "Task"
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Plan {
     /// The remote issue.
     pub remote: IssueRef,

@@ -206,6 +206,53 @@ pub struct IssueUpdate {
 }
 
 impl IssueUpdate {
+    /// A change of nothing yet; add fields with the setters.
+    ///
+    /// ```
+    /// use twinsync::tracker::IssueUpdate;
+    ///
+    /// let update = IssueUpdate::new().summary("Printer on fire").status("In Progress");
+    /// assert_eq!(update.summary.as_deref(), Some("Printer on fire"));
+    /// assert!(IssueUpdate::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        IssueUpdate::default()
+    }
+
+    /// Sets a new summary.
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = Some(summary.into());
+        self
+    }
+
+    /// Sets a new description.
+    pub fn description(mut self, description: impl Into<RichText>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets a new issue type, by name.
+    pub fn issue_type(mut self, issue_type: impl Into<String>) -> Self {
+        self.issue_type = Some(issue_type.into());
+        self
+    }
+
+    /// Sets new labels (replacing all).
+    pub fn labels<I, S>(mut self, labels: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.labels = Some(labels.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets a new workflow status, by name.
+    pub fn status(mut self, status: impl Into<String>) -> Self {
+        self.status = Some(status.into());
+        self
+    }
+
     /// Whether nothing would change.
     pub fn is_empty(&self) -> bool {
         self == &IssueUpdate::default()
@@ -249,6 +296,30 @@ pub struct NewAttachment {
     pub mime_type: String,
     /// The content.
     pub content: Vec<u8>,
+}
+
+impl NewAttachment {
+    /// A file with a name and content, as `application/octet-stream`.
+    ///
+    /// ```
+    /// use twinsync::tracker::NewAttachment;
+    ///
+    /// let file = NewAttachment::new("log.txt", b"boom".to_vec()).mime_type("text/plain");
+    /// assert_eq!((file.file_name.as_str(), file.mime_type.as_str()), ("log.txt", "text/plain"));
+    /// ```
+    pub fn new(file_name: impl Into<String>, content: impl Into<Vec<u8>>) -> Self {
+        NewAttachment {
+            file_name: file_name.into(),
+            mime_type: "application/octet-stream".to_owned(),
+            content: content.into(),
+        }
+    }
+
+    /// Sets the media type.
+    pub fn mime_type(mut self, mime_type: impl Into<String>) -> Self {
+        self.mime_type = mime_type.into();
+        self
+    }
 }
 
 impl fmt::Debug for NewAttachment {
