@@ -27,6 +27,7 @@ mod connections;
 mod cycle;
 mod execute;
 mod lifecycle;
+mod recovery;
 mod remote;
 mod rule_versions;
 mod status;
@@ -40,7 +41,7 @@ pub use connections::LocalConnectionOptions;
 pub use cycle::CycleReport;
 pub use lifecycle::DeleteOptions;
 pub use remote::{InitiateRequest, Initiated};
-pub use status::{IssueState, IssueStatus, SyncPanel};
+pub use status::{IssueState, IssueStatus, Recovery, SyncPanel};
 pub use test_run::{TestRunOutcome, TestRunResult};
 pub use twin::TwinInfo;
 
@@ -359,7 +360,8 @@ impl Node {
     }
 
     /// Uses `rules` for a custom connection (rule sets are code, so they are
-    /// set on each start rather than stored).
+    /// set on each start rather than stored). Quarantined twins of the
+    /// connection are tried again by the next cycle.
     ///
     /// # Errors
     ///
@@ -379,7 +381,9 @@ impl Node {
             .rules
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(conn.id, rules);
+            .insert(conn.id.clone(), rules);
+        // New rules may fix what failed: quarantined twins go again.
+        self.release_quarantines(&conn.id)?;
         Ok(())
     }
 

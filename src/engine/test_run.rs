@@ -236,6 +236,7 @@ impl Node {
                 policy: conn.policy,
                 guard: conn.guard,
                 allow_mass_deletion: false,
+                forget_refused: false,
                 match_existing: false,
                 source: None,
             },

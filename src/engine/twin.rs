@@ -9,10 +9,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey, IssueRef};
 use crate::plan::{Conflict, PlanInput, PlanOptions, TwinState, Winner, plan};
 use crate::replica::{Marker, Origin};
-use crate::store::{IntentKind, QueueItem, TwinConflicts, TwinError};
+use crate::store::{DeletionDecision, IntentKind, QueueItem, TwinConflicts};
 use crate::tracker::Page;
 
 use super::Node;
+use super::recovery::{Seen, refused_of};
 
 /// Which way one sync of a twin goes, relative to its stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -294,7 +295,8 @@ impl Node {
         txn.commit()
     }
 
-    /// Syncs a twin and records its failure (to retry temporary ones).
+    /// Syncs a twin and records its failure: quarantined when permanent,
+    /// backing off when temporary (see [`recovery`](super::recovery)).
     pub(super) async fn sync_twin_recorded(
         &self,
         conn: &Connection,
@@ -303,34 +305,18 @@ impl Node {
         hints: Hints,
     ) -> Result<Outcome> {
         let span = tracing::info_span!("twin", connection = %conn.name, origin = %origin);
+        let mut seen = Seen::default();
         let result = self
-            .sync_twin(conn, origin, dirs, hints)
+            .sync_twin(conn, origin, dirs, hints, &mut seen)
             .instrument(span)
             .await;
-        match &result {
-            Ok(_) => {}
-            Err(err) => {
-                tracing::warn!(error = %err, "twin sync failed");
-                let mut txn = self.txn()?;
-                let attempts = txn
-                    .errors(&conn.id)?
-                    .into_iter()
-                    .find(|e| &e.issue == origin)
-                    .map_or(0, |e| e.attempts);
-                let key = txn
-                    .twin_by_remote(&conn.id, origin)?
-                    .map_or_else(|| IssueKey::new(origin.as_str()), |t| t.remote.key);
-                txn.put_error(&TwinError {
-                    connection: conn.id.clone(),
-                    issue: origin.clone(),
-                    key,
-                    kind: err.kind(),
-                    message: err.to_string(),
-                    at: self.now(),
-                    attempts: attempts + 1,
-                })?;
-                txn.commit()?;
-            }
+        if let Err(err) = &result {
+            tracing::warn!(error = %err, "twin sync failed");
+            let key = self
+                .txn()?
+                .twin_by_remote(&conn.id, origin)?
+                .map_or_else(|| IssueKey::new(origin.as_str()), |t| t.remote.key);
+            self.record_failure(&conn.id, origin, key, err, seen)?;
         }
         result
     }
@@ -341,12 +327,15 @@ impl Node {
         origin: &IssueId,
         dirs: &[Direction],
         mut hints: Hints,
+        seen: &mut Seen,
     ) -> Result<Outcome> {
         let mut total = Outcome {
             writes: 0,
             conflicts: Vec::new(),
             waiting: false,
         };
+        let decision = self.deletion_decision(&conn.id, origin)?;
+        let mut refused = Vec::new();
         for dir in dirs {
             let Some(stored) = self.txn()?.twin_by_remote(&conn.id, origin)? else {
                 return Ok(total); // unexalated meanwhile
@@ -389,9 +378,15 @@ impl Node {
                 .with_issue(&source.key)
             })?;
             let project = self.project_info(&target_side.project).await?;
+            seen.project(&project);
             let rules = self.rules_for(conn)?;
             let replica = rules.outgoing(&source, origin_of(self, &source), &conn.id);
             let fingerprints = rules.fingerprints(&replica);
+            seen.issue(&source, fingerprints.whole);
+            if let Some(t) = &target {
+                let theirs = rules.outgoing(t, origin_of(self, t), &conn.id);
+                seen.issue(t, rules.fingerprints(&theirs).whole);
+            }
             let plan = plan(&PlanInput {
                 connection: &conn.id,
                 replica: &replica,
@@ -404,7 +399,8 @@ impl Node {
                 options: PlanOptions {
                     policy: conn.policy,
                     guard: conn.guard,
-                    allow_mass_deletion: false,
+                    allow_mass_deletion: decision == Some(DeletionDecision::Confirmed),
+                    forget_refused: decision == Some(DeletionDecision::Dismissed),
                     match_existing: hints.match_existing,
                     // Connecting: the first issue given (the origin) is the source.
                     source: hints.match_existing.then_some(match dir {
@@ -423,9 +419,7 @@ impl Node {
                     ),
                 ));
             }
-            if !plan.refusals.is_empty() {
-                tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
-            }
+            refused.extend(refused_of(&plan));
             let files = super::execute::SameTracker(&**self.tracker());
             let writes = self
                 .execute(conn, &plan, &perspective, *dir, &source.key, &files)
@@ -443,7 +437,17 @@ impl Node {
             total.conflicts.extend(plan.conflicts);
         }
         let mut txn = self.txn()?;
-        txn.clear_error(&conn.id, origin)?;
+        let key = txn
+            .twin_by_remote(&conn.id, origin)?
+            .map_or_else(|| IssueKey::new(origin.as_str()), |t| t.remote.key);
+        self.record_success(
+            &mut *txn,
+            &conn.id,
+            origin,
+            key,
+            refused,
+            std::mem::take(seen),
+        )?;
         txn.commit()?;
         Ok(total)
     }

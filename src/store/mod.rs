@@ -29,8 +29,9 @@ mod sqlite;
 
 pub use memory::MemoryStore;
 pub use records::{
-    BulkProgress, ConnectionRecord, Intent, IntentKind, InvitationRecord, NodeRecord,
-    OutgoingRecord, PeerLink, QueueItem, SeqMark, StoredSecret, TwinConflicts, TwinError,
+    BulkProgress, ConnectionRecord, DeletedItems, DeletionDecision, Intent, IntentKind,
+    InvitationRecord, NodeRecord, OutgoingRecord, PeerLink, Quarantine, QueueItem, RefusedDeletion,
+    SeenIssue, SeenProject, SeqMark, StoredSecret, TwinConflicts, TwinError,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
@@ -353,8 +354,12 @@ pub trait StoreTxn {
     /// # Errors
     ///
     /// `Storage`.
-    fn set_origin_here(&mut self, connection: &ConnectionId, issue: &IssueId, here: bool)
-    -> Result<()>;
+    fn set_origin_here(
+        &mut self,
+        connection: &ConnectionId,
+        issue: &IssueId,
+        here: bool,
+    ) -> Result<()>;
 
     /// This node's issues of a remote connection whose next replica carries
     /// flags, ordered by issue id.

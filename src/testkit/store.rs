@@ -85,15 +85,14 @@ fn intent(c: &ConnectionId, id: &str, minute: u8) -> Intent {
 }
 
 fn error(c: &ConnectionId, issue: &str, message: &str) -> TwinError {
-    TwinError {
-        connection: c.clone(),
-        issue: IssueId::new(issue),
-        key: format!("SUP-{issue}").into(),
-        kind: ErrorKind::PermissionDenied,
-        message: message.to_owned(),
-        at: datetime!(2026-01-01 0:00 UTC),
-        attempts: 1,
-    }
+    TwinError::new(
+        c.clone(),
+        IssueId::new(issue),
+        format!("SUP-{issue}").into(),
+        ErrorKind::PermissionDenied,
+        message,
+        datetime!(2026-01-01 0:00 UTC),
+    )
 }
 
 /// What one transaction commits, the next one reads.

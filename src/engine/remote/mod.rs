@@ -63,6 +63,7 @@ mod endpoint;
 mod initiate;
 mod receive;
 mod rejoin;
+mod resend;
 mod send;
 
 mod twins;
@@ -71,6 +72,8 @@ mod wire;
 pub use initiate::{InitiateRequest, Initiated};
 
 use wire::{Body, SecretText};
+
+pub(super) use resend::own_project;
 
 /// The instance a pending connection's unknown side shows (RFC 2606 reserves
 /// `.invalid`): "unknown until accepted".

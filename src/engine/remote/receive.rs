@@ -10,10 +10,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef};
 use crate::plan::{PlanInput, PlanOptions, TwinState, Winner, plan};
 use crate::replica::{Marker, REPLICA_FORMAT_VERSION, Replica};
-use crate::store::{QueueItem, SeqMark, TwinConflicts, TwinError};
+use crate::store::{DeletionDecision, QueueItem, SeqMark, TwinConflicts};
 
 use super::super::Node;
 use super::super::execute::AttachmentSource;
+use super::super::recovery::{Seen, refused_of};
 use super::super::twin::Direction;
 use super::wire::{AckMessage, Body, Bytes, InlineFile, ReplicaMessage};
 use super::{Link, own_side};
@@ -71,25 +72,13 @@ impl Node {
             message.replica.origin.id.clone(),
             message.replica.origin.key.clone(),
         );
-        let result = self.apply_replica(conn, link, &origin, message).await;
+        let mut seen = Seen::default();
+        let result = self
+            .apply_replica(conn, link, &origin, message, &mut seen)
+            .await;
         if let Err(err) = &result {
             tracing::warn!(error = %err, issue = %origin.key, "applying a replica failed");
-            let mut txn = self.txn()?;
-            let attempts = txn
-                .errors(&conn.id)?
-                .into_iter()
-                .find(|e| e.issue == origin.id)
-                .map_or(0, |e| e.attempts);
-            txn.put_error(&TwinError {
-                connection: conn.id.clone(),
-                issue: origin.id.clone(),
-                key: origin.key.clone(),
-                kind: err.kind(),
-                message: err.to_string(),
-                at: self.now(),
-                attempts: attempts + 1,
-            })?;
-            txn.commit()?;
+            self.record_failure(&conn.id, &origin.id, origin.key.clone(), err, seen)?;
         }
         result
     }
@@ -100,6 +89,7 @@ impl Node {
         link: &Link,
         origin: &IssueRef,
         message: ReplicaMessage,
+        seen: &mut Seen,
     ) -> Result<Body> {
         // The status as stored now (the caller's copy may be older).
         let conn = &self.connection(&conn.id)?;
@@ -230,8 +220,14 @@ impl Node {
             repair_links(&mut stored, &message.replica, local, &conn.id);
         }
         let project = self.project_info(&own.project).await?;
+        seen.project(&project);
         let rules = self.rules_for(conn)?;
         let fingerprints = rules.fingerprints(&message.replica);
+        if let Some(l) = &local {
+            let ours = rules.outgoing(l, super::send::origin_of(self, l), &conn.id);
+            seen.issue(l, rules.fingerprints(&ours).whole);
+        }
+        let decision = self.deletion_decision(&conn.id, &origin.id)?;
         let plan = plan(&PlanInput {
             connection: &conn.id,
             replica: &message.replica,
@@ -244,15 +240,13 @@ impl Node {
             options: PlanOptions {
                 policy: conn.policy,
                 guard: conn.guard,
-                allow_mass_deletion: false,
+                allow_mass_deletion: decision == Some(DeletionDecision::Confirmed),
+                forget_refused: decision == Some(DeletionDecision::Dismissed),
                 match_existing: message.match_existing,
                 source,
             },
         })
         .map_err(|e| e.with_issue(&origin.key).with_connection(&conn.name))?;
-        if !plan.refusals.is_empty() {
-            tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
-        }
         tracing::debug!(issue = %origin.key, %plan, "applying a replica");
         let files = PeerFiles {
             node: self,
@@ -279,7 +273,15 @@ impl Node {
                 conflicts: plan.conflicts.clone(),
             })?;
         }
-        txn.clear_error(&conn.id, &origin.id)?;
+        // The node that applies a plan owns its refused deletions.
+        self.record_success(
+            &mut *txn,
+            &conn.id,
+            &origin.id,
+            origin.key.clone(),
+            refused_of(&plan),
+            std::mem::take(seen),
+        )?;
         let state = txn.twin_by_remote(&conn.id, &origin.id)?;
         if let Some(local) = state
             .as_ref()

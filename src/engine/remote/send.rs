@@ -6,8 +6,9 @@ use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{Issue, IssueId};
 use crate::plan::TwinState;
 use crate::replica::Origin;
-use crate::store::{QueueItem, SeqMark, TwinError};
+use crate::store::{QueueItem, SeqMark};
 
+use super::super::recovery::{Hold, Seen, edited, hold};
 use super::super::{CycleReport, Node};
 use super::wire::{AckMessage, Body, Bytes, InlineFile, Refusal, ReplicaMessage};
 use super::{Link, Outgoing, own_side};
@@ -62,6 +63,20 @@ impl Node {
         report.seen = issues.len();
         let rules = self.rules_for(&conn)?;
         let triggers = self.active_triggers(&conn);
+        if active {
+            // Quarantined twins whose target project changed go again, and
+            // the other node sends what failed here again.
+            let released = match self.release_changed_projects(&conn).await {
+                Ok(r) => r,
+                Err(e) => return Err(self.connection_failure(&conn, e)),
+            };
+            for record in released {
+                if let Err(e) = self.ask_resend(&conn, &record.issue).await {
+                    tracing::warn!(error = %e, issue = %record.key, "cannot ask the other node to send again");
+                }
+            }
+        }
+        let polled_records = self.twin_errors(&conn.id)?;
         {
             let mut txn = self.txn()?;
             let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
@@ -71,8 +86,15 @@ impl Node {
                     match txn.twin_by_local(&conn.id, &issue.id)? {
                         Some(state) => {
                             let replica = rules.outgoing(&issue, origin_of(self, &issue), &conn.id);
-                            if rules.fingerprints(&replica).whole == state.local_whole {
+                            let fp = rules.fingerprints(&replica).whole;
+                            if fp == state.local_whole {
                                 continue;
+                            }
+                            let record = polled_records.get(&state.remote.id);
+                            if hold(record, self.now()) == Hold::Quarantined
+                                && record.is_some_and(|r| !edited(r, &issue, fp))
+                            {
+                                continue; // left alone until it changes
                             }
                         }
                         None => {
@@ -119,7 +141,19 @@ impl Node {
             return Ok(report);
         }
         let queue = self.txn()?.queue(&conn.id, usize::MAX)?;
+        let records = self.twin_errors(&conn.id)?;
+        let now = self.now();
         for item in queue {
+            let record = records.get(&self.error_key(&conn, &item.issue)?);
+            match hold(record, now) {
+                Hold::Backoff => continue, // it stays queued until its next try
+                // Queued before it failed: left alone until a change queues it again.
+                Hold::Quarantined if record.is_some_and(|r| item.queued <= r.at) => {
+                    self.dequeue_seq(item.seq)?;
+                    continue;
+                }
+                _ => {}
+            }
             // Read afresh: a search's snapshot may lag behind writes, and a
             // replica of an old snapshot would undo what was synced since.
             let issue = match self.tracker().issue(&item.issue).await {
@@ -197,38 +231,35 @@ impl Node {
     fn clear_twin_error(&self, conn: &Connection, issue: &IssueId) -> Result<()> {
         let mut txn = self.txn()?;
         if let Some(t) = txn.twin_by_local(&conn.id, issue)? {
-            txn.clear_error(&conn.id, &t.remote.id)?;
+            Node::clear_failure(&mut *txn, &conn.id, &t.remote.id)?;
         }
         txn.clear_error(&conn.id, &unsynced_key(issue))?;
         txn.commit()
     }
 
-    /// Records why one of our issues did not reach the other side.
+    /// Records why one of our issues did not reach the other side:
+    /// quarantined when permanent, backing off when temporary.
     pub(super) fn record_remote_error(
         &self,
         conn: &Connection,
         issue: &Issue,
         err: &Error,
     ) -> Result<()> {
-        let mut txn = self.txn()?;
-        let id = txn
-            .twin_by_local(&conn.id, &issue.id)?
-            .map_or_else(|| unsynced_key(&issue.id), |t| t.remote.id);
-        let attempts = txn
-            .errors(&conn.id)?
-            .into_iter()
-            .find(|e| e.issue == id)
-            .map_or(0, |e| e.attempts);
-        txn.put_error(&TwinError {
-            connection: conn.id.clone(),
-            issue: id,
-            key: issue.key.clone(),
-            kind: err.kind(),
-            message: err.to_string(),
-            at: self.now(),
-            attempts: attempts + 1,
-        })?;
-        txn.commit()
+        let id = self.error_key(conn, &issue.id)?;
+        let mut seen = Seen::default();
+        if let Ok(rules) = self.rules_for(conn) {
+            let replica = rules.outgoing(issue, origin_of(self, issue), &conn.id);
+            seen.issue(issue, rules.fingerprints(&replica).whole);
+        }
+        self.record_failure(&conn.id, &id, issue.key.clone(), err, seen)
+    }
+
+    /// The id the record of a failure of our `issue` is kept under.
+    fn error_key(&self, conn: &Connection, issue: &IssueId) -> Result<IssueId> {
+        Ok(self
+            .txn()?
+            .twin_by_local(&conn.id, issue)?
+            .map_or_else(|| unsynced_key(issue), |t| t.remote.id))
     }
 
     /// Sends the replica of one of this side's issues if the other side does
@@ -256,7 +287,7 @@ impl Node {
                 .txn()?
                 .errors(&conn.id)?
                 .iter()
-                .any(|e| e.issue == s.remote.id),
+                .any(|e| e.issue == s.remote.id && !e.is_refusal()),
             None => false,
         };
         if flags.is_none() && !failed && state.as_ref().is_some_and(|s| s.local_whole == fp) {
@@ -419,7 +450,7 @@ impl Node {
             self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
         }
         txn.set_seq_mark(&conn.id, &key, Some(ack.seq))?;
-        txn.clear_error(&conn.id, &mine.remote.id)?;
+        Node::clear_failure(&mut *txn, &conn.id, &mine.remote.id)?;
         txn.clear_error(&conn.id, &unsynced_key(&ack.issue))?;
         if current.is_some() && applied > ack.floor {
             // This side applied a replica of theirs newer than the state in
@@ -470,6 +501,9 @@ impl Node {
         issue: &IssueId,
         refusal: Refusal,
     ) -> Result<()> {
+        if super::resend::is_resend(&refusal) {
+            return self.resend(conn, issue);
+        }
         let Some(peer) = &link.peer else {
             return Ok(());
         };
