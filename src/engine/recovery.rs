@@ -438,6 +438,12 @@ impl Node {
                 })?;
             record.decision = Some(decision);
             txn.put_error(&record)?;
+            // The next replica is planned in full, even one this node's
+            // state counts as applied (a remote twin's acknowledgements
+            // carry that state).
+            let mut state = twin.clone();
+            state.remote_whole = crate::plan::UNSYNCED;
+            txn.put_twin(&state)?;
             self.enqueue_twin(&mut *txn, &conn, &twin)?;
             txn.commit()?;
         }

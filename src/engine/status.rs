@@ -394,9 +394,17 @@ impl Node {
         connection: &ConnectionId,
         key: &IssueKey,
     ) -> Result<super::TwinInfo> {
-        let twin = self.twin_of_key(connection, key)?;
         let conn = self.connection(connection)?;
         self.forget_projects(&conn);
+        let twin = match self.twin_of_key(connection, key) {
+            Ok(twin) => twin,
+            Err(e) if e.kind() == ErrorKind::NotFound && !conn.is_local() => {
+                // One of this node's issues whose twin was never created.
+                let issue = self.tracker().issue_by_key(key).await?;
+                return self.exalate_remote(&conn, issue).await;
+            }
+            Err(e) => return Err(e),
+        };
         if !conn.is_local() {
             let failed_here = self
                 .txn()?

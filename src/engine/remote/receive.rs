@@ -282,7 +282,15 @@ impl Node {
             refused_of(&plan),
             std::mem::take(seen),
         )?;
-        let state = txn.twin_by_remote(&conn.id, &origin.id)?;
+        let mut state = txn.twin_by_remote(&conn.id, &origin.id)?;
+        if decision == Some(DeletionDecision::Dismissed)
+            && let Some(s) = state.as_mut()
+        {
+            // The items kept here are no longer linked: this side's issue
+            // goes back, so the other side holds them again.
+            s.local_whole = crate::plan::UNSYNCED;
+            txn.put_twin(s)?;
+        }
         if let Some(local) = state
             .as_ref()
             .filter(|s| s.local_whole == 0)

@@ -82,7 +82,16 @@ impl Node {
             let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
             let mut claimed = false;
             for issue in issues {
-                if !outgoing.contains_key(&issue.id) {
+                if outgoing.contains_key(&issue.id) {
+                    let replica = rules.outgoing(&issue, origin_of(self, &issue), &conn.id);
+                    let fp = rules.fingerprints(&replica).whole;
+                    let key = txn
+                        .twin_by_local(&conn.id, &issue.id)?
+                        .map_or_else(|| unsynced_key(&issue.id), |t| t.remote.id);
+                    if self.left_alone(&polled_records, &key, &issue, fp) {
+                        continue;
+                    }
+                } else {
                     match txn.twin_by_local(&conn.id, &issue.id)? {
                         Some(state) => {
                             let replica = rules.outgoing(&issue, origin_of(self, &issue), &conn.id);
@@ -90,11 +99,8 @@ impl Node {
                             if fp == state.local_whole {
                                 continue;
                             }
-                            let record = polled_records.get(&state.remote.id);
-                            if hold(record, self.now()) == Hold::Quarantined
-                                && record.is_some_and(|r| !edited(r, &issue, fp))
-                            {
-                                continue; // left alone until it changes
+                            if self.left_alone(&polled_records, &state.remote.id, &issue, fp) {
+                                continue;
                             }
                         }
                         None => {
@@ -200,6 +206,21 @@ impl Node {
         txn.commit()?;
         tracing::info!(?report, "remote cycle done");
         Ok(report)
+    }
+
+    /// Whether a poll leaves one of our issues alone: its twin is
+    /// quarantined (its failure is on record under `key`) and the issue did
+    /// not change since.
+    fn left_alone(
+        &self,
+        records: &std::collections::HashMap<IssueId, crate::store::TwinError>,
+        key: &IssueId,
+        issue: &Issue,
+        fingerprint: u64,
+    ) -> bool {
+        let record = records.get(key);
+        hold(record, self.now()) == Hold::Quarantined
+            && record.is_some_and(|r| !edited(r, issue, fingerprint))
     }
 
     /// Stops a connection the other side refuses as a whole (deleted there,
