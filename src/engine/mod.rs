@@ -28,6 +28,7 @@ mod cycle;
 mod execute;
 mod lifecycle;
 mod recovery;
+mod refusals;
 mod remote;
 mod rule_versions;
 mod status;
@@ -40,8 +41,9 @@ pub use bulk::{BulkEvent, BulkReport};
 pub use connections::LocalConnectionOptions;
 pub use cycle::CycleReport;
 pub use lifecycle::DeleteOptions;
+pub use recovery::Recovery;
 pub use remote::{InitiateRequest, Initiated};
-pub use status::{IssueState, IssueStatus, Recovery, SyncPanel};
+pub use status::{IssueState, IssueStatus, SyncPanel};
 pub use test_run::{TestRunOutcome, TestRunResult};
 pub use twin::TwinInfo;
 

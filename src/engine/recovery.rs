@@ -6,16 +6,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey, ProjectInfo, ProjectKey};
-use crate::plan::{Plan, TwinState};
+use crate::plan::TwinState;
 use crate::random::SplitMix64;
 use crate::store::{
-    DeletedItems, DeletionDecision, Quarantine, QueueItem, RefusedDeletion, SeenIssue, SeenProject,
-    StoreTxn, TwinError,
+    DeletionDecision, Quarantine, QueueItem, SeenIssue, SeenProject, StoreTxn, TwinError,
 };
 
 use super::Node;
@@ -28,8 +28,8 @@ pub(super) const BACKOFF_CAP: Duration = Duration::from_secs(30 * 60);
 /// What a sync read before it failed, so that a change is noticed later.
 #[derive(Default)]
 pub(super) struct Seen {
-    issues: Vec<SeenIssue>,
-    project: Option<SeenProject>,
+    pub(super) issues: Vec<SeenIssue>,
+    pub(super) project: Option<SeenProject>,
 }
 
 impl Seen {
@@ -98,6 +98,45 @@ pub(crate) fn action(kind: ErrorKind) -> &'static str {
     }
 }
 
+/// What happens next to a twin whose last sync failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "recovery", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Recovery {
+    /// A temporary failure: cycles try it again from `next_try` on (the wait
+    /// doubles with each failure in a row, up to 30 minutes).
+    Backoff {
+        /// When cycles try it again.
+        #[serde(with = "time::serde::rfc3339")]
+        next_try: OffsetDateTime,
+    },
+    /// A permanent failure: cycles leave the twin alone until one of its
+    /// issues is edited, the target project or the connection's rules
+    /// change, or a user calls [`retry`](Node::retry) or
+    /// [`resolve`](Node::resolve).
+    Quarantined {
+        /// What to do about it.
+        action: String,
+    },
+    /// Cycles try it again when its issues next change or are queued (a
+    /// connection-wide failure, or a failure recorded by an earlier version).
+    NextCycle,
+}
+
+impl Recovery {
+    pub(super) fn of(error: &TwinError) -> Self {
+        if error.quarantine.is_some() {
+            Recovery::Quarantined {
+                action: action(error.kind).to_owned(),
+            }
+        } else if let Some(next_try) = error.next_try {
+            Recovery::Backoff { next_try }
+        } else {
+            Recovery::NextCycle
+        }
+    }
+}
+
 /// Why a cycle leaves a twin alone now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Hold {
@@ -131,21 +170,6 @@ pub(super) fn edited(record: &TwinError, issue: &Issue, fingerprint: u64) -> boo
         Some(seen) => issue.updated > seen.updated || fingerprint != seen.fingerprint,
         None => issue.updated > record.at,
     }
-}
-
-/// The refused deletions of a plan, as recorded.
-pub(super) fn refused_of(plan: &Plan) -> Vec<RefusedDeletion> {
-    plan.refusals
-        .iter()
-        .map(|r| {
-            let items = if r.items == "attachments" {
-                DeletedItems::Attachments
-            } else {
-                DeletedItems::Comments
-            };
-            RefusedDeletion::new(items, r.would_delete, r.synced)
-        })
-        .collect()
 }
 
 impl Node {
@@ -218,43 +242,6 @@ impl Node {
         }
         txn.put_error(&record)?;
         txn.commit()
-    }
-
-    /// After a sync that applied its plans: records the deletions the guard
-    /// refused (the rest of the plans applied), or clears the record.
-    pub(super) fn record_success(
-        &self,
-        txn: &mut dyn StoreTxn,
-        conn: &ConnectionId,
-        issue: &IssueId,
-        key: IssueKey,
-        refused: Vec<RefusedDeletion>,
-        seen: Seen,
-    ) -> Result<()> {
-        if refused.is_empty() {
-            return txn.clear_error(conn, issue);
-        }
-        let message = refused
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        tracing::warn!(issue = %key, %message, "deletions refused by the mass-deletion guard");
-        let mut record = TwinError::new(
-            conn.clone(),
-            issue.clone(),
-            key,
-            ErrorKind::Refused,
-            format!("the mass-deletion guard refused: {message}"),
-            self.now(),
-        );
-        record.refused = refused;
-        // Cycles plan it again only when something changes.
-        record.quarantine = Some(Quarantine {
-            issues: seen.issues,
-            project: seen.project,
-        });
-        txn.put_error(&record)
     }
 
     /// Forgets the failure on record for `issue` (its twin is in step), but
@@ -379,78 +366,49 @@ impl Node {
         }
         Ok(released)
     }
+}
 
-    /// Confirms the deletion the mass-deletion guard refused on the twin of
-    /// `key`: the next sync of that twin carries it out, once (the twin is
-    /// queued for the next cycle), and the refusal is cleared. On a remote
-    /// connection, call it on the node that refused (whose panel shows it);
-    /// it asks the other node to send the issue again.
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` when the issue is not under sync on the connection or no
-    /// deletion of its twin is refused.
-    pub async fn confirm_deletion(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
-        self.decide_deletion(connection, key, DeletionDecision::Confirmed)
-            .await
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_30_seconds_up_to_30_minutes_with_bounded_jitter() {
+        let id = IssueId::new("10001");
+        let secs = |n| backoff(7, &id, n, None).as_secs();
+        for (attempts, low) in [(1, 30), (2, 60), (3, 120), (4, 240)] {
+            let s = secs(attempts);
+            assert!((low..=low + low / 4).contains(&s), "{attempts}: {s}");
+        }
+        assert_eq!(secs(20), 30 * 60, "capped");
+        assert_eq!(secs(2), secs(2), "the same wait for the same seed");
+        let longer = backoff(7, &id, 1, Some(Duration::from_secs(600)));
+        assert_eq!(
+            longer,
+            Duration::from_secs(600),
+            "a longer Retry-After wins"
+        );
     }
 
-    /// Dismisses the deletion the mass-deletion guard refused on the twin of
-    /// `key`: nothing is deleted. The next sync forgets the links of the
-    /// items deleted on the other side, so they are not planned for deletion
-    /// again; the items left on this side are then copies of nothing, which
-    /// the sync back copies to the side that deleted them. Both sides hold
-    /// the items again, linked anew, and later cycles are quiet: a dismissed
-    /// deletion is undone rather than left half-applied. On a remote
-    /// connection, call it on the node that refused.
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` when the issue is not under sync on the connection or no
-    /// deletion of its twin is refused.
-    pub async fn dismiss_deletion(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
-        self.decide_deletion(connection, key, DeletionDecision::Dismissed)
-            .await
+    #[test]
+    fn temporary_kinds_never_quarantine_even_when_marked_permanent() {
+        let gave_up = Error::new(ErrorKind::Unavailable, "server error").set_temporary(false);
+        assert!(!quarantines(&gave_up));
+        assert!(quarantines(&Error::new(
+            ErrorKind::InvalidConfig,
+            "no type"
+        )));
+        let wide = Error::new(ErrorKind::NotFound, "no project").with_scope(ErrorScope::Connection);
+        assert!(!quarantines(&wide));
     }
 
-    async fn decide_deletion(
-        &self,
-        connection: &ConnectionId,
-        key: &IssueKey,
-        decision: DeletionDecision,
-    ) -> Result<()> {
-        let conn = self.connection(connection)?;
-        let twin = self.twin_of_key(connection, key)?;
-        {
-            let mut txn = self.txn()?;
-            let mut record = txn
-                .errors(&conn.id)?
-                .into_iter()
-                .find(|e| e.issue == twin.remote.id && !e.refused.is_empty())
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::NotFound,
-                        format!(
-                            "no deletion is refused on issue {key} of connection {}",
-                            conn.name
-                        ),
-                    )
-                })?;
-            record.decision = Some(decision);
-            txn.put_error(&record)?;
-            // The next replica is planned in full, even one this node's
-            // state counts as applied (a remote twin's acknowledgements
-            // carry that state).
-            let mut state = twin.clone();
-            state.remote_whole = crate::plan::UNSYNCED;
-            txn.put_twin(&state)?;
-            self.enqueue_twin(&mut *txn, &conn, &twin)?;
-            txn.commit()?;
-        }
-        tracing::info!(connection = %conn.name, issue = %key, ?decision, "refused deletion decided");
-        if !conn.is_local() {
-            self.ask_resend(&conn, &twin.remote.id).await?;
-        }
-        Ok(())
+    #[test]
+    fn a_record_written_before_quarantines_reads_as_retried_next_cycle() {
+        let old = r#"{"connection":"c1","issue":"1","key":"SUP-1","kind":"NotFound",
+            "message":"gone","at":"2026-01-01T00:00:00Z","attempts":2}"#;
+        let record: TwinError = serde_json::from_str(old).unwrap();
+        assert_eq!(record.attempts, 2);
+        assert_eq!(hold(Some(&record), record.at), Hold::No);
+        assert_eq!(Recovery::of(&record), Recovery::NextCycle);
     }
 }

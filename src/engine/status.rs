@@ -12,6 +12,7 @@ use crate::plan::{Conflict, TwinState, Winner};
 use crate::store::{DeletionDecision, IntentKind, RefusedDeletion, TwinConflicts, TwinError};
 
 use super::Node;
+use super::recovery::Recovery;
 
 /// The state of one issue under sync.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -51,45 +52,6 @@ pub enum IssueState {
         /// The conflicts, as recorded.
         conflicts: Vec<Conflict>,
     },
-}
-
-/// What happens next to a twin whose last sync failed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "recovery", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Recovery {
-    /// A temporary failure: cycles try it again from `next_try` on (the wait
-    /// doubles with each failure in a row, up to 30 minutes).
-    Backoff {
-        /// When cycles try it again.
-        #[serde(with = "time::serde::rfc3339")]
-        next_try: OffsetDateTime,
-    },
-    /// A permanent failure: cycles leave the twin alone until one of its
-    /// issues is edited, the target project or the connection's rules
-    /// change, or a user calls [`retry`](Node::retry) or
-    /// [`resolve`](Node::resolve).
-    Quarantined {
-        /// What to do about it.
-        action: String,
-    },
-    /// Cycles try it again when its issues next change or are queued (a
-    /// connection-wide failure, or a failure recorded by an earlier version).
-    NextCycle,
-}
-
-impl Recovery {
-    fn of(error: &TwinError) -> Self {
-        if error.quarantine.is_some() {
-            Recovery::Quarantined {
-                action: super::recovery::action(error.kind).to_owned(),
-            }
-        } else if let Some(next_try) = error.next_try {
-            Recovery::Backoff { next_try }
-        } else {
-            Recovery::NextCycle
-        }
-    }
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {

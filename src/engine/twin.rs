@@ -13,7 +13,8 @@ use crate::store::{DeletionDecision, IntentKind, QueueItem, TwinConflicts};
 use crate::tracker::Page;
 
 use super::Node;
-use super::recovery::{Seen, refused_of};
+use super::recovery::Seen;
+use super::refusals::refused_of;
 
 /// Which way one sync of a twin goes, relative to its stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

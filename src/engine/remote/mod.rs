@@ -60,10 +60,10 @@ use super::Node;
 
 mod accept;
 mod endpoint;
+mod failures;
 mod initiate;
 mod receive;
 mod rejoin;
-mod resend;
 mod send;
 
 mod twins;
@@ -73,7 +73,7 @@ pub use initiate::{InitiateRequest, Initiated};
 
 use wire::{Body, SecretText};
 
-pub(super) use resend::own_project;
+pub(super) use failures::own_project;
 
 /// The instance a pending connection's unknown side shows (RFC 2606 reserves
 /// `.invalid`): "unknown until accepted".

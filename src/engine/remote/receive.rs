@@ -14,7 +14,8 @@ use crate::store::{DeletionDecision, QueueItem, SeqMark, TwinConflicts};
 
 use super::super::Node;
 use super::super::execute::AttachmentSource;
-use super::super::recovery::{Seen, refused_of};
+use super::super::recovery::Seen;
+use super::super::refusals::refused_of;
 use super::super::twin::Direction;
 use super::wire::{AckMessage, Body, Bytes, InlineFile, ReplicaMessage};
 use super::{Link, own_side};

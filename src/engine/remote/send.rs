@@ -8,7 +8,7 @@ use crate::plan::TwinState;
 use crate::replica::Origin;
 use crate::store::{QueueItem, SeqMark};
 
-use super::super::recovery::{Hold, Seen, edited, hold};
+use super::super::recovery::{Hold, hold};
 use super::super::{CycleReport, Node};
 use super::wire::{AckMessage, Body, Bytes, InlineFile, Refusal, ReplicaMessage};
 use super::{Link, Outgoing, own_side};
@@ -208,21 +208,6 @@ impl Node {
         Ok(report)
     }
 
-    /// Whether a poll leaves one of our issues alone: its twin is
-    /// quarantined (its failure is on record under `key`) and the issue did
-    /// not change since.
-    fn left_alone(
-        &self,
-        records: &std::collections::HashMap<IssueId, crate::store::TwinError>,
-        key: &IssueId,
-        issue: &Issue,
-        fingerprint: u64,
-    ) -> bool {
-        let record = records.get(key);
-        hold(record, self.now()) == Hold::Quarantined
-            && record.is_some_and(|r| !edited(r, issue, fingerprint))
-    }
-
     /// Stops a connection the other side refuses as a whole (deleted there,
     /// or holding another secret).
     fn remote_failure(&self, conn: &Connection, err: Error) -> Error {
@@ -246,41 +231,6 @@ impl Node {
             }
         }
         txn.commit()
-    }
-
-    /// Forgets the recorded error of the twin of our `issue` (it is in step).
-    fn clear_twin_error(&self, conn: &Connection, issue: &IssueId) -> Result<()> {
-        let mut txn = self.txn()?;
-        if let Some(t) = txn.twin_by_local(&conn.id, issue)? {
-            Node::clear_failure(&mut *txn, &conn.id, &t.remote.id)?;
-        }
-        txn.clear_error(&conn.id, &unsynced_key(issue))?;
-        txn.commit()
-    }
-
-    /// Records why one of our issues did not reach the other side:
-    /// quarantined when permanent, backing off when temporary.
-    pub(super) fn record_remote_error(
-        &self,
-        conn: &Connection,
-        issue: &Issue,
-        err: &Error,
-    ) -> Result<()> {
-        let id = self.error_key(conn, &issue.id)?;
-        let mut seen = Seen::default();
-        if let Ok(rules) = self.rules_for(conn) {
-            let replica = rules.outgoing(issue, origin_of(self, issue), &conn.id);
-            seen.issue(issue, rules.fingerprints(&replica).whole);
-        }
-        self.record_failure(&conn.id, &id, issue.key.clone(), err, seen)
-    }
-
-    /// The id the record of a failure of our `issue` is kept under.
-    fn error_key(&self, conn: &Connection, issue: &IssueId) -> Result<IssueId> {
-        Ok(self
-            .txn()?
-            .twin_by_local(&conn.id, issue)?
-            .map_or_else(|| unsynced_key(issue), |t| t.remote.id))
     }
 
     /// Sends the replica of one of this side's issues if the other side does
@@ -513,45 +463,11 @@ impl Node {
         tracing::info!(connection = %conn.name, %issue, "the other side stopped syncing this twin");
         self.dequeue_issue(conn, issue)
     }
-
-    /// The other side could not apply the replica of our `issue` it pulled.
-    pub(super) async fn peer_failed(
-        &self,
-        conn: &Connection,
-        link: &Link,
-        issue: &IssueId,
-        refusal: Refusal,
-    ) -> Result<()> {
-        if super::resend::is_resend(&refusal) {
-            return self.resend(conn, issue);
-        }
-        let Some(peer) = &link.peer else {
-            return Ok(());
-        };
-        let err = refusal.into_error(peer);
-        match self.tracker().issue(issue).await {
-            Ok(found) => {
-                self.record_remote_error(conn, &found, &err)?;
-                // It goes again (the error on record makes sure of it).
-                let mut txn = self.txn()?;
-                txn.enqueue(&QueueItem {
-                    seq: 0,
-                    connection: conn.id.clone(),
-                    project: found.project.clone(),
-                    issue: found.id.clone(),
-                    queued: self.now(),
-                })?;
-                txn.commit()
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
 }
 
 /// The error key of one of our issues that has no twin yet: apart from the
 /// other side's issue ids (which errors of twins are recorded under, and
 /// which may equal ours).
-fn unsynced_key(issue: &IssueId) -> IssueId {
+pub(super) fn unsynced_key(issue: &IssueId) -> IssueId {
     IssueId::new(format!("local:{issue}"))
 }
