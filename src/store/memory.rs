@@ -667,13 +667,9 @@ impl StoreTxn for MemoryTxn<'_> {
     ) -> Result<()> {
         let data = &mut *self.data;
         let key = (connection.clone(), issue.clone());
-        set(
-            &mut self.undo,
-            &mut data.origins,
-            key,
-            here.then_some(()),
-            |d| &mut d.origins,
-        );
+        set(&mut self.undo, &mut data.origins, key, here.then_some(()), |d| {
+            &mut d.origins
+        });
         Ok(())
     }
 

@@ -354,12 +354,8 @@ pub trait StoreTxn {
     /// # Errors
     ///
     /// `Storage`.
-    fn set_origin_here(
-        &mut self,
-        connection: &ConnectionId,
-        issue: &IssueId,
-        here: bool,
-    ) -> Result<()>;
+    fn set_origin_here(&mut self, connection: &ConnectionId, issue: &IssueId, here: bool)
+    -> Result<()>;
 
     /// This node's issues of a remote connection whose next replica carries
     /// flags, ordered by issue id.
