@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use twinsync::ErrorKind;
-use twinsync::engine::{BulkEvent, IssueState};
+use twinsync::engine::{BulkEvent, IssueState, Recovery};
 use twinsync::model::IssueKey;
 use twinsync::testkit::block_on;
 use twinsync::testkit::rig::LocalRig;
@@ -353,7 +353,8 @@ fn a_permanent_failure_stops_that_twin_only_and_is_shown_with_its_cause() {
     let panel = rig.node.status(&rig.conn.id).unwrap();
     let text = panel.to_string();
     assert!(
-        text.contains("error (1×): injected permission denied failure"),
+        text.contains("quarantined after 1 attempt: injected permission denied failure")
+            && text.contains("grant the missing permission, then retry"),
         "{text}"
     );
     assert_eq!(panel.errors.len(), 1);
@@ -645,4 +646,277 @@ fn a_node_refuses_a_tracker_that_cannot_store_markers() {
     capabilities.attachments = false;
     let limited = LimitedTracker::new(Arc::new(memory), capabilities);
     build(Arc::new(limited)).expect("a node without attachments");
+}
+
+/// A node on SUP ↔ OPS, where OPS has no Bug type, no default type and no
+/// Task type: a SUP Bug cannot land there.
+struct NoBugRig {
+    clock: std::sync::Arc<twinsync::clock::ManualClock>,
+    tracker: twinsync::MemoryTracker,
+    human: twinsync::MemoryTracker,
+    node: twinsync::engine::Node,
+    conn: twinsync::connection::Connection,
+}
+
+impl NoBugRig {
+    fn new() -> Self {
+        use std::sync::Arc;
+        let clock = Arc::new(twinsync::clock::ManualClock::default());
+        let tracker =
+            twinsync::MemoryTracker::with_clock("https://nobug.example", clock.clone()).unwrap();
+        tracker
+            .add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))
+            .unwrap();
+        tracker
+            .add_project("OPS", "Operations", &["Story"], None)
+            .unwrap();
+        let human = tracker.as_user(twinsync::model::UserRef::new("alice", "Alice"));
+        let store = Arc::new(twinsync::store::MemoryStore::new());
+        let node = LocalRig::start(&tracker, &clock, store);
+        let conn = block_on(node.create_local_connection(
+            "SUP",
+            "OPS",
+            twinsync::engine::LocalConnectionOptions::default(),
+        ))
+        .unwrap();
+        NoBugRig {
+            clock,
+            tracker,
+            human,
+            node,
+            conn,
+        }
+    }
+
+    fn sync(&self) -> twinsync::engine::CycleReport {
+        self.clock.advance(Duration::from_secs(1));
+        block_on(self.node.sync(&self.conn.id)).unwrap()
+    }
+
+    fn state(&self) -> IssueState {
+        block_on(async { self.node.issue_status(&self.conn.id, &key("SUP-1")) })
+            .unwrap()
+            .state
+    }
+
+    fn attempts(&self) -> u32 {
+        match self.state() {
+            IssueState::Error { attempts, .. } => attempts,
+            other => panic!("an error, got {other}"),
+        }
+    }
+}
+
+#[test]
+fn a_missing_issue_type_quarantines_its_twin_until_the_type_is_added_and_retried() {
+    let rig = NoBugRig::new();
+    twinsync::testkit::User(&rig.human).create("SUP", "Bug", "Needs a type");
+    let err = block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+    let state = rig.state();
+    assert!(
+        matches!(
+            &state,
+            IssueState::Error {
+                attempts: 1,
+                recovery: Recovery::Quarantined { .. },
+                ..
+            }
+        ),
+        "{state:?}"
+    );
+    let text = rig.node.status(&rig.conn.id).unwrap().to_string();
+    assert!(
+        text.contains("quarantined after 1 attempt: issue type \"Bug\" is not in project OPS")
+            && text.contains("fix the target project or the connection's rules")
+            && text.contains("then retry"),
+        "{text}"
+    );
+    // Quiet cycles (the issue is polled each time, within the overlap) try
+    // nothing: no create, no further attempt.
+    rig.tracker.reset_calls();
+    for _ in 0..6 {
+        let report = rig.sync();
+        assert_eq!((report.synced, report.failed), (0, 0), "{report:?}");
+    }
+    assert_eq!(rig.tracker.calls().writes(), 0, "{}", rig.tracker.calls());
+    assert_eq!(rig.attempts(), 1);
+    // An administrator adds the type; a user retries: it syncs.
+    rig.tracker.add_issue_type("OPS", "Bug").unwrap();
+    let info = block_on(rig.node.retry(&rig.conn.id, &key("SUP-1"))).unwrap();
+    let twin = info.twin.expect("the twin is created");
+    let ops = rig
+        .tracker
+        .inspect_issue(&twin.key)
+        .expect("the twin exists");
+    assert_eq!(ops.issue_type, "Bug");
+    assert_eq!(rig.state(), IssueState::Synchronized);
+    assert!(rig.node.status(&rig.conn.id).unwrap().errors.is_empty());
+}
+
+#[test]
+fn a_quarantined_twin_goes_again_when_its_issue_is_edited_or_its_project_changes() {
+    let rig = NoBugRig::new();
+    let user = twinsync::testkit::User(&rig.human);
+    user.create("SUP", "Bug", "Needs a type");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap_err();
+    rig.sync();
+    rig.sync();
+    assert_eq!(rig.attempts(), 1, "quiet while nothing changes");
+    // An edit of the issue: one more attempt (still failing), then quiet.
+    rig.clock.advance(Duration::from_secs(5));
+    user.edit_summary("SUP-1", "Needs a type, edited");
+    let report = rig.sync();
+    assert_eq!(report.failed, 1, "{report:?}");
+    rig.sync();
+    rig.sync();
+    assert_eq!(rig.attempts(), 2);
+    // The target project changes: the next cycle syncs it, no retry needed.
+    rig.tracker.add_issue_type("OPS", "Bug").unwrap();
+    let report = rig.sync();
+    assert_eq!((report.synced, report.failed), (1, 0), "{report:?}");
+    assert_eq!(rig.state(), IssueState::Synchronized);
+    assert_eq!(rig.tracker.inspect_issues(&"OPS".into()).len(), 1);
+}
+
+#[test]
+fn a_temporary_failure_backs_off_exponentially_on_the_node_clock() {
+    let rig = LocalRig::new();
+    rig.user().create("SUP", "Bug", "x");
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    rig.advance(10);
+    rig.user().edit_summary("SUP-1", "x, edited");
+    // Enough outages to outlast the tracker's own retries (4 attempts), twice.
+    for _ in 0..8 {
+        rig.tracker.inject(OpKind::UpdateIssue, Fault::ServerError);
+    }
+    let next_try = |rig: &LocalRig| match rig.node.issue_status(&rig.conn.id, &key("SUP-1")) {
+        Ok(s) => match s.state {
+            IssueState::Error {
+                recovery: Recovery::Backoff { next_try },
+                ..
+            } => next_try,
+            other => panic!("backing off, got {other}"),
+        },
+        Err(e) => panic!("{e}"),
+    };
+    let report = rig.sync();
+    assert_eq!(report.failed, 1);
+    let failed_at = rig.now();
+    let first = next_try(&rig);
+    let wait = first - failed_at;
+    assert!(
+        wait >= Duration::from_secs(30) && wait <= Duration::from_secs(38),
+        "{wait}"
+    );
+    let text = rig.node.status(&rig.conn.id).unwrap().to_string();
+    assert!(text.contains("; next try at "), "{text}");
+    // Cycles before that time leave it alone.
+    rig.tracker.reset_calls();
+    while rig.now() + Duration::from_secs(1) < first {
+        let report = rig.sync();
+        assert_eq!(report.failed, 0);
+    }
+    assert_eq!(rig.tracker.calls().get(OpKind::UpdateIssue), 0);
+    // At its time it goes again, fails again, and waits twice as long.
+    rig.clock
+        .advance((first - rig.now()).try_into().unwrap_or_default());
+    let report = rig.sync();
+    assert_eq!(report.failed, 1, "{report:?}");
+    let second = next_try(&rig) - rig.now();
+    assert!(
+        second >= Duration::from_secs(60) && second <= Duration::from_secs(75),
+        "{second}"
+    );
+    // Then it heals.
+    rig.clock.advance(second.try_into().unwrap_or_default());
+    let report = rig.sync();
+    assert_eq!((report.synced, report.failed), (1, 0), "{report:?}");
+    assert_eq!(rig.issue("DEV-1").summary, "x, edited");
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert!(panel.errors.is_empty() && panel.queued == 0, "{panel}");
+}
+
+/// SUP-1 with ten comments, synced to DEV-1, then eight deleted in SUP and
+/// the summary edited: the guard refuses the deletions.
+fn refused_rig() -> LocalRig {
+    let rig = LocalRig::new();
+    let sup = rig.user().create("SUP", "Bug", "x");
+    for i in 0..10 {
+        rig.user().comment(&sup.key, &format!("c{i}"));
+    }
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
+    assert_eq!(rig.user().bodies("DEV-1").len(), 10);
+    rig.advance(10);
+    let sup = rig.issue("SUP-1");
+    for c in &sup.comments[2..] {
+        block_on(rig.human.delete_comment(&sup.id, &c.id)).unwrap();
+    }
+    rig.user().edit_summary("SUP-1", "x, edited");
+    let report = rig.sync();
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert_eq!(rig.issue("DEV-1").summary, "x, edited", "the rest applied");
+    assert_eq!(rig.user().bodies("DEV-1").len(), 10, "nothing deleted");
+    let state = rig.node.issue_status(&rig.conn.id, &key("SUP-1")).unwrap();
+    assert!(
+        matches!(&state.state, IssueState::Refused { deletions, decision: None }
+            if deletions.len() == 1 && deletions[0].would_delete == 8 && deletions[0].synced == 10),
+        "{state:?}"
+    );
+    let text = rig.node.status(&rig.conn.id).unwrap().to_string();
+    assert!(
+        text.contains("would delete 8 of 10 comments; confirm or dismiss"),
+        "{text}"
+    );
+    // Refused, and quiet: nothing planned again each cycle.
+    rig.tracker.reset_calls();
+    for _ in 0..3 {
+        assert_eq!(rig.sync().synced, 0);
+    }
+    assert_eq!(rig.tracker.calls().writes(), 0, "{}", rig.tracker.calls());
+    rig
+}
+
+#[test]
+fn a_refused_mass_deletion_is_shown_and_a_confirmation_deletes_once() {
+    let rig = refused_rig();
+    block_on(rig.node.confirm_deletion(&rig.conn.id, &key("DEV-1"))).unwrap();
+    rig.tracker.reset_calls();
+    let report = rig.sync();
+    assert_eq!(report.synced, 1, "{report:?}");
+    assert_eq!(rig.tracker.calls().get(OpKind::DeleteComment), 8);
+    assert_eq!(rig.user().bodies("DEV-1"), ["c0", "c1"]);
+    assert_eq!(rig.user().bodies("SUP-1"), ["c0", "c1"]);
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert_eq!(panel.issues[0].state, IssueState::Synchronized, "{panel}");
+    assert!(panel.errors.is_empty(), "{panel}");
+    rig.tracker.reset_calls();
+    for _ in 0..3 {
+        rig.sync();
+    }
+    assert_eq!(rig.tracker.calls().writes(), 0, "{}", rig.tracker.calls());
+    // Nothing left to confirm.
+    let err = block_on(rig.node.confirm_deletion(&rig.conn.id, &key("SUP-1"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn a_dismissed_mass_deletion_deletes_nothing_and_the_twin_goes_quiet() {
+    let rig = refused_rig();
+    block_on(rig.node.dismiss_deletion(&rig.conn.id, &key("SUP-1"))).unwrap();
+    rig.tracker.reset_calls();
+    rig.sync();
+    assert_eq!(rig.tracker.calls().get(OpKind::DeleteComment), 0);
+    assert_eq!(rig.user().bodies("DEV-1").len(), 10, "nothing deleted");
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert_eq!(panel.issues[0].state, IssueState::Synchronized, "{panel}");
+    assert!(panel.errors.is_empty(), "{panel}");
+    rig.tracker.reset_calls();
+    for _ in 0..4 {
+        assert_eq!(rig.sync().writes, 0);
+    }
+    assert_eq!(rig.tracker.calls().writes(), 0, "{}", rig.tracker.calls());
+    // The kept comments were copied back: the deletion is undone on both sides.
+    assert_eq!(rig.user().bodies("SUP-1").len(), 10);
+    assert_eq!(rig.user().bodies("SUP-1"), rig.user().bodies("DEV-1"));
 }

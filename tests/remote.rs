@@ -350,6 +350,9 @@ fn deactivating_either_side_queues_changes_and_activating_applies_them() {
     assert!(rig.a.node.status(&conn.id).unwrap().queued > 0);
 
     block_on(rig.b.node.activate_as(&conn.id, &user("ada"))).unwrap();
+    // A's replica was refused while B was paused: A tries it again after
+    // its backoff (30 s at first).
+    rig.advance(40);
     rig.sync(&conn);
     assert_eq!(bodies(&rig.b, "DEV-1"), ["while B is paused"]);
 
@@ -638,4 +641,139 @@ fn a_cycle_reports_the_writes_its_replicas_made_on_the_other_node() {
         assert_eq!(rig.a.tracker.calls().writes(), 0);
         assert_eq!(rig.b.tracker.calls().writes(), 0);
     }
+}
+
+/// A remote twin SUP-1 ⇄ DEV-1 with ten comments; eight are deleted on A.
+/// B, which applies the plan, refuses the deletions and shows it.
+fn refused_on_b(rig: &RemoteRig) -> twinsync::connection::Connection {
+    let conn = rig.connect();
+    human_issue(&rig.a, "SUP", "Printer on fire");
+    for i in 0..10 {
+        comment(&rig.a, "SUP-1", &format!("c{i}"));
+    }
+    block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
+    assert_eq!(bodies(&rig.b, "DEV-1").len(), 10);
+    rig.advance(10);
+    let sup = rig.a.issue("SUP-1");
+    for c in &sup.comments[2..] {
+        block_on(rig.a.human.delete_comment(&sup.id, &c.id)).unwrap();
+    }
+    edit_summary(&rig.a, "SUP-1", "Printer on fire, again");
+    rig.sync(&conn);
+    assert_eq!(rig.b.issue("DEV-1").summary, "Printer on fire, again");
+    assert_eq!(bodies(&rig.b, "DEV-1").len(), 10, "nothing deleted");
+    let state = rig.b.node.issue_status(&conn.id, &key("DEV-1")).unwrap();
+    assert!(
+        matches!(&state.state, twinsync::engine::IssueState::Refused { deletions, decision: None }
+            if deletions[0].would_delete == 8 && deletions[0].synced == 10),
+        "{state:?}"
+    );
+    let text = rig.b.node.status(&conn.id).unwrap().to_string();
+    assert!(
+        text.contains("would delete 8 of 10 comments; confirm or dismiss"),
+        "{text}"
+    );
+    // Quiet until a user decides.
+    rig.a.tracker.reset_calls();
+    rig.b.tracker.reset_calls();
+    for _ in 0..3 {
+        rig.sync(&conn);
+    }
+    assert_eq!(
+        rig.a.tracker.calls().writes() + rig.b.tracker.calls().writes(),
+        0
+    );
+    conn
+}
+
+#[test]
+fn a_remote_refused_deletion_is_confirmed_on_the_node_that_refused_and_deleted_once() {
+    let rig = RemoteRig::new();
+    let conn = refused_on_b(&rig);
+    block_on(rig.b.node.confirm_deletion(&conn.id, &key("DEV-1"))).unwrap();
+    rig.b.tracker.reset_calls();
+    rig.sync(&conn);
+    assert_eq!(rig.b.tracker.calls().get(OpKind::DeleteComment), 8);
+    assert_eq!(bodies(&rig.b, "DEV-1"), ["c0", "c1"]);
+    let panel = rig.b.node.status(&conn.id).unwrap();
+    assert!(panel.errors.is_empty(), "{panel}");
+    assert!(rig.a.node.status(&conn.id).unwrap().errors.is_empty());
+    rig.a.tracker.reset_calls();
+    rig.b.tracker.reset_calls();
+    for _ in 0..3 {
+        rig.sync(&conn);
+    }
+    assert_eq!(
+        rig.a.tracker.calls().writes() + rig.b.tracker.calls().writes(),
+        0
+    );
+    assert_eq!(bodies(&rig.a, "SUP-1"), ["c0", "c1"]);
+}
+
+#[test]
+fn a_remote_refused_deletion_dismissed_deletes_nothing_and_goes_quiet() {
+    let rig = RemoteRig::new();
+    let conn = refused_on_b(&rig);
+    block_on(rig.b.node.dismiss_deletion(&conn.id, &key("DEV-1"))).unwrap();
+    for _ in 0..2 {
+        rig.sync(&conn);
+    }
+    assert_eq!(bodies(&rig.b, "DEV-1").len(), 10, "nothing deleted");
+    let panel = rig.b.node.status(&conn.id).unwrap();
+    assert!(panel.errors.is_empty(), "{panel}");
+    rig.a.tracker.reset_calls();
+    rig.b.tracker.reset_calls();
+    for _ in 0..3 {
+        rig.sync(&conn);
+    }
+    assert_eq!(
+        rig.a.tracker.calls().writes() + rig.b.tracker.calls().writes(),
+        0,
+        "A: {}; B: {}",
+        rig.a.tracker.calls(),
+        rig.b.tracker.calls()
+    );
+    assert_eq!(bodies(&rig.a, "SUP-1"), bodies(&rig.b, "DEV-1"));
+}
+
+#[test]
+fn a_remote_permanent_failure_is_quarantined_until_retried() {
+    use twinsync::tracker::memory::Fault;
+    let rig = RemoteRig::new();
+    let conn = rig.connect();
+    human_issue(&rig.a, "SUP", "Printer on fire");
+    for _ in 0..3 {
+        rig.b.tracker.inject(
+            OpKind::CreateIssue,
+            Fault::Fail(ErrorKind::PermissionDenied),
+        );
+    }
+    block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap_err();
+    rig.sync(&conn);
+    let attempts = |side: &RigSide| {
+        side.node
+            .status(&conn.id)
+            .unwrap()
+            .errors
+            .iter()
+            .map(|e| (e.attempts, e.quarantine.is_some()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(attempts(&rig.a), [(1, true)]);
+    rig.b.tracker.reset_calls();
+    for _ in 0..5 {
+        rig.sync(&conn);
+    }
+    assert_eq!(
+        rig.b.tracker.calls().get(OpKind::CreateIssue),
+        0,
+        "not sent again"
+    );
+    assert_eq!(attempts(&rig.a), [(1, true)]);
+    // The permission is granted; a user retries.
+    rig.b.tracker.clear_faults();
+    block_on(rig.a.node.retry(&conn.id, &key("SUP-1"))).unwrap();
+    assert_eq!(rig.b.issues("DEV").len(), 1);
+    assert!(rig.a.node.status(&conn.id).unwrap().errors.is_empty());
+    assert!(rig.b.node.status(&conn.id).unwrap().errors.is_empty());
 }

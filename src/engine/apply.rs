@@ -10,11 +10,12 @@ use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{IssueId, ProjectKey};
 use crate::plan::{Plan, PlanInput, PlanOptions, TwinState, Winner, plan};
-use crate::replica::Replica;
-use crate::store::TwinConflicts;
+use crate::replica::{Origin, Replica};
+use crate::store::{DeletionDecision, TwinConflicts};
 
 use super::Node;
 use super::execute::AttachmentSource;
+use super::recovery::Seen;
 use super::twin::Direction;
 
 /// One replica to apply to one side.
@@ -35,6 +36,8 @@ pub(super) struct ApplyRequest<'a> {
     pub(super) match_existing: bool,
     /// The side whose values win where no base is known yet (a connect).
     pub(super) source: Option<Winner>,
+    /// What a user decided about this twin's refused deletions, if anything.
+    pub(super) decision: Option<DeletionDecision>,
 }
 
 /// A plan with what it was made from.
@@ -56,7 +59,14 @@ pub(super) struct Applied {
 impl Node {
     /// Plans a replica against the issue it lands on, writing nothing: what
     /// Test Run shows, and the first half of [`apply`](Node::apply).
-    pub(super) async fn plan_apply(&self, req: &ApplyRequest<'_>) -> Result<Prepared> {
+    ///
+    /// `seen` records what the sync read (the target issue and project), so
+    /// that a twin quarantined by a failure is tried again when they change.
+    pub(super) async fn plan_apply(
+        &self,
+        req: &ApplyRequest<'_>,
+        seen: &mut Seen,
+    ) -> Result<Prepared> {
         let conn = req.conn;
         let mut state = req.state.clone();
         let target = match &state.local {
@@ -95,8 +105,19 @@ impl Node {
             ));
         }
         let project = self.project_info(req.project).await?;
+        seen.project(&project);
         let rules = self.rules_for(conn)?;
         let fingerprints = rules.fingerprints(req.replica);
+        if let Some(t) = &target {
+            let origin = Origin {
+                instance: self.instance().clone(),
+                project: t.project.clone(),
+                id: t.id.clone(),
+                key: t.key.clone(),
+            };
+            let theirs = rules.outgoing(t, origin, &conn.id);
+            seen.issue(t, rules.fingerprints(&theirs).whole);
+        }
         let plan = plan(&PlanInput {
             connection: &conn.id,
             replica: req.replica,
@@ -109,7 +130,8 @@ impl Node {
             options: PlanOptions {
                 policy: conn.policy,
                 guard: conn.guard,
-                allow_mass_deletion: false,
+                allow_mass_deletion: req.decision == Some(DeletionDecision::Confirmed),
+                forget_refused: req.decision == Some(DeletionDecision::Dismissed),
                 match_existing: req.match_existing,
                 source: req.source,
             },
@@ -129,8 +151,9 @@ impl Node {
         req: ApplyRequest<'_>,
         dir: Direction,
         files: &dyn AttachmentSource,
+        seen: &mut Seen,
     ) -> Result<Applied> {
-        let Prepared { plan, state } = self.plan_apply(&req).await?;
+        let Prepared { plan, state } = self.plan_apply(&req, seen).await?;
         if !plan.refusals.is_empty() {
             tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
         }

@@ -247,10 +247,12 @@ impl Node {
     ///
     /// `NotFound` for an unknown connection.
     pub fn upgrade_to_custom(&self, id: &ConnectionId) -> Result<Connection> {
-        self.edit_connection(id, |conn| {
+        let conn = self.edit_connection(id, |conn| {
             conn.rules = RuleSetKind::Custom;
             Ok(conn.clone())
-        })
+        })?;
+        self.release_quarantines(id)?;
+        Ok(conn)
     }
 
     /// Deletes a connection and all its state; both issues of every twin stay

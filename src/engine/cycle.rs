@@ -12,6 +12,7 @@ use crate::model::{ConnectionId, Issue, IssueId, IssueKey};
 use crate::tracker::TrackerExt;
 
 use super::Node;
+use super::recovery::{Hold, edited, hold, quarantines};
 use super::twin::{Direction, Hints};
 
 /// What one [`Node::sync`] did.
@@ -128,11 +129,35 @@ impl Node {
                 dirs.push(dir);
             }
         };
+        if active && let Err(err) = self.release_changed_projects(&conn).await {
+            return Err(self.connection_failure(&conn, err));
+        }
+        let records = self.twin_errors(&conn.id)?;
+        let now = self.now();
+        // Quarantined twins something changed for in this cycle.
+        let mut released: HashSet<IssueId> = HashSet::new();
+        let queued = self.txn()?.queue(&conn.id, usize::MAX)?;
+        let in_queue: HashSet<IssueId> = queued.iter().map(|q| q.issue.clone()).collect();
         if active {
-            let queued = self.txn()?.queue(&conn.id, usize::MAX)?;
             for item in queued {
                 match self.locate(&conn, &item.issue)? {
                     Some((origin, dir)) => {
+                        let record = records.get(&origin);
+                        match hold(record, now) {
+                            // It stays queued until its next try.
+                            Hold::Backoff => continue,
+                            // Queued after the failure: something changed.
+                            Hold::Quarantined if record.is_some_and(|r| item.queued > r.at) => {
+                                released.insert(origin.clone());
+                            }
+                            Hold::Quarantined if !released.contains(&origin) => {
+                                let mut txn = self.txn()?;
+                                txn.dequeue(item.seq)?;
+                                txn.commit()?;
+                                continue;
+                            }
+                            _ => {}
+                        }
                         dequeue.entry(origin.clone()).or_default().push(item.seq);
                         add(&mut jobs, &mut order, origin, dir);
                     }
@@ -173,8 +198,29 @@ impl Node {
                     }
                     continue;
                 };
-                if self.unchanged(&conn, &issue, &origin, dir)? {
+                let fingerprint = self.polled_fingerprint(&conn, &issue)?;
+                if self.unchanged(&conn, fingerprint, &origin, dir)? {
                     continue;
+                }
+                if active {
+                    let record = records.get(&origin);
+                    match hold(record, now) {
+                        Hold::Backoff => {
+                            // Kept for its next try.
+                            if !in_queue.contains(&issue.id) {
+                                self.enqueue(&conn, &issue)?;
+                            }
+                            continue;
+                        }
+                        Hold::Quarantined if !released.contains(&origin) => {
+                            if !record.is_some_and(|r| edited(r, &issue, fingerprint)) {
+                                continue;
+                            }
+                            tracing::info!(issue = %issue.key, "a quarantined twin changed; trying it again");
+                            released.insert(origin.clone());
+                        }
+                        _ => {}
+                    }
                 }
                 if active {
                     add(&mut jobs, &mut order, origin, dir);
@@ -226,7 +272,9 @@ impl Node {
                         return Err(self.connection_failure(&conn, err));
                     }
                     report.failed += 1;
-                    if err.is_temporary() {
+                    // Tried again at its next try (backoff); a quarantined
+                    // twin waits for a change instead.
+                    if !quarantines(&err) {
                         requeue.insert(origin.clone());
                     }
                 }
@@ -299,11 +347,25 @@ impl Node {
             .map(|t| (t.remote.id, Direction::Backward)))
     }
 
-    /// Whether a polled snapshot is what was last applied from it (no read needed).
+    /// The fingerprint of a polled snapshot's replica under the connection's rules.
+    fn polled_fingerprint(&self, conn: &Connection, issue: &Issue) -> Result<u64> {
+        let rules = self.rules_for(conn)?;
+        let origin_info = crate::replica::Origin {
+            instance: self.instance().clone(),
+            project: issue.project.clone(),
+            id: issue.id.clone(),
+            key: issue.key.clone(),
+        };
+        let replica = rules.outgoing(issue, origin_info, &conn.id);
+        Ok(rules.fingerprints(&replica).whole)
+    }
+
+    /// Whether a polled snapshot (its replica's `fingerprint`) is what was
+    /// last applied from it (no read needed).
     fn unchanged(
         &self,
         conn: &Connection,
-        issue: &Issue,
+        fingerprint: u64,
         origin: &IssueId,
         dir: Direction,
     ) -> Result<bool> {
@@ -314,18 +376,7 @@ impl Node {
             Direction::Forward => state.remote_whole,
             Direction::Backward => state.local_whole,
         };
-        if last == 0 {
-            return Ok(false);
-        }
-        let rules = self.rules_for(conn)?;
-        let origin_info = crate::replica::Origin {
-            instance: self.instance().clone(),
-            project: issue.project.clone(),
-            id: issue.id.clone(),
-            key: issue.key.clone(),
-        };
-        let replica = rules.outgoing(issue, origin_info, &conn.id);
-        Ok(rules.fingerprints(&replica).whole == last)
+        Ok(last != 0 && fingerprint == last)
     }
 
     pub(super) fn connection_failure(&self, conn: &Connection, err: Error) -> Error {

@@ -29,6 +29,8 @@ mod cycle;
 mod execute;
 mod lifecycle;
 mod locks;
+mod recovery;
+mod refusals;
 mod remote;
 mod rule_versions;
 mod status;
@@ -42,6 +44,7 @@ pub use bulk::{BulkEvent, BulkReport};
 pub use connections::LocalConnectionOptions;
 pub use cycle::CycleReport;
 pub use lifecycle::DeleteOptions;
+pub use recovery::Recovery;
 pub use remote::{InitiateRequest, Initiated};
 pub use status::{IssueState, IssueStatus, SyncPanel};
 pub use test_run::{TestRunOutcome, TestRunResult};
@@ -372,7 +375,8 @@ impl Node {
     }
 
     /// Uses `rules` for a custom connection (rule sets are code, so they are
-    /// set on each start rather than stored).
+    /// set on each start rather than stored). Quarantined twins of the
+    /// connection are tried again by the next cycle.
     ///
     /// # Errors
     ///
@@ -392,7 +396,9 @@ impl Node {
             .rules
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(conn.id, rules);
+            .insert(conn.id.clone(), rules);
+        // New rules may fix what failed: quarantined twins go again.
+        self.release_quarantines(&conn.id)?;
         Ok(())
     }
 

@@ -77,7 +77,8 @@ impl Node {
         self.save_history(id, &history)
     }
 
-    /// Publishes the draft as the next numbered version and puts it in use.
+    /// Publishes the draft as the next numbered version and puts it in use;
+    /// quarantined twins of the connection are tried again by the next cycle.
     ///
     /// # Errors
     ///
@@ -104,11 +105,13 @@ impl Node {
         history.active = Some(number);
         self.save_history(id, &history)?;
         self.use_rules(id, rules);
+        self.release_quarantines(id)?;
         tracing::info!(connection = %conn.name, version = number, by = %caller, "rules published");
         Ok(version)
     }
 
-    /// Puts an earlier published version back in use.
+    /// Puts an earlier published version back in use; quarantined twins of
+    /// the connection are tried again by the next cycle.
     ///
     /// # Errors
     ///
@@ -137,6 +140,7 @@ impl Node {
         history.active = Some(version);
         self.save_history(id, &history)?;
         self.use_rules(id, rules);
+        self.release_quarantines(id)?;
         tracing::info!(connection = %conn.name, version, by = %caller, "rules rolled back");
         Ok(found)
     }

@@ -9,9 +9,10 @@ use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueKey, IssueRef};
 use crate::plan::{Conflict, TwinState, Winner};
-use crate::store::{IntentKind, TwinConflicts, TwinError};
+use crate::store::{DeletionDecision, IntentKind, RefusedDeletion, TwinConflicts, TwinError};
 
 use super::Node;
+use super::recovery::Recovery;
 
 /// The state of one issue under sync.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -32,6 +33,18 @@ pub enum IssueState {
         cause: String,
         /// Failures in a row.
         attempts: u32,
+        /// What happens next: a retry at a set time, or a quarantine.
+        recovery: Recovery,
+    },
+    /// The mass-deletion guard refused deletions on this twin (the rest of
+    /// its sync applied): confirm them with
+    /// [`confirm_deletion`](Node::confirm_deletion) or dismiss them with
+    /// [`dismiss_deletion`](Node::dismiss_deletion).
+    Refused {
+        /// What the refused deletions would delete.
+        deletions: Vec<RefusedDeletion>,
+        /// A user's decision, carried out by the next sync.
+        decision: Option<DeletionDecision>,
     },
     /// The last sync met conflicts: each with the field, both values, the
     /// base both had before (when known) and the side whose value was kept.
@@ -41,6 +54,11 @@ pub enum IssueState {
     },
 }
 
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
 impl fmt::Display for IssueState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -48,8 +66,43 @@ impl fmt::Display for IssueState {
             IssueState::InProgress => f.write_str("in progress"),
             IssueState::Synchronized => f.write_str("synchronized"),
             IssueState::Error {
-                cause, attempts, ..
-            } => write!(f, "error ({attempts}×): {cause}"),
+                cause,
+                attempts,
+                recovery,
+                ..
+            } => match recovery {
+                Recovery::Quarantined { action } => {
+                    let s = if *attempts == 1 { "" } else { "s" };
+                    write!(
+                        f,
+                        "quarantined after {attempts} attempt{s}: {cause}; {action}"
+                    )
+                }
+                Recovery::Backoff { next_try } => write!(
+                    f,
+                    "error ({attempts}×): {cause}; next try at {}",
+                    rfc3339(*next_try)
+                ),
+                Recovery::NextCycle => write!(f, "error ({attempts}×): {cause}"),
+            },
+            IssueState::Refused {
+                deletions,
+                decision,
+            } => {
+                for (i, d) in deletions.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{d}")?;
+                }
+                match decision {
+                    None => f.write_str("; confirm or dismiss"),
+                    Some(DeletionDecision::Confirmed) => {
+                        f.write_str("; confirmed, deleted by the next sync")
+                    }
+                    Some(_) => f.write_str("; dismissed, kept by the next sync"),
+                }
+            }
             IssueState::Conflict { conflicts } => {
                 f.write_str("synchronized with conflicts: ")?;
                 for (i, c) in conflicts.iter().enumerate() {
@@ -93,7 +146,8 @@ pub struct SyncPanel {
     /// When the last cycle finished.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_sync: Option<OffsetDateTime>,
-    /// Recorded errors.
+    /// Recorded errors, and deletions the mass-deletion guard refused (kind
+    /// [`Refused`](ErrorKind::Refused)).
     pub errors: Vec<TwinError>,
     /// Every issue under sync.
     pub issues: Vec<IssueStatus>,
@@ -109,12 +163,19 @@ impl fmt::Display for SyncPanel {
                     .ok()
             })
             .unwrap_or_else(|| "never".to_owned());
+        let refused = self.errors.iter().filter(|e| e.is_refusal()).count();
+        let quarantined = self
+            .errors
+            .iter()
+            .filter(|e| !e.is_refusal() && e.quarantine.is_some())
+            .count();
         writeln!(
             f,
-            "  issues under sync: {}   queue: {}   errors: {}   last sync: {last}",
+            "  issues under sync: {}   queue: {}   errors: {} ({quarantined} quarantined)   \
+             refused deletions: {refused}   last sync: {last}",
             self.twins,
             self.queued,
-            self.errors.len()
+            self.errors.len() - refused,
         )?;
         let width = self
             .issues
@@ -160,10 +221,18 @@ impl Node {
         for twin in &twins {
             let ids = [Some(&twin.remote.id), twin.local.as_ref().map(|l| &l.id)];
             let state = if let Some(e) = errors.iter().find(|e| e.issue == twin.remote.id) {
-                IssueState::Error {
-                    kind: e.kind,
-                    cause: e.message.clone(),
-                    attempts: e.attempts,
+                if e.is_refusal() {
+                    IssueState::Refused {
+                        deletions: e.refused.clone(),
+                        decision: e.decision,
+                    }
+                } else {
+                    IssueState::Error {
+                        kind: e.kind,
+                        cause: e.message.clone(),
+                        attempts: e.attempts,
+                        recovery: Recovery::of(e),
+                    }
                 }
             } else if intents.iter().any(|i| {
                 i.origin == twin.remote.id && matches!(i.kind, IntentKind::CreateIssue { .. })
@@ -227,16 +296,20 @@ impl Node {
             })
     }
 
-    /// Forgets the recorded error of an issue (after fixing its cause by hand)
-    /// and its recorded conflicts; the next sync tries it again.
+    /// Forgets the recorded error of an issue (after fixing its cause by hand),
+    /// a refused deletion and its recorded conflicts; the twin is queued, so
+    /// the next cycle tries it again (a quarantine ends).
     ///
     /// # Errors
     ///
     /// `NotFound` when the issue is not under sync on the connection.
     pub fn resolve(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
         let twin = self.twin_of_key(connection, key)?;
+        let conn = self.connection(connection)?;
+        self.forget_projects(&conn);
         let mut txn = self.txn()?;
         txn.clear_error(connection, &twin.remote.id)?;
+        self.enqueue_twin(&mut *txn, &conn, &twin)?;
         txn.put_conflicts(&TwinConflicts {
             connection: connection.clone(),
             origin: twin.remote.id.clone(),
@@ -245,8 +318,20 @@ impl Node {
         txn.commit()
     }
 
+    /// Forgets what this node knows of the projects of a connection (read
+    /// afresh by the next sync: a user may just have fixed one).
+    fn forget_projects(&self, conn: &Connection) {
+        for side in [&conn.a, &conn.b] {
+            self.forget_project(&side.project);
+        }
+    }
+
     /// The stored twin one of whose issues has `key`.
-    fn twin_of_key(&self, connection: &ConnectionId, key: &IssueKey) -> Result<TwinState> {
+    pub(super) fn twin_of_key(
+        &self,
+        connection: &ConnectionId,
+        key: &IssueKey,
+    ) -> Result<TwinState> {
         let conn = self.connection(connection)?;
         self.txn()?
             .twins(&conn.id)?
@@ -260,7 +345,10 @@ impl Node {
             })
     }
 
-    /// Syncs one issue under sync again now (after a failure), both ways.
+    /// Syncs one issue under sync again now (after a failure), both ways; a
+    /// quarantine ends (the projects' metadata is read afresh). On a remote
+    /// connection this node sends its issue, and asks the other node to send
+    /// its issue again when a failure of it is on record here.
     ///
     /// # Errors
     ///
@@ -270,9 +358,29 @@ impl Node {
         connection: &ConnectionId,
         key: &IssueKey,
     ) -> Result<super::TwinInfo> {
-        let twin = self.twin_of_key(connection, key)?;
         let conn = self.connection(connection)?;
+        self.forget_projects(&conn);
+        let twin = match self.twin_of_key(connection, key) {
+            Ok(twin) => twin,
+            Err(e) if e.kind() == ErrorKind::NotFound && !conn.is_local() => {
+                // One of this node's issues whose twin was never created.
+                let issue = self.tracker().issue_by_key(key).await?;
+                return self.exalate_remote(&conn, issue).await;
+            }
+            Err(e) => return Err(e),
+        };
         if !conn.is_local() {
+            let failed_here = self
+                .txn()?
+                .errors(&conn.id)?
+                .iter()
+                .any(|e| e.issue == twin.remote.id && !e.is_refusal());
+            if failed_here {
+                let mut txn = self.txn()?;
+                txn.clear_error(&conn.id, &twin.remote.id)?;
+                txn.commit()?;
+                self.ask_resend(&conn, &twin.remote.id).await?;
+            }
             // This side's issue is the one it sends.
             let own = twin.local.ok_or_else(|| {
                 Error::new(

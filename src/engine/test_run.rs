@@ -13,6 +13,7 @@ use crate::store::IntentKind;
 
 use super::Node;
 use super::apply::ApplyRequest;
+use super::recovery::Seen;
 use super::triggers::refuse_sync_copy;
 
 /// What a [Test Run](Node::test_run) shows for one issue: the replica this
@@ -142,13 +143,19 @@ impl Node {
             )
         })?;
         // Read-only: the transaction is dropped, never committed.
-        let (state, settling) = {
+        let (state, twin_key, settling) = {
             let mut txn = self.txn()?;
-            let state: Option<TwinState> = match txn.twin_by_remote(&conn.id, &issue.id)? {
-                Some(s) => Some(s),
-                None => txn
-                    .twin_by_local(&conn.id, &issue.id)?
-                    .and_then(|s| s.flipped()),
+            // The state seen from this issue, and the twin's key in the store
+            // (the exalated issue: this one, or its twin).
+            let (state, twin_key) = match txn.twin_by_remote(&conn.id, &issue.id)? {
+                Some(s) => (Some(s), issue.id.clone()),
+                None => match txn.twin_by_local(&conn.id, &issue.id)? {
+                    Some(t) => {
+                        let key = t.remote.id.clone();
+                        (t.flipped(), key)
+                    }
+                    None => (None, issue.id.clone()),
+                },
             };
             let settling = match &state {
                 Some(s) if s.local.is_none() => txn.intents(&conn.id)?.iter().any(|i| {
@@ -156,7 +163,7 @@ impl Node {
                 }),
                 _ => false,
             };
-            (state, settling)
+            (state, twin_key, settling)
         };
         let rules = self.rules_for(conn)?;
         let origin = Origin {
@@ -184,17 +191,19 @@ impl Node {
                 let perspective = state
                     .clone()
                     .unwrap_or_else(|| TwinState::new(conn.id.clone(), issue.reference()));
-                let twin = perspective.remote.id.clone();
                 let request = ApplyRequest {
                     conn,
-                    twin: &twin,
+                    twin: &twin_key,
                     replica: &replica,
                     state: perspective,
                     project: &other.project,
                     match_existing: false,
                     source: None,
+                    decision: self.deletion_decision(&conn.id, &twin_key)?,
                 };
-                match self.plan_apply(&request).await {
+                // What the preview reads is not remembered: it changes nothing.
+                let mut seen = Seen::default();
+                match self.plan_apply(&request, &mut seen).await {
                     Ok(prepared) => {
                         let info = self.project_info(&other.project).await?;
                         let summary = describe(&prepared.plan, &replica, &info, settling);

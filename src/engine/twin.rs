@@ -10,11 +10,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey, IssueRef};
 use crate::plan::{Conflict, Plan, TwinState, Winner};
 use crate::replica::{Marker, Origin};
-use crate::store::{IntentKind, QueueItem, TwinConflicts, TwinError};
+use crate::store::{IntentKind, QueueItem, TwinConflicts};
 use crate::tracker::{Page, TrackerExt};
 
 use super::Node;
 use super::apply::ApplyRequest;
+use super::recovery::Seen;
+use super::refusals::refused_of;
 
 /// Which way one sync of a twin goes, relative to its stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -305,7 +307,8 @@ impl Node {
         txn.commit()
     }
 
-    /// Syncs a twin and records its failure (to retry temporary ones).
+    /// Syncs a twin and records its failure: quarantined when permanent,
+    /// backing off when temporary (see [`recovery`](super::recovery)).
     pub(super) async fn sync_twin_recorded(
         &self,
         conn: &Connection,
@@ -314,34 +317,18 @@ impl Node {
         hints: Hints,
     ) -> Result<Outcome> {
         let span = tracing::info_span!("twin", connection = %conn.name, origin = %origin);
+        let mut seen = Seen::default();
         let result = self
-            .sync_twin(conn, origin, dirs, hints)
+            .sync_twin(conn, origin, dirs, hints, &mut seen)
             .instrument(span)
             .await;
-        match &result {
-            Ok(_) => {}
-            Err(err) => {
-                tracing::warn!(error = %err, "twin sync failed");
-                let mut txn = self.txn()?;
-                let attempts = txn
-                    .errors(&conn.id)?
-                    .into_iter()
-                    .find(|e| &e.issue == origin)
-                    .map_or(0, |e| e.attempts);
-                let key = txn
-                    .twin_by_remote(&conn.id, origin)?
-                    .map_or_else(|| IssueKey::new(origin.as_str()), |t| t.remote.key);
-                txn.put_error(&TwinError {
-                    connection: conn.id.clone(),
-                    issue: origin.clone(),
-                    key,
-                    kind: err.kind(),
-                    message: err.to_string(),
-                    at: self.now(),
-                    attempts: attempts + 1,
-                })?;
-                txn.commit()?;
-            }
+        if let Err(err) = &result {
+            tracing::warn!(error = %err, "twin sync failed");
+            let key = self
+                .txn()?
+                .twin_by_remote(&conn.id, origin)?
+                .map_or_else(|| IssueKey::new(origin.as_str()), |t| t.remote.key);
+            self.record_failure(&conn.id, origin, key, err, seen)?;
         }
         result
     }
@@ -352,8 +339,11 @@ impl Node {
         origin: &IssueId,
         dirs: &[Direction],
         mut hints: Hints,
+        seen: &mut Seen,
     ) -> Result<Outcome> {
         let mut total = Outcome::default();
+        let decision = self.deletion_decision(&conn.id, origin)?;
+        let mut refused = Vec::new();
         for dir in dirs {
             let Some(stored) = self.txn()?.twin_by_remote(&conn.id, origin)? else {
                 return Ok(total); // unexalated meanwhile
@@ -389,6 +379,7 @@ impl Node {
             })?;
             let rules = self.rules_for(conn)?;
             let replica = rules.outgoing(&source, origin_of(self, &source), &conn.id);
+            seen.issue(&source, rules.fingerprints(&replica).whole);
             let request = ApplyRequest {
                 conn,
                 twin: origin,
@@ -401,9 +392,11 @@ impl Node {
                     Direction::Forward => Winner::Remote,
                     Direction::Backward => Winner::Local,
                 }),
+                decision,
             };
             let files = super::execute::SameTracker(&**self.tracker());
-            let applied = self.apply(request, *dir, &files).await?;
+            let applied = self.apply(request, *dir, &files, seen).await?;
+            refused.extend(refused_of(&applied.plan));
             total.writes += applied.writes;
             total
                 .conflicts
@@ -411,7 +404,17 @@ impl Node {
             total.plans.push(applied.plan);
         }
         let mut txn = self.txn()?;
-        txn.clear_error(&conn.id, origin)?;
+        let key = txn
+            .twin_by_remote(&conn.id, origin)?
+            .map_or_else(|| IssueKey::new(origin.as_str()), |t| t.remote.key);
+        self.record_success(
+            &mut *txn,
+            &conn.id,
+            origin,
+            key,
+            refused,
+            std::mem::take(seen),
+        )?;
         txn.commit()?;
         Ok(total)
     }

@@ -171,7 +171,14 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
             }
         }
     });
-    guard(input, plan, deletions, synced, "comments");
+    let forgotten: HashSet<CommentId> = guard(input, plan, deletions, synced, "comments")
+        .into_iter()
+        .filter_map(|op| match op {
+            Op::DeleteComment { origin, .. } => Some(origin),
+            _ => None,
+        })
+        .collect();
+    state.comments.retain(|l| !forgotten.contains(&l.remote));
 }
 
 /// The local comment that an unlinked remote comment is, by the markers: the
@@ -224,22 +231,32 @@ fn add_op(rc: &ReplicaComment, rfp: u64) -> Op {
     }
 }
 
+/// Adds `deletions` to the plan unless the guard refuses them; returns the
+/// refused deletions a user dismissed (their links are to be dropped).
 fn guard(
     input: &PlanInput<'_>,
     plan: &mut Plan,
     deletions: Vec<Op>,
     synced: usize,
     items: &'static str,
-) {
-    if !input.options.allow_mass_deletion && input.options.guard.refuses(deletions.len(), synced) {
-        plan.refusals.push(Refusal {
-            items,
-            would_delete: deletions.len(),
-            synced,
-        });
-    } else {
+) -> Vec<Op> {
+    if input.options.allow_mass_deletion || !input.options.guard.refuses(deletions.len(), synced) {
         plan.ops.extend(deletions);
+        return Vec::new();
     }
+    if input.options.forget_refused {
+        plan.notes.push(format!(
+            "{} of {synced} {items} were deleted there; dismissed: kept here, no longer linked",
+            deletions.len()
+        ));
+        return deletions;
+    }
+    plan.refusals.push(Refusal {
+        items,
+        would_delete: deletions.len(),
+        synced,
+    });
+    Vec::new()
 }
 
 pub(super) fn merge_attachments(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Plan) {
@@ -299,5 +316,12 @@ pub(super) fn merge_attachments(input: &PlanInput<'_>, state: &mut TwinState, pl
             false
         }
     });
-    guard(input, plan, deletions, synced, "attachments");
+    let forgotten: HashSet<_> = guard(input, plan, deletions, synced, "attachments")
+        .into_iter()
+        .filter_map(|op| match op {
+            Op::DeleteAttachment { origin, .. } => Some(origin),
+            _ => None,
+        })
+        .collect();
+    state.attachments.retain(|l| !forgotten.contains(&l.remote));
 }

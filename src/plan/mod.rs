@@ -108,6 +108,12 @@ pub struct PlanOptions {
     pub guard: DeletionGuard,
     /// Deletions the guard would refuse are carried out (a user confirmed them).
     pub allow_mass_deletion: bool,
+    /// Deletions the guard would refuse are forgotten instead (a user
+    /// dismissed them): their links are dropped and nothing is deleted, so
+    /// the items stay on this side, no longer linked to the side that
+    /// deleted them.
+    #[serde(default)]
+    pub forget_refused: bool,
     /// Link unsynced comments that exist on both sides with the same body and
     /// author instead of copying them (used when connecting existing issues).
     pub match_existing: bool,

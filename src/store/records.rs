@@ -86,8 +86,14 @@ pub struct QueueItem {
     pub queued: OffsetDateTime,
 }
 
-/// The last failure of one issue's sync, kept until it is retried or resolved.
+/// The last failure of one issue's sync, kept until it is retried or
+/// resolved; or a deletion the mass-deletion guard refused (kind
+/// [`Refused`](ErrorKind::Refused)), kept until a user confirms or dismisses it.
+///
+/// Fields added after v0.1 are optional in the stored JSON, so records
+/// written earlier still read (as a failure cycles retry).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TwinError {
     /// The connection.
     pub connection: ConnectionId,
@@ -104,6 +110,183 @@ pub struct TwinError {
     pub at: OffsetDateTime,
     /// How many times in a row it failed.
     pub attempts: u32,
+    /// A temporary failure: cycles try it again from this time on (backing
+    /// off exponentially); before it they leave it alone.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub next_try: Option<OffsetDateTime>,
+    /// A permanent failure: cycles leave the twin alone until something
+    /// changes (see [`Quarantine`]) or a user retries or resolves it. On a
+    /// refused deletion: what the sync saw, so that cycles plan the twin
+    /// again only when something changes.
+    #[serde(default)]
+    pub quarantine: Option<Quarantine>,
+    /// Deletions the mass-deletion guard refused on this twin, waiting for a
+    /// user's decision (kept across later failures).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedDeletion>,
+    /// What a user decided about `refused`; carried out by the next sync.
+    #[serde(default)]
+    pub decision: Option<DeletionDecision>,
+}
+
+impl TwinError {
+    /// A failure of the sync of `issue` (`key`) at `at`, its first in a row.
+    pub fn new(
+        connection: ConnectionId,
+        issue: IssueId,
+        key: IssueKey,
+        kind: ErrorKind,
+        message: impl Into<String>,
+        at: OffsetDateTime,
+    ) -> Self {
+        TwinError {
+            connection,
+            issue,
+            key,
+            kind,
+            message: message.into(),
+            at,
+            attempts: 1,
+            next_try: None,
+            quarantine: None,
+            refused: Vec::new(),
+            decision: None,
+        }
+    }
+
+    /// Whether this records a refused deletion only (no failure).
+    pub fn is_refusal(&self) -> bool {
+        self.kind == ErrorKind::Refused && !self.refused.is_empty()
+    }
+}
+
+/// Why cycles leave a failed twin alone: what its failing sync saw, so that a
+/// change is noticed. The twin is synced again when one of its issues is
+/// edited (its `updated` time moves, or its fingerprint changes), when the
+/// target project's metadata changes, when the connection's rules change, or
+/// when a user retries or resolves it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Quarantine {
+    /// The twin's issues as the failing sync read them.
+    pub issues: Vec<SeenIssue>,
+    /// The project the sync wrote to and a fingerprint of its metadata
+    /// (issue types, statuses…), when it read them.
+    pub project: Option<SeenProject>,
+}
+
+/// One issue as a failing sync read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SeenIssue {
+    /// The issue.
+    pub id: IssueId,
+    /// Its `updated` time then.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated: OffsetDateTime,
+    /// The fingerprint of its replica under the connection's rules then.
+    pub fingerprint: u64,
+}
+
+impl SeenIssue {
+    /// An issue read at `updated` with replica fingerprint `fingerprint`.
+    pub fn new(id: IssueId, updated: OffsetDateTime, fingerprint: u64) -> Self {
+        SeenIssue {
+            id,
+            updated,
+            fingerprint,
+        }
+    }
+}
+
+/// A project's metadata as a failing sync read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SeenProject {
+    /// The project.
+    pub key: ProjectKey,
+    /// A fingerprint of its metadata.
+    pub fingerprint: u64,
+}
+
+impl SeenProject {
+    /// Project `key` whose metadata had `fingerprint`.
+    pub fn new(key: ProjectKey, fingerprint: u64) -> Self {
+        SeenProject { key, fingerprint }
+    }
+}
+
+/// What a refused deletion would have deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeletedItems {
+    /// Comments.
+    Comments,
+    /// Attachments.
+    Attachments,
+}
+
+impl DeletedItems {
+    /// `comments` or `attachments`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletedItems::Comments => "comments",
+            DeletedItems::Attachments => "attachments",
+        }
+    }
+}
+
+impl fmt::Display for DeletedItems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A deletion the mass-deletion guard refused on one twin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RefusedDeletion {
+    /// What it would delete.
+    pub items: DeletedItems,
+    /// How many it would delete.
+    pub would_delete: usize,
+    /// How many are synced.
+    pub synced: usize,
+}
+
+impl RefusedDeletion {
+    /// A refusal to delete `would_delete` of `synced` `items`.
+    pub fn new(items: DeletedItems, would_delete: usize, synced: usize) -> Self {
+        RefusedDeletion {
+            items,
+            would_delete,
+            synced,
+        }
+    }
+}
+
+impl fmt::Display for RefusedDeletion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "would delete {} of {} {}",
+            self.would_delete, self.synced, self.items
+        )
+    }
+}
+
+/// What a user decided about a refused deletion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeletionDecision {
+    /// Carry the deletion out, once.
+    Confirmed,
+    /// Do not delete: the items stay, no longer linked (see
+    /// [`Node::dismiss_deletion`](crate::engine::Node::dismiss_deletion)).
+    Dismissed,
 }
 
 /// The open conflicts of one twin: what the last sync of each conflicted

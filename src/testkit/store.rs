@@ -103,15 +103,14 @@ fn intent(c: &ConnectionId, id: &str, minute: u8) -> Intent {
 }
 
 fn error(c: &ConnectionId, issue: &str, message: &str) -> TwinError {
-    TwinError {
-        connection: c.clone(),
-        issue: IssueId::new(issue),
-        key: format!("SUP-{issue}").into(),
-        kind: ErrorKind::PermissionDenied,
-        message: message.to_owned(),
-        at: datetime!(2026-01-01 0:00 UTC),
-        attempts: 1,
-    }
+    TwinError::new(
+        c.clone(),
+        IssueId::new(issue),
+        format!("SUP-{issue}").into(),
+        ErrorKind::PermissionDenied,
+        message,
+        datetime!(2026-01-01 0:00 UTC),
+    )
 }
 
 /// What one transaction commits, the next one reads.
@@ -390,13 +389,31 @@ pub fn errors_are_replaced_and_cleared(store: &dyn Store) {
     let c = conn("c1");
     let mut txn = store.begin().expect("begin");
     txn.put_error(&error(&c, "1", "first")).expect("put");
-    txn.put_error(&error(&c, "1", "second")).expect("replace");
+    // Every field a record carries is kept (quarantine, backoff, refusal).
+    let mut second = error(&c, "1", "second");
+    second.attempts = 3;
+    second.next_try = Some(datetime!(2026-01-01 0:05 UTC));
+    second.quarantine = Some(crate::store::Quarantine {
+        issues: vec![crate::store::SeenIssue::new(
+            "1".into(),
+            datetime!(2026-01-01 0:00 UTC),
+            42,
+        )],
+        project: Some(crate::store::SeenProject::new("DEV".into(), 7)),
+    });
+    second.refused = vec![crate::store::RefusedDeletion::new(
+        crate::store::DeletedItems::Comments,
+        8,
+        10,
+    )];
+    second.decision = Some(crate::store::DeletionDecision::Confirmed);
+    txn.put_error(&second).expect("replace");
     txn.put_error(&error(&c, "2", "other")).expect("put");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     let errors = txn.errors(&c).expect("errors");
     assert_eq!(errors.len(), 2);
-    assert!(errors.iter().any(|e| e.message == "second"));
+    assert!(errors.contains(&second), "{errors:?}");
     txn.clear_error(&c, &"1".into()).expect("clear");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");

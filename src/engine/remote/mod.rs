@@ -60,6 +60,7 @@ use super::Node;
 
 mod accept;
 mod endpoint;
+mod failures;
 mod initiate;
 mod receive;
 mod rejoin;
@@ -71,6 +72,8 @@ mod wire;
 pub use initiate::{InitiateRequest, Initiated};
 
 use wire::{Body, SecretText};
+
+pub(super) use failures::own_project;
 
 /// The instance a pending connection's unknown side shows (RFC 2606 reserves
 /// `.invalid`): "unknown until accepted".

@@ -8,11 +8,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{AttachmentId, IssueId, IssueRef};
 use crate::plan::{TwinState, Winner};
 use crate::replica::REPLICA_FORMAT_VERSION;
-use crate::store::{QueueItem, SeqMark, TwinError};
+use crate::store::{DeletionDecision, QueueItem, SeqMark};
 
 use super::super::Node;
 use super::super::apply::ApplyRequest;
 use super::super::execute::AttachmentSource;
+use super::super::recovery::Seen;
+use super::super::refusals::refused_of;
 use super::super::twin::Direction;
 use super::wire::{AckMessage, Body, Bytes, InlineFile, ReplicaMessage};
 use super::{Link, own_side};
@@ -74,25 +76,13 @@ impl Node {
             .apply
             .lock((conn.id.clone(), origin.id.clone()))
             .await;
-        let result = self.apply_replica(conn, link, &origin, message).await;
+        let mut seen = Seen::default();
+        let result = self
+            .apply_replica(conn, link, &origin, message, &mut seen)
+            .await;
         if let Err(err) = &result {
             tracing::warn!(error = %err, issue = %origin.key, "applying a replica failed");
-            let mut txn = self.txn()?;
-            let attempts = txn
-                .errors(&conn.id)?
-                .into_iter()
-                .find(|e| e.issue == origin.id)
-                .map_or(0, |e| e.attempts);
-            txn.put_error(&TwinError {
-                connection: conn.id.clone(),
-                issue: origin.id.clone(),
-                key: origin.key.clone(),
-                kind: err.kind(),
-                message: err.to_string(),
-                at: self.now(),
-                attempts: attempts + 1,
-            })?;
-            txn.commit()?;
+            self.record_failure(&conn.id, &origin.id, origin.key.clone(), err, seen)?;
         }
         result
     }
@@ -103,6 +93,7 @@ impl Node {
         link: &Link,
         origin: &IssueRef,
         message: ReplicaMessage,
+        seen: &mut Seen,
     ) -> Result<Body> {
         // The status as stored now (the caller's copy may be older).
         let conn = &self.connection(&conn.id)?;
@@ -206,6 +197,7 @@ impl Node {
             issue: &origin.id,
             inline: &message.files,
         };
+        let decision = self.deletion_decision(&conn.id, &origin.id)?;
         let request = ApplyRequest {
             conn,
             twin: &origin.id,
@@ -214,14 +206,31 @@ impl Node {
             project: &own.project,
             match_existing: message.match_existing,
             source,
+            decision,
         };
-        let writes = self
-            .apply(request, Direction::Forward, &files)
-            .await?
-            .writes;
+        let applied = self
+            .apply(request, Direction::Forward, &files, seen)
+            .await?;
+        let writes = applied.writes;
         let mut txn = self.txn()?;
-        txn.clear_error(&conn.id, &origin.id)?;
-        let state = txn.twin_by_remote(&conn.id, &origin.id)?;
+        // The node that applies a plan owns its refused deletions.
+        self.record_success(
+            &mut *txn,
+            &conn.id,
+            &origin.id,
+            origin.key.clone(),
+            refused_of(&applied.plan),
+            std::mem::take(seen),
+        )?;
+        let mut state = txn.twin_by_remote(&conn.id, &origin.id)?;
+        if decision == Some(DeletionDecision::Dismissed)
+            && let Some(s) = state.as_mut()
+        {
+            // The items kept here are no longer linked: this side's issue
+            // goes back, so the other side holds them again.
+            s.local_whole = crate::plan::UNSYNCED;
+            txn.put_twin(s)?;
+        }
         if let Some(local) = state
             .as_ref()
             .filter(|s| s.local_whole == 0)

@@ -6,8 +6,9 @@ use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{Issue, IssueId};
 use crate::plan::TwinState;
 use crate::replica::Origin;
-use crate::store::{QueueItem, SeqMark, TwinError};
+use crate::store::{QueueItem, SeqMark};
 
+use super::super::recovery::{Hold, hold};
 use super::super::{CycleReport, Node};
 use super::wire::{AckMessage, Body, Bytes, InlineFile, Refusal, ReplicaMessage};
 use super::{Link, Outgoing, own_side};
@@ -62,16 +63,43 @@ impl Node {
         report.seen = issues.len();
         let rules = self.rules_for(&conn)?;
         let triggers = self.active_triggers(&conn);
+        if active {
+            // Quarantined twins whose target project changed go again, and
+            // the other node sends what failed here again.
+            let released = match self.release_changed_projects(&conn).await {
+                Ok(r) => r,
+                Err(e) => return Err(self.connection_failure(&conn, e)),
+            };
+            for record in released {
+                if let Err(e) = self.ask_resend(&conn, &record.issue).await {
+                    tracing::warn!(error = %e, issue = %record.key, "cannot ask the other node to send again");
+                }
+            }
+        }
+        let polled_records = self.twin_errors(&conn.id)?;
         {
             let mut txn = self.txn()?;
             let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
             let mut claimed = false;
             for issue in issues {
-                if !outgoing.contains_key(&issue.id) {
+                if outgoing.contains_key(&issue.id) {
+                    let replica = rules.outgoing(&issue, origin_of(self, &issue), &conn.id);
+                    let fp = rules.fingerprints(&replica).whole;
+                    let key = txn
+                        .twin_by_local(&conn.id, &issue.id)?
+                        .map_or_else(|| unsynced_key(&issue.id), |t| t.remote.id);
+                    if self.left_alone(&polled_records, &key, &issue, fp) {
+                        continue;
+                    }
+                } else {
                     match txn.twin_by_local(&conn.id, &issue.id)? {
                         Some(state) => {
                             let replica = rules.outgoing(&issue, origin_of(self, &issue), &conn.id);
-                            if rules.fingerprints(&replica).whole == state.local_whole {
+                            let fp = rules.fingerprints(&replica).whole;
+                            if fp == state.local_whole {
+                                continue;
+                            }
+                            if self.left_alone(&polled_records, &state.remote.id, &issue, fp) {
                                 continue;
                             }
                         }
@@ -119,7 +147,19 @@ impl Node {
             return Ok(report);
         }
         let queue = self.txn()?.queue(&conn.id, usize::MAX)?;
+        let records = self.twin_errors(&conn.id)?;
+        let now = self.now();
         for item in queue {
+            let record = records.get(&self.error_key(&conn, &item.issue)?);
+            match hold(record, now) {
+                Hold::Backoff => continue, // it stays queued until its next try
+                // Queued before it failed: left alone until a change queues it again.
+                Hold::Quarantined if record.is_some_and(|r| item.queued <= r.at) => {
+                    self.dequeue_seq(item.seq)?;
+                    continue;
+                }
+                _ => {}
+            }
             // Read afresh: a search's snapshot may lag behind writes, and a
             // replica of an old snapshot would undo what was synced since.
             let issue = match self.tracker().issue(&item.issue).await {
@@ -193,44 +233,6 @@ impl Node {
         txn.commit()
     }
 
-    /// Forgets the recorded error of the twin of our `issue` (it is in step).
-    fn clear_twin_error(&self, conn: &Connection, issue: &IssueId) -> Result<()> {
-        let mut txn = self.txn()?;
-        if let Some(t) = txn.twin_by_local(&conn.id, issue)? {
-            txn.clear_error(&conn.id, &t.remote.id)?;
-        }
-        txn.clear_error(&conn.id, &unsynced_key(issue))?;
-        txn.commit()
-    }
-
-    /// Records why one of our issues did not reach the other side.
-    pub(super) fn record_remote_error(
-        &self,
-        conn: &Connection,
-        issue: &Issue,
-        err: &Error,
-    ) -> Result<()> {
-        let mut txn = self.txn()?;
-        let id = txn
-            .twin_by_local(&conn.id, &issue.id)?
-            .map_or_else(|| unsynced_key(&issue.id), |t| t.remote.id);
-        let attempts = txn
-            .errors(&conn.id)?
-            .into_iter()
-            .find(|e| e.issue == id)
-            .map_or(0, |e| e.attempts);
-        txn.put_error(&TwinError {
-            connection: conn.id.clone(),
-            issue: id,
-            key: issue.key.clone(),
-            kind: err.kind(),
-            message: err.to_string(),
-            at: self.now(),
-            attempts: attempts + 1,
-        })?;
-        txn.commit()
-    }
-
     /// Sends the replica of one of this side's issues if the other side does
     /// not have it yet.
     pub(super) async fn push_issue(
@@ -256,7 +258,7 @@ impl Node {
                 .txn()?
                 .errors(&conn.id)?
                 .iter()
-                .any(|e| e.issue == s.remote.id),
+                .any(|e| e.issue == s.remote.id && !e.is_refusal()),
             None => false,
         };
         if flags.is_none() && !failed && state.as_ref().is_some_and(|s| s.local_whole == fp) {
@@ -419,7 +421,7 @@ impl Node {
             self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
         }
         txn.set_seq_mark(&conn.id, &key, Some(ack.seq))?;
-        txn.clear_error(&conn.id, &mine.remote.id)?;
+        Node::clear_failure(&mut *txn, &conn.id, &mine.remote.id)?;
         txn.clear_error(&conn.id, &unsynced_key(&ack.issue))?;
         if current.is_some() && applied > ack.floor {
             // This side applied a replica of theirs newer than the state in
@@ -461,42 +463,11 @@ impl Node {
         tracing::info!(connection = %conn.name, %issue, "the other side stopped syncing this twin");
         self.dequeue_issue(conn, issue)
     }
-
-    /// The other side could not apply the replica of our `issue` it pulled.
-    pub(super) async fn peer_failed(
-        &self,
-        conn: &Connection,
-        link: &Link,
-        issue: &IssueId,
-        refusal: Refusal,
-    ) -> Result<()> {
-        let Some(peer) = &link.peer else {
-            return Ok(());
-        };
-        let err = refusal.into_error(peer);
-        match self.tracker().issue(issue).await {
-            Ok(found) => {
-                self.record_remote_error(conn, &found, &err)?;
-                // It goes again (the error on record makes sure of it).
-                let mut txn = self.txn()?;
-                txn.enqueue(&QueueItem {
-                    seq: 0,
-                    connection: conn.id.clone(),
-                    project: found.project.clone(),
-                    issue: found.id.clone(),
-                    queued: self.now(),
-                })?;
-                txn.commit()
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
 }
 
 /// The error key of one of our issues that has no twin yet: apart from the
 /// other side's issue ids (which errors of twins are recorded under, and
 /// which may equal ours).
-fn unsynced_key(issue: &IssueId) -> IssueId {
+pub(super) fn unsynced_key(issue: &IssueId) -> IssueId {
     IssueId::new(format!("local:{issue}"))
 }

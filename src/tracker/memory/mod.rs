@@ -283,6 +283,30 @@ impl MemoryTracker {
         })
     }
 
+    /// Adds an issue type to a project (what an administrator does).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown project.
+    pub fn add_issue_type(&self, project: &str, name: &str) -> Result<()> {
+        let mut state = lock(&self.shared.state);
+        let info = state
+            .projects
+            .get_mut(&ProjectKey::new(project))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("project {project} does not exist"),
+                )
+            })?;
+        let id = (info.issue_types.len() + 1).to_string();
+        info.issue_types.push(crate::model::IssueType {
+            id,
+            name: name.to_owned(),
+        });
+        Ok(())
+    }
+
     /// Registers a user.
     pub fn add_user(&self, user: UserRef) {
         lock(&self.shared.state).users.insert(user.id.clone(), user);

@@ -1,0 +1,175 @@
+//! Failures of a remote twin on this node: recording them (quarantine or
+//! backoff), leaving quarantined issues alone, and asking the other node to
+//! send one of its issues again (after a user decided about a deletion this
+//! node refused, or let a failed twin be tried again).
+
+use crate::connection::Connection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Issue, IssueId, ProjectKey};
+use crate::store::QueueItem;
+
+use super::super::Node;
+use super::super::recovery::{Hold, Seen, edited, hold};
+use super::send::{origin_of, unsynced_key};
+use super::wire::{Body, Refusal};
+use super::{Link, own_side};
+
+/// The project of this node's side of a remote connection.
+pub(in crate::engine) fn own_project<'c>(
+    conn: &'c Connection,
+    instance: &crate::model::InstanceUrl,
+) -> Result<&'c ProjectKey> {
+    Ok(&own_side(conn, instance)?.project)
+}
+
+/// The note that asks for an issue again (a refusal of kind `Refused` that
+/// is temporary: a node of an earlier version records it and sends again).
+fn resend_note() -> Error {
+    Error::new(
+        ErrorKind::Refused,
+        "a change to this twin waits on this node; send the issue again",
+    )
+    .set_temporary(true)
+}
+
+impl Node {
+    /// Whether a poll leaves one of our issues alone: its twin is
+    /// quarantined (its failure is on record under `key`) and the issue did
+    /// not change since.
+    pub(super) fn left_alone(
+        &self,
+        records: &std::collections::HashMap<IssueId, crate::store::TwinError>,
+        key: &IssueId,
+        issue: &Issue,
+        fingerprint: u64,
+    ) -> bool {
+        let record = records.get(key);
+        hold(record, self.now()) == Hold::Quarantined
+            && record.is_some_and(|r| !edited(r, issue, fingerprint))
+    }
+
+    /// Forgets the recorded error of the twin of our `issue` (it is in step).
+    pub(super) fn clear_twin_error(&self, conn: &Connection, issue: &IssueId) -> Result<()> {
+        let mut txn = self.txn()?;
+        if let Some(t) = txn.twin_by_local(&conn.id, issue)? {
+            Node::clear_failure(&mut *txn, &conn.id, &t.remote.id)?;
+        }
+        txn.clear_error(&conn.id, &unsynced_key(issue))?;
+        txn.commit()
+    }
+
+    /// Records why one of our issues did not reach the other side:
+    /// quarantined when permanent, backing off when temporary.
+    pub(super) fn record_remote_error(
+        &self,
+        conn: &Connection,
+        issue: &Issue,
+        err: &Error,
+    ) -> Result<()> {
+        let id = self.error_key(conn, &issue.id)?;
+        let mut seen = Seen::default();
+        if let Ok(rules) = self.rules_for(conn) {
+            let replica = rules.outgoing(issue, origin_of(self, issue), &conn.id);
+            seen.issue(issue, rules.fingerprints(&replica).whole);
+        }
+        self.record_failure(&conn.id, &id, issue.key.clone(), err, seen)
+    }
+
+    /// The id the record of a failure of our `issue` is kept under.
+    pub(super) fn error_key(&self, conn: &Connection, issue: &IssueId) -> Result<IssueId> {
+        Ok(self
+            .txn()?
+            .twin_by_local(&conn.id, issue)?
+            .map_or_else(|| unsynced_key(issue), |t| t.remote.id))
+    }
+
+    /// The other side could not apply the replica of our `issue` it pulled.
+    pub(super) async fn peer_failed(
+        &self,
+        conn: &Connection,
+        link: &Link,
+        issue: &IssueId,
+        refusal: Refusal,
+    ) -> Result<()> {
+        if super::failures::is_resend(&refusal) {
+            return self.resend(conn, issue);
+        }
+        let Some(peer) = &link.peer else {
+            return Ok(());
+        };
+        let err = refusal.into_error(peer);
+        match self.tracker().issue(issue).await {
+            Ok(found) => {
+                self.record_remote_error(conn, &found, &err)?;
+                // It goes again (the error on record makes sure of it).
+                let mut txn = self.txn()?;
+                txn.enqueue(&QueueItem {
+                    seq: 0,
+                    connection: conn.id.clone(),
+                    project: found.project.clone(),
+                    issue: found.id.clone(),
+                    queued: self.now(),
+                })?;
+                txn.commit()
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Asks the other node to send its issue `theirs` again.
+    ///
+    /// # Errors
+    ///
+    /// The exchange's errors (a node in a private network leaves the request
+    /// for the other node to pull).
+    pub(in crate::engine) async fn ask_resend(
+        &self,
+        conn: &Connection,
+        theirs: &IssueId,
+    ) -> Result<()> {
+        let link = self.link(&conn.id)?;
+        let body = Body::Failed {
+            issue: theirs.clone(),
+            refusal: Refusal::of(&resend_note()),
+        };
+        if link.peer_reachable {
+            self.exchange(conn, &link, &body).await?;
+        } else {
+            self.post(&conn.id, None, body);
+        }
+        Ok(())
+    }
+
+    /// The other node asks for `issue` again: it is queued and sent even if
+    /// this node's state says the other side has it.
+    pub(super) fn resend(&self, conn: &Connection, issue: &IssueId) -> Result<()> {
+        let mut txn = self.txn()?;
+        let Some(mut state) = txn.twin_by_local(&conn.id, issue)? else {
+            return Ok(()); // not under sync here (any more)
+        };
+        state.local_whole = crate::plan::UNSYNCED;
+        txn.put_twin(&state)?;
+        // What failed there may go now: a quarantine here ends.
+        for mut record in txn.errors(&conn.id)? {
+            if record.issue == state.remote.id && !record.is_refusal() {
+                record.quarantine = None;
+                record.next_try = None;
+                txn.put_error(&record)?;
+            }
+        }
+        txn.enqueue(&QueueItem {
+            seq: 0,
+            connection: conn.id.clone(),
+            project: own_project(conn, self.instance())?.clone(),
+            issue: issue.clone(),
+            queued: self.now(),
+        })?;
+        txn.commit()
+    }
+}
+
+/// Whether a refusal the other node sent is a request to send again.
+pub(super) fn is_resend(refusal: &Refusal) -> bool {
+    refusal.kind == ErrorKind::Refused && refusal.temporary
+}
