@@ -306,7 +306,7 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     let sup = rig.user().create("SUP", "Bug", "x");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     rig.sync();
-    rig.node.deactivate(&rig.conn.id).unwrap();
+    block_on(rig.admin().deactivate(&rig.conn.id)).unwrap();
     rig.advance(10);
     rig.user().comment(&sup.key, "one");
     rig.advance(10);
@@ -321,7 +321,7 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     );
     assert!(report.queued >= 1);
     assert!(rig.node.status(&rig.conn.id).unwrap().queued >= 1);
-    rig.node.activate(&rig.conn.id).unwrap();
+    block_on(rig.admin().activate(&rig.conn.id)).unwrap();
     rig.sync();
     assert_eq!(rig.user().bodies("DEV-1"), ["one", "two"]);
     assert_eq!(rig.issue("DEV-1").summary, "while paused");
@@ -382,7 +382,7 @@ fn bad_credentials_stop_the_connection_with_their_cause() {
         block_on(rig.node.sync(&rig.conn.id)).is_err(),
         "stays stopped"
     );
-    rig.node.activate(&rig.conn.id).unwrap();
+    block_on(rig.admin().activate(&rig.conn.id)).unwrap();
     rig.sync();
 }
 
@@ -437,14 +437,14 @@ fn a_connection_created_again_after_store_loss_is_all_or_nothing() {
     rig.tracker
         .inject(OpKind::Search, Fault::Fail(ErrorKind::PermissionDenied));
     let options = twinsync::engine::LocalConnectionOptions::default;
-    block_on(rig.node.create_local_connection("SUP", "DEV", options()))
+    block_on(rig.admin().create_local_connection("SUP", "DEV", options()))
         .expect_err("the search failed");
     assert!(
         rig.node.connections().unwrap().is_empty(),
         "a connection without its twins was left behind"
     );
     // Trying again finds the twin by its marker instead of making another.
-    let conn = block_on(rig.node.create_local_connection("SUP", "DEV", options())).unwrap();
+    let conn = block_on(rig.admin().create_local_connection("SUP", "DEV", options())).unwrap();
     let twin = block_on(rig.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     assert_eq!(twin.twin.map(|t| t.key), Some(key("DEV-1")));
     assert_eq!(rig.issues("DEV").len(), 1, "no second twin");
@@ -491,12 +491,12 @@ fn a_failed_status_change_after_a_create_records_the_twin_at_once() {
     use twinsync::tracker::IssueUpdate;
 
     let rig = LocalRig::new();
-    rig.node.upgrade_to_custom(&rig.conn.id).unwrap();
+    block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).unwrap();
     let mut rules = RuleSet::custom();
     rules
         .add(StatusMapping::new([("In Progress", "In Progress")]))
         .unwrap();
-    rig.node.set_rules(&rig.conn.id, rules).unwrap();
+    block_on(rig.admin().set_rules(&rig.conn.id, rules)).unwrap();
     rig.user().create("SUP", "Bug", "Printer on fire");
     rig.user().update(
         "SUP-1",

@@ -231,7 +231,7 @@ impl Node {
     /// # Errors
     ///
     /// `NotFound` when the issue is not under sync on the connection.
-    pub fn resolve(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
+    pub(super) fn resolve(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
         let twin = self.twin_of_key(connection, key)?;
         let mut txn = self.txn()?;
         txn.clear_error(connection, &twin.remote.id)?;
