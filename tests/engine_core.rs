@@ -84,3 +84,21 @@ fn a_custom_connection_without_rules_after_a_restart_stops_and_says_how_to_set_t
         "nothing synced with basic rules"
     );
 }
+
+/// Every future of a node is `Send`, so no store transaction (which is not)
+/// can be held across an `.await`, such as a tracker call.
+#[test]
+fn node_futures_are_send_so_no_transaction_outlives_an_await() {
+    fn send<T: Send>(_: &T) {}
+    let rig = LocalRig::new();
+    let (node, id, k) = (&rig.node, &rig.conn.id, key("SUP-1"));
+    send(&node.sync(id));
+    send(&node.sync_all());
+    send(&node.exalate(id, &k));
+    send(&node.connect(id, &k, &key("DEV-1")));
+    send(&node.unexalate(id, &k));
+    send(&node.retry(id, &k));
+    send(&node.notify_changed(id, &k));
+    send(&node.test_run(id, std::slice::from_ref(&k)));
+    send(&node.bulk_exalate(id, "project = SUP", |_| {}));
+}

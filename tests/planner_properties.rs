@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use twinsync::model::{IssueType, ProjectInfo, RichText, UserRef};
+use twinsync::plan::TwinState;
 use twinsync::testkit::plan_model::{ModelPair, ModelSide};
 
 fn project(key: &str) -> ProjectInfo {
@@ -68,6 +69,9 @@ fn action() -> impl Strategy<Value = Action> {
 struct Run {
     pair: ModelPair,
     clock: i64,
+    /// Comments written so far, when each gets its own identity: a body
+    /// `<word><n>`, kept as the prefix of its edits (`<word><n>.<word>`).
+    written: Option<u64>,
 }
 
 impl Run {
@@ -75,7 +79,19 @@ impl Run {
         let mut pair = ModelPair::new(project("SUP"), project("DEV"));
         pair.a.create("Bug", "start", now(0));
         pair.sync(now(1)).expect("first sync");
-        Run { pair, clock: 2 }
+        Run {
+            pair,
+            clock: 2,
+            written: None,
+        }
+    }
+
+    /// A run whose comments each have their own identity.
+    fn with_identities() -> Self {
+        Run {
+            written: Some(0),
+            ..Run::new()
+        }
     }
 
     fn tick(&mut self) -> OffsetDateTime {
@@ -101,16 +117,30 @@ impl Run {
             }
             Action::Type(a, v) => edit(self.side(*a), t, |i| i.issue_type = v.to_string()),
             Action::AddComment(a, v) => {
-                self.side(*a).add_comment(&user, v, t);
+                let body = match &mut self.written {
+                    Some(n) => {
+                        *n += 1;
+                        format!("{v}{n}")
+                    }
+                    None => v.to_string(),
+                };
+                self.side(*a).add_comment(&user, &body, t);
             }
-            Action::EditComment(a, n, v) => edit(self.side(*a), t, |i| {
-                let len = i.comments.len();
-                if len > 0 {
-                    let c = &mut i.comments[n % len];
-                    c.body = RichText::plain(*v);
-                    c.updated = t;
-                }
-            }),
+            Action::EditComment(a, n, v) => {
+                let keep = self.written.is_some();
+                edit(self.side(*a), t, |i| {
+                    let len = i.comments.len();
+                    if len > 0 {
+                        let c = &mut i.comments[n % len];
+                        c.body = RichText::plain(if keep {
+                            format!("{}.{v}", identity(&c.body.to_plain_text()))
+                        } else {
+                            v.to_string()
+                        });
+                        c.updated = t;
+                    }
+                })
+            }
             Action::DeleteComment(a, n) => edit(self.side(*a), t, |i| {
                 let len = i.comments.len();
                 if len > 0 {
@@ -135,6 +165,47 @@ impl Run {
         }
     }
 
+    /// Syncs one way and crashes after `writes` of the plan's writes (at
+    /// least one, at most all), as the engine would: it records each write
+    /// once the tracker answered (the planner's own changes with the first)
+    /// and the replica as applied once all succeeded. The crash loses the
+    /// record of the last write unless `recorded`, and always the finish.
+    fn crashing_sync(&mut self, a_to_b: bool, writes: usize, recorded: bool) {
+        let t = self.tick();
+        let (plan, given) = if a_to_b {
+            (
+                self.pair.plan_a_to_b().expect("plan a→b"),
+                self.pair.state.clone(),
+            )
+        } else {
+            match self.pair.plan_b_to_a().expect("plan b→a") {
+                Some(p) => (p, self.pair.state.as_ref().and_then(TwinState::flipped)),
+                None => return,
+            }
+        };
+        let (Some(given), false) = (given, plan.ops.is_empty()) else {
+            return;
+        };
+        let writes = writes.clamp(1, plan.ops.len());
+        let kept = if recorded { writes } else { writes - 1 };
+        let start = plan.start_state(Some(&given)).expect("a state");
+        let side = if a_to_b {
+            &mut self.pair.b
+        } else {
+            &mut self.pair.a
+        };
+        let state = if kept == 0 {
+            given
+        } else {
+            let mut s = start.clone();
+            side.clone().execute_prefix(&plan, &mut s, t, kept);
+            s.remote_whole = start.remote_whole; // the finish is lost
+            s
+        };
+        side.execute_prefix(&plan, &mut start.clone(), t, writes);
+        self.pair.state = if a_to_b { Some(state) } else { state.flipped() };
+    }
+
     /// Syncs both ways until a round writes nothing; returns the rounds it took.
     fn heal(&mut self) -> usize {
         self.pair.options.allow_mass_deletion = true;
@@ -157,6 +228,10 @@ fn edit(side: &mut ModelSide, t: OffsetDateTime, f: impl FnOnce(&mut twinsync::m
         f(issue);
         issue.updated = t;
     }
+}
+
+fn identity(body: &str) -> &str {
+    body.split('.').next().unwrap_or(body)
 }
 
 fn bodies(side: &ModelSide) -> Vec<String> {
@@ -229,6 +304,38 @@ proptest! {
         prop_assert_eq!(a.comments.len(), added, "side A has every comment once");
         prop_assert_eq!(b.comments.len(), added, "side B has every comment once");
         prop_assert_eq!(bodies(&run.pair.a), bodies(&run.pair.b));
+    }
+
+    /// I5 across crashes (simulation seeds 28035, 37464, 75696): whatever the
+    /// history of edits, deletions and syncs that crash after a write, with
+    /// or without its record, syncing converges to equal sides on which no
+    /// comment is there twice, and then plans nothing.
+    #[test]
+    fn comments_stay_one_to_one_when_crashes_lose_records(
+        actions in prop::collection::vec(action(), 0..30),
+        crashes in prop::collection::vec((0..4usize, any::<bool>()), 30),
+    ) {
+        let mut run = Run::with_identities();
+        for (a, (writes, recorded)) in actions.iter().zip(&crashes) {
+            match a {
+                Action::SyncAToB if *writes > 0 => run.crashing_sync(true, *writes, *recorded),
+                Action::SyncBToA if *writes > 0 => run.crashing_sync(false, *writes, *recorded),
+                _ => run.apply(a),
+            }
+        }
+        run.heal();
+        for side in [&run.pair.a, &run.pair.b] {
+            let mut ids: Vec<_> = bodies(side).iter().map(|b| identity(b).to_owned()).collect();
+            ids.sort();
+            let mut unique = ids.clone();
+            unique.dedup();
+            prop_assert_eq!(&unique, &ids, "a comment twice on {}", side.project.key);
+        }
+        prop_assert_eq!(bodies(&run.pair.a), bodies(&run.pair.b));
+        let state = run.pair.state.clone().unwrap();
+        prop_assert_eq!(state.comments.len(), bodies(&run.pair.a).len(), "every comment is linked once");
+        prop_assert!(run.pair.plan_a_to_b().unwrap().is_empty());
+        prop_assert!(run.pair.plan_b_to_a().unwrap().unwrap().is_empty());
     }
 
     /// I3: what the sync wrote, seen again from the other side, plans nothing.

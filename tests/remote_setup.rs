@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use twinsync::connection::{
     ConnectionStatus, DEFAULT_PROJECT_LEVEL_GROUP, Invitation, InvitationCode, InvitationError,
-    InvitationStatus, NewInvitation, ProjectLevelPolicy, Secret,
+    InvitationStatus, NewInvitation, ProjectLevelPolicy,
 };
 use twinsync::engine::{DeleteOptions, InitiateRequest, Initiated};
 use twinsync::model::{ProjectKey, UserId};
@@ -193,7 +193,8 @@ fn a_forged_code_fails_the_proof_of_the_secret() {
         conn.a.instance.clone(),
         conn.a.project.clone(),
     );
-    let forged = Invitation::with_secret(new, Secret::from_bytes([9; 32]), rig.now()).unwrap();
+    // The same connection, with a secret of its own.
+    let forged = Invitation::create(new, &*rig.clock).unwrap();
     let err = accept(&rig.b, forged.encode().as_str()).unwrap_err();
     assert!(
         matches!(invitation_error(&err), InvitationError::BadProof { .. }),

@@ -72,3 +72,36 @@ fn remote_connection_survives_network_faults_crashes_and_store_loss_of_either_no
         "the runs made twins and crashed"
     );
 }
+
+/// Replays a seed that once broke an invariant; it must now pass and have
+/// left comments on twins to check.
+fn replay_local(seed: u64) {
+    let report = run_local(SimConfig::new(seed)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        report.twins > 0 && report.comments > 0,
+        "seed {seed} checked twins with comments: {report:?}"
+    );
+}
+
+/// A comment copied again (edited on one side, deleted on the other) whose
+/// record a crash lost: the stale link held the other copy, which was copied
+/// back as a duplicate (I5).
+#[test]
+fn seed_28035_a_copy_made_again_is_not_copied_back() {
+    replay_local(28035);
+}
+
+/// An edit racing a delete across a crash: c14 deleted on DEV, edited on
+/// SUP, copied again to DEV, and then copied back as a duplicate (I5).
+#[test]
+fn seed_37464_edit_racing_delete() {
+    replay_local(37464);
+}
+
+/// A sync stopped after copying a comment, which was then deleted: the
+/// issue was back to the content last applied in full, the half-applied
+/// twin was skipped, and the copy stayed (I5).
+#[test]
+fn seed_75696_half_applied_sync_then_delete() {
+    replay_local(75696);
+}

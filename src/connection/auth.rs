@@ -77,11 +77,6 @@ impl Challenge {
         &self.connection
     }
 
-    /// The challenge's nonce.
-    pub fn nonce(&self) -> &Nonce {
-        &self.nonce
-    }
-
     fn mac(&self, secret: &Secret, role: Role) -> HmacSha256 {
         let mut mac = hmac(secret.expose_bytes());
         mac.update(PROOF_LABEL);
@@ -125,15 +120,11 @@ impl Challenge {
 #[derive(Clone, Copy)]
 pub struct Proof([u8; TAG_LEN]);
 
+#[cfg(test)]
 impl Proof {
     /// A proof with the given bytes, as received.
     pub fn from_bytes(bytes: [u8; TAG_LEN]) -> Self {
         Proof(bytes)
-    }
-
-    /// The proof's bytes.
-    pub fn as_bytes(&self) -> &[u8; TAG_LEN] {
-        &self.0
     }
 }
 

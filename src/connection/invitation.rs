@@ -131,7 +131,11 @@ impl Invitation {
     /// # Errors
     ///
     /// As [`create`](Self::create), without the random number generator.
-    pub fn with_secret(new: NewInvitation, secret: Secret, now: OffsetDateTime) -> Result<Self> {
+    pub(crate) fn with_secret(
+        new: NewInvitation,
+        secret: Secret,
+        now: OffsetDateTime,
+    ) -> Result<Self> {
         let invalid = |what: String| Err(Error::new(ErrorKind::InvalidInput, what));
         if let Err(problem) = check_name(&new.name) {
             return invalid(format!("connection name {:?} {problem}", new.name));
@@ -213,7 +217,7 @@ impl Invitation {
     }
 
     /// The shared secret.
-    pub fn secret(&self) -> &Secret {
+    pub(crate) fn secret(&self) -> &Secret {
         &self.secret
     }
 
@@ -257,7 +261,7 @@ impl Invitation {
     /// [`Expired`](InvitationError::Expired),
     /// [`IncompatibleProtocol`](InvitationError::IncompatibleProtocol).
     /// Whether the code is unused and not revoked only the initiator knows (see
-    /// [`PendingInvitations`](super::PendingInvitations)).
+    /// the initiator's list of pending invitations).
     pub fn decode(text: &str, now: OffsetDateTime) -> Result<Self, InvitationError> {
         let invitation = Self::parse(text)?;
         if invitation.is_expired(now) {

@@ -57,18 +57,6 @@ pub struct MessageSignature {
     tag: [u8; TAG_LEN],
 }
 
-impl MessageSignature {
-    /// When the message was signed, in milliseconds since the Unix epoch.
-    pub fn sent_at_unix_ms(&self) -> i64 {
-        self.sent_at_ms
-    }
-
-    /// The message's nonce.
-    pub fn nonce(&self) -> &Nonce {
-        &self.nonce
-    }
-}
-
 /// Signs the messages one node sends over a connection and checks those it
 /// receives.
 ///
@@ -77,23 +65,6 @@ impl MessageSignature {
 /// received message is accepted once, only if its tag matches its body,
 /// timestamp and nonce, its timestamp is within [`AuthOptions::window`] of this
 /// node's clock, and its nonce was not seen before.
-///
-/// ```
-/// use std::sync::Arc;
-/// use twinsync::clock::ManualClock;
-/// use twinsync::connection::{AuthError, ConnectionId, MessageAuthenticator, Role, Secret};
-///
-/// let secret = Secret::generate()?;
-/// let id = ConnectionId::parse("c1")?;
-/// let clock = Arc::new(ManualClock::default());
-/// let initiator = MessageAuthenticator::new(&secret, &id, Role::Initiator, clock.clone());
-/// let acceptor = MessageAuthenticator::new(&secret, &id, Role::Acceptor, clock);
-///
-/// let signature = initiator.sign(b"hello")?;
-/// acceptor.verify(b"hello", &signature)?;
-/// assert_eq!(acceptor.verify(b"hello", &signature), Err(AuthError::Replayed));
-/// # Ok::<(), twinsync::Error>(())
-/// ```
 pub struct MessageAuthenticator {
     connection: ConnectionId,
     role: Role,

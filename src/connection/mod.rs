@@ -2,17 +2,19 @@
 //!
 //! A connection links two sides (instance, project). When the initiator cannot
 //! finish on the destination itself, it hands the destination's admin an
-//! [`Invitation`] code. The pieces here are pure and synchronous, so that the
-//! engine can wire them into its initiate and accept flows over any transport:
+//! [`Invitation`] code:
 //!
 //! | piece | what it does |
 //! |---|---|
-//! | [`Invitation`], [`InvitationCode`] | the copy-pasteable code: versioned, checksummed, expiring, carrying a random 256-bit [`Secret`] |
-//! | [`PendingInvitations`] | the initiator's list of codes it handed out: list, revoke, and redeem each one once |
-//! | [`Challenge`], [`Proof`] | the acceptor proves that it knows the secret without sending it (HMAC-SHA256, checked in constant time) |
-//! | [`MessageAuthenticator`] | after acceptance, signs and checks every message between the two nodes; stale and replayed messages are refused |
+//! | [`Invitation`], [`InvitationCode`] | the copy-pasteable code: versioned, checksummed, expiring, carrying a random 256-bit secret |
 //! | [`negotiate`], [`PROTOCOL_VERSION`] | the version check both nodes make before anything is created |
 //! | [`ProjectLevelPolicy`] | who may set up a connection for a project: global admins, and project admins when allowed |
+//!
+//! The protocol behind them is private to twinsync: the acceptor proves that
+//! it knows the secret without sending it (HMAC-SHA256 over a fresh nonce,
+//! checked in constant time), the initiator redeems each code once, and after
+//! acceptance every message between the two nodes is signed with keys derived
+//! from the secret; stale and replayed messages are refused.
 //!
 //! Errors specific to invitations and to message authentication are typed
 //! ([`InvitationError`], [`AuthError`]) so that a caller can tell the cases
@@ -23,15 +25,12 @@
 //!
 //! # Examples
 //!
-//! An initiator creates an invitation and keeps it; the destination's admin
-//! decodes the pasted code, answers the initiator's challenge, and the initiator
-//! redeems the invitation once:
+//! An initiator's invitation, as its admin copies it and the destination's
+//! admin pastes it:
 //!
 //! ```
 //! use twinsync::clock::{Clock, ManualClock};
-//! use twinsync::connection::{
-//!     ConnectionId, Invitation, NewInvitation, Nonce, PendingInvitations, Role,
-//! };
+//! use twinsync::connection::{ConnectionId, Invitation, NewInvitation};
 //! use twinsync::model::{InstanceUrl, ProjectKey};
 //!
 //! let clock = ManualClock::default();
@@ -41,19 +40,12 @@
 //!     InstanceUrl::parse("https://support.example")?,
 //!     ProjectKey::new("SUP"),
 //! );
-//! let invitation = Invitation::create(new, &clock)?;
-//! let code = invitation.encode();
-//! let mut pending = PendingInvitations::new();
-//! pending.insert(invitation)?;
+//! let code = Invitation::create(new, &clock)?.encode();
+//! assert!(code.as_str().starts_with("twinsync-invite-"));
+//! assert!(!format!("{code:?}").contains(&code.as_str()[20..]), "no secret in Debug");
 //!
-//! // On the destination: the admin pastes the code.
 //! let received = Invitation::decode(code.as_str(), clock.now())?;
-//!
-//! // The initiator challenges, the acceptor proves, the initiator redeems.
-//! let challenge = pending.challenge(received.connection(), Nonce::generate()?, clock.now())?;
-//! let proof = challenge.respond(received.secret(), Role::Acceptor);
-//! pending.redeem(received.connection(), &proof, clock.now())?;
-//! assert!(pending.redeem(received.connection(), &proof, clock.now()).is_err());
+//! assert_eq!(received.name(), "SUP_to_DEV");
 //! # Ok::<(), twinsync::Error>(())
 //! ```
 
@@ -73,18 +65,20 @@ mod permissions;
 mod secret;
 mod version;
 
-pub use auth::{Challenge, Proof, Role};
+pub use auth::Role;
+pub(crate) use auth::{Challenge, Proof};
 pub use config::{Connection, ConnectionStatus, Side};
 pub use error::{AuthError, InvitationError};
 pub use invitation::{
     INVITATION_FORMAT_VERSION, INVITATION_PREFIX, Invitation, InvitationCode, NewInvitation,
 };
-pub use message::{AuthOptions, MessageAuthenticator, MessageSignature};
-pub use pending::{InvitationState, InvitationStatus, InvitationSummary, PendingInvitations};
+pub(crate) use message::{MessageAuthenticator, MessageSignature};
+pub(crate) use pending::PendingInvitations;
+pub use pending::{InvitationState, InvitationStatus, InvitationSummary};
 pub use permissions::{
     DEFAULT_PROJECT_LEVEL_GROUP, Grant, GroupState, PermissionFacts, ProjectLevelPolicy,
 };
-pub use secret::{Nonce, Secret};
+pub(crate) use secret::{Nonce, Secret};
 pub use version::{MIN_PROTOCOL_VERSION_BASIC, PROTOCOL_VERSION, negotiate};
 
 /// A connection's stable identifier, the same on both sides.

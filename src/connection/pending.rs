@@ -48,7 +48,8 @@ pub enum InvitationStatus {
     },
 }
 
-/// One line of [`PendingInvitations::list`]: everything but the secret.
+/// One line of the list of invitations a node issued: everything but the
+/// secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct InvitationSummary {
@@ -84,7 +85,7 @@ struct Entry {
 ///
 /// Accepting takes two steps: [`challenge`](Self::challenge) gives the
 /// acceptor a fresh nonce; [`redeem`](Self::redeem) checks its
-/// [`Proof`] and marks the invitation used. A challenge is answered once.
+/// `Proof` and marks the invitation used. A challenge is answered once.
 #[derive(Debug, Default)]
 pub struct PendingInvitations {
     entries: BTreeMap<ConnectionId, Entry>,

@@ -31,13 +31,6 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> Result<()> {
 /// a secret is written out only on purpose, through
 /// [`Invitation::encode`](super::Invitation::encode) or
 /// [`expose_bytes`](Secret::expose_bytes).
-///
-/// ```
-/// use twinsync::connection::Secret;
-///
-/// let secret = Secret::from_bytes([7; 32]);
-/// assert_eq!(format!("{secret:?} {secret}"), "Secret(***) Secret(***)");
-/// ```
 #[derive(Clone)]
 pub struct Secret(Box<[u8; Secret::LEN]>);
 
@@ -114,10 +107,8 @@ impl Nonce {
         Ok(Nonce(bytes))
     }
 
-    /// A nonce with the given bytes (for deterministic simulations).
-    ///
-    /// A nonce must never repeat within a connection: make them random, or
-    /// from a counter that survives restarts.
+    /// A nonce with the given bytes (for tests).
+    #[cfg(test)]
     pub fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
         Nonce(bytes)
     }
@@ -179,5 +170,11 @@ mod tests {
         assert_eq!(serde_json::from_str::<Nonce>(&json).unwrap(), nonce);
         assert!(serde_json::from_str::<Nonce>("\"abcd\"").is_err());
         assert!(serde_json::from_str::<Nonce>(&format!("\"{}\"", "zz".repeat(16))).is_err());
+    }
+
+    #[test]
+    fn a_secret_prints_as_stars() {
+        let secret = Secret::from_bytes([7; 32]);
+        assert_eq!(format!("{secret:?} {secret}"), "Secret(***) Secret(***)");
     }
 }

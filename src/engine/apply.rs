@@ -2,17 +2,15 @@
 //! cycle, remote receive and Test Run all take, so that what Test Run shows is
 //! what a sync executes.
 //!
-//! [`Node::plan_apply`] reads the issue the replica lands on, checks it,
-//! repairs stale comment links and plans; [`Node::apply`] does the same and
+//! [`Node::plan_apply`] reads the issue the replica lands on, checks it and
+//! plans; [`Node::apply`] does the same and
 //! then executes the plan and records its conflicts.
-
-use std::collections::HashSet;
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{CommentId, ConnectionId, Issue, IssueId, ProjectKey};
+use crate::model::{IssueId, ProjectKey};
 use crate::plan::{Plan, PlanInput, PlanOptions, TwinState, Winner, plan};
-use crate::replica::{Marker, Replica};
+use crate::replica::Replica;
 use crate::store::TwinConflicts;
 
 use super::Node;
@@ -96,9 +94,6 @@ impl Node {
                 ),
             ));
         }
-        if let Some(target) = &target {
-            repair_links(&mut state, req.replica, target, &conn.id);
-        }
         let project = self.project_info(req.project).await?;
         let rules = self.rules_for(conn)?;
         let fingerprints = rules.fingerprints(req.replica);
@@ -153,37 +148,5 @@ impl Node {
             txn.commit()?;
         }
         Ok(Applied { plan, writes })
-    }
-}
-
-/// Drops links that the replica shows to be stale before planning it: a
-/// link from one of our comments to a comment of theirs that is gone, when
-/// another comment of theirs is a copy of ours or ours a copy of it (the
-/// markers on the comments say so). The link was made before the other
-/// side copied again (an edit here of a comment deleted there) and its
-/// acknowledgement did not arrive; without this the planner would copy the
-/// new copy back, a duplicate.
-fn repair_links(state: &mut TwinState, replica: &Replica, local: &Issue, conn: &ConnectionId) {
-    let present: HashSet<&CommentId> = replica.comments.iter().map(|c| &c.id).collect();
-    for rc in &replica.comments {
-        if state.comments.iter().any(|l| l.remote == rc.id) {
-            continue;
-        }
-        let ours = rc.mirror_of.clone().or_else(|| {
-            local
-                .comments
-                .iter()
-                .find(|c| {
-                    Marker::find(&c.properties, conn)
-                        .and_then(|m| m.origin_comment)
-                        .is_some_and(|o| o == rc.id)
-                })
-                .map(|c| c.id.clone())
-        });
-        if let Some(ours) = ours {
-            state
-                .comments
-                .retain(|l| l.local != ours || present.contains(&l.remote));
-        }
     }
 }

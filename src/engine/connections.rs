@@ -185,7 +185,7 @@ impl Node {
 
     fn set_status(&self, id: &ConnectionId, status: ConnectionStatus) -> Result<Connection> {
         // In one transaction, so a concurrent edit (a trigger, say) is not overwritten.
-        self.edit_connection(id, |_, conn| {
+        self.edit_connection(id, |conn| {
             conn.status = status;
             Ok(conn.clone())
         })
@@ -247,7 +247,7 @@ impl Node {
     ///
     /// `NotFound` for an unknown connection.
     pub(super) fn upgrade_to_custom(&self, id: &ConnectionId) -> Result<Connection> {
-        self.edit_connection(id, |_, conn| {
+        self.edit_connection(id, |conn| {
             conn.rules = RuleSetKind::Custom;
             Ok(conn.clone())
         })

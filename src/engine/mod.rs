@@ -29,12 +29,14 @@ mod connections;
 mod cycle;
 mod execute;
 mod lifecycle;
+mod locks;
 mod remote;
 mod rule_versions;
 mod status;
 mod test_run;
 mod triggers;
 mod twin;
+mod txn;
 
 pub use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
 pub use admin::Admin;
@@ -331,8 +333,16 @@ impl Node {
         self.inner.clock.now()
     }
 
+    /// Starts a store transaction.
+    ///
+    /// Transactions never outlive an `.await`: a transaction is not `Send`,
+    /// and every future of the node is (`tests/engine_core.rs` checks), so the
+    /// compiler refuses code that would hold one across a tracker call. A
+    /// transaction started while another is open on this thread is refused
+    /// with an error (stores hold a lock for a whole transaction, so it would
+    /// wait for itself forever).
     fn txn(&self) -> Result<Box<dyn StoreTxn + '_>> {
-        self.inner.store.begin()
+        txn::begin(&*self.inner.store)
     }
 
     fn op_id(&self) -> String {
@@ -456,11 +466,13 @@ impl Node {
             .collect()
     }
 
-    /// Reads, changes and saves a connection in one transaction.
+    /// Reads, changes and saves a connection in one transaction. `change`
+    /// sees the connection only: it cannot reach the node, so it cannot
+    /// open another transaction or call the tracker while this one is open.
     pub(super) fn edit_connection<T>(
         &self,
         id: &ConnectionId,
-        change: impl FnOnce(&Node, &mut Connection) -> Result<T>,
+        change: impl FnOnce(&mut Connection) -> Result<T>,
     ) -> Result<T> {
         let mut txn = self.txn()?;
         let record = txn.connection(id)?.ok_or_else(|| {
@@ -470,7 +482,7 @@ impl Node {
             )
         })?;
         let mut conn = decode_connection(&record)?;
-        let result = change(self, &mut conn)?;
+        let result = change(&mut conn)?;
         self.save_connection(&mut *txn, &conn)?;
         txn.commit()?;
         Ok(result)

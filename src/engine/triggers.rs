@@ -27,8 +27,9 @@ impl Node {
         spec: TriggerSpec,
     ) -> Result<Trigger> {
         let now = self.now();
-        self.edit_connection(connection, |node, conn| {
-            let project = node.trigger_side(conn, &spec.project)?;
+        let instance = self.instance().clone();
+        self.edit_connection(connection, |conn| {
+            let project = trigger_side(&instance, conn, &spec.project)?;
             check_query(conn, &project, &spec.query)?;
             let id = TriggerId(conn.triggers.iter().map(|t| t.id.0).max().unwrap_or(0) + 1);
             let trigger = Trigger {
@@ -61,7 +62,7 @@ impl Node {
         id: TriggerId,
         update: TriggerUpdate,
     ) -> Result<Trigger> {
-        self.edit_connection(connection, |_, conn| {
+        self.edit_connection(connection, |conn| {
             let at = trigger_index(conn, id)?;
             if let Some(query) = &update.query {
                 check_query(conn, &conn.triggers[at].project, query)?;
@@ -87,7 +88,7 @@ impl Node {
         connection: &ConnectionId,
         id: TriggerId,
     ) -> Result<Trigger> {
-        self.edit_connection(connection, |_, conn| {
+        self.edit_connection(connection, |conn| {
             let at = trigger_index(conn, id)?;
             let trigger = conn.triggers.remove(at);
             tracing::info!(connection = %conn.name, %trigger, "trigger removed");
@@ -123,35 +124,41 @@ impl Node {
         self.bulk_exalate(&conn.id, &query.to_string(), progress)
             .await
     }
+}
 
-    /// The side of `conn` on this node whose project is `project` (any case),
-    /// spelled as the connection spells it.
-    fn trigger_side(&self, conn: &Connection, project: &ProjectKey) -> Result<ProjectKey> {
-        let side = [&conn.a, &conn.b]
-            .into_iter()
-            .find(|s| s.project.as_str().eq_ignore_ascii_case(project.as_str()))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "project {project} is not a side of connection {} ({} ↔ {}); \
-                         a trigger selects issues of one of them",
-                        conn.name, conn.a.project, conn.b.project
-                    ),
-                )
-            })?;
-        if &side.instance != self.instance() {
-            return Err(Error::new(
+/// The side of `conn` on `instance` (this node's) whose project is
+/// `project` (any case), spelled as the connection spells it.
+fn trigger_side(
+    instance: &crate::model::InstanceUrl,
+    conn: &Connection,
+    project: &ProjectKey,
+) -> Result<ProjectKey> {
+    let side = [&conn.a, &conn.b]
+        .into_iter()
+        .find(|s| s.project.as_str().eq_ignore_ascii_case(project.as_str()))
+        .ok_or_else(|| {
+            Error::new(
                 ErrorKind::InvalidInput,
                 format!(
-                    "project {} of connection {} is on {}; add its triggers on the node of that instance",
-                    side.project, conn.name, side.instance
+                    "project {project} is not a side of connection {} ({} ↔ {}); \
+                         a trigger selects issues of one of them",
+                    conn.name, conn.a.project, conn.b.project
                 ),
-            ));
-        }
-        Ok(side.project.clone())
+            )
+        })?;
+    if &side.instance != instance {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "project {} of connection {} is on {}; add its triggers on the node of that instance",
+                side.project, conn.name, side.instance
+            ),
+        ));
     }
+    Ok(side.project.clone())
+}
 
+impl Node {
     /// The enabled triggers of `conn` that this node runs, parsed. A stored
     /// query that no longer parses is skipped with a warning.
     pub(super) fn active_triggers(&self, conn: &Connection) -> Vec<ActiveTrigger> {

@@ -8,7 +8,7 @@ use tracing::Instrument;
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey, IssueRef};
-use crate::plan::{Conflict, TwinState, Winner};
+use crate::plan::{Conflict, Plan, TwinState, Winner};
 use crate::replica::{Marker, Origin};
 use crate::store::{IntentKind, QueueItem, TwinConflicts, TwinError};
 use crate::tracker::{Page, TrackerExt};
@@ -27,6 +27,7 @@ pub(super) enum Direction {
 
 /// A twin as the engine reports it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TwinInfo {
     /// The connection.
     pub connection: ConnectionId,
@@ -40,6 +41,11 @@ pub struct TwinInfo {
     pub conflicts: Vec<Conflict>,
     /// Whether the sync waits (a lost create settling, or a paused connection).
     pub waiting: bool,
+    /// The plans the sync just executed on this node, in order (towards the
+    /// twin, then back): exactly what [Test Run](Node::test_run) showed for
+    /// the same issues in the same state. Empty on a remote connection, whose
+    /// plans execute on the other node.
+    pub plans: Vec<Plan>,
 }
 
 #[derive(Default)]
@@ -50,10 +56,12 @@ pub(super) struct Hints {
     pub(super) match_existing: bool,
 }
 
+#[derive(Default)]
 pub(super) struct Outcome {
     pub(super) writes: usize,
     pub(super) conflicts: Vec<Conflict>,
     pub(super) waiting: bool,
+    pub(super) plans: Vec<Plan>,
 }
 
 fn origin_of(node: &Node, issue: &Issue) -> Origin {
@@ -251,6 +259,7 @@ impl Node {
             writes: 0,
             conflicts: Vec::new(),
             waiting: false,
+            plans: Vec::new(),
         })
     }
 
@@ -270,9 +279,8 @@ impl Node {
                 )
             })?;
         let outcome = outcome.unwrap_or(Outcome {
-            writes: 0,
-            conflicts: Vec::new(),
             waiting: true,
+            ..Outcome::default()
         });
         Ok(TwinInfo {
             connection: conn.id.clone(),
@@ -281,6 +289,7 @@ impl Node {
             writes: outcome.writes,
             conflicts: outcome.conflicts,
             waiting: outcome.waiting,
+            plans: outcome.plans,
         })
     }
 
@@ -344,11 +353,7 @@ impl Node {
         dirs: &[Direction],
         mut hints: Hints,
     ) -> Result<Outcome> {
-        let mut total = Outcome {
-            writes: 0,
-            conflicts: Vec::new(),
-            waiting: false,
-        };
+        let mut total = Outcome::default();
         for dir in dirs {
             let Some(stored) = self.txn()?.twin_by_remote(&conn.id, origin)? else {
                 return Ok(total); // unexalated meanwhile
@@ -400,7 +405,10 @@ impl Node {
             let files = super::execute::SameTracker(&**self.tracker());
             let applied = self.apply(request, *dir, &files).await?;
             total.writes += applied.writes;
-            total.conflicts.extend(applied.plan.conflicts);
+            total
+                .conflicts
+                .extend(applied.plan.conflicts.iter().cloned());
+            total.plans.push(applied.plan);
         }
         let mut txn = self.txn()?;
         txn.clear_error(&conn.id, origin)?;

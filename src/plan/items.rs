@@ -48,8 +48,6 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
     let local_comments: Vec<Comment> = input.local.map(|l| l.comments.clone()).unwrap_or_default();
     let local_by_id: HashMap<&CommentId, &Comment> =
         local_comments.iter().map(|c| (&c.id, c)).collect();
-    let mut linked_local: HashSet<CommentId> =
-        state.comments.iter().map(|c| c.local.clone()).collect();
     let remote_ids: HashSet<&CommentId> = replica.comments.iter().map(|c| &c.id).collect();
     // Local comments that carry this connection's marker, by the remote comment they copy.
     let marked: HashMap<CommentId, &Comment> = local_comments
@@ -59,6 +57,9 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
             Some((m.origin_comment?, c))
         })
         .collect();
+    drop_superseded_links(replica, &local_by_id, &marked, &remote_ids, state);
+    let mut linked_local: HashSet<CommentId> =
+        state.comments.iter().map(|c| c.local.clone()).collect();
 
     for (i, rc) in replica.comments.iter().enumerate() {
         let rfp = input
@@ -102,11 +103,7 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
             }
         }
         // Not linked: is it a copy of ours, or did we copy it already?
-        let adopt = rc
-            .mirror_of
-            .as_ref()
-            .and_then(|id| local_by_id.get(id).copied())
-            .or_else(|| marked.get(&rc.id).copied())
+        let adopt = claimed(rc, &local_by_id, &marked)
             .or_else(|| {
                 if !input.options.match_existing {
                     return None;
@@ -175,6 +172,46 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
         }
     });
     guard(input, plan, deletions, synced, "comments");
+}
+
+/// The local comment that an unlinked remote comment is, by the markers: the
+/// one it copies, or the one that copies it.
+fn claimed<'a>(
+    rc: &ReplicaComment,
+    local_by_id: &HashMap<&CommentId, &'a Comment>,
+    marked: &HashMap<CommentId, &'a Comment>,
+) -> Option<&'a Comment> {
+    rc.mirror_of
+        .as_ref()
+        .and_then(|id| local_by_id.get(id).copied())
+        .or_else(|| marked.get(&rc.id).copied())
+}
+
+/// Drops the links that markers show to be superseded: a link from a local
+/// comment to a remote comment that is gone, when another remote comment is
+/// that local comment's copy or original. Such a link was made before the
+/// comment was copied again (an edit on one side of a comment deleted on the
+/// other) and the record of the new copy was lost (a crash, or an
+/// acknowledgement that did not arrive). Kept, it would hold the local
+/// comment against its true counterpart, which would then be copied: a
+/// duplicate.
+fn drop_superseded_links(
+    replica: &crate::replica::Replica,
+    local_by_id: &HashMap<&CommentId, &Comment>,
+    marked: &HashMap<CommentId, &Comment>,
+    remote_ids: &HashSet<&CommentId>,
+    state: &mut TwinState,
+) {
+    for rc in &replica.comments {
+        if state.comments.iter().any(|l| l.remote == rc.id) {
+            continue;
+        }
+        if let Some(lc) = claimed(rc, local_by_id, marked) {
+            state
+                .comments
+                .retain(|l| l.local != lc.id || remote_ids.contains(&l.remote));
+        }
+    }
 }
 
 fn add_op(rc: &ReplicaComment, rfp: u64) -> Op {

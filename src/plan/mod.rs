@@ -381,6 +381,12 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
         // no longer describes this twin, so its fast path must not skip it.
         state.local_whole = 0;
     }
+    // From here the state holds this replica partly applied, whatever the
+    // last fully applied one was: should the plan stop halfway and the
+    // remote side return to that replica's content (a comment added, then
+    // deleted), the fast path above must not take the partial state for it.
+    // `finish` records this replica once every op succeeded.
+    state.remote_whole = UNSYNCED;
     plan.state = Some(state);
     Ok(plan)
 }

@@ -254,6 +254,74 @@ fn a_comment_made_but_not_recorded_is_adopted_by_its_marker_not_copied_again() {
     );
 }
 
+/// Seed 37464 of the simulation: a comment written on B and copied to A is
+/// deleted on B and edited on A. A → B copies the edit again (the link to the
+/// deleted comment goes), but a crash loses that record: the stored link
+/// still ties A's comment to the deleted one. B → A must see by the markers
+/// that the new copy on B is A's comment, not copy it back.
+#[test]
+fn a_copy_made_again_after_a_lost_record_is_linked_not_copied_back() {
+    let mut pair = synced();
+    let original = pair.b.add_comment(&alice(), "c14", t(2)).unwrap();
+    pair.sync(t(3)).unwrap();
+    b_issue(&mut pair).comments.retain(|c| c.id != original);
+    let a = a_issue(&mut pair);
+    a.comments[0].body = RichText::plain("c14.e26");
+    a.comments[0].updated = t(4);
+    let before = pair.state.clone();
+    let plan = pair.sync_a_to_b(t(5)).unwrap();
+    assert_eq!(
+        plan.ops.iter().map(Op::name).collect::<Vec<_>>(),
+        ["add comment"]
+    );
+    pair.state = before; // the crash: the copy exists, its record does not
+    let back = pair.sync_b_to_a(t(6)).unwrap().unwrap();
+    assert!(back.is_empty(), "nothing is copied back: {back}");
+    pair.sync(t(7)).unwrap();
+    for side in [&pair.a, &pair.b] {
+        let bodies: Vec<_> = side
+            .issue
+            .as_ref()
+            .unwrap()
+            .comments
+            .iter()
+            .map(|c| c.body.to_plain_text())
+            .collect();
+        assert_eq!(bodies, ["c14.e26"], "one comment on {}", side.project.key);
+    }
+    assert_eq!(pair.state.as_ref().unwrap().comments.len(), 1);
+    assert_eq!(pair.sync(t(8)).unwrap(), 0, "converged");
+}
+
+/// Seed 75696 of the simulation: a sync stops after copying a comment (a crash
+/// before its plan finished); then the comment is deleted there, which brings
+/// that issue back to the content last applied in full. The half-applied
+/// state must not pass for that: the copy is deleted too.
+#[test]
+fn a_half_applied_plan_is_not_skipped_when_the_issue_returns_to_its_old_content() {
+    let mut pair = synced();
+    let comment = pair.a.add_comment(&alice(), "c23", t(2)).unwrap();
+    pair.a.add_attachment("f.txt", 10, t(2));
+    let plan = pair.plan_a_to_b().unwrap();
+    let names: Vec<_> = plan.ops.iter().map(Op::name).collect();
+    assert_eq!(names, ["add comment", "add attachment"]);
+    let mut state = pair.state.clone().unwrap();
+    pair.b.execute_prefix(&plan, &mut state, t(3), 1);
+    pair.state = Some(state);
+    let a = a_issue(&mut pair);
+    a.comments.retain(|c| c.id != comment);
+    a.attachments.clear();
+    pair.sync(t(4)).unwrap();
+    let b = pair.b.issue.as_ref().unwrap();
+    assert!(
+        b.comments.is_empty(),
+        "the copy is deleted: {:?}",
+        b.comments
+    );
+    assert!(b.attachments.is_empty());
+    assert_eq!(pair.sync(t(5)).unwrap(), 0, "converged");
+}
+
 #[test]
 fn mass_deletions_are_refused_and_reported() {
     let mut pair = synced();

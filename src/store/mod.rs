@@ -8,9 +8,24 @@
 //! ([`StoreTxn`]) that commits as a whole or not at all; dropping a transaction
 //! without [`commit`](StoreTxn::commit) rolls it back.
 //!
-//! The trait is synchronous: transactions are short and never held across an
-//! `.await` (the engine reads, commits, then calls the tracker). The embedded
-//! stores (memory, SQLite) answer in microseconds.
+//! # Synchronous, short transactions
+//!
+//! The trait is synchronous, and that is a design decision, not a
+//! convenience: a transaction is a few reads and writes with no I/O of the
+//! engine between them. The engine never holds one across an `.await`
+//! (transactions are not `Send` and every future of a node is, so the
+//! compiler refuses code that would), so no transaction ever waits for a
+//! tracker, and a node never starts a transaction inside another (it is
+//! refused with an error). The embedded stores (memory, SQLite) answer in
+//! microseconds, so the engine runs their transactions where it is.
+//!
+//! A store that answers over the network (a PostgreSQL store shared by
+//! several nodes) implements the same trait with a blocking client from a
+//! connection pool; its transactions must not block an async executor's
+//! thread, so a node built on such a store runs each of its transactions on
+//! a thread meant for blocking work. Because transactions are short and
+//! never span an `.await`, a transaction is one unit that can move to such a
+//! thread whole.
 //!
 //! Store authors run the conformance suite in
 //! `testkit::store` (feature `testkit`).

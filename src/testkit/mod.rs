@@ -17,6 +17,15 @@
 //!
 //! Adapters that need a particular async runtime pass its `block_on`:
 //! `twinsync::tracker_conformance!(fixture, my_runtime_block_on);`.
+//!
+//! # Stability
+//!
+//! The test kit is **not covered by semantic versioning**: the conformance
+//! macros (`tracker_conformance!`, `store_conformance!`) and the fixtures
+//! they take keep working across minor releases, but the suites gain cases
+//! (a new release may find what an old one did not), and the rigs, the
+//! simulations, the crash wrappers and the other helpers may change in any
+//! release, as twinsync's own tests need them to.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -141,7 +141,7 @@ impl Node {
     async fn finish_accept(&self, conn: Connection) -> Result<Connection> {
         let found = self.rederive_remote_twins(&conn).await?;
         tracing::info!(connection = %conn.name, rederived = found, "connection active");
-        self.edit_connection(&conn.id, |_, c| {
+        self.edit_connection(&conn.id, |c| {
             c.status = ConnectionStatus::Active;
             Ok(c.clone())
         })

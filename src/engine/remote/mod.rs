@@ -90,8 +90,9 @@ pub(super) struct Runtime {
     outbox: Mutex<HashMap<ConnectionId, Outbox>>,
     /// Challenges to an acceptor confirming again (its welcome was lost).
     reconfirm: Mutex<HashMap<ConnectionId, crate::connection::Challenge>>,
-    /// Incoming replicas are applied one at a time.
-    apply: futures::lock::Mutex<()>,
+    /// Incoming replicas of one twin are applied one at a time (those of
+    /// other twins and connections go on meanwhile).
+    pub(super) apply: super::locks::KeyedLocks<(ConnectionId, IssueId)>,
 }
 
 impl Runtime {
@@ -108,7 +109,7 @@ impl Runtime {
             auth: Mutex::new(HashMap::new()),
             outbox: Mutex::new(HashMap::new()),
             reconfirm: Mutex::new(HashMap::new()),
-            apply: futures::lock::Mutex::new(()),
+            apply: super::locks::KeyedLocks::new(),
         }
     }
 }

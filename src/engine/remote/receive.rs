@@ -65,11 +65,15 @@ impl Node {
         link: &Link,
         message: ReplicaMessage,
     ) -> Result<Body> {
-        let _one_at_a_time = self.runtime().apply.lock().await;
         let origin = IssueRef::new(
             message.replica.origin.id.clone(),
             message.replica.origin.key.clone(),
         );
+        let _one_twin_at_a_time = self
+            .runtime()
+            .apply
+            .lock((conn.id.clone(), origin.id.clone()))
+            .await;
         let result = self.apply_replica(conn, link, &origin, message).await;
         if let Err(err) = &result {
             tracing::warn!(error = %err, issue = %origin.key, "applying a replica failed");

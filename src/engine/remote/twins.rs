@@ -102,6 +102,7 @@ impl Node {
             twin,
             writes,
             conflicts: Vec::new(),
+            plans: Vec::new(),
         })
     }
 
@@ -283,6 +284,7 @@ impl Node {
             writes: 0,
             conflicts: Vec::new(),
             waiting: false,
+            plans: Vec::new(),
         })
     }
 

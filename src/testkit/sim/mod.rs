@@ -30,6 +30,7 @@ use super::crash::{CrashMode, CrashStore, CrashSwitch, CrashTracker};
 
 mod backend;
 mod invariants;
+mod trace;
 
 pub(crate) use invariants::check_pair;
 
@@ -249,30 +250,16 @@ impl Sim {
 
     fn step(&mut self) {
         let roll = self.rng.below(100);
-        if std::env::var_os("TWINSYNC_SIM_TRACE").is_some() {
+        if trace::on() {
             let state = self
                 .node
                 .status(&self.conn)
                 .map(|p| p.to_string())
                 .unwrap_or_default();
-            let dev: Vec<String> = self
-                .human
-                .inspect_issues(&ProjectKey::new("DEV"))
-                .iter()
-                .map(|i| {
-                    format!(
-                        "{}: {:?}",
-                        i.key,
-                        i.comments
-                            .iter()
-                            .map(|c| c.body.to_plain_text())
-                            .collect::<Vec<_>>()
-                    )
-                })
-                .collect();
             eprintln!(
-                "step roll={roll} crashed={} {dev:?}\n{state}",
-                self.switch.crashed()
+                "step roll={roll} crashed={}\n{}{state}",
+                self.switch.crashed(),
+                trace::describe(&self.human, &PROJECTS, &*self.store, &self.conn)
             );
         }
         match roll {
@@ -576,8 +563,11 @@ fn run(
     for _ in 0..config.steps {
         sim.step();
     }
-    sim.heal()
-        .and_then(|()| sim.check())
-        .map_err(|e| format!("seed {seed}: {e}"))?;
+    let checked = sim.heal().and_then(|()| sim.check());
+    if checked.is_err() && trace::on() {
+        let end = trace::describe(&sim.human, &PROJECTS, &*sim.store, &sim.conn);
+        eprintln!("at the end:\n{end}");
+    }
+    checked.map_err(|e| format!("seed {seed}: {e}"))?;
     Ok(sim.report)
 }

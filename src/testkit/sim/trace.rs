@@ -1,0 +1,62 @@
+//! `TWINSYNC_SIM_TRACE=1`: what each step starts from, in enough detail to
+//! follow a failing seed: every issue's comments with their ids and the
+//! comments they copy (from their markers), and the twin states' links.
+
+use crate::model::{ConnectionId, ProjectKey};
+use crate::replica::Marker;
+use crate::store::Store;
+use crate::tracker::MemoryTracker;
+
+/// Whether tracing is on.
+pub(super) fn on() -> bool {
+    std::env::var_os("TWINSYNC_SIM_TRACE").is_some()
+}
+
+/// The issues of `projects` with their comments (`id:body`, `<origin` for a
+/// copy) and the connection's twin states (`remote↔local` comment links).
+pub(super) fn describe(
+    human: &MemoryTracker,
+    projects: &[&str],
+    store: &dyn Store,
+    conn: &ConnectionId,
+) -> String {
+    let mut out = String::new();
+    for p in projects {
+        for issue in human.inspect_issues(&ProjectKey::new(*p)) {
+            let comments: Vec<String> = issue
+                .comments
+                .iter()
+                .map(|c| {
+                    let origin = Marker::find(&c.properties, conn)
+                        .and_then(|m| m.origin_comment)
+                        .map(|o| format!("<{o}"))
+                        .unwrap_or_default();
+                    format!("{}:{}{origin}", c.id, c.body.to_plain_text())
+                })
+                .collect();
+            out.push_str(&format!("  {} [{}]\n", issue.key, comments.join(" ")));
+        }
+    }
+    let twins = store.begin().and_then(|mut t| t.twins(conn));
+    match twins {
+        Ok(twins) => {
+            for t in twins {
+                let links: Vec<String> = t
+                    .comments
+                    .iter()
+                    .map(|l| format!("{}↔{}", l.remote, l.local))
+                    .collect();
+                out.push_str(&format!(
+                    "  twin {}→{} rw={:x} lw={:x} [{}]\n",
+                    t.remote.key,
+                    t.local.map(|l| l.key.to_string()).unwrap_or_default(),
+                    t.remote_whole,
+                    t.local_whole,
+                    links.join(" ")
+                ));
+            }
+        }
+        Err(e) => out.push_str(&format!("  twins unreadable: {e}\n")),
+    }
+    out
+}
