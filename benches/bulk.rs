@@ -116,6 +116,7 @@ async fn scenario(issues: usize, outage_halfway: bool) -> Outcome {
         .await
         .expect("node");
     let conn = node
+        .admin(&tracker.user().id)
         .create_local_connection("SUP", "DEV", LocalConnectionOptions::default())
         .await
         .expect("connection");

@@ -39,21 +39,26 @@ async fn run() -> Result<()> {
         .clock(clock.clone())
         .build()
         .await?;
-    let conn = node
+    // The integration user is a global admin: it sets the connection up.
+    let admin = node.admin(&tracker.user().id);
+    let conn = admin
         .create_local_connection("SUP", "DEV", LocalConnectionOptions::default())
         .await?;
     println!("connection {conn}");
-    let trigger = node.add_trigger(
-        &conn.id,
-        TriggerSpec::new("SUP", "project = SUP AND labels = escalate-to-dev")
-            .note("escalations to development"),
-    )?;
+    let trigger = admin
+        .add_trigger(
+            &conn.id,
+            TriggerSpec::new("SUP", "project = SUP AND labels = escalate-to-dev")
+                .note("escalations to development"),
+        )
+        .await?;
     println!("{trigger}");
     println!(
         "  the engine runs: {}",
         trigger.effective_query().map_err(twinsync::Error::from)?
     );
-    if let Err(err) = node.add_trigger(&conn.id, TriggerSpec::new("SUP", "labels = escalate-to-")) {
+    let mistyped = TriggerSpec::new("SUP", "labels = escalate-to-");
+    if let Err(err) = admin.add_trigger(&conn.id, mistyped).await {
         println!("  a mistyped trigger is refused: {err}");
     }
 

@@ -67,7 +67,9 @@ async fn main() -> Result<(), Failure> {
         .store(Arc::new(MemoryStore::new()))
         .build()
         .await?;
+    // The integration user must be a global admin to set connections up.
     let conn = node
+        .admin(&me.id)
         .create_local_connection(&a, &b, LocalConnectionOptions::default())
         .await?;
     println!("created the local connection {}: {a} ↔ {b}", conn.name);

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use twinsync::clock::SystemClock;
 use twinsync::connection::Connection;
-use twinsync::engine::{LocalConnectionOptions, Node};
+use twinsync::engine::{DeleteOptions, LocalConnectionOptions, Node};
 use twinsync::model::{IssueKey, ProjectKey, UserRef};
 use twinsync::store::{SqliteStore, Store};
 use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
@@ -109,6 +109,8 @@ async fn run(args: &Args) -> Result<()> {
         .store(store.clone())
         .build()
         .await?;
+    // The tracker's integration user is a global admin: it administers.
+    let admin = node.admin(&tracker.user().id);
     let existing = node
         .connections()?
         .into_iter()
@@ -116,7 +118,9 @@ async fn run(args: &Args) -> Result<()> {
     let conn = match existing {
         // State from a tracker that is gone (tracker.json was deleted): start over.
         Some(conn) if first => {
-            node.delete_connection(&conn.id)?;
+            admin
+                .delete_connection(&conn.id, DeleteOptions::default())
+                .await?;
             None
         }
         other => other,
@@ -124,7 +128,7 @@ async fn run(args: &Args) -> Result<()> {
     let conn = match conn {
         Some(conn) => conn,
         None => {
-            let conn = node
+            let conn = admin
                 .create_local_connection("SUP", "DEV", LocalConnectionOptions::default())
                 .await?;
             if first {

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use futures::executor::block_on;
 use twinsync::MemoryTracker;
 use twinsync::engine::{BulkEvent, LocalConnectionOptions, Node, NodeOptions};
-use twinsync::model::{ConnectionId, Issue, IssueId, IssueKey, ProjectKey, UserRef};
+use twinsync::model::{ConnectionId, Issue, IssueId, IssueKey, ProjectKey, UserId, UserRef};
 use twinsync::replica::Marker;
 use twinsync::store::{SqliteStore, Store};
 use twinsync::tracker::jira::JiraCloud;
@@ -113,6 +113,7 @@ mod worker {
             Some(c) => c,
             None => {
                 let c = node
+                    .admin(&UserId::new(MemoryTracker::INTEGRATION_USER))
                     .create_local_connection(
                         "SUP",
                         "DEV",

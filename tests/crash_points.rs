@@ -77,7 +77,7 @@ impl World {
     fn scenario(&self, node: &Node) {
         let conn = twinsync::model::ConnectionId::parse("SUP_to_DEV").unwrap();
         if node.connection(&conn).is_err() {
-            let _ = block_on(node.create_local_connection(
+            let _ = block_on(admin(node).create_local_connection(
                 "SUP",
                 "DEV",
                 LocalConnectionOptions::default(),
@@ -101,14 +101,25 @@ impl World {
     }
 }
 
+/// The node's admin handle for the tracker's integration user (a global admin).
+fn admin(node: &Node) -> twinsync::engine::Admin<'_> {
+    node.admin(&twinsync::model::UserId::new(
+        MemoryTracker::INTEGRATION_USER,
+    ))
+}
+
 fn check(world: &World, label: &str) {
     let conn = twinsync::model::ConnectionId::parse("SUP_to_DEV").unwrap();
     let node = world.node();
     if node.connection(&conn).is_err() {
-        block_on(node.create_local_connection("SUP", "DEV", LocalConnectionOptions::default()))
-            .unwrap();
+        block_on(admin(&node).create_local_connection(
+            "SUP",
+            "DEV",
+            LocalConnectionOptions::default(),
+        ))
+        .unwrap();
     }
-    let _ = node.activate(&conn);
+    let _ = block_on(admin(&node).activate(&conn));
     for _ in 0..4 {
         world.clock.advance(Duration::from_secs(120));
         let _ = block_on(node.exalate(&conn, &IssueKey::new("SUP-1")));

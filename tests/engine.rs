@@ -306,7 +306,7 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     let sup = rig.user().create("SUP", "Bug", "x");
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     rig.sync();
-    rig.node.deactivate(&rig.conn.id).unwrap();
+    block_on(rig.admin().deactivate(&rig.conn.id)).unwrap();
     rig.advance(10);
     rig.user().comment(&sup.key, "one");
     rig.advance(10);
@@ -321,7 +321,7 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     );
     assert!(report.queued >= 1);
     assert!(rig.node.status(&rig.conn.id).unwrap().queued >= 1);
-    rig.node.activate(&rig.conn.id).unwrap();
+    block_on(rig.admin().activate(&rig.conn.id)).unwrap();
     rig.sync();
     assert_eq!(rig.user().bodies("DEV-1"), ["one", "two"]);
     assert_eq!(rig.issue("DEV-1").summary, "while paused");
@@ -383,7 +383,7 @@ fn bad_credentials_stop_the_connection_with_their_cause() {
         block_on(rig.node.sync(&rig.conn.id)).is_err(),
         "stays stopped"
     );
-    rig.node.activate(&rig.conn.id).unwrap();
+    block_on(rig.admin().activate(&rig.conn.id)).unwrap();
     rig.sync();
 }
 
@@ -438,14 +438,14 @@ fn a_connection_created_again_after_store_loss_is_all_or_nothing() {
     rig.tracker
         .inject(OpKind::Search, Fault::Fail(ErrorKind::PermissionDenied));
     let options = twinsync::engine::LocalConnectionOptions::default;
-    block_on(rig.node.create_local_connection("SUP", "DEV", options()))
+    block_on(rig.admin().create_local_connection("SUP", "DEV", options()))
         .expect_err("the search failed");
     assert!(
         rig.node.connections().unwrap().is_empty(),
         "a connection without its twins was left behind"
     );
     // Trying again finds the twin by its marker instead of making another.
-    let conn = block_on(rig.node.create_local_connection("SUP", "DEV", options())).unwrap();
+    let conn = block_on(rig.admin().create_local_connection("SUP", "DEV", options())).unwrap();
     let twin = block_on(rig.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     assert_eq!(twin.twin.map(|t| t.key), Some(key("DEV-1")));
     assert_eq!(rig.issues("DEV").len(), 1, "no second twin");
@@ -492,12 +492,12 @@ fn a_failed_status_change_after_a_create_records_the_twin_at_once() {
     use twinsync::tracker::IssueUpdate;
 
     let rig = LocalRig::new();
-    rig.node.upgrade_to_custom(&rig.conn.id).unwrap();
+    block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).unwrap();
     let mut rules = RuleSet::custom();
     rules
         .add(StatusMapping::new([("In Progress", "In Progress")]))
         .unwrap();
-    rig.node.set_rules(&rig.conn.id, rules).unwrap();
+    block_on(rig.admin().set_rules(&rig.conn.id, rules)).unwrap();
     rig.user().create("SUP", "Bug", "Printer on fire");
     rig.user().update(
         "SUP-1",
@@ -673,11 +673,16 @@ impl NoBugRig {
         let human = tracker.as_user(twinsync::model::UserRef::new("alice", "Alice"));
         let store = Arc::new(twinsync::store::MemoryStore::new());
         let node = LocalRig::start(&tracker, &clock, store);
-        let conn = block_on(node.create_local_connection(
-            "SUP",
-            "OPS",
-            twinsync::engine::LocalConnectionOptions::default(),
-        ))
+        let conn = block_on(
+            node.admin(&twinsync::model::UserId::new(
+                twinsync::MemoryTracker::INTEGRATION_USER,
+            ))
+            .create_local_connection(
+                "SUP",
+                "OPS",
+                twinsync::engine::LocalConnectionOptions::default(),
+            ),
+        )
         .unwrap();
         NoBugRig {
             clock,
@@ -880,7 +885,7 @@ fn refused_rig() -> LocalRig {
 #[test]
 fn a_refused_mass_deletion_is_shown_and_a_confirmation_deletes_once() {
     let rig = refused_rig();
-    block_on(rig.node.confirm_deletion(&rig.conn.id, &key("DEV-1"))).unwrap();
+    block_on(rig.admin().confirm_deletion(&rig.conn.id, &key("DEV-1"))).unwrap();
     rig.tracker.reset_calls();
     let report = rig.sync();
     assert_eq!(report.synced, 1, "{report:?}");
@@ -896,14 +901,42 @@ fn a_refused_mass_deletion_is_shown_and_a_confirmation_deletes_once() {
     }
     assert_eq!(rig.tracker.calls().writes(), 0, "{}", rig.tracker.calls());
     // Nothing left to confirm.
-    let err = block_on(rig.node.confirm_deletion(&rig.conn.id, &key("SUP-1"))).unwrap_err();
+    let err = block_on(rig.admin().confirm_deletion(&rig.conn.id, &key("SUP-1"))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn only_an_admin_may_confirm_or_dismiss_a_refused_deletion() {
+    let rig = refused_rig();
+    let before = rig.node.status(&rig.conn.id).unwrap().issues;
+    let uma = twinsync::model::UserId::new("uma");
+    let err = block_on(
+        rig.node
+            .admin(&uma)
+            .confirm_deletion(&rig.conn.id, &key("DEV-1")),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    let err = block_on(
+        rig.node
+            .admin(&uma)
+            .dismiss_deletion(&rig.conn.id, &key("DEV-1")),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    rig.sync();
+    assert_eq!(rig.user().bodies("DEV-1").len(), 10, "nothing deleted");
+    assert_eq!(
+        rig.node.status(&rig.conn.id).unwrap().issues,
+        before,
+        "still refused, waiting for an admin"
+    );
 }
 
 #[test]
 fn a_dismissed_mass_deletion_deletes_nothing_and_the_twin_goes_quiet() {
     let rig = refused_rig();
-    block_on(rig.node.dismiss_deletion(&rig.conn.id, &key("SUP-1"))).unwrap();
+    block_on(rig.admin().dismiss_deletion(&rig.conn.id, &key("SUP-1"))).unwrap();
     rig.tracker.reset_calls();
     rig.sync();
     assert_eq!(rig.tracker.calls().get(OpKind::DeleteComment), 0);

@@ -46,7 +46,7 @@ fn a_conflict_names_its_field_and_both_values_in_the_panel_and_the_list() {
     assert!(panel.contains("conflicts: summary"), "{panel}");
 
     // Resolving clears it from the list.
-    rig.node.resolve(&rig.conn.id, &key("DEV-1")).unwrap();
+    block_on(rig.admin().resolve(&rig.conn.id, &key("DEV-1"))).unwrap();
     assert!(rig.node.conflicts(&rig.conn.id).unwrap().is_empty());
 }
 
@@ -54,10 +54,12 @@ fn a_conflict_names_its_field_and_both_values_in_the_panel_and_the_list() {
 fn a_custom_connection_without_rules_after_a_restart_stops_and_says_how_to_set_them() {
     let mut rig = LocalRig::new();
     let id = rig.conn.id.clone();
-    rig.node.upgrade_to_custom(&id).unwrap();
-    rig.node
-        .set_rules(&id, twinsync::rules::RuleSet::custom())
-        .unwrap();
+    block_on(rig.admin().upgrade_to_custom(&id)).unwrap();
+    block_on(
+        rig.admin()
+            .set_rules(&id, twinsync::rules::RuleSet::custom()),
+    )
+    .unwrap();
     rig.user().create("SUP", "Bug", "Printer on fire");
     block_on(rig.node.exalate(&id, &key("SUP-1"))).unwrap();
 

@@ -367,7 +367,7 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     let sup = rig.user().create("SUP", "Bug", "x");
     exalate(&rig, "SUP-1");
     rig.sync();
-    rig.node.deactivate(&rig.conn.id).unwrap();
+    rig.block_on(rig.admin().deactivate(&rig.conn.id)).unwrap();
     rig.advance(70);
     rig.user().comment(&sup.key, "one");
     rig.advance(70);
@@ -383,7 +383,7 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     );
     assert!(report.queued >= 1);
     assert!(rig.node.status(&rig.conn.id).unwrap().queued >= 1);
-    rig.node.activate(&rig.conn.id).unwrap();
+    rig.block_on(rig.admin().activate(&rig.conn.id)).unwrap();
     rig.sync();
     assert_eq!(rig.user().bodies("DEV-1"), ["one", "two"]);
     assert_eq!(rig.issue("DEV-1").summary, "while paused");

@@ -40,7 +40,8 @@ fn deleting_a_remote_connection_stops_the_other_side_with_its_cause() {
     block_on(
         rig.a
             .node
-            .delete_connection_as(&conn.id, DeleteOptions::default(), &ada()),
+            .admin(&ada())
+            .delete_connection(&conn.id, DeleteOptions::default()),
     )
     .unwrap();
     assert!(rig.a.node.connections().unwrap().is_empty());
@@ -60,7 +61,8 @@ fn deleting_a_remote_connection_stops_the_other_side_with_its_cause() {
     block_on(
         rig.b
             .node
-            .delete_connection_as(&conn.id, DeleteOptions::default(), &ada()),
+            .admin(&ada())
+            .delete_connection(&conn.id, DeleteOptions::default()),
     )
     .unwrap();
     assert!(rig.b.node.connections().unwrap().is_empty());
@@ -82,7 +84,8 @@ fn a_side_that_missed_the_deletion_stops_when_it_next_sends() {
     block_on(
         rig.b
             .node
-            .delete_connection_as(&conn.id, DeleteOptions::default(), &ada()),
+            .admin(&ada())
+            .delete_connection(&conn.id, DeleteOptions::default()),
     )
     .unwrap();
     rig.network
@@ -120,11 +123,16 @@ fn deleting_with_unexalate_clears_the_markers_so_a_new_connection_starts_afresh(
         } else {
             DeleteOptions::default()
         };
-        block_on(rig.node.delete_connection_as(&rig.conn.id, options, &ada())).unwrap();
+        block_on(
+            rig.node
+                .admin(&ada())
+                .delete_connection(&rig.conn.id, options),
+        )
+        .unwrap();
         let marked = Marker::find(&rig.issue("DEV-1").properties, &rig.conn.id).is_some();
         assert_eq!(marked, !unexalate);
         // The same connection made again finds its twins only if they were kept.
-        let conn = block_on(rig.node.create_local_connection(
+        let conn = block_on(rig.admin().create_local_connection(
             "SUP",
             "DEV",
             LocalConnectionOptions::default(),
@@ -152,7 +160,7 @@ fn a_connection_in_error_is_active_again_once_its_cause_is_fixed() {
         "stays stopped"
     );
     rig.b.tracker.clear_faults();
-    block_on(rig.b.node.activate_as(&conn.id, &ada())).unwrap();
+    block_on(rig.b.node.admin(&ada()).activate(&conn.id)).unwrap();
     block_on(rig.b.node.sync(&conn.id)).unwrap();
 }
 
@@ -160,7 +168,12 @@ fn a_connection_in_error_is_active_again_once_its_cause_is_fixed() {
 fn basic_rules_are_fixed_and_custom_rules_are_versioned() {
     let mut rig = LocalRig::new();
     let id = rig.conn.id.clone();
-    let err = block_on(rig.node.save_rule_draft(&id, RuleSpec::default(), &ada())).unwrap_err();
+    let err = block_on(
+        rig.node
+            .admin(&ada())
+            .save_rule_draft(&id, RuleSpec::default()),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
     assert!(
         err.to_string().contains("basic rule set, which is fixed"),
@@ -168,29 +181,36 @@ fn basic_rules_are_fixed_and_custom_rules_are_versioned() {
     );
     assert!(rig.node.rule_history(&id).unwrap().versions.is_empty());
 
-    rig.node.upgrade_to_custom(&id).unwrap();
-    let err = block_on(rig.node.publish_rules(&id, &ada())).unwrap_err();
+    block_on(rig.admin().upgrade_to_custom(&id)).unwrap();
+    let err = block_on(rig.node.admin(&ada()).publish_rules(&id)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "no draft: {err}");
     let err = block_on(
         rig.node
-            .save_rule_draft(&id, RuleSpec::default(), &UserId::new("uma")),
+            .admin(&UserId::new("uma"))
+            .save_rule_draft(&id, RuleSpec::default()),
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     block_on(
         rig.node
-            .save_rule_draft(&id, RuleSpec::default().with_labels(), &ada()),
+            .admin(&ada())
+            .save_rule_draft(&id, RuleSpec::default().with_labels()),
     )
     .unwrap();
     assert_eq!(
-        block_on(rig.node.publish_rules(&id, &ada()))
+        block_on(rig.node.admin(&ada()).publish_rules(&id))
             .unwrap()
             .number,
         1
     );
-    block_on(rig.node.save_rule_draft(&id, RuleSpec::default(), &ada())).unwrap();
+    block_on(
+        rig.node
+            .admin(&ada())
+            .save_rule_draft(&id, RuleSpec::default()),
+    )
+    .unwrap();
     assert_eq!(
-        block_on(rig.node.publish_rules(&id, &ada()))
+        block_on(rig.node.admin(&ada()).publish_rules(&id))
             .unwrap()
             .number,
         2
@@ -204,7 +224,7 @@ fn basic_rules_are_fixed_and_custom_rules_are_versioned() {
     assert!(rig.issue("DEV-1").labels.is_empty());
 
     // Back to version 1, kept across a restart: labels travel.
-    let back = block_on(rig.node.rollback_rules(&id, 1, &ada())).unwrap();
+    let back = block_on(rig.node.admin(&ada()).rollback_rules(&id, 1)).unwrap();
     assert!(back.spec.labels);
     let history = rig.node.rule_history(&id).unwrap();
     assert_eq!(history.active, Some(1));
@@ -221,7 +241,7 @@ fn basic_rules_are_fixed_and_custom_rules_are_versioned() {
     let mut labels = rig.issue("DEV-1").labels;
     labels.sort();
     assert_eq!(labels, ["floor-3", "urgent"]);
-    let err = block_on(rig.node.rollback_rules(&id, 7, &ada())).unwrap_err();
+    let err = block_on(rig.node.admin(&ada()).rollback_rules(&id, 7)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
 
@@ -350,10 +370,16 @@ fn a_side_that_lost_its_store_joins_again_without_duplicates_or_deletions() {
 
     rig.wipe_b();
     assert!(rig.b.node.connections().unwrap().is_empty());
-    let err = block_on(rig.a.node.reinvite(&conn.id, &UserId::new("uma"))).unwrap_err();
+    let err = block_on(rig.a.node.admin(&UserId::new("uma")).reinvite(&conn.id)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
-    let code = block_on(rig.a.node.reinvite(&conn.id, &ada())).unwrap();
-    let joined = block_on(rig.b.node.accept(code.as_str(), &"DEV".into(), &ada())).unwrap();
+    let code = block_on(rig.a.node.admin(&ada()).reinvite(&conn.id)).unwrap();
+    let joined = block_on(
+        rig.b
+            .node
+            .admin(&ada())
+            .accept(code.as_str(), &"DEV".into()),
+    )
+    .unwrap();
     assert_eq!(joined.id, conn.id);
     // Edits made meanwhile on both sides still travel.
     rig.advance(10);

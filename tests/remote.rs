@@ -76,7 +76,13 @@ fn content(side: &RigSide, k: &str, name: &str) -> Vec<u8> {
 fn initiate_invite_accept_then_sync_both_ways_with_comments_and_attachments() {
     let rig = RemoteRig::new();
     // A initiates without a URL: an invitation, pending until accepted.
-    let initiated = block_on(rig.a.node.initiate(InitiateRequest::new("SUP", "ada"))).unwrap();
+    let initiated = block_on(
+        rig.a
+            .node
+            .admin(&user("ada"))
+            .initiate(InitiateRequest::new("SUP")),
+    )
+    .unwrap();
     let Initiated::Invitation { connection, code } = initiated else {
         panic!("an invitation: {initiated:?}");
     };
@@ -90,11 +96,12 @@ fn initiate_invite_accept_then_sync_both_ways_with_comments_and_attachments() {
     assert!(err.to_string().contains("pending"), "{err}");
 
     // B accepts with its project DEV: both sides active.
-    let accepted = block_on(rig.b.node.accept(
-        code.as_str(),
-        &ProjectKey::new("DEV"),
-        &user("ada"),
-    ))
+    let accepted = block_on(
+        rig.b
+            .node
+            .admin(&user("ada"))
+            .accept(code.as_str(), &ProjectKey::new("DEV")),
+    )
     .unwrap();
     assert_eq!(accepted.id, connection.id);
     assert_eq!(accepted.status, ConnectionStatus::Active);
@@ -221,12 +228,12 @@ fn a_private_destination_only_calls_out_and_pulls_its_messages() {
 #[test]
 fn admin_access_to_a_reachable_destination_establishes_directly() {
     let rig = RemoteRig::new();
-    let request = InitiateRequest::new("SUP", "ada")
+    let request = InitiateRequest::new("SUP")
         .destination("https://B.example:443/twinsync/")
         .destination_project("DEV")
         .admin_access(true)
         .name("support to dev");
-    let initiated = block_on(rig.a.node.initiate(request)).unwrap();
+    let initiated = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap();
     let Initiated::Established(conn) = initiated else {
         panic!("established: {initiated:?}");
     };
@@ -243,12 +250,12 @@ fn admin_access_to_a_reachable_destination_establishes_directly() {
     assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
 
     // The destination checks the caller there: uma administers nothing.
-    let request = InitiateRequest::new("SUP", "ada")
+    let request = InitiateRequest::new("SUP")
         .destination("https://b.example")
         .destination_project("DEV")
         .admin_access(true);
     rig.b.tracker.set_global_admin(&user("ada"), false);
-    let err = block_on(rig.a.node.initiate(request)).unwrap_err();
+    let err = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
     assert!(err.to_string().contains("https://b.example"), "{err}");
     assert_eq!(
@@ -268,14 +275,14 @@ fn admin_access_to_a_reachable_destination_establishes_directly() {
 fn an_unreachable_destination_or_no_admin_access_gives_an_invitation() {
     let rig = RemoteRig::with_private_b();
     for request in [
-        InitiateRequest::new("SUP", "ada")
+        InitiateRequest::new("SUP")
             .destination("https://b.example")
             .destination_project("DEV")
             .admin_access(true),
-        InitiateRequest::new("SUP", "ada").destination("https://elsewhere.example"),
-        InitiateRequest::new("SUP", "ada"),
+        InitiateRequest::new("SUP").destination("https://elsewhere.example"),
+        InitiateRequest::new("SUP"),
     ] {
-        let initiated = block_on(rig.a.node.initiate(request)).unwrap();
+        let initiated = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap();
         assert!(
             matches!(initiated, Initiated::Invitation { .. }),
             "{initiated:?}"
@@ -294,7 +301,13 @@ fn an_unreachable_destination_or_no_admin_access_gives_an_invitation() {
     names.sort();
     assert_eq!(names, ["SUP_to_DEV", "SUP_to_remote", "SUP_to_remote (2)"]);
     // A node nobody can call cannot hand out invitations.
-    let err = block_on(rig.b.node.initiate(InitiateRequest::new("DEV", "ada"))).unwrap_err();
+    let err = block_on(
+        rig.b
+            .node
+            .admin(&user("ada"))
+            .initiate(InitiateRequest::new("DEV")),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
 }
 
@@ -310,11 +323,11 @@ fn the_own_instance_in_any_spelling_makes_a_local_connection() {
     .into_iter()
     .enumerate()
     {
-        let request = InitiateRequest::new("SUP", "ada")
+        let request = InitiateRequest::new("SUP")
             .destination(url)
             .destination_project("DEV")
             .name(format!("local {i}"));
-        let initiated = block_on(rig.a.node.initiate(request)).unwrap();
+        let initiated = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap();
         let Initiated::Local(conn) = initiated else {
             panic!("{url}: a local connection, got {initiated:?}");
         };
@@ -322,8 +335,8 @@ fn the_own_instance_in_any_spelling_makes_a_local_connection() {
         assert_eq!(conn.status, ConnectionStatus::Active);
     }
     // A local connection needs both projects.
-    let request = InitiateRequest::new("SUP", "ada").destination("https://a.example");
-    let err = block_on(rig.a.node.initiate(request)).unwrap_err();
+    let request = InitiateRequest::new("SUP").destination("https://a.example");
+    let err = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(rig.a.node.invitations().unwrap().is_empty());
 }
@@ -336,7 +349,7 @@ fn deactivating_either_side_queues_changes_and_activating_applies_them() {
     block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     rig.sync(&conn);
 
-    block_on(rig.b.node.deactivate_as(&conn.id, &user("ada"))).unwrap();
+    block_on(rig.b.node.admin(&user("ada")).deactivate(&conn.id)).unwrap();
     rig.advance(10);
     comment(&rig.a, "SUP-1", "while B is paused");
     rig.b.tracker.reset_calls();
@@ -349,7 +362,7 @@ fn deactivating_either_side_queues_changes_and_activating_applies_them() {
     assert!(bodies(&rig.b, "DEV-1").is_empty());
     assert!(rig.a.node.status(&conn.id).unwrap().queued > 0);
 
-    block_on(rig.b.node.activate_as(&conn.id, &user("ada"))).unwrap();
+    block_on(rig.b.node.admin(&user("ada")).activate(&conn.id)).unwrap();
     // A's replica was refused while B was paused: A tries it again after
     // its backoff (30 s at first).
     rig.advance(40);
@@ -357,13 +370,13 @@ fn deactivating_either_side_queues_changes_and_activating_applies_them() {
     assert_eq!(bodies(&rig.b, "DEV-1"), ["while B is paused"]);
 
     // Deactivated on A: A's own changes wait in A's queue.
-    block_on(rig.a.node.deactivate_as(&conn.id, &user("ada"))).unwrap();
+    block_on(rig.a.node.admin(&user("ada")).deactivate(&conn.id)).unwrap();
     rig.advance(10);
     comment(&rig.a, "SUP-1", "while A is paused");
     let (ra, _) = rig.sync(&conn);
     assert_eq!(ra.queued, 1, "{ra:?}");
     assert_eq!(bodies(&rig.b, "DEV-1"), ["while B is paused"]);
-    block_on(rig.a.node.activate_as(&conn.id, &user("ada"))).unwrap();
+    block_on(rig.a.node.admin(&user("ada")).activate(&conn.id)).unwrap();
     rig.sync(&conn);
     assert_eq!(
         bodies(&rig.b, "DEV-1"),
@@ -414,20 +427,28 @@ fn triggers_bring_issues_under_sync_on_a_remote_connection() {
     use twinsync::trigger::TriggerSpec;
     let rig = RemoteRig::with_private_b();
     let conn = rig.connect();
-    rig.a
-        .node
-        .add_trigger(&conn.id, TriggerSpec::new("SUP", "labels = escalate"))
-        .unwrap();
-    rig.b
-        .node
-        .add_trigger(&conn.id, TriggerSpec::new("DEV", "summary ~ outage"))
-        .unwrap();
+    block_on(
+        rig.a
+            .node
+            .admin(&user("ada"))
+            .add_trigger(&conn.id, TriggerSpec::new("SUP", "labels = escalate")),
+    )
+    .unwrap();
+    block_on(
+        rig.b
+            .node
+            .admin(&user("ada"))
+            .add_trigger(&conn.id, TriggerSpec::new("DEV", "summary ~ outage")),
+    )
+    .unwrap();
     // A trigger names a project of this node's side only.
-    let err = rig
-        .a
-        .node
-        .add_trigger(&conn.id, TriggerSpec::new("DEV", "labels = x"))
-        .unwrap_err();
+    let err = block_on(
+        rig.a
+            .node
+            .admin(&user("ada"))
+            .add_trigger(&conn.id, TriggerSpec::new("DEV", "labels = x")),
+    )
+    .unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::InvalidInput | ErrorKind::NotFound),
         "{err}"
@@ -690,7 +711,13 @@ fn refused_on_b(rig: &RemoteRig) -> twinsync::connection::Connection {
 fn a_remote_refused_deletion_is_confirmed_on_the_node_that_refused_and_deleted_once() {
     let rig = RemoteRig::new();
     let conn = refused_on_b(&rig);
-    block_on(rig.b.node.confirm_deletion(&conn.id, &key("DEV-1"))).unwrap();
+    block_on(
+        rig.b
+            .node
+            .admin(&user("ada"))
+            .confirm_deletion(&conn.id, &key("DEV-1")),
+    )
+    .unwrap();
     rig.b.tracker.reset_calls();
     rig.sync(&conn);
     assert_eq!(rig.b.tracker.calls().get(OpKind::DeleteComment), 8);
@@ -714,7 +741,13 @@ fn a_remote_refused_deletion_is_confirmed_on_the_node_that_refused_and_deleted_o
 fn a_remote_refused_deletion_dismissed_deletes_nothing_and_goes_quiet() {
     let rig = RemoteRig::new();
     let conn = refused_on_b(&rig);
-    block_on(rig.b.node.dismiss_deletion(&conn.id, &key("DEV-1"))).unwrap();
+    block_on(
+        rig.b
+            .node
+            .admin(&user("ada"))
+            .dismiss_deletion(&conn.id, &key("DEV-1")),
+    )
+    .unwrap();
     for _ in 0..2 {
         rig.sync(&conn);
     }

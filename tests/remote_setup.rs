@@ -27,14 +27,14 @@ fn invite(
     rig: &RemoteRig,
     request: InitiateRequest,
 ) -> (twinsync::connection::Connection, InvitationCode) {
-    match block_on(rig.a.node.initiate(request)).unwrap() {
+    match block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap() {
         Initiated::Invitation { connection, code } => (connection, code),
         other => panic!("an invitation: {other:?}"),
     }
 }
 
 fn accept(side: &RigSide, code: &str) -> Result<twinsync::connection::Connection, Error> {
-    block_on(side.node.accept(code, &dev(), &user("ada")))
+    block_on(side.node.admin(&user("ada")).accept(code, &dev()))
 }
 
 /// Nothing was made on B, and A's connection (if any) is still pending.
@@ -59,7 +59,7 @@ fn invitation_error(err: &Error) -> &InvitationError {
 #[test]
 fn a_malformed_or_corrupted_code_is_told_apart_from_a_wrong_one() {
     let rig = RemoteRig::new();
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP"));
     let err = accept(&rig.b, "hello there").unwrap_err();
     assert!(
         matches!(invitation_error(&err), InvitationError::Malformed { .. }),
@@ -85,7 +85,7 @@ fn an_expired_code_is_refused() {
     let rig = RemoteRig::new();
     let (conn, code) = invite(
         &rig,
-        InitiateRequest::new("SUP", "ada").validity(Duration::from_secs(3600)),
+        InitiateRequest::new("SUP").validity(Duration::from_secs(3600)),
     );
     rig.advance(2 * 3600);
     let err = accept(&rig.b, code.as_str()).unwrap_err();
@@ -103,7 +103,7 @@ fn an_expired_code_is_refused() {
 #[test]
 fn a_code_works_once() {
     let rig = RemoteRig::new();
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP"));
     let accepted = accept(&rig.b, code.as_str()).unwrap();
     let c = rig.another_node("https://c.example", true);
     let err = accept(&c, code.as_str()).unwrap_err();
@@ -133,7 +133,8 @@ fn a_code_works_once() {
     let err = block_on(
         rig.b
             .node
-            .accept(code.as_str(), &ProjectKey::new("SUP"), &user("ada")),
+            .admin(&user("ada"))
+            .accept(code.as_str(), &ProjectKey::new("SUP")),
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
@@ -142,10 +143,10 @@ fn a_code_works_once() {
 #[test]
 fn a_revoked_code_is_refused_and_its_pending_connection_goes() {
     let rig = RemoteRig::new();
-    let (conn, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
-    let err = block_on(rig.a.node.revoke_invitation(&conn.id, &user("uma"))).unwrap_err();
+    let (conn, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let err = block_on(rig.a.node.admin(&user("uma")).revoke_invitation(&conn.id)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
-    block_on(rig.a.node.revoke_invitation(&conn.id, &user("ada"))).unwrap();
+    block_on(rig.a.node.admin(&user("ada")).revoke_invitation(&conn.id)).unwrap();
     assert!(rig.a.node.connections().unwrap().is_empty());
     assert!(matches!(
         rig.a.node.invitations().unwrap()[0].status,
@@ -162,8 +163,14 @@ fn a_revoked_code_is_refused_and_its_pending_connection_goes() {
 #[test]
 fn a_code_whose_connection_the_initiator_deleted_is_unknown_there() {
     let rig = RemoteRig::new();
-    let (conn, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
-    rig.a.node.delete_connection(&conn.id).unwrap();
+    let (conn, code) = invite(&rig, InitiateRequest::new("SUP"));
+    block_on(
+        rig.a
+            .node
+            .admin(&user("ada"))
+            .delete_connection(&conn.id, DeleteOptions::default()),
+    )
+    .unwrap();
     assert!(rig.a.node.invitations().unwrap().is_empty());
     let err = accept(&rig.b, code.as_str()).unwrap_err();
     assert!(
@@ -179,7 +186,7 @@ fn a_code_whose_connection_the_initiator_deleted_is_unknown_there() {
 #[test]
 fn a_forged_code_fails_the_proof_of_the_secret() {
     let rig = RemoteRig::new();
-    let (conn, _) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let (conn, _) = invite(&rig, InitiateRequest::new("SUP"));
     let new = NewInvitation::new(
         conn.id.clone(),
         conn.name.clone(),
@@ -203,11 +210,12 @@ fn a_forged_code_fails_the_proof_of_the_secret() {
 #[test]
 fn a_missing_project_an_unreachable_initiator_or_a_caller_who_may_not_is_refused() {
     let rig = RemoteRig::new();
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP"));
     let err = block_on(
         rig.b
             .node
-            .accept(code.as_str(), &ProjectKey::new("NOPE"), &user("ada")),
+            .admin(&user("ada"))
+            .accept(code.as_str(), &ProjectKey::new("NOPE")),
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
@@ -215,7 +223,7 @@ fn a_missing_project_an_unreachable_initiator_or_a_caller_who_may_not_is_refused
         err.to_string().contains("project NOPE does not exist"),
         "{err}"
     );
-    let err = block_on(rig.b.node.accept(code.as_str(), &dev(), &user("uma"))).unwrap_err();
+    let err = block_on(rig.b.node.admin(&user("uma")).accept(code.as_str(), &dev())).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
     rig.network.unregister(rig.a.node.instance());
     let err = accept(&rig.b, code.as_str()).unwrap_err();
@@ -223,8 +231,8 @@ fn a_missing_project_an_unreachable_initiator_or_a_caller_who_may_not_is_refused
     assert!(err.is_temporary());
     nothing_half_made(&rig);
     // A code made by this very node is a local connection's business.
-    let (_, own) = invite(&rig, InitiateRequest::new("SUP", "ada").name("second"));
-    let err = block_on(rig.a.node.accept(own.as_str(), &dev(), &user("ada"))).unwrap_err();
+    let (_, own) = invite(&rig, InitiateRequest::new("SUP").name("second"));
+    let err = block_on(rig.a.node.admin(&user("ada")).accept(own.as_str(), &dev())).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
 
@@ -233,7 +241,7 @@ fn an_old_initiator_is_refused_naming_both_versions_and_nothing_is_made() {
     let mut rig = RemoteRig::new();
     // A code written by a node that speaks version 0.
     rig.restart_a_speaking(0);
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP"));
     let err = accept(&rig.b, code.as_str()).unwrap_err();
     assert!(
         matches!(
@@ -247,7 +255,7 @@ fn an_old_initiator_is_refused_naming_both_versions_and_nothing_is_made() {
 
     // A current code, but the initiator was downgraded since.
     rig.restart_a_speaking(twinsync::connection::PROTOCOL_VERSION);
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada").name("again"));
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP").name("again"));
     rig.restart_a_speaking(0);
     let err = accept(&rig.b, code.as_str()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
@@ -273,11 +281,11 @@ fn an_old_destination_is_refused_at_initiation_and_nothing_is_made() {
     let mut rig = RemoteRig::new();
     rig.restart_b_speaking(0);
     for admin in [true, false] {
-        let request = InitiateRequest::new("SUP", "ada")
+        let request = InitiateRequest::new("SUP")
             .destination("https://b.example")
             .destination_project("DEV")
             .admin_access(admin);
-        let err = block_on(rig.a.node.initiate(request)).unwrap_err();
+        let err = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
         let text = err.to_string();
         assert!(
@@ -289,7 +297,7 @@ fn an_old_destination_is_refused_at_initiation_and_nothing_is_made() {
         assert!(rig.b.node.connections().unwrap().is_empty());
     }
     // An old acceptor refuses a current code before it contacts anyone.
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let (_, code) = invite(&rig, InitiateRequest::new("SUP"));
     let err = accept(&rig.b, code.as_str()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
     nothing_half_made(&rig);
@@ -301,7 +309,13 @@ fn only_permitted_callers_set_up_and_change_connections() {
     // uma administers nothing; pat administers SUP but project-level
     // connections are off.
     for who in ["uma", "pat"] {
-        let err = block_on(rig.a.node.initiate(InitiateRequest::new("SUP", who))).unwrap_err();
+        let err = block_on(
+            rig.a
+                .node
+                .admin(&user(who))
+                .initiate(InitiateRequest::new("SUP")),
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{who}: {err}");
     }
     assert!(rig.a.node.connections().unwrap().is_empty());
@@ -311,49 +325,69 @@ fn only_permitted_callers_set_up_and_change_connections() {
         enabled: true,
         ..ProjectLevelPolicy::default()
     };
-    let err = block_on(rig.a.node.set_project_level_policy(&on, &user("pat"))).unwrap_err();
+    let err = block_on(rig.a.node.admin(&user("pat")).set_project_level_policy(&on)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
-    block_on(rig.a.node.set_project_level_policy(&on, &user("ada"))).unwrap();
+    block_on(rig.a.node.admin(&user("ada")).set_project_level_policy(&on)).unwrap();
     assert_eq!(rig.a.node.project_level_policy().unwrap(), on);
 
     // No group: every project admin may, for their own project only.
-    let initiated = block_on(rig.a.node.initiate(InitiateRequest::new("SUP", "pat"))).unwrap();
+    let initiated = block_on(
+        rig.a
+            .node
+            .admin(&user("pat"))
+            .initiate(InitiateRequest::new("SUP")),
+    )
+    .unwrap();
     let pending = initiated.connection().clone();
     let err = block_on(
         rig.a
             .node
-            .initiate(InitiateRequest::new("DEV", "pat").name("not pat's")),
+            .admin(&user("pat"))
+            .initiate(InitiateRequest::new("DEV").name("not pat's")),
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
     // The group exists and is empty: no project admin may.
     rig.a.tracker.set_group(DEFAULT_PROJECT_LEVEL_GROUP, &[]);
-    let err = block_on(rig.a.node.revoke_invitation(&pending.id, &user("pat"))).unwrap_err();
+    let err = block_on(
+        rig.a
+            .node
+            .admin(&user("pat"))
+            .revoke_invitation(&pending.id),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
     // The group lists pat: pat may again.
     rig.a
         .tracker
         .set_group(DEFAULT_PROJECT_LEVEL_GROUP, &[user("pat")]);
-    block_on(rig.a.node.revoke_invitation(&pending.id, &user("pat"))).unwrap();
+    block_on(
+        rig.a
+            .node
+            .admin(&user("pat"))
+            .revoke_invitation(&pending.id),
+    )
+    .unwrap();
 
     // Changing a connection: activate, deactivate, delete.
     let conn = rig.connect();
     for who in ["uma", "pat"] {
         // pat administers SUP on B's tracker, not DEV.
-        let err = block_on(rig.b.node.deactivate_as(&conn.id, &user(who))).unwrap_err();
+        let err = block_on(rig.b.node.admin(&user(who)).deactivate(&conn.id)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{who}: {err}");
     }
-    let err = block_on(rig.a.node.deactivate_as(&conn.id, &user("uma"))).unwrap_err();
+    let err = block_on(rig.a.node.admin(&user("uma")).deactivate(&conn.id)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
-    block_on(rig.a.node.deactivate_as(&conn.id, &user("pat"))).unwrap();
-    let err = block_on(rig.a.node.activate_as(&conn.id, &user("uma"))).unwrap_err();
+    block_on(rig.a.node.admin(&user("pat")).deactivate(&conn.id)).unwrap();
+    let err = block_on(rig.a.node.admin(&user("uma")).activate(&conn.id)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
-    block_on(rig.a.node.activate_as(&conn.id, &user("pat"))).unwrap();
-    let err = block_on(rig.b.node.delete_connection_as(
-        &conn.id,
-        DeleteOptions::default(),
-        &user("uma"),
-    ))
+    block_on(rig.a.node.admin(&user("pat")).activate(&conn.id)).unwrap();
+    let err = block_on(
+        rig.b
+            .node
+            .admin(&user("uma"))
+            .delete_connection(&conn.id, DeleteOptions::default()),
+    )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     assert_eq!(
@@ -366,9 +400,15 @@ fn only_permitted_callers_set_up_and_change_connections() {
 #[test]
 fn invitations_survive_a_restart_of_the_initiator() {
     let mut rig = RemoteRig::new();
-    let (conn, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
-    let (revoked, _) = invite(&rig, InitiateRequest::new("SUP", "ada"));
-    block_on(rig.a.node.revoke_invitation(&revoked.id, &user("ada"))).unwrap();
+    let (conn, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let (revoked, _) = invite(&rig, InitiateRequest::new("SUP"));
+    block_on(
+        rig.a
+            .node
+            .admin(&user("ada"))
+            .revoke_invitation(&revoked.id),
+    )
+    .unwrap();
     rig.restart_a();
     let listed = rig.a.node.invitations().unwrap();
     assert_eq!(listed.len(), 2);
@@ -386,13 +426,20 @@ fn invitations_survive_a_restart_of_the_initiator() {
     let err = block_on(
         rig.a
             .node
-            .initiate(InitiateRequest::new("SUP", "ada").name(conn.name.clone())),
+            .admin(&user("ada"))
+            .initiate(InitiateRequest::new("SUP").name(conn.name.clone())),
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
     // The acceptor has a connection of that name already: the next gets another.
     let other = rig.another_node("https://c.example", true);
-    let (_, code) = match block_on(other.node.initiate(InitiateRequest::new("SUP", "ada"))).unwrap()
+    let (_, code) = match block_on(
+        other
+            .node
+            .admin(&user("ada"))
+            .initiate(InitiateRequest::new("SUP")),
+    )
+    .unwrap()
     {
         Initiated::Invitation { connection, code } => (connection, code),
         x => panic!("{x:?}"),
@@ -406,7 +453,7 @@ fn an_accept_that_failed_finding_the_twins_is_finished_by_accepting_again() {
     use twinsync::tracker::memory::{Fault, OpKind};
 
     let rig = RemoteRig::new();
-    let (conn, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let (conn, code) = invite(&rig, InitiateRequest::new("SUP"));
     // The initiator takes the code; finding B's twins (a search) then fails.
     rig.b
         .tracker
@@ -463,7 +510,7 @@ impl twinsync::transport::Transport for LoseWelcome {
 #[test]
 fn an_acceptor_whose_welcome_was_lost_accepts_again_and_nobody_else_can() {
     let mut rig = RemoteRig::new();
-    let (conn, code) = invite(&rig, InitiateRequest::new("SUP", "ada"));
+    let (conn, code) = invite(&rig, InitiateRequest::new("SUP"));
     rig.b.node = block_on(
         twinsync::engine::Node::builder()
             .tracker(std::sync::Arc::new(rig.b.tracker.clone()))

@@ -18,7 +18,7 @@ enum Edit {
     Description(bool, u8),
     IssueType(bool, u8),
     Comment(bool, u8),
-    EditComment(bool, u8),
+    ChangeComment(bool, u8),
     DeleteComment(bool, u8),
     Attach(bool, u8),
     Sync,
@@ -31,7 +31,7 @@ fn edit() -> impl Strategy<Value = Edit> {
         (any::<bool>(), 0..3u8).prop_map(|(s, n)| Edit::Description(s, n)),
         (any::<bool>(), 0..4u8).prop_map(|(s, n)| Edit::IssueType(s, n)),
         (any::<bool>(), 0..4u8).prop_map(|(s, n)| Edit::Comment(s, n)),
-        (any::<bool>(), 0..4u8).prop_map(|(s, n)| Edit::EditComment(s, n)),
+        (any::<bool>(), 0..4u8).prop_map(|(s, n)| Edit::ChangeComment(s, n)),
         (any::<bool>(), 0..4u8).prop_map(|(s, n)| Edit::DeleteComment(s, n)),
         (any::<bool>(), 0..2u8).prop_map(|(s, n)| Edit::Attach(s, n)),
         Just(Edit::Sync),
@@ -66,13 +66,13 @@ fn apply(rig: &LocalRig, edit: &Edit) {
             }
         }
         Edit::Comment(s, n) => user.comment(key(*s), &format!("comment {n}")),
-        Edit::EditComment(s, n) | Edit::DeleteComment(s, n) => {
+        Edit::ChangeComment(s, n) | Edit::DeleteComment(s, n) => {
             let issue = user.issue(key(*s));
             if issue.comments.is_empty() {
                 return;
             }
             let c = &issue.comments[usize::from(*n) % issue.comments.len()];
-            if matches!(edit, Edit::EditComment(..)) {
+            if matches!(edit, Edit::ChangeComment(..)) {
                 let body = RichText::plain(format!("edited {n}"));
                 block_on(rig.human.update_comment(&issue.id, &c.id, &body)).expect("edit");
             } else {
@@ -132,7 +132,7 @@ fn new_twin_allows(new_twin: bool, edit: &Edit) -> bool {
         | Edit::Description(s, _)
         | Edit::IssueType(s, _)
         | Edit::Comment(s, _)
-        | Edit::EditComment(s, _)
+        | Edit::ChangeComment(s, _)
         | Edit::DeleteComment(s, _)
         | Edit::Attach(s, _) => *s,
         Edit::Wait => true,

@@ -3,7 +3,7 @@
 //! calls and store commits.
 
 use twinsync::ErrorKind;
-use twinsync::engine::{BulkEvent, LocalConnectionOptions, TestRunOutcome};
+use twinsync::engine::{BulkEvent, DeleteOptions, LocalConnectionOptions, TestRunOutcome};
 use twinsync::model::IssueKey;
 use twinsync::plan::Op;
 use twinsync::testkit::block_on;
@@ -19,13 +19,11 @@ fn key(k: &str) -> IssueKey {
 
 fn escalation_rig() -> (LocalRig, TriggerId) {
     let rig = LocalRig::new();
-    let trigger = rig
-        .node
-        .add_trigger(
-            &rig.conn.id,
-            TriggerSpec::new("SUP", ESCALATE).note("escalations to development"),
-        )
-        .unwrap();
+    let trigger = block_on(rig.admin().add_trigger(
+        &rig.conn.id,
+        TriggerSpec::new("SUP", ESCALATE).note("escalations to development"),
+    ))
+    .unwrap();
     (rig, trigger.id)
 }
 
@@ -33,13 +31,11 @@ fn escalation_rig() -> (LocalRig, TriggerId) {
 fn a_bad_query_is_refused_with_its_position_before_anything_is_stored() {
     let rig = LocalRig::new();
     let commits = rig.store.commits();
-    let err = rig
-        .node
-        .add_trigger(
-            &rig.conn.id,
-            TriggerSpec::new("SUP", "labels = escalate-to-dev AND created ~ yesterday"),
-        )
-        .unwrap_err();
+    let err = block_on(rig.admin().add_trigger(
+        &rig.conn.id,
+        TriggerSpec::new("SUP", "labels = escalate-to-dev AND created ~ yesterday"),
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(
         err.to_string()
@@ -53,23 +49,22 @@ fn a_bad_query_is_refused_with_its_position_before_anything_is_stored() {
     assert_eq!(rig.store.commits(), commits, "nothing stored");
     assert!(rig.node.triggers(&rig.conn.id).unwrap().is_empty());
 
-    let err = rig
-        .node
-        .add_trigger(&rig.conn.id, TriggerSpec::new("OPS", "labels = x"))
-        .unwrap_err();
+    let err = block_on(
+        rig.admin()
+            .add_trigger(&rig.conn.id, TriggerSpec::new("OPS", "labels = x")),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(
         err.to_string(),
         "project OPS is not a side of connection SUP_to_DEV (SUP ↔ DEV); \
          a trigger selects issues of one of them"
     );
-    let err = rig
-        .node
-        .add_trigger(
-            &rig.conn.id,
-            TriggerSpec::new("SUP", "project = DEV AND labels = x"),
-        )
-        .unwrap_err();
+    let err = block_on(rig.admin().add_trigger(
+        &rig.conn.id,
+        TriggerSpec::new("SUP", "project = DEV AND labels = x"),
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(
         err.to_string()
@@ -77,10 +72,11 @@ fn a_bad_query_is_refused_with_its_position_before_anything_is_stored() {
         "{err}"
     );
     let unknown = twinsync::model::ConnectionId::parse("nope").unwrap();
-    let err = rig
-        .node
-        .add_trigger(&unknown, TriggerSpec::new("SUP", "labels = x"))
-        .unwrap_err();
+    let err = block_on(
+        rig.admin()
+            .add_trigger(&unknown, TriggerSpec::new("SUP", "labels = x")),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(rig.store.commits(), commits, "still nothing stored");
 }
@@ -89,14 +85,16 @@ fn a_bad_query_is_refused_with_its_position_before_anything_is_stored() {
 fn triggers_are_listed_updated_removed_and_survive_a_restart() {
     let mut rig = LocalRig::new();
     let conn = rig.conn.id.clone();
-    let first = rig
-        .node
-        .add_trigger(&conn, TriggerSpec::new("sup", ESCALATE).note("escalations"))
-        .unwrap();
-    let second = rig
-        .node
-        .add_trigger(&conn, TriggerSpec::new("DEV", "type = Bug").enabled(false))
-        .unwrap();
+    let first = block_on(
+        rig.admin()
+            .add_trigger(&conn, TriggerSpec::new("sup", ESCALATE).note("escalations")),
+    )
+    .unwrap();
+    let second = block_on(
+        rig.admin()
+            .add_trigger(&conn, TriggerSpec::new("DEV", "type = Bug").enabled(false)),
+    )
+    .unwrap();
     assert_eq!((first.id, second.id), (TriggerId(1), TriggerId(2)));
     assert_eq!(
         first.project.as_str(),
@@ -104,14 +102,12 @@ fn triggers_are_listed_updated_removed_and_survive_a_restart() {
         "spelled as the connection spells it"
     );
 
-    let err = rig
-        .node
-        .update_trigger(
-            &conn,
-            first.id,
-            TriggerUpdate::default().query("labels IN ("),
-        )
-        .unwrap_err();
+    let err = block_on(rig.admin().update_trigger(
+        &conn,
+        first.id,
+        TriggerUpdate::default().query("labels IN ("),
+    ))
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(
         rig.node.triggers(&conn).unwrap()[0].query,
@@ -119,14 +115,12 @@ fn triggers_are_listed_updated_removed_and_survive_a_restart() {
         "unchanged"
     );
 
-    let updated = rig
-        .node
-        .update_trigger(
-            &conn,
-            second.id,
-            TriggerUpdate::default().enabled(true).note("all DEV bugs"),
-        )
-        .unwrap();
+    let updated = block_on(rig.admin().update_trigger(
+        &conn,
+        second.id,
+        TriggerUpdate::default().enabled(true).note("all DEV bugs"),
+    ))
+    .unwrap();
     assert!(updated.enabled);
     assert_eq!(updated.query, "type = Bug");
 
@@ -145,18 +139,22 @@ fn triggers_are_listed_updated_removed_and_survive_a_restart() {
             "trigger 2 on DEV (enabled): type = Bug — all DEV bugs",
         ]
     );
-    let removed = rig.node.remove_trigger(&conn, first.id).unwrap();
+    let removed = block_on(rig.admin().remove_trigger(&conn, first.id)).unwrap();
     assert_eq!(removed.id, first.id);
     assert_eq!(rig.node.triggers(&conn).unwrap().len(), 1);
-    let err = rig.node.remove_trigger(&conn, first.id).unwrap_err();
+    let err = block_on(rig.admin().remove_trigger(&conn, first.id)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(
         err.to_string(),
         "trigger 1 does not exist on connection SUP_to_DEV"
     );
     // Deleting the connection deletes its triggers with it.
-    rig.node.delete_connection(&conn).unwrap();
-    let again = block_on(rig.node.create_local_connection(
+    block_on(
+        rig.admin()
+            .delete_connection(&conn, DeleteOptions::default()),
+    )
+    .unwrap();
+    let again = block_on(rig.admin().create_local_connection(
         "SUP",
         "DEV",
         LocalConnectionOptions::default(),
@@ -248,9 +246,11 @@ fn escalation_a_labelled_issue_reaches_dev_with_comments_and_attachments_then_bo
 #[test]
 fn an_issue_matched_by_two_triggers_gets_one_twin_however_often_it_is_seen() {
     let (rig, _) = escalation_rig();
-    rig.node
-        .add_trigger(&rig.conn.id, TriggerSpec::new("SUP", "summary ~ outage"))
-        .unwrap();
+    block_on(
+        rig.admin()
+            .add_trigger(&rig.conn.id, TriggerSpec::new("SUP", "summary ~ outage")),
+    )
+    .unwrap();
     rig.user().create("SUP", "Bug", "Outage in region EU");
     rig.user().set_labels("SUP-1", &["escalate-to-dev"]);
     let report = rig.sync();
@@ -274,22 +274,23 @@ fn an_issue_matched_by_two_triggers_gets_one_twin_however_often_it_is_seen() {
 #[test]
 fn a_trigger_selects_only_its_own_project_and_only_while_enabled() {
     let rig = LocalRig::new();
-    let t = rig
-        .node
-        .add_trigger(
-            &rig.conn.id,
-            TriggerSpec::new("SUP", "labels = escalate-to-dev").enabled(false),
-        )
-        .unwrap();
+    let t = block_on(rig.admin().add_trigger(
+        &rig.conn.id,
+        TriggerSpec::new("SUP", "labels = escalate-to-dev").enabled(false),
+    ))
+    .unwrap();
     rig.user().create("SUP", "Bug", "in support");
     rig.user().create("DEV", "Bug", "in development");
     rig.user().set_labels("SUP-1", &["escalate-to-dev"]);
     rig.user().set_labels("DEV-1", &["escalate-to-dev"]);
     let report = rig.sync();
     assert_eq!(report.triggered, 0, "disabled");
-    rig.node
-        .update_trigger(&rig.conn.id, t.id, TriggerUpdate::default().enabled(true))
-        .unwrap();
+    block_on(rig.admin().update_trigger(
+        &rig.conn.id,
+        t.id,
+        TriggerUpdate::default().enabled(true),
+    ))
+    .unwrap();
     rig.advance(5);
     rig.user().edit_summary("SUP-1", "in support, edited");
     rig.user().edit_summary("DEV-1", "in development, edited");
@@ -307,7 +308,7 @@ fn a_trigger_selects_only_its_own_project_and_only_while_enabled() {
 #[test]
 fn a_deactivated_connection_queues_triggered_issues_until_activation() {
     let (rig, _) = escalation_rig();
-    rig.node.deactivate(&rig.conn.id).unwrap();
+    block_on(rig.admin().deactivate(&rig.conn.id)).unwrap();
     rig.user().create("SUP", "Bug", "while paused");
     rig.user().set_labels("SUP-1", &["escalate-to-dev"]);
     rig.tracker.reset_calls();
@@ -318,7 +319,7 @@ fn a_deactivated_connection_queues_triggered_issues_until_activation() {
         "nothing written while deactivated"
     );
     assert_eq!((report.triggered, report.queued), (1, 1));
-    rig.node.activate(&rig.conn.id).unwrap();
+    block_on(rig.admin().activate(&rig.conn.id)).unwrap();
     rig.sync();
     assert_eq!(rig.issues("DEV").len(), 1);
     assert_eq!(rig.issue("DEV-1").summary, "while paused");
@@ -328,12 +329,16 @@ fn a_deactivated_connection_queues_triggered_issues_until_activation() {
 fn issues_the_sync_created_never_trigger_even_while_a_lost_create_settles() {
     let rig = LocalRig::new();
     // Everything on both sides matches a trigger.
-    rig.node
-        .add_trigger(&rig.conn.id, TriggerSpec::new("SUP", ""))
-        .unwrap();
-    rig.node
-        .add_trigger(&rig.conn.id, TriggerSpec::new("DEV", "summary ~ fire"))
-        .unwrap();
+    block_on(
+        rig.admin()
+            .add_trigger(&rig.conn.id, TriggerSpec::new("SUP", "")),
+    )
+    .unwrap();
+    block_on(
+        rig.admin()
+            .add_trigger(&rig.conn.id, TriggerSpec::new("DEV", "summary ~ fire")),
+    )
+    .unwrap();
     rig.user().create("SUP", "Bug", "Printer on fire");
     rig.tracker.inject(OpKind::CreateIssue, Fault::LoseResponse);
     rig.sync();
@@ -375,16 +380,17 @@ fn issues_older_than_the_connection_come_under_sync_only_by_bulk_exalate_by_trig
         rig.user().comment(issue.key.as_str(), "from before");
     }
     rig.advance(3600);
-    let conn = block_on(rig.node.create_local_connection(
+    let conn = block_on(rig.admin().create_local_connection(
         "SUP",
         "DEV",
         LocalConnectionOptions::default().name("escalations"),
     ))
     .unwrap();
-    let trigger = rig
-        .node
-        .add_trigger(&conn.id, TriggerSpec::new("SUP", ESCALATE))
-        .unwrap();
+    let trigger = block_on(
+        rig.admin()
+            .add_trigger(&conn.id, TriggerSpec::new("SUP", ESCALATE)),
+    )
+    .unwrap();
     rig.advance(1);
     let report = block_on(rig.node.sync(&conn.id)).unwrap();
     assert_eq!(report.triggered, 0, "older issues are not polled");
@@ -521,7 +527,7 @@ fn test_run_shows_a_sync_that_would_fail_and_refuses_bad_keys() {
     rig.tracker
         .add_project("OPS", "Operations", &["Incident"], None)
         .unwrap();
-    let conn = block_on(rig.node.create_local_connection(
+    let conn = block_on(rig.admin().create_local_connection(
         "SUP",
         "OPS",
         LocalConnectionOptions::default(),

@@ -83,7 +83,7 @@ pub struct Connection {
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     /// This node's triggers on the connection, in the order they were added
-    /// (see [`Node::add_trigger`](crate::engine::Node::add_trigger)).
+    /// (see [`Admin::add_trigger`](crate::engine::Admin::add_trigger)).
     /// Connections stored without triggers read back with none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<Trigger>,

@@ -14,7 +14,7 @@ use crate::tracker::{Page, TrackerExt};
 
 use super::Node;
 
-/// Options of [`Node::create_local_connection`].
+/// Options of [`Admin::create_local_connection`](super::Admin::create_local_connection).
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocalConnectionOptions {
@@ -79,7 +79,7 @@ impl Node {
     /// `InvalidInput` when both projects are the same; `NotFound` for a
     /// missing project; `AlreadyExists` when the name is taken; the
     /// tracker's errors while it searches both projects for marked issues.
-    pub async fn create_local_connection(
+    pub(super) async fn create_local_connection(
         &self,
         a: &str,
         b: &str,
@@ -192,12 +192,12 @@ impl Node {
     }
 
     /// Pauses a connection: changes queue and nothing is written until
-    /// [`activate`](Node::activate).
+    /// [`activate`](super::Admin::activate).
     ///
     /// # Errors
     ///
     /// `NotFound` for an unknown connection; `InvalidInput` when it is pending.
-    pub fn deactivate(&self, id: &ConnectionId) -> Result<Connection> {
+    pub(super) fn deactivate(&self, id: &ConnectionId) -> Result<Connection> {
         let conn = self.connection(id)?;
         if conn.status == ConnectionStatus::Pending {
             return Err(Error::new(
@@ -219,7 +219,7 @@ impl Node {
     /// # Errors
     ///
     /// `NotFound` for an unknown connection; `InvalidInput` when it is pending.
-    pub fn activate(&self, id: &ConnectionId) -> Result<Connection> {
+    pub(super) fn activate(&self, id: &ConnectionId) -> Result<Connection> {
         let conn = self.connection(id)?;
         if conn.status == ConnectionStatus::Pending {
             return Err(Error::new(
@@ -241,12 +241,12 @@ impl Node {
     }
 
     /// Turns a Basic connection into a custom one, whose rules can then be set
-    /// with [`set_rules`](Node::set_rules).
+    /// with [`set_rules`](super::Admin::set_rules).
     ///
     /// # Errors
     ///
     /// `NotFound` for an unknown connection.
-    pub fn upgrade_to_custom(&self, id: &ConnectionId) -> Result<Connection> {
+    pub(super) fn upgrade_to_custom(&self, id: &ConnectionId) -> Result<Connection> {
         let conn = self.edit_connection(id, |conn| {
             conn.rules = RuleSetKind::Custom;
             Ok(conn.clone())
@@ -265,7 +265,7 @@ impl Node {
     /// # Errors
     ///
     /// `NotFound` for an unknown connection.
-    pub fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
+    pub(super) fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
         let conn = self.connection(id)?;
         let mut txn = self.txn()?;
         txn.delete_connection(id)?;

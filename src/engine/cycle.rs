@@ -89,7 +89,7 @@ impl Node {
     /// Runs one sync cycle of a connection: the queued backlog in order, then
     /// every issue changed on either side since the last cycle. Changed issues
     /// that are not under sync and match an enabled trigger of this node are
-    /// brought under sync, once each (see [`add_trigger`](Node::add_trigger)).
+    /// brought under sync, once each (see [`add_trigger`](super::Admin::add_trigger)).
     /// While the connection is deactivated, changes are only queued.
     ///
     /// # Errors

@@ -1,16 +1,12 @@
-//! Who may change connections, and the changes users make: activate,
-//! deactivate, delete (with or without unexalating the twins).
+//! Who may change connections: the node's [`ProjectLevelPolicy`] and the
+//! checks every [`Admin`](super::Admin) operation makes, and deleting a
+//! connection (with or without unexalating the twins).
 //!
-//! Every change a user asks for names the caller, whose permission is checked
-//! with the node's [`ProjectLevelPolicy`] for each project of the connection
-//! on this node: global admins always may; project admins when project-level
+//! A caller's permission is checked for each project of the connection on
+//! this node: global admins always may; project admins when project-level
 //! connections are on and the group allows (see
-//! [`connection::permissions`](crate::connection::ProjectLevelPolicy)).
-//!
-//! The methods without a caller ([`Node::activate`], [`Node::deactivate`],
-//! [`Node::delete_connection`], [`Node::create_local_connection`]) are for the
-//! embedding application acting for itself (its own configuration, a
-//! recovery): they check nothing, so never expose them to users directly.
+//! [`ProjectLevelPolicy`]). The operations here check nothing themselves:
+//! they are reached only through [`Admin`](super::Admin), which checks first.
 
 use serde_json::Value;
 
@@ -22,7 +18,7 @@ use crate::replica::{MARKER_PROPERTY, Marker};
 
 use super::Node;
 
-/// Options of [`Node::delete_connection_as`].
+/// Options of [`Admin::delete_connection`](super::Admin::delete_connection).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeleteOptions {
@@ -52,12 +48,9 @@ impl Node {
         Ok(self.txn()?.node_record()?.policy.unwrap_or_default())
     }
 
-    /// Changes the project-level policy: only a global admin may.
-    ///
-    /// # Errors
-    ///
-    /// `PermissionDenied` when `caller` is not a global admin; the tracker's errors.
-    pub async fn set_project_level_policy(
+    /// Changes the project-level policy when `caller` is a global admin
+    /// (behind [`Admin::set_project_level_policy`](super::Admin::set_project_level_policy)).
+    pub(super) async fn set_project_level_policy(
         &self,
         policy: &ProjectLevelPolicy,
         caller: &UserId,
@@ -108,64 +101,22 @@ impl Node {
         Ok(())
     }
 
-    /// [`activate`](Node::activate)s a connection for `caller`, once their
-    /// permission is checked. A connection in error becomes active again once
-    /// its cause is fixed.
-    ///
-    /// # Errors
-    ///
-    /// `PermissionDenied`; as [`activate`](Node::activate).
-    pub async fn activate_as(
+    /// Deletes a connection (its permission checked by the caller), with or
+    /// without unexalating its twins; on a remote connection the other node
+    /// is told first.
+    pub(super) async fn delete_connection_with(
         &self,
-        id: &crate::model::ConnectionId,
-        caller: &UserId,
-    ) -> Result<Connection> {
-        let conn = self.connection(id)?;
-        self.check_connection_permission(&conn, caller).await?;
-        self.activate(id)
-    }
-
-    /// [`deactivate`](Node::deactivate)s a connection for `caller`, once their
-    /// permission is checked: changes queue and are applied on activation.
-    ///
-    /// # Errors
-    ///
-    /// `PermissionDenied`; as [`deactivate`](Node::deactivate).
-    pub async fn deactivate_as(
-        &self,
-        id: &crate::model::ConnectionId,
-        caller: &UserId,
-    ) -> Result<Connection> {
-        let conn = self.connection(id)?;
-        self.check_connection_permission(&conn, caller).await?;
-        self.deactivate(id)
-    }
-
-    /// Deletes a connection for `caller`, once their permission is checked,
-    /// with or without unexalating its twins (see [`DeleteOptions`]). On a
-    /// remote connection the other node is told; its side stops with that
-    /// cause (when it cannot be told now, it learns when it next sends).
-    ///
-    /// # Errors
-    ///
-    /// `PermissionDenied`; `NotFound` for an unknown connection; the
-    /// tracker's errors while clearing markers.
-    pub async fn delete_connection_as(
-        &self,
-        id: &crate::model::ConnectionId,
+        conn: &Connection,
         options: DeleteOptions,
-        caller: &UserId,
     ) -> Result<()> {
-        let conn = self.connection(id)?;
-        self.check_connection_permission(&conn, caller).await?;
         if options.unexalate {
             let twins = self.txn()?.twins(&conn.id)?;
-            self.release_markers(&conn, &twins).await?;
+            self.release_markers(conn, &twins).await?;
         }
         if !conn.is_local() {
-            self.notify_closed(&conn, options.unexalate).await;
+            self.notify_closed(conn, options.unexalate).await;
         }
-        self.delete_connection(id)
+        self.delete_connection(&conn.id)
     }
 
     /// Clears this connection's markers from this node's issues of `twins`.

@@ -22,6 +22,7 @@ use crate::store::{ConnectionRecord, Store, StoreTxn};
 use crate::tracker::{RetryPolicy, RetryTracker, Tracker};
 use crate::transport::Transport;
 
+mod admin;
 mod apply;
 mod bulk;
 mod connections;
@@ -40,6 +41,7 @@ mod twin;
 mod txn;
 
 pub use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
+pub use admin::Admin;
 pub use bulk::{BulkEvent, BulkReport};
 pub use connections::LocalConnectionOptions;
 pub use cycle::CycleReport;
@@ -255,11 +257,15 @@ struct Inner {
 /// The sync engine attached to one tracker instance and one store.
 ///
 /// A `Node` is a cheap handle (clones share everything). Its operations are
-/// `async` and runtime-independent; drive them from any executor.
+/// `async` and runtime-independent; drive them from any executor. On the
+/// node itself are the read-only views and the sync work; changes to
+/// connections go through [`Node::admin`], which names its caller and checks
+/// their permission.
 ///
 /// ```
 /// use std::sync::Arc;
 /// use twinsync::engine::{LocalConnectionOptions, Node};
+/// use twinsync::model::UserId;
 /// use twinsync::store::MemoryStore;
 /// use twinsync::tracker::{NewIssue, Tracker};
 /// use twinsync::MemoryTracker;
@@ -268,12 +274,17 @@ struct Inner {
 /// let tracker = MemoryTracker::new("https://acme.example")?;
 /// tracker.add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))?;
 /// tracker.add_project("DEV", "Development", &["Bug", "Task"], None)?;
+/// let ada = UserId::new("ada");
+/// tracker.set_global_admin(&ada, true);
 /// let node = Node::builder()
 ///     .tracker(Arc::new(tracker.clone()))
 ///     .store(Arc::new(MemoryStore::new()))
 ///     .build()
 ///     .await?;
-/// let conn = node.create_local_connection("SUP", "DEV", LocalConnectionOptions::default()).await?;
+/// let conn = node
+///     .admin(&ada)
+///     .create_local_connection("SUP", "DEV", LocalConnectionOptions::default())
+///     .await?;
 ///
 /// tracker.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")).await?;
 /// let twin = node.exalate(&conn.id, &"SUP-1".into()).await?;
@@ -364,7 +375,7 @@ impl Node {
                 ErrorKind::InvalidConfig,
                 format!(
                     "connection {} uses a custom rule set, but none is set on this node; \
-                     publish a rule version (Node::publish_rules) or call Node::set_rules \
+                     publish a rule version (Admin::publish_rules) or call Admin::set_rules \
                      after every start, then activate the connection",
                     connection.name
                 ),
@@ -382,8 +393,8 @@ impl Node {
     ///
     /// `NotFound` for an unknown connection; `Unsupported` when the connection
     /// is Basic (its rules are fixed; upgrade it first with
-    /// [`upgrade_to_custom`](Node::upgrade_to_custom)).
-    pub fn set_rules(&self, connection: &ConnectionId, rules: RuleSet) -> Result<()> {
+    /// [`upgrade_to_custom`](super::Admin::upgrade_to_custom)).
+    pub(super) fn set_rules(&self, connection: &ConnectionId, rules: RuleSet) -> Result<()> {
         let conn = self.connection(connection)?;
         if conn.rules == RuleSetKind::Basic || rules.kind() == RuleSetKind::Basic {
             return Err(Error::new(

@@ -74,7 +74,11 @@ impl Node {
     ///
     /// `NotFound` when the issue is not under sync on the connection or no
     /// deletion of its twin is refused.
-    pub async fn confirm_deletion(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
+    pub(super) async fn confirm_deletion(
+        &self,
+        connection: &ConnectionId,
+        key: &IssueKey,
+    ) -> Result<()> {
         self.decide_deletion(connection, key, DeletionDecision::Confirmed)
             .await
     }
@@ -92,7 +96,11 @@ impl Node {
     ///
     /// `NotFound` when the issue is not under sync on the connection or no
     /// deletion of its twin is refused.
-    pub async fn dismiss_deletion(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
+    pub(super) async fn dismiss_deletion(
+        &self,
+        connection: &ConnectionId,
+        key: &IssueKey,
+    ) -> Result<()> {
         self.decide_deletion(connection, key, DeletionDecision::Dismissed)
             .await
     }

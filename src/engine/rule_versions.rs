@@ -5,7 +5,7 @@
 //! a version stores is a [`RuleSpec`]: a description of a rule set built from
 //! the rules twinsync ships (a status mapping table, labels, comments and
 //! attachments on or off). A rule set set in code with
-//! [`Node::set_rules`] is not versioned; publishing a version replaces it.
+//! [`Admin::set_rules`](crate::engine::Admin::set_rules) is not versioned; publishing a version replaces it.
 //! The Basic rule set is fixed: a Basic connection has no drafts or versions,
 //! and says so.
 
@@ -58,13 +58,9 @@ impl Node {
         Ok(conn)
     }
 
-    /// Saves a draft of a custom connection's rules (not in use until published).
-    ///
-    /// # Errors
-    ///
-    /// `Unsupported` for a Basic connection (its rules are fixed);
-    /// `PermissionDenied`; `InvalidInput` when the draft cannot be built.
-    pub async fn save_rule_draft(
+    /// Saves a draft for `caller`, whose permission it checks (behind
+    /// [`Admin::save_rule_draft`](super::Admin::save_rule_draft)).
+    pub(super) async fn save_rule_draft(
         &self,
         id: &ConnectionId,
         spec: RuleSpec,
@@ -77,14 +73,14 @@ impl Node {
         self.save_history(id, &history)
     }
 
-    /// Publishes the draft as the next numbered version and puts it in use;
-    /// quarantined twins of the connection are tried again by the next cycle.
-    ///
-    /// # Errors
-    ///
-    /// `Unsupported` for a Basic connection; `InvalidInput` when there is no
-    /// draft; `PermissionDenied`.
-    pub async fn publish_rules(&self, id: &ConnectionId, caller: &UserId) -> Result<RuleVersion> {
+    /// Publishes the draft for `caller`, whose permission it checks (behind
+    /// [`Admin::publish_rules`](super::Admin::publish_rules)); quarantined
+    /// twins of the connection are tried again by the next cycle.
+    pub(super) async fn publish_rules(
+        &self,
+        id: &ConnectionId,
+        caller: &UserId,
+    ) -> Result<RuleVersion> {
         let conn = self.custom_connection(id, caller).await?;
         let mut history = self.load_history(id)?;
         let spec = history.draft.take().ok_or_else(|| {
@@ -110,14 +106,10 @@ impl Node {
         Ok(version)
     }
 
-    /// Puts an earlier published version back in use; quarantined twins of
-    /// the connection are tried again by the next cycle.
-    ///
-    /// # Errors
-    ///
-    /// `Unsupported` for a Basic connection; `NotFound` for a version that was
-    /// never published; `PermissionDenied`.
-    pub async fn rollback_rules(
+    /// Rolls back for `caller`, whose permission it checks (behind
+    /// [`Admin::rollback_rules`](super::Admin::rollback_rules)); quarantined
+    /// twins of the connection are tried again by the next cycle.
+    pub(super) async fn rollback_rules(
         &self,
         id: &ConnectionId,
         version: u32,

@@ -38,8 +38,8 @@ pub enum IssueState {
     },
     /// The mass-deletion guard refused deletions on this twin (the rest of
     /// its sync applied): confirm them with
-    /// [`confirm_deletion`](Node::confirm_deletion) or dismiss them with
-    /// [`dismiss_deletion`](Node::dismiss_deletion).
+    /// [`confirm_deletion`](super::Admin::confirm_deletion) or dismiss them with
+    /// [`dismiss_deletion`](super::Admin::dismiss_deletion).
     Refused {
         /// What the refused deletions would delete.
         deletions: Vec<RefusedDeletion>,
@@ -303,7 +303,7 @@ impl Node {
     /// # Errors
     ///
     /// `NotFound` when the issue is not under sync on the connection.
-    pub fn resolve(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
+    pub(super) fn resolve(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
         let twin = self.twin_of_key(connection, key)?;
         let conn = self.connection(connection)?;
         self.forget_projects(&conn);

@@ -96,8 +96,12 @@ impl Node {
     /// # let tracker = MemoryTracker::new("https://acme.example")?;
     /// # tracker.add_project("SUP", "Support", &["Bug", "Epic"], None)?;
     /// # tracker.add_project("DEV", "Development", &["Bug", "Task"], None)?;
+    /// # tracker.set_global_admin(&"ada".into(), true);
     /// # let node = Node::builder().tracker(Arc::new(tracker.clone())).store(Arc::new(MemoryStore::new())).build().await?;
-    /// let conn = node.create_local_connection("SUP", "DEV", LocalConnectionOptions::default()).await?;
+    /// let conn = node
+    ///     .admin(&"ada".into())
+    ///     .create_local_connection("SUP", "DEV", LocalConnectionOptions::default())
+    ///     .await?;
     /// tracker.create_issue(&NewIssue::new("SUP", "Epic", "Migrate billing")).await?;
     ///
     /// let results = node.test_run(&conn.id, &["SUP-1".into()]).await?;

@@ -19,58 +19,13 @@ pub(super) struct ActiveTrigger {
 }
 
 impl Node {
-    /// Adds a trigger to a connection: on every sync cycle, issues of
-    /// `spec.project` that match `spec.query` and are not under sync yet are
-    /// brought under sync (their twins created), once each.
-    ///
-    /// The query is checked before anything is stored, and it only ever
-    /// selects issues of its project: the engine runs `project = <project>
-    /// AND (<query>)` unless the query already requires `project = <project>`
-    /// ([`Trigger::effective_query`]). Issues that stop
-    /// matching stay under sync. Issues that matched before the trigger was
-    /// added (or before the connection existed) and are not edited again are
-    /// brought under sync by [`bulk_exalate_trigger`](Node::bulk_exalate_trigger).
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use twinsync::engine::{LocalConnectionOptions, Node};
-    /// # use twinsync::store::MemoryStore;
-    /// # use twinsync::MemoryTracker;
-    /// use twinsync::trigger::TriggerSpec;
-    ///
-    /// # futures::executor::block_on(async {
-    /// # let tracker = MemoryTracker::new("https://acme.example")?;
-    /// # tracker.add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))?;
-    /// # tracker.add_project("DEV", "Development", &["Bug", "Task"], None)?;
-    /// # let node = Node::builder().tracker(Arc::new(tracker)).store(Arc::new(MemoryStore::new())).build().await?;
-    /// let conn = node.create_local_connection("SUP", "DEV", LocalConnectionOptions::default()).await?;
-    /// let trigger = node.add_trigger(
-    ///     &conn.id,
-    ///     TriggerSpec::new("SUP", "labels = escalate-to-dev").note("escalations"),
-    /// )?;
-    /// assert_eq!(
-    ///     trigger.to_string(),
-    ///     "trigger 1 on SUP (enabled): labels = escalate-to-dev — escalations"
-    /// );
-    ///
-    /// let err = node.add_trigger(&conn.id, TriggerSpec::new("SUP", "labels = ")).unwrap_err();
-    /// assert_eq!(
-    ///     err.to_string(),
-    ///     r#"jql: expected a value after "=" at column 10, found end of input (connection SUP_to_DEV)"#
-    /// );
-    /// assert_eq!(node.triggers(&conn.id)?.len(), 1, "nothing stored");
-    /// # Ok::<(), twinsync::Error>(())
-    /// # }).unwrap();
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` for an unknown connection; `InvalidInput` for a project
-    /// that is not a side of the connection on this node, for a query that
-    /// does not parse (the message gives the position, and the
-    /// [`JqlError`](crate::trigger::JqlError) is the error's source) and for a
-    /// query that demands another project.
-    pub fn add_trigger(&self, connection: &ConnectionId, spec: TriggerSpec) -> Result<Trigger> {
+    /// Adds a trigger, its query checked first (behind
+    /// [`Admin::add_trigger`](super::Admin::add_trigger), which checks the caller).
+    pub(super) fn add_trigger(
+        &self,
+        connection: &ConnectionId,
+        spec: TriggerSpec,
+    ) -> Result<Trigger> {
         let now = self.now();
         let instance = self.instance().clone();
         self.edit_connection(connection, |conn| {
@@ -100,14 +55,8 @@ impl Node {
         Ok(self.connection(connection)?.triggers)
     }
 
-    /// Changes a trigger's query, note or enabled flag. A new query is
-    /// checked like a new trigger's, before anything is stored.
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` for an unknown connection or trigger; `InvalidInput` for a
-    /// query that does not parse or demands another project.
-    pub fn update_trigger(
+    /// Changes a trigger (behind [`Admin::update_trigger`](super::Admin::update_trigger)).
+    pub(super) fn update_trigger(
         &self,
         connection: &ConnectionId,
         id: TriggerId,
@@ -133,13 +82,12 @@ impl Node {
         })
     }
 
-    /// Removes a trigger and returns it; issues it brought under sync stay
-    /// under sync.
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` for an unknown connection or trigger.
-    pub fn remove_trigger(&self, connection: &ConnectionId, id: TriggerId) -> Result<Trigger> {
+    /// Removes a trigger (behind [`Admin::remove_trigger`](super::Admin::remove_trigger)).
+    pub(super) fn remove_trigger(
+        &self,
+        connection: &ConnectionId,
+        id: TriggerId,
+    ) -> Result<Trigger> {
         self.edit_connection(connection, |conn| {
             let at = trigger_index(conn, id)?;
             let trigger = conn.triggers.remove(at);

@@ -285,7 +285,7 @@ pub enum DeletionDecision {
     /// Carry the deletion out, once.
     Confirmed,
     /// Do not delete: the items stay, no longer linked (see
-    /// [`Node::dismiss_deletion`](crate::engine::Node::dismiss_deletion)).
+    /// [`Admin::dismiss_deletion`](crate::engine::Admin::dismiss_deletion)).
     Dismissed,
 }
 

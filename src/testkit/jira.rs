@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use crate::clock::{Clock, ManualClock};
 use crate::connection::Connection;
-use crate::engine::{CycleReport, LocalConnectionOptions, Node};
-use crate::model::{Issue, IssueKey, ProjectKey, UserRef};
+use crate::engine::{Admin, CycleReport, LocalConnectionOptions, Node};
+use crate::model::{Issue, IssueKey, ProjectKey, UserId, UserRef};
 use crate::store::{MemoryStore, Store};
 use crate::tracker::jira::emulator::{EmulatorOptions, Exchange, JiraEmulator};
 use crate::tracker::{MemoryTracker, Tracker};
@@ -181,6 +181,10 @@ pub struct JiraRig {
     pub node: Node,
     /// The connection SUP_to_DEV.
     pub conn: Connection,
+    /// The integration user the adapter signs in as, a global admin (Jira
+    /// Data Center can only tell for its own user), who created the
+    /// connection; administer as them with [`admin`](JiraRig::admin).
+    pub admin: UserId,
     /// The node's adapter.
     pub tracker: Arc<dyn Tracker>,
     /// A user (`alice`) editing the emulator's contents directly.
@@ -205,13 +209,19 @@ impl JiraRig {
         let human = site.contents().as_user(UserRef::new("alice", "Alice"));
         let store = Arc::new(MemoryStore::new());
         let node = Self::start_node(&site, tracker.clone(), &clock, store.clone());
+        let admin = site.contents().user().id.clone();
         let conn = site
-            .block_on(node.create_local_connection("SUP", "DEV", LocalConnectionOptions::default()))
+            .block_on(node.admin(&admin).create_local_connection(
+                "SUP",
+                "DEV",
+                LocalConnectionOptions::default(),
+            ))
             .expect("connection");
         JiraRig {
             clock,
             node,
             conn,
+            admin,
             tracker,
             human,
             store,
@@ -241,6 +251,11 @@ impl JiraRig {
         .expect("node")
     }
 
+    /// The node's [`Admin`] handle for the rig's admin.
+    pub fn admin(&self) -> Admin<'_> {
+        self.node.admin(&self.admin)
+    }
+
     /// Runs a future on the site's runtime; node calls must run here.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.site.block_on(future)
@@ -266,7 +281,7 @@ impl JiraRig {
         self.store = Arc::new(MemoryStore::new());
         self.restart();
         self.conn = self
-            .block_on(self.node.create_local_connection(
+            .block_on(self.admin().create_local_connection(
                 "SUP",
                 "DEV",
                 LocalConnectionOptions::default(),

@@ -194,7 +194,7 @@ impl RemoteRig {
     }
 
     /// Loses node B's store: B restarts on a new, empty one (its connection
-    /// is gone; join it again with [`Node::reinvite`] on A).
+    /// is gone; join it again with [`Admin::reinvite`](crate::engine::Admin::reinvite) on A).
     pub fn wipe_b(&mut self) {
         self.b.store = Arc::new(MemoryStore::new());
         self.restart_b();
@@ -240,15 +240,17 @@ impl RemoteRig {
     ///
     /// When either step fails.
     pub fn connect(&self) -> Connection {
-        let request = InitiateRequest::new("SUP", "ada");
-        let initiated = block_on(self.a.node.initiate(request)).expect("initiate");
+        let ada = UserId::new("ada");
+        let request = InitiateRequest::new("SUP");
+        let initiated = block_on(self.a.node.admin(&ada).initiate(request)).expect("initiate");
         let Initiated::Invitation { connection, code } = initiated else {
             panic!("an invitation, got {initiated:?}");
         };
         block_on(
             self.b
                 .node
-                .accept(code.as_str(), &ProjectKey::new("DEV"), &UserId::new("ada")),
+                .admin(&ada)
+                .accept(code.as_str(), &ProjectKey::new("DEV")),
         )
         .expect("accept");
         self.a.node.connection(&connection.id).expect("connection")

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::clock::{Clock, ManualClock};
 use crate::connection::Connection;
-use crate::engine::{LocalConnectionOptions, Node, NodeOptions};
-use crate::model::{Issue, IssueKey, ProjectKey, UserRef};
+use crate::engine::{Admin, LocalConnectionOptions, Node, NodeOptions};
+use crate::model::{Issue, IssueKey, ProjectKey, UserId, UserRef};
 use crate::store::{MemoryStore, Store};
 use crate::tracker::{MemoryTracker, RetryPolicy};
 
@@ -28,6 +28,9 @@ pub struct LocalRig {
     pub node: Node,
     /// The connection SUP_to_DEV.
     pub conn: Connection,
+    /// A global admin (`ada`), who created the connection; administer the
+    /// connection as them with [`admin`](LocalRig::admin).
+    pub admin: UserId,
 }
 
 /// Options for tests: small settle and overlap windows, fast deterministic retries.
@@ -51,7 +54,8 @@ impl LocalRig {
         let human = tracker.as_user(UserRef::new("alice", "Alice"));
         let store = Arc::new(MemoryStore::new());
         let node = Self::start(&tracker, &clock, store.clone());
-        let conn = super::block_on(node.create_local_connection(
+        let admin = UserId::new("ada");
+        let conn = super::block_on(node.admin(&admin).create_local_connection(
             "SUP",
             "DEV",
             LocalConnectionOptions::default(),
@@ -64,7 +68,13 @@ impl LocalRig {
             store,
             node,
             conn,
+            admin,
         }
+    }
+
+    /// The node's [`Admin`] handle for the rig's global admin.
+    pub fn admin(&self) -> Admin<'_> {
+        self.node.admin(&self.admin)
     }
 
     /// Starts a node on `store` (as after a restart).
@@ -98,7 +108,7 @@ impl LocalRig {
     pub fn wipe_store(&mut self) {
         self.store = Arc::new(MemoryStore::new());
         self.restart();
-        self.conn = super::block_on(self.node.create_local_connection(
+        self.conn = super::block_on(self.admin().create_local_connection(
             "SUP",
             "DEV",
             LocalConnectionOptions::default(),

@@ -9,7 +9,7 @@
 //! At the end faults heal, both nodes sync until quiet, and the invariants of
 //! DESIGN.md are checked against both trackers' contents. When a node loses
 //! its store, the other joins it to the connection again
-//! ([`Node::reinvite`], or [`Node::rejoin`] from a private node) and the
+//! ([`Admin::reinvite`](crate::engine::Admin::reinvite), or [`Admin::rejoin`](crate::engine::Admin::rejoin) from a private node) and the
 //! twins are found again (I9).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -190,14 +190,16 @@ impl RemoteSim {
             &network,
             !config.private_destination,
         );
+        let ada = UserId::new("ada");
         let initiated =
-            block_on(a.node.initiate(InitiateRequest::new("SUP", "ada"))).expect("initiate");
+            block_on(a.node.admin(&ada).initiate(InitiateRequest::new("SUP"))).expect("initiate");
         let Initiated::Invitation { connection, code } = initiated else {
             panic!("an invitation: {initiated:?}");
         };
         block_on(
             b.node
-                .accept(code.as_str(), &ProjectKey::new("DEV"), &UserId::new("ada")),
+                .admin(&ada)
+                .accept(code.as_str(), &ProjectKey::new("DEV")),
         )
         .expect("accept");
         without_guard(&a.store, &connection.id);
@@ -249,7 +251,7 @@ impl RemoteSim {
         let s = &self.sides[i];
         if block_on(s.node.sync(&self.conn)).is_err() && !s.switch.crashed() {
             // A connection-wide failure (an injected 401): a user fixes it and reactivates.
-            let _ = s.node.activate(&self.conn);
+            let _ = block_on(s.node.admin(&UserId::new("ada")).activate(&self.conn));
         }
     }
 
@@ -429,13 +431,13 @@ impl RemoteSim {
             self.clock.advance(Duration::from_secs(1));
             let survivor = &self.sides[other].node;
             if !self.sides[other].reachable {
-                match block_on(survivor.rejoin(&self.conn, &ada)) {
+                match block_on(survivor.admin(&ada).rejoin(&self.conn)) {
                     Ok(_) => return without_guard(&self.sides[i].store, &self.conn),
                     Err(e) => last = e.to_string(),
                 }
                 continue;
             }
-            let code = match block_on(survivor.reinvite(&self.conn, &ada)) {
+            let code = match block_on(survivor.admin(&ada).reinvite(&self.conn)) {
                 Ok(code) => code,
                 Err(e) => {
                     last = e.to_string();
@@ -444,7 +446,12 @@ impl RemoteSim {
             };
             for _ in 0..5 {
                 self.clock.advance(Duration::from_secs(1));
-                match block_on(self.sides[i].node.accept(code.as_str(), &project, &ada)) {
+                match block_on(
+                    self.sides[i]
+                        .node
+                        .admin(&ada)
+                        .accept(code.as_str(), &project),
+                ) {
                     Ok(_) => return without_guard(&self.sides[i].store, &self.conn),
                     Err(e) => last = e.to_string(),
                 }
@@ -459,7 +466,8 @@ impl RemoteSim {
             self.sides[i].engine.random_faults(None);
             self.sides[i].engine.clear_faults();
             self.restart(i);
-            let _ = self.sides[i].node.activate(&self.conn);
+            let ada = UserId::new("ada");
+            let _ = block_on(self.sides[i].node.admin(&ada).activate(&self.conn));
         }
         block_on(self.network.deliver_held());
         let wait = Duration::from_secs(5) + options().settle + Duration::from_secs(1);

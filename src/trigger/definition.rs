@@ -114,7 +114,7 @@ impl TriggerUpdate {
 /// [`effective_query`](Trigger::effective_query), `project = <project> AND
 /// (<query>)` (or the query itself when it already requires
 /// `project = <project>`). Triggers are kept with their [`Connection`](crate::connection::Connection);
-/// add them with [`Node::add_trigger`](crate::engine::Node::add_trigger).
+/// add them with [`Admin::add_trigger`](crate::engine::Admin::add_trigger).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trigger {
     /// The id, unique within the connection.

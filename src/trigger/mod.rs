@@ -4,7 +4,7 @@
 //! [`jql`], a subset of Jira's query language that twinsync parses itself, so
 //! a mistake in a query is reported with its position before anything is
 //! stored or any tracker is called. The engine manages triggers
-//! ([`Node::add_trigger`](crate::engine::Node::add_trigger) and its siblings)
+//! ([`Admin::add_trigger`](crate::engine::Admin::add_trigger) and its siblings)
 //! and runs them on every sync cycle.
 
 mod definition;

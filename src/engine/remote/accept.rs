@@ -29,31 +29,9 @@ impl Node {
         txn.set_watermark(&conn.id, &own.project, self.now())
     }
 
-    /// Accepts an invitation: pick the project for incoming issues, confirm.
-    ///
-    /// Decodes and checks the code (format, checksum, expiry, protocol), checks
-    /// the project and the caller's permission, asks the initiator for its
-    /// protocol version, proves knowledge of the secret to it (challenge and
-    /// response; the secret is never sent) and, once the initiator has marked
-    /// the invitation used, records the connection here: both sides active.
-    ///
-    /// # Errors
-    ///
-    /// Each failure is its own error: a malformed, corrupted, expired, used or
-    /// revoked code, an incompatible protocol or an unknown connection are
-    /// [`InvitationError`]s (recover the case with
-    /// [`InvitationError::from_error`]); a missing project is `NotFound`; a
-    /// caller who may not is `PermissionDenied`; an initiator that cannot be
-    /// reached is `Unavailable`. Nothing is recorded on either side when
-    /// accepting fails before the initiator took the code.
-    ///
-    /// A code works once: accepting it again on the node that accepted it is
-    /// [`InvitationError::AcceptedAlready`], naming the connection it made.
-    /// Two retries do work: when the initiator's answer (the welcome) was
-    /// lost, this node has recorded nothing and accepting again gets the
-    /// welcome again; when finding this side's twins failed afterwards (the
-    /// connection stays pending here), accepting again finishes it.
-    pub async fn accept(
+    /// Accepts an invitation for `caller`, whose permission it checks (behind
+    /// [`Admin::accept`](crate::engine::Admin::accept), which documents the steps and retries).
+    pub(in crate::engine) async fn accept(
         &self,
         code: &str,
         project: &ProjectKey,

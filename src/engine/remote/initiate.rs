@@ -23,7 +23,7 @@ use super::{Link, UNKNOWN_INSTANCE, unknown_project};
 /// ```
 /// use twinsync::engine::InitiateRequest;
 ///
-/// let request = InitiateRequest::new("SUP", "ada")
+/// let request = InitiateRequest::new("SUP")
 ///     .destination("https://partner.example")
 ///     .destination_project("DEV")
 ///     .admin_access(true);
@@ -46,16 +46,15 @@ pub struct InitiateRequest {
     pub admin_access_to_destination: bool,
     /// The connection's name; by default `<LOCAL>_to_<DESTINATION>`.
     pub name: Option<String>,
-    /// Who initiates (their permission is checked).
-    pub caller: UserId,
     /// How long an invitation can be accepted (default seven days).
     pub validity: Duration,
 }
 
 impl InitiateRequest {
-    /// A Basic-mode request for `local_project` by `caller`, with no URL and
-    /// no admin access to the destination.
-    pub fn new(local_project: impl Into<String>, caller: impl Into<String>) -> Self {
+    /// A Basic-mode request for `local_project`, with no URL and no admin
+    /// access to the destination. Who asks is the caller of the
+    /// [`Admin`](crate::engine::Admin) handle that initiates.
+    pub fn new(local_project: impl Into<String>) -> Self {
         InitiateRequest {
             destination: None,
             local_project: ProjectKey::new(local_project),
@@ -63,7 +62,6 @@ impl InitiateRequest {
             mode: Mode::Basic,
             admin_access_to_destination: false,
             name: None,
-            caller: UserId::new(caller),
             validity: Invitation::DEFAULT_VALIDITY,
         }
     }
@@ -99,7 +97,7 @@ impl InitiateRequest {
     }
 }
 
-/// What [`Node::initiate`] made.
+/// What [`Admin::initiate`](crate::engine::Admin::initiate) made.
 #[derive(Clone, Debug)]
 pub enum Initiated {
     /// The destination is this node's instance: a local connection, active.
@@ -168,37 +166,19 @@ pub(super) fn unexpected(peer: &InstanceUrl) -> Error {
 }
 
 impl Node {
-    /// Initiates a connection, as Exalate's "Initiate connection" does.
-    ///
-    /// - A destination URL that is this node's own instance (after
-    ///   normalization: scheme and host case, default port, trailing slash,
-    ///   the [sync endpoint path](crate::transport::SYNC_ENDPOINT_PATH)) makes
-    ///   a **local** connection between `local_project` and
-    ///   `destination_project`, active at once.
-    /// - With admin access and a destination the transport reaches, the
-    ///   destination node confirms with `destination_project` (checking the
-    ///   caller's permission there): **established**, both sides active.
-    /// - Otherwise (no admin access, no URL, or a destination that cannot be
-    ///   reached) an **invitation** code; the connection is pending here until
-    ///   the destination's admin [accepts](Node::accept) it.
-    ///
-    /// A reachable destination announces its protocol version first; with an
-    /// incompatible one nothing is created on either side.
-    ///
-    /// # Errors
-    ///
-    /// `PermissionDenied` when the caller may not set up connections for the
-    /// project(s); `NotFound` for a missing project; `Incompatible` naming both
-    /// protocol versions; `InvalidInput` for a malformed URL or a missing
-    /// destination project; `AlreadyExists` for a taken name; the
-    /// destination's refusal.
-    pub async fn initiate(&self, request: InitiateRequest) -> Result<Initiated> {
+    /// Initiates a connection for `caller`, whose permission it checks (behind
+    /// [`Admin::initiate`](crate::engine::Admin::initiate), which documents the cases).
+    pub(in crate::engine) async fn initiate(
+        &self,
+        request: InitiateRequest,
+        caller: &UserId,
+    ) -> Result<Initiated> {
         let own = request.local_project.clone();
         self.tracker()
             .project(&own)
             .await
             .map_err(|e| missing_project(e, &own, self.instance()))?;
-        self.check_permission(&request.caller, &own).await?;
+        self.check_permission(caller, &own).await?;
         let destination = request
             .destination
             .as_deref()
@@ -219,7 +199,7 @@ impl Node {
                 .project(other)
                 .await
                 .map_err(|e| missing_project(e, other, self.instance()))?;
-            self.check_permission(&request.caller, other).await?;
+            self.check_permission(caller, other).await?;
             let mut options = LocalConnectionOptions::default();
             if let Some(name) = &request.name {
                 options = options.name(name.clone());
@@ -253,7 +233,10 @@ impl Node {
         }
         let (conn, invitation) = self.create_pending(&request, destination.as_ref())?;
         match destination.filter(|_| direct) {
-            Some(url) => match self.establish(&conn, &invitation, &request, &url).await {
+            Some(url) => match self
+                .establish(&conn, &invitation, &request, &url, caller)
+                .await
+            {
                 Ok(conn) => Ok(Initiated::Established(conn)),
                 Err(e) => {
                     // Nothing stays behind: the destination refused or never answered.
@@ -388,6 +371,7 @@ impl Node {
         invitation: &Invitation,
         request: &InitiateRequest,
         url: &InstanceUrl,
+        caller: &UserId,
     ) -> Result<Connection> {
         let project = request
             .destination_project
@@ -396,7 +380,7 @@ impl Node {
         let message = Request::Establish {
             code: SecretText::new(invitation.encode().as_str()),
             project,
-            caller: request.caller.clone(),
+            caller: caller.clone(),
             reachable: self.reachable(),
             protocol: self.protocol_version(),
         };
@@ -445,16 +429,9 @@ impl Node {
         self.with_invitations(|pending| Ok((pending.list(now), false)), |_| Ok(()))
     }
 
-    /// Revokes a pending invitation: it can no longer be accepted, and its
-    /// pending connection is removed (the list keeps showing it as revoked).
-    ///
-    /// # Errors
-    ///
-    /// [`InvitationError::UnknownConnection`], or
-    /// [`AlreadyUsed`](InvitationError::AlreadyUsed) once accepted (delete the
-    /// connection instead); `PermissionDenied` when the caller may not change
-    /// connections of the invitation's project.
-    pub async fn revoke_invitation(
+    /// Revokes a pending invitation for `caller`, whose permission it checks
+    /// (behind [`Admin::revoke_invitation`](crate::engine::Admin::revoke_invitation)).
+    pub(in crate::engine) async fn revoke_invitation(
         &self,
         connection: &ConnectionId,
         caller: &UserId,

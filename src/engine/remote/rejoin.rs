@@ -3,7 +3,7 @@
 //! A remote connection cannot be rebuilt from the markers alone: its secret
 //! and the other node's address live only in the stores. When one side loses
 //! its store, the other makes a fresh invitation for the *same* connection
-//! ([`Node::reinvite`]); the side that lost its store accepts it as usual. It
+//! ([`Admin::reinvite`](crate::engine::Admin::reinvite)); the side that lost its store accepts it as usual. It
 //! finds the twins it created by their markers, and the inviting side sends
 //! every twin again, so the twins whose origin is on the side that lost its
 //! store are linked again too (the replicas say whose copy they are). Nothing
@@ -22,17 +22,9 @@ use super::wire::{Body, Request, Response, SecretText, Welcome};
 use super::{Link, own_side};
 
 impl Node {
-    /// A fresh invitation for an existing remote connection, for the other
-    /// side to accept again after it lost its state. Until it is accepted the
-    /// connection goes on as it was; accepting it replaces the connection's
-    /// secret.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidInput` for a local or pending connection; `Unsupported` when
-    /// other nodes cannot call this node (the other side would have to make
-    /// the invitation); `PermissionDenied`.
-    pub async fn reinvite(
+    /// A fresh invitation for an existing remote connection, for `caller`, whose
+    /// permission it checks (behind [`Admin::reinvite`](crate::engine::Admin::reinvite)).
+    pub(in crate::engine) async fn reinvite(
         &self,
         connection: &ConnectionId,
         caller: &UserId,
@@ -165,17 +157,13 @@ impl Node {
     }
 
     /// Sets a remote connection up again on the other node directly, for
-    /// `caller`, an admin there too (the other node checks): for when the
-    /// other side lost its state and this node cannot be called (else
-    /// [`reinvite`](Node::reinvite) hands its admin a code). The connection
-    /// gets a new secret, and every twin goes to the other side again.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidInput` for a local or pending connection; `PermissionDenied`
-    /// here or there; the other node's refusal, or `Unavailable` when it
-    /// cannot be reached.
-    pub async fn rejoin(&self, connection: &ConnectionId, caller: &UserId) -> Result<Connection> {
+    /// `caller`, whose permission it checks here (the other node checks there;
+    /// behind [`Admin::rejoin`](crate::engine::Admin::rejoin)).
+    pub(in crate::engine) async fn rejoin(
+        &self,
+        connection: &ConnectionId,
+        caller: &UserId,
+    ) -> Result<Connection> {
         let conn = self.connection(connection)?;
         if conn.is_local() || conn.status == ConnectionStatus::Pending {
             return Err(Error::new(

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::ManualClock;
-use crate::engine::{LocalConnectionOptions, Node, NodeOptions};
-use crate::model::{ConnectionId, Issue, IssueId, IssueKey, ProjectKey, RichText, UserRef};
+use crate::engine::{DeleteOptions, LocalConnectionOptions, Node, NodeOptions};
+use crate::model::{ConnectionId, Issue, IssueId, IssueKey, ProjectKey, RichText, UserId, UserRef};
 use crate::plan::DeletionGuard;
 use crate::replica::Marker;
 use crate::store::{MemoryStore, Store};
@@ -112,6 +112,8 @@ struct Sim {
     store: Arc<MemoryStore>,
     node: Node,
     conn: ConnectionId,
+    /// The tracker's own user, a global admin: who administers the connection.
+    admin: UserId,
     config: SimConfig,
     exalated: BTreeSet<IssueId>,
     human_issues: Vec<IssueId>,
@@ -157,8 +159,12 @@ impl Sim {
         let store = Arc::new(MemoryStore::new());
         let node = Self::start(&backend, &options, &clock, &switch, store.clone());
         let opts = connection_options();
+        let admin = backend.contents().user().id.clone();
         let conn = backend
-            .run(node.create_local_connection("SUP", "DEV", opts))
+            .run(
+                node.admin(&admin)
+                    .create_local_connection("SUP", "DEV", opts),
+            )
             .expect("connection")
             .id;
         Sim {
@@ -171,6 +177,7 @@ impl Sim {
             store,
             node,
             conn,
+            admin,
             config,
             exalated: BTreeSet::new(),
             human_issues: Vec::new(),
@@ -386,7 +393,9 @@ impl Sim {
         self.clock.advance(Duration::from_secs(1));
         if self.backend.run(self.node.sync(&self.conn)).is_err() && !self.switch.crashed() {
             // A connection-wide failure (an injected 401): a user fixes it and reactivates.
-            let _ = self.node.activate(&self.conn);
+            let _ = self
+                .backend
+                .run(self.node.admin(&self.admin).activate(&self.conn));
         }
     }
 
@@ -400,10 +409,13 @@ impl Sim {
         let opts = connection_options();
         let mut attempts = 0;
         loop {
-            match self.backend.run(
-                self.node
-                    .create_local_connection("SUP", "DEV", opts.clone()),
-            ) {
+            match self
+                .backend
+                .run(self.node.admin(&self.admin).create_local_connection(
+                    "SUP",
+                    "DEV",
+                    opts.clone(),
+                )) {
                 Ok(c) => {
                     self.conn = c.id;
                     break;
@@ -411,7 +423,11 @@ impl Sim {
                 Err(_) if attempts < 20 => {
                     // Faults are still on: a partly made connection is deleted and made again.
                     attempts += 1;
-                    let _ = self.node.delete_connection(&self.conn);
+                    let _ = self.backend.run(
+                        self.node
+                            .admin(&self.admin)
+                            .delete_connection(&self.conn, DeleteOptions::default()),
+                    );
                 }
                 Err(e) => panic!("cannot re-create the connection: {e}"),
             }
@@ -421,7 +437,9 @@ impl Sim {
     fn heal(&mut self) -> Result<(), String> {
         self.backend.heal();
         self.restart();
-        let _ = self.node.activate(&self.conn);
+        let _ = self
+            .backend
+            .run(self.node.admin(&self.admin).activate(&self.conn));
         let wait = self.config.search_lag + self.options.settle + Duration::from_secs(1);
         for round in 1..=12 {
             self.clock.advance(wait);
