@@ -113,7 +113,7 @@ pub enum Recovery {
     /// A permanent failure: cycles leave the twin alone until one of its
     /// issues is edited, the target project or the connection's rules
     /// change, or a user calls [`retry`](Node::retry) or
-    /// [`resolve`](Node::resolve).
+    /// [`resolve`](super::Admin::resolve).
     Quarantined {
         /// What to do about it.
         action: String,
