@@ -379,6 +379,7 @@ impl Marker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::ids as lit;
     use serde_json::json;
 
     #[test]
@@ -437,8 +438,8 @@ mod tests {
     fn markers_round_trip_and_belong_to_one_connection() {
         let marker = Marker {
             connection: ConnectionId::parse("SUP_to_DEV").unwrap(),
-            origin_issue: "10001".into(),
-            origin_comment: Some("10005".into()),
+            origin_issue: lit::issue_id("10001"),
+            origin_comment: Some(lit::comment_id("10005")),
             op: "op-1".into(),
         };
         let mut props = BTreeMap::new();

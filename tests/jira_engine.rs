@@ -5,6 +5,7 @@
 //! answered. Every scenario runs once per adapter.
 
 use std::time::Duration;
+use twinsync::testkit::ids as lit;
 
 use twinsync::ErrorKind;
 use twinsync::engine::{BulkEvent, IssueState, Node};
@@ -14,7 +15,7 @@ use twinsync::tracker::Tracker;
 use twinsync::tracker::jira::emulator::{Fault, FaultRule, RateLimitReason};
 
 fn key(k: &str) -> IssueKey {
-    IssueKey::new(k)
+    lit::key(k)
 }
 
 /// The path prefix of the flavor's REST API.

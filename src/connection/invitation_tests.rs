@@ -1,3 +1,4 @@
+use crate::testkit::ids as lit;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use proptest::prelude::*;
@@ -17,7 +18,7 @@ fn new_invitation() -> NewInvitation {
         ConnectionId::parse("c-1").unwrap(),
         "SUP_to_DEV",
         InstanceUrl::parse("https://support.example").unwrap(),
-        ProjectKey::new("SUP"),
+        lit::project("SUP"),
     )
 }
 
@@ -224,7 +225,7 @@ fn invalid_invitations_are_not_created() {
         ("control characters", |n| n.name = "a\nb".to_owned()),
         ("long name", |n| n.name = "x".repeat(129)),
         ("zero validity", |n| n.validity = Duration::ZERO),
-        ("empty project", |n| n.project = ProjectKey::new("")),
+        ("empty project", |n| n.project = lit::project("")),
     ];
     for (what, change) in cases {
         let mut new = new_invitation();
@@ -299,7 +300,7 @@ fn invitation_strategy() -> impl Strategy<Value = Invitation> {
                 ConnectionId::parse(&id).unwrap(),
                 name,
                 InstanceUrl::parse(&url).unwrap(),
-                ProjectKey::new(project),
+                lit::project(project),
             );
             new.validity = Duration::from_secs(validity);
             let created = OffsetDateTime::from_unix_timestamp(created).unwrap();

@@ -102,14 +102,14 @@ impl Node {
     ///     .admin(&"ada".into())
     ///     .create_local_connection("SUP", "DEV", LocalConnectionOptions::default())
     ///     .await?;
-    /// tracker.create_issue(&NewIssue::new("SUP", "Epic", "Migrate billing")).await?;
+    /// tracker.create_issue(&NewIssue::new("SUP".parse()?, "Epic", "Migrate billing")).await?;
     ///
-    /// let results = node.test_run(&conn.id, &["SUP-1".into()]).await?;
+    /// let results = node.test_run(&conn.id, &["SUP-1".parse()?]).await?;
     /// assert_eq!(
     ///     results[0].summary,
     ///     r#"would create a DEV issue of type "Task" because "Epic" is missing in DEV and it has no default type"#
     /// );
-    /// assert_eq!(tracker.inspect_issues(&"DEV".into()).len(), 0, "nothing written");
+    /// assert_eq!(tracker.inspect_issues(&"DEV".parse()?).len(), 0, "nothing written");
     /// # Ok::<(), twinsync::Error>(())
     /// # }).unwrap();
     /// ```
