@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use twinsync::testkit::ids as lit;
 
 use futures::executor::block_on;
 use twinsync::MemoryTracker;
@@ -31,6 +30,7 @@ use twinsync::engine::{BulkEvent, LocalConnectionOptions, Node, NodeOptions};
 use twinsync::model::{ConnectionId, Issue, IssueId, IssueKey, UserRef};
 use twinsync::replica::Marker;
 use twinsync::store::{SqliteStore, Store};
+use twinsync::testkit::ids as lit;
 use twinsync::tracker::jira::JiraCloud;
 use twinsync::tracker::jira::emulator::{API_TOKEN, EMAIL, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};

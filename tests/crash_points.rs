@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use twinsync::testkit::ids as lit;
 
 use twinsync::clock::ManualClock;
 use twinsync::engine::{LocalConnectionOptions, Node};
@@ -14,6 +13,7 @@ use twinsync::replica::Marker;
 use twinsync::store::{MemoryStore, Store};
 use twinsync::testkit::block_on;
 use twinsync::testkit::crash::{CrashMode, CrashStore, CrashSwitch, CrashTracker};
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::rig::test_options;
 use twinsync::tracker::{IssueUpdate, MemoryTracker, NewAttachment, NewComment, NewIssue, Tracker};
 

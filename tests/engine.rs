@@ -2,12 +2,12 @@
 //! counted in tracker calls.
 
 use std::time::Duration;
-use twinsync::testkit::ids as lit;
 
 use twinsync::ErrorKind;
 use twinsync::engine::{BulkEvent, IssueState, Recovery};
 use twinsync::model::IssueKey;
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::rig::LocalRig;
 use twinsync::tracker::Tracker;
 use twinsync::tracker::memory::{Fault, FaultTarget, OpKind};

@@ -5,11 +5,11 @@
 
 use std::future::Future;
 use std::time::Duration;
-use twinsync::testkit::ids as lit;
 
 use serde_json::json;
 use twinsync::ErrorKind;
 use twinsync::model::RichText;
+use twinsync::testkit::ids as lit;
 use twinsync::tracker::jira::emulator::JiraEmulator;
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Page, Tracker};
 

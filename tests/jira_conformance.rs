@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use twinsync::testkit::ids as lit;
 
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::{PermissionFixture, TrackerFixture};
 use twinsync::tracker::Tracker;
 use twinsync::tracker::jira::emulator::JiraEmulator;

@@ -5,11 +5,11 @@
 //! answered. Every scenario runs once per adapter.
 
 use std::time::Duration;
-use twinsync::testkit::ids as lit;
 
 use twinsync::ErrorKind;
 use twinsync::engine::{BulkEvent, IssueState, Node};
 use twinsync::model::IssueKey;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::jira::{JiraFlavor, JiraRig};
 use twinsync::tracker::Tracker;
 use twinsync::tracker::jira::emulator::{Fault, FaultRule, RateLimitReason};

@@ -10,10 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use twinsync::testkit::ids as lit;
 
 use serde_json::{Value, json};
 use twinsync::model::RichText;
+use twinsync::testkit::ids as lit;
 use twinsync::tracker::jira::emulator::{Exchange, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Page, Tracker};
 

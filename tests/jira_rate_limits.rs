@@ -5,11 +5,11 @@
 
 use std::future::Future;
 use std::time::{Duration, Instant};
-use twinsync::testkit::ids as lit;
 
 use serde_json::json;
 use twinsync::ErrorKind;
 use twinsync::model::IssueId;
+use twinsync::testkit::ids as lit;
 use twinsync::tracker::jira::JiraCloud;
 use twinsync::tracker::jira::emulator::{Fault, FaultRule, JiraEmulator, RateLimitReason};
 use twinsync::tracker::{IssueUpdate, NewIssue, Page, Tracker};

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
-use twinsync::testkit::ids as lit;
 
 use futures::executor::block_on;
 use proptest::prelude::*;
@@ -14,6 +13,7 @@ use time::{Date, Duration, Month, PrimitiveDateTime, Time};
 use twinsync::ErrorKind;
 use twinsync::clock::ManualClock;
 use twinsync::model::{Issue, RichText};
+use twinsync::testkit::ids as lit;
 use twinsync::tracker::memory::OpKind;
 use twinsync::tracker::{MemoryTracker, NewComment, NewIssue, Page, Tracker};
 use twinsync::trigger::jql::{

@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use twinsync::testkit::ids as lit;
 
 use async_trait::async_trait;
 use twinsync::connection::ConnectionStatus;
@@ -12,6 +11,7 @@ use twinsync::engine::{DeleteOptions, LocalConnectionOptions, Node, RuleSpec};
 use twinsync::model::{InstanceUrl, IssueKey, UserId};
 use twinsync::replica::Marker;
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::remote_rig::RemoteRig;
 use twinsync::testkit::rig::{LocalRig, test_options};
 use twinsync::tracker::memory::{Fault, FaultTarget, OpKind};

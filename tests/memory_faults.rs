@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use twinsync::testkit::ids as lit;
 
 use twinsync::clock::{Clock, ManualClock};
 use twinsync::model::{ProjectKey, UserRef};
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::{block_on, setup_memory_tracker};
 use twinsync::tracker::memory::{Fault, FaultTarget, OpKind, RandomFaults};
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Page, Tracker};

@@ -3,7 +3,6 @@
 //! check, and who may set connections up and change them.
 
 use std::time::Duration;
-use twinsync::testkit::ids as lit;
 
 use twinsync::connection::{
     ConnectionStatus, DEFAULT_PROJECT_LEVEL_GROUP, Invitation, InvitationCode, InvitationError,
@@ -12,6 +11,7 @@ use twinsync::connection::{
 use twinsync::engine::{DeleteOptions, InitiateRequest, Initiated};
 use twinsync::model::{ProjectKey, UserId};
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::remote_rig::{RemoteRig, RigSide};
 use twinsync::tracker::Tracker;
 use twinsync::{Error, ErrorKind};

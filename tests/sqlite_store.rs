@@ -6,13 +6,13 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use twinsync::testkit::ids as lit;
 
 use time::macros::datetime;
 use twinsync::ErrorKind;
 use twinsync::model::{ConnectionId, IssueRef};
 use twinsync::plan::{CommentLink, TwinState};
 use twinsync::store::{BulkProgress, ConnectionRecord, QueueItem, SqliteStore, Store, StoreTxn};
+use twinsync::testkit::ids as lit;
 
 /// The suite against a store in memory.
 mod in_memory {
@@ -357,6 +357,37 @@ fn a_damaged_file_gives_storage_errors_not_panics() {
     let text = err.to_string();
     assert!(text.contains(&path.display().to_string()), "{text}");
     assert!(text.contains("the file is damaged"), "{text}");
+}
+
+#[test]
+fn a_stored_twin_with_an_empty_issue_key_is_a_storage_error() {
+    let (_dir, path) = temp();
+    write_twins(&path, 1);
+    let state: Vec<u8> = sqlite(&path)
+        .query_row("SELECT state FROM twins", [], |r| r.get(0))
+        .expect("the twin's state");
+    // The remote key "SUP-0" is stored as its length and its bytes: make it "".
+    let needle = [&[5_u8][..], b"SUP-0"].concat();
+    let at = state
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the key is in the state");
+    let mut emptied = state[..at].to_vec();
+    emptied.push(0);
+    emptied.extend_from_slice(&state[at + needle.len()..]);
+    sqlite(&path)
+        .execute("UPDATE twins SET state = ?1", [emptied])
+        .expect("write the state by hand");
+    let store = SqliteStore::open(&path).expect("open");
+    let err = store
+        .begin()
+        .and_then(|mut txn| txn.twins(&conn("c1")))
+        .expect_err("the twin is refused");
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    assert!(
+        err.to_string().contains("twin state is unreadable"),
+        "{err}"
+    );
 }
 
 #[test]

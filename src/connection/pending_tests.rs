@@ -1,9 +1,9 @@
-use crate::testkit::ids as lit;
 use time::macros::datetime;
 
 use super::*;
 use crate::connection::{NewInvitation, Secret};
 use crate::model::InstanceUrl;
+use crate::testkit::ids as lit;
 
 fn now() -> OffsetDateTime {
     datetime!(2026-01-01 0:00 UTC)

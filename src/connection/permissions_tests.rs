@@ -1,8 +1,8 @@
-use crate::testkit::ids as lit;
 use futures::executor::block_on;
 
 use super::*;
 use crate::model::UserRef;
+use crate::testkit::ids as lit;
 use crate::tracker::MemoryTracker;
 use crate::tracker::memory::OpKind;
 

@@ -96,10 +96,10 @@ impl Node {
     /// # let tracker = MemoryTracker::new("https://acme.example")?;
     /// # tracker.add_project("SUP", "Support", &["Bug", "Epic"], None)?;
     /// # tracker.add_project("DEV", "Development", &["Bug", "Task"], None)?;
-    /// # tracker.set_global_admin(&"ada".into(), true);
+    /// # tracker.set_global_admin(&"ada".parse()?, true);
     /// # let node = Node::builder().tracker(Arc::new(tracker.clone())).store(Arc::new(MemoryStore::new())).build().await?;
     /// let conn = node
-    ///     .admin(&"ada".into())
+    ///     .admin(&"ada".parse()?)
     ///     .create_local_connection("SUP", "DEV", LocalConnectionOptions::default())
     ///     .await?;
     /// tracker.create_issue(&NewIssue::new("SUP".parse()?, "Epic", "Migrate billing")).await?;

@@ -1,12 +1,12 @@
 //! Planner behaviour, table by table.
 
-use crate::testkit::ids as lit;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::*;
 use crate::model::{IssueType, UserRef};
 use crate::rules::{LabelsRule, StatusMapping};
+use crate::testkit::ids as lit;
 use crate::testkit::plan_model::ModelPair;
 
 fn project(key: &str, types: &[&str], default: Option<&str>) -> ProjectInfo {

@@ -14,13 +14,12 @@
 //! use twinsync::tracker::{NewIssue, Tracker};
 //!
 //! let rig = JiraRig::new(JiraFlavor::Cloud);
-//! let created = rig.block_on(rig.human.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "Printer on fire")))?;
+//! let created = rig.block_on(rig.human.create_issue(&NewIssue::new("SUP".parse()?, "Bug", "Printer on fire")))?;
 //! let twin = rig.block_on(rig.node.exalate(&rig.conn.id, &created.key))?;
 //! assert_eq!(rig.issue(twin.twin.unwrap().key.as_str()).summary, "Printer on fire");
 //! # Ok::<(), twinsync::Error>(())
 //! ```
 
-use crate::testkit::ids as lit;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -31,6 +30,7 @@ use crate::connection::Connection;
 use crate::engine::{Admin, CycleReport, LocalConnectionOptions, Node};
 use crate::model::{Issue, UserId, UserRef};
 use crate::store::{MemoryStore, Store};
+use crate::testkit::ids as lit;
 use crate::tracker::jira::emulator::{EmulatorOptions, Exchange, JiraEmulator};
 use crate::tracker::{MemoryTracker, Tracker};
 

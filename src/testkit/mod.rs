@@ -27,12 +27,12 @@
 //! simulations, the crash wrappers and the other helpers may change in any
 //! release, as twinsync's own tests need them to.
 
-use crate::testkit::ids as lit;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::model::{ProjectKey, UserId, UserRef};
+use crate::testkit::ids as lit;
 use crate::tracker::{MemoryTracker, Tracker};
 
 pub mod crash;

@@ -1,7 +1,6 @@
 //! An in-memory model of one side for planner tests: applies plans to an issue
 //! snapshot the way a tracker would, without any I/O.
 
-use crate::testkit::ids as lit;
 use time::OffsetDateTime;
 
 use crate::model::{
@@ -10,6 +9,7 @@ use crate::model::{
 };
 use crate::plan::{Op, OpOutcome, Plan, TwinState};
 use crate::replica::{MARKER_PROPERTY, Marker};
+use crate::testkit::ids as lit;
 
 /// One side of a twin in memory: a project, maybe its issue, and an id counter.
 #[derive(Clone, Debug)]

@@ -7,7 +7,6 @@
 //! [`setup_memory_tracker`](super::setup_memory_tracker) (users `ada`, a
 //! global admin; `pat`, an admin of SUP; `uma`, a plain user).
 
-use crate::testkit::ids as lit;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use crate::connection::{Connection, PROTOCOL_VERSION};
 use crate::engine::{CycleReport, InitiateRequest, Initiated, Node};
 use crate::model::{Issue, UserRef};
 use crate::store::{MemoryStore, Store};
+use crate::testkit::ids as lit;
 use crate::tracker::MemoryTracker;
 use crate::transport::{InProcessNetwork, Transport};
 

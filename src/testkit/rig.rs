@@ -3,7 +3,6 @@
 //! clock, and a "human" handle for user edits that the engine's call counts
 //! do not include.
 
-use crate::testkit::ids as lit;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use crate::connection::Connection;
 use crate::engine::{Admin, LocalConnectionOptions, Node, NodeOptions};
 use crate::model::{Issue, UserId, UserRef};
 use crate::store::{MemoryStore, Store};
+use crate::testkit::ids as lit;
 use crate::tracker::{MemoryTracker, RetryPolicy};
 
 /// A local connection SUP ↔ DEV on one in-memory tracker.

@@ -12,7 +12,6 @@
 //! ([`Admin::reinvite`](crate::engine::Admin::reinvite), or [`Admin::rejoin`](crate::engine::Admin::rejoin) from a private node) and the
 //! twins are found again (I9).
 
-use crate::testkit::ids as lit;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +23,7 @@ use crate::model::{Issue, IssueId, IssueKey, RichText, UserRef};
 use crate::plan::DeletionGuard;
 use crate::replica::Marker;
 use crate::store::{MemoryStore, Store};
+use crate::testkit::ids as lit;
 use crate::tracker::memory::{Fault, RandomFaults};
 use crate::tracker::{
     IssueUpdate, MemoryTracker, NewAttachment, NewComment, NewIssue, RetryPolicy, Tracker,

@@ -3,13 +3,13 @@
 //!
 //! Run them all as named tests with [`store_conformance!`](crate::store_conformance).
 
-use crate::testkit::ids as lit;
 use time::macros::datetime;
 
 use crate::ErrorKind;
 use crate::model::{ConnectionId, IssueRef};
 use crate::plan::{AttachmentLink, CommentLink, TwinState};
 use crate::store::{ConnectionRecord, Intent, IntentKind, QueueItem, Store, TwinError};
+use crate::testkit::ids as lit;
 
 mod records;
 

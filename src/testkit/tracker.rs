@@ -3,7 +3,6 @@
 //!
 //! Run them all as named tests with [`tracker_conformance!`](crate::tracker_conformance).
 
-use crate::testkit::ids as lit;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use serde_json::json;
 use super::TrackerFixture;
 use crate::error::{ErrorKind, Result};
 use crate::model::{IssueId, IssueKey, RichText, Sha256};
+use crate::testkit::ids as lit;
 use crate::tracker::{
     IssueUpdate, NewAttachment, NewComment, NewIssue, Page, SearchPage, TrackerExt,
 };

@@ -30,6 +30,7 @@ impl fmt::Display for TriggerId {
 ///
 /// let spec = TriggerSpec::new("SUP".parse()?, "labels = escalate-to-dev").note("escalations to development");
 /// assert!(spec.enabled);
+/// # Ok::<(), twinsync::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -152,7 +153,7 @@ impl Trigger {
     ///     trigger.effective_query()?.to_string(),
     ///     "project = SUP AND (labels = escalate-to-dev OR issuetype = Epic)"
     /// );
-    /// # Ok::<(), twinsync::trigger::JqlError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors

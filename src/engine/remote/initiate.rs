@@ -25,9 +25,10 @@ use super::{Link, UNKNOWN_INSTANCE, unknown_project};
 ///
 /// let request = InitiateRequest::new("SUP".parse()?)
 ///     .destination("https://partner.example")
-///     .destination_project("DEV")
+///     .destination_project("DEV".parse()?)
 ///     .admin_access(true);
 /// assert!(request.admin_access_to_destination);
+/// # Ok::<(), twinsync::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]

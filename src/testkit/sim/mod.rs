@@ -11,7 +11,6 @@
 //! `jira-emulator`, `run_jira` runs the same simulation with the node
 //! syncing through a Jira adapter over HTTP against the loopback emulator.
 
-use crate::testkit::ids as lit;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +21,7 @@ use crate::model::{ConnectionId, Issue, IssueId, IssueKey, RichText, UserId, Use
 use crate::plan::DeletionGuard;
 use crate::replica::Marker;
 use crate::store::{MemoryStore, Store};
+use crate::testkit::ids as lit;
 #[cfg(doc)]
 use crate::tracker::MemoryTracker;
 use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, RetryPolicy, Tracker};

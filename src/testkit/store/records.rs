@@ -3,7 +3,6 @@
 //! rule histories, bulk progress and the node record; and what deleting a
 //! connection must leave.
 
-use crate::testkit::ids as lit;
 use time::macros::datetime;
 
 use crate::connection::{InvitationState, ProjectLevelPolicy, Role};
@@ -15,6 +14,7 @@ use crate::store::{
     BulkProgress, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink, SeqMark, Store,
     StoredSecret, TwinConflicts,
 };
+use crate::testkit::ids as lit;
 
 use super::{conn, error, intent, queued, record, twin};
 

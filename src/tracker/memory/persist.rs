@@ -538,6 +538,15 @@ mod tests {
         let err = load_error(&serde_json::to_vec(&lost_content).expect("json"));
         assert!(err.to_string().contains("has no content"), "{err}");
 
+        let mut keyless: serde_json::Value = serde_json::from_slice(&saved).expect("json");
+        keyless["issues"][0]["key"] = json!("");
+        let err = load_error(&serde_json::to_vec(&keyless).expect("json"));
+        assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+        assert!(
+            err.to_string().contains(r#"issue key "" is empty"#),
+            "{err}"
+        );
+
         let mut colliding: serde_json::Value = serde_json::from_slice(&saved).expect("json");
         colliding["next_id"] = json!(0);
         let err = load_error(&serde_json::to_vec(&colliding).expect("json"));
