@@ -67,12 +67,16 @@ async fn scenario(issues: usize, outage_halfway: bool) -> Outcome {
     tracker
         .add_project("DEV", "Development", &["Bug", "Task"], None)
         .expect("project");
-    let human = tracker.as_user(UserRef::new("alice", "Alice"));
+    let human = tracker.as_user(UserRef::new("alice".parse().expect("a valid id"), "Alice"));
     for i in 0..issues {
         let created = human
             .create_issue(
-                &NewIssue::new("SUP", "Bug", format!("issue {i}"))
-                    .description("steps to reproduce"),
+                &NewIssue::new(
+                    "SUP".parse().expect("a valid id"),
+                    "Bug",
+                    format!("issue {i}"),
+                )
+                .description("steps to reproduce"),
             )
             .await
             .expect("create");
@@ -141,7 +145,7 @@ async fn scenario(issues: usize, outage_halfway: bool) -> Outcome {
     let cpu = cpu.elapsed();
     let simulated = Duration::try_from(clock.now() - start).expect("forward");
     assert_eq!(report.failed, 0, "{report:?}");
-    let dev = tracker.inspect_issues(&ProjectKey::new("DEV"));
+    let dev = tracker.inspect_issues(&ProjectKey::new("DEV").expect("a valid id"));
     let mut origins: Vec<_> = dev
         .iter()
         .filter_map(|i| Marker::find(&i.properties, &conn.id).map(|m| m.origin_issue))

@@ -32,16 +32,16 @@ struct Twin {
 fn issue(id: u64, project: &str, comments: usize) -> Issue {
     let at = datetime!(2026-03-01 9:00 UTC);
     Issue {
-        id: id.to_string().into(),
-        key: format!("{project}-{id}").into(),
-        project: project.into(),
+        id: id.to_string().parse().expect("a valid id"),
+        key: format!("{project}-{id}").parse().expect("a valid id"),
+        project: project.parse().expect("a valid id"),
         issue_type: "Bug".into(),
         summary: format!("Issue number {id} needs attention"),
         description: RichText::plain("Steps to reproduce:\n1. open the app\n2. press the button"),
         comments: (0..comments)
             .map(|c| Comment {
-                id: format!("{id}{c:03}").into(),
-                author: UserRef::new("u", "User"),
+                id: format!("{id}{c:03}").parse().expect("a valid id"),
+                author: UserRef::new("u".parse().expect("a valid id"), "User"),
                 body: RichText::plain(format!("comment {c} on {id}")),
                 created: at,
                 updated: at,
@@ -100,7 +100,9 @@ fn twins(
                     }
                     twinsync::plan::Op::AddComment { body, .. } => {
                         let mut c = remote.comments[0].clone();
-                        c.id = format!("L{}-{}", i, local.comments.len()).into();
+                        c.id = format!("L{}-{}", i, local.comments.len())
+                            .parse()
+                            .expect("a valid id");
                         c.body = body.clone();
                         local.comments.push(c.clone());
                         twinsync::plan::OpOutcome::Comment(c.id)
@@ -114,7 +116,7 @@ fn twins(
             let mut now = remote.clone();
             if changed_every > 0 && i % changed_every == 0 {
                 let mut c = now.comments[0].clone();
-                c.id = format!("{i}999").into();
+                c.id = format!("{i}999").parse().expect("a valid id");
                 c.body = RichText::plain("a new comment");
                 now.comments.push(c);
             }
@@ -134,7 +136,7 @@ fn bench(c: &mut Criterion) {
     let rules = RuleSet::basic();
     let conn = ConnectionId::parse("SUP_to_DEV").expect("a valid id");
     let dev = ProjectInfo {
-        key: "DEV".into(),
+        key: "DEV".parse().expect("a valid id"),
         name: "Development".into(),
         issue_types: vec![IssueType {
             id: "1".into(),

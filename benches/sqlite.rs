@@ -39,11 +39,14 @@ fn twin(c: &ConnectionId, i: u64, comments: u64) -> TwinState {
     let remote = 10_000 + i;
     let mut t = TwinState::new(
         c.clone(),
-        IssueRef::new(remote.to_string(), format!("SUP-{}", i + 1)),
+        IssueRef::new(
+            remote.to_string().parse().expect("a valid id"),
+            format!("SUP-{}", i + 1).parse().expect("a valid id"),
+        ),
     );
     t.local = Some(IssueRef::new(
-        (200_000 + i).to_string(),
-        format!("DEV-{}", i + 1),
+        (200_000 + i).to_string().parse().expect("a valid id"),
+        format!("DEV-{}", i + 1).parse().expect("a valid id"),
     ));
     for (n, field) in ["description", "issuetype", "summary"].iter().enumerate() {
         t.set_field(field, fp(i * 8 + n as u64), fp(i * 8 + n as u64 + 4));
@@ -52,8 +55,14 @@ fn twin(c: &ConnectionId, i: u64, comments: u64) -> TwinState {
     t.local_whole = fp(i ^ 0x5555);
     t.comments = (0..comments)
         .map(|k| CommentLink {
-            remote: (1_000_000 + i * 16 + k).to_string().into(),
-            local: (3_000_000 + i * 16 + k).to_string().into(),
+            remote: (1_000_000 + i * 16 + k)
+                .to_string()
+                .parse()
+                .expect("a valid id"),
+            local: (3_000_000 + i * 16 + k)
+                .to_string()
+                .parse()
+                .expect("a valid id"),
             remote_fp: fp(i * 1024 + k),
             local_fp: fp(i * 1024 + k + 512),
         })
@@ -97,7 +106,7 @@ fn commits(cr: &mut Criterion) {
     let mut update = |txn: &mut Box<dyn twinsync::store::StoreTxn + '_>, next: &mut u64| {
         let i = *next % TWINS;
         *next += 1;
-        let id = (10_000 + i).to_string().into();
+        let id = (10_000 + i).to_string().parse().expect("a valid id");
         let mut t = txn.twin_by_remote(&c, &id).expect("read").expect("twin");
         assert_eq!(
             t.local_whole, written[i as usize],

@@ -30,8 +30,8 @@ async fn run() -> Result<()> {
     let tracker = MemoryTracker::with_clock("https://acme.example", clock.clone())?;
     tracker.add_project("SUP", "Support", &["Bug", "Task", "Epic"], Some("Task"))?;
     tracker.add_project("DEV", "Development", &["Bug", "Task", "Story"], None)?;
-    let alice = tracker.as_user(UserRef::new("alice", "Alice (support)"));
-    let dan = tracker.as_user(UserRef::new("dan", "Dan (development)"));
+    let alice = tracker.as_user(UserRef::new("alice".parse()?, "Alice (support)"));
+    let dan = tracker.as_user(UserRef::new("dan".parse()?, "Dan (development)"));
 
     let node = Node::builder()
         .tracker(Arc::new(tracker.clone()))
@@ -48,7 +48,7 @@ async fn run() -> Result<()> {
     let trigger = admin
         .add_trigger(
             &conn.id,
-            TriggerSpec::new("SUP", "project = SUP AND labels = escalate-to-dev")
+            TriggerSpec::new("SUP".parse()?, "project = SUP AND labels = escalate-to-dev")
                 .note("escalations to development"),
         )
         .await?;
@@ -57,7 +57,7 @@ async fn run() -> Result<()> {
         "  the engine runs: {}",
         trigger.effective_query().map_err(twinsync::Error::from)?
     );
-    let mistyped = TriggerSpec::new("SUP", "labels = escalate-to-");
+    let mistyped = TriggerSpec::new("SUP".parse()?, "labels = escalate-to-");
     if let Err(err) = admin.add_trigger(&conn.id, mistyped).await {
         println!("  a mistyped trigger is refused: {err}");
     }
@@ -68,7 +68,7 @@ async fn run() -> Result<()> {
     );
     let created = alice
         .create_issue(
-            &NewIssue::new("SUP", "Epic", "Checkout fails for EU customers")
+            &NewIssue::new("SUP".parse()?, "Epic", "Checkout fails for EU customers")
                 .description("Every EU card is declined since the 09:00 deploy."),
         )
         .await?;
@@ -93,7 +93,7 @@ async fn run() -> Result<()> {
     cycle(&node, &conn.id, &tracker).await?;
     println!(
         "  DEV issues: {} (not labelled yet)",
-        dev_issues(&tracker).len()
+        dev_issues(&tracker)?.len()
     );
 
     step(
@@ -101,7 +101,7 @@ async fn run() -> Result<()> {
         "Test Run of SUP-1 before it is labelled (writes nothing)",
     );
     let writes_before = tracker.calls().writes();
-    for result in node.test_run(&conn.id, &[IssueKey::new("SUP-1")]).await? {
+    for result in node.test_run(&conn.id, &[IssueKey::new("SUP-1")?]).await? {
         println!("{}", indent(&result.to_string()));
     }
     println!(
@@ -116,10 +116,10 @@ async fn run() -> Result<()> {
     };
     alice.update_issue(&created.id, &label).await?;
     cycle(&node, &conn.id, &tracker).await?;
-    show(&tracker, "DEV-1");
+    show(&tracker, "DEV-1")?;
 
     step(&clock, "Dan answers in DEV; Alice replies in SUP");
-    let dev = tracker.issue_by_key(&IssueKey::new("DEV-1")).await?;
+    let dev = tracker.issue_by_key(&IssueKey::new("DEV-1")?).await?;
     dan.add_comment(
         &dev.id,
         &NewComment::public("The EU acquirer dropped 3DS v1; fix in review."),
@@ -134,8 +134,8 @@ async fn run() -> Result<()> {
         )
         .await?;
     cycle(&node, &conn.id, &tracker).await?;
-    show(&tracker, "SUP-1");
-    show(&tracker, "DEV-1");
+    show(&tracker, "SUP-1")?;
+    show(&tracker, "DEV-1")?;
 
     step(
         &clock,
@@ -147,11 +147,11 @@ async fn run() -> Result<()> {
         ..IssueUpdate::default()
     };
     alice.update_issue(&created.id, &update).await?;
-    for result in node.test_run(&conn.id, &[IssueKey::new("SUP-1")]).await? {
+    for result in node.test_run(&conn.id, &[IssueKey::new("SUP-1")?]).await? {
         println!("{}", indent(&result.to_string()));
     }
     cycle(&node, &conn.id, &tracker).await?;
-    show(&tracker, "DEV-1");
+    show(&tracker, "DEV-1")?;
 
     step(&clock, "A quiet cycle");
     cycle(&node, &conn.id, &tracker).await?;
@@ -184,14 +184,14 @@ async fn cycle(
     Ok(report)
 }
 
-fn dev_issues(tracker: &MemoryTracker) -> Vec<twinsync::model::Issue> {
-    tracker.inspect_issues(&ProjectKey::new("DEV"))
+fn dev_issues(tracker: &MemoryTracker) -> Result<Vec<twinsync::model::Issue>> {
+    Ok(tracker.inspect_issues(&ProjectKey::new("DEV")?))
 }
 
-fn show(tracker: &MemoryTracker, key: &str) {
-    let Some(issue) = tracker.inspect_issue(&IssueKey::new(key)) else {
+fn show(tracker: &MemoryTracker, key: &str) -> Result<()> {
+    let Some(issue) = tracker.inspect_issue(&IssueKey::new(key)?) else {
         println!("  {key}: missing");
-        return;
+        return Ok(());
     };
     println!(
         "  {} [{}] {:?}, labels {:?}",
@@ -207,6 +207,7 @@ fn show(tracker: &MemoryTracker, key: &str) {
     for file in &issue.attachments {
         println!("    attachment {} ({} bytes)", file.file_name, file.size);
     }
+    Ok(())
 }
 
 fn indent(text: &str) -> String {

@@ -85,7 +85,7 @@ async fn main() -> Result<(), Failure> {
     let created = jira
         .create_issue(
             &NewIssue::new(
-                a.as_str(),
+                a.parse()?,
                 issue_type.as_str(),
                 "Printer on fire (twinsync example)",
             )

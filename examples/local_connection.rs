@@ -158,6 +158,14 @@ async fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// The error of an exalated issue that came back without a twin.
+fn no_twin(key: &IssueKey) -> twinsync::Error {
+    twinsync::Error::new(
+        ErrorKind::NotFound,
+        format!("issue {key} has no twin after exalating it"),
+    )
+}
+
 /// Files a support issue, escalates it to development, and syncs edits made
 /// on both sides.
 async fn first_run(
@@ -166,13 +174,13 @@ async fn first_run(
     tracker: &MemoryTracker,
     tracker_file: &Path,
 ) -> Result<()> {
-    let alice = tracker.as_user(UserRef::new("alice", "Alice (support)"));
-    let bob = tracker.as_user(UserRef::new("bob", "Bob (development)"));
+    let alice = tracker.as_user(UserRef::new("alice".parse()?, "Alice (support)"));
+    let bob = tracker.as_user(UserRef::new("bob".parse()?, "Bob (development)"));
 
     // Alice files a support issue with a comment and a screenshot.
     let sup = alice
         .create_issue(
-            &NewIssue::new("SUP", "Epic", "Checkout page times out")
+            &NewIssue::new("SUP".parse()?, "Epic", "Checkout page times out")
                 .description("Customers see a spinner for 30 s, then an error."),
         )
         .await?;
@@ -205,7 +213,7 @@ async fn first_run(
         .twin
         .as_ref()
         .map(|t| t.key.clone())
-        .unwrap_or_else(|| IssueKey::new("?"));
+        .ok_or_else(|| no_twin(&sup.key))?;
     let dev = tracker.issue_by_key(&dev_key).await?;
     println!(
         "exalated {} → {}: type {} (DEV has no Epic), {} comment(s), {} attachment(s), {} writes",
@@ -265,16 +273,13 @@ async fn next_run(
     tracker: &MemoryTracker,
     tracker_file: &Path,
 ) -> Result<()> {
-    let alice = tracker.as_user(UserRef::new("alice", "Alice (support)"));
-    let bob = tracker.as_user(UserRef::new("bob", "Bob (development)"));
-    let sup_key = IssueKey::new("SUP-1");
+    let alice = tracker.as_user(UserRef::new("alice".parse()?, "Alice (support)"));
+    let bob = tracker.as_user(UserRef::new("bob".parse()?, "Bob (development)"));
+    let sup_key: IssueKey = "SUP-1".parse()?;
 
     // Exalating again finds the twin instead of creating one.
     let twin = node.exalate(&conn.id, &sup_key).await?;
-    let dev_key = twin
-        .twin
-        .map(|t| t.key)
-        .unwrap_or_else(|| IssueKey::new("?"));
+    let dev_key = twin.twin.map(|t| t.key).ok_or_else(|| no_twin(&sup_key))?;
     println!(
         "run {run}: {sup_key} ⇄ {dev_key} already under sync ({} write(s) to exalate it again)",
         twin.writes
@@ -304,11 +309,11 @@ async fn next_run(
         report.writes
     );
 
-    let count = |project: &str| tracker.inspect_issues(&ProjectKey::new(project)).len();
+    let count = |project: &ProjectKey| tracker.inspect_issues(project).len();
     println!(
         "SUP has {} issue(s), DEV has {}; {sup_key} and {dev_key} have {} and {} comments",
-        count("SUP"),
-        count("DEV"),
+        count(&"SUP".parse()?),
+        count(&"DEV".parse()?),
         comments(&sup_key),
         comments(&dev_key)
     );

@@ -18,7 +18,7 @@ async fn run() -> Result<()> {
 
     let created = tracker
         .create_issue(
-            &NewIssue::new("SUP", "Bug", "Printer on fire")
+            &NewIssue::new("SUP".parse()?, "Bug", "Printer on fire")
                 .description("Smoke since this morning.\nFloor 3.")
                 .labels(["escalate-to-dev"]),
         )

@@ -379,6 +379,7 @@ impl Marker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::ids as lit;
     use serde_json::json;
 
     #[test]
@@ -434,11 +435,53 @@ mod tests {
     }
 
     #[test]
+    fn a_replica_with_an_empty_or_malformed_id_is_refused() {
+        let replica = Replica::new(
+            Origin {
+                instance: InstanceUrl::parse("https://a.example").unwrap(),
+                project: lit::project("SUP"),
+                id: lit::issue_id("10001"),
+                key: lit::key("SUP-1"),
+            },
+            time::macros::datetime!(2026-01-01 0:00 UTC),
+        );
+        let json = replica.to_json();
+        assert_eq!(
+            Replica::from_json(&json).unwrap(),
+            replica,
+            "valid ids round-trip"
+        );
+        for (from, to, want) in [
+            (
+                r#""key":"SUP-1""#,
+                r#""key":"""#,
+                r#"issue key "" is empty"#,
+            ),
+            (
+                r#""key":"SUP-1""#,
+                r#""key":"SUP""#,
+                r#"issue key "SUP" is not a project key"#,
+            ),
+            (
+                r#""project":"SUP""#,
+                r#""project":"""#,
+                r#"project key "" is empty"#,
+            ),
+            (r#""id":"10001""#, r#""id":"""#, r#"issue id "" is empty"#),
+        ] {
+            assert!(json.contains(from), "{json}");
+            let err = Replica::from_json(&json.replace(from, to)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+            assert!(err.to_string().contains(want), "{err}");
+        }
+    }
+
+    #[test]
     fn markers_round_trip_and_belong_to_one_connection() {
         let marker = Marker {
             connection: ConnectionId::parse("SUP_to_DEV").unwrap(),
-            origin_issue: "10001".into(),
-            origin_comment: Some("10005".into()),
+            origin_issue: lit::issue_id("10001"),
+            origin_comment: Some(lit::comment_id("10005")),
             op: "op-1".into(),
         };
         let mut props = BTreeMap::new();

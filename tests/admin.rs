@@ -6,16 +6,17 @@ use twinsync::connection::{DEFAULT_PROJECT_LEVEL_GROUP, ProjectLevelPolicy};
 use twinsync::engine::{
     Admin, DeleteOptions, InitiateRequest, Initiated, LocalConnectionOptions, RuleSpec,
 };
-use twinsync::model::{ConnectionId, IssueKey, ProjectKey, UserId};
+use twinsync::model::{ConnectionId, UserId};
 use twinsync::rules::RuleSet;
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::remote_rig::RemoteRig;
 use twinsync::testkit::rig::LocalRig;
 use twinsync::trigger::{TriggerId, TriggerSpec, TriggerUpdate};
 use twinsync::{ErrorKind, Result};
 
 fn user(u: &str) -> UserId {
-    UserId::new(u)
+    lit::user_id(u)
 }
 
 /// Every operation of [`Admin`], each set to change something on the fixture.
@@ -74,14 +75,18 @@ impl Fixture {
         let basic = rig.conn.id.clone();
         let admin = rig.admin();
         rig.user().create("SUP", "Bug", "Printer on fire");
-        block_on(rig.node.exalate(&basic, &IssueKey::new("SUP-1"))).unwrap();
+        block_on(rig.node.exalate(&basic, &lit::key("SUP-1"))).unwrap();
         rig.advance(10);
         rig.user().edit_summary("SUP-1", "Printer on fire, floor 3");
         rig.advance(10);
         rig.user().edit_summary("DEV-1", "Printer smokes");
         rig.sync();
         assert_eq!(rig.node.conflicts(&basic).unwrap().len(), 1);
-        block_on(admin.add_trigger(&basic, TriggerSpec::new("SUP", "labels = escalate"))).unwrap();
+        block_on(admin.add_trigger(
+            &basic,
+            TriggerSpec::new(lit::project("SUP"), "labels = escalate"),
+        ))
+        .unwrap();
 
         let options = LocalConnectionOptions::default().name("custom");
         let custom = block_on(admin.create_local_connection("SUP", "DEV", options))
@@ -130,9 +135,9 @@ impl Fixture {
                 .map(drop),
             Op::InitiateLocal => {
                 let own = self.rig.node.instance().to_string();
-                let request = InitiateRequest::new("SUP")
+                let request = InitiateRequest::new(lit::project("SUP"))
                     .destination(own)
-                    .destination_project("DEV")
+                    .destination_project(lit::project("DEV"))
                     .name("fourth");
                 admin.initiate(request).await.map(drop)
             }
@@ -154,7 +159,10 @@ impl Fixture {
             Op::PublishRules => admin.publish_rules(custom).await.map(drop),
             Op::RollbackRules => admin.rollback_rules(custom, 1).await.map(drop),
             Op::AddTrigger => admin
-                .add_trigger(basic, TriggerSpec::new("DEV", "summary ~ fire"))
+                .add_trigger(
+                    basic,
+                    TriggerSpec::new(lit::project("DEV"), "summary ~ fire"),
+                )
                 .await
                 .map(drop),
             Op::UpdateTrigger => admin
@@ -162,7 +170,7 @@ impl Fixture {
                 .await
                 .map(drop),
             Op::RemoveTrigger => admin.remove_trigger(basic, TriggerId(1)).await.map(drop),
-            Op::Resolve => admin.resolve(basic, &IssueKey::new("DEV-1")).await,
+            Op::Resolve => admin.resolve(basic, &lit::key("DEV-1")).await,
             Op::SetProjectLevelPolicy => {
                 let policy = ProjectLevelPolicy {
                     enabled: true,
@@ -241,7 +249,7 @@ fn a_project_admin_may_exactly_when_the_project_level_policy_allows() {
         for op in OPS {
             let fixture = Fixture::new();
             let tracker = &fixture.rig.tracker;
-            tracker.set_project_admin(&ProjectKey::new("DEV"), &pat, true); // and SUP
+            tracker.set_project_admin(&lit::project("DEV"), &pat, true); // and SUP
             if let Some(members) = &members {
                 tracker.set_group(group, members);
             }
@@ -301,7 +309,9 @@ fn remote_operations_refuse_a_user_without_permission_and_change_nothing() {
             rig.wipe_b(); // rejoining is for a side that lost its state
         }
         let ada = rig.a.node.admin(&user("ada"));
-        let pending = block_on(ada.initiate(InitiateRequest::new("SUP").name("pending"))).unwrap();
+        let pending =
+            block_on(ada.initiate(InitiateRequest::new(lit::project("SUP")).name("pending")))
+                .unwrap();
         let Initiated::Invitation { connection, code } = pending else {
             panic!("an invitation: {pending:?}");
         };
@@ -309,9 +319,12 @@ fn remote_operations_refuse_a_user_without_permission_and_change_nothing() {
             let (a, b) = (rig.a.node.admin(caller), rig.b.node.admin(caller));
             block_on(async {
                 match op {
-                    Initiate => a.initiate(InitiateRequest::new("SUP")).await.map(drop),
+                    Initiate => a
+                        .initiate(InitiateRequest::new(lit::project("SUP")))
+                        .await
+                        .map(drop),
                     Accept => b
-                        .accept(code.as_str(), &ProjectKey::new("DEV"))
+                        .accept(code.as_str(), &lit::project("DEV"))
                         .await
                         .map(drop),
                     RevokeInvitation => a.revoke_invitation(&connection.id).await,

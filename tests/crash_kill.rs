@@ -27,9 +27,10 @@ use std::time::{Duration, Instant};
 use futures::executor::block_on;
 use twinsync::MemoryTracker;
 use twinsync::engine::{BulkEvent, LocalConnectionOptions, Node, NodeOptions};
-use twinsync::model::{ConnectionId, Issue, IssueId, IssueKey, ProjectKey, UserId, UserRef};
+use twinsync::model::{ConnectionId, Issue, IssueId, IssueKey, UserRef};
 use twinsync::replica::Marker;
 use twinsync::store::{SqliteStore, Store};
+use twinsync::testkit::ids as lit;
 use twinsync::tracker::jira::JiraCloud;
 use twinsync::tracker::jira::emulator::{API_TOKEN, EMAIL, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
@@ -113,7 +114,7 @@ mod worker {
             Some(c) => c,
             None => {
                 let c = node
-                    .admin(&UserId::new(MemoryTracker::INTEGRATION_USER))
+                    .admin(&lit::user_id(MemoryTracker::INTEGRATION_USER))
                     .create_local_connection(
                         "SUP",
                         "DEV",
@@ -248,8 +249,8 @@ impl Harness {
             state: dir.path().join("state.db"),
             dir,
             conn: ConnectionId::parse(CONNECTION).expect("a valid id"),
-            alice: tracker.as_user(UserRef::new("alice", "Alice")),
-            bob: tracker.as_user(UserRef::new("bob", "Bob")),
+            alice: tracker.as_user(UserRef::new(lit::user_id("alice"), "Alice")),
+            bob: tracker.as_user(UserRef::new(lit::user_id("bob"), "Bob")),
             emulator,
             _runtime: runtime,
             written: Vec::new(),
@@ -404,10 +405,11 @@ impl Harness {
     }
 
     fn new_issue(&mut self, summary: &str, comments: usize) {
-        let created = block_on(
-            self.alice
-                .create_issue(&NewIssue::new("SUP", "Bug", summary)),
-        )
+        let created = block_on(self.alice.create_issue(&NewIssue::new(
+            lit::project("SUP"),
+            "Bug",
+            summary,
+        )))
         .expect("create an issue");
         for _ in 0..comments {
             self.comment(&self.alice.clone(), &created.id);
@@ -442,7 +444,7 @@ impl Harness {
         let mut issues = self
             .emulator
             .tracker()
-            .inspect_issues(&ProjectKey::new(project));
+            .inspect_issues(&lit::project(project));
         issues.sort_by_key(|i| i.id.as_str().parse::<u64>().unwrap_or(0));
         issues
     }

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use twinsync::clock::ManualClock;
 use twinsync::engine::{LocalConnectionOptions, Node};
-use twinsync::model::{IssueKey, ProjectKey, UserRef};
+use twinsync::model::UserRef;
 use twinsync::replica::Marker;
 use twinsync::store::{MemoryStore, Store};
 use twinsync::testkit::block_on;
 use twinsync::testkit::crash::{CrashMode, CrashStore, CrashSwitch, CrashTracker};
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::rig::test_options;
 use twinsync::tracker::{IssueUpdate, MemoryTracker, NewAttachment, NewComment, NewIssue, Tracker};
 
@@ -34,9 +35,13 @@ impl World {
         engine
             .add_project("DEV", "Development", &["Bug", "Task"], None)
             .unwrap();
-        let human = engine.as_user(UserRef::new("alice", "Alice"));
-        let sup =
-            block_on(human.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire"))).unwrap();
+        let human = engine.as_user(UserRef::new(lit::user_id("alice"), "Alice"));
+        let sup = block_on(human.create_issue(&NewIssue::new(
+            lit::project("SUP"),
+            "Bug",
+            "Printer on fire",
+        )))
+        .unwrap();
         for body in ["one", "two"] {
             block_on(human.add_comment(&sup.id, &NewComment::public(body))).unwrap();
         }
@@ -83,9 +88,9 @@ impl World {
                 LocalConnectionOptions::default(),
             ));
         }
-        let _ = block_on(node.exalate(&conn, &IssueKey::new("SUP-1")));
+        let _ = block_on(node.exalate(&conn, &lit::key("SUP-1")));
         self.clock.advance(Duration::from_secs(5));
-        let sup = self.engine.inspect_issue(&IssueKey::new("SUP-1")).unwrap();
+        let sup = self.engine.inspect_issue(&lit::key("SUP-1")).unwrap();
         let update = IssueUpdate {
             summary: Some("Printer on fire, floor 3".into()),
             ..IssueUpdate::default()
@@ -103,9 +108,7 @@ impl World {
 
 /// The node's admin handle for the tracker's integration user (a global admin).
 fn admin(node: &Node) -> twinsync::engine::Admin<'_> {
-    node.admin(&twinsync::model::UserId::new(
-        MemoryTracker::INTEGRATION_USER,
-    ))
+    node.admin(&lit::user_id(MemoryTracker::INTEGRATION_USER))
 }
 
 fn check(world: &World, label: &str) {
@@ -122,11 +125,11 @@ fn check(world: &World, label: &str) {
     let _ = block_on(admin(&node).activate(&conn));
     for _ in 0..4 {
         world.clock.advance(Duration::from_secs(120));
-        let _ = block_on(node.exalate(&conn, &IssueKey::new("SUP-1")));
+        let _ = block_on(node.exalate(&conn, &lit::key("SUP-1")));
         block_on(node.sync(&conn)).unwrap_or_else(|e| panic!("{label}: sync after restart: {e}"));
     }
-    let sup = world.engine.inspect_issue(&IssueKey::new("SUP-1")).unwrap();
-    let dev = world.engine.inspect_issues(&ProjectKey::new("DEV"));
+    let sup = world.engine.inspect_issue(&lit::key("SUP-1")).unwrap();
+    let dev = world.engine.inspect_issues(&lit::project("DEV"));
     assert_eq!(dev.len(), 1, "{label}: exactly one twin");
     let dev = &dev[0];
     assert!(

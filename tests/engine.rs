@@ -7,12 +7,13 @@ use twinsync::ErrorKind;
 use twinsync::engine::{BulkEvent, IssueState, Recovery};
 use twinsync::model::IssueKey;
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::rig::LocalRig;
 use twinsync::tracker::Tracker;
 use twinsync::tracker::memory::{Fault, FaultTarget, OpKind};
 
 fn key(k: &str) -> IssueKey {
-    IssueKey::new(k)
+    lit::key(k)
 }
 
 #[test]
@@ -670,18 +671,19 @@ impl NoBugRig {
         tracker
             .add_project("OPS", "Operations", &["Story"], None)
             .unwrap();
-        let human = tracker.as_user(twinsync::model::UserRef::new("alice", "Alice"));
+        let human = tracker.as_user(twinsync::model::UserRef::new(
+            lit::user_id("alice"),
+            "Alice",
+        ));
         let store = Arc::new(twinsync::store::MemoryStore::new());
         let node = LocalRig::start(&tracker, &clock, store);
         let conn = block_on(
-            node.admin(&twinsync::model::UserId::new(
-                twinsync::MemoryTracker::INTEGRATION_USER,
-            ))
-            .create_local_connection(
-                "SUP",
-                "OPS",
-                twinsync::engine::LocalConnectionOptions::default(),
-            ),
+            node.admin(&lit::user_id(twinsync::MemoryTracker::INTEGRATION_USER))
+                .create_local_connection(
+                    "SUP",
+                    "OPS",
+                    twinsync::engine::LocalConnectionOptions::default(),
+                ),
         )
         .unwrap();
         NoBugRig {
@@ -781,7 +783,7 @@ fn a_quarantined_twin_goes_again_when_its_issue_is_edited_or_its_project_changes
     let report = rig.sync();
     assert_eq!((report.synced, report.failed), (1, 0), "{report:?}");
     assert_eq!(rig.state(), IssueState::Synchronized);
-    assert_eq!(rig.tracker.inspect_issues(&"OPS".into()).len(), 1);
+    assert_eq!(rig.tracker.inspect_issues(&lit::project("OPS")).len(), 1);
 }
 
 #[test]
@@ -909,7 +911,7 @@ fn a_refused_mass_deletion_is_shown_and_a_confirmation_deletes_once() {
 fn only_an_admin_may_confirm_or_dismiss_a_refused_deletion() {
     let rig = refused_rig();
     let before = rig.node.status(&rig.conn.id).unwrap().issues;
-    let uma = twinsync::model::UserId::new("uma");
+    let uma = lit::user_id("uma");
     let err = block_on(
         rig.node
             .admin(&uma)

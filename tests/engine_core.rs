@@ -6,11 +6,12 @@ use twinsync::engine::IssueState;
 use twinsync::model::IssueKey;
 use twinsync::plan::Winner;
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::rig::LocalRig;
 use twinsync::{ErrorKind, ErrorScope};
 
 fn key(k: &str) -> IssueKey {
-    IssueKey::new(k)
+    lit::key(k)
 }
 
 #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use twinsync::ErrorKind;
 use twinsync::model::RichText;
+use twinsync::testkit::ids as lit;
 use twinsync::tracker::jira::emulator::JiraEmulator;
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Page, Tracker};
 
@@ -44,7 +45,9 @@ fn cloud_and_data_center_twins_settle_on_the_same_description() {
         ]}))
         .unwrap();
         let created = cloud
-            .create_issue(&NewIssue::new("SUP", "Bug", "twin").description(written.clone()))
+            .create_issue(
+                &NewIssue::new(lit::project("SUP"), "Bug", "twin").description(written.clone()),
+            )
             .await
             .unwrap();
         // What Data Center shows, as ADF: the sync would write this to the Cloud twin.
@@ -75,7 +78,7 @@ fn long_comment_threads_are_read_whole_and_in_order() {
         let emulator = JiraEmulator::start().await.unwrap();
         let jira = emulator.cloud().unwrap();
         let created = jira
-            .create_issue(&NewIssue::new("SUP", "Bug", "chatty"))
+            .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "chatty"))
             .await
             .unwrap();
         for n in 0..130 {

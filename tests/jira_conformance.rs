@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use twinsync::model::{ProjectKey, UserId};
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::{PermissionFixture, TrackerFixture};
 use twinsync::tracker::Tracker;
 use twinsync::tracker::jira::emulator::JiraEmulator;
@@ -21,10 +21,10 @@ fn block_on<F: Future>(future: F) -> F::Output {
 
 fn permissions() -> PermissionFixture {
     PermissionFixture {
-        global_admin: UserId::new("ada"),
-        project_admin: UserId::new("pat"),
-        plain_user: UserId::new("uma"),
-        group: ("sync-admins".to_owned(), vec![UserId::new("pat")]),
+        global_admin: lit::user_id("ada"),
+        project_admin: lit::user_id("pat"),
+        plain_user: lit::user_id("uma"),
+        group: ("sync-admins".to_owned(), vec![lit::user_id("pat")]),
         missing_group: "no-such-group".to_owned(),
     }
 }
@@ -32,7 +32,7 @@ fn permissions() -> PermissionFixture {
 fn fixture(tracker: Arc<dyn Tracker>, permissions: Option<PermissionFixture>) -> TrackerFixture {
     TrackerFixture {
         tracker,
-        project: ProjectKey::new("SUP"),
+        project: lit::project("SUP"),
         issue_type: "Bug".to_owned(),
         search_lag: Duration::ZERO,
         permissions,
@@ -91,15 +91,15 @@ mod data_center {
         block_on(async {
             let emulator = JiraEmulator::start().await.expect("the emulator starts");
             let jira = emulator.data_center().expect("a data center adapter");
-            let sup = ProjectKey::new("SUP");
+            let sup = lit::project("SUP");
             assert!(
-                jira.is_project_admin(&UserId::new("pat"), &sup)
+                jira.is_project_admin(&lit::user_id("pat"), &sup)
                     .await
                     .unwrap()
             );
             assert!(
                 !jira
-                    .is_project_admin(&UserId::new("uma"), &sup)
+                    .is_project_admin(&lit::user_id("uma"), &sup)
                     .await
                     .unwrap()
             );
@@ -108,11 +108,14 @@ mod data_center {
                 jira.is_global_admin(&me.id).await.unwrap(),
                 "the integration user is an admin"
             );
-            let err = jira.is_global_admin(&UserId::new("ada")).await.unwrap_err();
+            let err = jira
+                .is_global_admin(&lit::user_id("ada"))
+                .await
+                .unwrap_err();
             assert_eq!(err.kind(), twinsync::ErrorKind::Unsupported, "{err}");
             assert_eq!(
                 jira.group_members("sync-admins").await.unwrap(),
-                Some(vec![UserId::new("pat")])
+                Some(vec![lit::user_id("pat")])
             );
             assert_eq!(jira.group_members("nobody").await.unwrap(), None);
         });

@@ -9,12 +9,13 @@ use std::time::Duration;
 use twinsync::ErrorKind;
 use twinsync::engine::{BulkEvent, IssueState, Node};
 use twinsync::model::IssueKey;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::jira::{JiraFlavor, JiraRig};
 use twinsync::tracker::Tracker;
 use twinsync::tracker::jira::emulator::{Fault, FaultRule, RateLimitReason};
 
 fn key(k: &str) -> IssueKey {
-    IssueKey::new(k)
+    lit::key(k)
 }
 
 /// The path prefix of the flavor's REST API.

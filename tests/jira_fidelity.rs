@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use twinsync::model::{ProjectKey, RichText, UserId};
+use twinsync::model::RichText;
+use twinsync::testkit::ids as lit;
 use twinsync::tracker::jira::emulator::{Exchange, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Page, Tracker};
 
@@ -191,12 +192,12 @@ fn rich_description() -> RichText {
 /// Runs every operation twinsync uses through `JiraCloud` against the emulator.
 async fn exercise(emulator: &JiraEmulator) {
     let jira = emulator.cloud().expect("adapter");
-    let sup = ProjectKey::new("SUP");
+    let sup = lit::project("SUP");
     jira.instance().await.expect("instance");
     jira.project(&sup).await.expect("project");
     let created = jira
         .create_issue(
-            &NewIssue::new("SUP", "Bug", "Printer on fire")
+            &NewIssue::new(lit::project("SUP"), "Bug", "Printer on fire")
                 .description(rich_description())
                 .labels(["printer"])
                 .property("twinsync.marker", json!({"op": "1"})),
@@ -258,9 +259,13 @@ async fn exercise(emulator: &JiraEmulator) {
     jira.issue(&id).await.expect("issue");
     jira.issue_by_key(&created.key).await.expect("issue by key");
     for n in 0..3 {
-        jira.create_issue(&NewIssue::new("SUP", "Task", format!("filler {n}")))
-            .await
-            .expect("create");
+        jira.create_issue(&NewIssue::new(
+            lit::project("SUP"),
+            "Task",
+            format!("filler {n}"),
+        ))
+        .await
+        .expect("create");
     }
     let first = jira
         .search("project = SUP", &Page::first(2))
@@ -284,10 +289,10 @@ async fn exercise(emulator: &JiraEmulator) {
         .await
         .expect("delete attachment");
     jira.myself().await.expect("myself");
-    jira.is_global_admin(&UserId::new("ada"))
+    jira.is_global_admin(&lit::user_id("ada"))
         .await
         .expect("global admin");
-    jira.is_project_admin(&UserId::new("pat"), &sup)
+    jira.is_project_admin(&lit::user_id("pat"), &sup)
         .await
         .expect("project admin");
     jira.group_members("sync-admins").await.expect("group");
@@ -295,9 +300,9 @@ async fn exercise(emulator: &JiraEmulator) {
         .await
         .expect("missing group");
     // Answers that are errors are checked too.
-    let _ = jira.project(&ProjectKey::new("NOPE")).await;
+    let _ = jira.project(&lit::project("NOPE")).await;
     let _ = jira
-        .create_issue(&NewIssue::new("SUP", "Nope", "bad type"))
+        .create_issue(&NewIssue::new(lit::project("SUP"), "Nope", "bad type"))
         .await;
 }
 

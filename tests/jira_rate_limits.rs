@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use twinsync::ErrorKind;
-use twinsync::model::{IssueId, ProjectKey};
+use twinsync::model::IssueId;
+use twinsync::testkit::ids as lit;
 use twinsync::tracker::jira::JiraCloud;
 use twinsync::tracker::jira::emulator::{Fault, FaultRule, JiraEmulator, RateLimitReason};
 use twinsync::tracker::{IssueUpdate, NewIssue, Page, Tracker};
@@ -49,11 +50,11 @@ fn rename(summary: &str) -> IssueUpdate {
 
 async fn two_issues(jira: &JiraCloud) -> (IssueId, IssueId) {
     let a = jira
-        .create_issue(&NewIssue::new("SUP", "Bug", "a"))
+        .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "a"))
         .await
         .unwrap();
     let b = jira
-        .create_issue(&NewIssue::new("SUP", "Bug", "b"))
+        .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "b"))
         .await
         .unwrap();
     (a.id, b.id)
@@ -157,7 +158,7 @@ fn rate_limited_and_failed_writes_are_not_repeated() {
         );
         emulator.clear_exchanges();
         let err = jira
-            .create_issue(&NewIssue::new("SUP", "Bug", "limited"))
+            .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "limited"))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RateLimited);
@@ -166,7 +167,7 @@ fn rate_limited_and_failed_writes_are_not_repeated() {
             retry_after: Some(HOLD),
         }));
         let err = jira
-            .create_issue(&NewIssue::new("SUP", "Bug", "outage"))
+            .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "outage"))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
@@ -181,7 +182,7 @@ fn rate_limited_and_failed_writes_are_not_repeated() {
         assert!(
             emulator
                 .tracker()
-                .inspect_issues(&ProjectKey::new("SUP"))
+                .inspect_issues(&lit::project("SUP"))
                 .is_empty()
         );
     });
@@ -200,14 +201,14 @@ fn a_lost_answer_is_a_timeout_and_the_issue_exists_once_with_its_marker() {
         let marker = json!({"op": "lost-1"});
         let err = jira
             .create_issue(
-                &NewIssue::new("SUP", "Bug", "lost answer")
+                &NewIssue::new(lit::project("SUP"), "Bug", "lost answer")
                     .property("twinsync.marker", marker.clone()),
             )
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
         assert!(err.may_have_applied() && err.is_temporary());
-        let issues = emulator.tracker().inspect_issues(&ProjectKey::new("SUP"));
+        let issues = emulator.tracker().inspect_issues(&lit::project("SUP"));
         assert_eq!(
             issues.len(),
             1,
@@ -241,14 +242,14 @@ fn a_late_answer_is_a_timeout() {
             .unwrap();
         emulator.inject(FaultRule::new(Fault::Latency(Duration::from_secs(2))).method("POST"));
         let err = jira
-            .create_issue(&NewIssue::new("SUP", "Bug", "slow"))
+            .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "slow"))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
         assert_eq!(
             emulator
                 .tracker()
-                .inspect_issues(&ProjectKey::new("SUP"))
+                .inspect_issues(&lit::project("SUP"))
                 .len(),
             1
         );
@@ -327,7 +328,7 @@ fn errors_name_the_object_and_carry_jiras_reason() {
         let emulator = JiraEmulator::start().await.unwrap();
         let jira = emulator.cloud().unwrap();
         let err = jira
-            .create_issue(&NewIssue::new("SUP", "Saga", "x"))
+            .create_issue(&NewIssue::new(lit::project("SUP"), "Saga", "x"))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -336,21 +337,21 @@ fn errors_name_the_object_and_carry_jiras_reason() {
             "jira answered 400: issuetype: Specify a valid issue type (operation create issue, project SUP)"
         );
         let err = jira
-            .create_issue(&NewIssue::new("NOPE", "Bug", "x"))
+            .create_issue(&NewIssue::new(lit::project("NOPE"), "Bug", "x"))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
         assert!(err.to_string().contains("project NOPE"), "{err}");
         let err = jira
             .updated_since(
-                &ProjectKey::new("NOPE"),
+                &lit::project("NOPE"),
                 time::OffsetDateTime::now_utc(),
                 &Page::first(10),
             )
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
-        let err = jira.issue(&IssueId::new("4242")).await.unwrap_err();
+        let err = jira.issue(&lit::issue_id("4242")).await.unwrap_err();
         assert_eq!(
             err.to_string(),
             "jira answered 404: Issue does not exist or you do not have permission to see it. (operation get issue, issue 4242)"

@@ -13,6 +13,7 @@ use time::{Date, Duration, Month, PrimitiveDateTime, Time};
 use twinsync::ErrorKind;
 use twinsync::clock::ManualClock;
 use twinsync::model::{Issue, RichText};
+use twinsync::testkit::ids as lit;
 use twinsync::tracker::memory::OpKind;
 use twinsync::tracker::{MemoryTracker, NewComment, NewIssue, Page, Tracker};
 use twinsync::trigger::jql::{
@@ -313,10 +314,12 @@ fn memory_search_rejects_bad_jql_before_counting_a_call() {
 #[test]
 fn memory_search_evaluates_the_subset_on_the_tracker_clock() {
     let (tracker, clock) = tracker();
-    let bug = NewIssue::new("SUP", "Bug", "Printer on fire").labels(["escalate-to-dev".to_owned()]);
+    let bug = NewIssue::new(lit::project("SUP"), "Bug", "Printer on fire")
+        .labels(["escalate-to-dev".to_owned()]);
     block_on(tracker.create_issue(&bug)).unwrap();
     clock.advance(StdDuration::from_secs(2 * 86_400));
-    let task = NewIssue::new("SUP", "Task", "Order toner").description(RichText::plain("Black"));
+    let task = NewIssue::new(lit::project("SUP"), "Task", "Order toner")
+        .description(RichText::plain("Black"));
     let created = block_on(tracker.create_issue(&task)).unwrap();
     block_on(tracker.add_comment(&created.id, &NewComment::public("urgent, please"))).unwrap();
     clock.advance(StdDuration::from_secs(3600));

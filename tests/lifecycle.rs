@@ -11,6 +11,7 @@ use twinsync::engine::{DeleteOptions, LocalConnectionOptions, Node, RuleSpec};
 use twinsync::model::{InstanceUrl, IssueKey, UserId};
 use twinsync::replica::Marker;
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::remote_rig::RemoteRig;
 use twinsync::testkit::rig::{LocalRig, test_options};
 use twinsync::tracker::memory::{Fault, FaultTarget, OpKind};
@@ -19,22 +20,22 @@ use twinsync::transport::{InProcessNetwork, Transport};
 use twinsync::{ErrorKind, Result};
 
 fn key(k: &str) -> IssueKey {
-    IssueKey::new(k)
+    lit::key(k)
 }
 
 fn ada() -> UserId {
-    UserId::new("ada")
+    lit::user_id("ada")
 }
 
 #[test]
 fn deleting_a_remote_connection_stops_the_other_side_with_its_cause() {
     let rig = RemoteRig::new();
     let conn = rig.connect();
-    block_on(
-        rig.a
-            .human
-            .create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")),
-    )
+    block_on(rig.a.human.create_issue(&NewIssue::new(
+        lit::project("SUP"),
+        "Bug",
+        "Printer on fire",
+    )))
     .unwrap();
     block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     block_on(
@@ -72,11 +73,11 @@ fn deleting_a_remote_connection_stops_the_other_side_with_its_cause() {
 fn a_side_that_missed_the_deletion_stops_when_it_next_sends() {
     let rig = RemoteRig::new();
     let conn = rig.connect();
-    block_on(
-        rig.a
-            .human
-            .create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")),
-    )
+    block_on(rig.a.human.create_issue(&NewIssue::new(
+        lit::project("SUP"),
+        "Bug",
+        "Printer on fire",
+    )))
     .unwrap();
     block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     // B deletes while A cannot be told (no reply reaches it).
@@ -112,10 +113,11 @@ fn a_side_that_missed_the_deletion_stops_when_it_next_sends() {
 fn deleting_with_unexalate_clears_the_markers_so_a_new_connection_starts_afresh() {
     for unexalate in [false, true] {
         let rig = LocalRig::new();
-        block_on(
-            rig.human
-                .create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")),
-        )
+        block_on(rig.human.create_issue(&NewIssue::new(
+            lit::project("SUP"),
+            "Bug",
+            "Printer on fire",
+        )))
         .unwrap();
         block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
         let options = if unexalate {
@@ -186,7 +188,7 @@ fn basic_rules_are_fixed_and_custom_rules_are_versioned() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "no draft: {err}");
     let err = block_on(
         rig.node
-            .admin(&UserId::new("uma"))
+            .admin(&lit::user_id("uma"))
             .save_rule_draft(&id, RuleSpec::default()),
     )
     .unwrap_err();
@@ -217,7 +219,7 @@ fn basic_rules_are_fixed_and_custom_rules_are_versioned() {
     );
 
     // Version 2 does not sync labels.
-    let mut new = NewIssue::new("SUP", "Bug", "Printer on fire");
+    let mut new = NewIssue::new(lit::project("SUP"), "Bug", "Printer on fire");
     new.labels = vec!["urgent".into()];
     block_on(rig.human.create_issue(&new)).unwrap();
     block_on(rig.node.exalate(&id, &key("SUP-1"))).unwrap();
@@ -291,7 +293,7 @@ fn replayed_or_altered_messages_change_nothing_even_after_a_restart() {
     block_on(
         rig.a
             .human
-            .create_issue(&NewIssue::new("SUP", "Bug", "first summary")),
+            .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "first summary")),
     )
     .unwrap();
     block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
@@ -350,7 +352,7 @@ fn a_side_that_lost_its_store_joins_again_without_duplicates_or_deletions() {
     block_on(
         rig.a
             .human
-            .create_issue(&NewIssue::new("SUP", "Bug", "from A")),
+            .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "from A")),
     )
     .unwrap();
     let sup1 = rig.a.issue("SUP-1");
@@ -359,7 +361,7 @@ fn a_side_that_lost_its_store_joins_again_without_duplicates_or_deletions() {
     block_on(
         rig.b
             .human
-            .create_issue(&NewIssue::new("DEV", "Bug", "from B")),
+            .create_issue(&NewIssue::new(lit::project("DEV"), "Bug", "from B")),
     )
     .unwrap();
     let dev2 = rig.b.issue("DEV-2");
@@ -370,14 +372,14 @@ fn a_side_that_lost_its_store_joins_again_without_duplicates_or_deletions() {
 
     rig.wipe_b();
     assert!(rig.b.node.connections().unwrap().is_empty());
-    let err = block_on(rig.a.node.admin(&UserId::new("uma")).reinvite(&conn.id)).unwrap_err();
+    let err = block_on(rig.a.node.admin(&lit::user_id("uma")).reinvite(&conn.id)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     let code = block_on(rig.a.node.admin(&ada()).reinvite(&conn.id)).unwrap();
     let joined = block_on(
         rig.b
             .node
             .admin(&ada())
-            .accept(code.as_str(), &"DEV".into()),
+            .accept(code.as_str(), &lit::project("DEV")),
     )
     .unwrap();
     assert_eq!(joined.id, conn.id);

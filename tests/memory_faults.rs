@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use twinsync::clock::{Clock, ManualClock};
 use twinsync::model::{ProjectKey, UserRef};
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::{block_on, setup_memory_tracker};
 use twinsync::tracker::memory::{Fault, FaultTarget, OpKind, RandomFaults};
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Page, Tracker};
@@ -18,7 +19,7 @@ fn tracker() -> (MemoryTracker, Arc<ManualClock>) {
 }
 
 fn sup() -> ProjectKey {
-    ProjectKey::new("SUP")
+    lit::project("SUP")
 }
 
 fn count(tracker: &MemoryTracker) -> usize {
@@ -32,12 +33,13 @@ fn fail_before_applying_writes_nothing() {
         OpKind::CreateIssue,
         Fault::Fail(ErrorKind::PermissionDenied),
     );
-    let err = block_on(t.create_issue(&NewIssue::new("SUP", "Bug", "x"))).unwrap_err();
+    let err =
+        block_on(t.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "x"))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     assert!(!err.is_temporary());
     assert_eq!(count(&t), 0);
     // The fault fired once; the next call goes through.
-    block_on(t.create_issue(&NewIssue::new("SUP", "Bug", "x"))).unwrap();
+    block_on(t.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "x"))).unwrap();
     assert_eq!(count(&t), 1);
 }
 
@@ -45,7 +47,8 @@ fn fail_before_applying_writes_nothing() {
 fn lost_response_applies_the_write_but_reports_a_timeout() {
     let (t, _) = tracker();
     t.inject(OpKind::CreateIssue, Fault::LoseResponse);
-    let err = block_on(t.create_issue(&NewIssue::new("SUP", "Bug", "lost"))).unwrap_err();
+    let err =
+        block_on(t.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "lost"))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
     assert!(err.is_temporary() && err.may_have_applied());
     let issues = t.inspect_issues(&sup());
@@ -69,7 +72,8 @@ fn rate_limit_carries_retry_after_and_applies_nothing() {
         FaultTarget::AnyWrite,
         Fault::RateLimited(Duration::from_secs(7)),
     );
-    let err = block_on(t.create_issue(&NewIssue::new("SUP", "Bug", "x"))).unwrap_err();
+    let err =
+        block_on(t.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "x"))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
     assert!(err.is_temporary() && !err.may_have_applied());
@@ -79,7 +83,8 @@ fn rate_limit_carries_retry_after_and_applies_nothing() {
 #[test]
 fn server_error_is_temporary_and_applies_nothing() {
     let (t, _) = tracker();
-    let created = block_on(t.create_issue(&NewIssue::new("SUP", "Bug", "before"))).unwrap();
+    let created =
+        block_on(t.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "before"))).unwrap();
     t.inject(OpKind::UpdateIssue, Fault::ServerError);
     let update = IssueUpdate {
         summary: Some("after".into()),
@@ -117,7 +122,7 @@ fn random_faults_replay_exactly_from_a_seed() {
         }));
         let outcomes: Vec<_> = (0..40)
             .map(|i| {
-                block_on(t.create_issue(&NewIssue::new("SUP", "Bug", format!("{i}"))))
+                block_on(t.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", format!("{i}"))))
                     .map(|c| c.key.to_string())
                     .map_err(|e| e.kind())
             })
@@ -136,7 +141,8 @@ fn random_faults_replay_exactly_from_a_seed() {
 fn search_lags_while_direct_reads_stay_current() {
     let (t, clock) = tracker();
     t.set_search_lag(Duration::from_secs(60));
-    let created = block_on(t.create_issue(&NewIssue::new("SUP", "Bug", "fresh"))).unwrap();
+    let created =
+        block_on(t.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "fresh"))).unwrap();
     let page = block_on(t.search("project = SUP", &Page::first(50))).unwrap();
     assert!(
         page.issues.is_empty(),
@@ -167,8 +173,8 @@ fn search_lags_while_direct_reads_stay_current() {
 #[test]
 fn calls_are_counted_per_handle_including_failures() {
     let (t, _) = tracker();
-    let human = t.as_user(UserRef::new("hana", "Hana Human"));
-    block_on(human.create_issue(&NewIssue::new("SUP", "Bug", "by a human"))).unwrap();
+    let human = t.as_user(UserRef::new(lit::user_id("hana"), "Hana Human"));
+    block_on(human.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "by a human"))).unwrap();
     assert_eq!(
         t.calls().total(),
         0,
@@ -177,7 +183,7 @@ fn calls_are_counted_per_handle_including_failures() {
     t.inject(OpKind::Search, Fault::ServerError);
     let _ = block_on(t.search("project = SUP", &Page::first(10)));
     block_on(t.search("project = SUP", &Page::first(10))).unwrap();
-    let issue = block_on(t.issue_by_key(&"SUP-1".into())).unwrap();
+    let issue = block_on(t.issue_by_key(&lit::key("SUP-1"))).unwrap();
     assert_eq!(issue.creator.unwrap().id.as_str(), "hana");
     let calls = t.calls();
     assert_eq!(calls.get(OpKind::Search), 2);

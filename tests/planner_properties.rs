@@ -7,11 +7,12 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use twinsync::model::{IssueType, ProjectInfo, RichText, UserRef};
 use twinsync::plan::TwinState;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::plan_model::{ModelPair, ModelSide};
 
 fn project(key: &str) -> ProjectInfo {
     ProjectInfo {
-        key: key.into(),
+        key: lit::project(key),
         name: key.into(),
         issue_types: ["Bug", "Task"]
             .iter()
@@ -109,7 +110,7 @@ impl Run {
 
     fn apply(&mut self, action: &Action) {
         let t = self.tick();
-        let user = UserRef::new("u", "User");
+        let user = UserRef::new(lit::user_id("u"), "User");
         match action {
             Action::Summary(a, v) => edit(self.side(*a), t, |i| i.summary = v.to_string()),
             Action::Description(a, v) => {

@@ -4,25 +4,27 @@
 use twinsync::ErrorKind;
 use twinsync::connection::{ConnectionStatus, InvitationStatus};
 use twinsync::engine::{InitiateRequest, Initiated};
-use twinsync::model::{Issue, IssueKey, ProjectKey, UserId};
+use twinsync::model::{Issue, IssueKey, UserId};
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::remote_rig::{RemoteRig, RigSide};
 use twinsync::tracker::memory::OpKind;
 use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
 
 fn key(k: &str) -> IssueKey {
-    IssueKey::new(k)
+    lit::key(k)
 }
 
 fn user(u: &str) -> UserId {
-    UserId::new(u)
+    lit::user_id(u)
 }
 
 fn human_issue(side: &RigSide, project: &str, summary: &str) -> Issue {
-    let created = block_on(
-        side.human
-            .create_issue(&NewIssue::new(project, "Bug", summary)),
-    )
+    let created = block_on(side.human.create_issue(&NewIssue::new(
+        lit::project(project),
+        "Bug",
+        summary,
+    )))
     .unwrap();
     block_on(side.human.issue(&created.id)).unwrap()
 }
@@ -80,7 +82,7 @@ fn initiate_invite_accept_then_sync_both_ways_with_comments_and_attachments() {
         rig.a
             .node
             .admin(&user("ada"))
-            .initiate(InitiateRequest::new("SUP")),
+            .initiate(InitiateRequest::new(lit::project("SUP"))),
     )
     .unwrap();
     let Initiated::Invitation { connection, code } = initiated else {
@@ -100,7 +102,7 @@ fn initiate_invite_accept_then_sync_both_ways_with_comments_and_attachments() {
         rig.b
             .node
             .admin(&user("ada"))
-            .accept(code.as_str(), &ProjectKey::new("DEV")),
+            .accept(code.as_str(), &lit::project("DEV")),
     )
     .unwrap();
     assert_eq!(accepted.id, connection.id);
@@ -228,9 +230,9 @@ fn a_private_destination_only_calls_out_and_pulls_its_messages() {
 #[test]
 fn admin_access_to_a_reachable_destination_establishes_directly() {
     let rig = RemoteRig::new();
-    let request = InitiateRequest::new("SUP")
+    let request = InitiateRequest::new(lit::project("SUP"))
         .destination("https://B.example:443/twinsync/")
-        .destination_project("DEV")
+        .destination_project(lit::project("DEV"))
         .admin_access(true)
         .name("support to dev");
     let initiated = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap();
@@ -250,9 +252,9 @@ fn admin_access_to_a_reachable_destination_establishes_directly() {
     assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
 
     // The destination checks the caller there: uma administers nothing.
-    let request = InitiateRequest::new("SUP")
+    let request = InitiateRequest::new(lit::project("SUP"))
         .destination("https://b.example")
-        .destination_project("DEV")
+        .destination_project(lit::project("DEV"))
         .admin_access(true);
     rig.b.tracker.set_global_admin(&user("ada"), false);
     let err = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap_err();
@@ -275,12 +277,12 @@ fn admin_access_to_a_reachable_destination_establishes_directly() {
 fn an_unreachable_destination_or_no_admin_access_gives_an_invitation() {
     let rig = RemoteRig::with_private_b();
     for request in [
-        InitiateRequest::new("SUP")
+        InitiateRequest::new(lit::project("SUP"))
             .destination("https://b.example")
-            .destination_project("DEV")
+            .destination_project(lit::project("DEV"))
             .admin_access(true),
-        InitiateRequest::new("SUP").destination("https://elsewhere.example"),
-        InitiateRequest::new("SUP"),
+        InitiateRequest::new(lit::project("SUP")).destination("https://elsewhere.example"),
+        InitiateRequest::new(lit::project("SUP")),
     ] {
         let initiated = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap();
         assert!(
@@ -305,7 +307,7 @@ fn an_unreachable_destination_or_no_admin_access_gives_an_invitation() {
         rig.b
             .node
             .admin(&user("ada"))
-            .initiate(InitiateRequest::new("DEV")),
+            .initiate(InitiateRequest::new(lit::project("DEV"))),
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
@@ -323,9 +325,9 @@ fn the_own_instance_in_any_spelling_makes_a_local_connection() {
     .into_iter()
     .enumerate()
     {
-        let request = InitiateRequest::new("SUP")
+        let request = InitiateRequest::new(lit::project("SUP"))
             .destination(url)
-            .destination_project("DEV")
+            .destination_project(lit::project("DEV"))
             .name(format!("local {i}"));
         let initiated = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap();
         let Initiated::Local(conn) = initiated else {
@@ -335,7 +337,7 @@ fn the_own_instance_in_any_spelling_makes_a_local_connection() {
         assert_eq!(conn.status, ConnectionStatus::Active);
     }
     // A local connection needs both projects.
-    let request = InitiateRequest::new("SUP").destination("https://a.example");
+    let request = InitiateRequest::new(lit::project("SUP")).destination("https://a.example");
     let err = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(rig.a.node.invitations().unwrap().is_empty());
@@ -427,47 +429,41 @@ fn triggers_bring_issues_under_sync_on_a_remote_connection() {
     use twinsync::trigger::TriggerSpec;
     let rig = RemoteRig::with_private_b();
     let conn = rig.connect();
-    block_on(
-        rig.a
-            .node
-            .admin(&user("ada"))
-            .add_trigger(&conn.id, TriggerSpec::new("SUP", "labels = escalate")),
-    )
+    block_on(rig.a.node.admin(&user("ada")).add_trigger(
+        &conn.id,
+        TriggerSpec::new(lit::project("SUP"), "labels = escalate"),
+    ))
     .unwrap();
-    block_on(
-        rig.b
-            .node
-            .admin(&user("ada"))
-            .add_trigger(&conn.id, TriggerSpec::new("DEV", "summary ~ outage")),
-    )
+    block_on(rig.b.node.admin(&user("ada")).add_trigger(
+        &conn.id,
+        TriggerSpec::new(lit::project("DEV"), "summary ~ outage"),
+    ))
     .unwrap();
     // A trigger names a project of this node's side only.
-    let err = block_on(
-        rig.a
-            .node
-            .admin(&user("ada"))
-            .add_trigger(&conn.id, TriggerSpec::new("DEV", "labels = x")),
-    )
+    let err = block_on(rig.a.node.admin(&user("ada")).add_trigger(
+        &conn.id,
+        TriggerSpec::new(lit::project("DEV"), "labels = x"),
+    ))
     .unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::InvalidInput | ErrorKind::NotFound),
         "{err}"
     );
 
-    let mut escalated = NewIssue::new("SUP", "Bug", "Checkout fails");
+    let mut escalated = NewIssue::new(lit::project("SUP"), "Bug", "Checkout fails");
     escalated.labels = vec!["escalate".into()];
     block_on(rig.a.human.create_issue(&escalated)).unwrap();
     block_on(
         rig.a
             .human
-            .create_issue(&NewIssue::new("SUP", "Bug", "not for DEV")),
+            .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "not for DEV")),
     )
     .unwrap();
-    block_on(
-        rig.b
-            .human
-            .create_issue(&NewIssue::new("DEV", "Task", "Network outage")),
-    )
+    block_on(rig.b.human.create_issue(&NewIssue::new(
+        lit::project("DEV"),
+        "Task",
+        "Network outage",
+    )))
     .unwrap();
     rig.advance(60);
     let (ra, rb) = rig.sync(&conn);

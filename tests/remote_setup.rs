@@ -11,16 +11,17 @@ use twinsync::connection::{
 use twinsync::engine::{DeleteOptions, InitiateRequest, Initiated};
 use twinsync::model::{ProjectKey, UserId};
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::remote_rig::{RemoteRig, RigSide};
 use twinsync::tracker::Tracker;
 use twinsync::{Error, ErrorKind};
 
 fn user(u: &str) -> UserId {
-    UserId::new(u)
+    lit::user_id(u)
 }
 
 fn dev() -> ProjectKey {
-    ProjectKey::new("DEV")
+    lit::project("DEV")
 }
 
 fn invite(
@@ -59,7 +60,7 @@ fn invitation_error(err: &Error) -> &InvitationError {
 #[test]
 fn a_malformed_or_corrupted_code_is_told_apart_from_a_wrong_one() {
     let rig = RemoteRig::new();
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let (_, code) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     let err = accept(&rig.b, "hello there").unwrap_err();
     assert!(
         matches!(invitation_error(&err), InvitationError::Malformed { .. }),
@@ -85,7 +86,7 @@ fn an_expired_code_is_refused() {
     let rig = RemoteRig::new();
     let (conn, code) = invite(
         &rig,
-        InitiateRequest::new("SUP").validity(Duration::from_secs(3600)),
+        InitiateRequest::new(lit::project("SUP")).validity(Duration::from_secs(3600)),
     );
     rig.advance(2 * 3600);
     let err = accept(&rig.b, code.as_str()).unwrap_err();
@@ -103,7 +104,7 @@ fn an_expired_code_is_refused() {
 #[test]
 fn a_code_works_once() {
     let rig = RemoteRig::new();
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let (_, code) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     let accepted = accept(&rig.b, code.as_str()).unwrap();
     let c = rig.another_node("https://c.example", true);
     let err = accept(&c, code.as_str()).unwrap_err();
@@ -134,7 +135,7 @@ fn a_code_works_once() {
         rig.b
             .node
             .admin(&user("ada"))
-            .accept(code.as_str(), &ProjectKey::new("SUP")),
+            .accept(code.as_str(), &lit::project("SUP")),
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
@@ -143,7 +144,7 @@ fn a_code_works_once() {
 #[test]
 fn a_revoked_code_is_refused_and_its_pending_connection_goes() {
     let rig = RemoteRig::new();
-    let (conn, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let (conn, code) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     let err = block_on(rig.a.node.admin(&user("uma")).revoke_invitation(&conn.id)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
     block_on(rig.a.node.admin(&user("ada")).revoke_invitation(&conn.id)).unwrap();
@@ -163,7 +164,7 @@ fn a_revoked_code_is_refused_and_its_pending_connection_goes() {
 #[test]
 fn a_code_whose_connection_the_initiator_deleted_is_unknown_there() {
     let rig = RemoteRig::new();
-    let (conn, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let (conn, code) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     block_on(
         rig.a
             .node
@@ -186,7 +187,7 @@ fn a_code_whose_connection_the_initiator_deleted_is_unknown_there() {
 #[test]
 fn a_forged_code_fails_the_proof_of_the_secret() {
     let rig = RemoteRig::new();
-    let (conn, _) = invite(&rig, InitiateRequest::new("SUP"));
+    let (conn, _) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     let new = NewInvitation::new(
         conn.id.clone(),
         conn.name.clone(),
@@ -210,12 +211,12 @@ fn a_forged_code_fails_the_proof_of_the_secret() {
 #[test]
 fn a_missing_project_an_unreachable_initiator_or_a_caller_who_may_not_is_refused() {
     let rig = RemoteRig::new();
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let (_, code) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     let err = block_on(
         rig.b
             .node
             .admin(&user("ada"))
-            .accept(code.as_str(), &ProjectKey::new("NOPE")),
+            .accept(code.as_str(), &lit::project("NOPE")),
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
@@ -231,7 +232,10 @@ fn a_missing_project_an_unreachable_initiator_or_a_caller_who_may_not_is_refused
     assert!(err.is_temporary());
     nothing_half_made(&rig);
     // A code made by this very node is a local connection's business.
-    let (_, own) = invite(&rig, InitiateRequest::new("SUP").name("second"));
+    let (_, own) = invite(
+        &rig,
+        InitiateRequest::new(lit::project("SUP")).name("second"),
+    );
     let err = block_on(rig.a.node.admin(&user("ada")).accept(own.as_str(), &dev())).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
@@ -241,7 +245,7 @@ fn an_old_initiator_is_refused_naming_both_versions_and_nothing_is_made() {
     let mut rig = RemoteRig::new();
     // A code written by a node that speaks version 0.
     rig.restart_a_speaking(0);
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let (_, code) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     let err = accept(&rig.b, code.as_str()).unwrap_err();
     assert!(
         matches!(
@@ -255,7 +259,10 @@ fn an_old_initiator_is_refused_naming_both_versions_and_nothing_is_made() {
 
     // A current code, but the initiator was downgraded since.
     rig.restart_a_speaking(twinsync::connection::PROTOCOL_VERSION);
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP").name("again"));
+    let (_, code) = invite(
+        &rig,
+        InitiateRequest::new(lit::project("SUP")).name("again"),
+    );
     rig.restart_a_speaking(0);
     let err = accept(&rig.b, code.as_str()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
@@ -281,9 +288,9 @@ fn an_old_destination_is_refused_at_initiation_and_nothing_is_made() {
     let mut rig = RemoteRig::new();
     rig.restart_b_speaking(0);
     for admin in [true, false] {
-        let request = InitiateRequest::new("SUP")
+        let request = InitiateRequest::new(lit::project("SUP"))
             .destination("https://b.example")
-            .destination_project("DEV")
+            .destination_project(lit::project("DEV"))
             .admin_access(admin);
         let err = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
@@ -297,7 +304,7 @@ fn an_old_destination_is_refused_at_initiation_and_nothing_is_made() {
         assert!(rig.b.node.connections().unwrap().is_empty());
     }
     // An old acceptor refuses a current code before it contacts anyone.
-    let (_, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let (_, code) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     let err = accept(&rig.b, code.as_str()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
     nothing_half_made(&rig);
@@ -313,7 +320,7 @@ fn only_permitted_callers_set_up_and_change_connections() {
             rig.a
                 .node
                 .admin(&user(who))
-                .initiate(InitiateRequest::new("SUP")),
+                .initiate(InitiateRequest::new(lit::project("SUP"))),
         )
         .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{who}: {err}");
@@ -335,7 +342,7 @@ fn only_permitted_callers_set_up_and_change_connections() {
         rig.a
             .node
             .admin(&user("pat"))
-            .initiate(InitiateRequest::new("SUP")),
+            .initiate(InitiateRequest::new(lit::project("SUP"))),
     )
     .unwrap();
     let pending = initiated.connection().clone();
@@ -343,7 +350,7 @@ fn only_permitted_callers_set_up_and_change_connections() {
         rig.a
             .node
             .admin(&user("pat"))
-            .initiate(InitiateRequest::new("DEV").name("not pat's")),
+            .initiate(InitiateRequest::new(lit::project("DEV")).name("not pat's")),
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
@@ -400,8 +407,8 @@ fn only_permitted_callers_set_up_and_change_connections() {
 #[test]
 fn invitations_survive_a_restart_of_the_initiator() {
     let mut rig = RemoteRig::new();
-    let (conn, code) = invite(&rig, InitiateRequest::new("SUP"));
-    let (revoked, _) = invite(&rig, InitiateRequest::new("SUP"));
+    let (conn, code) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
+    let (revoked, _) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     block_on(
         rig.a
             .node
@@ -427,7 +434,7 @@ fn invitations_survive_a_restart_of_the_initiator() {
         rig.a
             .node
             .admin(&user("ada"))
-            .initiate(InitiateRequest::new("SUP").name(conn.name.clone())),
+            .initiate(InitiateRequest::new(lit::project("SUP")).name(conn.name.clone())),
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
@@ -437,7 +444,7 @@ fn invitations_survive_a_restart_of_the_initiator() {
         other
             .node
             .admin(&user("ada"))
-            .initiate(InitiateRequest::new("SUP")),
+            .initiate(InitiateRequest::new(lit::project("SUP"))),
     )
     .unwrap()
     {
@@ -453,7 +460,7 @@ fn an_accept_that_failed_finding_the_twins_is_finished_by_accepting_again() {
     use twinsync::tracker::memory::{Fault, OpKind};
 
     let rig = RemoteRig::new();
-    let (conn, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let (conn, code) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     // The initiator takes the code; finding B's twins (a search) then fails.
     rig.b
         .tracker
@@ -510,7 +517,7 @@ impl twinsync::transport::Transport for LoseWelcome {
 #[test]
 fn an_acceptor_whose_welcome_was_lost_accepts_again_and_nobody_else_can() {
     let mut rig = RemoteRig::new();
-    let (conn, code) = invite(&rig, InitiateRequest::new("SUP"));
+    let (conn, code) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
     rig.b.node = block_on(
         twinsync::engine::Node::builder()
             .tracker(std::sync::Arc::new(rig.b.tracker.clone()))
@@ -555,13 +562,13 @@ fn an_acceptor_whose_welcome_was_lost_accepts_again_and_nobody_else_can() {
         rig.b.node.instance(),
         std::sync::Arc::new(rig.b.node.clone()),
     );
-    block_on(
-        rig.a
-            .human
-            .create_issue(&twinsync::tracker::NewIssue::new("SUP", "Bug", "x")),
-    )
+    block_on(rig.a.human.create_issue(&twinsync::tracker::NewIssue::new(
+        lit::project("SUP"),
+        "Bug",
+        "x",
+    )))
     .unwrap();
-    let twin = block_on(rig.a.node.exalate(&conn.id, &"SUP-1".into())).unwrap();
+    let twin = block_on(rig.a.node.exalate(&conn.id, &lit::key("SUP-1"))).unwrap();
     assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
 }
 
@@ -573,14 +580,14 @@ mod never_panics {
     /// A request from a real exchange: a signed replica from A to B.
     fn signed_request(rig: &RemoteRig) -> Vec<u8> {
         let conn = rig.connect();
-        block_on(
-            rig.a
-                .human
-                .create_issue(&twinsync::tracker::NewIssue::new("SUP", "Bug", "x")),
-        )
+        block_on(rig.a.human.create_issue(&twinsync::tracker::NewIssue::new(
+            lit::project("SUP"),
+            "Bug",
+            "x",
+        )))
         .unwrap();
         // The replica message, as A would send it (A's node answers Hello too).
-        let _ = block_on(rig.a.node.exalate(&conn.id, &"SUP-1".into())).unwrap();
+        let _ = block_on(rig.a.node.exalate(&conn.id, &lit::key("SUP-1"))).unwrap();
         let hello = br#"{"type":"hello","protocol":1}"#.to_vec();
         let answer = block_on(rig.b.node.handle(hello));
         assert!(String::from_utf8_lossy(&answer).contains(r#""type":"hello""#));

@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use time::macros::datetime;
 use twinsync::ErrorKind;
-use twinsync::model::{ConnectionId, IssueRef, ProjectKey};
+use twinsync::model::{ConnectionId, IssueRef};
 use twinsync::plan::{CommentLink, TwinState};
 use twinsync::store::{BulkProgress, ConnectionRecord, QueueItem, SqliteStore, Store, StoreTxn};
+use twinsync::testkit::ids as lit;
 
 /// The suite against a store in memory.
 mod in_memory {
@@ -51,17 +52,20 @@ fn conn(name: &str) -> ConnectionId {
 fn twin(c: &ConnectionId, remote: u32, comments: u32) -> TwinState {
     let mut t = TwinState::new(
         c.clone(),
-        IssueRef::new(remote.to_string(), format!("SUP-{remote}")),
+        IssueRef::new(
+            lit::issue_id(remote.to_string()),
+            lit::key(format!("SUP-{remote}")),
+        ),
     );
     t.local = Some(IssueRef::new(
-        (remote + 10_000).to_string(),
-        format!("DEV-{remote}"),
+        lit::issue_id((remote + 10_000).to_string()),
+        lit::key(format!("DEV-{remote}")),
     ));
     t.set_field("summary", 0x1234_5678_9abc_def0, 0x0fed_cba9_8765_4321);
     t.comments = (0..comments)
         .map(|i| CommentLink {
-            remote: format!("{remote}{i:03}").into(),
-            local: format!("9{remote}{i:03}").into(),
+            remote: lit::comment_id(format!("{remote}{i:03}")),
+            local: lit::comment_id(format!("9{remote}{i:03}")),
             remote_fp: u64::from(i) << 40,
             local_fp: u64::MAX - u64::from(i),
         })
@@ -143,13 +147,14 @@ fn committed_state_survives_reopening_the_file() {
             .enqueue(&QueueItem {
                 seq: 0,
                 connection: c.clone(),
-                project: ProjectKey::new("SUP"),
-                issue: "1".into(),
+                project: lit::project("SUP"),
+                issue: lit::issue_id("1"),
                 queued: at,
             })
             .expect("enqueue");
         assert_eq!(seq, 1);
-        txn.set_watermark(&c, &"SUP".into(), at).expect("set");
+        txn.set_watermark(&c, &lit::project("SUP"), at)
+            .expect("set");
         txn.put_bulk_progress(&bulk_at_page_7(&c)).expect("set");
         txn.commit().expect("commit");
 
@@ -164,7 +169,8 @@ fn committed_state_survives_reopening_the_file() {
     let mut txn = store.begin().expect("begin");
     assert_eq!(txn.connection(&c).expect("read"), Some(record(&c)));
     assert_eq!(
-        txn.twin_by_local(&c, &"10001".into()).expect("read"),
+        txn.twin_by_local(&c, &lit::issue_id("10001"))
+            .expect("read"),
         Some(twin(&c, 1, 10)),
         "the twin with its 10 comment links reads back equal"
     );
@@ -177,7 +183,10 @@ fn committed_state_survives_reopening_the_file() {
     assert_eq!(queue.len(), 1);
     assert_eq!((queue[0].seq, queue[0].queued), (1, at));
     assert_eq!(queue[0].queued.offset(), at.offset(), "the offset is kept");
-    assert_eq!(txn.watermark(&c, &"SUP".into()).expect("read"), Some(at));
+    assert_eq!(
+        txn.watermark(&c, &lit::project("SUP")).expect("read"),
+        Some(at)
+    );
     assert_eq!(
         txn.bulk_progress(&c, "project = SUP").expect("read"),
         Some(bulk_at_page_7(&c))
@@ -186,8 +195,8 @@ fn committed_state_survives_reopening_the_file() {
         .enqueue(&QueueItem {
             seq: 0,
             connection: c.clone(),
-            project: ProjectKey::new("SUP"),
-            issue: "2".into(),
+            project: lit::project("SUP"),
+            issue: lit::issue_id("2"),
             queued: at,
         })
         .expect("enqueue");
@@ -348,6 +357,37 @@ fn a_damaged_file_gives_storage_errors_not_panics() {
     let text = err.to_string();
     assert!(text.contains(&path.display().to_string()), "{text}");
     assert!(text.contains("the file is damaged"), "{text}");
+}
+
+#[test]
+fn a_stored_twin_with_an_empty_issue_key_is_a_storage_error() {
+    let (_dir, path) = temp();
+    write_twins(&path, 1);
+    let state: Vec<u8> = sqlite(&path)
+        .query_row("SELECT state FROM twins", [], |r| r.get(0))
+        .expect("the twin's state");
+    // The remote key "SUP-0" is stored as its length and its bytes: make it "".
+    let needle = [&[5_u8][..], b"SUP-0"].concat();
+    let at = state
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the key is in the state");
+    let mut emptied = state[..at].to_vec();
+    emptied.push(0);
+    emptied.extend_from_slice(&state[at + needle.len()..]);
+    sqlite(&path)
+        .execute("UPDATE twins SET state = ?1", [emptied])
+        .expect("write the state by hand");
+    let store = SqliteStore::open(&path).expect("open");
+    let err = store
+        .begin()
+        .and_then(|mut txn| txn.twins(&conn("c1")))
+        .expect_err("the twin is refused");
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    assert!(
+        err.to_string().contains("twin state is unreadable"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -608,7 +648,7 @@ fn a_v0_1_file_is_migrated_on_open_and_keeps_what_a_user_sees() {
         "the twins, with SUP-1's two comment links"
     );
     let dev1 = txn
-        .twin_by_local(&local, &"10005".into())
+        .twin_by_local(&local, &lit::issue_id("10005"))
         .expect("read")
         .expect("DEV-1 is found by its own id");
     assert_eq!(dev1.remote.key.as_str(), "SUP-1");
@@ -675,12 +715,12 @@ fn a_v0_1_file_is_migrated_on_open_and_keeps_what_a_user_sees() {
         Some(1_767_225_860_000_000_000)
     );
     assert_eq!(
-        txn.seq_mark(&conn(REMOTE), &SeqMark::Applied("10001".into()))
+        txn.seq_mark(&conn(REMOTE), &SeqMark::Applied(lit::issue_id("10001")))
             .expect("read"),
         Some(1_767_225_860_000_000_000)
     );
     assert_eq!(
-        txn.seq_mark(&conn(REMOTE), &SeqMark::Acked("10016".into()))
+        txn.seq_mark(&conn(REMOTE), &SeqMark::Acked(lit::issue_id("10016")))
             .expect("read"),
         Some(1_767_225_735_000_000_000)
     );
@@ -757,8 +797,14 @@ fn outgoing_flags_and_gone_marks_of_v0_1_move_and_unknown_keys_are_dropped() {
             ("10018", "REM-2", false, true)
         ]
     );
-    assert!(txn.peer_gone(&conn(REMOTE), &"20007".into()).expect("read"));
-    assert!(!txn.peer_gone(&conn(REMOTE), &"10001".into()).expect("read"));
+    assert!(
+        txn.peer_gone(&conn(REMOTE), &lit::issue_id("20007"))
+            .expect("read")
+    );
+    assert!(
+        !txn.peer_gone(&conn(REMOTE), &lit::issue_id("10001"))
+            .expect("read")
+    );
     assert_eq!(
         txn.last_sync(&conn("OPS_to_QA")).expect("read"),
         None,
@@ -827,7 +873,7 @@ fn a_node_on_a_migrated_v0_1_file_syncs_without_duplicates() {
     use std::time::Duration;
     use twinsync::clock::ManualClock;
     use twinsync::engine::Node;
-    use twinsync::model::{IssueKey, UserRef};
+    use twinsync::model::UserRef;
     use twinsync::testkit::block_on;
     use twinsync::tracker::{IssueUpdate, MemoryTracker, NewComment, Tracker};
 
@@ -840,7 +886,7 @@ fn a_node_on_a_migrated_v0_1_file_syncs_without_duplicates() {
         clock.clone(),
     )
     .expect("the 0.1 node's tracker");
-    let human = tracker.as_user(UserRef::new("alice", "Alice"));
+    let human = tracker.as_user(UserRef::new(lit::user_id("alice"), "Alice"));
     let store = Arc::new(SqliteStore::open(&path).expect("migrate"));
     let node = block_on(
         Node::builder()
@@ -851,7 +897,7 @@ fn a_node_on_a_migrated_v0_1_file_syncs_without_duplicates() {
             .build(),
     )
     .expect("a node starts on the migrated file");
-    let issues = |project: &str| tracker.inspect_issues(&ProjectKey::new(project));
+    let issues = |project: &str| tracker.inspect_issues(&lit::project(project));
     assert_eq!(issues("DEV").len(), 3);
 
     // What the panel shows came through the migration.
@@ -869,9 +915,7 @@ fn a_node_on_a_migrated_v0_1_file_syncs_without_duplicates() {
 
     // A user edits SUP-1 and comments on it: the change reaches DEV-1, and
     // no issue is created again.
-    let sup1 = tracker
-        .inspect_issue(&IssueKey::new("SUP-1"))
-        .expect("SUP-1");
+    let sup1 = tracker.inspect_issue(&lit::key("SUP-1")).expect("SUP-1");
     let update = IssueUpdate {
         summary: Some("Printer on fire, again".into()),
         ..IssueUpdate::default()
@@ -882,9 +926,7 @@ fn a_node_on_a_migrated_v0_1_file_syncs_without_duplicates() {
         clock.advance(Duration::from_secs(120));
         block_on(node.sync(&local)).expect("sync");
     }
-    let dev1 = tracker
-        .inspect_issue(&IssueKey::new("DEV-1"))
-        .expect("DEV-1");
+    let dev1 = tracker.inspect_issue(&lit::key("DEV-1")).expect("DEV-1");
     assert_eq!(dev1.summary, "Printer on fire, again");
     let bodies: Vec<String> = dev1
         .comments

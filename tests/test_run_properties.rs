@@ -7,8 +7,9 @@
 //! more cases.
 
 use proptest::prelude::*;
-use twinsync::model::{IssueKey, RichText};
+use twinsync::model::RichText;
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::rig::LocalRig;
 use twinsync::tracker::{IssueUpdate, Tracker};
 
@@ -100,7 +101,7 @@ proptest! {
     ) {
         let rig = LocalRig::new();
         rig.user().create("SUP", "Epic", "summary 0");
-        let sup = IssueKey::new("SUP-1");
+        let sup = lit::key("SUP-1");
         if !new_twin {
             block_on(rig.node.exalate(&rig.conn.id, &sup)).expect("exalate");
             for e in &before {

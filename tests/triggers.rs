@@ -7,6 +7,7 @@ use twinsync::engine::{BulkEvent, DeleteOptions, LocalConnectionOptions, TestRun
 use twinsync::model::IssueKey;
 use twinsync::plan::Op;
 use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
 use twinsync::testkit::rig::LocalRig;
 use twinsync::tracker::memory::{Fault, OpKind};
 use twinsync::trigger::{JqlError, TriggerId, TriggerSpec, TriggerUpdate};
@@ -14,14 +15,14 @@ use twinsync::trigger::{JqlError, TriggerId, TriggerSpec, TriggerUpdate};
 const ESCALATE: &str = "project = SUP AND labels = escalate-to-dev";
 
 fn key(k: &str) -> IssueKey {
-    IssueKey::new(k)
+    lit::key(k)
 }
 
 fn escalation_rig() -> (LocalRig, TriggerId) {
     let rig = LocalRig::new();
     let trigger = block_on(rig.admin().add_trigger(
         &rig.conn.id,
-        TriggerSpec::new("SUP", ESCALATE).note("escalations to development"),
+        TriggerSpec::new(lit::project("SUP"), ESCALATE).note("escalations to development"),
     ))
     .unwrap();
     (rig, trigger.id)
@@ -33,7 +34,10 @@ fn a_bad_query_is_refused_with_its_position_before_anything_is_stored() {
     let commits = rig.store.commits();
     let err = block_on(rig.admin().add_trigger(
         &rig.conn.id,
-        TriggerSpec::new("SUP", "labels = escalate-to-dev AND created ~ yesterday"),
+        TriggerSpec::new(
+            lit::project("SUP"),
+            "labels = escalate-to-dev AND created ~ yesterday",
+        ),
     ))
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -49,10 +53,10 @@ fn a_bad_query_is_refused_with_its_position_before_anything_is_stored() {
     assert_eq!(rig.store.commits(), commits, "nothing stored");
     assert!(rig.node.triggers(&rig.conn.id).unwrap().is_empty());
 
-    let err = block_on(
-        rig.admin()
-            .add_trigger(&rig.conn.id, TriggerSpec::new("OPS", "labels = x")),
-    )
+    let err = block_on(rig.admin().add_trigger(
+        &rig.conn.id,
+        TriggerSpec::new(lit::project("OPS"), "labels = x"),
+    ))
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(
@@ -62,7 +66,7 @@ fn a_bad_query_is_refused_with_its_position_before_anything_is_stored() {
     );
     let err = block_on(rig.admin().add_trigger(
         &rig.conn.id,
-        TriggerSpec::new("SUP", "project = DEV AND labels = x"),
+        TriggerSpec::new(lit::project("SUP"), "project = DEV AND labels = x"),
     ))
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -72,10 +76,10 @@ fn a_bad_query_is_refused_with_its_position_before_anything_is_stored() {
         "{err}"
     );
     let unknown = twinsync::model::ConnectionId::parse("nope").unwrap();
-    let err = block_on(
-        rig.admin()
-            .add_trigger(&unknown, TriggerSpec::new("SUP", "labels = x")),
-    )
+    let err = block_on(rig.admin().add_trigger(
+        &unknown,
+        TriggerSpec::new(lit::project("SUP"), "labels = x"),
+    ))
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(rig.store.commits(), commits, "still nothing stored");
@@ -85,15 +89,15 @@ fn a_bad_query_is_refused_with_its_position_before_anything_is_stored() {
 fn triggers_are_listed_updated_removed_and_survive_a_restart() {
     let mut rig = LocalRig::new();
     let conn = rig.conn.id.clone();
-    let first = block_on(
-        rig.admin()
-            .add_trigger(&conn, TriggerSpec::new("sup", ESCALATE).note("escalations")),
-    )
+    let first = block_on(rig.admin().add_trigger(
+        &conn,
+        TriggerSpec::new(lit::project("sup"), ESCALATE).note("escalations"),
+    ))
     .unwrap();
-    let second = block_on(
-        rig.admin()
-            .add_trigger(&conn, TriggerSpec::new("DEV", "type = Bug").enabled(false)),
-    )
+    let second = block_on(rig.admin().add_trigger(
+        &conn,
+        TriggerSpec::new(lit::project("DEV"), "type = Bug").enabled(false),
+    ))
     .unwrap();
     assert_eq!((first.id, second.id), (TriggerId(1), TriggerId(2)));
     assert_eq!(
@@ -246,10 +250,10 @@ fn escalation_a_labelled_issue_reaches_dev_with_comments_and_attachments_then_bo
 #[test]
 fn an_issue_matched_by_two_triggers_gets_one_twin_however_often_it_is_seen() {
     let (rig, _) = escalation_rig();
-    block_on(
-        rig.admin()
-            .add_trigger(&rig.conn.id, TriggerSpec::new("SUP", "summary ~ outage")),
-    )
+    block_on(rig.admin().add_trigger(
+        &rig.conn.id,
+        TriggerSpec::new(lit::project("SUP"), "summary ~ outage"),
+    ))
     .unwrap();
     rig.user().create("SUP", "Bug", "Outage in region EU");
     rig.user().set_labels("SUP-1", &["escalate-to-dev"]);
@@ -276,7 +280,7 @@ fn a_trigger_selects_only_its_own_project_and_only_while_enabled() {
     let rig = LocalRig::new();
     let t = block_on(rig.admin().add_trigger(
         &rig.conn.id,
-        TriggerSpec::new("SUP", "labels = escalate-to-dev").enabled(false),
+        TriggerSpec::new(lit::project("SUP"), "labels = escalate-to-dev").enabled(false),
     ))
     .unwrap();
     rig.user().create("SUP", "Bug", "in support");
@@ -331,13 +335,13 @@ fn issues_the_sync_created_never_trigger_even_while_a_lost_create_settles() {
     // Everything on both sides matches a trigger.
     block_on(
         rig.admin()
-            .add_trigger(&rig.conn.id, TriggerSpec::new("SUP", "")),
+            .add_trigger(&rig.conn.id, TriggerSpec::new(lit::project("SUP"), "")),
     )
     .unwrap();
-    block_on(
-        rig.admin()
-            .add_trigger(&rig.conn.id, TriggerSpec::new("DEV", "summary ~ fire")),
-    )
+    block_on(rig.admin().add_trigger(
+        &rig.conn.id,
+        TriggerSpec::new(lit::project("DEV"), "summary ~ fire"),
+    ))
     .unwrap();
     rig.user().create("SUP", "Bug", "Printer on fire");
     rig.tracker.inject(OpKind::CreateIssue, Fault::LoseResponse);
@@ -388,7 +392,7 @@ fn issues_older_than_the_connection_come_under_sync_only_by_bulk_exalate_by_trig
     .unwrap();
     let trigger = block_on(
         rig.admin()
-            .add_trigger(&conn.id, TriggerSpec::new("SUP", ESCALATE)),
+            .add_trigger(&conn.id, TriggerSpec::new(lit::project("SUP"), ESCALATE)),
     )
     .unwrap();
     rig.advance(1);

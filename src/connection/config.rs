@@ -18,12 +18,33 @@ pub struct Side {
     /// The instance.
     pub instance: InstanceUrl,
     /// The project.
+    #[serde(deserialize_with = "stored_project")]
     pub project: ProjectKey,
+}
+
+/// A side's project as stored. Before project keys were checked, the unknown
+/// side of a pending connection was stored as `?`: it reads as
+/// `UNKNOWN`, what such a side holds now. Any other malformed key is refused.
+fn stored_project<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ProjectKey, D::Error> {
+    let text = String::deserialize(d)?;
+    if text == "?" {
+        return Ok(ProjectKey::unknown());
+    }
+    ProjectKey::new(text).map_err(serde::de::Error::custom)
 }
 
 impl fmt::Display for Side {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} on {}", self.project, self.instance)
+        write!(f, "{} on {}", shown(&self.project), self.instance)
+    }
+}
+
+/// A side's project for people: `?` for the unknown side of a pending connection.
+fn shown(project: &ProjectKey) -> &str {
+    if *project == ProjectKey::unknown() {
+        "?"
+    } else {
+        project.as_str()
     }
 }
 
@@ -120,7 +141,38 @@ impl fmt::Display for Connection {
         write!(
             f,
             "{} ({kind}: {} ↔ {}) — {}",
-            self.name, self.a.project, self.b.project, self.status
+            self.name,
+            shown(&self.a.project),
+            shown(&self.b.project),
+            self.status
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(project: &str) -> serde_json::Result<Side> {
+        serde_json::from_value(serde_json::json!({
+            "instance": "https://a.example",
+            "project": project,
+        }))
+    }
+
+    #[test]
+    fn a_stored_side_reads_its_project_checked() {
+        assert_eq!(side("SUP").unwrap().project.as_str(), "SUP");
+        assert_eq!(
+            side("?").unwrap().project,
+            ProjectKey::unknown(),
+            "0.1's unknown side"
+        );
+        let err = side("").unwrap_err();
+        assert!(
+            err.to_string().contains(r#"project key "" is empty"#),
+            "{err}"
+        );
+        assert!(side("SUP-1").is_err());
     }
 }

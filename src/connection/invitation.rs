@@ -346,7 +346,8 @@ impl Invitation {
         if project.is_empty() {
             return Err(malformed("its project key is empty"));
         }
-        let project = ProjectKey::new(project);
+        let project =
+            ProjectKey::new(project).map_err(|_| malformed("its project key is not valid"))?;
         if !reader.0.is_empty() {
             return Err(malformed("it has bytes after its last field"));
         }

@@ -38,7 +38,7 @@
 //!     ConnectionId::generate()?,
 //!     "SUP_to_DEV",
 //!     InstanceUrl::parse("https://support.example")?,
-//!     ProjectKey::new("SUP"),
+//!     ProjectKey::new("SUP")?,
 //! );
 //! let code = Invitation::create(new, &clock)?.encode();
 //! assert!(code.as_str().starts_with("twinsync-invite-"));

@@ -3,6 +3,7 @@ use time::macros::datetime;
 use super::*;
 use crate::connection::{NewInvitation, Secret};
 use crate::model::InstanceUrl;
+use crate::testkit::ids as lit;
 
 fn now() -> OffsetDateTime {
     datetime!(2026-01-01 0:00 UTC)
@@ -17,7 +18,7 @@ fn invitation(connection: &str) -> Invitation {
         id(connection),
         format!("{connection} name"),
         InstanceUrl::parse("https://support.example").unwrap(),
-        ProjectKey::new("SUP"),
+        lit::project("SUP"),
     );
     Invitation::with_secret(new, Secret::from_bytes([7; 32]), now()).unwrap()
 }
@@ -185,7 +186,7 @@ fn the_list_shows_each_invitation_status_without_secrets() {
         id("d"),
         "d name",
         InstanceUrl::parse("https://support.example").unwrap(),
-        ProjectKey::new("SUP"),
+        lit::project("SUP"),
     );
     expired.validity = std::time::Duration::from_secs(60);
     let expired = Invitation::with_secret(expired, Secret::from_bytes([7; 32]), now()).unwrap();

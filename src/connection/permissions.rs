@@ -37,7 +37,7 @@ pub const DEFAULT_PROJECT_LEVEL_GROUP: &str = "twinsync-project-level-administra
 /// # futures::executor::block_on(async {
 /// let tracker = MemoryTracker::new("https://acme.example")?;
 /// tracker.add_project("DEV", "Development", &["Task"], None)?;
-/// let (dev, ann) = (ProjectKey::new("DEV"), UserId::new("ann"));
+/// let (dev, ann) = (ProjectKey::new("DEV")?, UserId::new("ann")?);
 /// tracker.set_project_admin(&dev, &ann, true);
 ///
 /// let mut policy = ProjectLevelPolicy::default();

@@ -2,6 +2,7 @@ use futures::executor::block_on;
 
 use super::*;
 use crate::model::UserRef;
+use crate::testkit::ids as lit;
 use crate::tracker::MemoryTracker;
 use crate::tracker::memory::OpKind;
 
@@ -98,7 +99,7 @@ fn assert_outcome(row: usize, got: Result<Grant>, want: Want) {
 
 #[test]
 fn the_pure_decision_follows_the_table() {
-    let (ann, dev) = (UserId::new("ann"), ProjectKey::new("DEV"));
+    let (ann, dev) = (lit::user_id("ann"), lit::project("DEV"));
     for (row, (on, global_admin, project_admin, group, want)) in TABLE.into_iter().enumerate() {
         let facts = PermissionFacts {
             global_admin,
@@ -123,21 +124,21 @@ fn tracker_for(global_admin: bool, project_admin: bool, group: G) -> MemoryTrack
     tracker
         .add_project("DEV", "Development", &["Task"], None)
         .unwrap();
-    let (ann, bob) = (UserId::new("ann"), UserId::new("bob"));
+    let (ann, bob) = (lit::user_id("ann"), lit::user_id("bob"));
     tracker.set_global_admin(&ann, global_admin);
-    tracker.set_project_admin(&ProjectKey::new("DEV"), &ann, project_admin);
+    tracker.set_project_admin(&lit::project("DEV"), &ann, project_admin);
     match group {
         Absent => tracker.remove_group(DEFAULT_PROJECT_LEVEL_GROUP),
         Empty => tracker.set_group(DEFAULT_PROJECT_LEVEL_GROUP, &[]),
         In => tracker.set_group(DEFAULT_PROJECT_LEVEL_GROUP, &[bob, ann]),
         Out => tracker.set_group(DEFAULT_PROJECT_LEVEL_GROUP, &[bob]),
     }
-    tracker.as_user(UserRef::new("ann", "Ann"))
+    tracker.as_user(UserRef::new(lit::user_id("ann"), "Ann"))
 }
 
 #[test]
 fn the_tracker_check_follows_the_table() {
-    let (ann, dev) = (UserId::new("ann"), ProjectKey::new("DEV"));
+    let (ann, dev) = (lit::user_id("ann"), lit::project("DEV"));
     for (row, (on, global_admin, project_admin, group, want)) in TABLE.into_iter().enumerate() {
         let tracker = tracker_for(global_admin, project_admin, group);
         let got = block_on(policy(on).check(&tracker, &ann, &dev));
@@ -147,7 +148,7 @@ fn the_tracker_check_follows_the_table() {
 
 #[test]
 fn the_group_is_looked_up_only_when_it_decides() {
-    let (ann, dev) = (UserId::new("ann"), ProjectKey::new("DEV"));
+    let (ann, dev) = (lit::user_id("ann"), lit::project("DEV"));
     let tracker = tracker_for(true, true, Empty);
     block_on(policy(true).check(&tracker, &ann, &dev)).unwrap();
     assert_eq!(tracker.calls().get(OpKind::User), 2);
@@ -166,7 +167,7 @@ fn the_group_name_is_configurable_and_documented() {
             group: "twinsync-project-level-administrators".to_owned(),
         }
     );
-    let (ann, dev) = (UserId::new("ann"), ProjectKey::new("DEV"));
+    let (ann, dev) = (lit::user_id("ann"), lit::project("DEV"));
     // The default group is empty, but the configured one does not exist.
     let tracker = tracker_for(false, true, Empty);
     let custom = ProjectLevelPolicy {
@@ -177,7 +178,7 @@ fn the_group_name_is_configurable_and_documented() {
         block_on(custom.check(&tracker, &ann, &dev)).unwrap(),
         Grant::ProjectAdmin
     );
-    tracker.set_group("sync-admins", &[UserId::new("bob")]);
+    tracker.set_group("sync-admins", &[lit::user_id("bob")]);
     let err = block_on(custom.check(&tracker, &ann, &dev)).unwrap_err();
     assert!(err.to_string().contains("group \"sync-admins\""), "{err}");
 }
@@ -185,7 +186,7 @@ fn the_group_name_is_configurable_and_documented() {
 #[test]
 fn a_missing_project_is_not_found_even_for_global_admins() {
     let tracker = tracker_for(true, false, Absent);
-    let err = block_on(policy(true).check(&tracker, &UserId::new("ann"), &ProjectKey::new("NOPE")))
+    let err = block_on(policy(true).check(&tracker, &lit::user_id("ann"), &lit::project("NOPE")))
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.context_value("project"), Some("NOPE"));
@@ -199,7 +200,7 @@ fn a_blank_group_name_is_a_configuration_error() {
         group: " ".to_owned(),
     };
     let err =
-        block_on(blank.check(&tracker, &UserId::new("ann"), &ProjectKey::new("DEV"))).unwrap_err();
+        block_on(blank.check(&tracker, &lit::user_id("ann"), &lit::project("DEV"))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidConfig);
 }
 
@@ -211,7 +212,7 @@ fn deciding_without_a_needed_group_is_an_error_not_a_grant() {
         group: None,
     };
     let err = policy(true)
-        .decide(&facts, &UserId::new("ann"), &ProjectKey::new("DEV"))
+        .decide(&facts, &lit::user_id("ann"), &lit::project("DEV"))
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unexpected);
 }

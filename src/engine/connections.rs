@@ -6,7 +6,7 @@ use futures::TryStreamExt;
 
 use crate::connection::{Connection, ConnectionStatus, Mode, Side};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ConnectionId, IssueId, IssueRef, ProjectKey};
+use crate::model::{ConnectionId, IssueId, IssueKey, IssueRef, ProjectKey};
 use crate::plan::{ConflictPolicy, DeletionGuard, TwinState};
 use crate::replica::Marker;
 use crate::rules::RuleSetKind;
@@ -85,7 +85,7 @@ impl Node {
         b: &str,
         options: LocalConnectionOptions,
     ) -> Result<Connection> {
-        let (a, b) = (ProjectKey::new(a), ProjectKey::new(b));
+        let (a, b) = (ProjectKey::new(a)?, ProjectKey::new(b)?);
         if a == b {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -172,8 +172,10 @@ impl Node {
                     {
                         continue;
                     }
-                    let origin =
-                        IssueRef::new(marker.origin_issue.clone(), marker.origin_issue.as_str());
+                    let origin = IssueRef::new(
+                        marker.origin_issue.clone(),
+                        IssueKey::stand_in(&marker.origin_issue),
+                    );
                     let mut twin = TwinState::new(conn.id.clone(), origin);
                     twin.local = Some(issue.reference());
                     twins.push(twin);

@@ -274,7 +274,7 @@ struct Inner {
 /// let tracker = MemoryTracker::new("https://acme.example")?;
 /// tracker.add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))?;
 /// tracker.add_project("DEV", "Development", &["Bug", "Task"], None)?;
-/// let ada = UserId::new("ada");
+/// let ada = UserId::new("ada")?;
 /// tracker.set_global_admin(&ada, true);
 /// let node = Node::builder()
 ///     .tracker(Arc::new(tracker.clone()))
@@ -286,8 +286,8 @@ struct Inner {
 ///     .create_local_connection("SUP", "DEV", LocalConnectionOptions::default())
 ///     .await?;
 ///
-/// tracker.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")).await?;
-/// let twin = node.exalate(&conn.id, &"SUP-1".into()).await?;
+/// tracker.create_issue(&NewIssue::new("SUP".parse()?, "Bug", "Printer on fire")).await?;
+/// let twin = node.exalate(&conn.id, &"SUP-1".parse()?).await?;
 /// assert_eq!(twin.twin.map(|t| t.key.to_string()), Some("DEV-1".to_owned()));
 /// # Ok::<(), twinsync::Error>(())
 /// # }).unwrap();

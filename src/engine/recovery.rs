@@ -371,10 +371,11 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::ids as lit;
 
     #[test]
     fn backoff_doubles_from_30_seconds_up_to_30_minutes_with_bounded_jitter() {
-        let id = IssueId::new("10001");
+        let id = lit::issue_id("10001");
         let secs = |n| backoff(7, &id, n, None).as_secs();
         for (attempts, low) in [(1, 30), (2, 60), (3, 120), (4, 240)] {
             let s = secs(attempts);

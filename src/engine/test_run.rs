@@ -96,20 +96,20 @@ impl Node {
     /// # let tracker = MemoryTracker::new("https://acme.example")?;
     /// # tracker.add_project("SUP", "Support", &["Bug", "Epic"], None)?;
     /// # tracker.add_project("DEV", "Development", &["Bug", "Task"], None)?;
-    /// # tracker.set_global_admin(&"ada".into(), true);
+    /// # tracker.set_global_admin(&"ada".parse()?, true);
     /// # let node = Node::builder().tracker(Arc::new(tracker.clone())).store(Arc::new(MemoryStore::new())).build().await?;
     /// let conn = node
-    ///     .admin(&"ada".into())
+    ///     .admin(&"ada".parse()?)
     ///     .create_local_connection("SUP", "DEV", LocalConnectionOptions::default())
     ///     .await?;
-    /// tracker.create_issue(&NewIssue::new("SUP", "Epic", "Migrate billing")).await?;
+    /// tracker.create_issue(&NewIssue::new("SUP".parse()?, "Epic", "Migrate billing")).await?;
     ///
-    /// let results = node.test_run(&conn.id, &["SUP-1".into()]).await?;
+    /// let results = node.test_run(&conn.id, &["SUP-1".parse()?]).await?;
     /// assert_eq!(
     ///     results[0].summary,
     ///     r#"would create a DEV issue of type "Task" because "Epic" is missing in DEV and it has no default type"#
     /// );
-    /// assert_eq!(tracker.inspect_issues(&"DEV".into()).len(), 0, "nothing written");
+    /// assert_eq!(tracker.inspect_issues(&"DEV".parse()?).len(), 0, "nothing written");
     /// # Ok::<(), twinsync::Error>(())
     /// # }).unwrap();
     /// ```

@@ -268,6 +268,7 @@ fn check_query(conn: &Connection, project: &ProjectKey, query: &str) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::ids as lit;
     use crate::testkit::rig::LocalRig;
 
     #[test]
@@ -286,7 +287,7 @@ mod tests {
         let rig = LocalRig::new();
         let add = |q: &str| {
             rig.node
-                .add_trigger(&rig.conn.id, TriggerSpec::new("SUP", q))
+                .add_trigger(&rig.conn.id, TriggerSpec::new(lit::project("SUP"), q))
                 .unwrap()
                 .id
         };

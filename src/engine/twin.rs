@@ -327,7 +327,7 @@ impl Node {
             let key = self
                 .txn()?
                 .twin_by_remote(&conn.id, origin)?
-                .map_or_else(|| IssueKey::new(origin.as_str()), |t| t.remote.key);
+                .map_or_else(|| IssueKey::stand_in(origin), |t| t.remote.key);
             self.record_failure(&conn.id, origin, key, err, seen)?;
         }
         result
@@ -406,7 +406,7 @@ impl Node {
         let mut txn = self.txn()?;
         let key = txn
             .twin_by_remote(&conn.id, origin)?
-            .map_or_else(|| IssueKey::new(origin.as_str()), |t| t.remote.key);
+            .map_or_else(|| IssueKey::stand_in(origin), |t| t.remote.key);
         self.record_success(
             &mut *txn,
             &conn.id,

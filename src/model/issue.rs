@@ -21,9 +21,9 @@ pub struct UserRef {
 
 impl UserRef {
     /// A user with an id and a display name.
-    pub fn new(id: impl Into<UserId>, display_name: impl Into<String>) -> Self {
+    pub fn new(id: UserId, display_name: impl Into<String>) -> Self {
         UserRef {
-            id: id.into(),
+            id,
             display_name: display_name.into(),
         }
     }
@@ -200,11 +200,8 @@ pub struct IssueRef {
 
 impl IssueRef {
     /// An id and a key.
-    pub fn new(id: impl Into<IssueId>, key: impl Into<IssueKey>) -> Self {
-        IssueRef {
-            id: id.into(),
-            key: key.into(),
-        }
+    pub fn new(id: IssueId, key: IssueKey) -> Self {
+        IssueRef { id, key }
     }
 }
 
@@ -260,6 +257,7 @@ impl ProjectInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::ids as lit;
 
     #[test]
     fn sha256_known_value_and_hex_round_trip() {
@@ -278,7 +276,7 @@ mod tests {
     #[test]
     fn issue_type_lookup_ignores_case() {
         let project = ProjectInfo {
-            key: "DEV".into(),
+            key: lit::project("DEV"),
             name: "Development".into(),
             issue_types: vec![IssueType {
                 id: "1".into(),

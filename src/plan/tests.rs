@@ -6,11 +6,12 @@ use time::{Duration, OffsetDateTime};
 use super::*;
 use crate::model::{IssueType, UserRef};
 use crate::rules::{LabelsRule, StatusMapping};
+use crate::testkit::ids as lit;
 use crate::testkit::plan_model::ModelPair;
 
 fn project(key: &str, types: &[&str], default: Option<&str>) -> ProjectInfo {
     ProjectInfo {
-        key: key.into(),
+        key: lit::project(key),
         name: key.into(),
         issue_types: types
             .iter()
@@ -28,7 +29,7 @@ fn t(minutes: i64) -> OffsetDateTime {
 }
 
 fn alice() -> UserRef {
-    UserRef::new("alice", "Alice")
+    UserRef::new(lit::user_id("alice"), "Alice")
 }
 
 /// A synced pair: SUP-… (A) and its twin in DEV (B).

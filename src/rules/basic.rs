@@ -120,7 +120,7 @@ impl SyncRule for IssueTypeRule {
 /// use twinsync::rules::resolve_issue_type;
 ///
 /// let dev = ProjectInfo {
-///     key: "DEV".into(),
+///     key: "DEV".parse()?,
 ///     name: "Development".into(),
 ///     issue_types: ["Bug", "Task"].iter().map(|n| IssueType { id: n.to_string(), name: n.to_string() }).collect(),
 ///     default_issue_type: None,
@@ -162,10 +162,11 @@ pub fn resolve_issue_type(wanted: &str, target: &ProjectInfo) -> Result<String> 
 mod tests {
     use super::*;
     use crate::model::IssueType;
+    use crate::testkit::ids as lit;
 
     fn project(types: &[&str], default: Option<&str>) -> ProjectInfo {
         ProjectInfo {
-            key: "DEV".into(),
+            key: lit::project("DEV"),
             name: "Development".into(),
             issue_types: types
                 .iter()

@@ -380,7 +380,7 @@ impl StoreTxn for MemoryTxn<'_> {
         Ok(self
             .data
             .twins
-            .range((connection.clone(), IssueId::new(""))..)
+            .range((connection.clone(), IssueId::lowest())..)
             .take_while(|((c, _), _)| c == connection)
             .map(|(_, t)| t.clone())
             .collect())
@@ -390,7 +390,7 @@ impl StoreTxn for MemoryTxn<'_> {
         Ok(self
             .data
             .twins
-            .range((connection.clone(), IssueId::new(""))..)
+            .range((connection.clone(), IssueId::lowest())..)
             .take_while(|((c, _), _)| c == connection)
             .count() as u64)
     }
@@ -564,7 +564,7 @@ impl StoreTxn for MemoryTxn<'_> {
         Ok(self
             .data
             .conflicts
-            .range((connection.clone(), IssueId::new(""))..)
+            .range((connection.clone(), IssueId::lowest())..)
             .take_while(|((c, _), _)| c == connection)
             .map(|((c, o), list)| TwinConflicts {
                 connection: c.clone(),
@@ -681,7 +681,7 @@ impl StoreTxn for MemoryTxn<'_> {
         Ok(self
             .data
             .outgoing
-            .range((connection.clone(), IssueId::new(""))..)
+            .range((connection.clone(), IssueId::lowest())..)
             .take_while(|((c, _), _)| c == connection)
             .map(|(_, r)| r.clone())
             .collect())

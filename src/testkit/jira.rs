@@ -14,7 +14,7 @@
 //! use twinsync::tracker::{NewIssue, Tracker};
 //!
 //! let rig = JiraRig::new(JiraFlavor::Cloud);
-//! let created = rig.block_on(rig.human.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")))?;
+//! let created = rig.block_on(rig.human.create_issue(&NewIssue::new("SUP".parse()?, "Bug", "Printer on fire")))?;
 //! let twin = rig.block_on(rig.node.exalate(&rig.conn.id, &created.key))?;
 //! assert_eq!(rig.issue(twin.twin.unwrap().key.as_str()).summary, "Printer on fire");
 //! # Ok::<(), twinsync::Error>(())
@@ -28,8 +28,9 @@ use std::time::Duration;
 use crate::clock::{Clock, ManualClock};
 use crate::connection::Connection;
 use crate::engine::{Admin, CycleReport, LocalConnectionOptions, Node};
-use crate::model::{Issue, IssueKey, ProjectKey, UserId, UserRef};
+use crate::model::{Issue, UserId, UserRef};
 use crate::store::{MemoryStore, Store};
+use crate::testkit::ids as lit;
 use crate::tracker::jira::emulator::{EmulatorOptions, Exchange, JiraEmulator};
 use crate::tracker::{MemoryTracker, Tracker};
 
@@ -206,7 +207,9 @@ impl JiraRig {
         let clock = Arc::new(ManualClock::default());
         let site = JiraSite::start(flavor, clock.clone());
         let tracker = site.adapter();
-        let human = site.contents().as_user(UserRef::new("alice", "Alice"));
+        let human = site
+            .contents()
+            .as_user(UserRef::new(lit::user_id("alice"), "Alice"));
         let store = Arc::new(MemoryStore::new());
         let node = Self::start_node(&site, tracker.clone(), &clock, store.clone());
         let admin = site.contents().user().id.clone();
@@ -306,9 +309,7 @@ impl JiraRig {
 
     /// The issues of a project, read from the emulator's contents.
     pub fn issues(&self, project: &str) -> Vec<Issue> {
-        self.site
-            .contents()
-            .inspect_issues(&ProjectKey::new(project))
+        self.site.contents().inspect_issues(&lit::project(project))
     }
 
     /// One issue, read from the emulator's contents.
@@ -319,7 +320,7 @@ impl JiraRig {
     pub fn issue(&self, key: &str) -> Issue {
         self.site
             .contents()
-            .inspect_issue(&IssueKey::new(key))
+            .inspect_issue(&lit::key(key))
             .unwrap_or_else(|| panic!("issue {key} exists"))
     }
 

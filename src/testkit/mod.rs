@@ -32,9 +32,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::model::{ProjectKey, UserId, UserRef};
+use crate::testkit::ids as lit;
 use crate::tracker::{MemoryTracker, Tracker};
 
 pub mod crash;
+pub mod ids;
 #[cfg(feature = "jira-emulator")]
 pub mod jira;
 mod limited;
@@ -115,14 +117,14 @@ pub fn setup_memory_tracker(tracker: &MemoryTracker) {
     tracker
         .add_project("DEV", "Development", &["Bug", "Task", "Story"], None)
         .expect("project DEV is new");
-    let admin = UserRef::new("ada", "Ada Admin");
-    let lead = UserRef::new("pat", "Pat Project-Admin");
-    let user = UserRef::new("uma", "Uma User");
+    let admin = UserRef::new(lit::user_id("ada"), "Ada Admin");
+    let lead = UserRef::new(lit::user_id("pat"), "Pat Project-Admin");
+    let user = UserRef::new(lit::user_id("uma"), "Uma User");
     for u in [&admin, &lead, &user] {
         tracker.add_user(u.clone());
     }
     tracker.set_global_admin(&admin.id, true);
-    tracker.set_project_admin(&ProjectKey::new("SUP"), &lead.id, true);
+    tracker.set_project_admin(&lit::project("SUP"), &lead.id, true);
     tracker.set_group("sync-admins", std::slice::from_ref(&lead.id));
 }
 
@@ -130,14 +132,14 @@ pub fn setup_memory_tracker(tracker: &MemoryTracker) {
 pub fn memory_fixture_for(tracker: MemoryTracker) -> TrackerFixture {
     TrackerFixture {
         tracker: Arc::new(tracker),
-        project: ProjectKey::new("SUP"),
+        project: lit::project("SUP"),
         issue_type: "Bug".to_owned(),
         search_lag: Duration::ZERO,
         permissions: Some(PermissionFixture {
-            global_admin: UserId::new("ada"),
-            project_admin: UserId::new("pat"),
-            plain_user: UserId::new("uma"),
-            group: ("sync-admins".to_owned(), vec![UserId::new("pat")]),
+            global_admin: lit::user_id("ada"),
+            project_admin: lit::user_id("pat"),
+            plain_user: lit::user_id("uma"),
+            group: ("sync-admins".to_owned(), vec![lit::user_id("pat")]),
             missing_group: "no-such-group".to_owned(),
         }),
     }

@@ -4,11 +4,12 @@
 use time::OffsetDateTime;
 
 use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, IssueRef,
-    ProjectInfo, RichText, UserRef, Visibility,
+    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueRef, ProjectInfo, RichText,
+    UserRef, Visibility,
 };
 use crate::plan::{Op, OpOutcome, Plan, TwinState};
 use crate::replica::{MARKER_PROPERTY, Marker};
+use crate::testkit::ids as lit;
 
 /// One side of a twin in memory: a project, maybe its issue, and an id counter.
 #[derive(Clone, Debug)]
@@ -28,7 +29,7 @@ impl ModelSide {
         ModelSide {
             project,
             issue: None,
-            sync_user: UserRef::new("sync", "twinsync"),
+            sync_user: UserRef::new(lit::user_id("sync"), "twinsync"),
             next: id_base,
         }
     }
@@ -44,8 +45,8 @@ impl ModelSide {
         let id = self.fresh_id();
         let key = format!("{}-{id}", self.project.key);
         let issue = Issue {
-            id: IssueId::new(id.clone()),
-            key: IssueKey::new(key),
+            id: lit::issue_id(id.clone()),
+            key: lit::key(key),
             project: self.project.key.clone(),
             issue_type: issue_type.to_owned(),
             summary: summary.to_owned(),
@@ -71,7 +72,7 @@ impl ModelSide {
         body: &str,
         now: OffsetDateTime,
     ) -> Option<CommentId> {
-        let id = CommentId::new(self.fresh_id());
+        let id = lit::comment_id(self.fresh_id());
         let issue = self.issue.as_mut()?;
         issue.comments.push(Comment {
             id: id.clone(),
@@ -93,7 +94,7 @@ impl ModelSide {
         size: u64,
         now: OffsetDateTime,
     ) -> Option<AttachmentId> {
-        let id = AttachmentId::new(self.fresh_id());
+        let id = lit::attachment_id(self.fresh_id());
         let author = self.sync_user.clone();
         let issue = self.issue.as_mut()?;
         issue.attachments.push(AttachmentMeta {
@@ -188,7 +189,7 @@ impl ModelSide {
                     OpOutcome::Done
                 }
                 Op::AddComment { origin, body, .. } => {
-                    let id = CommentId::new(self.fresh_id());
+                    let id = lit::comment_id(self.fresh_id());
                     let author = self.sync_user.clone();
                     let issue = self.issue.as_mut().expect("comment needs the issue");
                     let mut properties = std::collections::BTreeMap::new();
@@ -238,7 +239,7 @@ impl ModelSide {
                     mime_type,
                     ..
                 } => {
-                    let id = AttachmentId::new(self.fresh_id());
+                    let id = lit::attachment_id(self.fresh_id());
                     let author = self.sync_user.clone();
                     let issue = self.issue.as_mut().expect("attachment needs the issue");
                     issue.attachments.push(AttachmentMeta {

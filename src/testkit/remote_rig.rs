@@ -13,8 +13,9 @@ use std::time::Duration;
 use crate::clock::{Clock, ManualClock};
 use crate::connection::{Connection, PROTOCOL_VERSION};
 use crate::engine::{CycleReport, InitiateRequest, Initiated, Node};
-use crate::model::{Issue, IssueKey, ProjectKey, UserId, UserRef};
+use crate::model::{Issue, UserRef};
 use crate::store::{MemoryStore, Store};
+use crate::testkit::ids as lit;
 use crate::tracker::MemoryTracker;
 use crate::transport::{InProcessNetwork, Transport};
 
@@ -39,7 +40,7 @@ pub struct RigSide {
 impl RigSide {
     /// The issues of a project, read directly.
     pub fn issues(&self, project: &str) -> Vec<Issue> {
-        self.tracker.inspect_issues(&ProjectKey::new(project))
+        self.tracker.inspect_issues(&lit::project(project))
     }
 
     /// One issue, read directly.
@@ -49,7 +50,7 @@ impl RigSide {
     /// When it does not exist.
     pub fn issue(&self, key: &str) -> Issue {
         self.tracker
-            .inspect_issue(&IssueKey::new(key))
+            .inspect_issue(&lit::key(key))
             .unwrap_or_else(|| panic!("issue {key} exists on {}", self.tracker.url()))
     }
 }
@@ -90,7 +91,7 @@ impl RemoteRig {
         let network = InProcessNetwork::new();
         let side = |url: &str, reachable: bool| {
             let tracker = tracker(url, &clock);
-            let human = tracker.as_user(UserRef::new("alice", "Alice"));
+            let human = tracker.as_user(UserRef::new(lit::user_id("alice"), "Alice"));
             let store = Arc::new(MemoryStore::new());
             let node = Self::start(&tracker, &clock, &network, store.clone(), reachable);
             RigSide {
@@ -204,7 +205,7 @@ impl RemoteRig {
     /// and groups as the others).
     pub fn another_node(&self, url: &str, reachable: bool) -> RigSide {
         let tracker = tracker(url, &self.clock);
-        let human = tracker.as_user(UserRef::new("alice", "Alice"));
+        let human = tracker.as_user(UserRef::new(lit::user_id("alice"), "Alice"));
         let store = Arc::new(MemoryStore::new());
         let node = Self::start(
             &tracker,
@@ -240,8 +241,8 @@ impl RemoteRig {
     ///
     /// When either step fails.
     pub fn connect(&self) -> Connection {
-        let ada = UserId::new("ada");
-        let request = InitiateRequest::new("SUP");
+        let ada = lit::user_id("ada");
+        let request = InitiateRequest::new(lit::project("SUP"));
         let initiated = block_on(self.a.node.admin(&ada).initiate(request)).expect("initiate");
         let Initiated::Invitation { connection, code } = initiated else {
             panic!("an invitation, got {initiated:?}");
@@ -250,7 +251,7 @@ impl RemoteRig {
             self.b
                 .node
                 .admin(&ada)
-                .accept(code.as_str(), &ProjectKey::new("DEV")),
+                .accept(code.as_str(), &lit::project("DEV")),
         )
         .expect("accept");
         self.a.node.connection(&connection.id).expect("connection")

@@ -9,8 +9,9 @@ use std::time::Duration;
 use crate::clock::{Clock, ManualClock};
 use crate::connection::Connection;
 use crate::engine::{Admin, LocalConnectionOptions, Node, NodeOptions};
-use crate::model::{Issue, IssueKey, ProjectKey, UserId, UserRef};
+use crate::model::{Issue, UserId, UserRef};
 use crate::store::{MemoryStore, Store};
+use crate::testkit::ids as lit;
 use crate::tracker::{MemoryTracker, RetryPolicy};
 
 /// A local connection SUP ↔ DEV on one in-memory tracker.
@@ -51,10 +52,10 @@ impl LocalRig {
         let clock = Arc::new(ManualClock::default());
         let tracker = MemoryTracker::with_clock("https://rig.example", clock.clone()).expect("url");
         super::setup_memory_tracker(&tracker);
-        let human = tracker.as_user(UserRef::new("alice", "Alice"));
+        let human = tracker.as_user(UserRef::new(lit::user_id("alice"), "Alice"));
         let store = Arc::new(MemoryStore::new());
         let node = Self::start(&tracker, &clock, store.clone());
-        let admin = UserId::new("ada");
+        let admin = lit::user_id("ada");
         let conn = super::block_on(node.admin(&admin).create_local_connection(
             "SUP",
             "DEV",
@@ -133,7 +134,7 @@ impl LocalRig {
 
     /// The issues of a project, read directly.
     pub fn issues(&self, project: &str) -> Vec<Issue> {
-        self.tracker.inspect_issues(&ProjectKey::new(project))
+        self.tracker.inspect_issues(&lit::project(project))
     }
 
     /// One issue, read directly.
@@ -143,7 +144,7 @@ impl LocalRig {
     /// When it does not exist.
     pub fn issue(&self, key: &str) -> Issue {
         self.tracker
-            .inspect_issue(&IssueKey::new(key))
+            .inspect_issue(&lit::key(key))
             .unwrap_or_else(|| panic!("issue {key} exists"))
     }
 

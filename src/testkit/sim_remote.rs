@@ -19,10 +19,11 @@ use std::time::Duration;
 use crate::clock::ManualClock;
 use crate::connection::ConnectionId;
 use crate::engine::{InitiateRequest, Initiated, Node, NodeOptions};
-use crate::model::{Issue, IssueId, IssueKey, ProjectKey, RichText, UserId, UserRef};
+use crate::model::{Issue, IssueId, IssueKey, RichText, UserRef};
 use crate::plan::DeletionGuard;
 use crate::replica::Marker;
 use crate::store::{MemoryStore, Store};
+use crate::testkit::ids as lit;
 use crate::tracker::memory::{Fault, RandomFaults};
 use crate::tracker::{
     IssueUpdate, MemoryTracker, NewAttachment, NewComment, NewIssue, RetryPolicy, Tracker,
@@ -158,10 +159,10 @@ fn side(
     engine
         .add_project(project, project, &["Bug", "Task"], None)
         .expect("project");
-    engine.add_user(UserRef::new("ada", "Ada Admin"));
-    engine.set_global_admin(&UserId::new("ada"), true);
+    engine.add_user(UserRef::new(lit::user_id("ada"), "Ada Admin"));
+    engine.set_global_admin(&lit::user_id("ada"), true);
     engine.set_search_lag(Duration::from_secs(5));
-    let human = engine.as_user(UserRef::new("alice", "Alice"));
+    let human = engine.as_user(UserRef::new(lit::user_id("alice"), "Alice"));
     let switch = CrashSwitch::new();
     let store = Arc::new(MemoryStore::new());
     let node = start(&engine, clock, &switch, store.clone(), network, reachable);
@@ -190,16 +191,20 @@ impl RemoteSim {
             &network,
             !config.private_destination,
         );
-        let ada = UserId::new("ada");
-        let initiated =
-            block_on(a.node.admin(&ada).initiate(InitiateRequest::new("SUP"))).expect("initiate");
+        let ada = lit::user_id("ada");
+        let initiated = block_on(
+            a.node
+                .admin(&ada)
+                .initiate(InitiateRequest::new(lit::project("SUP"))),
+        )
+        .expect("initiate");
         let Initiated::Invitation { connection, code } = initiated else {
             panic!("an invitation: {initiated:?}");
         };
         block_on(
             b.node
                 .admin(&ada)
-                .accept(code.as_str(), &ProjectKey::new("DEV")),
+                .accept(code.as_str(), &lit::project("DEV")),
         )
         .expect("accept");
         without_guard(&a.store, &connection.id);
@@ -238,7 +243,7 @@ impl RemoteSim {
 
     fn random_issue(&mut self, i: usize) -> Option<Issue> {
         let s = &self.sides[i];
-        let all = s.human.inspect_issues(&ProjectKey::new(s.project));
+        let all = s.human.inspect_issues(&lit::project(s.project));
         if all.is_empty() {
             return None;
         }
@@ -251,7 +256,7 @@ impl RemoteSim {
         let s = &self.sides[i];
         if block_on(s.node.sync(&self.conn)).is_err() && !s.switch.crashed() {
             // A connection-wide failure (an injected 401): a user fixes it and reactivates.
-            let _ = block_on(s.node.admin(&UserId::new("ada")).activate(&self.conn));
+            let _ = block_on(s.node.admin(&lit::user_id("ada")).activate(&self.conn));
         }
     }
 
@@ -267,7 +272,7 @@ impl RemoteSim {
         }
         eprintln!("-- {what}");
         for s in &self.sides {
-            for issue in s.human.inspect_issues(&ProjectKey::new(s.project)) {
+            for issue in s.human.inspect_issues(&lit::project(s.project)) {
                 let comments: Vec<String> = issue
                     .comments
                     .iter()
@@ -295,7 +300,7 @@ impl RemoteSim {
                 let n = self.fresh();
                 let t = ["Bug", "Task"][self.rng.below(2)];
                 let project = self.sides[i].project;
-                let new = NewIssue::new(project, t, format!("issue {n}"));
+                let new = NewIssue::new(lit::project(project), t, format!("issue {n}"));
                 if let Ok(created) = block_on(self.sides[i].human.create_issue(&new)) {
                     self.sides[i].created.push(created.id.clone());
                     if self.rng.chance(0.8) {
@@ -424,8 +429,8 @@ impl RemoteSim {
         self.restart(i);
         self.clock.advance(Duration::from_secs(6));
         let other = 1 - i;
-        let ada = UserId::new("ada");
-        let project = ProjectKey::new(self.sides[i].project);
+        let ada = lit::user_id("ada");
+        let project = lit::project(self.sides[i].project);
         let mut last = String::new();
         for _ in 0..30 {
             self.clock.advance(Duration::from_secs(1));
@@ -466,7 +471,7 @@ impl RemoteSim {
             self.sides[i].engine.random_faults(None);
             self.sides[i].engine.clear_faults();
             self.restart(i);
-            let ada = UserId::new("ada");
+            let ada = lit::user_id("ada");
             let _ = block_on(self.sides[i].node.admin(&ada).activate(&self.conn));
         }
         block_on(self.network.deliver_held());
@@ -530,7 +535,7 @@ impl RemoteSim {
         let conn = self.conn.clone();
         let issues: [Vec<Issue>; 2] = [0, 1].map(|i| {
             let s = &self.sides[i];
-            s.human.inspect_issues(&ProjectKey::new(s.project))
+            s.human.inspect_issues(&lit::project(s.project))
         });
         let mut twins = 0;
         for from in 0..2 {

@@ -6,9 +6,10 @@
 use time::macros::datetime;
 
 use crate::ErrorKind;
-use crate::model::{ConnectionId, IssueId, IssueRef, ProjectKey};
+use crate::model::{ConnectionId, IssueRef};
 use crate::plan::{AttachmentLink, CommentLink, TwinState};
 use crate::store::{ConnectionRecord, Intent, IntentKind, QueueItem, Store, TwinError};
+use crate::testkit::ids as lit;
 
 mod records;
 
@@ -64,8 +65,11 @@ fn conn(name: &str) -> ConnectionId {
 }
 
 fn twin(c: &ConnectionId, remote: &str, local: Option<&str>) -> TwinState {
-    let mut t = TwinState::new(c.clone(), IssueRef::new(remote, format!("SUP-{remote}")));
-    t.local = local.map(|l| IssueRef::new(l, format!("DEV-{l}")));
+    let mut t = TwinState::new(
+        c.clone(),
+        IssueRef::new(lit::issue_id(remote), lit::key(format!("SUP-{remote}"))),
+    );
+    t.local = local.map(|l| IssueRef::new(lit::issue_id(l), lit::key(format!("DEV-{l}"))));
     t.set_field("summary", 11, 12);
     t.remote_whole = 99;
     t
@@ -83,8 +87,8 @@ fn queued(c: &ConnectionId, issue: &str) -> QueueItem {
     QueueItem {
         seq: 0,
         connection: c.clone(),
-        project: ProjectKey::new("SUP"),
-        issue: IssueId::new(issue),
+        project: lit::project("SUP"),
+        issue: lit::issue_id(issue),
         queued: datetime!(2026-01-01 0:00 UTC),
     }
 }
@@ -93,9 +97,9 @@ fn intent(c: &ConnectionId, id: &str, minute: u8) -> Intent {
     Intent {
         id: id.to_owned(),
         connection: c.clone(),
-        origin: IssueId::new("1"),
+        origin: lit::issue_id("1"),
         kind: IntentKind::CreateIssue {
-            project: ProjectKey::new("DEV"),
+            project: lit::project("DEV"),
         },
         created: datetime!(2026-01-01 0:00 UTC) + time::Duration::minutes(minute.into()),
         indeterminate_since: None,
@@ -105,8 +109,8 @@ fn intent(c: &ConnectionId, id: &str, minute: u8) -> Intent {
 fn error(c: &ConnectionId, issue: &str, message: &str) -> TwinError {
     TwinError::new(
         c.clone(),
-        IssueId::new(issue),
-        format!("SUP-{issue}").into(),
+        lit::issue_id(issue),
+        lit::key(format!("SUP-{issue}")),
         ErrorKind::PermissionDenied,
         message,
         datetime!(2026-01-01 0:00 UTC),
@@ -127,7 +131,7 @@ pub fn committed_writes_are_visible(store: &dyn Store) {
     let mut txn = store.begin().expect("begin");
     assert_eq!(txn.connection(&c).expect("connection"), Some(record(&c)));
     assert_eq!(
-        txn.twin_by_remote(&c, &"1".into()).expect("twin"),
+        txn.twin_by_remote(&c, &lit::issue_id("1")).expect("twin"),
         Some(twin(&c, "1", Some("101")))
     );
 }
@@ -146,7 +150,7 @@ pub fn dropped_transaction_rolls_back(store: &dyn Store) {
     txn.put_intent(&intent(&c, "op-1", 0)).expect("put");
     txn.enqueue(&queued(&c, "7")).expect("enqueue");
     txn.put_error(&error(&c, "1", "boom")).expect("put");
-    txn.set_watermark(&c, &"SUP".into(), datetime!(2026-01-02 0:00 UTC))
+    txn.set_watermark(&c, &lit::project("SUP"), datetime!(2026-01-02 0:00 UTC))
         .expect("set");
     txn.put_bulk_progress(&crate::store::BulkProgress {
         connection: c.clone(),
@@ -162,21 +166,25 @@ pub fn dropped_transaction_rolls_back(store: &dyn Store) {
         "deleted connection restored"
     );
     assert!(
-        txn.twin_by_remote(&c, &"1".into()).expect("read").is_some(),
+        txn.twin_by_remote(&c, &lit::issue_id("1"))
+            .expect("read")
+            .is_some(),
         "deleted twin restored"
     );
     assert!(
-        txn.twin_by_local(&c, &"101".into())
+        txn.twin_by_local(&c, &lit::issue_id("101"))
             .expect("read")
             .is_some(),
         "index restored"
     );
     assert!(
-        txn.twin_by_remote(&c, &"2".into()).expect("read").is_none(),
+        txn.twin_by_remote(&c, &lit::issue_id("2"))
+            .expect("read")
+            .is_none(),
         "new twin gone"
     );
     assert!(
-        txn.twin_by_local(&c, &"102".into())
+        txn.twin_by_local(&c, &lit::issue_id("102"))
             .expect("read")
             .is_none(),
         "new index gone"
@@ -184,7 +192,7 @@ pub fn dropped_transaction_rolls_back(store: &dyn Store) {
     assert!(txn.intents(&c).expect("read").is_empty());
     assert_eq!(txn.queue_len(&c).expect("read"), 0);
     assert!(txn.errors(&c).expect("read").is_empty());
-    assert_eq!(txn.watermark(&c, &"SUP".into()).expect("read"), None);
+    assert_eq!(txn.watermark(&c, &lit::project("SUP")).expect("read"), None);
     assert_eq!(txn.bulk_progress(&c, "project = SUP").expect("read"), None);
 }
 
@@ -198,22 +206,24 @@ pub fn twins_are_found_by_either_issue(store: &dyn Store) {
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     let by_local = txn
-        .twin_by_local(&c, &"101".into())
+        .twin_by_local(&c, &lit::issue_id("101"))
         .expect("read")
         .expect("found by local");
     assert_eq!(by_local.remote.id.as_str(), "1");
     assert!(
-        txn.twin_by_local(&c, &"1".into()).expect("read").is_none(),
+        txn.twin_by_local(&c, &lit::issue_id("1"))
+            .expect("read")
+            .is_none(),
         "remote id is not a local id"
     );
     assert!(
-        txn.twin_by_remote(&conn("other"), &"1".into())
+        txn.twin_by_remote(&conn("other"), &lit::issue_id("1"))
             .expect("read")
             .is_none(),
         "per connection"
     );
     assert_eq!(
-        txn.twin_by_remote(&c, &"2".into())
+        txn.twin_by_remote(&c, &lit::issue_id("2"))
             .expect("read")
             .and_then(|t| t.local),
         None
@@ -243,13 +253,13 @@ pub fn local_index_follows_updates(store: &dyn Store) {
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     assert!(
-        txn.twin_by_local(&c, &"101".into())
+        txn.twin_by_local(&c, &lit::issue_id("101"))
             .expect("read")
             .is_none(),
         "old index removed"
     );
     assert!(
-        txn.twin_by_local(&c, &"201".into())
+        txn.twin_by_local(&c, &lit::issue_id("201"))
             .expect("read")
             .is_some()
     );
@@ -275,7 +285,7 @@ pub fn twins_are_listed_per_connection(store: &dyn Store) {
         .collect();
     assert_eq!(
         ids,
-        [IssueId::new("1"), IssueId::new("2"), IssueId::new("3")]
+        [lit::issue_id("1"), lit::issue_id("2"), lit::issue_id("3")]
     );
     assert_eq!(txn.twin_count(&c1).expect("count"), 3);
     assert_eq!(txn.twin_count(&c2).expect("count"), 1);
@@ -286,14 +296,14 @@ pub fn twin_state_round_trips_exactly(store: &dyn Store) {
     let c = conn("c1");
     let mut t = twin(&c, "1", Some("101"));
     t.comments.push(CommentLink {
-        remote: "5".into(),
-        local: "105".into(),
+        remote: lit::comment_id("5"),
+        local: lit::comment_id("105"),
         remote_fp: u64::MAX,
         local_fp: 1,
     });
     t.attachments.push(AttachmentLink {
-        remote: "6".into(),
-        local: "106".into(),
+        remote: lit::attachment_id("6"),
+        local: lit::attachment_id("106"),
         fp: 1 << 63,
     });
     t.local_whole = 7;
@@ -301,7 +311,10 @@ pub fn twin_state_round_trips_exactly(store: &dyn Store) {
     txn.put_twin(&t).expect("put");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
-    assert_eq!(txn.twin_by_remote(&c, &"1".into()).expect("read"), Some(t));
+    assert_eq!(
+        txn.twin_by_remote(&c, &lit::issue_id("1")).expect("read"),
+        Some(t)
+    );
 }
 
 /// The bytes of a twin state a store returns are exactly the bytes of the
@@ -310,8 +323,8 @@ pub fn twin_state_bytes_are_kept_exactly(store: &dyn Store) {
     let c = conn("c1");
     let mut t = twin(&c, "1", Some("101"));
     t.comments.push(CommentLink {
-        remote: "5".into(),
-        local: "105".into(),
+        remote: lit::comment_id("5"),
+        local: lit::comment_id("105"),
         remote_fp: 0x0123_4567_89ab_cdef,
         local_fp: u64::MAX - 1,
     });
@@ -322,11 +335,11 @@ pub fn twin_state_bytes_are_kept_exactly(store: &dyn Store) {
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     let by_remote = txn
-        .twin_by_remote(&c, &"1".into())
+        .twin_by_remote(&c, &lit::issue_id("1"))
         .expect("read")
         .expect("found");
     let by_local = txn
-        .twin_by_local(&c, &"101".into())
+        .twin_by_local(&c, &lit::issue_id("101"))
         .expect("read")
         .expect("found");
     let listed = txn.twins(&c).expect("read");
@@ -395,11 +408,11 @@ pub fn errors_are_replaced_and_cleared(store: &dyn Store) {
     second.next_try = Some(datetime!(2026-01-01 0:05 UTC));
     second.quarantine = Some(crate::store::Quarantine {
         issues: vec![crate::store::SeenIssue::new(
-            "1".into(),
+            lit::issue_id("1"),
             datetime!(2026-01-01 0:00 UTC),
             42,
         )],
-        project: Some(crate::store::SeenProject::new("DEV".into(), 7)),
+        project: Some(crate::store::SeenProject::new(lit::project("DEV"), 7)),
     });
     second.refused = vec![crate::store::RefusedDeletion::new(
         crate::store::DeletedItems::Comments,
@@ -414,7 +427,7 @@ pub fn errors_are_replaced_and_cleared(store: &dyn Store) {
     let errors = txn.errors(&c).expect("errors");
     assert_eq!(errors.len(), 2);
     assert!(errors.contains(&second), "{errors:?}");
-    txn.clear_error(&c, &"1".into()).expect("clear");
+    txn.clear_error(&c, &lit::issue_id("1")).expect("clear");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     assert_eq!(txn.errors(&c).expect("errors").len(), 1);
@@ -425,17 +438,19 @@ pub fn watermarks_are_per_side(store: &dyn Store) {
     let c = conn("c1");
     let t1 = datetime!(2026-01-01 10:00:00.123456 UTC);
     let mut txn = store.begin().expect("begin");
-    txn.set_watermark(&c, &"SUP".into(), t1).expect("set");
+    txn.set_watermark(&c, &lit::project("SUP"), t1)
+        .expect("set");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     assert_eq!(
-        txn.watermark(&c, &"SUP".into()).expect("read"),
+        txn.watermark(&c, &lit::project("SUP")).expect("read"),
         Some(t1),
         "exact to the microsecond"
     );
-    assert_eq!(txn.watermark(&c, &"DEV".into()).expect("read"), None);
+    assert_eq!(txn.watermark(&c, &lit::project("DEV")).expect("read"), None);
     assert_eq!(
-        txn.watermark(&conn("c2"), &"SUP".into()).expect("read"),
+        txn.watermark(&conn("c2"), &lit::project("SUP"))
+            .expect("read"),
         None
     );
 }
@@ -452,7 +467,7 @@ pub fn deleting_a_connection_deletes_its_records(store: &dyn Store) {
             .expect("put");
         txn.enqueue(&queued(x, "1")).expect("enqueue");
         txn.put_error(&error(x, "1", "e")).expect("put");
-        txn.set_watermark(x, &"SUP".into(), datetime!(2026-01-01 0:00 UTC))
+        txn.set_watermark(x, &lit::project("SUP"), datetime!(2026-01-01 0:00 UTC))
             .expect("set");
     }
     txn.commit().expect("commit");
@@ -463,14 +478,14 @@ pub fn deleting_a_connection_deletes_its_records(store: &dyn Store) {
     assert!(txn.connection(&c).expect("read").is_none());
     assert!(txn.twins(&c).expect("read").is_empty());
     assert!(
-        txn.twin_by_local(&c, &"101".into())
+        txn.twin_by_local(&c, &lit::issue_id("101"))
             .expect("read")
             .is_none()
     );
     assert!(txn.intents(&c).expect("read").is_empty());
     assert_eq!(txn.queue_len(&c).expect("read"), 0);
     assert!(txn.errors(&c).expect("read").is_empty());
-    assert_eq!(txn.watermark(&c, &"SUP".into()).expect("read"), None);
+    assert_eq!(txn.watermark(&c, &lit::project("SUP")).expect("read"), None);
     assert_eq!(txn.connections().expect("read"), [record(&keep)]);
     assert_eq!(txn.twins(&keep).expect("read").len(), 1);
     assert_eq!(txn.queue_len(&keep).expect("read"), 1);

@@ -11,9 +11,8 @@ use serde_json::json;
 
 use super::TrackerFixture;
 use crate::error::{ErrorKind, Result};
-use crate::model::{
-    AttachmentId, CommentId, IssueId, IssueKey, ProjectKey, RichText, Sha256, UserId,
-};
+use crate::model::{IssueId, IssueKey, RichText, Sha256};
+use crate::testkit::ids as lit;
 use crate::tracker::{
     IssueUpdate, NewAttachment, NewComment, NewIssue, Page, SearchPage, TrackerExt,
 };
@@ -170,7 +169,7 @@ pub async fn project_lists_issue_types(f: &TrackerFixture) {
 pub async fn missing_project_is_not_found(f: &TrackerFixture) {
     let err = f
         .tracker
-        .project(&ProjectKey::new("NOSUCHPROJECT"))
+        .project(&lit::project("NOSUCHPROJECT"))
         .await
         .expect_err("a missing project must fail");
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
@@ -596,10 +595,10 @@ pub async fn updated_since_finds_changed_issues(f: &TrackerFixture) {
 /// Missing issues, comments and attachments are `NotFound` everywhere, and permanent.
 pub async fn missing_things_are_not_found(f: &TrackerFixture) {
     let t = &f.tracker;
-    let missing = IssueId::new("999999999");
+    let missing = lit::issue_id("999999999");
     let mut errors = vec![
         t.issue(&missing).await.expect_err("issue()"),
-        t.issue_by_key(&IssueKey::new(format!("{}-999999", f.project)))
+        t.issue_by_key(&lit::key(format!("{}-999999", f.project)))
             .await
             .expect_err("issue_by_key()"),
         t.update_issue(
@@ -617,13 +616,13 @@ pub async fn missing_things_are_not_found(f: &TrackerFixture) {
     ];
     let (id, _) = create(f, &unique("not found")).await;
     errors.push(
-        t.update_comment(&id, &CommentId::new("999999999"), &RichText::plain("x"))
+        t.update_comment(&id, &lit::comment_id("999999999"), &RichText::plain("x"))
             .await
             .expect_err("update_comment()"),
     );
     if t.capabilities().attachments {
         errors.push(
-            t.download_attachment(&AttachmentId::new("999999999"))
+            t.download_attachment(&lit::attachment_id("999999999"))
                 .await
                 .expect_err("download_attachment()"),
         );
@@ -640,7 +639,7 @@ pub async fn missing_things_are_not_found(f: &TrackerFixture) {
 pub async fn permission_queries(f: &TrackerFixture) {
     let t = &f.tracker;
     if !t.capabilities().permissions {
-        let user = UserId::new("anyone");
+        let user = lit::user_id("anyone");
         let result = t.is_global_admin(&user).await;
         assert_unsupported(result, "is_global_admin()", "permissions");
         let result = t.is_project_admin(&user, &f.project).await;

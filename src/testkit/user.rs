@@ -1,7 +1,8 @@
 //! [`User`]: a person editing a tracker in tests, by issue key, with no
 //! ceremony. Every method panics on failure: it is for test set-ups.
 
-use crate::model::{Issue, IssueKey};
+use crate::model::Issue;
+use crate::testkit::ids as lit;
 use crate::tracker::{IssueUpdate, MemoryTracker, NewAttachment, NewComment, NewIssue, Tracker};
 
 use super::block_on;
@@ -20,7 +21,7 @@ impl User<'_> {
     pub fn issue(&self, key: impl AsRef<str>) -> Issue {
         let key = key.as_ref();
         self.0
-            .inspect_issue(&IssueKey::new(key))
+            .inspect_issue(&lit::key(key))
             .unwrap_or_else(|| panic!("issue {key} exists"))
     }
 
@@ -30,10 +31,11 @@ impl User<'_> {
     ///
     /// When the tracker refuses.
     pub fn create(&self, project: &str, issue_type: &str, summary: &str) -> Issue {
-        let created = block_on(
-            self.0
-                .create_issue(&NewIssue::new(project, issue_type, summary)),
-        )
+        let created = block_on(self.0.create_issue(&NewIssue::new(
+            lit::project(project),
+            issue_type,
+            summary,
+        )))
         .unwrap_or_else(|e| panic!("create an issue in {project}: {e}"));
         self.issue(created.key)
     }

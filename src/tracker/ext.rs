@@ -106,6 +106,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::ids as lit;
     use crate::testkit::memory_tracker;
     use crate::tracker::NewIssue;
     use crate::tracker::memory::OpKind;
@@ -114,7 +115,12 @@ mod tests {
     fn tracker_with(issues: usize) -> crate::tracker::MemoryTracker {
         let t = memory_tracker();
         for i in 0..issues {
-            block_on(t.create_issue(&NewIssue::new("SUP", "Bug", format!("issue {i}")))).unwrap();
+            block_on(t.create_issue(&NewIssue::new(
+                lit::project("SUP"),
+                "Bug",
+                format!("issue {i}"),
+            )))
+            .unwrap();
         }
         t.reset_calls();
         t
@@ -157,9 +163,9 @@ mod tests {
     fn updated_since_all_and_errors_pass_through() {
         let t = tracker_with(2);
         let since = t.clock().now() - time::Duration::hours(1);
-        let issues = block_on(t.updated_since_all(&"SUP".into(), since, 1)).unwrap();
+        let issues = block_on(t.updated_since_all(&lit::project("SUP"), since, 1)).unwrap();
         assert_eq!(issues.len(), 2);
-        let err = block_on(t.updated_since_all(&"NOPE".into(), since, 1)).unwrap_err();
+        let err = block_on(t.updated_since_all(&lit::project("NOPE"), since, 1)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     }
 

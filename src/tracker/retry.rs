@@ -196,6 +196,7 @@ mod tests {
     use super::*;
     use crate::ErrorKind;
     use crate::clock::ManualClock;
+    use crate::testkit::ids as lit;
     use crate::testkit::setup_memory_tracker;
     use crate::tracker::MemoryTracker;
     use crate::tracker::NewIssue;
@@ -217,7 +218,7 @@ mod tests {
         let (memory, retry, _) = setup(RetryPolicy::default());
         memory.inject(OpKind::Project, Fault::ServerError);
         memory.inject(OpKind::Project, Fault::LoseResponse);
-        block_on(retry.project(&"SUP".into())).unwrap();
+        block_on(retry.project(&lit::project("SUP"))).unwrap();
         assert_eq!(memory.calls().get(OpKind::Project), 3);
     }
 
@@ -229,10 +230,10 @@ mod tests {
             Fault::RateLimited(Duration::from_secs(30)),
         );
         let start = clock.now();
-        block_on(retry.create_issue(&NewIssue::new("SUP", "Bug", "x"))).unwrap();
+        block_on(retry.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "x"))).unwrap();
         assert!(clock.now() - start >= Duration::from_secs(30));
         assert_eq!(
-            memory.inspect_issues(&"SUP".into()).len(),
+            memory.inspect_issues(&lit::project("SUP")).len(),
             1,
             "a 429 create is safe to repeat"
         );
@@ -242,12 +243,13 @@ mod tests {
     fn a_create_whose_answer_was_lost_is_not_repeated() {
         let (memory, retry, _) = setup(RetryPolicy::default());
         memory.inject(OpKind::CreateIssue, Fault::LoseResponse);
-        let err = block_on(retry.create_issue(&NewIssue::new("SUP", "Bug", "x"))).unwrap_err();
+        let err = block_on(retry.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "x")))
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout);
         assert!(err.may_have_applied());
         assert_eq!(memory.calls().get(OpKind::CreateIssue), 1);
         assert_eq!(
-            memory.inspect_issues(&"SUP".into()).len(),
+            memory.inspect_issues(&lit::project("SUP")).len(),
             1,
             "exactly one issue"
         );
@@ -256,13 +258,13 @@ mod tests {
     #[test]
     fn permanent_errors_are_not_retried_and_giving_up_marks_permanent() {
         let (memory, retry, _) = setup(RetryPolicy::default().with_max_attempts(3));
-        let err = block_on(retry.issue(&"424242".into())).unwrap_err();
+        let err = block_on(retry.issue(&lit::issue_id("424242"))).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
         assert_eq!(memory.calls().get(OpKind::GetIssue), 1);
         for _ in 0..3 {
             memory.inject(OpKind::Project, Fault::ServerError);
         }
-        let err = block_on(retry.project(&"SUP".into())).unwrap_err();
+        let err = block_on(retry.project(&lit::project("SUP"))).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unavailable);
         assert!(!err.is_temporary(), "gave up: permanent now");
         assert_eq!(err.context_value("attempts"), Some("3"));

@@ -144,12 +144,12 @@ pub struct NewIssue {
 impl NewIssue {
     /// An issue with a type and a summary, nothing else.
     pub fn new(
-        project: impl Into<ProjectKey>,
+        project: ProjectKey,
         issue_type: impl Into<String>,
         summary: impl Into<String>,
     ) -> Self {
         NewIssue {
-            project: project.into(),
+            project,
             issue_type: issue_type.into(),
             summary: summary.into(),
             description: RichText::default(),

@@ -28,8 +28,9 @@ impl fmt::Display for TriggerId {
 /// ```
 /// use twinsync::trigger::TriggerSpec;
 ///
-/// let spec = TriggerSpec::new("SUP", "labels = escalate-to-dev").note("escalations to development");
+/// let spec = TriggerSpec::new("SUP".parse()?, "labels = escalate-to-dev").note("escalations to development");
 /// assert!(spec.enabled);
+/// # Ok::<(), twinsync::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -46,9 +47,9 @@ pub struct TriggerSpec {
 
 impl TriggerSpec {
     /// An enabled trigger on `project` with `query` and no note.
-    pub fn new(project: impl Into<ProjectKey>, query: impl Into<String>) -> Self {
+    pub fn new(project: ProjectKey, query: impl Into<String>) -> Self {
         TriggerSpec {
-            project: project.into(),
+            project,
             query: query.into(),
             note: String::new(),
             enabled: true,
@@ -142,7 +143,7 @@ impl Trigger {
     ///
     /// let trigger = Trigger {
     ///     id: TriggerId(1),
-    ///     project: "SUP".into(),
+    ///     project: "SUP".parse()?,
     ///     query: "labels = escalate-to-dev OR type = Epic".into(),
     ///     note: String::new(),
     ///     enabled: true,
@@ -152,7 +153,7 @@ impl Trigger {
     ///     trigger.effective_query()?.to_string(),
     ///     "project = SUP AND (labels = escalate-to-dev OR issuetype = Epic)"
     /// );
-    /// # Ok::<(), twinsync::trigger::JqlError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
@@ -218,9 +219,10 @@ pub(crate) fn foreign_project(jql: &Jql, project: &ProjectKey) -> Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::ids as lit;
 
     fn foreign(query: &str, project: &str) -> Option<String> {
-        foreign_project(&Jql::parse(query).unwrap(), &ProjectKey::new(project))
+        foreign_project(&Jql::parse(query).unwrap(), &lit::project(project))
     }
 
     #[test]
@@ -241,7 +243,7 @@ mod tests {
     fn the_effective_query_is_confined_and_parses_back_to_itself() {
         let trigger = Trigger {
             id: TriggerId(3),
-            project: ProjectKey::new("SUP"),
+            project: lit::project("SUP"),
             query: "labels = a OR labels = b ORDER BY created DESC".into(),
             note: "n".into(),
             enabled: false,

@@ -38,7 +38,7 @@ mod rules;
 /// let tracker = MemoryTracker::new("https://acme.example")?;
 /// tracker.add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))?;
 /// tracker.add_project("DEV", "Development", &["Bug", "Task"], None)?;
-/// let (ada, uma) = (UserId::new("ada"), UserId::new("uma"));
+/// let (ada, uma) = (UserId::new("ada")?, UserId::new("uma")?);
 /// tracker.set_global_admin(&ada, true);
 /// let node = Node::builder()
 ///     .tracker(Arc::new(tracker))
@@ -132,7 +132,7 @@ impl Admin<'_> {
     ) -> Result<Connection> {
         for project in [a, b] {
             self.node
-                .check_permission(&self.caller, &ProjectKey::new(project))
+                .check_permission(&self.caller, &ProjectKey::new(project)?)
                 .await?;
         }
         self.node.create_local_connection(a, b, options).await

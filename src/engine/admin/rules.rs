@@ -74,13 +74,13 @@ impl Admin<'_> {
     /// # let tracker = MemoryTracker::new("https://acme.example")?;
     /// # tracker.add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))?;
     /// # tracker.add_project("DEV", "Development", &["Bug", "Task"], None)?;
-    /// # let ada = UserId::new("ada");
+    /// # let ada = UserId::new("ada")?;
     /// # tracker.set_global_admin(&ada, true);
     /// # let node = Node::builder().tracker(Arc::new(tracker)).store(Arc::new(MemoryStore::new())).build().await?;
     /// let admin = node.admin(&ada);
     /// let conn = admin.create_local_connection("SUP", "DEV", LocalConnectionOptions::default()).await?;
     /// let trigger = admin
-    ///     .add_trigger(&conn.id, TriggerSpec::new("SUP", "labels = escalate-to-dev").note("escalations"))
+    ///     .add_trigger(&conn.id, TriggerSpec::new("SUP".parse()?, "labels = escalate-to-dev").note("escalations"))
     ///     .await?;
     /// assert_eq!(
     ///     trigger.to_string(),
@@ -88,7 +88,7 @@ impl Admin<'_> {
     /// );
     ///
     /// let err = admin
-    ///     .add_trigger(&conn.id, TriggerSpec::new("SUP", "labels = "))
+    ///     .add_trigger(&conn.id, TriggerSpec::new("SUP".parse()?, "labels = "))
     ///     .await
     ///     .unwrap_err();
     /// assert_eq!(

@@ -23,11 +23,12 @@ use super::{Link, UNKNOWN_INSTANCE, unknown_project};
 /// ```
 /// use twinsync::engine::InitiateRequest;
 ///
-/// let request = InitiateRequest::new("SUP")
+/// let request = InitiateRequest::new("SUP".parse()?)
 ///     .destination("https://partner.example")
-///     .destination_project("DEV")
+///     .destination_project("DEV".parse()?)
 ///     .admin_access(true);
 /// assert!(request.admin_access_to_destination);
+/// # Ok::<(), twinsync::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -54,10 +55,10 @@ impl InitiateRequest {
     /// A Basic-mode request for `local_project`, with no URL and no admin
     /// access to the destination. Who asks is the caller of the
     /// [`Admin`](crate::engine::Admin) handle that initiates.
-    pub fn new(local_project: impl Into<String>) -> Self {
+    pub fn new(local_project: ProjectKey) -> Self {
         InitiateRequest {
             destination: None,
-            local_project: ProjectKey::new(local_project),
+            local_project,
             destination_project: None,
             mode: Mode::Basic,
             admin_access_to_destination: false,
@@ -73,8 +74,8 @@ impl InitiateRequest {
     }
 
     /// Sets the destination's project.
-    pub fn destination_project(mut self, project: impl Into<String>) -> Self {
-        self.destination_project = Some(ProjectKey::new(project));
+    pub fn destination_project(mut self, project: ProjectKey) -> Self {
+        self.destination_project = Some(project);
         self
     }
 

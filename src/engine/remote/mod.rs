@@ -79,9 +79,6 @@ pub(super) use failures::own_project;
 /// `.invalid`): "unknown until accepted".
 pub(super) const UNKNOWN_INSTANCE: &str = "https://unknown.invalid";
 
-/// The project a pending connection's unknown side shows.
-pub(super) const UNKNOWN_PROJECT: &str = "?";
-
 /// A node's remote machinery: its transport and what it keeps in memory.
 pub(super) struct Runtime {
     pub(super) transport: Option<Arc<dyn Transport>>,
@@ -456,7 +453,7 @@ impl Node {
 
 /// A project key that is the placeholder of a pending connection.
 pub(super) fn unknown_project() -> ProjectKey {
-    ProjectKey::new(UNKNOWN_PROJECT)
+    ProjectKey::unknown()
 }
 
 impl Node {

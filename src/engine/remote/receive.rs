@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{AttachmentId, IssueId, IssueRef};
+use crate::model::{AttachmentId, IssueId, IssueKey, IssueRef};
 use crate::plan::{TwinState, Winner};
 use crate::replica::REPLICA_FORMAT_VERSION;
 use crate::store::{DeletionDecision, QueueItem, SeqMark};
@@ -155,7 +155,7 @@ impl Node {
                     if let Some(mine) = &message.replica.mirror_of
                         && txn.twin_by_local(&conn.id, mine)?.is_none()
                     {
-                        s.local = Some(IssueRef::new(mine.clone(), mine.as_str()));
+                        s.local = Some(IssueRef::new(mine.clone(), IssueKey::stand_in(mine)));
                     }
                     txn.put_twin(&s)?;
                     s

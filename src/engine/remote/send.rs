@@ -469,5 +469,5 @@ impl Node {
 /// other side's issue ids (which errors of twins are recorded under, and
 /// which may equal ours).
 pub(super) fn unsynced_key(issue: &IssueId) -> IssueId {
-    IssueId::new(format!("local:{issue}"))
+    issue.with_prefix("local:")
 }

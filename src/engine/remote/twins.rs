@@ -376,8 +376,10 @@ impl Node {
                 {
                     continue;
                 }
-                let origin =
-                    IssueRef::new(marker.origin_issue.clone(), marker.origin_issue.as_str());
+                let origin = IssueRef::new(
+                    marker.origin_issue.clone(),
+                    IssueKey::stand_in(&marker.origin_issue),
+                );
                 let mut twin = TwinState::new(conn.id.clone(), origin);
                 twin.local = Some(issue.reference());
                 txn.put_twin(&twin)?;

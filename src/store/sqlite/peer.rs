@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::Role;
 use crate::error::Result;
-use crate::model::{ConnectionId, InstanceUrl, IssueId, IssueKey};
+use crate::model::{ConnectionId, InstanceUrl, IssueId};
 use crate::store::{OutgoingRecord, PeerLink, SeqMark, StoredSecret};
 
 use super::typed::{Records, to_json};
@@ -186,16 +186,17 @@ impl Records<'_> {
             [c.as_str()],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
-        Ok(rows
-            .into_iter()
-            .map(|(issue, key, new, match_existing)| OutgoingRecord {
-                connection: c.clone(),
-                issue: IssueId::new(issue),
-                key: IssueKey::new(key),
-                new,
-                match_existing,
+        rows.into_iter()
+            .map(|(issue, key, new, match_existing)| {
+                Ok(OutgoingRecord {
+                    connection: c.clone(),
+                    issue: self.id("outgoing issue id", &issue)?,
+                    key: self.id("outgoing issue key", &key)?,
+                    new,
+                    match_existing,
+                })
             })
-            .collect())
+            .collect()
     }
 
     pub(super) fn put_outgoing(&self, r: &OutgoingRecord) -> Result<()> {

@@ -4,7 +4,7 @@
 use rusqlite::params;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ConnectionId, IssueId, ProjectKey};
+use crate::model::ConnectionId;
 use crate::store::{Intent, QueueItem};
 
 use super::txn::SqliteTxn;
@@ -79,8 +79,8 @@ impl SqliteTxn<'_> {
                 Ok(QueueItem {
                     seq: seq.unsigned_abs(),
                     connection: connection.clone(),
-                    project: ProjectKey::new(project),
-                    issue: IssueId::new(issue),
+                    project: self.stored_id("queued project key", &project)?,
+                    issue: self.stored_id("queued issue id", &issue)?,
                     queued: self.time("queue time", &queued)?,
                 })
             })

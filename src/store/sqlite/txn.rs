@@ -122,6 +122,17 @@ impl<'a> SqliteTxn<'a> {
             .map_err(|e| invalid(self.db, format!("stored {what} is unreadable: {e}")))
     }
 
+    /// Reads an id stored as text: a malformed one is a `Storage` error.
+    pub(super) fn stored_id<T: std::str::FromStr<Err = crate::error::Error>>(
+        &self,
+        what: &str,
+        text: &str,
+    ) -> Result<T> {
+        text.parse().map_err(|e: crate::error::Error| {
+            invalid(self.db, format!("stored {what} is unreadable: {e}"))
+        })
+    }
+
     pub(super) fn time(&self, what: &str, text: &str) -> Result<OffsetDateTime> {
         OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
             invalid(
@@ -145,6 +156,7 @@ impl Drop for SqliteTxn<'_> {
 
 #[cfg(test)]
 mod tests {
+    use crate::testkit::ids as lit;
     use time::macros::{datetime, offset};
 
     use super::*;
@@ -189,11 +201,11 @@ mod tests {
         let mut txn = store.begin().expect("begin");
         let at = datetime!(2026-01-01 0:00 UTC).to_offset(offset!(+1:00:30));
         let err = txn
-            .set_watermark(&c1(), &"SUP".into(), at)
+            .set_watermark(&c1(), &lit::project("SUP"), at)
             .expect_err("an offset with seconds");
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(err.to_string().starts_with("watermark 2026-01-01"), "{err}");
-        txn.set_watermark(&c1(), &"SUP".into(), datetime!(2026-01-01 0:00 UTC))
+        txn.set_watermark(&c1(), &lit::project("SUP"), datetime!(2026-01-01 0:00 UTC))
             .expect("the transaction goes on");
     }
 }

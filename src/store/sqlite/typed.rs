@@ -108,6 +108,20 @@ impl Records<'_> {
         })
     }
 
+    /// Reads an id stored as text: a malformed one is a `Storage` error.
+    pub(super) fn id<T: std::str::FromStr<Err = Error>>(
+        &self,
+        what: &str,
+        text: &str,
+    ) -> Result<T> {
+        text.parse().map_err(|e: Error| {
+            self.named(invalid(
+                self.db,
+                format!("stored {what} is unreadable: {e}"),
+            ))
+        })
+    }
+
     /// Deletes every typed record of a connection.
     pub(super) fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
         for table in [
@@ -184,7 +198,7 @@ impl Records<'_> {
             .map(|(origin, record)| {
                 Ok(TwinConflicts {
                     connection: c.clone(),
-                    origin: IssueId::new(origin),
+                    origin: self.id("conflicts' issue id", &origin)?,
                     conflicts: self.json("conflicts", &record)?,
                 })
             })

@@ -93,8 +93,8 @@ fn parse_key(key: &str) -> Option<Key<'_>> {
                 return None;
             }
             match kind {
-                "in" => Some(Key::Seq(c, SeqMark::Applied(IssueId::new(issue)))),
-                "ack" => Some(Key::Seq(c, SeqMark::Acked(IssueId::new(issue)))),
+                "in" => Some(Key::Seq(c, SeqMark::Applied(IssueId::new(issue).ok()?))),
+                "ack" => Some(Key::Seq(c, SeqMark::Acked(IssueId::new(issue).ok()?))),
                 "gone" => Some(Key::Gone(c, issue)),
                 _ => None,
             }
@@ -258,7 +258,7 @@ fn move_row(
         Key::Conflicts(c, origin) => match serde_json::from_slice::<Vec<Conflict>>(value) {
             Ok(conflicts) => records.put_conflicts(&TwinConflicts {
                 connection: c,
-                origin: IssueId::new(origin),
+                origin: IssueId::new(origin).map_err(|e| unreadable(key, "conflicts", e))?,
                 conflicts,
             })?,
             Err(_) => return drop("not a list of conflicts (0.1 listed none)"),
@@ -294,7 +294,10 @@ fn move_row(
             Some(seq) => records.set_seq_mark(&c, &mark, Some(seq))?,
             None => return drop("not a number (0.1 read it as none)"),
         },
-        Key::Gone(c, issue) => records.set_peer_gone(&c, &IssueId::new(issue), true)?,
+        Key::Gone(c, issue) => {
+            let issue = IssueId::new(issue).map_err(|e| unreadable(key, "gone mark", e))?;
+            records.set_peer_gone(&c, &issue, true)?;
+        }
         // 0.1 kept a digest of the query, not the query: the progress cannot
         // be found again. Running the bulk exalate again starts from its
         // first page; issues already under sync are skipped, none is created
@@ -336,6 +339,7 @@ fn rewrite_twins(txn: &Transaction<'_>, db: &str) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::ids as lit;
 
     fn c(id: &str) -> ConnectionId {
         ConnectionId::parse(id).expect("valid id")
@@ -364,11 +368,11 @@ mod tests {
         );
         assert_eq!(
             parse_key("remote/c1/in/7"),
-            Some(Key::Seq(c("c1"), SeqMark::Applied("7".into())))
+            Some(Key::Seq(c("c1"), SeqMark::Applied(lit::issue_id("7"))))
         );
         assert_eq!(
             parse_key("remote/c1/ack/8"),
-            Some(Key::Seq(c("c1"), SeqMark::Acked("8".into())))
+            Some(Key::Seq(c("c1"), SeqMark::Acked(lit::issue_id("8"))))
         );
         assert_eq!(parse_key("remote/c1/gone/9"), Some(Key::Gone(c("c1"), "9")));
         assert_eq!(

@@ -17,10 +17,11 @@ use std::time::Duration;
 
 use crate::clock::ManualClock;
 use crate::engine::{DeleteOptions, LocalConnectionOptions, Node, NodeOptions};
-use crate::model::{ConnectionId, Issue, IssueId, IssueKey, ProjectKey, RichText, UserId, UserRef};
+use crate::model::{ConnectionId, Issue, IssueId, IssueKey, RichText, UserId, UserRef};
 use crate::plan::DeletionGuard;
 use crate::replica::Marker;
 use crate::store::{MemoryStore, Store};
+use crate::testkit::ids as lit;
 #[cfg(doc)]
 use crate::tracker::MemoryTracker;
 use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, RetryPolicy, Tracker};
@@ -154,7 +155,9 @@ impl Sim {
         options: NodeOptions,
     ) -> Self {
         backend.contents().set_search_lag(config.search_lag);
-        let human = backend.contents().as_user(UserRef::new("alice", "Alice"));
+        let human = backend
+            .contents()
+            .as_user(UserRef::new(lit::user_id("alice"), "Alice"));
         let switch = CrashSwitch::new();
         let store = Arc::new(MemoryStore::new());
         let node = Self::start(&backend, &options, &clock, &switch, store.clone());
@@ -239,7 +242,7 @@ impl Sim {
     fn random_issue(&mut self) -> Option<Issue> {
         let all: Vec<Issue> = PROJECTS
             .iter()
-            .flat_map(|p| self.human.inspect_issues(&ProjectKey::new(*p)))
+            .flat_map(|p| self.human.inspect_issues(&lit::project(*p)))
             .collect();
         if all.is_empty() {
             return None;
@@ -268,7 +271,7 @@ impl Sim {
                 let n = self.fresh();
                 let t = ["Bug", "Task"][self.rng.below(2)];
                 if let Ok(created) = block_on(self.human.create_issue(&NewIssue::new(
-                    project,
+                    lit::project(project),
                     t,
                     format!("issue {n}"),
                 ))) {
@@ -474,7 +477,7 @@ impl Sim {
         let conn = self.conn.clone();
         let issues: Vec<Issue> = PROJECTS
             .iter()
-            .flat_map(|p| self.human.inspect_issues(&ProjectKey::new(*p)))
+            .flat_map(|p| self.human.inspect_issues(&lit::project(*p)))
             .collect();
         let issues = self.backend.shown(issues)?;
         let by_id: BTreeMap<&IssueId, &Issue> = issues.iter().map(|i| (&i.id, i)).collect();

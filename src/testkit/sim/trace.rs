@@ -2,9 +2,10 @@
 //! follow a failing seed: every issue's comments with their ids and the
 //! comments they copy (from their markers), and the twin states' links.
 
-use crate::model::{ConnectionId, ProjectKey};
+use crate::model::ConnectionId;
 use crate::replica::Marker;
 use crate::store::Store;
+use crate::testkit::ids as lit;
 use crate::tracker::MemoryTracker;
 
 /// Whether tracing is on.
@@ -22,7 +23,7 @@ pub(super) fn describe(
 ) -> String {
     let mut out = String::new();
     for p in projects {
-        for issue in human.inspect_issues(&ProjectKey::new(*p)) {
+        for issue in human.inspect_issues(&lit::project(*p)) {
             let comments: Vec<String> = issue
                 .comments
                 .iter()

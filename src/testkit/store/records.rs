@@ -6,7 +6,7 @@
 use time::macros::datetime;
 
 use crate::connection::{InvitationState, ProjectLevelPolicy, Role};
-use crate::model::{ConnectionId, InstanceUrl, IssueId};
+use crate::model::{ConnectionId, InstanceUrl};
 use crate::plan::{Conflict, Winner};
 use crate::replica::FieldValue;
 use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
@@ -14,13 +14,14 @@ use crate::store::{
     BulkProgress, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink, SeqMark, Store,
     StoredSecret, TwinConflicts,
 };
+use crate::testkit::ids as lit;
 
 use super::{conn, error, intent, queued, record, twin};
 
 fn conflicts(c: &ConnectionId, origin: &str, subject: &str) -> TwinConflicts {
     TwinConflicts {
         connection: c.clone(),
-        origin: IssueId::new(origin),
+        origin: lit::issue_id(origin),
         conflicts: vec![Conflict {
             subject: subject.to_owned(),
             remote: FieldValue::Text(format!("{subject} there")),
@@ -45,8 +46,8 @@ fn link(c: &ConnectionId, protocol: u16) -> PeerLink {
 fn outgoing(c: &ConnectionId, issue: &str, new: bool) -> OutgoingRecord {
     OutgoingRecord {
         connection: c.clone(),
-        issue: IssueId::new(issue),
-        key: format!("SUP-{issue}").into(),
+        issue: lit::issue_id(issue),
+        key: lit::key(format!("SUP-{issue}")),
         new,
         match_existing: !new,
     }
@@ -68,7 +69,7 @@ fn history(versions: u32) -> RuleHistory {
                 number,
                 spec: RuleSpec::default().map_status("Open", format!("To Do {number}")),
                 published_at: datetime!(2026-01-01 0:00 UTC),
-                published_by: "ada".into(),
+                published_by: lit::user_id("ada"),
             })
             .collect(),
         active: (versions > 0).then_some(versions),
@@ -134,11 +135,11 @@ pub fn conflicts_are_kept_per_twin_and_cleared_by_an_empty_list(store: &dyn Stor
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     assert_eq!(
-        txn.twin_conflicts(&c, &"1".into()).expect("read"),
+        txn.twin_conflicts(&c, &lit::issue_id("1")).expect("read"),
         conflicts(&c, "1", "description").conflicts
     );
     assert!(
-        txn.twin_conflicts(&c, &"2".into())
+        txn.twin_conflicts(&c, &lit::issue_id("2"))
             .expect("read")
             .is_empty()
     );
@@ -186,9 +187,9 @@ pub fn sequence_marks_are_kept_apart_and_exactly(store: &dyn Store) {
     let c = conn("c1");
     let marks = [
         (SeqMark::Sent, 1_790_000_000_000_000_000),
-        (SeqMark::Applied("7".into()), 5),
-        (SeqMark::Acked("7".into()), 6),
-        (SeqMark::Applied("8".into()), u64::MAX),
+        (SeqMark::Applied(lit::issue_id("7")), 5),
+        (SeqMark::Acked(lit::issue_id("7")), 6),
+        (SeqMark::Applied(lit::issue_id("8")), u64::MAX),
     ];
     let mut txn = store.begin().expect("begin");
     for (mark, value) in &marks {
@@ -204,7 +205,8 @@ pub fn sequence_marks_are_kept_apart_and_exactly(store: &dyn Store) {
         );
     }
     assert_eq!(
-        txn.seq_mark(&c, &SeqMark::Acked("8".into())).expect("read"),
+        txn.seq_mark(&c, &SeqMark::Acked(lit::issue_id("8")))
+            .expect("read"),
         None
     );
     assert_eq!(
@@ -213,17 +215,18 @@ pub fn sequence_marks_are_kept_apart_and_exactly(store: &dyn Store) {
     );
     txn.set_seq_mark(&c, &SeqMark::Sent, Some(2))
         .expect("replace");
-    txn.set_seq_mark(&c, &SeqMark::Acked("7".into()), None)
+    txn.set_seq_mark(&c, &SeqMark::Acked(lit::issue_id("7")), None)
         .expect("remove");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     assert_eq!(txn.seq_mark(&c, &SeqMark::Sent).expect("read"), Some(2));
     assert_eq!(
-        txn.seq_mark(&c, &SeqMark::Acked("7".into())).expect("read"),
+        txn.seq_mark(&c, &SeqMark::Acked(lit::issue_id("7")))
+            .expect("read"),
         None
     );
     assert_eq!(
-        txn.seq_mark(&c, &SeqMark::Applied("7".into()))
+        txn.seq_mark(&c, &SeqMark::Applied(lit::issue_id("7")))
             .expect("read"),
         Some(5)
     );
@@ -233,38 +236,48 @@ pub fn sequence_marks_are_kept_apart_and_exactly(store: &dyn Store) {
 pub fn peer_gone_flags_set_and_clear(store: &dyn Store) {
     let c = conn("c1");
     let mut txn = store.begin().expect("begin");
-    txn.set_peer_gone(&c, &"7".into(), true).expect("set");
-    txn.set_peer_gone(&c, &"7".into(), true).expect("set again");
-    txn.set_peer_gone(&c, &"9".into(), false)
+    txn.set_peer_gone(&c, &lit::issue_id("7"), true)
+        .expect("set");
+    txn.set_peer_gone(&c, &lit::issue_id("7"), true)
+        .expect("set again");
+    txn.set_peer_gone(&c, &lit::issue_id("9"), false)
         .expect("clearing nothing is fine");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
-    assert!(txn.peer_gone(&c, &"7".into()).expect("read"));
-    assert!(!txn.peer_gone(&c, &"9".into()).expect("read"));
-    assert!(!txn.peer_gone(&conn("c2"), &"7".into()).expect("read"));
-    txn.set_peer_gone(&c, &"7".into(), false).expect("clear");
+    assert!(txn.peer_gone(&c, &lit::issue_id("7")).expect("read"));
+    assert!(!txn.peer_gone(&c, &lit::issue_id("9")).expect("read"));
+    assert!(
+        !txn.peer_gone(&conn("c2"), &lit::issue_id("7"))
+            .expect("read")
+    );
+    txn.set_peer_gone(&c, &lit::issue_id("7"), false)
+        .expect("clear");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
-    assert!(!txn.peer_gone(&c, &"7".into()).expect("read"));
+    assert!(!txn.peer_gone(&c, &lit::issue_id("7")).expect("read"));
 }
 
 /// An origin flag is set per issue of a connection and cleared.
 pub fn origin_flags_set_and_clear(store: &dyn Store) {
     let c = conn("c1");
     let mut txn = store.begin().expect("begin");
-    txn.set_origin_here(&c, &"101".into(), true).expect("set");
-    txn.set_origin_here(&c, &"101".into(), true)
+    txn.set_origin_here(&c, &lit::issue_id("101"), true)
+        .expect("set");
+    txn.set_origin_here(&c, &lit::issue_id("101"), true)
         .expect("set again");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
-    assert!(txn.origin_here(&c, &"101".into()).expect("read"));
-    assert!(!txn.origin_here(&c, &"102".into()).expect("read"));
-    assert!(!txn.origin_here(&conn("c2"), &"101".into()).expect("read"));
-    txn.set_origin_here(&c, &"101".into(), false)
+    assert!(txn.origin_here(&c, &lit::issue_id("101")).expect("read"));
+    assert!(!txn.origin_here(&c, &lit::issue_id("102")).expect("read"));
+    assert!(
+        !txn.origin_here(&conn("c2"), &lit::issue_id("101"))
+            .expect("read")
+    );
+    txn.set_origin_here(&c, &lit::issue_id("101"), false)
         .expect("clear");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
-    assert!(!txn.origin_here(&c, &"101".into()).expect("read"));
+    assert!(!txn.origin_here(&c, &lit::issue_id("101")).expect("read"));
 }
 
 /// Outgoing records are listed by issue id, replaced and deleted.
@@ -287,8 +300,9 @@ pub fn outgoing_records_are_ordered_and_replaced(store: &dyn Store) {
     assert_eq!(issues, ["10", "20", "30"], "ordered by issue id");
     txn.put_outgoing(&outgoing(&c, "20", false))
         .expect("replace");
-    txn.delete_outgoing(&c, &"30".into()).expect("delete");
-    txn.delete_outgoing(&c, &"99".into())
+    txn.delete_outgoing(&c, &lit::issue_id("30"))
+        .expect("delete");
+    txn.delete_outgoing(&c, &lit::issue_id("99"))
         .expect("deleting nothing is fine");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
@@ -405,7 +419,7 @@ fn fill(txn: &mut dyn crate::store::StoreTxn, c: &ConnectionId) {
         .expect("put intent");
     txn.enqueue(&queued(c, "1")).expect("enqueue");
     txn.put_error(&error(c, "1", "e")).expect("put error");
-    txn.set_watermark(c, &"SUP".into(), datetime!(2026-01-01 0:00 UTC))
+    txn.set_watermark(c, &lit::project("SUP"), datetime!(2026-01-01 0:00 UTC))
         .expect("set watermark");
     txn.set_last_sync(c, datetime!(2026-01-01 0:00 UTC))
         .expect("set last sync");
@@ -414,13 +428,14 @@ fn fill(txn: &mut dyn crate::store::StoreTxn, c: &ConnectionId) {
     txn.put_peer_link(&link(c, 1)).expect("put link");
     for mark in [
         SeqMark::Sent,
-        SeqMark::Applied("1".into()),
-        SeqMark::Acked("101".into()),
+        SeqMark::Applied(lit::issue_id("1")),
+        SeqMark::Acked(lit::issue_id("101")),
     ] {
         txn.set_seq_mark(c, &mark, Some(9)).expect("set mark");
     }
-    txn.set_peer_gone(c, &"2".into(), true).expect("set gone");
-    txn.set_origin_here(c, &"101".into(), true)
+    txn.set_peer_gone(c, &lit::issue_id("2"), true)
+        .expect("set gone");
+    txn.set_origin_here(c, &lit::issue_id("101"), true)
         .expect("set origin");
     txn.put_outgoing(&outgoing(c, "101", true))
         .expect("put outgoing");
@@ -442,20 +457,26 @@ fn everything_of(
         ("twin count", txn.twin_count(c).expect("read") > 0),
         (
             "twin by local",
-            txn.twin_by_local(c, &"101".into()).expect("read").is_some(),
+            txn.twin_by_local(c, &lit::issue_id("101"))
+                .expect("read")
+                .is_some(),
         ),
         ("intents", !txn.intents(c).expect("read").is_empty()),
         ("queue", txn.queue_len(c).expect("read") > 0),
         ("errors", !txn.errors(c).expect("read").is_empty()),
         (
             "watermark",
-            txn.watermark(c, &"SUP".into()).expect("read").is_some(),
+            txn.watermark(c, &lit::project("SUP"))
+                .expect("read")
+                .is_some(),
         ),
         ("last sync", txn.last_sync(c).expect("read").is_some()),
         ("conflicts", !txn.conflicts(c).expect("read").is_empty()),
         (
             "twin conflicts",
-            !txn.twin_conflicts(c, &"1".into()).expect("read").is_empty(),
+            !txn.twin_conflicts(c, &lit::issue_id("1"))
+                .expect("read")
+                .is_empty(),
         ),
         ("peer link", txn.peer_link(c).expect("read").is_some()),
         (
@@ -464,20 +485,23 @@ fn everything_of(
         ),
         (
             "applied mark",
-            txn.seq_mark(c, &SeqMark::Applied("1".into()))
+            txn.seq_mark(c, &SeqMark::Applied(lit::issue_id("1")))
                 .expect("read")
                 .is_some(),
         ),
         (
             "acked mark",
-            txn.seq_mark(c, &SeqMark::Acked("101".into()))
+            txn.seq_mark(c, &SeqMark::Acked(lit::issue_id("101")))
                 .expect("read")
                 .is_some(),
         ),
-        ("gone flag", txn.peer_gone(c, &"2".into()).expect("read")),
+        (
+            "gone flag",
+            txn.peer_gone(c, &lit::issue_id("2")).expect("read"),
+        ),
         (
             "origin flag",
-            txn.origin_here(c, &"101".into()).expect("read"),
+            txn.origin_here(c, &lit::issue_id("101")).expect("read"),
         ),
         ("outgoing", !txn.outgoing(c).expect("read").is_empty()),
         (

@@ -13,8 +13,7 @@ use time::macros::format_description;
 use super::error::JiraError;
 use super::markup;
 use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, IssueType,
-    ProjectKey, RichText, UserRef, Visibility,
+    AttachmentMeta, Comment, Issue, IssueType, RichText, UserId, UserRef, Visibility,
 };
 
 /// Which REST API an adapter speaks.
@@ -62,6 +61,24 @@ fn missing(what: &'static str, field: &str) -> JiraError {
         what,
         format!("field {field:?} is missing or not of the expected type"),
     )
+}
+
+/// An id or key field (a string or a number), checked as twinsync's ids are.
+pub(crate) fn id_field<T: std::str::FromStr<Err = crate::error::Error>>(
+    v: &Value,
+    field: &str,
+    what: &'static str,
+) -> Result<T, JiraError> {
+    parse_id(&str_field(v, field, what)?, what)
+}
+
+/// An id or key Jira sent, checked as twinsync's ids are.
+pub(crate) fn parse_id<T: std::str::FromStr<Err = crate::error::Error>>(
+    text: &str,
+    what: &'static str,
+) -> Result<T, JiraError> {
+    text.parse()
+        .map_err(|e: crate::error::Error| JiraError::malformed(what, e.message()))
 }
 
 /// A string field, or a number given where Jira usually sends a string.
@@ -118,13 +135,13 @@ pub(crate) fn user(v: &Value) -> Result<UserRef, JiraError> {
         .find_map(|f| v.get(*f).and_then(Value::as_str))
         .ok_or_else(|| missing("a user", "accountId"))?;
     let name = v.get("displayName").and_then(Value::as_str).unwrap_or(id);
-    Ok(UserRef::new(id, name))
+    Ok(UserRef::new(parse_id(id, "a user")?, name))
 }
 
 /// A user object, or an anonymous placeholder when Jira hides it.
 fn user_or_unknown(v: Option<&Value>) -> UserRef {
     v.and_then(|u| user(u).ok())
-        .unwrap_or_else(|| UserRef::new("", "unknown user"))
+        .unwrap_or_else(|| UserRef::new(UserId::unknown(), "unknown user"))
 }
 
 /// Entity properties in either of Jira's shapes: an object (issue `properties`)
@@ -150,7 +167,7 @@ pub(crate) fn comment(v: &Value, flavor: Flavor) -> Result<Comment, JiraError> {
     let restricted = v.get("visibility").is_some_and(|x| !x.is_null())
         || v.get("jsdPublic").and_then(Value::as_bool) == Some(false);
     Ok(Comment {
-        id: CommentId::new(str_field(v, "id", "a comment")?),
+        id: id_field(v, "id", "a comment")?,
         author: user_or_unknown(v.get("author")),
         body: flavor.body_from_json(v.get("body").unwrap_or(&Value::Null)),
         created,
@@ -176,7 +193,7 @@ pub(crate) fn sort_comments(comments: &mut [Comment]) {
 /// One attachment's metadata.
 pub(crate) fn attachment(v: &Value) -> Result<AttachmentMeta, JiraError> {
     Ok(AttachmentMeta {
-        id: AttachmentId::new(str_field(v, "id", "an attachment")?),
+        id: id_field(v, "id", "an attachment")?,
         file_name: str_field(v, "filename", "an attachment")?,
         mime_type: v
             .get("mimeType")
@@ -262,15 +279,16 @@ pub(crate) fn issue(
     };
     let created = time_field(fields, "created", WHAT)?;
     Ok(Issue {
-        id: IssueId::new(str_field(v, "id", WHAT)?),
-        key: IssueKey::new(str_field(v, "key", WHAT)?),
-        project: ProjectKey::new(
+        id: id_field(v, "id", WHAT)?,
+        key: id_field(v, "key", WHAT)?,
+        project: parse_id(
             fields
                 .get("project")
                 .and_then(|p| p.get("key"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| missing(WHAT, "project"))?,
-        ),
+            WHAT,
+        )?,
         issue_type: name_of("issuetype").ok_or_else(|| missing(WHAT, "issuetype"))?,
         summary: fields
             .get("summary")

@@ -127,6 +127,7 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::ids as lit;
 
     #[test]
     fn a_burst_bucket_admits_its_rate_per_second_then_asks_to_wait() {
@@ -160,7 +161,7 @@ mod tests {
             ..RateLimits::jira_cloud()
         });
         let t0 = time::macros::datetime!(2026-01-01 0:00 UTC);
-        let issue = IssueId::new("1");
+        let issue = lit::issue_id("1");
         let ok = (0..25)
             .filter(|_| limiter.admit(OpKind::AddComment, Some(&issue), t0).is_ok())
             .count();
@@ -172,7 +173,7 @@ mod tests {
         assert_eq!(err.context_value("reason"), Some("jira-per-issue-on-write"));
         assert!(
             limiter
-                .admit(OpKind::AddComment, Some(&IssueId::new("2")), t0)
+                .admit(OpKind::AddComment, Some(&lit::issue_id("2")), t0)
                 .is_ok(),
             "other issues go on"
         );

@@ -68,7 +68,7 @@ struct Shared {
 /// # futures::executor::block_on(async {
 /// let tracker = MemoryTracker::new("https://acme.example")?;
 /// tracker.add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))?;
-/// let created = tracker.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")).await?;
+/// let created = tracker.create_issue(&NewIssue::new("SUP".parse()?, "Bug", "Printer on fire")).await?;
 /// assert_eq!(created.key.as_str(), "SUP-1");
 /// assert_eq!(tracker.issue(&created.id).await?.summary, "Printer on fire");
 /// assert_eq!(tracker.calls().writes(), 1);
@@ -124,7 +124,7 @@ impl MemoryTracker {
     /// `InvalidInput` when `url` is not a valid instance URL.
     pub fn with_clock(url: &str, clock: Arc<dyn Clock>) -> Result<Self> {
         let url = InstanceUrl::parse(url)?;
-        let user = UserRef::new(Self::INTEGRATION_USER, "twinsync integration");
+        let user = UserRef::new(UserId::new(Self::INTEGRATION_USER)?, "twinsync integration");
         let mut state = State::default();
         state.users.insert(user.id.clone(), user.clone());
         state.global_admins.insert(user.id.clone());
@@ -161,12 +161,12 @@ impl MemoryTracker {
     ///
     /// let tracker = MemoryTracker::new("https://acme.example")?;
     /// tracker.add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))?;
-    /// tracker.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")).await?;
+    /// tracker.create_issue(&NewIssue::new("SUP".parse()?, "Bug", "Printer on fire")).await?;
     /// tracker.save(&path)?;
     ///
     /// let again = MemoryTracker::load(&path, Arc::new(SystemClock))?;
-    /// assert_eq!(again.issue_by_key(&"SUP-1".into()).await?.summary, "Printer on fire");
-    /// let next = again.create_issue(&NewIssue::new("SUP", "Bug", "And the fax")).await?;
+    /// assert_eq!(again.issue_by_key(&"SUP-1".parse()?).await?.summary, "Printer on fire");
+    /// let next = again.create_issue(&NewIssue::new("SUP".parse()?, "Bug", "And the fax")).await?;
     /// assert_eq!(next.key.as_str(), "SUP-2");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
@@ -183,7 +183,7 @@ impl MemoryTracker {
         let snapshot = persist::Snapshot::parse(path, &bytes)?;
         let url = snapshot.url.clone();
         let mut state = snapshot.into_state(path)?;
-        let user = UserRef::new(Self::INTEGRATION_USER, "twinsync integration");
+        let user = UserRef::new(UserId::new(Self::INTEGRATION_USER)?, "twinsync integration");
         state
             .users
             .entry(user.id.clone())
@@ -276,7 +276,7 @@ impl MemoryTracker {
             ));
         }
         lock(&self.shared.state).add_project(ProjectInfo {
-            key: ProjectKey::new(key),
+            key: ProjectKey::new(key)?,
             name: name.to_owned(),
             issue_types: State::issue_types(issue_types),
             default_issue_type: default_issue_type.map(str::to_owned),
@@ -292,7 +292,7 @@ impl MemoryTracker {
         let mut state = lock(&self.shared.state);
         let info = state
             .projects
-            .get_mut(&ProjectKey::new(project))
+            .get_mut(&ProjectKey::new(project)?)
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::NotFound,

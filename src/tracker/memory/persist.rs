@@ -312,6 +312,7 @@ pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use crate::testkit::ids as lit;
     use std::sync::Arc;
 
     use futures::executor::block_on;
@@ -319,7 +320,7 @@ mod tests {
 
     use crate::clock::{Clock, SystemClock};
     use crate::error::ErrorKind;
-    use crate::model::{IssueKey, ProjectKey, UserId, UserRef};
+    use crate::model::UserRef;
     use crate::tracker::{MemoryTracker, NewAttachment, NewComment, NewIssue, Tracker};
 
     fn clock() -> Arc<dyn Clock> {
@@ -334,13 +335,13 @@ mod tests {
             .expect("project");
         t.add_project("DEV", "Development", &["Story"], None)
             .expect("project");
-        let alice = t.as_user(UserRef::new("alice", "Alice"));
-        t.set_project_admin(&ProjectKey::new("SUP"), &UserId::new("alice"), true);
-        t.set_group("support", &[UserId::new("alice")]);
+        let alice = t.as_user(UserRef::new(lit::user_id("alice"), "Alice"));
+        t.set_project_admin(&lit::project("SUP"), &lit::user_id("alice"), true);
+        t.set_group("support", &[lit::user_id("alice")]);
         block_on(async {
             let issue = alice
                 .create_issue(
-                    &NewIssue::new("SUP", "Bug", "Printer on fire")
+                    &NewIssue::new(lit::project("SUP"), "Bug", "Printer on fire")
                         .description("Smoke on floor 3.")
                         .labels(["urgent"]),
                 )
@@ -368,9 +369,13 @@ mod tests {
             t.set_issue_property(&issue.id, "flag", &json!(true))
                 .await
                 .expect("property");
-            t.create_issue(&NewIssue::new("DEV", "Story", "Fix the printer"))
-                .await
-                .expect("create");
+            t.create_issue(&NewIssue::new(
+                lit::project("DEV"),
+                "Story",
+                "Fix the printer",
+            ))
+            .await
+            .expect("create");
         });
         t
     }
@@ -387,12 +392,12 @@ mod tests {
         assert!(t.calls().total() > 0);
         assert_eq!(loaded.calls().total(), 0, "call counts start afresh");
         for project in ["SUP", "DEV"] {
-            let key = ProjectKey::new(project);
+            let key = lit::project(project);
             assert_eq!(loaded.inspect_issues(&key), t.inspect_issues(&key));
         }
         block_on(async {
             let sup = loaded
-                .issue_by_key(&IssueKey::new("SUP-1"))
+                .issue_by_key(&lit::key("SUP-1"))
                 .await
                 .expect("SUP-1");
             assert_eq!(sup.comments[0].author.display_name, "Alice");
@@ -403,28 +408,28 @@ mod tests {
                     .expect("content"),
                 vec![0, 1, 2, 255, 254]
             );
-            let project = loaded.project(&ProjectKey::new("SUP")).await.expect("SUP");
+            let project = loaded.project(&lit::project("SUP")).await.expect("SUP");
             assert_eq!(project.default_issue_type.as_deref(), Some("Task"));
             assert!(
                 loaded
-                    .is_project_admin(&UserId::new("alice"), &ProjectKey::new("SUP"))
+                    .is_project_admin(&lit::user_id("alice"), &lit::project("SUP"))
                     .await
                     .expect("admin")
             );
             assert_eq!(
                 loaded.group_members("support").await.expect("group"),
-                Some(vec![UserId::new("alice")])
+                Some(vec![lit::user_id("alice")])
             );
             // New keys and ids follow the saved ones instead of reusing them.
             let next = loaded
-                .create_issue(&NewIssue::new("SUP", "Task", "Second"))
+                .create_issue(&NewIssue::new(lit::project("SUP"), "Task", "Second"))
                 .await
                 .expect("create");
             assert_eq!(next.key.as_str(), "SUP-2");
             let ids: Vec<String> = loaded
-                .inspect_issues(&ProjectKey::new("SUP"))
+                .inspect_issues(&lit::project("SUP"))
                 .iter()
-                .chain(loaded.inspect_issues(&ProjectKey::new("DEV")).iter())
+                .chain(loaded.inspect_issues(&lit::project("DEV")).iter())
                 .flat_map(|i| {
                     std::iter::once(i.id.to_string())
                         .chain(i.comments.iter().map(|c| c.id.to_string()))
@@ -447,7 +452,8 @@ mod tests {
         let path = dir.path().join("tracker.json");
         let t = filled();
         t.save(&path).expect("first save");
-        block_on(t.create_issue(&NewIssue::new("DEV", "Story", "Another"))).expect("create");
+        block_on(t.create_issue(&NewIssue::new(lit::project("DEV"), "Story", "Another")))
+            .expect("create");
         t.save(&path).expect("second save");
 
         let names: Vec<_> = std::fs::read_dir(dir.path())
@@ -456,7 +462,7 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["tracker.json"]);
         let loaded = MemoryTracker::load(&path, clock()).expect("load");
-        assert_eq!(loaded.inspect_issues(&ProjectKey::new("DEV")).len(), 2);
+        assert_eq!(loaded.inspect_issues(&lit::project("DEV")).len(), 2);
     }
 
     #[test]
@@ -531,6 +537,15 @@ mod tests {
         lost_content["attachments"] = json!([]);
         let err = load_error(&serde_json::to_vec(&lost_content).expect("json"));
         assert!(err.to_string().contains("has no content"), "{err}");
+
+        let mut keyless: serde_json::Value = serde_json::from_slice(&saved).expect("json");
+        keyless["issues"][0]["key"] = json!("");
+        let err = load_error(&serde_json::to_vec(&keyless).expect("json"));
+        assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+        assert!(
+            err.to_string().contains(r#"issue key "" is empty"#),
+            "{err}"
+        );
 
         let mut colliding: serde_json::Value = serde_json::from_slice(&saved).expect("json");
         colliding["next_id"] = json!(0);

@@ -151,9 +151,9 @@ impl State {
         }
         let number = self.next_key.entry(new.project.clone()).or_insert(0);
         *number += 1;
-        let key = IssueKey::new(format!("{}-{}", new.project, number));
+        let key = IssueKey::new(format!("{}-{}", new.project, number))?;
         let n = self.fresh_id();
-        let id = IssueId::new(n.to_string());
+        let id = IssueId::new(n.to_string())?;
         let mut labels = new.labels.clone();
         labels.sort();
         labels.dedup();
@@ -251,7 +251,7 @@ impl State {
         now: OffsetDateTime,
     ) -> Result<Comment> {
         self.record(issue)?;
-        let id = CommentId::new(self.fresh_id().to_string());
+        let id = CommentId::new(self.fresh_id().to_string())?;
         let comment = Comment {
             id: id.clone(),
             author: author.clone(),
@@ -274,8 +274,8 @@ impl State {
     fn comment_issue(&self, comment: &CommentId) -> Result<IssueId> {
         self.comment_owner
             .get(comment)
-            .map(|n| IssueId::new(n.to_string()))
             .ok_or_else(|| not_found("comment", comment))
+            .and_then(|n| IssueId::new(n.to_string()))
     }
 
     pub(super) fn update_comment(
@@ -331,7 +331,7 @@ impl State {
                 "attachment file name must not be empty",
             ));
         }
-        let id = AttachmentId::new(self.fresh_id().to_string());
+        let id = AttachmentId::new(self.fresh_id().to_string())?;
         let meta = AttachmentMeta {
             id: id.clone(),
             file_name: file.file_name.clone(),
@@ -373,7 +373,7 @@ impl State {
             .get(id)
             .cloned()
             .ok_or_else(|| not_found("attachment", id))?;
-        self.modify(&IssueId::new(owner.to_string()), now, |i| {
+        self.modify(&IssueId::new(owner.to_string())?, now, |i| {
             i.attachments.retain(|a| &a.id != id);
             Ok(())
         })?;

@@ -155,6 +155,7 @@ impl Condition {
 
 #[cfg(test)]
 mod tests {
+    use crate::testkit::ids as lit;
     use time::macros::datetime;
 
     use super::*;
@@ -166,8 +167,8 @@ mod tests {
     /// SUP-7, a bug created 26 hours and updated 3 hours before `NOW`.
     fn issue() -> Issue {
         let comment = |id: &str, text: &str| Comment {
-            id: id.into(),
-            author: UserRef::new("u1", "Ada"),
+            id: lit::comment_id(id),
+            author: UserRef::new(lit::user_id("u1"), "Ada"),
             body: RichText::plain(text),
             created: datetime!(2026-01-31 09:00 UTC),
             updated: datetime!(2026-01-31 09:00 UTC),
@@ -175,9 +176,9 @@ mod tests {
             properties: Default::default(),
         };
         Issue {
-            id: "10007".into(),
-            key: "SUP-7".into(),
-            project: "SUP".into(),
+            id: lit::issue_id("10007"),
+            key: lit::key("SUP-7"),
+            project: lit::project("SUP"),
             issue_type: "Bug".into(),
             summary: "Printer on fire".into(),
             description: RichText::plain("The office printer is burning.\nPlease help."),

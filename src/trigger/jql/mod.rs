@@ -221,7 +221,7 @@ impl Jql {
     /// # futures::executor::block_on(async {
     /// # let tracker = MemoryTracker::new("https://acme.example")?;
     /// # tracker.add_project("SUP", "Support", &["Bug"], None)?;
-    /// # let created = tracker.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")).await?;
+    /// # let created = tracker.create_issue(&NewIssue::new("SUP".parse()?, "Bug", "Printer on fire")).await?;
     /// let issue = tracker.issue(&created.id).await?; // SUP-1, "Printer on fire"
     /// let now = issue.created + time::Duration::hours(2);
     /// assert!(Jql::parse("summary ~ printer AND created > -4h")?.matches(&issue, now));

@@ -299,18 +299,18 @@ pub(crate) fn updated_since_jql(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::ids as lit;
 
     #[test]
     fn updated_since_rounds_down_to_the_minute_in_the_users_zone() {
         let since = time::macros::datetime!(2026-03-04 10:15:59.9 UTC);
         assert_eq!(
-            updated_since_jql(&ProjectKey::new("SUP"), since, UtcOffset::UTC),
+            updated_since_jql(&lit::project("SUP"), since, UtcOffset::UTC),
             "project = \"SUP\" AND updated >= \"2026-03-04 10:15\" ORDER BY updated ASC"
         );
         let berlin = UtcOffset::from_hms(1, 0, 0).unwrap();
         assert!(
-            updated_since_jql(&ProjectKey::new("SUP"), since, berlin)
-                .contains("\"2026-03-04 11:15\"")
+            updated_since_jql(&lit::project("SUP"), since, berlin).contains("\"2026-03-04 11:15\"")
         );
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::super::mapping::{self};
 use super::{Jira, op, unexpected};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Comment, CommentId, IssueId, IssueKey, RichText, Visibility};
+use crate::model::{Comment, CommentId, IssueId, RichText, Visibility};
 use crate::tracker::{CreatedIssue, IssueUpdate, NewComment, NewIssue};
 
 impl Jira {
@@ -45,8 +45,8 @@ impl Jira {
         let key = v.get("key").and_then(Value::as_str);
         match (id, key) {
             (Some(id), Some(key)) => Ok(CreatedIssue {
-                id: IssueId::new(id),
-                key: IssueKey::new(key),
+                id: mapping::parse_id(id, "a created issue")?,
+                key: mapping::parse_id(key, "a created issue")?,
             }),
             _ => Err(unexpected("create issue")
                 .with_context("project", &issue.project)

@@ -20,7 +20,7 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> twinsync::Result<()> {
 //! let emulator = JiraEmulator::start().await?; // 127.0.0.1, a free port
 //! let jira = emulator.cloud()?;                // a JiraCloud signed in to it
-//! let created = jira.create_issue(&NewIssue::new("SUP", "Bug", "Printer on fire")).await?;
+//! let created = jira.create_issue(&NewIssue::new("SUP".parse()?, "Bug", "Printer on fire")).await?;
 //! assert_eq!(emulator.tracker().inspect_issue(&created.key).unwrap().summary, "Printer on fire");
 //! # Ok(()) }
 //! ```
@@ -237,14 +237,15 @@ impl JiraEmulator {
             ("uma", "Uma User"),
         ] {
             self.add_user(
-                UserRef::new(id, name),
+                UserRef::new(UserId::new(id)?, name),
                 &format!("{id}@example.com"),
                 &format!("{id}-token"),
             );
         }
-        t.set_global_admin(&UserId::new("ada"), true);
-        t.set_project_admin(&ProjectKey::new("SUP"), &UserId::new("pat"), true);
-        t.set_group("sync-admins", &[UserId::new("pat")]);
+        let (ada, pat) = (UserId::new("ada")?, UserId::new("pat")?);
+        t.set_global_admin(&ada, true);
+        t.set_project_admin(&ProjectKey::new("SUP")?, &pat, true);
+        t.set_group("sync-admins", &[pat]);
         Ok(())
     }
 
@@ -281,7 +282,7 @@ impl JiraEmulator {
             .add_project(key, name, issue_types, None)?;
         let mut projects = lock(&self.shared.projects);
         let id = 10_000 + projects.len() as u64;
-        projects.push((ProjectKey::new(key), id));
+        projects.push((ProjectKey::new(key)?, id));
         Ok(())
     }
 

@@ -70,12 +70,14 @@ impl Api<'_> {
             Ok(issue) => issue,
             Err(reply) => return reply,
         };
-        let comment_id = CommentId::new(cid);
         let missing = || {
             fail(
                 StatusCode::NOT_FOUND,
                 &format!("Can not find a comment for the id: {cid}."),
             )
+        };
+        let Ok(comment_id) = CommentId::new(cid) else {
+            return missing();
         };
         let Some(existing) = issue.comment(&comment_id).cloned() else {
             return missing();
@@ -164,7 +166,10 @@ impl Api<'_> {
     }
 
     pub(super) fn comment_property_keys(&self, cid: &str) -> Reply {
-        let Some(comment) = self.find_comment(&CommentId::new(cid)) else {
+        let Some(comment) = CommentId::new(cid)
+            .ok()
+            .and_then(|id| self.find_comment(&id))
+        else {
             return fail(
                 StatusCode::NOT_FOUND,
                 &format!("Can not find a comment for the id: {cid}."),
@@ -179,7 +184,12 @@ impl Api<'_> {
     }
 
     pub(super) async fn comment_property(&self, cid: &str, key: &str) -> Reply {
-        let comment_id = CommentId::new(cid);
+        let Ok(comment_id) = CommentId::new(cid) else {
+            return fail(
+                StatusCode::NOT_FOUND,
+                &format!("Can not find a comment for the id: {cid}."),
+            );
+        };
         let existing = match self.t.comment_property(&comment_id, key).await {
             Ok(v) => v,
             Err(_) => {

@@ -36,7 +36,7 @@ impl Api<'_> {
     ) -> Result<crate::model::ProjectInfo, Reply> {
         let key = match key_or_id.parse::<u64>() {
             Ok(id) => self.project_key_by_id(id),
-            Err(_) => Some(ProjectKey::new(key_or_id)),
+            Err(_) => ProjectKey::new(key_or_id).ok(),
         };
         let not_found = || {
             fail(
@@ -94,8 +94,9 @@ impl Api<'_> {
 
     pub(super) async fn find_issue(&self, id_or_key: &str) -> Result<Issue, Reply> {
         let found = match issue_ref(id_or_key) {
-            Ok(id) => self.t.issue(&id).await,
-            Err(key) => self.t.issue_by_key(&key).await,
+            Some(Ok(id)) => self.t.issue(&id).await,
+            Some(Err(key)) => self.t.issue_by_key(&key).await,
+            None => return Err(fail(StatusCode::NOT_FOUND, NO_ISSUE)),
         };
         found.map_err(|_| fail(StatusCode::NOT_FOUND, NO_ISSUE))
     }

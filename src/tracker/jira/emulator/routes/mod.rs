@@ -119,7 +119,11 @@ pub(crate) async fn route(shared: &Shared, req: Incoming<'_>) -> Routed {
     };
     match seg.as_slice() {
         ["secure", "attachment", id, _] if req.method == "GET" => {
-            (None, api.content(&AttachmentId::new(*id)).await)
+            let reply = match path_id::<AttachmentId>(id) {
+                Ok(id) => api.content(&id).await,
+                Err(reply) => reply,
+            };
+            (None, reply)
         }
         ["rest", "api", v @ ("2" | "3"), rest @ ..] => {
             let (template, reply) = api.dispatch(rest).await;
@@ -144,12 +148,20 @@ struct Api<'a> {
     req: &'a Incoming<'a>,
 }
 
-fn issue_ref(id_or_key: &str) -> Result<IssueId, IssueKey> {
+/// An issue's id (all digits) or key from a path, or `None` when it is
+/// neither (no such issue).
+fn issue_ref(id_or_key: &str) -> Option<Result<IssueId, IssueKey>> {
     if !id_or_key.is_empty() && id_or_key.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(IssueId::new(id_or_key))
+        IssueId::new(id_or_key).ok().map(Ok)
     } else {
-        Err(IssueKey::new(id_or_key))
+        IssueKey::new(id_or_key).ok().map(Err)
     }
+}
+
+/// An id from a path; a malformed one names nothing there is (404).
+fn path_id<T: std::str::FromStr>(text: &str) -> Result<T, Reply> {
+    text.parse()
+        .map_err(|_| fail(StatusCode::NOT_FOUND, &format!("Not found: {text}")))
 }
 
 impl Api<'_> {
@@ -219,11 +231,15 @@ impl Api<'_> {
             ),
             ("GET" | "DELETE", ["attachment", id]) if *id != "content" => (
                 Some("attachment/{id}"),
-                self.attachment(&AttachmentId::new(*id)).await,
+                match path_id::<AttachmentId>(id) {
+                    Ok(id) => self.attachment(&id).await,
+                    Err(reply) => reply,
+                },
             ),
             ("GET", ["attachment", "content", id]) => (
                 Some("attachment/content/{id}"),
-                self.content_redirect(&AttachmentId::new(*id)),
+                path_id::<AttachmentId>(id)
+                    .map_or_else(|reply| reply, |id| self.content_redirect(&id)),
             ),
             ("GET" | "POST", ["search", "jql"]) if !v2 => {
                 (Some("search/jql"), self.search_jql().await)

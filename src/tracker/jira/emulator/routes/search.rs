@@ -22,11 +22,10 @@ impl Api<'_> {
     /// All issues matching `jql`, sorted as its `ORDER BY updated` asks.
     pub(super) async fn matching(&self, jql: &str) -> Result<Vec<Issue>, Reply> {
         if let Some(project) = jql_project(jql)
-            && self
-                .t
-                .project(&ProjectKey::new(project.as_str()))
-                .await
-                .is_err()
+            && match ProjectKey::new(project.as_str()) {
+                Ok(key) => self.t.project(&key).await.is_err(),
+                Err(_) => true,
+            }
         {
             return Err(fail(
                 StatusCode::BAD_REQUEST,

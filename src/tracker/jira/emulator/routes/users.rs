@@ -51,10 +51,13 @@ impl Api<'_> {
     pub(super) async fn permissions_check(&self) -> Reply {
         let body = self.req.json.cloned().unwrap_or(Value::Null);
         let caller = self.req.user.id.clone();
-        let target = body
-            .get("accountId")
-            .and_then(Value::as_str)
-            .map_or_else(|| caller.clone(), UserId::new);
+        let target = match body.get("accountId").and_then(Value::as_str) {
+            None => caller.clone(),
+            Some(id) => match UserId::new(id) {
+                Ok(id) => id,
+                Err(err) => return from_error(&err),
+            },
+        };
         if target != caller && !self.t.is_global_admin(&caller).await.unwrap_or(false) {
             return fail(
                 StatusCode::FORBIDDEN,
@@ -121,7 +124,10 @@ impl Api<'_> {
                 "The permissions parameter is required.",
             );
         };
-        let project = self.q("projectKey").map(ProjectKey::new);
+        let project = match self.q("projectKey").map(ProjectKey::new).transpose() {
+            Ok(project) => project,
+            Err(err) => return from_error(&err),
+        };
         let mut out = serde_json::Map::new();
         for p in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let have = self
