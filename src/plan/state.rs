@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{AttachmentId, CommentId, ConnectionId, IssueRef};
+use crate::model::{AttachmentId, CommentId, ConnectionId, IssueId, IssueRef};
 
 use super::{Op, OpOutcome};
 
@@ -98,14 +98,36 @@ pub struct TwinState {
 #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 struct TwinStateV0 {
     connection: ConnectionId,
-    remote: IssueRef,
-    local: Option<IssueRef>,
+    remote: IssueRefV0,
+    local: Option<IssueRefV0>,
     remote_whole: u64,
     local_whole: u64,
     fields: Vec<FieldBase>,
     comments: Vec<CommentLink>,
     attachments: Vec<AttachmentLink>,
     _revision: u64,
+}
+
+/// An issue as twinsync 0.1 stored it: its key may be the bare issue id
+/// (0.1 used the id where it knew no key yet), which is not a valid key now.
+#[derive(Deserialize)]
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+struct IssueRefV0 {
+    id: IssueId,
+    key: String,
+}
+
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+impl IssueRefV0 {
+    /// The issue, with the stand-in key the engine uses now for an issue
+    /// known only by its id when the stored key is not a valid key.
+    fn upgrade(self) -> IssueRef {
+        let key = self
+            .key
+            .parse()
+            .unwrap_or_else(|_| crate::model::IssueKey::stand_in(&self.id));
+        IssueRef::new(self.id, key)
+    }
 }
 
 /// The format byte that starts every encoded twin state.
@@ -324,13 +346,65 @@ impl TwinState {
         })?;
         Ok(TwinState {
             connection: old.connection,
-            remote: old.remote,
-            local: old.local,
+            remote: old.remote.upgrade(),
+            local: old.local.map(IssueRefV0::upgrade),
             remote_whole: old.remote_whole,
             local_whole: old.local_whole,
             fields: old.fields,
             comments: old.comments,
             attachments: old.attachments,
         })
+    }
+}
+
+#[cfg(test)]
+mod v0_1_tests {
+    use super::*;
+
+    /// The layout twinsync 0.1 wrote (postcard, fields in order).
+    #[derive(Serialize)]
+    struct Old<'a> {
+        connection: &'a str,
+        remote: (&'a str, &'a str),
+        local: Option<(&'a str, &'a str)>,
+        remote_whole: u64,
+        local_whole: u64,
+        fields: Vec<FieldBase>,
+        comments: Vec<CommentLink>,
+        attachments: Vec<AttachmentLink>,
+        revision: u64,
+    }
+
+    fn old(remote_key: &str) -> Vec<u8> {
+        postcard::to_allocvec(&Old {
+            connection: "c1",
+            remote: ("10001", remote_key),
+            local: Some(("20002", "DEV-2")),
+            remote_whole: 7,
+            local_whole: 9,
+            fields: Vec::new(),
+            comments: Vec::new(),
+            attachments: Vec::new(),
+            revision: 3,
+        })
+        .expect("encode")
+    }
+
+    #[test]
+    fn a_0_1_twin_state_reads_with_its_keys() {
+        let state = TwinState::from_v0_1_bytes(&old("SUP-1")).expect("read");
+        assert_eq!(state.remote.key.as_str(), "SUP-1");
+        assert_eq!(state.local.as_ref().map(|l| l.key.as_str()), Some("DEV-2"));
+        assert_eq!((state.remote_whole, state.local_whole), (7, 9));
+    }
+
+    #[test]
+    fn a_0_1_twin_known_only_by_its_id_gets_a_stand_in_key() {
+        // 0.1 recorded the bare id as the key of an issue found by its marker.
+        let state = TwinState::from_v0_1_bytes(&old("10001")).expect("read");
+        assert_eq!(state.remote.id.as_str(), "10001");
+        assert_eq!(state.remote.key.as_str(), "ID-10001");
+        let again = TwinState::from_bytes(&state.to_bytes()).expect("round trip");
+        assert_eq!(again, state);
     }
 }
