@@ -127,3 +127,18 @@ fn seed_43584_writes_of_a_replica_applied_halfway_are_reported() {
 fn seed_62310_writes_before_a_refusal_are_reported() {
     replay_remote(62310);
 }
+
+/// A replica of SUP-3 reached the private node after its attachment f14 was
+/// deleted on SUP: fetching it, the private node was told it was missing and
+/// quarantined the twin, so the summary edited on DEV never synced (I1).
+#[test]
+fn seed_71385_a_stale_replica_naming_a_deleted_attachment_does_not_quarantine() {
+    replay_remote(71385);
+}
+
+/// The same race, and the comment c17 added on DEV meanwhile never reached
+/// SUP (I5).
+#[test]
+fn seed_79560_a_comment_is_not_held_back_by_a_deleted_attachment() {
+    replay_remote(79560);
+}

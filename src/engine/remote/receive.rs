@@ -293,10 +293,17 @@ impl Node {
         }
         let found = self.tracker().issue(issue).await?;
         if !found.attachments.iter().any(|a| &a.id == attachment) {
+            // Deleted since the replica that names it was sent: that replica
+            // is stale, and the one that follows it no longer names the
+            // attachment. Nothing for a user to restore.
             return Err(Error::new(
                 ErrorKind::NotFound,
-                format!("attachment {attachment} is not on issue {}", found.key),
-            ));
+                format!(
+                    "attachment {attachment} is no longer on issue {}; a newer replica follows",
+                    found.key
+                ),
+            )
+            .set_temporary(true));
         }
         let content = self.tracker().download_attachment(attachment).await?;
         Ok(Body::File {
