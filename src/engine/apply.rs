@@ -159,16 +159,8 @@ impl Node {
         }
         tracing::debug!(issue = %req.replica.origin.key, %plan, "applying a replica");
         let before = seen.writes;
-        self.execute(
-            req.conn,
-            &plan,
-            &state,
-            dir,
-            &req.replica.origin.key,
-            files,
-            &mut seen.writes,
-        )
-        .await?;
+        self.execute(&req, &plan, &state, dir, files, &mut seen.writes)
+            .await?;
         let writes = seen.writes - before;
         if !plan.conflicts.is_empty() {
             let mut txn = self.txn()?;

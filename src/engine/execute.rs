@@ -14,6 +14,7 @@ use crate::store::{Intent, IntentKind};
 use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
 
 use super::Node;
+use super::apply::ApplyRequest;
 use super::twin::Direction;
 
 /// Where the content of the other side's attachments comes from.
@@ -94,18 +95,19 @@ fn ignore_not_found(result: Result<()>) -> Result<()> {
 
 impl Node {
     /// Executes `plan` from `perspective` (the state seen in direction `dir`)
-    /// for the replica of `source`, taking attachment content from `files`;
+    /// for the replica `req` applies, taking attachment content from `files`;
     /// adds each write it makes to `writes` (also those made before it fails).
     pub(super) async fn execute(
         &self,
-        conn: &Connection,
+        req: &ApplyRequest<'_>,
         plan: &Plan,
         perspective: &TwinState,
         dir: Direction,
-        source: &IssueKey,
         files: &dyn AttachmentSource,
         writes: &mut usize,
     ) -> Result<()> {
+        let conn = req.conn;
+        let source = &req.replica.origin.key;
         let mut state = plan
             .start_state(Some(perspective))
             .ok_or_else(|| Error::new(ErrorKind::Unexpected, "a plan without a twin state"))?;
