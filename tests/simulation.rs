@@ -105,3 +105,40 @@ fn seed_37464_edit_racing_delete() {
 fn seed_75696_half_applied_sync_then_delete() {
     replay_local(75696);
 }
+
+/// Replays a remote seed that once broke an invariant; it must now pass and
+/// have checked twins.
+fn replay_remote(seed: u64) {
+    let report = run_remote(RemoteSimConfig::new(seed)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.twins > 0, "seed {seed} checked twins: {report:?}");
+}
+
+/// A replica the private node sent was applied halfway on the other node
+/// (an attachment's content had not come with it) and refused: the writes
+/// made before the refusal were reported by no cycle (4 reported, 5 made).
+#[test]
+fn seed_43584_writes_of_a_replica_applied_halfway_are_reported() {
+    replay_remote(43584);
+}
+
+/// The same with a create and comments before the failing attachment
+/// (7 reported, 11 made).
+#[test]
+fn seed_62310_writes_before_a_refusal_are_reported() {
+    replay_remote(62310);
+}
+
+/// A replica of SUP-3 reached the private node after its attachment f14 was
+/// deleted on SUP: fetching it, the private node was told it was missing and
+/// quarantined the twin, so the summary edited on DEV never synced (I1).
+#[test]
+fn seed_71385_a_stale_replica_naming_a_deleted_attachment_does_not_quarantine() {
+    replay_remote(71385);
+}
+
+/// The same race, and the comment c17 added on DEV meanwhile never reached
+/// SUP (I5).
+#[test]
+fn seed_79560_a_comment_is_not_held_back_by_a_deleted_attachment() {
+    replay_remote(79560);
+}

@@ -158,9 +158,10 @@ impl Node {
             tracing::warn!(plan = %plan, "deletions refused by the mass-deletion guard");
         }
         tracing::debug!(issue = %req.replica.origin.key, %plan, "applying a replica");
-        let writes = self
-            .execute(req.conn, &plan, &state, dir, &req.replica.origin.key, files)
+        let before = seen.writes;
+        self.execute(&req, &plan, &state, dir, files, &mut seen.writes)
             .await?;
+        let writes = seen.writes - before;
         if !plan.conflicts.is_empty() {
             let mut txn = self.txn()?;
             txn.put_conflicts(&TwinConflicts {

@@ -14,6 +14,7 @@ use crate::store::{Intent, IntentKind};
 use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
 
 use super::Node;
+use super::apply::ApplyRequest;
 use super::twin::Direction;
 
 /// Where the content of the other side's attachments comes from.
@@ -94,21 +95,22 @@ fn ignore_not_found(result: Result<()>) -> Result<()> {
 
 impl Node {
     /// Executes `plan` from `perspective` (the state seen in direction `dir`)
-    /// for the replica of `source`, taking attachment content from `files`;
-    /// returns the number of writes.
+    /// for the replica `req` applies, taking attachment content from `files`;
+    /// adds each write it makes to `writes` (also those made before it fails).
     pub(super) async fn execute(
         &self,
-        conn: &Connection,
+        req: &ApplyRequest<'_>,
         plan: &Plan,
         perspective: &TwinState,
         dir: Direction,
-        source: &IssueKey,
         files: &dyn AttachmentSource,
-    ) -> Result<usize> {
+        writes: &mut usize,
+    ) -> Result<()> {
+        let conn = req.conn;
+        let source = &req.replica.origin.key;
         let mut state = plan
             .start_state(Some(perspective))
             .ok_or_else(|| Error::new(ErrorKind::Unexpected, "a plan without a twin state"))?;
-        let mut writes = 0;
         for op in &plan.ops {
             let target = state.local.as_ref().map(|l| l.id.clone());
             let result = self
@@ -120,7 +122,7 @@ impl Node {
                     intent,
                     then,
                 }) => {
-                    writes += 1;
+                    *writes += 1;
                     state.apply(op, &outcome)?;
                     // The outcome (a created twin's id) is recorded and the
                     // intent closed before any further call of this op can
@@ -138,7 +140,7 @@ impl Node {
                     txn.commit()?;
                     if let (Some(update), Some(twin)) = (then, state.local.clone()) {
                         match self.tracker().update_issue(&twin.id, &update).await {
-                            Ok(()) => writes += 1,
+                            Ok(()) => *writes += 1,
                             Err(err) => {
                                 let mut kept = recorded;
                                 self.confirm_bases(conn, op, &twin.id, &mut kept).await;
@@ -164,8 +166,7 @@ impl Node {
         plan.finish(&mut state);
         let mut txn = self.txn()?;
         txn.put_twin(&stored_form(&state, dir)?)?;
-        txn.commit()?;
-        Ok(writes)
+        txn.commit()
     }
 
     /// After the follow-up of a create failed: keeps the bases of the fields

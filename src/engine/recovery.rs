@@ -25,11 +25,13 @@ pub(super) const BACKOFF_BASE: Duration = Duration::from_secs(30);
 /// The longest wait between two retries of a temporary failure.
 pub(super) const BACKOFF_CAP: Duration = Duration::from_secs(30 * 60);
 
-/// What a sync read before it failed, so that a change is noticed later.
+/// What a sync read before it failed, so that a change is noticed later,
+/// and the writes it made (reported even when it fails halfway).
 #[derive(Default)]
 pub(super) struct Seen {
     pub(super) issues: Vec<SeenIssue>,
     pub(super) project: Option<SeenProject>,
+    pub(super) writes: usize,
 }
 
 impl Seen {

@@ -497,6 +497,20 @@ impl RemoteSim {
                     .map_err(|e| format!("sync after healing: {e}"))?;
                 quiet &= report.writes == 0 && report.failed == 0;
                 reported += report.writes;
+                if std::env::var_os("TWINSYNC_SIM_TRACE").is_some() {
+                    eprintln!(
+                        "HEAL round {round} node {i}: {report:?}; calls {} / {}",
+                        self.sides[0].engine.calls(),
+                        self.sides[1].engine.calls()
+                    );
+                    eprintln!(
+                        "{}",
+                        s.node
+                            .status(&self.conn)
+                            .map(|p| format!("{p}"))
+                            .unwrap_or_default()
+                    );
+                }
                 self.clock.advance(Duration::from_secs(1));
             }
             let made: u64 = self.sides.iter().map(|s| s.engine.calls().writes()).sum();

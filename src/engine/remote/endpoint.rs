@@ -240,6 +240,20 @@ impl Node {
         link: &Link,
         body: &Body,
     ) -> Result<Body> {
+        match self.exchange_answer(conn, link, body).await? {
+            (Body::Refused(r), peer) => Err(r.into_error(&peer)),
+            (reply, _) => Ok(reply),
+        }
+    }
+
+    /// Sends `body` to the other node and reads its signed answer, a refusal
+    /// included, with the address of the node that answered.
+    pub(super) async fn exchange_answer(
+        &self,
+        conn: &Connection,
+        link: &Link,
+        body: &Body,
+    ) -> Result<(Body, InstanceUrl)> {
         let peer = link.peer.clone().ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidInput,
@@ -257,10 +271,10 @@ impl Node {
         }
         let request = Request::Signed(self.seal(&conn.id, link, body)?);
         match self.call(&peer, &request).await? {
-            Response::Signed(signed) => match self.open_signed(&conn.id, link, &peer, signed)? {
-                Body::Refused(r) => Err(r.into_error(&peer)),
-                reply => Ok(reply),
-            },
+            Response::Signed(signed) => {
+                let reply = self.open_signed(&conn.id, link, &peer, signed)?;
+                Ok((reply, peer))
+            }
             Response::Refused(r) => Err(r.into_error(&peer)),
             _ => Err(Error::new(
                 ErrorKind::Incompatible,

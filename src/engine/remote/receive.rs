@@ -16,7 +16,7 @@ use super::super::execute::AttachmentSource;
 use super::super::recovery::Seen;
 use super::super::refusals::refused_of;
 use super::super::twin::Direction;
-use super::wire::{AckMessage, Body, Bytes, InlineFile, ReplicaMessage};
+use super::wire::{AckMessage, Body, Bytes, InlineFile, Refusal, ReplicaMessage};
 use super::{Link, own_side};
 
 /// The other side's attachments: sent along with the replica, or fetched
@@ -60,7 +60,8 @@ impl AttachmentSource for PeerFiles<'_> {
 
 impl Node {
     /// Applies a replica of the other side's issue; answers with an
-    /// acknowledgement, `gone`, or `done` for an old or repeated one.
+    /// acknowledgement, `gone`, `done` for an old or repeated one, or a
+    /// refusal when applying it failed (with the writes made before).
     pub(super) async fn receive_replica(
         &self,
         conn: &Connection,
@@ -80,11 +81,19 @@ impl Node {
         let result = self
             .apply_replica(conn, link, &origin, message, &mut seen)
             .await;
-        if let Err(err) = &result {
-            tracing::warn!(error = %err, issue = %origin.key, "applying a replica failed");
-            self.record_failure(&conn.id, &origin.id, origin.key.clone(), err, seen)?;
+        match result {
+            Ok(body) => Ok(body),
+            Err(err) => {
+                tracing::warn!(error = %err, issue = %origin.key, "applying a replica failed");
+                let writes = seen.writes;
+                self.record_failure(&conn.id, &origin.id, origin.key.clone(), &err, seen)?;
+                // The refusal counts what was written before the failure.
+                Ok(Body::Refused(Refusal {
+                    writes,
+                    ..Refusal::of(&err)
+                }))
+            }
         }
-        result
     }
 
     async fn apply_replica(
@@ -284,10 +293,17 @@ impl Node {
         }
         let found = self.tracker().issue(issue).await?;
         if !found.attachments.iter().any(|a| &a.id == attachment) {
+            // Deleted since the replica that names it was sent: that replica
+            // is stale, and the one that follows it no longer names the
+            // attachment. Nothing for a user to restore.
             return Err(Error::new(
                 ErrorKind::NotFound,
-                format!("attachment {attachment} is not on issue {}", found.key),
-            ));
+                format!(
+                    "attachment {attachment} is no longer on issue {}; a newer replica follows",
+                    found.key
+                ),
+            )
+            .set_temporary(true));
         }
         let content = self.tracker().download_attachment(attachment).await?;
         Ok(Body::File {

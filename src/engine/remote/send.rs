@@ -26,6 +26,8 @@ pub(super) enum Pushed {
     Posted,
     /// The other side ignored it (it has something newer): sent again later.
     Ignored,
+    /// The other side failed to apply it, after `writes` writes.
+    Refused { error: Error, writes: usize },
     /// The other side no longer syncs the twin: forgotten here too.
     Gone,
 }
@@ -192,6 +194,16 @@ impl Node {
                 }
                 Ok(Pushed::Posted) => report.queued += 1,
                 Ok(Pushed::Ignored) => {}
+                Ok(Pushed::Refused { error, writes }) => {
+                    // Applied halfway: its writes are reported all the same.
+                    report.writes += writes;
+                    report.peer_writes += writes;
+                    if error.scope() == ErrorScope::Connection {
+                        return Err(self.remote_failure(&conn, error));
+                    }
+                    self.record_remote_error(&conn, &issue, &error)?;
+                    report.failed += 1;
+                }
                 Err(e) => {
                     if e.scope() == ErrorScope::Connection {
                         return Err(self.remote_failure(&conn, e));
@@ -293,8 +305,12 @@ impl Node {
             self.post(&conn.id, Some(&issue.id), body);
             return Ok(Pushed::Posted);
         }
-        match self.exchange(conn, link, &body).await? {
-            Body::Ack(ack) => {
+        match self.exchange_answer(conn, link, &body).await? {
+            (Body::Refused(r), peer) => Ok(Pushed::Refused {
+                writes: r.writes,
+                error: r.into_error(&peer),
+            }),
+            (Body::Ack(ack), _) => {
                 let writes = ack.writes;
                 self.record_ack(conn, *ack)?;
                 let settled = self
@@ -303,11 +319,11 @@ impl Node {
                     .is_some_and(|s| s.local_whole == fp);
                 Ok(Pushed::Acked { writes, settled })
             }
-            Body::Gone { issue: gone } => {
+            (Body::Gone { issue: gone }, _) => {
                 self.peer_gone(conn, &gone)?;
                 Ok(Pushed::Gone)
             }
-            Body::Done => Ok(Pushed::Ignored),
+            (Body::Done, _) => Ok(Pushed::Ignored),
             _ => Err(Error::new(
                 ErrorKind::Incompatible,
                 "the other node answered a replica with something else",
@@ -356,6 +372,12 @@ impl Node {
                             answers.push(Body::Ack(ack));
                         }
                         Ok(reply @ Body::Gone { .. }) => answers.push(reply),
+                        Ok(Body::Refused(refusal)) => {
+                            // Applied halfway: its writes are this node's.
+                            report.failed += 1;
+                            report.writes += refusal.writes;
+                            answers.push(Body::Failed { issue, refusal });
+                        }
                         Ok(_) => {}
                         Err(e) => {
                             report.failed += 1;

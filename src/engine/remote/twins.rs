@@ -87,7 +87,9 @@ impl Node {
                     self.dequeue_issue(conn, &issue.id)?;
                 }
                 Ok(Pushed::Posted | Pushed::Ignored) => {}
-                Err(e) => return Err(e.with_issue(&issue.key).with_connection(&conn.name)),
+                Ok(Pushed::Refused { error: e, .. }) | Err(e) => {
+                    return Err(e.with_issue(&issue.key).with_connection(&conn.name));
+                }
             }
         }
         let mut txn = self.txn()?;

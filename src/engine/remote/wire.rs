@@ -262,6 +262,14 @@ pub(super) struct Refusal {
     pub(super) connection_wide: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) invitation: Option<WireInvitationError>,
+    /// Writes the refusing node made before it failed (a replica applied
+    /// halfway): the sender reports them with its cycle's writes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(super) writes: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The invitation errors only the initiator can find, as they travel.
@@ -352,6 +360,7 @@ impl Refusal {
             message: err.to_string(),
             connection_wide: false,
             invitation: InvitationError::from_error(err).and_then(WireInvitationError::from_error),
+            writes: 0,
         }
     }
 
