@@ -5,8 +5,8 @@ use crate::connection::{Connection, InvitationCode};
 use crate::error::Result;
 use crate::model::{ConnectionId, ProjectKey};
 
-use super::Admin;
-use crate::engine::{InitiateRequest, Initiated};
+use super::handle::Admin;
+use crate::engine::peer::setup::{InitiateRequest, Initiated};
 
 impl Admin<'_> {
     /// Initiates a connection, as Exalate's "Initiate connection" does.

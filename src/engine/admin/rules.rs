@@ -5,7 +5,7 @@ use crate::model::ConnectionId;
 use crate::rules::{RuleSpec, RuleVersion};
 use crate::trigger::{Trigger, TriggerId, TriggerSpec, TriggerUpdate};
 
-use super::Admin;
+use super::handle::Admin;
 
 impl Admin<'_> {
     /// Saves a draft of a custom connection's rules (not in use until

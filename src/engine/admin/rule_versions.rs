@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, UserId};
 use crate::rules::{RuleHistory, RuleSet, RuleSetKind, RuleSpec, RuleVersion};
 
-use super::Node;
+use crate::engine::node::Node;
 
 fn fixed(conn: &Connection) -> Error {
     Error::new(
@@ -59,8 +59,8 @@ impl Node {
     }
 
     /// Saves a draft for `caller`, whose permission it checks (behind
-    /// [`Admin::save_rule_draft`](super::Admin::save_rule_draft)).
-    pub(super) async fn save_rule_draft(
+    /// [`Admin::save_rule_draft`](crate::engine::Admin::save_rule_draft)).
+    pub(in crate::engine) async fn save_rule_draft(
         &self,
         id: &ConnectionId,
         spec: RuleSpec,
@@ -74,9 +74,9 @@ impl Node {
     }
 
     /// Publishes the draft for `caller`, whose permission it checks (behind
-    /// [`Admin::publish_rules`](super::Admin::publish_rules)); quarantined
+    /// [`Admin::publish_rules`](crate::engine::Admin::publish_rules)); quarantined
     /// twins of the connection are tried again by the next cycle.
-    pub(super) async fn publish_rules(
+    pub(in crate::engine) async fn publish_rules(
         &self,
         id: &ConnectionId,
         caller: &UserId,
@@ -107,9 +107,9 @@ impl Node {
     }
 
     /// Rolls back for `caller`, whose permission it checks (behind
-    /// [`Admin::rollback_rules`](super::Admin::rollback_rules)); quarantined
+    /// [`Admin::rollback_rules`](crate::engine::Admin::rollback_rules)); quarantined
     /// twins of the connection are tried again by the next cycle.
-    pub(super) async fn rollback_rules(
+    pub(in crate::engine) async fn rollback_rules(
         &self,
         id: &ConnectionId,
         version: u32,
@@ -146,7 +146,7 @@ impl Node {
     }
 
     /// Puts the published rule versions in use (when a node starts).
-    pub(super) fn load_published_rules(&self) -> Result<()> {
+    pub(in crate::engine) fn load_published_rules(&self) -> Result<()> {
         for conn in self.connections()? {
             if conn.rules != RuleSetKind::Custom {
                 continue;

@@ -10,14 +10,16 @@ use crate::plan::{TwinState, Winner};
 use crate::replica::REPLICA_FORMAT_VERSION;
 use crate::store::{DeletionDecision, QueueItem, SeqMark};
 
-use super::super::Node;
-use super::super::apply::ApplyRequest;
-use super::super::execute::AttachmentSource;
-use super::super::recovery::Seen;
-use super::super::refusals::refused_of;
-use super::super::twin::Direction;
-use super::wire::{AckMessage, Body, Bytes, InlineFile, Refusal, ReplicaMessage};
-use super::{Link, own_side};
+use super::link::Link;
+use super::refusal::Refusal;
+use super::wire::{AckMessage, Body, Bytes, InlineFile, ReplicaMessage};
+use crate::engine::node::Node;
+use crate::engine::node::own_side;
+use crate::engine::sync::recovery::Seen;
+use crate::engine::sync::refusals::refused_of;
+use crate::engine::sync::types::ApplyRequest;
+use crate::engine::sync::types::AttachmentSource;
+use crate::engine::sync::types::Direction;
 
 /// The other side's attachments: sent along with the replica, or fetched
 /// from the other node.

@@ -11,10 +11,10 @@ use crate::plan::{Op, Plan, TwinState};
 use crate::replica::{FieldValue, Origin, Replica};
 use crate::store::IntentKind;
 
-use super::Node;
-use super::apply::ApplyRequest;
-use super::recovery::Seen;
-use super::triggers::refuse_sync_copy;
+use crate::engine::node::Node;
+use crate::engine::sync::recovery::Seen;
+use crate::engine::sync::types::ApplyRequest;
+use crate::engine::sync::types::refuse_sync_copy;
 
 /// What a [Test Run](Node::test_run) shows for one issue: the replica this
 /// side would send, and the plan the other side would execute.

@@ -11,8 +11,8 @@ use crate::model::{ConnectionId, IssueKey, IssueRef};
 use crate::plan::{Conflict, TwinState, Winner};
 use crate::store::{DeletionDecision, IntentKind, RefusedDeletion, TwinConflicts, TwinError};
 
-use super::Node;
-use super::recovery::Recovery;
+use crate::engine::node::Node;
+use crate::engine::sync::recovery::Recovery;
 
 /// The state of one issue under sync.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -38,8 +38,8 @@ pub enum IssueState {
     },
     /// The mass-deletion guard refused deletions on this twin (the rest of
     /// its sync applied): confirm them with
-    /// [`confirm_deletion`](super::Admin::confirm_deletion) or dismiss them with
-    /// [`dismiss_deletion`](super::Admin::dismiss_deletion).
+    /// [`confirm_deletion`](crate::engine::Admin::confirm_deletion) or dismiss them with
+    /// [`dismiss_deletion`](crate::engine::Admin::dismiss_deletion).
     Refused {
         /// What the refused deletions would delete.
         deletions: Vec<RefusedDeletion>,
@@ -303,7 +303,11 @@ impl Node {
     /// # Errors
     ///
     /// `NotFound` when the issue is not under sync on the connection.
-    pub(super) fn resolve(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
+    pub(in crate::engine) fn resolve(
+        &self,
+        connection: &ConnectionId,
+        key: &IssueKey,
+    ) -> Result<()> {
         let twin = self.twin_of_key(connection, key)?;
         let conn = self.connection(connection)?;
         self.forget_projects(&conn);
@@ -327,7 +331,7 @@ impl Node {
     }
 
     /// The stored twin one of whose issues has `key`.
-    pub(super) fn twin_of_key(
+    pub(in crate::engine) fn twin_of_key(
         &self,
         connection: &ConnectionId,
         key: &IssueKey,
@@ -357,7 +361,7 @@ impl Node {
         &self,
         connection: &ConnectionId,
         key: &IssueKey,
-    ) -> Result<super::TwinInfo> {
+    ) -> Result<crate::engine::sync::types::TwinInfo> {
         let conn = self.connection(connection)?;
         self.forget_projects(&conn);
         let twin = match self.twin_of_key(connection, key) {
@@ -396,10 +400,10 @@ impl Node {
                 &conn,
                 &twin.remote.id,
                 &[
-                    super::twin::Direction::Forward,
-                    super::twin::Direction::Backward,
+                    crate::engine::sync::types::Direction::Forward,
+                    crate::engine::sync::types::Direction::Backward,
                 ],
-                super::twin::Hints::default(),
+                crate::engine::sync::types::Hints::default(),
             )
             .await?;
         self.twin_info(&conn, &twin.remote.id, Some(outcome))

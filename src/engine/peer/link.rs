@@ -1,143 +1,42 @@
-//! Remote connections: a node owns one side and talks to the node of the other
-//! side through a [`Transport`].
-//!
-//! # How a remote connection syncs
-//!
-//! Each node keeps its own twin state (`local` = its issue, `remote` = the
-//! peer's issue). Its cycle polls its own project and sends the
-//! [`Replica`](crate::replica::Replica) of every changed issue under sync;
-//! the receiver plans it with the [planner](crate::plan) against its issue,
-//! executes the plan with the same executor as a local connection (intents and
-//! markers: no duplicates across crashes) and acknowledges with its twin
-//! state, from which the sender records the twin (its state is the receiver's,
-//! seen from the other side, as a local connection keeps one state for both
-//! directions).
-//!
-//! Every message is idempotent, so a network that loses, repeats, delays or
-//! reorders messages, and nodes that crash and restart, lose nothing and
-//! duplicate nothing:
-//!
-//! - a change stays queued on the sender until an acknowledgement for it
-//!   arrives, and is sent again each cycle until then;
-//! - each replica carries a sequence number that only grows; the receiver
-//!   remembers (in its store) the last one it applied per issue and ignores
-//!   older ones, so a late or replayed replica never undoes a newer one, even
-//!   after a restart that emptied the authenticator's in-memory replay memory;
-//!   acknowledgements are ordered the same way;
-//! - applying a replica twice writes nothing the second time (the planner's
-//!   three-way merge), and a create that lost its answer is settled by its
-//!   marker.
-//!
-//! # Attachments
-//!
-//! The receiver fetches an attachment's content from the sender when it needs
-//! it (a signed `fetch`, served only for attachments of issues under sync). A
-//! node that the other cannot call (a node in a private network) instead
-//! sends, with each replica, the content of the attachments its twin state
-//! does not link yet.
-//!
-//! # Private nodes
-//!
-//! A node built with [`reachable(false)`](super::NodeBuilder::reachable) only
-//! opens connections itself: its peer keeps what it would send in an outbox
-//! (in memory: a lost outbox is refilled by the next cycle, as nothing is
-//! acknowledged), and the private node pulls it at the start of each cycle.
+//! What a node keeps in its store about each remote connection: the link to
+//! the peer, the issues waiting to be sent, sequence numbers, and where each
+//! twin began.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::connection::{
-    Connection, Invitation, MessageAuthenticator, PendingInvitations, Role, Side,
-};
+use crate::connection::{Invitation, MessageAuthenticator, PendingInvitations, Role};
+use crate::engine::node::Node;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, InstanceUrl, IssueId, IssueKey, ProjectKey};
 use crate::store::{InvitationRecord, OutgoingRecord, PeerLink, SeqMark, StoreTxn, StoredSecret};
 use crate::transport::Transport;
 
-use super::Node;
-
-mod accept;
-mod endpoint;
-mod failures;
-mod initiate;
-mod receive;
-mod rejoin;
-mod send;
-
-mod twins;
-mod wire;
-
-pub use initiate::{InitiateRequest, Initiated};
-
-use wire::{Body, SecretText};
-
-pub(super) use failures::own_project;
+use super::runtime::Runtime;
+use super::wire::{Body, SecretText};
 
 /// The instance a pending connection's unknown side shows (RFC 2606 reserves
 /// `.invalid`): "unknown until accepted".
-pub(super) const UNKNOWN_INSTANCE: &str = "https://unknown.invalid";
-
-/// A node's remote machinery: its transport and what it keeps in memory.
-pub(super) struct Runtime {
-    pub(super) transport: Option<Arc<dyn Transport>>,
-    pub(super) reachable: bool,
-    pub(super) protocol: u16,
-    /// Loaded from the store on first use; challenges live only here.
-    invitations: Mutex<Option<PendingInvitations>>,
-    auth: Mutex<HashMap<ConnectionId, Arc<MessageAuthenticator>>>,
-    outbox: Mutex<HashMap<ConnectionId, Outbox>>,
-    /// Challenges to an acceptor confirming again (its welcome was lost).
-    reconfirm: Mutex<HashMap<ConnectionId, crate::connection::Challenge>>,
-    /// Incoming replicas of one twin are applied one at a time (those of
-    /// other twins and connections go on meanwhile).
-    pub(super) apply: super::locks::KeyedLocks<(ConnectionId, IssueId)>,
-}
-
-impl Runtime {
-    pub(super) fn new(
-        transport: Option<Arc<dyn Transport>>,
-        reachable: bool,
-        protocol: u16,
-    ) -> Self {
-        Runtime {
-            transport,
-            reachable,
-            protocol,
-            invitations: Mutex::new(None),
-            auth: Mutex::new(HashMap::new()),
-            outbox: Mutex::new(HashMap::new()),
-            reconfirm: Mutex::new(HashMap::new()),
-            apply: super::locks::KeyedLocks::new(),
-        }
-    }
-}
-
-/// What waits for a peer that cannot be called: the latest replica per issue,
-/// then notices in order.
-#[derive(Default)]
-struct Outbox {
-    replicas: BTreeMap<IssueId, Body>,
-    notices: Vec<Body>,
-}
+pub(in crate::engine) const UNKNOWN_INSTANCE: &str = "https://unknown.invalid";
 
 /// What a node keeps about the other side of a remote connection.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct Link {
-    role: Role,
+pub(super) struct Link {
+    pub(super) role: Role,
     /// The other node's instance, once known.
-    peer: Option<InstanceUrl>,
+    pub(super) peer: Option<InstanceUrl>,
     /// Whether this node can call the other.
-    peer_reachable: bool,
+    pub(super) peer_reachable: bool,
     /// The protocol version both speak.
-    protocol: u16,
+    pub(super) protocol: u16,
     /// The invitation code: the connection's secret, stored in encoded form only.
-    code: SecretText,
+    pub(super) code: SecretText,
 }
 
 impl Link {
-    fn invitation(&self) -> Result<Invitation> {
+    pub(super) fn invitation(&self) -> Result<Invitation> {
         Invitation::parse(self.code.as_str()).map_err(|e| {
             Error::new(
                 ErrorKind::Storage,
@@ -150,16 +49,16 @@ impl Link {
 /// A local issue whose next replica carries flags: exalated but not
 /// acknowledged yet (`new`), or just connected (`match_existing`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) struct Outgoing {
-    pub(super) key: IssueKey,
+pub(in crate::engine) struct Outgoing {
+    pub(in crate::engine) key: IssueKey,
     #[serde(default)]
-    pub(super) new: bool,
+    pub(in crate::engine) new: bool,
     #[serde(default)]
-    pub(super) match_existing: bool,
+    pub(in crate::engine) match_existing: bool,
 }
 
 /// `name`, or `name (2)`, `name (3)`, … when a connection of this node has it.
-fn unique_name(txn: &mut dyn StoreTxn, name: &str) -> Result<String> {
+pub(super) fn unique_name(txn: &mut dyn StoreTxn, name: &str) -> Result<String> {
     let taken: std::collections::HashSet<String> =
         txn.connections()?.into_iter().map(|c| c.name).collect();
     if !taken.contains(name) {
@@ -171,24 +70,13 @@ fn unique_name(txn: &mut dyn StoreTxn, name: &str) -> Result<String> {
         .unwrap_or_else(|| unreachable!("an endless range has a free name")))
 }
 
-/// The side of `conn` on `instance`.
-pub(super) fn own_side<'c>(conn: &'c Connection, instance: &InstanceUrl) -> Result<&'c Side> {
-    [&conn.a, &conn.b]
-        .into_iter()
-        .find(|s| &s.instance == instance)
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidConfig,
-                format!(
-                    "connection {} has no side on this node's instance {instance}",
-                    conn.name
-                ),
-            )
-        })
+/// A project key that is the placeholder of a pending connection.
+pub(in crate::engine) fn unknown_project() -> ProjectKey {
+    ProjectKey::unknown()
 }
 
 impl Node {
-    fn runtime(&self) -> &Runtime {
+    pub(super) fn runtime(&self) -> &Runtime {
         &self.inner.remote
     }
 
@@ -202,7 +90,7 @@ impl Node {
         self.runtime().protocol
     }
 
-    fn transport(&self) -> Result<&Arc<dyn Transport>> {
+    pub(super) fn transport(&self) -> Result<&Arc<dyn Transport>> {
         self.runtime().transport.as_ref().ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidConfig,
@@ -211,7 +99,7 @@ impl Node {
         })
     }
 
-    fn link(&self, conn: &ConnectionId) -> Result<Link> {
+    pub(super) fn link(&self, conn: &ConnectionId) -> Result<Link> {
         let link = self.txn()?.peer_link(conn)?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
@@ -227,7 +115,12 @@ impl Node {
         })
     }
 
-    fn put_link(&self, txn: &mut dyn StoreTxn, conn: &ConnectionId, link: &Link) -> Result<()> {
+    pub(super) fn put_link(
+        &self,
+        txn: &mut dyn StoreTxn,
+        conn: &ConnectionId,
+        link: &Link,
+    ) -> Result<()> {
         txn.put_peer_link(&PeerLink {
             connection: conn.clone(),
             role: link.role,
@@ -238,7 +131,11 @@ impl Node {
         })
     }
 
-    fn authenticator(&self, conn: &ConnectionId, link: &Link) -> Result<Arc<MessageAuthenticator>> {
+    pub(super) fn authenticator(
+        &self,
+        conn: &ConnectionId,
+        link: &Link,
+    ) -> Result<Arc<MessageAuthenticator>> {
         let mut cache = self
             .runtime()
             .auth
@@ -260,7 +157,7 @@ impl Node {
 
     /// Records whether our `issue` is the origin of its twin (exalated or
     /// connected from this side) or a copy of the peer's issue.
-    fn mark_origin(
+    pub(super) fn mark_origin(
         &self,
         txn: &mut dyn StoreTxn,
         conn: &ConnectionId,
@@ -271,7 +168,11 @@ impl Node {
     }
 
     /// Whether our `issue` is the origin of its twin.
-    fn origin_here(txn: &mut dyn StoreTxn, conn: &ConnectionId, issue: &IssueId) -> Result<bool> {
+    pub(super) fn origin_here(
+        txn: &mut dyn StoreTxn,
+        conn: &ConnectionId,
+        issue: &IssueId,
+    ) -> Result<bool> {
         txn.origin_here(conn, issue)
     }
 
@@ -292,7 +193,7 @@ impl Node {
         }
     }
 
-    fn outgoing(
+    pub(super) fn outgoing(
         &self,
         txn: &mut dyn StoreTxn,
         conn: &ConnectionId,
@@ -311,7 +212,7 @@ impl Node {
             .collect())
     }
 
-    fn put_outgoing(
+    pub(super) fn put_outgoing(
         &self,
         txn: &mut dyn StoreTxn,
         conn: &ConnectionId,
@@ -336,7 +237,7 @@ impl Node {
 
     /// The next sequence number of this node's messages on `conn`: it only
     /// grows, even when the store is lost (it follows the clock).
-    fn next_seq(&self, conn: &ConnectionId) -> Result<u64> {
+    pub(super) fn next_seq(&self, conn: &ConnectionId) -> Result<u64> {
         let mut txn = self.txn()?;
         let last = txn.seq_mark(conn, &SeqMark::Sent)?.unwrap_or(0);
         let now = u64::try_from(self.now().unix_timestamp_nanos()).unwrap_or(0);
@@ -346,7 +247,7 @@ impl Node {
         Ok(next)
     }
 
-    fn post(&self, conn: &ConnectionId, issue: Option<&IssueId>, body: Body) {
+    pub(super) fn post(&self, conn: &ConnectionId, issue: Option<&IssueId>, body: Body) {
         let mut outbox = self
             .runtime()
             .outbox
@@ -361,7 +262,7 @@ impl Node {
         }
     }
 
-    fn drain_outbox(&self, conn: &ConnectionId) -> Vec<Body> {
+    pub(super) fn drain_outbox(&self, conn: &ConnectionId) -> Vec<Body> {
         let mut outbox = self
             .runtime()
             .outbox
@@ -376,7 +277,7 @@ impl Node {
     /// Runs `f` on the pending invitations (loaded from the store on first
     /// use); when `f` changed them (`Ok(true)`), saves them in the same
     /// transaction as `extra`, and reloads them if saving fails.
-    fn with_invitations<T>(
+    pub(super) fn with_invitations<T>(
         &self,
         f: impl FnOnce(&mut PendingInvitations) -> Result<(T, bool)>,
         extra: impl FnOnce(&mut dyn StoreTxn) -> Result<()>,
@@ -420,7 +321,7 @@ impl Node {
         Ok(value)
     }
 
-    fn load_invitations(&self) -> Result<PendingInvitations> {
+    pub(super) fn load_invitations(&self) -> Result<PendingInvitations> {
         let stored = self.txn()?.invitations()?;
         let mut pending = PendingInvitations::new();
         for s in stored {
@@ -437,7 +338,7 @@ impl Node {
 
     /// Forgets the keys and outbox this node holds in memory for a
     /// connection.
-    pub(super) fn forget_authenticator(&self, conn: &ConnectionId) {
+    pub(in crate::engine) fn forget_authenticator(&self, conn: &ConnectionId) {
         self.runtime()
             .auth
             .lock()
@@ -451,14 +352,9 @@ impl Node {
     }
 }
 
-/// A project key that is the placeholder of a pending connection.
-pub(super) fn unknown_project() -> ProjectKey {
-    ProjectKey::unknown()
-}
-
 impl Node {
     /// Forgets the invitation of a deleted connection.
-    pub(super) fn forget_invitation(&self, conn: &ConnectionId) -> Result<()> {
+    pub(in crate::engine) fn forget_invitation(&self, conn: &ConnectionId) -> Result<()> {
         self.with_invitations(
             |pending| {
                 let removed = pending.remove(conn).is_some();

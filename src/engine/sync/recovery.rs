@@ -18,32 +18,32 @@ use crate::store::{
     DeletionDecision, Quarantine, QueueItem, SeenIssue, SeenProject, StoreTxn, TwinError,
 };
 
-use super::Node;
+use crate::engine::node::Node;
 
 /// The first wait before cycles retry a temporary failure.
-pub(super) const BACKOFF_BASE: Duration = Duration::from_secs(30);
+pub(in crate::engine) const BACKOFF_BASE: Duration = Duration::from_secs(30);
 /// The longest wait between two retries of a temporary failure.
-pub(super) const BACKOFF_CAP: Duration = Duration::from_secs(30 * 60);
+pub(in crate::engine) const BACKOFF_CAP: Duration = Duration::from_secs(30 * 60);
 
 /// What a sync read before it failed, so that a change is noticed later,
 /// and the writes it made (reported even when it fails halfway).
 #[derive(Default)]
-pub(super) struct Seen {
-    pub(super) issues: Vec<SeenIssue>,
-    pub(super) project: Option<SeenProject>,
-    pub(super) writes: usize,
+pub(in crate::engine) struct Seen {
+    pub(in crate::engine) issues: Vec<SeenIssue>,
+    pub(in crate::engine) project: Option<SeenProject>,
+    pub(in crate::engine) writes: usize,
 }
 
 impl Seen {
     /// An issue the sync read, with its replica's fingerprint.
-    pub(super) fn issue(&mut self, issue: &Issue, fingerprint: u64) {
+    pub(in crate::engine) fn issue(&mut self, issue: &Issue, fingerprint: u64) {
         self.issues.retain(|s| s.id != issue.id);
         self.issues
             .push(SeenIssue::new(issue.id.clone(), issue.updated, fingerprint));
     }
 
     /// The target project the sync read.
-    pub(super) fn project(&mut self, info: &ProjectInfo) {
+    pub(in crate::engine) fn project(&mut self, info: &ProjectInfo) {
         self.project = Some(SeenProject::new(
             info.key.clone(),
             project_fingerprint(info),
@@ -52,7 +52,7 @@ impl Seen {
 }
 
 /// A fingerprint of a project's metadata (issue types, default type, name).
-pub(super) fn project_fingerprint(info: &ProjectInfo) -> u64 {
+pub(in crate::engine) fn project_fingerprint(info: &ProjectInfo) -> u64 {
     let bytes = serde_json::to_vec(info).unwrap_or_default();
     xxhash_rust::xxh3::xxh3_64(&bytes)
 }
@@ -61,7 +61,7 @@ pub(super) fn project_fingerprint(info: &ProjectInfo) -> u64 {
 /// doubling from [`BACKOFF_BASE`] up to [`BACKOFF_CAP`], plus up to a quarter
 /// more of jitter drawn from `seed` and the issue (so twins failing together
 /// spread out, and a run replays exactly); a longer `Retry-After` wins.
-pub(super) fn backoff(
+pub(in crate::engine) fn backoff(
     seed: u64,
     issue: &IssueId,
     attempts: u32,
@@ -80,7 +80,7 @@ pub(super) fn backoff(
 /// Whether a failure quarantines its twin: permanent, about this twin only.
 /// Kinds that are temporary by nature (outages, timeouts, rate limits) never
 /// do, even after the tracker's own retries gave up on them.
-pub(super) fn quarantines(err: &Error) -> bool {
+pub(in crate::engine) fn quarantines(err: &Error) -> bool {
     err.scope() == ErrorScope::Twin && !err.is_temporary() && !err.kind().is_temporary_by_default()
 }
 
@@ -115,7 +115,7 @@ pub enum Recovery {
     /// A permanent failure: cycles leave the twin alone until one of its
     /// issues is edited, the target project or the connection's rules
     /// change, or a user calls [`retry`](Node::retry) or
-    /// [`resolve`](super::Admin::resolve).
+    /// [`resolve`](crate::engine::Admin::resolve).
     Quarantined {
         /// What to do about it.
         action: String,
@@ -126,7 +126,7 @@ pub enum Recovery {
 }
 
 impl Recovery {
-    pub(super) fn of(error: &TwinError) -> Self {
+    pub(in crate::engine) fn of(error: &TwinError) -> Self {
         if error.quarantine.is_some() {
             Recovery::Quarantined {
                 action: action(error.kind).to_owned(),
@@ -141,7 +141,7 @@ impl Recovery {
 
 /// Why a cycle leaves a twin alone now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Hold {
+pub(in crate::engine) enum Hold {
     /// Not held: sync it when it comes up.
     No,
     /// A temporary failure backing off until its next try.
@@ -151,7 +151,7 @@ pub(super) enum Hold {
 }
 
 /// Whether a cycle at `now` leaves the twin of `record` alone.
-pub(super) fn hold(record: Option<&TwinError>, now: OffsetDateTime) -> Hold {
+pub(in crate::engine) fn hold(record: Option<&TwinError>, now: OffsetDateTime) -> Hold {
     match record {
         // A user decided: the next sync carries it out.
         Some(r) if r.is_refusal() && r.decision.is_some() => Hold::No,
@@ -164,7 +164,7 @@ pub(super) fn hold(record: Option<&TwinError>, now: OffsetDateTime) -> Hold {
 /// Whether a polled snapshot of one of its issues releases a quarantined
 /// twin: edited since the failing sync read it, or never read by it and
 /// edited after the failure.
-pub(super) fn edited(record: &TwinError, issue: &Issue, fingerprint: u64) -> bool {
+pub(in crate::engine) fn edited(record: &TwinError, issue: &Issue, fingerprint: u64) -> bool {
     let Some(q) = &record.quarantine else {
         return true;
     };
@@ -176,7 +176,10 @@ pub(super) fn edited(record: &TwinError, issue: &Issue, fingerprint: u64) -> boo
 
 impl Node {
     /// The recorded errors and refusals of a connection, by issue.
-    pub(super) fn twin_errors(&self, conn: &ConnectionId) -> Result<HashMap<IssueId, TwinError>> {
+    pub(in crate::engine) fn twin_errors(
+        &self,
+        conn: &ConnectionId,
+    ) -> Result<HashMap<IssueId, TwinError>> {
         Ok(self
             .txn()?
             .errors(conn)?
@@ -186,7 +189,7 @@ impl Node {
     }
 
     /// The decision a user made about the refused deletions of a twin.
-    pub(super) fn deletion_decision(
+    pub(in crate::engine) fn deletion_decision(
         &self,
         conn: &ConnectionId,
         issue: &IssueId,
@@ -202,7 +205,7 @@ impl Node {
     /// Records a failed sync of the twin whose record is under `issue`:
     /// quarantined when permanent, backing off when temporary. A refused
     /// deletion on record (and a decision about it) is kept.
-    pub(super) fn record_failure(
+    pub(in crate::engine) fn record_failure(
         &self,
         conn: &ConnectionId,
         issue: &IssueId,
@@ -248,7 +251,7 @@ impl Node {
 
     /// Forgets the failure on record for `issue` (its twin is in step), but
     /// not a refused deletion: that waits for a user's decision.
-    pub(super) fn clear_failure(
+    pub(in crate::engine) fn clear_failure(
         txn: &mut dyn StoreTxn,
         conn: &ConnectionId,
         issue: &IssueId,
@@ -264,7 +267,7 @@ impl Node {
     }
 
     /// Queues both issues of a twin, so that the next cycle syncs it.
-    pub(super) fn enqueue_twin(
+    pub(in crate::engine) fn enqueue_twin(
         &self,
         txn: &mut dyn StoreTxn,
         conn: &Connection,
@@ -276,7 +279,7 @@ impl Node {
                 .collect()
         } else {
             // This node's issue is the one it sends.
-            let own = super::remote::own_project(conn, self.instance())?;
+            let own = crate::engine::node::own_project(conn, self.instance())?;
             twin.local
                 .as_ref()
                 .map(|l| (own, &l.id))
@@ -297,7 +300,10 @@ impl Node {
 
     /// Lets cycles try the quarantined twins of a connection again (its rules
     /// changed): each is queued, its failure stays on record until it syncs.
-    pub(super) fn release_quarantines(&self, connection: &ConnectionId) -> Result<usize> {
+    pub(in crate::engine) fn release_quarantines(
+        &self,
+        connection: &ConnectionId,
+    ) -> Result<usize> {
         let conn = self.connection(connection)?;
         let mut txn = self.txn()?;
         let mut released = 0;
@@ -322,7 +328,7 @@ impl Node {
     /// project's metadata changed since they failed (each project is read
     /// afresh once, only when a quarantined failure saw it): each is queued.
     /// Returns the released records.
-    pub(super) async fn release_changed_projects(
+    pub(in crate::engine) async fn release_changed_projects(
         &self,
         conn: &Connection,
     ) -> Result<Vec<TwinError>> {
@@ -346,7 +352,7 @@ impl Node {
                         .tracker()
                         .project(&seen.key)
                         .await
-                        .map_err(|e| super::project_error(e, &seen.key))?;
+                        .map_err(|e| crate::engine::node::project_error(e, &seen.key))?;
                     let f = project_fingerprint(&info);
                     now.insert(seen.key.clone(), f);
                     f

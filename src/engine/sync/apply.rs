@@ -6,55 +6,14 @@
 //! plans; [`Node::apply`] does the same and
 //! then executes the plan and records its conflicts.
 
-use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{IssueId, ProjectKey};
-use crate::plan::{Plan, PlanInput, PlanOptions, TwinState, Winner, plan};
-use crate::replica::{Origin, Replica};
+use crate::plan::{PlanInput, PlanOptions, plan};
+use crate::replica::Origin;
 use crate::store::{DeletionDecision, TwinConflicts};
 
-use super::Node;
-use super::execute::AttachmentSource;
 use super::recovery::Seen;
-use super::twin::Direction;
-
-/// One replica to apply to one side.
-pub(super) struct ApplyRequest<'a> {
-    /// The connection.
-    pub(super) conn: &'a Connection,
-    /// The twin's key in the store (its origin issue), which conflicts are
-    /// recorded under.
-    pub(super) twin: &'a IssueId,
-    /// The replica of the issue the change comes from.
-    pub(super) replica: &'a Replica,
-    /// The twin state seen from the side the replica lands on (`remote` is
-    /// the replica's issue).
-    pub(super) state: TwinState,
-    /// The project the replica lands in.
-    pub(super) project: &'a ProjectKey,
-    /// Link comments both issues hold instead of copying them (a connect).
-    pub(super) match_existing: bool,
-    /// The side whose values win where no base is known yet (a connect).
-    pub(super) source: Option<Winner>,
-    /// What a user decided about this twin's refused deletions, if anything.
-    pub(super) decision: Option<DeletionDecision>,
-}
-
-/// A plan with what it was made from.
-pub(super) struct Prepared {
-    /// The plan.
-    pub(super) plan: Plan,
-    /// The twin state the plan starts from (after link repairs).
-    pub(super) state: TwinState,
-}
-
-/// What applying a replica did.
-pub(super) struct Applied {
-    /// The plan that executed.
-    pub(super) plan: Plan,
-    /// Writes made.
-    pub(super) writes: usize,
-}
+use super::types::{Applied, ApplyRequest, AttachmentSource, Direction, Prepared};
+use crate::engine::node::Node;
 
 impl Node {
     /// Plans a replica against the issue it lands on, writing nothing: what
@@ -62,7 +21,7 @@ impl Node {
     ///
     /// `seen` records what the sync read (the target issue and project), so
     /// that a twin quarantined by a failure is tried again when they change.
-    pub(super) async fn plan_apply(
+    pub(in crate::engine) async fn plan_apply(
         &self,
         req: &ApplyRequest<'_>,
         seen: &mut Seen,
@@ -146,7 +105,7 @@ impl Node {
     /// Plans a replica as [`plan_apply`](Node::plan_apply) does, executes the
     /// plan (state recorded after every write, intents and markers around
     /// creates), and records its conflicts.
-    pub(super) async fn apply(
+    pub(in crate::engine) async fn apply(
         &self,
         req: ApplyRequest<'_>,
         dir: Direction,

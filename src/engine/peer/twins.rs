@@ -11,10 +11,12 @@ use crate::replica::Marker;
 use crate::store::{QueueItem, TwinConflicts};
 use crate::tracker::{Page, TrackerExt};
 
-use super::super::{Node, TwinInfo};
+use super::link::Outgoing;
 use super::send::Pushed;
 use super::wire::Body;
-use super::{Outgoing, own_side};
+use crate::engine::node::Node;
+use crate::engine::node::own_side;
+use crate::engine::sync::types::TwinInfo;
 
 impl Node {
     fn queue_own(

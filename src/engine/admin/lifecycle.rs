@@ -16,9 +16,9 @@ use crate::model::{ProjectKey, UserId};
 use crate::plan::TwinState;
 use crate::replica::{MARKER_PROPERTY, Marker};
 
-use super::Node;
+use crate::engine::node::Node;
 
-/// Options of [`Admin::delete_connection`](super::Admin::delete_connection).
+/// Options of [`Admin::delete_connection`](crate::engine::Admin::delete_connection).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeleteOptions {
@@ -49,8 +49,8 @@ impl Node {
     }
 
     /// Changes the project-level policy when `caller` is a global admin
-    /// (behind [`Admin::set_project_level_policy`](super::Admin::set_project_level_policy)).
-    pub(super) async fn set_project_level_policy(
+    /// (behind [`Admin::set_project_level_policy`](crate::engine::Admin::set_project_level_policy)).
+    pub(in crate::engine) async fn set_project_level_policy(
         &self,
         policy: &ProjectLevelPolicy,
         caller: &UserId,
@@ -73,7 +73,7 @@ impl Node {
     }
 
     /// Checks that `caller` may set up and change connections of `project`.
-    pub(super) async fn check_permission(
+    pub(in crate::engine) async fn check_permission(
         &self,
         caller: &UserId,
         project: &ProjectKey,
@@ -83,7 +83,7 @@ impl Node {
     }
 
     /// Checks `caller` against every project of `conn` on this node.
-    pub(super) async fn check_connection_permission(
+    pub(in crate::engine) async fn check_connection_permission(
         &self,
         conn: &Connection,
         caller: &UserId,
@@ -104,7 +104,7 @@ impl Node {
     /// Deletes a connection (its permission checked by the caller), with or
     /// without unexalating its twins; on a remote connection the other node
     /// is told first.
-    pub(super) async fn delete_connection_with(
+    pub(in crate::engine) async fn delete_connection_with(
         &self,
         conn: &Connection,
         options: DeleteOptions,
@@ -120,7 +120,7 @@ impl Node {
     }
 
     /// Clears this connection's markers from this node's issues of `twins`.
-    pub(super) async fn release_markers(
+    pub(in crate::engine) async fn release_markers(
         &self,
         conn: &Connection,
         twins: &[TwinState],
@@ -146,7 +146,7 @@ impl Node {
 
     /// Forgets what this node holds in memory for a deleted connection (the
     /// store deleted every record of it).
-    pub(super) fn after_delete(&self, conn: &Connection) -> Result<()> {
+    pub(in crate::engine) fn after_delete(&self, conn: &Connection) -> Result<()> {
         if !conn.is_local() {
             self.forget_authenticator(&conn.id);
             self.forget_invitation(&conn.id)?;

@@ -5,22 +5,17 @@
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Issue, IssueId, ProjectKey};
+use crate::model::{Issue, IssueId};
 use crate::store::QueueItem;
 
-use super::super::Node;
-use super::super::recovery::{Hold, Seen, edited, hold};
-use super::send::{origin_of, unsynced_key};
-use super::wire::{Body, Refusal};
-use super::{Link, own_side};
-
-/// The project of this node's side of a remote connection.
-pub(in crate::engine) fn own_project<'c>(
-    conn: &'c Connection,
-    instance: &crate::model::InstanceUrl,
-) -> Result<&'c ProjectKey> {
-    Ok(&own_side(conn, instance)?.project)
-}
+use super::acks::unsynced_key;
+use super::link::Link;
+use super::refusal::Refusal;
+use super::wire::Body;
+use crate::engine::node::Node;
+use crate::engine::node::origin_of;
+use crate::engine::node::own_project;
+use crate::engine::sync::recovery::{Hold, Seen, edited, hold};
 
 /// The note that asks for an issue again (a refusal of kind `Refused` that
 /// is temporary: a node of an earlier version records it and sends again).
@@ -91,7 +86,7 @@ impl Node {
         issue: &IssueId,
         refusal: Refusal,
     ) -> Result<()> {
-        if super::failures::is_resend(&refusal) {
+        if is_resend(&refusal) {
             return self.resend(conn, issue);
         }
         let Some(peer) = &link.peer else {

@@ -7,44 +7,13 @@ use futures::TryStreamExt;
 use crate::connection::{Connection, ConnectionStatus, Mode, Side};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueId, IssueKey, IssueRef, ProjectKey};
-use crate::plan::{ConflictPolicy, DeletionGuard, TwinState};
+use crate::plan::TwinState;
 use crate::replica::Marker;
 use crate::rules::RuleSetKind;
 use crate::tracker::{Page, TrackerExt};
 
-use super::Node;
-
-/// Options of [`Admin::create_local_connection`](super::Admin::create_local_connection).
-#[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
-pub struct LocalConnectionOptions {
-    /// The name; by default `<A>_to_<B>`. It must be unique on the node.
-    pub name: Option<String>,
-    /// How conflicts are decided.
-    pub policy: ConflictPolicy,
-    /// The mass-deletion guard.
-    pub guard: DeletionGuard,
-}
-
-impl LocalConnectionOptions {
-    /// Sets the name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets the mass-deletion guard.
-    pub fn guard(mut self, guard: DeletionGuard) -> Self {
-        self.guard = guard;
-        self
-    }
-
-    /// Sets the conflict policy.
-    pub fn policy(mut self, policy: ConflictPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-}
+use crate::engine::node::Node;
+use crate::engine::options::LocalConnectionOptions;
 
 /// A connection id from a name: the name itself, with characters an id
 /// cannot hold replaced by `-`.
@@ -79,7 +48,7 @@ impl Node {
     /// `InvalidInput` when both projects are the same; `NotFound` for a
     /// missing project; `AlreadyExists` when the name is taken; the
     /// tracker's errors while it searches both projects for marked issues.
-    pub(super) async fn create_local_connection(
+    pub(in crate::engine) async fn create_local_connection(
         &self,
         a: &str,
         b: &str,
@@ -194,12 +163,12 @@ impl Node {
     }
 
     /// Pauses a connection: changes queue and nothing is written until
-    /// [`activate`](super::Admin::activate).
+    /// [`activate`](crate::engine::Admin::activate).
     ///
     /// # Errors
     ///
     /// `NotFound` for an unknown connection; `InvalidInput` when it is pending.
-    pub(super) fn deactivate(&self, id: &ConnectionId) -> Result<Connection> {
+    pub(in crate::engine) fn deactivate(&self, id: &ConnectionId) -> Result<Connection> {
         let conn = self.connection(id)?;
         if conn.status == ConnectionStatus::Pending {
             return Err(Error::new(
@@ -221,7 +190,7 @@ impl Node {
     /// # Errors
     ///
     /// `NotFound` for an unknown connection; `InvalidInput` when it is pending.
-    pub(super) fn activate(&self, id: &ConnectionId) -> Result<Connection> {
+    pub(in crate::engine) fn activate(&self, id: &ConnectionId) -> Result<Connection> {
         let conn = self.connection(id)?;
         if conn.status == ConnectionStatus::Pending {
             return Err(Error::new(
@@ -236,19 +205,23 @@ impl Node {
         self.set_status(id, ConnectionStatus::Active)
     }
 
-    pub(super) fn fail_connection(&self, id: &ConnectionId, cause: String) -> Result<()> {
+    pub(in crate::engine) fn fail_connection(
+        &self,
+        id: &ConnectionId,
+        cause: String,
+    ) -> Result<()> {
         tracing::error!(connection = %id, %cause, "connection stopped");
         self.set_status(id, ConnectionStatus::Error { cause })
             .map(|_| ())
     }
 
     /// Turns a Basic connection into a custom one, whose rules can then be set
-    /// with [`set_rules`](super::Admin::set_rules).
+    /// with [`set_rules`](crate::engine::Admin::set_rules).
     ///
     /// # Errors
     ///
     /// `NotFound` for an unknown connection.
-    pub(super) fn upgrade_to_custom(&self, id: &ConnectionId) -> Result<Connection> {
+    pub(in crate::engine) fn upgrade_to_custom(&self, id: &ConnectionId) -> Result<Connection> {
         let conn = self.edit_connection(id, |conn| {
             conn.rules = RuleSetKind::Custom;
             Ok(conn.clone())
@@ -267,7 +240,7 @@ impl Node {
     /// # Errors
     ///
     /// `NotFound` for an unknown connection.
-    pub(super) fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
+    pub(in crate::engine) fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
         let conn = self.connection(id)?;
         let mut txn = self.txn()?;
         txn.delete_connection(id)?;

@@ -17,9 +17,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, UserId};
 use crate::store::{QueueItem, StoreTxn};
 
-use super::super::Node;
+use super::link::Link;
 use super::wire::{Body, Request, Response, SecretText, Welcome};
-use super::{Link, own_side};
+use crate::engine::node::Node;
+use crate::engine::node::own_side;
 
 impl Node {
     /// A fresh invitation for an existing remote connection, for `caller`, whose

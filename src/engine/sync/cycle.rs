@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::StreamExt;
-use serde::Serialize;
 use tracing::Instrument;
 
 use crate::connection::{Connection, ConnectionStatus};
@@ -11,40 +10,9 @@ use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey};
 use crate::tracker::TrackerExt;
 
-use super::Node;
 use super::recovery::{Hold, edited, hold, quarantines};
-use super::twin::{Direction, Hints};
-
-/// What one [`Node::sync`] did.
-///
-/// On a remote connection the writes a cycle causes happen on both nodes:
-/// `writes` counts this node's own writes and those the other node made
-/// applying this cycle's replicas, as its acknowledgements report them
-/// (`peer_writes` is that part). Replicas the other node has not applied
-/// within the cycle are not counted here: those left for a node in a
-/// private network (it counts them in the report of the cycle that pulls
-/// them, as its own writes) and those whose acknowledgement was lost.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct CycleReport {
-    /// Issues the polls returned.
-    pub seen: usize,
-    /// Twins synced.
-    pub synced: usize,
-    /// Writes made, on both sides of the connection (see above).
-    pub writes: usize,
-    /// The part of `writes` made by the other node of a remote connection.
-    pub peer_writes: usize,
-    /// Twins that failed (recorded in the status).
-    pub failed: usize,
-    /// Changes queued because the connection is deactivated (or failed temporarily).
-    pub queued: usize,
-    /// Conflicts met.
-    pub conflicts: usize,
-    /// Issues a trigger brought under sync; their first syncs count in
-    /// `synced` (or in `queued` while the connection is deactivated).
-    pub triggered: usize,
-}
+use super::types::{CycleReport, Direction, Hints};
+use crate::engine::node::Node;
 
 impl Node {
     /// Runs one sync cycle of every active or deactivated connection.
@@ -89,7 +57,7 @@ impl Node {
     /// Runs one sync cycle of a connection: the queued backlog in order, then
     /// every issue changed on either side since the last cycle. Changed issues
     /// that are not under sync and match an enabled trigger of this node are
-    /// brought under sync, once each (see [`add_trigger`](super::Admin::add_trigger)).
+    /// brought under sync, once each (see [`add_trigger`](crate::engine::Admin::add_trigger)).
     /// While the connection is deactivated, changes are only queued.
     ///
     /// # Errors
@@ -316,7 +284,7 @@ impl Node {
 
     /// The issues of `project` changed since its watermark (minus the
     /// overlap), and the newest change time seen.
-    pub(super) async fn poll(
+    pub(in crate::engine) async fn poll(
         &self,
         conn: &Connection,
         project: &crate::model::ProjectKey,
@@ -330,7 +298,7 @@ impl Node {
             .tracker()
             .updated_since_all(project, since, self.options().page_size)
             .await
-            .map_err(|e| super::project_error(e, project))?;
+            .map_err(|e| crate::engine::node::project_error(e, project))?;
         let newest = issues.iter().map(|issue| issue.updated).max();
         Ok((issues, newest.map(|n| n.max(mark))))
     }
@@ -379,7 +347,7 @@ impl Node {
         Ok(last != 0 && fingerprint == last)
     }
 
-    pub(super) fn connection_failure(&self, conn: &Connection, err: Error) -> Error {
+    pub(in crate::engine) fn connection_failure(&self, conn: &Connection, err: Error) -> Error {
         if err.scope() == ErrorScope::Connection {
             let cause = err.to_string();
             if let Err(store) = self.fail_connection(&conn.id, cause) {

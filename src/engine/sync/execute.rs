@@ -3,36 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
-
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{AttachmentId, IssueId, IssueKey};
+use crate::model::{IssueId, IssueKey};
 use crate::plan::{Op, OpOutcome, Plan, TwinState, UNSYNCED};
 use crate::replica::{MARKER_PROPERTY, Marker};
 use crate::store::{Intent, IntentKind};
-use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
+use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue};
 
-use super::Node;
-use super::apply::ApplyRequest;
-use super::twin::Direction;
-
-/// Where the content of the other side's attachments comes from.
-#[async_trait]
-pub(super) trait AttachmentSource: Send + Sync {
-    /// The content of the other side's attachment `id`.
-    async fn content(&self, id: &AttachmentId) -> Result<Vec<u8>>;
-}
-
-/// Both sides on this node's tracker (a local connection).
-pub(super) struct SameTracker<'a>(pub(super) &'a dyn Tracker);
-
-#[async_trait]
-impl AttachmentSource for SameTracker<'_> {
-    async fn content(&self, id: &AttachmentId) -> Result<Vec<u8>> {
-        self.0.download_attachment(id).await
-    }
-}
+use super::types::{ApplyRequest, AttachmentSource, Direction};
+use crate::engine::node::Node;
 
 fn stored_form(state: &TwinState, dir: Direction) -> Result<TwinState> {
     match dir {
@@ -97,7 +77,7 @@ impl Node {
     /// Executes `plan` from `perspective` (the state seen in direction `dir`)
     /// for the replica `req` applies, taking attachment content from `files`;
     /// adds each write it makes to `writes` (also those made before it fails).
-    pub(super) async fn execute(
+    pub(in crate::engine) async fn execute(
         &self,
         req: &ApplyRequest<'_>,
         plan: &Plan,

@@ -8,11 +8,11 @@ use crate::plan::TwinState;
 use crate::replica::Marker;
 use crate::trigger::{Jql, Trigger, TriggerId, TriggerSpec, TriggerUpdate, foreign_project};
 
-use super::Node;
-use super::bulk::{BulkEvent, BulkReport};
+use crate::engine::node::Node;
+use crate::engine::sync::bulk::{BulkEvent, BulkReport};
 
 /// An enabled trigger, parsed once per cycle.
-pub(super) struct ActiveTrigger {
+pub(in crate::engine) struct ActiveTrigger {
     id: TriggerId,
     project: ProjectKey,
     query: Jql,
@@ -20,8 +20,8 @@ pub(super) struct ActiveTrigger {
 
 impl Node {
     /// Adds a trigger, its query checked first (behind
-    /// [`Admin::add_trigger`](super::Admin::add_trigger), which checks the caller).
-    pub(super) fn add_trigger(
+    /// [`Admin::add_trigger`](crate::engine::Admin::add_trigger), which checks the caller).
+    pub(in crate::engine) fn add_trigger(
         &self,
         connection: &ConnectionId,
         spec: TriggerSpec,
@@ -55,8 +55,8 @@ impl Node {
         Ok(self.connection(connection)?.triggers)
     }
 
-    /// Changes a trigger (behind [`Admin::update_trigger`](super::Admin::update_trigger)).
-    pub(super) fn update_trigger(
+    /// Changes a trigger (behind [`Admin::update_trigger`](crate::engine::Admin::update_trigger)).
+    pub(in crate::engine) fn update_trigger(
         &self,
         connection: &ConnectionId,
         id: TriggerId,
@@ -82,8 +82,8 @@ impl Node {
         })
     }
 
-    /// Removes a trigger (behind [`Admin::remove_trigger`](super::Admin::remove_trigger)).
-    pub(super) fn remove_trigger(
+    /// Removes a trigger (behind [`Admin::remove_trigger`](crate::engine::Admin::remove_trigger)).
+    pub(in crate::engine) fn remove_trigger(
         &self,
         connection: &ConnectionId,
         id: TriggerId,
@@ -161,7 +161,7 @@ fn trigger_side(
 impl Node {
     /// The enabled triggers of `conn` that this node runs, parsed. A stored
     /// query that no longer parses is skipped with a warning.
-    pub(super) fn active_triggers(&self, conn: &Connection) -> Vec<ActiveTrigger> {
+    pub(in crate::engine) fn active_triggers(&self, conn: &Connection) -> Vec<ActiveTrigger> {
         conn.triggers
             .iter()
             .filter(|t| t.enabled)
@@ -188,7 +188,7 @@ impl Node {
     /// this connection created are never triggered: they are twins whose
     /// state is being settled or re-derived, and exalating them would make a
     /// twin of a twin.
-    pub(super) fn triggered(
+    pub(in crate::engine) fn triggered(
         &self,
         conn: &Connection,
         triggers: &[ActiveTrigger],
@@ -207,7 +207,11 @@ impl Node {
     /// Records a new twin for `issue` unless it is under sync already (checked
     /// and written in one transaction, so two triggers or a trigger and a
     /// bulk run never make two twins); returns whether it was new.
-    pub(super) fn claim_twin(&self, conn: &Connection, issue: &Issue) -> Result<Option<IssueId>> {
+    pub(in crate::engine) fn claim_twin(
+        &self,
+        conn: &Connection,
+        issue: &Issue,
+    ) -> Result<Option<IssueId>> {
         let mut txn = self.txn()?;
         let taken = txn.twin_by_remote(&conn.id, &issue.id)?.is_some()
             || txn.twin_by_local(&conn.id, &issue.id)?.is_some();
@@ -217,23 +221,6 @@ impl Node {
         txn.put_twin(&TwinState::new(conn.id.clone(), issue.reference()))?;
         txn.commit()?;
         Ok(Some(issue.id.clone()))
-    }
-}
-
-/// Refuses an issue this connection created whose twin state is missing
-/// (a lost create still settling, or a store being re-derived): exalating it
-/// would make a twin of a twin.
-pub(super) fn refuse_sync_copy(conn: &Connection, issue: &Issue) -> Result<()> {
-    match Marker::find(&issue.properties, &conn.id) {
-        Some(marker) => Err(Error::new(
-            ErrorKind::AlreadyExists,
-            format!(
-                "issue {} was created by connection {} as the twin of issue {}; \
-                 the next sync cycle links them again",
-                issue.key, conn.name, marker.origin_issue
-            ),
-        )),
-        None => Ok(()),
     }
 }
 

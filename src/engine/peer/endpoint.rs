@@ -7,9 +7,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, InstanceUrl};
 use crate::transport::Endpoint;
 
-use super::super::Node;
-use super::Link;
-use super::wire::{Body, MAX_MESSAGE_BYTES, Refusal, Request, Response, Signed};
+use super::link::Link;
+use super::refusal::Refusal;
+use super::wire::{Body, MAX_MESSAGE_BYTES, Request, Response, Signed};
+use crate::engine::node::Node;
 
 fn refused(err: &Error) -> Response {
     Response::Refused(Refusal::of(err))

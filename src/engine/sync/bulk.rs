@@ -8,7 +8,7 @@ use crate::model::{ConnectionId, IssueKey};
 use crate::store::BulkProgress;
 use crate::tracker::{Page, TrackerExt};
 
-use super::Node;
+use crate::engine::node::Node;
 
 /// Progress of a bulk operation, reported as it goes.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -8,11 +8,11 @@ use crate::store::{
     DeletedItems, DeletionDecision, Quarantine, RefusedDeletion, StoreTxn, TwinError,
 };
 
-use super::Node;
 use super::recovery::Seen;
+use crate::engine::node::Node;
 
 /// The refused deletions of a plan, as recorded.
-pub(super) fn refused_of(plan: &Plan) -> Vec<RefusedDeletion> {
+pub(in crate::engine) fn refused_of(plan: &Plan) -> Vec<RefusedDeletion> {
     plan.refusals
         .iter()
         .map(|r| {
@@ -29,7 +29,7 @@ pub(super) fn refused_of(plan: &Plan) -> Vec<RefusedDeletion> {
 impl Node {
     /// After a sync that applied its plans: records the deletions the guard
     /// refused (the rest of the plans applied), or clears the record.
-    pub(super) fn record_success(
+    pub(in crate::engine) fn record_success(
         &self,
         txn: &mut dyn StoreTxn,
         conn: &ConnectionId,
@@ -74,7 +74,7 @@ impl Node {
     ///
     /// `NotFound` when the issue is not under sync on the connection or no
     /// deletion of its twin is refused.
-    pub(super) async fn confirm_deletion(
+    pub(in crate::engine) async fn confirm_deletion(
         &self,
         connection: &ConnectionId,
         key: &IssueKey,
@@ -96,7 +96,7 @@ impl Node {
     ///
     /// `NotFound` when the issue is not under sync on the connection or no
     /// deletion of its twin is refused.
-    pub(super) async fn dismiss_deletion(
+    pub(in crate::engine) async fn dismiss_deletion(
         &self,
         connection: &ConnectionId,
         key: &IssueKey,

@@ -1,0 +1,150 @@
+//! [`NodeBuilder`]: how a [`Node`] is made.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use crate::clock::{Clock, SystemClock};
+use crate::connection::PROTOCOL_VERSION;
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::Store;
+use crate::tracker::{RetryTracker, Tracker};
+use crate::transport::Transport;
+
+use super::node::{Inner, Node};
+use super::options::NodeOptions;
+use super::peer::runtime::Runtime;
+
+impl Node {
+    /// A builder.
+    pub fn builder() -> NodeBuilder {
+        NodeBuilder::default()
+    }
+}
+
+/// Builds a [`Node`].
+#[derive(Default)]
+pub struct NodeBuilder {
+    tracker: Option<Arc<dyn Tracker>>,
+    store: Option<Arc<dyn Store>>,
+    clock: Option<Arc<dyn Clock>>,
+    options: NodeOptions,
+    transport: Option<Arc<dyn Transport>>,
+    reachable: Option<bool>,
+    protocol: Option<u16>,
+}
+
+impl fmt::Debug for NodeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeBuilder")
+            .field("tracker", &self.tracker)
+            .field("store", &self.store)
+            .field("options", &self.options)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeBuilder {
+    /// The tracker the node syncs (required).
+    pub fn tracker(mut self, tracker: Arc<dyn Tracker>) -> Self {
+        self.tracker = Some(tracker);
+        self
+    }
+
+    /// Where the node keeps its state (required).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The clock for timestamps and waits (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Tunables.
+    pub fn options(mut self, options: NodeOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// How this node talks to other nodes, for remote connections (none by
+    /// default: local connections only).
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Whether other nodes can call this node through the transport at its
+    /// instance URL (default: yes). A node in a private network says no: it
+    /// then only opens connections itself and pulls its messages.
+    pub fn reachable(mut self, reachable: bool) -> Self {
+        self.reachable = Some(reachable);
+        self
+    }
+
+    /// The protocol version this node announces (default
+    /// [`PROTOCOL_VERSION`]); set it only to test how nodes of other
+    /// versions are met.
+    pub fn protocol_version(mut self, version: u16) -> Self {
+        self.protocol = Some(version);
+        self
+    }
+
+    /// Asks the tracker who it is and returns the node.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidConfig` when the tracker or store is missing; the tracker's
+    /// errors when it cannot be reached.
+    pub async fn build(self) -> Result<Node> {
+        let missing = |what: &str| {
+            Error::new(
+                ErrorKind::InvalidConfig,
+                format!("a node needs a {what}; call .{what}(…) on the builder"),
+            )
+        };
+        let raw = self.tracker.ok_or_else(|| missing("tracker"))?;
+        // No markers, no guarantee against duplicates: refuse before any write.
+        raw.capabilities().check_markers()?;
+        let store = self.store.ok_or_else(|| missing("store"))?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let tracker: Arc<dyn Tracker> =
+            Arc::new(RetryTracker::new(raw, clock.clone(), self.options.retry));
+        let instance = tracker.instance().await?.url;
+        // Operation ids must never repeat, even after a restart at the same
+        // clock reading: each start of a node on a store gets its own number.
+        let boot = {
+            let mut txn = store.begin()?;
+            let mut record = txn.node_record()?;
+            record.starts += 1;
+            txn.put_node_record(&record)?;
+            txn.commit()?;
+            record.starts
+        };
+        let remote = Runtime::new(
+            self.transport,
+            self.reachable.unwrap_or(true),
+            self.protocol.unwrap_or(PROTOCOL_VERSION),
+        );
+        let node = Node {
+            inner: Arc::new(Inner {
+                tracker,
+                store,
+                clock,
+                options: self.options,
+                instance,
+                rules: Mutex::new(HashMap::new()),
+                projects: Mutex::new(HashMap::new()),
+                ops: AtomicU64::new(0),
+                boot,
+                remote,
+            }),
+        };
+        node.load_published_rules()?;
+        Ok(node)
+    }
+}

@@ -1,0 +1,56 @@
+//! [`Runtime`]: what a node keeps in memory for its remote connections. A
+//! leaf module: the node's state holds it, so it imports no engine code that
+//! names the node.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use crate::connection::{Challenge, MessageAuthenticator, PendingInvitations};
+use crate::engine::locks::KeyedLocks;
+use crate::model::{ConnectionId, IssueId};
+use crate::transport::Transport;
+
+use super::wire::Body;
+
+/// A node's remote machinery: its transport and what it keeps in memory.
+pub(in crate::engine) struct Runtime {
+    pub(super) transport: Option<Arc<dyn Transport>>,
+    pub(super) reachable: bool,
+    pub(super) protocol: u16,
+    /// Loaded from the store on first use; challenges live only here.
+    pub(super) invitations: Mutex<Option<PendingInvitations>>,
+    pub(super) auth: Mutex<HashMap<ConnectionId, Arc<MessageAuthenticator>>>,
+    pub(super) outbox: Mutex<HashMap<ConnectionId, Outbox>>,
+    /// Challenges to an acceptor confirming again (its welcome was lost).
+    pub(super) reconfirm: Mutex<HashMap<ConnectionId, Challenge>>,
+    /// Incoming replicas of one twin are applied one at a time (those of
+    /// other twins and connections go on meanwhile).
+    pub(super) apply: KeyedLocks<(ConnectionId, IssueId)>,
+}
+
+impl Runtime {
+    pub(in crate::engine) fn new(
+        transport: Option<Arc<dyn Transport>>,
+        reachable: bool,
+        protocol: u16,
+    ) -> Self {
+        Runtime {
+            transport,
+            reachable,
+            protocol,
+            invitations: Mutex::new(None),
+            auth: Mutex::new(HashMap::new()),
+            outbox: Mutex::new(HashMap::new()),
+            reconfirm: Mutex::new(HashMap::new()),
+            apply: KeyedLocks::new(),
+        }
+    }
+}
+
+/// What waits for a peer that cannot be called: the latest replica per issue,
+/// then notices in order.
+#[derive(Default)]
+pub(super) struct Outbox {
+    pub(super) replicas: BTreeMap<IssueId, Body>,
+    pub(super) notices: Vec<Body>,
+}

@@ -1,0 +1,203 @@
+//! Running one twin's sync: settling what a crash left (intents, creates
+//! whose answer was lost), then each direction through the one apply path,
+//! recording the failure if it fails.
+
+use futures::TryStreamExt;
+use time::macros::format_description;
+use tracing::Instrument;
+
+use crate::connection::Connection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{IssueId, IssueKey, IssueRef};
+use crate::plan::{TwinState, Winner};
+use crate::replica::Marker;
+use crate::store::IntentKind;
+use crate::tracker::{Page, TrackerExt};
+
+use super::recovery::Seen;
+use super::refusals::refused_of;
+use super::types::{ApplyRequest, Direction, Hints, Outcome};
+use crate::engine::node::{Node, origin_of};
+
+impl Node {
+    /// Syncs a twin and records its failure: quarantined when permanent,
+    /// backing off when temporary (see [`recovery`](super::recovery)).
+    pub(in crate::engine) async fn sync_twin_recorded(
+        &self,
+        conn: &Connection,
+        origin: &IssueId,
+        dirs: &[Direction],
+        hints: Hints,
+    ) -> Result<Outcome> {
+        let span = tracing::info_span!("twin", connection = %conn.name, origin = %origin);
+        let mut seen = Seen::default();
+        let result = self
+            .sync_twin(conn, origin, dirs, hints, &mut seen)
+            .instrument(span)
+            .await;
+        if let Err(err) = &result {
+            tracing::warn!(error = %err, "twin sync failed");
+            let key = self
+                .txn()?
+                .twin_by_remote(&conn.id, origin)?
+                .map_or_else(|| IssueKey::stand_in(origin), |t| t.remote.key);
+            self.record_failure(&conn.id, origin, key, err, seen)?;
+        }
+        result
+    }
+
+    async fn sync_twin(
+        &self,
+        conn: &Connection,
+        origin: &IssueId,
+        dirs: &[Direction],
+        mut hints: Hints,
+        seen: &mut Seen,
+    ) -> Result<Outcome> {
+        let mut total = Outcome::default();
+        let decision = self.deletion_decision(&conn.id, origin)?;
+        let mut refused = Vec::new();
+        for dir in dirs {
+            let Some(stored) = self.txn()?.twin_by_remote(&conn.id, origin)? else {
+                return Ok(total); // unexalated meanwhile
+            };
+            let Some(stored) = self.resolve_intents(conn, stored).await? else {
+                total.waiting = true;
+                return Ok(total);
+            };
+            let perspective = match dir {
+                Direction::Forward => stored.clone(),
+                Direction::Backward => match stored.flipped() {
+                    Some(s) => s,
+                    None => continue, // the twin does not exist yet
+                },
+            };
+            let source = match hints.source.take().filter(|_| *dir == Direction::Forward) {
+                Some(s) => s,
+                None => self
+                    .tracker()
+                    .issue(&perspective.remote.id)
+                    .await
+                    .map_err(|e| e.with_issue(&perspective.remote.key))?,
+            };
+            let target_side = conn.other_side(&source.project).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "issue {} moved out of the projects of connection {}",
+                        source.key, conn.name
+                    ),
+                )
+                .with_issue(&source.key)
+            })?;
+            let rules = self.rules_for(conn)?;
+            let replica = rules.outgoing(&source, origin_of(self, &source), &conn.id);
+            seen.issue(&source, rules.fingerprints(&replica).whole);
+            let request = ApplyRequest {
+                conn,
+                twin: origin,
+                replica: &replica,
+                state: perspective,
+                project: &target_side.project,
+                match_existing: hints.match_existing,
+                // Connecting: the first issue given (the origin) is the source.
+                source: hints.match_existing.then_some(match dir {
+                    Direction::Forward => Winner::Remote,
+                    Direction::Backward => Winner::Local,
+                }),
+                decision,
+            };
+            let files = super::types::SameTracker(&**self.tracker());
+            let applied = self.apply(request, *dir, &files, seen).await?;
+            refused.extend(refused_of(&applied.plan));
+            total.writes += applied.writes;
+            total
+                .conflicts
+                .extend(applied.plan.conflicts.iter().cloned());
+            total.plans.push(applied.plan);
+        }
+        let mut txn = self.txn()?;
+        let key = txn
+            .twin_by_remote(&conn.id, origin)?
+            .map_or_else(|| IssueKey::stand_in(origin), |t| t.remote.key);
+        self.record_success(
+            &mut *txn,
+            &conn.id,
+            origin,
+            key,
+            refused,
+            std::mem::take(seen),
+        )?;
+        txn.commit()?;
+        Ok(total)
+    }
+
+    /// Settles the open intents of a twin; `None` while a lost create is
+    /// still within its settle window.
+    pub(in crate::engine) async fn resolve_intents(
+        &self,
+        conn: &Connection,
+        mut stored: TwinState,
+    ) -> Result<Option<TwinState>> {
+        let intents: Vec<_> = self
+            .txn()?
+            .intents(&conn.id)?
+            .into_iter()
+            .filter(|i| {
+                // A remote connection's intents always name the other side's
+                // issue (its ids may equal this side's).
+                i.origin == stored.remote.id
+                    || (conn.is_local() && stored.local.as_ref().is_some_and(|l| l.id == i.origin))
+            })
+            .collect();
+        for intent in intents {
+            if let (IntentKind::CreateIssue { project }, None) = (&intent.kind, &stored.local) {
+                let since = intent.indeterminate_since.unwrap_or(intent.created);
+                if self.now() < since + self.options().settle {
+                    return Ok(None);
+                }
+                if let Some(found) = self
+                    .find_marked_issue(conn, project, &intent.origin, intent.created)
+                    .await?
+                {
+                    tracing::info!(twin = %found.key, "adopted an issue created by a lost request");
+                    stored.local = Some(found);
+                }
+            }
+            // Comments and attachments need no search: the planner adopts what
+            // a fresh read shows (markers, names and sizes).
+            let mut txn = self.txn()?;
+            txn.put_twin(&stored)?;
+            txn.delete_intent(&intent.id)?;
+            txn.commit()?;
+        }
+        Ok(Some(stored))
+    }
+
+    async fn find_marked_issue(
+        &self,
+        conn: &Connection,
+        project: &crate::model::ProjectKey,
+        origin: &IssueId,
+        since: time::OffsetDateTime,
+    ) -> Result<Option<IssueRef>> {
+        let from = since - time::Duration::minutes(2);
+        let text = from
+            .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
+            .map_err(|e| Error::new(ErrorKind::Unexpected, format!("cannot format a date: {e}")))?;
+        let jql = format!("project = {project} AND created >= \"{text}\"");
+        let mut pages = self
+            .tracker()
+            .search_pages(&jql, Page::first(self.options().page_size));
+        while let Some(result) = pages.try_next().await? {
+            for issue in &result.issues {
+                if Marker::find(&issue.properties, &conn.id)
+                    .is_some_and(|m| &m.origin_issue == origin)
+                {
+                    return Ok(Some(issue.reference()));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
