@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use twinsync::connection::ConnectionStatus;
 use twinsync::engine::{DeleteOptions, LocalConnectionOptions, Node, RuleSpec};
-use twinsync::model::{InstanceUrl, IssueKey, UserId};
+use twinsync::model::{IssueKey, NodeUrl, UserId};
 use twinsync::replica::Marker;
 use twinsync::testkit::block_on;
 use twinsync::testkit::ids as lit;
@@ -81,7 +81,7 @@ fn a_side_that_missed_the_deletion_stops_when_it_next_sends() {
     .unwrap();
     block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     // B deletes while A cannot be told (no reply reaches it).
-    rig.network.unregister(rig.a.node.instance());
+    rig.network.unregister(rig.a.node.node_url());
     block_on(
         rig.b
             .node
@@ -90,7 +90,7 @@ fn a_side_that_missed_the_deletion_stops_when_it_next_sends() {
     )
     .unwrap();
     rig.network
-        .register(rig.a.node.instance(), Arc::new(rig.a.node.clone()));
+        .register(rig.a.node.node_url(), Arc::new(rig.a.node.clone()));
     rig.advance(10);
     let issue = rig.a.issue("SUP-1");
     let update = IssueUpdate {
@@ -250,7 +250,7 @@ fn basic_rules_are_fixed_and_custom_rules_are_versioned() {
 /// A transport that keeps a copy of every request, to replay them.
 struct Tap {
     network: InProcessNetwork,
-    seen: Mutex<Vec<(InstanceUrl, Vec<u8>)>>,
+    seen: Mutex<Vec<(NodeUrl, Vec<u8>)>>,
 }
 
 impl fmt::Debug for Tap {
@@ -261,7 +261,7 @@ impl fmt::Debug for Tap {
 
 #[async_trait]
 impl Transport for Tap {
-    async fn call(&self, to: &InstanceUrl, request: Vec<u8>) -> Result<Vec<u8>> {
+    async fn call(&self, to: &NodeUrl, request: Vec<u8>) -> Result<Vec<u8>> {
         self.seen
             .lock()
             .unwrap()
@@ -289,7 +289,7 @@ fn replayed_or_altered_messages_change_nothing_even_after_a_restart() {
     )
     .unwrap();
     rig.network
-        .register(rig.a.node.instance(), Arc::new(rig.a.node.clone()));
+        .register(rig.a.node.node_url(), Arc::new(rig.a.node.clone()));
     block_on(
         rig.a
             .human

@@ -188,12 +188,13 @@ fn a_code_whose_connection_the_initiator_deleted_is_unknown_there() {
 fn a_forged_code_fails_the_proof_of_the_secret() {
     let rig = RemoteRig::new();
     let (conn, _) = invite(&rig, InitiateRequest::new(lit::project("SUP")));
-    let new = NewInvitation::new(
+    let mut new = NewInvitation::new(
         conn.id.clone(),
         conn.name.clone(),
         conn.a.instance.clone(),
         conn.a.project.clone(),
     );
+    new.initiator_node = Some(rig.a.node.node_url().clone());
     // The same connection, with a secret of its own.
     let forged = Invitation::create(new, &*rig.clock).unwrap();
     let err = accept(&rig.b, forged.encode().as_str()).unwrap_err();
@@ -226,7 +227,7 @@ fn a_missing_project_an_unreachable_initiator_or_a_caller_who_may_not_is_refused
     );
     let err = block_on(rig.b.node.admin(&user("uma")).accept(code.as_str(), &dev())).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
-    rig.network.unregister(rig.a.node.instance());
+    rig.network.unregister(rig.a.node.node_url());
     let err = accept(&rig.b, code.as_str()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert!(err.is_temporary());
@@ -502,7 +503,7 @@ impl std::fmt::Debug for LoseWelcome {
 impl twinsync::transport::Transport for LoseWelcome {
     async fn call(
         &self,
-        to: &twinsync::model::InstanceUrl,
+        to: &twinsync::model::NodeUrl,
         request: Vec<u8>,
     ) -> twinsync::Result<Vec<u8>> {
         let redeem = String::from_utf8_lossy(&request).contains(r#""type":"redeem""#);
@@ -559,7 +560,7 @@ fn an_acceptor_whose_welcome_was_lost_accepts_again_and_nobody_else_can() {
     );
     rig.b.reachable = true;
     rig.network.register(
-        rig.b.node.instance(),
+        rig.b.node.node_url(),
         std::sync::Arc::new(rig.b.node.clone()),
     );
     block_on(rig.a.human.create_issue(&twinsync::tracker::NewIssue::new(

@@ -15,11 +15,14 @@
 //! | 1 + n | connection name |
 //! | 2 + n | initiator instance URL (big-endian length) |
 //! | 1 + n | initiator project key |
+//! | 2 + n | initiator node URL (big-endian length; format 2 on; empty: the instance URL) |
 //! | 4 | checksum: the first 4 bytes of SHA-256 over everything before it |
 //!
 //! The framing (prefix, base64url, format version first, 4-byte SHA-256
 //! checksum last) stays the same in every format version, so a mangled code is
-//! always told apart from a code of another version. Whitespace anywhere in a
+//! always told apart from a code of another version. Format 1 (twinsync
+//! 0.1) had no node URL; it is still read, its initiator reached at its
+//! instance URL. Whitespace anywhere in a
 //! pasted code (line breaks from an email, indentation) is ignored.
 
 use std::fmt;
@@ -35,13 +38,13 @@ use super::version::{PROTOCOL_VERSION, compatible};
 use super::{ConnectionId, InvitationError, Mode, Secret};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{InstanceUrl, ProjectKey};
+use crate::model::{InstanceUrl, NodeUrl, ProjectKey};
 
 /// The text every invitation code starts with.
 pub const INVITATION_PREFIX: &str = "twinsync-invite-";
 
 /// The version of the code's binary layout this node writes and reads.
-pub const INVITATION_FORMAT_VERSION: u8 = 1;
+pub const INVITATION_FORMAT_VERSION: u8 = 2;
 
 const CHECKSUM_LEN: usize = 4;
 /// Longer pasted text is refused before it is decoded.
@@ -71,6 +74,9 @@ pub struct NewInvitation {
     pub validity: Duration,
     /// The protocol version announced in the code: [`PROTOCOL_VERSION`].
     pub protocol_version: u16,
+    /// Where the destination reaches the initiator's node, when that is not
+    /// the initiator's instance URL (default: none).
+    pub initiator_node: Option<NodeUrl>,
 }
 
 impl NewInvitation {
@@ -89,6 +95,7 @@ impl NewInvitation {
             mode: Mode::Basic,
             validity: Invitation::DEFAULT_VALIDITY,
             protocol_version: PROTOCOL_VERSION,
+            initiator_node: None,
         }
     }
 }
@@ -102,6 +109,7 @@ pub struct Invitation {
     connection: ConnectionId,
     name: String,
     initiator: InstanceUrl,
+    initiator_node: Option<NodeUrl>,
     project: ProjectKey,
     mode: Mode,
     protocol_version: u16,
@@ -146,7 +154,12 @@ impl Invitation {
                 "project key must be 1 to {MAX_SHORT_FIELD} bytes long"
             ));
         }
-        if new.initiator.as_str().len() > MAX_URL_LEN {
+        if new.initiator.as_str().len() > MAX_URL_LEN
+            || new
+                .initiator_node
+                .as_ref()
+                .is_some_and(|n| n.as_str().len() > MAX_URL_LEN)
+        {
             return invalid(format!(
                 "instance url must be at most {MAX_URL_LEN} bytes long for an invitation"
             ));
@@ -167,6 +180,9 @@ impl Invitation {
         Ok(Invitation {
             connection: new.connection,
             name: new.name,
+            initiator_node: new
+                .initiator_node
+                .filter(|n| n.as_str() != new.initiator.as_str()),
             initiator: new.initiator,
             project: new.project,
             mode: new.mode,
@@ -189,6 +205,14 @@ impl Invitation {
     /// The initiator's instance.
     pub fn initiator(&self) -> &InstanceUrl {
         &self.initiator
+    }
+
+    /// Where the initiator's node is reached: its node URL, or its
+    /// instance URL when the code names no other.
+    pub fn initiator_node(&self) -> NodeUrl {
+        self.initiator_node
+            .clone()
+            .unwrap_or_else(|| NodeUrl::from(&self.initiator))
     }
 
     /// The initiator's project.
@@ -238,6 +262,13 @@ impl Invitation {
         bytes.extend_from_slice(&(url.len() as u16).to_be_bytes());
         bytes.extend_from_slice(url);
         put_short(&mut bytes, self.project.as_str());
+        let node = self
+            .initiator_node
+            .as_ref()
+            .map_or("", NodeUrl::as_str)
+            .as_bytes();
+        bytes.extend_from_slice(&(node.len() as u16).to_be_bytes());
+        bytes.extend_from_slice(node);
         let sum = checksum(&bytes);
         bytes.extend_from_slice(&sum);
         let mut text = Zeroizing::new(String::with_capacity(
@@ -317,7 +348,7 @@ impl Invitation {
         }
         let mut reader = Reader(payload);
         let format = reader.u8()?;
-        if format != INVITATION_FORMAT_VERSION {
+        if !(1..=INVITATION_FORMAT_VERSION).contains(&format) {
             return Err(InvitationError::UnsupportedFormat {
                 found: format,
                 supported: INVITATION_FORMAT_VERSION,
@@ -348,6 +379,21 @@ impl Invitation {
         }
         let project =
             ProjectKey::new(project).map_err(|_| malformed("its project key is not valid"))?;
+        let initiator_node = if format >= 2 {
+            let len = usize::from(u16::from_be_bytes(reader.array()?));
+            match len {
+                0 => None,
+                _ => Some(
+                    std::str::from_utf8(reader.take(len)?)
+                        .ok()
+                        .and_then(|url| NodeUrl::parse(url).ok())
+                        .filter(|url| url.as_str().len() <= MAX_URL_LEN)
+                        .ok_or(malformed("its node url is not valid"))?,
+                ),
+            }
+        } else {
+            None
+        };
         if !reader.0.is_empty() {
             return Err(malformed("it has bytes after its last field"));
         }
@@ -355,6 +401,7 @@ impl Invitation {
             connection,
             name,
             initiator,
+            initiator_node,
             project,
             mode,
             protocol_version,

@@ -5,6 +5,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::model::NodeUrl;
 use crate::testkit::ids as lit;
 
 const SECRET: [u8; 32] = [0x5a; 32];
@@ -151,17 +152,45 @@ fn a_mangled_code_is_corrupted() {
 #[test]
 fn another_format_version_is_told_apart_from_corruption() {
     let mut bytes = payload(&sample().encode());
-    bytes[0] = 2;
+    bytes[0] = 3;
     let err = Invitation::decode(&code_for(&bytes), now()).unwrap_err();
     assert_eq!(
         err,
         InvitationError::UnsupportedFormat {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     );
     let text = err.to_string();
-    assert!(text.contains("format version 2") && text.contains("format version 1"));
+    assert!(text.contains("format version 3") && text.contains("format version 2"));
+}
+
+#[test]
+fn a_code_carries_the_initiators_node_url() {
+    let mut new = new_invitation();
+    new.initiator_node = Some(NodeUrl::parse("https://sync.acme.example").unwrap());
+    let invitation = Invitation::with_secret(new, Secret::from_bytes(SECRET), now()).unwrap();
+    let back = Invitation::decode(invitation.encode().as_str(), now()).unwrap();
+    assert_eq!(back, invitation);
+    assert_eq!(back.initiator_node().as_str(), "https://sync.acme.example");
+    // Without one, the initiator is reached at its instance URL.
+    assert_eq!(
+        sample().initiator_node(),
+        NodeUrl::from(sample().initiator())
+    );
+}
+
+#[test]
+fn a_format_1_code_of_twinsync_0_1_is_still_read() {
+    // Format 1 is format 2 without the node URL field (two length bytes, here 0).
+    let mut bytes = payload(&sample().encode());
+    assert_eq!(bytes[0], 2);
+    assert_eq!(bytes[bytes.len() - 2..], [0, 0]);
+    bytes.truncate(bytes.len() - 2);
+    bytes[0] = 1;
+    let back = Invitation::decode(&code_for(&bytes), now()).unwrap();
+    assert_eq!(back, sample());
+    assert_eq!(back.initiator_node(), NodeUrl::from(sample().initiator()));
 }
 
 #[test]

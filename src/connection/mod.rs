@@ -79,7 +79,10 @@ pub use permissions::{
     DEFAULT_PROJECT_LEVEL_GROUP, Grant, GroupState, PermissionFacts, ProjectLevelPolicy,
 };
 pub(crate) use secret::{Nonce, Secret};
-pub use version::{MIN_PROTOCOL_VERSION_BASIC, PROTOCOL_VERSION, negotiate};
+pub use version::{
+    FEATURE_ATTACHMENT_FETCH, FEATURE_NODE_URLS, FEATURE_PRIVATE_PULL, FEATURES,
+    MIN_PROTOCOL_VERSION_BASIC, PROTOCOL_VERSION, check_features, negotiate,
+};
 
 /// A connection's stable identifier, the same on both sides.
 ///

@@ -1,6 +1,6 @@
 //! [`NodeBuilder`]: how a [`Node`] is made.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use crate::clock::{Clock, SystemClock};
 use crate::connection::PROTOCOL_VERSION;
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::{InstanceUrl, NodeUrl};
 use crate::store::Store;
 use crate::tracker::{RetryTracker, Tracker};
 use crate::transport::Transport;
@@ -33,6 +34,8 @@ pub struct NodeBuilder {
     transport: Option<Arc<dyn Transport>>,
     reachable: Option<bool>,
     protocol: Option<u16>,
+    node_url: Option<NodeUrl>,
+    directory: BTreeMap<InstanceUrl, NodeUrl>,
 }
 
 impl fmt::Debug for NodeBuilder {
@@ -86,6 +89,27 @@ impl NodeBuilder {
         self
     }
 
+    /// Where other nodes reach this node (its public sync URL, Exalate's
+    /// "Exalate URL"; requests arrive at this URL joined with
+    /// [`SYNC_ENDPOINT_PATH`](crate::transport::SYNC_ENDPOINT_PATH)). Default:
+    /// the tracker's URL, which only an in-process network can route to.
+    /// Invitations carry it, so set it on every node others call over a real
+    /// network.
+    pub fn node_url(mut self, url: NodeUrl) -> Self {
+        self.node_url = Some(url);
+        self
+    }
+
+    /// Where the nodes of other trackers are reached: each entry maps a
+    /// tracker URL (`https://partner.atlassian.net`) to the node URL of the
+    /// twinsync node that syncs it, so an admin may initiate with either.
+    /// Entries add up over calls; a later entry for a tracker replaces an
+    /// earlier one.
+    pub fn directory(mut self, entries: impl IntoIterator<Item = (InstanceUrl, NodeUrl)>) -> Self {
+        self.directory.extend(entries);
+        self
+    }
+
     /// The protocol version this node announces (default
     /// [`PROTOCOL_VERSION`]); set it only to test how nodes of other
     /// versions are met.
@@ -129,6 +153,8 @@ impl NodeBuilder {
             self.transport,
             self.reachable.unwrap_or(true),
             self.protocol.unwrap_or(PROTOCOL_VERSION),
+            self.node_url.unwrap_or_else(|| NodeUrl::from(&instance)),
+            self.directory,
         );
         let node = Node {
             inner: Arc::new(Inner {

@@ -3,6 +3,7 @@
 
 mod ids;
 mod issue;
+mod node_url;
 mod rich_text;
 
 pub use crate::connection::ConnectionId;
@@ -10,4 +11,5 @@ pub use ids::{AttachmentId, CommentId, InstanceUrl, IssueId, IssueKey, ProjectKe
 pub use issue::{
     AttachmentMeta, Comment, Issue, IssueRef, IssueType, ProjectInfo, Sha256, UserRef, Visibility,
 };
+pub use node_url::NodeUrl;
 pub use rich_text::RichText;

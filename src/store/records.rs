@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::connection::{InvitationState, ProjectLevelPolicy, Role};
 use crate::error::ErrorKind;
 use crate::model::{
-    AttachmentId, CommentId, ConnectionId, InstanceUrl, IssueId, IssueKey, ProjectKey,
+    AttachmentId, CommentId, ConnectionId, InstanceUrl, IssueId, IssueKey, NodeUrl, ProjectKey,
 };
 use crate::plan::Conflict;
 
@@ -347,8 +347,10 @@ pub struct PeerLink {
     pub connection: ConnectionId,
     /// Whether this node initiated the connection or accepted it.
     pub role: Role,
-    /// The other node's instance, once known.
+    /// The other node's instance (its tracker's URL), once known.
     pub peer: Option<InstanceUrl>,
+    /// Where the other node is reached, when that is not its instance URL.
+    pub peer_node: Option<NodeUrl>,
     /// Whether this node can call the other.
     pub peer_reachable: bool,
     /// The protocol version both speak.

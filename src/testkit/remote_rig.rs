@@ -6,6 +6,10 @@
 //! `https://b.example` and syncs project DEV. Both trackers are set up by
 //! [`setup_memory_tracker`](super::setup_memory_tracker) (users `ada`, a
 //! global admin; `pat`, an admin of SUP; `uma`, a plain user).
+//!
+//! A node is not reached at its tracker's URL but at its own node URL
+//! ([`node_url_of`]), and every node's directory lists the trackers
+//! `https://{a,b,c}.example`, so initiating with either URL works.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +17,7 @@ use std::time::Duration;
 use crate::clock::{Clock, ManualClock};
 use crate::connection::{Connection, PROTOCOL_VERSION};
 use crate::engine::{CycleReport, InitiateRequest, Initiated, Node};
-use crate::model::{Issue, UserRef};
+use crate::model::{InstanceUrl, Issue, NodeUrl, UserRef};
 use crate::store::{MemoryStore, Store};
 use crate::testkit::ids as lit;
 use crate::tracker::MemoryTracker;
@@ -66,6 +70,33 @@ pub struct RemoteRig {
     pub a: RigSide,
     /// Node B.
     pub b: RigSide,
+}
+
+/// The node URL of the rig's node on the tracker at `tracker`: the
+/// tracker's URL with `/node` appended (so the two always differ).
+///
+/// # Panics
+///
+/// Never for a tracker URL.
+pub fn node_url_of(tracker: &InstanceUrl) -> NodeUrl {
+    NodeUrl::parse(&format!("{tracker}/node")).expect("a tracker url with /node is a node url")
+}
+
+/// The directory every rig node is built with: the trackers
+/// `https://{a,b,c}.example` and their nodes.
+pub fn rig_directory() -> Vec<(InstanceUrl, NodeUrl)> {
+    [
+        "https://a.example",
+        "https://b.example",
+        "https://c.example",
+    ]
+    .into_iter()
+    .map(|url| {
+        let tracker = InstanceUrl::parse(url).expect("url");
+        let node = node_url_of(&tracker);
+        (tracker, node)
+    })
+    .collect()
 }
 
 fn tracker(url: &str, clock: &Arc<ManualClock>) -> MemoryTracker {
@@ -148,13 +179,15 @@ impl RemoteRig {
                 .clock(clock.clone())
                 .options(test_options())
                 .transport(transport)
+                .node_url(node_url_of(tracker.url()))
+                .directory(rig_directory())
                 .reachable(reachable)
                 .protocol_version(protocol)
                 .build(),
         )
         .expect("node");
         if reachable {
-            network.register(node.instance(), Arc::new(node.clone()));
+            network.register(node.node_url(), Arc::new(node.clone()));
         }
         node
     }

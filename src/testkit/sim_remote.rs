@@ -129,13 +129,14 @@ fn start(
                 .clock(clock.clone())
                 .options(options())
                 .transport(transport.clone())
+                .node_url(super::remote_rig::node_url_of(engine.url()))
                 .reachable(reachable)
                 .build(),
         );
         match built {
             Ok(node) => {
                 if reachable {
-                    network.register(node.instance(), Arc::new(node.clone()));
+                    network.register(node.node_url(), Arc::new(node.clone()));
                 }
                 return node;
             }

@@ -1,4 +1,4 @@
-//! [`InProcessNetwork`]: nodes in one process, reachable by instance URL, with
+//! [`InProcessNetwork`]: nodes in one process, reachable by node URL, with
 //! seeded network faults for simulations.
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{Endpoint, Transport};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::InstanceUrl;
+use crate::model::NodeUrl;
 
 /// What can go wrong on an [`InProcessNetwork`], as chances per call.
 ///
@@ -82,9 +82,9 @@ impl Rng {
 
 #[derive(Default)]
 struct State {
-    nodes: HashMap<InstanceUrl, Arc<dyn Endpoint>>,
+    nodes: HashMap<NodeUrl, Arc<dyn Endpoint>>,
     faults: Option<(NetworkFaults, Rng)>,
-    held: Vec<(InstanceUrl, Vec<u8>)>,
+    held: Vec<(NodeUrl, Vec<u8>)>,
     stats: NetworkStats,
 }
 
@@ -96,10 +96,10 @@ enum Fate {
     Delay,
 }
 
-/// Nodes in one process that call each other by instance URL.
+/// Nodes in one process that call each other by node URL.
 ///
 /// [`register`](InProcessNetwork::register) a node to make it reachable at its
-/// instance URL; a node that is not registered (a node in a private network)
+/// node URL; a node that is not registered (a node in a private network)
 /// can still call the others through the network, and pulls its messages.
 /// Clones share the network.
 ///
@@ -109,7 +109,7 @@ enum Fate {
 /// ```
 /// use std::sync::Arc;
 /// use async_trait::async_trait;
-/// use twinsync::model::InstanceUrl;
+/// use twinsync::model::NodeUrl;
 /// use twinsync::transport::{Endpoint, InProcessNetwork, Transport};
 ///
 /// struct Echo;
@@ -123,11 +123,11 @@ enum Fate {
 ///
 /// # futures::executor::block_on(async {
 /// let network = InProcessNetwork::new();
-/// let url = InstanceUrl::parse("https://echo.example")?;
+/// let url = NodeUrl::parse("https://echo.example")?;
 /// network.register(&url, Arc::new(Echo));
 /// assert_eq!(network.call(&url, b"hi".to_vec()).await?, b"hi");
 ///
-/// let nobody = InstanceUrl::parse("https://private.example")?;
+/// let nobody = NodeUrl::parse("https://private.example")?;
 /// assert!(network.call(&nobody, b"hi".to_vec()).await.is_err());
 /// # Ok::<(), twinsync::Error>(())
 /// # }).unwrap();
@@ -140,7 +140,7 @@ pub struct InProcessNetwork {
 impl fmt::Debug for InProcessNetwork {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.lock();
-        let mut nodes: Vec<&str> = state.nodes.keys().map(InstanceUrl::as_str).collect();
+        let mut nodes: Vec<&str> = state.nodes.keys().map(NodeUrl::as_str).collect();
         nodes.sort_unstable();
         f.debug_struct("InProcessNetwork")
             .field("nodes", &nodes)
@@ -161,12 +161,12 @@ impl InProcessNetwork {
 
     /// Makes `endpoint` reachable at `url`, replacing whatever was there (a
     /// restarted node registers again).
-    pub fn register(&self, url: &InstanceUrl, endpoint: Arc<dyn Endpoint>) {
+    pub fn register(&self, url: &NodeUrl, endpoint: Arc<dyn Endpoint>) {
         self.lock().nodes.insert(url.clone(), endpoint);
     }
 
     /// Makes the node at `url` unreachable (it can still call others).
-    pub fn unregister(&self, url: &InstanceUrl) {
+    pub fn unregister(&self, url: &NodeUrl) {
         self.lock().nodes.remove(url);
     }
 
@@ -251,7 +251,7 @@ impl InProcessNetwork {
     }
 }
 
-fn timeout(to: &InstanceUrl) -> Error {
+fn timeout(to: &NodeUrl) -> Error {
     Error::new(
         ErrorKind::Timeout,
         format!("no answer from the node at {to} (simulated network fault)"),
@@ -260,7 +260,7 @@ fn timeout(to: &InstanceUrl) -> Error {
 
 #[async_trait]
 impl Transport for InProcessNetwork {
-    async fn call(&self, to: &InstanceUrl, request: Vec<u8>) -> Result<Vec<u8>> {
+    async fn call(&self, to: &NodeUrl, request: Vec<u8>) -> Result<Vec<u8>> {
         let node = self.lock().nodes.get(to).cloned().ok_or_else(|| {
             Error::new(
                 ErrorKind::Unavailable,
@@ -311,8 +311,8 @@ mod tests {
         }
     }
 
-    fn url(s: &str) -> InstanceUrl {
-        InstanceUrl::parse(s).unwrap()
+    fn url(s: &str) -> NodeUrl {
+        NodeUrl::parse(s).unwrap()
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! How two nodes talk: the [`Transport`] trait, and [`InProcessNetwork`], a
 //! network of nodes inside one process for tests and simulations.
 //!
-//! A transport carries opaque request bytes to the node at an instance URL and
+//! A transport carries opaque request bytes to the node at a
+//! [`NodeUrl`] (the node's own public URL, not its tracker's) and
 //! brings back the answer's bytes. What the bytes mean (the setup handshake,
 //! signed replicas, acknowledgements) is the engine's business; a transport
 //! only moves them. A node that others call is an [`Endpoint`].
 //!
 //! Over a real network a request is an HTTP `POST` of the bytes to the
-//! instance URL joined with [`SYNC_ENDPOINT_PATH`]; the answer is the response
+//! node URL joined with [`SYNC_ENDPOINT_PATH`]; the answer is the response
 //! body. The bytes of the setup handshake can carry an invitation's secret,
 //! so such a transport MUST use TLS.
 //!
@@ -20,15 +21,15 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::model::InstanceUrl;
+use crate::model::NodeUrl;
 
 mod memory;
 
 pub use memory::{InProcessNetwork, NetworkFaults, NetworkStats};
 
-/// The path, below an instance URL, where a node listens for other nodes.
+/// The path, below a node URL, where a node listens for other nodes.
 ///
-/// An initiator may give the destination as the instance URL or as this
+/// An initiator may give the destination as the node URL or as this
 /// endpoint's URL (`https://acme.example/twinsync`): both name the same
 /// instance, so a node recognizes its own instance either way.
 pub const SYNC_ENDPOINT_PATH: &str = "/twinsync";
@@ -56,7 +57,7 @@ pub trait Transport: Debug + Send + Sync + 'static {
     ///
     /// `Unavailable` when no node can be reached at `to`; `Timeout` when the
     /// answer was lost.
-    async fn call(&self, to: &InstanceUrl, request: Vec<u8>) -> Result<Vec<u8>>;
+    async fn call(&self, to: &NodeUrl, request: Vec<u8>) -> Result<Vec<u8>>;
 }
 
 /// A node that other nodes can call: it answers every request, errors included.

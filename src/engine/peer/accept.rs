@@ -2,7 +2,8 @@
 //! and the initiator's and destination's answers to it.
 
 use crate::connection::{
-    Connection, ConnectionStatus, Invitation, InvitationError, Role, Side, negotiate,
+    Connection, ConnectionStatus, FEATURES, Invitation, InvitationError, Role, Side,
+    check_features, negotiate,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ProjectKey, UserId};
@@ -53,24 +54,38 @@ impl Node {
         }
         self.accept_checks(&invitation, project, caller).await?;
         let initiator = invitation.initiator().clone();
-        let theirs = match self
-            .call(
-                &initiator,
-                &Request::Hello {
-                    protocol: self.protocol_version(),
-                },
-            )
-            .await?
-        {
-            Response::Hello { protocol, .. } => protocol,
-            Response::Refused(r) => return Err(r.into_error(&initiator)),
-            _ => return Err(unexpected(&initiator)),
+        let address = invitation.initiator_node();
+        let hello = Request::Hello {
+            protocol: self.protocol_version(),
+            features: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
+        };
+        let (theirs, features) = match self.call(&address, &hello).await? {
+            Response::Hello {
+                protocol,
+                instance,
+                features,
+                ..
+            } => {
+                if instance != initiator {
+                    return Err(Error::new(
+                        ErrorKind::Incompatible,
+                        format!(
+                            "the node at {address} syncs {instance}, but the invitation is from \
+                             {initiator}; ask the initiator for a new code"
+                        ),
+                    ));
+                }
+                (protocol, features)
+            }
+            Response::Refused(r) => return Err(r.into_error(&address)),
+            _ => return Err(unexpected(&address)),
         };
         let protocol = negotiate(invitation.mode(), self.protocol_version(), theirs)?;
+        check_features(theirs, &features, !self.reachable())?;
         let id = invitation.connection().clone();
         let challenge = match self
             .call(
-                &initiator,
+                &address,
                 &Request::Challenge {
                     connection: id.clone(),
                 },
@@ -78,8 +93,8 @@ impl Node {
             .await?
         {
             Response::Challenge { challenge } if challenge.connection() == &id => challenge,
-            Response::Refused(r) => return Err(r.into_error(&initiator)),
-            _ => return Err(unexpected(&initiator)),
+            Response::Refused(r) => return Err(r.into_error(&address)),
+            _ => return Err(unexpected(&address)),
         };
         let own = Side {
             instance: self.instance().clone(),
@@ -91,25 +106,27 @@ impl Node {
             acceptor: own.clone(),
             reachable: self.reachable(),
             protocol: self.protocol_version(),
+            node: self.reachable().then(|| self.node_url().clone()),
         };
         let link = Link {
             role: Role::Acceptor,
             peer: Some(initiator.clone()),
+            peer_node: Some(address.clone()),
             peer_reachable: true,
             protocol,
             code: SecretText::new(invitation.encode().as_str()),
         };
-        let welcome = match self.call(&initiator, &redeem).await? {
+        let welcome = match self.call(&address, &redeem).await? {
             Response::Signed(signed) => match self.open_signed(&id, &link, &initiator, signed)? {
                 Body::Welcome(w) => w,
-                Body::Refused(r) => return Err(r.into_error(&initiator)),
-                _ => return Err(unexpected(&initiator)),
+                Body::Refused(r) => return Err(r.into_error(&address)),
+                _ => return Err(unexpected(&address)),
             },
-            Response::Refused(r) => return Err(r.into_error(&initiator)),
-            _ => return Err(unexpected(&initiator)),
+            Response::Refused(r) => return Err(r.into_error(&address)),
+            _ => return Err(unexpected(&address)),
         };
         if welcome.connection != id || welcome.acceptor != own {
-            return Err(unexpected(&initiator));
+            return Err(unexpected(&address));
         }
         let name = super::link::unique_name(&mut *self.txn()?, &welcome.name)?;
         // Pending here until the twins are found: the initiator's replicas

@@ -7,7 +7,7 @@ use crate::connection::{
     negotiate,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ConnectionId, ProjectKey, UserId};
+use crate::model::{ConnectionId, NodeUrl, ProjectKey, UserId};
 
 use super::link::Link;
 use super::setup::new_connection;
@@ -88,6 +88,7 @@ impl Node {
         acceptor: Side,
         reachable: bool,
         protocol: u16,
+        node: Option<NodeUrl>,
     ) -> Result<Response> {
         let unknown = || {
             Error::from(InvitationError::UnknownConnection {
@@ -104,7 +105,7 @@ impl Node {
         }
         if conn.status != ConnectionStatus::Pending {
             if self.invited_again(connection)? {
-                return self.answer_rejoin(&conn, proof, acceptor, reachable, agreed);
+                return self.answer_rejoin(&conn, proof, acceptor, reachable, agreed, node);
             }
             return self.confirm_again(&conn, proof, acceptor);
         }
@@ -114,6 +115,7 @@ impl Node {
         active.status = ConnectionStatus::Active;
         let link = Link {
             peer: Some(acceptor.instance.clone()),
+            peer_node: node,
             peer_reachable: reachable,
             protocol: agreed,
             ..link
@@ -188,6 +190,7 @@ impl Node {
         let link = Link {
             role: Role::Acceptor,
             peer: Some(initiator.instance.clone()),
+            peer_node: Some(invitation.initiator_node()),
             peer_reachable: reachable,
             protocol: agreed,
             code: SecretText::new(invitation.encode().as_str()),

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 
-use crate::connection::{AuthError, Connection, ConnectionStatus};
+use crate::connection::{AuthError, Connection, ConnectionStatus, FEATURES, Mode, negotiate};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ConnectionId, InstanceUrl};
+use crate::model::{ConnectionId, InstanceUrl, NodeUrl};
 use crate::transport::Endpoint;
 
 use super::link::Link;
@@ -21,7 +21,7 @@ fn unreadable(e: &serde_json::Error) -> String {
     format!("line {} column {}", e.line(), e.column())
 }
 
-fn bad_answer(peer: &InstanceUrl, e: &serde_json::Error) -> Error {
+fn bad_answer(peer: &dyn std::fmt::Display, e: &serde_json::Error) -> Error {
     Error::new(
         ErrorKind::Incompatible,
         format!(
@@ -62,10 +62,7 @@ impl Endpoint for Node {
 impl Node {
     async fn answer(&self, request: Request) -> Response {
         let result = match request {
-            Request::Hello { .. } => Ok(Response::Hello {
-                protocol: self.protocol_version(),
-                instance: self.instance().clone(),
-            }),
+            Request::Hello { protocol, .. } => self.answer_hello(protocol),
             Request::Challenge { connection } => self.answer_challenge(&connection),
             Request::Redeem {
                 connection,
@@ -73,7 +70,8 @@ impl Node {
                 acceptor,
                 reachable,
                 protocol,
-            } => self.answer_redeem(&connection, &proof, acceptor, reachable, protocol),
+                node,
+            } => self.answer_redeem(&connection, &proof, acceptor, reachable, protocol, node),
             Request::Establish {
                 code,
                 project,
@@ -87,6 +85,22 @@ impl Node {
             Request::Signed(signed) => return self.answer_signed(signed).await,
         };
         result.unwrap_or_else(|e| refused(&e))
+    }
+
+    /// Who this node is, where it is reached, what it speaks and can do. A
+    /// caller whose version no connection could use is refused, so that both
+    /// nodes learn it before anything is created (and this one logs it).
+    fn answer_hello(&self, theirs: u16) -> Result<Response> {
+        if let Err(e) = negotiate(Mode::Basic, self.protocol_version(), theirs) {
+            tracing::warn!(error = %e, "a node of an incompatible protocol version called");
+            return Err(e);
+        }
+        Ok(Response::Hello {
+            protocol: self.protocol_version(),
+            instance: self.instance().clone(),
+            node: Some(self.node_url().clone()),
+            features: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
+        })
     }
 
     async fn answer_signed(&self, signed: Signed) -> Response {
@@ -191,7 +205,7 @@ impl Node {
     }
 
     /// Sends `request` to the node at `to` and reads its answer.
-    pub(super) async fn call(&self, to: &InstanceUrl, request: &Request) -> Result<Response> {
+    pub(super) async fn call(&self, to: &NodeUrl, request: &Request) -> Result<Response> {
         let bytes = serde_json::to_vec(request).map_err(|e| {
             Error::new(
                 ErrorKind::Unexpected,
@@ -255,12 +269,12 @@ impl Node {
         link: &Link,
         body: &Body,
     ) -> Result<(Body, InstanceUrl)> {
-        let peer = link.peer.clone().ok_or_else(|| {
-            Error::new(
+        let (Some(peer), Some(address)) = (link.peer.clone(), link.address()) else {
+            return Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!("connection {} has no other side yet", conn.name),
-            )
-        })?;
+            ));
+        };
         if conn.status == ConnectionStatus::Pending {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -271,7 +285,7 @@ impl Node {
             ));
         }
         let request = Request::Signed(self.seal(&conn.id, link, body)?);
-        match self.call(&peer, &request).await? {
+        match self.call(&address, &request).await? {
             Response::Signed(signed) => {
                 let reply = self.open_signed(&conn.id, link, &peer, signed)?;
                 Ok((reply, peer))

@@ -2,11 +2,11 @@
 //! and the initiator's list of invitations.
 
 use crate::connection::{
-    Connection, ConnectionStatus, Invitation, InvitationError, InvitationSummary, NewInvitation,
-    Role, Side, negotiate,
+    Connection, ConnectionStatus, FEATURES, Invitation, InvitationError, InvitationSummary,
+    NewInvitation, Role, Side, check_features, negotiate,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ConnectionId, InstanceUrl, ProjectKey, UserId};
+use crate::model::{ConnectionId, InstanceUrl, NodeUrl, ProjectKey, UserId};
 
 use super::link::{Link, UNKNOWN_INSTANCE, unknown_project};
 use super::setup::{
@@ -30,12 +30,8 @@ impl Node {
             .await
             .map_err(|e| missing_project(e, &own, self.instance()))?;
         self.check_permission(caller, &own).await?;
-        let destination = request
-            .destination
-            .as_deref()
-            .map(normalize_destination)
-            .transpose()?;
-        if destination.as_ref() == Some(self.instance()) {
+        let typed = request.destination.as_deref().map(str::trim);
+        if typed.is_some_and(|t| self.is_own_url(t)) {
             let Some(other) = &request.destination_project else {
                 return Err(Error::new(
                     ErrorKind::InvalidInput,
@@ -60,13 +56,22 @@ impl Node {
                 .await?;
             return Ok(Initiated::Local(conn));
         }
-        let announced = match &destination {
-            Some(url) => self.hello(url).await?,
-            None => None,
+        let address = typed.map(|t| self.resolve_address(t)).transpose()?;
+        let announced = match (&address, typed) {
+            (Some(address), Some(typed)) => self.hello(address, typed).await?,
+            _ => None,
         };
-        if let Some(theirs) = announced {
-            negotiate(request.mode, self.protocol_version(), theirs)?;
+        if let Some(hello) = &announced {
+            negotiate(request.mode, self.protocol_version(), hello.protocol)?;
+            check_features(hello.protocol, &hello.features, !self.reachable())?;
         }
+        // The other side's instance: what its node says, else the URL typed
+        // when it names a tracker (the acceptor tells its own on accepting).
+        let destination = match (&announced, typed) {
+            (Some(hello), _) => Some(hello.instance.clone()),
+            (None, Some(typed)) => Some(normalize_destination(typed)?),
+            (None, None) => None,
+        };
         let direct = request.admin_access_to_destination && announced.is_some();
         if direct && request.destination_project.is_none() {
             return Err(Error::new(
@@ -83,9 +88,9 @@ impl Node {
             ));
         }
         let (conn, invitation) = self.create_pending(&request, destination.as_ref())?;
-        match destination.filter(|_| direct) {
-            Some(url) => match self
-                .establish(&conn, &invitation, &request, &url, caller)
+        match announced.filter(|_| direct) {
+            Some(hello) => match self
+                .establish(&conn, &invitation, &request, &hello, caller)
                 .await
             {
                 Ok(conn) => Ok(Initiated::Established(conn)),
@@ -105,24 +110,54 @@ impl Node {
         }
     }
 
-    /// The protocol version the node at `url` announces; `None` when it cannot
-    /// be reached.
-    async fn hello(&self, url: &InstanceUrl) -> Result<Option<u16>> {
+    /// Whether `typed` names this node: its tracker's URL or its node URL
+    /// (either with the sync endpoint's path).
+    fn is_own_url(&self, typed: &str) -> bool {
+        normalize_destination(typed).is_ok_and(|url| &url == self.instance())
+            || NodeUrl::parse(typed).is_ok_and(|url| &url == self.node_url())
+    }
+
+    /// Where the node for a destination typed by an admin is reached: the
+    /// directory's node URL when `typed` is a tracker listed there, else
+    /// `typed` itself as a node URL.
+    fn resolve_address(&self, typed: &str) -> Result<NodeUrl> {
+        if let Ok(tracker) = normalize_destination(typed)
+            && let Some(node) = self.runtime().directory.get(&tracker)
+        {
+            return Ok(node.clone());
+        }
+        NodeUrl::parse(typed)
+    }
+
+    /// What the node at `address` announces; `None` when it cannot be reached
+    /// (the admin then hands over an invitation code instead).
+    async fn hello(&self, address: &NodeUrl, typed: &str) -> Result<Option<Hello>> {
         if self.runtime().transport.is_none() {
             return Ok(None);
         }
         let request = Request::Hello {
             protocol: self.protocol_version(),
+            features: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
         };
-        match self.call(url, &request).await {
-            Ok(Response::Hello { protocol, .. }) => Ok(Some(protocol)),
-            Ok(Response::Refused(r)) => Err(r.into_error(url)),
-            Ok(_) => Err(unexpected(url)),
+        match self.call(address, &request).await {
+            Ok(Response::Hello {
+                protocol,
+                instance,
+                node,
+                features,
+            }) => Ok(Some(Hello {
+                protocol,
+                instance,
+                node: node.unwrap_or_else(|| address.clone()),
+                features,
+            })),
+            Ok(Response::Refused(r)) => Err(r.into_error(address)),
+            Ok(_) => Err(unexpected(address)),
             Err(e) if e.is_temporary() => {
-                tracing::info!(error = %e, destination = %url, "destination not reachable");
+                tracing::info!(error = %e, destination = %address, "destination not reachable");
                 Ok(None)
             }
-            Err(e) => Err(e),
+            Err(e) => Err(not_a_node(e, address, typed)),
         }
     }
 
@@ -164,6 +199,7 @@ impl Node {
             self.now(),
         );
         let mut new = NewInvitation::new(id.clone(), name.clone(), self.instance().clone(), own);
+        new.initiator_node = Some(self.node_url().clone());
         new.mode = request.mode;
         new.validity = request.validity;
         new.protocol_version = self.protocol_version();
@@ -171,6 +207,7 @@ impl Node {
         let link = Link {
             role: Role::Initiator,
             peer: destination.cloned(),
+            peer_node: None,
             peer_reachable: false,
             protocol: self.protocol_version(),
             code: SecretText::new(invitation.encode().as_str()),
@@ -221,9 +258,10 @@ impl Node {
         conn: &Connection,
         invitation: &Invitation,
         request: &InitiateRequest,
-        url: &InstanceUrl,
+        hello: &Hello,
         caller: &UserId,
     ) -> Result<Connection> {
+        let (url, address) = (&hello.instance, &hello.node);
         let project = request
             .destination_project
             .clone()
@@ -236,14 +274,14 @@ impl Node {
             protocol: self.protocol_version(),
         };
         let link = self.link(&conn.id)?;
-        let welcome = match self.call(url, &message).await? {
+        let welcome = match self.call(address, &message).await? {
             Response::Signed(signed) => match self.open_signed(&conn.id, &link, url, signed)? {
                 Body::Welcome(w) => w,
-                Body::Refused(r) => return Err(r.into_error(url)),
-                _ => return Err(unexpected(url)),
+                Body::Refused(r) => return Err(r.into_error(address)),
+                _ => return Err(unexpected(address)),
             },
-            Response::Refused(r) => return Err(r.into_error(url)),
-            _ => return Err(unexpected(url)),
+            Response::Refused(r) => return Err(r.into_error(address)),
+            _ => return Err(unexpected(address)),
         };
         if welcome.connection != conn.id || &welcome.acceptor.instance != url {
             return Err(unexpected(url));
@@ -253,6 +291,7 @@ impl Node {
         active.status = ConnectionStatus::Active;
         let link = Link {
             peer: Some(url.clone()),
+            peer_node: Some(address.clone()),
             peer_reachable: true,
             protocol: welcome.protocol,
             ..link
@@ -319,4 +358,29 @@ impl Node {
         tracing::info!(connection = %connection, "invitation revoked");
         Ok(())
     }
+}
+
+/// What a node said about itself when asked.
+struct Hello {
+    protocol: u16,
+    /// Its tracker's URL.
+    instance: InstanceUrl,
+    /// Where it is reached.
+    node: NodeUrl,
+    features: Vec<String>,
+}
+
+/// A destination that answered, but not as a twinsync node: most often the
+/// URL of a tracker rather than of the node that syncs it.
+fn not_a_node(err: Error, address: &NodeUrl, typed: &str) -> Error {
+    Error::new(
+        err.kind(),
+        format!(
+            "{address} did not answer as a twinsync node ({}); if {typed} is your partner's \
+             tracker (their Jira site), enter the URL of the twinsync node that syncs it \
+             instead (their node URL, ending in /twinsync or not), add the site to this \
+             node's directory, or leave the destination empty and send an invitation code",
+            err.message()
+        ),
+    )
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::connection::{Invitation, MessageAuthenticator, PendingInvitations, Role};
 use crate::engine::node::Node;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ConnectionId, InstanceUrl, IssueId, IssueKey, ProjectKey};
+use crate::model::{ConnectionId, InstanceUrl, IssueId, IssueKey, NodeUrl, ProjectKey};
 use crate::store::{InvitationRecord, OutgoingRecord, PeerLink, SeqMark, StoreTxn, StoredSecret};
 use crate::transport::Transport;
 
@@ -25,8 +25,12 @@ pub(in crate::engine) const UNKNOWN_INSTANCE: &str = "https://unknown.invalid";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) struct Link {
     pub(super) role: Role,
-    /// The other node's instance, once known.
+    /// The other node's instance (its tracker's URL), once known: who
+    /// signs the other side's messages.
     pub(super) peer: Option<InstanceUrl>,
+    /// Where the other node is reached, when that is not its instance URL.
+    #[serde(default)]
+    pub(super) peer_node: Option<NodeUrl>,
     /// Whether this node can call the other.
     pub(super) peer_reachable: bool,
     /// The protocol version both speak.
@@ -36,6 +40,13 @@ pub(super) struct Link {
 }
 
 impl Link {
+    /// Where the other node is reached, once known.
+    pub(super) fn address(&self) -> Option<NodeUrl> {
+        self.peer_node
+            .clone()
+            .or_else(|| self.peer.as_ref().map(NodeUrl::from))
+    }
+
     pub(super) fn invitation(&self) -> Result<Invitation> {
         Invitation::parse(self.code.as_str()).map_err(|e| {
             Error::new(
@@ -80,6 +91,12 @@ impl Node {
         &self.inner.remote
     }
 
+    /// Where other nodes reach this node (see
+    /// [`NodeBuilder::node_url`](crate::engine::NodeBuilder::node_url)).
+    pub fn node_url(&self) -> &NodeUrl {
+        &self.runtime().node_url
+    }
+
     /// Whether other nodes can call this node through its transport.
     pub fn reachable(&self) -> bool {
         self.runtime().reachable && self.runtime().transport.is_some()
@@ -109,6 +126,7 @@ impl Node {
         Ok(Link {
             role: link.role,
             peer: link.peer,
+            peer_node: link.peer_node,
             peer_reachable: link.peer_reachable,
             protocol: link.protocol,
             code: SecretText::new(link.code.expose()),
@@ -125,6 +143,7 @@ impl Node {
             connection: conn.clone(),
             role: link.role,
             peer: link.peer.clone(),
+            peer_node: link.peer_node.clone(),
             peer_reachable: link.peer_reachable,
             protocol: link.protocol,
             code: StoredSecret::new(link.code.as_str()),

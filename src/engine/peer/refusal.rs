@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::connection::InvitationError;
 use crate::error::{Error, ErrorKind, ErrorScope};
-use crate::model::{ConnectionId, InstanceUrl};
+use crate::model::ConnectionId;
 
 /// A refused request, with enough to rebuild the error on the other side.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -131,7 +131,7 @@ impl Refusal {
     }
 
     /// The error on the side that asked, naming the node that refused.
-    pub(super) fn into_error(self, peer: &InstanceUrl) -> Error {
+    pub(super) fn into_error(self, peer: &dyn std::fmt::Display) -> Error {
         if let Some(inv) = self.invitation {
             return Error::from(inv.into_error());
         }
@@ -151,6 +151,7 @@ impl Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::InstanceUrl;
 
     #[test]
     fn invitation_refusals_keep_their_case_across_the_wire() {

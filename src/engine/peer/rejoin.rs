@@ -14,7 +14,7 @@ use crate::connection::{
     NewInvitation, Proof, Role, Side,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ConnectionId, UserId};
+use crate::model::{ConnectionId, NodeUrl, UserId};
 use crate::store::{QueueItem, StoreTxn};
 
 use super::link::Link;
@@ -72,6 +72,7 @@ impl Node {
         acceptor: Side,
         reachable: bool,
         protocol: u16,
+        node: Option<NodeUrl>,
     ) -> Result<Response> {
         let now = self.now();
         let mut joined = conn.clone();
@@ -96,6 +97,7 @@ impl Node {
         let link = Link {
             role: Role::Initiator,
             peer: Some(acceptor.instance.clone()),
+            peer_node: node,
             peer_reachable: reachable,
             protocol,
             code: SecretText::new(invitation.encode().as_str()),
@@ -130,6 +132,7 @@ impl Node {
             self.instance().clone(),
             own.project.clone(),
         );
+        new.initiator_node = Some(self.node_url().clone());
         new.mode = conn.mode;
         new.protocol_version = self.protocol_version();
         Invitation::create(new, &**self.clock())
@@ -184,6 +187,7 @@ impl Node {
         };
         let old = self.link(&conn.id)?;
         let peer = old.peer.clone().unwrap_or_else(|| other.instance.clone());
+        let address = old.address().unwrap_or_else(|| NodeUrl::from(&peer));
         // One code until it is taken, so that a retry after a lost answer
         // is recognized by the other node.
         let now = self.now();
@@ -210,11 +214,12 @@ impl Node {
         let link = Link {
             role: Role::Initiator,
             peer: Some(peer.clone()),
+            peer_node: Some(address.clone()),
             peer_reachable: true,
             protocol: old.protocol,
             code: SecretText::new(invitation.encode().as_str()),
         };
-        let answer = self.call(&peer, &request).await?;
+        let answer = self.call(&address, &request).await?;
         // The answer is signed with the new secret.
         self.forget_authenticator(&conn.id);
         let opened = match answer {

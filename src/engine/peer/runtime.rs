@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::connection::{Challenge, MessageAuthenticator, PendingInvitations};
 use crate::engine::locks::KeyedLocks;
-use crate::model::{ConnectionId, IssueId};
+use crate::model::{ConnectionId, InstanceUrl, IssueId, NodeUrl};
 use crate::transport::Transport;
 
 use super::wire::Body;
@@ -17,6 +17,10 @@ pub(in crate::engine) struct Runtime {
     pub(super) transport: Option<Arc<dyn Transport>>,
     pub(super) reachable: bool,
     pub(super) protocol: u16,
+    /// Where other nodes reach this one.
+    pub(super) node_url: NodeUrl,
+    /// Where the nodes of other trackers are reached: tracker URL → node URL.
+    pub(super) directory: BTreeMap<InstanceUrl, NodeUrl>,
     /// Loaded from the store on first use; challenges live only here.
     pub(super) invitations: Mutex<Option<PendingInvitations>>,
     pub(super) auth: Mutex<HashMap<ConnectionId, Arc<MessageAuthenticator>>>,
@@ -33,11 +37,15 @@ impl Runtime {
         transport: Option<Arc<dyn Transport>>,
         reachable: bool,
         protocol: u16,
+        node_url: NodeUrl,
+        directory: BTreeMap<InstanceUrl, NodeUrl>,
     ) -> Self {
         Runtime {
             transport,
             reachable,
             protocol,
+            node_url,
+            directory,
             invitations: Mutex::new(None),
             auth: Mutex::new(HashMap::new()),
             outbox: Mutex::new(HashMap::new()),

@@ -152,7 +152,7 @@ pub(super) fn new_connection(
     }
 }
 
-pub(super) fn unexpected(peer: &InstanceUrl) -> Error {
+pub(super) fn unexpected(peer: &dyn std::fmt::Display) -> Error {
     Error::new(
         ErrorKind::Incompatible,
         format!("the node at {peer} answered with a message this node does not expect"),

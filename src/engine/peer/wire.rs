@@ -17,7 +17,8 @@ use zeroize::Zeroizing;
 
 use crate::connection::{Challenge, MessageSignature, Mode, Proof, Side};
 use crate::model::{
-    AttachmentId, ConnectionId, InstanceUrl, IssueId, IssueKey, IssueRef, ProjectKey, UserId,
+    AttachmentId, ConnectionId, InstanceUrl, IssueId, IssueKey, IssueRef, NodeUrl, ProjectKey,
+    UserId,
 };
 use crate::plan::TwinState;
 use crate::replica::Replica;
@@ -93,6 +94,10 @@ pub(super) enum Request {
     Hello {
         /// The caller's version.
         protocol: u16,
+        /// The caller's features ([`FEATURES`](crate::connection::FEATURES));
+        /// none from a node of protocol version 1.
+        #[serde(default)]
+        features: Vec<String>,
     },
     /// The acceptor asks the initiator for a challenge.
     Challenge { connection: ConnectionId },
@@ -104,6 +109,10 @@ pub(super) enum Request {
         /// Whether the initiator can call the acceptor.
         reachable: bool,
         protocol: u16,
+        /// Where the initiator reaches the acceptor, when that is not the
+        /// acceptor's instance URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<NodeUrl>,
     },
     /// The initiator, with admin access to the destination, sets the
     /// connection up there directly.
@@ -111,7 +120,8 @@ pub(super) enum Request {
         code: SecretText,
         project: ProjectKey,
         caller: UserId,
-        /// Whether the destination can call the initiator.
+        /// Whether the destination can call the initiator (at the node
+        /// URL the code names).
         reachable: bool,
         protocol: u16,
     },
@@ -136,6 +146,11 @@ pub(super) enum Response {
     Hello {
         protocol: u16,
         instance: InstanceUrl,
+        /// Where the answering node is reached (absent from protocol version 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<NodeUrl>,
+        #[serde(default)]
+        features: Vec<String>,
     },
     Challenge {
         challenge: Challenge,

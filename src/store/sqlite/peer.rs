@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::Role;
 use crate::error::Result;
-use crate::model::{ConnectionId, InstanceUrl, IssueId};
+use crate::model::{ConnectionId, InstanceUrl, IssueId, NodeUrl};
 use crate::store::{OutgoingRecord, PeerLink, SeqMark, StoredSecret};
 
 use super::typed::{Records, to_json};
@@ -17,6 +17,9 @@ use super::typed::{Records, to_json};
 struct LinkRecord {
     role: Role,
     peer: Option<InstanceUrl>,
+    /// Added in 0.2; absent from links written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    peer_node: Option<NodeUrl>,
     peer_reachable: bool,
     protocol: u16,
 }
@@ -56,6 +59,7 @@ impl Records<'_> {
             connection: c.clone(),
             role: link.role,
             peer: link.peer,
+            peer_node: link.peer_node,
             peer_reachable: link.peer_reachable,
             protocol: link.protocol,
             code,
@@ -68,6 +72,7 @@ impl Records<'_> {
             &LinkRecord {
                 role: link.role,
                 peer: link.peer.clone(),
+                peer_node: link.peer_node.clone(),
                 peer_reachable: link.peer_reachable,
                 protocol: link.protocol,
             },

@@ -273,6 +273,7 @@ fn move_row(
                 connection: c,
                 role: old.role,
                 peer: old.peer,
+                peer_node: None,
                 peer_reachable: old.peer_reachable,
                 protocol: old.protocol,
                 code: old.code,

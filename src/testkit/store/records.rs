@@ -6,7 +6,7 @@
 use time::macros::datetime;
 
 use crate::connection::{InvitationState, ProjectLevelPolicy, Role};
-use crate::model::{ConnectionId, InstanceUrl};
+use crate::model::{ConnectionId, InstanceUrl, NodeUrl};
 use crate::plan::{Conflict, Winner};
 use crate::replica::FieldValue;
 use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
@@ -37,6 +37,7 @@ fn link(c: &ConnectionId, protocol: u16) -> PeerLink {
         connection: c.clone(),
         role: Role::Initiator,
         peer: Some(InstanceUrl::parse("https://b.example").expect("url")),
+        peer_node: Some(NodeUrl::parse("https://sync.b.example").expect("url")),
         peer_reachable: true,
         protocol,
         code: StoredSecret::new(format!("twinsync-invite-{c}-secret")),
