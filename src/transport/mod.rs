@@ -1,5 +1,7 @@
-//! How two nodes talk: the [`Transport`] trait, and [`InProcessNetwork`], a
-//! network of nodes inside one process for tests and simulations.
+//! How two nodes talk: the [`Transport`] trait; [`InProcessNetwork`], a
+//! network of nodes inside one process for tests and simulations; and, with
+//! the feature `http`, the `http` module: `HttpTransport` and the endpoint
+//! server, for nodes on different machines.
 //!
 //! A transport carries opaque request bytes to the node at an instance URL and
 //! brings back the answer's bytes. What the bytes mean (the setup handshake,
@@ -9,7 +11,9 @@
 //! Over a real network a request is an HTTP `POST` of the bytes to the
 //! instance URL joined with [`SYNC_ENDPOINT_PATH`]; the answer is the response
 //! body. The bytes of the setup handshake can carry an invitation's secret,
-//! so such a transport MUST use TLS.
+//! so such a transport MUST use TLS. The `http` feature's `HttpTransport` does
+//! this (plain HTTP only when explicitly allowed, on loopback), and its
+//! `router` / `serve` answer such requests for a node.
 //!
 //! A node in a private network (Exalate's "I don't have a URL") is not an
 //! endpoint anyone can call: it only opens connections itself, and pulls the
@@ -22,8 +26,13 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::model::InstanceUrl;
 
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 mod memory;
 
+#[cfg(feature = "http")]
+pub use http::HttpTransport;
 pub use memory::{InProcessNetwork, NetworkFaults, NetworkStats};
 
 /// The path, below an instance URL, where a node listens for other nodes.
