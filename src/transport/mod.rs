@@ -1,5 +1,7 @@
-//! How two nodes talk: the [`Transport`] trait, and [`InProcessNetwork`], a
-//! network of nodes inside one process for tests and simulations.
+//! How two nodes talk: the [`Transport`] trait; [`InProcessNetwork`], a
+//! network of nodes inside one process for tests and simulations; and, with
+//! the feature `http`, the `http` module: `HttpTransport` and the endpoint
+//! server, for nodes on different machines.
 //!
 //! A transport carries opaque request bytes to the node at a
 //! [`NodeUrl`] (the node's own public URL, not its tracker's) and
@@ -10,7 +12,9 @@
 //! Over a real network a request is an HTTP `POST` of the bytes to the
 //! node URL joined with [`SYNC_ENDPOINT_PATH`]; the answer is the response
 //! body. The bytes of the setup handshake can carry an invitation's secret,
-//! so such a transport MUST use TLS.
+//! so such a transport MUST use TLS. The `http` feature's `HttpTransport` does
+//! this (plain HTTP only when explicitly allowed, on loopback), and its
+//! `router` / `serve` answer such requests for a node.
 //!
 //! A node in a private network (Exalate's "I don't have a URL") is not an
 //! endpoint anyone can call: it only opens connections itself, and pulls the
@@ -23,8 +27,13 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::model::NodeUrl;
 
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 mod memory;
 
+#[cfg(feature = "http")]
+pub use http::HttpTransport;
 pub use memory::{InProcessNetwork, NetworkFaults, NetworkStats};
 
 /// The path, below a node URL, where a node listens for other nodes.
