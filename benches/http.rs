@@ -26,7 +26,7 @@ use twinsync::transport::http::serve;
 #[path = "../tests/http_transport/support.rs"]
 mod support;
 
-use support::{Echo, Pair, Pki, instance, loopback};
+use support::{Echo, Pair, Pki, loopback};
 
 fn echo(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -35,7 +35,7 @@ fn echo(c: &mut Criterion) {
         .block_on(async { serve(loopback(), pki.server_tls(), Arc::new(Echo)) })
         .unwrap();
     let transport = pki.transport();
-    let to = instance(server.url());
+    let to = server.url().clone();
     let mut group = c.benchmark_group("echo");
     for (name, size) in [("1KiB", 1024), ("1MiB", 1024 * 1024)] {
         let request = vec![42u8; size];

@@ -61,6 +61,11 @@ impl NodeUrl {
         self.0.as_str()
     }
 
+    /// The base URL as a [`Url`].
+    pub fn to_url(&self) -> Url {
+        self.0.to_url()
+    }
+
     /// The URL requests from other nodes are sent to.
     pub fn endpoint(&self) -> Url {
         let mut url = self.0.to_url();
@@ -161,7 +166,13 @@ mod tests {
         ] {
             assert!(NodeUrl::parse(url).unwrap().is_loopback(), "{url}");
         }
-        for url in ["http://10.0.0.1", "https://sync.example"] {
+        for url in [
+            "http://10.0.0.1",
+            "http://0.0.0.0",
+            "http://localhost.example",
+            "http://[::ffff:7f00:1]",
+            "https://sync.example",
+        ] {
             assert!(!NodeUrl::parse(url).unwrap().is_loopback(), "{url}");
         }
     }

@@ -14,21 +14,21 @@ use twinsync::ErrorKind;
 use twinsync::transport::Transport;
 use twinsync::transport::http::{HttpServer, HttpTransport, ServerOptions, ServerTls, serve};
 
-use support::{Echo, Fragile, Pki, Slow, instance, loopback};
+use support::{Echo, Fragile, Pki, Slow, loopback, node};
 
 #[tokio::test]
 async fn a_call_posts_the_bytes_and_returns_the_answer() {
     let pki = Pki::loopback();
     let server = serve(loopback(), pki.server_tls(), Arc::new(Echo)).unwrap();
-    assert!(server.url().starts_with("https://127.0.0.1:"));
+    assert!(server.url().as_str().starts_with("https://127.0.0.1:"));
     let transport = pki.transport();
-    let to = instance(server.url());
+    let to = server.url().clone();
     assert_eq!(
         transport.call(&to, b"ping".to_vec()).await.unwrap(),
         b"ping"
     );
     // The endpoint URL itself works as well, and empty requests are requests.
-    let endpoint = instance(&format!("{}/twinsync", server.url()));
+    let endpoint = node(&format!("{}/twinsync", server.url()));
     assert_eq!(transport.call(&endpoint, Vec::new()).await.unwrap(), b"");
     let shown = format!("{transport:?} {server:?}");
     assert!(!shown.contains("BEGIN"), "{shown}");
@@ -42,7 +42,7 @@ async fn a_refused_port_is_unavailable_and_names_the_host() {
         .local_addr()
         .unwrap()
         .port();
-    let to = instance(&format!("https://127.0.0.1:{port}"));
+    let to = node(&format!("https://127.0.0.1:{port}"));
     let err = Pki::loopback()
         .transport()
         .call(&to, b"secret-bytes".to_vec())
@@ -54,7 +54,7 @@ async fn a_refused_port_is_unavailable_and_names_the_host() {
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     assert!(!format!("{err:?}").contains("secret-bytes"), "{err:?}");
 
-    let unknown = instance("https://no-such-node.invalid");
+    let unknown = node("https://no-such-node.invalid");
     let err = Pki::loopback()
         .transport()
         .call(&unknown, vec![])
@@ -80,7 +80,7 @@ async fn a_server_that_does_not_answer_in_time_is_a_timeout() {
         .unwrap();
     let started = Instant::now();
     let err = transport
-        .call(&instance(server.url()), b"x".to_vec())
+        .call(&server.url(), b"x".to_vec())
         .await
         .unwrap_err();
     let took = started.elapsed();
@@ -94,7 +94,7 @@ async fn a_server_that_does_not_answer_in_time_is_a_timeout() {
 async fn a_listener_that_never_finishes_the_handshake_is_unavailable_after_the_connect_timeout() {
     // Accepts the TCP connection and never speaks: nothing was sent.
     let mute = tokio::net::TcpListener::bind(loopback()).await.unwrap();
-    let to = instance(&format!("https://{}", mute.local_addr().unwrap()));
+    let to = node(&format!("https://{}", mute.local_addr().unwrap()));
     let holder = tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((stream, _)) = mute.accept().await {
@@ -122,8 +122,8 @@ async fn plain_http_needs_the_opt_in_and_a_loopback_host() {
         Arc::new(Echo),
     )
     .unwrap();
-    assert!(server.url().starts_with("http://127.0.0.1:"));
-    let to = instance(server.url());
+    assert!(server.url().as_str().starts_with("http://127.0.0.1:"));
+    let to = server.url().clone();
 
     let strict = HttpTransport::builder().build().unwrap();
     let err = strict.call(&to, b"x".to_vec()).await.unwrap_err();
@@ -140,10 +140,7 @@ async fn plain_http_needs_the_opt_in_and_a_loopback_host() {
         .unwrap();
     assert_eq!(relaxed.call(&to, b"x".to_vec()).await.unwrap(), b"x");
     for far in ["http://b.example", "http://10.1.2.3:8080"] {
-        let err = relaxed
-            .call(&instance(far), b"x".to_vec())
-            .await
-            .unwrap_err();
+        let err = relaxed.call(&node(far), b"x".to_vec()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{err}");
         assert!(err.to_string().contains("not on loopback"), "{err}");
     }
@@ -165,7 +162,7 @@ async fn a_body_over_the_limit_is_413_and_a_permanent_error() {
         .unwrap()
         .serve(Arc::new(Echo))
         .unwrap();
-    let to = instance(server.url());
+    let to = server.url().clone();
     let transport = pki.transport();
     let fits = vec![7u8; 64 * 1024];
     assert_eq!(transport.call(&to, fits.clone()).await.unwrap(), fits);
@@ -206,7 +203,7 @@ async fn only_post_on_the_sync_path_is_served() {
     assert_eq!(elsewhere.status(), 404);
 
     // A caller that reaches a non-node URL learns that it is not a node.
-    let wrong = instance(&format!("{}/admin", server.url()));
+    let wrong = node(&format!("{}/admin", server.url()));
     let err = pki.transport().call(&wrong, vec![]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
     assert!(err.to_string().contains("404"), "{err}");
@@ -216,7 +213,7 @@ async fn only_post_on_the_sync_path_is_served() {
 async fn an_untrusted_or_misnamed_certificate_is_unavailable_naming_tls() {
     let pki = Pki::loopback();
     let server = serve(loopback(), pki.server_tls(), Arc::new(Echo)).unwrap();
-    let to = instance(server.url());
+    let to = server.url().clone();
     // A transport that does not trust the private CA.
     let stranger = HttpTransport::builder().build().unwrap();
     let err = stranger.call(&to, b"x".to_vec()).await.unwrap_err();
@@ -229,7 +226,7 @@ async fn an_untrusted_or_misnamed_certificate_is_unavailable_naming_tls() {
     let misnamed = serve(loopback(), other.server_tls(), Arc::new(Echo)).unwrap();
     let err = other
         .transport()
-        .call(&instance(misnamed.url()), b"x".to_vec())
+        .call(&misnamed.url(), b"x".to_vec())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
@@ -245,7 +242,7 @@ async fn an_untrusted_or_misnamed_certificate_is_unavailable_naming_tls() {
 async fn an_endpoint_that_panics_costs_one_answer_not_the_server() {
     let pki = Pki::loopback();
     let server = serve(loopback(), pki.server_tls(), Arc::new(Fragile)).unwrap();
-    let to = instance(server.url());
+    let to = server.url().clone();
     let transport = pki.transport();
     let err = transport.call(&to, b"boom".to_vec()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
@@ -257,7 +254,7 @@ async fn an_endpoint_that_panics_costs_one_answer_not_the_server() {
 async fn an_answer_over_the_callers_limit_is_refused() {
     let pki = Pki::loopback();
     let server = serve(loopback(), pki.server_tls(), Arc::new(Echo)).unwrap();
-    let to = instance(server.url());
+    let to = server.url().clone();
     let transport = pki
         .transport_builder()
         .max_answer_bytes(1024)
@@ -277,14 +274,14 @@ async fn a_server_stops_on_shutdown_and_when_dropped() {
     let pki = Pki::loopback();
     let transport = pki.transport();
     let server = serve(loopback(), pki.server_tls(), Arc::new(Echo)).unwrap();
-    let to = instance(server.url());
+    let to = server.url().clone();
     assert!(transport.call(&to, b"x".to_vec()).await.is_ok());
     server.shutdown().await;
     let err = transport.call(&to, b"x".to_vec()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 
     let server = serve(loopback(), pki.server_tls(), Arc::new(Echo)).unwrap();
-    let to = instance(server.url());
+    let to = server.url().clone();
     assert!(transport.call(&to, b"x".to_vec()).await.is_ok());
     drop(server);
     // The listener closes as soon as the server's task sees the drop.
@@ -303,7 +300,7 @@ async fn a_server_stops_on_shutdown_and_when_dropped() {
 #[test]
 fn calls_outside_a_tokio_runtime_fail_plainly() {
     let transport = Pki::loopback().transport();
-    let err = futures::executor::block_on(transport.call(&instance("https://127.0.0.1:9"), vec![]))
+    let err = futures::executor::block_on(transport.call(&node("https://127.0.0.1:9"), vec![]))
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{err}");
     assert!(err.to_string().contains("tokio"), "{err}");

@@ -43,11 +43,16 @@ async fn two_nodes_over_https_set_up_by_code_and_keep_twins_in_step() {
     // Set-up by invitation code: B calls A over HTTPS to accept.
     let conn = pair.connect().await;
     assert_eq!(conn.status, ConnectionStatus::Active);
-    assert_eq!(conn.b.instance, b.url());
+    assert_eq!(&conn.b.instance, b.tracker.url());
+    assert_ne!(
+        b.tracker.url().as_str(),
+        b.url().as_str(),
+        "a node URL is not its tracker URL"
+    );
     assert_eq!(conn.b.project.as_str(), "DEV");
     let on_b = b.node.connection(&conn.id).unwrap();
     assert_eq!(on_b.status, ConnectionStatus::Active);
-    assert_eq!(on_b.a.instance, a.url());
+    assert_eq!(&on_b.a.instance, a.tracker.url());
 
     // Exalate on A: the twin appears on B with its comment.
     create(a, "SUP", "Printer on fire").await;
@@ -128,7 +133,8 @@ async fn garbage_over_http_gets_the_nodes_refusal_and_the_server_keeps_serving()
     let hello = serde_json::to_vec(&serde_json::json!({"type": "hello", "protocol": 1})).unwrap();
     let answer: Value = serde_json::from_slice(&transport.call(&to, hello).await.unwrap()).unwrap();
     assert_eq!(answer["type"], "hello", "{answer}");
-    assert_eq!(answer["instance"], to.as_str(), "{answer}");
+    assert_eq!(answer["instance"], pair.b.tracker.url().as_str(), "{answer}");
+    assert_eq!(answer["node"], to.as_str(), "{answer}");
 
     // And the node still sets a connection up and syncs.
     let conn = pair.connect().await;

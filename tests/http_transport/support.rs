@@ -12,7 +12,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, 
 use twinsync::clock::{Clock, ManualClock};
 use twinsync::connection::Connection;
 use twinsync::engine::{InitiateRequest, Initiated, Node};
-use twinsync::model::{InstanceUrl, Issue, UserRef};
+use twinsync::model::{Issue, NodeUrl, UserRef};
 use twinsync::store::MemoryStore;
 use twinsync::testkit::ids as lit;
 use twinsync::testkit::rig::test_options;
@@ -74,8 +74,8 @@ pub fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-pub fn instance(url: &str) -> InstanceUrl {
-    InstanceUrl::parse(url).unwrap()
+pub fn node(url: &str) -> NodeUrl {
+    NodeUrl::parse(url).unwrap()
 }
 
 /// Answers every request with its own bytes.
@@ -121,7 +121,7 @@ pub struct Recording {
 
 #[async_trait]
 impl Transport for Recording {
-    async fn call(&self, to: &InstanceUrl, request: Vec<u8>) -> twinsync::Result<Vec<u8>> {
+    async fn call(&self, to: &NodeUrl, request: Vec<u8>) -> twinsync::Result<Vec<u8>> {
         self.sent.lock().unwrap().push(request.clone());
         self.inner.call(to, request).await
     }
@@ -138,11 +138,11 @@ pub struct Side {
 }
 
 impl Side {
-    /// Binds a port, builds a node whose instance URL is
-    /// `https://127.0.0.1:<port>`, then serves it there.
-    pub async fn start(pki: &Pki, clock: &Arc<ManualClock>) -> Side {
+    /// Binds a port, builds a node on the tracker at `tracker_url` whose
+    /// node URL is `https://127.0.0.1:<port>`, then serves it there.
+    pub async fn start(pki: &Pki, clock: &Arc<ManualClock>, tracker_url: &str) -> Side {
         let server = HttpServer::bind(loopback(), pki.server_tls()).unwrap();
-        let tracker = MemoryTracker::with_clock(&server.url(), clock.clone()).unwrap();
+        let tracker = MemoryTracker::with_clock(tracker_url, clock.clone()).unwrap();
         setup_memory_tracker(&tracker);
         let human = tracker.as_user(UserRef::new(lit::user_id("alice"), "Alice"));
         let store = Arc::new(MemoryStore::new());
@@ -156,6 +156,7 @@ impl Side {
             .clock(clock.clone())
             .options(test_options())
             .transport(transport.clone())
+            .node_url(server.url())
             .build()
             .await
             .unwrap();
@@ -170,8 +171,8 @@ impl Side {
         }
     }
 
-    pub fn url(&self) -> InstanceUrl {
-        instance(self.server.url())
+    pub fn url(&self) -> NodeUrl {
+        self.server.url().clone()
     }
 
     pub fn issues(&self, project: &str) -> Vec<Issue> {
@@ -203,8 +204,8 @@ impl Pair {
     pub async fn start() -> Pair {
         let clock = Arc::new(ManualClock::default());
         let pki = Pki::loopback();
-        let a = Side::start(&pki, &clock).await;
-        let b = Side::start(&pki, &clock).await;
+        let a = Side::start(&pki, &clock, "https://support.example").await;
+        let b = Side::start(&pki, &clock, "https://dev.example").await;
         Pair { clock, pki, a, b }
     }
 

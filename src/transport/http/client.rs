@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use reqwest::header::{self, HeaderValue};
 use url::Url;
 
+use super::DEFAULT_BODY_LIMIT;
 use super::error::{failure, status_error};
-use super::{DEFAULT_BODY_LIMIT, endpoint_url, is_loopback};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::InstanceUrl;
+use crate::model::NodeUrl;
 use crate::transport::Transport;
 
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -28,7 +28,7 @@ const OCTET_STREAM: &str = "application/octet-stream";
 /// ```
 /// use std::time::Duration;
 /// use twinsync::ErrorKind;
-/// use twinsync::model::InstanceUrl;
+/// use twinsync::model::NodeUrl;
 /// use twinsync::transport::Transport;
 /// use twinsync::transport::http::HttpTransport;
 ///
@@ -38,7 +38,7 @@ const OCTET_STREAM: &str = "application/octet-stream";
 ///     .connect_timeout(Duration::from_secs(5))
 ///     .build()?;
 /// // Nodes talk over TLS: a plain-http URL is refused before anything is sent.
-/// let plain = InstanceUrl::parse("http://b.example")?;
+/// let plain = NodeUrl::parse("http://b.example")?;
 /// let err = transport.call(&plain, b"hello".to_vec()).await.unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::InvalidConfig);
 /// # Ok(()) }
@@ -194,8 +194,8 @@ impl HttpTransport {
     }
 
     /// The URL a call to `to` posts to, refusing plain HTTP unless allowed.
-    fn target(&self, to: &InstanceUrl) -> Result<Url> {
-        let url = endpoint_url(to);
+    fn target(&self, to: &NodeUrl) -> Result<Url> {
+        let url = to.endpoint();
         if url.scheme() == "https" {
             return Ok(url);
         }
@@ -205,7 +205,7 @@ impl HttpTransport {
                  https url (plain http is for tests on one machine: \
                  HttpTransport::builder().allow_plain_http_on_loopback(true))"
             )
-        } else if !is_loopback(url.host()) {
+        } else if !to.is_loopback() {
             format!(
                 "the node at {to} has a plain http url and is not on loopback; plain http is \
                  allowed only for 127.0.0.1, ::1 or localhost: give its https url"
@@ -217,11 +217,7 @@ impl HttpTransport {
     }
 
     /// Reads the answer's body, at most `max_answer_bytes` of it.
-    async fn read_answer(
-        &self,
-        to: &InstanceUrl,
-        mut response: reqwest::Response,
-    ) -> Result<Vec<u8>> {
+    async fn read_answer(&self, to: &NodeUrl, mut response: reqwest::Response) -> Result<Vec<u8>> {
         let too_large = || {
             Error::new(
                 ErrorKind::Incompatible,
@@ -252,7 +248,7 @@ impl HttpTransport {
 
 #[async_trait]
 impl Transport for HttpTransport {
-    async fn call(&self, to: &InstanceUrl, request: Vec<u8>) -> Result<Vec<u8>> {
+    async fn call(&self, to: &NodeUrl, request: Vec<u8>) -> Result<Vec<u8>> {
         let url = self.target(to)?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::new(

@@ -8,10 +8,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::error::{Error, ErrorKind};
-use crate::model::InstanceUrl;
+use crate::model::NodeUrl;
 
 /// Why a call failed before a status arrived, from reqwest's error.
-pub(super) fn failure(to: &InstanceUrl, timeout: Duration, err: reqwest::Error) -> Error {
+pub(super) fn failure(to: &NodeUrl, timeout: Duration, err: reqwest::Error) -> Error {
     let host = to.to_url().host_str().unwrap_or_default().to_owned();
     let (kind, message) = if err.is_connect() {
         let detail = match tls_reason(&err) {
@@ -89,7 +89,7 @@ fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// The error for an answer whose status is not a success.
 pub(super) fn status_error(
-    to: &InstanceUrl,
+    to: &NodeUrl,
     status: StatusCode,
     retry_after: Option<Duration>,
 ) -> Error {
@@ -142,8 +142,8 @@ pub(super) fn status_error(
 mod tests {
     use super::*;
 
-    fn url(s: &str) -> InstanceUrl {
-        InstanceUrl::parse(s).unwrap()
+    fn url(s: &str) -> NodeUrl {
+        NodeUrl::parse(s).unwrap()
     }
 
     #[test]

@@ -76,11 +76,6 @@
 //! ([`DEFAULT_BODY_LIMIT`]), `405` for other methods there and `404`
 //! elsewhere. Whatever the bytes, it answers and keeps serving.
 
-use url::{Host, Url};
-
-use super::SYNC_ENDPOINT_PATH;
-use crate::model::InstanceUrl;
-
 mod client;
 mod error;
 mod router;
@@ -91,73 +86,3 @@ pub use client::{HttpTransport, HttpTransportBuilder};
 pub use router::{DEFAULT_BODY_LIMIT, router, router_with_body_limit};
 pub use server::{HttpServer, ServerHandle, ServerOptions, serve};
 pub use tls::ServerTls;
-
-/// Whether `host` is this machine: `127.0.0.0/8`, `::1` or `localhost`.
-fn is_loopback(host: Option<Host<&str>>) -> bool {
-    match host {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
-/// The URL a node at `instance` answers on: the instance URL joined with
-/// [`SYNC_ENDPOINT_PATH`], or the URL itself when it already ends with it.
-fn endpoint_url(instance: &InstanceUrl) -> Url {
-    let mut url = instance.to_url();
-    let base = url.path().trim_end_matches('/').to_owned();
-    if !base.ends_with(SYNC_ENDPOINT_PATH) {
-        url.set_path(&format!("{base}{SYNC_ENDPOINT_PATH}"));
-    }
-    url
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn endpoint(text: &str) -> String {
-        endpoint_url(&InstanceUrl::parse(text).unwrap()).to_string()
-    }
-
-    #[test]
-    fn the_sync_path_is_joined_once() {
-        assert_eq!(endpoint("https://b.example"), "https://b.example/twinsync");
-        assert_eq!(endpoint("https://b.example/"), "https://b.example/twinsync");
-        assert_eq!(
-            endpoint("https://b.example/twinsync"),
-            "https://b.example/twinsync"
-        );
-        assert_eq!(
-            endpoint("https://b.example:8443/nodes/b/"),
-            "https://b.example:8443/nodes/b/twinsync"
-        );
-        assert_eq!(
-            endpoint("https://b.example/mytwinsync"),
-            "https://b.example/mytwinsync/twinsync"
-        );
-    }
-
-    #[test]
-    fn loopback_is_this_machine_only() {
-        let host = |text: &str| Url::parse(text).unwrap();
-        for url in [
-            "http://127.0.0.1:1",
-            "http://127.8.0.1",
-            "http://[::1]:80",
-            "http://LOCALHOST:9",
-        ] {
-            assert!(is_loopback(host(url).host()), "{url}");
-        }
-        for url in [
-            "http://10.0.0.1",
-            "http://0.0.0.0",
-            "http://localhost.example",
-            "http://[::ffff:7f00:1]",
-            "http://example.com",
-        ] {
-            assert!(!is_loopback(host(url).host()), "{url}");
-        }
-    }
-}

@@ -18,6 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use super::router::{DEFAULT_BODY_LIMIT, router_with_body_limit};
 use super::tls::{Mode, ServerTls};
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::NodeUrl;
 use crate::transport::Endpoint;
 
 /// Limits of an [`HttpServer`].
@@ -142,8 +143,9 @@ impl HttpServer {
         self.addr
     }
 
-    /// The base URL callers use: `https://<addr>` (`http://` for plain HTTP).
-    pub fn url(&self) -> String {
+    /// The node URL callers use: `https://<addr>` (`http://` for plain
+    /// HTTP); give it to [`NodeBuilder::node_url`](crate::engine::NodeBuilder::node_url).
+    pub fn url(&self) -> NodeUrl {
         base_url(&self.tls, self.addr)
     }
 
@@ -215,15 +217,16 @@ pub fn serve(
     HttpServer::bind(addr, tls)?.serve(endpoint)
 }
 
-fn base_url(tls: &ServerTls, addr: SocketAddr) -> String {
+fn base_url(tls: &ServerTls, addr: SocketAddr) -> NodeUrl {
     let scheme = if tls.is_tls() { "https" } else { "http" };
-    format!("{scheme}://{addr}")
+    NodeUrl::parse(&format!("{scheme}://{addr}"))
+        .unwrap_or_else(|_| unreachable!("a socket address makes a node url"))
 }
 
 /// A running server. It stops when [`shutdown`](Self::shutdown) or dropped.
 pub struct ServerHandle {
     addr: SocketAddr,
-    url: String,
+    url: NodeUrl,
     // Dropping the sender stops the server too.
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
@@ -243,8 +246,8 @@ impl ServerHandle {
         self.addr
     }
 
-    /// The base URL callers use: `https://<addr>` (`http://` for plain HTTP).
-    pub fn url(&self) -> &str {
+    /// The node URL callers use: `https://<addr>` (`http://` for plain HTTP).
+    pub fn url(&self) -> &NodeUrl {
         &self.url
     }
 
