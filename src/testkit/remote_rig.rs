@@ -148,6 +148,7 @@ impl RemoteRig {
                 .clock(clock.clone())
                 .options(test_options())
                 .transport(transport)
+                .node_key(super::node_key(tracker.url().as_str()))
                 .reachable(reachable)
                 .protocol_version(protocol)
                 .build(),

@@ -60,6 +60,7 @@ impl Node {
                 .await?;
             return Ok(Initiated::Local(conn));
         }
+        self.require_node_key()?;
         let announced = match &destination {
             Some(url) => self.hello(url).await?,
             None => None,
@@ -74,6 +75,12 @@ impl Node {
                 "with admin access to the destination, name the destination project to finish there",
             ));
         }
+        if direct && request.establish_token.is_none() {
+            return Err(super::setup::missing_token(
+                destination.as_ref(),
+                request.destination_project.as_ref(),
+            ));
+        }
         if !direct && !self.reachable() {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -84,10 +91,7 @@ impl Node {
         }
         let (conn, invitation) = self.create_pending(&request, destination.as_ref())?;
         match destination.filter(|_| direct) {
-            Some(url) => match self
-                .establish(&conn, &invitation, &request, &url, caller)
-                .await
-            {
+            Some(url) => match self.establish(&conn, &invitation, &request, &url).await {
                 Ok(conn) => Ok(Initiated::Established(conn)),
                 Err(e) => {
                     // Nothing stays behind: the destination refused or never answered.
@@ -222,7 +226,6 @@ impl Node {
         invitation: &Invitation,
         request: &InitiateRequest,
         url: &InstanceUrl,
-        caller: &UserId,
     ) -> Result<Connection> {
         let project = request
             .destination_project
@@ -231,7 +234,10 @@ impl Node {
         let message = Request::Establish {
             code: SecretText::new(invitation.encode().as_str()),
             project,
-            caller: caller.clone(),
+            token: request
+                .establish_token
+                .as_ref()
+                .map(|t| SecretText::new(t.as_str())),
             reachable: self.reachable(),
             protocol: self.protocol_version(),
         };
