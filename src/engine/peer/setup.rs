@@ -180,7 +180,10 @@ pub(super) fn missing_token(
     Error::new(
         ErrorKind::InvalidInput,
         format!(
-            "with admin access to the destination, paste the establish token an admin of {at}              issued there for {project} (Admin::issue_establish_token on that node;              InitiateRequest::establish_token here), or initiate without admin access for an              invitation code"
+            "with admin access to the destination, paste the establish token an admin of {at} \
+             issued there for {project} (Admin::issue_establish_token on that node; \
+             InitiateRequest::establish_token here), or initiate without admin access for an \
+             invitation code"
         ),
     )
 }
