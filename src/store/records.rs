@@ -445,6 +445,7 @@ pub struct NodeRecord {
 /// admin of another node can set up a connection here directly. Only the
 /// token's digest is kept, never the token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EstablishTokenRecord {
     /// SHA-256 of the token, as hex: what the node compares a presented
     /// token's digest with.
