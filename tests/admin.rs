@@ -2,6 +2,8 @@
 //! refuses a caller without permission (`PermissionDenied`, nothing changed),
 //! and a project admin may exactly when the project-level policy says so.
 
+use std::time::Duration;
+
 use twinsync::connection::{DEFAULT_PROJECT_LEVEL_GROUP, ProjectLevelPolicy};
 use twinsync::engine::{
     Admin, DeleteOptions, InitiateRequest, Initiated, LocalConnectionOptions, RuleSpec,
@@ -315,6 +317,14 @@ fn remote_operations_refuse_a_user_without_permission_and_change_nothing() {
         let Initiated::Invitation { connection, code } = pending else {
             panic!("an invitation: {pending:?}");
         };
+        // B's admin lets A set the connection up there again.
+        let token = block_on(
+            rig.b
+                .node
+                .admin(&user("ada"))
+                .issue_establish_token(&lit::project("DEV"), Duration::from_secs(600)),
+        )
+        .unwrap();
         let run = |caller: &UserId| -> Result<()> {
             let (a, b) = (rig.a.node.admin(caller), rig.b.node.admin(caller));
             block_on(async {
@@ -329,7 +339,7 @@ fn remote_operations_refuse_a_user_without_permission_and_change_nothing() {
                         .map(drop),
                     RevokeInvitation => a.revoke_invitation(&connection.id).await,
                     Reinvite => a.reinvite(&conn.id).await.map(drop),
-                    Rejoin => a.rejoin(&conn.id).await.map(drop),
+                    Rejoin => a.rejoin(&conn.id, &token).await.map(drop),
                 }
             })
         };

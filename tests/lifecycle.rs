@@ -285,6 +285,7 @@ fn replayed_or_altered_messages_change_nothing_even_after_a_restart() {
             .clock(rig.clock.clone())
             .options(test_options())
             .transport(tap.clone())
+            .node_key(twinsync::testkit::node_key("https://a.example"))
             .build(),
     )
     .unwrap();

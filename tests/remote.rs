@@ -230,10 +230,21 @@ fn a_private_destination_only_calls_out_and_pulls_its_messages() {
 #[test]
 fn admin_access_to_a_reachable_destination_establishes_directly() {
     let rig = RemoteRig::new();
+    // An admin of B issues a token there and hands it to A's admin.
+    let token = |rig: &RemoteRig| {
+        block_on(
+            rig.b
+                .node
+                .admin(&user("ada"))
+                .issue_establish_token(&lit::project("DEV"), std::time::Duration::from_secs(600)),
+        )
+        .unwrap()
+    };
     let request = InitiateRequest::new(lit::project("SUP"))
         .destination("https://B.example:443/twinsync/")
         .destination_project(lit::project("DEV"))
         .admin_access(true)
+        .establish_token(token(&rig))
         .name("support to dev");
     let initiated = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap();
     let Initiated::Established(conn) = initiated else {
@@ -251,11 +262,13 @@ fn admin_access_to_a_reachable_destination_establishes_directly() {
     let twin = block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
 
-    // The destination checks the caller there: uma administers nothing.
+    // The destination checks the token's issuer there again: ada issued it,
+    // then lost her admin rights on B.
     let request = InitiateRequest::new(lit::project("SUP"))
         .destination("https://b.example")
         .destination_project(lit::project("DEV"))
-        .admin_access(true);
+        .admin_access(true)
+        .establish_token(token(&rig));
     rig.b.tracker.set_global_admin(&user("ada"), false);
     let err = block_on(rig.a.node.admin(&user("ada")).initiate(request)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");

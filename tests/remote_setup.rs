@@ -528,6 +528,7 @@ fn an_acceptor_whose_welcome_was_lost_accepts_again_and_nobody_else_can() {
                 network: rig.network.clone(),
                 lost: std::sync::atomic::AtomicBool::new(false),
             }))
+            .node_key(twinsync::testkit::node_key("https://b.example"))
             .build(),
     )
     .unwrap();

@@ -9,6 +9,8 @@
 //! | [`Invitation`], [`InvitationCode`] | the copy-pasteable code: versioned, checksummed, expiring, carrying a random 256-bit secret |
 //! | [`negotiate`], [`PROTOCOL_VERSION`] | the version check both nodes make before anything is created |
 //! | [`ProjectLevelPolicy`] | who may set up a connection for a project: global admins, and project admins when allowed |
+//! | [`EstablishToken`] | a one-time code a destination admin issues so that another node's admin can set up a connection there directly |
+//! | [`NodeKey`] | the node's own key, kept apart from its store, that seals every connection secret the store holds |
 //!
 //! The protocol behind them is private to twinsync: the acceptor proves that
 //! it knows the secret without sending it (HMAC-SHA256 over a fresh nonce,
@@ -58,8 +60,10 @@ use crate::error::{Error, ErrorKind, Result};
 mod auth;
 mod config;
 mod error;
+mod establish;
 mod invitation;
 mod message;
+pub(crate) mod node_key;
 mod pending;
 mod permissions;
 mod secret;
@@ -69,10 +73,13 @@ pub use auth::Role;
 pub(crate) use auth::{Challenge, Proof};
 pub use config::{Connection, ConnectionStatus, Side};
 pub use error::{AuthError, InvitationError};
+pub(crate) use establish::digest_of as establish_token_digest;
+pub use establish::{ESTABLISH_TOKEN_PREFIX, EstablishToken};
 pub use invitation::{
     INVITATION_FORMAT_VERSION, INVITATION_PREFIX, Invitation, InvitationCode, NewInvitation,
 };
 pub(crate) use message::{MessageAuthenticator, MessageSignature};
+pub use node_key::{NodeKey, NodeKeyId};
 pub(crate) use pending::PendingInvitations;
 pub use pending::{InvitationState, InvitationStatus, InvitationSummary};
 pub use permissions::{

@@ -3,10 +3,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::clock::{Clock, SystemClock};
-use crate::connection::PROTOCOL_VERSION;
+use crate::connection::node_key::KeyRing;
+use crate::connection::{NodeKey, PROTOCOL_VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{InstanceUrl, NodeUrl};
 use crate::store::Store;
@@ -36,6 +37,7 @@ pub struct NodeBuilder {
     protocol: Option<u16>,
     node_url: Option<NodeUrl>,
     directory: BTreeMap<InstanceUrl, NodeUrl>,
+    node_key: Option<NodeKey>,
 }
 
 impl fmt::Debug for NodeBuilder {
@@ -45,6 +47,7 @@ impl fmt::Debug for NodeBuilder {
             .field("store", &self.store)
             .field("options", &self.options)
             .field("transport", &self.transport)
+            .field("node_key", &self.node_key)
             .finish_non_exhaustive()
     }
 }
@@ -118,12 +121,28 @@ impl NodeBuilder {
         self
     }
 
+    /// The node's own key, kept apart from its store: every connection
+    /// secret is sealed with it before it is stored, so that a copy of the
+    /// state file alone cannot impersonate the node. Needed for remote
+    /// connections (local ones have no secret); read it with
+    /// [`NodeKey::from_env`] or [`NodeKey::from_file`].
+    ///
+    /// Secrets an older twinsync stored in the clear are sealed when the
+    /// node is built; to change the key, see
+    /// [`Node::rotate_node_key`](super::Node::rotate_node_key).
+    pub fn node_key(mut self, key: NodeKey) -> Self {
+        self.node_key = Some(key);
+        self
+    }
+
     /// Asks the tracker who it is and returns the node.
     ///
     /// # Errors
     ///
-    /// `InvalidConfig` when the tracker or store is missing; the tracker's
-    /// errors when it cannot be reached.
+    /// `InvalidConfig` when the tracker or store is missing, and when the
+    /// store holds connection secrets and the node has no key or another
+    /// key than the one that sealed them (naming both key ids; nothing is
+    /// changed); the tracker's errors when it cannot be reached.
     pub async fn build(self) -> Result<Node> {
         let missing = |what: &str| {
             Error::new(
@@ -139,6 +158,8 @@ impl NodeBuilder {
         let tracker: Arc<dyn Tracker> =
             Arc::new(RetryTracker::new(raw, clock.clone(), self.options.retry));
         let instance = tracker.instance().await?.url;
+        // Before anything is written: a wrong or missing key changes nothing.
+        super::peer::secrets::seal_stored_secrets(&*store, self.node_key.as_ref())?;
         // Operation ids must never repeat, even after a restart at the same
         // clock reading: each start of a node on a store gets its own number.
         let boot = {
@@ -168,6 +189,7 @@ impl NodeBuilder {
                 ops: AtomicU64::new(0),
                 boot,
                 remote,
+                keys: RwLock::new(KeyRing::new(self.node_key)),
             }),
         };
         node.load_published_rules()?;

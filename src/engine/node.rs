@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::clock::Clock;
+use crate::connection::node_key::KeyRing;
 use crate::connection::{Connection, Side};
 use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{ConnectionId, InstanceUrl, Issue, ProjectInfo, ProjectKey};
@@ -30,6 +31,9 @@ pub(in crate::engine) struct Inner {
     pub(in crate::engine) ops: AtomicU64,
     pub(in crate::engine) boot: u64,
     pub(in crate::engine) remote: Runtime,
+    /// The node key (and the keys it rotated away from): what seals the
+    /// connection secrets in the store.
+    pub(in crate::engine) keys: RwLock<KeyRing>,
 }
 
 /// The sync engine attached to one tracker instance and one store.

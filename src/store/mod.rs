@@ -44,9 +44,9 @@ mod sqlite;
 
 pub use memory::MemoryStore;
 pub use records::{
-    BulkProgress, ConnectionRecord, DeletedItems, DeletionDecision, Intent, IntentKind,
-    InvitationRecord, NodeRecord, OutgoingRecord, PeerLink, Quarantine, QueueItem, RefusedDeletion,
-    SeenIssue, SeenProject, SeqMark, StoredSecret, TwinConflicts, TwinError,
+    BulkProgress, ConnectionRecord, DeletedItems, DeletionDecision, EstablishTokenRecord, Intent,
+    IntentKind, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink, Quarantine, QueueItem,
+    RefusedDeletion, SeenIssue, SeenProject, SeqMark, StoredSecret, TwinConflicts, TwinError,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

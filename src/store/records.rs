@@ -302,22 +302,28 @@ pub struct TwinConflicts {
     pub conflicts: Vec<Conflict>,
 }
 
-/// A secret kept in the store: the text of an invitation code, which holds a
-/// connection's secret.
+/// A connection's secret as a store keeps it: opaque bytes.
 ///
-/// `Debug` never shows it; the text is wiped from memory when dropped.
+/// The node seals every secret with its
+/// [`NodeKey`](crate::connection::NodeKey) before it reaches the store, so a
+/// store only ever sees ciphertext (files of older twinsync versions hold
+/// the invitation code's text, which the node seals when it starts with a
+/// key). A store MUST keep the bytes exactly, whatever their values and
+/// length, and never show them.
+///
+/// `Debug` never shows them; they are wiped from memory when dropped. They
+/// serialize as base64url text.
 #[derive(Clone, PartialEq, Eq)]
-pub struct StoredSecret(Zeroizing<String>);
+pub struct StoredSecret(Zeroizing<Vec<u8>>);
 
 impl StoredSecret {
-    /// Wraps a secret's text.
-    pub fn new(text: impl Into<String>) -> Self {
-        StoredSecret(Zeroizing::new(text.into()))
+    /// Wraps a secret's bytes, as the store read them.
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
+        StoredSecret(Zeroizing::new(bytes.into()))
     }
 
-    /// The secret's text, for the store to write and the engine to read.
-    /// Never log it.
-    pub fn expose(&self) -> &str {
+    /// The bytes, for the store to write and the node to open. Never log them.
+    pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 }
@@ -330,13 +336,21 @@ impl fmt::Debug for StoredSecret {
 
 impl Serialize for StoredSecret {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        use base64::Engine as _;
+        let text =
+            Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*self.0));
+        s.serialize_str(&text)
     }
 }
 
 impl<'de> Deserialize<'de> for StoredSecret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Ok(StoredSecret(Zeroizing::new(String::deserialize(d)?)))
+        use base64::Engine as _;
+        let text = Zeroizing::new(String::deserialize(d)?);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text.as_bytes())
+            .map(StoredSecret::from_bytes)
+            .map_err(|_| serde::de::Error::custom("a stored secret is base64url text"))
     }
 }
 
@@ -355,7 +369,7 @@ pub struct PeerLink {
     pub peer_reachable: bool,
     /// The protocol version both speak.
     pub protocol: u16,
-    /// The invitation code, the only form the connection's secret is kept in.
+    /// The connection's secret (its invitation code), sealed.
     pub code: StoredSecret,
 }
 
@@ -396,7 +410,7 @@ pub struct OutgoingRecord {
 pub struct InvitationRecord {
     /// The pending connection the invitation is for.
     pub connection: ConnectionId,
-    /// The invitation code (it carries the secret).
+    /// The invitation code (it carries the secret), sealed.
     pub code: StoredSecret,
     /// Its state.
     pub state: InvitationState,
@@ -424,4 +438,32 @@ pub struct NodeRecord {
     pub starts: u64,
     /// Who may set up connections besides the tracker's administrators.
     pub policy: Option<ProjectLevelPolicy>,
+    /// The establish tokens this node's admins issued and that have not
+    /// expired yet (used ones included, until they expire).
+    pub establish_tokens: Vec<EstablishTokenRecord>,
+}
+
+/// An establish token a destination admin issued on this node, so that an
+/// admin of another node can set up a connection here directly. Only the
+/// token's digest is kept, never the token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EstablishTokenRecord {
+    /// SHA-256 of the token, as hex: what the node compares a presented
+    /// token's digest with.
+    pub digest: String,
+    /// The project on this node the token lets a connection be set up with.
+    pub project: ProjectKey,
+    /// The admin who issued it (their permission is checked again when the
+    /// token is used).
+    pub issued_by: crate::model::UserId,
+    /// When it was issued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued: OffsetDateTime,
+    /// When it stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires: OffsetDateTime,
+    /// The connection it set up, once used.
+    #[serde(default)]
+    pub used_for: Option<ConnectionId>,
 }

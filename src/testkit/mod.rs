@@ -52,6 +52,24 @@ mod user;
 pub use limited::LimitedTracker;
 pub use user::User;
 
+/// A node key for tests, the same for the same `name` (e.g. the node's
+/// instance URL): a node restarted on its store gets its key again. Never
+/// use it outside tests: anyone can derive it.
+///
+/// ```
+/// use twinsync::testkit::node_key;
+///
+/// assert_eq!(node_key("https://a.example").id(), node_key("https://a.example").id());
+/// assert_ne!(node_key("https://a.example").id(), node_key("https://b.example").id());
+/// ```
+pub fn node_key(name: &str) -> crate::connection::NodeKey {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(b"twinsync test node key\0");
+    hash.update(name.as_bytes());
+    crate::connection::NodeKey::from_bytes(hash.finalize().into())
+}
+
 /// Runs a future to completion on the current thread (no runtime needed).
 pub fn block_on<F: Future>(future: F) -> F::Output {
     futures::executor::block_on(future)

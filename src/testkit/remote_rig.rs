@@ -181,6 +181,7 @@ impl RemoteRig {
                 .transport(transport)
                 .node_url(node_url_of(tracker.url()))
                 .directory(rig_directory())
+                .node_key(super::node_key(tracker.url().as_str()))
                 .reachable(reachable)
                 .protocol_version(protocol)
                 .build(),

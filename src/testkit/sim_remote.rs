@@ -130,6 +130,7 @@ fn start(
                 .options(options())
                 .transport(transport.clone())
                 .node_url(super::remote_rig::node_url_of(engine.url()))
+                .node_key(super::node_key(engine.url().as_str()))
                 .reachable(reachable)
                 .build(),
         );
@@ -437,7 +438,22 @@ impl RemoteSim {
             self.clock.advance(Duration::from_secs(1));
             let survivor = &self.sides[other].node;
             if !self.sides[other].reachable {
-                match block_on(survivor.admin(&ada).rejoin(&self.conn)) {
+                // An admin of the node that lost its store lets the other
+                // set the connection up there again.
+                let issued = block_on(
+                    self.sides[i]
+                        .node
+                        .admin(&ada)
+                        .issue_establish_token(&project, Duration::from_secs(3600)),
+                );
+                let token = match issued {
+                    Ok(token) => token,
+                    Err(e) => {
+                        last = e.to_string();
+                        continue;
+                    }
+                };
+                match block_on(survivor.admin(&ada).rejoin(&self.conn, &token)) {
                     Ok(_) => return without_guard(&self.sides[i].store, &self.conn),
                     Err(e) => last = e.to_string(),
                 }

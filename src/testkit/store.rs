@@ -36,6 +36,7 @@ macro_rules! store_conformance {
             last_sync_is_kept_per_connection,
             conflicts_are_kept_per_twin_and_cleared_by_an_empty_list,
             peer_link_round_trips_with_its_code,
+            sealed_secrets_round_trip_as_opaque_bytes,
             sequence_marks_are_kept_apart_and_exactly,
             peer_gone_flags_set_and_clear,
             origin_flags_set_and_clear,

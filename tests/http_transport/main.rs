@@ -80,7 +80,7 @@ async fn a_server_that_does_not_answer_in_time_is_a_timeout() {
         .unwrap();
     let started = Instant::now();
     let err = transport
-        .call(&server.url(), b"x".to_vec())
+        .call(server.url(), b"x".to_vec())
         .await
         .unwrap_err();
     let took = started.elapsed();
@@ -226,7 +226,7 @@ async fn an_untrusted_or_misnamed_certificate_is_unavailable_naming_tls() {
     let misnamed = serve(loopback(), other.server_tls(), Arc::new(Echo)).unwrap();
     let err = other
         .transport()
-        .call(&misnamed.url(), b"x".to_vec())
+        .call(misnamed.url(), b"x".to_vec())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");

@@ -133,7 +133,11 @@ async fn garbage_over_http_gets_the_nodes_refusal_and_the_server_keeps_serving()
     let hello = serde_json::to_vec(&serde_json::json!({"type": "hello", "protocol": 1})).unwrap();
     let answer: Value = serde_json::from_slice(&transport.call(&to, hello).await.unwrap()).unwrap();
     assert_eq!(answer["type"], "hello", "{answer}");
-    assert_eq!(answer["instance"], pair.b.tracker.url().as_str(), "{answer}");
+    assert_eq!(
+        answer["instance"],
+        pair.b.tracker.url().as_str(),
+        "{answer}"
+    );
     assert_eq!(answer["node"], to.as_str(), "{answer}");
 
     // And the node still sets a connection up and syncs.

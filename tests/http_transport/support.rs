@@ -157,6 +157,7 @@ impl Side {
             .options(test_options())
             .transport(transport.clone())
             .node_url(server.url())
+            .node_key(twinsync::testkit::node_key(tracker_url))
             .build()
             .await
             .unwrap();

@@ -1,7 +1,7 @@
 //! Remote connections through [`Admin`]: initiating, accepting, invitations,
 //! and joining again after one side lost its state.
 
-use crate::connection::{Connection, InvitationCode};
+use crate::connection::{Connection, EstablishToken, InvitationCode};
 use crate::error::Result;
 use crate::model::{ConnectionId, ProjectKey};
 
@@ -17,8 +17,10 @@ impl Admin<'_> {
     ///   a **local** connection between `local_project` and
     ///   `destination_project`, active at once.
     /// - With admin access and a destination the transport reaches, the
-    ///   destination node confirms with `destination_project` (checking the
-    ///   caller's permission there): **established**, both sides active.
+    ///   destination node confirms with `destination_project`, given the
+    ///   [establish token](InitiateRequest::establish_token) one of its admins
+    ///   issued there (it checks the token, and its issuer's permission):
+    ///   **established**, both sides active.
     /// - Otherwise (no admin access, no URL, or a destination that cannot be
     ///   reached) an **invitation** code; the connection is pending here until
     ///   the destination's admin [accepts](Admin::accept) it.
@@ -33,9 +35,11 @@ impl Admin<'_> {
     ///
     /// `PermissionDenied` when the caller may not set up connections for the
     /// project(s); `NotFound` for a missing project; `Incompatible` naming both
-    /// protocol versions; `InvalidInput` for a malformed URL or a missing
-    /// destination project; `AlreadyExists` for a taken name; the
-    /// destination's refusal.
+    /// protocol versions; `InvalidInput` for a malformed URL, or a missing
+    /// destination project or establish token with admin access;
+    /// `InvalidConfig` for a remote connection on a node without a node key;
+    /// `AlreadyExists` for a taken name; the destination's refusal
+    /// (`Unauthenticated` for an unknown, expired or used token).
     pub async fn initiate(&self, request: InitiateRequest) -> Result<Initiated> {
         self.node.initiate(request, &self.caller).await
     }
@@ -105,20 +109,56 @@ impl Admin<'_> {
         self.node.reinvite(id, &self.caller).await
     }
 
-    /// Sets a remote connection up again on the other node directly, for
-    /// the caller, an admin there too (the other node checks): for when the
-    /// other side lost its state and this node cannot be called (else
-    /// [`reinvite`](Admin::reinvite) hands its admin a code). The connection
-    /// gets a new secret, and every twin goes to the other side again.
+    /// Sets a remote connection up again on the other node directly: for
+    /// when the other side lost its state and this node cannot be called
+    /// (else [`reinvite`](Admin::reinvite) hands its admin a code). `token`
+    /// is an establish token an admin of the other node issued there for
+    /// its project of the connection
+    /// ([`issue_establish_token`](Admin::issue_establish_token)). The
+    /// connection gets a new secret, and every twin goes to the other side
+    /// again.
     ///
-    /// Needs permission on the connection's project here, and there.
+    /// Needs permission on the connection's project here; the other node
+    /// checks the token and its issuer's permission there.
     ///
     /// # Errors
     ///
     /// `NotFound` for an unknown connection; `InvalidInput` for a local or
-    /// pending connection; `PermissionDenied` here or there; the other
-    /// node's refusal, or `Unavailable` when it cannot be reached.
-    pub async fn rejoin(&self, id: &ConnectionId) -> Result<Connection> {
-        self.node.rejoin(id, &self.caller).await
+    /// pending connection; `PermissionDenied` here; the other node's
+    /// refusal (`Unauthenticated` for a missing, unknown, expired or used
+    /// token), or `Unavailable` when it cannot be reached.
+    pub async fn rejoin(&self, id: &ConnectionId, token: &EstablishToken) -> Result<Connection> {
+        self.node.rejoin(id, token, &self.caller).await
+    }
+
+    /// Issues a one-time establish token on this node (the destination) for
+    /// `project`, valid for `validity` (at most
+    /// [`EstablishToken::MAX_VALIDITY`], seven days): the caller hands it to
+    /// the admin of another node, who passes it with
+    /// [`InitiateRequest::establish_token`] to set a connection up here
+    /// directly ("Yes, I have admin access"), or with
+    /// [`rejoin`](Admin::rejoin).
+    ///
+    /// Show it to the caller once: this node keeps only its digest. It works
+    /// once, for `project` only, until it expires, and only while the caller
+    /// may still set up connections for `project` (checked again when it is
+    /// used). Without one, a node that knows this node's URL cannot set up a
+    /// connection here.
+    ///
+    /// Needs permission on `project`.
+    ///
+    /// # Errors
+    ///
+    /// `PermissionDenied`; `NotFound` for a missing project; `InvalidInput`
+    /// for a validity of zero or over seven days; `InvalidConfig` when this
+    /// node has no node key (a connection set up here stores a secret).
+    pub async fn issue_establish_token(
+        &self,
+        project: &ProjectKey,
+        validity: std::time::Duration,
+    ) -> Result<EstablishToken> {
+        self.node
+            .issue_establish_token(project, validity, &self.caller)
+            .await
     }
 }

@@ -39,6 +39,7 @@ impl Node {
     ) -> Result<Connection> {
         let invitation = Invitation::decode(code, self.now())?;
         self.check_node_version(&invitation)?;
+        self.require_node_key()?;
         if let Some((conn, _)) = self.established_already(&invitation, project)? {
             if conn.status != ConnectionStatus::Pending {
                 // Accepted here, and finished: the code is used.

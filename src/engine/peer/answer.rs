@@ -7,7 +7,7 @@ use crate::connection::{
     negotiate,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ConnectionId, NodeUrl, ProjectKey, UserId};
+use crate::model::{ConnectionId, NodeUrl, ProjectKey};
 
 use super::link::Link;
 use super::setup::new_connection;
@@ -150,25 +150,31 @@ impl Node {
             .map(Response::Signed)
     }
 
+    /// The direct setup: the caller is no user this node could check, so
+    /// it must present an establish token one of this node's admins issued
+    /// for `project`; that admin's permission is checked again.
     pub(super) async fn answer_establish(
         &self,
         code: &SecretText,
         project: &ProjectKey,
-        caller: &UserId,
+        token: Option<&SecretText>,
         reachable: bool,
         protocol: u16,
     ) -> Result<Response> {
         let invitation = Invitation::decode(code.as_str(), self.now())?;
+        let token = self.establish_token(token, project, invitation.connection())?;
+        let issuer = &token.issued_by;
         self.check_node_version(&invitation)?;
         let agreed = negotiate(invitation.mode(), self.protocol_version(), protocol)?;
+        self.require_node_key()?;
         if let Some((conn, again)) = self.established_already(&invitation, project)? {
             // The same request again (its answer was lost, or finding the
             // twins failed): finish it and answer the same.
-            self.check_permission(caller, project).await?;
+            self.check_permission(issuer, project).await?;
             self.rederive_remote_twins(&conn).await?;
             return Ok(again);
         }
-        self.accept_checks(&invitation, project, caller).await?;
+        self.accept_checks(&invitation, project, issuer).await?;
         let own = Side {
             instance: self.instance().clone(),
             project: project.clone(),
@@ -196,10 +202,11 @@ impl Node {
             code: SecretText::new(invitation.encode().as_str()),
         };
         let mut txn = self.txn()?;
+        self.use_establish_token(&mut *txn, &token.digest, project, &conn.id)?;
         self.activate_remote(&mut *txn, &conn, &link)?;
         txn.commit()?;
         let found = self.rederive_remote_twins(&conn).await?;
-        tracing::info!(connection = %conn.name, initiator = %initiator.instance, rederived = found, "connection established by the initiator");
+        tracing::info!(connection = %conn.name, initiator = %initiator.instance, token_issued_by = %issuer, rederived = found, "connection established by the initiator");
         let welcome = Welcome {
             connection: conn.id.clone(),
             name: conn.name.clone(),

@@ -75,11 +75,11 @@ impl Node {
             Request::Establish {
                 code,
                 project,
-                caller,
+                token,
                 reachable,
                 protocol,
             } => {
-                self.answer_establish(&code, &project, &caller, reachable, protocol)
+                self.answer_establish(&code, &project, token.as_ref(), reachable, protocol)
                     .await
             }
             Request::Signed(signed) => return self.answer_signed(signed).await,

@@ -56,6 +56,7 @@ impl Node {
                 .await?;
             return Ok(Initiated::Local(conn));
         }
+        self.require_node_key()?;
         let address = typed.map(|t| self.resolve_address(t)).transpose()?;
         let announced = match (&address, typed) {
             (Some(address), Some(typed)) => self.hello(address, typed).await?,
@@ -79,6 +80,12 @@ impl Node {
                 "with admin access to the destination, name the destination project to finish there",
             ));
         }
+        if direct && request.establish_token.is_none() {
+            return Err(super::setup::missing_token(
+                destination.as_ref(),
+                request.destination_project.as_ref(),
+            ));
+        }
         if !direct && !self.reachable() {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -89,10 +96,7 @@ impl Node {
         }
         let (conn, invitation) = self.create_pending(&request, destination.as_ref())?;
         match announced.filter(|_| direct) {
-            Some(hello) => match self
-                .establish(&conn, &invitation, &request, &hello, caller)
-                .await
-            {
+            Some(hello) => match self.establish(&conn, &invitation, &request, &hello).await {
                 Ok(conn) => Ok(Initiated::Established(conn)),
                 Err(e) => {
                     // Nothing stays behind: the destination refused or never answered.
@@ -259,7 +263,6 @@ impl Node {
         invitation: &Invitation,
         request: &InitiateRequest,
         hello: &Hello,
-        caller: &UserId,
     ) -> Result<Connection> {
         let (url, address) = (&hello.instance, &hello.node);
         let project = request
@@ -269,7 +272,10 @@ impl Node {
         let message = Request::Establish {
             code: SecretText::new(invitation.encode().as_str()),
             project,
-            caller: caller.clone(),
+            token: request
+                .establish_token
+                .as_ref()
+                .map(|t| SecretText::new(t.as_str())),
             reachable: self.reachable(),
             protocol: self.protocol_version(),
         };

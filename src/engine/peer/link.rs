@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::connection::node_key::SecretKind;
 use crate::connection::{Invitation, MessageAuthenticator, PendingInvitations, Role};
 use crate::engine::node::Node;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, InstanceUrl, IssueId, IssueKey, NodeUrl, ProjectKey};
-use crate::store::{InvitationRecord, OutgoingRecord, PeerLink, SeqMark, StoreTxn, StoredSecret};
+use crate::store::{InvitationRecord, OutgoingRecord, PeerLink, SeqMark, StoreTxn};
 use crate::transport::Transport;
 
 use super::runtime::Runtime;
@@ -123,13 +124,14 @@ impl Node {
                 format!("connection {conn} is not a remote connection of this node"),
             )
         })?;
+        let code = self.open_secret(SecretKind::PeerLink, conn, &link.code)?;
         Ok(Link {
             role: link.role,
             peer: link.peer,
             peer_node: link.peer_node,
             peer_reachable: link.peer_reachable,
             protocol: link.protocol,
-            code: SecretText::new(link.code.expose()),
+            code,
         })
     }
 
@@ -146,7 +148,7 @@ impl Node {
             peer_node: link.peer_node.clone(),
             peer_reachable: link.peer_reachable,
             protocol: link.protocol,
-            code: StoredSecret::new(link.code.as_str()),
+            code: self.seal_secret(SecretKind::PeerLink, conn, &link.code)?,
         })
     }
 
@@ -324,9 +326,10 @@ impl Node {
                     }
                 }
                 for (inv, state) in pending.iter() {
+                    let code = SecretText::new(inv.encode().as_str());
                     txn.put_invitation(&InvitationRecord {
                         connection: inv.connection().clone(),
-                        code: StoredSecret::new(inv.encode().as_str()),
+                        code: self.seal_secret(SecretKind::Invitation, inv.connection(), &code)?,
                         state,
                     })?;
                 }
@@ -344,7 +347,8 @@ impl Node {
         let stored = self.txn()?.invitations()?;
         let mut pending = PendingInvitations::new();
         for s in stored {
-            let invitation = Invitation::parse(s.code.expose()).map_err(|e| {
+            let code = self.open_secret(SecretKind::Invitation, &s.connection, &s.code)?;
+            let invitation = Invitation::parse(code.as_str()).map_err(|e| {
                 Error::new(
                     ErrorKind::Storage,
                     format!("a stored invitation is unreadable: {e}"),

@@ -10,8 +10,8 @@
 //! is created twice and nothing is deleted: unknown bases count as conflicts.
 
 use crate::connection::{
-    Connection, ConnectionStatus, Invitation, InvitationCode, InvitationError, InvitationState,
-    NewInvitation, Proof, Role, Side,
+    Connection, ConnectionStatus, EstablishToken, Invitation, InvitationCode, InvitationError,
+    InvitationState, NewInvitation, Proof, Role, Side,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, NodeUrl, UserId};
@@ -166,6 +166,7 @@ impl Node {
     pub(in crate::engine) async fn rejoin(
         &self,
         connection: &ConnectionId,
+        token: &EstablishToken,
         caller: &UserId,
     ) -> Result<Connection> {
         let conn = self.connection(connection)?;
@@ -207,7 +208,7 @@ impl Node {
         let request = Request::Establish {
             code: SecretText::new(invitation.encode().as_str()),
             project: other.project.clone(),
-            caller: caller.clone(),
+            token: Some(SecretText::new(token.as_str())),
             reachable: self.reachable(),
             protocol: self.protocol_version(),
         };

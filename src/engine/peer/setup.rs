@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::connection::{Connection, ConnectionStatus, Invitation, InvitationCode, Mode, Side};
+use crate::connection::{
+    Connection, ConnectionStatus, EstablishToken, Invitation, InvitationCode, Mode, Side,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, InstanceUrl, ProjectKey};
 use crate::rules::RuleSetKind;
@@ -16,11 +18,15 @@ use crate::transport::SYNC_ENDPOINT_PATH;
 /// ```
 /// use twinsync::engine::InitiateRequest;
 ///
+/// // The token an admin of partner.example issued there for DEV, pasted.
+/// let pasted = "twinsync-establish-hV3nq2Yx0dT5w8J1bQk7mZr4uLc9sAe6fGp2oN8yWtA";
 /// let request = InitiateRequest::new("SUP".parse()?)
 ///     .destination("https://partner.example")
 ///     .destination_project("DEV".parse()?)
-///     .admin_access(true);
+///     .admin_access(true)
+///     .establish_token(pasted.parse()?);
 /// assert!(request.admin_access_to_destination);
+/// assert!(!format!("{request:?}").contains(pasted), "the token is never printed");
 /// # Ok::<(), twinsync::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -38,6 +44,10 @@ pub struct InitiateRequest {
     pub mode: Mode,
     /// Whether the caller has admin access to the destination.
     pub admin_access_to_destination: bool,
+    /// With admin access: the establish token an admin of the destination
+    /// issued there for the destination project
+    /// ([`Admin::issue_establish_token`](crate::engine::Admin::issue_establish_token)).
+    pub establish_token: Option<EstablishToken>,
     /// The connection's name; by default `<LOCAL>_to_<DESTINATION>`.
     pub name: Option<String>,
     /// How long an invitation can be accepted (default seven days).
@@ -55,6 +65,7 @@ impl InitiateRequest {
             destination_project: None,
             mode: Mode::Basic,
             admin_access_to_destination: false,
+            establish_token: None,
             name: None,
             validity: Invitation::DEFAULT_VALIDITY,
         }
@@ -75,6 +86,13 @@ impl InitiateRequest {
     /// Says whether the caller has admin access to the destination.
     pub fn admin_access(mut self, yes: bool) -> Self {
         self.admin_access_to_destination = yes;
+        self
+    }
+
+    /// Sets the establish token a destination admin issued on the
+    /// destination, which lets the connection be set up there directly.
+    pub fn establish_token(mut self, token: EstablishToken) -> Self {
+        self.establish_token = Some(token);
         self
     }
 
@@ -150,6 +168,24 @@ pub(super) fn new_connection(
         created,
         triggers: Vec::new(),
     }
+}
+
+/// The direct setup was asked for without the destination's token.
+pub(super) fn missing_token(
+    destination: Option<&InstanceUrl>,
+    project: Option<&ProjectKey>,
+) -> Error {
+    let at = destination.map_or_else(|| "the destination".to_owned(), |d| d.to_string());
+    let project = project.map_or_else(|| "the project".to_owned(), |p| format!("project {p}"));
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "with admin access to the destination, paste the establish token an admin of {at} \
+             issued there for {project} (Admin::issue_establish_token on that node; \
+             InitiateRequest::establish_token here), or initiate without admin access for an \
+             invitation code"
+        ),
+    )
 }
 
 pub(super) fn unexpected(peer: &dyn std::fmt::Display) -> Error {

@@ -3,8 +3,9 @@
 //! A request is one [`Request`]; its answer one [`Response`]. The setup
 //! handshake (hello, challenge, redeem, establish) travels unsigned: nothing
 //! is shared yet, and the secret is proven with a challenge, never sent, except
-//! in `Establish`, where the initiator hands a destination it can reach (and
-//! on which its admin is known) the invitation code directly. Everything after
+//! in `Establish`, where the initiator hands a destination it can reach the
+//! invitation code directly, with the establish token an admin of the
+//! destination issued there. Everything after
 //! is a [`Body`] signed with the connection's [`MessageAuthenticator`]
 //! (crate::connection::MessageAuthenticator), answers included.
 
@@ -18,7 +19,6 @@ use zeroize::Zeroizing;
 use crate::connection::{Challenge, MessageSignature, Mode, Proof, Side};
 use crate::model::{
     AttachmentId, ConnectionId, InstanceUrl, IssueId, IssueKey, IssueRef, NodeUrl, ProjectKey,
-    UserId,
 };
 use crate::plan::TwinState;
 use crate::replica::Replica;
@@ -115,11 +115,13 @@ pub(super) enum Request {
         node: Option<NodeUrl>,
     },
     /// The initiator, with admin access to the destination, sets the
-    /// connection up there directly.
+    /// connection up there directly, with an establish token a destination
+    /// admin issued there (no token: refused, naming how to get one).
     Establish {
         code: SecretText,
         project: ProjectKey,
-        caller: UserId,
+        #[serde(default)]
+        token: Option<SecretText>,
         /// Whether the destination can call the initiator (at the node
         /// URL the code names).
         reachable: bool,

@@ -164,6 +164,11 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| storage(&name, "cannot set synchronous = FULL", e))?;
+        // Deleted and replaced content is overwritten with zeros, so that a
+        // secret an older twinsync stored in the clear (sealed when the node
+        // first starts with its key) does not linger in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(|e| storage(&name, "cannot set secure_delete = ON", e))?;
         schema::migrate(&mut conn, &name, found, schema::MIGRATIONS)?;
         schema::verify(&conn, &name)?;
         Ok(SqliteStore {

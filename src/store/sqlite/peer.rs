@@ -44,16 +44,17 @@ fn from_sql_u64(value: i64) -> u64 {
 
 impl Records<'_> {
     pub(super) fn peer_link(&self, c: &ConnectionId) -> Result<Option<PeerLink>> {
-        let row: Option<(String, String)> = self.row(
+        // CAST: files of older twinsync versions hold the code as TEXT.
+        let row: Option<(String, Vec<u8>)> = self.row(
             "cannot read the peer link",
-            "SELECT record, code FROM peer_links WHERE connection = ?1",
+            "SELECT record, CAST(code AS BLOB) FROM peer_links WHERE connection = ?1",
             [c.as_str()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let Some((record, code)) = row else {
             return Ok(None);
         };
-        let code = StoredSecret::new(code);
+        let code = StoredSecret::from_bytes(code);
         let link: LinkRecord = self.json("peer link", &record)?;
         Ok(Some(PeerLink {
             connection: c.clone(),
@@ -81,7 +82,7 @@ impl Records<'_> {
             "cannot write the peer link",
             "INSERT INTO peer_links (connection, record, code) VALUES (?1, ?2, ?3) \
              ON CONFLICT (connection) DO UPDATE SET record = excluded.record, code = excluded.code",
-            params![link.connection.as_str(), record, link.code.expose()],
+            params![link.connection.as_str(), record, link.code.as_bytes()],
         )
     }
 

@@ -224,15 +224,16 @@ impl Records<'_> {
     }
 
     pub(super) fn invitations(&self) -> Result<Vec<InvitationRecord>> {
-        let rows: Vec<(String, String, String)> = self.rows(
+        // CAST: files of older twinsync versions hold the code as TEXT.
+        let rows: Vec<(String, Vec<u8>, String)> = self.rows(
             "cannot read invitations",
-            "SELECT connection, code, state FROM invitations ORDER BY connection",
+            "SELECT connection, CAST(code AS BLOB), state FROM invitations ORDER BY connection",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         rows.into_iter()
             .map(|(connection, code, state)| {
-                let code = StoredSecret::new(code);
+                let code = StoredSecret::from_bytes(code);
                 let connection = ConnectionId::parse(&connection).map_err(|e| {
                     invalid(self.db, format!("stored invitation is unreadable: {e}"))
                 })?;
@@ -252,7 +253,7 @@ impl Records<'_> {
             "cannot write an invitation",
             "INSERT INTO invitations (connection, code, state) VALUES (?1, ?2, ?3) \
              ON CONFLICT (connection) DO UPDATE SET code = excluded.code, state = excluded.state",
-            params![r.connection.as_str(), r.code.expose(), state],
+            params![r.connection.as_str(), r.code.as_bytes(), state],
         )
     }
 

@@ -18,6 +18,7 @@ use rusqlite::Transaction;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use zeroize::Zeroizing;
 
 use crate::connection::{Invitation, InvitationState, ProjectLevelPolicy, Role};
 use crate::error::{Error, ErrorKind, Result};
@@ -110,7 +111,23 @@ struct LinkV0_1 {
     peer: Option<InstanceUrl>,
     peer_reachable: bool,
     protocol: u16,
-    code: StoredSecret,
+    code: ClearCode,
+}
+
+/// An invitation code as 0.1 stored it: in the clear. It moves to its
+/// column as it is; the node seals it when it first starts with a node key.
+struct ClearCode(Zeroizing<String>);
+
+impl ClearCode {
+    fn stored(&self) -> StoredSecret {
+        StoredSecret::from_bytes(self.0.as_bytes())
+    }
+}
+
+impl<'de> Deserialize<'de> for ClearCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(ClearCode(Zeroizing::new(String::deserialize(d)?)))
+    }
 }
 
 /// An outgoing entry as 0.1 stored it.
@@ -126,7 +143,7 @@ struct OutgoingV0_1 {
 /// An invitation as 0.1 stored it.
 #[derive(Deserialize)]
 struct InvitationV0_1 {
-    code: StoredSecret,
+    code: ClearCode,
     state: InvitationState,
 }
 
@@ -237,11 +254,11 @@ fn move_row(
         Key::Invitations => {
             let list: Vec<InvitationV0_1> = json(key, "invitation list", value)?;
             for old in list {
-                let invitation = Invitation::parse(old.code.expose())
-                    .map_err(|e| unreadable(key, "invitation", e))?;
+                let invitation =
+                    Invitation::parse(&old.code.0).map_err(|e| unreadable(key, "invitation", e))?;
                 records.put_invitation(&InvitationRecord {
                     connection: invitation.connection().clone(),
-                    code: old.code,
+                    code: old.code.stored(),
                     state: old.state,
                 })?;
             }
@@ -276,7 +293,7 @@ fn move_row(
                 peer_node: None,
                 peer_reachable: old.peer_reachable,
                 protocol: old.protocol,
-                code: old.code,
+                code: old.code.stored(),
             })?;
         }
         Key::Outgoing(c) => {

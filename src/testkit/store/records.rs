@@ -11,8 +11,8 @@ use crate::plan::{Conflict, Winner};
 use crate::replica::FieldValue;
 use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
 use crate::store::{
-    BulkProgress, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink, SeqMark, Store,
-    StoredSecret, TwinConflicts,
+    BulkProgress, EstablishTokenRecord, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink,
+    SeqMark, Store, StoredSecret, TwinConflicts,
 };
 use crate::testkit::ids as lit;
 
@@ -40,8 +40,16 @@ fn link(c: &ConnectionId, protocol: u16) -> PeerLink {
         peer_node: Some(NodeUrl::parse("https://sync.b.example").expect("url")),
         peer_reachable: true,
         protocol,
-        code: StoredSecret::new(format!("twinsync-invite-{c}-secret")),
+        code: sealed(&format!("{c}-secret")),
     }
+}
+
+/// Bytes like those of a sealed secret: binary, not UTF-8, any value.
+fn sealed(tag: &str) -> StoredSecret {
+    let mut bytes = vec![0xA7, 0x01, 0x00, 0xFF, 0xC3, 0x28];
+    bytes.extend_from_slice(tag.as_bytes());
+    bytes.extend((0..=255u8).rev());
+    StoredSecret::from_bytes(bytes)
 }
 
 fn outgoing(c: &ConnectionId, issue: &str, new: bool) -> OutgoingRecord {
@@ -57,7 +65,7 @@ fn outgoing(c: &ConnectionId, issue: &str, new: bool) -> OutgoingRecord {
 fn invitation(c: &ConnectionId, state: InvitationState) -> InvitationRecord {
     InvitationRecord {
         connection: c.clone(),
-        code: StoredSecret::new(format!("twinsync-invite-{c}-code")),
+        code: sealed(&format!("{c}-code")),
         state,
     }
 }
@@ -164,7 +172,7 @@ pub fn peer_link_round_trips_with_its_code(store: &dyn Store) {
     let mut txn = store.begin().expect("begin");
     let read = txn.peer_link(&c).expect("read").expect("a link");
     assert_eq!(read, link(&c, 1));
-    assert_eq!(read.code.expose(), "twinsync-invite-c1-secret");
+    assert_eq!(read.code, sealed("c1-secret"));
     assert_eq!(txn.peer_link(&other).expect("read"), None);
     let mut changed = link(&c, 2);
     changed.role = Role::Acceptor;
@@ -313,6 +321,41 @@ pub fn outgoing_records_are_ordered_and_replaced(store: &dyn Store) {
     );
 }
 
+/// A secret is opaque bytes (nodes store them sealed): a store keeps them
+/// exactly, whatever their values and length, in peer links and
+/// invitations alike, and replaces them whole.
+pub fn sealed_secrets_round_trip_as_opaque_bytes(store: &dyn Store) {
+    let c = conn("c1");
+    let cases: Vec<Vec<u8>> = vec![
+        vec![0],
+        vec![0xA7, 0x01],
+        (0..=255u8).collect(),
+        vec![0xFF; 4096],
+        b"twinsync-invite-text of an older store".to_vec(),
+    ];
+    for bytes in cases {
+        let secret = StoredSecret::from_bytes(bytes.clone());
+        let mut txn = store.begin().expect("begin");
+        let mut l = link(&c, 1);
+        l.code = secret.clone();
+        txn.put_peer_link(&l).expect("put link");
+        let mut inv = invitation(&c, InvitationState::Pending);
+        inv.code = secret.clone();
+        txn.put_invitation(&inv).expect("put invitation");
+        txn.commit().expect("commit");
+        let mut txn = store.begin().expect("begin");
+        let read = txn.peer_link(&c).expect("read").expect("a link");
+        assert_eq!(read.code.as_bytes(), bytes.as_slice(), "the link's bytes");
+        let listed = txn.invitations().expect("read");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            listed[0].code.as_bytes(),
+            bytes.as_slice(),
+            "the invitation's bytes"
+        );
+    }
+}
+
 /// Invitations are listed by connection id with their codes, replaced and
 /// deleted.
 pub fn invitations_are_ordered_by_connection(store: &dyn Store) {
@@ -329,7 +372,7 @@ pub fn invitations_are_ordered_by_connection(store: &dyn Store) {
     let listed = txn.invitations().expect("read");
     let ids: Vec<&str> = listed.iter().map(|i| i.connection.as_str()).collect();
     assert_eq!(ids, ["c1", "c2", "c3"], "ordered by connection id");
-    assert_eq!(listed[0].code.expose(), "twinsync-invite-c1-code");
+    assert_eq!(listed[0].code, sealed("c1-code"));
     txn.put_invitation(&invitation(&conn("c1"), used))
         .expect("replace");
     txn.delete_invitation(&conn("c3")).expect("delete");
@@ -398,6 +441,14 @@ pub fn node_record_defaults_then_round_trips(store: &dyn Store) {
             enabled: true,
             group: "sync-admins".to_owned(),
         }),
+        establish_tokens: vec![EstablishTokenRecord {
+            digest: "ab".repeat(32),
+            project: lit::project("DEV"),
+            issued_by: lit::user_id("ada"),
+            issued: datetime!(2026-01-01 0:00:00.5 UTC),
+            expires: datetime!(2026-01-01 1:00 +02:00),
+            used_for: Some(conn("c1")),
+        }],
         ..NodeRecord::default()
     };
     txn.put_node_record(&node).expect("put");
@@ -406,6 +457,7 @@ pub fn node_record_defaults_then_round_trips(store: &dyn Store) {
     assert_eq!(txn.node_record().expect("read"), node);
     node.starts = 4;
     node.policy = None;
+    node.establish_tokens.clear();
     txn.put_node_record(&node).expect("replace");
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
