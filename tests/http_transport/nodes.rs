@@ -166,3 +166,53 @@ async fn a_message_over_the_default_limit_is_refused_by_the_server_not_the_node(
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert!(err.to_string().contains("413"), "{err}");
 }
+
+/// The last signed request A sent B.
+fn last_signed(side: &Side) -> Vec<u8> {
+    side.transport
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|r| r.windows(15).any(|w| w == b"\"type\":\"signed\""))
+        .cloned()
+        .expect("a signed request was sent")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captured_request_replayed_or_sent_late_over_https_is_refused_and_changes_nothing() {
+    let pair = Pair::start().await;
+    let conn = pair.connect().await;
+    create(&pair.a, "SUP", "Printer on fire").await;
+    pair.a
+        .node
+        .exalate(&conn.id, &lit::key("SUP-1"))
+        .await
+        .unwrap();
+    let captured = last_signed(&pair.a);
+    let to = pair.b.url();
+    let transport = pair.pki.transport();
+    let refusal = |answer: Vec<u8>| -> String {
+        let answer: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["type"], "refused", "{answer}");
+        answer["message"].as_str().unwrap().to_owned()
+    };
+
+    // Replayed at once: the nonce was seen.
+    let commits = pair.b.store.commits();
+    let writes = pair.b.tracker.calls().writes();
+    let message = refusal(transport.call(&to, captured.clone()).await.unwrap());
+    assert!(
+        message.contains("replay") || message.contains("seen"),
+        "{message}"
+    );
+
+    // Sent ten minutes late: outside the five-minute window.
+    pair.clock.advance(std::time::Duration::from_secs(600));
+    let message = refusal(transport.call(&to, captured).await.unwrap());
+    assert!(message.contains("stale"), "{message}");
+    assert_eq!(pair.b.store.commits(), commits, "B's store is unchanged");
+    assert_eq!(pair.b.tracker.calls().writes(), writes, "B wrote nothing");
+    assert_eq!(pair.b.issues("DEV").len(), 1, "one twin, not two");
+}

@@ -60,3 +60,5 @@ pub(super) mod setup;
 mod token;
 mod twins;
 mod wire;
+#[cfg(test)]
+mod wire_fixtures;
