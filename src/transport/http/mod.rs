@@ -1,5 +1,5 @@
 //! Nodes over the network (feature `http`): [`HttpTransport`] calls other
-//! nodes with an HTTPS `POST` to their [`SYNC_ENDPOINT_PATH`], and the
+//! nodes with an HTTPS `POST` to their [`SYNC_ENDPOINT_PATH`](super::SYNC_ENDPOINT_PATH), and the
 //! endpoint server answers such calls for a node: [`router`] to mount in an
 //! axum server of your own, or [`serve`] / [`HttpServer`] for a ready one.
 //!
