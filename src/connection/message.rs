@@ -24,6 +24,10 @@ use crate::error::Result;
 const KEY_SALT: &[u8] = b"twinsync/message-key/v1";
 const MESSAGE_LABEL: &[u8] = b"twinsync/message/v1\0";
 
+/// The method and path every message between nodes travels with, which
+/// nodes of protocol version 2 and later bind their signatures to.
+pub const SYNC_REQUEST_LINE: &str = "POST /twinsync";
+
 /// How strict a [`MessageAuthenticator`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -72,6 +76,8 @@ pub struct MessageAuthenticator {
     receive_key: Zeroizing<[u8; 32]>,
     clock: Arc<dyn Clock>,
     options: AuthOptions,
+    /// The request line the messages are bound to (empty: none).
+    binding: Vec<u8>,
     seen: Mutex<ReplayMemory>,
 }
 
@@ -102,8 +108,20 @@ impl MessageAuthenticator {
             receive_key: derive_key(secret, connection, role.other()),
             clock,
             options,
+            binding: Vec::new(),
             seen: Mutex::new(ReplayMemory::default()),
         }
+    }
+
+    /// Binds every tag to `request_line` too (for example `POST /twinsync`,
+    /// the method and path a message travels with): a message signed for
+    /// one request line does not verify for another. Both nodes must bind
+    /// the same line; nodes of protocol version 2 and later bind
+    /// [`SYNC_REQUEST_LINE`].
+    #[must_use]
+    pub fn bound_to(mut self, request_line: &str) -> Self {
+        self.binding = request_line.as_bytes().to_vec();
+        self
     }
 
     /// Signs `body` now, with a fresh random nonce.
@@ -120,7 +138,7 @@ impl MessageAuthenticator {
     /// connection (for deterministic simulations).
     pub fn sign_with_nonce(&self, body: &[u8], nonce: Nonce) -> MessageSignature {
         let sent_at_ms = unix_ms(self.clock.now());
-        let tag = message_mac(&self.send_key, sent_at_ms, &nonce, body)
+        let tag = message_mac(&self.send_key, &self.binding, sent_at_ms, &nonce, body)
             .finalize()
             .into_bytes()
             .into();
@@ -143,6 +161,7 @@ impl MessageAuthenticator {
     pub fn verify(&self, body: &[u8], signature: &MessageSignature) -> Result<(), AuthError> {
         message_mac(
             &self.receive_key,
+            &self.binding,
             signature.sent_at_ms,
             &signature.nonce,
             body,
@@ -193,9 +212,19 @@ fn derive_key(secret: &Secret, connection: &ConnectionId, sender: Role) -> Zeroi
     key
 }
 
-fn message_mac(key: &[u8; 32], sent_at_ms: i64, nonce: &Nonce, body: &[u8]) -> HmacSha256 {
+fn message_mac(
+    key: &[u8; 32],
+    binding: &[u8],
+    sent_at_ms: i64,
+    nonce: &Nonce,
+    body: &[u8],
+) -> HmacSha256 {
     let mut mac = hmac(key);
     mac.update(MESSAGE_LABEL);
+    if !binding.is_empty() {
+        mac.update(&(binding.len() as u64).to_be_bytes());
+        mac.update(binding);
+    }
     mac.update(&sent_at_ms.to_be_bytes());
     mac.update(nonce.as_bytes());
     mac.update(&(body.len() as u64).to_be_bytes());

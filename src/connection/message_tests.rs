@@ -252,3 +252,29 @@ fn keys_and_secret_never_show() {
         }
     }
 }
+
+#[test]
+fn a_message_bound_to_one_request_line_does_not_verify_for_another() {
+    let clock = Arc::new(ManualClock::default());
+    let make = |role, line: Option<&str>| {
+        let auth = MessageAuthenticator::new(&secret(), &id("c1"), role, clock.clone());
+        match line {
+            Some(line) => auth.bound_to(line),
+            None => auth,
+        }
+    };
+    let sender = make(Role::Initiator, Some(SYNC_REQUEST_LINE));
+    let sig = sender.sign_with_nonce(b"body", nonce(1));
+    assert_eq!(
+        make(Role::Acceptor, Some("POST /elsewhere")).verify(b"body", &sig),
+        Err(AuthError::BadTag)
+    );
+    assert_eq!(
+        make(Role::Acceptor, None).verify(b"body", &sig),
+        Err(AuthError::BadTag),
+        "an unbound receiver does not take a bound message"
+    );
+    make(Role::Acceptor, Some(SYNC_REQUEST_LINE))
+        .verify(b"body", &sig)
+        .unwrap();
+}

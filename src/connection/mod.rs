@@ -78,7 +78,7 @@ pub use establish::{ESTABLISH_TOKEN_PREFIX, EstablishToken};
 pub use invitation::{
     INVITATION_FORMAT_VERSION, INVITATION_PREFIX, Invitation, InvitationCode, NewInvitation,
 };
-pub(crate) use message::{MessageAuthenticator, MessageSignature};
+pub(crate) use message::{MessageAuthenticator, MessageSignature, SYNC_REQUEST_LINE};
 pub use node_key::{NodeKey, NodeKeyId};
 pub(crate) use pending::PendingInvitations;
 pub use pending::{InvitationState, InvitationStatus, InvitationSummary};

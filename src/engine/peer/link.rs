@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::connection::node_key::SecretKind;
-use crate::connection::{Invitation, MessageAuthenticator, PendingInvitations, Role};
+use crate::connection::{
+    Invitation, MessageAuthenticator, PendingInvitations, Role, SYNC_REQUEST_LINE,
+};
 use crate::engine::node::Node;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, InstanceUrl, IssueId, IssueKey, NodeUrl, ProjectKey};
@@ -166,12 +168,12 @@ impl Node {
             return Ok(auth.clone());
         }
         let invitation = link.invitation()?;
-        let auth = Arc::new(MessageAuthenticator::new(
-            invitation.secret(),
-            conn,
-            link.role,
-            self.clock().clone(),
-        ));
+        let mut auth =
+            MessageAuthenticator::new(invitation.secret(), conn, link.role, self.clock().clone());
+        if link.protocol >= 2 {
+            auth = auth.bound_to(SYNC_REQUEST_LINE);
+        }
+        let auth = Arc::new(auth);
         cache.insert(conn.clone(), auth.clone());
         Ok(auth)
     }
