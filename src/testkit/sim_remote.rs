@@ -334,7 +334,7 @@ impl RemoteSim {
             for e in &panel.errors {
                 if UNREACHABLE.iter().any(|m| e.message.contains(m)) {
                     self.violations.push(format!(
-                        "a twin of node {i} failed because the other node could not be                          reached: {} {}",
+                        "a twin of node {i} failed because the other node could not be reached: {} {}",
                         e.key, e.message
                     ));
                 }
@@ -659,8 +659,15 @@ impl RemoteSim {
             }
             for s in &self.sides {
                 let panel = s.node.status(&self.conn).map_err(|e| e.to_string())?;
-                quiet &=
-                    s.engine.calls().writes() == 0 && panel.errors.is_empty() && panel.queued == 0;
+                // Nothing waits for the other node, which answers.
+                let settled = panel
+                    .peer
+                    .as_ref()
+                    .is_some_and(|p| p.waiting == 0 && p.unreachable_since.is_none());
+                quiet &= s.engine.calls().writes() == 0
+                    && panel.errors.is_empty()
+                    && panel.queued == 0
+                    && settled;
             }
             if quiet && self.network.held() == 0 {
                 self.report.heal_cycles = round;

@@ -206,7 +206,8 @@ impl fmt::Display for SyncPanel {
 
 impl Node {
     /// The sync panel of a connection: status, issues under sync, queue,
-    /// errors, last sync, and each issue's state.
+    /// errors, last sync, each issue's state and, on a remote connection,
+    /// whether the other node answers and what waits for it.
     ///
     /// # Errors
     ///
