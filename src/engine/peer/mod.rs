@@ -43,7 +43,7 @@
 //! delivered in order before any replica; replicas wait in the sync queue
 //! until acknowledged. When the other node cannot be reached the connection
 //! records since when, backs off, and keeps everything for later; no twin
-//! fails because of it. See `outbox.rs`.
+//! fails because of it. See `outbox.rs` and `reach.rs`.
 //!
 //! # Private nodes
 //!
@@ -62,6 +62,7 @@ pub(super) mod failures;
 pub(super) mod initiate;
 pub(super) mod link;
 mod outbox;
+mod reach;
 mod receive;
 mod refusal;
 mod rejoin;
