@@ -91,11 +91,13 @@ impl fmt::Display for ErrorKind {
 
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// How far a failure reaches: one issue's sync, or its whole connection.
+/// How far a failure reaches: one issue's sync, its whole connection, or
+/// the other node of a remote connection.
 ///
 /// Set where the error is made: a missing project or a refused sign-in stops
 /// every twin of a connection alike, so the engine stops the connection (its
-/// status becomes Error, with the cause) instead of failing each twin.
+/// status becomes Error, with the cause) instead of failing each twin; the
+/// other node not answering makes everything for it wait, and nothing fail.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -107,6 +109,10 @@ pub enum ErrorScope {
     Twin,
     /// Every twin of the connection: the connection stops until fixed.
     Connection,
+    /// The other node of a remote connection could not be reached (the
+    /// transport said `Unavailable` or `Timeout`): what goes to it waits, the
+    /// connection backs off and shows since when; no twin fails.
+    Peer,
 }
 
 /// The error of every fallible twinsync operation.

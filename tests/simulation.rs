@@ -34,13 +34,14 @@ fn run_all(
                 totals.comments += r.comments;
                 totals.crashes += r.crashes;
                 totals.wipes += r.wipes;
+                totals.outages += r.outages;
             }
             Err(e) => failures.push(e),
         }
     }
     println!(
-        "{label}: {} twins, {} comments, {} crashes, {} store losses",
-        totals.twins, totals.comments, totals.crashes, totals.wipes
+        "{label}: {} twins, {} comments, {} crashes, {} store losses, {} outages",
+        totals.twins, totals.comments, totals.crashes, totals.wipes, totals.outages
     );
     assert!(
         failures.is_empty(),
@@ -63,13 +64,13 @@ fn local_connection_survives_faults_crashes_and_store_loss() {
 }
 
 #[test]
-fn remote_connection_survives_network_faults_crashes_and_store_loss_of_either_node() {
+fn remote_connection_survives_network_faults_crashes_outages_and_store_loss_of_either_node() {
     let totals = run_all("simulated remotely", seeds(200), |seed| {
         run_remote(RemoteSimConfig::new(seed))
     });
     assert!(
-        totals.twins > 0 && totals.crashes > 0,
-        "the runs made twins and crashed"
+        totals.twins > 0 && totals.crashes > 0 && totals.outages > 0,
+        "the runs made twins, crashed and cut nodes off"
     );
 }
 

@@ -728,6 +728,10 @@ fn a_v0_1_file_is_migrated_on_open_and_keeps_what_a_user_sees() {
         Some(1_767_225_735_000_000_000)
     );
 
+    // 0.1 kept waiting messages in memory: nothing waits after the migration.
+    assert_eq!(txn.outbox_len(&conn(REMOTE)).expect("count"), 0);
+    assert_eq!(txn.peer_outage(&conn(REMOTE)).expect("read"), None);
+
     let node = txn.node_record().expect("node record");
     assert_eq!(node.starts, 1);
     let policy = node.policy.expect("the project-level policy");
@@ -744,8 +748,9 @@ fn a_v0_1_file_is_migrated_on_open_and_keeps_what_a_user_sees() {
     drop(store);
 
     assert_eq!(schema_version(&path), SqliteStore::SCHEMA_VERSION);
-    assert_eq!(SqliteStore::SCHEMA_VERSION, 2);
+    assert_eq!(SqliteStore::SCHEMA_VERSION, 3);
     assert!(!has_table(&path, "meta"), "meta is gone");
+    assert!(has_table(&path, "outbox") && has_table(&path, "peer_outages"));
     let store = SqliteStore::open(&path).expect("a migrated file opens again");
     assert_eq!(
         store

@@ -22,10 +22,22 @@ pub struct NodeOptions {
     pub page_size: u32,
     /// Retries of temporary tracker failures.
     pub retry: RetryPolicy,
+    /// How often a node in a private network pulls what waits for it from
+    /// the other node of a remote connection, between its cycles (each
+    /// cycle pulls too); see [`Node::next_pull`](crate::engine::Node::next_pull).
+    pub pull_interval: Duration,
+    /// How long a node leaves the other node of a remote connection alone
+    /// after it could not reach it; doubled after each failed attempt in a
+    /// row, up to [`peer_backoff_max`](Self::peer_backoff_max).
+    pub peer_backoff: Duration,
+    /// The longest wait between attempts to reach an unreachable node.
+    pub peer_backoff_max: Duration,
 }
 
 impl Default for NodeOptions {
-    /// 8 twins at once, 2 minutes overlap, 5 minutes settle window, pages of 100.
+    /// 8 twins at once, 2 minutes overlap, 5 minutes settle window, pages of
+    /// 100; a private node pulls every 20 seconds; an unreachable node is
+    /// tried again after 5 seconds, then 10, 20, … up to 5 minutes.
     fn default() -> Self {
         NodeOptions {
             concurrency: 8,
@@ -33,6 +45,9 @@ impl Default for NodeOptions {
             settle: Duration::from_secs(300),
             page_size: 100,
             retry: RetryPolicy::default(),
+            pull_interval: Duration::from_secs(20),
+            peer_backoff: Duration::from_secs(5),
+            peer_backoff_max: Duration::from_secs(300),
         }
     }
 }
@@ -65,6 +80,20 @@ impl NodeOptions {
     /// Sets the search page size.
     pub fn with_page_size(mut self, page_size: u32) -> Self {
         self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Sets how often a node in a private network pulls.
+    pub fn with_pull_interval(mut self, interval: Duration) -> Self {
+        self.pull_interval = interval;
+        self
+    }
+
+    /// Sets the backoff from an unreachable node: the first wait and the
+    /// longest (at least the first).
+    pub fn with_peer_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.peer_backoff = first;
+        self.peer_backoff_max = max.max(first);
         self
     }
 }

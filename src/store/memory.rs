@@ -11,8 +11,9 @@ use crate::plan::{Conflict, TwinState};
 use crate::rules::RuleHistory;
 
 use super::{
-    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink,
-    QueueItem, SeqMark, Store, StoreTxn, TwinConflicts, TwinError,
+    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutboxMessage,
+    OutgoingRecord, PeerLink, PeerOutage, QueueItem, SeqMark, Store, StoreTxn, TwinConflicts,
+    TwinError,
 };
 
 type Key = (ConnectionId, IssueId);
@@ -35,6 +36,9 @@ struct Data {
     gone: BTreeMap<Key, ()>,
     origins: BTreeMap<Key, ()>,
     outgoing: BTreeMap<Key, OutgoingRecord>,
+    outbox: BTreeMap<u64, OutboxMessage>,
+    next_outbox: u64,
+    outages: BTreeMap<ConnectionId, PeerOutage>,
     invitations: BTreeMap<ConnectionId, InvitationRecord>,
     rule_histories: BTreeMap<ConnectionId, RuleHistory>,
     bulk: BTreeMap<(ConnectionId, String), BulkProgress>,
@@ -283,6 +287,19 @@ impl StoreTxn for MemoryTxn<'_> {
         purge(u, &mut data.gone, |k| &k.0 == id, |d| &mut d.gone);
         purge(u, &mut data.origins, |k| &k.0 == id, |d| &mut d.origins);
         purge(u, &mut data.outgoing, |k| &k.0 == id, |d| &mut d.outgoing);
+        let posted: Vec<u64> = data
+            .outbox
+            .values()
+            .filter(|m| &m.connection == id)
+            .map(|m| m.seq)
+            .collect();
+        purge(
+            u,
+            &mut data.outbox,
+            |k| posted.contains(k),
+            |d| &mut d.outbox,
+        );
+        purge(u, &mut data.outages, |k| k == id, |d| &mut d.outages);
         purge(
             u,
             &mut data.invitations,
@@ -705,6 +722,95 @@ impl StoreTxn for MemoryTxn<'_> {
         let key = (connection.clone(), issue.clone());
         remove(&mut self.undo, &mut data.outgoing, &key, |d| {
             &mut d.outgoing
+        });
+        Ok(())
+    }
+
+    fn post_outbox(&mut self, message: &OutboxMessage) -> Result<u64> {
+        if let Some(issue) = &message.issue {
+            let replaced: Vec<u64> = self
+                .data
+                .outbox
+                .values()
+                .filter(|m| m.connection == message.connection && m.issue.as_ref() == Some(issue))
+                .map(|m| m.seq)
+                .collect();
+            let data = &mut *self.data;
+            for seq in replaced {
+                remove(&mut self.undo, &mut data.outbox, &seq, |d| &mut d.outbox);
+            }
+        }
+        let seq = self.data.next_outbox + 1;
+        let old_next = self.data.next_outbox;
+        self.data.next_outbox = seq;
+        self.undo.push(Box::new(move |d| d.next_outbox = old_next));
+        let message = OutboxMessage {
+            seq,
+            ..message.clone()
+        };
+        let data = &mut *self.data;
+        put(&mut self.undo, &mut data.outbox, seq, message, |d| {
+            &mut d.outbox
+        });
+        Ok(seq)
+    }
+
+    fn outbox(&mut self, connection: &ConnectionId, limit: usize) -> Result<Vec<OutboxMessage>> {
+        Ok(self
+            .data
+            .outbox
+            .values()
+            .filter(|m| &m.connection == connection)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn outbox_len(&mut self, connection: &ConnectionId) -> Result<u64> {
+        Ok(self
+            .data
+            .outbox
+            .values()
+            .filter(|m| &m.connection == connection)
+            .count() as u64)
+    }
+
+    fn remove_outbox(&mut self, connection: &ConnectionId, through: u64) -> Result<()> {
+        let taken: Vec<u64> = self
+            .data
+            .outbox
+            .range(..=through)
+            .filter(|(_, m)| &m.connection == connection)
+            .map(|(seq, _)| *seq)
+            .collect();
+        let data = &mut *self.data;
+        for seq in taken {
+            remove(&mut self.undo, &mut data.outbox, &seq, |d| &mut d.outbox);
+        }
+        Ok(())
+    }
+
+    fn peer_outage(&mut self, connection: &ConnectionId) -> Result<Option<PeerOutage>> {
+        Ok(self.data.outages.get(connection).cloned())
+    }
+
+    fn put_peer_outage(&mut self, outage: &PeerOutage) -> Result<()> {
+        let data = &mut *self.data;
+        let key = outage.connection.clone();
+        put(
+            &mut self.undo,
+            &mut data.outages,
+            key,
+            outage.clone(),
+            |d| &mut d.outages,
+        );
+        Ok(())
+    }
+
+    fn clear_peer_outage(&mut self, connection: &ConnectionId) -> Result<()> {
+        let data = &mut *self.data;
+        remove(&mut self.undo, &mut data.outages, connection, |d| {
+            &mut d.outages
         });
         Ok(())
     }

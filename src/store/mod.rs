@@ -3,7 +3,8 @@
 //! A node keeps everything it must not forget in a store: connections, twins
 //! and their [`TwinState`], intents (creates in flight), the sync queue, errors,
 //! watermarks, conflicts, what it knows of the other node of a remote
-//! connection (peer link, sequence marks, outgoing flags), invitations, rule
+//! connection (peer link, sequence marks, outgoing flags, the outbox of
+//! messages waiting for it, its outage), invitations, rule
 //! versions and bulk progress: every record typed, none opaque. Every change happens in a transaction
 //! ([`StoreTxn`]) that commits as a whole or not at all; dropping a transaction
 //! without [`commit`](StoreTxn::commit) rolls it back.
@@ -45,8 +46,9 @@ mod sqlite;
 pub use memory::MemoryStore;
 pub use records::{
     BulkProgress, ConnectionRecord, DeletedItems, DeletionDecision, EstablishTokenRecord, Intent,
-    IntentKind, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink, Quarantine, QueueItem,
-    RefusedDeletion, SeenIssue, SeenProject, SeqMark, StoredSecret, TwinConflicts, TwinError,
+    IntentKind, InvitationRecord, NodeRecord, OutboxMessage, OutgoingRecord, PeerLink, PeerOutage,
+    Quarantine, QueueItem, RefusedDeletion, SeenIssue, SeenProject, SeqMark, StoredSecret,
+    TwinConflicts, TwinError,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
@@ -102,8 +104,9 @@ pub trait StoreTxn {
 
     /// Deletes a connection and everything it owns: its twins, intents,
     /// queue, errors, watermarks, last sync time, conflicts, peer link,
-    /// sequence marks, gone and origin marks, outgoing records, invitation, rule
-    /// versions and bulk progress. Nothing of it is left.
+    /// sequence marks, gone and origin marks, outgoing records, outbox, peer
+    /// outage, invitation, rule versions and bulk progress. Nothing of it is
+    /// left.
     ///
     /// # Errors
     ///
@@ -397,6 +400,60 @@ pub trait StoreTxn {
     ///
     /// `Storage`.
     fn delete_outgoing(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<()>;
+
+    /// Appends a message to the connection's outbox and returns its number,
+    /// greater than every number the store handed out before (for any
+    /// connection, even after the messages were removed). A message with an
+    /// `issue` first removes the waiting message of the same connection and
+    /// issue: the new one takes the last place. `seq` is ignored.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn post_outbox(&mut self, message: &OutboxMessage) -> Result<u64>;
+
+    /// Up to `limit` waiting messages of a connection, in number order.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn outbox(&mut self, connection: &ConnectionId, limit: usize) -> Result<Vec<OutboxMessage>>;
+
+    /// How many messages of a connection wait.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn outbox_len(&mut self, connection: &ConnectionId) -> Result<u64>;
+
+    /// Removes the messages of a connection numbered `through` or lower (the
+    /// other node took them); the others stay.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn remove_outbox(&mut self, connection: &ConnectionId, through: u64) -> Result<()>;
+
+    /// The outage of a connection's other node, if it is unreachable.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn peer_outage(&mut self, connection: &ConnectionId) -> Result<Option<PeerOutage>>;
+
+    /// Inserts or replaces the outage of a connection's other node.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn put_peer_outage(&mut self, outage: &PeerOutage) -> Result<()>;
+
+    /// Forgets the outage of a connection's other node (nothing when there is none).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn clear_peer_outage(&mut self, connection: &ConnectionId) -> Result<()>;
 
     /// Every invitation this node issued and still keeps, ordered by connection id.
     ///
@@ -714,6 +771,50 @@ macro_rules! forward_store_txn {
             issue: &$crate::model::IssueId,
         ) -> $crate::error::Result<()> {
             self.$inner.delete_outgoing(connection, issue)
+        }
+        fn post_outbox(
+            &mut self,
+            message: &$crate::store::OutboxMessage,
+        ) -> $crate::error::Result<u64> {
+            self.$inner.post_outbox(message)
+        }
+        fn outbox(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+            limit: usize,
+        ) -> $crate::error::Result<Vec<$crate::store::OutboxMessage>> {
+            self.$inner.outbox(connection, limit)
+        }
+        fn outbox_len(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+        ) -> $crate::error::Result<u64> {
+            self.$inner.outbox_len(connection)
+        }
+        fn remove_outbox(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+            through: u64,
+        ) -> $crate::error::Result<()> {
+            self.$inner.remove_outbox(connection, through)
+        }
+        fn peer_outage(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+        ) -> $crate::error::Result<Option<$crate::store::PeerOutage>> {
+            self.$inner.peer_outage(connection)
+        }
+        fn put_peer_outage(
+            &mut self,
+            outage: &$crate::store::PeerOutage,
+        ) -> $crate::error::Result<()> {
+            self.$inner.put_peer_outage(outage)
+        }
+        fn clear_peer_outage(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+        ) -> $crate::error::Result<()> {
+            self.$inner.clear_peer_outage(connection)
         }
         fn invitations(&mut self) -> $crate::error::Result<Vec<$crate::store::InvitationRecord>> {
             self.$inner.invitations()

@@ -467,3 +467,68 @@ pub struct EstablishTokenRecord {
     #[serde(default)]
     pub used_for: Option<ConnectionId>,
 }
+
+/// A message waiting for the other node of a remote connection, kept until
+/// that node took it: it answered it, or it pulled it and said so in its
+/// next pull.
+///
+/// Messages of a connection are numbered in the order they were posted; a
+/// replica (a message with an `issue`) replaces the one of the same issue
+/// still waiting, so only the latest replica of an issue waits, behind
+/// everything posted before it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    /// Its place in the connection's outbox: assigned by the store when it is
+    /// posted (0 when posting), greater than every number handed out before.
+    pub seq: u64,
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The issue whose replica this is; `None` for a notice (an unexalate,
+    /// a request to send an issue again), which replaces nothing.
+    pub issue: Option<IssueId>,
+    /// The message as the node-to-node protocol writes it (JSON); opaque to
+    /// stores.
+    pub body: String,
+    /// When it was posted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub posted: OffsetDateTime,
+}
+
+/// The other node of a remote connection could not be reached: since when,
+/// how many times in a row, and when this node tries again (it backs off
+/// exponentially). Kept until the other node answers again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PeerOutage {
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The first failed attempt of this outage.
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+    /// Failed attempts in a row.
+    pub attempts: u32,
+    /// Cycles leave the other node alone until then.
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_try: OffsetDateTime,
+    /// The last failure, as the transport said it (never a secret).
+    pub cause: String,
+}
+
+impl PeerOutage {
+    /// An outage of `connection` that began at `since`, after one failed
+    /// attempt, trying again at `next_try`.
+    pub fn new(
+        connection: ConnectionId,
+        since: OffsetDateTime,
+        next_try: OffsetDateTime,
+        cause: impl Into<String>,
+    ) -> Self {
+        PeerOutage {
+            connection,
+            since,
+            attempts: 1,
+            next_try,
+            cause: cause.into(),
+        }
+    }
+}

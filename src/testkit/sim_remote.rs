@@ -2,9 +2,12 @@
 //! its own in-memory tracker and store, talking over an [`InProcessNetwork`]
 //! that drops, duplicates, delays and reorders messages and loses answers;
 //! random user edits on both sides; tracker faults; and crashes of either
-//! node at any step (each restarts from its store). In some runs the
-//! destination is in a private network and pulls its messages. Everything
-//! follows one seed on one virtual clock, so a failing seed replays exactly.
+//! node at any step (each restarts from its store); long stretches in which
+//! one node is cut off from the network while users edit on both sides (the
+//! other node backs off, messages wait, and no twin may fail because of it).
+//! In some runs the destination is in a private network and pulls its
+//! messages. Everything follows one seed on one virtual clock, so a failing
+//! seed replays exactly.
 //!
 //! At the end faults heal, both nodes sync until quiet, and the invariants of
 //! DESIGN.md are checked against both trackers' contents. When a node loses
@@ -14,12 +17,16 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 use crate::clock::ManualClock;
 use crate::connection::ConnectionId;
 use crate::engine::{InitiateRequest, Initiated, Node, NodeOptions};
-use crate::model::{Issue, IssueId, IssueKey, RichText, UserRef};
+use crate::error::{Error, ErrorKind};
+use crate::model::{Issue, IssueId, IssueKey, NodeUrl, RichText, UserRef};
 use crate::plan::DeletionGuard;
 use crate::replica::Marker;
 use crate::store::{MemoryStore, Store};
@@ -52,12 +59,15 @@ pub struct RemoteSimConfig {
     pub wipe_rate: f64,
     /// Whether the destination is in a private network (it pulls).
     pub private_destination: bool,
+    /// Chance per step that one node is cut off from the network for 10 to
+    /// 40 steps (drawn apart from the other choices).
+    pub outage_rate: f64,
 }
 
 impl RemoteSimConfig {
     /// The defaults for a seed: 60 steps, 5% tracker faults, 5% of each
-    /// network fault, 8% crashes, 1% store loss; every third seed has a
-    /// private destination.
+    /// network fault, 8% crashes, 1% store loss, 3% outages; every third
+    /// seed has a private destination.
     pub fn new(seed: u64) -> Self {
         RemoteSimConfig {
             seed,
@@ -67,6 +77,7 @@ impl RemoteSimConfig {
             crash_rate: 0.08,
             wipe_rate: 0.01,
             private_destination: seed.is_multiple_of(3),
+            outage_rate: 0.03,
         }
     }
 }
@@ -79,6 +90,30 @@ fn options() -> NodeOptions {
         .with_retry(RetryPolicy::default().with_max_attempts(3).with_seed(1))
 }
 
+/// The network as one node sees it: while the node is cut off, every call
+/// it makes fails as a real network's would.
+#[derive(Debug)]
+struct NodeNetwork {
+    network: InProcessNetwork,
+    cut: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl Transport for NodeNetwork {
+    async fn call(&self, to: &NodeUrl, request: Vec<u8>) -> crate::Result<Vec<u8>> {
+        if self.cut.load(Ordering::SeqCst) {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("{to} cannot be reached: this node is cut off (simulated outage)"),
+            ));
+        }
+        self.network.call(to, request).await
+    }
+}
+
+/// What a twin error may not say: that the other node could not be reached.
+const UNREACHABLE: [&str; 2] = ["simulated outage", "no node is reachable"];
+
 /// One node of the simulation.
 struct SimSide {
     project: &'static str,
@@ -88,6 +123,10 @@ struct SimSide {
     store: Arc<MemoryStore>,
     node: Node,
     reachable: bool,
+    /// Cut off from the network (neither calls nor is called).
+    cut: Arc<AtomicBool>,
+    /// Steps the outage still lasts.
+    down_for: usize,
     /// Issues exalated from this side.
     exalated: BTreeSet<IssueId>,
     /// Issues users created on this side.
@@ -106,6 +145,10 @@ struct RemoteSim {
     deleted: HashSet<String>,
     next: u64,
     report: SimReport,
+    /// Draws of outages, apart from `rng`.
+    outages: Rng,
+    /// Broken invariants seen during the run (checked at the end).
+    violations: Vec<String>,
 }
 
 fn start(
@@ -115,11 +158,15 @@ fn start(
     store: Arc<MemoryStore>,
     network: &InProcessNetwork,
     reachable: bool,
+    cut: &Arc<AtomicBool>,
 ) -> Node {
     let tracker: Arc<dyn Tracker> =
         Arc::new(CrashTracker::new(Arc::new(engine.clone()), switch.clone()));
     let store: Arc<dyn Store> = Arc::new(CrashStore::new(store, switch.clone()));
-    let transport: Arc<dyn Transport> = Arc::new(network.clone());
+    let transport: Arc<dyn Transport> = Arc::new(NodeNetwork {
+        network: network.clone(),
+        cut: cut.clone(),
+    });
     let mut attempts = 0;
     loop {
         let built = block_on(
@@ -136,7 +183,7 @@ fn start(
         );
         match built {
             Ok(node) => {
-                if reachable {
+                if reachable && !cut.load(Ordering::SeqCst) {
                     network.register(node.node_url(), Arc::new(node.clone()));
                 }
                 return node;
@@ -167,7 +214,16 @@ fn side(
     let human = engine.as_user(UserRef::new(lit::user_id("alice"), "Alice"));
     let switch = CrashSwitch::new();
     let store = Arc::new(MemoryStore::new());
-    let node = start(&engine, clock, &switch, store.clone(), network, reachable);
+    let cut = Arc::new(AtomicBool::new(false));
+    let node = start(
+        &engine,
+        clock,
+        &switch,
+        store.clone(),
+        network,
+        reachable,
+        &cut,
+    );
     SimSide {
         project,
         engine,
@@ -176,6 +232,8 @@ fn side(
         store,
         node,
         reachable,
+        cut,
+        down_for: 0,
         exalated: BTreeSet::new(),
         created: Vec::new(),
     }
@@ -211,6 +269,7 @@ impl RemoteSim {
         .expect("accept");
         without_guard(&a.store, &connection.id);
         without_guard(&b.store, &connection.id);
+        let outages = Rng(config.seed ^ 0x6f75_7461_6765);
         RemoteSim {
             rng: Rng(config.seed),
             clock,
@@ -222,6 +281,66 @@ impl RemoteSim {
             deleted: HashSet::new(),
             next: 0,
             report: SimReport::default(),
+            outages,
+            violations: Vec::new(),
+        }
+    }
+
+    /// Cuts node `i` off from the network for `steps` steps.
+    fn disconnect(&mut self, i: usize, steps: usize) {
+        self.trace(&format!("OUTAGE of node {i} for {steps} steps"));
+        self.report.outages += 1;
+        let s = &mut self.sides[i];
+        s.down_for = steps;
+        s.cut.store(true, Ordering::SeqCst);
+        self.network.unregister(s.node.node_url());
+    }
+
+    /// Node `i` is back on the network.
+    fn reconnect(&mut self, i: usize) {
+        self.trace(&format!("node {i} back"));
+        let s = &mut self.sides[i];
+        s.down_for = 0;
+        s.cut.store(false, Ordering::SeqCst);
+        if s.reachable {
+            self.network
+                .register(s.node.node_url(), Arc::new(s.node.clone()));
+        }
+    }
+
+    /// Outages end after their steps; a new one may begin.
+    fn outage_step(&mut self) {
+        for i in 0..2 {
+            if self.sides[i].down_for > 0 {
+                self.sides[i].down_for -= 1;
+                if self.sides[i].down_for == 0 {
+                    self.reconnect(i);
+                }
+            }
+        }
+        if self.outages.chance(self.config.outage_rate)
+            && self.sides.iter().all(|s| s.down_for == 0)
+        {
+            let i = self.outages.below(2);
+            let steps = 10 + self.outages.below(31);
+            self.disconnect(i, steps);
+        }
+    }
+
+    /// No recorded twin error may say the other node could not be reached.
+    fn check_no_unreachable_errors(&mut self) {
+        for (i, s) in self.sides.iter().enumerate() {
+            let Ok(panel) = s.node.status(&self.conn) else {
+                continue;
+            };
+            for e in &panel.errors {
+                if UNREACHABLE.iter().any(|m| e.message.contains(m)) {
+                    self.violations.push(format!(
+                        "a twin of node {i} failed because the other node could not be reached: {} {}",
+                        e.key, e.message
+                    ));
+                }
+            }
         }
     }
 
@@ -235,6 +354,7 @@ impl RemoteSim {
             s.store.clone(),
             &self.network,
             s.reachable,
+            &s.cut,
         );
     }
 
@@ -259,6 +379,9 @@ impl RemoteSim {
         if block_on(s.node.sync(&self.conn)).is_err() && !s.switch.crashed() {
             // A connection-wide failure (an injected 401): a user fixes it and reactivates.
             let _ = block_on(s.node.admin(&lit::user_id("ada")).activate(&self.conn));
+        }
+        if self.sides.iter().any(|s| s.down_for > 0) {
+            self.check_no_unreachable_errors();
         }
     }
 
@@ -421,12 +544,19 @@ impl RemoteSim {
             let victim = self.rng.below(2);
             self.wipe(victim);
         }
+        self.outage_step();
     }
 
     /// Node `i` loses its store; the other joins it to the connection again.
     fn wipe(&mut self, i: usize) {
         self.trace(&format!("WIPE {i}"));
         self.report.wipes += 1;
+        // Joining again takes both nodes on the network.
+        for side in 0..2 {
+            if self.sides[side].down_for > 0 {
+                self.reconnect(side);
+            }
+        }
         self.sides[i].store = Arc::new(MemoryStore::new());
         self.restart(i);
         self.clock.advance(Duration::from_secs(6));
@@ -483,7 +613,15 @@ impl RemoteSim {
     }
 
     fn heal(&mut self) -> Result<(), String> {
+        if !self.violations.is_empty() {
+            return Err(self.violations.join("\n"));
+        }
         self.network.set_faults(None);
+        for i in 0..2 {
+            if self.sides[i].down_for > 0 {
+                self.reconnect(i);
+            }
+        }
         for i in 0..2 {
             self.sides[i].engine.random_faults(None);
             self.sides[i].engine.clear_faults();
@@ -538,8 +676,15 @@ impl RemoteSim {
             }
             for s in &self.sides {
                 let panel = s.node.status(&self.conn).map_err(|e| e.to_string())?;
-                quiet &=
-                    s.engine.calls().writes() == 0 && panel.errors.is_empty() && panel.queued == 0;
+                // Nothing waits for the other node, which answers.
+                let settled = panel
+                    .peer
+                    .as_ref()
+                    .is_some_and(|p| p.waiting == 0 && p.unreachable_since.is_none());
+                quiet &= s.engine.calls().writes() == 0
+                    && panel.errors.is_empty()
+                    && panel.queued == 0
+                    && settled;
             }
             if quiet && self.network.held() == 0 {
                 self.report.heal_cycles = round;

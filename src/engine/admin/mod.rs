@@ -5,6 +5,7 @@
 pub(super) mod connections;
 pub(super) mod handle;
 pub(super) mod lifecycle;
+pub(super) mod peer_status;
 mod remote;
 pub(super) mod rule_versions;
 mod rules;

@@ -11,6 +11,7 @@ use crate::model::{ConnectionId, IssueKey, IssueRef};
 use crate::plan::{Conflict, TwinState, Winner};
 use crate::store::{DeletionDecision, IntentKind, RefusedDeletion, TwinConflicts, TwinError};
 
+use super::peer_status::PeerStatus;
 use crate::engine::node::Node;
 use crate::engine::sync::recovery::Recovery;
 
@@ -151,6 +152,9 @@ pub struct SyncPanel {
     pub errors: Vec<TwinError>,
     /// Every issue under sync.
     pub issues: Vec<IssueStatus>,
+    /// On a remote connection: whether the other node answers (since when
+    /// it does not) and how many messages wait for it.
+    pub peer: Option<PeerStatus>,
 }
 
 impl fmt::Display for SyncPanel {
@@ -177,6 +181,9 @@ impl fmt::Display for SyncPanel {
             self.queued,
             self.errors.len() - refused,
         )?;
+        if let Some(peer) = &self.peer {
+            writeln!(f, "  {peer}")?;
+        }
         let width = self
             .issues
             .iter()
@@ -199,7 +206,8 @@ impl fmt::Display for SyncPanel {
 
 impl Node {
     /// The sync panel of a connection: status, issues under sync, queue,
-    /// errors, last sync, and each issue's state.
+    /// errors, last sync, each issue's state and, on a remote connection,
+    /// whether the other node answers and what waits for it.
     ///
     /// # Errors
     ///
@@ -257,7 +265,10 @@ impl Node {
                 state,
             });
         }
+        drop(txn);
+        let peer = self.peer_status(&conn.id)?;
         Ok(SyncPanel {
+            peer,
             twins: twins.len() as u64,
             queued: queue.len() as u64,
             last_sync,
@@ -382,8 +393,8 @@ impl Node {
             if failed_here {
                 let mut txn = self.txn()?;
                 txn.clear_error(&conn.id, &twin.remote.id)?;
+                self.ask_resend_in(&mut *txn, &conn, &twin.remote.id)?;
                 txn.commit()?;
-                self.ask_resend(&conn, &twin.remote.id).await?;
             }
             // This side's issue is the one it sends.
             let own = twin.local.ok_or_else(|| {

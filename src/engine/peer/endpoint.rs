@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::connection::{AuthError, Connection, ConnectionStatus, FEATURES, Mode, negotiate};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{ConnectionId, InstanceUrl, NodeUrl};
 use crate::transport::Endpoint;
 
@@ -138,6 +138,9 @@ impl Node {
             Err(e) if AuthError::from_error(&e) == Some(&AuthError::BadTag) => return wide(&e),
             Err(e) => return refused(&e),
         };
+        if let Err(e) = self.peer_heard(&conn.id) {
+            tracing::warn!(error = %e, "cannot note that the other node is back");
+        }
         let reply = match self.dispatch(&conn, &link, body).await {
             Ok(reply) => reply,
             Err(e) => Body::Refused(Refusal::of(&e)),
@@ -165,12 +168,10 @@ impl Node {
                 self.peer_gone(conn, &issue)?;
                 Ok(Body::Done)
             }
-            Body::Pull => Ok(Body::Messages {
-                items: self.drain_outbox(&conn.id),
-            }),
-            Body::Messages { items } => {
+            Body::Pull { taken } => self.serve_pull(&conn.id, taken),
+            Body::Messages { items, .. } => {
                 for item in items {
-                    if matches!(item, Body::Messages { .. } | Body::Pull) {
+                    if matches!(item, Body::Messages { .. } | Body::Pull { .. }) {
                         continue; // no nesting
                     }
                     if let Err(e) = Box::pin(self.dispatch(conn, link, item)).await {
@@ -185,8 +186,8 @@ impl Node {
             }
             Body::Fetch { issue, attachment } => self.serve_file(conn, &issue, &attachment).await,
             Body::Connect { origin, twin } => self.answer_connect(conn, origin, &twin).await,
-            Body::Unexalate { origin, twin } => {
-                self.peer_unexalated(conn, &origin, &twin)?;
+            Body::Unexalate { origin, twin, seq } => {
+                self.peer_unexalated(conn, &origin, &twin, seq)?;
                 Ok(Body::Done)
             }
             Body::Closed { unexalate } => {
@@ -262,7 +263,10 @@ impl Node {
     }
 
     /// Sends `body` to the other node and reads its signed answer, a refusal
-    /// included, with the address of the node that answered.
+    /// included, with the address of the node that answered. When the
+    /// transport cannot reach the other node (`Unavailable`, `Timeout`) the
+    /// connection records it unreachable and the error has scope
+    /// [`ErrorScope::Peer`]; any answer ends such an outage.
     pub(super) async fn exchange_answer(
         &self,
         conn: &Connection,
@@ -285,7 +289,17 @@ impl Node {
             ));
         }
         let request = Request::Signed(self.seal(&conn.id, link, body)?);
-        match self.call(&address, &request).await? {
+        let response = match self.call(&address, &request).await {
+            Ok(response) => response,
+            Err(e) if matches!(e.kind(), ErrorKind::Unavailable | ErrorKind::Timeout) => {
+                // Everything for the other node waits; no twin is at fault.
+                self.peer_unreachable(&conn.id, &e)?;
+                return Err(e.with_scope(ErrorScope::Peer));
+            }
+            Err(e) => return Err(e),
+        };
+        self.peer_answered(&conn.id)?;
+        match response {
             Response::Signed(signed) => {
                 let reply = self.open_signed(&conn.id, link, &peer, signed)?;
                 Ok((reply, peer))

@@ -6,7 +6,7 @@
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Issue, IssueId};
-use crate::store::QueueItem;
+use crate::store::{QueueItem, StoreTxn};
 
 use super::acks::unsynced_key;
 use super::link::Link;
@@ -112,28 +112,31 @@ impl Node {
         }
     }
 
-    /// Asks the other node to send its issue `theirs` again.
+    /// Asks the other node to send its issue `theirs` again: the request
+    /// waits in the outbox, and goes with the next delivery (the next cycle,
+    /// or the next pull of a node in a private network).
     ///
     /// # Errors
     ///
-    /// The exchange's errors (a node in a private network leaves the request
-    /// for the other node to pull).
-    pub(in crate::engine) async fn ask_resend(
+    /// `Storage`.
+    pub(in crate::engine) fn ask_resend(&self, conn: &Connection, theirs: &IssueId) -> Result<()> {
+        let mut txn = self.txn()?;
+        self.ask_resend_in(&mut *txn, conn, theirs)?;
+        txn.commit()
+    }
+
+    /// As [`ask_resend`](Self::ask_resend), in `txn`.
+    pub(in crate::engine) fn ask_resend_in(
         &self,
+        txn: &mut dyn StoreTxn,
         conn: &Connection,
         theirs: &IssueId,
     ) -> Result<()> {
-        let link = self.link(&conn.id)?;
         let body = Body::Failed {
             issue: theirs.clone(),
             refusal: Refusal::of(&resend_note()),
         };
-        if link.peer_reachable {
-            self.exchange(conn, &link, &body).await?;
-        } else {
-            self.post(&conn.id, None, body);
-        }
-        Ok(())
+        self.post(txn, &conn.id, None, &body)
     }
 
     /// The other node asks for `issue` again: it is queued and sent even if

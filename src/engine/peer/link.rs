@@ -14,11 +14,11 @@ use crate::connection::{
 use crate::engine::node::Node;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, InstanceUrl, IssueId, IssueKey, NodeUrl, ProjectKey};
-use crate::store::{InvitationRecord, OutgoingRecord, PeerLink, SeqMark, StoreTxn};
+use crate::store::{InvitationRecord, OutgoingRecord, PeerLink, StoreTxn};
 use crate::transport::Transport;
 
 use super::runtime::Runtime;
-use super::wire::{Body, SecretText};
+use super::wire::SecretText;
 
 /// The instance a pending connection's unknown side shows (RFC 2606 reserves
 /// `.invalid`): "unknown until accepted".
@@ -262,39 +262,9 @@ impl Node {
     /// grows, even when the store is lost (it follows the clock).
     pub(super) fn next_seq(&self, conn: &ConnectionId) -> Result<u64> {
         let mut txn = self.txn()?;
-        let last = txn.seq_mark(conn, &SeqMark::Sent)?.unwrap_or(0);
-        let now = u64::try_from(self.now().unix_timestamp_nanos()).unwrap_or(0);
-        let next = now.max(last.saturating_add(1));
-        txn.set_seq_mark(conn, &SeqMark::Sent, Some(next))?;
+        let next = self.next_seq_in(&mut *txn, conn)?;
         txn.commit()?;
         Ok(next)
-    }
-
-    pub(super) fn post(&self, conn: &ConnectionId, issue: Option<&IssueId>, body: Body) {
-        let mut outbox = self
-            .runtime()
-            .outbox
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let entry = outbox.entry(conn.clone()).or_default();
-        match issue {
-            Some(issue) => {
-                entry.replicas.insert(issue.clone(), body);
-            }
-            None => entry.notices.push(body),
-        }
-    }
-
-    pub(super) fn drain_outbox(&self, conn: &ConnectionId) -> Vec<Body> {
-        let mut outbox = self
-            .runtime()
-            .outbox
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let Some(entry) = outbox.remove(conn) else {
-            return Vec::new();
-        };
-        entry.replicas.into_values().chain(entry.notices).collect()
     }
 
     /// Runs `f` on the pending invitations (loaded from the store on first
@@ -361,19 +331,15 @@ impl Node {
         Ok(pending)
     }
 
-    /// Forgets the keys and outbox this node holds in memory for a
-    /// connection.
+    /// Forgets the keys and what else this node holds in memory for a
+    /// connection (the other node's outage is read again from the store).
     pub(in crate::engine) fn forget_authenticator(&self, conn: &ConnectionId) {
         self.runtime()
             .auth
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(conn);
-        self.runtime()
-            .outbox
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(conn);
+        self.forget_reach(conn);
     }
 }
 

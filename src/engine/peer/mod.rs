@@ -36,12 +36,23 @@
 //! sends, with each replica, the content of the attachments its twin state
 //! does not link yet.
 //!
+//! # The outbox, and a peer that is down
+//!
+//! Notices (an unexalate, a request to send an issue again) wait in a durable
+//! outbox in the store, posted with the change that produced them, and are
+//! delivered in order before any replica; replicas wait in the sync queue
+//! until acknowledged. When the other node cannot be reached the connection
+//! records since when, backs off, and keeps everything for later; no twin
+//! fails because of it. See `outbox.rs` and `reach.rs`.
+//!
 //! # Private nodes
 //!
 //! A node built with [`reachable(false)`](super::NodeBuilder::reachable) only
-//! opens connections itself: its peer keeps what it would send in an outbox
-//! (in memory: a lost outbox is refilled by the next cycle, as nothing is
-//! acknowledged), and the private node pulls it at the start of each cycle.
+//! opens connections itself: its peer keeps what it would send in the
+//! outbox (the latest replica per issue, and notices, in order), and the
+//! private node pulls it at the start of each cycle and between cycles
+//! ([`Node::next_pull`](super::Node::next_pull), [`Node::pull`](super::Node::pull));
+//! a message is removed once the next pull says it was taken.
 
 mod accept;
 mod acks;
@@ -50,6 +61,8 @@ mod endpoint;
 pub(super) mod failures;
 pub(super) mod initiate;
 pub(super) mod link;
+mod outbox;
+mod reach;
 mod receive;
 mod refusal;
 mod rejoin;

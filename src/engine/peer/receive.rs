@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::connection::{Connection, ConnectionStatus};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{AttachmentId, IssueId, IssueKey, IssueRef};
 use crate::plan::{TwinState, Winner};
 use crate::replica::REPLICA_FORMAT_VERSION;
@@ -88,7 +88,11 @@ impl Node {
             Err(err) => {
                 tracing::warn!(error = %err, issue = %origin.key, "applying a replica failed");
                 let writes = seen.writes;
-                self.record_failure(&conn.id, &origin.id, origin.key.clone(), &err, seen)?;
+                // The other node stopped answering (fetching an attachment):
+                // no fault of the twin's; the replica comes again.
+                if err.scope() != ErrorScope::Peer {
+                    self.record_failure(&conn.id, &origin.id, origin.key.clone(), &err, seen)?;
+                }
                 // The refusal counts what was written before the failure.
                 Ok(Body::Refused(Refusal {
                     writes,

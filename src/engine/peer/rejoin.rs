@@ -144,6 +144,9 @@ impl Node {
         let own = own_side(conn, self.instance())?.clone();
         self.save_connection(txn, conn)?;
         self.put_link(txn, &conn.id, link)?;
+        // What waited was for the node that lost its state; it gets
+        // everything again.
+        txn.remove_outbox(&conn.id, u64::MAX)?;
         for mut twin in txn.twins(&conn.id)? {
             twin.local_whole = 0;
             if let Some(local) = twin.local.clone() {

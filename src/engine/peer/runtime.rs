@@ -5,12 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use time::OffsetDateTime;
+
 use crate::connection::{Challenge, MessageAuthenticator, PendingInvitations};
 use crate::engine::locks::KeyedLocks;
 use crate::model::{ConnectionId, InstanceUrl, IssueId, NodeUrl};
+use crate::store::PeerOutage;
 use crate::transport::Transport;
-
-use super::wire::Body;
 
 /// A node's remote machinery: its transport and what it keeps in memory.
 pub(in crate::engine) struct Runtime {
@@ -24,7 +25,11 @@ pub(in crate::engine) struct Runtime {
     /// Loaded from the store on first use; challenges live only here.
     pub(super) invitations: Mutex<Option<PendingInvitations>>,
     pub(super) auth: Mutex<HashMap<ConnectionId, Arc<MessageAuthenticator>>>,
-    pub(super) outbox: Mutex<HashMap<ConnectionId, Outbox>>,
+    /// The stored outage of each connection's other node, as last read or
+    /// written (absent: not read yet), so that an answer costs no store read.
+    pub(super) outages: Mutex<HashMap<ConnectionId, Option<PeerOutage>>>,
+    /// When this node (in a private network) last pulled, per connection.
+    pub(super) pulled: Mutex<HashMap<ConnectionId, OffsetDateTime>>,
     /// Challenges to an acceptor confirming again (its welcome was lost).
     pub(super) reconfirm: Mutex<HashMap<ConnectionId, Challenge>>,
     /// Incoming replicas of one twin are applied one at a time (those of
@@ -48,17 +53,10 @@ impl Runtime {
             directory,
             invitations: Mutex::new(None),
             auth: Mutex::new(HashMap::new()),
-            outbox: Mutex::new(HashMap::new()),
+            outages: Mutex::new(HashMap::new()),
+            pulled: Mutex::new(HashMap::new()),
             reconfirm: Mutex::new(HashMap::new()),
             apply: KeyedLocks::new(),
         }
     }
-}
-
-/// What waits for a peer that cannot be called: the latest replica per issue,
-/// then notices in order.
-#[derive(Default)]
-pub(super) struct Outbox {
-    pub(super) replicas: BTreeMap<IssueId, Body>,
-    pub(super) notices: Vec<Body>,
 }

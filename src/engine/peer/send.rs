@@ -9,7 +9,6 @@ use crate::store::QueueItem;
 
 use super::acks::unsynced_key;
 use super::link::{Link, Outgoing};
-use super::refusal::Refusal;
 use super::wire::{Body, Bytes, InlineFile, ReplicaMessage};
 use crate::engine::node::Node;
 use crate::engine::node::origin_of;
@@ -38,20 +37,28 @@ pub(super) enum Pushed {
 
 impl Node {
     /// One sync cycle of a remote connection: pull (when the other node
-    /// cannot call this one), poll this side, send what changed.
+    /// cannot call this one), poll this side, deliver what waits in the
+    /// outbox, send what changed. While the other node cannot be reached,
+    /// nothing is sent to it (changes stay queued) and nothing fails; the
+    /// report says so.
     pub(in crate::engine) async fn remote_cycle(&self, conn: Connection) -> Result<CycleReport> {
         let link = self.link(&conn.id)?;
         let own = own_side(&conn, self.instance())?.clone();
         let active = conn.status == ConnectionStatus::Active;
         let mut report = CycleReport::default();
-        if active
+        // Whether this cycle calls the other node: not while backing off.
+        let mut reach = active && self.backing_off(&conn.id)?.is_none();
+        if reach
             && !self.reachable()
-            && let Err(e) = self.pull(&conn, &link, &mut report).await
+            && let Err(e) = self.pull_from_peer(&conn, &link, &mut report).await
         {
-            if e.scope() == ErrorScope::Connection {
-                return Err(self.remote_failure(&conn, e));
+            match e.scope() {
+                ErrorScope::Peer => reach = false,
+                ErrorScope::Connection => return Err(self.remote_failure(&conn, e)),
+                _ => {
+                    tracing::warn!(error = %e, "pulling from the other node failed; trying again next cycle");
+                }
             }
-            tracing::warn!(error = %e, "pulling from the other node failed; trying again next cycle");
         }
         let (issues, newest) = match self.poll(&conn, &own.project).await {
             Ok(p) => p,
@@ -68,7 +75,7 @@ impl Node {
                 Err(e) => return Err(self.connection_failure(&conn, e)),
             };
             for record in released {
-                if let Err(e) = self.ask_resend(&conn, &record.issue).await {
+                if let Err(e) = self.ask_resend(&conn, &record.issue) {
                     tracing::warn!(error = %e, issue = %record.key, "cannot ask the other node to send again");
                 }
             }
@@ -143,6 +150,20 @@ impl Node {
         if !active {
             return Ok(report);
         }
+        if reach {
+            // What waits goes first, in order (an unexalate before the
+            // replica of an issue exalated again).
+            match self.flush_outbox(&conn, &link).await {
+                Ok(_) => {}
+                Err(e) if e.scope() == ErrorScope::Peer => reach = false,
+                Err(e) if e.scope() == ErrorScope::Connection => {
+                    return Err(self.remote_failure(&conn, e));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a message for the other node waits; trying again next cycle");
+                }
+            }
+        }
         let queue = self.txn()?.queue(&conn.id, usize::MAX)?;
         let records = self.twin_errors(&conn.id)?;
         let now = self.now();
@@ -156,6 +177,11 @@ impl Node {
                     continue;
                 }
                 _ => {}
+            }
+            if link.peer_reachable && !reach {
+                // It waits in the queue until the other node answers again.
+                report.queued += 1;
+                continue;
             }
             // Read afresh: a search's snapshot may lag behind writes, and a
             // replica of an old snapshot would undo what was synced since.
@@ -199,6 +225,11 @@ impl Node {
                     self.record_remote_error(&conn, &issue, &error)?;
                     report.failed += 1;
                 }
+                Err(e) if e.scope() == ErrorScope::Peer => {
+                    // No twin is at fault: it waits, and so does the rest.
+                    reach = false;
+                    report.queued += 1;
+                }
                 Err(e) => {
                     if e.scope() == ErrorScope::Connection {
                         return Err(self.remote_failure(&conn, e));
@@ -208,6 +239,7 @@ impl Node {
                 }
             }
         }
+        report.peer_unreachable = !reach;
         let mut txn = self.txn()?;
         txn.set_last_sync(&conn.id, self.now())?;
         txn.commit()?;
@@ -217,7 +249,7 @@ impl Node {
 
     /// Stops a connection the other side refuses as a whole (deleted there,
     /// or holding another secret).
-    fn remote_failure(&self, conn: &Connection, err: Error) -> Error {
+    pub(super) fn remote_failure(&self, conn: &Connection, err: Error) -> Error {
         if let Err(store) = self.fail_connection(&conn.id, err.to_string()) {
             return store;
         }
@@ -297,7 +329,9 @@ impl Node {
         let body = Body::Replica(Box::new(message));
         tracing::debug!(issue = %issue.key, fp, "sending a replica");
         if !link.peer_reachable {
-            self.post(&conn.id, Some(&issue.id), body);
+            let mut txn = self.txn()?;
+            self.post(&mut *txn, &conn.id, Some(&issue.id), &body)?;
+            txn.commit()?;
             return Ok(Pushed::Posted);
         }
         match self.exchange_answer(conn, link, &body).await? {
@@ -345,55 +379,5 @@ impl Node {
             }
         }
         Ok(files)
-    }
-
-    /// Pulls what waits for this node and answers it.
-    async fn pull(&self, conn: &Connection, link: &Link, report: &mut CycleReport) -> Result<()> {
-        let Body::Messages { items } = self.exchange(conn, link, &Body::Pull).await? else {
-            return Err(Error::new(
-                ErrorKind::Incompatible,
-                "the other node answered a pull with something else",
-            ));
-        };
-        let mut answers = Vec::new();
-        for item in items {
-            match item {
-                Body::Replica(m) => {
-                    let issue = m.replica.origin.id.clone();
-                    match self.receive_replica(conn, link, *m).await {
-                        Ok(Body::Ack(ack)) => {
-                            report.synced += 1;
-                            report.writes += ack.writes;
-                            answers.push(Body::Ack(ack));
-                        }
-                        Ok(reply @ Body::Gone { .. }) => answers.push(reply),
-                        Ok(Body::Refused(refusal)) => {
-                            // Applied halfway: its writes are this node's.
-                            report.failed += 1;
-                            report.writes += refusal.writes;
-                            answers.push(Body::Failed { issue, refusal });
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            report.failed += 1;
-                            answers.push(Body::Failed {
-                                issue,
-                                refusal: Refusal::of(&e),
-                            });
-                        }
-                    }
-                }
-                other => {
-                    if let Err(e) = self.dispatch(conn, link, other).await {
-                        tracing::warn!(error = %e, "a message from the other node failed");
-                    }
-                }
-            }
-        }
-        if !answers.is_empty() {
-            self.exchange(conn, link, &Body::Messages { items: answers })
-                .await?;
-        }
-        Ok(())
     }
 }

@@ -4,11 +4,11 @@
 use futures::TryStreamExt;
 
 use crate::connection::{Connection, ConnectionStatus};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{Issue, IssueId, IssueKey, IssueRef};
 use crate::plan::TwinState;
 use crate::replica::Marker;
-use crate::store::{QueueItem, TwinConflicts};
+use crate::store::{QueueItem, SeqMark, TwinConflicts};
 use crate::tracker::{Page, TrackerExt};
 
 use super::link::Outgoing;
@@ -78,7 +78,19 @@ impl Node {
         }
         let mut writes = 0;
         if conn.status == ConnectionStatus::Active {
-            match self.push_issue(conn, &link, &issue).await {
+            // What waits for the other node goes first (an unexalate of this
+            // very issue, say); a person asked, so it is tried even while
+            // cycles back off.
+            let pushed = match self.flush_outbox(conn, &link).await {
+                Err(e) if e.scope() == ErrorScope::Peer => Err(e),
+                flushed => {
+                    if let Err(e) = flushed {
+                        tracing::warn!(error = %e, "a message for the other node waits");
+                    }
+                    self.push_issue(conn, &link, &issue).await
+                }
+            };
+            match pushed {
                 Ok(Pushed::Acked { writes: w, settled }) => {
                     writes = w;
                     if settled {
@@ -89,6 +101,10 @@ impl Node {
                     self.dequeue_issue(conn, &issue.id)?;
                 }
                 Ok(Pushed::Posted | Pushed::Ignored) => {}
+                // The other node cannot be reached: it stays queued.
+                Err(e) if e.scope() == ErrorScope::Peer => {
+                    tracing::info!(error = %e, issue = %issue.key, "exalated; the other node gets it when it answers again");
+                }
                 Ok(Pushed::Refused { error: e, .. }) | Err(e) => {
                     return Err(e.with_issue(&issue.key).with_connection(&conn.name));
                 }
@@ -264,20 +280,23 @@ impl Node {
                 }
             }
             txn.clear_error(&conn.id, &issue.id)?;
+            if let Some(s) = &state {
+                // Told in order with the rest, even after a crash.
+                let notice = Body::Unexalate {
+                    origin: issue.id.clone(),
+                    twin: s.remote.id.clone(),
+                    seq: self.next_seq_in(&mut *txn, &conn.id)?,
+                };
+                self.post(&mut *txn, &conn.id, None, &notice)?;
+            }
             txn.commit()?;
             (state, shown)
         };
         self.dequeue_issue(conn, &issue.id)?;
-        if let Some(s) = &state {
-            let notice = Body::Unexalate {
-                origin: issue.id.clone(),
-                twin: s.remote.id.clone(),
-            };
+        if state.is_some() && conn.status == ConnectionStatus::Active {
             let link = self.link(&conn.id)?;
-            if !link.peer_reachable {
-                self.post(&conn.id, None, notice);
-            } else if let Err(e) = self.exchange(conn, &link, &notice).await {
-                tracing::info!(error = %e, "the other node learns of the unexalate when it next sends the twin");
+            if let Err(e) = self.flush_outbox(conn, &link).await {
+                tracing::info!(error = %e, "the other node learns of the unexalate when it answers again");
             }
         }
         tracing::info!(connection = %conn.name, issue = %key, "unexalated");
@@ -292,14 +311,28 @@ impl Node {
         })
     }
 
-    /// The other side stopped syncing its `origin` with our `twin`.
+    /// The other side stopped syncing its `origin` with our `twin` (its
+    /// message numbered `seq`; 0 from an older node). A replica of `origin`
+    /// applied after it makes it old: the issue was exalated again, and the
+    /// notice is one delivered again.
     pub(super) fn peer_unexalated(
         &self,
         conn: &Connection,
         origin: &IssueId,
         twin: &IssueId,
+        seq: u64,
     ) -> Result<()> {
         let mut txn = self.txn()?;
+        if seq != 0 {
+            let mark = SeqMark::Applied(origin.clone());
+            if txn
+                .seq_mark(&conn.id, &mark)?
+                .is_some_and(|last| seq <= last)
+            {
+                return Ok(());
+            }
+            txn.set_seq_mark(&conn.id, &mark, Some(seq))?;
+        }
         if let Some(s) = txn.twin_by_remote(&conn.id, origin)?
             && s.local.as_ref().is_none_or(|l| &l.id == twin)
         {

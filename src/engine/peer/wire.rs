@@ -229,9 +229,19 @@ pub(super) enum Body {
         issue: IssueId,
     },
     /// A node in a private network asks for the messages waiting for it.
-    Pull,
+    Pull {
+        /// The `upto` of the previous answer once its messages were handled:
+        /// they are removed. An older node sends none, and what it is given
+        /// counts as taken.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        taken: Option<u64>,
+    },
     Messages {
         items: Vec<Body>,
+        /// In the answer to a pull: the outbox number of its last message,
+        /// for the next pull's `taken`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        upto: Option<u64>,
     },
     /// "Send me the content of your attachment" (it must be on an issue under sync).
     Fetch {
@@ -253,6 +263,11 @@ pub(super) enum Body {
     Unexalate {
         origin: IssueId,
         twin: IssueId,
+        /// Numbered as the sender's replicas: a replica of `origin` applied
+        /// after it (exalated again) makes it old (0 from an older node: no
+        /// number).
+        #[serde(default)]
+        seq: u64,
     },
     /// The sender deleted the connection (and unexalated its twins when `unexalate`).
     Closed {
@@ -271,6 +286,28 @@ pub(super) enum Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pulls_and_unexalates_of_an_older_node_still_read() {
+        let pull: Body = serde_json::from_str(r#"{"type":"pull"}"#).unwrap();
+        assert!(matches!(pull, Body::Pull { taken: None }), "{pull:?}");
+        let answer: Body = serde_json::from_str(r#"{"type":"messages","items":[]}"#).unwrap();
+        assert!(
+            matches!(answer, Body::Messages { ref items, upto: None } if items.is_empty()),
+            "{answer:?}"
+        );
+        let notice: Body =
+            serde_json::from_str(r#"{"type":"unexalate","origin":"10","twin":"20"}"#).unwrap();
+        assert!(
+            matches!(notice, Body::Unexalate { seq: 0, .. }),
+            "{notice:?}"
+        );
+        // And what an older node sends for them is what it sent before.
+        let json = serde_json::to_string(&Body::Pull { taken: None }).unwrap();
+        assert_eq!(json, r#"{"type":"pull"}"#);
+        let json = serde_json::to_string(&Body::Pull { taken: Some(7) }).unwrap();
+        assert_eq!(json, r#"{"type":"pull","taken":7}"#);
+    }
 
     #[test]
     fn secrets_and_bytes_are_not_printed() {

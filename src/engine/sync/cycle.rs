@@ -37,6 +37,7 @@ impl Node {
                 total.queued += r.queued;
                 total.conflicts += r.conflicts;
                 total.triggered += r.triggered;
+                total.peer_unreachable |= r.peer_unreachable;
             }
         }
         Ok(total)

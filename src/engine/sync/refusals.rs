@@ -137,11 +137,14 @@ impl Node {
             state.remote_whole = crate::plan::UNSYNCED;
             txn.put_twin(&state)?;
             self.enqueue_twin(&mut *txn, &conn, &twin)?;
+            if !conn.is_local() {
+                self.ask_resend_in(&mut *txn, &conn, &twin.remote.id)?;
+            }
             txn.commit()?;
         }
         tracing::info!(connection = %conn.name, issue = %key, ?decision, "refused deletion decided");
         if !conn.is_local() {
-            self.ask_resend(&conn, &twin.remote.id).await?;
+            self.deliver_now(&conn).await;
         }
         Ok(())
     }

@@ -162,4 +162,9 @@ pub struct CycleReport {
     /// Issues a trigger brought under sync; their first syncs count in
     /// `synced` (or in `queued` while the connection is deactivated).
     pub triggered: usize,
+    /// The other node of a remote connection could not be reached, or this
+    /// node leaves it alone until its next try: what goes to it waits
+    /// (counted in `queued`), and nothing failed because of it. The panel
+    /// shows since when ([`SyncPanel::peer`](crate::engine::SyncPanel::peer)).
+    pub peer_unreachable: bool,
 }

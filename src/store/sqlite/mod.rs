@@ -7,7 +7,7 @@
 //! - `txn.rs`: one SQLite transaction, rolled back on drop.
 //! - `ops.rs`: each [`StoreTxn`] method as SQL, the longer ones in
 //!   `twins.rs` and `queue.rs`; `typed.rs` and `peer.rs`: the records added
-//!   in schema version 2.
+//!   in schema version 2; `outbox.rs`: those added in version 3.
 //! - `v0_1.rs`: the migration of files written by twinsync 0.1.
 //! - `error.rs`: SQLite's errors as twinsync [`Error`]s, in one place.
 
@@ -25,6 +25,7 @@ use super::{Store, StoreTxn};
 mod error;
 mod file;
 mod ops;
+mod outbox;
 mod peer;
 mod queue;
 mod schema;

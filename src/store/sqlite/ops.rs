@@ -11,8 +11,8 @@ use crate::model::{ConnectionId, IssueId, ProjectKey};
 use crate::plan::{Conflict, TwinState};
 use crate::rules::RuleHistory;
 use crate::store::{
-    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink,
-    QueueItem, SeqMark, StoreTxn, TwinConflicts, TwinError,
+    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutboxMessage,
+    OutgoingRecord, PeerLink, PeerOutage, QueueItem, SeqMark, StoreTxn, TwinConflicts, TwinError,
 };
 
 use super::error::invalid;
@@ -368,6 +368,34 @@ impl StoreTxn for SqliteTxn<'_> {
 
     fn delete_outgoing(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<()> {
         self.on(connection)?.delete_outgoing(connection, issue)
+    }
+
+    fn post_outbox(&mut self, message: &OutboxMessage) -> Result<u64> {
+        self.on(&message.connection)?.post_outbox(message)
+    }
+
+    fn outbox(&mut self, connection: &ConnectionId, limit: usize) -> Result<Vec<OutboxMessage>> {
+        self.on(connection)?.outbox(connection, limit)
+    }
+
+    fn outbox_len(&mut self, connection: &ConnectionId) -> Result<u64> {
+        self.on(connection)?.outbox_len(connection)
+    }
+
+    fn remove_outbox(&mut self, connection: &ConnectionId, through: u64) -> Result<()> {
+        self.on(connection)?.remove_outbox(connection, through)
+    }
+
+    fn peer_outage(&mut self, connection: &ConnectionId) -> Result<Option<PeerOutage>> {
+        self.on(connection)?.peer_outage(connection)
+    }
+
+    fn put_peer_outage(&mut self, outage: &PeerOutage) -> Result<()> {
+        self.on(&outage.connection)?.put_peer_outage(outage)
+    }
+
+    fn clear_peer_outage(&mut self, connection: &ConnectionId) -> Result<()> {
+        self.on(connection)?.clear_peer_outage(connection)
     }
 
     fn invitations(&mut self) -> Result<Vec<InvitationRecord>> {

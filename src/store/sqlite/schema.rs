@@ -20,7 +20,7 @@ use super::error::storage;
 pub(super) const APPLICATION_ID: i32 = 0x7477_736e;
 
 /// The schema version this code writes.
-pub(super) const CURRENT: u32 = 2;
+pub(super) const CURRENT: u32 = 3;
 
 /// Rust run inside a migration step's transaction, after its SQL; the
 /// database's name is for messages. Its errors must never hold a stored
@@ -49,6 +49,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         to: 2,
         sql: V2,
         rust: Some(super::v0_1::migrate),
+    },
+    Migration {
+        to: 3,
+        sql: V3,
+        rust: None,
     },
 ];
 
@@ -197,6 +202,31 @@ CREATE TABLE node (
 );
 ";
 
+/// Version 3: the durable outbox of messages waiting for the other node of
+/// a remote connection, and the outage of an unreachable other node. Both
+/// start empty: version 2 kept waiting messages in memory only.
+const V3: &str = "
+-- AUTOINCREMENT: a number is never handed out twice, so the other node's
+-- 'taken through n' never removes a message posted after it pulled.
+-- `issue` is NULL for notices; a replica replaces the waiting one of its issue.
+-- `body` is the message as the node-to-node protocol writes it (JSON).
+CREATE TABLE outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    connection TEXT NOT NULL,
+    issue      TEXT,
+    body       TEXT NOT NULL,
+    posted     TEXT NOT NULL
+);
+CREATE INDEX outbox_connection ON outbox (connection, seq);
+CREATE UNIQUE INDEX outbox_issue ON outbox (connection, issue);
+
+-- `record` is the PeerOutage as JSON.
+CREATE TABLE peer_outages (
+    connection TEXT PRIMARY KEY NOT NULL,
+    record     TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
 /// The tables a file at [`CURRENT`] has.
 const TABLES: &[&str] = &[
     "bulk_progress",
@@ -208,9 +238,11 @@ const TABLES: &[&str] = &[
     "last_sync",
     "node",
     "origins",
+    "outbox",
     "outgoing",
     "peer_gone",
     "peer_links",
+    "peer_outages",
     "queue",
     "rule_histories",
     "seq_marks",
@@ -490,6 +522,30 @@ mod tests {
             )
             .expect("schema");
         assert_eq!(archive, 0, "the step's table was rolled back");
+    }
+
+    #[test]
+    fn a_version_2_file_gains_an_empty_outbox_and_keeps_its_rows() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, "t.db", Found::Empty, &MIGRATIONS[..2]).expect("to v2");
+        conn.execute(
+            "INSERT INTO peer_gone (connection, issue) VALUES ('c1', '7')",
+            [],
+        )
+        .expect("write at v2");
+        let found = identify(&conn, "t.db", CURRENT).expect("identify");
+        assert_eq!(found, Found::Version(2));
+        migrate(&mut conn, "t.db", found, MIGRATIONS).expect("to v3");
+        assert_eq!(version(&conn), 3);
+        verify(&conn, "t.db").expect("every table is there");
+        let kept: i64 = conn
+            .query_row("SELECT count(*) FROM peer_gone", [], |r| r.get(0))
+            .expect("read");
+        assert_eq!(kept, 1, "the rows of version 2 are kept");
+        let waiting: i64 = conn
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+            .expect("read");
+        assert_eq!(waiting, 0);
     }
 
     #[test]

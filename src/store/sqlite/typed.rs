@@ -132,6 +132,8 @@ impl Records<'_> {
             "peer_gone",
             "origins",
             "outgoing",
+            "outbox",
+            "peer_outages",
             "invitations",
             "rule_histories",
             "bulk_progress",

@@ -81,6 +81,9 @@ pub struct SimReport {
     pub crashes: usize,
     /// Store losses.
     pub wipes: usize,
+    /// Stretches of steps in which one node of a remote run was cut off
+    /// from the network (it could neither call nor be called).
+    pub outages: usize,
     /// Sync cycles needed to converge after healing.
     pub heal_cycles: usize,
 }

@@ -1,7 +1,7 @@
 //! The cases for the typed records beside twins: last sync times, conflicts,
-//! peer links, sequence marks, gone flags, outgoing records, invitations,
-//! rule histories, bulk progress and the node record; and what deleting a
-//! connection must leave.
+//! peer links, sequence marks, gone flags, outgoing records, the outbox and
+//! peer outages, invitations, rule histories, bulk progress and the node
+//! record; and what deleting a connection must leave.
 
 use time::macros::datetime;
 
@@ -11,8 +11,8 @@ use crate::plan::{Conflict, Winner};
 use crate::replica::FieldValue;
 use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
 use crate::store::{
-    BulkProgress, EstablishTokenRecord, InvitationRecord, NodeRecord, OutgoingRecord, PeerLink,
-    SeqMark, Store, StoredSecret, TwinConflicts,
+    BulkProgress, EstablishTokenRecord, InvitationRecord, NodeRecord, OutboxMessage,
+    OutgoingRecord, PeerLink, PeerOutage, SeqMark, Store, StoredSecret, TwinConflicts,
 };
 use crate::testkit::ids as lit;
 
@@ -356,6 +356,175 @@ pub fn sealed_secrets_round_trip_as_opaque_bytes(store: &dyn Store) {
     }
 }
 
+fn message(c: &ConnectionId, issue: Option<&str>, body: &str) -> OutboxMessage {
+    OutboxMessage {
+        seq: 0,
+        connection: c.clone(),
+        issue: issue.map(lit::issue_id),
+        body: body.to_owned(),
+        posted: datetime!(2026-01-01 0:00:00.5 +01:00),
+    }
+}
+
+/// The bodies waiting for connection `c`, in order.
+fn waiting(txn: &mut dyn crate::store::StoreTxn, c: &ConnectionId) -> Vec<String> {
+    txn.outbox(c, usize::MAX)
+        .expect("read")
+        .into_iter()
+        .map(|m| m.body)
+        .collect()
+}
+
+/// Messages wait in the order they were posted, numbered upwards; a replica
+/// replaces the waiting one of its issue and takes the last place; notices
+/// replace nothing; each connection has its own outbox.
+pub fn outbox_keeps_order_and_the_latest_replica_per_issue(store: &dyn Store) {
+    let (c, other) = (conn("c1"), conn("c2"));
+    let mut txn = store.begin().expect("begin");
+    let mut numbers = Vec::new();
+    for (issue, body) in [
+        (Some("1"), "replica 1 v1"),
+        (None, "unexalate 2"),
+        (Some("3"), "replica 3 v1"),
+        (None, "unexalate 2"),
+    ] {
+        numbers.push(txn.post_outbox(&message(&c, issue, body)).expect("post"));
+    }
+    numbers.push(
+        txn.post_outbox(&message(&other, Some("1"), "other's replica 1"))
+            .expect("post"),
+    );
+    txn.commit().expect("commit");
+    assert!(
+        numbers.windows(2).all(|w| w[0] < w[1]),
+        "numbers grow: {numbers:?}"
+    );
+    let mut txn = store.begin().expect("begin");
+    let read = txn.outbox(&c, usize::MAX).expect("read");
+    assert_eq!(
+        read.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        numbers[..4],
+        "each message under the number posting it returned"
+    );
+    assert_eq!(
+        read[0],
+        OutboxMessage {
+            seq: numbers[0],
+            ..message(&c, Some("1"), "replica 1 v1")
+        },
+        "read back equal, time and offset kept"
+    );
+    assert_eq!(
+        waiting(&mut *txn, &c),
+        ["replica 1 v1", "unexalate 2", "replica 3 v1", "unexalate 2"],
+        "in the order posted, equal notices both kept"
+    );
+    let newer = txn
+        .post_outbox(&message(&c, Some("1"), "replica 1 v2"))
+        .expect("post");
+    assert!(newer > numbers[4], "a replaced replica gets a new number");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(
+        waiting(&mut *txn, &c),
+        ["unexalate 2", "replica 3 v1", "unexalate 2", "replica 1 v2"],
+        "the newer replica replaced the older and went last"
+    );
+    assert_eq!(txn.outbox_len(&c).expect("count"), 4);
+    assert_eq!(
+        txn.outbox(&c, 2)
+            .expect("read")
+            .into_iter()
+            .map(|m| m.body)
+            .collect::<Vec<_>>(),
+        ["unexalate 2", "replica 3 v1"],
+        "a limit takes the oldest"
+    );
+    assert_eq!(
+        waiting(&mut *txn, &other),
+        ["other's replica 1"],
+        "a replica of the same issue on another connection is kept"
+    );
+}
+
+/// Removing "through n" takes the messages of that connection numbered up
+/// to n; later ones stay, and numbers are never handed out again, even once
+/// the outbox is empty.
+pub fn taken_messages_are_removed_through_their_number(store: &dyn Store) {
+    let (c, other) = (conn("c1"), conn("c2"));
+    let mut txn = store.begin().expect("begin");
+    let first = txn.post_outbox(&message(&c, None, "a")).expect("post");
+    let second = txn.post_outbox(&message(&c, Some("1"), "b")).expect("post");
+    let theirs = txn.post_outbox(&message(&other, None, "x")).expect("post");
+    let third = txn.post_outbox(&message(&c, None, "c")).expect("post");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    txn.remove_outbox(&c, second).expect("remove");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(waiting(&mut *txn, &c), ["c"], "a and b were taken");
+    assert_eq!(
+        waiting(&mut *txn, &other),
+        ["x"],
+        "another connection's message numbered below is kept"
+    );
+    txn.remove_outbox(&c, third).expect("remove");
+    txn.remove_outbox(&c, third)
+        .expect("removing nothing is fine");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.outbox_len(&c).expect("count"), 0);
+    let next = txn.post_outbox(&message(&c, None, "d")).expect("post");
+    assert!(
+        next > third && next > theirs && next > first,
+        "a number is never handed out twice: {next} after {third}"
+    );
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    txn.remove_outbox(&c, next - 1).expect("remove");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(
+        waiting(&mut *txn, &c),
+        ["d"],
+        "posted after the number taken"
+    );
+}
+
+/// A peer outage round-trips exactly, is replaced, and cleared.
+pub fn peer_outage_round_trips_and_clears(store: &dyn Store) {
+    let (c, other) = (conn("c1"), conn("c2"));
+    let mut outage = PeerOutage::new(
+        c.clone(),
+        datetime!(2026-03-01 10:00:00.25 +02:00),
+        datetime!(2026-03-01 10:00:05.25 +02:00),
+        "no node is reachable at https://b.example",
+    );
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.peer_outage(&c).expect("read"), None);
+    txn.put_peer_outage(&outage).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.peer_outage(&c).expect("read"), Some(outage.clone()));
+    assert_eq!(
+        txn.peer_outage(&other).expect("read"),
+        None,
+        "per connection"
+    );
+    outage.attempts = 3;
+    outage.next_try = datetime!(2026-03-01 10:01:00 UTC);
+    txn.put_peer_outage(&outage).expect("replace");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.peer_outage(&c).expect("read"), Some(outage));
+    txn.clear_peer_outage(&c).expect("clear");
+    txn.clear_peer_outage(&other)
+        .expect("clearing nothing is fine");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.peer_outage(&c).expect("read"), None);
+}
+
 /// Invitations are listed by connection id with their codes, replaced and
 /// deleted.
 pub fn invitations_are_ordered_by_connection(store: &dyn Store) {
@@ -492,6 +661,17 @@ fn fill(txn: &mut dyn crate::store::StoreTxn, c: &ConnectionId) {
         .expect("set origin");
     txn.put_outgoing(&outgoing(c, "101", true))
         .expect("put outgoing");
+    txn.post_outbox(&message(c, Some("101"), "replica"))
+        .expect("post replica");
+    txn.post_outbox(&message(c, None, "notice"))
+        .expect("post notice");
+    txn.put_peer_outage(&PeerOutage::new(
+        c.clone(),
+        datetime!(2026-01-01 0:00 UTC),
+        datetime!(2026-01-01 0:00:05 UTC),
+        "down",
+    ))
+    .expect("put outage");
     txn.put_invitation(&invitation(c, InvitationState::Pending))
         .expect("put invitation");
     txn.put_rule_history(c, &history(1)).expect("put rules");
@@ -557,6 +737,12 @@ fn everything_of(
             txn.origin_here(c, &lit::issue_id("101")).expect("read"),
         ),
         ("outgoing", !txn.outgoing(c).expect("read").is_empty()),
+        (
+            "outbox",
+            !txn.outbox(c, usize::MAX).expect("read").is_empty(),
+        ),
+        ("outbox length", txn.outbox_len(c).expect("read") > 0),
+        ("peer outage", txn.peer_outage(c).expect("read").is_some()),
         (
             "invitation",
             txn.invitations()
