@@ -205,6 +205,7 @@ string_id!(
 impl UserId {
     /// The account of a user the tracker hides (anonymous, or not visible
     /// to twinsync's user): `(unknown)`.
+    #[cfg(any(test, feature = "jira"))]
     pub(crate) fn unknown() -> Self {
         UserId("(unknown)".to_owned())
     }
