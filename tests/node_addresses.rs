@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use twinsync::ErrorKind;
-use twinsync::connection::{ConnectionStatus, Invitation};
+use twinsync::connection::{ConnectionStatus, Invitation, InvitationCode};
 use twinsync::engine::{InitiateRequest, Initiated};
 use twinsync::model::{NodeUrl, UserId};
 use twinsync::testkit::block_on;
@@ -49,6 +49,21 @@ fn direct(rig: &RemoteRig, destination: &str) -> InitiateRequest {
         .destination_project(lit::project("DEV"))
         .admin_access(true)
         .establish_token(token)
+}
+
+/// A invites without a destination: the code.
+fn invite(rig: &RemoteRig) -> InvitationCode {
+    let initiated = block_on(
+        rig.a
+            .node
+            .admin(&ada())
+            .initiate(InitiateRequest::new(lit::project("SUP"))),
+    )
+    .unwrap();
+    match initiated {
+        Initiated::Invitation { code, .. } => code,
+        other => panic!("an invitation: {other:?}"),
+    }
 }
 
 /// A fixed answer to every request: what a web server that is not a
@@ -109,16 +124,7 @@ fn a_node_is_reached_at_its_node_url_and_found_from_its_trackers_url() {
 #[test]
 fn an_invitation_carries_the_initiators_node_url_and_the_acceptor_calls_it() {
     let rig = RemoteRig::new();
-    let initiated = block_on(
-        rig.a
-            .node
-            .admin(&ada())
-            .initiate(InitiateRequest::new(lit::project("SUP"))),
-    )
-    .unwrap();
-    let Initiated::Invitation { code, .. } = initiated else {
-        panic!("an invitation: {initiated:?}");
-    };
+    let code = invite(&rig);
     let invitation = Invitation::parse(code.as_str()).unwrap();
     assert_eq!(invitation.initiator().as_str(), "https://a.example");
     assert_eq!(&invitation.initiator_node(), rig.a.node.node_url());
@@ -179,16 +185,7 @@ fn a_node_of_an_incompatible_version_is_refused_on_both_sides_before_anything_is
     assert_eq!(counts(&rig), before);
 
     // The old node accepting a new node's code: refused by the new one.
-    let initiated = block_on(
-        rig.a
-            .node
-            .admin(&ada())
-            .initiate(InitiateRequest::new(lit::project("SUP"))),
-    )
-    .unwrap();
-    let Initiated::Invitation { code, .. } = initiated else {
-        panic!("an invitation: {initiated:?}");
-    };
+    let code = invite(&rig);
     let err = block_on(
         rig.b
             .node
