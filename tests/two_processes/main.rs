@@ -20,7 +20,7 @@
 //! The private-node variant builds B with `reachable(false)`: it does not
 //! serve, it calls A and pulls what waits for it.
 //!
-//! CI runs 4 rounds (3 for the private variant) from seed 1;
+//! CI runs 10 rounds (5 for the private variant) from seed 1;
 //! `TWINSYNC_TWO_PROC_ROUNDS=N` runs N rounds (N/2 for the private variant)
 //! and `TWINSYNC_TWO_PROC_SEED=S` another seed (kill moments still depend on
 //! timing, so a seed replays the edits and the delays, not the instants).
@@ -46,7 +46,7 @@ fn two_nodes_killed_at_random_moments_lose_and_duplicate_nothing() {
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let rounds = env_number("TWINSYNC_TWO_PROC_ROUNDS").unwrap_or(4);
+    let rounds = env_number("TWINSYNC_TWO_PROC_ROUNDS").unwrap_or(10);
     run(
         "two_nodes_killed_at_random_moments_lose_and_duplicate_nothing",
         Variant::BothServe,
@@ -61,7 +61,7 @@ fn a_private_node_that_pulls_killed_at_random_moments_loses_nothing() {
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let rounds = env_number("TWINSYNC_TWO_PROC_ROUNDS").map_or(3, |n| (n / 2).max(1));
+    let rounds = env_number("TWINSYNC_TWO_PROC_ROUNDS").map_or(5, |n| (n / 2).max(1));
     run(
         "a_private_node_that_pulls_killed_at_random_moments_loses_nothing",
         Variant::PrivateB,

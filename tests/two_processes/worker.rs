@@ -96,10 +96,12 @@ async fn work(job: &Job) -> twinsync::Result<()> {
         None => None,
     };
     // The emulator has no search lag: a lost create is looked for at once,
-    // and a short overlap is enough.
+    // and a short overlap is enough. The other node is down for a moment
+    // only (the harness restarts it at once): try it again soon.
     let options = NodeOptions::default()
         .with_settle(Duration::ZERO)
-        .with_overlap(Duration::from_secs(5));
+        .with_overlap(Duration::from_secs(5))
+        .with_peer_backoff(Duration::from_millis(200), Duration::from_secs(2));
     let mut builder = Node::builder()
         .tracker(Arc::new(tracker))
         .store(Arc::new(store))
@@ -131,6 +133,7 @@ async fn work(job: &Job) -> twinsync::Result<()> {
         let calm = match node.sync_all().await {
             Ok(r) => {
                 let idle = r.writes == 0
+                    && !r.peer_unreachable
                     && r.failed == 0
                     && r.queued == 0
                     && r.synced == 0
@@ -255,10 +258,19 @@ async fn set_up_sync(node: &Node, conn: &ConnectionId, job: &Job) -> twinsync::R
 }
 
 /// What the sync panel shows waiting: errors on record, the queue, issues
-/// in progress. Empty when nothing waits.
+/// in progress, an unreachable peer or messages waiting for it. Empty when
+/// nothing waits.
 fn waiting(node: &Node, conn: &ConnectionId) -> twinsync::Result<String> {
     let panel = node.status(conn)?;
     let mut out = Vec::new();
+    if let Some(peer) = &panel.peer
+        && (peer.unreachable_since.is_some() || peer.waiting > 0)
+    {
+        match &peer.cause {
+            Some(cause) => out.push(format!("{peer} ({cause})")),
+            None => out.push(peer.to_string()),
+        }
+    }
     for e in &panel.errors {
         out.push(format!("{}: {}", e.key, e.message));
     }
