@@ -182,11 +182,16 @@ fn a_peer_down_for_many_cycles_fails_no_twin_and_everything_arrives_once_in_orde
         peer.waiting, 4,
         "SUP-1, SUP-2 and SUP-4 queued, the unexalate of SUP-3 in the outbox: {panel}"
     );
+    let line = panel.to_string();
     assert!(
-        panel.to_string().contains(&format!(
-            "peer https://b.example unreachable since {}, 4 messages waiting; next try at",
+        line.contains(&format!(
+            "peer https://b.example at https://b.example/node unreachable since {} (",
             rfc3339(down_at)
         )),
+        "{panel}"
+    );
+    assert!(
+        line.contains("), 4 messages waiting; next try at"),
         "{panel}"
     );
     for issue in &panel.issues {

@@ -8,19 +8,21 @@ use time::OffsetDateTime;
 
 use crate::engine::node::Node;
 use crate::error::Result;
-use crate::model::{ConnectionId, InstanceUrl};
+use crate::model::{ConnectionId, InstanceUrl, NodeUrl};
 
 /// The other node of a remote connection: whether it can be reached, and
 /// what waits for it. Prints as one line:
 ///
 /// ```text
-/// peer https://b.example unreachable since 2026-01-01T00:00:00Z, 3 messages waiting; next try at 2026-01-01T00:05:00Z
+/// peer https://b.example at https://sync.b.example unreachable since 2026-01-01T00:00:00Z (no node is reachable at https://sync.b.example), 3 messages waiting; next try at 2026-01-01T00:05:00Z
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PeerStatus {
     /// The other node's instance (unknown while the connection is pending).
     pub peer: Option<InstanceUrl>,
+    /// Where the other node is reached (its node URL), once known.
+    pub node: Option<NodeUrl>,
     /// Whether this node calls the other node; `false` when the other node is
     /// in a private network and pulls what waits for it.
     pub calls: bool,
@@ -53,15 +55,22 @@ impl fmt::Display for PeerStatus {
             Some(peer) => write!(f, "peer {peer}")?,
             None => f.write_str("peer not known yet")?,
         }
+        if let Some(node) = &self.node
+            && self
+                .peer
+                .as_ref()
+                .is_none_or(|p| p.as_str() != node.as_str())
+        {
+            write!(f, " at {node}")?;
+        }
         let s = if self.waiting == 1 { "" } else { "s" };
         match self.unreachable_since {
             Some(since) => {
-                write!(
-                    f,
-                    " unreachable since {}, {} message{s} waiting",
-                    rfc3339(since),
-                    self.waiting
-                )?;
+                write!(f, " unreachable since {}", rfc3339(since))?;
+                if let Some(cause) = &self.cause {
+                    write!(f, " ({cause})")?;
+                }
+                write!(f, ", {} message{s} waiting", self.waiting)?;
                 if let Some(next) = self.next_try {
                     write!(f, "; next try at {}", rfc3339(next))?;
                 }
@@ -100,7 +109,11 @@ impl Node {
         if link.peer_reachable {
             waiting += txn.queue_len(&conn.id)?;
         }
+        let node = link
+            .peer_node
+            .or_else(|| link.peer.as_ref().map(NodeUrl::from));
         Ok(Some(PeerStatus {
+            node,
             peer: link.peer,
             calls: link.peer_reachable,
             unreachable_since: outage.as_ref().map(|o| o.since),
@@ -121,6 +134,7 @@ mod tests {
     fn status() -> PeerStatus {
         PeerStatus {
             peer: Some(InstanceUrl::parse("https://b.example").expect("url")),
+            node: Some(NodeUrl::parse("https://sync.b.example").expect("url")),
             calls: true,
             unreachable_since: None,
             next_try: None,
@@ -134,20 +148,30 @@ mod tests {
     fn the_line_says_whether_the_peer_answers_and_what_waits() {
         assert_eq!(
             status().to_string(),
-            "peer https://b.example reachable, 1 message waiting"
+            "peer https://b.example at https://sync.b.example reachable, 1 message waiting"
         );
         let down = PeerStatus {
             unreachable_since: Some(datetime!(2026-01-01 0:00 UTC)),
             next_try: Some(datetime!(2026-01-01 0:05 UTC)),
             attempts: 4,
-            cause: Some("no node is reachable at https://b.example".into()),
+            cause: Some("no node is reachable at https://sync.b.example".into()),
             waiting: 3,
             ..status()
         };
         assert_eq!(
             down.to_string(),
-            "peer https://b.example unreachable since 2026-01-01T00:00:00Z, 3 messages \
+            "peer https://b.example at https://sync.b.example unreachable since \
+             2026-01-01T00:00:00Z (no node is reachable at https://sync.b.example), 3 messages \
              waiting; next try at 2026-01-01T00:05:00Z"
+        );
+        let same = PeerStatus {
+            node: Some(NodeUrl::parse("https://b.example").expect("url")),
+            ..status()
+        };
+        assert_eq!(
+            same.to_string(),
+            "peer https://b.example reachable, 1 message waiting",
+            "a node reached at its tracker's URL is named once"
         );
         let pulls = PeerStatus {
             calls: false,
@@ -156,7 +180,8 @@ mod tests {
         };
         assert_eq!(
             pulls.to_string(),
-            "peer https://b.example (private network, it pulls), 0 messages waiting"
+            "peer https://b.example at https://sync.b.example (private network, it pulls), 0 \
+             messages waiting"
         );
     }
 }
