@@ -144,43 +144,37 @@ fn seed_79560_a_comment_is_not_held_back_by_a_deleted_attachment() {
     replay_remote(79560);
 }
 
-/// Found by the 100,000-seed remote run after the durable outbox and peer
-/// outages came in, and not fixed yet: node A (reachable) is cut off from
-/// the network while node B (private) pulls from it, a comment written on
-/// one twin is deleted there around the outage, and its copy on the other
-/// twin stays, both nodes reporting the twin synchronized (I5). Each seed
-/// below fails the same way. Run them with
-/// `cargo test --release --all-features --test simulation outage_comment -- --ignored`.
+/// A replica posted for the private node (SUP-1 with comment c9) still
+/// waited in the outbox when c9 was deleted and SUP-1 came back to what the
+/// other node had: the sender found the issue in step and let the stale
+/// replica be taken, so the private node copied c9 after its deletion and
+/// both nodes then called the twin synchronized (I5). A replica still
+/// waiting is now replaced by the current one.
 #[test]
-#[ignore = "known bug: a comment deleted around a peer outage keeps its copy (I5)"]
-fn seed_25146_outage_comment_deletion_keeps_its_copy() {
+fn seed_25146_a_stale_replica_in_the_outbox_is_replaced() {
     replay_remote(25146);
 }
 
 /// The same (DEV-3 ⇄ SUP-2, c10).
 #[test]
-#[ignore = "known bug: a comment deleted around a peer outage keeps its copy (I5)"]
-fn seed_26406_outage_comment_deletion_keeps_its_copy() {
+fn seed_26406_a_stale_replica_in_the_outbox_is_replaced() {
     replay_remote(26406);
 }
 
-/// The same with two outages (DEV-1 ⇄ SUP-1, c16).
+/// The same around two outages (DEV-1 ⇄ SUP-1, c16).
 #[test]
-#[ignore = "known bug: a comment deleted around a peer outage keeps its copy (I5)"]
-fn seed_26619_outage_comment_deletion_keeps_its_copy() {
+fn seed_26619_a_stale_replica_in_the_outbox_is_replaced() {
     replay_remote(26619);
 }
 
 /// The same (DEV-1 ⇄ SUP-3, c11).
 #[test]
-#[ignore = "known bug: a comment deleted around a peer outage keeps its copy (I5)"]
-fn seed_33240_outage_comment_deletion_keeps_its_copy() {
+fn seed_33240_a_stale_replica_in_the_outbox_is_replaced() {
     replay_remote(33240);
 }
 
 /// The same (DEV-2 ⇄ SUP-1, c9).
 #[test]
-#[ignore = "known bug: a comment deleted around a peer outage keeps its copy (I5)"]
-fn seed_95724_outage_comment_deletion_keeps_its_copy() {
+fn seed_95724_a_stale_replica_in_the_outbox_is_replaced() {
     replay_remote(95724);
 }

@@ -70,6 +70,16 @@ impl Node {
         Ok(())
     }
 
+    /// Whether a replica of `issue` waits in the outbox of `conn` (for a
+    /// node in a private network, which has not taken it yet).
+    pub(super) fn replica_waits(&self, conn: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        Ok(self
+            .txn()?
+            .outbox(conn, usize::MAX)?
+            .iter()
+            .any(|m| m.issue.as_ref() == Some(issue)))
+    }
+
     /// Delivers, in order, what waits for an other node this node calls;
     /// each message is removed once the other node answered it. Returns how
     /// many were delivered.

@@ -300,9 +300,16 @@ impl Node {
                 .any(|e| e.issue == s.remote.id && !e.is_refusal()),
             None => false,
         };
-        if flags.is_none() && !failed && state.as_ref().is_some_and(|s| s.local_whole == fp) {
+        if flags.is_none()
+            && !failed
+            && state.as_ref().is_some_and(|s| s.local_whole == fp)
+            && !self.replica_waits(&conn.id, &issue.id)?
+        {
             // In step. (With a failure on record it goes once more, so that
-            // the other side clears the failure it recorded.)
+            // the other side clears the failure it recorded; and a replica
+            // still waiting for a private node is replaced by this one: the
+            // issue came back to what the other side has, and that older
+            // replica must not be taken after all.)
             return Ok(Pushed::UpToDate);
         }
         let files = if self.reachable() {
