@@ -303,7 +303,8 @@ impl Node {
         if flags.is_none()
             && !failed
             && state.as_ref().is_some_and(|s| s.local_whole == fp)
-            && !self.replica_waits(&conn.id, &issue.id)?
+            // Replicas wait in the outbox only for a node this one cannot call.
+            && (link.peer_reachable || !self.replica_waits(&conn.id, &issue.id)?)
         {
             // In step. (With a failure on record it goes once more, so that
             // the other side clears the failure it recorded; and a replica

@@ -8,7 +8,7 @@ use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{Issue, IssueId, IssueKey, IssueRef};
 use crate::plan::TwinState;
 use crate::replica::Marker;
-use crate::store::{QueueItem, SeqMark, TwinConflicts};
+use crate::store::{SeqMark, TwinConflicts};
 use crate::tracker::{Page, TrackerExt};
 
 use super::link::Outgoing;
@@ -19,22 +19,6 @@ use crate::engine::node::own_side;
 use crate::engine::sync::types::TwinInfo;
 
 impl Node {
-    fn queue_own(
-        &self,
-        txn: &mut dyn crate::store::StoreTxn,
-        conn: &Connection,
-        issue: &Issue,
-    ) -> Result<()> {
-        txn.enqueue(&QueueItem {
-            seq: 0,
-            connection: conn.id.clone(),
-            project: issue.project.clone(),
-            issue: issue.id.clone(),
-            queued: self.now(),
-        })?;
-        Ok(())
-    }
-
     fn check_own_project(&self, conn: &Connection, issue: &Issue) -> Result<()> {
         let own = own_side(conn, self.instance())?;
         if issue.project != own.project {
@@ -73,7 +57,7 @@ impl Node {
                     .new = true;
                 self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
             }
-            self.queue_own(&mut *txn, conn, &issue)?;
+            self.enqueue_in(&mut *txn, conn, &issue)?;
             txn.commit()?;
         }
         let mut writes = 0;
@@ -207,7 +191,7 @@ impl Node {
             },
         );
         self.put_outgoing(txn, &conn.id, &outgoing)?;
-        self.queue_own(txn, conn, issue)
+        self.enqueue_in(txn, conn, issue)
     }
 
     /// The other side connects its `origin` with our issue `twin`.

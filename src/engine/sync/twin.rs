@@ -5,7 +5,7 @@ use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey};
 use crate::plan::TwinState;
-use crate::store::{QueueItem, TwinConflicts};
+use crate::store::{QueueItem, StoreTxn, TwinConflicts};
 
 use super::types::{Direction, Hints, Outcome, TwinInfo, refuse_sync_copy};
 use crate::engine::node::Node;
@@ -236,6 +236,17 @@ impl Node {
 
     pub(in crate::engine) fn enqueue(&self, conn: &Connection, issue: &Issue) -> Result<()> {
         let mut txn = self.txn()?;
+        self.enqueue_in(&mut *txn, conn, issue)?;
+        txn.commit()
+    }
+
+    /// Queues `issue` of this node's tracker for the next cycle, in `txn`.
+    pub(in crate::engine) fn enqueue_in(
+        &self,
+        txn: &mut dyn StoreTxn,
+        conn: &Connection,
+        issue: &Issue,
+    ) -> Result<()> {
         txn.enqueue(&QueueItem {
             seq: 0,
             connection: conn.id.clone(),
@@ -243,6 +254,6 @@ impl Node {
             issue: issue.id.clone(),
             queued: self.now(),
         })?;
-        txn.commit()
+        Ok(())
     }
 }
