@@ -10,8 +10,13 @@ use serde_json::json;
 use twinsync::ErrorKind;
 use twinsync::model::RichText;
 use twinsync::testkit::ids as lit;
-use twinsync::tracker::jira::emulator::JiraEmulator;
+use twinsync::tracker::jira::emulator::{Deployment, EmulatorOptions, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Page, Tracker};
+
+/// An emulator that calls itself Data Center, for the Data Center adapter.
+fn data_center_site() -> EmulatorOptions {
+    EmulatorOptions::default().deployment(Deployment::DataCenter)
+}
 
 fn run<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -24,7 +29,7 @@ fn run<F: Future>(future: F) -> F::Output {
 #[test]
 fn cloud_and_data_center_twins_settle_on_the_same_description() {
     run(async {
-        let emulator = JiraEmulator::start().await.unwrap();
+        let emulator = JiraEmulator::start_with(data_center_site()).await.unwrap();
         let cloud = emulator.cloud().unwrap();
         let dc = emulator.data_center().unwrap();
         let written = RichText::adf(json!({"type": "doc", "version": 1, "content": [
@@ -103,7 +108,7 @@ fn long_comment_threads_are_read_whole_and_in_order() {
 #[test]
 fn page_tokens_from_elsewhere_are_refused() {
     run(async {
-        let emulator = JiraEmulator::start().await.unwrap();
+        let emulator = JiraEmulator::start_with(data_center_site()).await.unwrap();
         let cloud = emulator.cloud().unwrap();
         let dc = emulator.data_center().unwrap();
         let err = dc

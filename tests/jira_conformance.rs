@@ -8,7 +8,12 @@ use std::time::Duration;
 use twinsync::testkit::ids as lit;
 use twinsync::testkit::{PermissionFixture, TrackerFixture};
 use twinsync::tracker::Tracker;
-use twinsync::tracker::jira::emulator::JiraEmulator;
+use twinsync::tracker::jira::emulator::{Deployment, EmulatorOptions, JiraEmulator};
+
+/// An emulator that calls itself Data Center, for the Data Center adapter.
+fn data_center_site() -> EmulatorOptions {
+    EmulatorOptions::default().deployment(Deployment::DataCenter)
+}
 
 /// Each test runs on its own tokio runtime; the emulator lives as long as it.
 fn block_on<F: Future>(future: F) -> F::Output {
@@ -78,7 +83,9 @@ mod data_center {
     use super::*;
 
     async fn data_center() -> TrackerFixture {
-        let emulator = JiraEmulator::start().await.expect("the emulator starts");
+        let emulator = JiraEmulator::start_with(data_center_site())
+            .await
+            .expect("the emulator starts");
         let tracker = emulator.data_center().expect("a data center adapter");
         emulator.detach();
         fixture(Arc::new(tracker), None)
@@ -89,7 +96,9 @@ mod data_center {
     #[test]
     fn project_admins_groups_and_own_admin_rights() {
         block_on(async {
-            let emulator = JiraEmulator::start().await.expect("the emulator starts");
+            let emulator = JiraEmulator::start_with(data_center_site())
+                .await
+                .expect("the emulator starts");
             let jira = emulator.data_center().expect("a data center adapter");
             let sup = lit::project("SUP");
             assert!(

@@ -31,7 +31,7 @@ use crate::engine::{Admin, CycleReport, LocalConnectionOptions, Node};
 use crate::model::{Issue, UserId, UserRef};
 use crate::store::{MemoryStore, Store};
 use crate::testkit::ids as lit;
-use crate::tracker::jira::emulator::{EmulatorOptions, Exchange, JiraEmulator};
+use crate::tracker::jira::emulator::{Deployment, EmulatorOptions, Exchange, JiraEmulator};
 use crate::tracker::{MemoryTracker, Tracker};
 
 /// Which Jira adapter the node uses.
@@ -63,7 +63,8 @@ impl fmt::Debug for JiraSite {
 }
 
 impl JiraSite {
-    /// Starts the emulator on 127.0.0.1 (a free port) and `clock`.
+    /// Starts the emulator on 127.0.0.1 (a free port) and `clock`, calling
+    /// itself Cloud or Data Center as `flavor` is.
     ///
     /// # Panics
     ///
@@ -75,7 +76,12 @@ impl JiraSite {
             .expect("a tokio runtime");
         let emulator = runtime
             .block_on(JiraEmulator::start_with(
-                EmulatorOptions::default().clock(clock),
+                EmulatorOptions::default()
+                    .clock(clock)
+                    .deployment(match flavor {
+                        JiraFlavor::Cloud => Deployment::Cloud,
+                        JiraFlavor::DataCenter => Deployment::DataCenter,
+                    }),
             ))
             .expect("the jira emulator starts on loopback");
         JiraSite {

@@ -404,6 +404,16 @@ impl MemoryTracker {
             .collect()
     }
 
+    /// Deletes an issue with its comments and attachments, directly: no call
+    /// is counted, no fault applies. Searches no longer find it.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when there is no such issue.
+    pub fn remove_issue(&self, id: &IssueId) -> Result<()> {
+        lock(&self.shared.state).remove_issue(id)
+    }
+
     /// One issue by key, read directly (see [`inspect_issues`](Self::inspect_issues)).
     pub fn inspect_issue(&self, key: &IssueKey) -> Option<Issue> {
         let state = lock(&self.shared.state);

@@ -381,6 +381,19 @@ impl State {
         Ok(())
     }
 
+    pub(super) fn remove_issue(&mut self, id: &IssueId) -> Result<()> {
+        let n = numeric(id).ok_or_else(|| not_found("issue", id))?;
+        let record = self
+            .issues
+            .remove(&n)
+            .ok_or_else(|| not_found("issue", id))?;
+        self.keys.retain(|_, owner| *owner != n);
+        self.comment_owner.retain(|_, owner| *owner != n);
+        self.attachments.retain(|_, (owner, _)| *owner != n);
+        drop(record);
+        Ok(())
+    }
+
     pub(super) fn set_issue_property(
         &mut self,
         issue: &IssueId,

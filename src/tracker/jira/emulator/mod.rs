@@ -39,6 +39,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use faults::{Fault, FaultRule, RandomFaults, RateLimitReason};
+pub use strict::{CheckedRequest, Deployment, RequestValidator, StrictRequests, Violation};
 
 use super::{JiraCloud, JiraDataCenter};
 use crate::clock::{Clock, SystemClock};
@@ -46,11 +47,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ProjectKey, UserId, UserRef};
 use crate::tracker::MemoryTracker;
 
+mod adf;
 mod faults;
 mod multipart;
 mod render;
 mod routes;
 mod server;
+mod strict;
 
 /// The email the emulator's integration user signs in with.
 pub const EMAIL: &str = "twinsync@example.com";
@@ -84,6 +87,9 @@ pub(crate) struct Shared {
     pub projects: Mutex<Vec<(ProjectKey, u64)>>,
     pub faults: Mutex<faults::FaultPlan>,
     pub log: Mutex<Vec<Exchange>>,
+    pub deployment: Deployment,
+    pub strict: Mutex<Option<StrictRequests>>,
+    pub violations: Mutex<Vec<Violation>>,
     /// Holds the stop signal of a detached emulator, so it runs on.
     pub detached: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
 }
@@ -121,6 +127,11 @@ pub struct EmulatorOptions {
     /// make (default: the system clock). Give a test's virtual clock, so the
     /// emulator's timestamps, the engine's and the adapters' waits agree.
     pub clock: Arc<dyn Clock>,
+    /// What the site says it is (default: [`Deployment::Cloud`]).
+    pub deployment: Deployment,
+    /// Strict mode: every JSON request body is checked by this validator first
+    /// (default: none).
+    pub strict: Option<StrictRequests>,
 }
 
 impl Default for EmulatorOptions {
@@ -128,6 +139,8 @@ impl Default for EmulatorOptions {
         EmulatorOptions {
             port: 0,
             clock: Arc::new(SystemClock),
+            deployment: Deployment::Cloud,
+            strict: None,
         }
     }
 }
@@ -142,6 +155,20 @@ impl EmulatorOptions {
     /// Runs on `clock`.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Calls itself `deployment` and behaves as it does.
+    pub fn deployment(mut self, deployment: Deployment) -> Self {
+        self.deployment = deployment;
+        self
+    }
+
+    /// Strict mode: hands every JSON request body to `validator` before
+    /// applying it; a refused request is answered 400 and recorded
+    /// ([`JiraEmulator::violations`]).
+    pub fn strict_requests(mut self, validator: impl RequestValidator + 'static) -> Self {
+        self.strict = Some(StrictRequests(Arc::new(validator)));
         self
     }
 }
@@ -187,7 +214,12 @@ impl JiraEmulator {
     ///
     /// `Unavailable` when the port cannot be bound.
     pub async fn start_with(options: EmulatorOptions) -> Result<Self> {
-        let EmulatorOptions { port, clock } = options;
+        let EmulatorOptions {
+            port,
+            clock,
+            deployment,
+            strict,
+        } = options;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|e| {
@@ -214,6 +246,9 @@ impl JiraEmulator {
             projects: Mutex::new(Vec::new()),
             faults: Mutex::default(),
             log: Mutex::new(Vec::new()),
+            deployment,
+            strict: Mutex::new(strict),
+            violations: Mutex::new(Vec::new()),
             detached: Mutex::new(None),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -319,6 +354,22 @@ impl JiraEmulator {
         lock(&self.shared.log).clear();
     }
 
+    /// What the site says it is.
+    pub fn deployment(&self) -> Deployment {
+        self.shared.deployment
+    }
+
+    /// Turns strict mode on with `validator`, or off with `None` (see
+    /// [`EmulatorOptions::strict_requests`]).
+    pub fn set_strict_requests(&self, validator: Option<Arc<dyn RequestValidator>>) {
+        *lock(&self.shared.strict) = validator.map(StrictRequests);
+    }
+
+    /// The requests strict mode refused so far, in order.
+    pub fn violations(&self) -> Vec<Violation> {
+        lock(&self.shared.violations).clone()
+    }
+
     /// A [`JiraCloud`] adapter signed in as the integration user, on the emulator's clock.
     ///
     /// # Errors
@@ -336,8 +387,18 @@ impl JiraEmulator {
     ///
     /// # Errors
     ///
-    /// Only if the adapter cannot be built.
+    /// `InvalidInput` when the emulator calls itself Cloud (Data Center's
+    /// search does not exist there; start it with [`Deployment::DataCenter`]),
+    /// or if the adapter cannot be built.
     pub fn data_center(&self) -> Result<JiraDataCenter> {
+        if self.shared.deployment != Deployment::DataCenter {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "this jira emulator calls itself Cloud, where /rest/api/2/search is gone; \
+                 start it with EmulatorOptions::default().deployment(Deployment::DataCenter) \
+                 for the data center adapter",
+            ));
+        }
         JiraDataCenter::builder()
             .base_url(self.base_url())
             .personal_access_token(BEARER_TOKEN)

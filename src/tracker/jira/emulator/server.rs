@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 
 use super::routes::{self, Incoming as Req, Reply};
-use super::{Exchange, Fault, Shared, lock};
+use super::{CheckedRequest, Exchange, Fault, Shared, Violation, lock};
 
 /// The largest request body the emulator reads (Jira's attachment limit is larger;
 /// tests do not need more).
@@ -137,8 +137,19 @@ async fn handle(
     let user = auth
         .as_deref()
         .and_then(|a| lock(&shared.credentials).get(a).cloned());
-    let (route, mut reply) = match user {
-        None => (
+    let refused = match &user {
+        Some(_) => strict_refusal(&shared, &method, &path, &query, request_json.as_ref()),
+        None => None,
+    };
+    let (route, mut reply) = match (user, refused) {
+        (Some(_), Some(problems)) => (
+            None,
+            Reply::json(
+                StatusCode::BAD_REQUEST,
+                json!({"errorMessages": problems, "errors": {}}),
+            ),
+        ),
+        (None, _) => (
             None,
             Reply::json(
                 StatusCode::UNAUTHORIZED,
@@ -147,7 +158,7 @@ async fn handle(
                 ),
             ),
         ),
-        Some(user) => {
+        (Some(user), None) => {
             let incoming = Req {
                 method: &method,
                 path: &path,
@@ -175,6 +186,38 @@ async fn handle(
         _ => {}
     }
     Ok(response)
+}
+
+/// In strict mode, the problems the validator finds in a JSON body (recorded
+/// as a violation), or `None` when it passes or strict mode is off.
+fn strict_refusal(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    query: &str,
+    body: Option<&Value>,
+) -> Option<Vec<String>> {
+    let validator = lock(&shared.strict).clone()?;
+    let body = body?;
+    let request = CheckedRequest {
+        method,
+        path,
+        query,
+        body,
+    };
+    let problems = validator.0.validate(&request).err()?;
+    let problems = if problems.is_empty() {
+        vec!["The request is not valid.".to_owned()]
+    } else {
+        problems
+    };
+    lock(&shared.violations).push(Violation {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        body: body.clone(),
+        problems: problems.clone(),
+    });
+    Some(problems)
 }
 
 fn finish(

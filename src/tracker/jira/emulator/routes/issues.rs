@@ -5,12 +5,28 @@ use std::collections::BTreeMap;
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
-use super::super::lock;
 use super::super::render;
+use super::super::{adf, lock};
+use super::fields::{self, Screen};
 use super::{Api, NO_ISSUE, Reply, fail, field_error, from_error, issue_ref};
 use crate::model::{Issue, ProjectKey, RichText};
 use crate::tracker::jira::markup;
-use crate::tracker::{IssueUpdate, NewIssue, Tracker};
+use crate::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
+
+/// Jira Cloud's answer to a body that is not a valid ADF document: a field
+/// error for a description, `INVALID_INPUT` for a comment.
+fn invalid_adf(field: &str) -> Reply {
+    if field == "comment" {
+        return Reply::json(
+            StatusCode::BAD_REQUEST,
+            json!({"errorMessages": ["INVALID_INPUT"], "errors": {}}),
+        );
+    }
+    field_error(
+        field,
+        "Operation value must be an Atlassian Document (see the Atlassian Document Format)",
+    )
+}
 
 impl Api<'_> {
     pub(super) fn project_id(&self, key: &ProjectKey) -> u64 {
@@ -79,7 +95,7 @@ impl Api<'_> {
             .map(|t| render::issue_type(&self.ctx, &t.id, &t.name))
             .collect();
         let total = info.issue_types.len();
-        if self.ctx.v2 {
+        if self.ctx.v2 && !self.cloud() {
             Reply::json(
                 StatusCode::OK,
                 json!({"values": types, "startAt": start, "maxResults": max, "total": total, "isLast": start + max >= total}),
@@ -143,14 +159,12 @@ impl Api<'_> {
             None | Some(Value::Null) => Ok(RichText::default()),
             Some(Value::String(text)) if self.ctx.v2 => RichText::adf(markup::wiki_to_adf(text))
                 .map_err(|e| field_error(field, e.message())),
-            Some(doc @ Value::Object(_)) if !self.ctx.v2 => RichText::adf(doc.clone()).map_err(|_| {
-                field_error(field, "Operation value must be an Atlassian Document (see the Atlassian Document Format)")
-            }),
+            Some(doc @ Value::Object(_)) if !self.ctx.v2 => match adf::problem(doc) {
+                None => RichText::adf(doc.clone()).map_err(|_| invalid_adf(field)),
+                Some(_) => Err(invalid_adf(field)),
+            },
             Some(_) if self.ctx.v2 => Err(field_error(field, "Operation value must be a string")),
-            Some(_) => Err(field_error(
-                field,
-                "Operation value must be an Atlassian Document (see the Atlassian Document Format)",
-            )),
+            Some(_) => Err(invalid_adf(field)),
         }
     }
 
@@ -216,6 +230,13 @@ impl Api<'_> {
         let Some(body) = self.req.json else {
             return fail(StatusCode::BAD_REQUEST, "The request body must be JSON.");
         };
+        if let Err(reply) = fields::check_screen(body, Screen::Create) {
+            return reply;
+        }
+        let ups = match fields::updates(body) {
+            Ok(u) => u,
+            Err(reply) => return reply,
+        };
         let fields = body.get("fields").unwrap_or(&Value::Null);
         let project = fields.get("project");
         let project_key = project
@@ -235,21 +256,37 @@ impl Api<'_> {
             Ok(info) => info,
             Err(_) => return field_error("project", "valid project is required"),
         };
-        let Some(issue_type) = self.issue_type_name(&info, fields.get("issuetype")).await else {
+        let issue_type_value = ups.issue_type.as_ref().or(fields.get("issuetype"));
+        let Some(issue_type) = self.issue_type_name(&info, issue_type_value).await else {
             return field_error("issuetype", "Specify a valid issue type");
         };
-        let summary = fields.get("summary").and_then(Value::as_str).unwrap_or("");
+        let summary = ups
+            .summary
+            .as_ref()
+            .or(fields.get("summary"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if summary.trim().is_empty() {
             return field_error("summary", "You must specify a summary of the issue.");
         }
-        let description = match self.body_from(fields.get("description"), "description") {
+        let description_value = ups.description.as_ref().or(fields.get("description"));
+        let description = match self.body_from(description_value, "description") {
             Ok(d) => d,
             Err(reply) => return reply,
         };
-        let labels = match Self::labels_from(fields.get("labels")) {
+        let labels = match Self::labels_from(fields.get("labels")).and_then(|l| ups.apply_labels(l))
+        {
             Ok(l) => l,
             Err(reply) => return reply,
         };
+        let mut comments = Vec::new();
+        for body in &ups.comments {
+            match self.body_from(Some(body), "comment") {
+                Ok(text) if !text.is_empty() => comments.push(text),
+                Ok(_) => return field_error("comment", "Comment body can not be empty!"),
+                Err(reply) => return reply,
+            }
+        }
         let properties = match Self::properties_from(body.get("properties")) {
             Ok(p) => p,
             Err(reply) => return reply,
@@ -258,7 +295,19 @@ impl Api<'_> {
             .description(description)
             .labels(labels);
         new.properties = properties;
-        match self.t.create_issue(&new).await {
+        let created = self.t.create_issue(&new).await;
+        if let Ok(created) = &created {
+            for text in comments {
+                if let Err(err) = self
+                    .t
+                    .add_comment(&created.id, &NewComment::public(text))
+                    .await
+                {
+                    return from_error(&err);
+                }
+            }
+        }
+        match created {
             Ok(created) => Reply::json(
                 StatusCode::CREATED,
                 json!({"id": created.id.as_str(), "key": created.key.as_str(), "self": format!("{}/issue/{}", self.ctx.api(), created.id)}),
@@ -275,40 +324,84 @@ impl Api<'_> {
         let Some(body) = self.req.json else {
             return fail(StatusCode::BAD_REQUEST, "The request body must be JSON.");
         };
+        if let Err(reply) = fields::check_screen(body, Screen::Edit) {
+            return reply;
+        }
+        let ups = match fields::updates(body) {
+            Ok(u) => u,
+            Err(reply) => return reply,
+        };
+        let mut comments = Vec::new();
+        for body in &ups.comments {
+            match self.body_from(Some(body), "comment") {
+                Ok(text) if !text.is_empty() => comments.push(text),
+                Ok(_) => return field_error("comment", "Comment body can not be empty!"),
+                Err(reply) => return reply,
+            }
+        }
         let fields = body.get("fields").unwrap_or(&Value::Null);
         let mut update = IssueUpdate::default();
-        if let Some(summary) = fields.get("summary") {
+        if let Some(summary) = ups.summary.as_ref().or(fields.get("summary")) {
             match summary.as_str() {
                 Some(s) if !s.trim().is_empty() => update.summary = Some(s.to_owned()),
                 _ => return field_error("summary", "You must specify a summary of the issue."),
             }
         }
-        if fields.get("description").is_some() {
-            match self.body_from(fields.get("description"), "description") {
+        if let Some(description) = ups.description.as_ref().or(fields.get("description")) {
+            match self.body_from(Some(description), "description") {
                 Ok(d) => update.description = Some(d),
                 Err(reply) => return reply,
             }
         }
-        if fields.get("issuetype").is_some() {
+        if let Some(issue_type) = ups.issue_type.as_ref().or(fields.get("issuetype")) {
             let info = match self.project_info(issue.project.as_str()).await {
                 Ok(info) => info,
                 Err(reply) => return reply,
             };
-            match self.issue_type_name(&info, fields.get("issuetype")).await {
+            match self.issue_type_name(&info, Some(issue_type)).await {
                 Some(name) => update.issue_type = Some(name),
                 None => return field_error("issuetype", "Specify a valid issue type"),
             }
         }
-        if fields.get("labels").is_some() {
-            match Self::labels_from(fields.get("labels")) {
+        if fields.get("labels").is_some() || !ups.labels.is_empty() {
+            let start = match fields.get("labels") {
+                Some(given) => Self::labels_from(Some(given)),
+                None => Ok(issue.labels.clone()),
+            };
+            match start.and_then(|l| ups.apply_labels(l)) {
                 Ok(l) => update.labels = Some(l),
                 Err(reply) => return reply,
             }
         }
-        if update.is_empty() {
+        if !update.is_empty()
+            && let Err(err) = self.t.update_issue(&issue.id, &update).await
+        {
+            return from_error(&err);
+        }
+        for text in comments {
+            if let Err(err) = self
+                .t
+                .add_comment(&issue.id, &NewComment::public(text))
+                .await
+            {
+                return from_error(&err);
+            }
+        }
+        if self.q("returnIssue") != Some("true") {
             return Reply::empty(StatusCode::NO_CONTENT);
         }
-        match self.t.update_issue(&issue.id, &update).await {
+        // As a GET would answer it.
+        self.get_issue(issue.id.as_str()).await
+    }
+
+    /// `DELETE /rest/api/{2,3}/issue/{issueIdOrKey}`: the issue goes with its
+    /// comments and attachments (the emulator has no sub-tasks).
+    pub(super) async fn delete_issue(&self, id: &str) -> Reply {
+        let issue = match self.find_issue(id).await {
+            Ok(issue) => issue,
+            Err(reply) => return reply,
+        };
+        match self.shared.tracker.remove_issue(&issue.id) {
             Ok(()) => Reply::empty(StatusCode::NO_CONTENT),
             Err(err) => from_error(&err),
         }

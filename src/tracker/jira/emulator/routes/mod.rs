@@ -11,6 +11,7 @@ use super::{Shared, lock};
 
 mod attachments;
 mod comments;
+mod fields;
 mod issues;
 mod search;
 mod users;
@@ -189,6 +190,10 @@ impl Api<'_> {
             ("POST", ["issue"]) => (Some("issue"), self.create_issue().await),
             ("GET", ["issue", id]) => (Some("issue/{issueIdOrKey}"), self.get_issue(id).await),
             ("PUT", ["issue", id]) => (Some("issue/{issueIdOrKey}"), self.edit_issue(id).await),
+            ("DELETE", ["issue", id]) => {
+                (Some("issue/{issueIdOrKey}"), self.delete_issue(id).await)
+            }
+            ("GET", ["field"]) => (Some("field"), self.fields()),
             ("GET", ["issue", id, "transitions"]) => (
                 Some("issue/{issueIdOrKey}/transitions"),
                 self.transitions(id).await,
@@ -241,15 +246,22 @@ impl Api<'_> {
                 path_id::<AttachmentId>(id)
                     .map_or_else(|reply| reply, |id| self.content_redirect(&id)),
             ),
-            ("GET" | "POST", ["search", "jql"]) if !v2 => {
+            ("GET" | "POST", ["search", "jql"]) if !v2 || self.cloud() => {
                 (Some("search/jql"), self.search_jql().await)
             }
-            ("GET" | "POST", ["search"]) if v2 => (Some("search"), self.search_v2().await),
+            ("GET" | "POST", ["search"]) if v2 && !self.cloud() => {
+                (Some("search"), self.search_v2().await)
+            }
             ("GET" | "POST", ["search"]) => (
                 Some("search"),
                 fail(
                     StatusCode::GONE,
-                    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.",
+                    &format!(
+                        "The requested API has been removed. Please migrate to the /rest/api/{} API. \
+                         A full migration guideline is available at \
+                         https://developer.atlassian.com/changelog/#CHANGE-2046",
+                        if v2 { "2/search/jql" } else { "3/search/jql" }
+                    ),
                 ),
             ),
             ("POST", ["permissions", "check"]) => {
@@ -263,6 +275,11 @@ impl Api<'_> {
             ("GET", ["group", "member"]) => (Some("group/member"), self.group_members().await),
             _ => (None, fail(StatusCode::NOT_FOUND, "No such endpoint.")),
         }
+    }
+
+    /// Whether the site calls itself Cloud.
+    fn cloud(&self) -> bool {
+        self.shared.deployment == super::Deployment::Cloud
     }
 
     fn list_param(&self, name: &str) -> Option<Vec<String>> {

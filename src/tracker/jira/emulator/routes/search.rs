@@ -7,6 +7,8 @@ use super::super::render;
 use super::{Api, Reply, fail};
 use crate::model::{Issue, ProjectKey};
 use crate::tracker::{Tracker, TrackerExt};
+use crate::trigger::Jql;
+use crate::trigger::jql::{Field, SortDirection, SortKey};
 
 /// What a search asks for.
 struct SearchParams {
@@ -19,7 +21,7 @@ struct SearchParams {
 }
 
 impl Api<'_> {
-    /// All issues matching `jql`, sorted as its `ORDER BY updated` asks.
+    /// All issues matching `jql`, sorted as its `ORDER BY` asks.
     pub(super) async fn matching(&self, jql: &str) -> Result<Vec<Issue>, Reply> {
         if let Some(project) = jql_project(jql)
             && match ProjectKey::new(project.as_str()) {
@@ -38,22 +40,8 @@ impl Api<'_> {
                 &format!("Error in the JQL Query: {}", e.message()),
             )
         })?;
-        let lower = jql.to_ascii_lowercase();
-        if let Some(at) = lower.find("order by") {
-            let order = &lower[at + 8..];
-            if order.trim_start().starts_with("updated") {
-                issues.sort_by(|a, b| {
-                    a.updated.cmp(&b.updated).then_with(|| {
-                        a.id.as_str()
-                            .len()
-                            .cmp(&b.id.as_str().len())
-                            .then_with(|| a.id.cmp(&b.id))
-                    })
-                });
-                if order.contains("desc") {
-                    issues.reverse();
-                }
-            }
+        if let Ok(query) = Jql::parse(jql) {
+            sort(&mut issues, query.order_by());
         }
         Ok(issues)
     }
@@ -203,4 +191,47 @@ fn jql_project(jql: &str) -> Option<String> {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
     (!key.is_empty()).then_some(key)
+}
+
+/// Sorts as `ORDER BY` asks: each key in turn, ascending unless `DESC`;
+/// issue keys by project, then number (as Jira does); ties in creation order.
+fn sort(issues: &mut [Issue], order: &[SortKey]) {
+    fn number(issue: &Issue) -> u64 {
+        issue
+            .key
+            .as_str()
+            .rsplit('-')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+    fn id(issue: &Issue) -> u64 {
+        issue.id.as_str().parse().unwrap_or(u64::MAX)
+    }
+    issues.sort_by(|a, b| {
+        for key in order {
+            let ord = match key.field {
+                Field::Created => a.created.cmp(&b.created),
+                Field::Updated => a.updated.cmp(&b.updated),
+                Field::Key => a
+                    .project
+                    .as_str()
+                    .cmp(b.project.as_str())
+                    .then_with(|| number(a).cmp(&number(b))),
+                Field::Project => a.project.as_str().cmp(b.project.as_str()),
+                Field::IssueType => a.issue_type.cmp(&b.issue_type),
+                Field::Status => a.status.cmp(&b.status),
+                Field::Summary => a.summary.cmp(&b.summary),
+                _ => std::cmp::Ordering::Equal,
+            };
+            let ord = match key.direction {
+                Some(SortDirection::Descending) => ord.reverse(),
+                _ => ord,
+            };
+            if ord.is_ne() {
+                return ord;
+            }
+        }
+        id(a).cmp(&id(b))
+    });
 }

@@ -11,14 +11,15 @@ use crate::tracker::Tracker;
 
 impl Api<'_> {
     pub(super) fn server_info(&self) -> Reply {
+        let cloud = self.cloud();
         Reply::json(
             StatusCode::OK,
             json!({
                 "baseUrl": self.ctx.base,
                 "displayUrl": self.ctx.base,
-                "version": "1001.0.0-SNAPSHOT",
-                "versionNumbers": [1001, 0, 0],
-                "deploymentType": "Cloud",
+                "version": if cloud { "1001.0.0-SNAPSHOT" } else { "9.12.0" },
+                "versionNumbers": if cloud { [1001, 0, 0] } else { [9, 12, 0] },
+                "deploymentType": self.shared.deployment.as_str(),
                 "buildNumber": 100_000,
                 "buildDate": "2026-01-01T00:00:00.000+0000",
                 "serverTime": crate::tracker::jira::mapping::format_time(time::OffsetDateTime::now_utc()),
