@@ -8,165 +8,32 @@
 //! `TWINSYNC_JIRA_SPEC_DIR`. Without it the checks are skipped with a note,
 //! except under `CI=true`, where a missing spec fails the run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use twinsync::model::RichText;
 use twinsync::testkit::ids as lit;
-use twinsync::tracker::jira::emulator::{Exchange, JiraEmulator};
+use twinsync::tracker::jira::emulator::JiraEmulator;
 use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Page, Tracker};
 
-const SPEC: &str = "jira-cloud-platform-v3.openapi.json";
-const ADF_SCHEMA: &str = "adf-schema-v1-full.json";
+mod common;
+use common::jira_spec::{
+    SPEC, Spec, adf_documents, adf_validator, find_dir, load, missing_message,
+};
 
 /// The reference directory, or `None` (after saying so) when it is missing
 /// outside CI.
 fn spec_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TWINSYNC_JIRA_SPEC_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/jira")
-        });
-    if dir.join(SPEC).is_file() && dir.join(ADF_SCHEMA).is_file() {
+    if let Some(dir) = find_dir() {
         return Some(dir);
     }
-    let message = format!(
-        "jira reference spec not found in {} (set TWINSYNC_JIRA_SPEC_DIR)",
-        dir.display()
-    );
+    let message = missing_message();
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{message}; CI needs it");
     }
     eprintln!("note: skipping the jira fidelity checks: {message}");
     None
-}
-
-fn load(dir: &std::path::Path, name: &str) -> Value {
-    let text = std::fs::read_to_string(dir.join(name))
-        .unwrap_or_else(|e| panic!("cannot read {name}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not json: {e}"))
-}
-
-/// Validators for the schemas of Atlassian's OpenAPI spec, with `$ref`s into
-/// `#/components/schemas/…` resolved inside the spec.
-struct Spec {
-    doc: Value,
-    cache: BTreeMap<String, jsonschema::Validator>,
-}
-
-impl Spec {
-    fn new(doc: Value) -> Self {
-        Spec {
-            doc,
-            cache: BTreeMap::new(),
-        }
-    }
-
-    fn operation(&self, method: &str, route: &str) -> Option<&Value> {
-        self.doc
-            .get("paths")?
-            .get(route)?
-            .get(method.to_ascii_lowercase())
-    }
-
-    /// A validator for `schema`, an OpenAPI schema object from the spec.
-    fn validator(&mut self, id: String, schema: &Value) -> &jsonschema::Validator {
-        let components = self.doc["components"].clone();
-        self.cache.entry(id).or_insert_with(|| {
-            let mut root = match schema {
-                Value::Object(map) => map.clone(),
-                _ => serde_json::Map::new(),
-            };
-            root.insert("components".into(), components);
-            // Jira writes times as `2021-01-17T12:34:00.000+0000` (the spec's own
-            // examples do), which its `format: date-time` would refuse; the
-            // emulator sends what Jira sends, so formats are not checked.
-            jsonschema::draft4::options()
-                .should_validate_formats(false)
-                .build(&Value::Object(root))
-                .expect("the spec's schema compiles")
-        })
-    }
-
-    fn validate(
-        &mut self,
-        what: String,
-        schema: &Value,
-        instance: &Value,
-        checked: &mut Vec<String>,
-        failures: &mut Vec<String>,
-    ) {
-        let validator = self.validator(what.clone(), schema);
-        let errors: Vec<String> = validator
-            .iter_errors(instance)
-            .map(|e| format!("{what}: {} at {}", e, e.instance_path()))
-            .take(5)
-            .collect();
-        if errors.is_empty() {
-            checked.push(what);
-        } else {
-            failures.extend(errors);
-        }
-    }
-
-    /// Checks an exchange; returns what was validated, or the failures.
-    fn check(&mut self, x: &Exchange) -> Result<Vec<String>, Vec<String>> {
-        let route = x.route.clone().unwrap_or_default();
-        let Some(op) = self.operation(&x.method, &route).cloned() else {
-            return Err(vec![format!("{} {route} is not in the spec", x.method)]);
-        };
-        let mut checked = Vec::new();
-        let mut failures = Vec::new();
-        if let Some(body) = &x.request {
-            match op.pointer("/requestBody/content/application~1json/schema") {
-                Some(schema) => {
-                    let what = format!("request {} {route}", x.method);
-                    self.validate(what, schema, body, &mut checked, &mut failures);
-                }
-                None => failures.push(format!(
-                    "{} {route} takes no json body in the spec",
-                    x.method
-                )),
-            }
-        }
-        let status = x.status.to_string();
-        let Some(answer) = op.pointer(&format!("/responses/{status}")) else {
-            return Err(vec![format!(
-                "{} {route} never answers {status} in the spec",
-                x.method
-            )]);
-        };
-        if let (Some(body), Some(schema)) = (
-            &x.response,
-            answer.pointer("/content/application~1json/schema"),
-        ) {
-            let what = format!("response {status} {} {route}", x.method);
-            self.validate(what, schema, body, &mut checked, &mut failures);
-        }
-        if failures.is_empty() {
-            Ok(checked)
-        } else {
-            Err(failures)
-        }
-    }
-}
-
-/// Every ADF document inside `value` (objects with `"type": "doc"`).
-fn adf_documents<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
-    match value {
-        Value::Object(map) => {
-            if map.get("type") == Some(&json!("doc")) && map.contains_key("content") {
-                out.push(value);
-                return;
-            }
-            for v in map.values() {
-                adf_documents(v, out);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| adf_documents(v, out)),
-        _ => {}
-    }
 }
 
 /// A description with the elements twinsync converts, as a user would write it.
@@ -310,9 +177,7 @@ async fn exercise(emulator: &JiraEmulator) {
 fn adapter_requests_and_emulator_answers_follow_atlassians_spec() {
     let Some(dir) = spec_dir() else { return };
     let mut spec = Spec::new(load(&dir, SPEC));
-    let adf = jsonschema::draft4::options()
-        .build(&load(&dir, ADF_SCHEMA))
-        .expect("the adf schema compiles");
+    let adf = adf_validator(&dir);
 
     // The validators are live: they reject what Jira would.
     let create = spec
