@@ -1,6 +1,6 @@
 //! A loopback Jira emulator (feature `jira-emulator`): a stateful fake Jira
-//! Cloud, with the REST v2 paths of Data Center, for tests, examples and
-//! manual use with any Jira client.
+//! Cloud (or, started with [`Deployment::DataCenter`], a Data Center site) for
+//! tests, examples and manual use with any Jira client.
 //!
 //! It serves the endpoints the twinsync adapters use with Atlassian's status
 //! codes and body shapes — `self` URLs, `nextPageToken` and `startAt` paging,
@@ -24,6 +24,49 @@
 //! assert_eq!(emulator.tracker().inspect_issue(&created.key).unwrap().summary, "Printer on fire");
 //! # Ok(()) }
 //! ```
+//!
+//! # As strict as Jira Cloud
+//!
+//! It refuses what Jira Cloud refuses, with Jira's status codes and error
+//! shape `{"errorMessages": [...], "errors": {field: message}}`, so a test
+//! against it catches an adapter that sends what Jira would not take:
+//!
+//! - A create or edit naming a field that does not exist or is not on the
+//!   project's create or edit screen (create: `project`, `issuetype`,
+//!   `summary`, `description`, `labels`; edit: the same but `project`) is
+//!   answered 400 with `errors.<field>`: `"Field '<field>' cannot be set. It
+//!   is not on the appropriate screen, or unknown."`
+//! - A v3 description or comment that is not ADF (unknown node or mark types,
+//!   a `doc` without `version: 1`, inline nodes outside paragraphs, empty
+//!   text) is answered 400: `errors.description` "Operation value must be an
+//!   Atlassian Document (see the Atlassian Document Format)" for a
+//!   description, `{"errorMessages": ["INVALID_INPUT"], "errors": {}}` for a
+//!   comment. This is a compact structural check, not the full ADF schema.
+//! - `update` operations work as in Jira: `labels` `add`/`remove`/`set`,
+//!   `summary`, `description` and `issuetype` `set`, `comment` `add`; any
+//!   other operation is answered 400 (`errors.<field>`: `"Field does not
+//!   support update '<op>'"`).
+//! - `GET /rest/api/{2,3}/field` lists the system fields the emulator keeps
+//!   (it has no custom fields); JQL `ORDER BY` sorts on `created`, `updated`,
+//!   `key` (by project, then number), `project`, `issuetype`, `status` and
+//!   `summary`, ascending unless `DESC`, on several keys;
+//!   `PUT …/issue/{id}?returnIssue=true` answers 200 with the issue as a GET
+//!   would (honouring `fields`), 204 without it; `DELETE …/issue/{id}` removes
+//!   the issue with its comments and attachments (204; 404 when unknown; the
+//!   emulator has no sub-tasks).
+//! - A site that calls itself Cloud (the default) serves Cloud's v2:
+//!   `GET /rest/api/{2,3}/search` answers 410 Gone pointing to `/search/jql`,
+//!   which works on both (v2 bodies are wiki markup), and createmeta has
+//!   Cloud's shape. A [`Deployment::DataCenter`] site serves Data Center's
+//!   `/rest/api/2/search` (paged by `startAt`) and createmeta shape; only it
+//!   gives a [`JiraDataCenter`] adapter ([`JiraEmulator::data_center`]).
+//!
+//! **Strict mode** ([`EmulatorOptions::strict_requests`],
+//! [`JiraEmulator::set_strict_requests`]) hands every JSON request body to a
+//! [`RequestValidator`] before anything is applied; a refusal is answered 400
+//! (`errorMessages` says why) and recorded ([`JiraEmulator::violations`]).
+//! The crate ships no schema: the tests pass a validator that checks bodies
+//! against Atlassian's OpenAPI spec and ADF schema, read at test time.
 //!
 //! It starts with projects `SUP` (Bug, Task, Epic) and `DEV` (Bug, Task,
 //! Story), the integration user (global admin) and three more users: `ada`
