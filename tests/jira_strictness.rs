@@ -1,73 +1,22 @@
 //! The Jira emulator answers as Jira Cloud does where common clients notice:
 //! one test per behaviour of issue 13's list (fields, Cloud's v2, screens,
-//! ADF, `update` operations, `ORDER BY`, `returnIssue`, deleting issues), and
-//! strict mode, where every request body is checked against Atlassian's
-//! OpenAPI spec and ADF schema (read from `../shared/reference/jira/`; the
-//! strict tests fail, saying where, when the files are missing).
+//! ADF, `update` operations, `ORDER BY`, `returnIssue`, deleting issues).
+//! Strict mode is tested in `tests/jira_strict_mode.rs`.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 use twinsync::clock::ManualClock;
-use twinsync::model::RichText;
 use twinsync::testkit::ids as lit;
-use twinsync::testkit::jira::{JiraFlavor, JiraRig};
-use twinsync::tracker::jira::emulator::{
-    API_TOKEN, Deployment, EMAIL, EmulatorOptions, JiraEmulator,
-};
-use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Tracker};
+use twinsync::tracker::jira::emulator::{Deployment, EmulatorOptions, JiraEmulator};
+use twinsync::tracker::{NewAttachment, NewComment, NewIssue, Tracker};
 
 mod common;
-use common::jira_spec::StrictValidator;
-
-fn run<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(future)
-}
-
-/// One request as any Jira client would send it: the status and the JSON
-/// answer (`Null` when there is none).
-async fn call(
-    emulator: &JiraEmulator,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client");
-    let mut request = client
-        .request(method, format!("{}{path}", emulator.base_url()))
-        .basic_auth(EMAIL, Some(API_TOKEN));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let answer = request.send().await.expect("the emulator answers");
-    let status = answer.status().as_u16();
-    let text = answer.text().await.expect("a body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+use common::http::{call, create, run};
 
 fn not_on_screen(field: &str) -> Value {
     json!({"errorMessages": [], "errors": {field: format!("Field '{field}' cannot be set. It is not on the appropriate screen, or unknown.")}})
-}
-
-async fn create(emulator: &JiraEmulator, project: &str, summary: &str) -> String {
-    let (status, v) = call(
-        emulator,
-        Method::POST,
-        "/rest/api/3/issue",
-        Some(json!({"fields": {"project": {"key": project}, "issuetype": {"name": "Bug"}, "summary": summary}})),
-    )
-    .await;
-    assert_eq!(status, 201, "{v}");
-    v["key"].as_str().expect("a key").to_owned()
 }
 
 #[test]
@@ -609,162 +558,4 @@ fn deleting_an_issue_takes_its_comments_and_attachments() {
                 .is_empty()
         );
     });
-}
-
-#[test]
-fn a_strict_emulator_refuses_what_the_spec_and_adf_schema_refuse() {
-    let validator = StrictValidator::load();
-    run(async {
-        let emulator =
-            JiraEmulator::start_with(EmulatorOptions::default().strict_requests(validator))
-                .await
-                .unwrap();
-        // An entity property with a member the spec does not have.
-        let (status, v) = call(
-            &emulator,
-            Method::POST,
-            "/rest/api/3/issue",
-            Some(json!({"fields": {"project": {"key": "SUP"}, "issuetype": {"name": "Bug"}, "summary": "x"},
-                "properties": [{"key": "k", "value": 1, "extra": true}]})),
-        )
-        .await;
-        assert_eq!(status, 400, "{v}");
-        assert!(
-            v["errorMessages"].as_array().is_some_and(|m| !m.is_empty())
-                && v["errors"] == json!({}),
-            "{v}"
-        );
-        assert!(
-            emulator
-                .tracker()
-                .inspect_issues(&lit::project("SUP"))
-                .is_empty(),
-            "nothing was created"
-        );
-        // A link mark without its href passes the emulator's own check, not the ADF schema.
-        let key = create(&emulator, "SUP", "fine").await;
-        let doc = json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
-            {"type": "text", "text": "x", "marks": [{"type": "link"}]}]}]});
-        let (status, _) = call(
-            &emulator,
-            Method::POST,
-            &format!("/rest/api/3/issue/{key}/comment"),
-            Some(json!({"body": doc})),
-        )
-        .await;
-        assert_eq!(status, 400);
-        let violations = emulator.violations();
-        assert_eq!(violations.len(), 2, "{violations:#?}");
-        assert_eq!(violations[0].path, "/rest/api/3/issue");
-        assert!(
-            violations[1].problems.iter().any(|p| p.starts_with("adf")),
-            "{violations:#?}"
-        );
-    });
-}
-
-#[test]
-fn the_cloud_adapters_whole_sync_passes_a_strict_emulator() {
-    let validator = StrictValidator::load();
-    let rig = JiraRig::new(JiraFlavor::Cloud);
-    rig.site
-        .emulator()
-        .set_strict_requests(Some(Arc::new(validator.clone())));
-    // The rig's setup asked before strict mode was on; count from here.
-    rig.reset_calls();
-    let sup = rig.user().create("SUP", "Bug", "Printer on fire");
-    rig.user().update(
-        &sup.key,
-        IssueUpdate {
-            description: Some(rich_text()),
-            ..IssueUpdate::default()
-        },
-    );
-    rig.user().comment(&sup.key, "first");
-    rig.user().attach(&sup.key, "smoke.txt", b"lots of smoke");
-    rig.user().set_labels(&sup.key, &["printer"]);
-    let twin = rig
-        .block_on(rig.node.exalate(&rig.conn.id, &sup.key))
-        .unwrap();
-    let dev_key = twin.twin.expect("a twin").key;
-    rig.sync();
-    rig.advance(70);
-    rig.user()
-        .edit_summary(&sup.key, "Printer on fire, floor 3");
-    rig.user().comment(&sup.key, "still burning");
-    rig.block_on(rig.human.add_comment(
-        &rig.issue(sup.key.as_str()).id,
-        &NewComment::public(rich_text()),
-    ))
-    .unwrap();
-    rig.user().attach(&sup.key, "photo.png", b"\x89PNG");
-    rig.sync();
-    rig.advance(70);
-    rig.user().comment(&dev_key, "on it");
-    rig.sync();
-    rig.advance(70);
-    rig.sync();
-    let violations = rig.site.emulator().violations();
-    assert!(
-        violations.is_empty(),
-        "requests Jira would refuse:\n{}",
-        violations
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    let dev = rig.issue(dev_key.as_str());
-    assert_eq!(dev.summary, "Printer on fire, floor 3");
-    assert_eq!(
-        rig.user().bodies(&dev_key),
-        [
-            "first",
-            "still burning",
-            rich_text().to_plain_text().as_str(),
-            "on it"
-        ]
-    );
-    assert_eq!(
-        rig.user().bodies(&sup.key),
-        [
-            "first",
-            "still burning",
-            rich_text().to_plain_text().as_str(),
-            "on it"
-        ]
-    );
-    assert_eq!(dev.description.to_plain_text(), rich_text().to_plain_text());
-    assert_eq!(dev.attachments.len(), 2);
-    let calls = rig.calls();
-    let bodies = calls
-        .0
-        .iter()
-        .filter(|x| x.request.is_some() && x.path.starts_with("/rest/api/3/"))
-        .count();
-    assert!(
-        bodies >= 6 && validator.checked() >= bodies,
-        "{} bodies checked, {bodies} sent: {calls}",
-        validator.checked()
-    );
-}
-
-/// A description or comment with the elements twinsync converts.
-fn rich_text() -> RichText {
-    RichText::adf(json!({"type": "doc", "version": 1, "content": [
-        {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Steps"}]},
-        {"type": "paragraph", "content": [
-            {"type": "text", "text": "Open "},
-            {"type": "text", "text": "the tray", "marks": [{"type": "strong"}]},
-            {"type": "text", "text": ", see "},
-            {"type": "text", "text": "the docs", "marks": [{"type": "link", "attrs": {"href": "https://example.com/docs"}}]},
-            {"type": "hardBreak"},
-            {"type": "mention", "attrs": {"id": "ada", "text": "@Ada"}}
-        ]},
-        {"type": "bulletList", "content": [
-            {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "one"}]}]}
-        ]},
-        {"type": "codeBlock", "attrs": {"language": "rust"}, "content": [{"type": "text", "text": "fn main() {}"}]}
-    ]}))
-    .expect("a valid document")
 }
