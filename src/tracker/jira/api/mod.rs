@@ -2,6 +2,7 @@
 
 mod attachments;
 mod properties;
+mod profiles;
 mod users;
 mod writes;
 

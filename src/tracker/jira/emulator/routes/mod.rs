@@ -12,6 +12,7 @@ use super::{Shared, lock};
 mod attachments;
 mod comments;
 mod issues;
+mod profiles;
 mod search;
 mod users;
 
@@ -261,6 +262,8 @@ impl Api<'_> {
                 self.users_with_permission().await,
             ),
             ("GET", ["group", "member"]) => (Some("group/member"), self.group_members().await),
+            ("GET", ["user"]) => (Some("user"), self.user_profile().await),
+            ("GET", ["user", "search"]) => (Some("user/search"), self.user_search()),
             _ => (None, fail(StatusCode::NOT_FOUND, "No such endpoint.")),
         }
     }
