@@ -152,10 +152,10 @@ fn rewrite(value: &Value, matches: &UserMatches, profiles: &[UserProfile]) -> Va
         if is_mention(child) {
             match mention_id(child).and_then(|id| matches.get(&id)) {
                 Some(local) => {
-                    out.push(json!({"type": "mention", "attrs": {
-                        "id": local.id.as_str(),
-                        "text": format!("@{}", local.display_name),
-                    }}));
+                    // The account only, as Jira shows it by its current
+                    // name: Data Center's `[~id]` holds no name either, so
+                    // what is written reads back the same on both.
+                    out.push(json!({"type": "mention", "attrs": {"id": local.id.as_str()}}));
                     joined = false;
                 }
                 None => {
@@ -179,7 +179,7 @@ fn rewrite(value: &Value, matches: &UserMatches, profiles: &[UserProfile]) -> Va
 
 /// `text` as it is written on this side of a remote connection: each
 /// mention of a user `matches` holds becomes a mention of the local account
-/// (id and local display name); any other mention becomes the plain text
+/// (its id only: Jira shows the account's current name); any other mention becomes the plain text
 /// "@Display Name" (the name from `profiles`, the replica's users), joined
 /// with the unformatted text around it. Text without mentions is returned
 /// as it is.
@@ -204,9 +204,8 @@ fn rewrite(value: &Value, matches: &UserMatches, profiles: &[UserProfile]) -> Va
 /// matches.insert("a-1".parse()?, UserRef::new("local-ann".parse()?, "Ann Lee"));
 /// let profiles = [UserProfile::new("b-2".parse()?, "Bob Stone")];
 /// let here = localize_mentions(&body, &matches, &profiles);
-/// assert_eq!(here.to_plain_text(), "ask @Ann Lee or @Bob Stone");
 /// let RichText::Adf(doc) = &here else { unreachable!() };
-/// assert_eq!(doc["content"][0]["content"][1]["attrs"]["id"], "local-ann");
+/// assert_eq!(doc["content"][0]["content"][1], json!({"type": "mention", "attrs": {"id": "local-ann"}}));
 /// assert_eq!(doc["content"][0]["content"][2], json!({"type": "text", "text": " or @Bob Stone"}));
 /// # Ok::<(), twinsync::Error>(())
 /// ```
