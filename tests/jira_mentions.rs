@@ -59,12 +59,27 @@ async fn mentions_travel_from_cloud_to_data_center_as_wiki_mentions_and_back() {
 async fn run(dc: bool) {
     let a = JiraEmulator::start().await.unwrap();
     let b = JiraEmulator::start().await.unwrap();
-    a.tracker().add_profile(profile("5b10a2844c20165700ede21a", "Ann Lee", Some("ann@corp.example")));
-    a.tracker().add_profile(profile("5b10a2844c20165700ede21b", "Cat Ray", Some("cat@a.example")));
-    a.tracker().add_profile(profile("5b10a2844c20165700ede21c", "Bob Stone", None));
-    b.tracker().add_profile(profile("712020:ann-b", "Ann Lee", Some("ann@corp.example")));
-    b.tracker().add_profile(profile("712020:annie-b", "Annie", Some("ann@corp.example.net")));
-    b.tracker().add_profile(profile("712020:cat-b", "Cat Ray", Some("cat@b.example")));
+    a.tracker().add_profile(profile(
+        "5b10a2844c20165700ede21a",
+        "Ann Lee",
+        Some("ann@corp.example"),
+    ));
+    a.tracker().add_profile(profile(
+        "5b10a2844c20165700ede21b",
+        "Cat Ray",
+        Some("cat@a.example"),
+    ));
+    a.tracker()
+        .add_profile(profile("5b10a2844c20165700ede21c", "Bob Stone", None));
+    b.tracker()
+        .add_profile(profile("712020:ann-b", "Ann Lee", Some("ann@corp.example")));
+    b.tracker().add_profile(profile(
+        "712020:annie-b",
+        "Annie",
+        Some("ann@corp.example.net"),
+    ));
+    b.tracker()
+        .add_profile(profile("712020:cat-b", "Cat Ray", Some("cat@b.example")));
 
     let network = InProcessNetwork::new();
     let url = |e: &JiraEmulator| InstanceUrl::parse(&e.base_url()).unwrap();
@@ -103,7 +118,11 @@ async fn run(dc: bool) {
         panic!("an invitation");
     };
     // Data Center answers "is a global admin" for its own user only.
-    let accepting = if dc { b.tracker().user().id.clone() } else { ada.clone() };
+    let accepting = if dc {
+        b.tracker().user().id.clone()
+    } else {
+        ada.clone()
+    };
     node_b
         .admin(&accepting)
         .accept(code.as_str(), &lit::project("DEV"))
@@ -125,20 +144,29 @@ async fn run(dc: bool) {
         {"type": "mention", "attrs": {"id": "5b10a2844c20165700ede21c", "text": "@Bob Stone"}}
     ]));
     let created = human_a
-        .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "Toner").description(description.clone()))
+        .create_issue(
+            &NewIssue::new(lit::project("SUP"), "Bug", "Toner").description(description.clone()),
+        )
         .await
         .unwrap();
     let twin = node_a.exalate(&connection.id, &created.key).await.unwrap();
     let twin = twin.twin.expect("created on B");
     let dev = human_b.issue(&twin.id).await.unwrap();
-    assert_eq!(mentions(&dev.description), ["712020:ann-b"], "Ann by email; never Cat's namesake, never Annie");
+    assert_eq!(
+        mentions(&dev.description),
+        ["712020:ann-b"],
+        "Ann by email; never Cat's namesake, never Annie"
+    );
     if dc {
         // Stored as wiki markup, with Ann's account id.
         let stored = b.tracker().inspect_issue(&twin.key).unwrap().description;
         assert_eq!(mentions(&stored), ["712020:ann-b"]);
     }
     // A mention of the account only (Jira shows its current name).
-    assert_eq!(dev.description.to_plain_text(), "Ask @user, @Cat Ray and @Bob Stone");
+    assert_eq!(
+        dev.description.to_plain_text(),
+        "Ask @user, @Cat Ray and @Bob Stone"
+    );
 
     // Settled: then nothing is written on either site.
     node_a.sync(&connection.id).await.unwrap();
@@ -150,7 +178,10 @@ async fn run(dc: bool) {
     assert_eq!((ra.writes, rb.writes), (0, 0), "no echo");
     let writes = |e: &JiraEmulator| e.exchanges().iter().filter(|x| x.method != "GET").count();
     assert_eq!((writes(&a), writes(&b)), (0, 0));
-    assert_eq!(human_a.issue(&created.id).await.unwrap().description, description);
+    assert_eq!(
+        human_a.issue(&created.id).await.unwrap().description,
+        description
+    );
 
     // B edits around the mention: A gets the words, and Ann is A's Ann again.
     let mut edited = dev.description.clone();
@@ -158,7 +189,13 @@ async fn run(dc: bool) {
         doc["content"][0]["content"][0] = json!({"type": "text", "text": "Please ask "});
     }
     human_b
-        .update_issue(&twin.id, &IssueUpdate { description: Some(edited), ..IssueUpdate::default() })
+        .update_issue(
+            &twin.id,
+            &IssueUpdate {
+                description: Some(edited),
+                ..IssueUpdate::default()
+            },
+        )
         .await
         .unwrap();
     for _ in 0..2 {
@@ -167,7 +204,10 @@ async fn run(dc: bool) {
     }
     let sup = human_a.issue(&created.id).await.unwrap();
     assert_eq!(mentions(&sup.description), ["5b10a2844c20165700ede21a"]);
-    assert_eq!(sup.description.to_plain_text(), "Please ask @user, @Cat Ray and @Bob Stone");
+    assert_eq!(
+        sup.description.to_plain_text(),
+        "Please ask @user, @Cat Ray and @Bob Stone"
+    );
     let ra = node_a.sync(&connection.id).await.unwrap();
     let rb = node_b.sync(&connection.id).await.unwrap();
     assert_eq!((ra.writes, rb.writes), (0, 0), "converged");

@@ -109,8 +109,18 @@ fn quiet(rig: &RemoteRig, conn: &twinsync::connection::Connection) {
     rig.b.tracker.reset_calls();
     let (ra, rb) = rig.sync(conn);
     assert_eq!((ra.writes, rb.writes), (0, 0), "no echo");
-    assert_eq!(rig.a.tracker.calls().writes(), 0, "{}", rig.a.tracker.calls());
-    assert_eq!(rig.b.tracker.calls().writes(), 0, "{}", rig.b.tracker.calls());
+    assert_eq!(
+        rig.a.tracker.calls().writes(),
+        0,
+        "{}",
+        rig.a.tracker.calls()
+    );
+    assert_eq!(
+        rig.b.tracker.calls().writes(),
+        0,
+        "{}",
+        rig.b.tracker.calls()
+    );
 }
 
 #[test]
@@ -128,13 +138,19 @@ fn a_remote_twin_mentions_the_matching_user_or_names_them_in_plain_text() {
         mention("a-cat", "@Cat Ray"),
         text(".")
     ]));
-    let created = block_on(rig.a.human.create_issue(
-        &NewIssue::new(lit::project("SUP"), "Bug", "Printer on fire").description(description.clone()),
-    ))
+    let created = block_on(
+        rig.a.human.create_issue(
+            &NewIssue::new(lit::project("SUP"), "Bug", "Printer on fire")
+                .description(description.clone()),
+        ),
+    )
     .unwrap();
     block_on(rig.a.human.add_comment(
         &created.id,
-        &NewComment::public(para(json!([mention("a-ann", "@Ann Lee"), text(" can you look?")]))),
+        &NewComment::public(para(json!([
+            mention("a-ann", "@Ann Lee"),
+            text(" can you look?")
+        ]))),
     ))
     .unwrap();
     block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
@@ -206,7 +222,11 @@ fn a_remote_twin_mentions_the_matching_user_or_names_them_in_plain_text() {
     rig.sync(&conn);
     let sup = rig.a.issue("SUP-1");
     let last = &sup.comments.last().unwrap().body;
-    assert_eq!(mentions(last), Vec::<String>::new(), "never a-cat: another person");
+    assert_eq!(
+        mentions(last),
+        Vec::<String>::new(),
+        "never a-cat: another person"
+    );
     assert_eq!(last.to_plain_text(), "cc @Cat Ray");
     quiet(&rig, &conn);
 }
@@ -223,11 +243,16 @@ fn without_a_mapping_every_mention_arrives_as_text() {
             .set_user_mapping(&conn.id, UserMapping::none()),
     )
     .unwrap();
-    assert_eq!(rig.b.node.connection(&conn.id).unwrap().users, UserMapping::none());
-    block_on(rig.a.human.create_issue(
-        &NewIssue::new(lit::project("SUP"), "Bug", "Hi")
-            .description(para(json!([mention("a-ann", "@Ann Lee"), text(" hi")]))),
-    ))
+    assert_eq!(
+        rig.b.node.connection(&conn.id).unwrap().users,
+        UserMapping::none()
+    );
+    block_on(
+        rig.a.human.create_issue(
+            &NewIssue::new(lit::project("SUP"), "Bug", "Hi")
+                .description(para(json!([mention("a-ann", "@Ann Lee"), text(" hi")]))),
+        ),
+    )
     .unwrap();
     block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     let dev = rig.b.issue("DEV-1");

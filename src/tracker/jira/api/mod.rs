@@ -1,8 +1,8 @@
 //! The operations both Jira adapters share; [`Flavor`] holds what differs.
 
 mod attachments;
-mod properties;
 mod profiles;
+mod properties;
 mod users;
 mod writes;
 

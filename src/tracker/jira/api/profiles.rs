@@ -33,7 +33,10 @@ impl Jira {
         };
         let v = self
             .client
-            .json(self.call(Method::GET, "user", &["user"]).query(param, id.as_str()))
+            .json(
+                self.call(Method::GET, "user", &["user"])
+                    .query(param, id.as_str()),
+            )
             .await
             .map_err(|e| op(e, "get user").with_context("user", id))?;
         profile(&v).ok_or_else(|| {

@@ -175,7 +175,9 @@ fn mention_id(inner: &str) -> Option<String> {
     };
     let ok = !id.trim().is_empty()
         && id.trim() == id
-        && !id.chars().any(|c| c.is_control() || matches!(c, '[' | ']' | '|' | '\\'));
+        && !id
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '[' | ']' | '|' | '\\'));
     ok.then(|| id.to_owned())
 }
 

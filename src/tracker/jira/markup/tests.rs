@@ -135,14 +135,19 @@ fn mentions_round_trip_and_emoji_become_text() {
     let from_dc = wiki_to_adf("ping [~jsmith]");
     assert_eq!(
         from_dc,
-        doc(json!([para(json!([text("ping "), {"type": "mention", "attrs": {"id": "jsmith"}}]))]))
+        doc(json!([para(
+            json!([text("ping "), {"type": "mention", "attrs": {"id": "jsmith"}}])
+        )]))
     );
     assert_eq!(adf_to_wiki(&from_dc), "ping [~jsmith]");
 }
 
 #[test]
 fn cloud_account_mentions_round_trip_through_wiki_markup() {
-    for id in ["5b10ac8d82e05b22cc7d4ef5", "712020:0e8d4f7a-2b1c-4e5f-9a0b-1c2d3e4f5a6b"] {
+    for id in [
+        "5b10ac8d82e05b22cc7d4ef5",
+        "712020:0e8d4f7a-2b1c-4e5f-9a0b-1c2d3e4f5a6b",
+    ] {
         let wiki = format!("ask *now* [~accountid:{id}], please");
         let adf = wiki_to_adf(&wiki);
         assert_eq!(
@@ -159,10 +164,7 @@ fn cloud_account_mentions_round_trip_through_wiki_markup() {
         assert_eq!(wiki_to_adf(&adf_to_wiki(&adf)), adf, "a fixed point");
     }
     // Not a user: stays text.
-    assert_eq!(
-        wiki_to_adf("[~]"),
-        doc(json!([para(json!([text("@")]))]))
-    );
+    assert_eq!(wiki_to_adf("[~]"), doc(json!([para(json!([text("@")]))])));
 }
 
 #[test]
