@@ -34,8 +34,10 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
             state.set_field(field, rfp, local);
             continue;
         };
-        if let FieldValue::Rich(text) = &mapped {
-            mapped = FieldValue::Rich(input.localized(text));
+        if let FieldValue::Rich(text) = &mapped
+            && let Some(here) = input.localized(text)
+        {
+            mapped = FieldValue::Rich(here);
         }
         let mfp = mapped.fingerprint();
         if field == "issue_type" && mapped != received {

@@ -1,5 +1,6 @@
 //! Comments and attachments as sets keyed by identity.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::model::{Comment, CommentId, RichText};
@@ -35,16 +36,16 @@ fn comment_conflict(
 }
 
 /// A remote comment's body as written here (mentions mapped), with its fingerprint.
-struct Here {
-    body: RichText,
+struct Here<'a> {
+    body: Cow<'a, RichText>,
     fp: u64,
 }
 
-fn update_op(lc: &Comment, rc: &ReplicaComment, rfp: u64, here: &Here) -> Op {
+fn update_op(lc: &Comment, rc: &ReplicaComment, rfp: u64, here: &Here<'_>) -> Op {
     Op::UpdateComment {
         local: lc.id.clone(),
         origin: rc.id.clone(),
-        body: here.body.clone(),
+        body: here.body.clone().into_owned(),
         remote_fp: rfp,
         local_fp: here.fp,
     }
@@ -53,7 +54,7 @@ fn update_op(lc: &Comment, rc: &ReplicaComment, rfp: u64, here: &Here) -> Op {
 /// Whether the local comment `lc` says what `here` says, up to who each
 /// mention names: a copy of a comment whose mentions the other side wrote as
 /// text (or mapped), seen again when no link records it (a lost store).
-fn same_but_mentions(input: &PlanInput<'_>, lc: &Comment, here: &Here) -> bool {
+fn same_but_mentions(input: &PlanInput<'_>, lc: &Comment, here: &Here<'_>) -> bool {
     let Some(users) = input.users else {
         return false;
     };
@@ -89,10 +90,15 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
             .get(i)
             .copied()
             .unwrap_or_else(|| rich_fingerprint(&rc.body));
-        let here = {
-            let body = input.localized(&rc.body);
-            let fp = rich_fingerprint(&body);
-            Here { body, fp }
+        let here = match input.localized(&rc.body) {
+            Some(body) => Here {
+                fp: rich_fingerprint(&body),
+                body: Cow::Owned(body),
+            },
+            None => Here {
+                body: Cow::Borrowed(&rc.body),
+                fp: rfp,
+            },
         };
         if let Some(pos) = state.comments.iter().position(|l| l.remote == rc.id) {
             let link = state.comments[pos].clone();
@@ -247,11 +253,11 @@ fn drop_superseded_links(
     }
 }
 
-fn add_op(rc: &ReplicaComment, rfp: u64, here: Here) -> Op {
+fn add_op(rc: &ReplicaComment, rfp: u64, here: Here<'_>) -> Op {
     Op::AddComment {
         origin: rc.id.clone(),
         author: rc.author.clone(),
-        body: here.body,
+        body: here.body.into_owned(),
         remote_fp: rfp,
         local_fp: here.fp,
     }

@@ -156,12 +156,11 @@ pub struct PlanInput<'a> {
 
 impl PlanInput<'_> {
     /// `text` from the replica as it is written here (mentions mapped on a
-    /// remote connection).
-    pub(crate) fn localized(&self, text: &RichText) -> RichText {
-        match self.users {
-            Some(users) => crate::rules::localize_mentions(text, users, &self.replica.users),
-            None => text.clone(),
-        }
+    /// remote connection), or `None` when that is `text` itself.
+    pub(crate) fn localized(&self, text: &RichText) -> Option<RichText> {
+        let users = self.users?;
+        crate::rules::has_mention(text)
+            .then(|| crate::rules::localize_mentions(text, users, &self.replica.users))
     }
 }
 

@@ -25,8 +25,8 @@ mod versions;
 
 pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
 pub use custom::{LabelsRule, StatusMapping};
-pub(crate) use users::without_mentions;
 pub use users::{UserMatches, localize_mentions, mentioned_in, mentioned_users};
+pub(crate) use users::{has_mention, without_mentions};
 pub use versions::{RuleHistory, RuleSpec, RuleVersion};
 
 /// One synced field: how it goes out, how it comes in.

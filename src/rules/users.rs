@@ -215,17 +215,24 @@ pub fn localize_mentions(
     profiles: &[UserProfile],
 ) -> RichText {
     match text {
-        RichText::Adf(doc) if has_mention(doc) => RichText::Adf(rewrite(doc, matches, profiles)),
+        RichText::Adf(doc) if has_mention_node(doc) => {
+            RichText::Adf(rewrite(doc, matches, profiles))
+        }
         other => other.clone(),
     }
 }
 
-fn has_mention(value: &Value) -> bool {
+/// Whether `text` holds a mention.
+pub(crate) fn has_mention(text: &RichText) -> bool {
+    matches!(text, RichText::Adf(doc) if has_mention_node(doc))
+}
+
+fn has_mention_node(value: &Value) -> bool {
     is_mention(value)
         || value
             .get("content")
             .and_then(Value::as_array)
-            .is_some_and(|c| c.iter().any(has_mention))
+            .is_some_and(|c| c.iter().any(has_mention_node))
 }
 
 /// `text` with every mention written as its text ("@Name", the name from
@@ -236,7 +243,7 @@ pub(crate) fn without_mentions(text: &RichText, names: &BTreeMap<UserId, String>
     let RichText::Adf(doc) = text else {
         return text.clone();
     };
-    if !has_mention(doc) {
+    if !has_mention_node(doc) {
         return text.clone();
     }
     let none = UserMatches::new();
