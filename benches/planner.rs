@@ -89,6 +89,7 @@ fn twins(
                 target: dev,
                 rules,
                 options: PlanOptions::default(),
+                users: None,
             })
             .expect("plan");
             let mut state = first.state.clone().expect("a new twin's state");
@@ -173,6 +174,7 @@ fn bench(c: &mut Criterion) {
                             target: &dev,
                             rules: &rules,
                             options: PlanOptions::default(),
+                            users: None,
                         }))
                         .expect("plan");
                         with_writes += usize::from(!p.is_empty());

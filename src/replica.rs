@@ -22,7 +22,7 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     AttachmentId, CommentId, ConnectionId, InstanceUrl, IssueId, IssueKey, ProjectKey, RichText,
-    Sha256,
+    Sha256, UserProfile,
 };
 
 /// The replica format this version of twinsync writes and reads.
@@ -149,6 +149,14 @@ pub struct Replica {
     /// Further fields, for rule sets beyond Basic (such as `status`, `labels`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, Value>,
+    /// The users the description and comments mention, as the origin's
+    /// tracker shows them (sorted by id; filled by the engine on remote
+    /// connections). The receiving side maps each through its
+    /// [`UserMapping`](crate::model::UserMapping); a mention of a user not
+    /// listed (a replica from an older peer) arrives as plain text. Not part
+    /// of any fingerprint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<UserProfile>,
 }
 
 impl Replica {
@@ -165,6 +173,7 @@ impl Replica {
             attachments: Vec::new(),
             mirror_of: None,
             fields: BTreeMap::new(),
+            users: Vec::new(),
         }
     }
 

@@ -36,6 +36,7 @@ mod with_nothing_optional {
         capabilities.attachments = false;
         capabilities.delete_comments = false;
         capabilities.permissions = false;
+        capabilities.users = false;
         let mut fixture = twinsync::testkit::memory_fixture_for(memory.clone());
         fixture.tracker = Arc::new(LimitedTracker::new(Arc::new(memory), capabilities));
         fixture

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::model::{ConnectionId, InstanceUrl, ProjectKey};
+use crate::model::{ConnectionId, InstanceUrl, ProjectKey, UserMapping};
 use crate::plan::{ConflictPolicy, DeletionGuard};
 use crate::rules::RuleSetKind;
 use crate::trigger::Trigger;
@@ -108,6 +108,12 @@ pub struct Connection {
     /// Connections stored without triggers read back with none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<Trigger>,
+    /// This node's user mapping: who the other site's users are here (used
+    /// on remote connections for mentions; see
+    /// [`Admin::set_user_mapping`](crate::engine::Admin::set_user_mapping)).
+    /// Connections stored without one read back with the default (by email).
+    #[serde(default, skip_serializing_if = "UserMapping::is_default")]
+    pub users: UserMapping,
 }
 
 impl Connection {

@@ -190,6 +190,7 @@ impl NodeBuilder {
                 boot,
                 remote,
                 keys: RwLock::new(KeyRing::new(self.node_key)),
+                users: Default::default(),
             }),
         };
         node.load_published_rules()?;

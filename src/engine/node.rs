@@ -34,6 +34,8 @@ pub(in crate::engine) struct Inner {
     /// The node key (and the keys it rotated away from): what seals the
     /// connection secrets in the store.
     pub(in crate::engine) keys: RwLock<KeyRing>,
+    /// Users looked up on this node's tracker during this run.
+    pub(in crate::engine) users: crate::engine::sync::users::UserCache,
 }
 
 /// The sync engine attached to one tracker instance and one store.

@@ -5,6 +5,7 @@ mod ids;
 mod issue;
 mod node_url;
 mod rich_text;
+mod users;
 
 pub use crate::connection::ConnectionId;
 pub use ids::{AttachmentId, CommentId, InstanceUrl, IssueId, IssueKey, ProjectKey, UserId};
@@ -13,3 +14,4 @@ pub use issue::{
 };
 pub use node_url::NodeUrl;
 pub use rich_text::RichText;
+pub use users::{UserMapping, UserProfile};

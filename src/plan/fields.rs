@@ -25,7 +25,7 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
         if base.as_ref().is_some_and(|b| b.remote == rfp) {
             continue; // remote unchanged
         }
-        let Some(mapped) = rule.incoming(&received, input.target)? else {
+        let Some(mut mapped) = rule.incoming(&received, input.target)? else {
             // The rules keep this field as it is here; remember what was sent.
             let local = base.map_or_else(
                 || input.local.map_or(0, |l| rule.current(l).fingerprint()),
@@ -34,6 +34,11 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
             state.set_field(field, rfp, local);
             continue;
         };
+        if let FieldValue::Rich(text) = &mapped
+            && let Some(here) = input.localized(text)
+        {
+            mapped = FieldValue::Rich(here);
+        }
         let mfp = mapped.fingerprint();
         if field == "issue_type" && mapped != received {
             plan.notes.push(format!(

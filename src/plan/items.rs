@@ -1,9 +1,11 @@
 //! Comments and attachments as sets keyed by identity.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use crate::model::{Comment, CommentId};
+use crate::model::{Comment, CommentId, RichText};
 use crate::replica::{FieldValue, Marker, ReplicaComment, rich_fingerprint};
+use crate::rules::without_mentions;
 
 use super::state::UNSYNCED;
 use super::{
@@ -33,14 +35,34 @@ fn comment_conflict(
     winner
 }
 
-fn update_op(lc: &Comment, rc: &ReplicaComment, rfp: u64) -> Op {
+/// A remote comment's body as written here (mentions mapped), with its fingerprint.
+struct Here<'a> {
+    body: Cow<'a, RichText>,
+    fp: u64,
+}
+
+fn update_op(lc: &Comment, rc: &ReplicaComment, rfp: u64, here: &Here<'_>) -> Op {
     Op::UpdateComment {
         local: lc.id.clone(),
         origin: rc.id.clone(),
-        body: rc.body.clone(),
+        body: here.body.clone().into_owned(),
         remote_fp: rfp,
-        local_fp: rfp,
+        local_fp: here.fp,
     }
+}
+
+/// Whether the local comment `lc` says what `here` says, up to who each
+/// mention names: a copy of a comment whose mentions the other side wrote as
+/// text (or mapped), seen again when no link records it (a lost store).
+fn same_but_mentions(input: &PlanInput<'_>, lc: &Comment, here: &Here<'_>) -> bool {
+    let Some(users) = input.users else {
+        return false;
+    };
+    let names = users
+        .iter()
+        .map(|(_, ours)| (ours.id.clone(), ours.display_name.clone()))
+        .collect();
+    without_mentions(&lc.body, &names) == without_mentions(&here.body, &names)
 }
 
 pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Plan) {
@@ -68,6 +90,16 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
             .get(i)
             .copied()
             .unwrap_or_else(|| rich_fingerprint(&rc.body));
+        let here = match input.localized(&rc.body) {
+            Some(body) => Here {
+                fp: rich_fingerprint(&body),
+                body: Cow::Owned(body),
+            },
+            None => Here {
+                body: Cow::Borrowed(&rc.body),
+                fp: rfp,
+            },
+        };
         if let Some(pos) = state.comments.iter().position(|l| l.remote == rc.id) {
             let link = state.comments[pos].clone();
             if link.remote_fp == rfp {
@@ -86,13 +118,13 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                 }
                 Some(lc) => {
                     let lfp = rich_fingerprint(&lc.body);
-                    if lfp == rfp {
+                    if lfp == here.fp {
                         state.comments[pos].remote_fp = rfp;
                         state.comments[pos].local_fp = lfp;
                     } else if lfp == link.local_fp
                         || comment_conflict(input, plan, rc, rfp, lc, lfp) == Winner::Remote
                     {
-                        plan.ops.push(update_op(lc, rc, rfp));
+                        plan.ops.push(update_op(lc, rc, rfp, &here));
                     } else {
                         // Ours is kept and counts as changed, so it travels back.
                         state.comments[pos].remote_fp = rfp;
@@ -111,7 +143,7 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                 local_comments.iter().find(|lc| {
                     !linked_local.contains(&lc.id)
                         && lc.author.display_name == rc.author
-                        && rich_fingerprint(&lc.body) == rfp
+                        && rich_fingerprint(&lc.body) == here.fp
                 })
             })
             .filter(|lc| !linked_local.contains(&lc.id));
@@ -125,7 +157,7 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                     remote_fp: rfp,
                     local_fp: lfp,
                 };
-                if lfp != rfp {
+                if lfp != here.fp && !same_but_mentions(input, lc, &here) {
                     // Unknown base: the issue connected from wins, or decide
                     // as a conflict.
                     let winner = match input.options.source {
@@ -133,16 +165,16 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                         None => comment_conflict(input, plan, rc, rfp, lc, lfp),
                     };
                     if winner == Winner::Remote {
-                        link.local_fp = rfp;
+                        link.local_fp = here.fp;
                         state.comments.push(link);
-                        plan.ops.push(update_op(lc, rc, rfp));
+                        plan.ops.push(update_op(lc, rc, rfp, &here));
                         continue;
                     }
                     link.local_fp = UNSYNCED; // ours counts as changed and travels back
                 }
                 state.comments.push(link);
             }
-            None => plan.ops.push(add_op(rc, rfp)),
+            None => plan.ops.push(add_op(rc, rfp, here)),
         }
     }
 
@@ -221,13 +253,13 @@ fn drop_superseded_links(
     }
 }
 
-fn add_op(rc: &ReplicaComment, rfp: u64) -> Op {
+fn add_op(rc: &ReplicaComment, rfp: u64, here: Here<'_>) -> Op {
     Op::AddComment {
         origin: rc.id.clone(),
         author: rc.author.clone(),
-        body: rc.body.clone(),
+        body: here.body.into_owned(),
         remote_fp: rfp,
-        local_fp: rfp,
+        local_fp: here.fp,
     }
 }
 

@@ -17,7 +17,7 @@ use crate::model::{
     AttachmentId, CommentId, ConnectionId, Issue, IssueRef, ProjectInfo, ProjectKey, RichText,
 };
 use crate::replica::{FieldValue, Fingerprints, Replica};
-use crate::rules::RuleSet;
+use crate::rules::{RuleSet, UserMatches};
 use crate::tracker::IssueUpdate;
 
 mod fields;
@@ -146,6 +146,22 @@ pub struct PlanInput<'a> {
     pub rules: &'a RuleSet,
     /// Policy, guard and matching options.
     pub options: PlanOptions,
+    /// How mentions in the replica's text are written here: `None` keeps
+    /// them as they are (a local connection: both sides are one site);
+    /// `Some` maps them through these matches, and writes anyone unmatched
+    /// as plain text (a remote connection; see
+    /// [`localize_mentions`](crate::rules::localize_mentions)).
+    pub users: Option<&'a UserMatches>,
+}
+
+impl PlanInput<'_> {
+    /// `text` from the replica as it is written here (mentions mapped on a
+    /// remote connection), or `None` when that is `text` itself.
+    pub(crate) fn localized(&self, text: &RichText) -> Option<RichText> {
+        let users = self.users?;
+        crate::rules::has_mention(text)
+            .then(|| crate::rules::localize_mentions(text, users, &self.replica.users))
+    }
 }
 
 /// One write on the receiving side.

@@ -20,10 +20,13 @@ use crate::tracker::IssueUpdate;
 
 mod basic;
 mod custom;
+mod users;
 mod versions;
 
 pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
 pub use custom::{LabelsRule, StatusMapping};
+pub use users::{UserMatches, localize_mentions, mentioned_in, mentioned_users};
+pub(crate) use users::{has_mention, without_mentions};
 pub use versions::{RuleHistory, RuleSpec, RuleVersion};
 
 /// One synced field: how it goes out, how it comes in.

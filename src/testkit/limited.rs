@@ -48,6 +48,7 @@ impl LimitedTracker {
             attachments: own.attachments && capabilities.attachments,
             delete_comments: own.delete_comments && capabilities.delete_comments,
             permissions: own.permissions && capabilities.permissions,
+            users: own.users && capabilities.users,
             max_page_size: own.max_page_size.min(capabilities.max_page_size),
         };
         LimitedTracker {
@@ -114,6 +115,14 @@ macro_rules! limit {
     }};
     ($self:ident, group_members, $kind:ident, $args:tt, $call:expr) => {{
         $self.allow(true, |c| c.permissions, "permissions")?;
+        $call
+    }};
+    ($self:ident, user_profile, $kind:ident, $args:tt, $call:expr) => {{
+        $self.allow(true, |c| c.users, "users")?;
+        $call
+    }};
+    ($self:ident, users_by_email, $kind:ident, $args:tt, $call:expr) => {{
+        $self.allow(true, |c| c.users, "users")?;
         $call
     }};
     ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {

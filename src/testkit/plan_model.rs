@@ -354,6 +354,7 @@ impl ModelPair {
             target: &to.project,
             rules: &self.rules,
             options: self.options,
+            users: None,
         })
     }
 

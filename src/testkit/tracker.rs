@@ -47,6 +47,7 @@ macro_rules! tracker_conformance {
             updated_since_finds_changed_issues,
             missing_things_are_not_found,
             permission_queries,
+            user_lookups,
         );
     };
     (@cases $fixture:expr, $block_on:path; $($case:ident),* $(,)?) => {
@@ -683,4 +684,22 @@ pub async fn permission_queries(f: &TrackerFixture) {
             .expect("group_members()"),
         None
     );
+}
+
+/// With the `users` capability, an account nobody has is `NotFound` and an
+/// address nobody has finds nobody (never a partial match); without it, both
+/// lookups are `Unsupported`.
+pub async fn user_lookups(f: &TrackerFixture) {
+    let t = &f.tracker;
+    let nobody = crate::model::UserId::new(unique("twinsync-nobody")).expect("a user id");
+    let email = format!("{}@twinsync.invalid", unique("nobody"));
+    if !t.capabilities().users {
+        assert_unsupported(t.user_profile(&nobody).await, "user_profile()", "users");
+        assert_unsupported(t.users_by_email(&email).await, "users_by_email()", "users");
+        return;
+    }
+    let err = t.user_profile(&nobody).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "an unknown account: {err}");
+    let found = t.users_by_email(&email).await.expect("a search");
+    assert!(found.is_empty(), "nobody has {email}: {found:?}");
 }

@@ -285,6 +285,32 @@ macro_rules! forward_tracker {
                     self.$field.group_members(group).await
                 )
             }
+
+            async fn user_profile(
+                &self,
+                id: &$crate::model::UserId,
+            ) -> $crate::Result<$crate::model::UserProfile> {
+                $($around)+!(
+                    self,
+                    user_profile,
+                    read,
+                    (id),
+                    self.$field.user_profile(id).await
+                )
+            }
+
+            async fn users_by_email(
+                &self,
+                email: &str,
+            ) -> $crate::Result<::std::vec::Vec<$crate::model::UserProfile>> {
+                $($around)+!(
+                    self,
+                    users_by_email,
+                    read,
+                    (email),
+                    self.$field.users_by_email(email).await
+                )
+            }
         }
     };
 }

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use crate::error::Result;
 use crate::model::{
     AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
-    ProjectKey, RichText, UserId,
+    ProjectKey, RichText, UserId, UserProfile,
 };
 
 mod ext;
@@ -237,6 +237,43 @@ pub trait Tracker: Debug + Send + Sync + 'static {
     ///
     /// `Unsupported` when the adapter cannot tell.
     async fn group_members(&self, group: &str) -> Result<Option<Vec<UserId>>>;
+
+    /// A user by account id: display name and, when the tracker shows it,
+    /// email address. Remote connections look up the users a replica's text
+    /// mentions (see [`UserMapping`](crate::model::UserMapping)).
+    ///
+    /// The default body answers `Unsupported`: an adapter that implements it
+    /// sets the `users` capability.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown account; `Unsupported` without the `users`
+    /// capability.
+    async fn user_profile(&self, id: &UserId) -> Result<UserProfile> {
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            "this tracker cannot look up users",
+        )
+        .with_context("user", id))
+    }
+
+    /// The users whose email address is exactly `email` (compared
+    /// case-insensitively; never a partial match), as far as the tracker
+    /// shows emails: an empty list when nobody has it or emails are hidden.
+    ///
+    /// The default body answers `Unsupported`: an adapter that implements it
+    /// sets the `users` capability.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` without the `users` capability.
+    async fn users_by_email(&self, email: &str) -> Result<Vec<UserProfile>> {
+        let _ = email;
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            "this tracker cannot find users by email",
+        ))
+    }
 }
 
 #[cfg(test)]

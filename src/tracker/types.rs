@@ -45,6 +45,12 @@ pub struct Capabilities {
     pub delete_comments: bool,
     /// Admin and group queries for project-level permissions.
     pub permissions: bool,
+    /// Users can be looked up by account id and found by email
+    /// ([`Tracker::user_profile`](super::Tracker::user_profile),
+    /// [`Tracker::users_by_email`](super::Tracker::users_by_email)); without
+    /// it, mentions on remote connections arrive as plain text.
+    #[serde(default)]
+    pub users: bool,
     /// The largest page a search returns.
     pub max_page_size: u32,
 }
@@ -58,6 +64,7 @@ impl Capabilities {
             attachments: true,
             delete_comments: true,
             permissions: true,
+            users: true,
             max_page_size,
         }
     }

@@ -87,6 +87,7 @@ impl Node {
             status: ConnectionStatus::Active,
             created: now,
             triggers: Vec::new(),
+            users: Default::default(),
         };
         let taken = |txn: &mut dyn crate::store::StoreTxn| -> Result<()> {
             if txn

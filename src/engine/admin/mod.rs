@@ -12,3 +12,4 @@ mod rules;
 pub(super) mod status;
 pub(super) mod test_run;
 pub(super) mod triggers;
+mod users;

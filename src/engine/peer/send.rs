@@ -290,7 +290,7 @@ impl Node {
             return Ok(Pushed::NotUnderSync);
         }
         let rules = self.rules_for(conn)?;
-        let replica = rules.outgoing(issue, origin_of(self, issue), &conn.id);
+        let mut replica = rules.outgoing(issue, origin_of(self, issue), &conn.id);
         let fp = rules.fingerprints(&replica).whole;
         let failed = match &state {
             Some(s) => self
@@ -321,6 +321,8 @@ impl Node {
             self.inline_files(issue, state.as_ref().filter(|_| !failed))
                 .await?
         };
+        // Who its text mentions, for the other side's user mapping.
+        self.fill_users(&mut replica).await?;
         let flags = flags.unwrap_or(Outgoing {
             key: issue.key.clone(),
             new: false,

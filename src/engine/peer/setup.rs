@@ -167,6 +167,7 @@ pub(super) fn new_connection(
         status,
         created,
         triggers: Vec::new(),
+        users: Default::default(),
     }
 }
 

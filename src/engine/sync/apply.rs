@@ -77,6 +77,12 @@ impl Node {
             let theirs = rules.outgoing(t, origin, &conn.id);
             seen.issue(t, rules.fingerprints(&theirs).whole);
         }
+        // Over a remote connection, mentions name the other site's users:
+        // resolved here, so that the planner stays pure.
+        let users = match conn.is_local() {
+            true => None,
+            false => Some(self.resolve_users(conn, req.replica).await?),
+        };
         let plan = plan(&PlanInput {
             connection: &conn.id,
             replica: req.replica,
@@ -94,6 +100,7 @@ impl Node {
                 match_existing: req.match_existing,
                 source: req.source,
             },
+            users: users.as_ref(),
         })
         .map_err(|e| {
             e.with_issue(&req.replica.origin.key)

@@ -11,3 +11,4 @@ pub(super) mod refusals;
 mod run;
 pub(super) mod twin;
 pub(super) mod types;
+pub(super) mod users;

@@ -195,6 +195,20 @@ macro_rules! delegate_tracker {
             ) -> $crate::Result<Option<Vec<$crate::model::UserId>>> {
                 self.jira.group_members(group).await
             }
+
+            async fn user_profile(
+                &self,
+                id: &$crate::model::UserId,
+            ) -> $crate::Result<$crate::model::UserProfile> {
+                self.jira.user_profile(id).await
+            }
+
+            async fn users_by_email(
+                &self,
+                email: &str,
+            ) -> $crate::Result<Vec<$crate::model::UserProfile>> {
+                self.jira.users_by_email(email).await
+            }
         }
 
         /// Reads and writes the engine does not need (so

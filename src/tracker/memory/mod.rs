@@ -14,7 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     AttachmentId, AttachmentMeta, Comment, CommentId, InstanceUrl, Issue, IssueId, IssueKey,
-    ProjectInfo, ProjectKey, RichText, UserId, UserRef,
+    ProjectInfo, ProjectKey, RichText, UserId, UserProfile, UserRef,
 };
 use crate::tracker::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
@@ -310,6 +310,37 @@ impl MemoryTracker {
     /// Registers a user.
     pub fn add_user(&self, user: UserRef) {
         lock(&self.shared.state).users.insert(user.id.clone(), user);
+    }
+
+    /// Registers a user with a profile: display name and, when `email` is
+    /// set, an email address [`users_by_email`](Tracker::users_by_email)
+    /// finds and [`user_profile`](Tracker::user_profile) shows (without it,
+    /// the user hides their email, as Jira Cloud users may).
+    pub fn add_profile(&self, profile: UserProfile) {
+        let mut state = lock(&self.shared.state);
+        let id = profile.id.clone();
+        state
+            .users
+            .insert(id.clone(), UserRef::new(id.clone(), profile.display_name));
+        match profile.email {
+            Some(email) => state.emails.insert(id, email),
+            None => state.emails.remove(&id),
+        };
+    }
+
+    /// Every registered user's profile (emails only where shown), sorted
+    /// by id: what a fake tracker's user search looks through.
+    pub fn inspect_users(&self) -> Vec<UserProfile> {
+        let state = lock(&self.shared.state);
+        state
+            .users
+            .values()
+            .map(|u| UserProfile {
+                id: u.id.clone(),
+                display_name: u.display_name.clone(),
+                email: state.emails.get(&u.id).cloned(),
+            })
+            .collect()
     }
 
     /// Makes `user` a global admin, or not.
@@ -746,6 +777,36 @@ impl Tracker for MemoryTracker {
     async fn group_members(&self, group: &str) -> Result<Option<Vec<UserId>>> {
         self.call(OpKind::User, |s, _, _| {
             Ok(s.groups.get(group).map(|m| m.iter().cloned().collect()))
+        })
+        .await
+    }
+
+    async fn user_profile(&self, id: &UserId) -> Result<UserProfile> {
+        self.call(OpKind::User, |s, _, _| {
+            let user = s.users.get(id).ok_or_else(|| not_found("user", id))?;
+            Ok(UserProfile {
+                id: user.id.clone(),
+                display_name: user.display_name.clone(),
+                email: s.emails.get(id).cloned(),
+            })
+        })
+        .await
+    }
+
+    async fn users_by_email(&self, email: &str) -> Result<Vec<UserProfile>> {
+        self.call(OpKind::User, |s, _, _| {
+            Ok(s.emails
+                .iter()
+                .filter(|(_, e)| e.eq_ignore_ascii_case(email))
+                .filter_map(|(id, e)| {
+                    let user = s.users.get(id)?;
+                    Some(UserProfile {
+                        id: id.clone(),
+                        display_name: user.display_name.clone(),
+                        email: Some(e.clone()),
+                    })
+                })
+                .collect())
         })
         .await
     }

@@ -49,6 +49,8 @@ pub(super) struct Snapshot {
     issues: Vec<Issue>,
     attachments: Vec<SavedContent>,
     users: Vec<UserRef>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    emails: BTreeMap<UserId, String>,
     global_admins: BTreeSet<UserId>,
     project_admins: BTreeMap<ProjectKey, BTreeSet<UserId>>,
     groups: BTreeMap<String, BTreeSet<UserId>>,
@@ -97,6 +99,7 @@ impl Snapshot {
             issues: state.issues.values().map(|r| r.current.clone()).collect(),
             attachments,
             users: state.users.values().cloned().collect(),
+            emails: state.emails.clone(),
             global_admins: state.global_admins.clone(),
             project_admins: state.project_admins.clone(),
             groups: state.groups.clone(),
@@ -163,6 +166,7 @@ impl Snapshot {
         for user in self.users {
             state.users.insert(user.id.clone(), user);
         }
+        state.emails = self.emails;
         let mut contents: HashMap<AttachmentId, Arc<[u8]>> = HashMap::new();
         for saved in self.attachments {
             let content = STANDARD

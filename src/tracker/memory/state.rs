@@ -33,6 +33,8 @@ pub(super) struct State {
     pub(super) attachments: HashMap<AttachmentId, (u64, Arc<[u8]>)>,
     pub(super) next_id: u64,
     pub(super) users: BTreeMap<UserId, UserRef>,
+    /// Users' email addresses (a user without one here hides it).
+    pub(super) emails: BTreeMap<UserId, String>,
     pub(super) global_admins: BTreeSet<UserId>,
     pub(super) project_admins: BTreeMap<ProjectKey, BTreeSet<UserId>>,
     pub(super) groups: BTreeMap<String, BTreeSet<UserId>>,

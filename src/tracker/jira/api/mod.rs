@@ -1,6 +1,7 @@
 //! The operations both Jira adapters share; [`Flavor`] holds what differs.
 
 mod attachments;
+mod profiles;
 mod properties;
 mod users;
 mod writes;

@@ -411,6 +411,10 @@ fn inline_nodes(pieces: Vec<Piece>) -> Vec<Value> {
                 flush(&mut run, &mut out);
                 out.push(json!({"type": "hardBreak"}));
             }
+            Piece::Mention(id) => {
+                flush(&mut run, &mut out);
+                out.push(json!({"type": "mention", "attrs": {"id": id}}));
+            }
             Piece::Ch(c, marks) => match &mut run {
                 Some((text, m)) if *m == marks => text.push(c),
                 _ => {
@@ -571,6 +575,13 @@ fn inline(s: &[char], marks: &[Mark], out: &mut Vec<Piece>) {
             '[' => {
                 if let Some(end) = find_unescaped(s, i + 1, ']') {
                     let inner = &s[i + 1..end];
+                    if inner.first() == Some(&'~')
+                        && let Some(id) = super::mention_id(&unescape(&inner[1..]))
+                    {
+                        out.push(Piece::Mention(id));
+                        i = end + 1;
+                        continue;
+                    }
                     if inner.first() == Some(&'~') {
                         literal('@', out);
                         for ch in unescape(&inner[1..]).chars() {

@@ -4,8 +4,9 @@
 //! Covered both ways: paragraphs and line breaks, headings, bold, italic,
 //! strike-through, underline, superscript, subscript, inline code, links,
 //! bullet and numbered lists (nested), code blocks, quotes, rules and tables
-//! (best effort: one paragraph per cell). Mentions, emoji, dates and statuses
-//! become their text; anything else becomes plain text.
+//! (best effort: one paragraph per cell), mentions (`[~username]` and
+//! `[~accountid:…]` ⇄ ADF `mention` nodes, which carry the id only). Emoji,
+//! dates and statuses become their text; anything else becomes plain text.
 //!
 //! The conversion is built so that twins converge: for any ADF document `a`,
 //! `b = wiki_to_adf(&adf_to_wiki(a))` is a fixed point —
@@ -150,6 +151,34 @@ fn normalize_marks(mut marks: Vec<Mark>) -> Vec<Mark> {
 enum Piece {
     Ch(char, Vec<Mark>),
     Break,
+    /// A mention of the user with this id (`[~id]`, `[~accountid:id]`).
+    Mention(String),
+}
+
+/// A mention as wiki markup: `[~accountid:…]` for a Jira Cloud account id
+/// (`557058:…`, `712020:…` or 24 hex digits), `[~username]` otherwise.
+fn mention_wiki(id: &str) -> String {
+    let cloud = id.contains(':') || (id.len() == 24 && id.chars().all(|c| c.is_ascii_hexdigit()));
+    if cloud {
+        format!("[~accountid:{id}]")
+    } else {
+        format!("[~{id}]")
+    }
+}
+
+/// The user id of a wiki mention's inside (after `[~`), or `None` when it
+/// names nobody a mention can hold.
+fn mention_id(inner: &str) -> Option<String> {
+    let id = match inner.get(..10) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("accountid:") => &inner[10..],
+        _ => inner,
+    };
+    let ok = !id.trim().is_empty()
+        && id.trim() == id
+        && !id
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '[' | ']' | '|' | '\\'));
+    ok.then(|| id.to_owned())
 }
 
 /// Moves whitespace at the edges of a delimiter mark's span out of the mark:
@@ -202,6 +231,7 @@ fn is_blank(pieces: &[Piece]) -> bool {
     pieces.iter().all(|p| match p {
         Piece::Ch(c, _) => c.is_whitespace(),
         Piece::Break => true,
+        Piece::Mention(_) => false,
     })
 }
 

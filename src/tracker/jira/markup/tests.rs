@@ -125,15 +125,46 @@ fn headings_lists_code_quotes_rules_tables() {
 }
 
 #[test]
-fn mentions_and_emoji_become_text() {
+fn mentions_round_trip_and_emoji_become_text() {
     let adf = doc(json!([para(json!([
         {"type": "mention", "attrs": {"id": "abc", "text": "@Ann"}},
         text(" "),
         {"type": "emoji", "attrs": {"shortName": ":smile:"}},
     ]))]));
-    assert_eq!(settles(&adf), "@Ann :smile:");
+    assert_eq!(settles(&adf), "[~abc] :smile:");
     let from_dc = wiki_to_adf("ping [~jsmith]");
-    assert_eq!(from_dc, doc(json!([para(json!([text("ping @jsmith")]))])));
+    assert_eq!(
+        from_dc,
+        doc(json!([para(
+            json!([text("ping "), {"type": "mention", "attrs": {"id": "jsmith"}}])
+        )]))
+    );
+    assert_eq!(adf_to_wiki(&from_dc), "ping [~jsmith]");
+}
+
+#[test]
+fn cloud_account_mentions_round_trip_through_wiki_markup() {
+    for id in [
+        "5b10ac8d82e05b22cc7d4ef5",
+        "712020:0e8d4f7a-2b1c-4e5f-9a0b-1c2d3e4f5a6b",
+    ] {
+        let wiki = format!("ask *now* [~accountid:{id}], please");
+        let adf = wiki_to_adf(&wiki);
+        assert_eq!(
+            adf,
+            doc(json!([para(json!([
+                text("ask "),
+                {"type": "text", "text": "now", "marks": [{"type": "strong"}]},
+                text(" "),
+                {"type": "mention", "attrs": {"id": id}},
+                text(", please")
+            ]))]))
+        );
+        assert_eq!(adf_to_wiki(&adf), wiki, "back to the same markup");
+        assert_eq!(wiki_to_adf(&adf_to_wiki(&adf)), adf, "a fixed point");
+    }
+    // Not a user: stays text.
+    assert_eq!(wiki_to_adf("[~]"), doc(json!([para(json!([text("@")]))])));
 }
 
 #[test]

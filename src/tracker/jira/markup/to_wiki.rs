@@ -255,7 +255,10 @@ fn inline_node(node: &Value, outer: &[Mark], out: &mut Vec<Piece>) {
             );
         }
         "hardBreak" => out.push(Piece::Break),
-        "mention" => push_text(attr("text").unwrap_or("@user"), outer, out),
+        "mention" => match attr("id").and_then(super::mention_id) {
+            Some(id) => out.push(Piece::Mention(id)),
+            None => push_text(attr("text").unwrap_or("@user"), outer, out),
+        },
         "emoji" => push_text(attr("text").or(attr("shortName")).unwrap_or(""), outer, out),
         "status" => push_text(attr("text").unwrap_or(""), outer, out),
         "date" => push_text(attr("timestamp").unwrap_or(""), outer, out),
@@ -279,6 +282,8 @@ enum Tok {
     Close(Mark),
     Lit(char),
     Break,
+    /// Markup written as it is (a mention).
+    Raw(String),
 }
 
 /// Renders pieces as wiki inline markup; `line_break` is what a break becomes.
@@ -297,6 +302,10 @@ fn render(pieces: Vec<Piece>, line_break: &str) -> String {
             Piece::Break => {
                 close_to(&mut stack, 0, &mut toks);
                 toks.push(Tok::Break);
+            }
+            Piece::Mention(id) => {
+                close_to(&mut stack, 0, &mut toks);
+                toks.push(Tok::Raw(super::mention_wiki(&id)));
             }
             Piece::Ch(c, marks) => {
                 let common = stack.iter().zip(&marks).take_while(|(a, b)| a == b).count();
@@ -320,6 +329,7 @@ fn render(pieces: Vec<Piece>, line_break: &str) -> String {
         match tok {
             Tok::Lit(c) => chars.push((*c, true)),
             Tok::Break => markup(line_break, &mut chars),
+            Tok::Raw(s) => markup(s, &mut chars),
             Tok::Open(Mark::Link(_)) => markup("[", &mut chars),
             Tok::Close(Mark::Link(href)) => {
                 let mut s = String::from("|");
@@ -353,14 +363,14 @@ fn brace_forms(toks: &[Tok]) -> Vec<usize> {
     let lit_before = |i: usize| -> Option<char> {
         toks[..i].iter().rev().find_map(|t| match t {
             Tok::Lit(c) => Some(Some(*c)),
-            Tok::Break => Some(None),
+            Tok::Break | Tok::Raw(_) => Some(None),
             _ => None,
         })?
     };
     let lit_after = |i: usize| -> Option<char> {
         toks[i + 1..].iter().find_map(|t| match t {
             Tok::Lit(c) => Some(Some(*c)),
-            Tok::Break => Some(None),
+            Tok::Break | Tok::Raw(_) => Some(None),
             _ => None,
         })?
     };

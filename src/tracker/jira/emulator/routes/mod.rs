@@ -13,6 +13,7 @@ mod attachments;
 mod comments;
 mod fields;
 mod issues;
+mod profiles;
 mod search;
 mod users;
 
@@ -273,6 +274,8 @@ impl Api<'_> {
                 self.users_with_permission().await,
             ),
             ("GET", ["group", "member"]) => (Some("group/member"), self.group_members().await),
+            ("GET", ["user"]) => (Some("user"), self.user_profile().await),
+            ("GET", ["user", "search"]) => (Some("user/search"), self.user_search()),
             _ => (None, fail(StatusCode::NOT_FOUND, "No such endpoint.")),
         }
     }
