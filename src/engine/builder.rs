@@ -190,6 +190,7 @@ impl NodeBuilder {
                 boot,
                 remote,
                 keys: RwLock::new(KeyRing::new(self.node_key)),
+                schedule: Default::default(),
             }),
         };
         node.load_published_rules()?;

@@ -18,6 +18,7 @@ use crate::tracker::Tracker;
 
 use super::options::NodeOptions;
 use super::peer::runtime::Runtime;
+use super::schedule::signal::Scheduling;
 use super::txn;
 
 pub(in crate::engine) struct Inner {
@@ -34,6 +35,8 @@ pub(in crate::engine) struct Inner {
     /// The node key (and the keys it rotated away from): what seals the
     /// connection secrets in the store.
     pub(in crate::engine) keys: RwLock<KeyRing>,
+    /// What the run loop shares with the rest of the node.
+    pub(in crate::engine) schedule: Scheduling,
 }
 
 /// The sync engine attached to one tracker instance and one store.
