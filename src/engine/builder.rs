@@ -191,6 +191,7 @@ impl NodeBuilder {
                 remote,
                 keys: RwLock::new(KeyRing::new(self.node_key)),
                 users: Default::default(),
+                schedule: Default::default(),
             }),
         };
         node.load_published_rules()?;

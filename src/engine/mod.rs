@@ -31,6 +31,7 @@ mod locks;
 mod node;
 mod options;
 mod peer;
+mod schedule;
 mod sync;
 mod txn;
 
@@ -44,6 +45,7 @@ pub use builder::NodeBuilder;
 pub use node::Node;
 pub use options::{LocalConnectionOptions, NodeOptions};
 pub use peer::setup::{InitiateRequest, Initiated};
+pub use schedule::RunReport;
 pub use sync::bulk::{BulkEvent, BulkReport};
 pub use sync::recovery::Recovery;
 pub use sync::types::{CycleReport, TwinInfo};

@@ -18,6 +18,7 @@ use crate::tracker::Tracker;
 
 use super::options::NodeOptions;
 use super::peer::runtime::Runtime;
+use super::schedule::signal::Scheduling;
 use super::txn;
 
 pub(in crate::engine) struct Inner {
@@ -36,6 +37,8 @@ pub(in crate::engine) struct Inner {
     pub(in crate::engine) keys: RwLock<KeyRing>,
     /// Users looked up on this node's tracker during this run.
     pub(in crate::engine) users: crate::engine::sync::users::UserCache,
+    /// What the run loop shares with the rest of the node.
+    pub(in crate::engine) schedule: Scheduling,
 }
 
 /// The sync engine attached to one tracker instance and one store.

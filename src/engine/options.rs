@@ -1,6 +1,7 @@
 //! Options: [`NodeOptions`], the tunables of a node, and
 //! [`LocalConnectionOptions`], those of a new local connection.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::plan::{ConflictPolicy, DeletionGuard};
@@ -32,12 +33,35 @@ pub struct NodeOptions {
     pub peer_backoff: Duration,
     /// The longest wait between attempts to reach an unreachable node.
     pub peer_backoff_max: Duration,
+    /// How often [`Node::run`](crate::engine::Node::run) runs a cycle of a
+    /// connection when nothing tells it of a change.
+    pub poll_interval: Duration,
+    /// Poll intervals of particular connections, by connection name.
+    pub poll_intervals: BTreeMap<String, Duration>,
+    /// How much each wait of [`Node::run`](crate::engine::Node::run) varies
+    /// at random, as a share of it (0.0–0.5), so that nodes started together
+    /// do not call their trackers in step.
+    pub jitter: f64,
+    /// How often [`Node::run`](crate::engine::Node::run) runs a reconcile
+    /// sweep of each connection ([`Node::reconcile`](crate::engine::Node::reconcile)),
+    /// or `None` for never.
+    pub reconcile_interval: Option<Duration>,
+    /// How long [`Node::run`](crate::engine::Node::run) leaves a connection
+    /// alone after a cycle failed for a reason that passes (a tracker down or
+    /// rate-limited) when the tracker said no time; doubled after each
+    /// failure in a row, up to [`outage_backoff_max`](Self::outage_backoff_max).
+    pub outage_backoff: Duration,
+    /// The longest such wait.
+    pub outage_backoff_max: Duration,
 }
 
 impl Default for NodeOptions {
     /// 8 twins at once, 2 minutes overlap, 5 minutes settle window, pages of
     /// 100; a private node pulls every 20 seconds; an unreachable node is
-    /// tried again after 5 seconds, then 10, 20, … up to 5 minutes.
+    /// tried again after 5 seconds, then 10, 20, … up to 5 minutes. The run
+    /// loop polls every connection every 60 seconds (±10 %), sweeps it once a
+    /// day, and backs off from a failing tracker 10 seconds, then 20, 40, …
+    /// up to 10 minutes.
     fn default() -> Self {
         NodeOptions {
             concurrency: 8,
@@ -48,6 +72,12 @@ impl Default for NodeOptions {
             pull_interval: Duration::from_secs(20),
             peer_backoff: Duration::from_secs(5),
             peer_backoff_max: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(60),
+            poll_intervals: BTreeMap::new(),
+            jitter: 0.1,
+            reconcile_interval: Some(Duration::from_secs(24 * 60 * 60)),
+            outage_backoff: Duration::from_secs(10),
+            outage_backoff_max: Duration::from_secs(600),
         }
     }
 }
@@ -95,6 +125,56 @@ impl NodeOptions {
         self.peer_backoff = first;
         self.peer_backoff_max = max.max(first);
         self
+    }
+
+    /// Sets how often the run loop polls every connection (at least a second).
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Sets how often the run loop polls the connection named `connection`
+    /// (at least a second), overriding [`poll_interval`](Self::poll_interval).
+    pub fn with_connection_poll_interval(
+        mut self,
+        connection: impl Into<String>,
+        interval: Duration,
+    ) -> Self {
+        self.poll_intervals
+            .insert(connection.into(), interval.max(Duration::from_secs(1)));
+        self
+    }
+
+    /// Sets the share by which the run loop's waits vary (clamped to 0.0–0.5).
+    pub fn with_jitter(mut self, jitter: f64) -> Self {
+        self.jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 0.5)
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// Sets how often the run loop sweeps each connection; `None`: never.
+    pub fn with_reconcile_interval(mut self, interval: Option<Duration>) -> Self {
+        self.reconcile_interval = interval.map(|i| i.max(Duration::from_secs(1)));
+        self
+    }
+
+    /// Sets the backoff from a failing tracker: the first wait and the longest
+    /// (at least the first).
+    pub fn with_outage_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.outage_backoff = first;
+        self.outage_backoff_max = max.max(first);
+        self
+    }
+
+    /// The poll interval of the connection named `connection`.
+    pub fn poll_interval_of(&self, connection: &str) -> Duration {
+        self.poll_intervals
+            .get(connection)
+            .copied()
+            .unwrap_or(self.poll_interval)
     }
 }
 

@@ -168,6 +168,10 @@ impl Node {
         let records = self.twin_errors(&conn.id)?;
         let now = self.now();
         for item in queue {
+            if self.stopping() {
+                // Shutting down: the rest stays queued for the next cycle.
+                break;
+            }
             let record = records.get(&self.error_key(&conn, &item.issue)?);
             match hold(record, now) {
                 Hold::Backoff => continue, // it stays queued until its next try

@@ -28,23 +28,15 @@ impl Node {
                 conn.status,
                 ConnectionStatus::Active | ConnectionStatus::Deactivated
             ) {
-                let r = self.sync(&conn.id).await?;
-                total.seen += r.seen;
-                total.synced += r.synced;
-                total.writes += r.writes;
-                total.peer_writes += r.peer_writes;
-                total.failed += r.failed;
-                total.queued += r.queued;
-                total.conflicts += r.conflicts;
-                total.triggered += r.triggered;
-                total.peer_unreachable |= r.peer_unreachable;
+                total.absorb(&self.sync(&conn.id).await?);
             }
         }
         Ok(total)
     }
 
     /// Tells the node that an issue changed (what a webhook handler calls): it
-    /// is queued and synced by the next [`sync`](Node::sync).
+    /// is queued and synced by the next [`sync`](Node::sync); a running
+    /// [`run`](Node::run) loop runs that cycle at once.
     ///
     /// # Errors
     ///
@@ -52,7 +44,9 @@ impl Node {
     pub async fn notify_changed(&self, connection: &ConnectionId, key: &IssueKey) -> Result<()> {
         let conn = self.connection(connection)?;
         let issue = self.tracker().issue_by_key(key).await?;
-        self.enqueue(&conn, &issue)
+        self.enqueue(&conn, &issue)?;
+        self.inner.schedule.notify(&conn.id);
+        Ok(())
     }
 
     /// Runs one sync cycle of a connection: the queued backlog in order, then
@@ -211,8 +205,12 @@ impl Node {
             };
             let conn = &conn;
             async move {
+                if self.stopping() {
+                    // Shutting down: left for the next cycle.
+                    return (origin, None);
+                }
                 let result = self.sync_twin_recorded(conn, &origin, &dirs, hints).await;
-                (origin, result)
+                (origin, Some(result))
             }
         };
         let mut results = Vec::new();
@@ -227,6 +225,15 @@ impl Node {
         results.extend(rest);
         let mut requeue = HashSet::new();
         for (origin, result) in results {
+            let Some(result) = result else {
+                // Not started: its queue entries stay, and a twin found by
+                // this cycle's poll is queued, since the watermark moves on.
+                if !dequeue.contains_key(&origin) {
+                    requeue.insert(origin.clone());
+                }
+                dequeue.remove(&origin);
+                continue;
+            };
             match result {
                 Ok(outcome) => {
                     report.synced += 1;
@@ -294,7 +301,13 @@ impl Node {
             .txn()?
             .watermark(&conn.id, project)?
             .unwrap_or(conn.created);
-        let since = mark - self.options().overlap;
+        // A reconcile sweep reads everything since the connection began.
+        let from = if self.full_scan(&conn.id) {
+            conn.created.min(mark)
+        } else {
+            mark
+        };
+        let since = from - self.options().overlap;
         let issues = self
             .tracker()
             .updated_since_all(project, since, self.options().page_size)

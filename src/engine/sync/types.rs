@@ -168,3 +168,18 @@ pub struct CycleReport {
     /// shows since when ([`SyncPanel::peer`](crate::engine::SyncPanel::peer)).
     pub peer_unreachable: bool,
 }
+
+impl CycleReport {
+    /// Adds `other`'s counts to these.
+    pub(in crate::engine) fn absorb(&mut self, other: &CycleReport) {
+        self.seen += other.seen;
+        self.synced += other.synced;
+        self.writes += other.writes;
+        self.peer_writes += other.peer_writes;
+        self.failed += other.failed;
+        self.queued += other.queued;
+        self.conflicts += other.conflicts;
+        self.triggered += other.triggered;
+        self.peer_unreachable |= other.peer_unreachable;
+    }
+}
