@@ -12,7 +12,7 @@ use twinsync::model::{InstanceUrl, RichText, UserProfile};
 use twinsync::store::MemoryStore;
 use twinsync::testkit::ids as lit;
 use twinsync::testkit::remote_rig::node_url_of;
-use twinsync::tracker::jira::emulator::JiraEmulator;
+use twinsync::tracker::jira::emulator::{Deployment, EmulatorOptions, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewIssue, Tracker};
 use twinsync::transport::InProcessNetwork;
 
@@ -58,7 +58,13 @@ async fn mentions_travel_from_cloud_to_data_center_as_wiki_mentions_and_back() {
 /// Site A is Cloud; site B is Cloud, or Data Center (wiki markup) when `dc`.
 async fn run(dc: bool) {
     let a = JiraEmulator::start().await.unwrap();
-    let b = JiraEmulator::start().await.unwrap();
+    let b = if dc {
+        JiraEmulator::start_with(EmulatorOptions::default().deployment(Deployment::DataCenter))
+            .await
+            .unwrap()
+    } else {
+        JiraEmulator::start().await.unwrap()
+    };
     a.tracker().add_profile(profile(
         "5b10a2844c20165700ede21a",
         "Ann Lee",
