@@ -2,8 +2,10 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::model::ConnectionId;
 use crate::model::{Comment, CommentId};
 use crate::replica::{FieldValue, Marker, ReplicaComment, rich_fingerprint};
+use crate::rules::attribution::{local_comment_body, recorded_header};
 
 use super::state::UNSYNCED;
 use super::{
@@ -26,18 +28,25 @@ fn comment_conflict(
     plan.conflicts.push(Conflict {
         subject: format!("comment {}", rc.id),
         remote: FieldValue::Rich(rc.body.clone()),
-        local: FieldValue::Rich(lc.body.clone()),
+        local: FieldValue::Rich(local_comment_body(lc, input.connection).into_owned()),
         base: None,
         winner,
     });
     winner
 }
 
-fn update_op(lc: &Comment, rc: &ReplicaComment, rfp: u64) -> Op {
+/// The fingerprint of a local comment's body, a copy's header left out.
+fn local_fp(lc: &Comment, connection: &ConnectionId) -> u64 {
+    rich_fingerprint(&local_comment_body(lc, connection))
+}
+
+fn update_op(input: &PlanInput<'_>, lc: &Comment, rc: &ReplicaComment, rfp: u64) -> Op {
     Op::UpdateComment {
         local: lc.id.clone(),
         origin: rc.id.clone(),
         body: rc.body.clone(),
+        // The copy keeps the header it was written with, if it still has it.
+        header: recorded_header(lc, input.connection),
         remote_fp: rfp,
         local_fp: rfp,
     }
@@ -85,14 +94,14 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                     linked_local.remove(&link.local);
                 }
                 Some(lc) => {
-                    let lfp = rich_fingerprint(&lc.body);
+                    let lfp = local_fp(lc, input.connection);
                     if lfp == rfp {
                         state.comments[pos].remote_fp = rfp;
                         state.comments[pos].local_fp = lfp;
                     } else if lfp == link.local_fp
                         || comment_conflict(input, plan, rc, rfp, lc, lfp) == Winner::Remote
                     {
-                        plan.ops.push(update_op(lc, rc, rfp));
+                        plan.ops.push(update_op(input, lc, rc, rfp));
                     } else {
                         // Ours is kept and counts as changed, so it travels back.
                         state.comments[pos].remote_fp = rfp;
@@ -111,13 +120,13 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                 local_comments.iter().find(|lc| {
                     !linked_local.contains(&lc.id)
                         && lc.author.display_name == rc.author
-                        && rich_fingerprint(&lc.body) == rfp
+                        && local_fp(lc, input.connection) == rfp
                 })
             })
             .filter(|lc| !linked_local.contains(&lc.id));
         match adopt {
             Some(lc) => {
-                let lfp = rich_fingerprint(&lc.body);
+                let lfp = local_fp(lc, input.connection);
                 linked_local.insert(lc.id.clone());
                 let mut link = CommentLink {
                     remote: rc.id.clone(),
@@ -135,14 +144,14 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                     if winner == Winner::Remote {
                         link.local_fp = rfp;
                         state.comments.push(link);
-                        plan.ops.push(update_op(lc, rc, rfp));
+                        plan.ops.push(update_op(input, lc, rc, rfp));
                         continue;
                     }
                     link.local_fp = UNSYNCED; // ours counts as changed and travels back
                 }
                 state.comments.push(link);
             }
-            None => plan.ops.push(add_op(rc, rfp)),
+            None => plan.ops.push(add_op(input, rc, rfp)),
         }
     }
 
@@ -155,7 +164,7 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
         }
         match local_by_id.get(&link.local) {
             None => false, // gone on both sides
-            Some(lc) if rich_fingerprint(&lc.body) == link.local_fp => {
+            Some(lc) if local_fp(lc, input.connection) == link.local_fp => {
                 deletions.push(Op::DeleteComment {
                     local: link.local.clone(),
                     origin: link.remote.clone(),
@@ -221,11 +230,19 @@ fn drop_superseded_links(
     }
 }
 
-fn add_op(rc: &ReplicaComment, rfp: u64) -> Op {
+fn add_op(input: &PlanInput<'_>, rc: &ReplicaComment, rfp: u64) -> Op {
+    // A copy twinsync made names its author already: it gets no second header.
+    let header = match input.rules.comment_attribution() {
+        Some(template) if !rc.attributed => {
+            Some(template.render(&rc.author, &input.replica.origin))
+        }
+        _ => None,
+    };
     Op::AddComment {
         origin: rc.id.clone(),
         author: rc.author.clone(),
         body: rc.body.clone(),
+        header,
         remote_fp: rfp,
         local_fp: rfp,
     }
