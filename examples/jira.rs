@@ -161,11 +161,13 @@ async fn show(jira: &dyn Tracker, key: &IssueKey) -> Result<(), Failure> {
     let issue: Issue = jira.issue_by_key(key).await?;
     println!("  {} [{}] {}", issue.key, issue.issue_type, issue.summary);
     println!("    description: {}", issue.description.to_plain_text());
+    // A synced comment is written by the integration user; its first line
+    // says who wrote the original ("Alice commented on SUP-1").
     for c in &issue.comments {
         println!(
             "    comment by {}: {}",
             c.author.display_name,
-            c.body.to_plain_text()
+            c.body.to_plain_text().replace('\n', " ⏎ ")
         );
     }
     for at in &issue.attachments {

@@ -66,6 +66,11 @@ pub struct ReplicaComment {
     /// receiving side, that comment's id (read from its marker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mirror_of: Option<CommentId>,
+    /// Whether the comment is a copy twinsync made (on any connection), so its
+    /// body names its author already: the receiving side adds no attribution
+    /// header. Absent (false) in replicas of older versions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attributed: bool,
 }
 
 /// Attachment metadata as it travels in a replica (the content is fetched separately).
@@ -369,6 +374,11 @@ pub struct Marker {
     pub origin_comment: Option<CommentId>,
     /// The id of the operation that created it.
     pub op: String,
+    /// For a comment: the attribution header it was written with (absent in
+    /// markers of older versions and of copies written without one). Reading
+    /// the comment strips its first block only when it equals this header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<crate::rules::Header>,
 }
 
 impl Marker {
@@ -492,6 +502,7 @@ mod tests {
             origin_issue: lit::issue_id("10001"),
             origin_comment: Some(lit::comment_id("10005")),
             op: "op-1".into(),
+            header: None,
         };
         let mut props = BTreeMap::new();
         props.insert(MARKER_PROPERTY.to_owned(), marker.to_value());

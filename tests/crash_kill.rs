@@ -535,7 +535,7 @@ impl Harness {
                 let bodies: Vec<String> = issue
                     .comments
                     .iter()
-                    .map(|c| c.body.to_plain_text())
+                    .map(twinsync::testkit::said::said)
                     .collect();
                 // I5 and I7: each comment exactly once, none made up, none lost.
                 let mut sorted = bodies.clone();

@@ -138,7 +138,10 @@ fn check(world: &World, label: &str) {
     );
     assert_eq!(dev.summary, sup.summary, "{label}: summary converged");
     let bodies = |i: &twinsync::model::Issue| -> Vec<String> {
-        i.comments.iter().map(|c| c.body.to_plain_text()).collect()
+        i.comments
+            .iter()
+            .map(twinsync::testkit::said::said)
+            .collect()
     };
     assert_eq!(
         bodies(&sup),

@@ -41,7 +41,7 @@ fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes() {
     let dev = rig.issue("DEV-1");
     assert_eq!(dev.summary, "Printer on fire");
     assert_eq!(dev.issue_type, "Bug");
-    assert_eq!(rig.user().bodies("DEV-1"), ["first", "second"]);
+    assert_eq!(rig.user().said("DEV-1"), ["first", "second"]);
     assert_eq!(dev.attachments.len(), 1);
     let content = block_on(rig.tracker.download_attachment(&dev.attachments[0].id)).unwrap();
     assert_eq!(content, b"lots of smoke");
@@ -69,14 +69,14 @@ fn edits_travel_both_ways_with_two_writes_and_no_echo() {
     );
     assert_eq!(rig.tracker.calls().writes(), 2);
     assert_eq!(rig.issue("DEV-1").summary, "Printer on fire, floor 3");
-    assert_eq!(rig.user().bodies("DEV-1"), ["still burning"]);
+    assert_eq!(rig.user().said("DEV-1"), ["still burning"]);
 
     // The other way.
     rig.advance(10);
     let dev = rig.issue("DEV-1");
     rig.user().comment(&dev.key, "on it");
     rig.sync();
-    assert_eq!(rig.user().bodies("SUP-1"), ["still burning", "on it"]);
+    assert_eq!(rig.user().said("SUP-1"), ["still burning", "on it"]);
 
     // Echo and quiet cycles write nothing and search once per side.
     rig.sync();
@@ -160,8 +160,8 @@ fn a_lost_comment_answer_never_duplicates_the_comment() {
     rig.sync();
     rig.sync();
     rig.sync();
-    assert_eq!(rig.user().bodies("DEV-1"), ["once"]);
-    assert_eq!(rig.user().bodies("SUP-1"), ["once"], "nothing echoed back");
+    assert_eq!(rig.user().said("DEV-1"), ["once"]);
+    assert_eq!(rig.user().said("SUP-1"), ["once"], "nothing echoed back");
 }
 
 #[test]
@@ -191,7 +191,7 @@ fn rate_limits_and_outages_delay_but_lose_nothing() {
         "waited as asked"
     );
     assert_eq!(
-        rig.user().bodies("DEV-1"),
+        rig.user().said("DEV-1"),
         ["c0", "c1", "c2", "c3", "c4"],
         "in order, none lost or doubled"
     );
@@ -208,8 +208,8 @@ fn connect_matches_comments_present_on_both_sides() {
     let twin = block_on(rig.node.connect(&rig.conn.id, &key("SUP-1"), &key("DEV-1"))).unwrap();
     assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
     rig.sync();
-    assert_eq!(rig.user().bodies("SUP-1"), ["seen by both", "only in DEV"]);
-    assert_eq!(rig.user().bodies("DEV-1"), ["seen by both", "only in DEV"]);
+    assert_eq!(rig.user().said("SUP-1"), ["seen by both", "only in DEV"]);
+    assert_eq!(rig.user().said("DEV-1"), ["seen by both", "only in DEV"]);
     let err = block_on(rig.node.connect(&rig.conn.id, &key("SUP-1"), &key("DEV-1"))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists);
 }
@@ -324,7 +324,7 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     assert!(rig.node.status(&rig.conn.id).unwrap().queued >= 1);
     block_on(rig.admin().activate(&rig.conn.id)).unwrap();
     rig.sync();
-    assert_eq!(rig.user().bodies("DEV-1"), ["one", "two"]);
+    assert_eq!(rig.user().said("DEV-1"), ["one", "two"]);
     assert_eq!(rig.issue("DEV-1").summary, "while paused");
     assert_eq!(rig.node.status(&rig.conn.id).unwrap().queued, 0);
 }
@@ -405,8 +405,8 @@ fn losing_the_store_makes_no_duplicates_and_no_deletions() {
     }
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
     assert_eq!(rig.issues("DEV").len(), 1, "no second twin");
-    assert_eq!(rig.user().bodies("SUP-1"), ["a", "b", "c"]);
-    assert_eq!(rig.user().bodies("DEV-1"), ["a", "b", "c"]);
+    assert_eq!(rig.user().said("SUP-1"), ["a", "b", "c"]);
+    assert_eq!(rig.user().said("DEV-1"), ["a", "b", "c"]);
 }
 
 #[test]
@@ -450,7 +450,7 @@ fn a_connection_created_again_after_store_loss_is_all_or_nothing() {
     let twin = block_on(rig.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     assert_eq!(twin.twin.map(|t| t.key), Some(key("DEV-1")));
     assert_eq!(rig.issues("DEV").len(), 1, "no second twin");
-    assert_eq!(rig.user().bodies("DEV-1"), ["a"]);
+    assert_eq!(rig.user().said("DEV-1"), ["a"]);
 }
 
 #[test]
@@ -581,7 +581,7 @@ fn connect_makes_the_first_issue_the_source_and_copies_other_comments_both_ways(
             "steps: add to cart, pay",
             "{k}"
         );
-        let mut bodies = rig.user().bodies(k);
+        let mut bodies = rig.user().said(k);
         bodies.sort();
         assert_eq!(bodies, ["only in DEV", "only in SUP", "same words"], "{k}");
     }
@@ -853,7 +853,7 @@ fn refused_rig() -> LocalRig {
         rig.user().comment(&sup.key, &format!("c{i}"));
     }
     block_on(rig.node.exalate(&rig.conn.id, &key("SUP-1"))).unwrap();
-    assert_eq!(rig.user().bodies("DEV-1").len(), 10);
+    assert_eq!(rig.user().said("DEV-1").len(), 10);
     rig.advance(10);
     let sup = rig.issue("SUP-1");
     for c in &sup.comments[2..] {
@@ -863,7 +863,7 @@ fn refused_rig() -> LocalRig {
     let report = rig.sync();
     assert_eq!(report.failed, 0, "{report:?}");
     assert_eq!(rig.issue("DEV-1").summary, "x, edited", "the rest applied");
-    assert_eq!(rig.user().bodies("DEV-1").len(), 10, "nothing deleted");
+    assert_eq!(rig.user().said("DEV-1").len(), 10, "nothing deleted");
     let state = rig.node.issue_status(&rig.conn.id, &key("SUP-1")).unwrap();
     assert!(
         matches!(&state.state, IssueState::Refused { deletions, decision: None }
@@ -892,8 +892,8 @@ fn a_refused_mass_deletion_is_shown_and_a_confirmation_deletes_once() {
     let report = rig.sync();
     assert_eq!(report.synced, 1, "{report:?}");
     assert_eq!(rig.tracker.calls().get(OpKind::DeleteComment), 8);
-    assert_eq!(rig.user().bodies("DEV-1"), ["c0", "c1"]);
-    assert_eq!(rig.user().bodies("SUP-1"), ["c0", "c1"]);
+    assert_eq!(rig.user().said("DEV-1"), ["c0", "c1"]);
+    assert_eq!(rig.user().said("SUP-1"), ["c0", "c1"]);
     let panel = rig.node.status(&rig.conn.id).unwrap();
     assert_eq!(panel.issues[0].state, IssueState::Synchronized, "{panel}");
     assert!(panel.errors.is_empty(), "{panel}");
@@ -927,7 +927,7 @@ fn only_an_admin_may_confirm_or_dismiss_a_refused_deletion() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
     rig.sync();
-    assert_eq!(rig.user().bodies("DEV-1").len(), 10, "nothing deleted");
+    assert_eq!(rig.user().said("DEV-1").len(), 10, "nothing deleted");
     assert_eq!(
         rig.node.status(&rig.conn.id).unwrap().issues,
         before,
@@ -942,7 +942,7 @@ fn a_dismissed_mass_deletion_deletes_nothing_and_the_twin_goes_quiet() {
     rig.tracker.reset_calls();
     rig.sync();
     assert_eq!(rig.tracker.calls().get(OpKind::DeleteComment), 0);
-    assert_eq!(rig.user().bodies("DEV-1").len(), 10, "nothing deleted");
+    assert_eq!(rig.user().said("DEV-1").len(), 10, "nothing deleted");
     let panel = rig.node.status(&rig.conn.id).unwrap();
     assert_eq!(panel.issues[0].state, IssueState::Synchronized, "{panel}");
     assert!(panel.errors.is_empty(), "{panel}");
@@ -952,6 +952,6 @@ fn a_dismissed_mass_deletion_deletes_nothing_and_the_twin_goes_quiet() {
     }
     assert_eq!(rig.tracker.calls().writes(), 0, "{}", rig.tracker.calls());
     // The kept comments were copied back: the deletion is undone on both sides.
-    assert_eq!(rig.user().bodies("SUP-1").len(), 10);
-    assert_eq!(rig.user().bodies("SUP-1"), rig.user().bodies("DEV-1"));
+    assert_eq!(rig.user().said("SUP-1").len(), 10);
+    assert_eq!(rig.user().said("SUP-1"), rig.user().said("DEV-1"));
 }

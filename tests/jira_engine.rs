@@ -85,7 +85,7 @@ fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes(flav
     let dev = rig.issue("DEV-1");
     assert_eq!(dev.summary, "Printer on fire");
     assert_eq!(dev.issue_type, "Bug");
-    assert_eq!(rig.user().bodies("DEV-1"), ["first", "second"]);
+    assert_eq!(rig.user().said("DEV-1"), ["first", "second"]);
     assert_eq!(dev.attachments.len(), 1);
     assert_eq!(dev.attachments[0].file_name, "smoke.txt");
     let content = rig
@@ -127,15 +127,15 @@ fn edits_travel_both_ways_with_two_writes_no_echo_and_quiet_cycles(flavor: JiraF
     );
     assert_eq!(calls.writes(), 2, "{calls}");
     assert_eq!(rig.issue("DEV-2").summary, "Printer on fire, floor 3");
-    assert_eq!(rig.user().bodies("DEV-2"), ["still burning"]);
+    assert_eq!(rig.user().said("DEV-2"), ["still burning"]);
 
     // The other way.
     rig.advance(70);
     let dev = rig.issue("DEV-2");
     rig.user().comment(&dev.key, "on it");
     rig.sync();
-    assert_eq!(rig.user().bodies("SUP-2"), ["still burning", "on it"]);
-    assert_eq!(rig.user().bodies("DEV-2"), ["still burning", "on it"]);
+    assert_eq!(rig.user().said("SUP-2"), ["still burning", "on it"]);
+    assert_eq!(rig.user().said("DEV-2"), ["still burning", "on it"]);
 
     // The sync's own writes, seen again by the next polls, are not echoed.
     for _ in 0..3 {
@@ -161,7 +161,7 @@ fn edits_travel_both_ways_with_two_writes_no_echo_and_quiet_cycles(flavor: JiraF
             .any(|id| e.path.contains(&format!("/issue/{id}")))),
         "the unchanged twin was read: {calls}"
     );
-    assert_eq!(rig.user().bodies("SUP-2"), ["still burning", "on it"]);
+    assert_eq!(rig.user().said("SUP-2"), ["still burning", "on it"]);
     assert_eq!(rig.issue("SUP-2").summary, rig.issue("DEV-2").summary);
     assert_eq!(rig.issue("DEV-1").summary, "Old news");
 }
@@ -213,8 +213,8 @@ fn a_lost_comment_answer_never_duplicates_the_comment(flavor: JiraFlavor) {
     rig.advance(120);
     rig.sync();
     rig.sync();
-    assert_eq!(rig.user().bodies("DEV-1"), ["once"]);
-    assert_eq!(rig.user().bodies("SUP-1"), ["once"], "nothing echoed back");
+    assert_eq!(rig.user().said("DEV-1"), ["once"]);
+    assert_eq!(rig.user().said("SUP-1"), ["once"], "nothing echoed back");
 }
 
 fn rate_limits_and_outages_delay_but_lose_nothing(flavor: JiraFlavor) {
@@ -270,7 +270,7 @@ fn rate_limits_and_outages_delay_but_lose_nothing(flavor: JiraFlavor) {
         .count();
     assert_eq!(refused, 4, "each fault answered once: {}", rig.calls());
     assert_eq!(
-        rig.user().bodies("DEV-1"),
+        rig.user().said("DEV-1"),
         ["c0", "c1", "c2", "c3", "c4"],
         "in order, none lost or doubled"
     );
@@ -288,8 +288,8 @@ fn connect_matches_comments_present_on_both_sides(flavor: JiraFlavor) {
         .unwrap();
     assert_eq!(twin.twin.unwrap().key.as_str(), "DEV-1");
     rig.sync();
-    assert_eq!(rig.user().bodies("SUP-1"), ["seen by both", "only in DEV"]);
-    assert_eq!(rig.user().bodies("DEV-1"), ["seen by both", "only in DEV"]);
+    assert_eq!(rig.user().said("SUP-1"), ["seen by both", "only in DEV"]);
+    assert_eq!(rig.user().said("DEV-1"), ["seen by both", "only in DEV"]);
     let err = rig
         .block_on(rig.node.connect(&rig.conn.id, &key("SUP-1"), &key("DEV-1")))
         .unwrap_err();
@@ -386,7 +386,7 @@ fn a_deactivated_connection_queues_and_applies_the_backlog_in_order_on_activatio
     assert!(rig.node.status(&rig.conn.id).unwrap().queued >= 1);
     rig.block_on(rig.admin().activate(&rig.conn.id)).unwrap();
     rig.sync();
-    assert_eq!(rig.user().bodies("DEV-1"), ["one", "two"]);
+    assert_eq!(rig.user().said("DEV-1"), ["one", "two"]);
     assert_eq!(rig.issue("DEV-1").summary, "while paused");
     assert_eq!(rig.node.status(&rig.conn.id).unwrap().queued, 0);
 }
@@ -407,8 +407,8 @@ fn losing_the_store_makes_no_duplicates_and_no_deletions(flavor: JiraFlavor) {
     }
     exalate(&rig, "SUP-1");
     assert_eq!(rig.issues("DEV").len(), 1, "no second twin");
-    assert_eq!(rig.user().bodies("SUP-1"), ["a", "b", "c"]);
-    assert_eq!(rig.user().bodies("DEV-1"), ["a", "b", "c"]);
+    assert_eq!(rig.user().said("SUP-1"), ["a", "b", "c"]);
+    assert_eq!(rig.user().said("DEV-1"), ["a", "b", "c"]);
 }
 
 fn the_sync_panel_prints_a_compact_table(flavor: JiraFlavor) {

@@ -398,7 +398,10 @@ fn a_side_that_lost_its_store_joins_again_without_duplicates_or_deletions() {
     assert_eq!(rig.a.issues("SUP").len(), 2, "nothing created twice on A");
     assert_eq!(rig.b.issues("DEV").len(), 2, "nothing created twice on B");
     let comments = |i: &twinsync::model::Issue| -> Vec<String> {
-        i.comments.iter().map(|c| c.body.to_plain_text()).collect()
+        i.comments
+            .iter()
+            .map(twinsync::testkit::said::said)
+            .collect()
     };
     assert_eq!(comments(&rig.b.issue("DEV-1")), ["a1", "a2"]);
     assert_eq!(comments(&rig.a.issue("SUP-2")), ["b1"]);

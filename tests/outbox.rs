@@ -48,7 +48,7 @@ fn bodies(side: &RigSide, k: &str) -> Vec<String> {
     side.issue(k)
         .comments
         .iter()
-        .map(|c| c.body.to_plain_text())
+        .map(twinsync::testkit::said::said)
         .collect()
 }
 

@@ -239,7 +239,12 @@ fn bodies(side: &ModelSide) -> Vec<String> {
     let mut b: Vec<_> = side
         .issue
         .as_ref()
-        .map(|i| i.comments.iter().map(|c| c.body.to_plain_text()).collect())
+        .map(|i| {
+            i.comments
+                .iter()
+                .map(twinsync::testkit::said::said)
+                .collect()
+        })
         .unwrap_or_default();
     b.sort();
     b

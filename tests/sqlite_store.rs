@@ -940,7 +940,7 @@ fn a_node_on_a_migrated_v0_1_file_syncs_without_duplicates() {
     let bodies: Vec<String> = dev1
         .comments
         .iter()
-        .map(|c| c.body.to_plain_text())
+        .map(twinsync::testkit::said::said)
         .collect();
     assert_eq!(
         bodies,

@@ -196,7 +196,7 @@ fn escalation_a_labelled_issue_reaches_dev_with_comments_and_attachments_then_bo
         "DEV has no Epic and no default type"
     );
     assert_eq!(
-        rig.user().bodies(twin.key.as_str()),
+        rig.user().said(twin.key.as_str()),
         [
             "Customer: every EU card is declined.",
             "Support: reproduced with a test card."
@@ -230,8 +230,8 @@ fn escalation_a_labelled_issue_reaches_dev_with_comments_and_attachments_then_bo
         "Dev: the EU acquirer rejects 3-D Secure v1.",
         "Support: customer informed.",
     ];
-    assert_eq!(rig.user().bodies("SUP-1"), all);
-    assert_eq!(rig.user().bodies("DEV-1"), all);
+    assert_eq!(rig.user().said("SUP-1"), all);
+    assert_eq!(rig.user().said("DEV-1"), all);
 
     // Removing the label does not stop the sync.
     rig.advance(10);
@@ -270,7 +270,7 @@ fn an_issue_matched_by_two_triggers_gets_one_twin_however_often_it_is_seen() {
     assert_eq!(exalated.twin.unwrap().key.as_str(), "DEV-1");
     assert_eq!(rig.issues("DEV").len(), 1);
     assert_eq!(
-        rig.user().bodies("DEV-1"),
+        rig.user().said("DEV-1"),
         ["update 0", "update 1", "update 2"]
     );
 }

@@ -3,8 +3,9 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use crate::model::{Comment, CommentId, RichText};
+use crate::model::{Comment, CommentId, ConnectionId, RichText};
 use crate::replica::{FieldValue, Marker, ReplicaComment, rich_fingerprint};
+use crate::rules::attribution::{local_comment_body, recorded_header};
 use crate::rules::without_mentions;
 
 use super::state::UNSYNCED;
@@ -28,7 +29,7 @@ fn comment_conflict(
     plan.conflicts.push(Conflict {
         subject: format!("comment {}", rc.id),
         remote: FieldValue::Rich(rc.body.clone()),
-        local: FieldValue::Rich(lc.body.clone()),
+        local: FieldValue::Rich(local_comment_body(lc, input.connection).into_owned()),
         base: None,
         winner,
     });
@@ -41,11 +42,24 @@ struct Here<'a> {
     fp: u64,
 }
 
-fn update_op(lc: &Comment, rc: &ReplicaComment, rfp: u64, here: &Here<'_>) -> Op {
+/// The fingerprint of a local comment's body, a copy's header left out.
+fn local_fp(lc: &Comment, connection: &ConnectionId) -> u64 {
+    rich_fingerprint(&local_comment_body(lc, connection))
+}
+
+fn update_op(
+    input: &PlanInput<'_>,
+    lc: &Comment,
+    rc: &ReplicaComment,
+    rfp: u64,
+    here: &Here<'_>,
+) -> Op {
     Op::UpdateComment {
         local: lc.id.clone(),
         origin: rc.id.clone(),
         body: here.body.clone().into_owned(),
+        // The copy keeps the header it was written with, if it still has it.
+        header: recorded_header(lc, input.connection),
         remote_fp: rfp,
         local_fp: here.fp,
     }
@@ -62,7 +76,8 @@ fn same_but_mentions(input: &PlanInput<'_>, lc: &Comment, here: &Here<'_>) -> bo
         .iter()
         .map(|(_, ours)| (ours.id.clone(), ours.display_name.clone()))
         .collect();
-    without_mentions(&lc.body, &names) == without_mentions(&here.body, &names)
+    without_mentions(&local_comment_body(lc, input.connection), &names)
+        == without_mentions(&here.body, &names)
 }
 
 pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Plan) {
@@ -117,14 +132,14 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                     linked_local.remove(&link.local);
                 }
                 Some(lc) => {
-                    let lfp = rich_fingerprint(&lc.body);
+                    let lfp = local_fp(lc, input.connection);
                     if lfp == here.fp {
                         state.comments[pos].remote_fp = rfp;
                         state.comments[pos].local_fp = lfp;
                     } else if lfp == link.local_fp
                         || comment_conflict(input, plan, rc, rfp, lc, lfp) == Winner::Remote
                     {
-                        plan.ops.push(update_op(lc, rc, rfp, &here));
+                        plan.ops.push(update_op(input, lc, rc, rfp, &here));
                     } else {
                         // Ours is kept and counts as changed, so it travels back.
                         state.comments[pos].remote_fp = rfp;
@@ -143,13 +158,13 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                 local_comments.iter().find(|lc| {
                     !linked_local.contains(&lc.id)
                         && lc.author.display_name == rc.author
-                        && rich_fingerprint(&lc.body) == here.fp
+                        && local_fp(lc, input.connection) == here.fp
                 })
             })
             .filter(|lc| !linked_local.contains(&lc.id));
         match adopt {
             Some(lc) => {
-                let lfp = rich_fingerprint(&lc.body);
+                let lfp = local_fp(lc, input.connection);
                 linked_local.insert(lc.id.clone());
                 let mut link = CommentLink {
                     remote: rc.id.clone(),
@@ -167,14 +182,14 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                     if winner == Winner::Remote {
                         link.local_fp = here.fp;
                         state.comments.push(link);
-                        plan.ops.push(update_op(lc, rc, rfp, &here));
+                        plan.ops.push(update_op(input, lc, rc, rfp, &here));
                         continue;
                     }
                     link.local_fp = UNSYNCED; // ours counts as changed and travels back
                 }
                 state.comments.push(link);
             }
-            None => plan.ops.push(add_op(rc, rfp, here)),
+            None => plan.ops.push(add_op(input, rc, rfp, here)),
         }
     }
 
@@ -187,7 +202,7 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
         }
         match local_by_id.get(&link.local) {
             None => false, // gone on both sides
-            Some(lc) if rich_fingerprint(&lc.body) == link.local_fp => {
+            Some(lc) if local_fp(lc, input.connection) == link.local_fp => {
                 deletions.push(Op::DeleteComment {
                     local: link.local.clone(),
                     origin: link.remote.clone(),
@@ -253,11 +268,19 @@ fn drop_superseded_links(
     }
 }
 
-fn add_op(rc: &ReplicaComment, rfp: u64, here: Here<'_>) -> Op {
+fn add_op(input: &PlanInput<'_>, rc: &ReplicaComment, rfp: u64, here: Here<'_>) -> Op {
+    // A copy twinsync made names its author already: it gets no second header.
+    let header = match input.rules.comment_attribution() {
+        Some(template) if !rc.attributed => {
+            Some(template.render(&rc.author, &input.replica.origin))
+        }
+        _ => None,
+    };
     Op::AddComment {
         origin: rc.id.clone(),
         author: rc.author.clone(),
         body: here.body.into_owned(),
+        header,
         remote_fp: rfp,
         local_fp: here.fp,
     }

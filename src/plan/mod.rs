@@ -17,7 +17,7 @@ use crate::model::{
     AttachmentId, CommentId, ConnectionId, Issue, IssueRef, ProjectInfo, ProjectKey, RichText,
 };
 use crate::replica::{FieldValue, Fingerprints, Replica};
-use crate::rules::{RuleSet, UserMatches};
+use crate::rules::{Header, RuleSet, UserMatches};
 use crate::tracker::IssueUpdate;
 
 mod fields;
@@ -191,11 +191,16 @@ pub enum Op {
         origin: CommentId,
         /// Its author on the remote side.
         author: String,
-        /// The body.
+        /// The body (without the header).
         body: RichText,
+        /// The attribution header written before the body and recorded in
+        /// the marker, if the rules attribute comments and the original is
+        /// not itself a copy.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        header: Option<Header>,
         /// Fingerprint of the remote body.
         remote_fp: u64,
-        /// Fingerprint of the body written here.
+        /// Fingerprint of the body written here (the header left out).
         local_fp: u64,
     },
     /// Replace the body of a synced comment.
@@ -204,8 +209,12 @@ pub enum Op {
         local: CommentId,
         /// The remote comment.
         origin: CommentId,
-        /// The new body.
+        /// The new body (without the header).
         body: RichText,
+        /// The header the comment starts with and keeps (the one its marker
+        /// recorded), if it still starts with it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        header: Option<Header>,
         /// Fingerprint of the remote body.
         remote_fp: u64,
         /// Fingerprint of the body written here.
@@ -251,6 +260,19 @@ impl Op {
             Op::DeleteComment { .. } => "delete comment",
             Op::AddAttachment { .. } => "add attachment",
             Op::DeleteAttachment { .. } => "delete attachment",
+        }
+    }
+
+    /// The body a comment op writes: its header (if any) followed by its body.
+    pub fn written_body(&self) -> Option<RichText> {
+        match self {
+            Op::AddComment { header, body, .. } | Op::UpdateComment { header, body, .. } => {
+                Some(match header {
+                    Some(h) => h.compose(body),
+                    None => body.clone(),
+                })
+            }
+            _ => None,
         }
     }
 }

@@ -53,20 +53,15 @@ impl fmt::Display for Op {
                 }
                 write!(f, "update {}", parts.join(", "))
             }
-            Op::AddComment {
-                origin,
-                author,
-                body,
-                ..
-            } => write!(
+            Op::AddComment { origin, author, .. } => write!(
                 f,
                 "add comment {origin} by {author}: {}",
-                FieldValue::Rich(body.clone()).preview()
+                FieldValue::Rich(self.written_body().unwrap_or_default()).preview()
             ),
-            Op::UpdateComment { local, body, .. } => write!(
+            Op::UpdateComment { local, .. } => write!(
                 f,
                 "update comment {local}: {}",
-                FieldValue::Rich(body.clone()).preview()
+                FieldValue::Rich(self.written_body().unwrap_or_default()).preview()
             ),
             Op::DeleteComment { local, .. } => write!(f, "delete comment {local}"),
             Op::AddAttachment {

@@ -82,7 +82,7 @@ fn a_new_twin_is_one_create_then_comments_in_order_then_attachments() {
         "{preview}"
     );
     assert!(
-        preview.contains("add comment 1002 by Alice: \"first\""),
+        preview.contains("add comment 1002 by Alice: \"Alice commented on SUP-1001 ⏎ first\""),
         "{preview}"
     );
     assert!(
@@ -94,7 +94,13 @@ fn a_new_twin_is_one_create_then_comments_in_order_then_attachments() {
     let b = pair.b.issue.clone().unwrap();
     assert_eq!(b.issue_type, "Task");
     let bodies: Vec<_> = b.comments.iter().map(|c| c.body.to_plain_text()).collect();
-    assert_eq!(bodies, ["first", "second"]);
+    assert_eq!(
+        bodies,
+        [
+            "Alice commented on SUP-1001\nfirst",
+            "Alice commented on SUP-1001\nsecond"
+        ]
+    );
     assert_eq!(b.attachments.len(), 1);
 }
 

@@ -18,10 +18,13 @@ use crate::replica::{
 };
 use crate::tracker::IssueUpdate;
 
+pub mod attribution;
 mod basic;
 mod custom;
 mod users;
 mod versions;
+
+pub use attribution::{AttributionTemplate, Header, HeaderRun};
 
 pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
 pub use custom::{LabelsRule, StatusMapping};
@@ -85,12 +88,15 @@ pub struct RuleSet {
     rules: Vec<Arc<dyn SyncRule>>,
     comments: bool,
     attachments: bool,
+    comment_attribution: Option<AttributionTemplate>,
 }
 
 impl RuleSet {
     /// The fixed Basic rule set: summary, description, issue type (mirrored by
     /// name, falling back to the project's default type, then `Task`),
-    /// comments (always created as public comments) and attachments.
+    /// comments (always created as public comments, each starting with the
+    /// header `{author} commented on {key}`, see [`attribution`]) and
+    /// attachments.
     pub fn basic() -> Self {
         RuleSet {
             kind: RuleSetKind::Basic,
@@ -101,6 +107,7 @@ impl RuleSet {
             ],
             comments: true,
             attachments: true,
+            comment_attribution: Some(AttributionTemplate::default()),
         }
     }
 
@@ -130,6 +137,11 @@ impl RuleSet {
     /// Whether attachments are synced.
     pub fn syncs_attachments(&self) -> bool {
         self.attachments
+    }
+
+    /// The header template of synced comments; `None` when comments are not attributed.
+    pub fn comment_attribution(&self) -> Option<&AttributionTemplate> {
+        self.comment_attribution.as_ref()
     }
 
     fn editable(&self) -> Result<()> {
@@ -195,6 +207,20 @@ impl RuleSet {
         Ok(self)
     }
 
+    /// Sets the header of synced comments (`None`: comments get no header).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] on the Basic rule set.
+    pub fn set_comment_attribution(
+        &mut self,
+        template: Option<AttributionTemplate>,
+    ) -> Result<&mut Self> {
+        self.editable()?;
+        self.comment_attribution = template;
+        Ok(self)
+    }
+
     /// Builds the outgoing replica of `issue` (the outgoing half of the rules).
     ///
     /// `connection` names the connection the replica travels on: comments and
@@ -214,11 +240,13 @@ impl RuleSet {
                 .map(|c| ReplicaComment {
                     id: c.id.clone(),
                     author: c.author.display_name.clone(),
-                    body: c.body.clone(),
+                    // A copy's header stays on this side.
+                    body: attribution::local_comment_body(c, connection).into_owned(),
                     created: c.created,
                     updated: c.updated,
                     mirror_of: Marker::find(&c.properties, connection)
                         .and_then(|m| m.origin_comment),
+                    attributed: attribution::is_twinsync_copy(c),
                 })
                 .collect();
         }

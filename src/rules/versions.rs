@@ -9,10 +9,14 @@ use time::OffsetDateTime;
 use crate::error::Result;
 use crate::model::UserId;
 
-use super::{LabelsRule, RuleSet, StatusMapping};
+use super::{AttributionTemplate, LabelsRule, RuleSet, StatusMapping};
 
 fn yes() -> bool {
     true
+}
+
+fn default_attribution() -> Option<AttributionTemplate> {
+    Some(AttributionTemplate::default())
 }
 
 /// A custom rule set, described: what a draft or a published version holds.
@@ -41,6 +45,10 @@ pub struct RuleSpec {
     /// Whether attachments are synced.
     #[serde(default = "yes")]
     pub attachments: bool,
+    /// The header of synced comments (`null`: none); absent: the default
+    /// template `{author} commented on {key}`.
+    #[serde(default = "default_attribution")]
+    pub comment_attribution: Option<AttributionTemplate>,
 }
 
 impl Default for RuleSpec {
@@ -51,6 +59,7 @@ impl Default for RuleSpec {
             labels: false,
             comments: true,
             attachments: true,
+            comment_attribution: default_attribution(),
         }
     }
 }
@@ -80,6 +89,12 @@ impl RuleSpec {
         self
     }
 
+    /// Sets the header of synced comments (`None`: no header).
+    pub fn comment_attribution(mut self, template: Option<AttributionTemplate>) -> Self {
+        self.comment_attribution = template;
+        self
+    }
+
     /// The rule set this describes.
     ///
     /// # Errors
@@ -95,6 +110,7 @@ impl RuleSpec {
         }
         rules.set_comments(self.comments)?;
         rules.set_attachments(self.attachments)?;
+        rules.set_comment_attribution(self.comment_attribution.clone())?;
         Ok(rules)
     }
 }

@@ -43,6 +43,7 @@ mod limited;
 pub mod plan_model;
 pub mod remote_rig;
 pub mod rig;
+pub mod said;
 pub mod sim;
 pub mod sim_remote;
 pub mod store;

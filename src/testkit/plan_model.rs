@@ -163,6 +163,7 @@ impl ModelSide {
                             origin_issue: remote_issue.clone(),
                             origin_comment: None,
                             op: "model".to_owned(),
+                            header: None,
                         }
                         .to_value(),
                     );
@@ -188,7 +189,8 @@ impl ModelSide {
                     issue.updated = now;
                     OpOutcome::Done
                 }
-                Op::AddComment { origin, body, .. } => {
+                Op::AddComment { origin, header, .. } => {
+                    let body = op.written_body().expect("a comment op has a body");
                     let id = lit::comment_id(self.fresh_id());
                     let author = self.sync_user.clone();
                     let issue = self.issue.as_mut().expect("comment needs the issue");
@@ -200,13 +202,14 @@ impl ModelSide {
                             origin_issue: remote_issue.clone(),
                             origin_comment: Some(origin.clone()),
                             op: "model".to_owned(),
+                            header: header.clone(),
                         }
                         .to_value(),
                     );
                     issue.comments.push(Comment {
                         id: id.clone(),
                         author,
-                        body: body.clone(),
+                        body,
                         created: now,
                         updated: now,
                         visibility: Visibility::Public,
@@ -215,14 +218,15 @@ impl ModelSide {
                     issue.updated = now;
                     OpOutcome::Comment(id)
                 }
-                Op::UpdateComment { local, body, .. } => {
+                Op::UpdateComment { local, .. } => {
+                    let body = op.written_body().expect("a comment op has a body");
                     let issue = self.issue.as_mut().expect("comment needs the issue");
                     let c = issue
                         .comments
                         .iter_mut()
                         .find(|c| &c.id == local)
                         .expect("updated comment exists");
-                    c.body = body.clone();
+                    c.body = body;
                     c.updated = now;
                     issue.updated = now;
                     OpOutcome::Done

@@ -143,6 +143,8 @@ struct RemoteSim {
     /// Comment identities ("c17") by (side, issue) they were written on, in order.
     written: Vec<(usize, IssueId, String)>,
     deleted: HashSet<String>,
+    /// Identities of comments whose copy's attribution header a user removed.
+    headless: HashSet<String>,
     next: u64,
     report: SimReport,
     /// Draws of outages, apart from `rng`.
@@ -279,6 +281,7 @@ impl RemoteSim {
             config,
             written: Vec::new(),
             deleted: HashSet::new(),
+            headless: HashSet::new(),
             next: 0,
             report: SimReport::default(),
             outages,
@@ -480,19 +483,17 @@ impl RemoteSim {
             42..=47 => {
                 if let Some(issue) = self.random_issue(i).filter(|x| !x.comments.is_empty()) {
                     let c = &issue.comments[self.rng.below(issue.comments.len())];
-                    let body = format!("{}.e{}", identity(&c.body.to_plain_text()), self.fresh());
-                    let _ = block_on(self.sides[i].human.update_comment(
-                        &issue.id,
-                        &c.id,
-                        &RichText::plain(body),
-                    ));
+                    let n = self.fresh();
+                    let body = super::sim::edits::edited_body(c, n, &mut self.headless);
+                    let _ = block_on(self.sides[i].human.update_comment(&issue.id, &c.id, &body));
                 }
             }
             48..=51 => {
                 if let Some(issue) = self.random_issue(i).filter(|x| !x.comments.is_empty()) {
                     let c = &issue.comments[self.rng.below(issue.comments.len())];
                     if block_on(self.sides[i].human.delete_comment(&issue.id, &c.id)).is_ok() {
-                        self.deleted.insert(identity(&c.body.to_plain_text()));
+                        self.deleted
+                            .insert(identity(&crate::testkit::said::said(c)));
                     }
                 }
             }
@@ -784,11 +785,12 @@ impl RemoteSim {
                 .collect()
         };
         super::sim::check_pair(
+            &self.conn,
             a,
             b,
-            &written(sa, &a.id),
-            &written(sb, &b.id),
+            [&written(sa, &a.id), &written(sb, &b.id)],
             &self.deleted,
+            &self.headless,
         )
     }
 }

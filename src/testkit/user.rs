@@ -120,4 +120,14 @@ impl User<'_> {
             .map(|c| c.body.to_plain_text())
             .collect()
     }
+
+    /// What an issue's comments say, oldest first: their plain text with the
+    /// attribution header of a twinsync copy left out (see [`super::said`]).
+    ///
+    /// # Panics
+    ///
+    /// When there is no such issue.
+    pub fn said(&self, key: impl AsRef<str>) -> Vec<String> {
+        super::said::said_all(&self.issue(key))
+    }
 }

@@ -188,7 +188,7 @@ impl Side {
         self.issue(key)
             .comments
             .iter()
-            .map(|c| c.body.to_plain_text())
+            .map(twinsync::testkit::said::said)
             .collect()
     }
 }

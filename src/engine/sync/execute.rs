@@ -234,7 +234,7 @@ impl Node {
                 )
             })
         };
-        let marker = |intent: &Intent, comment| {
+        let marker = |intent: &Intent, comment, header| {
             let mut properties = BTreeMap::new();
             properties.insert(
                 MARKER_PROPERTY.to_owned(),
@@ -243,6 +243,7 @@ impl Node {
                     origin_issue: origin.clone(),
                     origin_comment: comment,
                     op: intent.id.clone(),
+                    header,
                 }
                 .to_value(),
             );
@@ -266,7 +267,7 @@ impl Node {
                     summary: fields.summary.clone().unwrap_or_default(),
                     description: fields.description.clone().unwrap_or_default(),
                     labels: fields.labels.clone().unwrap_or_default(),
-                    properties: marker(&intent, None),
+                    properties: marker(&intent, None, None),
                 };
                 match tracker.create_issue(&new).await {
                     Ok(created) => {
@@ -297,7 +298,7 @@ impl Node {
             }
             Op::AddComment {
                 origin: remote_comment,
-                body,
+                header,
                 ..
             } => {
                 let issue = need_target()?;
@@ -309,10 +310,11 @@ impl Node {
                         origin: remote_comment.clone(),
                     },
                 )?;
+                // The header goes in the same request as the marker that records it.
                 let comment = NewComment {
-                    body: body.clone(),
+                    body: op.written_body().unwrap_or_default(),
                     visibility: crate::model::Visibility::Public,
-                    properties: marker(&intent, Some(remote_comment.clone())),
+                    properties: marker(&intent, Some(remote_comment.clone()), header.clone()),
                 };
                 match tracker.add_comment(&issue, &comment).await {
                     Ok(c) => Ok(Executed::created(OpOutcome::Comment(c.id), intent)),
@@ -322,8 +324,11 @@ impl Node {
                     }
                 }
             }
-            Op::UpdateComment { local, body, .. } => {
-                tracker.update_comment(&need_target()?, local, body).await?;
+            Op::UpdateComment { local, .. } => {
+                let body = op.written_body().unwrap_or_default();
+                tracker
+                    .update_comment(&need_target()?, local, &body)
+                    .await?;
                 Ok(Executed::done())
             }
             Op::DeleteComment { local, .. } => {

@@ -174,6 +174,9 @@ impl Backend {
                             .block_on(reader.issue(&issue.id))
                             .map_err(|e| format!("reading {} through jira: {e}", issue.key))?;
                         issue.description = read.description;
+                        // Comments as the adapter reads them too, with their
+                        // markers (the attribution check reads both).
+                        issue.comments = read.comments;
                         Ok(issue)
                     })
                     .collect()

@@ -3,21 +3,29 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::model::{Issue, Sha256};
+use crate::model::{ConnectionId, Issue, Sha256};
+use crate::replica::Marker;
+use crate::rules::attribution::is_twinsync_copy;
+use crate::testkit::said::{attribution, said};
 
 use super::identity;
 
 /// Checks one twin pair: I1 (equal synced fields), I5 (comments one-to-one),
 /// I7 (nothing users did not delete is gone), I10 (comments keep their order)
-/// and attachments one-to-one. `written_a` and `written_b` are the comment
-/// identities users wrote on each issue, in the order they wrote them.
+/// and attachments one-to-one, comparing what comments say (attribution
+/// headers left out), and the attribution of every copy
+/// ([`check_attribution`]). `written_a` and `written_b` are the comment
+/// identities users wrote on each issue, in the order they wrote them;
+/// `headless` the identities of comments whose copy's header a user removed.
 pub(crate) fn check_pair(
+    conn: &ConnectionId,
     a: &Issue,
     b: &Issue,
-    written_a: &[&str],
-    written_b: &[&str],
+    written: [&[&str]; 2],
     deleted: &HashSet<String>,
+    headless: &HashSet<String>,
 ) -> Result<(), String> {
+    let [written_a, written_b] = written;
     let pair = format!("{} ⇄ {}", a.key, b.key);
     if (&a.summary, &a.description, &a.issue_type) != (&b.summary, &b.description, &b.issue_type) {
         return Err(format!(
@@ -25,12 +33,8 @@ pub(crate) fn check_pair(
             a.summary, a.description, a.issue_type, b.summary, b.description, b.issue_type
         ));
     }
-    let ids = |i: &Issue| -> Vec<String> {
-        i.comments
-            .iter()
-            .map(|c| identity(&c.body.to_plain_text()))
-            .collect()
-    };
+    let ids =
+        |i: &Issue| -> Vec<String> { i.comments.iter().map(|c| identity(&said(c))).collect() };
     let (ca, cb) = (ids(a), ids(b));
     for (side, list) in [(&a.key, &ca), (&b.key, &cb)] {
         let unique: HashSet<_> = list.iter().collect();
@@ -38,9 +42,7 @@ pub(crate) fn check_pair(
             return Err(format!("I5: duplicate comment on {side}: {list:?}"));
         }
     }
-    let bodies = |i: &Issue| -> BTreeSet<String> {
-        i.comments.iter().map(|c| c.body.to_plain_text()).collect()
-    };
+    let bodies = |i: &Issue| -> BTreeSet<String> { i.comments.iter().map(said).collect() };
     if bodies(a) != bodies(b) {
         return Err(format!(
             "I5: {pair} comments differ: {:?} vs {:?}",
@@ -74,6 +76,8 @@ pub(crate) fn check_pair(
             ));
         }
     }
+    check_attribution(conn, a, b, headless)?;
+    check_attribution(conn, b, a, headless)?;
     let files = |i: &Issue| -> Vec<(String, Option<Sha256>)> {
         let mut f: Vec<_> = i
             .attachments
@@ -89,6 +93,59 @@ pub(crate) fn check_pair(
             files(a),
             files(b)
         ));
+    }
+    Ok(())
+}
+
+/// Checks the comments of `copies` (the twin of `originals`): a copy of an
+/// original a person wrote starts with exactly one attribution header naming
+/// that person and the original issue (unless a user removed it); no
+/// comment's text carries a header beyond its own (none was copied back into
+/// an original, none doubled), and a copy of a copy gets none.
+pub(crate) fn check_attribution(
+    conn: &ConnectionId,
+    originals: &Issue,
+    copies: &Issue,
+    headless: &HashSet<String>,
+) -> Result<(), String> {
+    for c in &copies.comments {
+        let text = said(c);
+        if text.contains(" commented on ") {
+            return Err(format!(
+                "attribution: comment {} on {} carries a header in its text: {text:?}",
+                c.id, copies.key
+            ));
+        }
+        let Some(origin) = Marker::find(&c.properties, conn).and_then(|m| m.origin_comment) else {
+            continue; // an original
+        };
+        let Some(original) = originals.comment(&origin) else {
+            continue; // a copy whose original is gone (kept after an edit here)
+        };
+        let header = attribution(c);
+        if is_twinsync_copy(original) {
+            if let Some(h) = header {
+                return Err(format!(
+                    "attribution: {} on {} copies a copy and was attributed again: {h:?}",
+                    c.id, copies.key
+                ));
+            }
+            continue;
+        }
+        let want = format!(
+            "{} commented on {}",
+            original.author.display_name, originals.key
+        );
+        match header {
+            Some(h) if h == want => {}
+            None if headless.contains(&identity(&text)) => {}
+            other => {
+                return Err(format!(
+                    "attribution: copy {} on {} of {} should start with {want:?}, starts with {other:?}",
+                    c.id, copies.key, original.id
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -30,6 +30,7 @@ use super::block_on;
 use super::crash::{CrashMode, CrashStore, CrashSwitch, CrashTracker};
 
 mod backend;
+pub(crate) mod edits;
 mod invariants;
 mod trace;
 
@@ -124,6 +125,8 @@ struct Sim {
     /// Comment identities ("c17") by the issue a user wrote them on, in order.
     written: Vec<(IssueId, String)>,
     deleted: HashSet<String>,
+    /// Identities of comments whose copy's attribution header a user removed.
+    headless: HashSet<String>,
     next: u64,
     report: SimReport,
 }
@@ -189,6 +192,7 @@ impl Sim {
             human_issues: Vec::new(),
             written: Vec::new(),
             deleted: HashSet::new(),
+            headless: HashSet::new(),
             next: 0,
             report: SimReport::default(),
         }
@@ -334,19 +338,17 @@ impl Sim {
             45..=51 => {
                 if let Some(issue) = self.random_issue().filter(|i| !i.comments.is_empty()) {
                     let c = &issue.comments[self.rng.below(issue.comments.len())];
-                    let body = format!("{}.e{}", identity(&c.body.to_plain_text()), self.fresh());
-                    let _ = block_on(self.human.update_comment(
-                        &issue.id,
-                        &c.id,
-                        &RichText::plain(body),
-                    ));
+                    let n = self.fresh();
+                    let body = edits::edited_body(c, n, &mut self.headless);
+                    let _ = block_on(self.human.update_comment(&issue.id, &c.id, &body));
                 }
             }
             52..=56 => {
                 if let Some(issue) = self.random_issue().filter(|i| !i.comments.is_empty()) {
                     let c = &issue.comments[self.rng.below(issue.comments.len())];
                     if block_on(self.human.delete_comment(&issue.id, &c.id)).is_ok() {
-                        self.deleted.insert(identity(&c.body.to_plain_text()));
+                        self.deleted
+                            .insert(identity(&crate::testkit::said::said(c)));
                     }
                 }
             }
@@ -518,7 +520,14 @@ impl Sim {
                     .map(|(_, id)| id.as_str())
                     .collect()
             };
-            invariants::check_pair(a, b, &written(&a.id), &written(&b.id), &self.deleted)?;
+            invariants::check_pair(
+                &conn,
+                a,
+                b,
+                [&written(&a.id), &written(&b.id)],
+                &self.deleted,
+                &self.headless,
+            )?;
         }
         self.report.twins = mirrors.len();
         self.report.comments = issues.iter().map(|i| i.comments.len()).sum();
