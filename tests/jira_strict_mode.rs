@@ -123,7 +123,7 @@ fn the_cloud_adapters_whole_sync_passes_a_strict_emulator() {
     let dev = rig.issue(dev_key.as_str());
     assert_eq!(dev.summary, "Printer on fire, floor 3");
     assert_eq!(
-        rig.user().bodies(&dev_key),
+        rig.user().said(&dev_key),
         [
             "first",
             "still burning",
@@ -132,7 +132,7 @@ fn the_cloud_adapters_whole_sync_passes_a_strict_emulator() {
         ]
     );
     assert_eq!(
-        rig.user().bodies(&sup.key),
+        rig.user().said(&sup.key),
         [
             "first",
             "still burning",

@@ -132,6 +132,7 @@ fn replica_with_mentions() -> crate::replica::Replica {
         created: r.updated,
         updated: r.updated,
         mirror_of: None,
+        attributed: false,
     });
     r.users = vec![
         UserProfile::new(lit::user_id("a-ann"), "Ann Lee").with_email("ann@corp.example"),
