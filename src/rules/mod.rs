@@ -20,10 +20,13 @@ use crate::tracker::IssueUpdate;
 
 mod basic;
 mod custom;
+mod media;
 mod versions;
 
 pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
 pub use custom::{LabelsRule, StatusMapping};
+pub(crate) use media::has_media_refs;
+pub use media::{issue_by_file, media_by_file};
 pub use versions::{RuleHistory, RuleSpec, RuleVersion};
 
 /// One synced field: how it goes out, how it comes in.
@@ -211,7 +214,7 @@ impl RuleSet {
                 .map(|c| ReplicaComment {
                     id: c.id.clone(),
                     author: c.author.display_name.clone(),
-                    body: c.body.clone(),
+                    body: media_by_file(&c.body, &issue.attachments),
                     created: c.created,
                     updated: c.updated,
                     mirror_of: Marker::find(&c.properties, connection)

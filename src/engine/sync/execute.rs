@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{IssueId, IssueKey};
-use crate::plan::{Op, OpOutcome, Plan, TwinState, UNSYNCED};
+use crate::plan::{Op, OpOutcome, Plan, TwinState, UNSYNCED, bind_media};
 use crate::replica::{MARKER_PROPERTY, Marker};
 use crate::store::{Intent, IntentKind};
 use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue};
@@ -264,7 +264,11 @@ impl Node {
                     project: project.clone(),
                     issue_type: fields.issue_type.clone().unwrap_or_default(),
                     summary: fields.summary.clone().unwrap_or_default(),
-                    description: fields.description.clone().unwrap_or_default(),
+                    description: fields
+                        .description
+                        .as_ref()
+                        .map(|d| bind_media(d, state))
+                        .unwrap_or_default(),
                     labels: fields.labels.clone().unwrap_or_default(),
                     properties: marker(&intent, None),
                 };
@@ -292,7 +296,10 @@ impl Node {
                 }
             }
             Op::UpdateIssue { update, .. } => {
-                tracker.update_issue(&need_target()?, update).await?;
+                // Images name this side's copies, uploaded by the ops before.
+                let mut update = update.clone();
+                update.description = update.description.map(|d| bind_media(&d, state));
+                tracker.update_issue(&need_target()?, &update).await?;
                 Ok(Executed::done())
             }
             Op::AddComment {
@@ -310,7 +317,7 @@ impl Node {
                     },
                 )?;
                 let comment = NewComment {
-                    body: body.clone(),
+                    body: bind_media(body, state),
                     visibility: crate::model::Visibility::Public,
                     properties: marker(&intent, Some(remote_comment.clone())),
                 };
@@ -323,7 +330,10 @@ impl Node {
                 }
             }
             Op::UpdateComment { local, body, .. } => {
-                tracker.update_comment(&need_target()?, local, body).await?;
+                let body = bind_media(body, state);
+                tracker
+                    .update_comment(&need_target()?, local, &body)
+                    .await?;
                 Ok(Executed::done())
             }
             Op::DeleteComment { local, .. } => {

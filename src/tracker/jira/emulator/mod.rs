@@ -10,7 +10,10 @@
 //! can lag behind writes, and faults can be injected, aimed at requests or
 //! at random: 429 with each `RateLimit-Reason` and `Retry-After`, 5xx,
 //! latency, and lost answers (the request is applied, then the connection is
-//! dropped). It runs on the system clock or on a clock you give it
+//! dropped). Every attachment has a media id; its content URL redirects
+//! (303) to `/file/<media id>/binary`, and by default an edit that removes the
+//! last reference to an attachment from the issue's bodies deletes it, as
+//! Jira may. It runs on the system clock or on a clock you give it
 //! ([`EmulatorOptions`]), such as the virtual clock of a test.
 //!
 //! ```no_run
@@ -47,6 +50,7 @@ use crate::model::{ProjectKey, UserId, UserRef};
 use crate::tracker::MemoryTracker;
 
 mod faults;
+mod media;
 mod multipart;
 mod render;
 mod routes;
@@ -84,6 +88,8 @@ pub(crate) struct Shared {
     pub projects: Mutex<Vec<(ProjectKey, u64)>>,
     pub faults: Mutex<faults::FaultPlan>,
     pub log: Mutex<Vec<Exchange>>,
+    /// Whether an edit dropping an attachment's last reference deletes it.
+    pub delete_unreferenced: bool,
     /// Holds the stop signal of a detached emulator, so it runs on.
     pub detached: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
 }
@@ -121,6 +127,10 @@ pub struct EmulatorOptions {
     /// make (default: the system clock). Give a test's virtual clock, so the
     /// emulator's timestamps, the engine's and the adapters' waits agree.
     pub clock: Arc<dyn Clock>,
+    /// An edit of a description or comment that removes the last reference
+    /// to an attachment from the issue's bodies deletes that attachment, as
+    /// Jira may (default: on).
+    pub delete_unreferenced_attachments: bool,
 }
 
 impl Default for EmulatorOptions {
@@ -128,6 +138,7 @@ impl Default for EmulatorOptions {
         EmulatorOptions {
             port: 0,
             clock: Arc::new(SystemClock),
+            delete_unreferenced_attachments: true,
         }
     }
 }
@@ -142,6 +153,13 @@ impl EmulatorOptions {
     /// Runs on `clock`.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Whether an edit that removes the last reference to an attachment
+    /// deletes it (see [`delete_unreferenced_attachments`](Self::delete_unreferenced_attachments)).
+    pub fn delete_unreferenced_attachments(mut self, on: bool) -> Self {
+        self.delete_unreferenced_attachments = on;
         self
     }
 }
@@ -187,7 +205,11 @@ impl JiraEmulator {
     ///
     /// `Unavailable` when the port cannot be bound.
     pub async fn start_with(options: EmulatorOptions) -> Result<Self> {
-        let EmulatorOptions { port, clock } = options;
+        let EmulatorOptions {
+            port,
+            clock,
+            delete_unreferenced_attachments,
+        } = options;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|e| {
@@ -214,6 +236,7 @@ impl JiraEmulator {
             projects: Mutex::new(Vec::new()),
             faults: Mutex::default(),
             log: Mutex::new(Vec::new()),
+            delete_unreferenced: delete_unreferenced_attachments,
             detached: Mutex::new(None),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -247,6 +270,12 @@ impl JiraEmulator {
         t.set_project_admin(&ProjectKey::new("SUP")?, &pat, true);
         t.set_group("sync-admins", &[pat]);
         Ok(())
+    }
+
+    /// The media id of an attachment (what a Jira Cloud media node names,
+    /// and what the attachment's content URL redirects to).
+    pub fn media_id(&self, attachment: &crate::model::AttachmentId) -> String {
+        media::media_id(&self.base_url(), attachment)
     }
 
     /// The base URL, such as `http://127.0.0.1:43121`.

@@ -309,7 +309,10 @@ impl Api<'_> {
             return Reply::empty(StatusCode::NO_CONTENT);
         }
         match self.t.update_issue(&issue.id, &update).await {
-            Ok(()) => Reply::empty(StatusCode::NO_CONTENT),
+            Ok(()) => {
+                self.drop_unreferenced(&issue).await;
+                Reply::empty(StatusCode::NO_CONTENT)
+            }
             Err(err) => from_error(&err),
         }
     }
