@@ -366,3 +366,7 @@ pub(crate) fn bind_media(body: &RichText, state: &TwinState) -> RichText {
         _ => MediaAction::Keep,
     })
 }
+
+#[cfg(test)]
+#[path = "media_tests.rs"]
+mod tests;

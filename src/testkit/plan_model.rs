@@ -148,7 +148,7 @@ impl ModelSide {
                     );
                     let issue = self.issue.as_mut().expect("just created");
                     if let Some(d) = &fields.description {
-                        issue.description = d.clone();
+                        issue.description = crate::plan::bind_media(d, state);
                     }
                     if let Some(l) = &fields.labels {
                         issue.labels = l.clone();
@@ -174,7 +174,7 @@ impl ModelSide {
                         issue.summary = v.clone();
                     }
                     if let Some(v) = &update.description {
-                        issue.description = v.clone();
+                        issue.description = crate::plan::bind_media(v, state);
                     }
                     if let Some(v) = &update.issue_type {
                         issue.issue_type = v.clone();
@@ -206,7 +206,7 @@ impl ModelSide {
                     issue.comments.push(Comment {
                         id: id.clone(),
                         author,
-                        body: body.clone(),
+                        body: crate::plan::bind_media(body, state),
                         created: now,
                         updated: now,
                         visibility: Visibility::Public,
@@ -222,7 +222,7 @@ impl ModelSide {
                         .iter_mut()
                         .find(|c| &c.id == local)
                         .expect("updated comment exists");
-                    c.body = body.clone();
+                    c.body = crate::plan::bind_media(body, state);
                     c.updated = now;
                     issue.updated = now;
                     OpOutcome::Done
