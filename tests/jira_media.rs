@@ -1,19 +1,169 @@
 //! Images in descriptions and comments survive syncing, over real HTTP
-//! against the loopback emulator with the real adapters and engine: twins on
-//! Jira Cloud (media nodes naming media files) and on Jira Data Center (wiki
-//! `!file.png|thumbnail!`). People edit the text around the images on both
+//! against the loopback emulator with the real adapters and engine: twins
+//! Cloud ⇄ Cloud (media nodes naming media files), Data Center ⇄ Data Center
+//! (wiki `!file.png|thumbnail!`) and Cloud ⇄ Data Center (one project spoken
+//! to through `JiraCloud`, the other through `JiraDataCenter`). People edit the text around the images on both
 //! sides for many rounds, add, edit and delete comments with images; after
 //! every round every image still shows on both sides (it names an attachment
 //! of its own issue), no attachment was deleted (the emulator deletes an
 //! attachment whose last reference an edit removes, as Jira may), and the
 //! sync converges with no echo writes.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 use twinsync::model::media::{MediaRef, media_refs};
-use twinsync::model::{AttachmentId, Issue, RichText};
+use twinsync::model::{
+    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
+    ProjectKey, RichText, UserId,
+};
 use twinsync::testkit::ids as lit;
-use twinsync::testkit::jira::{JiraFlavor, JiraRig};
-use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment};
+use twinsync::testkit::jira::{JiraFlavor, JiraRig, JiraSite};
+use twinsync::tracker::{
+    Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, MemoryTracker, NewAttachment,
+    NewComment, NewIssue, Page, SearchPage, Tracker,
+};
+
+/// One emulator, project SUP spoken to as Jira Cloud (REST v3, ADF, media
+/// ids) and DEV as Jira Data Center (REST v2, wiki markup): Cloud ⇄ Data
+/// Center twins through the real adapters.
+#[derive(Debug)]
+struct CloudAndDataCenter {
+    cloud: Arc<dyn Tracker>,
+    dc: Arc<dyn Tracker>,
+    contents: MemoryTracker,
+}
+
+impl CloudAndDataCenter {
+    fn for_project(&self, project: &str) -> &dyn Tracker {
+        if project == "DEV" {
+            &*self.dc
+        } else {
+            &*self.cloud
+        }
+    }
+
+    fn for_issue(&self, id: &IssueId) -> &dyn Tracker {
+        let dev = self.contents.inspect_issues(&lit::project("DEV"));
+        self.for_project(if dev.iter().any(|i| &i.id == id) {
+            "DEV"
+        } else {
+            "SUP"
+        })
+    }
+
+    fn for_attachment(&self, id: &AttachmentId) -> &dyn Tracker {
+        let dev = self.contents.inspect_issues(&lit::project("DEV"));
+        let on_dev = dev.iter().any(|i| i.attachment(id).is_some());
+        self.for_project(if on_dev { "DEV" } else { "SUP" })
+    }
+}
+
+#[async_trait::async_trait]
+impl Tracker for CloudAndDataCenter {
+    fn capabilities(&self) -> Capabilities {
+        self.cloud.capabilities()
+    }
+    async fn instance(&self) -> twinsync::Result<InstanceInfo> {
+        self.cloud.instance().await
+    }
+    async fn project(&self, key: &ProjectKey) -> twinsync::Result<ProjectInfo> {
+        self.for_project(key.as_str()).project(key).await
+    }
+    async fn issue(&self, id: &IssueId) -> twinsync::Result<Issue> {
+        self.for_issue(id).issue(id).await
+    }
+    async fn issue_by_key(&self, key: &IssueKey) -> twinsync::Result<Issue> {
+        let project = key.as_str().split('-').next().unwrap_or("");
+        self.for_project(project).issue_by_key(key).await
+    }
+    async fn search(&self, jql: &str, page: &Page) -> twinsync::Result<SearchPage> {
+        let project = if jql.contains("\"DEV\"") {
+            "DEV"
+        } else {
+            "SUP"
+        };
+        self.for_project(project).search(jql, page).await
+    }
+    async fn updated_since(
+        &self,
+        project: &ProjectKey,
+        since: time::OffsetDateTime,
+        page: &Page,
+    ) -> twinsync::Result<SearchPage> {
+        self.for_project(project.as_str())
+            .updated_since(project, since, page)
+            .await
+    }
+    async fn create_issue(&self, issue: &NewIssue) -> twinsync::Result<CreatedIssue> {
+        self.for_project(issue.project.as_str())
+            .create_issue(issue)
+            .await
+    }
+    async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> twinsync::Result<()> {
+        self.for_issue(id).update_issue(id, update).await
+    }
+    async fn add_comment(&self, issue: &IssueId, c: &NewComment) -> twinsync::Result<Comment> {
+        self.for_issue(issue).add_comment(issue, c).await
+    }
+    async fn update_comment(
+        &self,
+        issue: &IssueId,
+        comment: &CommentId,
+        body: &RichText,
+    ) -> twinsync::Result<Comment> {
+        self.for_issue(issue)
+            .update_comment(issue, comment, body)
+            .await
+    }
+    async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> twinsync::Result<()> {
+        self.for_issue(issue).delete_comment(issue, comment).await
+    }
+    async fn download_attachment(&self, id: &AttachmentId) -> twinsync::Result<Vec<u8>> {
+        self.for_attachment(id).download_attachment(id).await
+    }
+    async fn upload_attachment(
+        &self,
+        issue: &IssueId,
+        file: &NewAttachment,
+    ) -> twinsync::Result<AttachmentMeta> {
+        self.for_issue(issue).upload_attachment(issue, file).await
+    }
+    async fn delete_attachment(&self, id: &AttachmentId) -> twinsync::Result<()> {
+        self.for_attachment(id).delete_attachment(id).await
+    }
+    async fn set_issue_property(
+        &self,
+        issue: &IssueId,
+        key: &str,
+        value: &Value,
+    ) -> twinsync::Result<()> {
+        self.for_issue(issue)
+            .set_issue_property(issue, key, value)
+            .await
+    }
+    async fn is_global_admin(&self, user: &UserId) -> twinsync::Result<bool> {
+        self.cloud.is_global_admin(user).await
+    }
+    async fn is_project_admin(
+        &self,
+        user: &UserId,
+        project: &ProjectKey,
+    ) -> twinsync::Result<bool> {
+        self.cloud.is_project_admin(user, project).await
+    }
+    async fn group_members(&self, group: &str) -> twinsync::Result<Option<Vec<UserId>>> {
+        self.cloud.group_members(group).await
+    }
+}
+
+fn cloud_and_data_center(site: &JiraSite) -> Arc<dyn Tracker> {
+    Arc::new(CloudAndDataCenter {
+        cloud: Arc::new(site.emulator().cloud().unwrap()),
+        dc: Arc::new(site.emulator().data_center().unwrap()),
+        contents: site.contents().clone(),
+    })
+}
 
 fn image(id: &AttachmentId) -> Value {
     json!({"type": "mediaSingle", "attrs": {"layout": "center"}, "content": [
@@ -88,8 +238,7 @@ fn sync_until_quiet(rig: &JiraRig) {
     panic!("the sync did not converge in 6 cycles");
 }
 
-fn images_survive_edits_on_both_sides(flavor: JiraFlavor) {
-    let rig = JiraRig::new(flavor);
+fn images_survive_edits_on_both_sides(rig: JiraRig, sup_native: &str, dev_native: &str) {
     let sup = rig.user().create("SUP", "Bug", "Printer on fire");
     for (name, bytes) in [
         ("smoke.png", &b"png: smoke"[..]),
@@ -137,12 +286,9 @@ fn images_survive_edits_on_both_sides(flavor: JiraFlavor) {
     );
     assert_eq!(shown(&rig, "DEV-1"), ["smoke.png", "tray.png", "tray.png"]);
     // As the emulator stores it: Cloud names media files, Data Center file names.
-    let stored = rig.issue("DEV-1").description.to_adf().to_string();
-    let native = match flavor {
-        JiraFlavor::Cloud => "\"collection\":\"\"",
-        _ => "\"id\":\"smoke.png\"",
-    };
-    assert!(stored.contains(native), "{stored}");
+    let stored = |key: &str| rig.issue(key).description.to_adf().to_string();
+    assert!(stored("SUP-1").contains(sup_native), "{}", stored("SUP-1"));
+    assert!(stored("DEV-1").contains(dev_native), "{}", stored("DEV-1"));
     sync_until_quiet(&rig);
 
     let attachments = |key: &str| read(&rig, key).attachments.len();
@@ -229,14 +375,26 @@ fn images_survive_edits_on_both_sides(flavor: JiraFlavor) {
     }
 }
 
+/// How the emulator stores an image that Cloud writes, and one Data Center writes.
+const CLOUD_NATIVE: &str = "\"collection\":\"\"";
+const WIKI_NATIVE: &str = "\"id\":\"smoke.png\"";
+
 #[test]
 fn cloud_twins_keep_their_images() {
-    images_survive_edits_on_both_sides(JiraFlavor::Cloud);
+    let rig = JiraRig::new(JiraFlavor::Cloud);
+    images_survive_edits_on_both_sides(rig, CLOUD_NATIVE, CLOUD_NATIVE);
 }
 
 #[test]
 fn data_center_twins_keep_their_images() {
-    images_survive_edits_on_both_sides(JiraFlavor::DataCenter);
+    let rig = JiraRig::new(JiraFlavor::DataCenter);
+    images_survive_edits_on_both_sides(rig, WIKI_NATIVE, WIKI_NATIVE);
+}
+
+#[test]
+fn cloud_and_data_center_twins_keep_their_images() {
+    let rig = JiraRig::with_adapter(JiraFlavor::Cloud, cloud_and_data_center);
+    images_survive_edits_on_both_sides(rig, CLOUD_NATIVE, WIKI_NATIVE);
 }
 
 #[test]
