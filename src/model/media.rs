@@ -167,7 +167,7 @@ fn map_content(
                     if kind(child) != "media" {
                         return true;
                     }
-                    match attrs_of(child).map(|a| f(a)) {
+                    match attrs_of(child).map(&mut *f) {
                         Some(MediaAction::Text(t)) => {
                             texts.push(t);
                             false
@@ -187,7 +187,7 @@ fn map_content(
             continue;
         }
         if k == "media" || k == "mediaInline" {
-            match attrs_of(&mut node).map(|a| f(a)) {
+            match attrs_of(&mut node).map(&mut *f) {
                 Some(MediaAction::Text(t)) if k == "mediaInline" => {
                     out.push(json!({"type": "text", "text": t}));
                 }

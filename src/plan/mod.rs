@@ -377,9 +377,16 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
         }
     }
     // Bodies here compared in the replica's terms: images by file name and size.
-    let by_file = input.local.map(crate::rules::issue_by_file);
+    let by_file = input
+        .local
+        .filter(|l| {
+            std::iter::once(&l.description)
+                .chain(l.comments.iter().map(|c| &c.body))
+                .any(crate::rules::has_media_refs)
+        })
+        .map(crate::rules::issue_by_file);
     let input = &PlanInput {
-        local: by_file.as_ref(),
+        local: by_file.as_ref().or(input.local),
         ..*input
     };
     let mut state = match input.state {
