@@ -11,9 +11,11 @@
 //! - a reference this side cannot show becomes the visible placeholder text
 //!   and a note, never a reference to nothing;
 //! - the guard: a body never drops an image the target holds unless the
-//!   remote side removed it (the previous replica had it, the new one does
-//!   not). Jira may delete an attachment whose last reference goes, so such an
-//!   image is kept (in place of its placeholder, or appended) with a note.
+//!   remote side removed it: the target still holds what was last synced
+//!   (its fingerprint is the base), or the previous replica had the image and
+//!   the new one does not. Jira may delete an attachment whose last reference
+//!   goes, so such an image is kept (in place of its placeholder, or
+//!   appended) with a note.
 
 use std::collections::{HashMap, HashSet};
 
@@ -130,7 +132,20 @@ pub(super) fn settle(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pl
             };
             let held = target.map(|t| &t.description);
             let before = previous.map(|p| &p.description);
-            let body = guarded(&body, held, before, "the description", &mut notes);
+            // The target still holds what was synced: what the new body drops
+            // was removed there.
+            let synced = held.is_some_and(|h| {
+                let fp = FieldValue::Rich(h.clone()).fingerprint();
+                input
+                    .state
+                    .and_then(|s| s.field(DESCRIPTION))
+                    .is_some_and(|b| b.local == fp)
+            });
+            let body = if synced {
+                body
+            } else {
+                guarded(&body, held, before, "the description", &mut notes)
+            };
             let body = shown(&body, &here, "the description", &mut notes);
             let fp = FieldValue::Rich(body.clone()).fingerprint();
             let base = bases.iter().position(|b| b.field == DESCRIPTION);
@@ -166,7 +181,19 @@ pub(super) fn settle(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pl
                 .and_then(|p| p.comments.iter().find(|c| &c.id == origin))
                 .map(|c| &c.body);
             let what = format!("comment {origin}");
-            let new = guarded(body, held, before, &what, &mut notes);
+            let synced = held.is_some_and(|h| {
+                let fp = rich_fingerprint(h);
+                input.state.is_some_and(|s| {
+                    s.comments
+                        .iter()
+                        .any(|l| &l.local == local && l.local_fp == fp)
+                })
+            });
+            let new = if synced {
+                body.clone()
+            } else {
+                guarded(body, held, before, &what, &mut notes)
+            };
             let new = shown(&new, &here, &what, &mut notes);
             let fp = rich_fingerprint(&new);
             if held.is_some_and(|h| rich_fingerprint(h) == fp) {

@@ -3,11 +3,16 @@
 //! ([`MediaRef::File`]), so replicas, field values and fingerprints never
 //! depend on either side's attachment ids (see [`model::media`](crate::model::media)).
 
-use crate::model::media::{MediaAction, MediaRef, map_media};
+use crate::model::media::{MediaAction, MediaRef, map_media, placeholder};
+
+/// What the placeholder of an image whose attachment is gone names.
+const MISSING: &str = "missing attachment";
 use crate::model::{AttachmentMeta, Issue, RichText};
 
 /// `text` with every neutral reference to one of `attachments` in its file
-/// form; other media nodes (and file forms already) are kept.
+/// form, and one to an attachment the issue no longer has as the placeholder
+/// `[image: missing attachment]`; other media nodes (and file forms already)
+/// are kept.
 ///
 /// The rules' outgoing values and the values they read from the local issue
 /// ([`SyncRule::current`](super::SyncRule::current), the planner's comment
@@ -35,14 +40,16 @@ pub fn media_by_file(text: &RichText, attachments: &[AttachmentMeta]) -> RichTex
         return text.clone();
     }
     map_media(text, &mut |attrs| {
-        if let MediaRef::Attachment(id) = MediaRef::of_attrs(attrs)
-            && let Some(a) = attachments.iter().find(|a| a.id == id)
-        {
-            MediaRef::File {
-                file_name: a.file_name.clone(),
-                size: a.size,
+        if let MediaRef::Attachment(id) = MediaRef::of_attrs(attrs) {
+            match attachments.iter().find(|a| a.id == id) {
+                Some(a) => MediaRef::File {
+                    file_name: a.file_name.clone(),
+                    size: a.size,
+                }
+                .set_on(attrs),
+                // Its attachment is gone: it shows nothing, on either side.
+                None => return MediaAction::Text(placeholder(MISSING)),
             }
-            .set_on(attrs);
         }
         MediaAction::Keep
     })
