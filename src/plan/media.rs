@@ -175,6 +175,7 @@ pub(super) fn settle(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pl
             body,
             remote_fp,
             local_fp,
+            ..
         } => {
             let held = target.and_then(|t| t.comment(local)).map(|c| &c.body);
             let before = previous
