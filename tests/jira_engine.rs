@@ -76,10 +76,9 @@ fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes(flav
         "1 create + 1 per comment + 1 upload, markers in the same requests: {calls}"
     );
     assert!(
-        calls
-            .0
-            .iter()
-            .all(|e| e.path.starts_with(api) || e.path.starts_with("/secure/attachment/")),
+        calls.0.iter().all(|e| e.path.starts_with(api)
+            || e.path.starts_with("/secure/attachment/")
+            || e.path.starts_with("/file/")),
         "{calls}"
     );
     let dev = rig.issue("DEV-1");

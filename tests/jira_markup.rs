@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use twinsync::tracker::jira::markup::{adf_to_wiki, wiki_to_adf};
+use twinsync::tracker::jira::markup::{WIKI_FILE_COLLECTION, adf_to_wiki, wiki_to_adf};
 
 fn adf_schema() -> Option<&'static jsonschema::Validator> {
     static SCHEMA: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
@@ -159,8 +159,44 @@ fn block() -> impl Strategy<Value = Value> {
         1..3,
     )
     .prop_map(|rows| json!({"type": "table", "content": rows}));
+    // Images: a wiki file image, an external image, a Cloud media file (which
+    // wiki markup cannot name), a group.
+    let wiki_file = |name: &str, size: Option<(u32, u32)>| {
+        let mut attrs = json!({"type": "file", "id": name, "collection": WIKI_FILE_COLLECTION});
+        if let Some((w, h)) = size {
+            attrs["width"] = json!(w);
+            attrs["height"] = json!(h);
+        }
+        json!({"type": "media", "attrs": attrs})
+    };
+    let media = prop_oneof![
+        (
+            prop_oneof![
+                Just("shot.png"),
+                Just("a b.jpg"),
+                Just("x!y.png"),
+                Just("*bold*.png")
+            ],
+            proptest::option::of((1u32..2000, 1u32..2000))
+        )
+            .prop_map(move |(name, size)| wiki_file(name, size)),
+        Just(
+            json!({"type": "media", "attrs": {"type": "external", "url": "https://example.com/a.png"}})
+        ),
+        Just(
+            json!({"type": "media", "attrs": {"type": "file", "id": "5f1c-77aa", "collection": ""}})
+        ),
+    ];
+    let images = prop_oneof![
+        media.clone().prop_map(
+            |m| json!({"type": "mediaSingle", "attrs": {"layout": "center"}, "content": [m]})
+        ),
+        proptest::collection::vec(media, 1..3)
+            .prop_map(|m| json!({"type": "mediaGroup", "content": m})),
+    ];
     prop_oneof![
         4 => paragraph(),
+        1 => images,
         1 => heading,
         2 => list(2),
         1 => code,
@@ -192,7 +228,7 @@ proptest! {
     /// Whatever a Data Center user typed settles after one trip, too.
     #[test]
     fn wiki_reaches_a_fixed_point_after_one_round_trip(
-        wiki in proptest::string::string_regex(r"([a-z ]{0,4}|[*_+^~{}\[\]|#&\\!.\-]|\n|h1\. |\{code\}|\{quote\}|\|\||bq\. |----|\[~ann\]|\[x\|http://e\.x\]){0,24}").expect("regex")
+        wiki in proptest::string::string_regex(r"([a-z ]{0,4}|[*_+^~{}\[\]|#&\\!.\-]|\n|h1\. |\{code\}|\{quote\}|\|\||bq\. |----|\[~ann\]|\[x\|http://e\.x\]|!a\.png!|!a\.png\|thumbnail!|!b\.gif\|width=30,height=20!|!https://e\.x/i\.png!|!){0,24}").expect("regex")
     ) {
         let adf = wiki_to_adf(&wiki);
         let back = adf_to_wiki(&adf);
@@ -220,6 +256,24 @@ fn a_quote_marker_inside_a_code_block_in_a_quote_stays_code() {
     assert_eq!(quote["type"], "blockquote");
     assert_eq!(quote["content"][0]["type"], "codeBlock");
     assert_eq!(quote["content"][0]["content"][0]["text"], "{quote}");
+}
+
+#[test]
+fn wiki_images_read_as_media_nodes_naming_the_file_and_write_back() {
+    let wiki = "Before\n\n!shot.png|thumbnail!\n\n!https://example.com/a.png!\n\nAfter";
+    let adf = wiki_to_adf(wiki);
+    assert_valid_adf(&adf, wiki);
+    assert_eq!(adf["content"][1]["type"], "mediaSingle");
+    assert_eq!(
+        adf["content"][1]["content"][0]["attrs"],
+        json!({"type": "file", "id": "shot.png", "collection": WIKI_FILE_COLLECTION})
+    );
+    assert_eq!(adf_to_wiki(&adf), wiki);
+    // `!file.png!` without options writes back as a thumbnail.
+    assert_eq!(
+        adf_to_wiki(&wiki_to_adf("!shot.png!")),
+        "!shot.png|thumbnail!"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod ids;
 mod issue;
+pub mod media;
 mod node_url;
 mod rich_text;
 mod users;

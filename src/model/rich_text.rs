@@ -11,6 +11,11 @@ use crate::error::{Error, ErrorKind, Result};
 /// document; twinsync carries such a document as it is, so nothing is lost
 /// between two Cloud sites. Trackers without ADF use plain text.
 ///
+/// An image or file shown in the text is an ADF `media` node; one that shows
+/// an attachment of the same issue names it in a tracker-neutral way
+/// (`"attachment": "<attachment id>"` in its `attrs`): see
+/// [`model::media`](super::media) for the forms and what adapters do with them.
+///
 /// [adf]: https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/
 ///
 /// ```

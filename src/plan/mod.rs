@@ -22,9 +22,11 @@ use crate::tracker::IssueUpdate;
 
 mod fields;
 mod items;
+mod media;
 mod preview;
 mod state;
 
+pub(crate) use media::bind_media;
 pub use state::{AttachmentLink, CommentLink, FieldBase, TwinState, UNSYNCED};
 
 /// How a conflict (both sides changed a field to different values) is decided.
@@ -412,6 +414,19 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
             return Ok(plan);
         }
     }
+    // Bodies here compared in the replica's terms: images by file name and size.
+    let by_file = input
+        .local
+        .filter(|l| {
+            std::iter::once(&l.description)
+                .chain(l.comments.iter().map(|c| &c.body))
+                .any(crate::rules::has_media_refs)
+        })
+        .map(crate::rules::issue_by_file);
+    let input = &PlanInput {
+        local: by_file.as_ref().or(input.local),
+        ..*input
+    };
     let mut state = match input.state {
         Some(s) => s.clone(),
         None => TwinState::new(input.connection.clone(), origin_ref(replica)),
@@ -424,6 +439,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
     if input.rules.syncs_attachments() {
         items::merge_attachments(input, &mut state, &mut plan);
     }
+    media::settle(input, &mut state, &mut plan);
     if input.state.is_some_and(|before| before != &state) {
         // Links or bases changed: what the other direction last applied from here
         // no longer describes this twin, so its fast path must not skip it.

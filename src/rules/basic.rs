@@ -39,7 +39,8 @@ impl SyncRule for SummaryRule {
     }
 }
 
-/// Syncs the description as it is (ADF documents losslessly).
+/// Syncs the description as it is (ADF documents losslessly; images name
+/// attachments by file name and size, see [`media_by_file`](super::media_by_file)).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DescriptionRule;
 
@@ -49,7 +50,7 @@ impl SyncRule for DescriptionRule {
     }
 
     fn outgoing(&self, issue: &Issue, replica: &mut Replica) {
-        replica.description = issue.description.clone();
+        replica.description = super::media_by_file(&issue.description, &issue.attachments);
     }
 
     fn received(&self, replica: &Replica) -> Option<FieldValue> {
@@ -57,7 +58,7 @@ impl SyncRule for DescriptionRule {
     }
 
     fn current(&self, issue: &Issue) -> FieldValue {
-        FieldValue::Rich(issue.description.clone())
+        FieldValue::Rich(super::media_by_file(&issue.description, &issue.attachments))
     }
 
     fn incoming(&self, received: &FieldValue, _: &ProjectInfo) -> Result<Option<FieldValue>> {

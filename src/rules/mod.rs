@@ -21,6 +21,7 @@ use crate::tracker::IssueUpdate;
 pub mod attribution;
 mod basic;
 mod custom;
+mod media;
 mod users;
 mod versions;
 
@@ -28,6 +29,8 @@ pub use attribution::{AttributionTemplate, Header, HeaderRun};
 
 pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
 pub use custom::{LabelsRule, StatusMapping};
+pub(crate) use media::has_media_refs;
+pub use media::{issue_by_file, media_by_file};
 pub use users::{UserMatches, localize_mentions, mentioned_in, mentioned_users};
 pub(crate) use users::{has_mention, without_mentions};
 pub use versions::{RuleHistory, RuleSpec, RuleVersion};
@@ -241,7 +244,10 @@ impl RuleSet {
                     id: c.id.clone(),
                     author: c.author.display_name.clone(),
                     // A copy's header stays on this side.
-                    body: attribution::local_comment_body(c, connection).into_owned(),
+                    body: media_by_file(
+                        &attribution::local_comment_body(c, connection),
+                        &issue.attachments,
+                    ),
                     created: c.created,
                     updated: c.updated,
                     mirror_of: Marker::find(&c.properties, connection)

@@ -210,9 +210,23 @@ impl JiraRig {
     ///
     /// When the set-up fails (a bug in twinsync).
     pub fn new(flavor: JiraFlavor) -> Self {
+        Self::with_adapter(flavor, JiraSite::adapter)
+    }
+
+    /// A fresh rig on an emulator of `flavor`, the node using the tracker
+    /// `adapter` makes for the site (such as one speaking Cloud for SUP and
+    /// Data Center for DEV).
+    ///
+    /// # Panics
+    ///
+    /// When the set-up fails (a bug in twinsync).
+    pub fn with_adapter(
+        flavor: JiraFlavor,
+        adapter: impl FnOnce(&JiraSite) -> Arc<dyn Tracker>,
+    ) -> Self {
         let clock = Arc::new(ManualClock::default());
         let site = JiraSite::start(flavor, clock.clone());
-        let tracker = site.adapter();
+        let tracker = adapter(&site);
         let human = site
             .contents()
             .as_user(UserRef::new(lit::user_id("alice"), "Alice"));

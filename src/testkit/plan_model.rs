@@ -148,7 +148,7 @@ impl ModelSide {
                     );
                     let issue = self.issue.as_mut().expect("just created");
                     if let Some(d) = &fields.description {
-                        issue.description = d.clone();
+                        issue.description = crate::plan::bind_media(d, state);
                     }
                     if let Some(l) = &fields.labels {
                         issue.labels = l.clone();
@@ -175,7 +175,7 @@ impl ModelSide {
                         issue.summary = v.clone();
                     }
                     if let Some(v) = &update.description {
-                        issue.description = v.clone();
+                        issue.description = crate::plan::bind_media(v, state);
                     }
                     if let Some(v) = &update.issue_type {
                         issue.issue_type = v.clone();
@@ -209,7 +209,7 @@ impl ModelSide {
                     issue.comments.push(Comment {
                         id: id.clone(),
                         author,
-                        body,
+                        body: crate::plan::bind_media(&body, state),
                         created: now,
                         updated: now,
                         visibility: Visibility::Public,
@@ -226,7 +226,7 @@ impl ModelSide {
                         .iter_mut()
                         .find(|c| &c.id == local)
                         .expect("updated comment exists");
-                    c.body = body;
+                    c.body = crate::plan::bind_media(&body, state);
                     c.updated = now;
                     issue.updated = now;
                     OpOutcome::Done

@@ -42,6 +42,7 @@ macro_rules! tracker_conformance {
             comment_update_and_delete,
             comment_markers_are_stored,
             attachment_content_round_trips,
+            attachment_references_round_trip,
             paging_returns_every_issue_once,
             search_by_project_finds_new_issue,
             updated_since_finds_changed_issues,
@@ -62,6 +63,9 @@ macro_rules! tracker_conformance {
         )*
     };
 }
+
+mod media;
+pub use media::attachment_references_round_trip;
 
 fn unique(tag: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{IssueId, IssueKey};
-use crate::plan::{Op, OpOutcome, Plan, TwinState, UNSYNCED};
+use crate::plan::{Op, OpOutcome, Plan, TwinState, UNSYNCED, bind_media};
 use crate::replica::{MARKER_PROPERTY, Marker};
 use crate::store::{Intent, IntentKind};
 use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue};
@@ -265,7 +265,11 @@ impl Node {
                     project: project.clone(),
                     issue_type: fields.issue_type.clone().unwrap_or_default(),
                     summary: fields.summary.clone().unwrap_or_default(),
-                    description: fields.description.clone().unwrap_or_default(),
+                    description: fields
+                        .description
+                        .as_ref()
+                        .map(|d| bind_media(d, state))
+                        .unwrap_or_default(),
                     labels: fields.labels.clone().unwrap_or_default(),
                     properties: marker(&intent, None, None),
                 };
@@ -293,7 +297,10 @@ impl Node {
                 }
             }
             Op::UpdateIssue { update, .. } => {
-                tracker.update_issue(&need_target()?, update).await?;
+                // Images name this side's copies, uploaded by the ops before.
+                let mut update = update.clone();
+                update.description = update.description.map(|d| bind_media(&d, state));
+                tracker.update_issue(&need_target()?, &update).await?;
                 Ok(Executed::done())
             }
             Op::AddComment {
@@ -312,7 +319,7 @@ impl Node {
                 )?;
                 // The header goes in the same request as the marker that records it.
                 let comment = NewComment {
-                    body: op.written_body().unwrap_or_default(),
+                    body: bind_media(&op.written_body().unwrap_or_default(), state),
                     visibility: crate::model::Visibility::Public,
                     properties: marker(&intent, Some(remote_comment.clone()), header.clone()),
                 };
@@ -325,7 +332,7 @@ impl Node {
                 }
             }
             Op::UpdateComment { local, .. } => {
-                let body = op.written_body().unwrap_or_default();
+                let body = bind_media(&op.written_body().unwrap_or_default(), state);
                 tracker
                     .update_comment(&need_target()?, local, &body)
                     .await?;

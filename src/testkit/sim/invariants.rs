@@ -27,6 +27,11 @@ pub(crate) fn check_pair(
 ) -> Result<(), String> {
     let [written_a, written_b] = written;
     let pair = format!("{} ⇄ {}", a.key, b.key);
+    // Images compare by the file they show, not by either side's ids.
+    let (a, b) = (
+        &crate::rules::issue_by_file(a),
+        &crate::rules::issue_by_file(b),
+    );
     if (&a.summary, &a.description, &a.issue_type) != (&b.summary, &b.description, &b.issue_type) {
         return Err(format!(
             "I1: {pair} differ: {:?}/{:?}/{} vs {:?}/{:?}/{}",

@@ -168,6 +168,8 @@ impl Call {
 /// The HTTP client of one adapter.
 pub(crate) struct Client {
     http: reqwest::Client,
+    /// The same, following no redirect (to read where one points).
+    no_redirect: reqwest::Client,
     base: Url,
     instance: InstanceUrl,
     auth: HeaderValue,
@@ -220,14 +222,22 @@ impl Client {
             .as_ref()
             .ok_or_else(|| config(format!("{product} adapter needs credentials")))?
             .header()?;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("twinsync/", env!("CARGO_PKG_VERSION")))
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("twinsync/", env!("CARGO_PKG_VERSION")))
+                .timeout(settings.timeout)
+                .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+        };
+        let http = builder()
+            .build()
+            .map_err(|e| config(format!("cannot set up the http client: {e}")))?;
+        let no_redirect = builder()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| config(format!("cannot set up the http client: {e}")))?;
         Ok(Client {
             http,
+            no_redirect,
             base: instance.to_url(),
             instance,
             auth,
@@ -316,6 +326,40 @@ impl Client {
                 signal.reason,
             ))
         }
+    }
+
+    /// Sends a GET `call` without following a redirect and gives the
+    /// redirect's `Location` (`None` for a success answer without one); the
+    /// target is never fetched.
+    pub(crate) async fn location(&self, call: Call) -> Result<Option<String>, JiraError> {
+        let scope = call.scope();
+        let url = self.url(&call);
+        let request = self
+            .no_redirect
+            .request(call.method.clone(), url)
+            .header(header::AUTHORIZATION, self.auth.clone())
+            .header(header::ACCEPT, "application/json");
+        let _slot = self.limiter.acquire(&scope).await;
+        let response = request.send().await.map_err(JiraError::transport)?;
+        let status = response.status();
+        let signal = signal(status, response.headers());
+        self.limiter.observe(&scope, &signal);
+        tracing::debug!(endpoint = %scope.endpoint, status = status.as_u16(), "jira call");
+        if status.is_redirection() || status.is_success() {
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            return Ok(location);
+        }
+        let body = response.bytes().await.map_err(JiraError::transport)?;
+        Err(JiraError::status(
+            status.as_u16(),
+            &body,
+            signal.retry_after,
+            signal.reason,
+        ))
     }
 
     /// Sends `call` and reads the answer as JSON (an empty answer is `null`).

@@ -190,6 +190,7 @@ impl JiraCloudBuilder {
                 flavor: Flavor::Cloud,
                 search_properties: self.search_properties,
                 jql_offset: self.jql_offset,
+                media: Default::default(),
             },
         })
     }

@@ -144,6 +144,7 @@ impl JiraDataCenterBuilder {
                 flavor: Flavor::DataCenter,
                 search_properties: self.search_properties,
                 jql_offset: self.jql_offset,
+                media: Default::default(),
             },
         })
     }

@@ -1,6 +1,7 @@
 //! The operations both Jira adapters share; [`Flavor`] holds what differs.
 
 mod attachments;
+mod media;
 mod profiles;
 mod properties;
 mod users;
@@ -9,6 +10,8 @@ mod writes;
 use reqwest::Method;
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
+
+pub(crate) use media::MediaCache;
 
 use super::client::{Call, Client};
 use super::error::JiraError;
@@ -32,6 +35,8 @@ pub(crate) struct Jira {
     pub flavor: Flavor,
     pub search_properties: Vec<String>,
     pub jql_offset: UtcOffset,
+    /// Attachment id → media id (Cloud), learned from content redirects.
+    pub media: MediaCache,
 }
 
 pub(super) fn op(err: JiraError, operation: &str) -> Error {
@@ -175,8 +180,10 @@ impl Jira {
         let id = mapping::str_field(&v, "id", "an issue")
             .map_err(|e| op(e, "get issue").with_issue(id_or_key))?;
         let comments = self.comments(&id).await?;
-        mapping::issue(&v, self.flavor, Some(comments))
-            .map_err(|e| op(e, "get issue").with_issue(id_or_key))
+        let mut issue = mapping::issue(&v, self.flavor, Some(comments))
+            .map_err(|e| op(e, "get issue").with_issue(id_or_key))?;
+        self.neutral_issue(&mut issue).await?;
+        Ok(issue)
     }
 
     fn search_call(&self, jql: &str, page: &Page) -> Result<Call> {
@@ -239,10 +246,10 @@ impl Jira {
                     .map_err(|e| op(e, "search").with_context("jql", jql))?;
                 Some(self.comments(&id).await?)
             };
-            issues.push(
-                mapping::issue(item, self.flavor, comments)
-                    .map_err(|e| op(e, "search").with_context("jql", jql))?,
-            );
+            let mut issue = mapping::issue(item, self.flavor, comments)
+                .map_err(|e| op(e, "search").with_context("jql", jql))?;
+            self.neutral_issue(&mut issue).await?;
+            issues.push(issue);
         }
         let next_page = match self.flavor {
             Flavor::Cloud => v

@@ -18,7 +18,8 @@ impl Jira {
             "labels": issue.labels,
         });
         if !issue.description.is_empty() {
-            fields["description"] = self.flavor.body_to_json(&issue.description);
+            let description = self.native_body(None, &issue.description).await?;
+            fields["description"] = self.flavor.body_to_json(&description);
         }
         let mut body = json!({"fields": fields});
         if !issue.properties.is_empty() {
@@ -63,7 +64,8 @@ impl Jira {
             let value = if description.is_empty() {
                 Value::Null
             } else {
-                self.flavor.body_to_json(description)
+                let description = self.native_body(Some(id), description).await?;
+                self.flavor.body_to_json(&description)
             };
             fields.insert("description".into(), value);
         }
@@ -147,7 +149,8 @@ impl Jira {
         if comment.visibility == Visibility::Internal {
             properties.insert("sd.public.comment".into(), json!({"internal": true}));
         }
-        let mut body = json!({"body": self.flavor.body_to_json(&comment.body)});
+        let native = self.native_body(Some(issue), &comment.body).await?;
+        let mut body = json!({"body": self.flavor.body_to_json(&native)});
         if !properties.is_empty() {
             body["properties"] = mapping::property_list(&properties);
         }
@@ -165,8 +168,10 @@ impl Jira {
             )
             .await
             .map_err(|e| op(e, "add comment").with_issue(issue))?;
-        let mut created = mapping::comment(&v, self.flavor)
-            .map_err(|e| op(e, "add comment").with_issue(issue))?;
+        let mut created = self.neutral_comment(
+            mapping::comment(&v, self.flavor)
+                .map_err(|e| op(e, "add comment").with_issue(issue))?,
+        );
         for (k, value) in properties {
             created.properties.entry(k).or_insert(value);
         }
@@ -179,6 +184,7 @@ impl Jira {
         comment: &CommentId,
         body: &RichText,
     ) -> Result<Comment> {
+        let native = self.native_body(Some(issue), body).await?;
         let v = self
             .client
             .json(
@@ -189,7 +195,7 @@ impl Jira {
                 )
                 .issue(issue.as_str())
                 .query("expand", "properties")
-                .json(json!({"body": self.flavor.body_to_json(body)})),
+                .json(json!({"body": self.flavor.body_to_json(&native)})),
             )
             .await
             .map_err(|e| {
@@ -197,7 +203,9 @@ impl Jira {
                     .with_issue(issue)
                     .with_context("comment", comment)
             })?;
-        mapping::comment(&v, self.flavor).map_err(|e| op(e, "update comment").with_issue(issue))
+        mapping::comment(&v, self.flavor)
+            .map(|c| self.neutral_comment(c))
+            .map_err(|e| op(e, "update comment").with_issue(issue))
     }
 
     pub(crate) async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()> {

@@ -10,7 +10,10 @@
 //! can lag behind writes, and faults can be injected, aimed at requests or
 //! at random: 429 with each `RateLimit-Reason` and `Retry-After`, 5xx,
 //! latency, and lost answers (the request is applied, then the connection is
-//! dropped). It runs on the system clock or on a clock you give it
+//! dropped). Every attachment has a media id; its content URL redirects
+//! (303) to `/file/<media id>/binary`, and by default an edit that removes the
+//! last reference to an attachment from the issue's bodies deletes it, as
+//! Jira may. It runs on the system clock or on a clock you give it
 //! ([`EmulatorOptions`]), such as the virtual clock of a test.
 //!
 //! ```no_run
@@ -92,6 +95,7 @@ use crate::tracker::MemoryTracker;
 
 mod adf;
 mod faults;
+mod media;
 mod multipart;
 mod render;
 mod routes;
@@ -133,6 +137,8 @@ pub(crate) struct Shared {
     pub deployment: Deployment,
     pub strict: Mutex<Option<StrictRequests>>,
     pub violations: Mutex<Vec<Violation>>,
+    /// Whether an edit dropping an attachment's last reference deletes it.
+    pub delete_unreferenced: bool,
     /// Holds the stop signal of a detached emulator, so it runs on.
     pub detached: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
 }
@@ -175,6 +181,10 @@ pub struct EmulatorOptions {
     /// Strict mode: every JSON request body is checked by this validator first
     /// (default: none).
     pub strict: Option<StrictRequests>,
+    /// An edit of a description or comment that removes the last reference
+    /// to an attachment from the issue's bodies deletes that attachment, as
+    /// Jira may (default: on).
+    pub delete_unreferenced_attachments: bool,
 }
 
 impl Default for EmulatorOptions {
@@ -184,6 +194,7 @@ impl Default for EmulatorOptions {
             clock: Arc::new(SystemClock),
             deployment: Deployment::Cloud,
             strict: None,
+            delete_unreferenced_attachments: true,
         }
     }
 }
@@ -212,6 +223,13 @@ impl EmulatorOptions {
     /// ([`JiraEmulator::violations`]).
     pub fn strict_requests(mut self, validator: impl RequestValidator + 'static) -> Self {
         self.strict = Some(StrictRequests(Arc::new(validator)));
+        self
+    }
+
+    /// Whether an edit that removes the last reference to an attachment
+    /// deletes it (see [`delete_unreferenced_attachments`](Self::delete_unreferenced_attachments)).
+    pub fn delete_unreferenced_attachments(mut self, on: bool) -> Self {
+        self.delete_unreferenced_attachments = on;
         self
     }
 }
@@ -262,6 +280,7 @@ impl JiraEmulator {
             clock,
             deployment,
             strict,
+            delete_unreferenced_attachments,
         } = options;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -292,6 +311,7 @@ impl JiraEmulator {
             deployment,
             strict: Mutex::new(strict),
             violations: Mutex::new(Vec::new()),
+            delete_unreferenced: delete_unreferenced_attachments,
             detached: Mutex::new(None),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -325,6 +345,12 @@ impl JiraEmulator {
         t.set_project_admin(&ProjectKey::new("SUP")?, &pat, true);
         t.set_group("sync-admins", &[pat]);
         Ok(())
+    }
+
+    /// The media id of an attachment (what a Jira Cloud media node names,
+    /// and what the attachment's content URL redirects to).
+    pub fn media_id(&self, attachment: &crate::model::AttachmentId) -> String {
+        media::media_id(&self.base_url(), attachment)
     }
 
     /// The base URL, such as `http://127.0.0.1:43121`.

@@ -150,6 +150,9 @@ fn blocks(lines: &[&str]) -> Vec<Value> {
         } else if trimmed == "----" {
             b.flush();
             b.out.push(json!({"type": "rule"}));
+        } else if let Some(image) = super::media::image_line(trimmed) {
+            b.flush();
+            b.out.push(image);
         } else if let Some((markers, rest)) = list_line(line) {
             b.list_item(markers, rest);
         } else if line.starts_with('|') {

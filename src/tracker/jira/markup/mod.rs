@@ -8,6 +8,19 @@
 //! `[~accountid:…]` ⇄ ADF `mention` nodes, which carry the id only). Emoji,
 //! dates and statuses become their text; anything else becomes plain text.
 //!
+//! Images: a line holding only `!file.png!` or `!file.png|options!` becomes a
+//! `mediaSingle` with a `media` node `{"type": "file", "id": "file.png",
+//! "collection": "twinsync:wiki-file"}` ([`WIKI_FILE_COLLECTION`]: valid ADF
+//! that names the file by its name)
+//! (`width=…` and `height=…` options kept as `width` and `height`; others,
+//! such as `thumbnail`, dropped), and `!https://…!` an external image
+//! (`{"type": "external", "url": …}`). Such media nodes write back as
+//! `!file.png|thumbnail!` (or `!file.png|width=…,height=…!`) and `!url!`, each
+//! on its own line. The Data Center adapter turns such a name into the issue's
+//! attachment of that name (see [`model::media`](crate::model::media)). Media
+//! nodes naming neither (a Cloud media id) are left out, and images inside a
+//! line of text stay text.
+//!
 //! The conversion is built so that twins converge: for any ADF document `a`,
 //! `b = wiki_to_adf(&adf_to_wiki(a))` is a fixed point —
 //! `wiki_to_adf(&adf_to_wiki(&b)) == b`. Otherwise a Cloud ↔ Data Center pair
@@ -28,7 +41,10 @@
 use serde_json::{Value, json};
 
 mod from_wiki;
+mod media;
 mod to_wiki;
+
+pub use media::WIKI_FILE_COLLECTION;
 
 pub use from_wiki::wiki_to_adf;
 pub use to_wiki::adf_to_wiki;

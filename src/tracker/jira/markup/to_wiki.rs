@@ -79,7 +79,7 @@ fn block(node: &Value, out: &mut Vec<String>) {
                 block(child, out);
             }
         }
-        "mediaSingle" | "mediaGroup" | "media" => {}
+        "mediaSingle" | "mediaGroup" | "media" => super::media::write_media(node, out),
         _ => {
             let text = plain_text(node);
             if !text.trim().is_empty() {
@@ -461,6 +461,9 @@ fn escape_line_starts(text: &str) -> String {
                 || line.starts_with("- ");
             if heading {
                 format!("&#104;{}", &line[1..])
+            } else if super::media::image_line(line.trim()).is_some() {
+                // Text that would read back as an image.
+                line.replacen('!', "&#33;", 1)
             } else if line.starts_with("bq. ") {
                 format!("&#98;{}", &line[1..])
             } else if list {

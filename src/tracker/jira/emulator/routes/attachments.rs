@@ -97,10 +97,11 @@ impl Api<'_> {
                 &format!("The attachment with id '{id}' does not exist"),
             );
         };
+        // As Jira Cloud: to the media file, whose id is in the path.
         let target = format!(
-            "{}/secure/attachment/{}/{}",
+            "{}/file/{}/binary?name={}",
             self.ctx.base,
-            meta.id,
+            super::super::media::media_id(&self.ctx.base, &meta.id),
             url::form_urlencoded::byte_serialize(meta.file_name.as_bytes()).collect::<String>()
         );
         if self.q("redirect") == Some("false") {
@@ -112,6 +113,34 @@ impl Api<'_> {
             .header("X-Twinsync-Content", target);
         }
         Reply::empty(StatusCode::SEE_OTHER).header("Location", target)
+    }
+
+    /// The attachment whose media id is `media`.
+    pub(super) fn by_media_id(&self, media: &str) -> Option<AttachmentId> {
+        self.all_issues()
+            .into_iter()
+            .flat_map(|i| i.attachments)
+            .find(|a| super::super::media::media_id(&self.ctx.base, &a.id) == media)
+            .map(|a| a.id)
+    }
+
+    /// After an edit of `before`: deletes the attachments whose last
+    /// reference the edit removed (when the emulator models that).
+    pub(super) async fn drop_unreferenced(&self, before: &Issue) {
+        if !self.shared.delete_unreferenced {
+            return;
+        }
+        let Ok(after) = self.find_issue(before.id.as_str()).await else {
+            return;
+        };
+        let base = &self.ctx.base;
+        let kept = super::super::media::referenced(base, &after);
+        for id in super::super::media::referenced(base, before) {
+            if !kept.contains(&id) && after.attachments.iter().any(|a| a.id == id) {
+                // A failure here leaves the attachment: what Jira does is "may".
+                let _ = self.t.delete_attachment(&id).await;
+            }
+        }
     }
 
     pub(super) async fn content(&self, id: &AttachmentId) -> Reply {

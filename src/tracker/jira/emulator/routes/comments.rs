@@ -104,10 +104,18 @@ impl Api<'_> {
                         Err(reply) => return reply,
                     };
                 match self.t.update_comment(&issue.id, &comment_id, &text).await {
-                    Ok(c) => Reply::json(
-                        StatusCode::OK,
-                        render::comment(&self.ctx, issue.id.as_str(), &c, self.wants_properties()),
-                    ),
+                    Ok(c) => {
+                        self.drop_unreferenced(&issue).await;
+                        Reply::json(
+                            StatusCode::OK,
+                            render::comment(
+                                &self.ctx,
+                                issue.id.as_str(),
+                                &c,
+                                self.wants_properties(),
+                            ),
+                        )
+                    }
                     Err(err) => from_error(&err),
                 }
             }

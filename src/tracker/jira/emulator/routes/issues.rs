@@ -387,6 +387,8 @@ impl Api<'_> {
                 return from_error(&err);
             }
         }
+        // Jira may delete an attachment no body refers to any more.
+        self.drop_unreferenced(&issue).await;
         if self.q("returnIssue") != Some("true") {
             return Reply::empty(StatusCode::NO_CONTENT);
         }

@@ -127,6 +127,13 @@ pub(crate) async fn route(shared: &Shared, req: Incoming<'_>) -> Routed {
             };
             (None, reply)
         }
+        ["file", media, "binary"] if req.method == "GET" => {
+            let reply = match api.by_media_id(media) {
+                Some(id) => api.content(&id).await,
+                None => fail(StatusCode::NOT_FOUND, "not found"),
+            };
+            (None, reply)
+        }
         ["rest", "api", v @ ("2" | "3"), rest @ ..] => {
             let (template, reply) = api.dispatch(rest).await;
             (template.map(|t| format!("/rest/api/{v}/{t}")), reply)
