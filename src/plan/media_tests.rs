@@ -231,6 +231,7 @@ fn an_image_the_other_side_removed_goes() {
         target: &pair.b.project,
         rules: &rules,
         options: PlanOptions::default(),
+        users: None,
     };
     let removed = plan(&input).unwrap();
     let Some(Op::UpdateIssue { update, .. }) = removed.ops.first() else {
