@@ -36,26 +36,6 @@ fn spec_dir() -> Option<PathBuf> {
     None
 }
 
-/// A description with the elements twinsync converts, as a user would write it.
-fn rich_description() -> RichText {
-    RichText::adf(json!({"type": "doc", "version": 1, "content": [
-        {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Steps"}]},
-        {"type": "paragraph", "content": [
-            {"type": "text", "text": "Open "},
-            {"type": "text", "text": "the tray", "marks": [{"type": "strong"}]},
-            {"type": "text", "text": ", see "},
-            {"type": "text", "text": "the docs", "marks": [{"type": "link", "attrs": {"href": "https://example.com/docs"}}]},
-            {"type": "hardBreak"},
-            {"type": "mention", "attrs": {"id": "ada", "text": "@Ada"}}
-        ]},
-        {"type": "bulletList", "content": [
-            {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "one"}]}]}
-        ]},
-        {"type": "codeBlock", "attrs": {"language": "rust"}, "content": [{"type": "text", "text": "fn main() {}"}]}
-    ]}))
-    .expect("a valid document")
-}
-
 /// Runs every operation twinsync uses through `JiraCloud` against the emulator.
 async fn exercise(emulator: &JiraEmulator) {
     let jira = emulator.cloud().expect("adapter");
@@ -65,7 +45,7 @@ async fn exercise(emulator: &JiraEmulator) {
     let created = jira
         .create_issue(
             &NewIssue::new(lit::project("SUP"), "Bug", "Printer on fire")
-                .description(rich_description())
+                .description(common::rich_text())
                 .labels(["printer"])
                 .property("twinsync.marker", json!({"op": "1"})),
         )
@@ -87,7 +67,8 @@ async fn exercise(emulator: &JiraEmulator) {
     let comment = jira
         .add_comment(
             &id,
-            &NewComment::public(rich_description()).property("twinsync.marker", json!({"op": "2"})),
+            &NewComment::public(common::rich_text())
+                .property("twinsync.marker", json!({"op": "2"})),
         )
         .await
         .expect("comment");

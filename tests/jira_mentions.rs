@@ -12,25 +12,10 @@ use twinsync::model::{InstanceUrl, RichText, UserProfile};
 use twinsync::store::MemoryStore;
 use twinsync::testkit::ids as lit;
 use twinsync::testkit::remote_rig::node_url_of;
+use twinsync::testkit::said::mentions;
 use twinsync::tracker::jira::emulator::{Deployment, EmulatorOptions, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewIssue, Tracker};
 use twinsync::transport::InProcessNetwork;
-
-fn mentions(text: &RichText) -> Vec<String> {
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        if v["type"] == "mention" {
-            out.push(v["attrs"]["id"].as_str().unwrap_or("").to_owned());
-        }
-        for c in v["content"].as_array().into_iter().flatten() {
-            walk(c, out);
-        }
-    }
-    let mut out = Vec::new();
-    if let RichText::Adf(doc) = text {
-        walk(doc, &mut out);
-    }
-    out
-}
 
 fn para(content: Value) -> RichText {
     RichText::adf(json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": content}]}))

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::json;
-use twinsync::model::RichText;
 use twinsync::testkit::ids as lit;
 use twinsync::testkit::jira::{JiraFlavor, JiraRig};
 use twinsync::tracker::jira::emulator::{EmulatorOptions, JiraEmulator};
@@ -82,7 +81,7 @@ fn the_cloud_adapters_whole_sync_passes_a_strict_emulator() {
     rig.user().update(
         &sup.key,
         IssueUpdate {
-            description: Some(rich_text()),
+            description: Some(common::rich_text()),
             ..IssueUpdate::default()
         },
     );
@@ -100,7 +99,7 @@ fn the_cloud_adapters_whole_sync_passes_a_strict_emulator() {
     rig.user().comment(&sup.key, "still burning");
     rig.block_on(rig.human.add_comment(
         &rig.issue(sup.key.as_str()).id,
-        &NewComment::public(rich_text()),
+        &NewComment::public(common::rich_text()),
     ))
     .unwrap();
     rig.user().attach(&sup.key, "photo.png", b"\x89PNG");
@@ -127,7 +126,7 @@ fn the_cloud_adapters_whole_sync_passes_a_strict_emulator() {
         [
             "first",
             "still burning",
-            rich_text().to_plain_text().as_str(),
+            common::rich_text().to_plain_text().as_str(),
             "on it"
         ]
     );
@@ -136,11 +135,14 @@ fn the_cloud_adapters_whole_sync_passes_a_strict_emulator() {
         [
             "first",
             "still burning",
-            rich_text().to_plain_text().as_str(),
+            common::rich_text().to_plain_text().as_str(),
             "on it"
         ]
     );
-    assert_eq!(dev.description.to_plain_text(), rich_text().to_plain_text());
+    assert_eq!(
+        dev.description.to_plain_text(),
+        common::rich_text().to_plain_text()
+    );
     assert_eq!(dev.attachments.len(), 2);
     let calls = rig.calls();
     let bodies = calls
@@ -153,24 +155,4 @@ fn the_cloud_adapters_whole_sync_passes_a_strict_emulator() {
         "{} bodies checked, {bodies} sent: {calls}",
         validator.checked()
     );
-}
-
-/// A description or comment with the elements twinsync converts.
-fn rich_text() -> RichText {
-    RichText::adf(json!({"type": "doc", "version": 1, "content": [
-        {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Steps"}]},
-        {"type": "paragraph", "content": [
-            {"type": "text", "text": "Open "},
-            {"type": "text", "text": "the tray", "marks": [{"type": "strong"}]},
-            {"type": "text", "text": ", see "},
-            {"type": "text", "text": "the docs", "marks": [{"type": "link", "attrs": {"href": "https://example.com/docs"}}]},
-            {"type": "hardBreak"},
-            {"type": "mention", "attrs": {"id": "ada", "text": "@Ada"}}
-        ]},
-        {"type": "bulletList", "content": [
-            {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "one"}]}]}
-        ]},
-        {"type": "codeBlock", "attrs": {"language": "rust"}, "content": [{"type": "text", "text": "fn main() {}"}]}
-    ]}))
-    .expect("a valid document")
 }

@@ -10,6 +10,7 @@ use twinsync::testkit::block_on;
 use twinsync::testkit::ids as lit;
 use twinsync::testkit::remote_rig::{RemoteRig, RigSide};
 use twinsync::testkit::rig::LocalRig;
+use twinsync::testkit::said::mentions;
 use twinsync::testkit::said::said;
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
 
@@ -28,23 +29,6 @@ fn text(t: &str) -> Value {
 fn para(content: Value) -> RichText {
     RichText::adf(json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": content}]}))
         .unwrap()
-}
-
-/// The ids of the mentions in `text`, in order.
-fn mentions(text: &RichText) -> Vec<String> {
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        if v["type"] == "mention" {
-            out.push(v["attrs"]["id"].as_str().unwrap_or("").to_owned());
-        }
-        for c in v["content"].as_array().into_iter().flatten() {
-            walk(c, out);
-        }
-    }
-    let mut out = Vec::new();
-    if let RichText::Adf(doc) = text {
-        walk(doc, &mut out);
-    }
-    out
 }
 
 fn profile(id: &str, name: &str, email: Option<&str>) -> UserProfile {

@@ -24,3 +24,20 @@ pub fn attribution(comment: &Comment) -> Option<String> {
 pub fn said_all(issue: &Issue) -> Vec<String> {
     issue.comments.iter().map(said).collect()
 }
+
+/// The account ids of the mentions in `text`, in order (repeats kept).
+pub fn mentions(text: &crate::model::RichText) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        if v["type"] == "mention" {
+            out.push(v["attrs"]["id"].as_str().unwrap_or("").to_owned());
+        }
+        for c in v["content"].as_array().into_iter().flatten() {
+            walk(c, out);
+        }
+    }
+    let mut out = Vec::new();
+    if let crate::model::RichText::Adf(doc) = text {
+        walk(doc, &mut out);
+    }
+    out
+}
