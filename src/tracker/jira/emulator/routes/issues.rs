@@ -279,14 +279,10 @@ impl Api<'_> {
             Ok(l) => l,
             Err(reply) => return reply,
         };
-        let mut comments = Vec::new();
-        for body in &ups.comments {
-            match self.body_from(Some(body), "comment") {
-                Ok(text) if !text.is_empty() => comments.push(text),
-                Ok(_) => return field_error("comment", "Comment body can not be empty!"),
-                Err(reply) => return reply,
-            }
-        }
+        let comments = match self.comments_to_add(&ups) {
+            Ok(c) => c,
+            Err(reply) => return reply,
+        };
         let properties = match Self::properties_from(body.get("properties")) {
             Ok(p) => p,
             Err(reply) => return reply,
@@ -331,14 +327,10 @@ impl Api<'_> {
             Ok(u) => u,
             Err(reply) => return reply,
         };
-        let mut comments = Vec::new();
-        for body in &ups.comments {
-            match self.body_from(Some(body), "comment") {
-                Ok(text) if !text.is_empty() => comments.push(text),
-                Ok(_) => return field_error("comment", "Comment body can not be empty!"),
-                Err(reply) => return reply,
-            }
-        }
+        let comments = match self.comments_to_add(&ups) {
+            Ok(c) => c,
+            Err(reply) => return reply,
+        };
         let fields = body.get("fields").unwrap_or(&Value::Null);
         let mut update = IssueUpdate::default();
         if let Some(summary) = ups.summary.as_ref().or(fields.get("summary")) {
@@ -407,6 +399,19 @@ impl Api<'_> {
             Ok(()) => Reply::empty(StatusCode::NO_CONTENT),
             Err(err) => from_error(&err),
         }
+    }
+
+    /// The bodies of an `update`'s `comment: [{"add": …}]` operations.
+    fn comments_to_add(&self, ups: &fields::Updates) -> Result<Vec<RichText>, Reply> {
+        let mut comments = Vec::new();
+        for body in &ups.comments {
+            match self.body_from(Some(body), "comment") {
+                Ok(text) if !text.is_empty() => comments.push(text),
+                Ok(_) => return Err(field_error("comment", "Comment body can not be empty!")),
+                Err(reply) => return Err(reply),
+            }
+        }
+        Ok(comments)
     }
 
     pub(super) fn transition_list(&self) -> Vec<Value> {
