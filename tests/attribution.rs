@@ -46,12 +46,7 @@ fn exalated() -> LocalRig {
 #[test]
 fn a_copied_comment_names_its_author_and_links_the_original_issue() {
     let rig = exalated();
-    let dev = rig.issue("DEV-1");
-    let text: Vec<String> = dev
-        .comments
-        .iter()
-        .map(|c| c.body.to_plain_text())
-        .collect();
+    let text = rig.user().bodies("DEV-1");
     assert_eq!(
         text,
         [
@@ -60,6 +55,7 @@ fn a_copied_comment_names_its_author_and_links_the_original_issue() {
         ]
     );
     // In ADF the key links to the original issue.
+    let dev = rig.issue("DEV-1");
     let RichText::Adf(doc) = &dev.comments[1].body else {
         panic!(
             "an ADF comment is copied as ADF: {:?}",
@@ -190,12 +186,7 @@ fn a_chain_over_two_connections_attributes_each_comment_once() {
         .id;
     rig.user().comment("DEV-1", "Seen on DEV.");
     block_on(rig.node.exalate(&dev_ops, &key("DEV-1"))).unwrap();
-    let ops = rig.issue("OPS-1");
-    let text: Vec<String> = ops
-        .comments
-        .iter()
-        .map(|c| c.body.to_plain_text())
-        .collect();
+    let text = rig.user().bodies("OPS-1");
     assert_eq!(
         text,
         [
