@@ -220,6 +220,9 @@ fn a_valid_token_sets_up_a_working_connection_and_never_shows() {
     let capture = Arc::new(Capture::default());
     let rig = RemoteRig::new();
     let (token, conn, refusal) = tracing::subscriber::with_default(capture.clone(), || {
+        // Another test's thread may have registered a callsite while this
+        // subscriber was being set up, caching it as disabled: look again.
+        tracing::callsite::rebuild_interest_cache();
         let token = issue(&rig, "DEV", Duration::from_secs(3600));
         let request = direct("DEV", Some(token.clone()));
         assert!(!format!("{request:?}").contains(token.as_str()));
