@@ -1,0 +1,167 @@
+//! `twinsync serve --demo`: a complete node with no setup. The built-in Jira
+//! emulator on 127.0.0.1 with projects SUP and DEV, a local connection and a
+//! trigger between them, a few scripted edits on both sides, and the status
+//! table printed as they sync.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use twinsync::MemoryTracker;
+use twinsync::engine::{LocalConnectionOptions, Node, NodeOptions};
+use twinsync::model::{ConnectionId, IssueKey, ProjectKey, UserId, UserRef};
+use twinsync::store::SqliteStore;
+use twinsync::tracker::jira::emulator::JiraEmulator;
+use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
+use twinsync::trigger::TriggerSpec;
+
+use crate::failure::{FAILED, Failure, Outcome};
+use crate::serve::{stop_signal, summary};
+
+/// How long the script waits for one step to sync before it gives up.
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub async fn demo(duration: Option<Duration>) -> Outcome {
+    let emulator = JiraEmulator::start().await?;
+    let jira = emulator.cloud()?;
+    let me = jira.myself().await?;
+    println!(
+        "jira emulator at {} (Jira Cloud's REST API) with projects SUP (support) and DEV (development)",
+        emulator.base_url()
+    );
+    let node = Node::builder()
+        .tracker(Arc::new(jira))
+        .store(Arc::new(SqliteStore::in_memory()?))
+        .options(NodeOptions::default().with_poll_interval(Duration::from_secs(1)))
+        .build()
+        .await?;
+    let admin = node.admin(&me.id);
+    let conn = admin
+        .create_local_connection("SUP", "DEV", LocalConnectionOptions::default().name("SUP_to_DEV"))
+        .await?;
+    let trigger = admin
+        .add_trigger(&conn.id, TriggerSpec::new(ProjectKey::new("SUP")?, "labels = escalate"))
+        .await?;
+    println!("local connection {conn}");
+    println!("{trigger}: SUP issues labelled escalate get a twin in DEV");
+    println!("the node polls every second; Ctrl-C stops it\n");
+
+    let script = tokio::spawn(script(emulator.tracker().clone(), node.clone(), conn.id.clone()));
+    let watcher = tokio::spawn(watch(node.clone(), conn.id.clone()));
+    let stop = async move {
+        match duration {
+            Some(d) => {
+                tokio::select! {
+                    () = tokio::time::sleep(d) => {}
+                    () = stop_signal() => {}
+                }
+            }
+            None => stop_signal().await,
+        }
+    };
+    let report = node.run(stop).await;
+    watcher.abort();
+    let scripted = if script.is_finished() {
+        script.await.unwrap_or_else(|e| Err(Failure::new(FAILED, format!("the demo script stopped: {e}"))))
+    } else {
+        script.abort();
+        Ok(())
+    };
+    let report = report?;
+    println!("\nfinal status:");
+    print!("{}", node.status(&conn.id)?);
+    println!("stopped: {}", summary(&report));
+    emulator.stop().await;
+    scripted
+}
+
+/// Prints the sync panel each time it changes.
+async fn watch(node: Node, conn: ConnectionId) {
+    let mut last = String::new();
+    loop {
+        if let Ok(panel) = node.status(&conn) {
+            // The table without its "last sync" time, which changes every cycle.
+            let shown: String = panel
+                .to_string()
+                .lines()
+                .map(|l| l.split("   last sync:").next().unwrap_or(l))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if shown != last {
+                println!("── status ──\n{shown}");
+                last = shown;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// People working in SUP and DEV while the node runs.
+async fn script(jira: MemoryTracker, node: Node, conn: ConnectionId) -> Outcome {
+    let alice = jira.as_user(UserRef::new(UserId::new("alice")?, "Alice"));
+    let bob = jira.as_user(UserRef::new(UserId::new("bob")?, "Bob"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let filed = alice
+        .create_issue(
+            &NewIssue::new(ProjectKey::new("SUP")?, "Bug", "Checkout times out").labels(["escalate"]),
+        )
+        .await?;
+    alice
+        .add_comment(&filed.id, &NewComment::public("5% of orders fail since Monday"))
+        .await?;
+    let quiet = alice
+        .create_issue(&NewIssue::new(ProjectKey::new("SUP")?, "Task", "Typo on the help page"))
+        .await?;
+    println!(
+        "[script] Alice filed {} (label escalate, one comment) and {} (no label: it stays in SUP)",
+        filed.key, quiet.key
+    );
+
+    let twin = wait_for(|| twin_of(&node, &conn, &filed.key)).await?;
+    let twin_issue = jira.issue_by_key(&twin).await?;
+    bob.add_comment(&twin_issue.id, &NewComment::public("Reproduced; a fix is under way"))
+        .await?;
+    println!("[script] Bob commented on {twin}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    alice
+        .update_issue(
+            &filed.id,
+            &IssueUpdate {
+                summary: Some("Checkout times out under load".into()),
+                ..IssueUpdate::default()
+            },
+        )
+        .await?;
+    println!("[script] Alice renamed {} to \"Checkout times out under load\"", filed.key);
+
+    wait_for(|| in_step(&jira, &filed.key, &twin)).await?;
+    let summary = jira.inspect_issue(&twin).map(|i| i.summary).unwrap_or_default();
+    println!(
+        "[script] in step: {} ⇄ {twin}, both \"{summary}\" with 2 comments each; {} has no twin",
+        filed.key, quiet.key
+    );
+    Ok(())
+}
+
+/// The twin's key once `key` has one.
+fn twin_of(node: &Node, conn: &ConnectionId, key: &IssueKey) -> Option<IssueKey> {
+    node.issue_status(conn, key).ok()?.twin.map(|t| t.key)
+}
+
+/// `Some(())` when both issues have the same summary and two comments.
+fn in_step(jira: &MemoryTracker, a: &IssueKey, b: &IssueKey) -> Option<()> {
+    let (a, b) = (jira.inspect_issue(a)?, jira.inspect_issue(b)?);
+    (a.summary == b.summary && a.comments.len() == 2 && b.comments.len() == 2).then_some(())
+}
+
+async fn wait_for<T>(mut check: impl FnMut() -> Option<T>) -> Outcome<T> {
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    loop {
+        if let Some(found) = check() {
+            return Ok(found);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(Failure::new(FAILED, "the demo's edits did not sync within a minute"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

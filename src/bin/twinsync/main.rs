@@ -1,0 +1,76 @@
+//! `twinsync`: a twinsync node run from a TOML config file, and the admin
+//! commands of its console. `twinsync --help` explains each; the README's
+//! "The twinsync binary" has the config reference.
+
+mod cli;
+mod commands;
+mod config;
+mod demo;
+mod failure;
+mod serve;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command, LogFormat};
+use config::Config;
+use failure::Outcome;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format, &cli.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(failure::FAILED);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Outcome {
+    if let Command::Serve(args) = &cli.command {
+        if args.demo {
+            return demo::demo(args.demo_duration).await;
+        }
+    }
+    let config = Config::load(&cli.config)?;
+    let serving = matches!(cli.command, Command::Serve(_));
+    let opened = setup::open(config, serving).await?;
+    if serving {
+        serve::serve(opened).await
+    } else {
+        commands::run(&opened, cli.command).await
+    }
+}
+
+/// Logs to standard error, as text or JSON; `RUST_LOG` overrides `--log`.
+fn init_logs(format: LogFormat, filter: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    if let Err(e) = installed {
+        eprintln!("warning: logs are off: {e}");
+    }
+}

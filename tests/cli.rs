@@ -1,0 +1,1 @@
+//! The `twinsync` binary, started as a process.
