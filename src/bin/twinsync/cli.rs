@@ -27,7 +27,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "twinsync", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
     /// The config file.
-    #[arg(long, short, global = true, env = "TWINSYNC_CONFIG", default_value = "twinsync.toml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "TWINSYNC_CONFIG",
+        default_value = "twinsync.toml"
+    )]
     pub config: PathBuf,
     /// Log format on standard error: text for people, json for log collectors.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -250,12 +256,19 @@ pub enum TriggerCommand {
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration such as 20s"))?;
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 20s"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" | "" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
-        _ => Err(format!("{text:?} is not a duration such as 20s, 500ms or 2m")),
+        _ => Err(format!(
+            "{text:?} is not a duration such as 20s, 500ms or 2m"
+        )),
     }
 }

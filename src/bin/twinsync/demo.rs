@@ -36,16 +36,27 @@ pub async fn demo(duration: Option<Duration>) -> Outcome {
         .await?;
     let admin = node.admin(&me.id);
     let conn = admin
-        .create_local_connection("SUP", "DEV", LocalConnectionOptions::default().name("SUP_to_DEV"))
+        .create_local_connection(
+            "SUP",
+            "DEV",
+            LocalConnectionOptions::default().name("SUP_to_DEV"),
+        )
         .await?;
     let trigger = admin
-        .add_trigger(&conn.id, TriggerSpec::new(ProjectKey::new("SUP")?, "labels = escalate"))
+        .add_trigger(
+            &conn.id,
+            TriggerSpec::new(ProjectKey::new("SUP")?, "labels = escalate"),
+        )
         .await?;
     println!("local connection {conn}");
     println!("{trigger}: SUP issues labelled escalate get a twin in DEV");
     println!("the node polls every second; Ctrl-C stops it\n");
 
-    let script = tokio::spawn(script(emulator.tracker().clone(), node.clone(), conn.id.clone()));
+    let script = tokio::spawn(script(
+        emulator.tracker().clone(),
+        node.clone(),
+        conn.id.clone(),
+    ));
     let watcher = tokio::spawn(watch(node.clone(), conn.id.clone()));
     let stop = async move {
         match duration {
@@ -61,7 +72,12 @@ pub async fn demo(duration: Option<Duration>) -> Outcome {
     let report = node.run(stop).await;
     watcher.abort();
     let scripted = if script.is_finished() {
-        script.await.unwrap_or_else(|e| Err(Failure::new(FAILED, format!("the demo script stopped: {e}"))))
+        script.await.unwrap_or_else(|e| {
+            Err(Failure::new(
+                FAILED,
+                format!("the demo script stopped: {e}"),
+            ))
+        })
     } else {
         script.abort();
         Ok(())
@@ -102,14 +118,22 @@ async fn script(jira: MemoryTracker, node: Node, conn: ConnectionId) -> Outcome 
     tokio::time::sleep(Duration::from_secs(1)).await;
     let filed = alice
         .create_issue(
-            &NewIssue::new(ProjectKey::new("SUP")?, "Bug", "Checkout times out").labels(["escalate"]),
+            &NewIssue::new(ProjectKey::new("SUP")?, "Bug", "Checkout times out")
+                .labels(["escalate"]),
         )
         .await?;
     alice
-        .add_comment(&filed.id, &NewComment::public("5% of orders fail since Monday"))
+        .add_comment(
+            &filed.id,
+            &NewComment::public("5% of orders fail since Monday"),
+        )
         .await?;
     let quiet = alice
-        .create_issue(&NewIssue::new(ProjectKey::new("SUP")?, "Task", "Typo on the help page"))
+        .create_issue(&NewIssue::new(
+            ProjectKey::new("SUP")?,
+            "Task",
+            "Typo on the help page",
+        ))
         .await?;
     println!(
         "[script] Alice filed {} (label escalate, one comment) and {} (no label: it stays in SUP)",
@@ -118,8 +142,11 @@ async fn script(jira: MemoryTracker, node: Node, conn: ConnectionId) -> Outcome 
 
     let twin = wait_for(|| twin_of(&node, &conn, &filed.key)).await?;
     let twin_issue = jira.issue_by_key(&twin).await?;
-    bob.add_comment(&twin_issue.id, &NewComment::public("Reproduced; a fix is under way"))
-        .await?;
+    bob.add_comment(
+        &twin_issue.id,
+        &NewComment::public("Reproduced; a fix is under way"),
+    )
+    .await?;
     println!("[script] Bob commented on {twin}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     alice
@@ -131,10 +158,16 @@ async fn script(jira: MemoryTracker, node: Node, conn: ConnectionId) -> Outcome 
             },
         )
         .await?;
-    println!("[script] Alice renamed {} to \"Checkout times out under load\"", filed.key);
+    println!(
+        "[script] Alice renamed {} to \"Checkout times out under load\"",
+        filed.key
+    );
 
     wait_for(|| in_step(&jira, &filed.key, &twin)).await?;
-    let summary = jira.inspect_issue(&twin).map(|i| i.summary).unwrap_or_default();
+    let summary = jira
+        .inspect_issue(&twin)
+        .map(|i| i.summary)
+        .unwrap_or_default();
     println!(
         "[script] in step: {} ⇄ {twin}, both \"{summary}\" with 2 comments each; {} has no twin",
         filed.key, quiet.key
@@ -160,7 +193,10 @@ async fn wait_for<T>(mut check: impl FnMut() -> Option<T>) -> Outcome<T> {
             return Ok(found);
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(Failure::new(FAILED, "the demo's edits did not sync within a minute"));
+            return Err(Failure::new(
+                FAILED,
+                "the demo's edits did not sync within a minute",
+            ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -41,9 +41,14 @@ impl fmt::Display for Failure {
 impl From<twinsync::Error> for Failure {
     fn from(e: twinsync::Error) -> Self {
         let message = e.to_string();
-        let code = if e.kind() == ErrorKind::Storage && message.contains("in use by another twinsync node") {
+        let code = if e.kind() == ErrorKind::Storage
+            && message.contains("in use by another twinsync node")
+        {
             IN_USE
-        } else if matches!(e.kind(), ErrorKind::InvalidConfig | ErrorKind::Unauthenticated) {
+        } else if matches!(
+            e.kind(),
+            ErrorKind::InvalidConfig | ErrorKind::Unauthenticated
+        ) {
             CONFIG
         } else {
             FAILED

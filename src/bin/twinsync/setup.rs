@@ -31,13 +31,22 @@ pub async fn open(config: Config, listen: bool) -> Outcome<Opened> {
     let state = &config.node.state;
     if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Failure::new(CONFIG, format!("cannot create the state directory {}: {e} (node.state in {})", dir.display(), config.path.display()))
+            Failure::new(
+                CONFIG,
+                format!(
+                    "cannot create the state directory {}: {e} (node.state in {})",
+                    dir.display(),
+                    config.path.display()
+                ),
+            )
         })?;
     }
     let store = SqliteStore::open(state)?;
-    let mut transport = HttpTransport::builder().allow_plain_http_on_loopback(config.node.plain_http_on_loopback);
+    let mut transport =
+        HttpTransport::builder().allow_plain_http_on_loopback(config.node.plain_http_on_loopback);
     for cert in &config.node.trusted_certificates {
-        let pem = std::fs::read(cert).map_err(|e| Failure::new(CONFIG, format!("cannot read {}: {e}", cert.display())))?;
+        let pem = std::fs::read(cert)
+            .map_err(|e| Failure::new(CONFIG, format!("cannot read {}: {e}", cert.display())))?;
         transport = transport.add_root_certificate_pem(&pem);
     }
     let mut options = NodeOptions::default();
@@ -67,7 +76,11 @@ pub async fn open(config: Config, listen: bool) -> Outcome<Opened> {
         .store(Arc::new(store))
         .transport(Arc::new(transport.build()?))
         .options(options);
-    let url = config.node.url.clone().or_else(|| server.as_ref().map(HttpServer::url));
+    let url = config
+        .node
+        .url
+        .clone()
+        .or_else(|| server.as_ref().map(HttpServer::url));
     match url {
         Some(url) => builder = builder.node_url(url),
         // Nobody can call a node without a URL: it only calls out and pulls.
@@ -107,7 +120,10 @@ async fn tracker(config: &Config) -> Outcome<(Arc<dyn Tracker>, UserId)> {
             (Arc::new(jira), me)
         }
         TrackerKind::DataCenter => {
-            let jira = JiraDataCenter::builder().base_url(&t.url).personal_access_token(secret).build()?;
+            let jira = JiraDataCenter::builder()
+                .base_url(&t.url)
+                .personal_access_token(secret)
+                .build()?;
             let me = jira.myself().await;
             (Arc::new(jira), me)
         }
@@ -116,7 +132,11 @@ async fn tracker(config: &Config) -> Outcome<(Arc<dyn Tracker>, UserId)> {
         let failure = Failure::from(e);
         Failure::new(
             failure.code,
-            format!("cannot sign in to {} (tracker in {}): {failure}", t.url, config.path.display()),
+            format!(
+                "cannot sign in to {} (tracker in {}): {failure}",
+                t.url,
+                config.path.display()
+            ),
         )
     })?;
     Ok((tracker, me.id))
@@ -134,9 +154,22 @@ async fn apply_config(opened: &Opened) -> Outcome {
             (Some(_), _, _) => {}
             (None, None, Some(other)) => {
                 let conn = admin
-                    .create_local_connection(c.project.as_str(), other.as_str(), LocalConnectionOptions::default().name(c.name.clone()))
+                    .create_local_connection(
+                        c.project.as_str(),
+                        other.as_str(),
+                        LocalConnectionOptions::default().name(c.name.clone()),
+                    )
                     .await
-                    .map_err(|e| Failure::new(FAILED, format!("cannot set up connection {} of {}: {e}", c.name, opened.config.path.display())))?;
+                    .map_err(|e| {
+                        Failure::new(
+                            FAILED,
+                            format!(
+                                "cannot set up connection {} of {}: {e}",
+                                c.name,
+                                opened.config.path.display()
+                            ),
+                        )
+                    })?;
                 tracing::info!(connection = %conn, "connection of the config file set up");
             }
             (None, _, _) => {
@@ -145,19 +178,38 @@ async fn apply_config(opened: &Opened) -> Outcome {
         }
     }
     for t in &opened.config.triggers {
-        let Some(conn) = node.connections()?.into_iter().find(|x| x.name == t.connection) else {
+        let Some(conn) = node
+            .connections()?
+            .into_iter()
+            .find(|x| x.name == t.connection)
+        else {
             continue;
         };
         let project = conn
             .side_of(&t.project)
             .map(|s| s.project.clone())
             .unwrap_or_else(|| t.project.clone());
-        let present = conn.triggers.iter().any(|x| x.project == project && x.query == t.jql);
+        let present = conn
+            .triggers
+            .iter()
+            .any(|x| x.project == project && x.query == t.jql);
         if !present {
             let added = admin
-                .add_trigger(&conn.id, TriggerSpec::new(project, t.jql.clone()).note(t.note.clone()))
+                .add_trigger(
+                    &conn.id,
+                    TriggerSpec::new(project, t.jql.clone()).note(t.note.clone()),
+                )
                 .await
-                .map_err(|e| Failure::new(FAILED, format!("cannot add the trigger {:?} of {}: {e}", t.jql, opened.config.path.display())))?;
+                .map_err(|e| {
+                    Failure::new(
+                        FAILED,
+                        format!(
+                            "cannot add the trigger {:?} of {}: {e}",
+                            t.jql,
+                            opened.config.path.display()
+                        ),
+                    )
+                })?;
             tracing::info!(connection = %conn.name, trigger = %added, "trigger of the config file added");
         }
     }
@@ -171,16 +223,29 @@ pub fn connection(node: &Node, named: Option<&str>) -> Outcome<Connection> {
         Some(name) => all
             .into_iter()
             .find(|c| c.name == name || c.id.as_str() == name)
-            .ok_or_else(|| Failure::new(FAILED, format!("no connection named {name:?}; `twinsync connection list` shows them"))),
+            .ok_or_else(|| {
+                Failure::new(
+                    FAILED,
+                    format!("no connection named {name:?}; `twinsync connection list` shows them"),
+                )
+            }),
         None => match all.len() {
-            1 => all.pop().ok_or_else(|| Failure::new(FAILED, "no connection")),
-            0 => Err(Failure::new(FAILED, "this node has no connection yet; add a [[connection]] to the config file or run `twinsync connection initiate`")),
+            1 => all
+                .pop()
+                .ok_or_else(|| Failure::new(FAILED, "no connection")),
+            0 => Err(Failure::new(
+                FAILED,
+                "this node has no connection yet; add a [[connection]] to the config file or run `twinsync connection initiate`",
+            )),
             _ => Err(Failure::new(
                 FAILED,
                 format!(
                     "this node has {} connections; name one with --connection ({})",
                     all.len(),
-                    all.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                    all.iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )),
         },

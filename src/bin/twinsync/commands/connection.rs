@@ -27,7 +27,10 @@ pub async fn run(opened: &Opened, command: ConnectionCommand) -> Outcome {
                 (Some(p), _) => ProjectKey::new(p)?,
                 (None, Some(c)) => c.project.clone(),
                 (None, None) => {
-                    return Err(Failure::new(FAILED, "name the project on this node with --project (or a [[connection]] of the config file)"));
+                    return Err(Failure::new(
+                        FAILED,
+                        "name the project on this node with --project (or a [[connection]] of the config file)",
+                    ));
                 }
             };
             let to = to.or_else(|| from_config.and_then(|c| c.peer.clone()));
@@ -46,25 +49,34 @@ pub async fn run(opened: &Opened, command: ConnectionCommand) -> Outcome {
                 request = request.destination_project(other);
             }
             if let Some(token) = establish_token {
-                request = request.admin_access(true).establish_token(token.trim().parse()?);
+                request = request
+                    .admin_access(true)
+                    .establish_token(token.trim().parse()?);
             }
             match admin.initiate(request).await? {
                 Initiated::Local(c) => println!("set up the local connection {c}"),
                 Initiated::Established(c) => println!("set up {c} on both nodes"),
                 Initiated::Invitation { connection, code } => {
                     println!("initiated {connection}");
-                    println!("invitation code (a secret: hand it over privately; it works once, for seven days):");
+                    println!(
+                        "invitation code (a secret: hand it over privately; it works once, for seven days):"
+                    );
                     println!("{}", code.as_str());
-                    println!("on the other node: twinsync connection accept CODE --project <their project>");
+                    println!(
+                        "on the other node: twinsync connection accept CODE --project <their project>"
+                    );
                 }
             }
         }
         ConnectionCommand::Accept { code, project } => {
             let code = if code == "-" {
                 let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|e| Failure::new(FAILED, format!("cannot read the code from standard input: {e}")))?;
+                std::io::stdin().read_to_string(&mut text).map_err(|e| {
+                    Failure::new(
+                        FAILED,
+                        format!("cannot read the code from standard input: {e}"),
+                    )
+                })?;
                 text.trim().to_owned()
             } else {
                 code.trim().to_owned()

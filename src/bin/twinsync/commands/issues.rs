@@ -16,7 +16,10 @@ fn key(text: &str) -> Outcome<IssueKey> {
 }
 
 fn describe(info: &TwinInfo) -> String {
-    let twin = info.twin.as_ref().map_or("(no twin yet)", |t| t.key.as_str());
+    let twin = info
+        .twin
+        .as_ref()
+        .map_or("(no twin yet)", |t| t.key.as_str());
     let mut line = format!("{} ⇄ {twin}: {} write(s)", info.origin.key, info.writes);
     if !info.conflicts.is_empty() {
         line.push_str(&format!(", {} conflict(s)", info.conflicts.len()));
@@ -44,7 +47,10 @@ pub async fn connect(opened: &Opened, on: On, a: &str, b: &str) -> Outcome {
 pub async fn unexalate(opened: &Opened, args: IssueArgs) -> Outcome {
     let conn = setup::connection(&opened.node, args.on.connection.as_deref())?;
     let info = opened.node.unexalate(&conn.id, &key(&args.key)?).await?;
-    println!("unexalated {}: both issues stay, no longer in sync", info.origin.key);
+    println!(
+        "unexalated {}: both issues stay, no longer in sync",
+        info.origin.key
+    );
     Ok(())
 }
 
@@ -67,7 +73,10 @@ pub async fn bulk_exalate(opened: &Opened, on: On, jql: &str) -> Outcome {
             }
             BulkEvent::Synced { key, twin, .. } => {
                 bar.inc(1);
-                bar.set_message(format!("{key} ⇄ {}", twin.as_ref().map_or("—", |t| t.as_str())));
+                bar.set_message(format!(
+                    "{key} ⇄ {}",
+                    twin.as_ref().map_or("—", |t| t.as_str())
+                ));
             }
             BulkEvent::Skipped { key } => {
                 bar.inc(1);
@@ -90,12 +99,19 @@ pub async fn bulk_exalate(opened: &Opened, on: On, jql: &str) -> Outcome {
         report.skipped,
         report.failed,
         report.writes,
-        if report.resumed { " (continued an interrupted run)" } else { "" }
+        if report.resumed {
+            " (continued an interrupted run)"
+        } else {
+            ""
+        }
     );
     if report.failed > 0 {
         return Err(Failure::new(
             PARTIAL,
-            format!("{} issue(s) failed; `twinsync errors` lists them, `twinsync retry KEY` tries one again", report.failed),
+            format!(
+                "{} issue(s) failed; `twinsync errors` lists them, `twinsync retry KEY` tries one again",
+                report.failed
+            ),
         ));
     }
     Ok(())
@@ -123,7 +139,13 @@ pub async fn retry(opened: &Opened, args: IssueArgs) -> Outcome {
 pub async fn resolve(opened: &Opened, args: IssueArgs) -> Outcome {
     let conn = setup::connection(&opened.node, args.on.connection.as_deref())?;
     let key = key(&args.key)?;
-    opened.node.admin(&opened.admin).resolve(&conn.id, &key).await?;
-    println!("resolved {key}: its error and conflicts are forgotten; the next cycle syncs it again");
+    opened
+        .node
+        .admin(&opened.admin)
+        .resolve(&conn.id, &key)
+        .await?;
+    println!(
+        "resolved {key}: its error and conflicts are forgotten; the next cycle syncs it again"
+    );
     Ok(())
 }

@@ -30,13 +30,19 @@ pub fn errors(opened: &Opened, connection: Option<&str>) -> Outcome {
         let panel = node.status(&id)?;
         for e in &panel.errors {
             any = true;
-            let what = if e.is_refusal() { "refused deletion" } else { e.kind.as_str() };
+            let what = if e.is_refusal() {
+                "refused deletion"
+            } else {
+                e.kind.as_str()
+            };
             let mut line = format!("{}: {} {what}: {}", panel.connection.name, e.key, e.message);
             if e.attempts > 1 {
                 line.push_str(&format!(" ({} attempts)", e.attempts));
             }
             if e.quarantine.is_some() {
-                line.push_str("; quarantined: fix the cause, then `twinsync retry` or `twinsync resolve`");
+                line.push_str(
+                    "; quarantined: fix the cause, then `twinsync retry` or `twinsync resolve`",
+                );
             }
             println!("{line}");
         }

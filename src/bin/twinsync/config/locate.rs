@@ -70,11 +70,7 @@ impl Source<'_> {
     fn line_column(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..floor_char(self.text, offset)];
         let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .map_or(0, |l| l.chars().count())
-            + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, column)
     }
 
@@ -111,7 +107,11 @@ impl Source<'_> {
             return Some(name);
         }
         if let Some(name) = array_header(line) {
-            let n = counts.iter().find(|(k, _)| *k == name).map_or(0, |(_, n)| *n) + 1;
+            let n = counts
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map_or(0, |(_, n)| *n)
+                + 1;
             return Some(format!("{name}[{n}]"));
         }
         let key = line
@@ -156,7 +156,8 @@ mod tests {
 
     #[test]
     fn keys_are_found_under_tables_and_arrays_of_tables() {
-        let text = "[node]\nstate = \"a\"\n\n[[connection]]\nname = \"x\"\n[[connection]]\nname = 5\n";
+        let text =
+            "[node]\nstate = \"a\"\n\n[[connection]]\nname = \"x\"\n[[connection]]\nname = 5\n";
         let src = Source {
             file: Path::new("t.toml"),
             text,

@@ -155,8 +155,9 @@ fn node(src: &Source<'_>, base: &Path, t: file::NodeTable) -> Result<NodeSetting
     let url = t
         .url
         .map(|u| {
-            NodeUrl::parse(u.get_ref())
-                .map_err(|e| src.error_at(Some(u.span()), format!("not a node URL: {}", e.message())))
+            NodeUrl::parse(u.get_ref()).map_err(|e| {
+                src.error_at(Some(u.span()), format!("not a node URL: {}", e.message()))
+            })
         })
         .transpose()?;
     let listen = t
@@ -181,10 +182,16 @@ fn node(src: &Source<'_>, base: &Path, t: file::NodeTable) -> Result<NodeSetting
         )),
         (None, None) => None,
         (Some(c), None) => {
-            return Err(src.error_at(Some(c.span()), "tls_cert needs tls_key (the private key's PEM file)"));
+            return Err(src.error_at(
+                Some(c.span()),
+                "tls_cert needs tls_key (the private key's PEM file)",
+            ));
         }
         (None, Some(k)) => {
-            return Err(src.error_at(Some(k.span()), "tls_key needs tls_cert (the certificate chain's PEM file)"));
+            return Err(src.error_at(
+                Some(k.span()),
+                "tls_key needs tls_cert (the certificate chain's PEM file)",
+            ));
         }
     };
     if listen.is_some() && tls.is_none() && !t.plain_http_on_loopback {
@@ -209,7 +216,10 @@ fn node(src: &Source<'_>, base: &Path, t: file::NodeTable) -> Result<NodeSetting
         .collect::<Result<_, _>>()?;
     let key = match (t.key_env, t.key_file) {
         (Some(_), Some(f)) => {
-            return Err(src.error_at(Some(f.span()), "give the node key either by key_env or by key_file, not both"));
+            return Err(src.error_at(
+                Some(f.span()),
+                "give the node key either by key_env or by key_file, not both",
+            ));
         }
         (Some(e), None) => Some(KeySource::Env(values::env_name(src, &e)?)),
         (None, Some(f)) => Some(KeySource::File(values::resolve(base, f.get_ref()))),
@@ -244,7 +254,11 @@ fn node(src: &Source<'_>, base: &Path, t: file::NodeTable) -> Result<NodeSetting
     })
 }
 
-fn tracker(src: &Source<'_>, base: &Path, t: file::TrackerTable) -> Result<TrackerSettings, ConfigError> {
+fn tracker(
+    src: &Source<'_>,
+    base: &Path,
+    t: file::TrackerTable,
+) -> Result<TrackerSettings, ConfigError> {
     let instead = "token_env = \"JIRA_API_TOKEN\" (an environment variable) or token_file = \"/etc/twinsync/jira.token\"";
     for literal in [&t.token, &t.api_token, &t.password, &t.secret] {
         refuse_literal(src, literal, instead)?;
@@ -255,7 +269,9 @@ fn tracker(src: &Source<'_>, base: &Path, t: file::TrackerTable) -> Result<Track
         other => {
             return Err(src.error_at(
                 Some(t.kind.span()),
-                format!("unknown tracker kind {other:?}; write \"jira-cloud\" or \"jira-data-center\""),
+                format!(
+                    "unknown tracker kind {other:?}; write \"jira-cloud\" or \"jira-data-center\""
+                ),
             ));
         }
     };
@@ -277,15 +293,15 @@ fn tracker(src: &Source<'_>, base: &Path, t: file::TrackerTable) -> Result<Track
     }
     let credential = match (t.token_env, t.token_file) {
         (Some(_), Some(f)) => {
-            return Err(src.error_at(Some(f.span()), "give the token either by token_env or by token_file, not both"));
+            return Err(src.error_at(
+                Some(f.span()),
+                "give the token either by token_env or by token_file, not both",
+            ));
         }
         (Some(e), None) => Credential::from_env(src, &e)?,
         (None, Some(f)) => Credential::from_file(src, base, &f)?,
         (None, None) => {
-            return Err(src.error(
-                Some("tracker"),
-                format!("no credential: add {instead}"),
-            ));
+            return Err(src.error(Some("tracker"), format!("no credential: add {instead}")));
         }
     };
     Ok(TrackerSettings {
@@ -297,10 +313,14 @@ fn tracker(src: &Source<'_>, base: &Path, t: file::TrackerTable) -> Result<Track
 }
 
 fn project(src: &Source<'_>, p: &Spanned<String>) -> Result<ProjectKey, ConfigError> {
-    ProjectKey::new(p.get_ref().trim()).map_err(|e| src.error_at(Some(p.span()), e.message().to_owned()))
+    ProjectKey::new(p.get_ref().trim())
+        .map_err(|e| src.error_at(Some(p.span()), e.message().to_owned()))
 }
 
-fn connections(src: &Source<'_>, tables: Vec<file::ConnectionTable>) -> Result<Vec<ConnectionSettings>, ConfigError> {
+fn connections(
+    src: &Source<'_>,
+    tables: Vec<file::ConnectionTable>,
+) -> Result<Vec<ConnectionSettings>, ConfigError> {
     let mut out: Vec<ConnectionSettings> = Vec::new();
     for t in tables {
         let name = t.name.get_ref().trim().to_owned();
@@ -308,9 +328,16 @@ fn connections(src: &Source<'_>, tables: Vec<file::ConnectionTable>) -> Result<V
             return Err(src.error_at(Some(t.name.span()), "a connection needs a name"));
         }
         if out.iter().any(|c| c.name == name) {
-            return Err(src.error_at(Some(t.name.span()), format!("a second connection named {name:?}; names are unique")));
+            return Err(src.error_at(
+                Some(t.name.span()),
+                format!("a second connection named {name:?}; names are unique"),
+            ));
         }
-        let other_project = t.other_project.as_ref().map(|p| project(src, p)).transpose()?;
+        let other_project = t
+            .other_project
+            .as_ref()
+            .map(|p| project(src, p))
+            .transpose()?;
         if t.peer.is_none() && other_project.is_none() {
             return Err(src.error_at(
                 Some(t.name.span()),
@@ -320,7 +347,10 @@ fn connections(src: &Source<'_>, tables: Vec<file::ConnectionTable>) -> Result<V
         }
         if let Some(peer) = &t.peer {
             if url::Url::parse(peer.get_ref().trim()).is_err() {
-                return Err(src.error_at(Some(peer.span()), format!("{:?} is not a URL", peer.get_ref())));
+                return Err(src.error_at(
+                    Some(peer.span()),
+                    format!("{:?} is not a URL", peer.get_ref()),
+                ));
             }
         }
         out.push(ConnectionSettings {
@@ -345,10 +375,16 @@ fn triggers(
     tables
         .into_iter()
         .map(|t| {
-            let Some(conn) = connections.iter().find(|c| &c.name == t.connection.get_ref()) else {
+            let Some(conn) = connections
+                .iter()
+                .find(|c| &c.name == t.connection.get_ref())
+            else {
                 return Err(src.error_at(
                     Some(t.connection.span()),
-                    format!("no [[connection]] named {:?} in this file", t.connection.get_ref()),
+                    format!(
+                        "no [[connection]] named {:?} in this file",
+                        t.connection.get_ref()
+                    ),
                 ));
             };
             let project = project(src, &t.project)?;
@@ -356,10 +392,14 @@ fn triggers(
             if project != conn.project && !local {
                 return Err(src.error_at(
                     Some(t.project.span()),
-                    format!("project {project} is not a side of connection {} on this node", conn.name),
+                    format!(
+                        "project {project} is not a side of connection {} on this node",
+                        conn.name
+                    ),
                 ));
             }
-            Jql::parse(t.jql.get_ref()).map_err(|e| src.error_at(Some(t.jql.span()), e.to_string()))?;
+            Jql::parse(t.jql.get_ref())
+                .map_err(|e| src.error_at(Some(t.jql.span()), e.to_string()))?;
             Ok(TriggerSettings {
                 connection: conn.name.clone(),
                 project,

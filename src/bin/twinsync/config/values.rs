@@ -25,7 +25,10 @@ impl Credential {
         &self.0
     }
 
-    pub(super) fn from_env(src: &Source<'_>, name: &Spanned<String>) -> Result<Credential, ConfigError> {
+    pub(super) fn from_env(
+        src: &Source<'_>,
+        name: &Spanned<String>,
+    ) -> Result<Credential, ConfigError> {
         let var = env_name(src, name)?;
         let value = std::env::var(&var).map_err(|e| {
             let why = match e {
@@ -39,7 +42,10 @@ impl Credential {
         })?;
         let value = Zeroizing::new(value.trim().to_owned());
         if value.is_empty() {
-            return Err(src.error_at(Some(name.span()), format!("environment variable {var} is empty")));
+            return Err(src.error_at(
+                Some(name.span()),
+                format!("environment variable {var} is empty"),
+            ));
         }
         Ok(Credential(value))
     }
@@ -58,7 +64,10 @@ impl Credential {
         })?);
         let value = Zeroizing::new(text.trim().to_owned());
         if value.is_empty() {
-            return Err(src.error_at(Some(path.span()), format!("the token file {} is empty", file.display())));
+            return Err(src.error_at(
+                Some(path.span()),
+                format!("the token file {} is empty", file.display()),
+            ));
         }
         Ok(Credential(value))
     }
@@ -82,8 +91,14 @@ pub(super) fn existing_file(
     let file = resolve(base, path.get_ref());
     match std::fs::metadata(&file) {
         Ok(m) if m.is_file() => Ok(file),
-        Ok(_) => Err(src.error_at(Some(path.span()), format!("{} is not a file", file.display()))),
-        Err(e) => Err(src.error_at(Some(path.span()), format!("cannot read {}: {e}", file.display()))),
+        Ok(_) => Err(src.error_at(
+            Some(path.span()),
+            format!("{} is not a file", file.display()),
+        )),
+        Err(e) => Err(src.error_at(
+            Some(path.span()),
+            format!("cannot read {}: {e}", file.display()),
+        )),
     }
 }
 

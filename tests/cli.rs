@@ -1,1 +1,0 @@
-//! The `twinsync` binary, started as a process.

@@ -1,0 +1,107 @@
+//! The `twinsync` binary, started as a process: its help, config errors,
+//! the demo, and a node run from a config file against a Jira emulator this
+//! test starts.
+
+mod config_errors;
+mod node;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The binary, with a clean environment for what it reads.
+pub fn twinsync() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_twinsync"));
+    command
+        .env_remove("RUST_LOG")
+        .env_remove("TWINSYNC_CONFIG")
+        .env_remove("TWINSYNC_ESTABLISH_TOKEN");
+    command
+}
+
+/// Runs the binary with `args` and the config at `config`.
+pub fn run(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = twinsync();
+    command.arg("--config").arg(config).args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("the twinsync binary runs")
+}
+
+/// Standard output and standard error, as text.
+pub fn texts(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_explains_every_subcommand_and_the_exit_codes() {
+    let output = twinsync().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let (help, _) = texts(&output);
+    for command in [
+        "serve",
+        "connection",
+        "trigger",
+        "exalate",
+        "connect",
+        "unexalate",
+        "bulk-exalate",
+        "test-run",
+        "status",
+        "errors",
+        "retry",
+        "resolve",
+    ] {
+        assert!(
+            help.contains(&format!("\n  {command} ")),
+            "{command} missing from:\n{help}"
+        );
+    }
+    assert!(help.contains("Exit codes"), "{help}");
+    assert!(help.contains("TWINSYNC_CONFIG"), "{help}");
+
+    let output = twinsync()
+        .args(["connection", "accept", "--help"])
+        .output()
+        .unwrap();
+    let (help, _) = texts(&output);
+    assert!(help.contains("--project"), "{help}");
+    assert!(help.contains("invitation code"), "{help}");
+
+    let output = twinsync().args(["connection", "bogus"]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a bad command line is exit code 2"
+    );
+}
+
+#[test]
+fn the_demo_keeps_two_projects_in_step() {
+    let output = twinsync()
+        .args(["serve", "--demo", "--demo-duration", "20s"])
+        .output()
+        .unwrap();
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "demo failed:\n{out}\n{err}");
+    assert!(
+        out.contains("local connection SUP_to_DEV (local: SUP ↔ DEV) — active"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "in step: SUP-1 ⇄ DEV-1, both \"Checkout times out under load\" with 2 comments each; \
+             SUP-2 has no twin"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("SUP-1 ⇄ DEV-1  synchronized"),
+        "the status table: {out}"
+    );
+    assert!(out.contains("stopped: "), "{out}");
+    assert!(!err.contains("panicked"), "{err}");
+}
