@@ -4,6 +4,7 @@
 
 mod config_errors;
 mod node;
+mod remote;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -82,7 +83,16 @@ fn help_explains_every_subcommand_and_the_exit_codes() {
 #[test]
 fn the_demo_keeps_two_projects_in_step() {
     let output = twinsync()
-        .args(["serve", "--demo", "--demo-duration", "20s"])
+        .args([
+            "--log-format",
+            "json",
+            "--log",
+            "info",
+            "serve",
+            "--demo",
+            "--demo-duration",
+            "20s",
+        ])
         .output()
         .unwrap();
     let (out, err) = texts(&output);
@@ -103,5 +113,14 @@ fn the_demo_keeps_two_projects_in_step() {
         "the status table: {out}"
     );
     assert!(out.contains("stopped: "), "{out}");
-    assert!(!err.contains("panicked"), "{err}");
+    // Logs go to standard error, one JSON object a line.
+    let logs: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| l["level"] == "INFO" && l["fields"]["message"] == "run loop started"),
+        "{err}"
+    );
 }

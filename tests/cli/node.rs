@@ -18,18 +18,23 @@ use super::{run, texts, twinsync};
 const TOKEN_VAR: &str = "CLI_TEST_JIRA_API_TOKEN";
 
 /// A `serve` process, killed if the test ends early.
-struct Serving {
+pub struct Serving {
     child: Child,
     lines: mpsc::Receiver<String>,
 }
 
 impl Serving {
-    fn start(config: &Path) -> Serving {
-        let mut child = twinsync()
+    /// Starts `twinsync serve` with `config` and `env`.
+    pub fn start(config: &Path, env: &[(&str, &str)]) -> Serving {
+        let mut command = twinsync();
+        command
             .arg("--config")
             .arg(config)
-            .args(["--log", "info", "serve"])
-            .env(TOKEN_VAR, emulator::API_TOKEN)
+            .args(["--log", "info", "serve"]);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -47,7 +52,7 @@ impl Serving {
     }
 
     /// The first line of its output that contains `text`.
-    fn wait_line(&self, text: &str) -> String {
+    pub fn wait_line(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -60,6 +65,21 @@ impl Serving {
     }
 }
 
+impl Serving {
+    /// Sends SIGTERM and checks that it stops cleanly: it says so and exits 0.
+    pub fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        self.wait_line("stopped: ");
+        let status = self.child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "serve exits 0 after SIGTERM");
+    }
+}
+
 impl Drop for Serving {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -67,7 +87,8 @@ impl Drop for Serving {
     }
 }
 
-fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+/// Waits up to a minute until `check` holds.
+pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
@@ -186,7 +207,7 @@ other_project = "DEV"
     let twin_of_1 = IssueKey::new(pairs[0].1.clone()).unwrap();
 
     // serve, as a process.
-    let serving = Serving::start(&config);
+    let serving = Serving::start(&config, &env);
     let line = serving.wait_line("serving");
     let addr = line
         .split("listening on ")

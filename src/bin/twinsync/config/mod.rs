@@ -209,6 +209,28 @@ fn node(src: &Source<'_>, base: &Path, t: file::NodeTable) -> Result<NodeSetting
             ));
         }
     }
+    // Where other nodes call this one: on loopback the listen address says
+    // it (a port chosen at start, 0, is known once `serve` binds it).
+    let url = match (url, listen) {
+        (Some(url), _) => Some(url),
+        (None, Some(addr)) if addr.ip().is_loopback() && addr.port() != 0 => {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            Some(
+                NodeUrl::parse(&format!("{scheme}://{addr}"))
+                    .map_err(|e| src.error(Some("node.listen"), e.message().to_owned()))?,
+            )
+        }
+        (None, Some(addr)) if !addr.ip().is_loopback() => {
+            return Err(src.error(
+                Some("node.url"),
+                format!(
+                    "a node listening on {addr} needs url: the URL other nodes call, which its \
+                     certificate names (such as \"https://sync.acme.example:8443\")"
+                ),
+            ));
+        }
+        (None, _) => None,
+    };
     let trusted_certificates = t
         .trusted_certificates
         .iter()
