@@ -43,10 +43,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Outcome {
-    if let Command::Serve(args) = &cli.command {
-        if args.demo {
-            return demo::demo(args.demo_duration).await;
-        }
+    if let Command::Serve(args) = &cli.command
+        && args.demo
+    {
+        return demo::demo(args.demo_duration).await;
     }
     let config = Config::load(&cli.config)?;
     let serving = matches!(cli.command, Command::Serve(_));

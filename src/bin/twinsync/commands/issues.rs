@@ -66,11 +66,7 @@ pub async fn bulk_exalate(opened: &Opened, on: On, jql: &str) -> Outcome {
     let report = opened
         .node
         .bulk_exalate(&conn.id, jql, |event| match event {
-            BulkEvent::Started { total } => {
-                if let Some(total) = total {
-                    bar.set_length(*total);
-                }
-            }
+            BulkEvent::Started { total: Some(total) } => bar.set_length(*total),
             BulkEvent::Synced { key, twin, .. } => {
                 bar.inc(1);
                 bar.set_message(format!(

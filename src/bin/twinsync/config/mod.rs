@@ -201,13 +201,14 @@ fn node(src: &Source<'_>, base: &Path, t: file::NodeTable) -> Result<NodeSetting
              the node URL's host); plain_http_on_loopback = true is for tests on 127.0.0.1 only",
         ));
     }
-    if let (Some(addr), true) = (listen, t.plain_http_on_loopback) {
-        if !addr.ip().is_loopback() && tls.is_none() {
-            return Err(src.error(
-                Some("node.plain_http_on_loopback"),
-                format!("plain HTTP is only served on loopback, and node.listen is {addr}; give tls_cert and tls_key"),
-            ));
-        }
+    if let (Some(addr), true) = (listen, t.plain_http_on_loopback)
+        && !addr.ip().is_loopback()
+        && tls.is_none()
+    {
+        return Err(src.error(
+            Some("node.plain_http_on_loopback"),
+            format!("plain HTTP is only served on loopback, and node.listen is {addr}; give tls_cert and tls_key"),
+        ));
     }
     // Where other nodes call this one: on loopback the listen address says
     // it (a port chosen at start, 0, is known once `serve` binds it).
@@ -367,13 +368,13 @@ fn connections(
                  a remote one needs peer (the other node's URL)",
             ));
         }
-        if let Some(peer) = &t.peer {
-            if url::Url::parse(peer.get_ref().trim()).is_err() {
-                return Err(src.error_at(
-                    Some(peer.span()),
-                    format!("{:?} is not a URL", peer.get_ref()),
-                ));
-            }
+        if let Some(peer) = &t.peer
+            && url::Url::parse(peer.get_ref().trim()).is_err()
+        {
+            return Err(src.error_at(
+                Some(peer.span()),
+                format!("{:?} is not a URL", peer.get_ref()),
+            ));
         }
         out.push(ConnectionSettings {
             name,
