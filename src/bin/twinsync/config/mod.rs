@@ -432,3 +432,21 @@ fn triggers(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::file;
+
+    /// The example of README's "The config file" uses only keys that exist.
+    #[test]
+    fn the_readme_example_has_only_known_keys() {
+        let readme = include_str!("../../../../README.md");
+        let start = readme
+            .find("```toml\n[node]")
+            .expect("README has the config example")
+            + "```toml\n".len();
+        let end = start + readme[start..].find("```").expect("the example ends");
+        let parsed: Result<file::File, _> = toml::from_str(&readme[start..end]);
+        assert!(parsed.is_ok(), "{:?}", parsed.err().map(|e| e.to_string()));
+    }
+}
