@@ -2,6 +2,7 @@
 //! the demo, and a node run from a config file against a Jira emulator this
 //! test starts.
 
+mod admin;
 mod config_errors;
 mod node;
 mod remote;

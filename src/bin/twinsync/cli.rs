@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// the engine refused it; the message says why); 2 bad command line; 3 bad
 /// config file or credentials (the message names the file, line and key);
 /// 4 the state file is in use by another node; 5 finished, but some issues
-/// failed (bulk-exalate, retry).
+/// failed (bulk-exalate).
 #[derive(Debug, Parser)]
 #[command(name = "twinsync", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
@@ -39,9 +39,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// What to log (tracing's filter syntax, e.g. `info`, `twinsync=debug`);
-    /// RUST_LOG works too.
-    #[arg(long, global = true, default_value = "warn")]
-    pub log: String,
+    /// RUST_LOG works too. Default: `info` for `serve`, `warn` for the rest
+    /// (and for the demo).
+    #[arg(long, global = true)]
+    pub log: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -10,6 +10,7 @@ mod failure;
 mod serve;
 mod setup;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,7 +22,12 @@ use failure::Outcome;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logs(cli.log_format, &cli.log);
+    let serving = matches!(&cli.command, Command::Serve(args) if !args.demo);
+    let filter = cli
+        .log
+        .clone()
+        .unwrap_or_else(|| if serving { "info" } else { "warn" }.to_owned());
+    init_logs(cli.log_format, &filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -65,6 +71,7 @@ fn init_logs(format: LogFormat, filter: &str) {
         .unwrap_or_else(|_| EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let installed = match format {
         LogFormat::Text => builder.try_init(),
