@@ -20,8 +20,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn node_config(dir: &Path, name: &str, jira: &JiraEmulator, key_var: &str) -> PathBuf {
+/// A node's config file and its node URL.
+fn node_config(dir: &Path, name: &str, jira: &JiraEmulator, key_var: &str) -> (PathBuf, String) {
     let path = dir.join(format!("{name}.toml"));
+    let port = free_port();
     std::fs::write(
         &path,
         format!(
@@ -39,13 +41,12 @@ url = "{url}"
 user = "{user}"
 token_env = "CLI_TEST_JIRA_API_TOKEN"
 "#,
-            port = free_port(),
             url = jira.base_url(),
             user = emulator::EMAIL,
         ),
     )
     .unwrap();
-    path
+    (path, format!("http://127.0.0.1:{port}"))
 }
 
 #[test]
@@ -58,8 +59,8 @@ fn two_nodes_set_up_a_remote_connection_by_code_and_sync() {
         )
     });
     let dir = tempfile::tempdir().unwrap();
-    let a = node_config(dir.path(), "a", &jira_a, "CLI_TEST_KEY_A");
-    let b = node_config(dir.path(), "b", &jira_b, "CLI_TEST_KEY_B");
+    let (a, _) = node_config(dir.path(), "a", &jira_a, "CLI_TEST_KEY_A");
+    let (b, b_url) = node_config(dir.path(), "b", &jira_b, "CLI_TEST_KEY_B");
     let key_a = "1f".repeat(32);
     let key_b = "2e".repeat(32);
     let env_a = [
@@ -87,6 +88,27 @@ fn two_nodes_set_up_a_remote_connection_by_code_and_sync() {
         .lines()
         .find(|l| l.starts_with("twinsync-invite-"))
         .expect("the code is printed on a line of its own")
+        .to_owned();
+
+    // B: an establish token for its SUP, for a second connection set up directly.
+    let output = run(
+        &b,
+        &[
+            "connection",
+            "establish-token",
+            "--project",
+            "SUP",
+            "--valid-for",
+            "1h",
+        ],
+        &env_b,
+    );
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{out}{err}");
+    let token = out
+        .lines()
+        .find(|l| l.starts_with("twinsync-establish-"))
+        .expect("the token is printed on a line of its own")
         .to_owned();
 
     // A serves; B accepts the code for DEV, which calls A.
@@ -150,6 +172,37 @@ fn two_nodes_set_up_a_remote_connection_by_code_and_sync() {
             .inspect_issue(&filed.key)
             .is_some_and(|i| i.summary == "Disk full on build agent 7")
     });
-    serving_b.terminate();
     serving_a.terminate();
+
+    // A: the direct setup with B's token, while B serves: active on both at once.
+    let output = run(
+        &a,
+        &[
+            "connection",
+            "initiate",
+            "DEV_to_B",
+            "--project",
+            "DEV",
+            "--to",
+            &b_url,
+            "--other-project",
+            "SUP",
+            "--establish-token",
+            &token,
+        ],
+        &env_a,
+    );
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{out}{err}");
+    assert!(
+        out.contains("set up DEV_to_B (remote: DEV ↔ SUP) — active on both nodes"),
+        "{out}"
+    );
+    serving_b.terminate();
+    let output = run(&b, &["connection", "list"], &env_b);
+    let (out, _) = texts(&output);
+    assert!(
+        out.contains("DEV_to_B (remote: DEV ↔ SUP) — active"),
+        "{out}"
+    );
 }

@@ -195,6 +195,20 @@ pub enum ConnectionCommand {
         #[arg(long)]
         project: String,
     },
+    /// Issues an establish token for a project of this node: give it to the
+    /// admin of the other node, who passes it to `connection initiate --to
+    /// <this node's URL> --other-project PROJECT --establish-token TOKEN` to
+    /// set the connection up on both nodes at once (this node must be
+    /// running `serve` then). It is shown once, works once, for PROJECT
+    /// only, until it expires.
+    EstablishToken {
+        /// The project on this node the connection will sync.
+        #[arg(long)]
+        project: String,
+        /// How long it can be used (at most 7d).
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        valid_for: Duration,
+    },
     /// Lists the connections with their status.
     List,
     /// Shows one connection: its sides, status, triggers and sync panel.
@@ -268,8 +282,10 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => Ok(Duration::from_millis(n)),
         "s" | "" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
+        "d" => Ok(Duration::from_secs(n.saturating_mul(86_400))),
         _ => Err(format!(
-            "{text:?} is not a duration such as 20s, 500ms or 2m"
+            "{text:?} is not a duration such as 20s, 500ms, 2m, 24h or 7d"
         )),
     }
 }

@@ -84,6 +84,16 @@ pub async fn run(opened: &Opened, command: ConnectionCommand) -> Outcome {
             let conn = admin.accept(&code, &ProjectKey::new(project)?).await?;
             println!("accepted: {conn}");
         }
+        ConnectionCommand::EstablishToken { project, valid_for } => {
+            let project = ProjectKey::new(project)?;
+            let token = admin.issue_establish_token(&project, valid_for).await?;
+            println!("establish token for {project} (a secret, shown once; it works once):");
+            println!("{}", token.as_str());
+            println!(
+                "on the other node: twinsync connection initiate --project <theirs> --to <this node's URL> \
+                 --other-project {project} --establish-token TOKEN (or TWINSYNC_ESTABLISH_TOKEN)"
+            );
+        }
         ConnectionCommand::List => {
             let all = node.connections()?;
             if all.is_empty() {
