@@ -158,3 +158,52 @@ note = "from the config file"
         .inspect_issue(&IssueKey::new("DEV-2").unwrap());
     assert!(twin.is_some(), "both issues stay");
 }
+
+#[test]
+fn a_data_center_site_signs_in_with_a_personal_access_token_from_a_file() {
+    use twinsync::tracker::jira::emulator::{Deployment, EmulatorOptions};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let options = EmulatorOptions::default().deployment(Deployment::DataCenter);
+    let jira = runtime.block_on(JiraEmulator::start_with(options)).unwrap();
+    let issue = NewIssue::new(ProjectKey::new("SUP").unwrap(), "Bug", "Printer on fire");
+    runtime
+        .block_on(jira.tracker().create_issue(&issue))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("jira.token"),
+        format!("{}\n", emulator::BEARER_TOKEN),
+    )
+    .unwrap();
+    let config = dir.path().join("twinsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\nstate = \"node.db\"\n\n[tracker]\nkind = \"jira-data-center\"\nurl = \"{}\"\n\
+             token_file = \"jira.token\"\n\n[[connection]]\nname = \"SUP_to_DEV\"\nproject = \"SUP\"\n\
+             other_project = \"DEV\"\n",
+            jira.base_url()
+        ),
+    )
+    .unwrap();
+    let output = run(&config, &["exalate", "SUP-1"], &[]);
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{out}{err}");
+    assert!(out.starts_with("exalated SUP-1 ⇄ DEV-1: "), "{out}");
+    let twin = jira
+        .tracker()
+        .inspect_issue(&IssueKey::new("DEV-1").unwrap())
+        .unwrap();
+    assert_eq!(twin.summary, "Printer on fire");
+
+    // A wrong token is a credentials error: exit code 3, naming the site.
+    std::fs::write(dir.path().join("jira.token"), "not-the-token").unwrap();
+    let output = run(&config, &["status"], &[]);
+    let (_, err) = texts(&output);
+    assert_eq!(output.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!("cannot sign in to {}", jira.base_url())),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-token"), "{err}");
+}
