@@ -82,7 +82,29 @@ fn help_explains_every_subcommand_and_the_exit_codes() {
 }
 
 #[test]
-fn the_demo_keeps_two_projects_in_step() {
+fn the_demo_keeps_two_projects_in_step_until_stopped() {
+    let mut command = twinsync();
+    command.args(["serve", "--demo"]);
+    let mut demo = node::Serving::spawn(command);
+    demo.wait_line(
+        "[script] in step: SUP-1 ⇄ DEV-1, both \"Checkout times out under load\" with 2 comments \
+         each; SUP-2 has no twin",
+    );
+    demo.terminate();
+    let out = demo.seen.join("\n");
+    assert!(
+        out.contains("local connection SUP_to_DEV (local: SUP ↔ DEV) — active"),
+        "{out}"
+    );
+    assert!(out.contains("── status ──"), "{out}");
+    assert!(
+        out.contains("  SUP-1 ⇄ DEV-1  synchronized"),
+        "the status table: {out}"
+    );
+}
+
+#[test]
+fn the_demo_stops_by_itself_and_logs_json() {
     let output = twinsync()
         .args([
             "--log-format",
@@ -92,28 +114,16 @@ fn the_demo_keeps_two_projects_in_step() {
             "serve",
             "--demo",
             "--demo-duration",
-            "20s",
+            "2s",
         ])
         .output()
         .unwrap();
     let (out, err) = texts(&output);
     assert!(output.status.success(), "demo failed:\n{out}\n{err}");
     assert!(
-        out.contains("local connection SUP_to_DEV (local: SUP ↔ DEV) — active"),
+        out.contains("final status:") && out.contains("stopped: "),
         "{out}"
     );
-    assert!(
-        out.contains(
-            "in step: SUP-1 ⇄ DEV-1, both \"Checkout times out under load\" with 2 comments each; \
-             SUP-2 has no twin"
-        ),
-        "{out}"
-    );
-    assert!(
-        out.contains("SUP-1 ⇄ DEV-1  synchronized"),
-        "the status table: {out}"
-    );
-    assert!(out.contains("stopped: "), "{out}");
     // Logs go to standard error, one JSON object a line.
     let logs: Vec<serde_json::Value> = err
         .lines()

@@ -21,6 +21,8 @@ const TOKEN_VAR: &str = "CLI_TEST_JIRA_API_TOKEN";
 pub struct Serving {
     child: Child,
     lines: mpsc::Receiver<String>,
+    /// Every line read so far.
+    pub seen: Vec<String>,
 }
 
 impl Serving {
@@ -34,6 +36,11 @@ impl Serving {
         for (k, v) in env {
             command.env(k, v);
         }
+        Serving::spawn(command)
+    }
+
+    /// Starts `command`, reading its standard output.
+    pub fn spawn(mut command: std::process::Command) -> Serving {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -48,17 +55,25 @@ impl Serving {
                 }
             }
         });
-        Serving { child, lines }
+        Serving {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
     }
 
     /// The first line of its output that contains `text`.
-    pub fn wait_line(&self, text: &str) -> String {
+    pub fn wait_line(&mut self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(text) => return line,
-                Ok(_) => {}
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
                 Err(e) => panic!("serve never printed {text:?}: {e}"),
             }
         }
@@ -67,7 +82,7 @@ impl Serving {
 
 impl Serving {
     /// Sends SIGTERM and checks that it stops cleanly: it says so and exits 0.
-    pub fn terminate(mut self) {
+    pub fn terminate(&mut self) {
         let pid = self.child.id().to_string();
         let killed = std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -207,7 +222,7 @@ other_project = "DEV"
     let twin_of_1 = IssueKey::new(pairs[0].1.clone()).unwrap();
 
     // serve, as a process.
-    let serving = Serving::start(&config, &env);
+    let mut serving = Serving::start(&config, &env);
     let line = serving.wait_line("serving");
     let addr = line
         .split("listening on ")

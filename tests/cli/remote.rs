@@ -112,7 +112,7 @@ fn two_nodes_set_up_a_remote_connection_by_code_and_sync() {
         .to_owned();
 
     // A serves; B accepts the code for DEV, which calls A.
-    let serving_a = Serving::start(&a, &env_a);
+    let mut serving_a = Serving::start(&a, &env_a);
     serving_a.wait_line("serving");
     let output = run(
         &b,
@@ -146,7 +146,7 @@ fn two_nodes_set_up_a_remote_connection_by_code_and_sync() {
             &NewIssue::new(dev, "Bug", "Disk full on build agent").labels(["escalate"]),
         ))
         .unwrap();
-    let serving_b = Serving::start(&b, &env_b);
+    let mut serving_b = Serving::start(&b, &env_b);
     serving_b.wait_line("serving");
 
     // B's trigger brings DEV-1 under sync: its twin appears on A's Jira.

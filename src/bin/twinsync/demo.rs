@@ -52,11 +52,14 @@ pub async fn demo(duration: Option<Duration>) -> Outcome {
     println!("{trigger}: SUP issues labelled escalate get a twin in DEV");
     println!("the node polls every second; Ctrl-C stops it\n");
 
-    let script = tokio::spawn(script(
-        emulator.tracker().clone(),
-        node.clone(),
-        conn.id.clone(),
-    ));
+    let played = script(emulator.tracker().clone(), node.clone(), conn.id.clone());
+    let script = tokio::spawn(async move {
+        let result = played.await;
+        if let Err(e) = &result {
+            println!("[script] stopped: {e}");
+        }
+        result
+    });
     let watcher = tokio::spawn(watch(node.clone(), conn.id.clone()));
     let stop = async move {
         match duration {

@@ -27,7 +27,7 @@ pub struct Opened {
 
 /// Builds the node of `config`; with `listen`, also binds node.listen.
 pub async fn open(config: Config, listen: bool) -> Outcome<Opened> {
-    let (tracker, admin) = tracker(&config).await?;
+    // The state file first: a node already running on it is named at once.
     let state = &config.node.state;
     if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -42,6 +42,7 @@ pub async fn open(config: Config, listen: bool) -> Outcome<Opened> {
         })?;
     }
     let store = SqliteStore::open(state)?;
+    let (tracker, admin) = tracker(&config).await?;
     let mut transport =
         HttpTransport::builder().allow_plain_http_on_loopback(config.node.plain_http_on_loopback);
     for cert in &config.node.trusted_certificates {
@@ -151,7 +152,17 @@ async fn apply_config(opened: &Opened) -> Outcome {
     for c in &opened.config.connections {
         let existing = node.connections()?.into_iter().find(|x| x.name == c.name);
         match (existing, &c.peer, &c.other_project) {
-            (Some(_), _, _) => {}
+            (Some(conn), _, _) => {
+                let sides = [&conn.a.project, &conn.b.project];
+                let wanted = [Some(&c.project), c.other_project.as_ref()];
+                if c.peer.is_none() && wanted.iter().flatten().any(|p| !sides.contains(p)) {
+                    tracing::warn!(
+                        connection = %conn,
+                        "the state file's connection of this name syncs other projects than the \
+                         config file says; the state file's is used (delete it to set it up anew)"
+                    );
+                }
+            }
             (None, None, Some(other)) => {
                 let conn = admin
                     .create_local_connection(
