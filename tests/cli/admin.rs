@@ -90,6 +90,34 @@ note = "from the config file"
     assert!(out.starts_with("exalated SUP-1 ⇄ DEV-2: "), "{out}");
     let out = ok(&["connect", "SUP-2", "DEV-1"]);
     assert!(out.starts_with("connected SUP-2 ⇄ DEV-1: "), "{out}");
+    // An issue of a project outside the connection fails; the others go on.
+    jira.add_project("OPS", "Operations", &["Bug"]).unwrap();
+    let ops = NewIssue::new(
+        ProjectKey::new("OPS").unwrap(),
+        "Bug",
+        "Printer on fire again",
+    );
+    runtime.block_on(jira.tracker().create_issue(&ops)).unwrap();
+    let output = run(
+        &config,
+        &["bulk-exalate", "--jql", "summary ~ printer"],
+        &env,
+    );
+    let (out, err) = texts(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "some issues failed: {out}{err}"
+    );
+    assert!(out.contains(", 1 failed;"), "{out}");
+    assert!(
+        err.contains("OPS-1 failed: not in a project of connection SUP_to_DEV"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: 1 issue(s) failed (each named above)"),
+        "{err}"
+    );
     let out = ok(&["status"]);
     assert!(out.contains("issues under sync: 2"), "{out}");
     assert!(

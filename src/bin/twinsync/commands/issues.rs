@@ -80,7 +80,13 @@ pub async fn bulk_exalate(opened: &Opened, on: On, jql: &str) -> Outcome {
             }
             BulkEvent::Failed { key, error, .. } => {
                 bar.inc(1);
-                bar.println(format!("{key} failed: {error}"));
+                let line = format!("{key} failed: {error}");
+                // A hidden bar (standard error is no terminal) prints nothing.
+                if bar.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    bar.println(line);
+                }
             }
             _ => {}
         })
@@ -105,7 +111,7 @@ pub async fn bulk_exalate(opened: &Opened, on: On, jql: &str) -> Outcome {
         return Err(Failure::new(
             PARTIAL,
             format!(
-                "{} issue(s) failed; `twinsync errors` lists them, `twinsync retry KEY` tries one again",
+                "{} issue(s) failed (each named above); fix the cause and run the same bulk-exalate again",
                 report.failed
             ),
         ));
