@@ -26,7 +26,7 @@ use crate::clock::ManualClock;
 use crate::connection::ConnectionId;
 use crate::engine::{InitiateRequest, Initiated, Node, NodeOptions};
 use crate::error::{Error, ErrorKind};
-use crate::model::{Issue, IssueId, IssueKey, NodeUrl, RichText, UserRef};
+use crate::model::{Issue, IssueId, IssueKey, NodeUrl, UserRef};
 use crate::plan::DeletionGuard;
 use crate::replica::Marker;
 use crate::store::{MemoryStore, Store};

@@ -51,7 +51,7 @@ pub(crate) fn edited_body(c: &Comment, n: u64, headless: &mut HashSet<String>) -
 /// attachments) it also shows one of them as an image, in the neutral form,
 /// so that both sides edit text around images and the planner's image guard
 /// is exercised.
-pub(crate) fn description(rng: &mut Rng, issue: &Issue, n: u64) -> RichText {
+pub(in crate::testkit) fn description(rng: &mut Rng, issue: &Issue, n: u64) -> RichText {
     let text = format!("text {n}");
     if issue.attachments.is_empty() || !rng.chance(0.5) {
         return RichText::plain(text);
