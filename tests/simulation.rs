@@ -107,6 +107,27 @@ fn seed_75696_half_applied_sync_then_delete() {
     replay_local(75696);
 }
 
+/// SUP-1's text was edited while DEV-1 showed an image (f5) the new text
+/// lacked: the planner kept the image on DEV-1 but recorded DEV-1's text as
+/// synced, so the image never went back and SUP-1 stayed without it (I1).
+/// A kept image now travels back.
+#[test]
+fn seed_272_an_image_kept_on_one_side_travels_back() {
+    replay_local(272);
+}
+
+/// The same (DEV-1 ⇄ SUP-1, f19).
+#[test]
+fn seed_438_an_image_kept_on_one_side_travels_back() {
+    replay_local(438);
+}
+
+/// The same (SUP-1 ⇄ DEV-2, f6).
+#[test]
+fn seed_593_an_image_kept_on_one_side_travels_back() {
+    replay_local(593);
+}
+
 /// Replays a remote seed that once broke an invariant; it must now pass and
 /// have checked twins.
 fn replay_remote(seed: u64) {

@@ -12,10 +12,12 @@
 //!   and a note, never a reference to nothing;
 //! - the guard: a body never drops an image the target holds unless the
 //!   remote side removed it: the target still holds what was last synced
-//!   (its fingerprint is the base), or the previous replica had the image and
-//!   the new one does not. Jira may delete an attachment whose last reference
-//!   goes, so such an image is kept (in place of its placeholder, or
-//!   appended) with a note.
+//!   (its fingerprint is the base), the previous replica had the image and
+//!   the new one does not, or the remote side deleted its attachment (never
+//!   kept: the plan deletes it here too). Jira may delete an attachment whose
+//!   last reference goes, so such an image is kept (in place of its
+//!   placeholder, or appended) with a note, and the text then counts as
+//!   changed here, so that it travels back and the twins converge.
 
 use std::collections::{HashMap, HashSet};
 
@@ -71,7 +73,20 @@ pub(super) fn settle(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pl
         pending: HashSet::new(),
         target,
     };
+    // The attachments this plan deletes here (the other side removed them)
+    // show nothing once it ran: no body is bound to them.
+    let deleting: HashSet<&AttachmentId> = plan
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::DeleteAttachment { local, .. } => Some(local),
+            _ => None,
+        })
+        .collect();
     for a in target.map(|t| t.attachments.as_slice()).unwrap_or_default() {
+        if deleting.contains(&a.id) {
+            continue;
+        }
         here.local
             .entry(attachment_fingerprint(&a.file_name, a.size))
             .or_insert_with(|| a.id.clone());
@@ -82,6 +97,7 @@ pub(super) fn settle(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pl
         }
     }
     let previous = input.previous;
+    let removed_there = removed_there(input);
     let mut follow_up = None;
     let mut notes = Vec::new();
     let mut ops = std::mem::take(&mut plan.ops);
@@ -141,11 +157,19 @@ pub(super) fn settle(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pl
                     .and_then(|s| s.field(DESCRIPTION))
                     .is_some_and(|b| b.local == fp)
             });
-            let body = if synced {
-                body
+            let (body, kept) = if synced {
+                (body, false)
             } else {
-                guarded(&body, held, before, "the description", &mut notes)
+                let seen = Seen {
+                    held,
+                    before,
+                    removed_there: &removed_there,
+                };
+                guarded(&body, &seen, "the description", &mut notes)
             };
+            // Images kept here make this text differ from the other side's:
+            // it counts as changed here, so it travels back.
+            let written = |fp| if kept { UNSYNCED } else { fp };
             let body = shown(&body, &here, "the description", &mut notes);
             let fp = FieldValue::Rich(body.clone()).fingerprint();
             let base = bases.iter().position(|b| b.field == DESCRIPTION);
@@ -153,12 +177,12 @@ pub(super) fn settle(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pl
                 // Nothing left to write: the images kept make it what is here.
                 if let Some(i) = base {
                     let b = bases.remove(i);
-                    state.set_field(DESCRIPTION, b.remote, fp);
+                    state.set_field(DESCRIPTION, b.remote, written(fp));
                 }
                 return !update.is_empty();
             }
             if let Some(i) = base {
-                bases[i].local = fp;
+                bases[i].local = written(fp);
             }
             update.description = Some(bind(&body, &here));
             true
@@ -190,21 +214,28 @@ pub(super) fn settle(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pl
                         .any(|l| &l.local == local && l.local_fp == fp)
                 })
             });
-            let new = if synced {
-                body.clone()
+            let (new, kept) = if synced {
+                (body.clone(), false)
             } else {
-                guarded(body, held, before, &what, &mut notes)
+                let seen = Seen {
+                    held,
+                    before,
+                    removed_there: &removed_there,
+                };
+                guarded(body, &seen, &what, &mut notes)
             };
             let new = shown(&new, &here, &what, &mut notes);
             let fp = rich_fingerprint(&new);
+            // Kept images travel back, as for the description.
+            let written = if kept { UNSYNCED } else { fp };
             if held.is_some_and(|h| rich_fingerprint(h) == fp) {
                 if let Some(link) = state.comments.iter_mut().find(|l| &l.local == local) {
                     link.remote_fp = *remote_fp;
-                    link.local_fp = fp;
+                    link.local_fp = written;
                 }
                 return false;
             }
-            *local_fp = fp;
+            *local_fp = written;
             *body = bind(&new, &here);
             true
         }
@@ -288,29 +319,60 @@ fn bind(body: &RichText, here: &Here<'_>) -> RichText {
     })
 }
 
-/// `body`, keeping each image of `held` (the target's body) that it drops
-/// although `before` (the remote side's previous body) did not hold it either.
+/// The fingerprints of the attachments the other side removed: linked ones
+/// the replica no longer has. An image of one of them is really gone there.
+fn removed_there(input: &PlanInput<'_>) -> HashSet<u64> {
+    let Some(state) = input.state else {
+        return HashSet::new();
+    };
+    state
+        .attachments
+        .iter()
+        .filter(|l| !input.replica.attachments.iter().any(|a| a.id == l.remote))
+        .map(|l| l.fp)
+        .collect()
+}
+
+/// What the guard knows of one body: the target's (`held`), the remote
+/// side's previous one (`before`), and the attachments removed there.
+struct Seen<'a> {
+    held: Option<&'a RichText>,
+    before: Option<&'a RichText>,
+    removed_there: &'a HashSet<u64>,
+}
+
+/// `body`, keeping each image of the target's body that it drops although
+/// the other side did not remove it: its previous body did not hold it
+/// either, and its attachment is still there. Says whether it kept any.
 fn guarded(
     body: &RichText,
-    held: Option<&RichText>,
-    before: Option<&RichText>,
+    seen: &Seen<'_>,
     what: &str,
     notes: &mut Vec<String>,
-) -> RichText {
-    let Some(held) = held else {
-        return body.clone();
+) -> (RichText, bool) {
+    let Some(held) = seen.held else {
+        return (body.clone(), false);
     };
     let held_files = files(held);
     if held_files.is_empty() {
-        return body.clone();
+        return (body.clone(), false);
     }
     let new_files: HashSet<(String, u64)> = files(body).into_iter().collect();
-    let removed_there: HashSet<(String, u64)> =
-        before.map(files).unwrap_or_default().into_iter().collect();
+    let dropped_there: HashSet<(String, u64)> = seen
+        .before
+        .map(files)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     let mut out = body.clone();
     let mut kept = HashSet::new();
     for file in held_files {
-        if new_files.contains(&file) || removed_there.contains(&file) || !kept.insert(file.clone())
+        if new_files.contains(&file)
+            || dropped_there.contains(&file)
+            || seen
+                .removed_there
+                .contains(&attachment_fingerprint(&file.0, file.1))
+            || !kept.insert(file.clone())
         {
             continue;
         }
@@ -321,7 +383,8 @@ fn guarded(
             file.0
         ));
     }
-    out
+    let any = !kept.is_empty();
+    (out, any)
 }
 
 /// The block of `held` that shows `file`: its `mediaSingle` or `mediaGroup`,

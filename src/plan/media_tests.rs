@@ -254,3 +254,82 @@ fn an_image_the_other_side_removed_goes() {
     };
     assert!(media_refs(update.description.as_ref().unwrap()).is_empty());
 }
+
+/// A with `shot.png` shown and `more.png` attached, synced to B; then B
+/// shows its copy of `more.png` while A edits its text (later, so A wins).
+fn both_edit_around_images() -> ModelPair {
+    let (mut pair, _) = with_image();
+    pair.a.add_attachment("more.png", 9, t(2)).unwrap();
+    pair.sync(t(3)).unwrap();
+    let b = pair.b.issue.as_mut().unwrap();
+    let more = b.attachments.iter().find(|a| a.file_name == "more.png");
+    let more = more.unwrap().id.clone();
+    let mut content = b.description.to_adf()["content"]
+        .as_array()
+        .unwrap()
+        .clone();
+    content.push(image(&more));
+    b.description = doc(content);
+    b.updated = t(4);
+    let a = pair.a.issue.as_mut().unwrap();
+    let shot = a.attachments[0].id.clone();
+    a.description = doc(vec![para("look again:"), image(&shot)]);
+    a.updated = t(5);
+    pair
+}
+
+#[test]
+fn an_image_kept_here_travels_back_to_the_other_side() {
+    let mut pair = both_edit_around_images();
+    let plan = pair.sync_a_to_b(t(6)).unwrap();
+    assert_eq!(
+        shown(pair.b.issue.as_ref().unwrap()),
+        ["shot.png", "more.png"],
+        "{plan}"
+    );
+    for minute in 7..10 {
+        pair.sync(t(minute)).unwrap();
+    }
+    let (a, b) = (pair.a.issue.clone().unwrap(), pair.b.issue.clone().unwrap());
+    assert_eq!(
+        shown(&a),
+        ["shot.png", "more.png"],
+        "the kept image reached A"
+    );
+    assert_eq!(
+        crate::rules::issue_by_file(&a).description,
+        crate::rules::issue_by_file(&b).description
+    );
+    assert!(a.description.to_plain_text().starts_with("look again:"));
+    assert_eq!(pair.sync(t(11)).unwrap(), 0, "converged");
+}
+
+#[test]
+fn an_image_of_an_attachment_the_other_side_deleted_is_not_kept() {
+    let mut pair = both_edit_around_images();
+    let a = pair.a.issue.as_mut().unwrap();
+    a.attachments.retain(|x| x.file_name != "more.png");
+    let plan = pair.sync_a_to_b(t(6)).unwrap();
+    assert!(
+        plan.ops
+            .iter()
+            .any(|op| matches!(op, Op::DeleteAttachment { .. })),
+        "{plan}"
+    );
+    let b = pair.b.issue.clone().unwrap();
+    assert_eq!(
+        shown(&b),
+        ["shot.png"],
+        "no image of the deleted file: {plan}"
+    );
+    assert!(
+        !plan.notes.iter().any(|n| n.contains("kept")),
+        "{:?}",
+        plan.notes
+    );
+    for minute in 7..10 {
+        pair.sync(t(minute)).unwrap();
+    }
+    assert_eq!(shown(pair.a.issue.as_ref().unwrap()), ["shot.png"]);
+    assert_eq!(pair.sync(t(11)).unwrap(), 0, "converged");
+}

@@ -26,7 +26,7 @@ use crate::clock::ManualClock;
 use crate::connection::ConnectionId;
 use crate::engine::{InitiateRequest, Initiated, Node, NodeOptions};
 use crate::error::{Error, ErrorKind};
-use crate::model::{Issue, IssueId, IssueKey, NodeUrl, RichText, UserRef};
+use crate::model::{Issue, IssueId, IssueKey, NodeUrl, UserRef};
 use crate::plan::DeletionGuard;
 use crate::replica::Marker;
 use crate::store::{MemoryStore, Store};
@@ -39,7 +39,7 @@ use crate::transport::{InProcessNetwork, NetworkFaults, Transport};
 
 use super::block_on;
 use super::crash::{CrashMode, CrashStore, CrashSwitch, CrashTracker};
-use super::sim::{Rng, SimReport, identity};
+use super::sim::{Rng, SimReport, edits, identity};
 
 /// What one remote simulation run does.
 #[derive(Clone, Debug)]
@@ -460,7 +460,7 @@ impl RemoteSim {
                             ..Default::default()
                         },
                         1 => IssueUpdate {
-                            description: Some(RichText::plain(format!("text {n}"))),
+                            description: Some(edits::description(&mut self.rng, &issue, n)),
                             ..Default::default()
                         },
                         _ => IssueUpdate {

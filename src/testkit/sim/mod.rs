@@ -311,7 +311,7 @@ impl Sim {
                             ..Default::default()
                         },
                         1 => IssueUpdate {
-                            description: Some(RichText::plain(format!("text {n}"))),
+                            description: Some(self.random_description(&issue, n)),
                             ..Default::default()
                         },
                         _ => IssueUpdate {
@@ -388,6 +388,16 @@ impl Sim {
         }
         if self.rng.chance(self.config.wipe_rate) {
             self.wipe();
+        }
+    }
+
+    /// A new description (see [`edits::description`]); images only on the
+    /// in-memory backend, where users write the neutral form.
+    fn random_description(&mut self, issue: &Issue, n: u64) -> RichText {
+        if matches!(self.backend, backend::Backend::Memory(_)) {
+            edits::description(&mut self.rng, issue, n)
+        } else {
+            RichText::plain(format!("text {n}"))
         }
     }
 
