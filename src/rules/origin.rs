@@ -146,7 +146,7 @@ impl IssueOrigin {
 /// replaces it.
 pub fn origin_link(origin: &Origin, connection: &ConnectionId) -> RemoteLink {
     let mut link = RemoteLink::new(
-        format!("twinsync:origin:{connection}"),
+        origin_global_id(connection),
         browse_url(origin),
         origin.key.as_str(),
     );
@@ -157,6 +157,11 @@ pub fn origin_link(origin: &Origin, connection: &ConnectionId) -> RemoteLink {
     ));
     link.relationship = Some(ORIGIN_RELATIONSHIP.to_owned());
     link
+}
+
+/// The global id of the origin link a twin of `connection` carries.
+pub fn origin_global_id(connection: &ConnectionId) -> String {
+    format!("twinsync:origin:{connection}")
 }
 
 /// The fingerprint of an origin link, as twin state records it.

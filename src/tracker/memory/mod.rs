@@ -452,6 +452,14 @@ impl MemoryTracker {
         state.issues.get(&n).map(|r| r.current.clone())
     }
 
+    /// The remote links of an issue, without counting a call (empty for an
+    /// issue that does not exist).
+    pub fn inspect_remote_links(&self, id: &IssueId) -> Vec<RemoteLink> {
+        lock(&self.shared.state)
+            .remote_links(id)
+            .unwrap_or_default()
+    }
+
     /// Runs one call: counts it, waits the latency, applies a fault if one is due.
     async fn call<T>(
         &self,
