@@ -74,7 +74,8 @@ fn a_new_twin_links_to_its_original_once() {
 fn a_lost_answer_of_the_link_write_leaves_one_link() {
     let rig = LocalRig::new();
     rig.user().create("SUP", "Bug", "Printer on fire");
-    rig.tracker.inject(OpKind::PutRemoteLink, Fault::LoseResponse);
+    rig.tracker
+        .inject(OpKind::PutRemoteLink, Fault::LoseResponse);
     // Safe to repeat: the write is retried at once, and replaces the link.
     let _ = block_on(rig.node.exalate(&rig.conn.id, &lit::key("SUP-1")));
     assert!(rig.tracker.calls().get(OpKind::PutRemoteLink) >= 2);
@@ -84,7 +85,11 @@ fn a_lost_answer_of_the_link_write_leaves_one_link() {
     }
     assert_eq!(rig.issues("DEV").len(), 1);
     let dev = rig.issue("DEV-1");
-    assert_eq!(links(&rig.tracker, &dev.id).len(), 1, "written again, replaced");
+    assert_eq!(
+        links(&rig.tracker, &dev.id).len(),
+        1,
+        "written again, replaced"
+    );
     rig.advance(10);
     rig.tracker.reset_calls();
     assert_eq!(rig.sync().writes, 0);
@@ -195,14 +200,17 @@ fn over_http_a_twin_links_to_its_original_on_cloud_and_data_center() {
             rig.calls()
         );
         rig.advance(70);
-        rig.user().edit_summary(&sup.key, "Printer on fire, floor 3");
+        rig.user()
+            .edit_summary(&sup.key, "Printer on fire, floor 3");
         rig.sync();
         rig.advance(70);
         rig.reset_calls();
         rig.sync();
         assert_eq!(rig.calls().writes(), 0, "{flavor:?}: {}", rig.calls());
         assert_eq!(
-            rig.block_on(rig.tracker.remote_links(&dev.id)).unwrap().len(),
+            rig.block_on(rig.tracker.remote_links(&dev.id))
+                .unwrap()
+                .len(),
             1
         );
         no_violations(&rig);

@@ -112,7 +112,9 @@ async fn exercise(emulator: &JiraEmulator) {
     link.summary = Some("DEV-1 on https://a.example".into());
     link.relationship = Some("synced from".into());
     jira.put_remote_link(&id, &link).await.expect("remote link");
-    jira.put_remote_link(&id, &link).await.expect("remote link again");
+    jira.put_remote_link(&id, &link)
+        .await
+        .expect("remote link again");
     let links = jira.remote_links(&id).await.expect("remote links");
     assert_eq!(links, [link], "one link per global id");
     jira.issue(&id).await.expect("issue");

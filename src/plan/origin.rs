@@ -34,9 +34,10 @@ pub(super) fn settle(input: &PlanInput<'_>, state: &TwinState, plan: &mut Plan) 
             Op::CreateIssue { fields, header, .. } => {
                 if let IssueOrigin::DescriptionLine(template) = origin {
                     let rendered = template.render(&input.replica.origin);
-                    let body = fields.description.take().unwrap_or(RichText::Plain(
-                        String::new(),
-                    ));
+                    let body = fields
+                        .description
+                        .take()
+                        .unwrap_or(RichText::Plain(String::new()));
                     fields.description = Some(rendered.compose(&body));
                     *header = Some(rendered.clone());
                     line = Some(rendered);

@@ -51,7 +51,10 @@ fn basic_links_a_new_twin_to_its_original_once() {
     pair.a.issue.as_mut().unwrap().summary = "Printer still on fire".into();
     pair.a.issue.as_mut().unwrap().updated = t(2);
     let plan = pair.sync_a_to_b(t(3)).unwrap();
-    assert_eq!(plan.ops.iter().map(Op::name).collect::<Vec<_>>(), ["update issue"]);
+    assert_eq!(
+        plan.ops.iter().map(Op::name).collect::<Vec<_>>(),
+        ["update issue"]
+    );
     assert_eq!(pair.sync(t(4)).unwrap(), 0, "converged");
 }
 
@@ -65,7 +68,10 @@ fn a_twin_whose_link_was_not_recorded_gets_it_again_and_still_one() {
     pair.a.issue.as_mut().unwrap().summary = "Printer still on fire".into();
     pair.a.issue.as_mut().unwrap().updated = t(2);
     let plan = pair.sync_a_to_b(t(3)).unwrap();
-    assert!(plan.ops.iter().any(|op| op.name() == "set origin link"), "{plan}");
+    assert!(
+        plan.ops.iter().any(|op| op.name() == "set origin link"),
+        "{plan}"
+    );
     assert_eq!(pair.b.links.len(), 1, "replaced, not added");
     assert_eq!(pair.sync(t(4)).unwrap(), 0, "converged");
 }
@@ -88,7 +94,10 @@ fn a_description_line_stays_on_the_twin_through_edits_on_both_sides() {
     };
     assert_eq!(header.as_ref().unwrap().text(), "Synced from SUP-1001");
     assert!(pair.b.links.is_empty());
-    assert_eq!(description(&pair.b.issue), "Synced from SUP-1001\nIt smokes.");
+    assert_eq!(
+        description(&pair.b.issue),
+        "Synced from SUP-1001\nIt smokes."
+    );
     assert_eq!(pair.sync(t(2)).unwrap(), 0, "no echo");
     // An edit of the twin travels without the line.
     let b = pair.b.issue.as_mut().unwrap();
@@ -113,6 +122,9 @@ fn a_description_line_stays_on_the_twin_through_edits_on_both_sides() {
     a.description = RichText::plain("Fixed again.");
     a.updated = t(10);
     pair.sync(t(11)).unwrap();
-    assert_eq!(description(&pair.b.issue), "Synced from SUP-1001\nFixed again.");
+    assert_eq!(
+        description(&pair.b.issue),
+        "Synced from SUP-1001\nFixed again."
+    );
     assert_eq!(description(&pair.a.issue), "Fixed again.");
 }

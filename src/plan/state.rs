@@ -123,9 +123,17 @@ struct Written<'a> {
     comments: &'a [CommentLink],
     #[serde(rename = "al")]
     attachments: &'a [AttachmentLink],
-    #[serde(rename = "lo", skip_serializing_if = "skipped", serialize_with = "origin_value")]
+    #[serde(
+        rename = "lo",
+        skip_serializing_if = "skipped",
+        serialize_with = "origin_value"
+    )]
     local_origin: (u64, bool),
-    #[serde(rename = "ro", skip_serializing_if = "skipped", serialize_with = "origin_value")]
+    #[serde(
+        rename = "ro",
+        skip_serializing_if = "skipped",
+        serialize_with = "origin_value"
+    )]
     remote_origin: (u64, bool),
 }
 

@@ -64,7 +64,8 @@ impl OriginTemplate {
         let parsed = AttributionTemplate::new(template).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidConfig,
-                e.to_string().replacen("attribution template", "origin template", 1),
+                e.to_string()
+                    .replacen("attribution template", "origin template", 1),
             )
         })?;
         if parsed.names_author() {
@@ -166,7 +167,8 @@ pub fn origin_global_id(connection: &ConnectionId) -> String {
 
 /// The fingerprint of an origin link, as twin state records it.
 pub fn origin_link_fingerprint(link: &RemoteLink) -> u64 {
-    let json = serde_json::to_string(link).unwrap_or_else(|e| unreachable!("a link serializes: {e}"));
+    let json =
+        serde_json::to_string(link).unwrap_or_else(|e| unreachable!("a link serializes: {e}"));
     FieldValue::Text(json).fingerprint().max(1)
 }
 

@@ -92,7 +92,10 @@ fn a_remote_link_falls_back_to_the_default_line_where_links_cannot_be_held() {
         IssueOrigin::RemoteLink.on_tracker(false),
         IssueOrigin::DescriptionLine(OriginTemplate::default())
     );
-    assert_eq!(IssueOrigin::RemoteLink.on_tracker(true), IssueOrigin::RemoteLink);
+    assert_eq!(
+        IssueOrigin::RemoteLink.on_tracker(true),
+        IssueOrigin::RemoteLink
+    );
     assert_eq!(IssueOrigin::Off.on_tracker(false), IssueOrigin::Off);
 }
 

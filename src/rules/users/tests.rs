@@ -222,7 +222,7 @@ fn the_planner_writes_mentions_as_they_are_here_and_the_same_replica_plans_the_s
     assert_eq!(*remote_fp, fingerprints.comments[0]);
     // A local connection keeps them as they are.
     let kept = crate::plan::plan(&input(None)).unwrap();
-    let crate::plan::Op::AddComment { body, .. } = &kept.ops[1] else {
+    let crate::plan::Op::AddComment { body, .. } = &kept.ops[2] else {
         panic!("{kept}")
     };
     assert_eq!(body, &replica.comments[0].body);
