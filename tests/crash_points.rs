@@ -154,6 +154,8 @@ fn check(world: &World, label: &str) {
         "{label}: every comment once, in order"
     );
     assert_eq!(dev.attachments.len(), 1, "{label}: the attachment once");
+    let links = world.engine.inspect_remote_links(&dev.id);
+    assert_eq!(links.len(), 1, "{label}: one origin link: {links:?}");
     world.engine.reset_calls();
     world.clock.advance(Duration::from_secs(10));
     block_on(node.sync(&conn)).unwrap();

@@ -33,10 +33,11 @@ fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes() {
         calls.get(OpKind::DownloadAttachment) + calls.get(OpKind::UploadAttachment),
         2
     );
+    assert_eq!(calls.get(OpKind::PutRemoteLink), 1, "the origin link");
     assert_eq!(
         calls.writes(),
-        4,
-        "1 create + 1 per comment + 1 upload: {calls}"
+        5,
+        "1 create + 1 origin link + 1 per comment + 1 upload: {calls}"
     );
     let dev = rig.issue("DEV-1");
     assert_eq!(dev.summary, "Printer on fire");

@@ -104,6 +104,19 @@ async fn exercise(emulator: &JiraEmulator) {
     let meta = jira.upload_attachment(&id, &file).await.expect("upload");
     jira.attachments(&id).await.expect("attachments");
     jira.download_attachment(&meta.id).await.expect("download");
+    let mut link = twinsync::model::RemoteLink::new(
+        "twinsync:origin:SUP_to_DEV",
+        "https://a.example/browse/DEV-1",
+        "DEV-1",
+    );
+    link.summary = Some("DEV-1 on https://a.example".into());
+    link.relationship = Some("synced from".into());
+    jira.put_remote_link(&id, &link).await.expect("remote link");
+    jira.put_remote_link(&id, &link)
+        .await
+        .expect("remote link again");
+    let links = jira.remote_links(&id).await.expect("remote links");
+    assert_eq!(links, [link], "one link per global id");
     jira.issue(&id).await.expect("issue");
     jira.issue_by_key(&created.key).await.expect("issue by key");
     for n in 0..3 {

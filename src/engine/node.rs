@@ -148,11 +148,12 @@ impl Node {
     /// version: falling back to the Basic rules would sync fields the custom
     /// set left out.
     pub(in crate::engine) fn rules_for(&self, connection: &Connection) -> Result<RuleSet> {
+        let remote_links = self.tracker().capabilities().remote_links;
         if connection.rules == RuleSetKind::Basic {
-            return Ok(RuleSet::basic());
+            return Ok(RuleSet::basic().on_tracker(remote_links));
         }
         let rules = self.inner.rules.lock().unwrap_or_else(|e| e.into_inner());
-        rules.get(&connection.id).cloned().ok_or_else(|| {
+        let found = rules.get(&connection.id).cloned().ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidConfig,
                 format!(
@@ -164,7 +165,8 @@ impl Node {
             )
             .with_connection(&connection.name)
             .with_scope(ErrorScope::Connection)
-        })
+        });
+        found.map(|r| r.on_tracker(remote_links))
     }
 
     /// Uses `rules` for a custom connection (rule sets are code, so they are

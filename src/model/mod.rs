@@ -5,6 +5,7 @@ mod ids;
 mod issue;
 pub mod media;
 mod node_url;
+mod remote_link;
 mod rich_text;
 mod users;
 
@@ -14,5 +15,6 @@ pub use issue::{
     AttachmentMeta, Comment, Issue, IssueRef, IssueType, ProjectInfo, Sha256, UserRef, Visibility,
 };
 pub use node_url::NodeUrl;
+pub use remote_link::RemoteLink;
 pub use rich_text::RichText;
 pub use users::{UserMapping, UserProfile};

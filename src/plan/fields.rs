@@ -110,6 +110,7 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
                 project: input.target.key.clone(),
                 fields: update,
                 bases,
+                header: None,
             });
         }
         Some(_) if !update.is_empty() => plan.ops.push(Op::UpdateIssue { update, bases }),

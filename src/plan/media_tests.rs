@@ -78,6 +78,7 @@ fn a_new_twin_is_created_then_uploads_then_its_images_are_written() {
         names,
         [
             "create issue",
+            "set origin link",
             "add attachment",
             "update issue",
             "add comment"

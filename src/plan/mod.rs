@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::model::{
-    AttachmentId, CommentId, ConnectionId, Issue, IssueRef, ProjectInfo, ProjectKey, RichText,
+    AttachmentId, CommentId, ConnectionId, Issue, IssueRef, ProjectInfo, ProjectKey, RemoteLink,
+    RichText,
 };
 use crate::replica::{FieldValue, Fingerprints, Replica};
 use crate::rules::{Header, RuleSet, UserMatches};
@@ -23,6 +24,7 @@ use crate::tracker::IssueUpdate;
 mod fields;
 mod items;
 mod media;
+mod origin;
 mod preview;
 mod state;
 
@@ -179,6 +181,12 @@ pub enum Op {
         fields: IssueUpdate,
         /// The field bases to record once created.
         bases: Vec<FieldBase>,
+        /// The origin line the description starts with (already in
+        /// `fields.description`), recorded in the twin's marker so the sync
+        /// never reads it as part of the description; see
+        /// [`origin`](crate::rules::origin).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        header: Option<Header>,
     },
     /// Change fields of the twin issue.
     UpdateIssue {
@@ -249,6 +257,14 @@ pub enum Op {
         /// The deleted remote attachment.
         origin: AttachmentId,
     },
+    /// Put the remote link naming the original on the twin (replacing the
+    /// link with the same global id, so repeating it adds nothing).
+    SetOrigin {
+        /// The link.
+        link: RemoteLink,
+        /// Its fingerprint, recorded once written.
+        fp: u64,
+    },
 }
 
 impl Op {
@@ -262,6 +278,7 @@ impl Op {
             Op::DeleteComment { .. } => "delete comment",
             Op::AddAttachment { .. } => "add attachment",
             Op::DeleteAttachment { .. } => "delete attachment",
+            Op::SetOrigin { .. } => "set origin link",
         }
     }
 
@@ -423,8 +440,19 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
                 .any(crate::rules::has_media_refs)
         })
         .map(crate::rules::issue_by_file);
+    // A twin's origin line is not part of its description.
+    let without_origin = input
+        .local
+        .map(|l| crate::rules::origin::local_description(l, input.connection))
+        .filter(|l| matches!(l, std::borrow::Cow::Owned(_)));
+    let by_file = by_file.map(|issue| {
+        crate::rules::origin::local_description(&issue, input.connection).into_owned()
+    });
     let input = &PlanInput {
-        local: by_file.as_ref().or(input.local),
+        local: by_file
+            .as_ref()
+            .or(without_origin.as_deref())
+            .or(input.local),
         ..*input
     };
     let mut state = match input.state {
@@ -440,6 +468,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
         items::merge_attachments(input, &mut state, &mut plan);
     }
     media::settle(input, &mut state, &mut plan);
+    origin::settle(input, &state, &mut plan);
     if input.state.is_some_and(|before| before != &state) {
         // Links or bases changed: what the other direction last applied from here
         // no longer describes this twin, so its fast path must not skip it.
@@ -461,3 +490,7 @@ fn origin_ref(replica: &Replica) -> IssueRef {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "origin_tests.rs"]
+mod origin_tests;

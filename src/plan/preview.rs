@@ -70,6 +70,9 @@ impl fmt::Display for Op {
                 write!(f, "add attachment {} ({size} bytes)", quoted(file_name))
             }
             Op::DeleteAttachment { local, .. } => write!(f, "delete attachment {local}"),
+            Op::SetOrigin { link, .. } => {
+                write!(f, "link to origin {} ({})", quoted(&link.title), link.url)
+            }
         }
     }
 }

@@ -64,7 +64,7 @@ pub struct AttachmentLink {
 /// sizes. It changes only through [`Plan`](super::Plan)s: the planner's own
 /// changes are in [`Plan::state`](super::Plan::state), and each executed
 /// operation is recorded with [`apply`](TwinState::apply).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct TwinState {
     /// The connection the twin belongs to.
     #[serde(rename = "c")]
@@ -90,6 +90,96 @@ pub struct TwinState {
     /// Attachment links, in the order they were made.
     #[serde(rename = "al")]
     pub attachments: Vec<AttachmentLink>,
+    /// Fingerprint of the origin link last written on this side's issue
+    /// (see [`origin`](crate::rules::origin)); 0: none written.
+    #[serde(rename = "lo", default)]
+    pub local_origin: u64,
+    /// Fingerprint of the origin link last written on the remote side's
+    /// issue, as far as this state knows (a local connection keeps one state
+    /// for both sides); 0: none known.
+    #[serde(rename = "ro", default)]
+    pub remote_origin: u64,
+}
+
+/// The twin state as it is written: every field in the binary encoding
+/// (postcard has no optional fields); in JSON (the peer protocol), the origin
+/// fields only when set, so a twin without origin links is written exactly as
+/// before them.
+#[derive(Serialize)]
+struct Written<'a> {
+    #[serde(rename = "c")]
+    connection: &'a ConnectionId,
+    #[serde(rename = "ri")]
+    remote: &'a IssueRef,
+    #[serde(rename = "li")]
+    local: &'a Option<IssueRef>,
+    #[serde(rename = "rw")]
+    remote_whole: u64,
+    #[serde(rename = "lw")]
+    local_whole: u64,
+    #[serde(rename = "fb")]
+    fields: &'a [FieldBase],
+    #[serde(rename = "cl")]
+    comments: &'a [CommentLink],
+    #[serde(rename = "al")]
+    attachments: &'a [AttachmentLink],
+    #[serde(
+        rename = "lo",
+        skip_serializing_if = "skipped",
+        serialize_with = "origin_value"
+    )]
+    local_origin: (u64, bool),
+    #[serde(
+        rename = "ro",
+        skip_serializing_if = "skipped",
+        serialize_with = "origin_value"
+    )]
+    remote_origin: (u64, bool),
+}
+
+/// Whether an origin field is left out: zero, in a human-readable format.
+fn skipped(field: &(u64, bool)) -> bool {
+    field.1 && field.0 == 0
+}
+
+/// An origin field is written as its number.
+fn origin_value<S: serde::Serializer>(
+    field: &(u64, bool),
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_u64(field.0)
+}
+
+impl Serialize for TwinState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let human = s.is_human_readable();
+        Written {
+            connection: &self.connection,
+            remote: &self.remote,
+            local: &self.local,
+            remote_whole: self.remote_whole,
+            local_whole: self.local_whole,
+            fields: &self.fields,
+            comments: &self.comments,
+            attachments: &self.attachments,
+            local_origin: (self.local_origin, human),
+            remote_origin: (self.remote_origin, human),
+        }
+        .serialize(s)
+    }
+}
+
+/// The twin state as format 1 stored it (before origin links).
+#[derive(Deserialize)]
+struct TwinStateV1 {
+    connection: ConnectionId,
+    remote: IssueRef,
+    local: Option<IssueRef>,
+    remote_whole: u64,
+    local_whole: u64,
+    fields: Vec<FieldBase>,
+    comments: Vec<CommentLink>,
+    attachments: Vec<AttachmentLink>,
 }
 
 /// The twin state as v0.1 stored it: positional postcard, no format byte,
@@ -130,8 +220,9 @@ impl IssueRefV0 {
     }
 }
 
-/// The format byte that starts every encoded twin state.
-const FORMAT: u8 = 1;
+/// The format byte that starts every encoded twin state (1: before origin
+/// links, still read).
+const FORMAT: u8 = 2;
 
 impl TwinState {
     /// The state of a twin whose remote issue is known and whose local issue is not created yet.
@@ -145,6 +236,8 @@ impl TwinState {
             fields: Vec::new(),
             comments: Vec::new(),
             attachments: Vec::new(),
+            local_origin: 0,
+            remote_origin: 0,
         }
     }
 
@@ -222,6 +315,8 @@ impl TwinState {
                     fp: a.fp,
                 })
                 .collect(),
+            local_origin: self.remote_origin,
+            remote_origin: self.local_origin,
         })
     }
 
@@ -295,6 +390,11 @@ impl TwinState {
             (Op::DeleteAttachment { local, .. }, OpOutcome::Done) => {
                 self.attachments.retain(|a| &a.local != local);
             }
+            (Op::SetOrigin { fp, .. }, OpOutcome::Done) => {
+                // Not part of any replica: the other direction has nothing new to see.
+                self.local_origin = *fp;
+                return Ok(());
+            }
             _ => return Err(mismatch()),
         }
         // This side changed: the other direction must look at it again.
@@ -317,17 +417,27 @@ impl TwinState {
     /// format newer than this twinsync reads.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         match bytes.split_first() {
-            Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| {
-                Error::new(
-                    ErrorKind::Storage,
-                    format!("stored twin state is unreadable: {e}"),
-                )
-            }),
+            Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(unreadable),
+            Some((1, rest)) => {
+                let old: TwinStateV1 = postcard::from_bytes(rest).map_err(unreadable)?;
+                Ok(TwinState {
+                    connection: old.connection,
+                    remote: old.remote,
+                    local: old.local,
+                    remote_whole: old.remote_whole,
+                    local_whole: old.local_whole,
+                    fields: old.fields,
+                    comments: old.comments,
+                    attachments: old.attachments,
+                    local_origin: 0,
+                    remote_origin: 0,
+                })
+            }
             Some((&other, _)) => Err(Error::new(
                 ErrorKind::Storage,
                 format!(
                     "stored twin state has format {other}, which this twinsync does not read \
-                     (it reads format {FORMAT}); open the store with the twinsync that wrote it"
+                     (it reads formats 1 to {FORMAT}); open the store with the twinsync that wrote it"
                 ),
             )),
             None => Err(Error::new(ErrorKind::Storage, "stored twin state is empty")),
@@ -353,8 +463,17 @@ impl TwinState {
             fields: old.fields,
             comments: old.comments,
             attachments: old.attachments,
+            local_origin: 0,
+            remote_origin: 0,
         })
     }
+}
+
+fn unreadable(e: postcard::Error) -> Error {
+    Error::new(
+        ErrorKind::Storage,
+        format!("stored twin state is unreadable: {e}"),
+    )
 }
 
 #[cfg(test)]
@@ -388,6 +507,23 @@ mod v0_1_tests {
             revision: 3,
         })
         .expect("encode")
+    }
+
+    #[test]
+    fn a_format_1_twin_state_reads_with_no_origin_written() {
+        let mut state = TwinState::from_v0_1_bytes(&old("SUP-1")).expect("read");
+        let encoded = state.to_bytes();
+        assert_eq!(encoded[0], 2);
+        // Format 1 is format 2 without its last two fields (each 0: one byte).
+        let mut v1 = encoded[..encoded.len() - 2].to_vec();
+        v1[0] = 1;
+        assert_eq!(TwinState::from_bytes(&v1).expect("format 1 reads"), state);
+        state.local_origin = 7;
+        state.remote_origin = 9;
+        let again = TwinState::from_bytes(&state.to_bytes()).expect("round trip");
+        assert_eq!((again.local_origin, again.remote_origin), (7, 9));
+        let flipped = again.flipped().expect("flips");
+        assert_eq!((flipped.local_origin, flipped.remote_origin), (9, 7));
     }
 
     #[test]

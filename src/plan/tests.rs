@@ -67,6 +67,7 @@ fn a_new_twin_is_one_create_then_comments_in_order_then_attachments() {
         names,
         [
             "create issue",
+            "set origin link",
             "add comment",
             "add comment",
             "add attachment"

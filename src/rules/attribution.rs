@@ -133,6 +133,11 @@ impl AttributionTemplate {
         &self.source
     }
 
+    /// Whether the template names the author.
+    pub(crate) fn names_author(&self) -> bool {
+        self.parts.contains(&Part::Author)
+    }
+
     /// The header of a copy of a comment `author` wrote on the issue `origin`.
     pub fn render(&self, author: &str, origin: &Origin) -> Header {
         let author = one_line(author);

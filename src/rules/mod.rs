@@ -22,10 +22,12 @@ pub mod attribution;
 mod basic;
 mod custom;
 mod media;
+pub mod origin;
 mod users;
 mod versions;
 
 pub use attribution::{AttributionTemplate, Header, HeaderRun};
+pub use origin::{IssueOrigin, OriginTemplate};
 
 pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
 pub use custom::{LabelsRule, StatusMapping};
@@ -92,6 +94,7 @@ pub struct RuleSet {
     comments: bool,
     attachments: bool,
     comment_attribution: Option<AttributionTemplate>,
+    issue_origin: IssueOrigin,
 }
 
 impl RuleSet {
@@ -99,7 +102,9 @@ impl RuleSet {
     /// name, falling back to the project's default type, then `Task`),
     /// comments (always created as public comments, each starting with the
     /// header `{author} commented on {key}`, see [`attribution`]) and
-    /// attachments.
+    /// attachments; a twin it creates carries a remote link to its original
+    /// (or, on a tracker without remote links, starts its description with
+    /// `Synced from {key} on {instance}`; see [`origin`]).
     pub fn basic() -> Self {
         RuleSet {
             kind: RuleSetKind::Basic,
@@ -111,6 +116,7 @@ impl RuleSet {
             comments: true,
             attachments: true,
             comment_attribution: Some(AttributionTemplate::default()),
+            issue_origin: IssueOrigin::RemoteLink,
         }
     }
 
@@ -145,6 +151,18 @@ impl RuleSet {
     /// The header template of synced comments; `None` when comments are not attributed.
     pub fn comment_attribution(&self) -> Option<&AttributionTemplate> {
         self.comment_attribution.as_ref()
+    }
+
+    /// How a twin says where it came from.
+    pub fn issue_origin(&self) -> &IssueOrigin {
+        &self.issue_origin
+    }
+
+    /// These rules on a tracker that does or does not hold remote links (see
+    /// [`IssueOrigin::on_tracker`]); the engine plans with them.
+    pub(crate) fn on_tracker(mut self, remote_links: bool) -> Self {
+        self.issue_origin = self.issue_origin.on_tracker(remote_links);
+        self
     }
 
     fn editable(&self) -> Result<()> {
@@ -224,6 +242,17 @@ impl RuleSet {
         Ok(self)
     }
 
+    /// Sets how a twin says where it came from ([`IssueOrigin::Off`]: it does not).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] on the Basic rule set.
+    pub fn set_issue_origin(&mut self, origin: IssueOrigin) -> Result<&mut Self> {
+        self.editable()?;
+        self.issue_origin = origin;
+        Ok(self)
+    }
+
     /// Builds the outgoing replica of `issue` (the outgoing half of the rules).
     ///
     /// `connection` names the connection the replica travels on: comments and
@@ -231,6 +260,8 @@ impl RuleSet {
     /// [`ReplicaComment::mirror_of`]), so the other side links them instead of
     /// copying them back.
     pub fn outgoing(&self, issue: &Issue, origin: Origin, connection: &ConnectionId) -> Replica {
+        // A twin's origin line stays on this side.
+        let issue = &*origin::local_description(issue, connection);
         let mut replica = Replica::new(origin, issue.updated);
         for rule in &self.rules {
             rule.outgoing(issue, &mut replica);

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::error::Result;
 use crate::model::UserId;
 
-use super::{AttributionTemplate, LabelsRule, RuleSet, StatusMapping};
+use super::{AttributionTemplate, IssueOrigin, LabelsRule, RuleSet, StatusMapping};
 
 fn yes() -> bool {
     true
@@ -49,6 +49,10 @@ pub struct RuleSpec {
     /// template `{author} commented on {key}`.
     #[serde(default = "default_attribution")]
     pub comment_attribution: Option<AttributionTemplate>,
+    /// How a twin says where it came from; absent: a remote link (see
+    /// [`IssueOrigin`]).
+    #[serde(default)]
+    pub issue_origin: IssueOrigin,
 }
 
 impl Default for RuleSpec {
@@ -60,6 +64,7 @@ impl Default for RuleSpec {
             comments: true,
             attachments: true,
             comment_attribution: default_attribution(),
+            issue_origin: IssueOrigin::RemoteLink,
         }
     }
 }
@@ -95,6 +100,12 @@ impl RuleSpec {
         self
     }
 
+    /// Sets how a twin says where it came from.
+    pub fn issue_origin(mut self, origin: IssueOrigin) -> Self {
+        self.issue_origin = origin;
+        self
+    }
+
     /// The rule set this describes.
     ///
     /// # Errors
@@ -111,6 +122,7 @@ impl RuleSpec {
         rules.set_comments(self.comments)?;
         rules.set_attachments(self.attachments)?;
         rules.set_comment_attribution(self.comment_attribution.clone())?;
+        rules.set_issue_origin(self.issue_origin.clone())?;
         Ok(rules)
     }
 }

@@ -49,6 +49,7 @@ impl LimitedTracker {
             delete_comments: own.delete_comments && capabilities.delete_comments,
             permissions: own.permissions && capabilities.permissions,
             users: own.users && capabilities.users,
+            remote_links: own.remote_links && capabilities.remote_links,
             max_page_size: own.max_page_size.min(capabilities.max_page_size),
         };
         LimitedTracker {
@@ -123,6 +124,14 @@ macro_rules! limit {
     }};
     ($self:ident, users_by_email, $kind:ident, $args:tt, $call:expr) => {{
         $self.allow(true, |c| c.users, "users")?;
+        $call
+    }};
+    ($self:ident, put_remote_link, $kind:ident, $args:tt, $call:expr) => {{
+        $self.allow(true, |c| c.remote_links, "remote_links")?;
+        $call
+    }};
+    ($self:ident, remote_links, $kind:ident, $args:tt, $call:expr) => {{
+        $self.allow(true, |c| c.remote_links, "remote_links")?;
         $call
     }};
     ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {

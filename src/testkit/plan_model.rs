@@ -20,6 +20,8 @@ pub struct ModelSide {
     pub issue: Option<Issue>,
     /// The sync user (author of what plans write).
     pub sync_user: UserRef,
+    /// The issue's remote links (origin links the plans put), one per global id.
+    pub links: Vec<crate::model::RemoteLink>,
     next: u64,
 }
 
@@ -30,6 +32,7 @@ impl ModelSide {
             project,
             issue: None,
             sync_user: UserRef::new(lit::user_id("sync"), "twinsync"),
+            links: Vec::new(),
             next: id_base,
         }
     }
@@ -140,7 +143,7 @@ impl ModelSide {
         let remote_issue = state.remote.id.clone();
         for op in plan.ops.iter().take(limit) {
             let outcome = match op {
-                Op::CreateIssue { fields, .. } => {
+                Op::CreateIssue { fields, header, .. } => {
                     let r = self.create(
                         fields.issue_type.as_deref().expect("create has a type"),
                         fields.summary.as_deref().expect("create has a summary"),
@@ -163,7 +166,7 @@ impl ModelSide {
                             origin_issue: remote_issue.clone(),
                             origin_comment: None,
                             op: "model".to_owned(),
-                            header: None,
+                            header: header.clone(),
                         }
                         .to_value(),
                     );
@@ -262,6 +265,11 @@ impl ModelSide {
                     let issue = self.issue.as_mut().expect("attachment needs the issue");
                     issue.attachments.retain(|a| &a.id != local);
                     issue.updated = now;
+                    OpOutcome::Done
+                }
+                Op::SetOrigin { link, .. } => {
+                    self.links.retain(|l| l.global_id != link.global_id);
+                    self.links.push(link.clone());
                     OpOutcome::Done
                 }
             };

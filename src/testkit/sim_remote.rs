@@ -791,6 +791,13 @@ impl RemoteSim {
             [&written(sa, &a.id), &written(sb, &b.id)],
             &self.deleted,
             &self.headless,
+        )?;
+        super::sim::check_origin(
+            &self.conn,
+            a,
+            b,
+            &self.sides[sa].engine.inspect_remote_links(&a.id),
+            &self.sides[sb].engine.inspect_remote_links(&b.id),
         )
     }
 }

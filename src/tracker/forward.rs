@@ -311,6 +311,33 @@ macro_rules! forward_tracker {
                     self.$field.users_by_email(email).await
                 )
             }
+
+            async fn put_remote_link(
+                &self,
+                issue: &$crate::model::IssueId,
+                link: &$crate::model::RemoteLink,
+            ) -> $crate::Result<()> {
+                $($around)+!(
+                    self,
+                    put_remote_link,
+                    write,
+                    (issue, link),
+                    self.$field.put_remote_link(issue, link).await
+                )
+            }
+
+            async fn remote_links(
+                &self,
+                issue: &$crate::model::IssueId,
+            ) -> $crate::Result<::std::vec::Vec<$crate::model::RemoteLink>> {
+                $($around)+!(
+                    self,
+                    remote_links,
+                    read,
+                    (issue),
+                    self.$field.remote_links(issue).await
+                )
+            }
         }
     };
 }

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use crate::error::Result;
 use crate::model::{
     AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
-    ProjectKey, RichText, UserId, UserProfile,
+    ProjectKey, RemoteLink, RichText, UserId, UserProfile,
 };
 
 mod ext;
@@ -273,6 +273,43 @@ pub trait Tracker: Debug + Send + Sync + 'static {
             crate::ErrorKind::Unsupported,
             "this tracker cannot find users by email",
         ))
+    }
+
+    /// Puts a remote link on an issue: the issue's link with the same
+    /// [`global_id`](RemoteLink::global_id) is replaced, otherwise the link is
+    /// added. Repeating the call (after a lost answer) leaves one link.
+    ///
+    /// The default body answers `Unsupported`: an adapter that implements it
+    /// sets the `remote_links` capability.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue; `Unsupported` without the
+    /// `remote_links` capability.
+    async fn put_remote_link(&self, issue: &IssueId, link: &RemoteLink) -> Result<()> {
+        let _ = link;
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            "this tracker cannot hold remote links",
+        )
+        .with_context("issue", issue))
+    }
+
+    /// The remote links of an issue, in the order they were added.
+    ///
+    /// The default body answers `Unsupported`: an adapter that implements it
+    /// sets the `remote_links` capability.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue; `Unsupported` without the
+    /// `remote_links` capability.
+    async fn remote_links(&self, issue: &IssueId) -> Result<Vec<RemoteLink>> {
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            "this tracker cannot hold remote links",
+        )
+        .with_context("issue", issue))
     }
 }
 

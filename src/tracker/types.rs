@@ -51,6 +51,12 @@ pub struct Capabilities {
     /// it, mentions on remote connections arrive as plain text.
     #[serde(default)]
     pub users: bool,
+    /// Remote links can be written and read
+    /// ([`Tracker::put_remote_link`](super::Tracker::put_remote_link),
+    /// [`Tracker::remote_links`](super::Tracker::remote_links)); without it,
+    /// a twin's origin falls back to a line at the top of its description.
+    #[serde(default)]
+    pub remote_links: bool,
     /// The largest page a search returns.
     pub max_page_size: u32,
 }
@@ -65,6 +71,7 @@ impl Capabilities {
             delete_comments: true,
             permissions: true,
             users: true,
+            remote_links: true,
             max_page_size,
         }
     }

@@ -174,6 +174,8 @@ impl Node {
         let Ok(rules) = self.rules_for(conn) else {
             return; // the cycle stops the connection on this error
         };
+        // Its origin line is not part of its description.
+        let issue = crate::rules::origin::local_description(&issue, &conn.id);
         for b in bases {
             let Some(rule) = rules.rules().iter().find(|r| r.field() == b.field) else {
                 continue;
@@ -252,7 +254,10 @@ impl Node {
         let tracker = self.tracker();
         match op {
             Op::CreateIssue {
-                project, fields, ..
+                project,
+                fields,
+                header,
+                ..
             } => {
                 let intent = self.open_intent(
                     conn,
@@ -271,7 +276,8 @@ impl Node {
                         .map(|d| bind_media(d, state))
                         .unwrap_or_default(),
                     labels: fields.labels.clone().unwrap_or_default(),
-                    properties: marker(&intent, None, None),
+                    // The origin line goes in the same request as the marker that records it.
+                    properties: marker(&intent, None, header.clone()),
                 };
                 match tracker.create_issue(&new).await {
                     Ok(created) => {
@@ -376,6 +382,11 @@ impl Node {
             }
             Op::DeleteAttachment { local, .. } => {
                 ignore_not_found(tracker.delete_attachment(local).await)?;
+                Ok(Executed::done())
+            }
+            Op::SetOrigin { link, .. } => {
+                // Replaces the link with the same global id: a repeat adds nothing.
+                tracker.put_remote_link(&need_target()?, link).await?;
                 Ok(Executed::done())
             }
         }

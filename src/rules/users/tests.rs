@@ -210,9 +210,9 @@ fn the_planner_writes_mentions_as_they_are_here_and_the_same_replica_plans_the_s
         local_fp,
         remote_fp,
         ..
-    } = &plan.ops[1]
+    } = &plan.ops[2]
     else {
-        panic!("then the comment: {plan}")
+        panic!("then (after the origin link) the comment: {plan}")
     };
     assert_eq!(
         inline(body),
@@ -222,7 +222,7 @@ fn the_planner_writes_mentions_as_they_are_here_and_the_same_replica_plans_the_s
     assert_eq!(*remote_fp, fingerprints.comments[0]);
     // A local connection keeps them as they are.
     let kept = crate::plan::plan(&input(None)).unwrap();
-    let crate::plan::Op::AddComment { body, .. } = &kept.ops[1] else {
+    let crate::plan::Op::AddComment { body, .. } = &kept.ops[2] else {
         panic!("{kept}")
     };
     assert_eq!(body, &replica.comments[0].body);

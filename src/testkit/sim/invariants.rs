@@ -102,6 +102,36 @@ pub(crate) fn check_pair(
     Ok(())
 }
 
+/// Checks where `twin` says it came from (Basic: a remote link): exactly
+/// one origin link of `conn`, naming `original`, and none on `original`
+/// (a write repeated after a crash or a lost answer replaced the link).
+pub(crate) fn check_origin(
+    conn: &ConnectionId,
+    original: &Issue,
+    twin: &Issue,
+    original_links: &[crate::model::RemoteLink],
+    twin_links: &[crate::model::RemoteLink],
+) -> Result<(), String> {
+    let id = crate::rules::origin::origin_global_id(conn);
+    let ours: Vec<_> = twin_links.iter().filter(|l| l.global_id == id).collect();
+    match ours.as_slice() {
+        [one] if one.url.ends_with(&format!("/browse/{}", original.key)) => {}
+        _ => {
+            return Err(format!(
+                "origin: twin {} of {} carries origin links {ours:?}",
+                twin.key, original.key
+            ));
+        }
+    }
+    if original_links.iter().any(|l| l.global_id == id) {
+        return Err(format!(
+            "origin: the original {} carries an origin link: {original_links:?}",
+            original.key
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the comments of `copies` (the twin of `originals`): a copy of an
 /// original a person wrote starts with exactly one attribution header naming
 /// that person and the original issue (unless a user removed it); no

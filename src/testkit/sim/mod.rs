@@ -34,7 +34,7 @@ pub(crate) mod edits;
 mod invariants;
 mod trace;
 
-pub(crate) use invariants::check_pair;
+pub(crate) use invariants::{check_origin, check_pair};
 
 #[cfg(feature = "jira-emulator")]
 pub use super::jira::JiraFlavor;
@@ -537,6 +537,13 @@ impl Sim {
                 [&written(&a.id), &written(&b.id)],
                 &self.deleted,
                 &self.headless,
+            )?;
+            invariants::check_origin(
+                &conn,
+                a,
+                b,
+                &self.human.inspect_remote_links(&a.id),
+                &self.human.inspect_remote_links(&b.id),
             )?;
         }
         self.report.twins = mirrors.len();

@@ -209,6 +209,21 @@ macro_rules! delegate_tracker {
             ) -> $crate::Result<Vec<$crate::model::UserProfile>> {
                 self.jira.users_by_email(email).await
             }
+
+            async fn put_remote_link(
+                &self,
+                issue: &$crate::model::IssueId,
+                link: &$crate::model::RemoteLink,
+            ) -> $crate::Result<()> {
+                self.jira.put_remote_link(issue, link).await
+            }
+
+            async fn remote_links(
+                &self,
+                issue: &$crate::model::IssueId,
+            ) -> $crate::Result<Vec<$crate::model::RemoteLink>> {
+                self.jira.remote_links(issue).await
+            }
         }
 
         /// Reads and writes the engine does not need (so

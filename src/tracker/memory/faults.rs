@@ -46,11 +46,15 @@ pub enum OpKind {
     SetProperty,
     /// `myself()` and the permission queries
     User,
+    /// `put_remote_link()`
+    PutRemoteLink,
+    /// `remote_links()`
+    GetRemoteLinks,
 }
 
 impl OpKind {
     /// Every kind, in order.
-    pub const ALL: [OpKind; 16] = [
+    pub const ALL: [OpKind; 18] = [
         OpKind::Instance,
         OpKind::Project,
         OpKind::GetIssue,
@@ -67,6 +71,8 @@ impl OpKind {
         OpKind::GetProperty,
         OpKind::SetProperty,
         OpKind::User,
+        OpKind::PutRemoteLink,
+        OpKind::GetRemoteLinks,
     ];
 
     /// Whether the call changes the tracker.
@@ -81,13 +87,17 @@ impl OpKind {
                 | OpKind::UploadAttachment
                 | OpKind::DeleteAttachment
                 | OpKind::SetProperty
+                | OpKind::PutRemoteLink
         )
     }
 
     /// The HTTP method a REST tracker would use, for rate-limit models.
     pub fn http_method(self) -> &'static str {
         match self {
-            OpKind::CreateIssue | OpKind::AddComment | OpKind::UploadAttachment => "POST",
+            OpKind::CreateIssue
+            | OpKind::AddComment
+            | OpKind::UploadAttachment
+            | OpKind::PutRemoteLink => "POST",
             OpKind::UpdateIssue | OpKind::UpdateComment | OpKind::SetProperty => "PUT",
             OpKind::DeleteComment | OpKind::DeleteAttachment => "DELETE",
             _ => "GET",

@@ -14,7 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     AttachmentId, AttachmentMeta, Comment, CommentId, InstanceUrl, Issue, IssueId, IssueKey,
-    ProjectInfo, ProjectKey, RichText, UserId, UserProfile, UserRef,
+    ProjectInfo, ProjectKey, RemoteLink, RichText, UserId, UserProfile, UserRef,
 };
 use crate::tracker::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
@@ -452,6 +452,14 @@ impl MemoryTracker {
         state.issues.get(&n).map(|r| r.current.clone())
     }
 
+    /// The remote links of an issue, without counting a call (empty for an
+    /// issue that does not exist).
+    pub fn inspect_remote_links(&self, id: &IssueId) -> Vec<RemoteLink> {
+        lock(&self.shared.state)
+            .remote_links(id)
+            .unwrap_or_default()
+    }
+
     /// Runs one call: counts it, waits the latency, applies a fault if one is due.
     async fn call<T>(
         &self,
@@ -791,6 +799,18 @@ impl Tracker for MemoryTracker {
             })
         })
         .await
+    }
+
+    async fn put_remote_link(&self, issue: &IssueId, link: &RemoteLink) -> Result<()> {
+        self.call_on(OpKind::PutRemoteLink, Some(issue), |s, _, _| {
+            s.put_remote_link(issue, link)
+        })
+        .await
+    }
+
+    async fn remote_links(&self, issue: &IssueId) -> Result<Vec<RemoteLink>> {
+        self.call(OpKind::GetRemoteLinks, |s, _, _| s.remote_links(issue))
+            .await
     }
 
     async fn users_by_email(&self, email: &str) -> Result<Vec<UserProfile>> {

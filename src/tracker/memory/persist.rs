@@ -4,7 +4,8 @@
 //!
 //! The file is JSON: a header naming the format and its version, then the
 //! projects, issues (with comments, attachment metadata and entity
-//! properties), attachment contents (base64), users, admins and groups. Call
+//! properties), attachment contents (base64), users, admins, groups and
+//! remote links (absent in files of older versions, which load with none). Call
 //! counts, faults and latency belong to handles, not to the contents, and are
 //! not saved.
 
@@ -22,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    AttachmentId, InstanceUrl, Issue, ProjectInfo, ProjectKey, Sha256, UserId, UserRef,
+    AttachmentId, InstanceUrl, Issue, IssueId, ProjectInfo, ProjectKey, RemoteLink, Sha256, UserId,
+    UserRef,
 };
 
 use super::state::{Record, State};
@@ -55,6 +57,9 @@ pub(super) struct Snapshot {
     project_admins: BTreeMap<ProjectKey, BTreeSet<UserId>>,
     groups: BTreeMap<String, BTreeSet<UserId>>,
     search_lag_ms: u64,
+    /// Remote links by issue id (absent in files written before links).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    remote_links: BTreeMap<IssueId, Vec<RemoteLink>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -104,6 +109,14 @@ impl Snapshot {
             project_admins: state.project_admins.clone(),
             groups: state.groups.clone(),
             search_lag_ms: u64::try_from(state.search_lag.as_millis()).unwrap_or(u64::MAX),
+            remote_links: state
+                .remote_links
+                .iter()
+                .filter_map(|(n, links)| {
+                    let record = state.issues.get(n)?;
+                    Some((record.current.id.clone(), links.clone()))
+                })
+                .collect(),
         }
     }
 
@@ -236,6 +249,14 @@ impl Snapshot {
             };
             if state.issues.insert(n, record).is_some() {
                 return Err(bad(format!("issue id {n} appears twice")));
+            }
+        }
+        for (issue, links) in self.remote_links {
+            match issue.as_str().parse::<u64>() {
+                Ok(n) if state.issues.contains_key(&n) => {
+                    state.remote_links.insert(n, links);
+                }
+                _ => return Err(bad(format!("remote links of unknown issue {issue}"))),
             }
         }
         Ok(state)

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, IssueType,
-    ProjectInfo, ProjectKey, RichText, Sha256, UserId, UserRef,
+    ProjectInfo, ProjectKey, RemoteLink, RichText, Sha256, UserId, UserRef,
 };
 use crate::tracker::{CreatedIssue, IssueUpdate, NewAttachment, NewComment, NewIssue};
 
@@ -39,6 +39,8 @@ pub(super) struct State {
     pub(super) project_admins: BTreeMap<ProjectKey, BTreeSet<UserId>>,
     pub(super) groups: BTreeMap<String, BTreeSet<UserId>>,
     pub(super) search_lag: Duration,
+    /// Remote links by issue number, in the order they were added.
+    pub(super) remote_links: BTreeMap<u64, Vec<RemoteLink>>,
 }
 
 pub(super) fn not_found(what: &str, id: impl std::fmt::Display) -> Error {
@@ -392,6 +394,7 @@ impl State {
         self.keys.retain(|_, owner| *owner != n);
         self.comment_owner.retain(|_, owner| *owner != n);
         self.attachments.retain(|_, (owner, _)| *owner != n);
+        self.remote_links.remove(&n);
         drop(record);
         Ok(())
     }
@@ -414,6 +417,34 @@ impl State {
             .properties
             .insert(key.to_owned(), value.clone());
         Ok(())
+    }
+
+    /// Replaces the issue's link with the same global id, or adds `link`.
+    /// Like entity properties, links do not change an issue's `updated` (as
+    /// in Jira).
+    pub(super) fn put_remote_link(&mut self, issue: &IssueId, link: &RemoteLink) -> Result<()> {
+        if link.global_id.is_empty() || link.url.is_empty() || link.title.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a remote link needs a global id, a URL and a title",
+            ));
+        }
+        let n = numeric(issue)
+            .filter(|n| self.issues.contains_key(n))
+            .ok_or_else(|| not_found("issue", issue))?;
+        let links = self.remote_links.entry(n).or_default();
+        match links.iter_mut().find(|l| l.global_id == link.global_id) {
+            Some(existing) => *existing = link.clone(),
+            None => links.push(link.clone()),
+        }
+        Ok(())
+    }
+
+    pub(super) fn remote_links(&self, issue: &IssueId) -> Result<Vec<RemoteLink>> {
+        let n = numeric(issue)
+            .filter(|n| self.issues.contains_key(n))
+            .ok_or_else(|| not_found("issue", issue))?;
+        Ok(self.remote_links.get(&n).cloned().unwrap_or_default())
     }
 
     pub(super) fn comment_property(&self, comment: &CommentId, key: &str) -> Result<Option<Value>> {

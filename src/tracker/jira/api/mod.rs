@@ -1,6 +1,7 @@
 //! The operations both Jira adapters share; [`Flavor`] holds what differs.
 
 mod attachments;
+mod links;
 mod media;
 mod profiles;
 mod properties;

@@ -13,6 +13,7 @@ mod attachments;
 mod comments;
 mod fields;
 mod issues;
+mod links;
 mod profiles;
 mod search;
 mod users;
@@ -225,6 +226,10 @@ impl Api<'_> {
             ("POST", ["issue", id, "attachments"]) => (
                 Some("issue/{issueIdOrKey}/attachments"),
                 self.upload(id).await,
+            ),
+            ("GET" | "POST", ["issue", id, "remotelink"]) => (
+                Some("issue/{issueIdOrKey}/remotelink"),
+                self.remote_links(id).await,
             ),
             ("GET", ["issue", id, "properties"]) => (
                 Some("issue/{issueIdOrKey}/properties"),

@@ -1,0 +1,73 @@
+//! Remote issue links (where a twin names its original).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{Jira, op};
+use crate::error::Result;
+use crate::model::{IssueId, RemoteLink};
+
+impl Jira {
+    /// `POST issue/{id}/remotelink`: Jira replaces the issue's link with the
+    /// same `globalId` instead of adding one.
+    pub(crate) async fn put_remote_link(&self, issue: &IssueId, link: &RemoteLink) -> Result<()> {
+        let mut object = json!({"url": link.url, "title": link.title});
+        if let Some(summary) = &link.summary {
+            object["summary"] = json!(summary);
+        }
+        let mut body = json!({
+            "globalId": link.global_id,
+            "application": {"type": "twinsync", "name": "twinsync"},
+            "object": object,
+        });
+        if let Some(relationship) = &link.relationship {
+            body["relationship"] = json!(relationship);
+        }
+        self.client
+            .send(
+                self.call(
+                    Method::POST,
+                    "issue/{}/remotelink",
+                    &["issue", issue.as_str(), "remotelink"],
+                )
+                .issue(issue.as_str())
+                .json(body),
+            )
+            .await
+            .map_err(|e| op(e, "put remote link").with_issue(issue))?;
+        Ok(())
+    }
+
+    /// `GET issue/{id}/remotelink`. A link without a global id (one a
+    /// person added) reads with an empty one; an entry without a URL or
+    /// title is skipped.
+    pub(crate) async fn remote_links(&self, issue: &IssueId) -> Result<Vec<RemoteLink>> {
+        let value = self
+            .client
+            .json(self.call(
+                Method::GET,
+                "issue/{}/remotelink",
+                &["issue", issue.as_str(), "remotelink"],
+            ))
+            .await
+            .map_err(|e| op(e, "get remote links").with_issue(issue))?;
+        let text = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
+        Ok(value
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|entry| {
+                let object = entry.get("object")?;
+                let mut link = RemoteLink::new(
+                    text(entry, "globalId").unwrap_or_default(),
+                    text(object, "url")?,
+                    text(object, "title")?,
+                );
+                link.summary = text(object, "summary");
+                link.relationship = text(entry, "relationship");
+                Some(link)
+            })
+            .collect())
+    }
+}
