@@ -87,6 +87,7 @@ use serde_json::Value;
 pub use faults::{Fault, FaultRule, RandomFaults, RateLimitReason};
 pub use options::EmulatorOptions;
 pub use strict::{CheckedRequest, Deployment, RequestValidator, StrictRequests, Violation};
+pub use webhooks::{AdminWebhook, Delivery, DeliveryFaults, OAUTH_APP_SECRET, OAUTH_CLIENT_ID};
 
 use super::{JiraCloud, JiraDataCenter};
 use crate::error::{Error, ErrorKind, Result};
@@ -102,6 +103,7 @@ mod render;
 mod routes;
 mod server;
 mod strict;
+mod webhooks;
 
 /// The email the emulator's integration user signs in with.
 pub const EMAIL: &str = "twinsync@example.com";
@@ -140,6 +142,8 @@ pub(crate) struct Shared {
     pub violations: Mutex<Vec<Violation>>,
     /// Whether an edit dropping an attachment's last reference deletes it.
     pub delete_unreferenced: bool,
+    /// Webhooks: registered, configured, and their deliveries.
+    pub webhooks: Mutex<webhooks::Webhooks>,
     /// Holds the stop signal of a detached emulator, so it runs on.
     pub detached: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
 }
@@ -201,6 +205,9 @@ impl JiraEmulator {
             deployment,
             strict,
             delete_unreferenced_attachments,
+            admin_webhooks,
+            webhook_retries,
+            webhook_retry_delay,
         } = options;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -232,6 +239,11 @@ impl JiraEmulator {
             strict: Mutex::new(strict),
             violations: Mutex::new(Vec::new()),
             delete_unreferenced: delete_unreferenced_attachments,
+            webhooks: Mutex::new(webhooks::Webhooks::new(
+                admin_webhooks,
+                webhook_retries,
+                webhook_retry_delay,
+            )),
             detached: Mutex::new(None),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -357,6 +369,35 @@ impl JiraEmulator {
     /// The requests strict mode refused so far, in order.
     pub fn violations(&self) -> Vec<Violation> {
         lock(&self.shared.violations).clone()
+    }
+
+    /// Changes what goes wrong delivering webhooks from now on.
+    pub fn set_delivery_faults(&self, faults: DeliveryFaults) {
+        lock(&self.shared.webhooks).set_faults(faults);
+    }
+
+    /// Adds an admin webhook (as a Jira administrator would).
+    pub fn add_admin_webhook(&self, webhook: AdminWebhook) {
+        lock(&self.shared.webhooks).admin.push(webhook);
+    }
+
+    /// Every webhook delivery so far (sent, being sent, or dropped), in order.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        lock(&self.shared.webhooks).deliveries()
+    }
+
+    /// A [`JiraCloud`] adapter signed in as an OAuth 2.0 app (the bearer
+    /// token), which may register dynamic webhooks, on the emulator's clock.
+    ///
+    /// # Errors
+    ///
+    /// Only if the adapter cannot be built.
+    pub fn cloud_app(&self) -> Result<JiraCloud> {
+        JiraCloud::builder()
+            .base_url(self.base_url())
+            .oauth_token(BEARER_TOKEN)
+            .clock(self.shared.tracker.clock().clone())
+            .build()
     }
 
     /// A [`JiraCloud`] adapter signed in as the integration user, on the emulator's clock.
