@@ -3,6 +3,7 @@
 //! deliveries are refused and counted without a write; a dropped delivery
 //! is caught by polling.
 
+mod recorder;
 mod refusals;
 mod registration;
 mod world;

@@ -51,6 +51,10 @@ async fn signed(world: &World, id: &str, body: Vec<u8>) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_deliveries_are_refused_counted_and_write_nothing() {
+    let metric = |result: &str| {
+        crate::recorder::counter(&format!("twinsync_webhook_deliveries_total{{result={result}}}"))
+    };
+    let before = [metric("bad_signature"), metric("malformed"), metric("unsynced_project")];
     let mut world = World::new(World::admin_config(), NodeOptions::default()).await;
     let sup = world.create("SUP", "Printer on fire").await;
     world.exalate(&sup).await;
@@ -95,6 +99,11 @@ async fn bad_deliveries_are_refused_counted_and_write_nothing() {
     expected.unknown_event = 1;
     expected.unsynced_project = 1;
     assert_eq!(world.receiver.counts(), expected);
+    // The same counts reach the metrics facade (other tests may add more).
+    let after = [metric("bad_signature"), metric("malformed"), metric("unsynced_project")];
+    assert!(after[0] >= before[0] + 4, "{before:?} → {after:?}");
+    assert!(after[1] >= before[1] + 2, "{before:?} → {after:?}");
+    assert!(after[2] >= before[2] + 1, "{before:?} → {after:?}");
     assert_eq!(world.writes(), writes, "no delivery led to a write");
     let report = world.stop().await;
     assert_eq!(report.cycles, 1, "no delivery woke the node: {report:?}");

@@ -16,6 +16,19 @@
 //! Jira may. It runs on the system clock or on a clock you give it
 //! ([`EmulatorOptions`]), such as the virtual clock of a test.
 //!
+//! It sends webhooks as Jira does: after each write through its REST API,
+//! to the dynamic webhooks an OAuth 2.0 app registered
+//! (`/rest/api/3/webhook`, bearer credentials only: [`JiraEmulator::cloud_app`];
+//! a JWT signed with [`OAUTH_APP_SECRET`]; they expire 30 days after their
+//! registration or last refresh) and to admin webhooks
+//! ([`EmulatorOptions::admin_webhook`], [`JiraEmulator::add_admin_webhook`];
+//! `X-Hub-Signature` when they have a secret), for the issues their JQL
+//! filter matches, with `X-Atlassian-Webhook-Identifier` and a retry
+//! (`X-Atlassian-Webhook-Retry`) after a failure.
+//! [`JiraEmulator::set_delivery_faults`] drops, delays or repeats
+//! deliveries; [`JiraEmulator::deliveries`] lists them. Changes made
+//! directly on [`JiraEmulator::tracker`] send none.
+//!
 //! ```no_run
 //! use twinsync::tracker::jira::emulator::JiraEmulator;
 //! use twinsync::tracker::{NewIssue, Tracker};
