@@ -46,7 +46,10 @@ async fn an_edit_reaches_its_twin_by_webhook_while_the_poll_interval_has_not_ela
     let id = world.emulator.tracker().inspect_issue(&sup).unwrap().id;
     world
         .human
-        .add_comment(&id, &twinsync::tracker::NewComment::public(twinsync::model::RichText::plain("smoke seen")))
+        .add_comment(
+            &id,
+            &twinsync::tracker::NewComment::public(twinsync::model::RichText::plain("smoke seen")),
+        )
         .await
         .unwrap();
     eventually("the comment reached the twin", || {
@@ -65,7 +68,9 @@ async fn an_edit_reaches_its_twin_by_webhook_while_the_poll_interval_has_not_ela
     assert_eq!(counts.bad_signature + counts.malformed, 0, "{counts:?}");
     let deliveries = world.emulator.deliveries();
     assert!(
-        deliveries.iter().any(|d| d.event == "comment_created" && d.issue == sup.as_str()),
+        deliveries
+            .iter()
+            .any(|d| d.event == "comment_created" && d.issue == sup.as_str()),
         "{deliveries:?}"
     );
     let report = world.stop().await;
@@ -116,7 +121,10 @@ async fn a_repeated_delivery_is_deduped_by_its_identifier() {
     faults.duplicate = true;
     world.emulator.set_delivery_faults(faults);
     world.edit(&sup, "Said twice").await;
-    eventually("the edit reached its twin", || world.summary(&dev) == "Said twice").await;
+    eventually("the edit reached its twin", || {
+        world.summary(&dev) == "Said twice"
+    })
+    .await;
     // Every delivery (the human's edit, and the twin's write the node made)
     // comes twice; only the first copy is accepted.
     eventually("every copy arrived", || {
@@ -143,6 +151,9 @@ async fn the_hinted_issue_is_read_directly_when_the_search_lags() {
     world.emulator.set_search_lag(Duration::from_secs(600));
     world.clock.advance(Duration::from_secs(60));
     world.edit(&sup, "Indexed later").await;
-    eventually("the edit reached its twin", || world.summary(&dev) == "Indexed later").await;
+    eventually("the edit reached its twin", || {
+        world.summary(&dev) == "Indexed later"
+    })
+    .await;
     world.stop().await;
 }

@@ -18,7 +18,12 @@ struct One {
 
 impl CounterFn for One {
     fn increment(&self, value: u64) {
-        *self.counts.lock().unwrap().entry(self.key.clone()).or_default() += value;
+        *self
+            .counts
+            .lock()
+            .unwrap()
+            .entry(self.key.clone())
+            .or_default() += value;
     }
 
     fn absolute(&self, value: u64) {
@@ -60,5 +65,10 @@ pub fn counter(name_and_labels: &str) -> u64 {
             .expect("no other recorder in this test binary");
         counts
     });
-    counts.lock().unwrap().get(name_and_labels).copied().unwrap_or(0)
+    counts
+        .lock()
+        .unwrap()
+        .get(name_and_labels)
+        .copied()
+        .unwrap_or(0)
 }

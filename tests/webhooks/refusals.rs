@@ -52,9 +52,15 @@ async fn signed(world: &World, id: &str, body: Vec<u8>) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_deliveries_are_refused_counted_and_write_nothing() {
     let metric = |result: &str| {
-        crate::recorder::counter(&format!("twinsync_webhook_deliveries_total{{result={result}}}"))
+        crate::recorder::counter(&format!(
+            "twinsync_webhook_deliveries_total{{result={result}}}"
+        ))
     };
-    let before = [metric("bad_signature"), metric("malformed"), metric("unsynced_project")];
+    let before = [
+        metric("bad_signature"),
+        metric("malformed"),
+        metric("unsynced_project"),
+    ];
     let mut world = World::new(World::admin_config(), NodeOptions::default()).await;
     let sup = world.create("SUP", "Printer on fire").await;
     world.exalate(&sup).await;
@@ -64,11 +70,17 @@ async fn bad_deliveries_are_refused_counted_and_write_nothing() {
     let good = delivery("jira:issue_updated", sup.as_str(), "SUP");
 
     let wrong = sign("not-the-secret", &good);
-    assert_eq!(post(&world, &[("X-Hub-Signature", wrong)], good.clone()).await, 401);
+    assert_eq!(
+        post(&world, &[("X-Hub-Signature", wrong)], good.clone()).await,
+        401
+    );
     assert_eq!(post(&world, &[], good.clone()).await, 401, "no signature");
     let tampered = sign(SECRET, &good);
     let other = delivery("jira:issue_updated", "SUP-2", "SUP");
-    assert_eq!(post(&world, &[("X-Hub-Signature", tampered)], other).await, 401);
+    assert_eq!(
+        post(&world, &[("X-Hub-Signature", tampered)], other).await,
+        401
+    );
     let jwt = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjl9.c2ln".to_owned();
     assert_eq!(
         post(&world, &[("Authorization", jwt)], good.clone()).await,
@@ -77,17 +89,32 @@ async fn bad_deliveries_are_refused_counted_and_write_nothing() {
     );
     assert_eq!(signed(&world, "m-1", b"{not json".to_vec()).await, 400);
     assert_eq!(
-        signed(&world, "m-2", br#"{"webhookEvent":"jira:issue_updated"}"#.to_vec()).await,
+        signed(
+            &world,
+            "m-2",
+            br#"{"webhookEvent":"jira:issue_updated"}"#.to_vec()
+        )
+        .await,
         400,
         "no issue"
     );
     assert_eq!(
-        signed(&world, "u-1", delivery("sprint_started", sup.as_str(), "SUP")).await,
+        signed(
+            &world,
+            "u-1",
+            delivery("sprint_started", sup.as_str(), "SUP")
+        )
+        .await,
         202,
         "an event twinsync does not listen to is ignored"
     );
     assert_eq!(
-        signed(&world, "p-1", delivery("jira:issue_updated", "OPS-1", "OPS")).await,
+        signed(
+            &world,
+            "p-1",
+            delivery("jira:issue_updated", "OPS-1", "OPS")
+        )
+        .await,
         202,
         "a project no connection syncs is ignored"
     );
@@ -100,10 +127,14 @@ async fn bad_deliveries_are_refused_counted_and_write_nothing() {
     expected.unsynced_project = 1;
     assert_eq!(world.receiver.counts(), expected);
     // The same counts reach the metrics facade (other tests may add more).
-    let after = [metric("bad_signature"), metric("malformed"), metric("unsynced_project")];
+    let after = [
+        metric("bad_signature"),
+        metric("malformed"),
+        metric("unsynced_project"),
+    ];
     assert!(after[0] >= before[0] + 4, "{before:?} → {after:?}");
     assert!(after[1] >= before[1] + 2, "{before:?} → {after:?}");
-    assert!(after[2] >= before[2] + 1, "{before:?} → {after:?}");
+    assert!(after[2] > before[2], "{before:?} → {after:?}");
     assert_eq!(world.writes(), writes, "no delivery led to a write");
     let report = world.stop().await;
     assert_eq!(report.cycles, 1, "no delivery woke the node: {report:?}");
@@ -112,16 +143,30 @@ async fn bad_deliveries_are_refused_counted_and_write_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_beyond_the_intake_is_dropped_counted_and_left_to_polling() {
     // The run loop is not running: hints wait in the intake (2 at most).
-    let world = World::new(World::admin_config(), NodeOptions::default().with_hint_capacity(2)).await;
+    let world = World::new(
+        World::admin_config(),
+        NodeOptions::default().with_hint_capacity(2),
+    )
+    .await;
     let sup = world.create("SUP", "Printer on fire").await;
     world.exalate(&sup).await;
     let writes = world.writes();
     let mut statuses = Vec::new();
     for n in 1..=6 {
         let key = format!("SUP-{}", 100 + n);
-        statuses.push(signed(&world, &format!("f-{n}"), delivery("jira:issue_updated", &key, "SUP")).await);
+        statuses.push(
+            signed(
+                &world,
+                &format!("f-{n}"),
+                delivery("jira:issue_updated", &key, "SUP"),
+            )
+            .await,
+        );
     }
-    assert_eq!(statuses, [202; 6], "a flood is acknowledged, so Jira does not retry it");
+    assert_eq!(
+        statuses, [202; 6],
+        "a flood is acknowledged, so Jira does not retry it"
+    );
     // A repeat of an accepted issue takes no room.
     assert_eq!(
         signed(&world, "f-7", delivery("comment_created", "SUP-101", "SUP")).await,
@@ -135,7 +180,12 @@ async fn a_flood_beyond_the_intake_is_dropped_counted_and_left_to_polling() {
     assert_eq!(report.writes, 0);
     assert_eq!(world.writes(), writes);
     assert_eq!(
-        signed(&world, "f-8", delivery("jira:issue_updated", "SUP-120", "SUP")).await,
+        signed(
+            &world,
+            "f-8",
+            delivery("jira:issue_updated", "SUP-120", "SUP")
+        )
+        .await,
         202
     );
     assert_eq!(world.receiver.counts().accepted, 4);
@@ -168,7 +218,11 @@ async fn dynamic_webhook_tokens_are_checked_with_the_app_secret() {
             ("Authorization", authorization),
             ("X-Atlassian-Webhook-Identifier", format!("j-{n}")),
         ];
-        assert_eq!(post(&world, &headers, body.clone()).await, status, "case {n}");
+        assert_eq!(
+            post(&world, &headers, body.clone()).await,
+            status,
+            "case {n}"
+        );
     }
     assert_eq!(
         post(&world, &[("X-Hub-Signature", sign(SECRET, &body))], body).await,
@@ -176,5 +230,9 @@ async fn dynamic_webhook_tokens_are_checked_with_the_app_secret() {
         "an admin signature where only the app secret is configured"
     );
     let counts = world.receiver.counts();
-    assert_eq!((counts.accepted, counts.bad_signature), (1, 3), "{counts:?}");
+    assert_eq!(
+        (counts.accepted, counts.bad_signature),
+        (1, 3),
+        "{counts:?}"
+    );
 }

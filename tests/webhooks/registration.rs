@@ -33,7 +33,10 @@ async fn registration_replaces_stale_webhooks_and_its_deliveries_wake_the_node()
     let stale = app
         .register_dynamic_webhooks(
             &world.hook_url(),
-            &[NewDynamicWebhook::new(["jira:issue_created"], "project = SUP")],
+            &[NewDynamicWebhook::new(
+                ["jira:issue_created"],
+                "project = SUP",
+            )],
         )
         .await
         .unwrap();
@@ -68,7 +71,10 @@ async fn registration_replaces_stale_webhooks_and_its_deliveries_wake_the_node()
     world.start();
     pause().await;
     world.edit(&sup, "Told by a JWT").await;
-    eventually("the edit reached its twin", || world.summary(&dev) == "Told by a JWT").await;
+    eventually("the edit reached its twin", || {
+        world.summary(&dev) == "Told by a JWT"
+    })
+    .await;
     assert!(world.emulator.deliveries().iter().all(|d| d.dynamic));
     assert!(world.receiver.counts().accepted >= 1);
     world.stop().await;
@@ -124,7 +130,11 @@ async fn the_dynamic_webhook_is_refreshed_before_it_expires() {
     let sup = world.create("SUP", "Nobody listens").await;
     pause().await;
     assert!(
-        world.emulator.deliveries().iter().all(|d| d.issue != sup.as_str()),
+        world
+            .emulator
+            .deliveries()
+            .iter()
+            .all(|d| d.issue != sup.as_str()),
         "an expired webhook delivers nothing"
     );
     drop(runner.0);
@@ -168,7 +178,12 @@ async fn a_failed_delivery_is_retried_with_the_same_identifier_and_the_retry_hea
         axum::routing::post(move |headers: axum::http::HeaderMap| {
             let record = record.clone();
             async move {
-                let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let get = |n: &str| {
+                    headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
                 let mut seen = record.lock().unwrap();
                 seen.push((
                     get("x-atlassian-webhook-identifier"),
@@ -182,12 +197,17 @@ async fn a_failed_delivery_is_retried_with_the_same_identifier_and_the_retry_hea
             }
         }),
     );
-    let server = HttpServer::bind("127.0.0.1:0".parse().unwrap(), ServerTls::plain_http_on_loopback())
-        .unwrap()
-        .serve_router(routes)
-        .unwrap();
+    let server = HttpServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        ServerTls::plain_http_on_loopback(),
+    )
+    .unwrap()
+    .serve_router(routes)
+    .unwrap();
     let url = format!("{}/hook", server.url().to_string().trim_end_matches('/'));
-    world.emulator.add_admin_webhook(AdminWebhook::new(url).jql("project = SUP"));
+    world
+        .emulator
+        .add_admin_webhook(AdminWebhook::new(url).jql("project = SUP"));
     world.create("SUP", "Printer on fire").await;
     world.create("DEV", "Not matched by the JQL").await;
     eventually("the retry arrived", || seen.lock().unwrap().len() == 2).await;

@@ -149,7 +149,9 @@ mod tests {
         assert!(parse(b"not json").is_err());
         assert!(parse(b"[]").is_err());
         assert!(parse(br#"{"webhookEvent":"jira:issue_updated"}"#).is_err());
-        assert!(parse(br#"{"webhookEvent":"jira:issue_updated","issue":{"key":"SUP-1"}}"#).is_err());
+        assert!(
+            parse(br#"{"webhookEvent":"jira:issue_updated","issue":{"key":"SUP-1"}}"#).is_err()
+        );
         assert!(
             parse(br#"{"webhookEvent":"jira:issue_updated","issue":{"key":"x y","fields":{"project":{"key":"SUP"}}}}"#)
                 .is_err()

@@ -117,7 +117,11 @@ impl WebhookReceiver {
         let parsed = match delivery::parse(body) {
             Ok(parsed) => parsed,
             Err(why) => {
-                tracing::warn!(identifier = id.as_deref(), why, "refused a malformed webhook delivery");
+                tracing::warn!(
+                    identifier = id.as_deref(),
+                    why,
+                    "refused a malformed webhook delivery"
+                );
                 return release(Outcome::Malformed);
             }
         };

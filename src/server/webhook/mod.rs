@@ -66,11 +66,11 @@ use crate::error::{Error, ErrorKind, Result};
 mod dedupe;
 mod delivery;
 mod handler;
+#[cfg(feature = "jira")]
+mod register;
 mod secret;
 mod settings;
 mod verify;
-#[cfg(feature = "jira")]
-mod register;
 
 pub use delivery::WebhookEvent;
 #[cfg(feature = "jira")]

@@ -85,7 +85,10 @@ impl fmt::Display for AdminWebhookSettings {
         writeln!(f, "  JQL:     {}", self.jql)?;
         let names: Vec<&str> = self.events.iter().map(|e| e.as_str()).collect();
         writeln!(f, "  Events:  {}", names.join(", "))?;
-        writeln!(f, "  Exclude body: leave unticked (twinsync reads the issue key and project)")?;
+        writeln!(
+            f,
+            "  Exclude body: leave unticked (twinsync reads the issue key and project)"
+        )?;
         write!(
             f,
             "Deliveries only wake the sync; polling still runs, so a missed one is caught later."

@@ -89,11 +89,15 @@ pub(super) fn bearer_jwt(
         .map_err(|_| Refusal::Malformed)?;
     let mut mac = HmacSha256::new_from_slice(secret.bytes()).map_err(|_| Refusal::Malformed)?;
     mac.update(signing_input.as_bytes());
-    mac.verify_slice(&signature).map_err(|_| Refusal::Mismatch)?;
+    mac.verify_slice(&signature)
+        .map_err(|_| Refusal::Mismatch)?;
     // The claims are looked at only once the signature holds.
     let claims: Value = decode_json(claims)?;
     let now = now.unix_timestamp();
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or(Refusal::Malformed)?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or(Refusal::Malformed)?;
     if exp + LEEWAY_SECONDS < now {
         return Err(Refusal::Expired);
     }
@@ -107,7 +111,9 @@ pub(super) fn bearer_jwt(
 }
 
 fn decode_json(part: &str) -> Result<Value, Refusal> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| Refusal::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| Refusal::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| Refusal::Malformed)
 }
 
@@ -126,7 +132,8 @@ mod tests {
     }
 
     fn jwt(alg: &str, claims: &Value, key: &[u8]) -> String {
-        let head = URL_SAFE_NO_PAD.encode(serde_json::json!({"alg": alg, "typ": "JWT"}).to_string());
+        let head =
+            URL_SAFE_NO_PAD.encode(serde_json::json!({"alg": alg, "typ": "JWT"}).to_string());
         let body = URL_SAFE_NO_PAD.encode(claims.to_string());
         let mut mac = HmacSha256::new_from_slice(key).unwrap();
         mac.update(format!("{head}.{body}").as_bytes());
@@ -143,10 +150,22 @@ mod tests {
             Err(Refusal::Mismatch)
         );
         let other = WebhookSecret::new("another").unwrap();
-        assert_eq!(hub_signature(&other, &sign(body), body), Err(Refusal::Mismatch));
-        assert_eq!(hub_signature(&secret(), "sha1=00", body), Err(Refusal::Malformed));
-        assert_eq!(hub_signature(&secret(), "sha256=zz", body), Err(Refusal::Malformed));
-        assert_eq!(hub_signature(&secret(), "sha256=", body), Err(Refusal::Mismatch));
+        assert_eq!(
+            hub_signature(&other, &sign(body), body),
+            Err(Refusal::Mismatch)
+        );
+        assert_eq!(
+            hub_signature(&secret(), "sha1=00", body),
+            Err(Refusal::Malformed)
+        );
+        assert_eq!(
+            hub_signature(&secret(), "sha256=zz", body),
+            Err(Refusal::Malformed)
+        );
+        assert_eq!(
+            hub_signature(&secret(), "sha256=", body),
+            Err(Refusal::Mismatch)
+        );
     }
 
     #[test]
@@ -155,7 +174,10 @@ mod tests {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let t = now.unix_timestamp();
         let good = serde_json::json!({"iss": "app", "iat": t, "exp": t + 180});
-        assert_eq!(bearer_jwt(&secret(), &jwt("HS256", &good, key), now), Ok(()));
+        assert_eq!(
+            bearer_jwt(&secret(), &jwt("HS256", &good, key), now),
+            Ok(())
+        );
         assert_eq!(
             bearer_jwt(&secret(), &jwt("HS256", &good, b"wrong"), now),
             Err(Refusal::Mismatch)
@@ -165,13 +187,28 @@ mod tests {
             Err(Refusal::Malformed)
         );
         let old = serde_json::json!({"iat": t - 600, "exp": t - 300});
-        assert_eq!(bearer_jwt(&secret(), &jwt("HS256", &old, key), now), Err(Refusal::Expired));
+        assert_eq!(
+            bearer_jwt(&secret(), &jwt("HS256", &old, key), now),
+            Err(Refusal::Expired)
+        );
         let future = serde_json::json!({"iat": t + 600, "exp": t + 900});
-        assert_eq!(bearer_jwt(&secret(), &jwt("HS256", &future, key), now), Err(Refusal::Expired));
+        assert_eq!(
+            bearer_jwt(&secret(), &jwt("HS256", &future, key), now),
+            Err(Refusal::Expired)
+        );
         let no_exp = serde_json::json!({"iat": t});
-        assert_eq!(bearer_jwt(&secret(), &jwt("HS256", &no_exp, key), now), Err(Refusal::Malformed));
-        assert_eq!(bearer_jwt(&secret(), "Bearer a.b", now), Err(Refusal::Malformed));
-        assert_eq!(bearer_jwt(&secret(), "Basic abc", now), Err(Refusal::Malformed));
+        assert_eq!(
+            bearer_jwt(&secret(), &jwt("HS256", &no_exp, key), now),
+            Err(Refusal::Malformed)
+        );
+        assert_eq!(
+            bearer_jwt(&secret(), "Bearer a.b", now),
+            Err(Refusal::Malformed)
+        );
+        assert_eq!(
+            bearer_jwt(&secret(), "Basic abc", now),
+            Err(Refusal::Malformed)
+        );
     }
 
     #[test]

@@ -88,7 +88,10 @@ impl JiraCloud {
             for value in values {
                 all.push(webhook(value).ok_or_else(|| unexpected("list dynamic webhooks"))?);
             }
-            let last = answer.get("isLast").and_then(Value::as_bool).unwrap_or(true);
+            let last = answer
+                .get("isLast")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
             if last || values.is_empty() {
                 return Ok(all);
             }
@@ -120,7 +123,11 @@ impl JiraCloud {
         let answer = self
             .jira
             .client
-            .json(self.jira.call(Method::POST, "webhook", &["webhook"]).json(body))
+            .json(
+                self.jira
+                    .call(Method::POST, "webhook", &["webhook"])
+                    .json(body),
+            )
             .await
             .map_err(|e| op(e, "register dynamic webhooks"))?;
         let results = answer
@@ -129,20 +136,22 @@ impl JiraCloud {
             .ok_or_else(|| unexpected("register dynamic webhooks"))?;
         Ok(results
             .iter()
-            .map(|r| match r.get("createdWebhookId").and_then(Value::as_u64) {
-                Some(id) => Ok(id),
-                None => Err(r
-                    .get("errors")
-                    .and_then(Value::as_array)
-                    .map(|e| {
-                        e.iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-                    .filter(|e| !e.is_empty())
-                    .unwrap_or_else(|| "jira gave no reason".to_owned())),
-            })
+            .map(
+                |r| match r.get("createdWebhookId").and_then(Value::as_u64) {
+                    Some(id) => Ok(id),
+                    None => Err(r
+                        .get("errors")
+                        .and_then(Value::as_array)
+                        .map(|e| {
+                            e.iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        })
+                        .filter(|e| !e.is_empty())
+                        .unwrap_or_else(|| "jira gave no reason".to_owned())),
+                },
+            )
             .collect())
     }
 

@@ -203,7 +203,8 @@ pub(crate) fn deliver(webhooks: &Mutex<Webhooks>, clock: &Arc<dyn Clock>, change
         }
     }
     for hook in &hooks.admin {
-        if hook.events.iter().any(|e| e == change.event) && matches(hook.jql.as_deref(), change.issue, now)
+        if hook.events.iter().any(|e| e == change.event)
+            && matches(hook.jql.as_deref(), change.issue, now)
         {
             let signing = match &hook.secret {
                 Some(s) => Signing::Hub(s.clone()),
@@ -386,7 +387,8 @@ impl Send {
                     json!({"iss": OAUTH_CLIENT_ID, "iat": now, "exp": now + 180}).to_string(),
                 );
                 let input = format!("{head}.{claims}");
-                let signature = URL_SAFE_NO_PAD.encode(hmac(OAUTH_APP_SECRET.as_bytes(), input.as_bytes()));
+                let signature =
+                    URL_SAFE_NO_PAD.encode(hmac(OAUTH_APP_SECRET.as_bytes(), input.as_bytes()));
                 request = request.header("Authorization", format!("Bearer {input}.{signature}"));
             }
         }

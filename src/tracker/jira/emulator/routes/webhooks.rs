@@ -94,9 +94,16 @@ impl Api<'_> {
                     let events: Vec<String> = webhook
                         .get("events")
                         .and_then(Value::as_array)
-                        .map(|e| e.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                        .map(|e| {
+                            e.iter()
+                                .filter_map(|v| v.as_str().map(str::to_owned))
+                                .collect()
+                        })
                         .unwrap_or_default();
-                    let jql = webhook.get("jqlFilter").and_then(Value::as_str).unwrap_or("");
+                    let jql = webhook
+                        .get("jqlFilter")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
                     let mut errors = Vec::new();
                     if events.is_empty() {
                         errors.push("At least one event is required.".to_owned());
@@ -124,7 +131,10 @@ impl Api<'_> {
                         results.push(json!({"errors": errors}));
                     }
                 }
-                Reply::json(StatusCode::OK, json!({"webhookRegistrationResult": results}))
+                Reply::json(
+                    StatusCode::OK,
+                    json!({"webhookRegistrationResult": results}),
+                )
             }
             ("DELETE", ["webhook"]) => match self.webhook_ids() {
                 Ok(ids) => {
@@ -175,12 +185,16 @@ pub(super) fn before(shared: &Shared, method: &str, rest: &[&str]) -> Option<(Is
     let id: AttachmentId = id.parse().ok()?;
     let projects = lock(&shared.projects).clone();
     projects.iter().find_map(|(project, _)| {
-        shared.tracker.inspect_issues(project).into_iter().find_map(|i| {
-            let meta = i.attachment(&id)?;
-            let attachment = json!({"id": meta.id.as_str(), "filename": meta.file_name,
+        shared
+            .tracker
+            .inspect_issues(project)
+            .into_iter()
+            .find_map(|i| {
+                let meta = i.attachment(&id)?;
+                let attachment = json!({"id": meta.id.as_str(), "filename": meta.file_name,
                                     "mimeType": meta.mime_type, "size": meta.size});
-            Some((i.clone(), attachment))
-        })
+                Some((i.clone(), attachment))
+            })
     })
 }
 
@@ -201,7 +215,12 @@ pub(super) fn after(
     let (event, issue, comment, attachment) = match (method, template, rest) {
         ("POST", Some("issue"), _) => {
             let key = body.and_then(|b| b.get("key")).and_then(Value::as_str);
-            ("jira:issue_created", key.and_then(|k| find(shared, k)), None, None)
+            (
+                "jira:issue_created",
+                key.and_then(|k| find(shared, k)),
+                None,
+                None,
+            )
         }
         ("PUT", Some("issue/{issueIdOrKey}"), [_, id])
         | ("POST", Some("issue/{issueIdOrKey}/transitions"), [_, id, _]) => {
@@ -212,7 +231,11 @@ pub(super) fn after(
             ("comment_created", find(shared, id), comment, None)
         }
         (m @ ("PUT" | "DELETE"), Some("issue/{issueIdOrKey}/comment/{id}"), [_, id, _, cid]) => {
-            let event = if m == "PUT" { "comment_updated" } else { "comment_deleted" };
+            let event = if m == "PUT" {
+                "comment_updated"
+            } else {
+                "comment_deleted"
+            };
             (event, find(shared, id), Some(json!({"id": cid})), None)
         }
         ("POST", Some("issue/{issueIdOrKey}/attachments"), [_, id, _]) => {
@@ -222,7 +245,9 @@ pub(super) fn after(
             ("attachment_created", find(shared, id), None, attachment)
         }
         ("DELETE", Some("attachment/{id}"), _) => match before {
-            Some((issue, attachment)) => ("attachment_deleted", Some(issue), None, Some(attachment)),
+            Some((issue, attachment)) => {
+                ("attachment_deleted", Some(issue), None, Some(attachment))
+            }
             None => return,
         },
         _ => return,
