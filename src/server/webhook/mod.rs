@@ -39,6 +39,9 @@
 //! | `overflow` | 202 | the intake is full (dropped; polling covers it) |
 //! | `error` | 503 | the node's store failed (Jira retries) |
 //!
+//! A body over [`WebhookConfig::body_limit`] is answered `413` before it is
+//! read (and not counted).
+//!
 //! ```no_run
 //! # async fn demo(node: twinsync::engine::Node) -> twinsync::Result<()> {
 //! use twinsync::server::webhook::{WebhookConfig, WebhookReceiver, WebhookSecret};

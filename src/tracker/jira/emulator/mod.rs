@@ -253,6 +253,7 @@ impl JiraEmulator {
             violations: Mutex::new(Vec::new()),
             delete_unreferenced: delete_unreferenced_attachments,
             webhooks: Mutex::new(webhooks::Webhooks::new(
+                format!("site{}", addr.port()),
                 admin_webhooks,
                 webhook_retries,
                 webhook_retry_delay,

@@ -146,6 +146,8 @@ pub(crate) struct Webhooks {
     pub dynamic: Vec<Dynamic>,
     pub admin: Vec<AdminWebhook>,
     pub next_id: u64,
+    /// Makes identifiers unique across emulators (sites).
+    site: String,
     seq: u64,
     faults: DeliveryFaults,
     log: Arc<Mutex<Vec<Delivery>>>,
@@ -155,11 +157,18 @@ pub(crate) struct Webhooks {
 }
 
 impl Webhooks {
-    pub(crate) fn new(admin: Vec<AdminWebhook>, retries: u32, retry_delay: Duration) -> Self {
+    /// `site` prefixes the delivery identifiers (unique per running emulator).
+    pub(crate) fn new(
+        site: String,
+        admin: Vec<AdminWebhook>,
+        retries: u32,
+        retry_delay: Duration,
+    ) -> Self {
         Webhooks {
             dynamic: Vec::new(),
             admin,
             next_id: 10_000,
+            site,
             seq: 0,
             faults: DeliveryFaults::default(),
             log: Arc::default(),
@@ -215,7 +224,7 @@ pub(crate) fn deliver(webhooks: &Mutex<Webhooks>, clock: &Arc<dyn Clock>, change
     }
     for (url, signing, id) in targets {
         hooks.seq += 1;
-        let identifier = format!("{}-{}", now.unix_timestamp_nanos() / 1_000_000, hooks.seq);
+        let identifier = format!("{}-{}", hooks.site, hooks.seq);
         let mut body = payload(change, now);
         if let Some(id) = id {
             body["matchedWebhookIds"] = json!([id]);
