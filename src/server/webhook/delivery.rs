@@ -99,7 +99,9 @@ pub(super) fn parse(body: &[u8]) -> Result<Parsed, &'static str> {
         .and_then(Value::as_str)
         .ok_or("the body has no webhookEvent")?;
     let Some(event) = WebhookEvent::from_name(name) else {
-        return Ok(Parsed::Unknown(name.chars().take(64).collect()));
+        // Logged: printable ASCII only, and short.
+        let shown = name.chars().filter(char::is_ascii_graphic).take(64);
+        return Ok(Parsed::Unknown(shown.collect()));
     };
     let Some(issue) = value.get("issue").filter(|i| !i.is_null()) else {
         return match event {

@@ -92,8 +92,14 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 impl WebhookReceiver {
     fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Outcome {
         let inner = &self.inner;
-        let id = header(headers, IDENTIFIER).map(|id| id.chars().take(128).collect::<String>());
-        let retry = header(headers, RETRY);
+        // Logged and remembered: printable ASCII only, and short.
+        let id = header(headers, IDENTIFIER).map(|id| {
+            id.chars()
+                .filter(char::is_ascii_graphic)
+                .take(128)
+                .collect::<String>()
+        });
+        let retry = header(headers, RETRY).and_then(|r| r.parse::<u32>().ok());
         if let Err(refusal) = self.verify(headers, body) {
             tracing::warn!(
                 identifier = id.as_deref(),
