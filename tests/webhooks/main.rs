@@ -28,7 +28,7 @@ async fn an_edit_reaches_its_twin_by_webhook_while_the_poll_interval_has_not_ela
     let sup = world.create("SUP", "Printer on fire").await;
     let dev = world.exalate(&sup).await;
     world.emulator.add_admin_webhook(admin_hook(&world));
-    world.start();
+    world.start().await;
     let start = twinsync::clock::Clock::now(&world.clock);
     // The run loop's first cycle, then nothing until a webhook wakes it.
     pause().await;
@@ -83,7 +83,7 @@ async fn a_dropped_delivery_is_caught_by_polling() {
     let sup = world.create("SUP", "Printer on fire").await;
     let dev = world.exalate(&sup).await;
     world.emulator.add_admin_webhook(admin_hook(&world));
-    world.start();
+    world.start().await;
     pause().await;
     let mut faults = DeliveryFaults::default();
     faults.drop_next = 1;
@@ -115,7 +115,7 @@ async fn a_repeated_delivery_is_deduped_by_its_identifier() {
     let sup = world.create("SUP", "Printer on fire").await;
     let dev = world.exalate(&sup).await;
     world.emulator.add_admin_webhook(admin_hook(&world));
-    world.start();
+    world.start().await;
     pause().await;
     let mut faults = DeliveryFaults::default();
     faults.duplicate = true;
@@ -145,7 +145,7 @@ async fn the_hinted_issue_is_read_directly_when_the_search_lags() {
     let sup = world.create("SUP", "Printer on fire").await;
     let dev = world.exalate(&sup).await;
     world.emulator.add_admin_webhook(admin_hook(&world));
-    world.start();
+    world.start().await;
     pause().await;
     // Jira's search index lags behind writes: the poll does not see the edit.
     world.emulator.set_search_lag(Duration::from_secs(600));

@@ -64,7 +64,7 @@ async fn bad_deliveries_are_refused_counted_and_write_nothing() {
     let mut world = World::new(World::admin_config(), NodeOptions::default()).await;
     let sup = world.create("SUP", "Printer on fire").await;
     world.exalate(&sup).await;
-    world.start();
+    world.start().await;
     pause().await;
     let writes = world.writes();
     let good = delivery("jira:issue_updated", sup.as_str(), "SUP");

@@ -68,7 +68,7 @@ async fn registration_replaces_stale_webhooks_and_its_deliveries_wake_the_node()
 
     let sup = world.create("SUP", "Printer on fire").await;
     let dev = world.exalate(&sup).await;
-    world.start();
+    world.start().await;
     pause().await;
     world.edit(&sup, "Told by a JWT").await;
     eventually("the edit reached its twin", || {

@@ -138,8 +138,18 @@ impl World {
         format!("{}/webhooks/jira", url.trim_end_matches('/'))
     }
 
-    /// Starts `Node::run` in the background.
-    pub fn start(&mut self) {
+    /// Starts `Node::run` in the background and waits until its first
+    /// cycle has searched both projects: later edits are left to webhooks
+    /// (or the next poll, an hour of the test clock away).
+    pub async fn start(&mut self) {
+        let searches = || {
+            self.emulator
+                .exchanges()
+                .iter()
+                .filter(|e| e.path.ends_with("/search/jql"))
+                .count()
+        };
+        let before = searches();
         let (stop, stopped) = oneshot::channel::<()>();
         let node = self.node.clone();
         self.run = Some(tokio::spawn(async move {
@@ -150,6 +160,10 @@ impl World {
             .unwrap()
         }));
         self.stop = Some(stop);
+        eventually("the first cycle searched both projects", || {
+            searches() >= before + 2
+        })
+        .await;
     }
 
     /// Stops the run loop and the server; the run loop's report.
