@@ -12,6 +12,8 @@ pub mod plan;
 mod random;
 pub mod replica;
 pub mod rules;
+#[cfg(feature = "http")]
+pub mod server;
 pub mod store;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

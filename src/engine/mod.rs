@@ -46,6 +46,7 @@ pub use node::Node;
 pub use options::{LocalConnectionOptions, NodeOptions};
 pub use peer::setup::{InitiateRequest, Initiated};
 pub use schedule::RunReport;
+pub use schedule::hints::Hinted;
 pub use sync::bulk::{BulkEvent, BulkReport};
 pub use sync::recovery::Recovery;
 pub use sync::types::{CycleReport, TwinInfo};

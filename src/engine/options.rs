@@ -53,6 +53,10 @@ pub struct NodeOptions {
     pub outage_backoff: Duration,
     /// The longest such wait.
     pub outage_backoff_max: Duration,
+    /// How many hinted issues ([`Node::hint_changed`](crate::engine::Node::hint_changed),
+    /// a webhook's hints) may wait for their cycles at once; more are
+    /// dropped and polling covers them.
+    pub hint_capacity: usize,
 }
 
 impl Default for NodeOptions {
@@ -61,7 +65,7 @@ impl Default for NodeOptions {
     /// tried again after 5 seconds, then 10, 20, … up to 5 minutes. The run
     /// loop polls every connection every 60 seconds (±10 %), sweeps it once a
     /// day, and backs off from a failing tracker 10 seconds, then 20, 40, …
-    /// up to 10 minutes.
+    /// up to 10 minutes. Up to 10 000 hinted issues wait at once.
     fn default() -> Self {
         NodeOptions {
             concurrency: 8,
@@ -78,6 +82,7 @@ impl Default for NodeOptions {
             reconcile_interval: Some(Duration::from_secs(24 * 60 * 60)),
             outage_backoff: Duration::from_secs(10),
             outage_backoff_max: Duration::from_secs(600),
+            hint_capacity: 10_000,
         }
     }
 }
@@ -166,6 +171,13 @@ impl NodeOptions {
     pub fn with_outage_backoff(mut self, first: Duration, max: Duration) -> Self {
         self.outage_backoff = first;
         self.outage_backoff_max = max.max(first);
+        self
+    }
+
+    /// Sets how many hinted issues may wait at once (see
+    /// [`hint_capacity`](Self::hint_capacity)).
+    pub fn with_hint_capacity(mut self, capacity: usize) -> Self {
+        self.hint_capacity = capacity;
         self
     }
 

@@ -60,10 +60,12 @@ impl Node {
                 }
             }
         }
-        let (issues, newest) = match self.poll(&conn, &own.project).await {
+        let hinted = self.inner.schedule.take_hints(&conn.id);
+        let (mut issues, newest) = match self.poll(&conn, &own.project).await {
             Ok(p) => p,
             Err(e) => return Err(self.connection_failure(&conn, e)),
         };
+        self.add_hinted(&own.project, &mut issues, &hinted).await;
         report.seen = issues.len();
         let rules = self.rules_for(&conn)?;
         let triggers = self.active_triggers(&conn);

@@ -17,6 +17,7 @@ use crate::random::SplitMix64;
 use super::node::Node;
 use super::sync::types::CycleReport;
 
+pub(super) mod hints;
 pub(super) mod signal;
 
 /// What [`Node::run`] did until it stopped.
@@ -55,8 +56,9 @@ impl Node {
     ///   varied at random by [`jitter`](crate::engine::NodeOptions::jitter).
     ///   Connections created or activated meanwhile join at once; pending and
     ///   stopped ones are left out.
-    /// - An issue [`notify_changed`](Node::notify_changed) queued (a webhook's
-    ///   hint) gets its connection a cycle at once.
+    /// - An issue [`notify_changed`](Node::notify_changed) queued, or a
+    ///   webhook's [`hint_changed`](Node::hint_changed), gets its connection
+    ///   a cycle at once.
     /// - One connection's failure never stops the others. A failure that
     ///   passes (the tracker down, a rate limit) backs that connection off:
     ///   the time the tracker asked for, else

@@ -1,14 +1,14 @@
 //! [`Scheduling`]: what [`Node::run`](crate::engine::Node::run) shares with
 //! the rest of the node. A leaf module: the node's state holds it.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use futures::task::AtomicWaker;
 
-use crate::model::ConnectionId;
+use crate::model::{ConnectionId, IssueKey};
 
 /// The scheduler's shared flags: connections told of a change, the running
 /// loop's waker, whether a shutdown was asked for, and connections whose
@@ -19,6 +19,17 @@ pub(in crate::engine) struct Scheduling {
     waker: AtomicWaker,
     stopping: AtomicBool,
     full_scan: Mutex<HashSet<ConnectionId>>,
+    /// Issues hinted (by a webhook) per connection since its last cycle.
+    hints: Mutex<BTreeMap<ConnectionId, BTreeSet<IssueKey>>>,
+}
+
+/// What became of one hint for one connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in crate::engine) enum HintTaken {
+    /// Queued (or already pending); the connection is woken.
+    Queued,
+    /// The intake holds `capacity` issues already: dropped.
+    Full,
 }
 
 impl Scheduling {
@@ -64,6 +75,38 @@ impl Scheduling {
 
     pub(in crate::engine) fn full_scan(&self, connection: &ConnectionId) -> bool {
         lock(&self.full_scan).contains(connection)
+    }
+
+    /// Records that `key` changed for `connection` and wakes the running
+    /// loop, unless `capacity` issues are pending already (then the hint is
+    /// dropped: polling covers it).
+    pub(in crate::engine) fn hint(
+        &self,
+        connection: &ConnectionId,
+        key: &IssueKey,
+        capacity: usize,
+    ) -> HintTaken {
+        {
+            let mut hints = lock(&self.hints);
+            let pending: usize = hints.values().map(BTreeSet::len).sum();
+            let known = hints.get(connection).is_some_and(|k| k.contains(key));
+            if !known {
+                if pending >= capacity {
+                    return HintTaken::Full;
+                }
+                hints
+                    .entry(connection.clone())
+                    .or_default()
+                    .insert(key.clone());
+            }
+        }
+        self.notify(connection);
+        HintTaken::Queued
+    }
+
+    /// The issues hinted for `connection` since the last call.
+    pub(in crate::engine) fn take_hints(&self, connection: &ConnectionId) -> BTreeSet<IssueKey> {
+        lock(&self.hints).remove(connection).unwrap_or_default()
     }
 }
 

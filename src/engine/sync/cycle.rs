@@ -34,9 +34,10 @@ impl Node {
         Ok(total)
     }
 
-    /// Tells the node that an issue changed (what a webhook handler calls): it
-    /// is queued and synced by the next [`sync`](Node::sync); a running
-    /// [`run`](Node::run) loop runs that cycle at once.
+    /// Tells the node that an issue changed: it is read, queued and synced by
+    /// the next [`sync`](Node::sync); a running [`run`](Node::run) loop runs
+    /// that cycle at once. A webhook receiver calls
+    /// [`hint_changed`](Node::hint_changed) instead, which reads nothing.
     ///
     /// # Errors
     ///
@@ -95,6 +96,7 @@ impl Node {
         if active && let Err(err) = self.release_changed_projects(&conn).await {
             return Err(self.connection_failure(&conn, err));
         }
+        let hinted = self.inner.schedule.take_hints(&conn.id);
         let records = self.twin_errors(&conn.id)?;
         let now = self.now();
         // Quarantined twins something changed for in this cycle.
@@ -139,10 +141,13 @@ impl Node {
         let mut fresh: HashMap<IssueId, Issue> = HashMap::new();
         for side in [&conn.a, &conn.b] {
             let polled = self.poll(&conn, &side.project).await;
-            let (issues, newest) = match polled {
+            let (mut issues, newest) = match polled {
                 Ok(p) => p,
                 Err(err) => return Err(self.connection_failure(&conn, err)),
             };
+            // Hinted issues the search does not show yet (the watermark
+            // stays where the poll put it).
+            self.add_hinted(&side.project, &mut issues, &hinted).await;
             report.seen += issues.len();
             for issue in issues {
                 let Some((origin, dir)) = self.locate(&conn, &issue.id)? else {

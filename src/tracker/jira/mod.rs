@@ -47,9 +47,11 @@ mod error;
 mod mapping;
 pub mod markup;
 mod ratelimit;
+mod webhooks;
 
 pub use cloud::{JiraCloud, JiraCloudBuilder};
 pub use datacenter::{JiraDataCenter, JiraDataCenterBuilder};
+pub use webhooks::{DynamicWebhook, NewDynamicWebhook, Registered};
 
 /// The issue property searches return by default: the sync marker.
 pub const MARKER_PROPERTY: &str = "twinsync.marker";

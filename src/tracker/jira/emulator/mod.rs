@@ -16,6 +16,19 @@
 //! Jira may. It runs on the system clock or on a clock you give it
 //! ([`EmulatorOptions`]), such as the virtual clock of a test.
 //!
+//! It sends webhooks as Jira does: after each write through its REST API,
+//! to the dynamic webhooks an OAuth 2.0 app registered
+//! (`/rest/api/3/webhook`, bearer credentials only: [`JiraEmulator::cloud_app`];
+//! a JWT signed with [`OAUTH_APP_SECRET`]; they expire 30 days after their
+//! registration or last refresh) and to admin webhooks
+//! ([`EmulatorOptions::admin_webhook`], [`JiraEmulator::add_admin_webhook`];
+//! `X-Hub-Signature` when they have a secret), for the issues their JQL
+//! filter matches, with `X-Atlassian-Webhook-Identifier` and a retry
+//! (`X-Atlassian-Webhook-Retry`) after a failure.
+//! [`JiraEmulator::set_delivery_faults`] drops, delays or repeats
+//! deliveries; [`JiraEmulator::deliveries`] lists them. Changes made
+//! directly on [`JiraEmulator::tracker`] send none.
+//!
 //! ```no_run
 //! use twinsync::tracker::jira::emulator::JiraEmulator;
 //! use twinsync::tracker::{NewIssue, Tracker};
@@ -87,6 +100,7 @@ use serde_json::Value;
 pub use faults::{Fault, FaultRule, RandomFaults, RateLimitReason};
 pub use options::EmulatorOptions;
 pub use strict::{CheckedRequest, Deployment, RequestValidator, StrictRequests, Violation};
+pub use webhooks::{AdminWebhook, Delivery, DeliveryFaults, OAUTH_APP_SECRET, OAUTH_CLIENT_ID};
 
 use super::{JiraCloud, JiraDataCenter};
 use crate::error::{Error, ErrorKind, Result};
@@ -102,6 +116,7 @@ mod render;
 mod routes;
 mod server;
 mod strict;
+mod webhooks;
 
 /// The email the emulator's integration user signs in with.
 pub const EMAIL: &str = "twinsync@example.com";
@@ -140,6 +155,8 @@ pub(crate) struct Shared {
     pub violations: Mutex<Vec<Violation>>,
     /// Whether an edit dropping an attachment's last reference deletes it.
     pub delete_unreferenced: bool,
+    /// Webhooks: registered, configured, and their deliveries.
+    pub webhooks: Mutex<webhooks::Webhooks>,
     /// Holds the stop signal of a detached emulator, so it runs on.
     pub detached: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
 }
@@ -201,6 +218,9 @@ impl JiraEmulator {
             deployment,
             strict,
             delete_unreferenced_attachments,
+            admin_webhooks,
+            webhook_retries,
+            webhook_retry_delay,
         } = options;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -232,6 +252,12 @@ impl JiraEmulator {
             strict: Mutex::new(strict),
             violations: Mutex::new(Vec::new()),
             delete_unreferenced: delete_unreferenced_attachments,
+            webhooks: Mutex::new(webhooks::Webhooks::new(
+                format!("site{}", addr.port()),
+                admin_webhooks,
+                webhook_retries,
+                webhook_retry_delay,
+            )),
             detached: Mutex::new(None),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -357,6 +383,35 @@ impl JiraEmulator {
     /// The requests strict mode refused so far, in order.
     pub fn violations(&self) -> Vec<Violation> {
         lock(&self.shared.violations).clone()
+    }
+
+    /// Changes what goes wrong delivering webhooks from now on.
+    pub fn set_delivery_faults(&self, faults: DeliveryFaults) {
+        lock(&self.shared.webhooks).set_faults(faults);
+    }
+
+    /// Adds an admin webhook (as a Jira administrator would).
+    pub fn add_admin_webhook(&self, webhook: AdminWebhook) {
+        lock(&self.shared.webhooks).admin.push(webhook);
+    }
+
+    /// Every webhook delivery so far (sent, being sent, or dropped), in order.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        lock(&self.shared.webhooks).deliveries()
+    }
+
+    /// A [`JiraCloud`] adapter signed in as an OAuth 2.0 app (the bearer
+    /// token), which may register dynamic webhooks, on the emulator's clock.
+    ///
+    /// # Errors
+    ///
+    /// Only if the adapter cannot be built.
+    pub fn cloud_app(&self) -> Result<JiraCloud> {
+        JiraCloud::builder()
+            .base_url(self.base_url())
+            .oauth_token(BEARER_TOKEN)
+            .clock(self.shared.tracker.clock().clone())
+            .build()
     }
 
     /// A [`JiraCloud`] adapter signed in as the integration user, on the emulator's clock.

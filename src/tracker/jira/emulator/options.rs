@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use super::{Deployment, RequestValidator, StrictRequests};
+use std::time::Duration;
+
+use super::{AdminWebhook, Deployment, RequestValidator, StrictRequests};
 use crate::clock::{Clock, SystemClock};
 
 /// How to start a [`JiraEmulator`](super::JiraEmulator): the port and the clock.
@@ -37,6 +39,14 @@ pub struct EmulatorOptions {
     /// to an attachment from the bodies deletes that attachment, as
     /// Jira may (default: on).
     pub delete_unreferenced_attachments: bool,
+    /// Admin webhooks, as a Jira administrator enters them (default: none;
+    /// an OAuth 2.0 app registers dynamic ones through the REST API).
+    pub admin_webhooks: Vec<AdminWebhook>,
+    /// How many times a failed delivery is retried (default 2).
+    pub webhook_retries: u32,
+    /// How long before each retry (default 1 second, real time; Jira waits
+    /// longer).
+    pub webhook_retry_delay: Duration,
 }
 
 impl Default for EmulatorOptions {
@@ -47,6 +57,9 @@ impl Default for EmulatorOptions {
             deployment: Deployment::Cloud,
             strict: None,
             delete_unreferenced_attachments: true,
+            admin_webhooks: Vec::new(),
+            webhook_retries: 2,
+            webhook_retry_delay: Duration::from_secs(1),
         }
     }
 }
@@ -82,6 +95,19 @@ impl EmulatorOptions {
     /// deletes it (see [`delete_unreferenced_attachments`](Self::delete_unreferenced_attachments)).
     pub fn delete_unreferenced_attachments(mut self, on: bool) -> Self {
         self.delete_unreferenced_attachments = on;
+        self
+    }
+
+    /// Adds an admin webhook (see [`admin_webhooks`](Self::admin_webhooks)).
+    pub fn admin_webhook(mut self, webhook: AdminWebhook) -> Self {
+        self.admin_webhooks.push(webhook);
+        self
+    }
+
+    /// Retries a failed delivery `retries` times, `delay` apart.
+    pub fn webhook_retries(mut self, retries: u32, delay: Duration) -> Self {
+        self.webhook_retries = retries;
+        self.webhook_retry_delay = delay;
         self
     }
 }

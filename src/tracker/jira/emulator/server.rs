@@ -168,6 +168,7 @@ async fn handle(
                 body: &body,
                 json: request_json.as_ref(),
                 user,
+                bearer: auth.as_deref().is_some_and(|a| a.starts_with("Bearer ")),
             };
             routes::route(&shared, incoming).await
         }

@@ -17,6 +17,7 @@ mod links;
 mod profiles;
 mod search;
 mod users;
+mod webhooks;
 
 use crate::error::{Error, ErrorKind};
 use crate::model::{AttachmentId, IssueId, IssueKey, UserRef};
@@ -32,6 +33,8 @@ pub(crate) struct Incoming<'a> {
     pub body: &'a [u8],
     pub json: Option<&'a Value>,
     pub user: UserRef,
+    /// Whether the credentials are a bearer token (an OAuth 2.0 app's).
+    pub bearer: bool,
 }
 
 /// An answer's body.
@@ -136,7 +139,11 @@ pub(crate) async fn route(shared: &Shared, req: Incoming<'_>) -> Routed {
             (None, reply)
         }
         ["rest", "api", v @ ("2" | "3"), rest @ ..] => {
+            let before = webhooks::before(shared, req.method, rest);
             let (template, reply) = api.dispatch(rest).await;
+            if reply.status.is_success() {
+                webhooks::after(&api, template, rest, &reply, before);
+            }
             (template.map(|t| format!("/rest/api/{v}/{t}")), reply)
         }
         _ => (None, fail(StatusCode::NOT_FOUND, "not found")),
@@ -288,6 +295,8 @@ impl Api<'_> {
             ("GET", ["group", "member"]) => (Some("group/member"), self.group_members().await),
             ("GET", ["user"]) => (Some("user"), self.user_profile().await),
             ("GET", ["user", "search"]) => (Some("user/search"), self.user_search()),
+            ("GET" | "POST" | "DELETE", ["webhook"]) => (Some("webhook"), self.webhooks(rest)),
+            ("PUT", ["webhook", "refresh"]) => (Some("webhook/refresh"), self.webhooks(rest)),
             _ => (None, fail(StatusCode::NOT_FOUND, "No such endpoint.")),
         }
     }
