@@ -68,6 +68,7 @@
 //! Webhook deliveries (`twinsync_webhook_deliveries_total{result}`) are
 //! counted by the webhook handler.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
@@ -178,13 +179,18 @@ fn flag(value: bool) -> &'static str {
 
 /// A tracker call made (`write`: whether it changes the tracker) and, when
 /// it failed, its error.
-pub(crate) fn tracker_call(tracker: &str, op: &'static str, write: bool, error: Option<&Error>) {
+pub(crate) fn tracker_call(
+    tracker: &Arc<str>,
+    op: &'static str,
+    write: bool,
+    error: Option<&Error>,
+) {
     let name = if write { TRACKER_WRITES } else { TRACKER_READS };
-    ::metrics::counter!(name, "tracker" => tracker.to_owned(), "op" => op).increment(1);
+    ::metrics::counter!(name, "tracker" => tracker.clone(), "op" => op).increment(1);
     let Some(err) = error else { return };
     ::metrics::counter!(
         TRACKER_ERRORS,
-        "tracker" => tracker.to_owned(),
+        "tracker" => tracker.clone(),
         "op" => op,
         "kind" => kind_label(err.kind()),
         "temporary" => flag(err.is_temporary()),
@@ -196,22 +202,22 @@ pub(crate) fn tracker_call(tracker: &str, op: &'static str, write: bool, error: 
 }
 
 /// A wait because of a rate limit, of `scope` (`call`, `twin`, `connection`).
-pub(crate) fn rate_limit_hold(tracker: &str, scope: &'static str, wait: Duration) {
-    ::metrics::counter!(RATE_LIMIT_HOLDS, "tracker" => tracker.to_owned(), "scope" => scope)
+pub(crate) fn rate_limit_hold(tracker: &Arc<str>, scope: &'static str, wait: Duration) {
+    ::metrics::counter!(RATE_LIMIT_HOLDS, "tracker" => tracker.clone(), "scope" => scope)
         .increment(1);
     ::metrics::counter!(
         RATE_LIMIT_HOLD_SECONDS,
-        "tracker" => tracker.to_owned(),
+        "tracker" => tracker.clone(),
         "scope" => scope,
     )
     .increment((wait.as_millis() as u64).div_ceil(1000));
 }
 
 /// A failure the engine recorded `at` a twin or a cycle.
-pub(crate) fn error(tracker: &str, connection: &str, at: &'static str, err: &Error) {
+pub(crate) fn error(tracker: &Arc<str>, connection: &str, at: &'static str, err: &Error) {
     ::metrics::counter!(
         ERRORS,
-        "tracker" => tracker.to_owned(),
+        "tracker" => tracker.clone(),
         "connection" => connection.to_owned(),
         "kind" => kind_label(err.kind()),
         "temporary" => flag(err.is_temporary()),
@@ -221,38 +227,38 @@ pub(crate) fn error(tracker: &str, connection: &str, at: &'static str, err: &Err
 }
 
 /// A cycle that ended, after `took`.
-pub(crate) fn cycle(tracker: &str, connection: &str, ok: bool, took: Duration) {
+pub(crate) fn cycle(tracker: &Arc<str>, connection: &str, ok: bool, took: Duration) {
     let result = if ok { "ok" } else { "error" };
     ::metrics::counter!(
         CYCLES,
-        "tracker" => tracker.to_owned(),
+        "tracker" => tracker.clone(),
         "connection" => connection.to_owned(),
         "result" => result,
     )
     .increment(1);
     ::metrics::histogram!(
         CYCLE_DURATION,
-        "tracker" => tracker.to_owned(),
+        "tracker" => tracker.clone(),
         "connection" => connection.to_owned(),
     )
     .record(took.as_secs_f64());
 }
 
 /// An applied change's latency.
-pub(crate) fn latency(tracker: &str, connection: &str, latency: Duration) {
+pub(crate) fn latency(tracker: &Arc<str>, connection: &str, latency: Duration) {
     ::metrics::histogram!(
         SYNC_LATENCY,
-        "tracker" => tracker.to_owned(),
+        "tracker" => tracker.clone(),
         "connection" => connection.to_owned(),
     )
     .record(latency.as_secs_f64());
 }
 
 /// Sets one of the per-connection gauges.
-pub(crate) fn gauge(name: &'static str, tracker: &str, connection: &str, value: u64) {
+pub(crate) fn gauge(name: &'static str, tracker: &Arc<str>, connection: &str, value: u64) {
     ::metrics::gauge!(
         name,
-        "tracker" => tracker.to_owned(),
+        "tracker" => tracker.clone(),
         "connection" => connection.to_owned(),
     )
     .set(value as f64);

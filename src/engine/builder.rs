@@ -185,6 +185,7 @@ impl NodeBuilder {
             self.node_url.unwrap_or_else(|| NodeUrl::from(&instance)),
             self.directory,
         );
+        let observed = super::observe::Observed::new(&instance);
         let node = Node {
             inner: Arc::new(Inner {
                 tracker,
@@ -201,7 +202,7 @@ impl NodeBuilder {
                 keys: RwLock::new(KeyRing::new(self.node_key)),
                 users: Default::default(),
                 schedule: Default::default(),
-                observed: Default::default(),
+                observed,
             }),
         };
         node.load_published_rules()?;

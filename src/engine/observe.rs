@@ -3,7 +3,7 @@
 //! per-connection gauges.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics;
-use crate::model::ConnectionId;
+use crate::model::{ConnectionId, InstanceUrl};
 
 use super::node::Node;
 use super::sync::types::CycleReport;
@@ -22,15 +22,25 @@ pub(in crate::engine) const TWIN_RECOUNT: Duration = Duration::from_secs(5 * 60)
 
 /// What the node remembers to keep its gauges cheap: when each connection's
 /// twins were last counted.
-#[derive(Default)]
 pub(in crate::engine) struct Observed {
+    /// The `tracker` label of the node's metrics: its instance URL.
+    label: Arc<str>,
     twins_counted: Mutex<HashMap<ConnectionId, OffsetDateTime>>,
+}
+
+impl Observed {
+    pub(in crate::engine) fn new(instance: &InstanceUrl) -> Self {
+        Observed {
+            label: Arc::from(instance.as_str()),
+            twins_counted: Mutex::default(),
+        }
+    }
 }
 
 impl Node {
     /// The `tracker` label of this node's metrics: its instance URL.
-    pub(in crate::engine) fn metrics_label(&self) -> &str {
-        self.instance().as_str()
+    pub(in crate::engine) fn metrics_label(&self) -> &Arc<str> {
+        &self.inner.observed.label
     }
 
     /// Counts a cycle of `conn` that started at `start` and ended with

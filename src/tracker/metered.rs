@@ -12,11 +12,11 @@ use super::Tracker;
 pub(crate) struct Metered {
     inner: Arc<dyn Tracker>,
     /// The `tracker` label: the instance URL.
-    label: String,
+    label: Arc<str>,
 }
 
 impl Metered {
-    pub(crate) fn new(inner: Arc<dyn Tracker>, label: impl Into<String>) -> Self {
+    pub(crate) fn new(inner: Arc<dyn Tracker>, label: impl Into<Arc<str>>) -> Self {
         Metered {
             inner,
             label: label.into(),
