@@ -259,7 +259,7 @@ pub struct Check {
 impl Check {
     fn of(node: &str, component: Component, result: Result<(), Error>) -> Self {
         let error = result.err().map(|e| {
-            tracing::warn!(node, ?component, error = %e, "not ready");
+            tracing::debug!(node, ?component, error = %e, "not ready");
             CheckError {
                 kind: crate::metrics::kind_label(e.kind()),
                 message: e.to_string(),
