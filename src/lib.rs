@@ -7,12 +7,14 @@ pub mod clock;
 pub mod connection;
 pub mod engine;
 pub mod error;
+pub mod metrics;
 pub mod model;
 pub mod plan;
 mod random;
 pub mod replica;
 pub mod rules;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod server;
 pub mod store;
 #[cfg(any(test, feature = "testkit"))]

@@ -11,7 +11,7 @@ use crate::connection::{NodeKey, PROTOCOL_VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{InstanceUrl, NodeUrl};
 use crate::store::Store;
-use crate::tracker::{RetryTracker, Tracker};
+use crate::tracker::{Metered, RetryTracker, Tracker};
 use crate::transport::Transport;
 
 use super::node::{Inner, Node};
@@ -155,9 +155,17 @@ impl NodeBuilder {
         raw.capabilities().check_markers()?;
         let store = self.store.ok_or_else(|| missing("store"))?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let tracker: Arc<dyn Tracker> =
-            Arc::new(RetryTracker::new(raw, clock.clone(), self.options.retry));
-        let instance = tracker.instance().await?.url;
+        let instance = RetryTracker::new(raw.clone(), clock.clone(), self.options.retry)
+            .instance()
+            .await?
+            .url;
+        // Calls are counted below the retries: each attempt is a call.
+        let probe: Arc<dyn Tracker> = Arc::new(Metered::new(raw, instance.as_str()));
+        let tracker: Arc<dyn Tracker> = Arc::new(RetryTracker::new(
+            probe.clone(),
+            clock.clone(),
+            self.options.retry,
+        ));
         // Before anything is written: a wrong or missing key changes nothing.
         super::peer::secrets::seal_stored_secrets(&*store, self.node_key.as_ref())?;
         // Operation ids must never repeat, even after a restart at the same
@@ -177,9 +185,11 @@ impl NodeBuilder {
             self.node_url.unwrap_or_else(|| NodeUrl::from(&instance)),
             self.directory,
         );
+        let observed = super::observe::Observed::new(&instance);
         let node = Node {
             inner: Arc::new(Inner {
                 tracker,
+                probe,
                 store,
                 clock,
                 options: self.options,
@@ -192,6 +202,7 @@ impl NodeBuilder {
                 keys: RwLock::new(KeyRing::new(self.node_key)),
                 users: Default::default(),
                 schedule: Default::default(),
+                observed,
             }),
         };
         node.load_published_rules()?;

@@ -27,8 +27,10 @@
 
 mod admin;
 mod builder;
+mod health;
 mod locks;
 mod node;
+mod observe;
 mod options;
 mod peer;
 mod schedule;

@@ -23,6 +23,9 @@ use super::txn;
 
 pub(in crate::engine) struct Inner {
     pub(in crate::engine) tracker: Arc<dyn Tracker>,
+    /// The same tracker without retries (its calls still counted): what a
+    /// readiness probe asks, so that it answers at once.
+    pub(in crate::engine) probe: Arc<dyn Tracker>,
     pub(in crate::engine) store: Arc<dyn Store>,
     pub(in crate::engine) clock: Arc<dyn Clock>,
     pub(in crate::engine) options: NodeOptions,
@@ -39,6 +42,8 @@ pub(in crate::engine) struct Inner {
     pub(in crate::engine) users: crate::engine::sync::users::UserCache,
     /// What the run loop shares with the rest of the node.
     pub(in crate::engine) schedule: Scheduling,
+    /// What the metrics remember between cycles.
+    pub(in crate::engine) observed: super::observe::Observed,
 }
 
 /// The sync engine attached to one tracker instance and one store.

@@ -27,11 +27,13 @@ mod forward;
 #[cfg_attr(docsrs, doc(cfg(feature = "jira")))]
 pub mod jira;
 pub mod memory;
+mod metered;
 pub mod retry;
 mod types;
 
 pub use ext::TrackerExt;
 pub use memory::MemoryTracker;
+pub(crate) use metered::Metered;
 pub use retry::{RetryPolicy, RetryTracker};
 pub use types::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,

@@ -2,6 +2,7 @@
 //! attachments.
 
 use async_trait::async_trait;
+use tracing::Instrument;
 
 use crate::connection::{Connection, ConnectionStatus};
 use crate::error::{Error, ErrorKind, ErrorScope, Result};
@@ -80,8 +81,10 @@ impl Node {
             .lock((conn.id.clone(), origin.id.clone()))
             .await;
         let mut seen = Seen::default();
+        let span = tracing::info_span!("receive", connection = %conn.name, issue = %origin.key);
         let result = self
             .apply_replica(conn, link, &origin, message, &mut seen)
+            .instrument(span)
             .await;
         match result {
             Ok(body) => Ok(body),

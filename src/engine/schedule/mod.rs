@@ -180,6 +180,9 @@ impl Node {
                                 slot.failures = 0;
                                 self.interval(&conn, &mut rng)
                             };
+                            if err.kind() == crate::error::ErrorKind::RateLimited {
+                                self.observe_connection_hold(wait);
+                            }
                             tracing::warn!(
                                 connection = %conn.name,
                                 error = %err,

@@ -128,6 +128,10 @@ impl Node {
         self.execute(&req, &plan, &state, dir, files, &mut seen.writes)
             .await?;
         let writes = seen.writes - before;
+        // An edit of a twin that existed already, now written.
+        if writes > 0 && state.local.is_some() {
+            self.observe_latency(req.conn, req.replica.updated);
+        }
         if !plan.conflicts.is_empty() {
             let mut txn = self.txn()?;
             txn.put_conflicts(&TwinConflicts {

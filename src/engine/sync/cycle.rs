@@ -65,13 +65,21 @@ impl Node {
         let conn = self.connection(connection)?;
         let span = tracing::info_span!("cycle", connection = %conn.name);
         syncable(&conn)?;
+        let start = self.now();
+        let result = self.cycle_of(conn.clone()).instrument(span).await;
+        self.observe_cycle(&conn, start, &result);
+        result
+    }
+
+    /// The cycle of a local or a remote connection.
+    async fn cycle_of(&self, conn: Connection) -> Result<CycleReport> {
         if let Err(err) = self.rules_for(&conn) {
             return Err(self.connection_failure(&conn, err));
         }
         if !conn.is_local() {
-            return self.remote_cycle(conn).instrument(span).await;
+            return self.remote_cycle(conn).await;
         }
-        self.cycle(conn).instrument(span).await
+        self.cycle(conn).await
     }
 
     async fn cycle(&self, conn: Connection) -> Result<CycleReport> {

@@ -213,6 +213,7 @@ impl Node {
         err: &Error,
         seen: Seen,
     ) -> Result<()> {
+        self.observe_twin_failure(conn, err);
         let mut txn = self.txn()?;
         let previous = txn.errors(conn)?.into_iter().find(|e| &e.issue == issue);
         let now = self.now();

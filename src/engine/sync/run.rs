@@ -29,7 +29,13 @@ impl Node {
         dirs: &[Direction],
         hints: Hints,
     ) -> Result<Outcome> {
-        let span = tracing::info_span!("twin", connection = %conn.name, origin = %origin);
+        // `issue` (the origin issue's key) is filled in once the twin is read.
+        let span = tracing::info_span!(
+            "twin",
+            connection = %conn.name,
+            origin = %origin,
+            issue = tracing::field::Empty
+        );
         let mut seen = Seen::default();
         let result = self
             .sync_twin(conn, origin, dirs, hints, &mut seen)
@@ -61,6 +67,7 @@ impl Node {
             let Some(stored) = self.txn()?.twin_by_remote(&conn.id, origin)? else {
                 return Ok(total); // unexalated meanwhile
             };
+            tracing::Span::current().record("issue", tracing::field::display(&stored.remote.key));
             let Some(stored) = self.resolve_intents(conn, stored).await? else {
                 total.waiting = true;
                 return Ok(total);
