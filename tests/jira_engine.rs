@@ -70,10 +70,11 @@ fn exalate_creates_the_twin_with_comments_and_attachments_in_minimal_writes(flav
     assert_eq!(calls.count("POST", "/issue"), 1, "{calls}");
     assert_eq!(calls.count("POST", "/comment"), 2, "{calls}");
     assert_eq!(calls.count("POST", "/attachments"), 1, "{calls}");
+    assert_eq!(calls.count("POST", "/remotelink"), 1, "{calls}");
     assert_eq!(
         calls.writes(),
-        4,
-        "1 create + 1 per comment + 1 upload, markers in the same requests: {calls}"
+        5,
+        "1 create + 1 origin link + 1 per comment + 1 upload, markers in the same requests: {calls}"
     );
     assert!(
         calls.0.iter().all(|e| e.path.starts_with(api)

@@ -142,6 +142,19 @@ impl Tracker for CloudAndDataCenter {
             .set_issue_property(issue, key, value)
             .await
     }
+    async fn put_remote_link(
+        &self,
+        issue: &IssueId,
+        link: &twinsync::model::RemoteLink,
+    ) -> twinsync::Result<()> {
+        self.for_issue(issue).put_remote_link(issue, link).await
+    }
+    async fn remote_links(
+        &self,
+        issue: &IssueId,
+    ) -> twinsync::Result<Vec<twinsync::model::RemoteLink>> {
+        self.for_issue(issue).remote_links(issue).await
+    }
     async fn is_global_admin(&self, user: &UserId) -> twinsync::Result<bool> {
         self.cloud.is_global_admin(user).await
     }
@@ -281,8 +294,8 @@ fn images_survive_edits_on_both_sides(rig: JiraRig, sup_native: &str, dev_native
     assert_eq!(calls.count("POST", "/attachments"), 2, "{calls}");
     assert_eq!(
         calls.writes(),
-        5,
-        "1 create + 2 uploads + the description's images + 1 comment: {calls}"
+        6,
+        "1 create + 1 origin link + 2 uploads + the description's images + 1 comment: {calls}"
     );
     assert_eq!(shown(&rig, "DEV-1"), ["smoke.png", "tray.png", "tray.png"]);
     // As the emulator stores it: Cloud names media files, Data Center file names.

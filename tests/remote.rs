@@ -127,9 +127,12 @@ fn initiate_invite_accept_then_sync_both_ways_with_comments_and_attachments() {
     let twin = block_on(rig.a.node.exalate(&conn.id, &key("SUP-1"))).unwrap();
     assert_eq!(twin.twin.as_ref().map(|t| t.key.as_str()), Some("DEV-1"));
     assert!(!twin.waiting);
-    assert_eq!(twin.writes, 4, "1 create + 2 comments + 1 upload");
+    assert_eq!(
+        twin.writes, 5,
+        "1 create + 1 origin link + 2 comments + 1 upload"
+    );
     let calls = rig.b.tracker.calls();
-    assert_eq!(calls.writes(), 4, "{calls}");
+    assert_eq!(calls.writes(), 5, "{calls}");
     let dev = rig.b.issue("DEV-1");
     assert_eq!(dev.summary, "Printer on fire");
     assert_eq!(dev.issue_type, "Bug");
@@ -200,7 +203,10 @@ fn a_private_destination_only_calls_out_and_pulls_its_messages() {
     assert!(rig.b.issues("DEV").is_empty());
     // B's cycle pulls, applies (fetching the attachment from A) and answers.
     let (_, rb) = rig.sync(&conn);
-    assert_eq!(rb.writes, 3, "{rb:?}");
+    assert_eq!(
+        rb.writes, 4,
+        "1 create + 1 origin link + 1 comment + 1 upload: {rb:?}"
+    );
     assert_eq!(bodies(&rig.b, "DEV-1"), ["first"]);
     assert_eq!(content(&rig.b, "DEV-1", "smoke.txt"), b"lots of smoke");
     let panel = rig.a.node.status(&conn.id).unwrap();

@@ -212,8 +212,8 @@ fn escalation_a_labelled_issue_reaches_dev_with_comments_and_attachments_then_bo
     );
     assert_eq!(
         calls.writes(),
-        4,
-        "1 create + 2 comments + 1 upload: {calls}"
+        5,
+        "1 create + 1 origin link + 2 comments + 1 upload: {calls}"
     );
 
     // Comments then flow both ways.
