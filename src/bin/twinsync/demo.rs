@@ -16,6 +16,7 @@ use twinsync::store::SqliteStore;
 use twinsync::server::webhook::{
     JIRA_WEBHOOK_PATH, WebhookConfig, WebhookReceiver, WebhookSecret,
 };
+use twinsync::tracker::jira::JiraCloud;
 use twinsync::tracker::jira::emulator::{AdminWebhook, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
 use twinsync::transport::http::{HttpServer, ServerTls};
@@ -89,7 +90,16 @@ pub async fn demo(duration: Option<Duration>, metrics: PrometheusHandle) -> Outc
         POLL_INTERVAL.as_secs()
     );
 
-    let played = script(emulator.tracker().clone(), node.clone(), conn.id.clone());
+    let people = People {
+        alice: person(&emulator, "alice", "Alice")?,
+        bob: person(&emulator, "bob", "Bob")?,
+    };
+    let played = script(
+        emulator.tracker().clone(),
+        people,
+        node.clone(),
+        conn.id.clone(),
+    );
     let script = tokio::spawn(async move {
         let result = played.await;
         if let Err(e) = &result {
@@ -167,10 +177,27 @@ async fn watch(node: Node, conn: ConnectionId) {
     }
 }
 
+/// The people of the script, each editing through the emulator's REST API
+/// (as a browser would), so that Jira's webhooks fire.
+struct People {
+    alice: JiraCloud,
+    bob: JiraCloud,
+}
+
+/// A user of the emulator with an API token, and a client signed in as them.
+fn person(emulator: &JiraEmulator, id: &str, name: &str) -> Outcome<JiraCloud> {
+    let email = format!("{id}@demo.example");
+    let token = format!("demo-token-{id}");
+    emulator.add_user(UserRef::new(UserId::new(id)?, name), &email, &token);
+    Ok(JiraCloud::builder()
+        .base_url(emulator.base_url())
+        .api_token(&email, &token)
+        .build()?)
+}
+
 /// People working in SUP and DEV while the node runs.
-async fn script(jira: MemoryTracker, node: Node, conn: ConnectionId) -> Outcome {
-    let alice = jira.as_user(UserRef::new(UserId::new("alice")?, "Alice"));
-    let bob = jira.as_user(UserRef::new(UserId::new("bob")?, "Bob"));
+async fn script(jira: MemoryTracker, people: People, node: Node, conn: ConnectionId) -> Outcome {
+    let People { alice, bob } = people;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let filed = alice
         .create_issue(
