@@ -189,3 +189,54 @@ jql = "labels = escalate"
     );
     serving.terminate();
 }
+
+#[test]
+fn the_webhooks_command_prints_what_to_enter_in_jira_without_the_secret() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let jira = runtime.block_on(JiraEmulator::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("webhook-secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let config = dir.path().join("twinsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[node]
+url = "https://sync.acme.example:8443"
+listen = "127.0.0.1:0"
+plain_http_on_loopback = true
+state = "node.db"
+
+[tracker]
+kind = "jira-cloud"
+url = "{url}"
+user = "{user}"
+token_env = "{TOKEN_VAR}"
+
+[webhooks]
+secret_file = "webhook-secret"
+
+[[connection]]
+name = "SUP_to_DEV"
+project = "SUP"
+other_project = "DEV"
+"#,
+            url = jira.base_url(),
+            user = emulator::EMAIL,
+        ),
+    )
+    .unwrap();
+    let output = super::run(&config, &["webhooks"], &[(TOKEN_VAR, emulator::API_TOKEN)]);
+    let (out, err) = super::texts(&output);
+    assert!(output.status.success(), "{out}{err}");
+    assert!(
+        out.contains("URL:     https://sync.acme.example:8443/webhooks/jira"),
+        "{out}"
+    );
+    assert!(out.contains("JQL:     project in (DEV, SUP)"), "{out}");
+    assert!(
+        out.contains(&format!("the file {}", secret_file.display())),
+        "{out}"
+    );
+    assert!(!out.contains(SECRET) && !err.contains(SECRET), "{out}{err}");
+}

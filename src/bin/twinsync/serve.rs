@@ -11,7 +11,7 @@ use twinsync::server::webhook::WebhookReceiver;
 use crate::failure::Outcome;
 use crate::setup::Opened;
 
-mod webhooks;
+pub mod webhooks;
 
 use webhooks::public_url;
 

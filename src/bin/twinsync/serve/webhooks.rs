@@ -10,7 +10,7 @@ use twinsync::clock::SystemClock;
 use twinsync::engine::{Node, RunReport};
 use twinsync::model::ProjectKey;
 use twinsync::server::webhook::{
-    DynamicWebhooks, JIRA_WEBHOOK_PATH, WebhookConfig, WebhookReceiver, admin_webhook_settings,
+    AdminWebhookSettings, DynamicWebhooks, JIRA_WEBHOOK_PATH, WebhookConfig, WebhookReceiver, admin_webhook_settings,
 };
 use twinsync::tracker::jira::JiraCloud;
 use twinsync::transport::http::HttpServer;
@@ -44,11 +44,9 @@ impl Webhooks {
         settings: &WebhookSettings,
         base_url: &str,
     ) -> Outcome<Webhooks> {
-        let projects = projects(node)?;
         let (receiver_config, dynamic) = match settings.kind {
             WebhookKind::Admin => {
-                let shown =
-                    admin_webhook_settings(base_url, &projects, &settings.secret, &settings.source);
+                let shown = admin_settings(node, settings, base_url)?;
                 tracing::info!(
                     url = %shown.url,
                     jql = %shown.jql,
@@ -69,7 +67,7 @@ impl Webhooks {
                 let url = format!("{}{JIRA_WEBHOOK_PATH}", base_url.trim_end_matches('/'));
                 (
                     WebhookConfig::default().app_secret(settings.secret.clone()),
-                    Some(DynamicWebhooks::new(Arc::new(jira), url, &projects)),
+                    Some(DynamicWebhooks::new(Arc::new(jira), url, &projects(node)?)),
                 )
             }
         };
@@ -115,6 +113,20 @@ impl Webhooks {
         refreshed?;
         Ok(report?)
     }
+}
+
+/// The admin webhook to create in Jira for `node`, reachable at `base_url`.
+pub fn admin_settings(
+    node: &Node,
+    settings: &WebhookSettings,
+    base_url: &str,
+) -> Outcome<AdminWebhookSettings> {
+    Ok(admin_webhook_settings(
+        base_url,
+        &projects(node)?,
+        &settings.secret,
+        &settings.source,
+    ))
 }
 
 /// The projects of this node's Jira that its connections sync.
