@@ -146,7 +146,8 @@ fn a_literal_token_is_refused_and_never_shown() {
 
 #[test]
 fn a_webhook_secret_comes_from_a_variable_or_a_file_only() {
-    let listening = "[node]\nstate = \"s.db\"\nlisten = \"127.0.0.1:8443\"\nplain_http_on_loopback = true\n";
+    let listening =
+        "[node]\nstate = \"s.db\"\nlisten = \"127.0.0.1:8443\"\nplain_http_on_loopback = true\n";
     let secret = "whsec-literal-webhook-secret";
     let (err, _) = refused(&format!(
         "{listening}{TRACKER}[webhooks]\nsecret = \"{secret}\"\n"
@@ -155,7 +156,10 @@ fn a_webhook_secret_comes_from_a_variable_or_a_file_only() {
         err.contains(":12:10: key `webhooks.secret`: a secret is never written in the config file"),
         "{err}"
     );
-    assert!(err.contains("secret_env"), "says what to write instead: {err}");
+    assert!(
+        err.contains("secret_env"),
+        "says what to write instead: {err}"
+    );
     assert!(!err.contains(secret), "the secret is not repeated: {err}");
 
     let (err, _) = refused(&format!(

@@ -3,7 +3,6 @@
 //! a quick sync), and `/metrics`, `/healthz` and `/readyz` answer on the
 //! node's own port.
 
-
 use hmac::{KeyInit, Mac};
 use twinsync::model::{IssueKey, ProjectKey, UserId, UserRef};
 use twinsync::tracker::jira::JiraCloud;
@@ -126,10 +125,12 @@ jql = "labels = escalate"
     let cycles_before = metric(&get(metrics_url.clone()).1, "twinsync_cycles_total", &[]);
 
     let filed = runtime
-        .block_on(alice.create_issue(
-            &NewIssue::new(ProjectKey::new("SUP").unwrap(), "Bug", "Printer on fire")
-                .labels(["escalate"]),
-        ))
+        .block_on(
+            alice.create_issue(
+                &NewIssue::new(ProjectKey::new("SUP").unwrap(), "Bug", "Printer on fire")
+                    .labels(["escalate"]),
+            ),
+        )
         .unwrap();
     let twin = IssueKey::new("DEV-1").unwrap();
     wait_until("the twin exists in DEV", || {

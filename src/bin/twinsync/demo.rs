@@ -12,10 +12,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use twinsync::MemoryTracker;
 use twinsync::engine::{LocalConnectionOptions, Node, NodeOptions};
 use twinsync::model::{ConnectionId, IssueKey, ProjectKey, UserId, UserRef};
+use twinsync::server::webhook::{JIRA_WEBHOOK_PATH, WebhookConfig, WebhookReceiver, WebhookSecret};
 use twinsync::store::SqliteStore;
-use twinsync::server::webhook::{
-    JIRA_WEBHOOK_PATH, WebhookConfig, WebhookReceiver, WebhookSecret,
-};
 use twinsync::tracker::jira::JiraCloud;
 use twinsync::tracker::jira::emulator::{AdminWebhook, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
@@ -48,7 +46,9 @@ pub async fn demo(duration: Option<Duration>, metrics: PrometheusHandle) -> Outc
     // The node's routes on loopback, and the emulator's admin webhook to them,
     // signed with a secret made for this run.
     let server = HttpServer::bind(
-        "127.0.0.1:0".parse().map_err(|e| Failure::new(FAILED, format!("{e}")))?,
+        "127.0.0.1:0"
+            .parse()
+            .map_err(|e| Failure::new(FAILED, format!("{e}")))?,
         ServerTls::plain_http_on_loopback(),
     )?;
     let base = server.url().as_str().to_owned();

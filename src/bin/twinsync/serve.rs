@@ -28,12 +28,8 @@ pub fn routes(
     metrics: PrometheusHandle,
     webhooks: Option<&WebhookReceiver>,
 ) -> axum::Router {
-    let mut router = twinsync::transport::http::router(Arc::new(node.clone())).merge(
-        Ops::new()
-            .node(node.clone())
-            .prometheus(metrics)
-            .router(),
-    );
+    let mut router = twinsync::transport::http::router(Arc::new(node.clone()))
+        .merge(Ops::new().node(node.clone()).prometheus(metrics).router());
     if let Some(receiver) = webhooks {
         router = router.merge(receiver.router());
     }

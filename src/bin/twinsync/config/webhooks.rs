@@ -99,7 +99,10 @@ fn from_file(
     let text = Zeroizing::new(std::fs::read_to_string(&file).map_err(|e| {
         src.error_at(
             Some(path.span()),
-            format!("cannot read the webhook secret file {}: {e}", file.display()),
+            format!(
+                "cannot read the webhook secret file {}: {e}",
+                file.display()
+            ),
         )
     })?);
     let secret = WebhookSecret::new(text.as_str()).map_err(|_| {

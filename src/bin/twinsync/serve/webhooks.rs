@@ -10,7 +10,8 @@ use twinsync::clock::SystemClock;
 use twinsync::engine::{Node, RunReport};
 use twinsync::model::ProjectKey;
 use twinsync::server::webhook::{
-    AdminWebhookSettings, DynamicWebhooks, JIRA_WEBHOOK_PATH, WebhookConfig, WebhookReceiver, admin_webhook_settings,
+    AdminWebhookSettings, DynamicWebhooks, JIRA_WEBHOOK_PATH, WebhookConfig, WebhookReceiver,
+    admin_webhook_settings,
 };
 use twinsync::tracker::jira::JiraCloud;
 use twinsync::transport::http::HttpServer;
