@@ -241,3 +241,96 @@ other_project = "DEV"
     );
     assert!(!out.contains(SECRET) && !err.contains(SECRET), "{out}{err}");
 }
+
+#[test]
+fn with_an_oauth_token_serve_registers_the_apps_dynamic_webhook_and_syncs_on_it() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let jira = runtime.block_on(JiraEmulator::start()).unwrap();
+    let tracker = jira.tracker().clone();
+    jira.add_user(
+        UserRef::new(UserId::new("alice").unwrap(), "Alice"),
+        "alice@example.com",
+        "alice-token",
+    );
+    let alice = JiraCloud::builder()
+        .base_url(jira.base_url())
+        .api_token("alice@example.com", "alice-token")
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("twinsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[node]
+listen = "127.0.0.1:0"
+plain_http_on_loopback = true
+state = "node.db"
+poll_interval = "1h"
+reconcile_interval = "off"
+
+[tracker]
+kind = "jira-cloud"
+url = "{url}"
+token_env = "{TOKEN_VAR}"
+
+[webhooks]
+secret_env = "{SECRET_VAR}"
+
+[[connection]]
+name = "SUP_to_DEV"
+project = "SUP"
+other_project = "DEV"
+
+[[trigger]]
+connection = "SUP_to_DEV"
+project = "SUP"
+jql = "labels = escalate"
+"#,
+            url = jira.base_url(),
+        ),
+    )
+    .unwrap();
+    let env = [
+        (TOKEN_VAR, emulator::BEARER_TOKEN),
+        (SECRET_VAR, emulator::OAUTH_APP_SECRET),
+    ];
+    let mut serving = Serving::start(&config, &env);
+    let line = serving.wait_line("metrics http://");
+    let metrics_url = line.rsplit(' ').next().unwrap().to_owned();
+    serving.wait_line("webhooks: dynamic webhook");
+    let client = reqwest::Client::new();
+    let metrics = || {
+        runtime.block_on(async {
+            let answer = client.get(&metrics_url).send().await.unwrap();
+            answer.text().await.unwrap()
+        })
+    };
+    wait_until("the first cycle ran", || {
+        metric(&metrics(), "twinsync_cycles_total", &[]) >= 1.0
+    });
+    runtime
+        .block_on(
+            alice.create_issue(
+                &NewIssue::new(ProjectKey::new("SUP").unwrap(), "Bug", "VPN drops")
+                    .labels(["escalate"]),
+            ),
+        )
+        .unwrap();
+    let twin = IssueKey::new("DEV-1").unwrap();
+    wait_until("the twin exists in DEV", || {
+        tracker
+            .inspect_issue(&twin)
+            .is_some_and(|i| i.summary == "VPN drops")
+    });
+    let text = metrics();
+    assert!(
+        metric(
+            &text,
+            "twinsync_webhook_deliveries_total",
+            &["result=\"accepted\""]
+        ) >= 1.0,
+        "{text}"
+    );
+    serving.terminate();
+}
