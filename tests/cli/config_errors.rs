@@ -143,3 +143,39 @@ fn a_literal_token_is_refused_and_never_shown() {
     );
     assert!(!err.contains(&"ab".repeat(32)), "{err}");
 }
+
+#[test]
+fn a_webhook_secret_comes_from_a_variable_or_a_file_only() {
+    let listening =
+        "[node]\nstate = \"s.db\"\nlisten = \"127.0.0.1:8443\"\nplain_http_on_loopback = true\n";
+    let secret = "whsec-literal-webhook-secret";
+    let (err, _) = refused(&format!(
+        "{listening}{TRACKER}[webhooks]\nsecret = \"{secret}\"\n"
+    ));
+    assert!(
+        err.contains(":12:10: key `webhooks.secret`: a secret is never written in the config file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("secret_env"),
+        "says what to write instead: {err}"
+    );
+    assert!(!err.contains(secret), "the secret is not repeated: {err}");
+
+    let (err, _) = refused(&format!(
+        "{listening}{TRACKER}[webhooks]\nsecret_env = \"CLI_TEST_WEBHOOK_SECRET_UNSET\"\n"
+    ));
+    assert!(
+        err.contains(
+            ":12:14: key `webhooks.secret_env`: environment variable CLI_TEST_WEBHOOK_SECRET_UNSET \
+             is not set or empty"
+        ),
+        "{err}"
+    );
+
+    // Jira delivers to the node: a node that does not listen cannot have them.
+    let (err, _) = refused(&format!(
+        "[node]\nstate = \"s.db\"\n{TRACKER}[webhooks]\nsecret_env = \"CLI_TEST_JIRA_TOKEN\"\n"
+    ));
+    assert!(err.contains("[webhooks] needs node.listen"), "{err}");
+}

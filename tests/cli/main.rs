@@ -6,6 +6,7 @@ mod admin;
 mod config_errors;
 mod node;
 mod remote;
+mod webhooks;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -123,6 +123,10 @@ pub enum Command {
     /// Forgets an issue's recorded error (after you fixed its cause by hand)
     /// and its conflicts; the next cycle syncs it again.
     Resolve(IssueArgs),
+    /// Prints the admin webhook to create in Jira for [webhooks] (its URL,
+    /// JQL, events, and where the secret is, never the secret); with an
+    /// OAuth 2.0 token `serve` registers the app's webhook itself.
+    Webhooks,
 }
 
 /// Options of `serve`.

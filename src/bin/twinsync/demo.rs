@@ -1,26 +1,35 @@
 //! `twinsync serve --demo`: a complete node with no setup. The built-in Jira
 //! emulator on 127.0.0.1 with projects SUP and DEV, a local connection and a
 //! trigger between them, a few scripted edits on both sides, and the status
-//! table printed as they sync.
+//! table printed as they sync. The emulator sends the node admin webhooks,
+//! which wake the sync at once (polling every few seconds stays the
+//! backstop); `/healthz`, `/readyz` and `/metrics` are served on loopback.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics_exporter_prometheus::PrometheusHandle;
 use twinsync::MemoryTracker;
 use twinsync::engine::{LocalConnectionOptions, Node, NodeOptions};
 use twinsync::model::{ConnectionId, IssueKey, ProjectKey, UserId, UserRef};
+use twinsync::server::webhook::{JIRA_WEBHOOK_PATH, WebhookConfig, WebhookReceiver, WebhookSecret};
 use twinsync::store::SqliteStore;
-use twinsync::tracker::jira::emulator::JiraEmulator;
+use twinsync::tracker::jira::JiraCloud;
+use twinsync::tracker::jira::emulator::{AdminWebhook, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
+use twinsync::transport::http::{HttpServer, ServerTls};
 use twinsync::trigger::TriggerSpec;
 
 use crate::failure::{FAILED, Failure, Outcome};
-use crate::serve::{stop_signal, summary};
+use crate::serve::{metrics_url, routes, spawn_upkeep, stop_signal, summary};
 
 /// How long the script waits for one step to sync before it gives up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub async fn demo(duration: Option<Duration>) -> Outcome {
+/// How often the demo node polls: webhooks wake it sooner.
+const POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+pub async fn demo(duration: Option<Duration>, metrics: PrometheusHandle) -> Outcome {
     let emulator = JiraEmulator::start().await?;
     let jira = emulator.cloud()?;
     let me = jira.myself().await?;
@@ -31,9 +40,35 @@ pub async fn demo(duration: Option<Duration>) -> Outcome {
     let node = Node::builder()
         .tracker(Arc::new(jira))
         .store(Arc::new(SqliteStore::in_memory()?))
-        .options(NodeOptions::default().with_poll_interval(Duration::from_secs(1)))
+        .options(NodeOptions::default().with_poll_interval(POLL_INTERVAL))
         .build()
         .await?;
+    // The node's routes on loopback, and the emulator's admin webhook to them,
+    // signed with a secret made for this run.
+    let server = HttpServer::bind(
+        "127.0.0.1:0"
+            .parse()
+            .map_err(|e| Failure::new(FAILED, format!("{e}")))?,
+        ServerTls::plain_http_on_loopback(),
+    )?;
+    let base = server.url().as_str().to_owned();
+    let secret = demo_secret()?;
+    let receiver = WebhookReceiver::new(
+        node.clone(),
+        WebhookConfig::default().admin_secret(WebhookSecret::new(&secret)?),
+    )?;
+    emulator.add_admin_webhook(
+        AdminWebhook::new(format!("{base}{JIRA_WEBHOOK_PATH}"))
+            .secret(secret.as_str())
+            .jql("project in (SUP, DEV)"),
+    );
+    let served = server.serve_router(routes(&node, metrics.clone(), Some(&receiver)))?;
+    let upkeep = spawn_upkeep(&metrics);
+    println!(
+        "node on {base}: the emulator's admin webhook posts to {base}{JIRA_WEBHOOK_PATH}; \
+         metrics at {}",
+        metrics_url(&base)
+    );
     let admin = node.admin(&me.id);
     let conn = admin
         .create_local_connection(
@@ -50,9 +85,21 @@ pub async fn demo(duration: Option<Duration>) -> Outcome {
         .await?;
     println!("local connection {conn}");
     println!("{trigger}: SUP issues labelled escalate get a twin in DEV");
-    println!("the node polls every second; Ctrl-C stops it\n");
+    println!(
+        "webhooks wake the node at once; it also polls every {} seconds; Ctrl-C stops it\n",
+        POLL_INTERVAL.as_secs()
+    );
 
-    let played = script(emulator.tracker().clone(), node.clone(), conn.id.clone());
+    let people = People {
+        alice: person(&emulator, "alice", "Alice")?,
+        bob: person(&emulator, "bob", "Bob")?,
+    };
+    let played = script(
+        emulator.tracker().clone(),
+        people,
+        node.clone(),
+        conn.id.clone(),
+    );
     let script = tokio::spawn(async move {
         let result = played.await;
         if let Err(e) = &result {
@@ -74,6 +121,8 @@ pub async fn demo(duration: Option<Duration>) -> Outcome {
     };
     let report = node.run(stop).await;
     watcher.abort();
+    upkeep.abort();
+    served.shutdown().await;
     let scripted = if script.is_finished() {
         script.await.unwrap_or_else(|e| {
             Err(Failure::new(
@@ -88,9 +137,23 @@ pub async fn demo(duration: Option<Duration>) -> Outcome {
     let report = report?;
     println!("\nfinal status:");
     print!("{}", node.status(&conn.id)?);
+    let hooks = receiver.counts();
+    println!(
+        "webhook deliveries: {} accepted, {} refused",
+        hooks.accepted,
+        hooks.bad_signature + hooks.malformed
+    );
     println!("stopped: {}", summary(&report));
     emulator.stop().await;
     scripted
+}
+
+/// A random secret for the demo's webhook (32 hex digits).
+fn demo_secret() -> Outcome<zeroize::Zeroizing<String>> {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 16]);
+    getrandom::fill(bytes.as_mut())
+        .map_err(|e| Failure::new(FAILED, format!("no randomness for the demo's secret: {e}")))?;
+    Ok(zeroize::Zeroizing::new(hex::encode(bytes.as_ref())))
 }
 
 /// Prints the sync panel each time it changes.
@@ -114,10 +177,27 @@ async fn watch(node: Node, conn: ConnectionId) {
     }
 }
 
+/// The people of the script, each editing through the emulator's REST API
+/// (as a browser would), so that Jira's webhooks fire.
+struct People {
+    alice: JiraCloud,
+    bob: JiraCloud,
+}
+
+/// A user of the emulator with an API token, and a client signed in as them.
+fn person(emulator: &JiraEmulator, id: &str, name: &str) -> Outcome<JiraCloud> {
+    let email = format!("{id}@demo.example");
+    let token = format!("demo-token-{id}");
+    emulator.add_user(UserRef::new(UserId::new(id)?, name), &email, &token);
+    Ok(JiraCloud::builder()
+        .base_url(emulator.base_url())
+        .api_token(&email, &token)
+        .build()?)
+}
+
 /// People working in SUP and DEV while the node runs.
-async fn script(jira: MemoryTracker, node: Node, conn: ConnectionId) -> Outcome {
-    let alice = jira.as_user(UserRef::new(UserId::new("alice")?, "Alice"));
-    let bob = jira.as_user(UserRef::new(UserId::new("bob")?, "Bob"));
+async fn script(jira: MemoryTracker, people: People, node: Node, conn: ConnectionId) -> Outcome {
+    let People { alice, bob } = people;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let filed = alice
         .create_issue(

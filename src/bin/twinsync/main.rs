@@ -49,16 +49,22 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Outcome {
+    // A served node's /metrics: the recorder goes in once, before any node
+    // is built, so that everything it counts is recorded.
+    let metrics = match &cli.command {
+        Command::Serve(_) => Some(twinsync::server::ops::install_prometheus()?),
+        _ => None,
+    };
     if let Command::Serve(args) = &cli.command
         && args.demo
+        && let Some(metrics) = metrics
     {
-        return demo::demo(args.demo_duration).await;
+        return demo::demo(args.demo_duration, metrics).await;
     }
     let config = Config::load(&cli.config)?;
-    let serving = matches!(cli.command, Command::Serve(_));
-    let opened = setup::open(config, serving).await?;
-    if serving {
-        serve::serve(opened).await
+    let opened = setup::open(config, metrics.is_some()).await?;
+    if let Some(metrics) = metrics {
+        serve::serve(opened, metrics).await
     } else {
         commands::run(&opened, cli.command).await
     }

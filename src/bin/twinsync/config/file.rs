@@ -16,6 +16,7 @@ pub struct File {
     pub connections: Vec<ConnectionTable>,
     #[serde(default, rename = "trigger")]
     pub triggers: Vec<TriggerTable>,
+    pub webhooks: Option<Spanned<WebhooksTable>>,
 }
 
 /// `[node]`.
@@ -81,4 +82,14 @@ pub struct TriggerTable {
     pub jql: Spanned<String>,
     #[serde(default)]
     pub note: String,
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksTable {
+    pub secret_env: Option<Spanned<String>>,
+    pub secret_file: Option<Spanned<PathBuf>>,
+    /// Refused: a literal secret.
+    pub secret: Option<Spanned<toml::Value>>,
 }

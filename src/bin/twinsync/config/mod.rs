@@ -5,6 +5,7 @@
 mod file;
 mod locate;
 mod values;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use twinsync::trigger::Jql;
 pub use locate::ConfigError;
 use locate::Source;
 pub use values::Credential;
+pub use webhooks::{WebhookKind, WebhookSettings};
 
 /// Where the node key comes from.
 #[derive(Clone, Debug)]
@@ -46,6 +48,8 @@ pub struct Config {
     pub tracker: TrackerSettings,
     pub connections: Vec<ConnectionSettings>,
     pub triggers: Vec<TriggerSettings>,
+    /// `[webhooks]`, when Jira sends the node webhooks.
+    pub webhooks: Option<WebhookSettings>,
 }
 
 /// `[node]`, checked.
@@ -120,12 +124,17 @@ impl Config {
         let tracker = tracker(&src, base, raw.tracker)?;
         let connections = connections(&src, raw.connections)?;
         let triggers = triggers(&src, &connections, raw.triggers)?;
+        let webhooks = raw
+            .webhooks
+            .map(|w| webhooks::webhooks(&src, base, &node, &tracker, w))
+            .transpose()?;
         Ok(Config {
             path: path.to_owned(),
             node,
             tracker,
             connections,
             triggers,
+            webhooks,
         })
     }
 }
