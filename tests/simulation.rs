@@ -199,3 +199,24 @@ fn seed_33240_a_stale_replica_in_the_outbox_is_replaced() {
 fn seed_95724_a_stale_replica_in_the_outbox_is_replaced() {
     replay_remote(95724);
 }
+
+/// Node B could not reach node A for a moment (00:04:11); then what waited
+/// for A turned out to be in step and went nowhere, and B had nothing more
+/// to send: B never called A again, so its panel said A was unreachable
+/// (next try 00:04:17) for good while everything was synchronized. A cycle
+/// due to try again now calls the other node with an empty message.
+#[test]
+fn seed_21857_an_outage_ends_when_nothing_waits_for_the_other_node() {
+    replay_remote(21857);
+}
+
+/// A replica of DEV-3 still carrying comment c13 (deleted since) reached
+/// node A late and failed there (server error adding the comment); the
+/// sender had given up on that call and held DEV-3 in step, so nothing sent
+/// it again and A's error (next try 00:03:15) stayed for good. A node now
+/// asks the other node to send again a replica that failed there once its
+/// next try is due.
+#[test]
+fn seed_80431_a_replica_that_failed_here_is_asked_for_again_when_due() {
+    replay_remote(80431);
+}

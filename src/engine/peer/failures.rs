@@ -1,12 +1,13 @@
 //! Failures of a remote twin on this node: recording them (quarantine or
 //! backoff), leaving quarantined issues alone, and asking the other node to
 //! send one of its issues again (after a user decided about a deletion this
-//! node refused, or let a failed twin be tried again).
+//! node refused, or let a failed twin be tried again, or when a replica that
+//! failed here is due for another try).
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Issue, IssueId};
-use crate::store::{QueueItem, StoreTxn};
+use crate::store::{QueueItem, StoreTxn, TwinError};
 
 use super::acks::unsynced_key;
 use super::link::Link;
@@ -15,7 +16,7 @@ use super::wire::Body;
 use crate::engine::node::Node;
 use crate::engine::node::origin_of;
 use crate::engine::node::own_project;
-use crate::engine::sync::recovery::{Hold, Seen, edited, hold};
+use crate::engine::sync::recovery::{Hold, Seen, backoff, edited, hold};
 
 /// The note that asks for an issue again (a refusal of kind `Refused` that
 /// is temporary: a node of an earlier version records it and sends again).
@@ -110,6 +111,58 @@ impl Node {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Asks the other node to send again its issues whose replica failed
+    /// here and whose next try is due (`records` are the connection's
+    /// errors): the sender may never learn of such a failure (its call gave
+    /// up before the answer came, or the replica was an old one delivered
+    /// late) and then holds its issue in step. A failure of one of this
+    /// side's issues is left to the queue, which sends it again. The next
+    /// try of each one asked for moves on by its backoff, so that it is
+    /// asked for once per wait; applying what comes clears the failure.
+    pub(super) fn ask_again_when_due(
+        &self,
+        conn: &Connection,
+        records: &std::collections::HashMap<IssueId, TwinError>,
+    ) -> Result<()> {
+        let now = self.now();
+        let due: Vec<&TwinError> = records
+            .values()
+            .filter(|r| !r.is_refusal() && r.quarantine.is_none())
+            .filter(|r| r.next_try.is_some_and(|t| t <= now))
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut txn = self.txn()?;
+        let queued: std::collections::HashSet<IssueId> = txn
+            .queue(&conn.id, usize::MAX)?
+            .into_iter()
+            .map(|q| q.issue)
+            .collect();
+        for record in due {
+            // Only the twin of an issue of theirs (an issue of ours not yet
+            // under sync is recorded under a key of its own).
+            let Some(state) = txn.twin_by_remote(&conn.id, &record.issue)? else {
+                continue;
+            };
+            if state.local.as_ref().is_some_and(|l| queued.contains(&l.id)) {
+                continue; // our change goes again from the queue
+            }
+            tracing::info!(issue = %record.key, "asking the other node to send the issue again");
+            self.ask_resend_in(&mut *txn, conn, &record.issue)?;
+            let mut paced = record.clone();
+            let wait = backoff(
+                self.options().retry.seed,
+                &record.issue,
+                record.attempts,
+                None,
+            );
+            paced.next_try = Some(now + wait);
+            txn.put_error(&paced)?;
+        }
+        txn.commit()
     }
 
     /// Asks the other node to send its issue `theirs` again: the request

@@ -6,10 +6,16 @@
 //! failed attempt up to a cap ([`NodeOptions::peer_backoff`](crate::engine::NodeOptions::peer_backoff),
 //! on the node's clock); nothing for it fails meanwhile. Any answer ends the
 //! outage; a signed call from the other node brings the next try forward.
+//! A cycle that is due to try again but has nothing for the other node
+//! calls it with an empty message, so that an outage ends also when nothing
+//! waits for it (and the sync panel stops saying it cannot be reached).
 //! What is stored is also kept in memory, so an answer costs no store read.
 
 use std::time::Duration;
 
+use super::link::Link;
+use super::wire::Body;
+use crate::connection::Connection;
 use crate::engine::node::Node;
 use crate::error::{Error, Result};
 use crate::model::ConnectionId;
@@ -122,6 +128,22 @@ impl Node {
         }
         self.remember_outage(conn, stored);
         Ok(())
+    }
+
+    /// Tries again whether the other node of `conn` answers, when an outage
+    /// is on record and nothing this cycle sent ended it: it is called with
+    /// an empty message, which every node answers without doing anything.
+    /// An error of scope [`ErrorScope::Peer`](crate::error::ErrorScope::Peer)
+    /// when it still cannot be reached (the next try is pushed back).
+    pub(super) async fn probe_peer(&self, conn: &Connection, link: &Link) -> Result<()> {
+        if !link.peer_reachable || self.outage(&conn.id)?.is_none() {
+            return Ok(());
+        }
+        let nothing = Body::Messages {
+            items: Vec::new(),
+            upto: None,
+        };
+        self.exchange(conn, link, &nothing).await.map(|_| ())
     }
 
     /// Forgets what this node holds in memory about reaching the other node

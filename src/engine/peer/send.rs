@@ -152,6 +152,9 @@ impl Node {
         if !active {
             return Ok(report);
         }
+        // Replicas that failed here go again when due (asked for before the
+        // outbox is delivered).
+        self.ask_again_when_due(&conn, &polled_records)?;
         if reach {
             // What waits goes first, in order (an unexalate before the
             // replica of an issue exalated again).
@@ -242,6 +245,20 @@ impl Node {
                     }
                     self.record_remote_error(&conn, &issue, &e)?;
                     report.failed += 1;
+                }
+            }
+        }
+        if reach {
+            // Nothing went to the other node this cycle: an outage on record
+            // ends only when it answers a call.
+            match self.probe_peer(&conn, &link).await {
+                Ok(()) => {}
+                Err(e) if e.scope() == ErrorScope::Peer => reach = false,
+                Err(e) if e.scope() == ErrorScope::Connection => {
+                    return Err(self.remote_failure(&conn, e));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the other node answered an empty message with an error");
                 }
             }
         }
