@@ -4,7 +4,7 @@
 //! user id an initiating node sends counts for nothing.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use twinsync::connection::{EstablishToken, PROTOCOL_VERSION};
@@ -215,14 +215,26 @@ impl tracing::Subscriber for Capture {
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
+/// The one capture of this test binary, installed as the global subscriber
+/// the first time it is asked for. A global subscriber (unlike a scoped one)
+/// is seen by every thread, so a callsite another test registers at the same
+/// moment can never be cached as disabled. Other tests' events land here too;
+/// the checks below only look for this test's own.
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Arc<Capture>> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Arc::new(Capture::default());
+        tracing::subscriber::set_global_default(capture.clone())
+            .expect("no other global subscriber in this test binary");
+        capture
+    })
+}
+
 #[test]
 fn a_valid_token_sets_up_a_working_connection_and_never_shows() {
-    let capture = Arc::new(Capture::default());
+    let capture = capture();
     let rig = RemoteRig::new();
-    let (token, conn, refusal) = tracing::subscriber::with_default(capture.clone(), || {
-        // Another test's thread may have registered a callsite while this
-        // subscriber was being set up, caching it as disabled: look again.
-        tracing::callsite::rebuild_interest_cache();
+    let (token, conn, refusal) = {
         let token = issue(&rig, "DEV", Duration::from_secs(3600));
         let request = direct("DEV", Some(token.clone()));
         assert!(!format!("{request:?}").contains(token.as_str()));
@@ -233,7 +245,7 @@ fn a_valid_token_sets_up_a_working_connection_and_never_shows() {
         };
         let refusal = initiate(&rig, direct("DEV", Some(token.clone())).name("again")).unwrap_err();
         (token, conn, refusal)
-    });
+    };
     let logs = capture.0.lock().unwrap().clone();
     assert!(logs.contains("establish token issued"), "{logs}");
     assert!(logs.contains("connection established"), "{logs}");
