@@ -11,5 +11,7 @@
 //! The peer endpoint's routes (`POST /twinsync`) are
 //! [`transport::http::router`](crate::transport::http::router).
 
+#[cfg(feature = "console")]
+pub mod console;
 pub mod ops;
 pub mod webhook;
