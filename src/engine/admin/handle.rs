@@ -80,6 +80,19 @@ impl Admin<'_> {
     }
 
     /// The connection, once the caller's permission on each of its projects
+    /// on this node is checked: for applications that gate the node's own
+    /// operations (retry, Test Run, bulk exalate) on the engine's permission
+    /// checks, as the web console does.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection; `PermissionDenied` when the
+    /// caller may not administer it; the tracker's errors while checking.
+    pub async fn connection(&self, id: &ConnectionId) -> Result<Connection> {
+        self.permitted(id).await
+    }
+
+    /// The connection, once the caller's permission on each of its projects
     /// on this node is checked.
     pub(super) async fn permitted(&self, id: &ConnectionId) -> Result<Connection> {
         let conn = self.node.connection(id)?;
