@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::engine::node::Node;
@@ -16,7 +16,7 @@ use crate::model::{ConnectionId, InstanceUrl, NodeUrl};
 /// ```text
 /// peer https://b.example at https://sync.b.example unreachable since 2026-01-01T00:00:00Z (no node is reachable at https://sync.b.example), 3 messages waiting; next try at 2026-01-01T00:05:00Z
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PeerStatus {
     /// The other node's instance (unknown while the connection is pending).

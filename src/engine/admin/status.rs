@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::connection::Connection;
@@ -16,7 +16,7 @@ use crate::engine::node::Node;
 use crate::engine::sync::recovery::Recovery;
 
 /// The state of one issue under sync.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum IssueState {
@@ -123,7 +123,7 @@ impl fmt::Display for IssueState {
 }
 
 /// One issue of the panel: the issue, its twin and its state.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct IssueStatus {
     /// The issue that was exalated.
@@ -135,7 +135,7 @@ pub struct IssueStatus {
 }
 
 /// The sync panel of a connection; prints as a compact table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SyncPanel {
     /// The connection.

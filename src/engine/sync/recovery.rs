@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::connection::Connection;
@@ -101,7 +101,7 @@ pub(crate) fn action(kind: ErrorKind) -> &'static str {
 }
 
 /// What happens next to a twin whose last sync failed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "recovery", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Recovery {

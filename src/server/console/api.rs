@@ -16,7 +16,7 @@ use super::access::Caller;
 use super::ops::{self, TwinPage, TwinQuery};
 use super::{Action, Inner};
 use crate::connection::{Connection, ConnectionId};
-use crate::engine::{Initiated, PeerStatus, RuleHistory, RuleSpec, TestRunResult};
+use crate::engine::{Initiated, PeerStatus, RuleHistory, RuleSpec, SyncPanel, TestRunResult};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{TwinConflicts, TwinError};
 use crate::trigger::Trigger;
@@ -34,6 +34,7 @@ pub(super) fn routes() -> Router<Arc<Inner>> {
         .route("/api/v1/connections/{id}", get(connection).delete(delete))
         .route("/api/v1/connections/{id}/activate", post(activate))
         .route("/api/v1/connections/{id}/deactivate", post(deactivate))
+        .route("/api/v1/connections/{id}/panel", get(panel))
         .route("/api/v1/connections/{id}/twins", get(twins))
         .route("/api/v1/connections/{id}/errors", get(errors))
         .route("/api/v1/connections/{id}/conflicts", get(conflicts))
@@ -158,6 +159,11 @@ async fn connections(State(inner): Shared) -> Answer<Vec<Summary>> {
 
 async fn connection(State(inner): Shared, Path(id): Path<String>) -> Answer<Summary> {
     Ok(Json(Summary::of(&inner, &ops::connection_id(&id)?)?))
+}
+
+/// The whole sync panel, as `twinsync status --json` prints it.
+async fn panel(State(inner): Shared, Path(id): Path<String>) -> Answer<SyncPanel> {
+    Ok(Json(inner.node.status(&ops::connection_id(&id)?)?))
 }
 
 async fn twins(
