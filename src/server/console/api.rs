@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`: every operation of the console's pages, for
-//! scripts and alerting. Errors answer `{"error": {"kind", "message"}}` with
+//! scripts and alerting. Errors answer `{"error": {"kind", "message"}}` (the
+//! kind as `ErrorKind` serializes, e.g. `"NotFound"`) with
 //! a status that fits the kind.
 
 use std::sync::Arc;
@@ -38,7 +39,10 @@ pub(super) fn routes() -> Router<Arc<Inner>> {
         .route("/api/v1/connections/{id}/twins", get(twins))
         .route("/api/v1/connections/{id}/errors", get(errors))
         .route("/api/v1/connections/{id}/conflicts", get(conflicts))
-        .route("/api/v1/connections/{id}/twins/{key}/{action}", post(twin_action))
+        .route(
+            "/api/v1/connections/{id}/twins/{key}/{action}",
+            post(twin_action),
+        )
         .route(
             "/api/v1/connections/{id}/triggers",
             get(triggers).post(add_trigger),
@@ -96,7 +100,7 @@ pub(super) fn status_of(kind: ErrorKind) -> StatusCode {
 
 /// `{"error": {"kind", "message"}}` with the status that fits.
 pub(super) fn error_response(e: &Error) -> Response {
-    let body = json!({"error": {"kind": e.kind().as_str(), "message": e.to_string()}});
+    let body = json!({"error": {"kind": e.kind(), "message": e.to_string()}});
     (status_of(e.kind()), Json(body)).into_response()
 }
 
