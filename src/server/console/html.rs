@@ -12,9 +12,9 @@ use axum::routing::{get, post};
 use maud::Markup;
 
 use super::access::{CSRF_FIELD, form_field};
-use super::pages_tmp as pages;
+
 use super::session::{LOGIN_COOKIE, SESSION_COOKIE, Ticket, clear_cookie, cookie, set_cookie};
-use super::{CONSOLE_PATH, Inner, LOGIN_PATH};
+use super::{CONSOLE_PATH, Inner, LOGIN_PATH, pages};
 
 type Shared = State<Arc<Inner>>;
 
@@ -30,7 +30,7 @@ pub(super) fn open_routes() -> Router<Arc<Inner>> {
 
 /// The pages (gated by the caller).
 pub(super) fn routes() -> Router<Arc<Inner>> {
-    Router::new().route("/console/logout", post(logout))
+    super::views::routes().route("/console/logout", post(logout))
 }
 
 /// An HTML page with the console's security headers: no framing, no

@@ -4,63 +4,13 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
-
-use crate::connection::{Connection, ConnectionId};
-use crate::engine::{BulkEvent, Node};
+use super::pages::JobView as Job;
+use crate::connection::Connection;
+use crate::engine::Node;
 use crate::error::Result;
 
 /// How many jobs are remembered; the oldest finished ones go first.
 const KEPT: usize = 64;
-/// How many failures a job lists (all are counted).
-const FAILURES_LISTED: usize = 200;
-
-/// One failed issue of a job.
-#[derive(Clone, Debug, Serialize)]
-pub(super) struct JobFailure {
-    pub key: String,
-    pub error: String,
-}
-
-/// A job's progress, as the API reports it.
-#[derive(Clone, Debug, Serialize)]
-pub(super) struct Job {
-    pub id: String,
-    /// The connection's name.
-    pub connection: String,
-    pub connection_id: ConnectionId,
-    pub jql: String,
-    /// Who started it.
-    pub started_by: String,
-    pub done: bool,
-    pub total: Option<u64>,
-    pub synced: u64,
-    pub skipped: u64,
-    pub failed: u64,
-    pub failures: Vec<JobFailure>,
-    /// Why the whole job stopped, when it did.
-    pub error: Option<String>,
-}
-
-impl Job {
-    fn record(&mut self, event: &BulkEvent) {
-        match event {
-            BulkEvent::Started { total } => self.total = *total,
-            BulkEvent::Synced { .. } => self.synced += 1,
-            BulkEvent::Skipped { .. } => self.skipped += 1,
-            BulkEvent::Failed { key, error, .. } => {
-                self.failed += 1;
-                if self.failures.len() < FAILURES_LISTED {
-                    self.failures.push(JobFailure {
-                        key: key.to_string(),
-                        error: error.clone(),
-                    });
-                }
-            }
-        }
-    }
-}
-
 /// The console's jobs.
 #[derive(Debug, Default)]
 pub(super) struct Jobs {
@@ -72,21 +22,9 @@ impl Jobs {
     pub fn start(&self, node: &Node, conn: &Connection, jql: &str, by: &str) -> Result<String> {
         let mut id = [0u8; 12];
         crate::connection::fill_random(&mut id)?;
-        let job = Arc::new(Mutex::new(Job {
-            id: hex::encode(id),
-            connection: conn.name.clone(),
-            connection_id: conn.id.clone(),
-            jql: jql.to_owned(),
-            started_by: by.to_owned(),
-            done: false,
-            total: None,
-            synced: 0,
-            skipped: 0,
-            failed: 0,
-            failures: Vec::new(),
-            error: None,
-        }));
         let id = hex::encode(id);
+        let job = Arc::new(Mutex::new(Job::new(id.clone(), conn, jql)));
+        tracing::info!(connection = %conn.name, operator = %by, job = %id, "bulk exalate started");
         {
             let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
             if jobs.len() >= KEPT
@@ -116,7 +54,9 @@ impl Jobs {
     /// A job's progress.
     pub fn get(&self, id: &str) -> Option<Job> {
         let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        jobs.iter().map(|j| lock(j).clone()).find(|j| j.id == id)
+        jobs.iter()
+            .find(|j| lock(j).id == id)
+            .map(|j| lock(j).clone())
     }
 }
 

@@ -37,9 +37,9 @@ mod html;
 mod jobs;
 mod ops;
 pub mod pages;
-mod pages_tmp;
 mod role;
 mod session;
+mod views;
 
 use std::sync::Arc;
 use std::time::Duration;

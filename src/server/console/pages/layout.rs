@@ -148,8 +148,9 @@ pub(super) fn connection_url(id: &ConnectionId) -> String {
     format!("/console/connections/{}", encode(id.as_str()))
 }
 
-/// The sign-in page; `error` says why the last attempt failed.
-pub fn login(error: Option<&str>) -> Markup {
+/// The sign-in page; `error` says why the last attempt failed; `csrf` is the
+/// sign-in form's CSRF token (from its own cookie: there is no session yet).
+pub fn login(error: Option<&str>, csrf: &str) -> Markup {
     layout(
         None,
         "Sign in",
@@ -158,6 +159,7 @@ pub fn login(error: Option<&str>) -> Markup {
                 p.notice.bad role="alert" { (error) }
             }
             form method="post" action="/console/login" {
+                input type="hidden" name="csrf" value=(csrf);
                 label { "Name " input type="text" name="name" autocomplete="username" required autofocus; }
                 label { "Password " input type="password" name="password" autocomplete="current-password" required; }
                 button type="submit" { "Sign in" }

@@ -100,7 +100,7 @@ fn accept_offers_the_projects_and_says_what_failed() {
 
 #[test]
 fn sign_in_and_error_pages_say_what_went_wrong() {
-    let html = login(Some("Wrong name or password")).into_string();
+    let html = login(Some("Wrong name or password"), "tok").into_string();
     assert!(html.contains("Wrong name or password"));
     assert!(html.contains(r#"name="password""#));
     assert!(!html.contains("Sign out"), "nobody is signed in");
