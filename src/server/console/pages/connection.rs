@@ -12,6 +12,7 @@ use crate::connection::Connection;
 use crate::engine::{IssueState, IssueStatus, Recovery, RuleHistory, SyncPanel};
 use crate::model::IssueKey;
 use crate::plan::Winner;
+use crate::rules::RuleSetKind;
 use crate::server::console::Action;
 use crate::store::DeletionDecision;
 use crate::trigger::Trigger;
@@ -88,7 +89,7 @@ pub fn connection(ctx: &PageContext<'_>, view: &ConnectionView) -> Markup {
             (refused(ctx, conn, &panel.issues))
             (manage::triggers(ctx, conn, &view.triggers, view.trigger_error.as_ref()))
             (manage::tools(ctx, conn))
-            @if let Some(rules) = &view.rules {
+            @if let (Some(rules), RuleSetKind::Custom) = (&view.rules, conn.rules) {
                 (manage::rules(ctx, conn, rules, view.draft_error.as_ref()))
             }
             (manage::lifecycle(ctx, conn))

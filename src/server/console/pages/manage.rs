@@ -284,6 +284,7 @@ pub(super) fn lifecycle(ctx: &PageContext<'_>, conn: &Connection) -> Markup {
                 ConnectionStatus::Pending => {},
                 _ => (post_button(ctx, &format!("{url}/activate"), "Activate")),
             }
+            p { "Deleting stops the sync and forgets the connection on this node; it cannot be undone." }
             form method="post" action=(format!("{url}/delete")) {
                 (csrf_field(ctx))
                 label { input type="checkbox" name="unexalate" value="on"; " Also unexalate: unlink every twin (the issues stay)" }

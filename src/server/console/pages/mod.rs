@@ -4,8 +4,25 @@
 //! Every page of a signed-in operator takes a [`PageContext`]; each offers
 //! only the forms its operator's [`Role`] allows, and every form that posts
 //! carries the session's CSRF token in a hidden `csrf` field. Data from
-//! users, trackers and other nodes is always escaped. The routes the pages
-//! link and post to are listed in the console's module docs.
+//! users, trackers and other nodes is always escaped.
+//!
+//! The routes the pages link and post to (`{id}` is a connection id,
+//! `{key}` an issue key, `{tid}` a trigger's number):
+//!
+//! ```text
+//! GET  /console/login            POST /console/login (name, password)   POST /console/logout
+//! GET  /console                  GET  /console/connections/{id}?q=KEY&page=N
+//! POST /console/connections/{id}/activate | /deactivate | /delete (unexalate=on)
+//! POST /console/connections/{id}/twins/{key}/retry | /resolve | /confirm-deletion | /dismiss-deletion
+//! POST /console/connections/{id}/triggers (project, query, note, enabled=on)
+//! POST /console/connections/{id}/triggers/{tid} (query, note) | /enable | /disable | /remove
+//! GET  /console/connections/{id}/test-run?key=K
+//! POST /console/connections/{id}/rules/draft (spec) | /rules/publish | /rules/rollback (version)
+//! POST /console/connections/{id}/bulk (jql)      GET /console/jobs/{job} (JSON: /api/v1/jobs/{job})
+//! GET|POST /console/initiate (local_project, destination_url, destination_project,
+//!                             admin_access=yes|no, establish_token)
+//! GET|POST /console/accept (code, project)
+//! ```
 //!
 //! | page | function | view |
 //! |---|---|---|

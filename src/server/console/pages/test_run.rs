@@ -8,6 +8,7 @@ use super::layout::{connection_url, layout, value_text};
 use crate::connection::Connection;
 use crate::engine::{TestRunOutcome, TestRunResult};
 use crate::replica::FieldValue;
+use crate::server::console::Action;
 
 /// The result of a Test Run of `key` on `connection`
 /// (`GET /console/connections/{id}/test-run?key=K`), or why there is none
@@ -28,9 +29,11 @@ pub fn test_run(
                 Err(message) => p.notice.bad role="alert" { "No Test Run: " (message) },
                 Ok(run) => (report(run)),
             }
-            form method="get" action=(format!("{back}/test-run")) {
-                label { "Another issue key " input type="text" name="key" required value=(key); }
-                button type="submit" { "Test Run" }
+            @if ctx.role.may(Action::TestRun) {
+                form method="get" action=(format!("{back}/test-run")) {
+                    label { "Another issue key " input type="text" name="key" required value=(key); }
+                    button type="submit" { "Test Run" }
+                }
             }
         },
     )
@@ -57,6 +60,9 @@ fn report(run: &TestRunResult) -> Markup {
                 tr { th scope="row" { "Description" } td {
                     @if r.description.is_empty() { "(empty)" } @else { (value_text(&FieldValue::Rich(r.description.clone()))) }
                 } }
+                @for (name, value) in &r.fields {
+                    tr { th scope="row" { (name) } td { (value.to_string()) } }
+                }
                 tr { th scope="row" { "Comments" } td { (r.comments.len()) } }
                 tr { th scope="row" { "Attachments" } td {
                     (r.attachments.len())

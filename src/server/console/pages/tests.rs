@@ -364,4 +364,75 @@ fn test_run_shows_the_replica_and_the_plan() {
     assert!(failed.contains("No Test Run: issue SUP-9 does not exist"));
 }
 
+fn twin(n: usize) -> IssueStatus {
+    IssueStatus {
+        origin: IssueRef::new(lit::issue_id(format!("{n}")), lit::key(format!("SUP-{n}"))),
+        twin: Some(IssueRef::new(
+            lit::issue_id(format!("9{n}")),
+            lit::key(format!("DEV-{n}")),
+        )),
+        state: IssueState::Synchronized,
+    }
+}
+
+#[test]
+fn twins_are_paged_fifty_at_a_time_and_searched_by_key() {
+    let (rig, mut view) = fixture();
+    view.panel.issues = (1..=120).map(twin).collect();
+    view.page = 2;
+    let html = connection(&ctx(Role::Viewer), &view).into_string();
+    assert!(html.contains("120 twins · page 2 of 3"), "{html}");
+    assert!(html.contains(">SUP-51</a>") && html.contains(">SUP-100</a>"));
+    assert!(!html.contains(">SUP-50</a>") && !html.contains(">SUP-101</a>"));
+    let base = format!("/console/connections/{}", rig.conn.id);
+    assert!(html.contains(&format!(
+        r#"<a href="{base}?q=&amp;page=1">Previous page</a>"#
+    )));
+    assert!(html.contains(&format!(r#"<a href="{base}?q=&amp;page=3">Next page</a>"#)));
+
+    view.query = "sup-11".into();
+    view.page = 9;
+    let html = connection(&ctx(Role::Viewer), &view).into_string();
+    assert!(
+        html.contains("11 twins · page 1 of 1"),
+        "SUP-11 and SUP-110…119: {html}"
+    );
+    assert!(
+        html.contains(r#"value="sup-11""#),
+        "the search box keeps the query"
+    );
+    assert!(!html.contains(">SUP-12</a>"));
+    view.query = "DEV-7".into();
+    let html = connection(&ctx(Role::Viewer), &view).into_string();
+    assert!(
+        html.contains("11 twins"),
+        "by the twin's key too: DEV-7 and DEV-70…79"
+    );
+}
+
+#[test]
+fn a_remote_connection_says_whether_the_other_node_answers() {
+    let (_rig, mut view) = fixture();
+    view.panel.peer = Some(crate::engine::PeerStatus {
+        peer: Some(InstanceUrl::parse("https://b.example").expect("url")),
+        node: None,
+        calls: true,
+        unreachable_since: Some(time::macros::datetime!(2026-01-02 3:04:05 UTC)),
+        next_try: None,
+        attempts: 3,
+        cause: Some("no node is reachable at https://b.example".into()),
+        waiting: 3,
+    });
+    let html = connections(&ctx(Role::Viewer), std::slice::from_ref(&view.panel)).into_string();
+    let row = cells(&html);
+    assert_eq!(row[6], "3 waiting", "outbox");
+    assert_eq!(
+        row[9],
+        "not answering since 2026-01-02 03:04:05 UTC (no node is reachable at https://b.example)"
+    );
+    view.panel.peer.as_mut().expect("peer").unreachable_since = None;
+    let html = connections(&ctx(Role::Viewer), std::slice::from_ref(&view.panel)).into_string();
+    assert_eq!(cells(&html)[9], "answers");
+}
+
 mod setup;
