@@ -4,8 +4,11 @@ use serde_json::json;
 
 use super::*;
 use crate::model::{CommentId, InstanceUrl, UserId, UserRef, Visibility};
-use crate::replica::{MARKER_PROPERTY, Marker, rich_fingerprint};
+#[cfg(feature = "jira")]
+use crate::replica::rich_fingerprint;
+use crate::replica::{MARKER_PROPERTY, Marker};
 use crate::testkit::ids as lit;
+#[cfg(feature = "jira")]
 use crate::tracker::jira::markup::{adf_to_wiki, wiki_to_adf};
 
 fn origin() -> Origin {
@@ -131,6 +134,7 @@ fn plain_compose_then_strip_gives_the_body_back() {
     );
 }
 
+#[cfg(feature = "jira")]
 #[test]
 fn the_header_survives_the_data_center_wiki_round_trip() {
     for author in [

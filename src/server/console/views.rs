@@ -312,7 +312,7 @@ async fn twin_action(
     let (inner, caller) = (&*inner, &caller);
     on_connection(inner, caller, &id, |id| async move {
         let action = TwinAction::parse(&action)?;
-        ops::twin_action(&inner, &caller, &id, &key, action).await
+        ops::twin_action(inner, caller, &id, &key, action).await
     })
     .await
 }
@@ -410,7 +410,7 @@ async fn switch_trigger(
                     enabled: Some(action == "enable"),
                     ..Default::default()
                 };
-                let t = ops::edit_trigger(&inner, &caller, &id, tid, edit).await?;
+                let t = ops::edit_trigger(inner, caller, &id, tid, edit).await?;
                 Ok(format!("Trigger {} {}d.", t.id, action))
             }
             "remove" => {
