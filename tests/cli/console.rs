@@ -35,8 +35,7 @@ token_env = "CLI_TEST_JIRA_TOKEN"
 "#;
 
 /// A valid argon2 PHC hash (of "pw").
-const HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$kpWRLMB2zL64K8lAvgesIA$5Ef08egTzAxZVCGxXOfJLNWpA5q6byDBz/tUZa9L/9g";
+const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$kpWRLMB2zL64K8lAvgesIA$5Ef08egTzAxZVCGxXOfJLNWpA5q6byDBz/tUZa9L/9g";
 
 /// Runs `status` on a config of `body`; the error (exit code 3 checked) and
 /// the config's path.
@@ -72,10 +71,15 @@ fn a_console_token_written_in_the_config_is_refused_without_being_shown() {
         "{NODE}\n[console]\n\n[[console.token]]\nname = \"alerts\"\ntoken = \"s3cr3t-console-token-do-not-print\"\nrole = \"viewer\"\n"
     ));
     assert!(
-        err.contains(":16:9: key `console.token[1].token`: a secret is never written in the config file"),
+        err.contains(
+            ":16:9: key `console.token[1].token`: a secret is never written in the config file"
+        ),
         "{err}"
     );
-    assert!(err.contains("token_env"), "says what to write instead: {err}");
+    assert!(
+        err.contains("token_env"),
+        "says what to write instead: {err}"
+    );
     assert!(!err.contains("s3cr3t"), "the secret is not repeated: {err}");
 }
 
@@ -125,7 +129,9 @@ fn the_console_needs_the_node_to_listen() {
         "{body}\n[console]\n[[console.operator]]\nname = \"ada\"\npassword_hash = \"{HASH}\"\nrole = \"owner\"\n"
     ));
     assert!(
-        err.contains(":11:1: key `console`: the console is served by the node: [console] needs node.listen"),
+        err.contains(
+            ":11:1: key `console`: the console is served by the node: [console] needs node.listen"
+        ),
         "{err}"
     );
 }
@@ -277,7 +283,9 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
 
 /// The value of the `csrf` field of the sign-in form.
 fn csrf_field(html: &str) -> String {
-    let at = html.find("name=\"csrf\"").expect("the form has a csrf field");
+    let at = html
+        .find("name=\"csrf\"")
+        .expect("the form has a csrf field");
     let start = html[..at].rfind('<').unwrap();
     let end = at + html[at..].find('>').unwrap();
     after(&html[start..end], "value=\"", &['"']).to_owned()
@@ -433,7 +441,10 @@ role = "viewer"
         .block_on(sign_in(&console, "ada", "correct horse"))
         .expect("ada signs in");
     let who = runtime.block_on(me(&base, reqwest::header::COOKIE, &session));
-    assert_eq!((who["name"].as_str(), who["role"].as_str()), (Some("ada"), Some("owner")));
+    assert_eq!(
+        (who["name"].as_str(), who["role"].as_str()),
+        (Some("ada"), Some("owner"))
+    );
     assert_eq!(
         runtime.block_on(sign_in(&console, "ada", "wrong horse")),
         Err(401)
@@ -448,13 +459,26 @@ role = "viewer"
 
     // The admin commands go through the running node.
     let out = ok(&["status"]);
-    assert!(out.starts_with("connection SUP_to_DEV (local: SUP ↔ DEV) — active"), "{out}");
+    assert!(
+        out.starts_with("connection SUP_to_DEV (local: SUP ↔ DEV) — active"),
+        "{out}"
+    );
     assert!(out.contains("issues under sync: 1"), "{out}");
     assert!(out.contains("SUP-1 ⇄ DEV-1"), "{out}");
     let panels: serde_json::Value = serde_json::from_str(&ok(&["status", "--json"])).unwrap();
     assert_eq!(panels[0]["connection"]["name"], "SUP_to_DEV");
     assert_eq!(panels[0]["twins"], 1);
     assert_eq!(ok(&["errors"]).trim(), "no errors");
+    let out = ok(&["test-run", "SUP-2"]);
+    assert!(
+        out.starts_with("test run of SUP-2 (not under sync yet)\n  "),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"summary\": \"VPN drops\""),
+        "the replica: {out}"
+    );
+    assert!(out.ends_with("(nothing was written)\n"), "{out}");
     let out = ok(&["retry", "SUP-1"]);
     assert!(out.contains("Retried SUP-1"), "{out}");
     let out = ok(&[
@@ -477,7 +501,10 @@ role = "viewer"
         "SUP_to_DEV: trigger 1 on SUP (enabled): labels = escalate — while serving"
     );
     let out = ok(&["connection", "list"]);
-    assert!(out.starts_with("SUP_to_DEV (local: SUP ↔ DEV) — active   id "), "{out}");
+    assert!(
+        out.starts_with("SUP_to_DEV (local: SUP ↔ DEV) — active   id "),
+        "{out}"
+    );
 
     // What needs the state file is still refused, saying what works instead.
     let output = run(&config, &["exalate", "SUP-2"], &env);
@@ -485,14 +512,21 @@ role = "viewer"
     assert_eq!(output.status.code(), Some(4), "{err}");
     let pid = serve.child.id();
     assert!(
-        err.contains(&format!("is in use by another twinsync node (process {pid} holds")),
+        err.contains(&format!(
+            "is in use by another twinsync node (process {pid} holds"
+        )),
         "{err}"
     );
     assert!(
-        err.contains("`twinsync exalate` needs the state file: stop serve, run it, start serve again"),
+        err.contains(
+            "`twinsync exalate` needs the state file: stop serve, run it, start serve again"
+        ),
         "{err}"
     );
-    assert!(err.contains(&format!("or use the console at {console}")), "{err}");
+    assert!(
+        err.contains(&format!("or use the console at {console}")),
+        "{err}"
+    );
     assert!(
         err.contains("these commands work through it: status, errors, retry"),
         "{err}"
@@ -549,6 +583,44 @@ fn a_command_while_a_serve_that_left_no_file_runs_is_refused_as_before() {
     assert_eq!(output.status.code(), Some(4), "{err}");
     assert!(err.contains("is in use by another twinsync node"), "{err}");
     assert!(err.contains("no listening `serve` answers for it"), "{err}");
+    serve.terminate();
+    drop(jira);
+}
+
+#[test]
+fn without_a_console_table_admin_commands_still_go_through_serve() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let jira = runtime.block_on(JiraEmulator::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("twinsync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\nstate = \"node.db\"\nlisten = \"127.0.0.1:0\"\nplain_http_on_loopback = true\n\n\
+             [tracker]\nkind = \"jira-cloud\"\nurl = \"{url}\"\nuser = \"{user}\"\n\
+             token_env = \"{TOKEN_VAR}\"\n\n[[connection]]\nname = \"SUP_to_DEV\"\n\
+             project = \"SUP\"\nother_project = \"DEV\"\n",
+            url = jira.base_url(),
+            user = emulator::EMAIL,
+        ),
+    )
+    .unwrap();
+    let env = [(TOKEN_VAR, emulator::API_TOKEN)];
+    let mut command = twinsync();
+    command.arg("--config").arg(&config).arg("serve");
+    command.env(TOKEN_VAR, emulator::API_TOKEN);
+    let mut serve = Proc::spawn(command);
+    let line = serve.wait_line("  health ");
+    assert!(!line.contains("console"), "no console to announce: {line}");
+    let output = run(&config, &["connection", "deactivate", "SUP_to_DEV"], &env);
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{err}");
+    assert_eq!(out.trim(), "SUP_to_DEV (local: SUP ↔ DEV) — deactivated");
+    let output = run(&config, &["unexalate", "SUP-1"], &env);
+    let (_, err) = texts(&output);
+    assert_eq!(output.status.code(), Some(4), "{err}");
+    assert!(err.contains("these commands work through it"), "{err}");
+    assert!(!err.contains("console at"), "no console to point at: {err}");
     serve.terminate();
     drop(jira);
 }

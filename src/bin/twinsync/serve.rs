@@ -122,9 +122,8 @@ impl LocalApiFile {
         }
         let mut file = options.open(&path)?;
         let guard = LocalApiFile(path);
-        let text = zeroize::Zeroizing::new(
-            serde_json::json!({ "url": url, "token": token }).to_string(),
-        );
+        let text =
+            zeroize::Zeroizing::new(serde_json::json!({ "url": url, "token": token }).to_string());
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         Ok(guard)

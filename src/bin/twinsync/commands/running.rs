@@ -38,6 +38,8 @@ pub struct Beside {
     roots: Vec<PathBuf>,
     config_path: PathBuf,
     config_connections: Vec<String>,
+    /// Whether operators of the config can sign in to the console.
+    console: bool,
 }
 
 impl Beside {
@@ -52,6 +54,7 @@ impl Beside {
             roots,
             config_path: config.path.clone(),
             config_connections: config.connections.iter().map(|c| c.name.clone()).collect(),
+            console: config.console.as_ref().is_some_and(|c| c.enabled),
         }
     }
 
@@ -63,8 +66,10 @@ impl Beside {
             return api.run(&self, command).await;
         };
         let instead = match self.read() {
-            Ok(found) => format!(", or use the console at {}", console_url(&found.url)),
-            Err(_) => String::new(),
+            Ok(found) if self.console => {
+                format!(", or use the console at {}", console_url(&found.url))
+            }
+            _ => String::new(),
         };
         Err(Failure::new(
             IN_USE,
@@ -242,7 +247,9 @@ impl Api {
             return serde_json::from_str(&text).map_err(|e| {
                 Failure::new(
                     FAILED,
-                    format!("the running serve answered {path} with JSON this command cannot read: {e}"),
+                    format!(
+                        "the running serve answered {path} with JSON this command cannot read: {e}"
+                    ),
                 )
             });
         }
@@ -383,8 +390,9 @@ impl Api {
             }
             TriggerCommand::List { connection } => {
                 for c in self.selected(connection.as_deref()).await? {
-                    let triggers: Vec<Trigger> =
-                        self.get(&["connections", c.id.as_str(), "triggers"]).await?;
+                    let triggers: Vec<Trigger> = self
+                        .get(&["connections", c.id.as_str(), "triggers"])
+                        .await?;
                     if triggers.is_empty() {
                         println!("{}: no triggers", c.name);
                     }

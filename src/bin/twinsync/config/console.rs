@@ -123,7 +123,10 @@ pub(super) fn console(
         if operators.iter().any(|x| x.name == o.name) {
             return Err(src.error_at(
                 Some(span),
-                format!("a second console operator named {:?}; names are unique", o.name),
+                format!(
+                    "a second console operator named {:?}; names are unique",
+                    o.name
+                ),
             ));
         }
         operators.push(o);
@@ -204,7 +207,10 @@ fn role(src: &Source<'_>, role: &Spanned<String>) -> Result<Role, ConfigError> {
     })
 }
 
-fn acts_as(src: &Source<'_>, user: Option<&Spanned<String>>) -> Result<Option<UserId>, ConfigError> {
+fn acts_as(
+    src: &Source<'_>,
+    user: Option<&Spanned<String>>,
+) -> Result<Option<UserId>, ConfigError> {
     user.map(|u| {
         UserId::new(u.get_ref().trim()).map_err(|e| {
             src.error_at(
