@@ -4,6 +4,7 @@
 
 mod admin;
 mod config_errors;
+mod console;
 mod node;
 mod remote;
 mod webhooks;

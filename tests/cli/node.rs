@@ -239,9 +239,10 @@ other_project = "DEV"
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
 
-    // A second node on the same state file is refused, naming the holder.
+    // A second node on the same state file is refused, naming the holder
+    // (admin commands the running node cannot do for it too).
     let pid = serving.child.id();
-    for args in [&["serve"][..], &["status"][..]] {
+    for args in [&["serve"][..], &["exalate", "SUP-3"][..]] {
         let output = run(&config, args, &env);
         let (_, err) = texts(&output);
         assert_eq!(output.status.code(), Some(4), "{err}");

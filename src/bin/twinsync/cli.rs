@@ -14,9 +14,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// connections and triggers of the file are set up when a command starts;
 /// `serve` then keeps them in step until stopped.
 ///
-/// Admin commands open the node's state file themselves, so they are refused
-/// while `serve` runs on it (the message names the process): stop `serve`,
-/// run them, start it again.
+/// Admin commands open the node's state file themselves. While `serve` runs
+/// on it (and listens), status, errors, retry, resolve, test-run, trigger
+/// and connection list|show|activate|deactivate|delete go through the
+/// running node instead; the others are refused (exit code 4, naming the
+/// process): stop `serve`, run them, start it again, or use the console.
 ///
 /// Exit codes: 0 done; 1 the operation failed (Jira, the other node, or
 /// the engine refused it; the message says why); 2 bad command line; 3 bad
@@ -127,6 +129,29 @@ pub enum Command {
     /// JQL, events, and where the secret is, never the secret); with an
     /// OAuth 2.0 token `serve` registers the app's webhook itself.
     Webhooks,
+    /// The web console: tools for its `[console]` table.
+    #[command(subcommand)]
+    Console(ConsoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsoleCommand {
+    /// Reads a password (one line) from standard input and prints its
+    /// argon2 hash, for an operator of the web console.
+    ///
+    /// Put the hash in the config file, in the operator's table (a hash is
+    /// not a secret; password_hash_env or password_hash_file work too):
+    ///
+    ///     [console]
+    ///     [[console.operator]]
+    ///     name = "ada"
+    ///     password_hash = "$argon2id$v=19$…"
+    ///     role = "owner"    # or "collaborator", "viewer"
+    ///
+    /// `twinsync serve` then lets ada sign in at <the node's URL>/console.
+    /// Example: printf '%s\n' 'correct horse' | twinsync console hash-password
+    #[command(verbatim_doc_comment)]
+    HashPassword,
 }
 
 /// Options of `serve`.

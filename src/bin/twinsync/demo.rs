@@ -12,6 +12,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use twinsync::MemoryTracker;
 use twinsync::engine::{LocalConnectionOptions, Node, NodeOptions};
 use twinsync::model::{ConnectionId, IssueKey, ProjectKey, UserId, UserRef};
+use twinsync::server::console::{Console, Operator, Role, hash_password};
 use twinsync::server::webhook::{JIRA_WEBHOOK_PATH, WebhookConfig, WebhookReceiver, WebhookSecret};
 use twinsync::store::SqliteStore;
 use twinsync::tracker::jira::JiraCloud;
@@ -21,10 +22,15 @@ use twinsync::transport::http::{HttpServer, ServerTls};
 use twinsync::trigger::TriggerSpec;
 
 use crate::failure::{FAILED, Failure, Outcome};
-use crate::serve::{metrics_url, routes, spawn_upkeep, stop_signal, summary};
+use crate::serve::{
+    console_url, metrics_url, random_hex, routes, spawn_upkeep, stop_signal, summary,
+};
 
 /// How long the script waits for one step to sync before it gives up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The demo console's one operator (an owner).
+const DEMO_OPERATOR: &str = "admin";
 
 /// How often the demo node polls: webhooks wake it sooner.
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
@@ -62,12 +68,35 @@ pub async fn demo(duration: Option<Duration>, metrics: PrometheusHandle) -> Outc
             .secret(secret.as_str())
             .jql("project in (SUP, DEV)"),
     );
-    let served = server.serve_router(routes(&node, metrics.clone(), Some(&receiver)))?;
+    // The console, with one owner who signs in with a password made for
+    // this run. The password is printed on purpose: it is a throwaway for a
+    // console on loopback that lives as long as this demo, and a newcomer
+    // must be able to sign in without reading anything.
+    let password = random_hex(8, "the demo console's password")?;
+    let console = Console::builder(node.clone())
+        .operator(Operator::new(
+            DEMO_OPERATOR,
+            &hash_password(&password)?,
+            Role::Owner,
+            me.id.clone(),
+        )?)
+        .build()?;
+    let served = server.serve_router(routes(
+        &node,
+        metrics.clone(),
+        Some(&receiver),
+        Some(&console),
+    ))?;
     let upkeep = spawn_upkeep(&metrics);
     println!(
         "node on {base}: the emulator's admin webhook posts to {base}{JIRA_WEBHOOK_PATH}; \
          metrics at {}",
         metrics_url(&base)
+    );
+    println!(
+        "console: {} — sign in as {DEMO_OPERATOR} with password {}",
+        console_url(&base),
+        password.as_str()
     );
     let admin = node.admin(&me.id);
     let conn = admin

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use cli::{Cli, Command, LogFormat};
+use cli::{Cli, Command, ConsoleCommand, LogFormat};
 use config::Config;
 use failure::Outcome;
 
@@ -61,12 +61,20 @@ async fn run(cli: Cli) -> Outcome {
     {
         return demo::demo(args.demo_duration, metrics).await;
     }
+    if let Command::Console(ConsoleCommand::HashPassword) = &cli.command {
+        return commands::console::hash_password();
+    }
     let config = Config::load(&cli.config)?;
-    let opened = setup::open(config, metrics.is_some()).await?;
     if let Some(metrics) = metrics {
-        serve::serve(opened, metrics).await
-    } else {
-        commands::run(&opened, cli.command).await
+        let opened = setup::open(config, true).await?;
+        return serve::serve(opened, metrics).await;
+    }
+    // While `serve` holds the state file, the admin commands go through it.
+    let beside = commands::running::Beside::of(&config);
+    match setup::open(config, false).await {
+        Ok(opened) => commands::run(&opened, cli.command).await,
+        Err(refused) if refused.code == failure::IN_USE => beside.run(cli.command, refused).await,
+        Err(failure) => Err(failure),
     }
 }
 

@@ -229,7 +229,12 @@ async fn apply_config(opened: &Opened) -> Outcome {
 
 /// The connection named (by name or id) or, when none is named, the only one.
 pub fn connection(node: &Node, named: Option<&str>) -> Outcome<Connection> {
-    let mut all = node.connections()?;
+    pick(node.connections()?, named)
+}
+
+/// The connection of `all` named (by name or id) or, when none is named,
+/// the only one.
+pub fn pick(mut all: Vec<Connection>, named: Option<&str>) -> Outcome<Connection> {
     match named {
         Some(name) => all
             .into_iter()

@@ -1,7 +1,10 @@
-//! The subcommands that work on the state file (all but `serve`).
+//! The subcommands that work on the state file (all but `serve`), or
+//! through the running `serve` while it holds the file.
 
 mod connection;
+pub mod console;
 mod issues;
+pub mod running;
 mod status;
 mod trigger;
 
@@ -13,7 +16,7 @@ use crate::setup::Opened;
 /// Runs `command` on the opened node.
 pub async fn run(opened: &Opened, command: Command) -> Outcome {
     match command {
-        Command::Serve(_) => Ok(()),
+        Command::Serve(_) | Command::Console(_) => Ok(()),
         Command::Connection(c) => connection::run(opened, c).await,
         Command::Trigger(t) => trigger::run(opened, t).await,
         Command::Exalate(a) => issues::exalate(opened, a).await,

@@ -1,5 +1,7 @@
 //! `twinsync status` and `twinsync errors`: the sync panel.
 
+use twinsync::engine::SyncPanel;
+
 use crate::failure::{FAILED, Failure, Outcome};
 use crate::setup::{self, Opened};
 
@@ -9,8 +11,13 @@ pub fn status(opened: &Opened, connection: Option<&str>, json: bool) -> Outcome 
         .iter()
         .map(|id| node.status(id))
         .collect::<Result<Vec<_>, _>>()?;
+    print_status(&panels, json)
+}
+
+/// `panels` as tables, or as a JSON array.
+pub fn print_status(panels: &[SyncPanel], json: bool) -> Outcome {
     if json {
-        let text = serde_json::to_string_pretty(&panels)
+        let text = serde_json::to_string_pretty(panels)
             .map_err(|e| Failure::new(FAILED, format!("cannot write the status as JSON: {e}")))?;
         println!("{text}");
     } else if panels.is_empty() {
@@ -25,9 +32,18 @@ pub fn status(opened: &Opened, connection: Option<&str>, json: bool) -> Outcome 
 
 pub fn errors(opened: &Opened, connection: Option<&str>) -> Outcome {
     let node = &opened.node;
+    let panels = setup::connections(node, connection)?
+        .iter()
+        .map(|id| node.status(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    print_errors(&panels);
+    Ok(())
+}
+
+/// The errors and refused deletions of `panels`, one line each.
+pub fn print_errors(panels: &[SyncPanel]) {
     let mut any = false;
-    for id in setup::connections(node, connection)? {
-        let panel = node.status(&id)?;
+    for panel in panels {
         for e in &panel.errors {
             any = true;
             let what = if e.is_refusal() {
@@ -50,5 +66,4 @@ pub fn errors(opened: &Opened, connection: Option<&str>) -> Outcome {
     if !any {
         println!("no errors");
     }
-    Ok(())
 }

@@ -17,6 +17,7 @@ pub struct File {
     #[serde(default, rename = "trigger")]
     pub triggers: Vec<TriggerTable>,
     pub webhooks: Option<Spanned<WebhooksTable>>,
+    pub console: Option<Spanned<ConsoleTable>>,
 }
 
 /// `[node]`.
@@ -92,4 +93,44 @@ pub struct WebhooksTable {
     pub secret_file: Option<Spanned<PathBuf>>,
     /// Refused: a literal secret.
     pub secret: Option<Spanned<toml::Value>>,
+}
+
+/// `[console]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleTable {
+    pub enabled: Option<bool>,
+    pub session_key_file: Option<Spanned<PathBuf>>,
+    pub secure_cookies: Option<bool>,
+    #[serde(default, rename = "operator")]
+    pub operators: Vec<Spanned<OperatorTable>>,
+    #[serde(default, rename = "token")]
+    pub tokens: Vec<Spanned<TokenTable>>,
+}
+
+/// `[[console.operator]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorTable {
+    pub name: Spanned<String>,
+    pub password_hash: Option<Spanned<String>>,
+    pub password_hash_env: Option<Spanned<String>>,
+    pub password_hash_file: Option<Spanned<PathBuf>>,
+    /// Refused: a literal password.
+    pub password: Option<Spanned<toml::Value>>,
+    pub role: Spanned<String>,
+    pub acts_as: Option<Spanned<String>>,
+}
+
+/// `[[console.token]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenTable {
+    pub name: Spanned<String>,
+    pub token_env: Option<Spanned<String>>,
+    pub token_file: Option<Spanned<PathBuf>>,
+    /// Refused: a literal token.
+    pub token: Option<Spanned<toml::Value>>,
+    pub role: Spanned<String>,
+    pub acts_as: Option<Spanned<String>>,
 }

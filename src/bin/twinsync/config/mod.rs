@@ -2,6 +2,7 @@
 //! the file, the line and the key. Credentials come from environment
 //! variables or files named in it, never from the file itself.
 
+mod console;
 mod file;
 mod locate;
 mod values;
@@ -15,6 +16,7 @@ use toml::Spanned;
 use twinsync::model::{NodeUrl, ProjectKey};
 use twinsync::trigger::Jql;
 
+pub use console::ConsoleSettings;
 pub use locate::ConfigError;
 use locate::Source;
 pub use values::Credential;
@@ -50,6 +52,8 @@ pub struct Config {
     pub triggers: Vec<TriggerSettings>,
     /// `[webhooks]`, when Jira sends the node webhooks.
     pub webhooks: Option<WebhookSettings>,
+    /// `[console]`, when the web console signs operators and tokens in.
+    pub console: Option<ConsoleSettings>,
 }
 
 /// `[node]`, checked.
@@ -128,6 +132,10 @@ impl Config {
             .webhooks
             .map(|w| webhooks::webhooks(&src, base, &node, &tracker, w))
             .transpose()?;
+        let console = raw
+            .console
+            .map(|c| console::console(&src, base, &node, c))
+            .transpose()?;
         Ok(Config {
             path: path.to_owned(),
             node,
@@ -135,6 +143,7 @@ impl Config {
             connections,
             triggers,
             webhooks,
+            console,
         })
     }
 }
