@@ -275,3 +275,80 @@ fn a_test_run_and_a_bulk_exalate_from_the_pages() {
         rig.conn.status
     );
 }
+
+#[test]
+fn an_owner_confirms_refused_deletions_publishes_rules_and_deletes_the_connection() {
+    use twinsync::engine::RuleSpec;
+    use twinsync::tracker::Tracker;
+
+    // SUP-1 with ten comments, synced; eight deleted in SUP: the guard
+    // refuses to delete them in DEV.
+    let rig = LocalRig::new();
+    let sup = rig.user().create("SUP", "Bug", "x");
+    for i in 0..10 {
+        rig.user().comment(&sup.key, &format!("c{i}"));
+    }
+    block_on(rig.node.exalate(&rig.conn.id, &lit::key("SUP-1"))).unwrap();
+    rig.advance(10);
+    let sup = rig.issue("SUP-1");
+    for c in &sup.comments[2..] {
+        block_on(rig.human.delete_comment(&sup.id, &c.id)).unwrap();
+    }
+    rig.sync();
+    assert_eq!(rig.issue("DEV-1").comments.len(), 10, "refused");
+
+    let mut browser = Browser::open(&rig, Role::Owner);
+    browser.sign_in(PASSWORD);
+    let url = format!("/console/connections/{}", rig.conn.id);
+    let page = browser.get(&url);
+    assert!(page.body.contains("Confirm"), "{}", page.body);
+    let csrf = hidden_csrf(&page.body);
+    let confirmed = browser.post(
+        &format!("{url}/twins/DEV-1/confirm-deletion"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(confirmed.status, 303);
+    assert!(browser.follow(confirmed).body.contains("Confirmed"));
+    rig.sync();
+    assert_eq!(
+        rig.issue("DEV-1").comments.len(),
+        2,
+        "deleted once confirmed"
+    );
+
+    // Rule versions of a custom connection: a bad draft is kept in place,
+    // a good one is saved and published.
+    block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).unwrap();
+    let bad = browser.post(
+        &format!("{url}/rules/draft"),
+        &[("csrf", &csrf), ("spec", "{not json")],
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("{not json"), "{}", bad.body);
+    let spec = serde_json::to_string(&RuleSpec::default().with_labels()).unwrap();
+    let saved = browser.post(
+        &format!("{url}/rules/draft"),
+        &[("csrf", &csrf), ("spec", &spec)],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let published = browser.post(&format!("{url}/rules/publish"), &[("csrf", &csrf)]);
+    assert!(
+        browser
+            .follow(published)
+            .body
+            .contains("Published rule version 1")
+    );
+    assert_eq!(rig.node.rule_history(&rig.conn.id).unwrap().active, Some(1));
+
+    // Delete, unexalating: both issues stay, their markers go.
+    let deleted = browser.post(
+        &format!("{url}/delete"),
+        &[("csrf", &csrf), ("unexalate", "on")],
+    );
+    assert_eq!(deleted.location.as_deref(), Some("/console"));
+    let home = browser.follow(deleted);
+    assert!(home.body.contains("unexalated"), "{}", home.body);
+    assert!(rig.node.connections().unwrap().is_empty());
+    let dev = block_on(rig.tracker.issue_by_key(&lit::key("DEV-1"))).unwrap();
+    assert_eq!(dev.summary, "x", "the twin stays");
+}
