@@ -612,6 +612,18 @@ fn without_a_console_table_admin_commands_still_go_through_serve() {
     let mut serve = Proc::spawn(command);
     let line = serve.wait_line("  health ");
     assert!(!line.contains("console"), "no console to announce: {line}");
+    // No pages either: the console is off for people.
+    let base = after(&line, "  health ", &[' ', ','])
+        .trim_end_matches("/healthz")
+        .to_owned();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        reqwest::get(format!("{base}/console/login"))
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status.as_u16(), 404, "{base}");
     let output = run(&config, &["connection", "deactivate", "SUP_to_DEV"], &env);
     let (out, err) = texts(&output);
     assert!(output.status.success(), "{err}");

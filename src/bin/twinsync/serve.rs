@@ -73,8 +73,9 @@ pub fn random_hex(bytes: usize, what: &str) -> Outcome<zeroize::Zeroizing<String
 }
 
 /// The console of `serve`: the local admin token (an owner acting as the
-/// integration user) always; the operators and tokens of `[console]` when
-/// it is enabled.
+/// integration user) always; the operators and tokens of `[console]`, and
+/// the pages, when it is enabled (else only the JSON API, for the local
+/// token: the console is off for people).
 fn console(
     node: &Node,
     admin: &UserId,
@@ -98,6 +99,8 @@ fn console(
             builder = builder.session_key(key.clone());
         }
         builder = builder.secure_cookies(settings.secure_cookies);
+    } else {
+        builder = builder.pages(false);
     }
     Ok(builder.build()?)
 }

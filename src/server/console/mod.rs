@@ -80,6 +80,7 @@ struct Inner {
     key: SessionKey,
     secure: bool,
     ttl: Duration,
+    pages: bool,
     jobs: jobs::Jobs,
     /// Sessions signed out before they expired: their CSRF tokens, with
     /// their expiry (unix seconds).
@@ -95,6 +96,7 @@ pub struct ConsoleBuilder {
     key: Option<SessionKey>,
     secure: bool,
     ttl: Duration,
+    pages: bool,
 }
 
 impl Console {
@@ -107,23 +109,32 @@ impl Console {
             key: None,
             secure: true,
             ttl: DEFAULT_SESSION_TTL,
+            pages: true,
         }
     }
 
     /// The console's routes: `/` (to the console), `/console/…` and
     /// `/api/v1/…`. Every route but the sign-in page refuses anonymous
     /// requests.
+    ///
+    /// With [`pages(false)`](ConsoleBuilder::pages), only the JSON API: no
+    /// page, no sign-in form, no `/`.
     pub fn router(&self) -> Router {
-        let gated =
-            html::routes()
-                .merge(api::routes())
-                .route_layer(axum::middleware::from_fn_with_state(
-                    self.inner.clone(),
-                    access::gate,
-                ));
-        gated
-            .merge(html::open_routes())
-            .with_state(self.inner.clone())
+        let gated = if self.inner.pages {
+            html::routes().merge(api::routes())
+        } else {
+            api::routes()
+        };
+        let gated = gated.route_layer(axum::middleware::from_fn_with_state(
+            self.inner.clone(),
+            access::gate,
+        ));
+        let router = if self.inner.pages {
+            gated.merge(html::open_routes())
+        } else {
+            gated
+        };
+        router.with_state(self.inner.clone())
     }
 }
 
@@ -153,6 +164,13 @@ impl ConsoleBuilder {
     /// console reached over plain HTTP elsewhere (not advised).
     pub fn secure_cookies(mut self, secure: bool) -> Self {
         self.secure = secure;
+        self
+    }
+
+    /// Whether the console serves its pages (on unless set); off, only the
+    /// JSON API answers, for tokens: the console is turned off for people.
+    pub fn pages(mut self, pages: bool) -> Self {
+        self.pages = pages;
         self
     }
 
@@ -204,6 +222,7 @@ impl ConsoleBuilder {
                 key,
                 secure: self.secure,
                 ttl: self.ttl,
+                pages: self.pages,
                 jobs: jobs::Jobs::default(),
                 revoked: Default::default(),
             }),
