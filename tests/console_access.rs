@@ -492,6 +492,9 @@ impl Site {
     }
 }
 
+/// A form's fields.
+type Fields<'a> = Vec<(&'a str, &'a str)>;
+
 /// The value of the hidden `csrf` input of a page's form.
 fn hidden_csrf(html: &str) -> Option<String> {
     html.split("<input").skip(1).find_map(|tag| {
@@ -811,7 +814,7 @@ async fn signing_in_needs_the_forms_own_token_and_the_right_password() {
         cookie: Some(cookie.to_owned()),
         ..As::default()
     };
-    let refusals: Vec<(&str, As, Vec<(&str, &str)>)> = vec![
+    let refusals: Vec<(&str, As, Fields)> = vec![
         ("no csrf field", with(&cookie), vec![ada, password]),
         (
             "no form cookie",

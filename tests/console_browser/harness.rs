@@ -69,9 +69,9 @@ fn find(candidates: &[Option<PathBuf>], name: Option<&str>) -> Option<PathBuf> {
             .map(|path| {
                 std::env::split_paths(&path)
                     .map(|dir| dir.join(name))
-                    .collect()
+                    .collect::<Vec<_>>()
             })
-            .unwrap_or_else(Vec::new)
+            .unwrap_or_default()
     });
     candidates
         .iter()
