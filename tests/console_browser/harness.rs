@@ -7,10 +7,10 @@
 //! a test panics) kills its chromedriver, and Chromium, which talks to it
 //! over a pipe, ends with it.
 //!
-//! chromedriver is looked for in `$CHROMEDRIVER`, `/usr/bin/chromedriver`,
-//! then `PATH`; Chromium in `$CHROME`, then `/usr/bin/chromium`. When either
-//! is missing the test fails (it never passes without a browser) and says how
-//! to install them.
+//! chromedriver is `$CHROMEDRIVER` when set, else `/usr/bin/chromedriver`,
+//! else found on `PATH`; Chromium is `$CHROME` when set, else
+//! `/usr/bin/chromium`. When either is missing the test fails (it never
+//! passes without a browser) and says how to install them.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -62,8 +62,22 @@ pub struct Browser {
     _driver: Driver,
 }
 
-/// The first of `candidates` that is a file, then `name` on `PATH`.
-fn find(candidates: &[Option<PathBuf>], name: Option<&str>) -> Option<PathBuf> {
+/// The program `what` is: `$var` when set (which must then be a file), else
+/// the first of `defaults` that is a file, else `name` on `PATH`.
+///
+/// # Panics
+///
+/// When none is found, saying how to install the browser.
+fn program(what: &str, var: &str, defaults: &[&str], name: Option<&str>) -> PathBuf {
+    if let Some(set) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        let set = PathBuf::from(set);
+        assert!(
+            set.is_file(),
+            "${var} is {}, which is not a file; {INSTALL}",
+            set.display()
+        );
+        return set;
+    }
     let on_path = name.into_iter().flat_map(|name| {
         std::env::var_os("PATH")
             .map(|path| {
@@ -73,18 +87,19 @@ fn find(candidates: &[Option<PathBuf>], name: Option<&str>) -> Option<PathBuf> {
             })
             .unwrap_or_default()
     });
-    candidates
+    defaults
         .iter()
-        .flatten()
-        .cloned()
+        .map(PathBuf::from)
         .chain(on_path)
         .find(|p| p.is_file())
-}
-
-fn env_path(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let path = if name.is_some() { ", PATH" } else { "" };
+            panic!(
+                "{what} not found (${var}, {}{path}): the console's browser tests need it; \
+                 {INSTALL}",
+                defaults.join(", ")
+            )
+        })
 }
 
 /// Starts chromedriver on a port of its choosing and returns it with the port.
@@ -138,29 +153,13 @@ impl Browser {
     /// When chromedriver or Chromium is missing (saying how to install
     /// them), or the browser does not start.
     pub async fn start(base: &str) -> Browser {
-        let driver_path = find(
-            &[
-                env_path("CHROMEDRIVER"),
-                Some("/usr/bin/chromedriver".into()),
-            ],
+        let driver_path = program(
+            "chromedriver",
+            "CHROMEDRIVER",
+            &["/usr/bin/chromedriver"],
             Some("chromedriver"),
-        )
-        .unwrap_or_else(|| {
-            panic!(
-                "chromedriver not found ($CHROMEDRIVER, /usr/bin/chromedriver, PATH): \
-                 the console's browser tests need it; {INSTALL}"
-            )
-        });
-        let chrome = find(
-            &[env_path("CHROME"), Some("/usr/bin/chromium".into())],
-            None,
-        )
-        .unwrap_or_else(|| {
-            panic!(
-                "Chromium not found ($CHROME, /usr/bin/chromium): the console's browser \
-                     tests need it; {INSTALL}"
-            )
-        });
+        );
+        let chrome = program("Chromium", "CHROME", &["/usr/bin/chromium"], None);
         let (driver, port) = start_driver(&driver_path);
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
