@@ -150,7 +150,7 @@ fn sign_in_see_the_console_and_sign_out_then_be_refused() {
         // API answers 401.
         let (status, body) = browser.fetch_json("/api/v1/me").await;
         assert_eq!(status, 401, "{body}");
-        assert_eq!(body["error"]["kind"], "unauthenticated", "{body}");
+        assert_eq!(body["error"]["kind"], "Unauthenticated", "{body}");
         browser.goto("/console").await;
         browser.wait_for_path(LOGIN_PATH, PAGE).await;
         browser.wait_for_text("form", "Sign in", PAGE).await;

@@ -97,7 +97,7 @@ pub(super) async fn gate(
                 ErrorKind::Unauthenticated,
                 "sign in first: send `Authorization: Bearer <token>` or a session cookie",
             ))
-        } else if request.method() == Method::GET {
+        } else if matches!(*request.method(), Method::GET | Method::HEAD) {
             Redirect::to(super::LOGIN_PATH).into_response()
         } else {
             super::html::refusal(StatusCode::UNAUTHORIZED, "Sign in first.")

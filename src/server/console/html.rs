@@ -115,7 +115,14 @@ async fn login(State(inner): Shared, headers: HeaderMap, body: axum::body::Bytes
         .find(|o| o.name == name.trim())
         .filter(|o| o.verify(&password));
     let Some(operator) = operator else {
-        tracing::info!(operator = %name.trim(), "console sign-in refused");
+        // The name only when it is an operator's: a password typed into
+        // the name field must not reach the logs.
+        match inner.operators.iter().find(|o| o.name == name.trim()) {
+            Some(known) => {
+                tracing::info!(operator = %known.name, "console sign-in refused: wrong password")
+            }
+            None => tracing::info!("console sign-in refused: no such operator"),
+        }
         return login_page(
             &inner,
             StatusCode::UNAUTHORIZED,
