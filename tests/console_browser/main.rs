@@ -7,6 +7,7 @@
 //! own chromedriver on a port of chromedriver's choosing, so they may run in
 //! parallel. Screenshots go to `target/console-screenshots/`.
 
+mod flows;
 mod harness;
 
 use std::time::{Duration, Instant};
@@ -19,10 +20,10 @@ use twinsync::transport::http::{HttpServer, ServerHandle, ServerTls};
 
 use harness::Browser;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// How long a page may take to answer a click.
-const PAGE: Duration = Duration::from_secs(10);
+pub(crate) const PAGE: Duration = Duration::from_secs(10);
 
 /// The rig's node (SUP ↔ DEV on a memory tracker and store) with a console
 /// whose owner is `ada`, served on loopback over plain HTTP.
@@ -41,7 +42,7 @@ fn serve(rig: &LocalRig) -> ServerHandle {
     .unwrap()
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
