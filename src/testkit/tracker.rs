@@ -49,6 +49,7 @@ macro_rules! tracker_conformance {
             missing_things_are_not_found,
             permission_queries,
             user_lookups,
+            remote_links_round_trip,
         );
     };
     (@cases $fixture:expr, $block_on:path; $($case:ident),* $(,)?) => {
@@ -64,7 +65,9 @@ macro_rules! tracker_conformance {
     };
 }
 
+mod links;
 mod media;
+pub use links::remote_links_round_trip;
 pub use media::attachment_references_round_trip;
 
 fn unique(tag: &str) -> String {

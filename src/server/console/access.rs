@@ -85,7 +85,11 @@ fn caller(inner: &Inner, headers: &HeaderMap) -> Option<Caller> {
 
 /// Refuses anonymous requests and session writes without the CSRF token;
 /// hands the [`Caller`] to the route.
-pub(super) async fn gate(State(inner): State<Arc<Inner>>, request: Request, next: Next) -> Response {
+pub(super) async fn gate(
+    State(inner): State<Arc<Inner>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let api = is_api(&request);
     let Some(caller) = caller(&inner, request.headers()) else {
         return if api {

@@ -37,7 +37,10 @@ pub(super) fn routes() -> Router<Arc<Inner>> {
         .route("/api/v1/connections/{id}/twins", get(twins))
         .route("/api/v1/connections/{id}/errors", get(errors))
         .route("/api/v1/connections/{id}/conflicts", get(conflicts))
-        .route("/api/v1/connections/{id}/twins/{key}/{action}", post(twin_action))
+        .route(
+            "/api/v1/connections/{id}/twins/{key}/{action}",
+            post(twin_action),
+        )
         .route(
             "/api/v1/connections/{id}/triggers",
             get(triggers).post(add_trigger),

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -131,7 +131,12 @@ pub fn hash_password(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| Error::new(ErrorKind::Unexpected, format!("cannot hash the password: {e}")))
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Unexpected,
+                format!("cannot hash the password: {e}"),
+            )
+        })
 }
 
 /// A token for scripts: sent as `Authorization: Bearer <token>` to the JSON

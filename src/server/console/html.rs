@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use maud::Markup;
 
 use super::access::{CSRF_FIELD, form_field};
-use super::session::{LOGIN_COOKIE, SESSION_COOKIE, Ticket, clear_cookie, cookie, set_cookie};
 use super::pages_tmp as pages;
+use super::session::{LOGIN_COOKIE, SESSION_COOKIE, Ticket, clear_cookie, cookie, set_cookie};
 use super::{CONSOLE_PATH, Inner, LOGIN_PATH};
 
 type Shared = State<Arc<Inner>>;
@@ -39,10 +39,7 @@ pub(super) fn page(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, Html(markup.into_string())).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("DENY"),
-    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -125,7 +122,8 @@ async fn login(State(inner): Shared, headers: HeaderMap, body: axum::body::Bytes
             Some("Wrong name or password."),
         );
     };
-    let session = Ticket::new(&operator.name, inner.ttl).and_then(|t| t.seal(&inner.key, SESSION_COOKIE));
+    let session =
+        Ticket::new(&operator.name, inner.ttl).and_then(|t| t.seal(&inner.key, SESSION_COOKIE));
     let sealed = match session {
         Ok(s) => s,
         Err(e) => return refusal(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),

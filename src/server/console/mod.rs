@@ -114,12 +114,13 @@ impl Console {
     /// `/api/v1/…`. Every route but the sign-in page refuses anonymous
     /// requests.
     pub fn router(&self) -> Router {
-        let gated = html::routes()
-            .merge(api::routes())
-            .route_layer(axum::middleware::from_fn_with_state(
-                self.inner.clone(),
-                access::gate,
-            ));
+        let gated =
+            html::routes()
+                .merge(api::routes())
+                .route_layer(axum::middleware::from_fn_with_state(
+                    self.inner.clone(),
+                    access::gate,
+                ));
         gated
             .merge(html::open_routes())
             .with_state(self.inner.clone())

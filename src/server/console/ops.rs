@@ -50,10 +50,7 @@ pub(super) fn project_key(text: &str, what: &str) -> Result<ProjectKey> {
 }
 
 pub(super) fn unknown_action(action: &str) -> Error {
-    Error::new(
-        ErrorKind::NotFound,
-        format!("no such action {action:?}"),
-    )
+    Error::new(ErrorKind::NotFound, format!("no such action {action:?}"))
 }
 
 /// How many twins have open conflicts.
@@ -176,7 +173,9 @@ pub(super) async fn twin_action(
         TwinAction::DismissDeletion => {
             caller.require(Action::Deletions)?;
             admin.dismiss_deletion(id, &key).await?;
-            Ok(format!("Dismissed the deletions on {key}: nothing is deleted."))
+            Ok(format!(
+                "Dismissed the deletions on {key}: nothing is deleted."
+            ))
         }
     }
 }
@@ -306,7 +305,9 @@ pub(super) async fn bulk(
         ));
     }
     let conn = inner.node.admin(&caller.acts_as).connection(id).await?;
-    inner.jobs.start(&inner.node, &conn, jql.trim(), &caller.name)
+    inner
+        .jobs
+        .start(&inner.node, &conn, jql.trim(), &caller.name)
 }
 
 /// Initiating a connection, as the form or the API gives it.

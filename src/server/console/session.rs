@@ -53,7 +53,10 @@ impl Ticket {
     /// The cookie value: the ticket and its tag, for cookie `name`.
     pub fn seal(&self, key: &SessionKey, name: &str) -> Result<String> {
         let body = serde_json::to_vec(self).map_err(|e| {
-            Error::new(ErrorKind::Unexpected, format!("cannot write a session: {e}"))
+            Error::new(
+                ErrorKind::Unexpected,
+                format!("cannot write a session: {e}"),
+            )
         })?;
         let body = URL_SAFE_NO_PAD.encode(body);
         let mut mac = mac(key, name).ok_or_else(|| {
@@ -139,9 +142,19 @@ mod tests {
         let mut forged = ticket.clone();
         forged.operator = "root".into();
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
-        assert_eq!(Ticket::open(&key(), SESSION_COOKIE, &format!("{body}.{tag}")), None);
+        assert_eq!(
+            Ticket::open(&key(), SESSION_COOKIE, &format!("{body}.{tag}")),
+            None
+        );
         ticket.expires = OffsetDateTime::now_utc().unix_timestamp() - 1;
-        assert_eq!(Ticket::open(&key(), SESSION_COOKIE, &ticket.seal(&key(), SESSION_COOKIE).unwrap()), None);
+        assert_eq!(
+            Ticket::open(
+                &key(),
+                SESSION_COOKIE,
+                &ticket.seal(&key(), SESSION_COOKIE).unwrap()
+            ),
+            None
+        );
         for junk in ["", ".", "abc", "a.b.c", "%%%.%%%"] {
             assert_eq!(Ticket::open(&key(), SESSION_COOKIE, junk), None, "{junk:?}");
         }
