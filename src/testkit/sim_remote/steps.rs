@@ -1,5 +1,5 @@
 //! One step of the remote simulation, drawn at random: a user's create,
-//! edit, comment or delete, a sync, a crash, a lost store, an outage.
+//! exalate, edit, comment or attachment change, a sync, a crash, a lost store.
 
 use super::*;
 
