@@ -1,7 +1,7 @@
 //! Durable state: the [`Store`] trait, its records, and [`MemoryStore`].
 //!
 //! A node keeps everything it must not forget in a store: connections, twins
-//! and their [`TwinState`], intents (creates in flight), the sync queue, errors,
+//! and their [`TwinState`](crate::plan::TwinState), intents (creates in flight), the sync queue, errors,
 //! watermarks, conflicts, what it knows of the other node of a remote
 //! connection (peer link, sequence marks, outgoing flags, the outbox of
 //! messages waiting for it, its outage), invitations, rule
