@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use twinsync::model::media::{MediaRef, media_refs};
 use twinsync::model::{
     AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, ProjectInfo,
-    ProjectKey, RichText, UserId,
+    ProjectKey, RichText, UserId, UserProfile,
 };
 use twinsync::testkit::ids as lit;
 use twinsync::testkit::jira::{JiraFlavor, JiraRig, JiraSite};
@@ -167,6 +167,14 @@ impl Tracker for CloudAndDataCenter {
     }
     async fn group_members(&self, group: &str) -> twinsync::Result<Option<Vec<UserId>>> {
         self.cloud.group_members(group).await
+    }
+    // It claims the cloud's capabilities, `users` among them, so it answers
+    // user lookups too rather than the trait's `Unsupported`.
+    async fn user_profile(&self, id: &UserId) -> twinsync::Result<UserProfile> {
+        self.cloud.user_profile(id).await
+    }
+    async fn users_by_email(&self, email: &str) -> twinsync::Result<Vec<UserProfile>> {
+        self.cloud.users_by_email(email).await
     }
 }
 

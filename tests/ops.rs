@@ -88,15 +88,25 @@ fn router(rig: &LocalRig, handle: metrics_exporter_prometheus::PrometheusHandle)
         .router()
 }
 
-#[test]
-fn metrics_show_cycles_writes_twins_and_latency() {
+/// What `/metrics` shows after `steps` ran on a local rig in which SUP-1
+/// was filed and exalated (its twin DEV-1), all recorded by a recorder of
+/// this test's own.
+fn metrics_after(steps: impl FnOnce(&LocalRig, &User<'_>)) -> String {
     let recorder = prometheus_recorder();
     let rig = LocalRig::new();
     let app = router(&rig, recorder.handle());
-    let text = metrics::with_local_recorder(&recorder, || {
+    metrics::with_local_recorder(&recorder, || {
         let user = rig.user();
         user.create("SUP", "Bug", "Printer on fire");
         block_on(rig.node.exalate(&rig.conn.id, &lit::key("SUP-1"))).unwrap();
+        steps(&rig, &user);
+        block_on(get(&app, "/metrics")).1
+    })
+}
+
+#[test]
+fn metrics_show_cycles_writes_twins_and_latency() {
+    let text = metrics_after(|rig, user| {
         user.edit_summary("SUP-1", "Printer still on fire");
         user.comment("SUP-1", "lots of smoke");
         rig.advance(45);
@@ -104,7 +114,6 @@ fn metrics_show_cycles_writes_twins_and_latency() {
         assert_eq!(report.writes, 2, "{report:?}");
         rig.advance(60);
         block_on(rig.node.sync(&rig.conn.id)).unwrap();
-        block_on(get(&app, "/metrics")).1
     });
     assert_eq!(
         value(
@@ -170,13 +179,7 @@ fn metrics_show_cycles_writes_twins_and_latency() {
 
 #[test]
 fn errors_show_by_kind_for_twins_and_cycles() {
-    let recorder = prometheus_recorder();
-    let rig = LocalRig::new();
-    let app = router(&rig, recorder.handle());
-    let text = metrics::with_local_recorder(&recorder, || {
-        let user = rig.user();
-        user.create("SUP", "Bug", "Printer on fire");
-        block_on(rig.node.exalate(&rig.conn.id, &lit::key("SUP-1"))).unwrap();
+    let text = metrics_after(|rig, user| {
         user.edit_summary("SUP-1", "Printer still on fire");
         rig.tracker.inject(
             OpKind::UpdateIssue,
@@ -190,7 +193,6 @@ fn errors_show_by_kind_for_twins_and_cycles() {
         rig.tracker.outage(until, Fault::ServerError);
         rig.advance(1);
         block_on(rig.node.sync(&rig.conn.id)).unwrap_err();
-        block_on(get(&app, "/metrics")).1
     });
     let denied = [("kind", "permission_denied"), ("temporary", "false")];
     assert_eq!(
@@ -247,13 +249,7 @@ fn errors_show_by_kind_for_twins_and_cycles() {
 
 #[test]
 fn rate_limits_count_as_holds() {
-    let recorder = prometheus_recorder();
-    let rig = LocalRig::new();
-    let app = router(&rig, recorder.handle());
-    let text = metrics::with_local_recorder(&recorder, || {
-        let user = rig.user();
-        user.create("SUP", "Bug", "Printer on fire");
-        block_on(rig.node.exalate(&rig.conn.id, &lit::key("SUP-1"))).unwrap();
+    let text = metrics_after(|rig, user| {
         // One 429 on a write: the call waits 20 s and goes through.
         user.edit_summary("SUP-1", "Printer still on fire");
         rig.tracker.inject(
@@ -280,7 +276,6 @@ fn rate_limits_count_as_holds() {
         });
         let run = block_on(rig.node.run(five_minutes)).unwrap();
         assert!(run.failed_cycles >= 1, "{run:?}");
-        block_on(get(&app, "/metrics")).1
     });
     let on_tracker = |scope| [("tracker", TRACKER), ("scope", scope)];
     let call_holds = value(

@@ -37,10 +37,34 @@ mod with_nothing_optional {
         capabilities.delete_comments = false;
         capabilities.permissions = false;
         capabilities.users = false;
+        capabilities.remote_links = false;
         let mut fixture = twinsync::testkit::memory_fixture_for(memory.clone());
         fixture.tracker = Arc::new(LimitedTracker::new(Arc::new(memory), capabilities));
         fixture
     }
 
     twinsync::tracker_conformance!(limited);
+}
+
+mod through_a_forwarding_wrapper {
+    //! The suite against a wrapper that `forward_tracker!` writes: it claims
+    //! what the inner tracker claims, so every method must reach the inner
+    //! tracker rather than answer with the trait's `Unsupported` default.
+
+    use std::sync::Arc;
+    use twinsync::tracker::Tracker;
+
+    #[derive(Debug)]
+    struct Plain(Arc<dyn Tracker>);
+
+    twinsync::forward_tracker!([] Plain, 0);
+
+    async fn wrapped() -> twinsync::testkit::TrackerFixture {
+        let memory = twinsync::testkit::memory_tracker();
+        let mut fixture = twinsync::testkit::memory_fixture_for(memory.clone());
+        fixture.tracker = Arc::new(Plain(Arc::new(memory)));
+        fixture
+    }
+
+    twinsync::tracker_conformance!(wrapped);
 }

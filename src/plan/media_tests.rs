@@ -1,30 +1,12 @@
 //! Images in planned bodies: ordering, binding, placeholders and the guard.
 
-use serde_json::{Value, json};
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
-
+use super::super::tests::{bug_projects, t};
 use super::super::*;
+use crate::model::RichText;
 use crate::model::media::{MediaRef, media_refs};
-use crate::model::{IssueType, RichText};
 use crate::testkit::ids as lit;
 use crate::testkit::plan_model::ModelPair;
-
-fn project(key: &str) -> ProjectInfo {
-    ProjectInfo {
-        key: lit::project(key),
-        name: key.into(),
-        issue_types: vec![IssueType {
-            id: "1".into(),
-            name: "Bug".into(),
-        }],
-        default_issue_type: None,
-    }
-}
-
-fn t(minutes: i64) -> OffsetDateTime {
-    datetime!(2026-03-01 9:00 UTC) + Duration::minutes(minutes)
-}
+use serde_json::{Value, json};
 
 fn image(id: &AttachmentId) -> Value {
     json!({"type": "mediaSingle", "attrs": {"layout": "center"}, "content": [
@@ -57,7 +39,7 @@ fn shown(issue: &Issue) -> Vec<String> {
 
 /// A with `shot.png` shown in its description, not synced yet.
 fn with_image() -> (ModelPair, AttachmentId) {
-    let mut pair = ModelPair::new(project("SUP"), project("DEV"));
+    let mut pair = bug_projects();
     pair.a.create("Bug", "Printer on fire", t(0));
     let shot = pair.a.add_attachment("shot.png", 42, t(1)).unwrap();
     pair.a.issue.as_mut().unwrap().description = doc(vec![para("look:"), image(&shot)]);

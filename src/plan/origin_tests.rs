@@ -1,32 +1,13 @@
 //! The twin's origin in plans: a link once, a description line that stays.
 
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
-
+use super::tests::{bug_projects, t};
 use super::*;
-use crate::model::{IssueType, RichText};
+use crate::model::RichText;
 use crate::rules::{IssueOrigin, OriginTemplate};
-use crate::testkit::ids as lit;
 use crate::testkit::plan_model::ModelPair;
 
-fn project(key: &str) -> ProjectInfo {
-    ProjectInfo {
-        key: lit::project(key),
-        name: key.into(),
-        issue_types: vec![IssueType {
-            id: "1".into(),
-            name: "Bug".into(),
-        }],
-        default_issue_type: None,
-    }
-}
-
-fn t(minutes: i64) -> OffsetDateTime {
-    datetime!(2026-03-01 9:00 UTC) + Duration::minutes(minutes)
-}
-
 fn pair(origin: IssueOrigin) -> ModelPair {
-    let mut pair = ModelPair::new(project("SUP"), project("DEV"));
+    let mut pair = bug_projects();
     let mut rules = RuleSet::custom();
     rules.set_issue_origin(origin).unwrap();
     pair.rules = rules;
@@ -41,7 +22,7 @@ fn description(issue: &Option<Issue>) -> String {
 
 #[test]
 fn basic_links_a_new_twin_to_its_original_once() {
-    let mut pair = ModelPair::new(project("SUP"), project("DEV"));
+    let mut pair = bug_projects();
     pair.a.create("Bug", "Printer on fire", t(0));
     pair.sync(t(1)).unwrap();
     assert_eq!(pair.b.links.len(), 1, "{:?}", pair.b.links);
@@ -60,7 +41,7 @@ fn basic_links_a_new_twin_to_its_original_once() {
 
 #[test]
 fn a_twin_whose_link_was_not_recorded_gets_it_again_and_still_one() {
-    let mut pair = ModelPair::new(project("SUP"), project("DEV"));
+    let mut pair = bug_projects();
     pair.a.create("Bug", "Printer on fire", t(0));
     pair.sync(t(1)).unwrap();
     // A state from before origin links (or one rebuilt from markers).

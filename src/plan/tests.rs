@@ -9,7 +9,8 @@ use crate::rules::{LabelsRule, StatusMapping};
 use crate::testkit::ids as lit;
 use crate::testkit::plan_model::ModelPair;
 
-fn project(key: &str, types: &[&str], default: Option<&str>) -> ProjectInfo {
+/// A project with issue types `types` (each its name as its id).
+pub(super) fn project(key: &str, types: &[&str], default: Option<&str>) -> ProjectInfo {
     ProjectInfo {
         key: lit::project(key),
         name: key.into(),
@@ -24,8 +25,17 @@ fn project(key: &str, types: &[&str], default: Option<&str>) -> ProjectInfo {
     }
 }
 
-fn t(minutes: i64) -> OffsetDateTime {
+/// `minutes` after the tests' start, 1 March 2026 9:00 UTC.
+pub(super) fn t(minutes: i64) -> OffsetDateTime {
     datetime!(2026-03-01 9:00 UTC) + Duration::minutes(minutes)
+}
+
+/// SUP and DEV, each with one issue type, Bug, and nothing in them yet.
+pub(super) fn bug_projects() -> ModelPair {
+    ModelPair::new(
+        project("SUP", &["Bug"], None),
+        project("DEV", &["Bug"], None),
+    )
 }
 
 fn alice() -> UserRef {

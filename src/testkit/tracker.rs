@@ -49,6 +49,7 @@ macro_rules! tracker_conformance {
             missing_things_are_not_found,
             permission_queries,
             user_lookups,
+            remote_links_round_trip,
         );
     };
     (@cases $fixture:expr, $block_on:path; $($case:ident),* $(,)?) => {
@@ -64,8 +65,21 @@ macro_rules! tracker_conformance {
     };
 }
 
+mod comments;
+mod links;
 mod media;
+mod people;
+mod search;
+pub use comments::{
+    comment_markers_are_stored, comment_update_and_delete, comments_keep_creation_order,
+};
+pub use links::remote_links_round_trip;
 pub use media::attachment_references_round_trip;
+pub use people::{permission_queries, user_lookups};
+pub use search::{
+    paging_returns_every_issue_once, search_by_project_finds_new_issue,
+    updated_since_finds_changed_issues,
+};
 
 fn unique(tag: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -326,106 +340,6 @@ pub async fn bad_issue_type_is_invalid_input(f: &TrackerFixture) {
     );
 }
 
-/// Comments come back oldest first with their bodies and authors.
-pub async fn comments_keep_creation_order(f: &TrackerFixture) {
-    let (id, _) = create(f, &unique("comments")).await;
-    let mut ids = Vec::new();
-    for body in ["one", "two", "three"] {
-        let c = f
-            .tracker
-            .add_comment(&id, &NewComment::public(body))
-            .await
-            .expect("add_comment()");
-        assert_eq!(c.body.to_plain_text(), body);
-        assert!(
-            !c.author.id.as_str().is_empty(),
-            "a comment names its author"
-        );
-        ids.push(c.id);
-    }
-    let issue = f.tracker.issue(&id).await.expect("issue()");
-    assert!(
-        issue
-            .comments
-            .windows(2)
-            .all(|w| w[0].author.id == w[1].author.id),
-        "the adapter's comments all have the adapter's user as author"
-    );
-    let got: Vec<_> = issue
-        .comments
-        .iter()
-        .map(|c| c.body.to_plain_text())
-        .collect();
-    assert_eq!(got, ["one", "two", "three"]);
-    let got_ids: Vec<_> = issue.comments.iter().map(|c| c.id.clone()).collect();
-    assert_eq!(got_ids, ids);
-}
-
-/// A comment can be edited and deleted; the others stay.
-pub async fn comment_update_and_delete(f: &TrackerFixture) {
-    let (id, _) = create(f, &unique("edit comments")).await;
-    let t = &f.tracker;
-    let a = t
-        .add_comment(&id, &NewComment::public("a"))
-        .await
-        .expect("add");
-    let b = t
-        .add_comment(&id, &NewComment::public("b"))
-        .await
-        .expect("add");
-    let edited = t
-        .update_comment(&id, &a.id, &RichText::plain("a, edited"))
-        .await
-        .expect("update_comment()");
-    assert_eq!(edited.body.to_plain_text(), "a, edited");
-    assert!(edited.updated >= edited.created);
-    if !t.capabilities().delete_comments {
-        let result = t.delete_comment(&id, &b.id).await;
-        assert_unsupported(result, "delete_comment()", "delete_comments");
-    } else {
-        t.delete_comment(&id, &b.id)
-            .await
-            .expect("delete_comment()");
-        let issue = t.issue(&id).await.expect("issue()");
-        let bodies: Vec<_> = issue
-            .comments
-            .iter()
-            .map(|c| c.body.to_plain_text())
-            .collect();
-        assert_eq!(bodies, ["a, edited"]);
-        let err = t
-            .delete_comment(&id, &b.id)
-            .await
-            .expect_err("deleted twice");
-        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
-    }
-}
-
-/// Properties sent with a new comment are stored with it; an adapter without
-/// comment properties refuses such a comment.
-pub async fn comment_markers_are_stored(f: &TrackerFixture) {
-    let (id, _) = create(f, &unique("comment marker")).await;
-    let marker = json!({"origin": "42", "op": unique("op")});
-    let new = NewComment::public("marked").property("twinsync.marker", marker.clone());
-    if !f.tracker.capabilities().comment_properties {
-        let result = f.tracker.add_comment(&id, &new).await;
-        assert_unsupported(result, "add_comment() with a marker", "comment_properties");
-        return;
-    }
-    let c = f
-        .tracker
-        .add_comment(&id, &new)
-        .await
-        .expect("add_comment() with a marker");
-    let issue = f.tracker.issue(&id).await.expect("issue()");
-    let read = issue.comment(&c.id).expect("comment on the issue");
-    assert_eq!(
-        read.properties.get("twinsync.marker"),
-        Some(&marker),
-        "marker on the snapshot"
-    );
-}
-
 /// Uploaded content downloads byte for byte; deleting removes it.
 pub async fn attachment_content_round_trips(f: &TrackerFixture) {
     let (id, _) = create(f, &unique("attachments")).await;
@@ -487,116 +401,6 @@ pub async fn attachment_content_round_trips(f: &TrackerFixture) {
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
 
-/// Paging through a search returns every matching issue exactly once.
-pub async fn paging_returns_every_issue_once(f: &TrackerFixture) {
-    let label = unique("paging").replace('-', "_");
-    let mut want = BTreeSet::new();
-    for i in 0..7 {
-        let created = f
-            .tracker
-            .create_issue(
-                &NewIssue::new(f.project.clone(), f.issue_type.clone(), format!("page {i}"))
-                    .labels([label.clone()]),
-            )
-            .await
-            .expect("create_issue()");
-        want.insert(created.key);
-    }
-    let jql = format!("project = {} AND labels = {label}", f.project);
-    eventually(
-        f,
-        "every issue in pages of 3",
-        || all_pages(f, &jql, 3),
-        |pages| {
-            let keys: Vec<_> = pages
-                .iter()
-                .flat_map(|p| &p.issues)
-                .map(|i| i.key.clone())
-                .collect();
-            let unique: BTreeSet<_> = keys.iter().cloned().collect();
-            assert_eq!(
-                keys.len(),
-                unique.len(),
-                "an issue appeared on two pages: {keys:?}"
-            );
-            unique == want
-        },
-    )
-    .await;
-    let pages = all_pages(f, &jql, 3).await;
-    assert!(
-        pages.len() >= 3,
-        "7 issues in pages of 3 take 3 pages, got {}",
-        pages.len()
-    );
-    assert!(pages.last().is_some_and(|p| p.next_page.is_none()));
-}
-
-/// `project = X` finds an issue created in X, with its comments.
-pub async fn search_by_project_finds_new_issue(f: &TrackerFixture) {
-    let (id, key) = create(f, &unique("search")).await;
-    f.tracker
-        .add_comment(&id, &NewComment::public("in the snapshot"))
-        .await
-        .expect("add_comment()");
-    let jql = format!("project = {}", f.project);
-    eventually(
-        f,
-        "a new issue by project",
-        || all_pages(f, &jql, 100),
-        |pages| {
-            pages.iter().flat_map(|p| &p.issues).any(|i| {
-                i.key == key
-                    && i.comments
-                        .iter()
-                        .any(|c| c.body.to_plain_text() == "in the snapshot")
-            })
-        },
-    )
-    .await;
-}
-
-/// `updated_since` finds an issue changed at or after the time, and not before.
-pub async fn updated_since_finds_changed_issues(f: &TrackerFixture) {
-    let (id, key) = create(f, &unique("changed")).await;
-    f.tracker
-        .update_issue(
-            &id,
-            &IssueUpdate {
-                summary: Some(unique("changed again")),
-                ..IssueUpdate::default()
-            },
-        )
-        .await
-        .expect("update_issue()");
-    let changed_at = f.tracker.issue(&id).await.expect("issue()").updated;
-    let since = changed_at - Duration::from_secs(1);
-    eventually(
-        f,
-        "the changed issue by updated_since",
-        || async {
-            vec![
-                f.tracker
-                    .updated_since(&f.project, since, &Page::first(100))
-                    .await
-                    .expect("updated_since()"),
-            ]
-        },
-        |pages| pages.iter().flat_map(|p| &p.issues).any(|i| i.key == key),
-    )
-    .await;
-    let later = changed_at + Duration::from_secs(24 * 3600);
-    let none = f
-        .tracker
-        .updated_since(&f.project, later, &Page::first(100))
-        .await
-        .expect("updated_since()");
-    assert!(
-        none.issues.iter().all(|i| i.key != key),
-        "an issue not changed since a time must not be returned"
-    );
-}
-
 /// Missing issues, comments and attachments are `NotFound` everywhere, and permanent.
 pub async fn missing_things_are_not_found(f: &TrackerFixture) {
     let t = &f.tracker;
@@ -636,74 +440,4 @@ pub async fn missing_things_are_not_found(f: &TrackerFixture) {
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
         assert!(!err.is_temporary(), "{err}");
     }
-}
-
-/// Global admin, project admin and group queries answer as the fixture says
-/// (the fixture may leave them out), or are `Unsupported` without the
-/// `permissions` capability.
-pub async fn permission_queries(f: &TrackerFixture) {
-    let t = &f.tracker;
-    if !t.capabilities().permissions {
-        let user = lit::user_id("anyone");
-        let result = t.is_global_admin(&user).await;
-        assert_unsupported(result, "is_global_admin()", "permissions");
-        let result = t.is_project_admin(&user, &f.project).await;
-        assert_unsupported(result, "is_project_admin()", "permissions");
-        let result = t.group_members("anyone").await;
-        assert_unsupported(result, "group_members()", "permissions");
-        return;
-    }
-    let Some(p) = &f.permissions else {
-        return;
-    };
-    assert!(
-        t.is_global_admin(&p.global_admin)
-            .await
-            .expect("is_global_admin()")
-    );
-    assert!(
-        !t.is_global_admin(&p.plain_user)
-            .await
-            .expect("is_global_admin()")
-    );
-    assert!(
-        t.is_project_admin(&p.project_admin, &f.project)
-            .await
-            .expect("is_project_admin()")
-    );
-    assert!(
-        !t.is_project_admin(&p.plain_user, &f.project)
-            .await
-            .expect("is_project_admin()")
-    );
-    let members = t.group_members(&p.group.0).await.expect("group_members()");
-    let mut members = members.unwrap_or_else(|| panic!("group {:?} must exist", p.group.0));
-    members.sort();
-    let mut want = p.group.1.clone();
-    want.sort();
-    assert_eq!(members, want);
-    assert_eq!(
-        t.group_members(&p.missing_group)
-            .await
-            .expect("group_members()"),
-        None
-    );
-}
-
-/// With the `users` capability, an account nobody has is `NotFound` and an
-/// address nobody has finds nobody (never a partial match); without it, both
-/// lookups are `Unsupported`.
-pub async fn user_lookups(f: &TrackerFixture) {
-    let t = &f.tracker;
-    let nobody = crate::model::UserId::new(unique("twinsync-nobody")).expect("a user id");
-    let email = format!("{}@twinsync.invalid", unique("nobody"));
-    if !t.capabilities().users {
-        assert_unsupported(t.user_profile(&nobody).await, "user_profile()", "users");
-        assert_unsupported(t.users_by_email(&email).await, "users_by_email()", "users");
-        return;
-    }
-    let err = t.user_profile(&nobody).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NotFound, "an unknown account: {err}");
-    let found = t.users_by_email(&email).await.expect("a search");
-    assert!(found.is_empty(), "nobody has {email}: {found:?}");
 }

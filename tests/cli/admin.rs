@@ -5,12 +5,11 @@ use twinsync::model::{IssueKey, ProjectKey};
 use twinsync::tracker::jira::emulator::{self, JiraEmulator};
 use twinsync::tracker::{NewIssue, Tracker};
 
-use super::{run, texts};
+use super::{SUP_TO_DEV, run, run_ok, start_jira, texts, tracker_section, write_config};
 
 #[test]
 fn admin_commands_act_on_issues_and_connections() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let jira = runtime.block_on(JiraEmulator::start()).unwrap();
+    let (runtime, jira) = start_jira();
     let sup = ProjectKey::new("SUP").unwrap();
     let dev = ProjectKey::new("DEV").unwrap();
     for (project, summary) in [
@@ -24,42 +23,25 @@ fn admin_commands_act_on_issues_and_connections() {
             .unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("twinsync.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let config = write_config(
+        dir.path(),
+        &format!(
             r#"[node]
 state = "node.db"
 
-[tracker]
-kind = "jira-cloud"
-url = "{url}"
-user = "{user}"
-token_env = "CLI_TEST_JIRA_API_TOKEN"
-
-[[connection]]
-name = "SUP_to_DEV"
-project = "SUP"
-other_project = "DEV"
-
+{tracker}
+{SUP_TO_DEV}
 [[trigger]]
 connection = "SUP_to_DEV"
 project = "SUP"
 jql = "labels = escalate"
 note = "from the config file"
 "#,
-            url = jira.base_url(),
-            user = emulator::EMAIL,
+            tracker = tracker_section(&jira, "CLI_TEST_JIRA_API_TOKEN"),
         ),
-    )
-    .unwrap();
+    );
     let env = [("CLI_TEST_JIRA_API_TOKEN", emulator::API_TOKEN)];
-    let ok = |args: &[&str]| -> String {
-        let output = run(&config, args, &env);
-        let (out, err) = texts(&output);
-        assert!(output.status.success(), "{args:?} failed: {out}{err}");
-        out
-    };
+    let ok = |args: &[&str]| run_ok(&config, args, &env);
 
     let out = ok(&["connection", "list"]);
     assert!(
@@ -203,20 +185,15 @@ fn a_data_center_site_signs_in_with_a_personal_access_token_from_a_file() {
         format!("{}\n", emulator::BEARER_TOKEN),
     )
     .unwrap();
-    let config = dir.path().join("twinsync.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let config = write_config(
+        dir.path(),
+        &format!(
             "[node]\nstate = \"node.db\"\n\n[tracker]\nkind = \"jira-data-center\"\nurl = \"{}\"\n\
-             token_file = \"jira.token\"\n\n[[connection]]\nname = \"SUP_to_DEV\"\nproject = \"SUP\"\n\
-             other_project = \"DEV\"\n",
+             token_file = \"jira.token\"\n\n{SUP_TO_DEV}",
             jira.base_url()
         ),
-    )
-    .unwrap();
-    let output = run(&config, &["exalate", "SUP-1"], &[]);
-    let (out, err) = texts(&output);
-    assert!(output.status.success(), "{out}{err}");
+    );
+    let out = run_ok(&config, &["exalate", "SUP-1"], &[]);
     assert!(out.starts_with("exalated SUP-1 ⇄ DEV-1: "), "{out}");
     let twin = jira
         .tracker()

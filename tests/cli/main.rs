@@ -9,8 +9,10 @@ mod node;
 mod remote;
 mod webhooks;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use twinsync::tracker::jira::emulator::{self, JiraEmulator};
 
 /// The binary, with a clean environment for what it reads.
 pub fn twinsync() -> Command {
@@ -38,6 +40,51 @@ pub fn texts(output: &Output) -> (String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// Runs the binary like [`run`] and checks that it succeeds: its standard output.
+pub fn run_ok(config: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = run(config, args, env);
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{args:?} failed: {out}{err}");
+    out
+}
+
+/// A Jira Cloud emulator (projects SUP and DEV) and the runtime whose
+/// threads serve it while the test runs processes.
+pub fn start_jira() -> (tokio::runtime::Runtime, JiraEmulator) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let jira = runtime.block_on(JiraEmulator::start()).unwrap();
+    (runtime, jira)
+}
+
+/// The `[tracker]` section for `jira`, signed in as its admin with the API
+/// token in the environment variable `token_var`.
+pub fn tracker_section(jira: &JiraEmulator, token_var: &str) -> String {
+    format!(
+        r#"[tracker]
+kind = "jira-cloud"
+url = "{url}"
+user = "{user}"
+token_env = "{token_var}"
+"#,
+        url = jira.base_url(),
+        user = emulator::EMAIL,
+    )
+}
+
+/// The `[[connection]]` section of the local connection SUP ⇄ DEV.
+pub const SUP_TO_DEV: &str = r#"[[connection]]
+name = "SUP_to_DEV"
+project = "SUP"
+other_project = "DEV"
+"#;
+
+/// Writes `text` as `twinsync.toml` in `dir`: its path.
+pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("twinsync.toml");
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 #[test]

@@ -10,10 +10,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use twinsync::model::{IssueKey, ProjectKey};
-use twinsync::tracker::jira::emulator::{self, JiraEmulator};
+use twinsync::tracker::jira::emulator;
 use twinsync::tracker::{IssueUpdate, NewIssue, Tracker};
 
-use super::{run, texts, twinsync};
+use super::{SUP_TO_DEV, run, run_ok, start_jira, texts, tracker_section, twinsync, write_config};
 
 const TOKEN_VAR: &str = "CLI_TEST_JIRA_API_TOKEN";
 
@@ -113,9 +113,7 @@ pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
 
 #[test]
 fn a_node_from_a_config_file_syncs_the_emulator() {
-    // The emulator runs on its own runtime threads while this test runs processes.
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let jira = runtime.block_on(JiraEmulator::start()).unwrap();
+    let (runtime, jira) = start_jira();
     let tracker = jira.tracker().clone();
     let sup = ProjectKey::new("SUP").unwrap();
     for (summary, labels) in [
@@ -128,10 +126,9 @@ fn a_node_from_a_config_file_syncs_the_emulator() {
     }
 
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("twinsync.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let config = write_config(
+        dir.path(),
+        &format!(
             r#"[node]
 name = "cli-test"
 listen = "127.0.0.1:0"
@@ -139,25 +136,14 @@ plain_http_on_loopback = true
 state = "state/node.db"
 poll_interval = "1s"
 
-[tracker]
-kind = "jira-cloud"
-url = "{url}"
-user = "{user}"
-token_env = "{TOKEN_VAR}"
-
-[[connection]]
-name = "SUP_to_DEV"
-project = "SUP"
-other_project = "DEV"
-"#,
-            url = jira.base_url(),
-            user = emulator::EMAIL,
+{tracker}
+{SUP_TO_DEV}"#,
+            tracker = tracker_section(&jira, TOKEN_VAR),
         ),
-    )
-    .unwrap();
+    );
     let env = [(TOKEN_VAR, emulator::API_TOKEN)];
 
-    let output = run(
+    let out = run_ok(
         &config,
         &[
             "trigger",
@@ -169,14 +155,12 @@ other_project = "DEV"
         ],
         &env,
     );
-    let (out, err) = texts(&output);
-    assert!(output.status.success(), "{out}{err}");
     assert!(
         out.contains("SUP_to_DEV added trigger 1 on SUP (enabled): labels = escalate"),
         "{out}"
     );
 
-    let output = run(
+    let out = run_ok(
         &config,
         &[
             "bulk-exalate",
@@ -185,8 +169,6 @@ other_project = "DEV"
         ],
         &env,
     );
-    let (out, err) = texts(&output);
-    assert!(output.status.success(), "{out}{err}");
     assert!(
         out.contains("2 issue(s): 2 synced, 0 already in step, 0 failed"),
         "{out}"
@@ -272,20 +254,10 @@ other_project = "DEV"
     });
 
     // SIGTERM stops it cleanly.
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    serving.wait_line("stopped: ");
-    let mut serving = serving;
-    let status = serving.child.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "serve exits 0 after SIGTERM");
+    serving.terminate();
 
     // The state file is free again.
-    let output = run(&config, &["status"], &env);
-    let (out, err) = texts(&output);
-    assert!(output.status.success(), "{err}");
+    let out = run_ok(&config, &["status"], &env);
     assert!(out.contains("issues under sync: 2"), "{out}");
     drop(jira);
 }

@@ -35,14 +35,8 @@ state = "{name}.db"
 key_env = "{key_var}"
 poll_interval = "1s"
 
-[tracker]
-kind = "jira-cloud"
-url = "{url}"
-user = "{user}"
-token_env = "CLI_TEST_JIRA_API_TOKEN"
-"#,
-            url = jira.base_url(),
-            user = emulator::EMAIL,
+{tracker}"#,
+            tracker = super::tracker_section(jira, "CLI_TEST_JIRA_API_TOKEN"),
         ),
     )
     .unwrap();

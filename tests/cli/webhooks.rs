@@ -10,6 +10,7 @@ use twinsync::tracker::jira::emulator::{self, AdminWebhook, JiraEmulator};
 use twinsync::tracker::{NewIssue, Tracker};
 
 use super::node::{Serving, wait_until};
+use super::{SUP_TO_DEV, start_jira, tracker_section, write_config};
 
 const TOKEN_VAR: &str = "CLI_WEBHOOK_TEST_JIRA_API_TOKEN";
 const SECRET_VAR: &str = "CLI_WEBHOOK_TEST_SECRET";
@@ -28,6 +29,28 @@ fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
+/// The `[[trigger]]` on SUP that both served nodes here share.
+const ESCALATE: &str = r#"[[trigger]]
+connection = "SUP_to_DEV"
+project = "SUP"
+jql = "labels = escalate"
+"#;
+
+/// A Jira user who is not the node's, and a client signed in as her: her
+/// edits are not the node's own, so the node syncs them.
+fn alice(jira: &JiraEmulator) -> JiraCloud {
+    jira.add_user(
+        UserRef::new(UserId::new("alice").unwrap(), "Alice"),
+        "alice@example.com",
+        "alice-token",
+    );
+    JiraCloud::builder()
+        .base_url(jira.base_url())
+        .api_token("alice@example.com", "alice-token")
+        .build()
+        .unwrap()
+}
+
 fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
@@ -36,25 +59,14 @@ fn sign(secret: &str, body: &[u8]) -> String {
 
 #[test]
 fn a_webhook_wakes_the_served_node_and_metrics_show_it() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let jira = runtime.block_on(JiraEmulator::start()).unwrap();
+    let (runtime, jira) = start_jira();
     let tracker = jira.tracker().clone();
-    jira.add_user(
-        UserRef::new(UserId::new("alice").unwrap(), "Alice"),
-        "alice@example.com",
-        "alice-token",
-    );
-    let alice = JiraCloud::builder()
-        .base_url(jira.base_url())
-        .api_token("alice@example.com", "alice-token")
-        .build()
-        .unwrap();
+    let alice = alice(&jira);
 
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("twinsync.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let config = write_config(
+        dir.path(),
+        &format!(
             r#"[node]
 name = "webhook-test"
 listen = "127.0.0.1:0"
@@ -63,30 +75,15 @@ state = "state/node.db"
 poll_interval = "1h"
 reconcile_interval = "off"
 
-[tracker]
-kind = "jira-cloud"
-url = "{url}"
-user = "{user}"
-token_env = "{TOKEN_VAR}"
-
+{tracker}
 [webhooks]
 secret_env = "{SECRET_VAR}"
 
-[[connection]]
-name = "SUP_to_DEV"
-project = "SUP"
-other_project = "DEV"
-
-[[trigger]]
-connection = "SUP_to_DEV"
-project = "SUP"
-jql = "labels = escalate"
-"#,
-            url = jira.base_url(),
-            user = emulator::EMAIL,
+{SUP_TO_DEV}
+{ESCALATE}"#,
+            tracker = tracker_section(&jira, TOKEN_VAR),
         ),
-    )
-    .unwrap();
+    );
     let env = [(TOKEN_VAR, emulator::API_TOKEN), (SECRET_VAR, SECRET)];
     let mut serving = Serving::start(&config, &env);
     let settings = serving.wait_line("URL:");
@@ -193,40 +190,27 @@ jql = "labels = escalate"
 
 #[test]
 fn the_webhooks_command_prints_what_to_enter_in_jira_without_the_secret() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let jira = runtime.block_on(JiraEmulator::start()).unwrap();
+    let (_runtime, jira) = start_jira();
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("webhook-secret");
     std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
-    let config = dir.path().join("twinsync.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let config = write_config(
+        dir.path(),
+        &format!(
             r#"[node]
 url = "https://sync.acme.example:8443"
 listen = "127.0.0.1:0"
 plain_http_on_loopback = true
 state = "node.db"
 
-[tracker]
-kind = "jira-cloud"
-url = "{url}"
-user = "{user}"
-token_env = "{TOKEN_VAR}"
-
+{tracker}
 [webhooks]
 secret_file = "webhook-secret"
 
-[[connection]]
-name = "SUP_to_DEV"
-project = "SUP"
-other_project = "DEV"
-"#,
-            url = jira.base_url(),
-            user = emulator::EMAIL,
+{SUP_TO_DEV}"#,
+            tracker = tracker_section(&jira, TOKEN_VAR),
         ),
-    )
-    .unwrap();
+    );
     let output = super::run(&config, &["webhooks"], &[(TOKEN_VAR, emulator::API_TOKEN)]);
     let (out, err) = super::texts(&output);
     assert!(output.status.success(), "{out}{err}");
@@ -244,24 +228,13 @@ other_project = "DEV"
 
 #[test]
 fn with_an_oauth_token_serve_registers_the_apps_dynamic_webhook_and_syncs_on_it() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let jira = runtime.block_on(JiraEmulator::start()).unwrap();
+    let (runtime, jira) = start_jira();
     let tracker = jira.tracker().clone();
-    jira.add_user(
-        UserRef::new(UserId::new("alice").unwrap(), "Alice"),
-        "alice@example.com",
-        "alice-token",
-    );
-    let alice = JiraCloud::builder()
-        .base_url(jira.base_url())
-        .api_token("alice@example.com", "alice-token")
-        .build()
-        .unwrap();
+    let alice = alice(&jira);
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("twinsync.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let config = write_config(
+        dir.path(),
+        &format!(
             r#"[node]
 listen = "127.0.0.1:0"
 plain_http_on_loopback = true
@@ -277,20 +250,11 @@ token_env = "{TOKEN_VAR}"
 [webhooks]
 secret_env = "{SECRET_VAR}"
 
-[[connection]]
-name = "SUP_to_DEV"
-project = "SUP"
-other_project = "DEV"
-
-[[trigger]]
-connection = "SUP_to_DEV"
-project = "SUP"
-jql = "labels = escalate"
-"#,
+{SUP_TO_DEV}
+{ESCALATE}"#,
             url = jira.base_url(),
         ),
-    )
-    .unwrap();
+    );
     let env = [
         (TOKEN_VAR, emulator::BEARER_TOKEN),
         (SECRET_VAR, emulator::OAUTH_APP_SECRET),

@@ -11,6 +11,7 @@ mod world;
 use std::time::Duration;
 
 use twinsync::engine::NodeOptions;
+use twinsync::model::IssueKey;
 use twinsync::tracker::Tracker;
 use twinsync::tracker::jira::emulator::{AdminWebhook, DeliveryFaults};
 use world::{POLL, SECRET, World, eventually, pause};
@@ -22,13 +23,20 @@ fn admin_hook(world: &World) -> AdminWebhook {
         .jql("project in (SUP, DEV)")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_edit_reaches_its_twin_by_webhook_while_the_poll_interval_has_not_elapsed() {
+/// A node, with the admin webhook, started after SUP's "Printer on fire"
+/// was exalated: the world, the issue and its twin.
+async fn started_with_a_twin() -> (World, IssueKey, IssueKey) {
     let mut world = World::new(World::admin_config(), NodeOptions::default()).await;
     let sup = world.create("SUP", "Printer on fire").await;
     let dev = world.exalate(&sup).await;
     world.emulator.add_admin_webhook(admin_hook(&world));
     world.start().await;
+    (world, sup, dev)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_reaches_its_twin_by_webhook_while_the_poll_interval_has_not_elapsed() {
+    let (mut world, sup, dev) = started_with_a_twin().await;
     let start = twinsync::clock::Clock::now(&world.clock);
     // The run loop's first cycle, then nothing until a webhook wakes it.
     pause().await;
@@ -79,11 +87,7 @@ async fn an_edit_reaches_its_twin_by_webhook_while_the_poll_interval_has_not_ela
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_delivery_is_caught_by_polling() {
-    let mut world = World::new(World::admin_config(), NodeOptions::default()).await;
-    let sup = world.create("SUP", "Printer on fire").await;
-    let dev = world.exalate(&sup).await;
-    world.emulator.add_admin_webhook(admin_hook(&world));
-    world.start().await;
+    let (mut world, sup, dev) = started_with_a_twin().await;
     pause().await;
     let mut faults = DeliveryFaults::default();
     faults.drop_next = 1;
@@ -111,11 +115,7 @@ async fn a_dropped_delivery_is_caught_by_polling() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_delivery_is_deduped_by_its_identifier() {
-    let mut world = World::new(World::admin_config(), NodeOptions::default()).await;
-    let sup = world.create("SUP", "Printer on fire").await;
-    let dev = world.exalate(&sup).await;
-    world.emulator.add_admin_webhook(admin_hook(&world));
-    world.start().await;
+    let (mut world, sup, dev) = started_with_a_twin().await;
     pause().await;
     let mut faults = DeliveryFaults::default();
     faults.duplicate = true;
@@ -141,11 +141,7 @@ async fn a_repeated_delivery_is_deduped_by_its_identifier() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hinted_issue_is_read_directly_when_the_search_lags() {
-    let mut world = World::new(World::admin_config(), NodeOptions::default()).await;
-    let sup = world.create("SUP", "Printer on fire").await;
-    let dev = world.exalate(&sup).await;
-    world.emulator.add_admin_webhook(admin_hook(&world));
-    world.start().await;
+    let (mut world, sup, dev) = started_with_a_twin().await;
     pause().await;
     // Jira's search index lags behind writes: the poll does not see the edit.
     world.emulator.set_search_lag(Duration::from_secs(600));
