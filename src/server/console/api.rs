@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::access::Caller;
 use super::ops::{self, TwinPage, TwinQuery};
-use super::{Action, Inner};
+use super::Inner;
 use crate::connection::{Connection, ConnectionId};
 use crate::engine::{Initiated, PeerStatus, RuleHistory, RuleSpec, SyncPanel, TestRunResult};
 use crate::error::{Error, ErrorKind, Result};
@@ -208,9 +208,8 @@ async fn activate(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Answer<Connection> {
-    caller.require(Action::Connections)?;
-    let admin = inner.node.admin(&caller.acts_as);
-    Ok(Json(admin.activate(&ops::connection_id(&id)?).await?))
+    let id = ops::connection_id(&id)?;
+    Ok(Json(ops::activate(&inner, &caller, &id).await?))
 }
 
 async fn deactivate(
@@ -218,9 +217,8 @@ async fn deactivate(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Answer<Connection> {
-    caller.require(Action::Connections)?;
-    let admin = inner.node.admin(&caller.acts_as);
-    Ok(Json(admin.deactivate(&ops::connection_id(&id)?).await?))
+    let id = ops::connection_id(&id)?;
+    Ok(Json(ops::deactivate(&inner, &caller, &id).await?))
 }
 
 #[derive(Deserialize)]
@@ -270,12 +268,10 @@ async fn remove_trigger(
     Extension(caller): Extension<Caller>,
     Path((id, tid)): Path<(String, String)>,
 ) -> Answer<Trigger> {
-    caller.require(Action::Triggers)?;
-    let admin = inner.node.admin(&caller.acts_as);
-    let trigger = admin
-        .remove_trigger(&ops::connection_id(&id)?, ops::trigger_id(&tid)?)
-        .await?;
-    Ok(Json(trigger))
+    let id = ops::connection_id(&id)?;
+    Ok(Json(
+        ops::remove_trigger(&inner, &caller, &id, ops::trigger_id(&tid)?).await?,
+    ))
 }
 
 async fn switch_trigger(
@@ -323,13 +319,8 @@ async fn save_draft(
     Path(id): Path<String>,
     Json(spec): Json<RuleSpec>,
 ) -> Answer<RuleHistory> {
-    caller.require(Action::Rules)?;
     let id = ops::connection_id(&id)?;
-    inner
-        .node
-        .admin(&caller.acts_as)
-        .save_rule_draft(&id, spec)
-        .await?;
+    ops::save_draft(&inner, &caller, &id, spec).await?;
     Ok(Json(inner.node.rule_history(&id)?))
 }
 
@@ -338,9 +329,8 @@ async fn publish(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Answer<RuleHistory> {
-    caller.require(Action::Rules)?;
     let id = ops::connection_id(&id)?;
-    inner.node.admin(&caller.acts_as).publish_rules(&id).await?;
+    ops::publish(&inner, &caller, &id).await?;
     Ok(Json(inner.node.rule_history(&id)?))
 }
 
@@ -355,13 +345,8 @@ async fn rollback(
     Path(id): Path<String>,
     Json(to): Json<Rollback>,
 ) -> Answer<RuleHistory> {
-    caller.require(Action::Rules)?;
     let id = ops::connection_id(&id)?;
-    inner
-        .node
-        .admin(&caller.acts_as)
-        .rollback_rules(&id, to.version)
-        .await?;
+    ops::rollback(&inner, &caller, &id, to.version).await?;
     Ok(Json(inner.node.rule_history(&id)?))
 }
 

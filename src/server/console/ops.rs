@@ -8,7 +8,8 @@ use super::access::Caller;
 use super::{Action, Inner};
 use crate::connection::{Connection, ConnectionId, EstablishToken};
 use crate::engine::{
-    DeleteOptions, InitiateRequest, Initiated, IssueState, IssueStatus, SyncPanel, TestRunResult,
+    DeleteOptions, InitiateRequest, Initiated, IssueState, IssueStatus, RuleSpec, RuleVersion,
+    SyncPanel, TestRunResult,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{IssueKey, ProjectKey};
@@ -382,5 +383,74 @@ pub(super) async fn accept(inner: &Inner, caller: &Caller, form: AcceptForm) -> 
         .node
         .admin(&caller.acts_as)
         .accept(form.code.trim(), &project)
+        .await
+}
+
+pub(super) async fn activate(
+    inner: &Inner,
+    caller: &Caller,
+    id: &ConnectionId,
+) -> Result<Connection> {
+    caller.require(Action::Connections)?;
+    inner.node.admin(&caller.acts_as).activate(id).await
+}
+
+pub(super) async fn deactivate(
+    inner: &Inner,
+    caller: &Caller,
+    id: &ConnectionId,
+) -> Result<Connection> {
+    caller.require(Action::Connections)?;
+    inner.node.admin(&caller.acts_as).deactivate(id).await
+}
+
+pub(super) async fn remove_trigger(
+    inner: &Inner,
+    caller: &Caller,
+    id: &ConnectionId,
+    trigger: TriggerId,
+) -> Result<Trigger> {
+    caller.require(Action::Triggers)?;
+    inner
+        .node
+        .admin(&caller.acts_as)
+        .remove_trigger(id, trigger)
+        .await
+}
+
+pub(super) async fn save_draft(
+    inner: &Inner,
+    caller: &Caller,
+    id: &ConnectionId,
+    spec: RuleSpec,
+) -> Result<()> {
+    caller.require(Action::Rules)?;
+    inner
+        .node
+        .admin(&caller.acts_as)
+        .save_rule_draft(id, spec)
+        .await
+}
+
+pub(super) async fn publish(
+    inner: &Inner,
+    caller: &Caller,
+    id: &ConnectionId,
+) -> Result<RuleVersion> {
+    caller.require(Action::Rules)?;
+    inner.node.admin(&caller.acts_as).publish_rules(id).await
+}
+
+pub(super) async fn rollback(
+    inner: &Inner,
+    caller: &Caller,
+    id: &ConnectionId,
+    version: u32,
+) -> Result<RuleVersion> {
+    caller.require(Action::Rules)?;
+    inner
+        .node
+        .admin(&caller.acts_as)
+        .rollback_rules(id, version)
         .await
 }

@@ -20,7 +20,7 @@ use super::pages::{
     TriggerFormError,
 };
 use super::session::{Ticket, clear_cookie, cookie, set_cookie};
-use super::{Action, Inner};
+use super::Inner;
 use crate::connection::ConnectionId;
 use crate::engine::RuleSpec;
 use crate::error::{Error, ErrorKind, Result};
@@ -256,8 +256,7 @@ async fn activate(
 ) -> Response {
     let (inner, caller) = (&*inner, &caller);
     on_connection(inner, caller, &id, |id| async move {
-        caller.require(Action::Connections)?;
-        let conn = inner.node.admin(&caller.acts_as).activate(&id).await?;
+        let conn = ops::activate(inner, caller, &id).await?;
         Ok(format!("Activated {}.", conn.name))
     })
     .await
@@ -270,8 +269,7 @@ async fn deactivate(
 ) -> Response {
     let (inner, caller) = (&*inner, &caller);
     on_connection(inner, caller, &id, |id| async move {
-        caller.require(Action::Connections)?;
-        let conn = inner.node.admin(&caller.acts_as).deactivate(&id).await?;
+        let conn = ops::deactivate(inner, caller, &id).await?;
         Ok(format!(
             "Deactivated {}: nothing syncs until it is activated.",
             conn.name
@@ -414,12 +412,7 @@ async fn switch_trigger(
                 Ok(format!("Trigger {} {}d.", t.id, action))
             }
             "remove" => {
-                caller.require(Action::Triggers)?;
-                let t = inner
-                    .node
-                    .admin(&caller.acts_as)
-                    .remove_trigger(&id, tid)
-                    .await?;
+                let t = ops::remove_trigger(inner, caller, &id, tid).await?;
                 Ok(format!(
                     "Removed trigger {}; the issues it brought under sync stay under sync.",
                     t.id
@@ -479,18 +472,13 @@ async fn save_draft(
         Err(e) => return failed(&caller, &e),
     };
     let saved = async {
-        caller.require(Action::Rules)?;
         let spec: RuleSpec = serde_json::from_str(&form.spec).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidInput,
                 format!("the draft is not a valid rule spec (JSON): {e}"),
             )
         })?;
-        inner
-            .node
-            .admin(&caller.acts_as)
-            .save_rule_draft(&id, spec)
-            .await
+        ops::save_draft(&inner, &caller, &id, spec).await
     };
     match saved.await {
         Ok(()) => back_with(&inner, &connection_url(&id), "Saved the rule draft."),
@@ -510,8 +498,7 @@ async fn publish(
 ) -> Response {
     let (inner, caller) = (&*inner, &caller);
     on_connection(inner, caller, &id, |id| async move {
-        caller.require(Action::Rules)?;
-        let v = inner.node.admin(&caller.acts_as).publish_rules(&id).await?;
+        let v = ops::publish(inner, caller, &id).await?;
         Ok(format!("Published rule version {}.", v.number))
     })
     .await
@@ -531,18 +518,13 @@ async fn rollback(
 ) -> Response {
     let (inner, caller) = (&*inner, &caller);
     on_connection(inner, caller, &id, |id| async move {
-        caller.require(Action::Rules)?;
         let version: u32 = form.version.trim().parse().map_err(|_| {
             Error::new(
                 ErrorKind::InvalidInput,
                 format!("rule version {:?} is not a number", form.version),
             )
         })?;
-        let v = inner
-            .node
-            .admin(&caller.acts_as)
-            .rollback_rules(&id, version)
-            .await?;
+        let v = ops::rollback(inner, caller, &id, version).await?;
         Ok(format!("Rolled back: version {} is active.", v.number))
     })
     .await
