@@ -352,3 +352,16 @@ fn an_owner_confirms_refused_deletions_publishes_rules_and_deletes_the_connectio
     let dev = block_on(rig.tracker.issue_by_key(&lit::key("DEV-1"))).unwrap();
     assert_eq!(dev.summary, "x", "the twin stays");
 }
+
+#[test]
+fn too_many_wrong_passwords_hold_the_name_back_even_with_the_right_one() {
+    let rig = LocalRig::new();
+    let mut browser = Browser::open(&rig, Role::Owner);
+    for _ in 0..10 {
+        assert_eq!(browser.sign_in("guess").status, 401);
+    }
+    let held = browser.sign_in(PASSWORD);
+    assert_eq!(held.status, 429, "{}", held.body);
+    assert!(held.body.contains("Too many wrong passwords"), "{}", held.body);
+    assert!(!browser.cookies.contains_key("twinsync_session"));
+}

@@ -13,9 +13,9 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::Inner;
 use super::access::Caller;
 use super::ops::{self, TwinPage, TwinQuery};
-use super::Inner;
 use crate::connection::{Connection, ConnectionId};
 use crate::engine::{Initiated, PeerStatus, RuleHistory, RuleSpec, SyncPanel, TestRunResult};
 use crate::error::{Error, ErrorKind, Result};

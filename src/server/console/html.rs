@@ -109,26 +109,50 @@ async fn login(State(inner): Shared, headers: HeaderMap, body: axum::body::Bytes
     }
     let name = form_field(&body, "name").unwrap_or_default();
     let password = zeroize::Zeroizing::new(form_field(&body, "password").unwrap_or_default());
-    let operator = inner
+    let known = inner
         .operators
         .iter()
         .find(|o| o.name == name.trim())
-        .filter(|o| o.verify(&password));
-    let Some(operator) = operator else {
-        // The name only when it is an operator's: a password typed into
-        // the name field must not reach the logs.
-        match inner.operators.iter().find(|o| o.name == name.trim()) {
-            Some(known) => {
-                tracing::info!(operator = %known.name, "console sign-in refused: wrong password")
-            }
-            None => tracing::info!("console sign-in refused: no such operator"),
-        }
+        .cloned();
+    // Unknown names share one count: the table stays small.
+    let key = known.as_ref().map_or("", |o| o.name.as_str()).to_owned();
+    if let Some(left) = inner.throttle.wait(&key) {
         return login_page(
             &inner,
-            StatusCode::UNAUTHORIZED,
-            Some("Wrong name or password."),
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&format!(
+                "Too many wrong passwords for this name: try again in {} minute(s).",
+                (left + 59) / 60
+            )),
         );
+    }
+    // argon2 takes a while on purpose: off the async threads.
+    let verified = match known.clone() {
+        Some(operator) => tokio::task::spawn_blocking(move || operator.verify(&password))
+            .await
+            .unwrap_or(false),
+        None => false,
     };
+    let operator = match (known, verified) {
+        (Some(operator), true) => operator,
+        (known, _) => {
+            inner.throttle.failed(&key);
+            // The name only when it is an operator's: a password typed into
+            // the name field must not reach the logs.
+            match known {
+                Some(known) => {
+                    tracing::info!(operator = %known.name, "console sign-in refused: wrong password")
+                }
+                None => tracing::info!("console sign-in refused: no such operator"),
+            }
+            return login_page(
+                &inner,
+                StatusCode::UNAUTHORIZED,
+                Some("Wrong name or password."),
+            );
+        }
+    };
+    inner.throttle.succeeded(&key);
     let session =
         Ticket::new(&operator.name, inner.ttl).and_then(|t| t.seal(&inner.key, SESSION_COOKIE));
     let sealed = match session {

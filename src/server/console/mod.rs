@@ -39,6 +39,7 @@ mod ops;
 pub mod pages;
 mod role;
 mod session;
+mod throttle;
 mod views;
 
 use std::sync::Arc;
@@ -85,6 +86,8 @@ struct Inner {
     /// Sessions signed out before they expired: their CSRF tokens, with
     /// their expiry (unix seconds).
     revoked: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Failed sign-ins, per name.
+    throttle: throttle::Throttle,
 }
 
 /// Builds a [`Console`].
@@ -225,6 +228,7 @@ impl ConsoleBuilder {
                 pages: self.pages,
                 jobs: jobs::Jobs::default(),
                 revoked: Default::default(),
+                throttle: throttle::Throttle::default(),
             }),
         })
     }

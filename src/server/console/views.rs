@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use serde::Deserialize;
 
+use super::Inner;
 use super::access::Caller;
 use super::html::{page, refusal};
 use super::ops::{self, TwinAction};
@@ -20,7 +21,6 @@ use super::pages::{
     TriggerFormError,
 };
 use super::session::{Ticket, clear_cookie, cookie, set_cookie};
-use super::Inner;
 use crate::connection::ConnectionId;
 use crate::engine::RuleSpec;
 use crate::error::{Error, ErrorKind, Result};
