@@ -362,6 +362,10 @@ fn too_many_wrong_passwords_hold_the_name_back_even_with_the_right_one() {
     }
     let held = browser.sign_in(PASSWORD);
     assert_eq!(held.status, 429, "{}", held.body);
-    assert!(held.body.contains("Too many wrong passwords"), "{}", held.body);
+    assert!(
+        held.body.contains("Too many wrong passwords"),
+        "{}",
+        held.body
+    );
     assert!(!browser.cookies.contains_key("twinsync_session"));
 }

@@ -135,27 +135,10 @@ async fn home(
     match panels {
         Ok(panels) => {
             let notice = take_notice(&inner, &headers);
-            let mut markup = pages::connections(&ctx(&caller), &panels);
-            if let Some(text) = &notice {
-                markup = with_notice(markup, text);
-            }
+            let markup = pages::connections(&ctx(&caller), &panels, notice.as_deref());
             shown(&inner, StatusCode::OK, markup, notice.is_some())
         }
         Err(e) => failed(&caller, &e),
-    }
-}
-
-/// The connections page has no notice slot: a deleted connection's notice
-/// goes above the page's main content.
-fn with_notice(markup: maud::Markup, text: &str) -> maud::Markup {
-    let html = markup.into_string();
-    let note = maud::html! { p.notice.ok role="status" { (text) } }.into_string();
-    match html.find("<main>") {
-        Some(i) => {
-            let at = i + "<main>".len();
-            maud::PreEscaped(format!("{}{note}{}", &html[..at], &html[at..]))
-        }
-        None => maud::PreEscaped(html),
     }
 }
 

@@ -3,7 +3,7 @@
 use maud::{Markup, html};
 
 use super::PageContext;
-use super::layout::{connection_url, layout, when};
+use super::layout::{connection_url, layout, notice, when};
 use crate::connection::{Connection, Side};
 use crate::engine::{PeerStatus, SyncPanel};
 use crate::rules::RuleSetKind;
@@ -11,12 +11,16 @@ use crate::server::console::Action;
 
 /// The connections page: for each connection its name, sides, mode, status,
 /// issues under sync, last successful sync, queue, outbox, open errors and
-/// conflicts, and whether the other node answers.
-pub fn connections(ctx: &PageContext<'_>, panels: &[SyncPanel]) -> Markup {
+/// conflicts, and whether the other node answers. `done` is the outcome of
+/// the last action (a deleted connection, say), shown on top.
+pub fn connections(ctx: &PageContext<'_>, panels: &[SyncPanel], done: Option<&str>) -> Markup {
     layout(
         Some(ctx),
         "Connections",
         html! {
+            @if let Some(text) = done {
+                (notice(true, text))
+            }
             @if panels.is_empty() {
                 p { "No connections yet." }
                 @if ctx.role.may(Action::Connections) {

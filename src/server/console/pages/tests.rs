@@ -130,7 +130,7 @@ fn csrf_inputs(html: &str) -> usize {
 fn a_connection_row_shows_its_name_status_and_counts() {
     let (rig, view) = fixture();
     let panel = rig.node.status(&rig.conn.id).expect("status");
-    let html = connections(&ctx(Role::Viewer), &[panel]).into_string();
+    let html = connections(&ctx(Role::Viewer), &[panel], None).into_string();
     assert!(
         html.contains(&format!(
             r#"<a href="/console/connections/{}">SUP_to_DEV</a>"#,
@@ -153,10 +153,10 @@ fn a_connection_row_shows_its_name_status_and_counts() {
     assert_eq!(row[9], "local (one instance)");
     assert_eq!(view.panel.connection.name, "SUP_to_DEV");
 
-    let empty = connections(&ctx(Role::Owner), &[]).into_string();
+    let empty = connections(&ctx(Role::Owner), &[], None).into_string();
     assert!(empty.contains("No connections yet"));
     assert!(empty.contains(r#"href="/console/initiate""#));
-    let viewer = connections(&ctx(Role::Viewer), &[]).into_string();
+    let viewer = connections(&ctx(Role::Viewer), &[], None).into_string();
     assert!(!viewer.contains(r#"href="/console/accept">accept"#));
 }
 
@@ -240,7 +240,7 @@ fn every_post_form_carries_the_csrf_token() {
     let (rig, view) = fixture();
     let pages = [
         connection(&ctx(Role::Owner), &view).into_string(),
-        connections(&ctx(Role::Owner), std::slice::from_ref(&view.panel)).into_string(),
+        connections(&ctx(Role::Owner), std::slice::from_ref(&view.panel), None).into_string(),
         initiate(&ctx(Role::Owner), &InitiateView::default()).into_string(),
         accept(&ctx(Role::Owner), &AcceptView::default()).into_string(),
         job(
@@ -423,7 +423,8 @@ fn a_remote_connection_says_whether_the_other_node_answers() {
         cause: Some("no node is reachable at https://b.example".into()),
         waiting: 3,
     });
-    let html = connections(&ctx(Role::Viewer), std::slice::from_ref(&view.panel)).into_string();
+    let html =
+        connections(&ctx(Role::Viewer), std::slice::from_ref(&view.panel), None).into_string();
     let row = cells(&html);
     assert_eq!(row[6], "3 waiting", "outbox");
     assert_eq!(
@@ -431,7 +432,8 @@ fn a_remote_connection_says_whether_the_other_node_answers() {
         "not answering since 2026-01-02 03:04:05 UTC (no node is reachable at https://b.example)"
     );
     view.panel.peer.as_mut().expect("peer").unreachable_since = None;
-    let html = connections(&ctx(Role::Viewer), std::slice::from_ref(&view.panel)).into_string();
+    let html =
+        connections(&ctx(Role::Viewer), std::slice::from_ref(&view.panel), None).into_string();
     assert_eq!(cells(&html)[9], "answers");
 }
 
