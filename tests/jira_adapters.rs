@@ -154,3 +154,101 @@ fn the_emulator_stops_when_dropped() {
         assert!(err.is_temporary());
     });
 }
+
+fn marked(n: usize) -> NewIssue {
+    NewIssue::new(lit::project("SUP"), "Bug", format!("batch {n}"))
+        .property("twinsync.marker", json!({"op": format!("op-{n}")}))
+}
+
+/// The `issueUpdates` of each `POST /rest/api/3/issue/bulk` the emulator received.
+fn bulk_sizes(emulator: &JiraEmulator) -> Vec<usize> {
+    emulator
+        .exchanges()
+        .iter()
+        .filter(|x| x.method == "POST" && x.path == "/rest/api/3/issue/bulk")
+        .map(|x| {
+            x.request.as_ref().map_or(0, |r| {
+                r["issueUpdates"].as_array().map_or(0, Vec::len)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_of_51_issues_is_two_bulk_calls_answered_in_order() {
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        let cloud = emulator.cloud().unwrap();
+        assert_eq!(cloud.capabilities().batch_create, 50);
+        let mut batch: Vec<NewIssue> = (0..51).map(marked).collect();
+        batch[7].issue_type = "NoSuchType".into();
+        emulator.clear_exchanges();
+        let results = cloud.create_issues(&batch).await.unwrap();
+        assert_eq!(bulk_sizes(&emulator), [50, 1]);
+        assert!(
+            emulator
+                .exchanges()
+                .iter()
+                .all(|x| x.path != "/rest/api/3/issue"),
+            "no single creates"
+        );
+        assert_eq!(results.len(), 51);
+        let err = results[7].as_ref().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("issuetype"), "{err}");
+        for (n, result) in results.iter().enumerate().filter(|(n, _)| *n != 7) {
+            let created = result.as_ref().unwrap();
+            let issue = cloud.issue(&created.id).await.unwrap();
+            assert_eq!(issue.summary, format!("batch {n}"));
+            assert_eq!(
+                issue.properties["twinsync.marker"],
+                json!({"op": format!("op-{n}")})
+            );
+        }
+    });
+}
+
+#[test]
+fn a_lost_bulk_answer_leaves_the_issues_created_and_findable_by_marker() {
+    use twinsync::tracker::jira::emulator::{Fault, FaultRule};
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        let cloud = emulator.cloud().unwrap();
+        emulator.inject(FaultRule::new(Fault::LoseResponse).path_contains("/issue/bulk"));
+        let batch: Vec<NewIssue> = (0..3).map(marked).collect();
+        let err = cloud.create_issues(&batch).await.unwrap_err();
+        assert!(err.may_have_applied(), "{err}");
+        assert!(err.is_temporary(), "{err}");
+        let found = cloud
+            .search("project = SUP", &Page::first(50))
+            .await
+            .unwrap();
+        let mut markers: Vec<String> = found
+            .issues
+            .iter()
+            .filter_map(|i| i.properties.get("twinsync.marker"))
+            .map(|m| m["op"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        markers.sort();
+        assert_eq!(markers, ["op-0", "op-1", "op-2"]);
+    });
+}
+
+#[test]
+fn data_center_creates_a_batch_one_by_one() {
+    run(async {
+        let emulator = JiraEmulator::start_with(data_center_site()).await.unwrap();
+        let dc = emulator.data_center().unwrap();
+        assert_eq!(dc.capabilities().batch_create, 1);
+        emulator.clear_exchanges();
+        let results = dc.create_issues(&[marked(0), marked(1)]).await.unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let creates = emulator
+            .exchanges()
+            .iter()
+            .filter(|x| x.method == "POST" && x.path == "/rest/api/2/issue")
+            .count();
+        assert_eq!(creates, 2);
+        assert!(bulk_sizes(&emulator).is_empty());
+    });
+}
