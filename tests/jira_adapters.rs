@@ -167,9 +167,9 @@ fn bulk_sizes(emulator: &JiraEmulator) -> Vec<usize> {
         .iter()
         .filter(|x| x.method == "POST" && x.path == "/rest/api/3/issue/bulk")
         .map(|x| {
-            x.request.as_ref().map_or(0, |r| {
-                r["issueUpdates"].as_array().map_or(0, Vec::len)
-            })
+            x.request
+                .as_ref()
+                .map_or(0, |r| r["issueUpdates"].as_array().map_or(0, Vec::len))
         })
         .collect()
 }
@@ -250,5 +250,55 @@ fn data_center_creates_a_batch_one_by_one() {
             .count();
         assert_eq!(creates, 2);
         assert!(bulk_sizes(&emulator).is_empty());
+    });
+}
+
+#[test]
+fn a_rate_limited_bulk_call_creates_nothing_and_a_retry_tracker_repeats_it() {
+    use std::sync::Arc;
+    use twinsync::clock::SystemClock;
+    use twinsync::tracker::jira::emulator::{Fault, FaultRule, RateLimitReason};
+    use twinsync::tracker::{RetryPolicy, RetryTracker};
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        let cloud = Arc::new(emulator.cloud().unwrap());
+        let limited = || {
+            FaultRule::new(Fault::RateLimited {
+                reason: RateLimitReason::Burst,
+                retry_after: Duration::from_secs(0),
+            })
+            .path_contains("/issue/bulk")
+        };
+        emulator.inject(limited());
+        let batch: Vec<NewIssue> = (0..2).map(marked).collect();
+        let err = cloud.create_issues(&batch).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+        assert!(
+            emulator
+                .tracker()
+                .inspect_issues(&lit::project("SUP"))
+                .is_empty()
+        );
+
+        emulator.inject(limited());
+        let retry = RetryTracker::new(
+            cloud,
+            Arc::new(SystemClock),
+            RetryPolicy::default().with_max_attempts(3),
+        );
+        let results = retry.create_issues(&batch).await.unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(
+            bulk_sizes(&emulator),
+            [2, 2, 2],
+            "refused, refused, created"
+        );
+        assert_eq!(
+            emulator
+                .tracker()
+                .inspect_issues(&lit::project("SUP"))
+                .len(),
+            2
+        );
     });
 }

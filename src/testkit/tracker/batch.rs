@@ -18,11 +18,17 @@ pub async fn create_issues_reports_each_element_in_order(f: &TrackerFixture) {
         "batch_create must be at least 1"
     );
     assert!(
-        t.create_issues(&[]).await.expect("create_issues(&[])").is_empty(),
+        t.create_issues(&[])
+            .await
+            .expect("create_issues(&[])")
+            .is_empty(),
         "an empty batch answers nothing"
     );
-    let marker = |n: usize| json!({"connection": "conformance", "op": super::unique(&format!("batch{n}"))});
-    let summaries: Vec<String> = (0..3).map(|n| super::unique(&format!("batch {n}"))).collect();
+    let marker =
+        |n: usize| json!({"connection": "conformance", "op": super::unique(&format!("batch{n}"))});
+    let summaries: Vec<String> = (0..3)
+        .map(|n| super::unique(&format!("batch {n}")))
+        .collect();
     let mut batch: Vec<NewIssue> = summaries
         .iter()
         .enumerate()

@@ -3,8 +3,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::super::mapping::{self};
 use super::super::error::JiraError;
+use super::super::mapping::{self};
 use super::{Jira, op, unexpected};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Comment, CommentId, IssueId, RichText, Visibility};
