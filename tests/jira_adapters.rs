@@ -302,3 +302,37 @@ fn a_rate_limited_bulk_call_creates_nothing_and_a_retry_tracker_repeats_it() {
         );
     });
 }
+
+#[test]
+fn each_issue_of_a_bulk_create_is_announced_to_webhooks() {
+    use twinsync::tracker::jira::emulator::AdminWebhook;
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        emulator.add_admin_webhook(AdminWebhook::new("http://127.0.0.1:9/hook"));
+        let cloud = emulator.cloud().unwrap();
+        let mut batch: Vec<NewIssue> = (0..3).map(marked).collect();
+        batch[1].issue_type = "NoSuchType".into();
+        let results = cloud.create_issues(&batch).await.unwrap();
+        let mut want: Vec<String> = [&results[0], &results[2]]
+            .iter()
+            .map(|r| r.as_ref().unwrap().key.to_string())
+            .collect();
+        want.sort();
+        let mut seen = Vec::new();
+        for _ in 0..50 {
+            seen = emulator
+                .deliveries()
+                .into_iter()
+                .filter(|d| d.event == "jira:issue_created")
+                .map(|d| d.issue)
+                .collect();
+            seen.sort();
+            seen.dedup();
+            if seen.len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, want);
+    });
+}

@@ -301,6 +301,53 @@ mod tests {
         assert_eq!(memory.inspect_issues(&lit::project("SUP")).len(), 4);
     }
 
+    /// A tracker without a batch call: `create_issues` one by one, as the default.
+    #[derive(Debug)]
+    struct OneByOne(MemoryTracker);
+
+    macro_rules! one_by_one {
+        ($self:ident, capabilities, $kind:ident, $args:tt, $call:expr) => {{
+            let mut capabilities = $call;
+            capabilities.batch_create = 1;
+            capabilities
+        }};
+        ($self:ident, create_issues, $kind:ident, ($issues:ident), $call:expr) => {{
+            let mut results = Vec::new();
+            for issue in $issues {
+                results.push($self.0.create_issue(issue).await);
+            }
+            Ok(results)
+        }};
+        ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {
+            $call
+        };
+    }
+
+    crate::forward_tracker!([] OneByOne, 0, one_by_one);
+
+    #[test]
+    fn without_a_batch_call_each_create_of_a_batch_is_retried_on_its_own() {
+        let (memory, _, clock) = setup(RetryPolicy::default());
+        let retry = RetryTracker::new(
+            Arc::new(OneByOne(memory.clone())),
+            clock,
+            RetryPolicy::default(),
+        );
+        memory.inject(
+            OpKind::CreateIssue,
+            Fault::RateLimited(Duration::from_secs(1)),
+        );
+        let batch = [
+            NewIssue::new(lit::project("SUP"), "Bug", "a"),
+            NewIssue::new(lit::project("SUP"), "Bug", "b"),
+        ];
+        let results = block_on(retry.create_issues(&batch)).unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(memory.calls().get(OpKind::CreateIssue), 3);
+        assert_eq!(memory.calls().get(OpKind::CreateIssues), 0);
+        assert_eq!(memory.inspect_issues(&lit::project("SUP")).len(), 2);
+    }
+
     #[test]
     fn permanent_errors_are_not_retried_and_giving_up_marks_permanent() {
         let (memory, retry, _) = setup(RetryPolicy::default().with_max_attempts(3));
