@@ -1,11 +1,11 @@
 //! Creating issues in batches: Jira Cloud's `POST issue/bulk`.
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::super::error::JiraError;
 use super::writes::{create_error, created_issue};
-use super::{Jira, op, unexpected};
+use super::{Jira, op};
 use crate::error::{Error, ErrorKind, Result};
 use crate::tracker::{CreatedIssue, NewIssue, batch_call_failed};
 
@@ -46,7 +46,7 @@ impl Jira {
             }
         }
         if !updates.is_empty() {
-            let (_, answer) = self
+            let (status, answer) = self
                 .client
                 .json_accepting(
                     self.call(Method::POST, "issue/bulk", &["issue", "bulk"])
@@ -55,20 +55,28 @@ impl Jira {
                 )
                 .await
                 .map_err(|e| op(e, "create issues"))?;
-            settle(&answer, chunk, &sent, &mut results)?;
+            settle(status, &answer, chunk, &sent, &mut results)?;
         }
-        Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(unanswered())))
-            .collect())
+        Ok(finish(results))
     }
+}
+
+/// Each element's result; an element nothing answered is a `Timeout`.
+fn finish(results: Vec<Option<Result<CreatedIssue>>>) -> Vec<Result<CreatedIssue>> {
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(unanswered())))
+        .collect()
 }
 
 /// Fills `results` from Jira's `{issues, errors}` answer: each error at its
 /// `failedElementNumber`, the created issues in order on the elements that
-/// did not fail. An answer of another shape (a 400 that is not about the
-/// elements) fails the call.
+/// did not fail. A 400 of another shape (a refusal of the whole request)
+/// fails the call. A success answer Jira's answer does not tie to elements
+/// (unreadable errors, more or fewer issues than elements left) leaves
+/// those elements unanswered: they may exist.
 fn settle(
+    status: StatusCode,
     answer: &Value,
     chunk: &[NewIssue],
     sent: &[usize],
@@ -76,44 +84,61 @@ fn settle(
 ) -> Result<()> {
     let issues = answer.get("issues").and_then(Value::as_array);
     let errors = answer.get("errors").and_then(Value::as_array);
-    let (Some(issues), Some(errors)) = (issues, errors) else {
+    let elements = issues.zip(errors).and_then(|(issues, errors)| {
+        let failed = errors
+            .iter()
+            .map(|e| element_error(e, chunk, sent))
+            .collect::<Option<Vec<_>>>()?;
+        Some((issues, failed))
+    });
+    let Some((issues, failed)) = elements else {
+        if status.is_success() {
+            return Ok(());
+        }
         let body = serde_json::to_vec(answer).unwrap_or_default();
-        let err = JiraError::status(400, &body, None, None);
+        let err = JiraError::status(status.as_u16(), &body, None, None);
         return Err(op(err, "create issues"));
     };
-    let mut failed = vec![false; sent.len()];
-    for error in errors {
-        let number = error
-            .get("failedElementNumber")
-            .and_then(Value::as_u64)
-            .and_then(|n| usize::try_from(n).ok());
-        let Some(n) = number.filter(|n| *n < sent.len()) else {
-            return Err(unexpected("create issues").set_temporary(false));
-        };
-        let status = error
-            .get("status")
-            .and_then(Value::as_u64)
-            .and_then(|s| u16::try_from(s).ok())
-            .filter(|s| *s >= 400)
-            .unwrap_or(400);
-        let body = error.get("elementErrors").unwrap_or(&Value::Null);
-        let body = serde_json::to_vec(body).unwrap_or_default();
-        let issue = &chunk[sent[n]];
-        failed[n] = true;
-        results[sent[n]] = Some(Err(create_error(
-            JiraError::status(status, &body, None, None),
-            issue,
-        )));
+    let mut refused = vec![false; sent.len()];
+    for (n, err) in failed {
+        refused[n] = true;
+        results[sent[n]] = Some(Err(err));
     }
-    let created = sent
+    let created: Vec<usize> = sent
         .iter()
-        .zip(&failed)
-        .filter(|(_, failed)| !**failed)
-        .map(|(at, _)| *at);
-    for (at, v) in created.zip(issues) {
-        results[at] = Some(created_issue(v, &chunk[at]));
+        .zip(&refused)
+        .filter(|(_, refused)| !**refused)
+        .map(|(at, _)| *at)
+        .collect();
+    if created.len() == issues.len() {
+        for (at, v) in created.into_iter().zip(issues) {
+            results[at] = Some(created_issue(v, &chunk[at]));
+        }
     }
     Ok(())
+}
+
+/// One element of Jira's `errors`: its number in the request and its error;
+/// `None` when it names no element of the request.
+fn element_error(error: &Value, chunk: &[NewIssue], sent: &[usize]) -> Option<(usize, Error)> {
+    let n = error
+        .get("failedElementNumber")
+        .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| *n < sent.len())?;
+    let status = error
+        .get("status")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| *s >= 400)
+        .unwrap_or(400);
+    let body = error.get("elementErrors").unwrap_or(&Value::Null);
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    let err = create_error(
+        JiraError::status(status, &body, None, None),
+        &chunk[sent[n]],
+    );
+    Some((n, err))
 }
 
 /// An element Jira's answer names neither created nor failed.
@@ -124,4 +149,94 @@ fn unanswered() -> Error {
          exist; find it by its marker",
     )
     .with_operation("create issues")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::ids as lit;
+
+    /// The results of a request of `n` issues that Jira answered `status`, `answer`.
+    fn answered(status: u16, answer: Value, n: usize) -> Result<Vec<Result<CreatedIssue>>> {
+        let chunk: Vec<NewIssue> = (0..n)
+            .map(|i| NewIssue::new(lit::project("SUP"), "Bug", format!("s{i}")))
+            .collect();
+        let sent: Vec<usize> = (0..n).collect();
+        let mut results = Vec::new();
+        results.resize_with(n, || None);
+        let status = StatusCode::from_u16(status).unwrap();
+        settle(status, &answer, &chunk, &sent, &mut results)?;
+        Ok(finish(results))
+    }
+
+    fn created(id: &str, key: &str) -> Value {
+        json!({"id": id, "key": key, "self": format!("https://x.example/rest/api/3/issue/{id}")})
+    }
+
+    fn refused(n: usize) -> Value {
+        json!({"status": 400, "failedElementNumber": n,
+            "elementErrors": {"errorMessages": [], "errors": {"issuetype": "The issue type selected is invalid."}}})
+    }
+
+    #[test]
+    fn created_issues_fill_the_elements_that_did_not_fail_in_order() {
+        let results = answered(
+            201,
+            json!({"issues": [created("10", "SUP-1"), created("11", "SUP-2")], "errors": [refused(1)]}),
+            3,
+        )
+        .unwrap();
+        assert_eq!(results[0].as_ref().unwrap().key.as_str(), "SUP-1");
+        let err = results[1].as_ref().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(
+            err.to_string().contains("issue type selected is invalid"),
+            "{err}"
+        );
+        assert_eq!(results[2].as_ref().unwrap().key.as_str(), "SUP-2");
+    }
+
+    #[test]
+    fn elements_the_answer_does_not_account_for_may_exist() {
+        // One issue for two elements that did not fail: which is which is unknown.
+        let results = answered(
+            201,
+            json!({"issues": [created("10", "SUP-1")], "errors": []}),
+            2,
+        )
+        .unwrap();
+        for result in &results {
+            let err = result.as_ref().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Timeout);
+            assert!(
+                err.may_have_applied() && err.to_string().contains("marker"),
+                "{err}"
+            );
+        }
+        // An unreadable success answer: nothing is known of any element.
+        let results = answered(201, json!({"unexpected": true}), 2).unwrap();
+        assert!(
+            results
+                .iter()
+                .all(|r| r.as_ref().is_err_and(|e| e.may_have_applied()))
+        );
+    }
+
+    #[test]
+    fn all_refused_is_per_element_and_a_plain_400_fails_the_call() {
+        let results = answered(
+            400,
+            json!({"issues": [], "errors": [refused(0), refused(1)]}),
+            2,
+        )
+        .unwrap();
+        assert!(results.iter().all(|r| {
+            r.as_ref()
+                .is_err_and(|e| e.kind() == ErrorKind::InvalidInput)
+        }));
+        let err =
+            answered(400, json!({"errorMessages": ["too many"], "errors": {}}), 2).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("too many"), "{err}");
+    }
 }
