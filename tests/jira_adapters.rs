@@ -154,3 +154,185 @@ fn the_emulator_stops_when_dropped() {
         assert!(err.is_temporary());
     });
 }
+
+fn marked(n: usize) -> NewIssue {
+    NewIssue::new(lit::project("SUP"), "Bug", format!("batch {n}"))
+        .property("twinsync.marker", json!({"op": format!("op-{n}")}))
+}
+
+/// The `issueUpdates` of each `POST /rest/api/3/issue/bulk` the emulator received.
+fn bulk_sizes(emulator: &JiraEmulator) -> Vec<usize> {
+    emulator
+        .exchanges()
+        .iter()
+        .filter(|x| x.method == "POST" && x.path == "/rest/api/3/issue/bulk")
+        .map(|x| {
+            x.request
+                .as_ref()
+                .map_or(0, |r| r["issueUpdates"].as_array().map_or(0, Vec::len))
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_of_51_issues_is_two_bulk_calls_answered_in_order() {
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        let cloud = emulator.cloud().unwrap();
+        assert_eq!(cloud.capabilities().batch_create, 50);
+        let mut batch: Vec<NewIssue> = (0..51).map(marked).collect();
+        batch[7].issue_type = "NoSuchType".into();
+        emulator.clear_exchanges();
+        let results = cloud.create_issues(&batch).await.unwrap();
+        assert_eq!(bulk_sizes(&emulator), [50, 1]);
+        assert!(
+            emulator
+                .exchanges()
+                .iter()
+                .all(|x| x.path != "/rest/api/3/issue"),
+            "no single creates"
+        );
+        assert_eq!(results.len(), 51);
+        let err = results[7].as_ref().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("issuetype"), "{err}");
+        for (n, result) in results.iter().enumerate().filter(|(n, _)| *n != 7) {
+            let created = result.as_ref().unwrap();
+            let issue = cloud.issue(&created.id).await.unwrap();
+            assert_eq!(issue.summary, format!("batch {n}"));
+            assert_eq!(
+                issue.properties["twinsync.marker"],
+                json!({"op": format!("op-{n}")})
+            );
+        }
+    });
+}
+
+#[test]
+fn a_lost_bulk_answer_leaves_the_issues_created_and_findable_by_marker() {
+    use twinsync::tracker::jira::emulator::{Fault, FaultRule};
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        let cloud = emulator.cloud().unwrap();
+        emulator.inject(FaultRule::new(Fault::LoseResponse).path_contains("/issue/bulk"));
+        let batch: Vec<NewIssue> = (0..3).map(marked).collect();
+        let err = cloud.create_issues(&batch).await.unwrap_err();
+        assert!(err.may_have_applied(), "{err}");
+        assert!(err.is_temporary(), "{err}");
+        let found = cloud
+            .search("project = SUP", &Page::first(50))
+            .await
+            .unwrap();
+        let mut markers: Vec<String> = found
+            .issues
+            .iter()
+            .filter_map(|i| i.properties.get("twinsync.marker"))
+            .map(|m| m["op"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        markers.sort();
+        assert_eq!(markers, ["op-0", "op-1", "op-2"]);
+    });
+}
+
+#[test]
+fn data_center_creates_a_batch_one_by_one() {
+    run(async {
+        let emulator = JiraEmulator::start_with(data_center_site()).await.unwrap();
+        let dc = emulator.data_center().unwrap();
+        assert_eq!(dc.capabilities().batch_create, 1);
+        emulator.clear_exchanges();
+        let results = dc.create_issues(&[marked(0), marked(1)]).await.unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let creates = emulator
+            .exchanges()
+            .iter()
+            .filter(|x| x.method == "POST" && x.path == "/rest/api/2/issue")
+            .count();
+        assert_eq!(creates, 2);
+        assert!(bulk_sizes(&emulator).is_empty());
+    });
+}
+
+#[test]
+fn a_rate_limited_bulk_call_creates_nothing_and_a_retry_tracker_repeats_it() {
+    use std::sync::Arc;
+    use twinsync::clock::SystemClock;
+    use twinsync::tracker::jira::emulator::{Fault, FaultRule, RateLimitReason};
+    use twinsync::tracker::{RetryPolicy, RetryTracker};
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        let cloud = Arc::new(emulator.cloud().unwrap());
+        let limited = || {
+            FaultRule::new(Fault::RateLimited {
+                reason: RateLimitReason::Burst,
+                retry_after: Duration::from_secs(0),
+            })
+            .path_contains("/issue/bulk")
+        };
+        emulator.inject(limited());
+        let batch: Vec<NewIssue> = (0..2).map(marked).collect();
+        let err = cloud.create_issues(&batch).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+        assert!(
+            emulator
+                .tracker()
+                .inspect_issues(&lit::project("SUP"))
+                .is_empty()
+        );
+
+        emulator.inject(limited());
+        let retry = RetryTracker::new(
+            cloud,
+            Arc::new(SystemClock),
+            RetryPolicy::default().with_max_attempts(3),
+        );
+        let results = retry.create_issues(&batch).await.unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(
+            bulk_sizes(&emulator),
+            [2, 2, 2],
+            "refused, refused, created"
+        );
+        assert_eq!(
+            emulator
+                .tracker()
+                .inspect_issues(&lit::project("SUP"))
+                .len(),
+            2
+        );
+    });
+}
+
+#[test]
+fn each_issue_of_a_bulk_create_is_announced_to_webhooks() {
+    use twinsync::tracker::jira::emulator::AdminWebhook;
+    run(async {
+        let emulator = JiraEmulator::start().await.unwrap();
+        emulator.add_admin_webhook(AdminWebhook::new("http://127.0.0.1:9/hook"));
+        let cloud = emulator.cloud().unwrap();
+        let mut batch: Vec<NewIssue> = (0..3).map(marked).collect();
+        batch[1].issue_type = "NoSuchType".into();
+        let results = cloud.create_issues(&batch).await.unwrap();
+        let mut want: Vec<String> = [&results[0], &results[2]]
+            .iter()
+            .map(|r| r.as_ref().unwrap().key.to_string())
+            .collect();
+        want.sort();
+        let mut seen = Vec::new();
+        for _ in 0..50 {
+            seen = emulator
+                .deliveries()
+                .into_iter()
+                .filter(|d| d.event == "jira:issue_created")
+                .map(|d| d.issue)
+                .collect();
+            seen.sort();
+            seen.dedup();
+            if seen.len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, want);
+    });
+}

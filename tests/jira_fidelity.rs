@@ -117,6 +117,22 @@ async fn exercise(emulator: &JiraEmulator) {
         .expect("remote link again");
     let links = jira.remote_links(&id).await.expect("remote links");
     assert_eq!(links, [link], "one link per global id");
+    // A batch with one bad element (201 with its error), and one of bad elements only (400).
+    let bulk = |summary: &str, issue_type: &str| {
+        NewIssue::new(lit::project("SUP"), issue_type, summary)
+            .description(common::rich_text())
+            .property("twinsync.marker", json!({"op": summary}))
+    };
+    let results = jira
+        .create_issues(&[bulk("batch a", "Bug"), bulk("batch b", "NoSuchType")])
+        .await
+        .expect("create issues");
+    assert!(results[0].is_ok() && results[1].is_err(), "{results:?}");
+    let results = jira
+        .create_issues(&[bulk("batch c", "NoSuchType")])
+        .await
+        .expect("create issues, all refused");
+    assert!(results[0].is_err(), "{results:?}");
     jira.issue(&id).await.expect("issue");
     jira.issue_by_key(&created.key).await.expect("issue by key");
     for n in 0..3 {
@@ -269,6 +285,9 @@ fn adapter_requests_and_emulator_answers_follow_atlassians_spec() {
         "response 200 GET /rest/api/3/group/member",
         "response 200 GET /rest/api/3/issue/{issueIdOrKey}/transitions",
         "request POST /rest/api/3/issue/{issueIdOrKey}/transitions",
+        "request POST /rest/api/3/issue/bulk",
+        "response 201 POST /rest/api/3/issue/bulk",
+        "response 400 POST /rest/api/3/issue/bulk",
     ] {
         assert!(
             checked.contains(needed),

@@ -156,3 +156,76 @@ fn the_cloud_adapters_whole_sync_passes_a_strict_emulator() {
         validator.checked()
     );
 }
+
+#[test]
+fn bulk_creates_pass_a_strict_emulator_which_refuses_more_than_50_and_all_bad() {
+    let validator = StrictValidator::load();
+    run(async {
+        let emulator =
+            JiraEmulator::start_with(EmulatorOptions::default().strict_requests(validator))
+                .await
+                .unwrap();
+        let cloud = emulator.cloud().unwrap();
+        let batch: Vec<twinsync::tracker::NewIssue> = (0..3)
+            .map(|n| {
+                twinsync::tracker::NewIssue::new(lit::project("SUP"), "Bug", format!("b{n}"))
+                    .description(common::rich_text())
+                    .labels(["printer"])
+                    .property("twinsync.marker", json!({"op": n}))
+            })
+            .collect();
+        let results = cloud.create_issues(&batch).await.unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let violations = emulator.violations();
+        assert!(violations.is_empty(), "{violations:#?}");
+
+        let element = |issue_type: &str| json!({"fields": {"project": {"key": "SUP"}, "issuetype": {"name": issue_type}, "summary": "x"}});
+        let (status, v) = call(
+            &emulator,
+            Method::POST,
+            "/rest/api/3/issue/bulk",
+            Some(json!({"issueUpdates": vec![element("Bug"); 51]})),
+        )
+        .await;
+        assert_eq!(status, 400, "{v}");
+        assert!(
+            v["errorMessages"][0]
+                .as_str()
+                .is_some_and(|m| m.contains("50")),
+            "{v}"
+        );
+        let (status, v) = call(
+            &emulator,
+            Method::POST,
+            "/rest/api/3/issue/bulk",
+            Some(json!({"issueUpdates": [element("NoSuchType"), element("Saga")]})),
+        )
+        .await;
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(v["issues"], json!([]), "{v}");
+        let failed: Vec<_> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["failedElementNumber"].clone(), e["status"].clone()))
+            .collect();
+        assert_eq!(
+            failed,
+            [(json!(0), json!(400)), (json!(1), json!(400))],
+            "{v}"
+        );
+        assert!(
+            v["errors"][0]["elementErrors"]["errors"]["issuetype"].is_string(),
+            "{v}"
+        );
+        assert_eq!(
+            emulator
+                .tracker()
+                .inspect_issues(&lit::project("SUP"))
+                .len(),
+            3,
+            "only the first batch created issues"
+        );
+        assert!(emulator.violations().is_empty());
+    });
+}

@@ -203,3 +203,60 @@ fn latency_takes_time_on_the_trackers_clock() {
     block_on(t.project(&sup())).unwrap();
     assert_eq!(clock.now() - start, Duration::from_millis(600));
 }
+
+fn marked(summary: &str) -> NewIssue {
+    let mut issue = NewIssue::new(sup(), "Bug", summary);
+    issue.properties.insert(
+        "twinsync.marker".into(),
+        serde_json::json!({"origin": summary}),
+    );
+    issue
+}
+
+#[test]
+fn a_batch_is_one_call_per_fifty_issues_with_element_failures_in_place() {
+    let (t, _) = tracker();
+    let mut batch: Vec<NewIssue> = (0..51).map(|n| marked(&format!("n{n}"))).collect();
+    batch[1].issue_type = "Saga".into();
+    let results = block_on(t.create_issues(&batch)).unwrap();
+    assert_eq!(results.len(), 51);
+    assert_eq!(t.calls().get(OpKind::CreateIssues), 2);
+    assert_eq!(t.calls().get(OpKind::CreateIssue), 0);
+    let err = results[1].as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("Saga"), "{err}");
+    let first = results[0].as_ref().unwrap();
+    let last = results[50].as_ref().unwrap();
+    assert_eq!(block_on(t.issue(&first.id)).unwrap().summary, "n0");
+    assert_eq!(block_on(t.issue(&last.id)).unwrap().summary, "n50");
+    assert_eq!(count(&t), 50);
+}
+
+#[test]
+fn a_batch_whose_answer_is_lost_created_every_issue_with_its_marker() {
+    let (t, _) = tracker();
+    t.inject(OpKind::CreateIssues, Fault::LoseResponse);
+    let batch = [marked("a"), marked("b"), marked("c")];
+    let err = block_on(t.create_issues(&batch)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.may_have_applied());
+    let issues = t.inspect_issues(&sup());
+    let mut markers: Vec<_> = issues
+        .iter()
+        .map(|i| i.properties["twinsync.marker"]["origin"].clone())
+        .collect();
+    markers.sort_by_key(ToString::to_string);
+    assert_eq!(markers, ["a", "b", "c"]);
+}
+
+#[test]
+fn a_refused_batch_creates_nothing() {
+    let (t, _) = tracker();
+    t.inject(
+        OpKind::CreateIssues,
+        Fault::Fail(ErrorKind::PermissionDenied),
+    );
+    let err = block_on(t.create_issues(&[marked("a"), marked("b")])).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(count(&t), 0);
+}

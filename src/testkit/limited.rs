@@ -51,6 +51,8 @@ impl LimitedTracker {
             users: own.users && capabilities.users,
             remote_links: own.remote_links && capabilities.remote_links,
             max_page_size: own.max_page_size.min(capabilities.max_page_size),
+            // The inner tracker batches as it does: not a capability to turn off.
+            batch_create: own.batch_create,
         };
         LimitedTracker {
             inner,
@@ -78,6 +80,11 @@ macro_rules! limit {
     };
     ($self:ident, create_issue, $kind:ident, ($issue:ident), $call:expr) => {{
         let with_marker = !$issue.properties.is_empty();
+        $self.allow(with_marker, |c| c.issue_properties, "issue_properties")?;
+        $call
+    }};
+    ($self:ident, create_issues, $kind:ident, ($issues:ident), $call:expr) => {{
+        let with_marker = $issues.iter().any(|i| !i.properties.is_empty());
         $self.allow(with_marker, |c| c.issue_properties, "issue_properties")?;
         $call
     }};

@@ -50,6 +50,7 @@ macro_rules! tracker_conformance {
             permission_queries,
             user_lookups,
             remote_links_round_trip,
+            create_issues_reports_each_element_in_order,
         );
     };
     (@cases $fixture:expr, $block_on:path; $($case:ident),* $(,)?) => {
@@ -65,11 +66,13 @@ macro_rules! tracker_conformance {
     };
 }
 
+mod batch;
 mod comments;
 mod links;
 mod media;
 mod people;
 mod search;
+pub use batch::create_issues_reports_each_element_in_order;
 pub use comments::{
     comment_markers_are_stored, comment_update_and_delete, comments_keep_creation_order,
 };

@@ -134,6 +134,21 @@ macro_rules! forward_tracker {
                 )
             }
 
+            async fn create_issues(
+                &self,
+                issues: &[$crate::tracker::NewIssue],
+            ) -> $crate::Result<
+                ::std::vec::Vec<$crate::Result<$crate::tracker::CreatedIssue>>,
+            > {
+                $($around)+!(
+                    self,
+                    create_issues,
+                    create,
+                    (issues),
+                    self.$field.create_issues(issues).await
+                )
+            }
+
             async fn update_issue(
                 &self,
                 id: &$crate::model::IssueId,

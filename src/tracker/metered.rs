@@ -78,6 +78,13 @@ mod tests {
                     .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "x"))
                     .await
                     .unwrap();
+                tracker
+                    .create_issues(&[
+                        NewIssue::new(lit::project("SUP"), "Bug", "y"),
+                        NewIssue::new(lit::project("SUP"), "Bug", "z"),
+                    ])
+                    .await
+                    .unwrap();
                 memory.inject(OpKind::GetIssue, Fault::ServerError);
                 tracker.issue_by_key(&lit::key("SUP-1")).await.unwrap_err();
                 tracker.issue_by_key(&lit::key("SUP-1")).await.unwrap();
@@ -106,6 +113,7 @@ mod tests {
                 ),
                 format!("twinsync_tracker_reads_total op=issue_by_key,{tracker} 2"),
                 format!("twinsync_tracker_writes_total op=create_issue,{tracker} 1"),
+                format!("twinsync_tracker_writes_total op=create_issues,{tracker} 1"),
             ]
         );
     }

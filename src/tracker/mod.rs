@@ -35,6 +35,7 @@ pub use ext::TrackerExt;
 pub use memory::MemoryTracker;
 pub(crate) use metered::Metered;
 pub use retry::{RetryPolicy, RetryTracker};
+pub(crate) use types::batch_call_failed;
 pub use types::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
     Page, SearchPage,
@@ -149,6 +150,37 @@ pub trait Tracker: Debug + Send + Sync + 'static {
     /// `NotFound` for a missing project, `InvalidInput` for an issue type the
     /// project lacks. A `Timeout` means the issue may or may not exist.
     async fn create_issue(&self, issue: &NewIssue) -> Result<CreatedIssue>;
+
+    /// Creates several issues, each with its `properties` stored in the same
+    /// request as the issue (as [`create_issue`](Tracker::create_issue)
+    /// does), and answers one result per element, in order.
+    ///
+    /// A tracker with a batch call sends up to
+    /// [`Capabilities::batch_create`] issues in one call, splitting a longer
+    /// slice into several calls. The default body creates them one by one
+    /// with [`create_issue`](Tracker::create_issue), so every tracker supports
+    /// it; its `batch_create` is 1.
+    ///
+    /// An element that fails on its own (an issue type the project lacks, an
+    /// empty summary) is that element's `Err`, and the others are still
+    /// created. An element's `Timeout` means that issue may or may not exist.
+    ///
+    /// # Errors
+    ///
+    /// The outer `Err` is a failure of the first call as a whole (a rate
+    /// limit, an outage, a lost answer, bad credentials). **The outer error
+    /// may mean some issues were created** (a `Timeout` or `Unavailable` on a
+    /// call that was applied): settle each element by its marker property,
+    /// never by repeating the batch. Once one call has succeeded, a later
+    /// call's failure is reported on each of its elements instead, so that an
+    /// outer error never hides issues known to be created.
+    async fn create_issues(&self, issues: &[NewIssue]) -> Result<Vec<Result<CreatedIssue>>> {
+        let mut results = Vec::with_capacity(issues.len());
+        for issue in issues {
+            results.push(self.create_issue(issue).await);
+        }
+        Ok(results)
+    }
 
     /// Changes the fields given in `update`.
     ///

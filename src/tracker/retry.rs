@@ -85,8 +85,9 @@ fn retryable(err: &Error, creates: bool) -> bool {
 /// A [`Tracker`] that retries its inner tracker's temporary failures.
 ///
 /// Reads and idempotent writes (updates, deletions, properties) are retried on
-/// every temporary error; creates (issues, comments, attachments) only on
-/// errors that guarantee nothing was applied. When it gives up, the error is
+/// every temporary error; creates (issues, comments, attachments, batches of
+/// issues) only on errors that guarantee nothing was applied. An element of a
+/// batch that failed on its own is never retried here. When it gives up, the error is
 /// returned marked permanent, with the attempts in its context.
 pub struct RetryTracker<T: ?Sized> {
     inner: Arc<T>,
@@ -171,9 +172,27 @@ impl<T: Tracker + ?Sized> RetryTracker<T> {
 
 /// Each call of [`RetryTracker`]: `capabilities` as it is, creates retried
 /// only when nothing was applied, everything else on every temporary error.
+/// A batch of creates is one create when the tracker has a batch call, and
+/// each of its issues its own create when it has not.
 macro_rules! retry {
     ($self:ident, $method:ident, local, $args:tt, $call:expr) => {
         $call
+    };
+    ($self:ident, create_issues, create, ($issues:ident), $call:expr) => {
+        if $self.inner.capabilities().batch_create <= 1 {
+            // No batch call: one create at a time, each retried as
+            // `create_issue` is, rather than the whole slice.
+            let mut results = Vec::with_capacity($issues.len());
+            for issue in $issues {
+                results.push($self.create_issue(issue).await);
+            }
+            Ok(results)
+        } else {
+            // A batch is a create: repeated only when nothing was applied.
+            $self
+                .run("create_issues", true, || Box::pin(async move { $call }))
+                .await
+        }
     };
     ($self:ident, $method:ident, create, $args:tt, $call:expr) => {
         $self
@@ -253,6 +272,80 @@ mod tests {
             1,
             "exactly one issue"
         );
+    }
+
+    #[test]
+    fn a_batch_whose_answer_was_lost_is_not_repeated_but_a_refused_one_is() {
+        let (memory, retry, _) = setup(RetryPolicy::default());
+        let batch = [
+            NewIssue::new(lit::project("SUP"), "Bug", "a"),
+            NewIssue::new(lit::project("SUP"), "Bug", "b"),
+        ];
+        memory.inject(OpKind::CreateIssues, Fault::LoseResponse);
+        let err = block_on(retry.create_issues(&batch)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert_eq!(memory.calls().get(OpKind::CreateIssues), 1);
+        assert_eq!(memory.inspect_issues(&lit::project("SUP")).len(), 2);
+
+        memory.inject(
+            OpKind::CreateIssues,
+            Fault::RateLimited(Duration::from_secs(5)),
+        );
+        let results = block_on(retry.create_issues(&batch)).unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(
+            memory.calls().get(OpKind::CreateIssues),
+            3,
+            "a 429 is repeated"
+        );
+        assert_eq!(memory.inspect_issues(&lit::project("SUP")).len(), 4);
+    }
+
+    /// A tracker without a batch call: `create_issues` one by one, as the default.
+    #[derive(Debug)]
+    struct OneByOne(MemoryTracker);
+
+    macro_rules! one_by_one {
+        ($self:ident, capabilities, $kind:ident, $args:tt, $call:expr) => {{
+            let mut capabilities = $call;
+            capabilities.batch_create = 1;
+            capabilities
+        }};
+        ($self:ident, create_issues, $kind:ident, ($issues:ident), $call:expr) => {{
+            let mut results = Vec::new();
+            for issue in $issues {
+                results.push($self.0.create_issue(issue).await);
+            }
+            Ok(results)
+        }};
+        ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {
+            $call
+        };
+    }
+
+    crate::forward_tracker!([] OneByOne, 0, one_by_one);
+
+    #[test]
+    fn without_a_batch_call_each_create_of_a_batch_is_retried_on_its_own() {
+        let (memory, _, clock) = setup(RetryPolicy::default());
+        let retry = RetryTracker::new(
+            Arc::new(OneByOne(memory.clone())),
+            clock,
+            RetryPolicy::default(),
+        );
+        memory.inject(
+            OpKind::CreateIssue,
+            Fault::RateLimited(Duration::from_secs(1)),
+        );
+        let batch = [
+            NewIssue::new(lit::project("SUP"), "Bug", "a"),
+            NewIssue::new(lit::project("SUP"), "Bug", "b"),
+        ];
+        let results = block_on(retry.create_issues(&batch)).unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(memory.calls().get(OpKind::CreateIssue), 3);
+        assert_eq!(memory.calls().get(OpKind::CreateIssues), 0);
+        assert_eq!(memory.inspect_issues(&lit::project("SUP")).len(), 2);
     }
 
     #[test]

@@ -59,10 +59,21 @@ pub struct Capabilities {
     pub remote_links: bool,
     /// The largest page a search returns.
     pub max_page_size: u32,
+    /// The most issues one call of
+    /// [`Tracker::create_issues`](super::Tracker::create_issues) creates: 1
+    /// when the tracker has no batch call (issues are created one by one),
+    /// 50 for Jira Cloud.
+    #[serde(default = "one")]
+    pub batch_create: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl Capabilities {
-    /// Everything supported, pages of up to `max_page_size` issues.
+    /// Everything supported, pages of up to `max_page_size` issues; issues
+    /// are created one by one (`batch_create` 1).
     pub fn all(max_page_size: u32) -> Self {
         Capabilities {
             issue_properties: true,
@@ -73,6 +84,7 @@ impl Capabilities {
             users: true,
             remote_links: true,
             max_page_size,
+            batch_create: 1,
         }
     }
 
@@ -99,6 +111,26 @@ impl Capabilities {
         }
         Ok(())
     }
+}
+
+/// The error of each element of a later call of a
+/// [`create_issues`](super::Tracker::create_issues) batch, when that call
+/// failed after an earlier one succeeded: the call's kind, temporary flag,
+/// `Retry-After` and context, on each element it carried.
+pub(crate) fn batch_call_failed(err: &Error) -> Error {
+    let mut element = Error::new(
+        err.kind(),
+        format!("the call creating this issue failed: {}", err.message()),
+    )
+    .set_temporary(err.is_temporary())
+    .with_scope(err.scope());
+    if let Some(after) = err.retry_after() {
+        element = element.with_retry_after(after);
+    }
+    for (key, value) in err.context() {
+        element = element.with_context(key, value);
+    }
+    element
 }
 
 /// Which page of a search to return.

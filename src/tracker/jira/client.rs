@@ -284,6 +284,31 @@ impl Client {
 
     /// Sends `call`; a success answer gives its status and body, anything else an error.
     pub(crate) async fn send(&self, call: Call) -> Result<(StatusCode, Vec<u8>), JiraError> {
+        self.send_accepting(call, &[]).await
+    }
+
+    /// Sends `call` and reads the answer as JSON, for a success answer and
+    /// for the error statuses in `accept`, whose bodies carry results (a bulk
+    /// create answers 400 with each element's error); anything else is an error.
+    pub(crate) async fn json_accepting(
+        &self,
+        call: Call,
+        accept: &[u16],
+    ) -> Result<(StatusCode, Value), JiraError> {
+        let (status, body) = self.send_accepting(call, accept).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok((status, Value::Null));
+        }
+        let value =
+            serde_json::from_slice(&body).map_err(|e| JiraError::malformed("a json answer", e))?;
+        Ok((status, value))
+    }
+
+    async fn send_accepting(
+        &self,
+        call: Call,
+        accept: &[u16],
+    ) -> Result<(StatusCode, Vec<u8>), JiraError> {
         let scope = call.scope();
         let url = self.url(&call);
         let mut request = self
@@ -315,7 +340,7 @@ impl Client {
         self.limiter.observe(&scope, &signal);
         let body = response.bytes().await.map_err(JiraError::transport)?;
         tracing::debug!(endpoint = %scope.endpoint, status = status.as_u16(), "jira call");
-        if status.is_success() {
+        if status.is_success() || accept.contains(&status.as_u16()) {
             Ok((status, body.to_vec()))
         } else {
             let retry_after = signal.retry_after;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use time::UtcOffset;
 
-use super::api::{Jira, MAX_PAGE_SIZE};
+use super::api::{Jira, MAX_BULK_CREATE, MAX_PAGE_SIZE};
 use super::client::{Auth, Client, Secret, Settings};
 use super::mapping::Flavor;
 use crate::clock::Clock;
@@ -48,6 +48,11 @@ use crate::tracker::Capabilities;
 ///   integration user's profile time zone; UTC by default).
 /// - Attachment downloads follow Jira's redirect; Jira does not report a
 ///   content hash, so [`AttachmentMeta::sha256`](crate::model::AttachmentMeta::sha256) is `None`.
+/// - [`create_issues`](crate::Tracker::create_issues) sends up to 50 issues
+///   per `POST /rest/api/3/issue/bulk`, each with its properties, and maps
+///   Jira's `issues` and `errors` (by `failedElementNumber`) back to each
+///   element in order; an element the answer does not mention is a `Timeout`
+///   (it may exist: settle it by its marker).
 /// - Rate limits: it never repeats a request, but after a 429 it holds back
 ///   the calls Jira would refuse (see [`jira`](super) for the rules).
 pub struct JiraCloud {
@@ -196,4 +201,12 @@ impl JiraCloudBuilder {
     }
 }
 
-super::delegate_tracker!(JiraCloud, "jira-cloud", Capabilities::all(MAX_PAGE_SIZE));
+super::delegate_tracker!(
+    JiraCloud,
+    "jira-cloud",
+    Capabilities {
+        batch_create: MAX_BULK_CREATE as u32,
+        ..Capabilities::all(MAX_PAGE_SIZE)
+    },
+    create_issues
+);

@@ -35,6 +35,11 @@ use crate::tracker::Capabilities;
 /// Data Center has no bulk permission check: [`is_global_admin`](crate::Tracker::is_global_admin)
 /// answers for the adapter's own user only (`Unsupported` for others);
 /// [`is_project_admin`](crate::Tracker::is_project_admin) answers for anyone.
+///
+/// [`create_issues`](crate::Tracker::create_issues) creates issues one by one
+/// (the trait's default; `batch_create` is 1). Data Center's own bulk
+/// endpoint, `POST /rest/api/2/issue/bulk`, differs from Cloud's in what it
+/// takes and answers, and this adapter does not use it yet.
 pub struct JiraDataCenter {
     pub(super) jira: Jira,
 }

@@ -56,9 +56,11 @@ pub use webhooks::{DynamicWebhook, NewDynamicWebhook, Registered};
 /// The issue property searches return by default: the sync marker.
 pub const MARKER_PROPERTY: &str = "twinsync.marker";
 
-/// Implements [`Tracker`](crate::Tracker) for an adapter holding a `jira: Jira`.
+/// Implements [`Tracker`](crate::Tracker) for an adapter holding a `jira: Jira`;
+/// a trailing `create_issues` overrides the one-by-one default of
+/// [`Tracker::create_issues`](crate::Tracker::create_issues) with the batch call.
 macro_rules! delegate_tracker {
-    ($ty:ty, $product:expr, $capabilities:expr) => {
+    ($ty:ty, $product:expr, $capabilities:expr $(, $create_issues:ident)?) => {
         // `async_trait` because the engine holds trackers as `dyn Tracker`.
         #[async_trait::async_trait]
         impl $crate::tracker::Tracker for $ty {
@@ -114,6 +116,15 @@ macro_rules! delegate_tracker {
             ) -> $crate::Result<$crate::tracker::CreatedIssue> {
                 self.jira.create_issue(issue).await
             }
+
+            $(
+                async fn create_issues(
+                    &self,
+                    issues: &[$crate::tracker::NewIssue],
+                ) -> $crate::Result<Vec<$crate::Result<$crate::tracker::CreatedIssue>>> {
+                    self.jira.$create_issues(issues).await
+                }
+            )?
 
             async fn update_issue(
                 &self,

@@ -156,7 +156,10 @@ impl MemoryTracker {
 #[async_trait]
 impl Tracker for MemoryTracker {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::all(MAX_PAGE_SIZE)
+        Capabilities {
+            batch_create: MAX_BATCH_CREATE,
+            ..Capabilities::all(MAX_PAGE_SIZE)
+        }
     }
 
     async fn instance(&self) -> Result<InstanceInfo> {
@@ -246,6 +249,32 @@ impl Tracker for MemoryTracker {
             s.create_issue(issue, user, now)
         })
         .await
+    }
+
+    /// One counted call ([`OpKind::CreateIssues`]) per 50 issues; a fault
+    /// applies to the whole call (a lost answer: all created, then `Timeout`).
+    async fn create_issues(&self, issues: &[NewIssue]) -> Result<Vec<Result<CreatedIssue>>> {
+        let mut results = Vec::with_capacity(issues.len());
+        for chunk in issues.chunks(MAX_BATCH_CREATE as usize) {
+            let created = self
+                .call(OpKind::CreateIssues, |s, now, user| {
+                    Ok(chunk
+                        .iter()
+                        .map(|issue| s.create_issue(issue, user, now))
+                        .collect::<Vec<_>>())
+                })
+                .await;
+            match created {
+                Ok(created) => results.extend(created),
+                Err(err) if results.is_empty() => return Err(err),
+                Err(err) => results.extend(
+                    chunk
+                        .iter()
+                        .map(|_| Err(crate::tracker::batch_call_failed(&err))),
+                ),
+            }
+        }
+        Ok(results)
     }
 
     async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> Result<()> {

@@ -24,6 +24,8 @@ pub enum OpKind {
     Search,
     /// `create_issue()`
     CreateIssue,
+    /// `create_issues()`: one call per batch of up to 50
+    CreateIssues,
     /// `update_issue()`
     UpdateIssue,
     /// `add_comment()`
@@ -54,12 +56,13 @@ pub enum OpKind {
 
 impl OpKind {
     /// Every kind, in order.
-    pub const ALL: [OpKind; 18] = [
+    pub const ALL: [OpKind; 19] = [
         OpKind::Instance,
         OpKind::Project,
         OpKind::GetIssue,
         OpKind::Search,
         OpKind::CreateIssue,
+        OpKind::CreateIssues,
         OpKind::UpdateIssue,
         OpKind::AddComment,
         OpKind::UpdateComment,
@@ -80,6 +83,7 @@ impl OpKind {
         matches!(
             self,
             OpKind::CreateIssue
+                | OpKind::CreateIssues
                 | OpKind::UpdateIssue
                 | OpKind::AddComment
                 | OpKind::UpdateComment
@@ -95,6 +99,7 @@ impl OpKind {
     pub fn http_method(self) -> &'static str {
         match self {
             OpKind::CreateIssue
+            | OpKind::CreateIssues
             | OpKind::AddComment
             | OpKind::UploadAttachment
             | OpKind::PutRemoteLink => "POST",

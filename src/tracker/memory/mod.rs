@@ -37,6 +37,10 @@ use state::{State, not_found};
 /// The largest page the in-memory tracker returns.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
+/// The most issues one call of the in-memory tracker's
+/// [`create_issues`](Tracker::create_issues) creates (as on Jira Cloud).
+pub const MAX_BATCH_CREATE: u32 = 50;
+
 struct Shared {
     url: InstanceUrl,
     clock: Arc<dyn Clock>,

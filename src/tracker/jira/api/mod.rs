@@ -1,6 +1,7 @@
 //! The operations both Jira adapters share; [`Flavor`] holds what differs.
 
 mod attachments;
+mod bulk;
 mod links;
 mod media;
 mod profiles;
@@ -12,6 +13,7 @@ use reqwest::Method;
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
 
+pub(crate) use bulk::MAX_BULK_CREATE;
 pub(crate) use media::MediaCache;
 
 use super::client::{Call, Client};

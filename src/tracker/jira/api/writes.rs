@@ -3,6 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::super::error::JiraError;
 use super::super::mapping::{self};
 use super::{Jira, op, unexpected};
 use crate::error::{Error, ErrorKind, Result};
@@ -11,6 +12,17 @@ use crate::tracker::{CreatedIssue, IssueUpdate, NewComment, NewIssue};
 
 impl Jira {
     pub(crate) async fn create_issue(&self, issue: &NewIssue) -> Result<CreatedIssue> {
+        let body = self.create_body(issue).await?;
+        let v = self
+            .client
+            .json(self.call(Method::POST, "issue", &["issue"]).json(body))
+            .await
+            .map_err(|e| create_error(e, issue))?;
+        created_issue(&v, issue)
+    }
+
+    /// The body of one create: fields and, in the same request, properties.
+    pub(super) async fn create_body(&self, issue: &NewIssue) -> Result<Value> {
         let mut fields = json!({
             "project": {"key": issue.project.as_str()},
             "issuetype": {"name": issue.issue_type},
@@ -25,34 +37,7 @@ impl Jira {
         if !issue.properties.is_empty() {
             body["properties"] = mapping::property_list(&issue.properties);
         }
-        let v = self
-            .client
-            .json(self.call(Method::POST, "issue", &["issue"]).json(body))
-            .await
-            .map_err(|e| {
-                let missing_project = e.http_status() == Some(400) && e.names_field("project");
-                let err = op(e, "create issue").with_context("project", &issue.project);
-                if missing_project {
-                    Error::new(
-                        ErrorKind::NotFound,
-                        format!("project {} does not exist in jira", issue.project),
-                    )
-                    .with_source(err)
-                } else {
-                    err
-                }
-            })?;
-        let id = v.get("id").and_then(Value::as_str);
-        let key = v.get("key").and_then(Value::as_str);
-        match (id, key) {
-            (Some(id), Some(key)) => Ok(CreatedIssue {
-                id: mapping::parse_id(id, "a created issue")?,
-                key: mapping::parse_id(key, "a created issue")?,
-            }),
-            _ => Err(unexpected("create issue")
-                .with_context("project", &issue.project)
-                .set_temporary(false)),
-        }
+        Ok(body)
     }
 
     pub(crate) async fn update_issue(&self, id: &IssueId, update: &IssueUpdate) -> Result<()> {
@@ -225,5 +210,35 @@ impl Jira {
                     .with_context("comment", comment)
             })?;
         Ok(())
+    }
+}
+
+/// Jira's refusal of a create: a 400 naming the project is a missing project.
+pub(super) fn create_error(e: JiraError, issue: &NewIssue) -> Error {
+    let missing_project = e.http_status() == Some(400) && e.names_field("project");
+    let err = op(e, "create issue").with_context("project", &issue.project);
+    if missing_project {
+        Error::new(
+            ErrorKind::NotFound,
+            format!("project {} does not exist in jira", issue.project),
+        )
+        .with_source(err)
+    } else {
+        err
+    }
+}
+
+/// The `{id, key}` of a created issue.
+pub(super) fn created_issue(v: &Value, issue: &NewIssue) -> Result<CreatedIssue> {
+    let id = v.get("id").and_then(Value::as_str);
+    let key = v.get("key").and_then(Value::as_str);
+    match (id, key) {
+        (Some(id), Some(key)) => Ok(CreatedIssue {
+            id: mapping::parse_id(id, "a created issue")?,
+            key: mapping::parse_id(key, "a created issue")?,
+        }),
+        _ => Err(unexpected("create issue")
+            .with_context("project", &issue.project)
+            .set_temporary(false)),
     }
 }

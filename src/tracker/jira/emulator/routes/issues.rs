@@ -13,6 +13,9 @@ use crate::model::{Issue, ProjectKey, RichText};
 use crate::tracker::jira::markup;
 use crate::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
 
+/// The most issues `POST issue/bulk` creates in one request.
+const MAX_BULK_CREATE: usize = 50;
+
 /// Jira Cloud's answer to a body that is not a valid ADF document: a field
 /// error for a description, `INVALID_INPUT` for a comment.
 fn invalid_adf(field: &str) -> Reply {
@@ -230,6 +233,54 @@ impl Api<'_> {
         let Some(body) = self.req.json else {
             return fail(StatusCode::BAD_REQUEST, "The request body must be JSON.");
         };
+        self.create_from(body).await
+    }
+
+    /// `POST issue/bulk`: up to 50 creates in one request, each as
+    /// `POST issue` would make it; 201 when any was created, 400 when none.
+    pub(super) async fn create_issues(&self) -> Reply {
+        let Some(body) = self.req.json else {
+            return fail(StatusCode::BAD_REQUEST, "The request body must be JSON.");
+        };
+        let Some(updates) = body.get("issueUpdates").and_then(Value::as_array) else {
+            return field_error("issueUpdates", "Issue updates must be an array.");
+        };
+        if updates.len() > MAX_BULK_CREATE {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                &format!("Cannot create more than {MAX_BULK_CREATE} issues in one request."),
+            );
+        }
+        let mut issues = Vec::new();
+        let mut errors = Vec::new();
+        for (n, update) in updates.iter().enumerate() {
+            let reply = self.create_from(update).await;
+            let answer = match reply.body {
+                super::Body::Json(v) => v,
+                _ => json!({}),
+            };
+            if reply.status == StatusCode::CREATED {
+                issues.push(answer);
+            } else {
+                errors.push(json!({
+                    "status": reply.status.as_u16(),
+                    "elementErrors": {
+                        "errorMessages": answer.get("errorMessages").cloned().unwrap_or_else(|| json!([])),
+                        "errors": answer.get("errors").cloned().unwrap_or_else(|| json!({})),
+                    },
+                    "failedElementNumber": n,
+                }));
+            }
+        }
+        let status = if issues.is_empty() && !errors.is_empty() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::CREATED
+        };
+        Reply::json(status, json!({"issues": issues, "errors": errors}))
+    }
+
+    async fn create_from(&self, body: &Value) -> Reply {
         if let Err(reply) = fields::check_screen(body, Screen::Create) {
             return reply;
         }

@@ -204,6 +204,7 @@ impl Api<'_> {
                 self.createmeta(key).await,
             ),
             ("POST", ["issue"]) => (Some("issue"), self.create_issue().await),
+            ("POST", ["issue", "bulk"]) => (Some("issue/bulk"), self.create_issues().await),
             ("GET", ["issue", id]) => (Some("issue/{issueIdOrKey}"), self.get_issue(id).await),
             ("PUT", ["issue", id]) => (Some("issue/{issueIdOrKey}"), self.edit_issue(id).await),
             ("DELETE", ["issue", id]) => {

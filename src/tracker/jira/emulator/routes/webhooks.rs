@@ -212,6 +212,19 @@ pub(super) fn after(
         _ => None,
     };
     let method = api.req.method;
+    if (method, template) == ("POST", Some("issue/bulk")) {
+        let created = body
+            .and_then(|b| b.get("issues"))
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        for one in created {
+            let key = one.get("key").and_then(Value::as_str);
+            if let Some(issue) = key.and_then(|k| find(shared, k)) {
+                announce(api, "jira:issue_created", &issue, None, None);
+            }
+        }
+        return;
+    }
     let (event, issue, comment, attachment) = match (method, template, rest) {
         ("POST", Some("issue"), _) => {
             let key = body.and_then(|b| b.get("key")).and_then(Value::as_str);
@@ -255,13 +268,25 @@ pub(super) fn after(
     let Some(issue) = issue else {
         return;
     };
+    announce(api, event, &issue, comment, attachment);
+}
+
+/// Delivers one event about `issue` to the registered webhooks.
+fn announce(
+    api: &Api<'_>,
+    event: &'static str,
+    issue: &Issue,
+    comment: Option<Value>,
+    attachment: Option<Value>,
+) {
+    let shared = api.shared;
     let project_id = lock(&shared.projects)
         .iter()
         .find(|(p, _)| p == &issue.project)
         .map_or(0, |(_, id)| *id);
     let change = Change {
         event,
-        issue: &issue,
+        issue,
         project_id,
         base: &api.ctx.base,
         user: &api.req.user,
