@@ -66,7 +66,7 @@ mod message;
 pub(crate) mod node_key;
 mod pending;
 mod permissions;
-mod secret;
+pub(crate) mod secret;
 mod version;
 
 pub use auth::Role;
@@ -85,7 +85,7 @@ pub use pending::{InvitationState, InvitationStatus, InvitationSummary};
 pub use permissions::{
     DEFAULT_PROJECT_LEVEL_GROUP, Grant, GroupState, PermissionFacts, ProjectLevelPolicy,
 };
-pub(crate) use secret::{Nonce, Secret, fill_random};
+pub(crate) use secret::{Nonce, Secret};
 pub use version::{
     FEATURE_ATTACHMENT_FETCH, FEATURE_NODE_URLS, FEATURE_PRIVATE_PULL, FEATURES,
     MIN_PROTOCOL_VERSION_BASIC, PROTOCOL_VERSION, check_features, negotiate,

@@ -125,7 +125,7 @@ pub fn hash_password(password: &str) -> Result<String> {
         return Err(Error::new(ErrorKind::InvalidInput, "the password is empty"));
     }
     let mut salt = [0u8; 16];
-    crate::connection::fill_random(&mut salt)?;
+    crate::connection::secret::fill_random(&mut salt)?;
     let salt = SaltString::encode_b64(&salt)
         .map_err(|e| Error::new(ErrorKind::Unexpected, format!("cannot encode a salt: {e}")))?;
     Argon2::default()
@@ -226,7 +226,7 @@ impl SessionKey {
     /// `Unavailable` when the system's random source fails.
     pub fn random() -> Result<Self> {
         let mut key = Zeroizing::new(vec![0u8; 32]);
-        crate::connection::fill_random(&mut key)?;
+        crate::connection::secret::fill_random(&mut key)?;
         Ok(SessionKey(key))
     }
 

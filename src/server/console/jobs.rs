@@ -21,7 +21,7 @@ impl Jobs {
     /// Starts bulk exalating `jql` on `conn` as its own task; the job's id.
     pub fn start(&self, node: &Node, conn: &Connection, jql: &str, by: &str) -> Result<String> {
         let mut id = [0u8; 12];
-        crate::connection::fill_random(&mut id)?;
+        crate::connection::secret::fill_random(&mut id)?;
         let id = hex::encode(id);
         let job = Arc::new(Mutex::new(Job::new(id.clone(), conn, jql)));
         tracing::info!(connection = %conn.name, operator = %by, job = %id, "bulk exalate started");

@@ -39,7 +39,7 @@ impl Ticket {
     /// A ticket for `operator` with a fresh CSRF token, valid for `ttl`.
     pub fn new(operator: &str, ttl: Duration) -> Result<Self> {
         let mut csrf = [0u8; 24];
-        crate::connection::fill_random(&mut csrf)?;
+        crate::connection::secret::fill_random(&mut csrf)?;
         let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
         Ok(Ticket {
             operator: operator.to_owned(),
