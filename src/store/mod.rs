@@ -20,13 +20,14 @@
 //! refused with an error). The embedded stores (memory, SQLite) answer in
 //! microseconds, so the engine runs their transactions where it is.
 //!
-//! A store that answers over the network (a PostgreSQL store shared by
-//! several nodes) implements the same trait with a blocking client from a
-//! connection pool; its transactions must not block an async executor's
-//! thread, so a node built on such a store runs each of its transactions on
-//! a thread meant for blocking work. Because transactions are short and
-//! never span an `.await`, a transaction is one unit that can move to such a
-//! thread whole.
+//! A store that answers over the network implements the same trait:
+//! [`PostgresStore`] (feature `postgres`) drives its connections on a
+//! runtime thread of its own and waits for each statement on the calling
+//! thread, so it works from any thread, inside an async runtime or not, and
+//! holds the caller for a round trip to the server as the embedded stores
+//! hold it for their disk. Because transactions are short and never span an
+//! `.await`, a transaction is one unit that could also move whole to a
+//! thread meant for blocking work.
 //!
 //! Store authors run the conformance suite in
 //! `testkit::store` (feature `testkit`).
@@ -35,8 +36,12 @@ use std::fmt::Debug;
 
 use crate::error::Result;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod columns;
 mod forward;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod records;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -44,6 +49,9 @@ mod txn;
 
 pub(crate) use forward::forward_store_txn;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{PostgresStore, PostgresStoreBuilder};
 pub use records::{
     BulkProgress, ConnectionRecord, DeletedItems, DeletionDecision, EstablishTokenRecord, Intent,
     IntentKind, InvitationRecord, NodeRecord, OutboxMessage, OutgoingRecord, PeerLink, PeerOutage,

@@ -17,7 +17,7 @@ use crate::store::{
 
 use super::error::invalid;
 use super::txn::SqliteTxn;
-use super::typed::{time_text, to_json};
+use crate::store::columns::{CONNECTION_TABLES, time_text, to_json};
 
 impl StoreTxn for SqliteTxn<'_> {
     fn connection(&mut self, id: &ConnectionId) -> Result<Option<ConnectionRecord>> {
@@ -63,7 +63,7 @@ impl StoreTxn for SqliteTxn<'_> {
     }
 
     fn delete_connection(&mut self, id: &ConnectionId) -> Result<()> {
-        for table in ["twins", "intents", "queue", "errors", "watermarks"] {
+        for table in CONNECTION_TABLES {
             self.run(
                 &format!("cannot delete the {table} of a connection"),
                 &format!("DELETE FROM {table} WHERE connection = ?1"),
@@ -71,7 +71,6 @@ impl StoreTxn for SqliteTxn<'_> {
             )
             .map_err(|e| e.with_connection(id))?;
         }
-        self.on(id)?.delete_connection(id)?;
         self.run(
             "cannot delete connection",
             "DELETE FROM connections WHERE id = ?1",

@@ -10,7 +10,8 @@ use crate::model::ConnectionId;
 use crate::store::{OutboxMessage, PeerOutage};
 
 use super::error::invalid;
-use super::typed::{Records, time_text, to_json};
+use super::typed::Records;
+use crate::store::columns::{time_text, to_json};
 
 /// An outbox number in an SQLite INTEGER (AUTOINCREMENT keeps it positive).
 fn to_seq(rowid: i64) -> u64 {

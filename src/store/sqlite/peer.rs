@@ -3,44 +3,13 @@
 //! marks, gone flags and outgoing records.
 
 use rusqlite::params;
-use serde::{Deserialize, Serialize};
 
-use crate::connection::Role;
 use crate::error::Result;
-use crate::model::{ConnectionId, InstanceUrl, IssueId, NodeUrl};
+use crate::model::{ConnectionId, IssueId};
+use crate::store::columns::{LinkRecord, from_sql_u64, mark_columns, to_json, to_sql_u64};
 use crate::store::{OutgoingRecord, PeerLink, SeqMark, StoredSecret};
 
-use super::typed::{Records, to_json};
-
-/// A peer link as stored in `peer_links.record`: everything but the code.
-#[derive(Serialize, Deserialize)]
-struct LinkRecord {
-    role: Role,
-    peer: Option<InstanceUrl>,
-    /// Added in 0.2; absent from links written before.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    peer_node: Option<NodeUrl>,
-    peer_reachable: bool,
-    protocol: u16,
-}
-
-/// A sequence mark's `(mark, issue)` columns.
-fn mark_columns(mark: &SeqMark) -> (&'static str, &str) {
-    match mark {
-        SeqMark::Sent => ("sent", ""),
-        SeqMark::Applied(issue) => ("applied", issue.as_str()),
-        SeqMark::Acked(issue) => ("acked", issue.as_str()),
-    }
-}
-
-/// A u64 in an SQLite INTEGER, bit for bit.
-fn to_sql_u64(value: u64) -> i64 {
-    i64::from_ne_bytes(value.to_ne_bytes())
-}
-
-fn from_sql_u64(value: i64) -> u64 {
-    u64::from_ne_bytes(value.to_ne_bytes())
-}
+use super::typed::Records;
 
 impl Records<'_> {
     pub(super) fn peer_link(&self, c: &ConnectionId) -> Result<Option<PeerLink>> {
@@ -56,28 +25,11 @@ impl Records<'_> {
         };
         let code = StoredSecret::from_bytes(code);
         let link: LinkRecord = self.json("peer link", &record)?;
-        Ok(Some(PeerLink {
-            connection: c.clone(),
-            role: link.role,
-            peer: link.peer,
-            peer_node: link.peer_node,
-            peer_reachable: link.peer_reachable,
-            protocol: link.protocol,
-            code,
-        }))
+        Ok(Some(link.into_link(c.clone(), code)))
     }
 
     pub(super) fn put_peer_link(&self, link: &PeerLink) -> Result<()> {
-        let record = to_json(
-            "peer link",
-            &LinkRecord {
-                role: link.role,
-                peer: link.peer.clone(),
-                peer_node: link.peer_node.clone(),
-                peer_reachable: link.peer_reachable,
-                protocol: link.protocol,
-            },
-        )?;
+        let record = to_json("peer link", &LinkRecord::of(link))?;
         self.run(
             "cannot write the peer link",
             "INSERT INTO peer_links (connection, record, code) VALUES (?1, ?2, ?3) \

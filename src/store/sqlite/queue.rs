@@ -8,7 +8,7 @@ use crate::model::ConnectionId;
 use crate::store::{Intent, QueueItem};
 
 use super::txn::SqliteTxn;
-use super::typed::{time_text, to_json};
+use crate::store::columns::{time_text, to_json};
 
 impl SqliteTxn<'_> {
     pub(super) fn write_intent(&self, intent: &Intent) -> Result<()> {

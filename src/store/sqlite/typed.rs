@@ -11,38 +11,18 @@
 //! columns and never put in a message.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::connection::InvitationState;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::model::{ConnectionId, IssueId};
 use crate::plan::Conflict;
 use crate::rules::RuleHistory;
 use crate::store::{BulkProgress, InvitationRecord, NodeRecord, StoredSecret, TwinConflicts};
 
 use super::error::{invalid, storage};
-
-/// JSON for a record column; these records hold no secret.
-pub(super) fn to_json(what: &str, value: &impl Serialize) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("{what} cannot be stored: {e}"),
-        )
-    })
-}
-
-/// A time as RFC 3339 text (exact to the nanosecond, offset kept).
-pub(super) fn time_text(what: &str, at: OffsetDateTime) -> Result<String> {
-    at.format(&Rfc3339).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("{what} {at} cannot be stored: {e}"),
-        )
-    })
-}
+use crate::store::columns::{time_text, to_json};
 
 /// The typed records on an open transaction of database `db`; errors name
 /// `connection` when it is set.
@@ -120,31 +100,6 @@ impl Records<'_> {
                 format!("stored {what} is unreadable: {e}"),
             ))
         })
-    }
-
-    /// Deletes every typed record of a connection.
-    pub(super) fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
-        for table in [
-            "last_sync",
-            "conflicts",
-            "peer_links",
-            "seq_marks",
-            "peer_gone",
-            "origins",
-            "outgoing",
-            "outbox",
-            "peer_outages",
-            "invitations",
-            "rule_histories",
-            "bulk_progress",
-        ] {
-            self.run(
-                &format!("cannot delete the {table} of a connection"),
-                &format!("DELETE FROM {table} WHERE connection = ?1"),
-                [id.as_str()],
-            )?;
-        }
-        Ok(())
     }
 
     pub(super) fn last_sync(&self, c: &ConnectionId) -> Result<Option<OffsetDateTime>> {
