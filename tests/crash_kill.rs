@@ -12,14 +12,20 @@
 //! issue, every comment once on each side and in order, nothing lost, equal
 //! summaries, every issue under sync.
 //!
+//! With feature `postgres`, a second test runs the same rounds with the
+//! worker's state in a PostgreSQL schema (of the server of
+//! `TWINSYNC_TEST_POSTGRES`, which `bash .ci/test` starts), where losing the
+//! state is dropping the schema.
+//!
 //! The worker is this test binary run again with `TWINSYNC_KILL_WORKER` set.
-//! CI runs 24 rounds from seed 1; `TWINSYNC_KILL_ROUNDS=N` runs N rounds and
+//! CI runs 24 rounds from seed 1 (12 on PostgreSQL);
+//! `TWINSYNC_KILL_ROUNDS=N` runs N rounds and
 //! `TWINSYNC_KILL_SEED=S` picks another seed (kill moments still depend on
 //! timing, so a seed replays the edits and the kill delays, not the exact
 //! instant the kill lands).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +43,8 @@ use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
 
 /// This test's name: the worker process runs exactly it.
 const TEST: &str = "sigkill_at_random_moments_duplicates_and_loses_nothing";
-/// Set in the worker's environment: `<emulator url>\n<state file>`.
+/// Set in the worker's environment: `<emulator url>\n<state>` (see
+/// [`StateAt::job`]).
 const WORKER: &str = "TWINSYNC_KILL_WORKER";
 const CONNECTION: &str = "SUP_to_DEV";
 const BULK: &str = "project = SUP";
@@ -50,13 +57,130 @@ fn sigkill_at_random_moments_duplicates_and_loses_nothing() {
     }
     let rounds = env_number("TWINSYNC_KILL_ROUNDS").unwrap_or(24);
     let seed = env_number("TWINSYNC_KILL_SEED").unwrap_or(1);
-    let mut harness = Harness::new(seed);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let state = StateAt::File(dir.path().join("state.db"));
+    let mut harness = Harness::new(seed, TEST, state, dir);
     let stats = harness.run(rounds);
     println!(
-        "crash_kill (seed {seed}): {rounds} rounds, {} killed while syncing, {} finished before \
+        "crash_kill (seed {seed}, SQLite): {rounds} rounds, {} killed while syncing, {} finished before \
          the kill, {} state file(s) deleted; {} twins, {} comments",
         stats.killed, stats.finished, stats.wipes, stats.twins, stats.comments
     );
+}
+
+/// This test's name: the worker process runs exactly it.
+#[cfg(feature = "postgres")]
+const TEST_POSTGRES: &str = "sigkill_with_the_state_in_postgresql_duplicates_and_loses_nothing";
+
+#[cfg(feature = "postgres")]
+#[test]
+fn sigkill_with_the_state_in_postgresql_duplicates_and_loses_nothing() {
+    if let Ok(job) = std::env::var(WORKER) {
+        worker::main(&job);
+        return;
+    }
+    let rounds = env_number("TWINSYNC_KILL_ROUNDS").unwrap_or(12);
+    let seed = env_number("TWINSYNC_KILL_SEED").unwrap_or(1);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let schema = format!("crash_kill_{}", std::process::id());
+    let state = StateAt::Postgres(schema);
+    let mut harness = Harness::new(seed, TEST_POSTGRES, state.clone(), dir);
+    let stats = harness.run(rounds);
+    state.wipe();
+    println!(
+        "crash_kill (seed {seed}, PostgreSQL): {rounds} rounds, {} killed while syncing, {} \
+         finished before the kill, {} schema(s) dropped; {} twins, {} comments",
+        stats.killed, stats.finished, stats.wipes, stats.twins, stats.comments
+    );
+}
+
+/// Where the worker keeps its state.
+#[derive(Clone, Debug)]
+enum StateAt {
+    /// A SQLite file.
+    File(PathBuf),
+    /// A schema on the PostgreSQL server of `TWINSYNC_TEST_POSTGRES`.
+    #[cfg(feature = "postgres")]
+    Postgres(String),
+}
+
+impl StateAt {
+    /// As the worker's job line says it.
+    fn job(&self) -> String {
+        match self {
+            StateAt::File(path) => format!("file:{}", path.display()),
+            #[cfg(feature = "postgres")]
+            StateAt::Postgres(schema) => format!("postgres:{schema}"),
+        }
+    }
+
+    fn from_job(job: &str) -> StateAt {
+        if let Some(path) = job.strip_prefix("file:") {
+            return StateAt::File(PathBuf::from(path));
+        }
+        #[cfg(feature = "postgres")]
+        if let Some(schema) = job.strip_prefix("postgres:") {
+            return StateAt::Postgres(schema.to_owned());
+        }
+        panic!("a job's state is file:PATH or postgres:SCHEMA, not {job:?}")
+    }
+
+    fn open(&self) -> twinsync::Result<Arc<dyn Store>> {
+        Ok(match self {
+            StateAt::File(path) => Arc::new(SqliteStore::open(path)?),
+            #[cfg(feature = "postgres")]
+            StateAt::Postgres(schema) => Arc::new(
+                twinsync::store::PostgresStore::builder(postgres_url())
+                    .schema(schema)
+                    .connect()?,
+            ),
+        })
+    }
+
+    /// Loses the state, as a lost disk (or a dropped schema) would.
+    fn wipe(&self) {
+        match self {
+            StateAt::File(state) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut path = state.clone().into_os_string();
+                    path.push(suffix);
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => panic!("cannot delete {path:?}: {e}"),
+                    }
+                }
+            }
+            #[cfg(feature = "postgres")]
+            StateAt::Postgres(schema) => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async {
+                    let (client, connection) =
+                        tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
+                            .await
+                            .expect("connect to the test server");
+                    tokio::spawn(connection);
+                    client
+                        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .await
+                        .expect("drop the worker's schema");
+                });
+            }
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_url() -> String {
+    std::env::var("TWINSYNC_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "this test needs a PostgreSQL server: run `bash .ci/test` (it starts a throwaway \
+             one), or set TWINSYNC_TEST_POSTGRES to a superuser's URL"
+        )
+    })
 }
 
 fn env_number(name: &str) -> Option<u64> {
@@ -73,12 +197,12 @@ mod worker {
     use super::*;
 
     pub fn main(job: &str) {
-        let (url, state) = job.split_once('\n').expect("job: url and state file");
+        let (url, state) = job.split_once('\n').expect("job: url and state");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("a runtime");
-        match runtime.block_on(work(url, Path::new(state))) {
+        match runtime.block_on(work(url, &StateAt::from_job(state))) {
             Ok(summary) => println!("worker: done {summary}"),
             Err(e) => {
                 println!("worker: error {e}");
@@ -89,8 +213,8 @@ mod worker {
 
     /// Bulk-exalates every SUP issue (finishing an interrupted bulk first),
     /// then syncs until a cycle has nothing to do.
-    async fn work(url: &str, state: &Path) -> twinsync::Result<String> {
-        let store = SqliteStore::open(state)?;
+    async fn work(url: &str, state: &StateAt) -> twinsync::Result<String> {
+        let store = state.open()?;
         let tracker = JiraCloud::builder()
             .base_url(url)
             .api_token(EMAIL, API_TOKEN)
@@ -101,7 +225,7 @@ mod worker {
             .with_page_size(5);
         let node = Node::builder()
             .tracker(Arc::new(tracker))
-            .store(Arc::new(store))
+            .store(store)
             .options(options)
             .build()
             .await?;
@@ -218,7 +342,9 @@ struct Stats {
 struct Harness {
     rng: Rng,
     dir: tempfile::TempDir,
-    state: PathBuf,
+    /// The test the worker process runs.
+    test: &'static str,
+    state: StateAt,
     conn: ConnectionId,
     // Dropped before the runtime that serves it.
     emulator: JiraEmulator,
@@ -233,7 +359,7 @@ struct Harness {
 }
 
 impl Harness {
-    fn new(seed: u64) -> Harness {
+    fn new(seed: u64, test: &'static str, state: StateAt, dir: tempfile::TempDir) -> Harness {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -243,10 +369,10 @@ impl Harness {
             .block_on(JiraEmulator::start())
             .expect("the emulator starts on 127.0.0.1");
         let tracker = emulator.tracker();
-        let dir = tempfile::tempdir().expect("a temp dir");
         Harness {
             rng: Rng(seed),
-            state: dir.path().join("state.db"),
+            test,
+            state,
             dir,
             conn: ConnectionId::parse(CONNECTION).expect("a valid id"),
             alice: tracker.as_user(UserRef::new(lit::user_id("alice"), "Alice")),
@@ -316,12 +442,18 @@ impl Harness {
     fn run_worker(&mut self, kill: Kill) -> Ending {
         self.runs += 1;
         let log = self.dir.path().join(format!("worker-{}.log", self.runs));
-        let job = format!("{}\n{}", self.emulator.base_url(), self.state.display());
+        let job = format!("{}\n{}", self.emulator.base_url(), self.state.job());
         let exe = std::env::current_exe().expect("the test binary");
         let out = std::fs::File::create(&log).expect("a log file");
         let err = out.try_clone().expect("a log file");
         let child = Command::new(exe)
-            .args(["--exact", TEST, "--nocapture", "--test-threads=1", "-q"])
+            .args([
+                "--exact",
+                self.test,
+                "--nocapture",
+                "--test-threads=1",
+                "-q",
+            ])
             .env(WORKER, job)
             .stdin(Stdio::null())
             .stdout(out)
@@ -391,17 +523,9 @@ impl Harness {
         }
     }
 
-    /// Deletes the worker's SQLite file (and its WAL), as a lost disk would.
+    /// Loses the worker's state.
     fn wipe_state(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.state.clone().into_os_string();
-            path.push(suffix);
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => panic!("cannot delete {path:?}: {e}"),
-            }
-        }
+        self.state.wipe();
     }
 
     fn new_issue(&mut self, summary: &str, comments: usize) {
@@ -567,7 +691,7 @@ impl Harness {
     /// Every SUP issue is under sync in the worker's store, with the twin the
     /// tracker shows.
     fn check_store(&self) {
-        let store = SqliteStore::open(&self.state).expect("the worker's store opens");
+        let store = self.state.open().expect("the worker's store opens");
         let mut txn = store.begin().expect("a transaction");
         for (sup, dev) in self.pairs() {
             let twin = txn

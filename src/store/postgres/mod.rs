@@ -48,8 +48,9 @@ const LOCK_CLASS: i32 = 0x7477_736e;
 ///   server's `synchronous_commit` has it; on by default).
 /// - One node per schema: connecting takes a session advisory lock, held on
 ///   a connection of its own for the store's life, so a second node on the
-///   same schema is refused with an error naming the server process and
-///   client address holding it. Nodes of separate schemas share a database
+///   same schema is refused (after waiting 5 s for the lock, time for the
+///   server to notice that a previous node died) with an error naming the
+///   server process and client address holding it. Nodes of separate schemas share a database
 ///   freely.
 /// - Connections come from a small pool (4 unless
 ///   [`PostgresStoreBuilder::max_connections`] says otherwise), driven by a
@@ -283,15 +284,20 @@ fn check_schema_name(schema: &str) -> Result<()> {
     ))
 }
 
-/// Takes the node lock `key` on `client`, or says who holds it.
+/// How long connecting waits for the node lock: a node restarting right
+/// after its predecessor died waits for the server to notice the death.
+const NODE_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Takes the node lock `key` on `client` (waiting up to
+/// [`NODE_LOCK_WAIT`]), or says who holds it.
 fn take_node_lock(client: &Client, name: &str, key: (i32, i32)) -> Result<()> {
-    let row = block_on(client.query_one("SELECT pg_try_advisory_lock($1, $2)", &[&key.0, &key.1]))
+    let wait = format!("SET lock_timeout = {}", NODE_LOCK_WAIT.as_millis());
+    block_on(client.batch_execute(&wait))
         .map_err(|e| storage(name, "cannot take the node lock", e))?;
-    let taken: bool = row
-        .try_get(0)
-        .map_err(|e| storage(name, "cannot take the node lock", e))?;
-    if taken {
-        return Ok(());
+    match block_on(client.execute("SELECT pg_advisory_lock($1, $2)", &[&key.0, &key.1])) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {}
+        Err(e) => return Err(storage(name, "cannot take the node lock", e)),
     }
     let holder = block_on(client.query_opt(
         "SELECT a.pid, coalesce(host(a.client_addr), 'a local socket'), \
