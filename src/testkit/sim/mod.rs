@@ -114,7 +114,9 @@ struct Sim {
     options: NodeOptions,
     human: crate::tracker::MemoryTracker,
     switch: CrashSwitch,
-    store: Arc<MemoryStore>,
+    store: Arc<dyn Store>,
+    /// Makes the empty store of a start and of each store loss.
+    fresh_store: StoreMaker,
     node: Node,
     conn: ConnectionId,
     /// The tracker's own user, a global admin: who administers the connection.
@@ -132,6 +134,9 @@ struct Sim {
 }
 
 const PROJECTS: [&str; 2] = ["SUP", "DEV"];
+
+/// Makes an empty store.
+type StoreMaker = Box<dyn Fn() -> Arc<dyn Store>>;
 
 fn options() -> NodeOptions {
     NodeOptions::default()
@@ -159,13 +164,14 @@ impl Sim {
         clock: Arc<ManualClock>,
         backend: Backend,
         options: NodeOptions,
+        fresh_store: StoreMaker,
     ) -> Self {
         backend.contents().set_search_lag(config.search_lag);
         let human = backend
             .contents()
             .as_user(UserRef::new(lit::user_id("alice"), "Alice"));
         let switch = CrashSwitch::new();
-        let store = Arc::new(MemoryStore::new());
+        let store = fresh_store();
         let node = Self::start(&backend, &options, &clock, &switch, store.clone());
         let opts = connection_options();
         let admin = backend.contents().user().id.clone();
@@ -184,6 +190,7 @@ impl Sim {
             human,
             switch,
             store,
+            fresh_store,
             node,
             conn,
             admin,
@@ -203,7 +210,7 @@ impl Sim {
         options: &NodeOptions,
         clock: &Arc<ManualClock>,
         switch: &CrashSwitch,
-        store: Arc<MemoryStore>,
+        store: Arc<dyn Store>,
     ) -> Node {
         let tracker: Arc<dyn Tracker> =
             Arc::new(CrashTracker::new(backend.node_tracker(), switch.clone()));
@@ -419,7 +426,7 @@ impl Sim {
 
     fn wipe(&mut self) {
         self.report.wipes += 1;
-        self.store = Arc::new(MemoryStore::new());
+        self.store = (self.fresh_store)();
         self.restart();
         // The connection is re-created after the loss is noticed, later than the search lag.
         self.clock
@@ -565,9 +572,20 @@ impl Sim {
 /// Runs one simulation on a [`MemoryTracker`]; `Err` names the broken
 /// invariant (and replays from the seed).
 pub fn run_local(config: SimConfig) -> Result<SimReport, String> {
+    run_local_on(config, || Arc::new(MemoryStore::new()))
+}
+
+/// As [`run_local`], with the node's state in stores `fresh_store` makes:
+/// one at the start and one after each store loss, each empty. For store
+/// authors: the engine on their store under the same faults, crashes and
+/// losses.
+pub fn run_local_on(
+    config: SimConfig,
+    fresh_store: impl Fn() -> Arc<dyn Store> + 'static,
+) -> Result<SimReport, String> {
     let clock = Arc::new(ManualClock::default());
     let backend = Backend::memory(clock.clone(), &PROJECTS);
-    run(config, clock, backend, options())
+    run(config, clock, backend, options(), Box::new(fresh_store))
 }
 
 /// Runs one simulation with the node syncing through the `flavor` Jira
@@ -580,7 +598,14 @@ pub fn run_local(config: SimConfig) -> Result<SimReport, String> {
 pub fn run_jira(config: SimConfig, flavor: JiraFlavor) -> Result<SimReport, String> {
     let clock = Arc::new(ManualClock::default());
     let backend = Backend::jira(flavor, clock.clone());
-    run(config, clock, backend, options().with_concurrency(1))
+    let memory = || -> Arc<dyn Store> { Arc::new(MemoryStore::new()) };
+    run(
+        config,
+        clock,
+        backend,
+        options().with_concurrency(1),
+        Box::new(memory),
+    )
 }
 
 fn run(
@@ -588,9 +613,10 @@ fn run(
     clock: Arc<ManualClock>,
     backend: Backend,
     options: NodeOptions,
+    fresh_store: StoreMaker,
 ) -> Result<SimReport, String> {
     let seed = config.seed;
-    let mut sim = Sim::new(config.clone(), clock, backend, options);
+    let mut sim = Sim::new(config.clone(), clock, backend, options, fresh_store);
     sim.backend.random_faults(seed, config.fault_rate);
     for _ in 0..config.steps {
         sim.step();
