@@ -26,6 +26,14 @@ use super::error::storage;
 /// (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// When the URL does not say: how long a connection may stay silent before
+/// the first keepalive probe (`keepalives_idle`; the client's default is two
+/// hours), and how long sent data may stay unacknowledged before the
+/// connection is given up (`tcp_user_timeout`). A server cut off by the
+/// network then fails the statement waiting for it within about this long,
+/// instead of holding the node's thread for hours.
+const SILENCE: Duration = Duration::from_secs(30);
+
 /// Where a store's connections go, and how.
 pub(super) struct Target {
     config: Config,
@@ -69,6 +77,12 @@ impl Target {
         config.ssl_mode(mode);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+            config.keepalives_idle(SILENCE);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(SILENCE);
         }
         if config.get_application_name().is_none() {
             config.application_name("twinsync");
@@ -269,6 +283,9 @@ mod tests {
             Target::parse("postgres://u:hunter2hunter2@db.example:5433/sync").expect("parse");
         assert_eq!(target.name, "sync on db.example:5433");
         assert!(target.tls.is_none(), "plain without sslmode");
+        assert_eq!(target.config.get_keepalives_idle(), SILENCE);
+        assert_eq!(target.config.get_tcp_user_timeout(), Some(&SILENCE));
+        assert_eq!(target.config.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
         let target = Target::parse("postgresql://db.example/sync?sslmode=require").expect("parse");
         assert!(target.tls.is_some());
     }
