@@ -5,6 +5,7 @@
 mod admin;
 mod config_errors;
 mod console;
+mod database;
 mod node;
 mod remote;
 mod webhooks;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use twinsync::connection::{Connection, NodeKey};
 use twinsync::engine::{LocalConnectionOptions, Node, NodeOptions};
 use twinsync::model::{ConnectionId, UserId};
-use twinsync::store::SqliteStore;
+use twinsync::store::{PostgresStore, SqliteStore, Store};
 use twinsync::tracker::Tracker;
 use twinsync::tracker::jira::{JiraCloud, JiraDataCenter};
 use twinsync::transport::http::{HttpServer, HttpTransport, ServerTls};
@@ -25,9 +25,24 @@ pub struct Opened {
     pub server: Option<HttpServer>,
 }
 
+/// The node's store: PostgreSQL with `[database]`, else the SQLite file
+/// `node.state`.
+fn store(config: &Config) -> Outcome<Arc<dyn Store>> {
+    match &config.database {
+        None => Ok(Arc::new(SqliteStore::open(&config.node.state)?)),
+        Some(db) => {
+            let mut builder = PostgresStore::builder(db.url()).schema(&db.schema);
+            if let Some(max) = db.max_connections {
+                builder = builder.max_connections(max);
+            }
+            Ok(Arc::new(builder.connect()?))
+        }
+    }
+}
+
 /// Builds the node of `config`; with `listen`, also binds node.listen.
 pub async fn open(config: Config, listen: bool) -> Outcome<Opened> {
-    // The state file first: a node already running on it is named at once.
+    // The state first: a node already running on it is named at once.
     let state = &config.node.state;
     if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -41,7 +56,7 @@ pub async fn open(config: Config, listen: bool) -> Outcome<Opened> {
             )
         })?;
     }
-    let store = SqliteStore::open(state)?;
+    let store = store(&config)?;
     let (tracker, admin) = tracker(&config).await?;
     let mut transport =
         HttpTransport::builder().allow_plain_http_on_loopback(config.node.plain_http_on_loopback);
@@ -74,7 +89,7 @@ pub async fn open(config: Config, listen: bool) -> Outcome<Opened> {
     };
     let mut builder = Node::builder()
         .tracker(tracker)
-        .store(Arc::new(store))
+        .store(store)
         .transport(Arc::new(transport.build()?))
         .options(options);
     let url = config

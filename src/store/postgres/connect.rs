@@ -56,7 +56,7 @@ impl Target {
                 .map(|c| format!(": {c}"))
                 .unwrap_or_default();
             Error::new(
-                ErrorKind::InvalidInput,
+                ErrorKind::InvalidConfig,
                 format!("the PostgreSQL URL is not valid: {e}{cause}"),
             )
         })?;
@@ -66,7 +66,7 @@ impl Target {
             Some("require" | "verify-ca" | "verify-full") => SslMode::Require,
             Some(other) => {
                 return Err(Error::new(
-                    ErrorKind::InvalidInput,
+                    ErrorKind::InvalidConfig,
                     format!(
                         "the PostgreSQL URL's sslmode {other:?} is not one of disable, prefer, \
                          require, verify-ca, verify-full"
@@ -194,7 +194,7 @@ fn connector(rootcert: Option<PathBuf>, name: &str) -> Result<MakeRustlsConnect>
     if let Some(path) = rootcert {
         let unreadable = |e: &dyn std::fmt::Display| {
             Error::new(
-                ErrorKind::InvalidInput,
+                ErrorKind::InvalidConfig,
                 format!(
                     "the PostgreSQL URL's sslrootcert {} is unreadable: {e}",
                     path.display()
@@ -295,7 +295,7 @@ mod tests {
         let err = Target::parse("postgres://u:hunter2hunter2@h/db?sslmode=sometimes")
             .err()
             .expect("bad mode");
-        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
         assert!(err.to_string().contains("\"sometimes\""), "{err}");
         assert!(!err.to_string().contains("hunter2"), "{err}");
         let err = Target::parse("postgres://u:hunter2hunter2@h/db?frobnicate=1")
@@ -310,7 +310,7 @@ mod tests {
         let err = Target::parse("postgres://h/db?sslmode=require&sslrootcert=/nonexistent/ca.pem")
             .err()
             .expect("no file");
-        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
         assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
     }
 

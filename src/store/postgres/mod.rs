@@ -211,7 +211,7 @@ impl PostgresStoreBuilder {
     ///
     /// # Errors
     ///
-    /// - [`ErrorKind::InvalidInput`] for a URL the client cannot read, an
+    /// - [`ErrorKind::InvalidConfig`] for a URL the client cannot read, an
     ///   unknown `sslmode`, an unreadable `sslrootcert` or a schema name
     ///   that is not a plain identifier;
     /// - [`ErrorKind::Storage`], naming database, host and port, when the
@@ -276,7 +276,7 @@ fn check_schema_name(schema: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::new(
-        ErrorKind::InvalidInput,
+        ErrorKind::InvalidConfig,
         format!(
             "schema name {schema:?} is not a plain identifier: use letters, digits and _, \
              not starting with a digit, at most 63 bytes"
@@ -377,7 +377,7 @@ mod tests {
             &"a".repeat(64),
         ] {
             let err = check_schema_name(bad).expect_err(bad);
-            assert_eq!(err.kind(), ErrorKind::InvalidInput);
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig);
         }
     }
 

@@ -335,7 +335,7 @@ fn token(
 }
 
 /// A secret (or hash) from the environment variable `name` names.
-fn from_env(
+pub(super) fn from_env(
     src: &Source<'_>,
     name: &Spanned<String>,
     what: &str,
@@ -353,7 +353,7 @@ fn from_env(
 }
 
 /// A secret (or hash) from a file.
-fn from_file(
+pub(super) fn from_file(
     src: &Source<'_>,
     base: &Path,
     path: &Spanned<PathBuf>,

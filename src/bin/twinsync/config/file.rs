@@ -18,6 +18,7 @@ pub struct File {
     pub triggers: Vec<TriggerTable>,
     pub webhooks: Option<Spanned<WebhooksTable>>,
     pub console: Option<Spanned<ConsoleTable>>,
+    pub database: Option<Spanned<DatabaseTable>>,
 }
 
 /// `[node]`.
@@ -93,6 +94,18 @@ pub struct WebhooksTable {
     pub secret_file: Option<Spanned<PathBuf>>,
     /// Refused: a literal secret.
     pub secret: Option<Spanned<toml::Value>>,
+}
+
+/// `[database]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseTable {
+    pub url_env: Option<Spanned<String>>,
+    pub url_file: Option<Spanned<PathBuf>>,
+    /// Refused: a literal URL (it holds a password).
+    pub url: Option<Spanned<toml::Value>>,
+    pub schema: Option<Spanned<String>>,
+    pub max_connections: Option<Spanned<u32>>,
 }
 
 /// `[console]`.

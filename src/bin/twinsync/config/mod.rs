@@ -3,6 +3,7 @@
 //! variables or files named in it, never from the file itself.
 
 mod console;
+mod database;
 mod file;
 mod locate;
 mod values;
@@ -17,6 +18,7 @@ use twinsync::model::{NodeUrl, ProjectKey};
 use twinsync::trigger::Jql;
 
 pub use console::ConsoleSettings;
+pub use database::DatabaseSettings;
 pub use locate::ConfigError;
 use locate::Source;
 pub use values::Credential;
@@ -54,6 +56,9 @@ pub struct Config {
     pub webhooks: Option<WebhookSettings>,
     /// `[console]`, when the web console signs operators and tokens in.
     pub console: Option<ConsoleSettings>,
+    /// `[database]`, when the node's state is in PostgreSQL rather than in
+    /// the SQLite file `node.state`.
+    pub database: Option<DatabaseSettings>,
 }
 
 /// `[node]`, checked.
@@ -136,6 +141,10 @@ impl Config {
             .console
             .map(|c| console::console(&src, base, &node, c))
             .transpose()?;
+        let database = raw
+            .database
+            .map(|d| database::database(&src, base, d))
+            .transpose()?;
         Ok(Config {
             path: path.to_owned(),
             node,
@@ -144,6 +153,7 @@ impl Config {
             triggers,
             webhooks,
             console,
+            database,
         })
     }
 }
