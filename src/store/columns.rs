@@ -33,6 +33,20 @@ pub(crate) fn time_text(what: &str, at: OffsetDateTime) -> Result<String> {
     })
 }
 
+/// The `created_ns` column that orders an intent: its creation time in
+/// nanoseconds since 1970.
+pub(crate) fn intent_order(intent: &crate::store::Intent) -> Result<i64> {
+    i64::try_from(intent.created.unix_timestamp_nanos()).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "intent {} was created at {}, outside the years 1678 to 2261 a store can order",
+                intent.id, intent.created
+            ),
+        )
+    })
+}
+
 /// A peer link as stored in `peer_links.record`: everything but the code.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct LinkRecord {

@@ -9,7 +9,8 @@ use crate::model::{ConnectionId, IssueId, ProjectKey};
 use crate::plan::{Conflict, TwinState};
 use crate::rules::RuleHistory;
 use crate::store::columns::{
-    CONNECTION_TABLES, LinkRecord, from_sql_u64, mark_columns, time_text, to_json, to_sql_u64,
+    CONNECTION_TABLES, LinkRecord, from_sql_u64, intent_order, mark_columns, time_text, to_json,
+    to_sql_u64,
 };
 use crate::store::{
     BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutboxMessage,
@@ -309,15 +310,7 @@ impl StoreTxn for PgTxn<'_> {
     }
 
     fn put_intent(&mut self, intent: &Intent) -> Result<()> {
-        let created = i64::try_from(intent.created.unix_timestamp_nanos()).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "intent {} was created at {}, outside the years 1678 to 2261 a store can order",
-                    intent.id, intent.created
-                ),
-            )
-        })?;
+        let created = intent_order(intent)?;
         let record = to_json("intent", intent)?;
         self.run(
             "cannot write intent",

@@ -3,24 +3,16 @@
 
 use rusqlite::params;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::model::ConnectionId;
 use crate::store::{Intent, QueueItem};
 
 use super::txn::SqliteTxn;
-use crate::store::columns::{time_text, to_json};
+use crate::store::columns::{intent_order, time_text, to_json};
 
 impl SqliteTxn<'_> {
     pub(super) fn write_intent(&self, intent: &Intent) -> Result<()> {
-        let created = i64::try_from(intent.created.unix_timestamp_nanos()).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "intent {} was created at {}, outside the years 1678 to 2261 a store can order",
-                    intent.id, intent.created
-                ),
-            )
-        })?;
+        let created = intent_order(intent)?;
         let record = to_json("intent", intent)?;
         self.run(
             "cannot write intent",
