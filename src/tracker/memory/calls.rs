@@ -158,6 +158,8 @@ impl Tracker for MemoryTracker {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             batch_create: MAX_BATCH_CREATE,
+            // The limits it enforces, if any, so that a node paces to them.
+            rate_limits: lock(&self.limiter).as_ref().map(|l| l.limits()),
             ..Capabilities::all(MAX_PAGE_SIZE)
         }
     }
