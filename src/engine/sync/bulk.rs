@@ -99,7 +99,8 @@ impl Node {
     ///
     /// Issues run in groups. When the tracker creates several issues in one
     /// call ([`Capabilities::batch_create`](crate::tracker::Capabilities::batch_create)
-    /// above 1), a group is that many issues, which all start together so
+    /// above 1), a group is that many issues of one page (so pick a page size
+    /// that is a multiple of it), which all start together so
     /// that their new twins are created in one call; as many groups run at
     /// once as [`concurrency`](crate::engine::NodeOptions::concurrency) holds
     /// (at least one). Each twin still records its own intent and marker
@@ -150,7 +151,7 @@ impl Node {
         let book: Mutex<BTreeMap<u64, PageLeft>> = Mutex::new(BTreeMap::new());
         let mut next_seq = 0u64;
         let mut failed = false;
-        let issues = self
+        let groups = self
             .tracker()
             .search_pages(jql, first)
             .map_ok(|page| {
@@ -163,7 +164,14 @@ impl Node {
                         next: page.next_page,
                     },
                 );
-                futures::stream::iter(page.issues.into_iter().map(move |i| Ok((seq, i))))
+                // A group never spans two pages: the next page is read when
+                // a group of it is due, as a page's progress is saved.
+                let mut issues = page.issues.into_iter().map(|i| (seq, i)).peekable();
+                let mut groups = Vec::new();
+                while issues.peek().is_some() {
+                    groups.push(Ok(issues.by_ref().take(group_size).collect::<Vec<_>>()));
+                }
+                futures::stream::iter(groups)
             })
             .try_flatten()
             // Nothing after a failed page.
@@ -173,9 +181,8 @@ impl Node {
                 futures::future::ready(go)
             });
         let conn = &conn;
-        let mut groups = issues
-            .chunks(group_size)
-            .map(|items| self.bulk_group(conn, items, batch))
+        let mut groups = groups
+            .map(|group| self.bulk_group(conn, group, batch))
             .buffer_unordered(groups_at_once);
         let mut error = None;
         while let Some((done, err)) = groups.next().await {
@@ -199,23 +206,19 @@ impl Node {
         Ok(report)
     }
 
-    /// Runs one group of a bulk exalate: its issues at once, their creates
-    /// in calls of up to `batch` issues. Answers each issue's event with its
-    /// page, and the error the search of its issues met, if any.
+    /// Runs one group of a bulk exalate (or passes on the error of the search
+    /// that should have read it): its issues at once, their creates in calls
+    /// of up to `batch` issues. Answers each issue's event with its page.
     async fn bulk_group(
         &self,
         conn: &Connection,
-        items: Vec<Result<(u64, Issue)>>,
+        group: Result<Vec<(u64, Issue)>>,
         batch: usize,
     ) -> (Vec<(u64, BulkEvent)>, Option<Error>) {
-        let mut error = None;
-        let mut issues = Vec::with_capacity(items.len());
-        for item in items {
-            match item {
-                Ok(issue) => issues.push(issue),
-                Err(err) => error = Some(err),
-            }
-        }
+        let issues = match group {
+            Ok(issues) => issues,
+            Err(err) => return (Vec::new(), Some(err)),
+        };
         let (seats, driver) = batch::group(self.tracker().clone(), issues.len(), batch);
         let work = futures::future::join_all(issues.into_iter().zip(seats).map(
             |((seq, issue), seat)| async move {
@@ -248,7 +251,7 @@ impl Node {
             },
         ));
         let (events, ()) = futures::future::join(work, driver).await;
-        (events, error)
+        (events, None)
     }
 
     /// Saves how far a bulk exalate got: the page after the last page done
