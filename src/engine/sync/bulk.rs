@@ -219,7 +219,10 @@ impl Node {
             Ok(issues) => issues,
             Err(err) => return (Vec::new(), Some(err)),
         };
-        let (seats, driver) = batch::group(self.tracker().clone(), issues.len(), batch);
+        // Without a batch call, each create is a call of its own as always.
+        let seats = if batch > 1 { issues.len() } else { 0 };
+        let (seats, driver) = batch::group(self.tracker().clone(), seats, batch);
+        let seats = seats.into_iter().map(Some).chain(std::iter::repeat_with(|| None));
         let work = futures::future::join_all(issues.into_iter().zip(seats).map(
             |((seq, issue), seat)| async move {
                 let key = issue.key.clone();
@@ -231,7 +234,7 @@ impl Node {
                     };
                     return (seq, event);
                 }
-                let result = self.exalate_issue(conn, issue, Some(&seat)).await;
+                let result = self.exalate_issue(conn, issue, seat.as_ref()).await;
                 // Whatever happened, this issue's create is no longer awaited.
                 drop(seat);
                 let event = match result {
