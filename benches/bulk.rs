@@ -37,9 +37,9 @@ use futures::future::BoxFuture;
 use time::OffsetDateTime;
 use twinsync::clock::Clock;
 use twinsync::engine::{BulkEvent, LocalConnectionOptions, Node, NodeOptions};
-use twinsync::rules::{IssueOrigin, OriginTemplate, RuleSpec};
 use twinsync::model::{ProjectKey, UserRef};
 use twinsync::replica::Marker;
+use twinsync::rules::{IssueOrigin, OriginTemplate, RuleSpec};
 use twinsync::store::MemoryStore;
 use twinsync::tracker::memory::{Fault, OpKind, RateLimits};
 use twinsync::tracker::{MemoryTracker, NewAttachment, NewComment, NewIssue, RetryPolicy, Tracker};
@@ -189,7 +189,9 @@ async fn scenario(issues: usize, quota_stop: bool) -> Outcome {
         futures::pin_mut!(run);
         futures::pin_mut!(stop);
         match futures::future::select(run, stop).await {
-            futures::future::Either::Left((report, _)) => panic!("the run was not stopped: {report:?}"),
+            futures::future::Either::Left((report, _)) => {
+                panic!("the run was not stopped: {report:?}")
+            }
             futures::future::Either::Right(((), _)) => {}
         }
         let from = quota_from

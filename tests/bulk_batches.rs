@@ -94,7 +94,8 @@ fn a_lost_batch_answer_is_settled_twin_by_twin_by_marker() {
     let rig = LocalRig::new();
     issues_with_a_comment(&rig, 10);
     // The batch is applied, its answer lost.
-    rig.tracker.inject(OpKind::CreateIssues, Fault::LoseResponse);
+    rig.tracker
+        .inject(OpKind::CreateIssues, Fault::LoseResponse);
     let first = bulk(&rig.node, &rig.conn.id).unwrap();
     assert_eq!(first.failed, 10, "nothing is known of the batch: {first:?}");
     assert_eq!(rig.issues("DEV").len(), 10, "the lost call created them");
@@ -165,7 +166,10 @@ fn an_element_refused_alone_is_created_alone_and_the_others_with_their_batch() {
     rig.tracker.reset_calls();
     let report = bulk(&node, &rig.conn.id).unwrap();
     assert_eq!(report.synced, 8, "{report:?}");
-    assert!(tracker.refused.load(Ordering::SeqCst), "the element was refused");
+    assert!(
+        tracker.refused.load(Ordering::SeqCst),
+        "the element was refused"
+    );
     let calls = rig.tracker.calls();
     assert_eq!(calls.get(OpKind::CreateIssues), 1, "one batch: {calls}");
     assert_eq!(
@@ -263,7 +267,11 @@ async fn limited_bulk(pacing: Pacing) -> (twinsync::tracker::memory::CallCounts,
     let human = tracker.as_user(UserRef::new(lit::user_id("alice"), "Alice"));
     for i in 0..300 {
         let issue = human
-            .create_issue(&NewIssue::new(lit::project("SUP"), "Bug", format!("issue {i}")))
+            .create_issue(&NewIssue::new(
+                lit::project("SUP"),
+                "Bug",
+                format!("issue {i}"),
+            ))
             .await
             .unwrap();
         for c in 0..4 {

@@ -371,7 +371,8 @@ mod tests {
         let memory = MemoryTracker::with_clock("https://paced.example", clock.clone()).unwrap();
         setup_memory_tracker(&memory);
         let issue =
-            block_on(memory.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "busy"))).unwrap();
+            block_on(memory.create_issue(&NewIssue::new(lit::project("SUP"), "Bug", "busy")))
+                .unwrap();
         memory.set_rate_limits(Some(RateLimits::jira_cloud()));
         let paced = PacedTracker::new(
             Arc::new(memory.clone()),

@@ -222,7 +222,10 @@ impl Node {
         // Without a batch call, each create is a call of its own as always.
         let seats = if batch > 1 { issues.len() } else { 0 };
         let (seats, driver) = batch::group(self.tracker().clone(), seats, batch);
-        let seats = seats.into_iter().map(Some).chain(std::iter::repeat_with(|| None));
+        let seats = seats
+            .into_iter()
+            .map(Some)
+            .chain(std::iter::repeat_with(|| None));
         let work = futures::future::join_all(issues.into_iter().zip(seats).map(
             |((seq, issue), seat)| async move {
                 let key = issue.key.clone();
@@ -238,7 +241,9 @@ impl Node {
                 // Whatever happened, this issue's create is no longer awaited.
                 drop(seat);
                 let event = match result {
-                    Ok(info) if info.writes == 0 && info.twin.is_some() => BulkEvent::Skipped { key },
+                    Ok(info) if info.writes == 0 && info.twin.is_some() => {
+                        BulkEvent::Skipped { key }
+                    }
                     Ok(info) => BulkEvent::Synced {
                         key,
                         twin: info.twin.map(|t| t.key),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{IssueId, IssueKey};
+use crate::model::IssueId;
 use crate::plan::{Op, OpOutcome, Plan, TwinState, UNSYNCED, bind_media};
 use crate::replica::{MARKER_PROPERTY, Marker};
 use crate::store::{Intent, IntentKind};
@@ -88,11 +88,13 @@ impl Node {
         writes: &mut usize,
     ) -> Result<()> {
         let conn = req.conn;
-        let source = &req.replica.origin.key;
         // A batch of creates waits for each of its seats: give it up at
         // once when this plan creates no issue.
         if let Some(seat) = req.batch
-            && !plan.ops.iter().any(|op| matches!(op, Op::CreateIssue { .. }))
+            && !plan
+                .ops
+                .iter()
+                .any(|op| matches!(op, Op::CreateIssue { .. }))
         {
             seat.leave();
         }
@@ -102,7 +104,7 @@ impl Node {
         for op in &plan.ops {
             let target = state.local.as_ref().map(|l| l.id.clone());
             let result = self
-                .execute_op(conn, op, &state, target.as_ref(), source, files, req.batch)
+                .execute_op(req, op, &state, target.as_ref(), files)
                 .await;
             match result {
                 Ok(Executed {
@@ -226,7 +228,6 @@ impl Node {
         txn.commit()
     }
 
-    #[allow(clippy::too_many_arguments)]
     /// Creates `new` (its intent recorded already): with the batch of
     /// `batch` when given, else alone. An element that failed on its own
     /// without being applied is created again alone, through the same single
@@ -251,14 +252,15 @@ impl Node {
 
     async fn execute_op(
         &self,
-        conn: &Connection,
+        req: &ApplyRequest<'_>,
         op: &Op,
         state: &TwinState,
         target: Option<&IssueId>,
-        source: &IssueKey,
         files: &dyn AttachmentSource,
-        batch: Option<&Seat>,
     ) -> Result<Executed> {
+        let conn = req.conn;
+        let source = &req.replica.origin.key;
+        let batch = req.batch;
         let origin = &state.remote.id;
         let need_target = || {
             target.cloned().ok_or_else(|| {
