@@ -336,20 +336,29 @@ fn bulk_exalate_reports_progress_and_resumes_without_duplicates(flavor: JiraFlav
     let err = first.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert!(matches!(events[0], BulkEvent::Started { total: None }));
-    assert_eq!(rig.issues("DEV").len(), 5, "the first page was done");
+    // Pages are read ahead while earlier issues still sync (one at a time on
+    // Cloud, whose groups of creates fill a whole page here).
+    let done = rig.issues("DEV").len();
+    assert!((5..12).contains(&done), "the first page was done: {done}");
     rig.site.emulator().clear_faults();
-    // Run again: it resumes at the second page.
+    // Run again: it resumes after the last page done.
     rig.reset_calls();
     let report = rig
         .block_on(node.bulk_exalate(&rig.conn.id, "project = SUP", |_| {}))
         .unwrap();
     assert!(report.resumed);
-    assert_eq!(report.synced, 7, "{report:?}");
-    assert_eq!(
-        rig.calls().count("POST", "/issue"),
-        7,
-        "the first page was not redone"
-    );
+    assert_eq!(report.synced as usize, 12 - done, "{report:?}");
+    let calls = rig.calls();
+    match flavor {
+        // One batch of creates per page left.
+        JiraFlavor::Cloud => {
+            assert_eq!(calls.count("POST", "/issue"), 0, "no single create");
+            assert_eq!(calls.count("POST", "/issue/bulk"), 2, "no page redone");
+        }
+        JiraFlavor::DataCenter => {
+            assert_eq!(calls.count("POST", "/issue"), 12 - done, "no create redone");
+        }
+    }
     assert_eq!(rig.issues("DEV").len(), 12, "one twin each");
     assert!(rig.issues("DEV").iter().all(|i| i.comments.len() == 1));
     // Again from the start: everything is under sync already.

@@ -11,7 +11,9 @@ use crate::connection::{NodeKey, PROTOCOL_VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{InstanceUrl, NodeUrl};
 use crate::store::Store;
-use crate::tracker::{Metered, RetryTracker, Tracker};
+use crate::tracker::{Metered, PacedTracker, RetryTracker, Tracker};
+
+use super::options::Pacing;
 use crate::transport::Transport;
 
 use super::node::{Inner, Node};
@@ -160,12 +162,19 @@ impl NodeBuilder {
             .await?
             .url;
         // Calls are counted below the retries: each attempt is a call.
+        let limits = match self.options.pacing {
+            Pacing::Documented => raw.capabilities().rate_limits,
+            Pacing::Limits(limits) => Some(limits),
+            Pacing::Off => None,
+        };
         let probe: Arc<dyn Tracker> = Arc::new(Metered::new(raw, instance.as_str()));
-        let tracker: Arc<dyn Tracker> = Arc::new(RetryTracker::new(
-            probe.clone(),
-            clock.clone(),
-            self.options.retry,
-        ));
+        // Each attempt waits its turn: paced below the retries.
+        let paced: Arc<dyn Tracker> = match limits {
+            Some(limits) => Arc::new(PacedTracker::new(probe.clone(), clock.clone(), limits)),
+            None => probe.clone(),
+        };
+        let tracker: Arc<dyn Tracker> =
+            Arc::new(RetryTracker::new(paced, clock.clone(), self.options.retry));
         // Before anything is written: a wrong or missing key changes nothing.
         super::peer::secrets::seal_stored_secrets(&*store, self.node_key.as_ref())?;
         // Operation ids must never repeat, even after a restart at the same

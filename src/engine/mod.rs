@@ -45,7 +45,7 @@ pub use admin::status::{IssueState, IssueStatus, SyncPanel};
 pub use admin::test_run::{TestRunOutcome, TestRunResult};
 pub use builder::NodeBuilder;
 pub use node::Node;
-pub use options::{LocalConnectionOptions, NodeOptions};
+pub use options::{LocalConnectionOptions, NodeOptions, Pacing};
 pub use peer::setup::{InitiateRequest, Initiated};
 pub use schedule::RunReport;
 pub use schedule::hints::Hinted;

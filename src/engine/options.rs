@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::plan::{ConflictPolicy, DeletionGuard};
-use crate::tracker::RetryPolicy;
+use crate::tracker::{RateLimits, RetryPolicy};
 
 /// Tunables of a [`Node`](crate::engine::Node).
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +57,27 @@ pub struct NodeOptions {
     /// a webhook's hints) may wait for their cycles at once; more are
     /// dropped and polling covers them.
     pub hint_capacity: usize,
+    /// Which rate limits the node paces its tracker calls to.
+    pub pacing: Pacing,
+}
+
+/// Which rate limits a node paces its tracker calls to (each attempt of a
+/// call waits its turn on the node's clock; see
+/// [`PacedTracker`](crate::tracker::PacedTracker)). A 429's `Retry-After`
+/// holds every call back whichever is chosen, except with `Off`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Pacing {
+    /// The limits the tracker documents
+    /// ([`Capabilities::rate_limits`](crate::tracker::Capabilities::rate_limits):
+    /// Jira Cloud's for Jira Cloud); no pacing when it documents none.
+    #[default]
+    Documented,
+    /// These limits (a Jira Data Center site's own settings, say).
+    Limits(RateLimits),
+    /// No pacing: calls go as fast as the concurrency allows, and 429s are
+    /// retried.
+    Off,
 }
 
 impl Default for NodeOptions {
@@ -65,7 +86,8 @@ impl Default for NodeOptions {
     /// tried again after 5 seconds, then 10, 20, … up to 5 minutes. The run
     /// loop polls every connection every 60 seconds (±10 %), sweeps it once a
     /// day, and backs off from a failing tracker 10 seconds, then 20, 40, …
-    /// up to 10 minutes. Up to 10 000 hinted issues wait at once.
+    /// up to 10 minutes. Up to 10 000 hinted issues wait at once. Calls are
+    /// paced to the tracker's documented rate limits.
     fn default() -> Self {
         NodeOptions {
             concurrency: 8,
@@ -83,6 +105,7 @@ impl Default for NodeOptions {
             outage_backoff: Duration::from_secs(10),
             outage_backoff_max: Duration::from_secs(600),
             hint_capacity: 10_000,
+            pacing: Pacing::Documented,
         }
     }
 }
@@ -178,6 +201,12 @@ impl NodeOptions {
     /// [`hint_capacity`](Self::hint_capacity)).
     pub fn with_hint_capacity(mut self, capacity: usize) -> Self {
         self.hint_capacity = capacity;
+        self
+    }
+
+    /// Sets which rate limits the node paces its tracker calls to.
+    pub fn with_pacing(mut self, pacing: Pacing) -> Self {
+        self.pacing = pacing;
         self
     }
 

@@ -53,6 +53,8 @@ impl LimitedTracker {
             max_page_size: own.max_page_size.min(capabilities.max_page_size),
             // The inner tracker batches as it does: not a capability to turn off.
             batch_create: own.batch_create,
+            // Its limits are the inner tracker's.
+            rate_limits: own.rate_limits,
         };
         LimitedTracker {
             inner,

@@ -28,12 +28,14 @@ mod forward;
 pub mod jira;
 pub mod memory;
 mod metered;
+mod paced;
 pub mod retry;
 mod types;
 
 pub use ext::TrackerExt;
 pub use memory::MemoryTracker;
 pub(crate) use metered::Metered;
+pub use paced::{PacedTracker, RateLimits};
 pub use retry::{RetryPolicy, RetryTracker};
 pub(crate) use types::batch_call_failed;
 pub use types::{

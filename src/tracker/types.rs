@@ -65,6 +65,11 @@ pub struct Capabilities {
     /// 50 for Jira Cloud.
     #[serde(default = "one")]
     pub batch_create: u32,
+    /// The rate limits the tracker documents, which a node paces its calls
+    /// to (see [`Pacing`](crate::engine::Pacing)); `None` when it documents
+    /// none (a 429's `Retry-After` is still honoured).
+    #[serde(default)]
+    pub rate_limits: Option<super::RateLimits>,
 }
 
 fn one() -> u32 {
@@ -85,6 +90,7 @@ impl Capabilities {
             remote_links: true,
             max_page_size,
             batch_create: 1,
+            rate_limits: None,
         }
     }
 

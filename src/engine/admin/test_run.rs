@@ -204,6 +204,7 @@ impl Node {
                     match_existing: false,
                     source: None,
                     decision: self.deletion_decision(&conn.id, &twin_key)?,
+                    batch: None,
                 };
                 // What the preview reads is not remembered: it changes nothing.
                 let mut seen = Seen::default();

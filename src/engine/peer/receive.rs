@@ -225,6 +225,7 @@ impl Node {
             match_existing: message.match_existing,
             source,
             decision,
+            batch: None,
         };
         let applied = self
             .apply(request, Direction::Forward, &files, seen)

@@ -215,6 +215,7 @@ impl Node {
             let hints = Hints {
                 source: fresh.get(&origin).cloned(),
                 match_existing: false,
+                batch: None,
             };
             let conn = &conn;
             async move {

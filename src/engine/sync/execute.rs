@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{IssueId, IssueKey};
+use crate::model::IssueId;
 use crate::plan::{Op, OpOutcome, Plan, TwinState, UNSYNCED, bind_media};
 use crate::replica::{MARKER_PROPERTY, Marker};
 use crate::store::{Intent, IntentKind};
-use crate::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue};
+use crate::tracker::{CreatedIssue, IssueUpdate, NewAttachment, NewComment, NewIssue};
 
+use super::batch::Seat;
 use super::types::{ApplyRequest, AttachmentSource, Direction};
 use crate::engine::node::Node;
 
@@ -87,14 +88,23 @@ impl Node {
         writes: &mut usize,
     ) -> Result<()> {
         let conn = req.conn;
-        let source = &req.replica.origin.key;
+        // A batch of creates waits for each of its seats: give it up at
+        // once when this plan creates no issue.
+        if let Some(seat) = req.batch
+            && !plan
+                .ops
+                .iter()
+                .any(|op| matches!(op, Op::CreateIssue { .. }))
+        {
+            seat.leave();
+        }
         let mut state = plan
             .start_state(Some(perspective))
             .ok_or_else(|| Error::new(ErrorKind::Unexpected, "a plan without a twin state"))?;
         for op in &plan.ops {
             let target = state.local.as_ref().map(|l| l.id.clone());
             let result = self
-                .execute_op(conn, op, &state, target.as_ref(), source, files)
+                .execute_op(req, op, &state, target.as_ref(), files)
                 .await;
             match result {
                 Ok(Executed {
@@ -218,15 +228,39 @@ impl Node {
         txn.commit()
     }
 
+    /// Creates `new` (its intent recorded already): with the batch of
+    /// `batch` when given, else alone. An element that failed on its own
+    /// without being applied is created again alone, through the same single
+    /// call as any create; one that may have been applied (its answer lost,
+    /// alone or with its whole batch) is left to its marker.
+    async fn create_issue(&self, new: &NewIssue, batch: Option<&Seat>) -> Result<CreatedIssue> {
+        let tracker = self.tracker();
+        let answer = match batch {
+            Some(seat) => seat.create(new).await,
+            None => None,
+        };
+        match answer {
+            None => tracker.create_issue(new).await,
+            Some(Ok(Ok(created))) => Ok(created),
+            Some(Ok(Err(err))) if !err.may_have_applied() => {
+                tracing::debug!(error = %err, "an issue of a batch failed alone; creating it alone");
+                tracker.create_issue(new).await
+            }
+            Some(Ok(Err(err)) | Err(err)) => Err(err),
+        }
+    }
+
     async fn execute_op(
         &self,
-        conn: &Connection,
+        req: &ApplyRequest<'_>,
         op: &Op,
         state: &TwinState,
         target: Option<&IssueId>,
-        source: &IssueKey,
         files: &dyn AttachmentSource,
     ) -> Result<Executed> {
+        let conn = req.conn;
+        let source = &req.replica.origin.key;
+        let batch = req.batch;
         let origin = &state.remote.id;
         let need_target = || {
             target.cloned().ok_or_else(|| {
@@ -279,7 +313,7 @@ impl Node {
                     // The origin line goes in the same request as the marker that records it.
                     properties: marker(&intent, None, header.clone()),
                 };
-                match tracker.create_issue(&new).await {
+                match self.create_issue(&new, batch).await {
                     Ok(created) => {
                         // A status is set by a transition after the create.
                         let then = fields.status.as_ref().map(|status| IssueUpdate {

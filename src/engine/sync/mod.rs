@@ -3,6 +3,7 @@
 //! operations (exalate, connect, unexalate), recovery and refused deletions.
 
 pub(super) mod apply;
+mod batch;
 pub(super) mod bulk;
 pub(super) mod cycle;
 pub(super) mod execute;

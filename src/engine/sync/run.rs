@@ -27,7 +27,7 @@ impl Node {
         conn: &Connection,
         origin: &IssueId,
         dirs: &[Direction],
-        hints: Hints,
+        hints: Hints<'_>,
     ) -> Result<Outcome> {
         // `issue` (the origin issue's key) is filled in once the twin is read.
         let span = tracing::info_span!(
@@ -57,7 +57,7 @@ impl Node {
         conn: &Connection,
         origin: &IssueId,
         dirs: &[Direction],
-        mut hints: Hints,
+        mut hints: Hints<'_>,
         seen: &mut Seen,
     ) -> Result<Outcome> {
         let mut total = Outcome::default();
@@ -113,6 +113,7 @@ impl Node {
                     Direction::Backward => Winner::Local,
                 }),
                 decision,
+                batch: hints.batch,
             };
             let files = super::types::SameTracker(&**self.tracker());
             let applied = self.apply(request, *dir, &files, seen).await?;

@@ -7,6 +7,7 @@ use crate::model::{ConnectionId, Issue, IssueId, IssueKey};
 use crate::plan::TwinState;
 use crate::store::{QueueItem, StoreTxn, TwinConflicts};
 
+use super::batch::Seat;
 use super::types::{Direction, Hints, Outcome, TwinInfo, refuse_sync_copy};
 use crate::engine::node::Node;
 
@@ -25,13 +26,16 @@ impl Node {
     pub async fn exalate(&self, connection: &ConnectionId, key: &IssueKey) -> Result<TwinInfo> {
         let conn = self.connection(connection)?;
         let issue = self.tracker().issue_by_key(key).await?;
-        self.exalate_issue(&conn, issue).await
+        self.exalate_issue(&conn, issue, None).await
     }
 
+    /// Exalates `issue`; a new twin's create goes out with the batch of
+    /// `seat`, when given (bulk exalate).
     pub(in crate::engine) async fn exalate_issue(
         &self,
         conn: &Connection,
         issue: Issue,
+        seat: Option<&Seat>,
     ) -> Result<TwinInfo> {
         if !conn.is_local() {
             return self.exalate_remote(conn, issue).await;
@@ -68,6 +72,7 @@ impl Node {
         let hints = Hints {
             source: new.then_some(issue),
             match_existing: false,
+            batch: seat,
         };
         let dirs: &[Direction] = if new {
             &[Direction::Forward]
@@ -141,6 +146,7 @@ impl Node {
         let hints = Hints {
             source: None,
             match_existing: true,
+            batch: None,
         };
         let outcome = self
             .sync_twin_recorded(

@@ -13,6 +13,8 @@ use crate::replica::{Marker, Replica};
 use crate::store::DeletionDecision;
 use crate::tracker::Tracker;
 
+use super::batch::Seat;
+
 /// Which way one sync of a twin goes, relative to its stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(in crate::engine) enum Direction {
@@ -46,11 +48,14 @@ pub struct TwinInfo {
 }
 
 #[derive(Default)]
-pub(in crate::engine) struct Hints {
+pub(in crate::engine) struct Hints<'a> {
     /// A snapshot of the origin issue just read (saves a read for new twins).
     pub(in crate::engine) source: Option<Issue>,
     /// Link comments that exist on both sides instead of copying them.
     pub(in crate::engine) match_existing: bool,
+    /// The seat of a bulk exalate's batch of creates this twin's create
+    /// (if it has one) goes out with.
+    pub(in crate::engine) batch: Option<&'a Seat>,
 }
 
 #[derive(Default)]
@@ -81,6 +86,9 @@ pub(in crate::engine) struct ApplyRequest<'a> {
     pub(in crate::engine) source: Option<Winner>,
     /// What a user decided about this twin's refused deletions, if anything.
     pub(in crate::engine) decision: Option<DeletionDecision>,
+    /// The seat of a batch of creates a create of the plan goes out with
+    /// (bulk exalate); without one, a create is a call of its own.
+    pub(in crate::engine) batch: Option<&'a Seat>,
 }
 
 /// A plan with what it was made from.

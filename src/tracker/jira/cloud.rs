@@ -206,6 +206,8 @@ super::delegate_tracker!(
     "jira-cloud",
     Capabilities {
         batch_create: MAX_BULK_CREATE as u32,
+        // The documented limits, which a node paces its calls to.
+        rate_limits: Some(crate::tracker::RateLimits::jira_cloud()),
         ..Capabilities::all(MAX_PAGE_SIZE)
     },
     create_issues

@@ -26,12 +26,18 @@ impl MemoryTracker {
             self.shared.clock.sleep(latency).await;
         }
         let now = self.shared.clock.now();
-        if let Some(limiter) = lock(&self.limiter).as_mut() {
-            limiter
-                .admit(op, issue, now)
-                .map_err(|e| e.with_operation(op))?;
+        let admitted = match lock(&self.limiter).as_mut() {
+            Some(limiter) => limiter.admit(op, issue, now),
+            None => Ok(()),
+        };
+        if let Err(e) = admitted {
+            lock(&self.calls).record_rate_limited();
+            return Err(e.with_operation(op));
         }
         let fault = lock(&self.faults).next(op, now);
+        if let Some(Fault::RateLimited(_)) = fault {
+            lock(&self.calls).record_rate_limited();
+        }
         match fault {
             None => apply(&mut lock(&self.shared.state), now, &self.user),
             Some(Fault::LoseResponse) => {
@@ -158,6 +164,8 @@ impl Tracker for MemoryTracker {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             batch_create: MAX_BATCH_CREATE,
+            // The limits it enforces, if any, so that a node paces to them.
+            rate_limits: lock(&self.limiter).as_ref().map(|l| l.limits()),
             ..Capabilities::all(MAX_PAGE_SIZE)
         }
     }

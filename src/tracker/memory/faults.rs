@@ -124,11 +124,22 @@ impl fmt::Display for OpKind {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CallCounts {
     counts: BTreeMap<OpKind, u64>,
+    rate_limited: u64,
 }
 
 impl CallCounts {
     pub(crate) fn record(&mut self, op: OpKind) {
         *self.counts.entry(op).or_default() += 1;
+    }
+
+    pub(crate) fn record_rate_limited(&mut self) {
+        self.rate_limited += 1;
+    }
+
+    /// Calls answered 429 (beyond the [rate limits](super::RateLimits) it
+    /// enforces, or by an injected [`Fault::RateLimited`]).
+    pub fn rate_limited(&self) -> u64 {
+        self.rate_limited
     }
 
     /// Calls of one kind.
@@ -163,7 +174,10 @@ impl CallCounts {
             .map(|(op, n)| (*op, n - earlier.get(*op)))
             .filter(|(_, n)| *n > 0)
             .collect();
-        CallCounts { counts }
+        CallCounts {
+            counts,
+            rate_limited: self.rate_limited.saturating_sub(earlier.rate_limited),
+        }
     }
 
     /// Non-zero counts, by kind.
@@ -184,6 +198,9 @@ impl fmt::Display for CallCounts {
         }
         if first {
             f.write_str("no calls")?;
+        }
+        if self.rate_limited > 0 {
+            write!(f, " ({} answered 429)", self.rate_limited)?;
         }
         Ok(())
     }

@@ -9,35 +9,7 @@ use super::faults::OpKind;
 use crate::error::Error;
 use crate::model::IssueId;
 
-/// Rate limits the in-memory tracker enforces with 429 answers carrying
-/// `Retry-After`, like Jira Cloud's burst and per-issue limits.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RateLimits {
-    /// GET calls per second (burst bucket of the same size).
-    pub get_per_sec: u32,
-    /// POST calls per second.
-    pub post_per_sec: u32,
-    /// PUT and DELETE calls per second.
-    pub put_delete_per_sec: u32,
-    /// Writes to one issue allowed within `per_issue_window`.
-    pub per_issue_writes: u32,
-    /// The per-issue window.
-    pub per_issue_window: Duration,
-}
-
-impl RateLimits {
-    /// Jira Cloud's documented limits: burst 100/s for GET and POST, 50/s for
-    /// PUT and DELETE; 20 writes per issue in 2 s.
-    pub fn jira_cloud() -> Self {
-        RateLimits {
-            get_per_sec: 100,
-            post_per_sec: 100,
-            put_delete_per_sec: 50,
-            per_issue_writes: 20,
-            per_issue_window: Duration::from_secs(2),
-        }
-    }
-}
+pub use crate::tracker::paced::RateLimits;
 
 #[derive(Debug)]
 struct Bucket {
@@ -71,6 +43,11 @@ pub(super) struct Limiter {
 }
 
 impl Limiter {
+    /// The limits it enforces.
+    pub(super) fn limits(&self) -> RateLimits {
+        self.limits
+    }
+
     pub(super) fn new(limits: RateLimits) -> Self {
         let bucket = || Bucket {
             tokens: 0.0,
