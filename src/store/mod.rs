@@ -36,6 +36,7 @@ use std::fmt::Debug;
 use crate::error::Result;
 
 mod forward;
+mod listing;
 mod memory;
 mod records;
 #[cfg(feature = "sqlite")]
@@ -43,6 +44,7 @@ mod sqlite;
 mod txn;
 
 pub(crate) use forward::forward_store_txn;
+pub use listing::{KeyMatch, StatusCounts, TwinQuery};
 pub use memory::MemoryStore;
 pub use records::{
     BulkProgress, ConnectionRecord, DeletedItems, DeletionDecision, EstablishTokenRecord, Intent,
