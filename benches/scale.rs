@@ -55,13 +55,13 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::executor::block_on;
 use time::macros::datetime;
+use twinsync::MemoryTracker;
 use twinsync::clock::ManualClock;
 use twinsync::engine::{LocalConnectionOptions, Node};
 use twinsync::model::{ConnectionId, IssueKey, IssueRef};
 use twinsync::plan::{CommentLink, TwinState};
 use twinsync::store::{SqliteStore, Store};
 use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
-use twinsync::MemoryTracker;
 
 /// Counts the heap bytes live now and at most since the last reset.
 struct Counting;
@@ -171,8 +171,14 @@ fn stored_twin(c: &ConnectionId, i: u64) -> TwinState {
     t.local_whole = fp(i ^ 0x5555);
     t.comments = (0..COMMENTS)
         .map(|k| CommentLink {
-            remote: (100_000_000 + i * 8 + k).to_string().parse().expect("an id"),
-            local: (200_000_000 + i * 8 + k).to_string().parse().expect("an id"),
+            remote: (100_000_000 + i * 8 + k)
+                .to_string()
+                .parse()
+                .expect("an id"),
+            local: (200_000_000 + i * 8 + k)
+                .to_string()
+                .parse()
+                .expect("an id"),
             remote_fp: fp(i * 1024 + k),
             local_fp: fp(i * 1024 + k + 512),
         })
@@ -202,7 +208,8 @@ fn measure(
     c: &mut Criterion,
 ) -> Figures {
     let clock = Arc::new(ManualClock::new(datetime!(2026-03-01 9:00 UTC)));
-    let tracker = MemoryTracker::with_clock("https://acme.example", clock.clone()).expect("tracker");
+    let tracker =
+        MemoryTracker::with_clock("https://acme.example", clock.clone()).expect("tracker");
     tracker
         .add_project("SUP", "Support", &["Bug", "Task"], Some("Task"))
         .expect("project");
@@ -218,12 +225,9 @@ fn measure(
     )
     .expect("node");
     let admin = node.admin(&tracker.user().id);
-    let conn = block_on(admin.create_local_connection(
-        "SUP",
-        "DEV",
-        LocalConnectionOptions::default(),
-    ))
-    .expect("connection");
+    let conn =
+        block_on(admin.create_local_connection("SUP", "DEV", LocalConnectionOptions::default()))
+            .expect("connection");
 
     // The twins that change: real issues, exalated as a user would.
     let changing = CHANGED.min(twins);
@@ -283,7 +287,10 @@ fn measure(
     clock.advance(Duration::from_secs(60));
     let (report, changed_time, changed_peak) = measured(|| block_on(node.sync(&conn.id)));
     let report = report.expect("cycle of changes");
-    assert_eq!(report.synced, changing, "each changed twin synced: {report:?}");
+    assert_eq!(
+        report.synced, changing,
+        "each changed twin synced: {report:?}"
+    );
     assert_eq!(report.failed, 0, "{report:?}");
     clock.advance(Duration::from_secs(60));
 
@@ -330,7 +337,10 @@ fn sqlite_size(path: &Path) -> u64 {
 
 fn report(name: &str, f: &Figures) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("\n{name}: {} twins ({COMMENTS} comment mappings each)", f.twins);
+    println!(
+        "\n{name}: {} twins ({COMMENTS} comment mappings each)",
+        f.twins
+    );
     println!(
         "  loaded in {:.1} s; {:.0} bytes per twin on disk",
         f.load.as_secs_f64(),

@@ -280,7 +280,10 @@ impl StateInputs {
     fn read(txn: &mut dyn StoreTxn, conn: &ConnectionId) -> Result<(Self, Vec<TwinError>)> {
         let errors = txn.errors(conn)?;
         let inputs = StateInputs {
-            errors: errors.iter().map(|e| (e.issue.clone(), e.clone())).collect(),
+            errors: errors
+                .iter()
+                .map(|e| (e.issue.clone(), e.clone()))
+                .collect(),
             intents: txn.intents(conn)?,
         };
         Ok((inputs, errors))
@@ -395,35 +398,36 @@ impl Node {
                 None => Ok(false),
             }
         };
-        let state = if let Some(e) = inputs.errors.get(&twin.remote.id) {
-            if e.is_refusal() {
-                IssueState::Refused {
-                    deletions: e.refused.clone(),
-                    decision: e.decision,
+        let state =
+            if let Some(e) = inputs.errors.get(&twin.remote.id) {
+                if e.is_refusal() {
+                    IssueState::Refused {
+                        deletions: e.refused.clone(),
+                        decision: e.decision,
+                    }
+                } else {
+                    IssueState::Error {
+                        kind: e.kind,
+                        cause: e.message.clone(),
+                        attempts: e.attempts,
+                        recovery: Recovery::of(e),
+                    }
                 }
+            } else if inputs.intents.iter().any(|i| {
+                i.origin == twin.remote.id && matches!(i.kind, IntentKind::CreateIssue { .. })
+            }) || twin.local.is_none()
+            {
+                IssueState::InProgress
+            } else if queued(txn)? {
+                IssueState::Queued
             } else {
-                IssueState::Error {
-                    kind: e.kind,
-                    cause: e.message.clone(),
-                    attempts: e.attempts,
-                    recovery: Recovery::of(e),
+                let conflicts = txn.twin_conflicts(&conn.id, &twin.remote.id)?;
+                if conflicts.is_empty() {
+                    IssueState::Synchronized
+                } else {
+                    IssueState::Conflict { conflicts }
                 }
-            }
-        } else if inputs.intents.iter().any(|i| {
-            i.origin == twin.remote.id && matches!(i.kind, IntentKind::CreateIssue { .. })
-        }) || twin.local.is_none()
-        {
-            IssueState::InProgress
-        } else if queued(txn)? {
-            IssueState::Queued
-        } else {
-            let conflicts = txn.twin_conflicts(&conn.id, &twin.remote.id)?;
-            if conflicts.is_empty() {
-                IssueState::Synchronized
-            } else {
-                IssueState::Conflict { conflicts }
-            }
-        };
+            };
         let (origin, other) = if conn.is_local() {
             (twin.remote.clone(), twin.local.clone())
         } else {
@@ -506,18 +510,18 @@ impl Node {
             &conn.id,
             &TwinQuery::first(16).matching(KeyMatch::Exact(key.clone())),
         )?;
-        let exact = |t: &TwinState| {
-            &t.remote.key == key || t.local.as_ref().is_some_and(|l| &l.key == key)
-        };
-        let position = found.iter().position(exact).or((!found.is_empty()).then_some(0));
-        position
-            .map(|i| found[i].clone())
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("issue {key} is not under sync on connection {connection}"),
-                )
-            })
+        let exact =
+            |t: &TwinState| &t.remote.key == key || t.local.as_ref().is_some_and(|l| &l.key == key);
+        let position = found
+            .iter()
+            .position(exact)
+            .or((!found.is_empty()).then_some(0));
+        position.map(|i| found[i].clone()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("issue {key} is not under sync on connection {connection}"),
+            )
+        })
     }
 
     /// Syncs one issue under sync again now (after a failure), both ways; a
