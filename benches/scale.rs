@@ -32,16 +32,18 @@
 //! - a **cycle with 1,000 changed twins** (the 1,000 SUP issues get a new
 //!   summary; the cycle syncs each to DEV): time and peak memory;
 //! - **the status panel** (`Node::status`, printed as the CLI prints it):
-//!   time and peak memory.
+//!   time and peak memory;
+//! - **one twin by its key** (`Node::issue_status`, as Retry and Resolve
+//!   find it): time and peak memory.
 //!
 //! Peak memory of a step is the most heap bytes live at once during it,
 //! minus those live before it, counted by a counting global allocator
 //! (SQLite's own page cache is allocated by SQLite, outside it); the
 //! process's resident high-water mark (`VmHWM` of `/proc/self/status`)
 //! covers everything, SQLite and the setup included. Targets at 1 M twins:
-//! quiet cycle and panel under 50 ms, peak memory under 200 MB (both the
-//! steps' heap peaks and `VmHWM`). Criterion then times the quiet cycle
-//! and the panel over many runs.
+//! quiet cycle, panel and key lookup under 50 ms, peak memory under 200 MB
+//! (both the steps' heap peaks and `VmHWM`). Criterion then times the quiet
+//! cycle and the panel over many runs.
 //!
 //! A store answering over the network runs the same steps: [`measure`] takes
 //! any `Arc<dyn Store>` and a function giving its size on disk.
@@ -195,6 +197,7 @@ struct Figures {
     quiet: (Duration, usize),
     changed: (Duration, usize),
     panel: (Duration, usize),
+    lookup: (Duration, usize),
 }
 
 /// Builds the node on `store`, loads `twins` twins, measures each step once
@@ -302,6 +305,18 @@ fn measure(
     assert_eq!(panel.0.twins, twins as u64, "the panel counts every twin");
     assert!(panel.1.contains(&format!("issues under sync: {twins}")));
 
+    // One twin by its key (`twinsync status --issue`, Retry, Resolve): the
+    // store's key index, not a scan. The last twin written.
+    let last = if twins > changing {
+        format!("DEV-{}", 100_000 + (twins - changing) - 1)
+    } else {
+        "DEV-1".to_owned()
+    };
+    let key: IssueKey = last.parse().expect("a valid key");
+    let (found, lookup_time, lookup_peak) = measured(|| node.issue_status(&conn.id, &key));
+    let found = found.expect("the twin is found by its key");
+    assert_eq!(found.twin.map(|t| t.key), Some(key));
+
     let mut group = c.benchmark_group(format!("scale/{name}"));
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(5));
@@ -320,6 +335,7 @@ fn measure(
         quiet: (quiet_time, quiet_peak),
         changed: (changed_time, changed_peak),
         panel: (panel_time, panel_peak),
+        lookup: (lookup_time, lookup_peak),
     }
 }
 
@@ -350,6 +366,7 @@ fn report(name: &str, f: &Figures) {
         ("quiet cycle", f.quiet),
         ("cycle with 1,000 changed twins", f.changed),
         ("status panel", f.panel),
+        ("one twin by its key", f.lookup),
     ] {
         println!(
             "  {what}: {:.1} ms, heap peak {:.1} MB",
@@ -369,6 +386,7 @@ fn check(f: &Figures) {
         ("quiet cycle", f.quiet, true),
         ("cycle with 1,000 changed twins", f.changed, false),
         ("status panel", f.panel, true),
+        ("one twin by its key", f.lookup, true),
     ] {
         if timed {
             assert!(
