@@ -955,3 +955,99 @@ fn a_dismissed_mass_deletion_deletes_nothing_and_the_twin_goes_quiet() {
     assert_eq!(rig.user().said("SUP-1").len(), 10);
     assert_eq!(rig.user().said("SUP-1"), rig.user().said("DEV-1"));
 }
+
+/// The panel's counts come from the store's indexes and it lists one page;
+/// paged to the end, the issues agree with the store's full listing, and
+/// its counts with what the pages show.
+#[test]
+fn the_panel_counts_agree_with_the_full_listing_paged_through() {
+    use twinsync::engine::PANEL_ISSUES;
+    use twinsync::store::{KeyMatch, Store, TwinQuery};
+    let rig = LocalRig::new();
+    for n in 1..=60 {
+        rig.user().create("SUP", "Bug", &format!("Printer {n}"));
+        block_on(rig.node.exalate(&rig.conn.id, &key(&format!("SUP-{n}")))).unwrap();
+    }
+    rig.user().create("SUP", "Bug", "Printer 61");
+    rig.tracker
+        .inject(OpKind::CreateIssue, Fault::Fail(ErrorKind::InvalidInput));
+    block_on(rig.node.exalate(&rig.conn.id, &key("SUP-61"))).expect_err("the create fails");
+    block_on(rig.node.notify_changed(&rig.conn.id, &key("SUP-3"))).unwrap();
+
+    let panel = rig.node.status(&rig.conn.id).unwrap();
+    assert_eq!(panel.issues.len(), PANEL_ISSUES, "one page");
+    let mut all = panel.issues.clone();
+    let mut next = panel.next.clone();
+    while let Some(after) = next {
+        let page = rig
+            .node
+            .issues(&rig.conn.id, &TwinQuery::first(7).after(after))
+            .unwrap();
+        assert!(page.issues.len() <= 7);
+        all.extend(page.issues);
+        next = page.next;
+    }
+    let mut txn = rig.store.begin().unwrap();
+    let stored = txn.twins(&rig.conn.id).unwrap();
+    let listed: Vec<_> = all.iter().map(|i| i.origin.key.clone()).collect();
+    let keys: Vec<_> = stored.iter().map(|t| t.remote.key.clone()).collect();
+    assert_eq!(listed, keys, "every twin once, in the store's order");
+    assert_eq!(panel.twins, 61);
+    assert_eq!(panel.twins, all.len() as u64);
+    assert_eq!(panel.queued, txn.queue_len(&rig.conn.id).unwrap());
+    assert!(panel.queued >= 1, "SUP-3 waits");
+    let state_of = |k: &str| {
+        &all.iter()
+            .find(|i| i.origin.key.as_str() == k)
+            .unwrap()
+            .state
+    };
+    assert_eq!(state_of("SUP-3"), &IssueState::Queued);
+    assert!(matches!(state_of("SUP-61"), IssueState::Error { .. }));
+    let failing: Vec<_> = all
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.state,
+                IssueState::Error { .. } | IssueState::Refused { .. }
+            )
+        })
+        .cloned()
+        .collect();
+    assert_eq!(panel.errors.len(), failing.len(), "{panel}");
+    assert_eq!(
+        panel.attention, failing,
+        "those needing a person, wherever they are"
+    );
+    assert_eq!(panel.conflicts, 0);
+    assert_eq!(
+        panel.in_flight,
+        txn.intents(&rig.conn.id).unwrap().len() as u64
+    );
+    drop(txn);
+    let text = panel.to_string();
+    assert!(text.contains("… and 11 more"), "{text}");
+    assert!(text.contains("SUP-61"), "the failing one is shown: {text}");
+
+    let found = rig
+        .node
+        .issues(
+            &rig.conn.id,
+            &TwinQuery::first(50).matching(KeyMatch::Prefix("dev-1".into())),
+        )
+        .unwrap();
+    let mut twins: Vec<_> = found
+        .issues
+        .iter()
+        .filter_map(|i| i.twin.as_ref().map(|t| t.key.to_string()))
+        .collect();
+    twins.sort();
+    let mut want: Vec<String> = std::iter::once(1)
+        .chain(10..=19)
+        .map(|n| format!("DEV-{n}"))
+        .collect();
+    want.sort();
+    assert_eq!(twins, want, "found by the twin's key too");
+    let one = rig.node.issue_status(&rig.conn.id, &key("DEV-42")).unwrap();
+    assert_eq!(one.origin.key.as_str(), "SUP-42");
+}

@@ -748,7 +748,7 @@ fn a_v0_1_file_is_migrated_on_open_and_keeps_what_a_user_sees() {
     drop(store);
 
     assert_eq!(schema_version(&path), SqliteStore::SCHEMA_VERSION);
-    assert_eq!(SqliteStore::SCHEMA_VERSION, 3);
+    assert_eq!(SqliteStore::SCHEMA_VERSION, 4);
     assert!(!has_table(&path, "meta"), "meta is gone");
     assert!(has_table(&path, "outbox") && has_table(&path, "peer_outages"));
     let store = SqliteStore::open(&path).expect("a migrated file opens again");

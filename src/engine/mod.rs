@@ -41,7 +41,7 @@ pub use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
 pub use admin::handle::Admin;
 pub use admin::lifecycle::DeleteOptions;
 pub use admin::peer_status::PeerStatus;
-pub use admin::status::{IssueState, IssueStatus, SyncPanel};
+pub use admin::status::{IssuePage, IssueState, IssueStatus, PANEL_ISSUES, SyncPanel};
 pub use admin::test_run::{TestRunOutcome, TestRunResult};
 pub use builder::NodeBuilder;
 pub use node::Node;

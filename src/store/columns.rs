@@ -33,6 +33,12 @@ pub(crate) fn time_text(what: &str, at: OffsetDateTime) -> Result<String> {
     })
 }
 
+/// A key as the key columns hold it: ASCII upper case, so that a match
+/// ignoring ASCII case is an equality or a range on the index.
+pub(crate) fn folded_key(key: &str) -> String {
+    key.to_ascii_uppercase()
+}
+
 /// The `created_ns` column that orders an intent: its creation time in
 /// nanoseconds since 1970.
 pub(crate) fn intent_order(intent: &crate::store::Intent) -> Result<i64> {
@@ -114,6 +120,7 @@ pub(crate) fn from_sql_u64(value: i64) -> u64 {
 /// last).
 pub(crate) const CONNECTION_TABLES: &[&str] = &[
     "twins",
+    "twin_counts",
     "intents",
     "queue",
     "errors",

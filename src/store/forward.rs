@@ -63,6 +63,26 @@ macro_rules! forward_store_txn {
         ) -> $crate::error::Result<u64> {
             self.$inner.twin_count(connection)
         }
+        fn twin_page(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+            query: &$crate::store::TwinQuery,
+        ) -> $crate::error::Result<Vec<$crate::plan::TwinState>> {
+            self.$inner.twin_page(connection, query)
+        }
+        fn status_counts(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+        ) -> $crate::error::Result<$crate::store::StatusCounts> {
+            self.$inner.status_counts(connection)
+        }
+        fn is_queued(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+            issue: &$crate::model::IssueId,
+        ) -> $crate::error::Result<bool> {
+            self.$inner.is_queued(connection, issue)
+        }
         fn put_intent(&mut self, intent: &$crate::store::Intent) -> $crate::error::Result<()> {
             self.$inner.put_intent(intent)
         }

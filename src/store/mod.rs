@@ -39,6 +39,7 @@ use crate::error::Result;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod columns;
 mod forward;
+mod listing;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -48,6 +49,7 @@ mod sqlite;
 mod txn;
 
 pub(crate) use forward::forward_store_txn;
+pub use listing::{KeyMatch, StatusCounts, TwinQuery};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

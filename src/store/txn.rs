@@ -96,6 +96,37 @@ pub trait StoreTxn {
     /// `Storage`.
     fn twin_count(&mut self, connection: &ConnectionId) -> Result<u64>;
 
+    /// One page of a connection's twins, as `query` asks: at most
+    /// `query.limit` twins, ordered by remote issue id (the order of
+    /// [`twins`](StoreTxn::twins)), each with a remote issue id greater than
+    /// `query.after` when set, and, when `query.key` is set, only twins whose
+    /// remote or local key matches it ([`KeyMatch::matches`]: exact or
+    /// prefix, ignoring ASCII case). A `limit` of 0 returns nothing.
+    ///
+    /// It must cost about the page, not the connection: a store answers it
+    /// from an index on (connection, remote issue id), and a key match from
+    /// indexes on the keys (the SQLite store keeps both keys in indexed
+    /// columns), never by reading every twin.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn twin_page(&mut self, connection: &ConnectionId, query: &TwinQuery)
+    -> Result<Vec<TwinState>>;
+
+    /// How many twins, errors, twins with open conflicts, open intents and
+    /// queued items a connection has ([`StatusCounts`]), each equal to the
+    /// length of the matching listing ([`twin_count`](StoreTxn::twin_count),
+    /// [`errors`](StoreTxn::errors), [`conflicts`](StoreTxn::conflicts),
+    /// [`intents`](StoreTxn::intents), [`queue_len`](StoreTxn::queue_len)).
+    /// It must be answered by counting (from indexes), never by loading the
+    /// records: the status panel asks it on every view.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn status_counts(&mut self, connection: &ConnectionId) -> Result<StatusCounts>;
+
     /// Records an intent (a create about to be sent).
     ///
     /// # Errors
@@ -138,6 +169,15 @@ pub trait StoreTxn {
     ///
     /// `Storage`.
     fn queue_len(&mut self, connection: &ConnectionId) -> Result<u64>;
+
+    /// Whether the issue `issue` of a connection waits in the queue (an
+    /// index lookup, as [`enqueue`](StoreTxn::enqueue) does to keep an issue
+    /// queued once).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn is_queued(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool>;
 
     /// Removes a queued item by sequence number.
     ///

@@ -11,8 +11,10 @@ use crate::plan::{AttachmentLink, CommentLink, TwinState};
 use crate::store::{ConnectionRecord, Intent, IntentKind, QueueItem, Store, TwinError};
 use crate::testkit::ids as lit;
 
+mod listing;
 mod records;
 
+pub use listing::*;
 pub use records::*;
 
 /// Generates one `#[test]` per store conformance case; `$make` is a function
@@ -51,6 +53,10 @@ macro_rules! store_conformance {
             dropped_transaction_leaves_no_typed_record,
             deleting_a_connection_deletes_its_records,
             deleting_a_connection_leaves_nothing,
+            twin_pages_follow_the_listing_from_a_key,
+            twins_are_found_by_either_key_ignoring_case,
+            status_counts_match_the_listings,
+            queued_issues_are_known_until_dequeued,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

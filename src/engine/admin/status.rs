@@ -1,5 +1,6 @@
 //! The sync panel: what a connection and each of its issues are doing.
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -7,9 +8,12 @@ use time::OffsetDateTime;
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ConnectionId, IssueKey, IssueRef};
+use crate::model::{ConnectionId, IssueId, IssueKey, IssueRef};
 use crate::plan::{Conflict, TwinState, Winner};
-use crate::store::{DeletionDecision, IntentKind, RefusedDeletion, TwinConflicts, TwinError};
+use crate::store::{
+    DeletionDecision, Intent, IntentKind, KeyMatch, RefusedDeletion, StoreTxn, TwinConflicts,
+    TwinError, TwinQuery,
+};
 
 use super::peer_status::PeerStatus;
 use crate::engine::node::Node;
@@ -134,7 +138,16 @@ pub struct IssueStatus {
     pub state: IssueState,
 }
 
+/// How many issues a [`SyncPanel`] lists: the first page of
+/// [`Node::issues`].
+pub const PANEL_ISSUES: usize = 50;
+
 /// The sync panel of a connection; prints as a compact table.
+///
+/// Its counts come from the store's indexes and it lists one page of issues
+/// ([`PANEL_ISSUES`]) plus every issue that needs a person, so that it costs
+/// the same with ten twins or a million; [`Node::issues`] pages through the
+/// rest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SyncPanel {
@@ -150,11 +163,46 @@ pub struct SyncPanel {
     /// Recorded errors, and deletions the mass-deletion guard refused (kind
     /// [`Refused`](ErrorKind::Refused)).
     pub errors: Vec<TwinError>,
-    /// Every issue under sync.
+    /// The first issues under sync (at most [`PANEL_ISSUES`], ordered as the
+    /// store lists twins); [`next`](SyncPanel::next) says where the rest start.
     pub issues: Vec<IssueStatus>,
+    /// Where the issues after [`issues`](SyncPanel::issues) start: pass it to
+    /// [`Node::issues`] as [`TwinQuery::after`]; `None` when that was all.
+    #[serde(default)]
+    pub next: Option<IssueId>,
+    /// Every issue under sync that needs a person (an error, a refused
+    /// deletion or open conflicts), wherever it is in the listing.
+    #[serde(default)]
+    pub attention: Vec<IssueStatus>,
+    /// Twins with open conflicts.
+    #[serde(default)]
+    pub conflicts: u64,
+    /// Creates in flight (open intents).
+    #[serde(default)]
+    pub in_flight: u64,
     /// On a remote connection: whether the other node answers (since when
     /// it does not) and how many messages wait for it.
     pub peer: Option<PeerStatus>,
+}
+
+/// One page of a connection's issues ([`Node::issues`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct IssuePage {
+    /// The issues, ordered as the store lists twins (by the twin's remote
+    /// issue id).
+    pub issues: Vec<IssueStatus>,
+    /// Where the next page starts (its [`TwinQuery::after`]); `None` on the
+    /// last page.
+    pub next: Option<IssueId>,
+}
+
+impl IssuePage {
+    /// A page of `issues`, the next one starting after `next` (for tests and
+    /// for stores' callers that build pages themselves).
+    pub fn new(issues: Vec<IssueStatus>, next: Option<IssueId>) -> Self {
+        IssuePage { issues, next }
+    }
 }
 
 impl fmt::Display for SyncPanel {
@@ -184,13 +232,16 @@ impl fmt::Display for SyncPanel {
         if let Some(peer) = &self.peer {
             writeln!(f, "  {peer}")?;
         }
+        let shown = |i: &&IssueStatus| !self.issues.contains(i);
+        let more: Vec<&IssueStatus> = self.attention.iter().filter(shown).collect();
         let width = self
             .issues
             .iter()
+            .chain(more.iter().copied())
             .map(|i| i.origin.key.as_str().len())
             .max()
             .unwrap_or(0);
-        for issue in &self.issues {
+        let row = |f: &mut fmt::Formatter<'_>, issue: &IssueStatus| {
             let twin = issue.twin.as_ref().map_or("—", |t| t.key.as_str());
             writeln!(
                 f,
@@ -198,16 +249,53 @@ impl fmt::Display for SyncPanel {
                 issue.origin.key.as_str(),
                 twin,
                 issue.state
-            )?;
+            )
+        };
+        for issue in &self.issues {
+            row(f, issue)?;
+        }
+        if self.next.is_some() {
+            let rest = self.twins.saturating_sub(self.issues.len() as u64);
+            writeln!(f, "  … and {rest} more")?;
+        }
+        if !more.is_empty() {
+            writeln!(f, "  needing attention among them:")?;
+            for issue in more {
+                row(f, issue)?;
+            }
         }
         Ok(())
     }
 }
 
+/// What the state of a twin is read from besides the twin itself: the
+/// connection's errors and open intents (both bounded by what is failing or
+/// in flight, not by the number of twins).
+struct StateInputs {
+    errors: HashMap<IssueId, TwinError>,
+    intents: Vec<Intent>,
+}
+
+impl StateInputs {
+    fn read(txn: &mut dyn StoreTxn, conn: &ConnectionId) -> Result<(Self, Vec<TwinError>)> {
+        let errors = txn.errors(conn)?;
+        let inputs = StateInputs {
+            errors: errors
+                .iter()
+                .map(|e| (e.issue.clone(), e.clone()))
+                .collect(),
+            intents: txn.intents(conn)?,
+        };
+        Ok((inputs, errors))
+    }
+}
+
 impl Node {
     /// The sync panel of a connection: status, issues under sync, queue,
-    /// errors, last sync, each issue's state and, on a remote connection,
-    /// whether the other node answers and what waits for it.
+    /// errors, last sync, the first [`PANEL_ISSUES`] issues' states, every
+    /// issue that needs a person and, on a remote connection, whether the
+    /// other node answers and what waits for it. Its cost does not grow
+    /// with the number of twins (counts come from the store's indexes).
     ///
     /// # Errors
     ///
@@ -215,20 +303,103 @@ impl Node {
     pub fn status(&self, connection: &ConnectionId) -> Result<SyncPanel> {
         let conn = self.connection(connection)?;
         let mut txn = self.txn()?;
-        let twins = txn.twins(&conn.id)?;
-        let errors = txn.errors(&conn.id)?;
-        let queue = txn.queue(&conn.id, usize::MAX)?;
-        let intents = txn.intents(&conn.id)?;
+        let counts = txn.status_counts(&conn.id)?;
+        let (inputs, errors) = StateInputs::read(&mut *txn, &conn.id)?;
         let last_sync = txn.last_sync(&conn.id)?;
-        let mut conflicts: std::collections::HashMap<_, _> = txn
-            .conflicts(&conn.id)?
-            .into_iter()
-            .map(|c| (c.origin, c.conflicts))
-            .collect();
-        let mut issues = Vec::with_capacity(twins.len());
-        for twin in &twins {
-            let ids = [Some(&twin.remote.id), twin.local.as_ref().map(|l| &l.id)];
-            let state = if let Some(e) = errors.iter().find(|e| e.issue == twin.remote.id) {
+        let page = self.page_in(&mut *txn, &conn, &inputs, &TwinQuery::first(PANEL_ISSUES))?;
+        // Those needing a person: errors and conflicts, by twin.
+        let mut wanted: BTreeSet<IssueId> = errors.iter().map(|e| e.issue.clone()).collect();
+        wanted.extend(txn.conflicts(&conn.id)?.into_iter().map(|c| c.origin));
+        let mut attention = Vec::new();
+        for origin in wanted {
+            if let Some(twin) = txn.twin_by_remote(&conn.id, &origin)? {
+                let status = self.status_of(&mut *txn, &conn, &inputs, &twin)?;
+                if !matches!(
+                    status.state,
+                    IssueState::Synchronized | IssueState::Queued | IssueState::InProgress
+                ) {
+                    attention.push(status);
+                }
+            }
+        }
+        drop(txn);
+        let peer = self.peer_status(&conn.id)?;
+        Ok(SyncPanel {
+            peer,
+            twins: counts.twins,
+            queued: counts.queued,
+            last_sync,
+            errors,
+            issues: page.issues,
+            next: page.next,
+            attention,
+            conflicts: counts.conflicts,
+            in_flight: counts.intents,
+            connection: conn,
+        })
+    }
+
+    /// One page of a connection's issues under sync, each with its state:
+    /// [`TwinQuery::first`] for the first page, [`after`](TwinQuery::after)
+    /// the previous page's [`next`](IssuePage::next) for the following ones,
+    /// [`matching`](TwinQuery::matching) to search by key (either issue's
+    /// key, exact or by prefix, ignoring case). A page costs about its
+    /// length, wherever it is.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection; `Storage`.
+    pub fn issues(&self, connection: &ConnectionId, query: &TwinQuery) -> Result<IssuePage> {
+        let conn = self.connection(connection)?;
+        let mut txn = self.txn()?;
+        let (inputs, _) = StateInputs::read(&mut *txn, &conn.id)?;
+        self.page_in(&mut *txn, &conn, &inputs, query)
+    }
+
+    fn page_in(
+        &self,
+        txn: &mut dyn StoreTxn,
+        conn: &Connection,
+        inputs: &StateInputs,
+        query: &TwinQuery,
+    ) -> Result<IssuePage> {
+        // One more than asked: whether there is a next page.
+        let mut ask = query.clone();
+        ask.limit = query.limit.saturating_add(1);
+        let mut twins = txn.twin_page(&conn.id, &ask)?;
+        let next = if twins.len() > query.limit {
+            twins.truncate(query.limit);
+            twins.last().map(|t| t.remote.id.clone())
+        } else {
+            None
+        };
+        let issues = twins
+            .iter()
+            .map(|twin| self.status_of(txn, conn, inputs, twin))
+            .collect::<Result<_>>()?;
+        Ok(IssuePage { issues, next })
+    }
+
+    /// The state of one twin: from its error, the intents, the queue and its
+    /// conflicts (one indexed lookup each).
+    fn status_of(
+        &self,
+        txn: &mut dyn StoreTxn,
+        conn: &Connection,
+        inputs: &StateInputs,
+        twin: &TwinState,
+    ) -> Result<IssueStatus> {
+        let queued = |txn: &mut dyn StoreTxn| -> Result<bool> {
+            if txn.is_queued(&conn.id, &twin.remote.id)? {
+                return Ok(true);
+            }
+            match &twin.local {
+                Some(local) => txn.is_queued(&conn.id, &local.id),
+                None => Ok(false),
+            }
+        };
+        let state =
+            if let Some(e) = inputs.errors.get(&twin.remote.id) {
                 if e.is_refusal() {
                     IssueState::Refused {
                         deletions: e.refused.clone(),
@@ -242,39 +413,30 @@ impl Node {
                         recovery: Recovery::of(e),
                     }
                 }
-            } else if intents.iter().any(|i| {
+            } else if inputs.intents.iter().any(|i| {
                 i.origin == twin.remote.id && matches!(i.kind, IntentKind::CreateIssue { .. })
             }) || twin.local.is_none()
             {
                 IssueState::InProgress
-            } else if queue.iter().any(|q| ids.contains(&Some(&q.issue))) {
+            } else if queued(txn)? {
                 IssueState::Queued
-            } else if let Some(conflicts) = conflicts.remove(&twin.remote.id) {
-                IssueState::Conflict { conflicts }
             } else {
-                IssueState::Synchronized
+                let conflicts = txn.twin_conflicts(&conn.id, &twin.remote.id)?;
+                if conflicts.is_empty() {
+                    IssueState::Synchronized
+                } else {
+                    IssueState::Conflict { conflicts }
+                }
             };
-            let (origin, other) = if conn.is_local() {
-                (twin.remote.clone(), twin.local.clone())
-            } else {
-                self.remote_pair(&mut *txn, twin)?
-            };
-            issues.push(IssueStatus {
-                origin,
-                twin: other,
-                state,
-            });
-        }
-        drop(txn);
-        let peer = self.peer_status(&conn.id)?;
-        Ok(SyncPanel {
-            peer,
-            twins: twins.len() as u64,
-            queued: queue.len() as u64,
-            last_sync,
-            errors,
-            issues,
-            connection: conn,
+        let (origin, other) = if conn.is_local() {
+            (twin.remote.clone(), twin.local.clone())
+        } else {
+            self.remote_pair(txn, twin)?
+        };
+        Ok(IssueStatus {
+            origin,
+            twin: other,
+            state,
         })
     }
 
@@ -295,16 +457,11 @@ impl Node {
     ///
     /// `NotFound` when the issue is not under sync on the connection.
     pub fn issue_status(&self, connection: &ConnectionId, key: &IssueKey) -> Result<IssueStatus> {
-        self.status(connection)?
-            .issues
-            .into_iter()
-            .find(|i| &i.origin.key == key || i.twin.as_ref().is_some_and(|t| &t.key == key))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("issue {key} is not under sync on connection {connection}"),
-                )
-            })
+        let twin = self.twin_of_key(connection, key)?;
+        let conn = self.connection(connection)?;
+        let mut txn = self.txn()?;
+        let (inputs, _) = StateInputs::read(&mut *txn, &conn.id)?;
+        self.status_of(&mut *txn, &conn, &inputs, &twin)
     }
 
     /// Forgets the recorded error of an issue (after fixing its cause by hand),
@@ -348,16 +505,23 @@ impl Node {
         key: &IssueKey,
     ) -> Result<TwinState> {
         let conn = self.connection(connection)?;
-        self.txn()?
-            .twins(&conn.id)?
-            .into_iter()
-            .find(|t| &t.remote.key == key || t.local.as_ref().is_some_and(|l| &l.key == key))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("issue {key} is not under sync on connection {connection}"),
-                )
-            })
+        // The store matches ignoring case; the key as written wins.
+        let found = self.txn()?.twin_page(
+            &conn.id,
+            &TwinQuery::first(16).matching(KeyMatch::Exact(key.clone())),
+        )?;
+        let exact =
+            |t: &TwinState| &t.remote.key == key || t.local.as_ref().is_some_and(|l| &l.key == key);
+        let position = found
+            .iter()
+            .position(exact)
+            .or((!found.is_empty()).then_some(0));
+        position.map(|i| found[i].clone()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("issue {key} is not under sync on connection {connection}"),
+            )
+        })
     }
 
     /// Syncs one issue under sync again now (after a failure), both ways; a

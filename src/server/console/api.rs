@@ -175,8 +175,8 @@ async fn twins(
     Path(id): Path<String>,
     Query(query): Query<TwinQuery>,
 ) -> Answer<TwinPage> {
-    let panel = inner.node.status(&ops::connection_id(&id)?)?;
-    Ok(Json(TwinPage::of(&panel, &query)))
+    let id = ops::connection_id(&id)?;
+    Ok(Json(TwinPage::of(&inner.node, &id, &query)?))
 }
 
 async fn errors(State(inner): Shared, Path(id): Path<String>) -> Answer<Vec<TwinError>> {

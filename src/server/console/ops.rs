@@ -12,7 +12,7 @@ use crate::engine::{
     SyncPanel, TestRunResult,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{IssueKey, ProjectKey};
+use crate::model::{IssueId, IssueKey, ProjectKey};
 use crate::trigger::{Trigger, TriggerId, TriggerSpec, TriggerUpdate};
 
 /// Twins per page unless asked.
@@ -54,23 +54,42 @@ pub(super) fn unknown_action(action: &str) -> Error {
     Error::new(ErrorKind::NotFound, format!("no such action {action:?}"))
 }
 
-/// How many twins have open conflicts.
+/// How many twins have open conflicts (every one is among the panel's
+/// issues needing attention, unless it is queued or failing).
 pub(super) fn open_conflicts(panel: &SyncPanel) -> usize {
     panel
-        .issues
+        .attention
         .iter()
         .filter(|i| matches!(i.state, IssueState::Conflict { .. }))
         .count()
 }
 
-/// Which twins to list: a key (part of either twin's key, any case) and a
-/// page (from 1).
+/// The engine's query for a page of twins: keys starting with `q` (either
+/// twin's key, any case), after the twin `after`, `per_page` of them.
+pub(super) fn twin_query(
+    q: Option<&str>,
+    after: Option<IssueId>,
+    per_page: Option<usize>,
+) -> crate::store::TwinQuery {
+    let per_page = per_page.unwrap_or(PER_PAGE).clamp(1, MAX_PER_PAGE);
+    let mut query = crate::store::TwinQuery::first(per_page);
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        query = query.matching(crate::store::KeyMatch::Prefix(q.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.after(after);
+    }
+    query
+}
+
+/// Which twins to list: a key (the start of either twin's key, any case),
+/// where to start (`after`: the `next` of the page before) and how many.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub(super) struct TwinQuery {
     #[serde(default)]
     pub q: Option<String>,
     #[serde(default)]
-    pub page: Option<usize>,
+    pub after: Option<String>,
     #[serde(default)]
     pub per_page: Option<usize>,
 }
@@ -78,46 +97,31 @@ pub(super) struct TwinQuery {
 /// One page of a connection's twins.
 #[derive(Clone, Debug, Serialize)]
 pub(super) struct TwinPage {
-    /// Twins that match the query, on every page.
-    pub total: usize,
-    pub page: usize,
+    /// Twins under sync on the connection (all of them, not the matches).
+    pub total: u64,
     pub per_page: usize,
     pub twins: Vec<IssueStatus>,
+    /// Where the next page starts (pass it as `after`); absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<IssueId>,
 }
 
 impl TwinPage {
-    pub fn of(panel: &SyncPanel, query: &TwinQuery) -> TwinPage {
-        let needle = query
-            .q
-            .as_deref()
-            .map(|q| q.trim().to_ascii_uppercase())
-            .filter(|q| !q.is_empty());
-        let matching: Vec<&IssueStatus> = panel
-            .issues
-            .iter()
-            .filter(|i| {
-                needle.as_deref().is_none_or(|n| {
-                    i.origin.key.as_str().to_ascii_uppercase().contains(n)
-                        || i.twin
-                            .as_ref()
-                            .is_some_and(|t| t.key.as_str().to_ascii_uppercase().contains(n))
-                })
-            })
-            .collect();
-        let per_page = query.per_page.unwrap_or(PER_PAGE).clamp(1, MAX_PER_PAGE);
-        let pages = matching.len().div_ceil(per_page).max(1);
-        let page = query.page.unwrap_or(1).clamp(1, pages);
-        TwinPage {
-            total: matching.len(),
-            page,
-            per_page,
-            twins: matching
-                .into_iter()
-                .skip((page - 1) * per_page)
-                .take(per_page)
-                .cloned()
-                .collect(),
-        }
+    /// The page `query` asks for.
+    pub fn of(node: &crate::engine::Node, id: &ConnectionId, query: &TwinQuery) -> Result<Self> {
+        let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
+            Some(a) => Some(a.parse::<IssueId>()?),
+            None => None,
+        };
+        let listing = twin_query(query.q.as_deref(), after, query.per_page);
+        let page = node.issues(id, &listing)?;
+        let total = node.status(id)?.twins;
+        Ok(TwinPage {
+            total,
+            per_page: listing.limit,
+            twins: page.issues,
+            next: page.next,
+        })
     }
 }
 

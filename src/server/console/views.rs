@@ -147,7 +147,7 @@ struct ConnectionQuery {
     #[serde(default)]
     q: Option<String>,
     #[serde(default)]
-    page: Option<usize>,
+    after: Option<String>,
 }
 
 /// The view of a connection's page, with everything it lists.
@@ -176,7 +176,18 @@ async fn connection(
         Err(e) => return failed(&caller, &e),
     };
     view.query = query.q.unwrap_or_default();
-    view.page = query.page.unwrap_or(1);
+    view.after = query
+        .after
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .and_then(|a| a.parse().ok());
+    if !view.query.trim().is_empty() || view.after.is_some() {
+        let listing = ops::twin_query(Some(&view.query), view.after.clone(), None);
+        match inner.node.issues(&view.panel.connection.id, &listing) {
+            Ok(page) => view.twins = Some(page),
+            Err(e) => return failed(&caller, &e),
+        }
+    }
     view.notice = take_notice(&inner, &headers).map(Notice::Success);
     let noticed = view.notice.is_some();
     shown(

@@ -12,8 +12,8 @@ use crate::rules::RuleHistory;
 
 use super::{
     BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutboxMessage,
-    OutgoingRecord, PeerLink, PeerOutage, QueueItem, SeqMark, Store, StoreTxn, TwinConflicts,
-    TwinError,
+    OutgoingRecord, PeerLink, PeerOutage, QueueItem, SeqMark, StatusCounts, Store, StoreTxn,
+    TwinConflicts, TwinError, TwinQuery,
 };
 
 mod undo;
@@ -21,6 +21,13 @@ mod undo;
 use undo::{purge, put, put_index, remove, set};
 
 type Key = (ConnectionId, IssueId);
+
+/// How many entries of a map keyed by (connection, issue) are `connection`'s.
+fn count_of<V>(map: &BTreeMap<Key, V>, connection: &ConnectionId) -> u64 {
+    map.range((connection.clone(), IssueId::lowest())..)
+        .take_while(|((c, _), _)| c == connection)
+        .count() as u64
+}
 
 #[derive(Debug, Default)]
 struct Data {
@@ -296,6 +303,48 @@ impl StoreTxn for MemoryTxn<'_> {
             .count() as u64)
     }
 
+    fn twin_page(
+        &mut self,
+        connection: &ConnectionId,
+        query: &TwinQuery,
+    ) -> Result<Vec<TwinState>> {
+        use std::ops::Bound;
+        let start = match &query.after {
+            Some(after) => Bound::Excluded((connection.clone(), after.clone())),
+            None => Bound::Included((connection.clone(), IssueId::lowest())),
+        };
+        Ok(self
+            .data
+            .twins
+            .range((start, Bound::Unbounded))
+            .take_while(|((c, _), _)| c == connection)
+            .map(|(_, t)| t)
+            .filter(|t| {
+                query.key.as_ref().is_none_or(|k| {
+                    k.matches(&t.remote.key) || t.local.as_ref().is_some_and(|l| k.matches(&l.key))
+                })
+            })
+            .take(query.limit)
+            .cloned()
+            .collect())
+    }
+
+    fn status_counts(&mut self, connection: &ConnectionId) -> Result<StatusCounts> {
+        let ours = |c: &ConnectionId| c == connection;
+        let data = &*self.data;
+        Ok(StatusCounts {
+            twins: count_of(&data.twins, connection),
+            errors: data.errors.values().filter(|e| ours(&e.connection)).count() as u64,
+            conflicts: count_of(&data.conflicts, connection),
+            intents: data
+                .intents
+                .values()
+                .filter(|i| ours(&i.connection))
+                .count() as u64,
+            queued: data.queue.values().filter(|q| ours(&q.connection)).count() as u64,
+        })
+    }
+
     fn put_intent(&mut self, intent: &Intent) -> Result<()> {
         let data = &mut *self.data;
         put(
@@ -366,6 +415,13 @@ impl StoreTxn for MemoryTxn<'_> {
             .values()
             .filter(|q| &q.connection == connection)
             .count() as u64)
+    }
+
+    fn is_queued(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        Ok(self
+            .data
+            .queued
+            .contains_key(&(connection.clone(), issue.clone())))
     }
 
     fn dequeue(&mut self, seq: u64) -> Result<()> {

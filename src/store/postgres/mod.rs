@@ -6,7 +6,8 @@
 //! - `pool.rs`: the connections, opened on demand and kept.
 //! - `schema.rs`: the tables, schema versions and forward migrations.
 //! - `txn.rs`: one transaction, rolled back on drop.
-//! - `ops.rs`: each [`StoreTxn`] method as SQL.
+//! - `ops.rs`: each [`StoreTxn`] method as SQL; `listing.rs`: the status
+//!   panel's pages and counts.
 //! - `error.rs`: PostgreSQL's errors as twinsync [`Error`]s, in one place.
 
 use std::fmt;
@@ -21,6 +22,7 @@ use super::{Store, StoreTxn};
 
 mod connect;
 mod error;
+mod listing;
 mod ops;
 mod pool;
 mod schema;

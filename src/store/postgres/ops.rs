@@ -9,13 +9,13 @@ use crate::model::{ConnectionId, IssueId, ProjectKey};
 use crate::plan::{Conflict, TwinState};
 use crate::rules::RuleHistory;
 use crate::store::columns::{
-    CONNECTION_TABLES, LinkRecord, from_sql_u64, intent_order, mark_columns, time_text, to_json,
-    to_sql_u64,
+    CONNECTION_TABLES, LinkRecord, folded_key, from_sql_u64, intent_order, mark_columns, time_text,
+    to_json, to_sql_u64,
 };
 use crate::store::{
     BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutboxMessage,
-    OutgoingRecord, PeerLink, PeerOutage, QueueItem, SeqMark, StoreTxn, StoredSecret,
-    TwinConflicts, TwinError,
+    OutgoingRecord, PeerLink, PeerOutage, QueueItem, SeqMark, StatusCounts, StoreTxn, StoredSecret,
+    TwinConflicts, TwinError, TwinQuery,
 };
 
 use super::txn::PgTxn;
@@ -75,7 +75,12 @@ impl PgTxn<'_> {
     }
 
     /// A count of the rows of a connection in `table`.
-    fn count_of(&mut self, doing: &str, table: &str, connection: &ConnectionId) -> Result<u64> {
+    pub(super) fn count_of(
+        &mut self,
+        doing: &str,
+        table: &str,
+        connection: &ConnectionId,
+    ) -> Result<u64> {
         let row = self
             .row(
                 doing,
@@ -263,16 +268,21 @@ impl StoreTxn for PgTxn<'_> {
     fn put_twin(&mut self, twin: &TwinState) -> Result<()> {
         self.check_local_is_free(twin)?;
         let local = twin.local.as_ref().map(|l| l.id.as_str());
+        let local_key = twin.local.as_ref().map(|l| folded_key(l.key.as_str()));
         self.run(
             "cannot write twin",
-            "INSERT INTO twins (connection, remote, local, state) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO twins (connection, remote, local, state, remote_key, local_key) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (connection, remote) DO UPDATE \
-             SET local = excluded.local, state = excluded.state",
+             SET local = excluded.local, state = excluded.state, \
+             remote_key = excluded.remote_key, local_key = excluded.local_key",
             &[
                 &twin.connection.as_str(),
                 &twin.remote.id.as_str(),
                 &local,
                 &twin.to_bytes(),
+                &folded_key(twin.remote.key.as_str()),
+                &local_key,
             ],
         )
         .map_err(|e| {
@@ -306,7 +316,19 @@ impl StoreTxn for PgTxn<'_> {
     }
 
     fn twin_count(&mut self, connection: &ConnectionId) -> Result<u64> {
-        self.count_of("cannot count twins", "twins", connection)
+        self.twins_counted(connection)
+    }
+
+    fn twin_page(
+        &mut self,
+        connection: &ConnectionId,
+        query: &TwinQuery,
+    ) -> Result<Vec<TwinState>> {
+        self.page_of_twins(connection, query)
+    }
+
+    fn status_counts(&mut self, connection: &ConnectionId) -> Result<StatusCounts> {
+        self.counts(connection)
     }
 
     fn put_intent(&mut self, intent: &Intent) -> Result<()> {
@@ -404,6 +426,10 @@ impl StoreTxn for PgTxn<'_> {
 
     fn queue_len(&mut self, connection: &ConnectionId) -> Result<u64> {
         self.count_of("cannot count the queue", "queue", connection)
+    }
+
+    fn is_queued(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        self.waits_in_queue(connection, issue)
     }
 
     fn dequeue(&mut self, seq: u64) -> Result<()> {

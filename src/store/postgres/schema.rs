@@ -38,16 +38,41 @@ CREATE TABLE connections (
     config TEXT NOT NULL
 );
 
--- `state` is TwinState::to_bytes: read and written whole.
+-- `state` is TwinState::to_bytes: read and written whole. The keys, in
+-- ASCII upper case, answer key searches from their indexes.
 CREATE TABLE twins (
     connection TEXT COLLATE "C" NOT NULL,
     remote     TEXT COLLATE "C" NOT NULL,
     local      TEXT COLLATE "C",
     state      BYTEA NOT NULL,
+    remote_key TEXT COLLATE "C" NOT NULL,
+    local_key  TEXT COLLATE "C",
     PRIMARY KEY (connection, remote)
 );
 -- I4: one twin per local issue per connection (NULLs do not collide).
 CREATE UNIQUE INDEX twins_local ON twins (connection, local);
+CREATE INDEX twins_remote_key ON twins (connection, remote_key);
+CREATE INDEX twins_local_key ON twins (connection, local_key);
+
+-- The twins of each connection, kept by the trigger below: the status
+-- panel reads a row instead of counting a million.
+CREATE TABLE twin_counts (
+    connection TEXT COLLATE "C" PRIMARY KEY,
+    twins      BIGINT NOT NULL
+);
+CREATE FUNCTION count_twins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO twin_counts (connection, twins) VALUES (NEW.connection, 1)
+        ON CONFLICT (connection) DO UPDATE SET twins = twin_counts.twins + 1;
+    ELSE
+        UPDATE twin_counts SET twins = twins - 1 WHERE connection = OLD.connection;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER twins_counted AFTER INSERT OR DELETE ON twins
+    FOR EACH ROW EXECUTE FUNCTION count_twins();
 
 CREATE TABLE intents (
     id         TEXT COLLATE "C" PRIMARY KEY,
@@ -190,6 +215,7 @@ const TABLES: &[&str] = &[
     "rule_histories",
     "schema_version",
     "seq_marks",
+    "twin_counts",
     "twins",
     "watermarks",
 ];

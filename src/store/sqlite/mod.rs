@@ -24,6 +24,7 @@ use super::{Store, StoreTxn};
 
 mod error;
 mod file;
+mod listing;
 mod ops;
 mod outbox;
 mod peer;

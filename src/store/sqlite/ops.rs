@@ -12,7 +12,8 @@ use crate::plan::{Conflict, TwinState};
 use crate::rules::RuleHistory;
 use crate::store::{
     BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutboxMessage,
-    OutgoingRecord, PeerLink, PeerOutage, QueueItem, SeqMark, StoreTxn, TwinConflicts, TwinError,
+    OutgoingRecord, PeerLink, PeerOutage, QueueItem, SeqMark, StatusCounts, StoreTxn,
+    TwinConflicts, TwinError, TwinQuery,
 };
 
 use super::error::invalid;
@@ -142,12 +143,24 @@ impl StoreTxn for SqliteTxn<'_> {
         let n: Option<i64> = self
             .row(
                 "cannot count twins",
-                "SELECT count(*) FROM twins WHERE connection = ?1",
+                "SELECT twins FROM twin_counts WHERE connection = ?1",
                 [connection.as_str()],
                 |r| r.get(0),
             )
             .map_err(|e| e.with_connection(connection))?;
         Ok(n.unwrap_or(0).unsigned_abs())
+    }
+
+    fn twin_page(
+        &mut self,
+        connection: &ConnectionId,
+        query: &TwinQuery,
+    ) -> Result<Vec<TwinState>> {
+        self.page_of_twins(connection, query)
+    }
+
+    fn status_counts(&mut self, connection: &ConnectionId) -> Result<StatusCounts> {
+        self.counts(connection)
     }
 
     fn put_intent(&mut self, intent: &Intent) -> Result<()> {
@@ -194,6 +207,10 @@ impl StoreTxn for SqliteTxn<'_> {
             )
             .map_err(|e| e.with_connection(connection))?;
         Ok(n.unwrap_or(0).unsigned_abs())
+    }
+
+    fn is_queued(&mut self, connection: &ConnectionId, issue: &IssueId) -> Result<bool> {
+        self.waits_in_queue(connection, issue.as_str())
     }
 
     fn dequeue(&mut self, seq: u64) -> Result<()> {

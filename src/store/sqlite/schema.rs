@@ -20,7 +20,7 @@ use super::error::storage;
 pub(super) const APPLICATION_ID: i32 = 0x7477_736e;
 
 /// The schema version this code writes.
-pub(super) const CURRENT: u32 = 3;
+pub(super) const CURRENT: u32 = 4;
 
 /// Rust run inside a migration step's transaction, after its SQL; the
 /// database's name is for messages. Its errors must never hold a stored
@@ -54,6 +54,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         to: 3,
         sql: V3,
         rust: None,
+    },
+    Migration {
+        to: 4,
+        sql: V4,
+        rust: Some(super::listing::fill_keys),
     },
 ];
 
@@ -227,6 +232,32 @@ CREATE TABLE peer_outages (
 ) WITHOUT ROWID;
 ";
 
+/// Version 4: what the status panel asks without reading every twin. Both
+/// keys of a twin in indexed columns (ASCII upper case, so a search ignoring
+/// case is a range; filled from the states by `listing::fill_keys`), and the
+/// number of twins per connection, kept by triggers on every insert and
+/// delete (a count of a million rows would read a million index entries).
+const V4: &str = "
+ALTER TABLE twins ADD COLUMN remote_key TEXT;
+ALTER TABLE twins ADD COLUMN local_key TEXT;
+CREATE INDEX twins_remote_key ON twins (connection, remote_key);
+CREATE INDEX twins_local_key ON twins (connection, local_key);
+
+CREATE TABLE twin_counts (
+    connection TEXT PRIMARY KEY NOT NULL,
+    twins      INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO twin_counts (connection, twins)
+    SELECT connection, count(*) FROM twins GROUP BY connection;
+CREATE TRIGGER twins_counted AFTER INSERT ON twins BEGIN
+    INSERT INTO twin_counts (connection, twins) VALUES (new.connection, 1)
+        ON CONFLICT (connection) DO UPDATE SET twins = twins + 1;
+END;
+CREATE TRIGGER twins_uncounted AFTER DELETE ON twins BEGIN
+    UPDATE twin_counts SET twins = twins - 1 WHERE connection = old.connection;
+END;
+";
+
 /// The tables a file at [`CURRENT`] has.
 const TABLES: &[&str] = &[
     "bulk_progress",
@@ -246,6 +277,7 @@ const TABLES: &[&str] = &[
     "queue",
     "rule_histories",
     "seq_marks",
+    "twin_counts",
     "twins",
     "watermarks",
 ];
@@ -525,6 +557,60 @@ mod tests {
     }
 
     #[test]
+    fn a_version_3_file_gains_indexed_keys_and_counts_of_its_twins() {
+        use crate::model::{ConnectionId, IssueRef};
+        use crate::plan::TwinState;
+        use crate::testkit::ids as lit;
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, "t.db", Found::Empty, &MIGRATIONS[..3]).expect("to v3");
+        let c = ConnectionId::parse("c1").expect("id");
+        let mut twin = TwinState::new(c, IssueRef::new(lit::issue_id("1"), lit::key("sup-1")));
+        twin.local = Some(IssueRef::new(lit::issue_id("9"), lit::key("DEV-9")));
+        let pending = TwinState::new(
+            ConnectionId::parse("c2").expect("id"),
+            IssueRef::new(lit::issue_id("2"), lit::key("SUP-2")),
+        );
+        for (t, local) in [(&twin, Some("9")), (&pending, None)] {
+            conn.execute(
+                "INSERT INTO twins (connection, remote, local, state) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    t.connection.as_str(),
+                    t.remote.id.as_str(),
+                    local,
+                    t.to_bytes()
+                ],
+            )
+            .expect("write at v3");
+        }
+        let found = identify(&conn, "t.db", CURRENT).expect("identify");
+        migrate(&mut conn, "t.db", found, MIGRATIONS).expect("to v4");
+        assert_eq!(version(&conn), 4);
+        verify(&conn, "t.db").expect("every table is there");
+        let keys: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT remote_key, local_key FROM twins ORDER BY remote")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("read");
+        assert_eq!(
+            keys,
+            [
+                ("SUP-1".to_owned(), Some("DEV-9".to_owned())),
+                ("SUP-2".to_owned(), None)
+            ]
+        );
+        let counts: Vec<(String, i64)> = conn
+            .prepare("SELECT connection, twins FROM twin_counts ORDER BY connection")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("read");
+        assert_eq!(counts, [("c1".to_owned(), 1), ("c2".to_owned(), 1)]);
+    }
+
+    #[test]
     fn a_version_2_file_gains_an_empty_outbox_and_keeps_its_rows() {
         let mut conn = Connection::open_in_memory().expect("open");
         migrate(&mut conn, "t.db", Found::Empty, &MIGRATIONS[..2]).expect("to v2");
@@ -535,9 +621,8 @@ mod tests {
         .expect("write at v2");
         let found = identify(&conn, "t.db", CURRENT).expect("identify");
         assert_eq!(found, Found::Version(2));
-        migrate(&mut conn, "t.db", found, MIGRATIONS).expect("to v3");
+        migrate(&mut conn, "t.db", found, &MIGRATIONS[..3]).expect("to v3");
         assert_eq!(version(&conn), 3);
-        verify(&conn, "t.db").expect("every table is there");
         let kept: i64 = conn
             .query_row("SELECT count(*) FROM peer_gone", [], |r| r.get(0))
             .expect("read");

@@ -1,4 +1,4 @@
-//! Writing a twin state: one upsert, and the refusal of a second twin of a
+//! Writing a twin state: one upsert (its keys in the indexed key columns), and the refusal of a second twin of a
 //! local issue (I4) in words, from the unique index SQLite enforces.
 
 use rusqlite::{ErrorCode, params};
@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::plan::TwinState;
 
 use super::error::storage;
+use super::listing::folded;
 use super::txn::SqliteTxn;
 
 impl SqliteTxn<'_> {
@@ -16,12 +17,21 @@ impl SqliteTxn<'_> {
         let written = self
             .active()?
             .prepare_cached(
-                "INSERT INTO twins (connection, remote, local, state) VALUES (?1, ?2, ?3, ?4) \
+                "INSERT INTO twins (connection, remote, local, state, remote_key, local_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT (connection, remote) DO UPDATE \
-             SET local = excluded.local, state = excluded.state",
+             SET local = excluded.local, state = excluded.state, \
+             remote_key = excluded.remote_key, local_key = excluded.local_key",
             )
             .and_then(|mut s| {
-                s.execute(params![c, twin.remote.id.as_str(), local, twin.to_bytes()])
+                s.execute(params![
+                    c,
+                    twin.remote.id.as_str(),
+                    local,
+                    twin.to_bytes(),
+                    folded(twin.remote.key.as_str()),
+                    twin.local.as_ref().map(|l| folded(l.key.as_str())),
+                ])
             });
         match written {
             Ok(_) => Ok(()),

@@ -9,8 +9,8 @@ use super::connections::{mode, open_conflicts, open_errors, reachability, sides}
 use super::layout::{connection_url, encode, layout, notice, post_button, value_text, when};
 use super::manage::{self, DraftError, TriggerFormError};
 use crate::connection::Connection;
-use crate::engine::{IssueState, IssueStatus, Recovery, RuleHistory, SyncPanel};
-use crate::model::IssueKey;
+use crate::engine::{IssuePage, IssueState, IssueStatus, Recovery, RuleHistory, SyncPanel};
+use crate::model::{IssueId, IssueKey};
 use crate::plan::Winner;
 use crate::rules::RuleSetKind;
 use crate::server::console::Action;
@@ -18,7 +18,7 @@ use crate::store::DeletionDecision;
 use crate::trigger::Trigger;
 
 /// How many twins a page of the twins table shows.
-pub const TWINS_PER_PAGE: usize = 50;
+pub const TWINS_PER_PAGE: usize = crate::engine::PANEL_ISSUES;
 
 /// The outcome of the operator's last action, shown at the top of the page.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,10 +40,14 @@ pub struct ConnectionView {
     /// ([`Node::rule_history`](crate::engine::Node::rule_history)); `None`
     /// for a basic one.
     pub rules: Option<RuleHistory>,
-    /// The twins search, as typed (`q`): keys containing it, ignoring case.
+    /// The twins search, as typed (`q`): keys starting with it, ignoring case.
     pub query: String,
-    /// The page of twins, from 1 (`page`); past the last shows the last.
-    pub page: usize,
+    /// Where the shown page of twins starts (`after`: the last twin of the
+    /// page before); `None` for the first page.
+    pub after: Option<IssueId>,
+    /// The page of twins to show ([`Node::issues`](crate::engine::Node::issues)
+    /// for `query` and `after`); `None` shows the panel's first page.
+    pub twins: Option<IssuePage>,
     /// The outcome of the last action.
     pub notice: Option<Notice>,
     /// A trigger form that failed, shown in place with what was typed.
@@ -53,15 +57,16 @@ pub struct ConnectionView {
 }
 
 impl ConnectionView {
-    /// A view of `panel` with no triggers, no rules, no search, page 1 and
-    /// no notice; fill in the rest.
+    /// A view of `panel` with no triggers, no rules, no search, the
+    /// panel's first page of twins and no notice; fill in the rest.
     pub fn new(panel: SyncPanel) -> Self {
         ConnectionView {
             panel,
             triggers: Vec::new(),
             rules: None,
             query: String::new(),
-            page: 1,
+            after: None,
+            twins: None,
             notice: None,
             trigger_error: None,
             draft_error: None,
@@ -83,10 +88,10 @@ pub fn connection(ctx: &PageContext<'_>, view: &ConnectionView) -> Markup {
                 None => {}
             }
             (summary(panel))
-            (twins(conn, &panel.issues, &view.query, view.page))
-            (conflicts(ctx, conn, &panel.issues))
+            (twins(view))
+            (conflicts(ctx, conn, &panel.attention))
             (errors(ctx, panel))
-            (refused(ctx, conn, &panel.issues))
+            (refused(ctx, conn, &panel.attention))
             (manage::triggers(ctx, conn, &view.triggers, view.trigger_error.as_ref()))
             (manage::tools(ctx, conn))
             @if let (Some(rules), RuleSetKind::Custom) = (&view.rules, conn.rules) {
@@ -178,39 +183,45 @@ fn state(state: &IssueState) -> Markup {
     }
 }
 
-fn matches_query(issue: &IssueStatus, query: &str) -> bool {
-    let query = query.trim().to_ascii_lowercase();
-    query.is_empty()
-        || std::iter::once(&issue.origin)
-            .chain(issue.twin.as_ref())
-            .any(|r| r.key.as_str().to_ascii_lowercase().contains(&query))
+/// The page of twins a view shows: its own, or the panel's first.
+fn shown_page(view: &ConnectionView) -> (Vec<&IssueStatus>, Option<&IssueId>) {
+    match &view.twins {
+        Some(page) => (page.issues.iter().collect(), page.next.as_ref()),
+        None => (view.panel.issues.iter().collect(), view.panel.next.as_ref()),
+    }
 }
 
-fn twins(conn: &Connection, issues: &[IssueStatus], query: &str, page: usize) -> Markup {
-    let found: Vec<&IssueStatus> = issues.iter().filter(|i| matches_query(i, query)).collect();
-    let pages = found.len().div_ceil(TWINS_PER_PAGE).max(1);
-    let page = page.clamp(1, pages);
-    let shown = found
-        .iter()
-        .skip((page - 1) * TWINS_PER_PAGE)
-        .take(TWINS_PER_PAGE);
+fn twins(view: &ConnectionView) -> Markup {
+    let conn = &view.panel.connection;
+    let query = view.query.trim();
+    let (shown, next) = shown_page(view);
     let base = connection_url(&conn.id);
-    let page_url = |n: usize| format!("{base}?q={}&page={n}", encode(query));
+    let page_url = |after: &IssueId| {
+        format!(
+            "{base}?q={}&after={}",
+            encode(query),
+            encode(after.as_str())
+        )
+    };
+    let first_url = format!("{base}?q={}", encode(query));
     html! {
         section aria-labelledby="twins" {
             h2 #twins { "Twins" }
             form method="get" action=(base) role="search" {
-                label { "Issue key contains " input type="search" name="q" value=(query); }
+                label { "Issue key starts with " input type="search" name="q" value=(view.query); }
                 button type="submit" { "Search" }
             }
-            @if found.is_empty() {
-                p { @if query.trim().is_empty() { "No issues under sync yet." } @else { "No twin has a key containing “" (query) "”." } }
+            @if shown.is_empty() && view.after.is_none() {
+                p { @if query.is_empty() { "No issues under sync yet." } @else { "No twin has a key starting with “" (query) "”." } }
             } @else {
                 table {
-                    caption { (found.len()) " twins · page " (page) " of " (pages) }
+                    caption {
+                        @if query.is_empty() { (view.panel.twins) " twins" } @else { "Twins with a key starting with “" (query) "”" }
+                        " · " (shown.len()) " on this page"
+                    }
                     thead { tr { th scope="col" { "Issue" } th scope="col" { "Twin" } th scope="col" { "State" } } }
                     tbody {
-                        @for issue in shown {
+                        @for issue in &shown {
                             tr {
                                 td { (key_link(conn, &issue.origin.key)) }
                                 td { @match &issue.twin { Some(t) => (key_link(conn, &t.key)), None => "not created yet" } }
@@ -220,8 +231,8 @@ fn twins(conn: &Connection, issues: &[IssueStatus], query: &str, page: usize) ->
                     }
                 }
                 nav aria-label="Pages of twins" {
-                    @if page > 1 { a href=(page_url(page - 1)) { "Previous page" } " " }
-                    @if page < pages { a href=(page_url(page + 1)) { "Next page" } }
+                    @if view.after.is_some() { a href=(first_url) { "First page" } " " }
+                    @if let Some(after) = next { a href=(page_url(after)) { "Next page" } }
                 }
             }
         }

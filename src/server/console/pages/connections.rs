@@ -114,7 +114,7 @@ pub(super) fn open_errors(panel: &SyncPanel) -> usize {
 /// Open conflicts, counted field by field.
 pub(super) fn open_conflicts(panel: &SyncPanel) -> usize {
     panel
-        .issues
+        .attention
         .iter()
         .map(|i| match &i.state {
             crate::engine::IssueState::Conflict { conflicts } => conflicts.len(),

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use super::*;
 use crate::clock::ManualClock;
 use crate::connection::{ConnectionId, Invitation, InvitationError, NewInvitation};
-use crate::engine::{IssueState, IssueStatus};
+use crate::engine::{IssuePage, IssueState, IssueStatus};
 use crate::error::{Error, ErrorKind};
 use crate::model::{InstanceUrl, IssueRef};
 use crate::plan::{Conflict, Winner};
@@ -80,6 +80,9 @@ fn fixture() -> (LocalRig, ConnectionView) {
             decision: None,
         },
     });
+    // They need a person, so the panel lists them among those too.
+    let added: Vec<IssueStatus> = panel.issues[panel.issues.len() - 2..].to_vec();
+    panel.attention.extend(added);
     let mut view = ConnectionView::new(panel);
     view.triggers = rig.node.triggers(&id).expect("triggers");
     view.rules = Some(rig.node.rule_history(&id).expect("rules"));
@@ -376,38 +379,43 @@ fn twin(n: usize) -> IssueStatus {
 }
 
 #[test]
-fn twins_are_paged_fifty_at_a_time_and_searched_by_key() {
+fn twins_are_paged_fifty_at_a_time_from_the_last_shown() {
     let (rig, mut view) = fixture();
-    view.panel.issues = (1..=120).map(twin).collect();
-    view.page = 2;
+    view.panel.twins = 120;
+    view.after = Some(lit::issue_id("50"));
+    view.twins = Some(IssuePage::new(
+        (51..=100).map(twin).collect(),
+        Some(lit::issue_id("100")),
+    ));
     let html = connection(&ctx(Role::Viewer), &view).into_string();
-    assert!(html.contains("120 twins · page 2 of 3"), "{html}");
+    assert!(html.contains("120 twins · 50 on this page"), "{html}");
     assert!(html.contains(">SUP-51</a>") && html.contains(">SUP-100</a>"));
     assert!(!html.contains(">SUP-50</a>") && !html.contains(">SUP-101</a>"));
     let base = format!("/console/connections/{}", rig.conn.id);
-    assert!(html.contains(&format!(
-        r#"<a href="{base}?q=&amp;page=1">Previous page</a>"#
-    )));
-    assert!(html.contains(&format!(r#"<a href="{base}?q=&amp;page=3">Next page</a>"#)));
+    assert!(html.contains(&format!(r#"<a href="{base}?q=">First page</a>"#)));
+    assert!(
+        html.contains(&format!(
+            r#"<a href="{base}?q=&amp;after=100">Next page</a>"#
+        )),
+        "{html}"
+    );
 
     view.query = "sup-11".into();
-    view.page = 9;
+    view.after = None;
+    view.twins = Some(IssuePage::new((110..=119).map(twin).collect(), None));
     let html = connection(&ctx(Role::Viewer), &view).into_string();
     assert!(
-        html.contains("11 twins · page 1 of 1"),
-        "SUP-11 and SUP-110…119: {html}"
+        html.contains("Twins with a key starting with “sup-11” · 10 on this page"),
+        "{html}"
     );
     assert!(
         html.contains(r#"value="sup-11""#),
         "the search box keeps the query"
     );
-    assert!(!html.contains(">SUP-12</a>"));
-    view.query = "DEV-7".into();
+    assert!(!html.contains("Next page") && !html.contains("First page"));
+    view.twins = Some(IssuePage::new(Vec::new(), None));
     let html = connection(&ctx(Role::Viewer), &view).into_string();
-    assert!(
-        html.contains("11 twins"),
-        "by the twin's key too: DEV-7 and DEV-70…79"
-    );
+    assert!(html.contains("No twin has a key starting with “sup-11”."));
 }
 
 #[test]
