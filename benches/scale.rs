@@ -49,7 +49,13 @@
 //! cycle and the panel over many runs.
 //!
 //! A store answering over the network runs the same steps: [`measure`] takes
-//! any `Arc<dyn Store>` and a function giving its size on disk.
+//! any `Arc<dyn Store>` and a function giving its size on disk. With feature
+//! `postgres` and `TWINSYNC_BENCH_POSTGRES=<url>` the bench runs them on
+//! PostgreSQL too (a new schema, dropped at the end):
+//!
+//! ```text
+//! TWINSYNC_BENCH_POSTGRES=postgres://… cargo bench --features sqlite,postgres --bench scale
+//! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
@@ -458,5 +464,60 @@ fn sqlite(c: &mut Criterion) {
     check(&figures);
 }
 
-criterion_group!(benches, sqlite);
+/// The same steps on PostgreSQL (feature `postgres`), on a new schema of
+/// the server of `TWINSYNC_BENCH_POSTGRES` (a URL), dropped at the end; its
+/// size is the schema's tables with their indexes. Without the variable it
+/// says how to run it.
+#[cfg(feature = "postgres")]
+fn postgres(c: &mut Criterion) {
+    let Ok(url) = std::env::var("TWINSYNC_BENCH_POSTGRES") else {
+        println!(
+            "\npostgres: not run; set TWINSYNC_BENCH_POSTGRES=postgres://user:password@host/db \
+             (a user that may create a schema) and build with --features sqlite,postgres"
+        );
+        return;
+    };
+    let twins = twins();
+    let schema = format!("scale_bench_{}", std::process::id());
+    let store = twinsync::store::PostgresStore::builder(url.as_str())
+        .schema(&schema)
+        .connect()
+        .expect("connect to TWINSYNC_BENCH_POSTGRES");
+    let store: Arc<dyn Store> = Arc::new(store);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("a plain connection for sizes");
+        tokio::spawn(connection);
+        client
+    });
+    let size = || -> u64 {
+        let row = runtime
+            .block_on(client.query_one(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = $1 AND c.relkind = 'r'",
+                &[&schema],
+            ))
+            .expect("the schema's size");
+        u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)
+    };
+    let figures = measure("postgres", store, &size, twins, c);
+    report("postgres", &figures);
+    runtime
+        .block_on(client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")))
+        .expect("drop the bench's schema");
+    check(&figures);
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres(_: &mut Criterion) {
+    println!("\npostgres: not run; build with --features sqlite,postgres");
+}
+
+criterion_group!(benches, sqlite, postgres);
 criterion_main!(benches);
