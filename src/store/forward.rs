@@ -92,6 +92,13 @@ macro_rules! forward_store_txn {
         ) -> $crate::error::Result<Vec<$crate::store::Intent>> {
             self.$inner.intents(connection)
         }
+        fn intents_of(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+            origins: &[&$crate::model::IssueId],
+        ) -> $crate::error::Result<Vec<$crate::store::Intent>> {
+            self.$inner.intents_of(connection, origins)
+        }
         fn delete_intent(&mut self, id: &str) -> $crate::error::Result<()> {
             self.$inner.delete_intent(id)
         }

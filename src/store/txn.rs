@@ -141,6 +141,25 @@ pub trait StoreTxn {
     /// `Storage`.
     fn intents(&mut self, connection: &ConnectionId) -> Result<Vec<Intent>>;
 
+    /// The open intents of a connection about one of `origins`, oldest first.
+    ///
+    /// A store may answer it without reading the connection's other intents
+    /// (a twin's sync asks it once per run, while many twins have intents
+    /// open); by default it filters [`intents`](StoreTxn::intents).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`.
+    fn intents_of(
+        &mut self,
+        connection: &ConnectionId,
+        origins: &[&IssueId],
+    ) -> Result<Vec<Intent>> {
+        let mut intents = self.intents(connection)?;
+        intents.retain(|i| origins.contains(&&i.origin));
+        Ok(intents)
+    }
+
     /// Closes an intent.
     ///
     /// # Errors

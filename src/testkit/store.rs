@@ -31,6 +31,7 @@ macro_rules! store_conformance {
             twins_are_listed_per_connection,
             twin_state_round_trips_exactly,
             intents_are_oldest_first_and_close,
+            intents_of_issues_are_only_theirs,
             twin_state_bytes_are_kept_exactly,
             queue_keeps_order_and_each_issue_once,
             errors_are_replaced_and_cleared,
@@ -382,6 +383,31 @@ pub fn intents_are_oldest_first_and_close(store: &dyn Store) {
     txn.commit().expect("commit");
     let mut txn = store.begin().expect("begin");
     assert_eq!(txn.intents(&c).expect("intents"), [updated]);
+}
+
+/// Intents of some issues: only theirs, of that connection, oldest first.
+pub fn intents_of_issues_are_only_theirs(store: &dyn Store) {
+    let c = conn("c1");
+    let mut txn = store.begin().expect("begin");
+    txn.put_intent(&intent(&c, "b", 2)).expect("put");
+    txn.put_intent(&intent(&c, "a", 1)).expect("put");
+    let mut other = intent(&c, "o", 0);
+    other.origin = lit::issue_id("2");
+    txn.put_intent(&other).expect("put");
+    txn.put_intent(&intent(&conn("c2"), "z", 0)).expect("put");
+    txn.commit().expect("commit");
+    let mut txn = store.begin().expect("begin");
+    let ids = |list: Vec<Intent>| list.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    let one = lit::issue_id("1");
+    let two = lit::issue_id("2");
+    let three = lit::issue_id("3");
+    assert_eq!(ids(txn.intents_of(&c, &[&one]).expect("read")), ["a", "b"]);
+    assert_eq!(ids(txn.intents_of(&c, &[&two]).expect("read")), ["o"]);
+    assert_eq!(
+        ids(txn.intents_of(&c, &[&one, &two]).expect("read")),
+        ["o", "a", "b"]
+    );
+    assert!(txn.intents_of(&c, &[&three]).expect("read").is_empty());
 }
 
 /// The queue keeps order, holds an issue once, and dequeues by sequence number.

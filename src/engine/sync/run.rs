@@ -147,17 +147,15 @@ impl Node {
         conn: &Connection,
         mut stored: TwinState,
     ) -> Result<Option<TwinState>> {
-        let intents: Vec<_> = self
-            .txn()?
-            .intents(&conn.id)?
-            .into_iter()
-            .filter(|i| {
-                // A remote connection's intents always name the other side's
-                // issue (its ids may equal this side's).
-                i.origin == stored.remote.id
-                    || (conn.is_local() && stored.local.as_ref().is_some_and(|l| l.id == i.origin))
-            })
-            .collect();
+        // A remote connection's intents always name the other side's issue
+        // (its ids may equal this side's).
+        let mut origins = vec![&stored.remote.id];
+        if conn.is_local()
+            && let Some(local) = &stored.local
+        {
+            origins.push(&local.id);
+        }
+        let intents = self.txn()?.intents_of(&conn.id, &origins)?;
         for intent in intents {
             if let (IntentKind::CreateIssue { project }, None) = (&intent.kind, &stored.local) {
                 let since = intent.indeterminate_since.unwrap_or(intent.created);

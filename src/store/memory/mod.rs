@@ -369,6 +369,23 @@ impl StoreTxn for MemoryTxn<'_> {
         Ok(intents)
     }
 
+    fn intents_of(
+        &mut self,
+        connection: &ConnectionId,
+        origins: &[&IssueId],
+    ) -> Result<Vec<Intent>> {
+        // Only the matching intents are copied, not every open one.
+        let mut intents: Vec<Intent> = self
+            .data
+            .intents
+            .values()
+            .filter(|i| &i.connection == connection && origins.contains(&&i.origin))
+            .cloned()
+            .collect();
+        intents.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        Ok(intents)
+    }
+
     fn delete_intent(&mut self, id: &str) -> Result<()> {
         let data = &mut *self.data;
         remove(&mut self.undo, &mut data.intents, &id.to_owned(), |d| {

@@ -77,6 +77,7 @@ impl State {
     }
 
     /// Changes an issue through `change`, keeping history for lagging searches.
+    /// `change` fails, if it does, before it changes anything.
     fn modify<T>(
         &mut self,
         id: &IssueId,
@@ -89,19 +90,24 @@ impl State {
             .issues
             .get_mut(&n)
             .ok_or_else(|| not_found("issue", id))?;
+        if lag == Duration::ZERO {
+            // No search looks into the past: change the issue in place rather
+            // than copying it (and its comments) for each write.
+            let out = change(&mut record.current)?;
+            record.current.updated = now;
+            record.history.clear();
+            record.since = now;
+            return Ok(out);
+        }
         let mut next = record.current.clone();
         let out = change(&mut next)?;
         next.updated = now;
         let previous = std::mem::replace(&mut record.current, next);
-        if lag > Duration::ZERO {
-            record.history.push((record.since, previous));
-            let horizon = now - lag;
-            // Keep the newest version older than the horizon, drop the ones before it.
-            if let Some(keep) = record.history.iter().rposition(|(t, _)| *t <= horizon) {
-                record.history.drain(..keep);
-            }
-        } else {
-            record.history.clear();
+        record.history.push((record.since, previous));
+        let horizon = now - lag;
+        // Keep the newest version older than the horizon, drop the ones before it.
+        if let Some(keep) = record.history.iter().rposition(|(t, _)| *t <= horizon) {
+            record.history.drain(..keep);
         }
         record.since = now;
         Ok(out)
