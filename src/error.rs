@@ -45,6 +45,10 @@ pub enum ErrorKind {
     Storage,
     /// A mass deletion or another guard refused the operation.
     Refused,
+    /// Another worker took this work over (this worker's lease on it lapsed),
+    /// so what this worker was about to write was refused; the other worker
+    /// carries the work on.
+    Superseded,
     /// Anything else: a bug in a tracker or in twinsync.
     Unexpected,
 }
@@ -67,6 +71,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Storage => "storage",
             ErrorKind::Refused => "refused",
+            ErrorKind::Superseded => "superseded",
             ErrorKind::Unexpected => "unexpected",
         }
     }

@@ -169,6 +169,7 @@ pub fn kind_label(kind: ErrorKind) -> &'static str {
         ErrorKind::Timeout => "timeout",
         ErrorKind::Storage => "storage",
         ErrorKind::Refused => "refused",
+        ErrorKind::Superseded => "superseded",
         ErrorKind::Unexpected => "unexpected",
     }
 }

@@ -14,6 +14,7 @@ use crate::store::Store;
 use crate::tracker::{Metered, PacedTracker, RetryTracker, Tracker};
 
 use super::options::Pacing;
+use super::worker::{StoredHolds, Worker, Working};
 use crate::transport::Transport;
 
 use super::node::{Inner, Node};
@@ -40,6 +41,7 @@ pub struct NodeBuilder {
     node_url: Option<NodeUrl>,
     directory: BTreeMap<InstanceUrl, NodeUrl>,
     node_key: Option<NodeKey>,
+    worker: Option<Worker>,
 }
 
 impl fmt::Debug for NodeBuilder {
@@ -50,6 +52,7 @@ impl fmt::Debug for NodeBuilder {
             .field("options", &self.options)
             .field("transport", &self.transport)
             .field("node_key", &self.node_key)
+            .field("worker", &self.worker)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +140,18 @@ impl NodeBuilder {
         self
     }
 
+    /// Makes the node one of several workers of one tracker sharing one
+    /// store and its work (default: the only node on its store); see the
+    /// [`worker`](super::worker) module for how they share it. The store
+    /// must keep leases: a [`PostgresStore`](crate::store::PostgresStore)
+    /// built with [`workers`](crate::store::PostgresStoreBuilder::workers),
+    /// or one [`MemoryStore`](crate::store::MemoryStore) shared in a
+    /// process.
+    pub fn worker(mut self, worker: Worker) -> Self {
+        self.worker = Some(worker);
+        self
+    }
+
     /// Asks the tracker who it is and returns the node.
     ///
     /// # Errors
@@ -156,6 +171,16 @@ impl NodeBuilder {
         // No markers, no guarantee against duplicates: refuse before any write.
         raw.capabilities().check_markers()?;
         let store = self.store.ok_or_else(|| missing("store"))?;
+        if self.worker.is_some() {
+            // A store without leases cannot share work: refuse before anything.
+            let mut txn = store.begin()?;
+            txn.lease("").map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("a worker node needs a store its workers share: {e}"),
+                )
+            })?;
+        }
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let instance = RetryTracker::new(raw.clone(), clock.clone(), self.options.retry)
             .instance()
@@ -169,9 +194,23 @@ impl NodeBuilder {
         };
         let probe: Arc<dyn Tracker> = Arc::new(Metered::new(raw, instance.as_str()));
         // Each attempt waits its turn: paced below the retries.
-        let paced: Arc<dyn Tracker> = match limits {
-            Some(limits) => Arc::new(PacedTracker::new(probe.clone(), clock.clone(), limits)),
-            None => probe.clone(),
+        // Workers share the holds of 429 answers through the store.
+        let shared = self.worker.as_ref().map(|_| {
+            Arc::new(StoredHolds {
+                store: store.clone(),
+                name: format!("tracker/{instance}"),
+                clock: clock.clone(),
+                cache: Mutex::default(),
+            })
+        });
+        let paced: Arc<dyn Tracker> = match (limits, shared) {
+            (Some(limits), Some(shared)) => Arc::new(
+                PacedTracker::new(probe.clone(), clock.clone(), limits).with_shared_holds(shared),
+            ),
+            (Some(limits), None) => {
+                Arc::new(PacedTracker::new(probe.clone(), clock.clone(), limits))
+            }
+            (None, _) => probe.clone(),
         };
         let tracker: Arc<dyn Tracker> =
             Arc::new(RetryTracker::new(paced, clock.clone(), self.options.retry));
@@ -212,6 +251,7 @@ impl NodeBuilder {
                 users: Default::default(),
                 schedule: Default::default(),
                 observed,
+                worker: self.worker.as_ref().map(|w| Working::new(w, boot)),
             }),
         };
         node.load_published_rules()?;

@@ -36,6 +36,7 @@ mod peer;
 mod schedule;
 mod sync;
 mod txn;
+pub mod worker;
 
 pub use crate::rules::{RuleHistory, RuleSpec, RuleVersion};
 pub use admin::handle::Admin;
@@ -52,3 +53,4 @@ pub use schedule::hints::Hinted;
 pub use sync::bulk::{BulkEvent, BulkReport};
 pub use sync::recovery::Recovery;
 pub use sync::types::{CycleReport, TwinInfo};
+pub use worker::Worker;

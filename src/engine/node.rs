@@ -44,6 +44,8 @@ pub(in crate::engine) struct Inner {
     pub(in crate::engine) schedule: Scheduling,
     /// What the metrics remember between cycles.
     pub(in crate::engine) observed: super::observe::Observed,
+    /// Who this node is among the workers sharing its store, in worker mode.
+    pub(in crate::engine) worker: Option<super::worker::Working>,
 }
 
 /// The sync engine attached to one tracker instance and one store.
@@ -132,7 +134,11 @@ impl Node {
     /// with an error (stores hold a lock for a whole transaction, so it would
     /// wait for itself forever).
     pub(in crate::engine) fn txn(&self) -> Result<Box<dyn StoreTxn + '_>> {
-        txn::begin(&*self.inner.store)
+        let fence = self.working().map(|worker| txn::Fence {
+            worker,
+            now: self.now(),
+        });
+        txn::begin(&*self.inner.store, fence)
     }
 
     pub(in crate::engine) fn op_id(&self) -> String {

@@ -6,6 +6,43 @@
 /// (adding a method to the trait then cannot be forgotten in a wrapper).
 macro_rules! forward_store_txn {
     ($inner:ident) => {
+        $crate::store::forward_twin_writes!($inner);
+        $crate::store::forward_store_txn_but_twin_writes!($inner);
+    };
+}
+pub(crate) use forward_store_txn;
+
+/// The writes of a twin's own state ([`StoreTxn::put_twin`](super::StoreTxn::put_twin),
+/// `delete_twin`, `put_intent`, `put_conflicts`) forwarded to `$inner`.
+macro_rules! forward_twin_writes {
+    ($inner:ident) => {
+        fn put_twin(&mut self, twin: &$crate::plan::TwinState) -> $crate::error::Result<()> {
+            self.$inner.put_twin(twin)
+        }
+        fn delete_twin(
+            &mut self,
+            connection: &$crate::model::ConnectionId,
+            remote: &$crate::model::IssueId,
+        ) -> $crate::error::Result<()> {
+            self.$inner.delete_twin(connection, remote)
+        }
+        fn put_intent(&mut self, intent: &$crate::store::Intent) -> $crate::error::Result<()> {
+            self.$inner.put_intent(intent)
+        }
+        fn put_conflicts(
+            &mut self,
+            record: &$crate::store::TwinConflicts,
+        ) -> $crate::error::Result<()> {
+            self.$inner.put_conflicts(record)
+        }
+    };
+}
+pub(crate) use forward_twin_writes;
+
+/// Every method but `commit` and the twin writes of [`forward_twin_writes!`],
+/// forwarded to `$inner`: for a wrapper that checks the twin writes.
+macro_rules! forward_store_txn_but_twin_writes {
+    ($inner:ident) => {
         fn connection(
             &mut self,
             id: &$crate::model::ConnectionId,
@@ -41,16 +78,6 @@ macro_rules! forward_store_txn {
         ) -> $crate::error::Result<Option<$crate::plan::TwinState>> {
             self.$inner.twin_by_local(connection, local)
         }
-        fn put_twin(&mut self, twin: &$crate::plan::TwinState) -> $crate::error::Result<()> {
-            self.$inner.put_twin(twin)
-        }
-        fn delete_twin(
-            &mut self,
-            connection: &$crate::model::ConnectionId,
-            remote: &$crate::model::IssueId,
-        ) -> $crate::error::Result<()> {
-            self.$inner.delete_twin(connection, remote)
-        }
         fn twins(
             &mut self,
             connection: &$crate::model::ConnectionId,
@@ -82,9 +109,6 @@ macro_rules! forward_store_txn {
             issue: &$crate::model::IssueId,
         ) -> $crate::error::Result<bool> {
             self.$inner.is_queued(connection, issue)
-        }
-        fn put_intent(&mut self, intent: &$crate::store::Intent) -> $crate::error::Result<()> {
-            self.$inner.put_intent(intent)
         }
         fn intents(
             &mut self,
@@ -177,12 +201,6 @@ macro_rules! forward_store_txn {
             connection: &$crate::model::ConnectionId,
         ) -> $crate::error::Result<Vec<$crate::store::TwinConflicts>> {
             self.$inner.conflicts(connection)
-        }
-        fn put_conflicts(
-            &mut self,
-            record: &$crate::store::TwinConflicts,
-        ) -> $crate::error::Result<()> {
-            self.$inner.put_conflicts(record)
         }
         fn peer_link(
             &mut self,
@@ -364,6 +382,28 @@ macro_rules! forward_store_txn {
         ) -> $crate::error::Result<()> {
             self.$inner.put_node_record(record)
         }
+        fn lease(&mut self, name: &str) -> $crate::error::Result<Option<$crate::store::Lease>> {
+            self.$inner.lease(name)
+        }
+        fn put_lease(&mut self, lease: &$crate::store::Lease) -> $crate::error::Result<()> {
+            self.$inner.put_lease(lease)
+        }
+        fn delete_lease(&mut self, name: &str) -> $crate::error::Result<()> {
+            self.$inner.delete_lease(name)
+        }
+        fn next_lease_epoch(&mut self) -> $crate::error::Result<u64> {
+            self.$inner.next_lease_epoch()
+        }
+        fn hold(&mut self, name: &str) -> $crate::error::Result<Option<time::OffsetDateTime>> {
+            self.$inner.hold(name)
+        }
+        fn put_hold(
+            &mut self,
+            name: &str,
+            until: time::OffsetDateTime,
+        ) -> $crate::error::Result<()> {
+            self.$inner.put_hold(name, until)
+        }
     };
 }
-pub(crate) use forward_store_txn;
+pub(crate) use forward_store_txn_but_twin_writes;

@@ -39,6 +39,7 @@ use crate::error::Result;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod columns;
 mod forward;
+pub mod lease;
 mod listing;
 mod memory;
 #[cfg(feature = "postgres")]
@@ -48,7 +49,10 @@ mod records;
 mod sqlite;
 mod txn;
 
-pub(crate) use forward::forward_store_txn;
+pub(crate) use forward::{
+    forward_store_txn, forward_store_txn_but_twin_writes, forward_twin_writes,
+};
+pub use lease::Lease;
 pub use listing::{KeyMatch, StatusCounts, TwinQuery};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]

@@ -519,6 +519,70 @@ pub trait StoreTxn {
     /// `Storage`.
     fn put_node_record(&mut self, record: &NodeRecord) -> Result<()>;
 
+    /// The lease `name` (see [`lease`](super::lease)), if it is taken.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`; `Unsupported` (the default) for a store that keeps one
+    /// node's state and so has no leases.
+    fn lease(&mut self, name: &str) -> Result<Option<Lease>> {
+        let _ = name;
+        Err(super::lease::unsupported())
+    }
+
+    /// Stores a lease, replacing the one of its name.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`; `Unsupported` (the default).
+    fn put_lease(&mut self, lease: &Lease) -> Result<()> {
+        let _ = lease;
+        Err(super::lease::unsupported())
+    }
+
+    /// Forgets lease `name` (nothing when there is none).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`; `Unsupported` (the default).
+    fn delete_lease(&mut self, name: &str) -> Result<()> {
+        let _ = name;
+        Err(super::lease::unsupported())
+    }
+
+    /// A lease epoch never given out before by this store, greater than
+    /// every earlier one (gaps allowed; one a rolled-back transaction drew
+    /// is never given again).
+    ///
+    /// # Errors
+    ///
+    /// `Storage`; `Unsupported` (the default).
+    fn next_lease_epoch(&mut self) -> Result<u64> {
+        Err(super::lease::unsupported())
+    }
+
+    /// Until when every call to the tracker `name` waits (a rate limit's
+    /// `Retry-After` one worker learned), if a hold was recorded.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`; `Unsupported` (the default).
+    fn hold(&mut self, name: &str) -> Result<Option<time::OffsetDateTime>> {
+        let _ = name;
+        Err(super::lease::unsupported())
+    }
+
+    /// Records a hold of `name` until `until`, keeping a later one recorded
+    /// before.
+    ///
+    /// # Errors
+    ///
+    /// `Storage`; `Unsupported` (the default).
+    fn put_hold(&mut self, name: &str, until: time::OffsetDateTime) -> Result<()> {
+        let _ = (name, until);
+        Err(super::lease::unsupported())
+    }
+
     /// Makes every change of this transaction durable and visible.
     ///
     /// # Errors

@@ -11,9 +11,11 @@ use crate::plan::{AttachmentLink, CommentLink, TwinState};
 use crate::store::{ConnectionRecord, Intent, IntentKind, QueueItem, Store, TwinError};
 use crate::testkit::ids as lit;
 
+mod leases;
 mod listing;
 mod records;
 
+pub use leases::*;
 pub use listing::*;
 pub use records::*;
 
@@ -58,6 +60,8 @@ macro_rules! store_conformance {
             twins_are_found_by_either_key_ignoring_case,
             status_counts_match_the_listings,
             queued_issues_are_known_until_dequeued,
+            leases_have_one_holder_and_growing_epochs,
+            holds_keep_the_latest_time,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -35,7 +35,7 @@ mod types;
 pub use ext::TrackerExt;
 pub use memory::MemoryTracker;
 pub(crate) use metered::Metered;
-pub use paced::{PacedTracker, RateLimits};
+pub use paced::{PacedTracker, RateLimits, SharedHolds};
 pub use retry::{RetryPolicy, RetryTracker};
 pub(crate) use types::batch_call_failed;
 pub use types::{

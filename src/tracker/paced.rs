@@ -15,6 +15,26 @@ use crate::model::IssueId;
 
 use super::Tracker;
 
+/// Where the paced trackers of several processes share the holds they learn
+/// from 429 answers: a worker node's are in the store its workers share
+/// (see [`NodeBuilder::worker`](crate::engine::NodeBuilder::worker)).
+pub trait SharedHolds: fmt::Debug + Send + Sync {
+    /// Records that no call may start before `until` (keeping a later hold).
+    ///
+    /// # Errors
+    ///
+    /// When the hold cannot be recorded; the tracker then holds its own
+    /// calls only, and says so in the log.
+    fn publish(&self, until: OffsetDateTime) -> Result<()>;
+
+    /// The latest hold recorded, if any (it may have passed).
+    ///
+    /// # Errors
+    ///
+    /// When the holds cannot be read; the tracker then goes by its own.
+    fn current(&self) -> Result<Option<OffsetDateTime>>;
+}
+
 /// A tracker's rate limits: a burst bucket per kind of HTTP method, refilled
 /// continuously, and a limit on writes to one issue within a window.
 ///
@@ -177,6 +197,7 @@ pub struct PacedTracker<T: ?Sized> {
     clock: Arc<dyn Clock>,
     limits: RateLimits,
     pace: Mutex<Pace>,
+    shared: Option<Arc<dyn SharedHolds>>,
 }
 
 impl<T: Tracker + ?Sized> fmt::Debug for PacedTracker<T> {
@@ -196,6 +217,28 @@ impl<T: Tracker + ?Sized> PacedTracker<T> {
             clock,
             limits,
             pace: Mutex::new(Pace::default()),
+            shared: None,
+        }
+    }
+
+    /// Shares the holds of 429 answers through `holds`: a hold another
+    /// process learned holds this tracker's calls too, and this tracker's
+    /// holds reach the others.
+    #[must_use]
+    pub fn with_shared_holds(mut self, holds: Arc<dyn SharedHolds>) -> Self {
+        self.shared = Some(holds);
+        self
+    }
+
+    /// The hold other processes recorded, if sharing.
+    fn shared_hold(&self) -> Option<OffsetDateTime> {
+        let shared = self.shared.as_ref()?;
+        match shared.current() {
+            Ok(held) => held,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the shared rate-limit hold; going by this process's own");
+                None
+            }
         }
     }
 
@@ -219,7 +262,8 @@ impl<T: Tracker + ?Sized> PacedTracker<T> {
         // A hold first: what is reserved after it starts after it.
         loop {
             let now = self.clock.now();
-            let hold = self.pace().hold.filter(|t| *t > now);
+            let own = self.pace().hold;
+            let hold = own.max(self.shared_hold()).filter(|t| *t > now);
             match hold {
                 Some(until) => {
                     let wait = Duration::try_from(until - now).unwrap_or_default();
@@ -255,8 +299,15 @@ impl<T: Tracker + ?Sized> PacedTracker<T> {
             && let Some(after) = err.retry_after()
         {
             let until = self.clock.now() + after;
-            let mut pace = self.pace();
-            pace.hold = Some(pace.hold.map_or(until, |t| t.max(until)));
+            {
+                let mut pace = self.pace();
+                pace.hold = Some(pace.hold.map_or(until, |t| t.max(until)));
+            }
+            if let Some(shared) = &self.shared
+                && let Err(err) = shared.publish(until)
+            {
+                tracing::warn!(error = %err, "cannot share a rate-limit hold with the other workers");
+            }
         }
     }
 

@@ -41,7 +41,7 @@ pub(in crate::engine) fn seal_stored_secrets(
     store: &dyn Store,
     key: Option<&NodeKey>,
 ) -> Result<()> {
-    let mut txn = crate::engine::txn::begin(store)?;
+    let mut txn = crate::engine::txn::begin(store, None)?;
     let (links, invitations) = stored_secrets(&mut *txn)?;
     let all = links
         .iter()

@@ -77,6 +77,11 @@ impl Node {
             return Err(self.connection_failure(&conn, err));
         }
         if !conn.is_local() {
+            // Its messages and outbox: one worker at a time.
+            let lease = crate::engine::worker::cycle_lease(&conn.id);
+            if self.take_lease(&lease)?.is_none() {
+                return Ok(CycleReport::default());
+            }
             return self.remote_cycle(conn).await;
         }
         self.cycle(conn).await
@@ -85,22 +90,7 @@ impl Node {
     async fn cycle(&self, conn: Connection) -> Result<CycleReport> {
         let active = conn.status == ConnectionStatus::Active;
         let mut report = CycleReport::default();
-        // Jobs by origin issue, each with the directions to sync, in order.
-        let mut jobs: BTreeMap<IssueId, Vec<Direction>> = BTreeMap::new();
-        let mut order: Vec<IssueId> = Vec::new();
-        let mut dequeue: BTreeMap<IssueId, Vec<u64>> = BTreeMap::new();
-        let add = |jobs: &mut BTreeMap<IssueId, Vec<Direction>>,
-                   order: &mut Vec<IssueId>,
-                   origin: IssueId,
-                   dir| {
-            let dirs = jobs.entry(origin.clone()).or_insert_with(|| {
-                order.push(origin);
-                Vec::new()
-            });
-            if !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-        };
+        let mut jobs = Jobs::default();
         if active && let Err(err) = self.release_changed_projects(&conn).await {
             return Err(self.connection_failure(&conn, err));
         }
@@ -111,47 +101,32 @@ impl Node {
         let mut released: HashSet<IssueId> = HashSet::new();
         let queued = self.txn()?.queue(&conn.id, usize::MAX)?;
         let in_queue: HashSet<IssueId> = queued.iter().map(|q| q.issue.clone()).collect();
-        if active {
-            for item in queued {
-                match self.locate(&conn, &item.issue)? {
-                    Some((origin, dir)) => {
-                        let record = records.get(&origin);
-                        match hold(record, now) {
-                            // It stays queued until its next try.
-                            Hold::Backoff => continue,
-                            // Queued after the failure: something changed.
-                            Hold::Quarantined if record.is_some_and(|r| item.queued > r.at) => {
-                                released.insert(origin.clone());
-                            }
-                            Hold::Quarantined if !released.contains(&origin) => {
-                                let mut txn = self.txn()?;
-                                txn.dequeue(item.seq)?;
-                                txn.commit()?;
-                                continue;
-                            }
-                            _ => {}
-                        }
-                        dequeue.entry(origin.clone()).or_default().push(item.seq);
-                        add(&mut jobs, &mut order, origin, dir);
-                    }
-                    None => {
-                        let mut txn = self.txn()?;
-                        txn.dequeue(item.seq)?;
-                        txn.commit()?;
-                    }
-                }
-            }
+        // A worker polls only while it holds the connection's polling, and
+        // sends what it finds to the queue all workers share, which it then
+        // works like the others: after the poll, so that what it found is in
+        // it, and all at once (the claims keep each twin's order).
+        let shared = self.working().is_some();
+        let polls = !shared
+            || self
+                .take_lease(&crate::engine::worker::poll_lease(&conn.id))?
+                .is_some();
+        let direct = active && !shared;
+        if active && !shared {
+            self.queued_jobs(&conn, queued, &records, now, &mut released, &mut jobs)?;
         }
-        let backlog = order.len();
+        let backlog = jobs.order.len();
         let mut marks = Vec::new();
         let triggers = self.active_triggers(&conn);
         // Issues a trigger brings under sync, with the snapshot the poll returned.
         let mut fresh: HashMap<IssueId, Issue> = HashMap::new();
         for side in [&conn.a, &conn.b] {
-            let polled = self.poll(&conn, &side.project).await;
-            let (mut issues, newest) = match polled {
-                Ok(p) => p,
-                Err(err) => return Err(self.connection_failure(&conn, err)),
+            let (mut issues, newest) = if polls {
+                match self.poll(&conn, &side.project).await {
+                    Ok(p) => p,
+                    Err(err) => return Err(self.connection_failure(&conn, err)),
+                }
+            } else {
+                (Vec::new(), None)
             };
             // Hinted issues the search does not show yet (the watermark
             // stays where the poll put it).
@@ -164,8 +139,8 @@ impl Node {
                     {
                         tracing::info!(issue = %issue.key, %trigger, "matched a trigger");
                         report.triggered += 1;
-                        if active {
-                            add(&mut jobs, &mut order, origin.clone(), Direction::Forward);
+                        if direct {
+                            jobs.add(origin.clone(), Direction::Forward);
                             fresh.insert(origin, issue);
                         } else {
                             self.enqueue(&conn, &issue)?;
@@ -198,17 +173,28 @@ impl Node {
                         _ => {}
                     }
                 }
-                if active {
-                    add(&mut jobs, &mut order, origin, dir);
+                if direct {
+                    jobs.add(origin, dir);
                 } else {
                     self.enqueue(&conn, &issue)?;
-                    report.queued += 1;
+                    if !active {
+                        report.queued += 1;
+                    }
                 }
             }
             if let Some(newest) = newest {
                 marks.push((side.project.clone(), newest));
             }
         }
+        if active && shared {
+            let queued = self.txn()?.queue(&conn.id, usize::MAX)?;
+            self.queued_jobs(&conn, queued, &records, now, &mut released, &mut jobs)?;
+        }
+        let Jobs {
+            jobs,
+            order,
+            mut dequeue,
+        } = jobs;
         // The backlog first, in order; then the rest, several twins at once.
         let run = |origin: IssueId| {
             let dirs = jobs.get(&origin).cloned().unwrap_or_default();
@@ -224,6 +210,13 @@ impl Node {
                     return (origin, None);
                 }
                 let result = self.sync_twin_recorded(conn, &origin, &dirs, hints).await;
+                if result
+                    .as_ref()
+                    .is_err_and(|e| e.kind() == ErrorKind::Superseded)
+                {
+                    // Another worker has it: its queue entries stay.
+                    return (origin, None);
+                }
                 (origin, Some(result))
             }
         };
@@ -302,6 +295,50 @@ impl Node {
         txn.commit()?;
         tracing::info!(?report, "cycle done");
         Ok(report)
+    }
+
+    /// The jobs of the queued `items`: each item's twin, unless it waits
+    /// for its next try or stays quarantined; items of twins no longer
+    /// under sync, and of quarantined twins nothing changed for, are dropped.
+    fn queued_jobs(
+        &self,
+        conn: &Connection,
+        items: Vec<crate::store::QueueItem>,
+        records: &HashMap<IssueId, crate::store::TwinError>,
+        now: time::OffsetDateTime,
+        released: &mut HashSet<IssueId>,
+        jobs: &mut Jobs,
+    ) -> Result<()> {
+        for item in items {
+            let Some((origin, dir)) = self.locate(conn, &item.issue)? else {
+                let mut txn = self.txn()?;
+                txn.dequeue(item.seq)?;
+                txn.commit()?;
+                continue;
+            };
+            let record = records.get(&origin);
+            match hold(record, now) {
+                // It stays queued until its next try.
+                Hold::Backoff => continue,
+                // Queued after the failure: something changed.
+                Hold::Quarantined if record.is_some_and(|r| item.queued > r.at) => {
+                    released.insert(origin.clone());
+                }
+                Hold::Quarantined if !released.contains(&origin) => {
+                    let mut txn = self.txn()?;
+                    txn.dequeue(item.seq)?;
+                    txn.commit()?;
+                    continue;
+                }
+                _ => {}
+            }
+            jobs.dequeue
+                .entry(origin.clone())
+                .or_default()
+                .push(item.seq);
+            jobs.add(origin, dir);
+        }
+        Ok(())
     }
 
     /// The issues of `project` changed since its watermark (minus the
@@ -383,6 +420,27 @@ impl Node {
             }
         }
         err.with_connection(&conn.name)
+    }
+}
+
+/// A cycle's work: by origin issue, the directions to sync, in order, and
+/// the queue entries done with it.
+#[derive(Default)]
+struct Jobs {
+    jobs: BTreeMap<IssueId, Vec<Direction>>,
+    order: Vec<IssueId>,
+    dequeue: BTreeMap<IssueId, Vec<u64>>,
+}
+
+impl Jobs {
+    fn add(&mut self, origin: IssueId, dir: Direction) {
+        let dirs = self.jobs.entry(origin.clone()).or_insert_with(|| {
+            self.order.push(origin);
+            Vec::new()
+        });
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
     }
 }
 

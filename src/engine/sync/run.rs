@@ -21,7 +21,10 @@ use crate::engine::node::{Node, origin_of};
 
 impl Node {
     /// Syncs a twin and records its failure: quarantined when permanent,
-    /// backing off when temporary (see [`recovery`](super::recovery)).
+    /// backing off when temporary (see [`recovery`](super::recovery)). A
+    /// worker syncs it under its claim on the twin, and fails with
+    /// `Superseded` (recorded nowhere) while another worker holds it or
+    /// when another took it over meanwhile.
     pub(in crate::engine) async fn sync_twin_recorded(
         &self,
         conn: &Connection,
@@ -37,11 +40,17 @@ impl Node {
             issue = tracing::field::Empty
         );
         let mut seen = Seen::default();
+        let claim = self.claim(&conn.id, origin)?;
         let result = self
             .sync_twin(conn, origin, dirs, hints, &mut seen)
             .instrument(span)
             .await;
-        if let Err(err) = &result {
+        self.unclaim(claim)?;
+        if let Err(err) = &result
+            && err.kind() == ErrorKind::Superseded
+        {
+            tracing::info!(error = %err, "another worker took the twin over");
+        } else if let Err(err) = &result {
             tracing::warn!(error = %err, "twin sync failed");
             let key = self
                 .txn()?

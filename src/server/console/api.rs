@@ -86,7 +86,8 @@ pub(super) fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::AlreadyExists
         | ErrorKind::Conflict
         | ErrorKind::Incompatible
-        | ErrorKind::Refused => StatusCode::CONFLICT,
+        | ErrorKind::Refused
+        | ErrorKind::Superseded => StatusCode::CONFLICT,
         ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
         ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,

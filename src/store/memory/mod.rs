@@ -11,7 +11,7 @@ use crate::plan::{Conflict, TwinState};
 use crate::rules::RuleHistory;
 
 use super::{
-    BulkProgress, ConnectionRecord, Intent, InvitationRecord, NodeRecord, OutboxMessage,
+    BulkProgress, ConnectionRecord, Intent, InvitationRecord, Lease, NodeRecord, OutboxMessage,
     OutgoingRecord, PeerLink, PeerOutage, QueueItem, SeqMark, StatusCounts, Store, StoreTxn,
     TwinConflicts, TwinError, TwinQuery,
 };
@@ -54,6 +54,10 @@ struct Data {
     rule_histories: BTreeMap<ConnectionId, RuleHistory>,
     bulk: BTreeMap<(ConnectionId, String), BulkProgress>,
     node: BTreeMap<(), NodeRecord>,
+    leases: BTreeMap<String, Lease>,
+    /// The last lease epoch given out (not taken back by a rollback).
+    last_epoch: u64,
+    holds: BTreeMap<String, OffsetDateTime>,
     commits: u64,
 }
 
@@ -851,6 +855,52 @@ impl StoreTxn for MemoryTxn<'_> {
         put(&mut self.undo, &mut data.node, (), record.clone(), |d| {
             &mut d.node
         });
+        Ok(())
+    }
+
+    fn lease(&mut self, name: &str) -> Result<Option<Lease>> {
+        Ok(self.data.leases.get(name).cloned())
+    }
+
+    fn put_lease(&mut self, lease: &Lease) -> Result<()> {
+        let data = &mut *self.data;
+        put(
+            &mut self.undo,
+            &mut data.leases,
+            lease.name.clone(),
+            lease.clone(),
+            |d| &mut d.leases,
+        );
+        Ok(())
+    }
+
+    fn delete_lease(&mut self, name: &str) -> Result<()> {
+        let data = &mut *self.data;
+        remove(&mut self.undo, &mut data.leases, &name.to_owned(), |d| {
+            &mut d.leases
+        });
+        Ok(())
+    }
+
+    fn next_lease_epoch(&mut self) -> Result<u64> {
+        self.data.last_epoch += 1;
+        Ok(self.data.last_epoch)
+    }
+
+    fn hold(&mut self, name: &str) -> Result<Option<OffsetDateTime>> {
+        Ok(self.data.holds.get(name).copied())
+    }
+
+    fn put_hold(&mut self, name: &str, until: OffsetDateTime) -> Result<()> {
+        let data = &mut *self.data;
+        let until = data.holds.get(name).map_or(until, |t| until.max(*t));
+        put(
+            &mut self.undo,
+            &mut data.holds,
+            name.to_owned(),
+            until,
+            |d| &mut d.holds,
+        );
         Ok(())
     }
 

@@ -53,7 +53,9 @@ const LOCK_CLASS: i32 = 0x7477_736e;
 ///   same schema is refused (after waiting 5 s for the lock, time for the
 ///   server to notice that a previous node died) with an error naming the
 ///   server process and client address holding it. Nodes of separate schemas share a database
-///   freely.
+///   freely. Worker nodes that share one schema's work
+///   ([`PostgresStoreBuilder::workers`]) take the lock shared: any number of
+///   them run together, never beside a node that is not a worker.
 /// - Connections come from a small pool (4 unless
 ///   [`PostgresStoreBuilder::max_connections`] says otherwise), driven by a
 ///   runtime thread of the store's own: the store works from any thread,
@@ -86,6 +88,8 @@ pub struct PostgresStore {
     name: String,
     locks: Locks,
     lock_wait: Duration,
+    /// Whether the node lock is taken shared, by one of several workers.
+    workers: bool,
     /// Drives the connections; shut down (without waiting) when dropped.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -133,6 +137,7 @@ impl PostgresStore {
             schema: "twinsync".to_owned(),
             max_connections: 4,
             wait: Duration::from_secs(30),
+            workers: false,
         }
     }
 
@@ -151,7 +156,7 @@ impl PostgresStore {
         }
         *held = None;
         let client = self.pool.connect_alone()?;
-        take_node_lock(&client, &self.name, self.locks.node)?;
+        take_node_lock(&client, &self.name, self.locks.node, self.workers)?;
         *held = Some(client);
         Ok(())
     }
@@ -168,6 +173,7 @@ pub struct PostgresStoreBuilder {
     schema: String,
     max_connections: usize,
     wait: Duration,
+    workers: bool,
 }
 
 impl fmt::Debug for PostgresStoreBuilder {
@@ -205,6 +211,17 @@ impl PostgresStoreBuilder {
     #[must_use]
     pub fn wait(mut self, wait: Duration) -> Self {
         self.wait = wait;
+        self
+    }
+
+    /// Whether this store is one of several worker nodes sharing the
+    /// schema's work (default no); see
+    /// [`NodeBuilder::worker`](crate::engine::NodeBuilder::worker). Workers
+    /// take the schema's node lock shared: they run together, and a node
+    /// that is not a worker is refused beside them (and they beside it).
+    #[must_use]
+    pub fn workers(mut self, workers: bool) -> Self {
+        self.workers = workers;
         self
     }
 
@@ -251,6 +268,7 @@ impl PostgresStoreBuilder {
             name,
             locks,
             lock_wait: self.wait,
+            workers: self.workers,
             runtime: Some(runtime),
         };
         store.hold_node_lock()?;
@@ -290,13 +308,18 @@ fn check_schema_name(schema: &str) -> Result<()> {
 /// after its predecessor died waits for the server to notice the death.
 const NODE_LOCK_WAIT: Duration = Duration::from_secs(5);
 
-/// Takes the node lock `key` on `client` (waiting up to
+/// Takes the node lock `key` on `client` (shared by workers; waiting up to
 /// [`NODE_LOCK_WAIT`]), or says who holds it.
-fn take_node_lock(client: &Client, name: &str, key: (i32, i32)) -> Result<()> {
+fn take_node_lock(client: &Client, name: &str, key: (i32, i32), shared: bool) -> Result<()> {
     let wait = format!("SET lock_timeout = {}", NODE_LOCK_WAIT.as_millis());
     block_on(client.batch_execute(&wait))
         .map_err(|e| storage(name, "cannot take the node lock", e))?;
-    match block_on(client.execute("SELECT pg_advisory_lock($1, $2)", &[&key.0, &key.1])) {
+    let take = if shared {
+        "SELECT pg_advisory_lock_shared($1, $2)"
+    } else {
+        "SELECT pg_advisory_lock($1, $2)"
+    };
+    match block_on(client.execute(take, &[&key.0, &key.1])) {
         Ok(_) => return Ok(()),
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {}
         Err(e) => return Err(storage(name, "cannot take the node lock", e)),
@@ -324,7 +347,8 @@ fn take_node_lock(client: &Client, name: &str, key: (i32, i32)) -> Result<()> {
         ErrorKind::Storage,
         format!(
             "database {name} is in use by another twinsync node{holder}; stop that node, \
-             or give this one a schema of its own"
+             or give this one a schema of its own (worker nodes share a schema only with \
+             other workers)"
         ),
     ))
 }

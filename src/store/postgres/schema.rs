@@ -21,10 +21,10 @@ use super::connect::{block_on, quoted};
 use super::error::storage;
 
 /// The schema version this code writes.
-pub(super) const CURRENT: u32 = 1;
+pub(super) const CURRENT: u32 = 2;
 
 /// Every step, oldest first: `(version after the step, its statements)`.
-pub(super) const STEPS: &[(u32, &str)] = &[(1, V1)];
+pub(super) const STEPS: &[(u32, &str)] = &[(1, V1), (2, V2)];
 
 /// Version 1: a table per record kind, keyed for the store's lookups.
 const V1: &str = r#"
@@ -195,15 +195,36 @@ CREATE TABLE peer_outages (
 );
 "#;
 
+/// Version 2: what several workers on one schema share. Leases (who holds
+/// a piece of work until when, `until_ns` in nanoseconds since the Unix
+/// epoch), their epochs from a sequence (never given twice, even by a
+/// rolled-back transaction), and the rate-limit holds of each tracker.
+const V2: &str = r#"
+CREATE TABLE leases (
+    name     TEXT COLLATE "C" PRIMARY KEY,
+    holder   TEXT NOT NULL,
+    epoch    BIGINT NOT NULL,
+    until_ns BIGINT NOT NULL
+);
+CREATE SEQUENCE lease_epochs;
+
+CREATE TABLE holds (
+    name     TEXT COLLATE "C" PRIMARY KEY,
+    until_ns BIGINT NOT NULL
+);
+"#;
+
 /// The tables a schema at [`CURRENT`] has.
 const TABLES: &[&str] = &[
     "bulk_progress",
     "conflicts",
     "connections",
     "errors",
+    "holds",
     "intents",
     "invitations",
     "last_sync",
+    "leases",
     "node",
     "origins",
     "outbox",
