@@ -11,7 +11,7 @@ use crate::connection::{NodeKey, PROTOCOL_VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{InstanceUrl, NodeUrl};
 use crate::store::Store;
-use crate::tracker::{Metered, PacedTracker, RetryTracker, Tracker};
+use crate::tracker::{Metered, PacedTracker, RateLimits, RetryTracker, Tracker};
 
 use super::options::Pacing;
 use super::worker::{StoredHolds, Worker, Working};
@@ -188,6 +188,12 @@ impl NodeBuilder {
             .url;
         // Calls are counted below the retries: each attempt is a call.
         let limits = match self.options.pacing {
+            // A worker paces at least to the holds all workers share.
+            Pacing::Documented if self.worker.is_some() => Some(
+                raw.capabilities()
+                    .rate_limits
+                    .unwrap_or_else(RateLimits::unlimited),
+            ),
             Pacing::Documented => raw.capabilities().rate_limits,
             Pacing::Limits(limits) => Some(limits),
             Pacing::Off => None,

@@ -7,7 +7,7 @@ use time::Duration;
 use time::macros::datetime;
 
 use crate::ErrorKind;
-use crate::store::{Store, StoreTxn, lease};
+use crate::store::{Store, lease};
 
 /// Whether `store` keeps leases; panics when it half does.
 fn keeps_leases(store: &dyn Store) -> bool {

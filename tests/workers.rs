@@ -1,0 +1,262 @@
+//! Worker mode: several nodes of one tracker on one store share its work
+//! (one poller at a time, twins claimed one at a time, stale writes fenced,
+//! rate-limit holds shared). The store here is one `MemoryStore` shared in
+//! the process; `tests/postgres_store.rs` runs workers on PostgreSQL.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::channel::oneshot;
+use futures::future::BoxFuture;
+use futures::{FutureExt, poll};
+use time::OffsetDateTime;
+use twinsync::clock::{Clock, ManualClock};
+use twinsync::engine::{Node, Worker};
+use twinsync::store::Store;
+use twinsync::testkit::block_on;
+use twinsync::testkit::ids as lit;
+use twinsync::testkit::rig::{LocalRig, test_options};
+use twinsync::tracker::memory::{Fault, FaultTarget, OpKind};
+use twinsync::trigger::TriggerSpec;
+use twinsync::ErrorKind;
+
+const LEASE: Duration = Duration::from_secs(10);
+
+fn worker(rig: &LocalRig, name: &str, clock: Arc<dyn Clock>) -> Node {
+    block_on(
+        Node::builder()
+            .tracker(Arc::new(rig.tracker.clone()))
+            .store(rig.store.clone())
+            .clock(clock)
+            .options(test_options())
+            .worker(Worker::new(name).lease(LEASE))
+            .build(),
+    )
+    .expect("worker node")
+}
+
+fn lease_holder(store: &dyn Store, name: &str) -> Option<String> {
+    let mut txn = store.begin().expect("begin");
+    txn.lease(name).expect("lease").map(|l| l.holder)
+}
+
+/// Brings every SUP issue labelled `sync` under sync.
+fn trigger(rig: &LocalRig) {
+    block_on(rig.admin().add_trigger(
+        &rig.conn.id,
+        TriggerSpec::new(lit::project("SUP"), "labels = sync"),
+    ))
+    .expect("trigger");
+}
+
+#[test]
+fn three_workers_share_one_poller_and_sync_each_twin_once() {
+    let rig = LocalRig::new();
+    trigger(&rig);
+    let workers: Vec<Node> = ["w1", "w2", "w3"]
+        .iter()
+        .map(|n| worker(&rig, n, rig.clock.clone()))
+        .collect();
+    for i in 1..=9 {
+        let issue = rig.user().create("SUP", "Bug", &format!("Broken thing {i}"));
+        rig.user().comment(issue.key.as_str(), &format!("first of {i}"));
+        rig.user().comment(issue.key.as_str(), &format!("second of {i}"));
+        rig.user().set_labels(issue.key.as_str(), &["sync"]);
+    }
+    rig.advance(1);
+    let reports = block_on(futures::future::join_all(
+        workers.iter().map(|w| w.sync(&rig.conn.id)),
+    ));
+    let reports: Vec<_> = reports.into_iter().map(|r| r.expect("cycle")).collect();
+    let polled: Vec<_> = reports.iter().filter(|r| r.seen > 0).collect();
+    assert_eq!(polled.len(), 1, "one worker polls: {reports:?}");
+    let poller = lease_holder(&*rig.store, &format!("poll/{}", rig.conn.id)).expect("held");
+    assert!(poller.starts_with("w1#"), "the first cycle's worker polls: {poller}");
+    // Whatever one cycle left (twins another worker held) the next takes.
+    for _ in 0..2 {
+        rig.advance(1);
+        for w in &workers {
+            block_on(w.sync(&rig.conn.id)).expect("cycle");
+        }
+    }
+    let dev = rig.issues("DEV");
+    assert_eq!(dev.len(), 9, "one twin per issue");
+    for i in 1..=9 {
+        let twin = dev
+            .iter()
+            .find(|d| d.summary == format!("Broken thing {i}"))
+            .unwrap_or_else(|| panic!("twin of issue {i}"));
+        assert_eq!(
+            rig.user().said(twin.key.as_str()),
+            [format!("first of {i}"), format!("second of {i}")],
+            "each comment once, in order"
+        );
+    }
+    let mut txn = rig.store.begin().expect("begin");
+    assert!(txn.errors(&rig.conn.id).expect("errors").is_empty());
+    assert_eq!(txn.queue_len(&rig.conn.id).expect("queue"), 0);
+}
+
+#[test]
+fn polling_passes_to_another_worker_when_the_poller_is_lost() {
+    let rig = LocalRig::new();
+    trigger(&rig);
+    let w1 = worker(&rig, "w1", rig.clock.clone());
+    let w2 = worker(&rig, "w2", rig.clock.clone());
+    rig.user().create("SUP", "Bug", "First");
+    rig.user().set_labels("SUP-1", &["sync"]);
+    rig.advance(1);
+    assert_eq!(block_on(w1.sync(&rig.conn.id)).expect("cycle").seen, 1);
+    rig.user().create("SUP", "Bug", "Second");
+    rig.user().set_labels("SUP-2", &["sync"]);
+    rig.advance(1);
+    assert_eq!(
+        block_on(w2.sync(&rig.conn.id)).expect("cycle").seen,
+        0,
+        "w1 holds the polling"
+    );
+    drop(w1); // lost: its lease lapses
+    rig.advance(LEASE.as_secs() + 1);
+    let report = block_on(w2.sync(&rig.conn.id)).expect("cycle");
+    assert!(report.seen >= 1, "w2 polls now: {report:?}");
+    assert_eq!(report.triggered, 1, "and brings the new issue under sync");
+    assert_eq!(rig.issues("DEV").len(), 2);
+}
+
+/// A clock whose next sleep waits until the test opens it: a worker
+/// stalled in a tracker call's retry.
+#[derive(Debug)]
+struct StallClock {
+    inner: Arc<ManualClock>,
+    gate: Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+impl Clock for StallClock {
+    fn now(&self) -> OffsetDateTime {
+        self.inner.now()
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match gate {
+            Some(gate) => async move {
+                let _ = gate.await;
+            }
+            .boxed(),
+            None => self.inner.sleep(duration),
+        }
+    }
+}
+
+#[test]
+fn a_worker_stalled_past_its_lease_has_its_write_refused_and_moves_on() {
+    let rig = LocalRig::new();
+    let (open, gate) = oneshot::channel();
+    let stall = Arc::new(StallClock {
+        inner: rig.clock.clone(),
+        gate: Mutex::new(Some(gate)),
+    });
+    let slow = worker(&rig, "slow", stall);
+    let fast = worker(&rig, "fast", rig.clock.clone());
+    rig.user().create("SUP", "Bug", "Printer on fire");
+    block_on(fast.exalate(&rig.conn.id, &lit::key("SUP-1"))).expect("exalate");
+    rig.advance(5);
+    rig.user().edit_summary("SUP-1", "Printer on fire, floor 2");
+    rig.advance(1);
+
+    // The slow worker polls, claims the twin, and stalls reading the issue
+    // (a 500 answer, then a retry that waits).
+    rig.tracker
+        .inject(FaultTarget::Op(OpKind::GetIssue), Fault::ServerError);
+    let mut stalled = Box::pin(slow.sync(&rig.conn.id));
+    block_on(async {
+        assert!(poll!(&mut stalled).is_pending(), "the slow worker stalls");
+    });
+    let twin = format!("twin/{}/{}", rig.conn.id, rig.issue("SUP-1").id);
+    assert!(
+        lease_holder(&*rig.store, &twin).is_some_and(|h| h.starts_with("slow#")),
+        "the slow worker holds the twin"
+    );
+
+    // Its lease lapses; the fast worker takes the twin over and syncs a
+    // newer edit.
+    rig.advance(LEASE.as_secs() + 5);
+    rig.user().edit_summary("SUP-1", "Printer on fire, floors 2 and 3");
+    rig.advance(1);
+    let report = block_on(fast.sync(&rig.conn.id)).expect("fast cycle");
+    assert_eq!(report.synced, 1, "{report:?}");
+    assert_eq!(rig.issue("DEV-1").summary, "Printer on fire, floors 2 and 3");
+    let after_fast = {
+        let mut txn = rig.store.begin().expect("begin");
+        txn.twin_by_remote(&rig.conn.id, &rig.issue("SUP-1").id)
+            .expect("read")
+            .expect("twin")
+    };
+
+    // The slow worker wakes: its write of the twin is refused, it records
+    // no error and carries on.
+    open.send(()).expect("open the gate");
+    let report = block_on(stalled).expect("the slow cycle ends");
+    assert_eq!(
+        (report.synced, report.failed),
+        (0, 0),
+        "the superseded twin is neither synced nor failed by the slow worker"
+    );
+    let mut txn = rig.store.begin().expect("begin");
+    assert!(txn.errors(&rig.conn.id).expect("errors").is_empty());
+    let now = txn
+        .twin_by_remote(&rig.conn.id, &rig.issue("SUP-1").id)
+        .expect("read")
+        .expect("twin");
+    assert_eq!(now, after_fast, "the fast worker's state stands");
+    drop(txn);
+    assert_eq!(rig.issue("DEV-1").summary, "Printer on fire, floors 2 and 3");
+}
+
+#[test]
+fn a_rate_limit_hold_one_worker_learns_holds_the_others() {
+    let rig = LocalRig::new();
+    // Each worker has its own clock, as on separate machines.
+    let own = Arc::new(ManualClock::new(rig.clock.now()));
+    let w1 = worker(&rig, "w1", own);
+    let w2 = worker(&rig, "w2", rig.clock.clone());
+    rig.user().create("SUP", "Bug", "Printer on fire");
+    rig.tracker.inject(
+        FaultTarget::Op(OpKind::GetIssue),
+        Fault::RateLimited(Duration::from_secs(90)),
+    );
+    let start = rig.clock.now();
+    block_on(w1.exalate(&rig.conn.id, &lit::key("SUP-1"))).expect("exalate after the hold");
+    let name = format!("tracker/{}", rig.tracker.url());
+    let held = {
+        let mut txn = rig.store.begin().expect("begin");
+        txn.hold(&name).expect("hold").expect("w1 shared its hold")
+    };
+    assert!(held >= start + Duration::from_secs(90), "{held} after {start}");
+    assert_eq!(rig.clock.now(), start, "w1 waited on its own clock");
+    rig.user().edit_summary("SUP-1", "Printer on fire, floor 2");
+    block_on(w2.sync(&rig.conn.id)).expect("w2 cycle");
+    assert!(
+        rig.clock.now() >= held,
+        "w2's calls waited for the hold w1 learned ({} < {held})",
+        rig.clock.now()
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn a_store_of_one_node_is_refused_for_a_worker() {
+    let rig = LocalRig::new();
+    let store = twinsync::store::SqliteStore::in_memory().expect("open");
+    let err = block_on(
+        Node::builder()
+            .tracker(Arc::new(rig.tracker.clone()))
+            .store(Arc::new(store))
+            .worker(Worker::new("w1"))
+            .build(),
+    )
+    .err()
+    .expect("refused");
+    assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+    assert!(err.to_string().contains("store its workers share"), "{err}");
+}
