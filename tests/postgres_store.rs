@@ -399,3 +399,91 @@ fn a_node_syncs_issues_and_comments_on_postgresql_and_carries_on_after_a_restart
     assert_eq!(txn.twin_count(&connection.id).expect("count"), 1);
     assert!(txn.errors(&connection.id).expect("errors").is_empty());
 }
+
+fn worker_store(schema: &str) -> Result<PostgresStore> {
+    PostgresStore::builder(server())
+        .schema(schema)
+        .workers(true)
+        .connect()
+}
+
+#[test]
+fn workers_share_a_schema_its_polling_and_its_twins_and_a_lone_node_is_refused_beside_them() {
+    let schema = fresh_schema();
+    let stores: Vec<Arc<PostgresStore>> = (0..3)
+        .map(|_| Arc::new(worker_store(&schema).expect("a worker joins")))
+        .collect();
+    let err = open(&schema).expect_err("a node that is not a worker is refused");
+    assert!(err.to_string().contains("in use by another twinsync node"), "{err}");
+
+    let clock = Arc::new(ManualClock::default());
+    let tracker = MemoryTracker::with_clock("https://pg.example", clock.clone()).expect("url");
+    twinsync::testkit::setup_memory_tracker(&tracker);
+    let human = tracker.as_user(twinsync::model::UserRef::new(
+        lit::user_id("alice"),
+        "Alice",
+    ));
+    let workers: Vec<twinsync::engine::Node> = stores
+        .iter()
+        .enumerate()
+        .map(|(i, store)| {
+            block_on(
+                twinsync::engine::Node::builder()
+                    .tracker(Arc::new(tracker.clone()))
+                    .store(store.clone())
+                    .clock(clock.clone())
+                    .options(twinsync::testkit::rig::test_options())
+                    .worker(
+                        twinsync::engine::Worker::new(format!("w{i}"))
+                            .lease(Duration::from_secs(30)),
+                    )
+                    .build(),
+            )
+            .expect("worker node")
+        })
+        .collect();
+    let admin = workers[0].admin(&lit::user_id("ada"));
+    let connection = block_on(admin.create_local_connection(
+        "SUP",
+        "DEV",
+        LocalConnectionOptions::default(),
+    ))
+    .expect("connection");
+    block_on(admin.add_trigger(
+        &connection.id,
+        twinsync::trigger::TriggerSpec::new(lit::project("SUP"), "labels = sync"),
+    ))
+    .expect("trigger");
+    let user = User(&human);
+    for i in 1..=6 {
+        let key = user.create("SUP", "Bug", &format!("Broken {i}")).key;
+        user.comment(&key, &format!("note {i}"));
+        user.set_labels(&key, &["sync"]);
+    }
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(5));
+        let reports = block_on(futures::future::join_all(
+            workers.iter().map(|w| w.sync(&connection.id)),
+        ));
+        for report in reports {
+            report.expect("cycle");
+        }
+    }
+    let dev = tracker.inspect_issues(&lit::project("DEV"));
+    assert_eq!(dev.len(), 6, "one twin per issue");
+    for issue in &dev {
+        assert_eq!(user.said(&issue.key).len(), 1, "one comment on {}", issue.key);
+    }
+    let mut txn = stores[1].begin().expect("begin");
+    let poller = txn
+        .lease(&format!("poll/{}", connection.id))
+        .expect("lease")
+        .expect("the polling is held");
+    assert!(poller.holder.starts_with('w'), "{poller:?}");
+    assert!(txn.errors(&connection.id).expect("errors").is_empty());
+    assert_eq!(txn.twin_count(&connection.id).expect("count"), 6);
+    drop(txn);
+    drop(workers);
+    drop(stores);
+    sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+}
