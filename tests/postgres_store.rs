@@ -414,7 +414,10 @@ fn workers_share_a_schema_its_polling_and_its_twins_and_a_lone_node_is_refused_b
         .map(|_| Arc::new(worker_store(&schema).expect("a worker joins")))
         .collect();
     let err = open(&schema).expect_err("a node that is not a worker is refused");
-    assert!(err.to_string().contains("in use by another twinsync node"), "{err}");
+    assert!(
+        err.to_string().contains("in use by another twinsync node"),
+        "{err}"
+    );
 
     let clock = Arc::new(ManualClock::default());
     let tracker = MemoryTracker::with_clock("https://pg.example", clock.clone()).expect("url");
@@ -443,12 +446,9 @@ fn workers_share_a_schema_its_polling_and_its_twins_and_a_lone_node_is_refused_b
         })
         .collect();
     let admin = workers[0].admin(&lit::user_id("ada"));
-    let connection = block_on(admin.create_local_connection(
-        "SUP",
-        "DEV",
-        LocalConnectionOptions::default(),
-    ))
-    .expect("connection");
+    let connection =
+        block_on(admin.create_local_connection("SUP", "DEV", LocalConnectionOptions::default()))
+            .expect("connection");
     block_on(admin.add_trigger(
         &connection.id,
         twinsync::trigger::TriggerSpec::new(lit::project("SUP"), "labels = sync"),
@@ -472,7 +472,12 @@ fn workers_share_a_schema_its_polling_and_its_twins_and_a_lone_node_is_refused_b
     let dev = tracker.inspect_issues(&lit::project("DEV"));
     assert_eq!(dev.len(), 6, "one twin per issue");
     for issue in &dev {
-        assert_eq!(user.said(&issue.key).len(), 1, "one comment on {}", issue.key);
+        assert_eq!(
+            user.said(&issue.key).len(),
+            1,
+            "one comment on {}",
+            issue.key
+        );
     }
     let mut txn = stores[1].begin().expect("begin");
     let poller = txn

@@ -64,6 +64,20 @@ fn local_connection_survives_faults_crashes_and_store_loss() {
 }
 
 #[test]
+fn three_workers_on_one_store_survive_faults_crashes_and_store_loss() {
+    let totals = run_all("simulated with three workers", seeds(150), |seed| {
+        run_local(SimConfig {
+            workers: 3,
+            ..SimConfig::new(seed)
+        })
+    });
+    assert!(
+        totals.twins > 0 && totals.crashes > 0 && totals.wipes > 0,
+        "the runs made twins, crashed workers and lost stores"
+    );
+}
+
+#[test]
 fn remote_connection_survives_network_faults_crashes_outages_and_store_loss_of_either_node() {
     let totals = run_all("simulated remotely", seeds(200), |seed| {
         run_remote(RemoteSimConfig::new(seed))

@@ -10,6 +10,7 @@ use futures::channel::oneshot;
 use futures::future::BoxFuture;
 use futures::{FutureExt, poll};
 use time::OffsetDateTime;
+use twinsync::ErrorKind;
 use twinsync::clock::{Clock, ManualClock};
 use twinsync::engine::{Node, Worker};
 use twinsync::store::Store;
@@ -18,7 +19,6 @@ use twinsync::testkit::ids as lit;
 use twinsync::testkit::rig::{LocalRig, test_options};
 use twinsync::tracker::memory::{Fault, FaultTarget, OpKind};
 use twinsync::trigger::TriggerSpec;
-use twinsync::ErrorKind;
 
 const LEASE: Duration = Duration::from_secs(10);
 
@@ -58,9 +58,13 @@ fn three_workers_share_one_poller_and_sync_each_twin_once() {
         .map(|n| worker(&rig, n, rig.clock.clone()))
         .collect();
     for i in 1..=9 {
-        let issue = rig.user().create("SUP", "Bug", &format!("Broken thing {i}"));
-        rig.user().comment(issue.key.as_str(), &format!("first of {i}"));
-        rig.user().comment(issue.key.as_str(), &format!("second of {i}"));
+        let issue = rig
+            .user()
+            .create("SUP", "Bug", &format!("Broken thing {i}"));
+        rig.user()
+            .comment(issue.key.as_str(), &format!("first of {i}"));
+        rig.user()
+            .comment(issue.key.as_str(), &format!("second of {i}"));
         rig.user().set_labels(issue.key.as_str(), &["sync"]);
     }
     rig.advance(1);
@@ -71,7 +75,10 @@ fn three_workers_share_one_poller_and_sync_each_twin_once() {
     let polled: Vec<_> = reports.iter().filter(|r| r.seen > 0).collect();
     assert_eq!(polled.len(), 1, "one worker polls: {reports:?}");
     let poller = lease_holder(&*rig.store, &format!("poll/{}", rig.conn.id)).expect("held");
-    assert!(poller.starts_with("w1#"), "the first cycle's worker polls: {poller}");
+    assert!(
+        poller.starts_with("w1#"),
+        "the first cycle's worker polls: {poller}"
+    );
     // Whatever one cycle left (twins another worker held) the next takes.
     for _ in 0..2 {
         rig.advance(1);
@@ -181,11 +188,15 @@ fn a_worker_stalled_past_its_lease_has_its_write_refused_and_moves_on() {
     // Its lease lapses; the fast worker takes the twin over and syncs a
     // newer edit.
     rig.advance(LEASE.as_secs() + 5);
-    rig.user().edit_summary("SUP-1", "Printer on fire, floors 2 and 3");
+    rig.user()
+        .edit_summary("SUP-1", "Printer on fire, floors 2 and 3");
     rig.advance(1);
     let report = block_on(fast.sync(&rig.conn.id)).expect("fast cycle");
     assert_eq!(report.synced, 1, "{report:?}");
-    assert_eq!(rig.issue("DEV-1").summary, "Printer on fire, floors 2 and 3");
+    assert_eq!(
+        rig.issue("DEV-1").summary,
+        "Printer on fire, floors 2 and 3"
+    );
     let after_fast = {
         let mut txn = rig.store.begin().expect("begin");
         txn.twin_by_remote(&rig.conn.id, &rig.issue("SUP-1").id)
@@ -210,7 +221,10 @@ fn a_worker_stalled_past_its_lease_has_its_write_refused_and_moves_on() {
         .expect("twin");
     assert_eq!(now, after_fast, "the fast worker's state stands");
     drop(txn);
-    assert_eq!(rig.issue("DEV-1").summary, "Printer on fire, floors 2 and 3");
+    assert_eq!(
+        rig.issue("DEV-1").summary,
+        "Printer on fire, floors 2 and 3"
+    );
 }
 
 #[test]
@@ -232,7 +246,10 @@ fn a_rate_limit_hold_one_worker_learns_holds_the_others() {
         let mut txn = rig.store.begin().expect("begin");
         txn.hold(&name).expect("hold").expect("w1 shared its hold")
     };
-    assert!(held >= start + Duration::from_secs(90), "{held} after {start}");
+    assert!(
+        held >= start + Duration::from_secs(90),
+        "{held} after {start}"
+    );
     assert_eq!(rig.clock.now(), start, "w1 waited on its own clock");
     rig.user().edit_summary("SUP-1", "Printer on fire, floor 2");
     block_on(w2.sync(&rig.conn.id)).expect("w2 cycle");

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::ManualClock;
-use crate::engine::{DeleteOptions, LocalConnectionOptions, Node, NodeOptions};
+use crate::engine::{DeleteOptions, LocalConnectionOptions, Node, NodeOptions, Worker};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey, RichText, UserId, UserRef};
 use crate::plan::DeletionGuard;
 use crate::replica::Marker;
@@ -55,6 +55,11 @@ pub struct SimConfig {
     pub wipe_rate: f64,
     /// How far searches lag behind writes.
     pub search_lag: Duration,
+    /// Worker nodes sharing the store (1: one node, not in worker mode).
+    /// With several, each sync step and each crash picks one at random; a
+    /// crashed worker restarts at once, and the twins and polling it held
+    /// pass to the others when its leases lapse.
+    pub workers: usize,
 }
 
 impl SimConfig {
@@ -67,6 +72,7 @@ impl SimConfig {
             crash_rate: 0.08,
             wipe_rate: 0.01,
             search_lag: Duration::from_secs(5),
+            workers: 1,
         }
     }
 }
@@ -118,6 +124,8 @@ struct Sim {
     /// Makes the empty store of a start and of each store loss.
     fresh_store: StoreMaker,
     node: Node,
+    /// The other workers, each with its crash switch (worker mode only).
+    others: Vec<(Node, CrashSwitch)>,
     conn: ConnectionId,
     /// The tracker's own user, a global admin: who administers the connection.
     admin: UserId,
@@ -134,6 +142,9 @@ struct Sim {
 }
 
 const PROJECTS: [&str; 2] = ["SUP", "DEV"];
+
+/// How long a worker of a run with several holds its work.
+const WORKER_LEASE: Duration = Duration::from_secs(30);
 
 /// Makes an empty store.
 type StoreMaker = Box<dyn Fn() -> Arc<dyn Store>>;
@@ -172,7 +183,22 @@ impl Sim {
             .as_user(UserRef::new(lit::user_id("alice"), "Alice"));
         let switch = CrashSwitch::new();
         let store = fresh_store();
-        let node = Self::start(&backend, &options, &clock, &switch, store.clone());
+        let shared = config.workers > 1;
+        let node = Self::start(
+            &backend,
+            &options,
+            &clock,
+            &switch,
+            store.clone(),
+            shared.then_some(0),
+        );
+        let others = (1..config.workers)
+            .map(|i| {
+                let switch = CrashSwitch::new();
+                let node = Self::start(&backend, &options, &clock, &switch, store.clone(), Some(i));
+                (node, switch)
+            })
+            .collect();
         let opts = connection_options();
         let admin = backend.contents().user().id.clone();
         let conn = backend
@@ -192,6 +218,7 @@ impl Sim {
             store,
             fresh_store,
             node,
+            others,
             conn,
             admin,
             config,
@@ -211,6 +238,7 @@ impl Sim {
         clock: &Arc<ManualClock>,
         switch: &CrashSwitch,
         store: Arc<dyn Store>,
+        worker: Option<usize>,
     ) -> Node {
         let tracker: Arc<dyn Tracker> =
             Arc::new(CrashTracker::new(backend.node_tracker(), switch.clone()));
@@ -218,14 +246,15 @@ impl Sim {
         // A process that cannot reach its tracker at start tries again later.
         let mut attempts = 0;
         loop {
-            let built = backend.run(
-                Node::builder()
-                    .tracker(tracker.clone())
-                    .store(store.clone())
-                    .clock(clock.clone())
-                    .options(options.clone())
-                    .build(),
-            );
+            let mut builder = Node::builder()
+                .tracker(tracker.clone())
+                .store(store.clone())
+                .clock(clock.clone())
+                .options(options.clone());
+            if let Some(i) = worker {
+                builder = builder.worker(Worker::new(format!("w{i}")).lease(WORKER_LEASE));
+            }
+            let built = backend.run(builder.build());
             match built {
                 Ok(node) => return node,
                 Err(e) if e.is_temporary() || attempts < 50 => {
@@ -239,13 +268,44 @@ impl Sim {
 
     fn restart(&mut self) {
         self.switch.revive();
+        let shared = self.config.workers > 1;
         self.node = Self::start(
             &self.backend,
             &self.options,
             &self.clock,
             &self.switch,
             self.store.clone(),
+            shared.then_some(0),
         );
+    }
+
+    /// Restarts every worker but the first (after a store loss, or to heal).
+    fn restart_others(&mut self) {
+        for i in 0..self.others.len() {
+            self.restart_other(i);
+        }
+    }
+
+    fn restart_other(&mut self, i: usize) {
+        let switch = self.others[i].1.clone();
+        switch.revive();
+        self.others[i].0 = Self::start(
+            &self.backend,
+            &self.options,
+            &self.clock,
+            &switch,
+            self.store.clone(),
+            Some(i + 1),
+        );
+    }
+
+    /// A random worker: `None` for the first (the only one outside worker
+    /// mode, drawing nothing), `Some(i)` for `others[i]`.
+    fn pick(&mut self) -> Option<usize> {
+        if self.others.is_empty() {
+            return None;
+        }
+        self.rng.below(self.others.len() + 1).checked_sub(1)
     }
 
     fn fresh(&mut self) -> u64 {
@@ -376,7 +436,10 @@ impl Sim {
                     let _ = block_on(self.human.delete_attachment(&a.id));
                 }
             }
-            65..=84 => self.sync(),
+            65..=84 => {
+                let who = self.pick();
+                self.sync_by(who);
+            }
             _ => self
                 .clock
                 .advance(Duration::from_secs(1 + self.rng.below(90) as u64)),
@@ -388,10 +451,17 @@ impl Sim {
             } else {
                 CrashMode::After
             };
-            self.switch.crash_in(at, mode);
-            self.sync();
+            let who = self.pick();
+            match who {
+                None => self.switch.crash_in(at, mode),
+                Some(i) => self.others[i].1.crash_in(at, mode),
+            }
+            self.sync_by(who);
             self.report.crashes += 1;
-            self.restart();
+            match who {
+                None => self.restart(),
+                Some(i) => self.restart_other(i),
+            }
         }
         if self.rng.chance(self.config.wipe_rate) {
             self.wipe();
@@ -414,9 +484,14 @@ impl Sim {
         let _ = self.backend.run(self.node.exalate(&self.conn, key));
     }
 
-    fn sync(&mut self) {
+    /// A sync cycle of the first node (`None`) or of another worker.
+    fn sync_by(&mut self, who: Option<usize>) {
         self.clock.advance(Duration::from_secs(1));
-        if self.backend.run(self.node.sync(&self.conn)).is_err() && !self.switch.crashed() {
+        let (node, switch) = match who {
+            None => (&self.node, &self.switch),
+            Some(i) => (&self.others[i].0, &self.others[i].1),
+        };
+        if self.backend.run(node.sync(&self.conn)).is_err() && !switch.crashed() {
             // A connection-wide failure (an injected 401): a user fixes it and reactivates.
             let _ = self
                 .backend
@@ -428,6 +503,7 @@ impl Sim {
         self.report.wipes += 1;
         self.store = (self.fresh_store)();
         self.restart();
+        self.restart_others();
         // The connection is re-created after the loss is noticed, later than the search lag.
         self.clock
             .advance(self.config.search_lag + Duration::from_secs(1));
@@ -462,6 +538,7 @@ impl Sim {
     fn heal(&mut self) -> Result<(), String> {
         self.backend.heal();
         self.restart();
+        self.restart_others();
         let _ = self
             .backend
             .run(self.node.admin(&self.admin).activate(&self.conn));
