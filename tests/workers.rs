@@ -272,8 +272,7 @@ fn a_store_of_one_node_is_refused_for_a_worker() {
             .worker(Worker::new("w1"))
             .build(),
     )
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert_eq!(err.kind(), ErrorKind::InvalidConfig);
     assert!(err.to_string().contains("store its workers share"), "{err}");
 }
