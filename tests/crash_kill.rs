@@ -17,8 +17,13 @@
 //! `TWINSYNC_TEST_POSTGRES`, which `bash .ci/test` starts), where losing the
 //! state is dropping the schema.
 //!
+//! A third test runs three worker processes at once on one PostgreSQL
+//! schema (worker mode: one polls, each twin is claimed by one, a trigger
+//! brings every SUP issue under sync) and SIGKILLs each at its own random
+//! moment; the checks are the same.
+//!
 //! The worker is this test binary run again with `TWINSYNC_KILL_WORKER` set.
-//! CI runs 24 rounds from seed 1 (12 on PostgreSQL);
+//! CI runs 24 rounds from seed 1 (12 on PostgreSQL, 10 with three workers);
 //! `TWINSYNC_KILL_ROUNDS=N` runs N rounds and
 //! `TWINSYNC_KILL_SEED=S` picks another seed (kill moments still depend on
 //! timing, so a seed replays the edits and the kill delays, not the exact
@@ -32,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
 use twinsync::MemoryTracker;
-use twinsync::engine::{BulkEvent, LocalConnectionOptions, Node, NodeOptions};
+use twinsync::engine::{BulkEvent, LocalConnectionOptions, Node, NodeOptions, Worker};
 use twinsync::model::{ConnectionId, Issue, IssueId, IssueKey, UserRef};
 use twinsync::replica::Marker;
 use twinsync::store::{SqliteStore, Store};
@@ -43,8 +48,8 @@ use twinsync::tracker::{IssueUpdate, NewComment, NewIssue, Tracker};
 
 /// This test's name: the worker process runs exactly it.
 const TEST: &str = "sigkill_at_random_moments_duplicates_and_loses_nothing";
-/// Set in the worker's environment: `<emulator url>\n<state>` (see
-/// [`StateAt::job`]).
+/// Set in the worker's environment: `<emulator url>\n<state>\n<role>` (see
+/// [`StateAt::job`] and [`Role`]).
 const WORKER: &str = "TWINSYNC_KILL_WORKER";
 const CONNECTION: &str = "SUP_to_DEV";
 const BULK: &str = "project = SUP";
@@ -59,7 +64,7 @@ fn sigkill_at_random_moments_duplicates_and_loses_nothing() {
     let seed = env_number("TWINSYNC_KILL_SEED").unwrap_or(1);
     let dir = tempfile::tempdir().expect("a temp dir");
     let state = StateAt::File(dir.path().join("state.db"));
-    let mut harness = Harness::new(seed, TEST, state, dir);
+    let mut harness = Harness::new(seed, TEST, state, dir, 1);
     let stats = harness.run(rounds);
     println!(
         "crash_kill (seed {seed}, SQLite): {rounds} rounds, {} killed while syncing, {} finished before \
@@ -84,7 +89,7 @@ fn sigkill_with_the_state_in_postgresql_duplicates_and_loses_nothing() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let schema = format!("crash_kill_{}", std::process::id());
     let state = StateAt::Postgres(schema);
-    let mut harness = Harness::new(seed, TEST_POSTGRES, state.clone(), dir);
+    let mut harness = Harness::new(seed, TEST_POSTGRES, state.clone(), dir, 1);
     let stats = harness.run(rounds);
     state.wipe();
     println!(
@@ -92,6 +97,71 @@ fn sigkill_with_the_state_in_postgresql_duplicates_and_loses_nothing() {
          finished before the kill, {} schema(s) dropped; {} twins, {} comments",
         stats.killed, stats.finished, stats.wipes, stats.twins, stats.comments
     );
+}
+
+/// This test's name: the worker processes run exactly it.
+#[cfg(feature = "postgres")]
+const TEST_WORKERS: &str =
+    "sigkill_three_workers_on_one_postgresql_schema_duplicate_and_lose_nothing";
+
+/// How long a worker process holds its work: short, so that the work of a
+/// killed one passes on quickly.
+#[cfg(feature = "postgres")]
+const WORKER_LEASE: Duration = Duration::from_secs(2);
+
+#[cfg(feature = "postgres")]
+#[test]
+fn sigkill_three_workers_on_one_postgresql_schema_duplicate_and_lose_nothing() {
+    if let Ok(job) = std::env::var(WORKER) {
+        worker::main(&job);
+        return;
+    }
+    let rounds = env_number("TWINSYNC_KILL_ROUNDS").unwrap_or(10);
+    let seed = env_number("TWINSYNC_KILL_SEED").unwrap_or(1);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let schema = format!("crash_kill_workers_{}", std::process::id());
+    let state = StateAt::Postgres(schema);
+    let mut harness = Harness::new(seed, TEST_WORKERS, state.clone(), dir, 3);
+    let stats = harness.run(rounds);
+    state.wipe();
+    println!(
+        "crash_kill (seed {seed}, three workers on PostgreSQL): {rounds} rounds, {} worker runs \
+         killed while syncing, {} finished before the kill; {} twins, {} comments",
+        stats.killed, stats.finished, stats.twins, stats.comments
+    );
+}
+
+/// What a process of the test does.
+#[derive(Clone, Debug, PartialEq)]
+enum Role {
+    /// The only node on its state: bulk exalate, then cycles.
+    Node,
+    /// Makes the connection and its trigger for the workers, then exits.
+    Setup,
+    /// One of several workers sharing the state: cycles only.
+    Worker(String),
+}
+
+impl Role {
+    fn job(&self) -> String {
+        match self {
+            Role::Node => "node".to_owned(),
+            Role::Setup => "setup".to_owned(),
+            Role::Worker(name) => format!("worker:{name}"),
+        }
+    }
+
+    fn from_job(job: &str) -> Role {
+        match job {
+            "node" => Role::Node,
+            "setup" => Role::Setup,
+            _ => Role::Worker(
+                job.strip_prefix("worker:")
+                    .unwrap_or_else(|| panic!("a role is node, setup or worker:NAME, not {job:?}"))
+                    .to_owned(),
+            ),
+        }
+    }
 }
 
 /// Where the worker keeps its state.
@@ -126,12 +196,19 @@ impl StateAt {
     }
 
     fn open(&self) -> twinsync::Result<Arc<dyn Store>> {
+        self.open_as(false)
+    }
+
+    /// Opens the state, as one of several workers when `workers`.
+    fn open_as(&self, workers: bool) -> twinsync::Result<Arc<dyn Store>> {
+        let _ = workers;
         Ok(match self {
             StateAt::File(path) => Arc::new(SqliteStore::open(path)?),
             #[cfg(feature = "postgres")]
             StateAt::Postgres(schema) => Arc::new(
                 twinsync::store::PostgresStore::builder(postgres_url())
                     .schema(schema)
+                    .workers(workers)
                     .connect()?,
             ),
         })
@@ -197,12 +274,24 @@ mod worker {
     use super::*;
 
     pub fn main(job: &str) {
-        let (url, state) = job.split_once('\n').expect("job: url and state");
+        let mut lines = job.split('\n');
+        let (Some(url), Some(state), Some(role)) = (lines.next(), lines.next(), lines.next())
+        else {
+            panic!("job: url, state and role, not {job:?}");
+        };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("a runtime");
-        match runtime.block_on(work(url, &StateAt::from_job(state))) {
+        let state = StateAt::from_job(state);
+        let work = async {
+            match Role::from_job(role) {
+                Role::Node => work(url, &state).await,
+                Role::Setup => setup(url, &state).await,
+                Role::Worker(name) => work_shared(url, &state, &name).await,
+            }
+        };
+        match runtime.block_on(work) {
             Ok(summary) => println!("worker: done {summary}"),
             Err(e) => {
                 println!("worker: error {e}");
@@ -211,10 +300,10 @@ mod worker {
         }
     }
 
-    /// Bulk-exalates every SUP issue (finishing an interrupted bulk first),
-    /// then syncs until a cycle has nothing to do.
-    async fn work(url: &str, state: &StateAt) -> twinsync::Result<String> {
-        let store = state.open()?;
+    /// A node on the emulator at `url` with its state at `state`, one of
+    /// several workers when `worker` names it.
+    async fn start(url: &str, state: &StateAt, worker: Option<&str>) -> twinsync::Result<Node> {
+        let store = state.open_as(worker.is_some())?;
         let tracker = JiraCloud::builder()
             .base_url(url)
             .api_token(EMAIL, API_TOKEN)
@@ -223,12 +312,81 @@ mod worker {
         let options = NodeOptions::default()
             .with_settle(Duration::ZERO)
             .with_page_size(5);
-        let node = Node::builder()
+        let mut builder = Node::builder()
             .tracker(Arc::new(tracker))
             .store(store)
-            .options(options)
-            .build()
+            .options(options);
+        if let Some(name) = worker {
+            #[cfg(feature = "postgres")]
+            {
+                builder = builder.worker(Worker::new(name).lease(WORKER_LEASE));
+            }
+            #[cfg(not(feature = "postgres"))]
+            {
+                builder = builder.worker(Worker::new(name));
+            }
+        }
+        builder.build().await
+    }
+
+    /// Makes the connection and a trigger bringing every SUP issue under
+    /// sync, for the workers.
+    async fn setup(url: &str, state: &StateAt) -> twinsync::Result<String> {
+        let node = start(url, state, None).await?;
+        let admin = node.admin(&lit::user_id(MemoryTracker::INTEGRATION_USER));
+        let conn = admin
+            .create_local_connection(
+                "SUP",
+                "DEV",
+                LocalConnectionOptions::default().name(CONNECTION),
+            )
             .await?;
+        admin
+            .add_trigger(
+                &conn.id,
+                twinsync::trigger::TriggerSpec::new(lit::project("SUP"), BULK),
+            )
+            .await?;
+        Ok("set up".to_owned())
+    }
+
+    /// Runs cycles as one of several workers until the shared queue stays
+    /// empty and a cycle has nothing to do, twice in a row (the other
+    /// workers may still be putting work in it).
+    async fn work_shared(url: &str, state: &StateAt, name: &str) -> twinsync::Result<String> {
+        let node = start(url, state, Some(name)).await?;
+        println!("worker: started");
+        let conn = node
+            .connections()?
+            .into_iter()
+            .find(|c| c.name == CONNECTION)
+            .ok_or_else(|| {
+                twinsync::Error::new(twinsync::ErrorKind::NotFound, "no connection set up")
+            })?;
+        let (mut writes, mut failed, mut quiet_in_a_row) = (0, 0, 0);
+        for _ in 0..60 {
+            let report = node.sync(&conn.id).await?;
+            writes += report.writes;
+            failed += report.failed;
+            let queued = node.status(&conn.id)?.queued;
+            if report.writes == 0 && report.failed == 0 && report.queued == 0 && queued == 0 {
+                quiet_in_a_row += 1;
+                if quiet_in_a_row == 2 {
+                    break;
+                }
+            } else {
+                quiet_in_a_row = 0;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        let quiet = quiet_in_a_row == 2;
+        Ok(format!("writes={writes} failed={failed} quiet={quiet}"))
+    }
+
+    /// Bulk-exalates every SUP issue (finishing an interrupted bulk first),
+    /// then syncs until a cycle has nothing to do.
+    async fn work(url: &str, state: &StateAt) -> twinsync::Result<String> {
+        let node = start(url, state, None).await?;
         println!("worker: started");
         let existing = node
             .connections()?
@@ -321,12 +479,23 @@ enum Kill {
     Early,
 }
 
+/// A process started and not yet ended.
+struct Running {
+    process: WorkerProcess,
+    /// When to kill it, after its start.
+    kill_at: Option<Duration>,
+    /// Its number, for messages.
+    run: u64,
+}
+
 /// How one worker run ended.
 struct Ending {
     /// It printed `worker: done …` (the line's rest).
     done: Option<String>,
     /// It had opened its state and started syncing.
     started: bool,
+    /// How long it ran.
+    took: Duration,
     log: String,
 }
 
@@ -345,6 +514,8 @@ struct Harness {
     /// The test the worker process runs.
     test: &'static str,
     state: StateAt,
+    /// Worker processes per run: 1 for one node alone on its state.
+    workers: usize,
     conn: ConnectionId,
     // Dropped before the runtime that serves it.
     emulator: JiraEmulator,
@@ -359,7 +530,13 @@ struct Harness {
 }
 
 impl Harness {
-    fn new(seed: u64, test: &'static str, state: StateAt, dir: tempfile::TempDir) -> Harness {
+    fn new(
+        seed: u64,
+        test: &'static str,
+        state: StateAt,
+        dir: tempfile::TempDir,
+        workers: usize,
+    ) -> Harness {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -373,6 +550,7 @@ impl Harness {
             rng: Rng(seed),
             test,
             state,
+            workers,
             dir,
             conn: ConnectionId::parse(CONNECTION).expect("a valid id"),
             alice: tracker.as_user(UserRef::new(lit::user_id("alice"), "Alice")),
@@ -390,21 +568,28 @@ impl Harness {
         for i in 0..8 {
             self.new_issue(&format!("Seed issue {i}"), 2);
         }
+        if self.workers > 1 {
+            let setup = self.spawn(Role::Setup, Kill::No);
+            let ended = self.finish(vec![setup]);
+            assert!(ended.iter().all(|e| e.done.is_some()), "the setup failed");
+        }
         for round in 0..rounds {
-            // Every sixth round loses the state file, and the kill comes early,
-            // while the worker makes its connection again from the markers.
-            let kill = if round % 6 == 3 {
+            // Every sixth round of one node loses the state file, and the
+            // kill comes early, while the worker makes its connection again
+            // from the markers.
+            let kill = if round % 6 == 3 && self.workers == 1 {
                 self.wipe_state();
                 stats.wipes += 1;
                 Kill::Early
             } else {
                 Kill::Anywhere
             };
-            let ending = self.run_worker(kill);
-            if ending.done.is_some() {
-                stats.finished += 1;
-            } else if ending.started {
-                stats.killed += 1;
+            for ending in self.run_workers(kill) {
+                if ending.done.is_some() {
+                    stats.finished += 1;
+                } else if ending.started {
+                    stats.killed += 1;
+                }
             }
             self.people_edit();
             self.emulator.clear_exchanges();
@@ -412,22 +597,24 @@ impl Harness {
         // Killed in a good share of the rounds, and not only before the
         // worker got going.
         assert!(
-            stats.killed * 3 >= rounds,
-            "only {} of {rounds} rounds were killed while syncing",
+            stats.killed * 3 >= rounds * self.workers as u64,
+            "only {} worker runs of {rounds} rounds were killed while syncing",
             stats.killed
         );
 
         // Heal: runs that are not killed, until one finds nothing to do.
-        let mut last = String::new();
-        for _ in 0..3 {
-            last = self.run_worker(Kill::No).log;
-            if last.contains("worker: done writes=0 failed=0 quiet=true") {
+        let mut last = self.run_worker(Kill::No);
+        for _ in 1..3 {
+            if last.done.as_deref() == Some("writes=0 failed=0 quiet=true") {
                 break;
             }
+            last = self.run_worker(Kill::No);
         }
-        assert!(
-            last.contains("worker: done writes=0 failed=0 quiet=true"),
-            "no quiet run within 3 runs after the last kill; the last one:\n{last}"
+        assert_eq!(
+            last.done.as_deref(),
+            Some("writes=0 failed=0 quiet=true"),
+            "no quiet run within 3 runs after the last kill; the last one:\n{}",
+            last.log
         );
         let (twins, comments) = self.check();
         self.check_store();
@@ -437,12 +624,85 @@ impl Harness {
         stats
     }
 
-    /// Starts the worker and kills it at a random moment as `kill` says.
-    /// Fails the test if a run that was not killed fails.
+    /// Starts the worker processes of a run, each killed at a random
+    /// moment of its own as `kill` says, and merges how they ended. Fails
+    /// the test if a run that was not killed fails.
     fn run_worker(&mut self, kill: Kill) -> Ending {
+        let endings = self.run_workers(kill);
+        if let [one] = endings.as_slice() {
+            return Ending {
+                done: one.done.clone(),
+                started: one.started,
+                took: one.took,
+                log: one.log.clone(),
+            };
+        }
+        let summaries: Option<Vec<&str>> = endings.iter().map(|e| e.done.as_deref()).collect();
+        let done = summaries.map(|all| {
+            let number = |key: &str| -> u64 {
+                all.iter()
+                    .filter_map(|s| {
+                        s.split(' ')
+                            .find_map(|f| f.strip_prefix(key))
+                            .and_then(|n| n.parse::<u64>().ok())
+                    })
+                    .sum()
+            };
+            let quiet = all.iter().all(|s| s.ends_with("quiet=true"));
+            format!(
+                "writes={} failed={} quiet={quiet}",
+                number("writes="),
+                number("failed=")
+            )
+        });
+        Ending {
+            done,
+            started: endings.iter().any(|e| e.started),
+            took: endings.iter().map(|e| e.took).max().unwrap_or_default(),
+            log: endings
+                .iter()
+                .map(|e| e.log.as_str())
+                .collect::<Vec<_>>()
+                .join("\n----\n"),
+        }
+    }
+
+    /// Starts every worker process of a run and waits for each to end.
+    fn run_workers(&mut self, kill: Kill) -> Vec<Ending> {
+        let roles: Vec<Role> = if self.workers == 1 {
+            vec![Role::Node]
+        } else {
+            (0..self.workers)
+                .map(|i| Role::Worker(format!("w{i}")))
+                .collect()
+        };
+        let running: Vec<Running> = roles
+            .into_iter()
+            .map(|role| self.spawn(role, kill))
+            .collect();
+        let endings = self.finish(running);
+        // The kill window follows the work, which grows from round to round:
+        // a run that finished pulls the estimate towards its length, a run
+        // that was killed (so lasted longer than the kill) pushes it up.
+        let took = endings.iter().map(|e| e.took).max().unwrap_or_default();
+        self.full_run = if endings.iter().all(|e| e.done.is_some()) {
+            (self.full_run + took.max(Duration::from_millis(50))) / 2
+        } else {
+            self.full_run.mul_f64(1.1)
+        };
+        endings
+    }
+
+    /// Starts one process in `role`, to be killed as `kill` says.
+    fn spawn(&mut self, role: Role, kill: Kill) -> Running {
         self.runs += 1;
         let log = self.dir.path().join(format!("worker-{}.log", self.runs));
-        let job = format!("{}\n{}", self.emulator.base_url(), self.state.job());
+        let job = format!(
+            "{}\n{}\n{}",
+            self.emulator.base_url(),
+            self.state.job(),
+            role.job()
+        );
         let exe = std::env::current_exe().expect("the test binary");
         let out = std::fs::File::create(&log).expect("a log file");
         let err = out.try_clone().expect("a log file");
@@ -460,72 +720,84 @@ impl Harness {
             .stderr(err)
             .spawn()
             .expect("the worker starts");
-        let mut worker = WorkerProcess {
-            child,
-            log,
-            started: Instant::now(),
-        };
         let full = self.full_run.as_millis() as u64;
         let kill_at = match kill {
             Kill::No => None,
             Kill::Anywhere => Some(Duration::from_millis(self.rng.below(full * 5 / 4))),
             Kill::Early => Some(Duration::from_millis(self.rng.below(full / 3))),
         };
+        Running {
+            process: WorkerProcess {
+                child,
+                log,
+                started: Instant::now(),
+            },
+            kill_at,
+            run: self.runs,
+        }
+    }
+
+    /// Waits for processes to end, killing each at its moment.
+    fn finish(&self, running: Vec<Running>) -> Vec<Ending> {
         let deadline = Duration::from_secs(60);
-        let mut killed = false;
-        loop {
-            if worker
-                .child
-                .try_wait()
-                .expect("the worker's status")
-                .is_some()
-            {
-                break;
+        // (process, killed, ended)
+        let mut all: Vec<(Running, bool, bool)> =
+            running.into_iter().map(|r| (r, false, false)).collect();
+        while all.iter().any(|(_, _, ended)| !ended) {
+            for (r, killed, ended) in all.iter_mut().filter(|(_, _, ended)| !ended) {
+                let worker = &mut r.process;
+                if worker
+                    .child
+                    .try_wait()
+                    .expect("the worker's status")
+                    .is_some()
+                {
+                    *ended = true;
+                    continue;
+                }
+                let elapsed = worker.started.elapsed();
+                if r.kill_at.is_some_and(|at| elapsed >= at) {
+                    worker.child.kill().expect("SIGKILL");
+                    worker.child.wait().expect("the worker is reaped");
+                    *killed = true;
+                    *ended = true;
+                    continue;
+                }
+                assert!(
+                    elapsed < deadline,
+                    "worker run {} still running after {deadline:?}:\n{}",
+                    r.run,
+                    std::fs::read_to_string(&worker.log).unwrap_or_default()
+                );
             }
-            let elapsed = worker.started.elapsed();
-            if kill_at.is_some_and(|at| elapsed >= at) {
-                worker.child.kill().expect("SIGKILL");
-                worker.child.wait().expect("the worker is reaped");
-                killed = true;
-                break;
-            }
-            assert!(
-                elapsed < deadline,
-                "worker run {} still running after {deadline:?}:\n{}",
-                self.runs,
-                std::fs::read_to_string(&worker.log).unwrap_or_default()
-            );
             std::thread::sleep(Duration::from_millis(2));
         }
-        let took = worker.started.elapsed();
-        let log = std::fs::read_to_string(&worker.log).unwrap_or_default();
-        let done = log
-            .lines()
-            .find_map(|l| l.strip_prefix("worker: done "))
-            .map(str::to_owned);
-        // A run killed after it printed `done` finished its work: the kill
-        // landed while it was exiting (closing its store), which is no
-        // failure of the run.
-        if !killed {
-            let status = worker.child.wait().expect("the worker's status");
-            assert!(
-                status.success() && done.is_some(),
-                "worker run {} failed ({status}):\n{log}",
-                self.runs
-            );
-        }
-        // The kill window follows the work, which grows from round to round:
-        // a run that finished pulls the estimate towards its length, a run
-        // that was killed (so lasted longer than the kill) pushes it up.
-        self.full_run = match &done {
-            Some(_) => (self.full_run + took.max(Duration::from_millis(50))) / 2,
-            None => self.full_run.mul_f64(1.1),
-        };
-        Ending {
-            done,
-            started: log.contains("worker: started"),
-            log,
-        }
+        all.into_iter()
+            .map(|(mut r, killed, _)| {
+                let log = std::fs::read_to_string(&r.process.log).unwrap_or_default();
+                let done = log
+                    .lines()
+                    .find_map(|l| l.strip_prefix("worker: done "))
+                    .map(str::to_owned);
+                // A run killed after it printed `done` finished its work: the
+                // kill landed while it was exiting (closing its store), which
+                // is no failure of the run.
+                if !killed {
+                    let status = r.process.child.wait().expect("the worker's status");
+                    assert!(
+                        status.success() && done.is_some(),
+                        "worker run {} failed ({status}):\n{log}",
+                        r.run
+                    );
+                }
+                Ending {
+                    done,
+                    started: log.contains("worker: started"),
+                    took: r.process.started.elapsed(),
+                    log,
+                }
+            })
+            .collect()
     }
 
     /// Loses the worker's state.

@@ -492,3 +492,52 @@ fn workers_share_a_schema_its_polling_and_its_twins_and_a_lone_node_is_refused_b
     drop(stores);
     sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
 }
+
+#[test]
+fn the_two_worker_example_hands_the_polling_over_when_a_worker_is_lost() {
+    // `cargo test` builds the examples beside the test binaries' directory.
+    let exe = std::env::current_exe().expect("the test binary");
+    let example = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(|dir| dir.join("examples").join("two_workers"))
+        .expect("the target directory");
+    assert!(
+        example.exists(),
+        "{} is missing: run the tests with `cargo test --all-features`, which builds the examples",
+        example.display()
+    );
+    let out = std::process::Command::new(&example)
+        .env("TWINSYNC_EXAMPLE_POSTGRES", server())
+        .output()
+        .expect("the example runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let holders: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("the polling is held by "))
+        .collect();
+    assert_eq!(holders.len(), 2, "{stdout}");
+    assert!(
+        holders[1].starts_with("w2#"),
+        "w2 polls at the end: {stdout}"
+    );
+    assert_eq!(
+        stdout.matches(": 1 comment(s)").count() + stdout.matches(": 2 comment(s)").count(),
+        8,
+        "four twins shown twice: {stdout}"
+    );
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains("\"Outage 1\""))
+        .unwrap_or_default();
+    assert!(
+        last.ends_with(": 2 comment(s)"),
+        "the comment made while w1 was lost travelled: {stdout}"
+    );
+}
