@@ -162,6 +162,19 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
                 })
             })
             .filter(|lc| !linked_local.contains(&lc.id));
+        if adopt.is_none()
+            && let Some(original) = rc.mirror_of.as_ref()
+            && linked_local.contains(original)
+        {
+            // A second copy of a comment of ours (made by a worker that
+            // stalled past its lease): not a comment to copy back; the other
+            // direction deletes it.
+            plan.notes.push(format!(
+                "comment {} is a second copy of comment {original}; not copied back",
+                rc.id
+            ));
+            continue;
+        }
         match adopt {
             Some(lc) => {
                 let lfp = local_fp(lc, input.connection);
@@ -192,6 +205,8 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
             None => plan.ops.push(add_op(input, rc, rfp, here)),
         }
     }
+
+    delete_second_copies(input, state, &local_comments, plan);
 
     // Synced comments deleted there.
     let mut deletions = Vec::new();
@@ -226,6 +241,40 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
         })
         .collect();
     state.comments.retain(|l| !forgotten.contains(&l.remote));
+}
+
+/// Deletes the second copies of a remote comment here: comments that carry
+/// this connection's marker for the same remote comment as the one linked to
+/// it (a worker that stalled past its lease may send a copy another worker
+/// made already, possibly of an older body). Such a copy is twinsync's own,
+/// never linked, so no edit of it would travel anywhere.
+fn delete_second_copies(
+    input: &PlanInput<'_>,
+    state: &TwinState,
+    local_comments: &[Comment],
+    plan: &mut Plan,
+) {
+    for link in &state.comments {
+        if !local_comments.iter().any(|c| c.id == link.local) {
+            continue;
+        }
+        for extra in local_comments.iter().filter(|c| {
+            c.id != link.local
+                && !state.comments.iter().any(|l| l.local == c.id)
+                && Marker::find(&c.properties, input.connection)
+                    .and_then(|m| m.origin_comment)
+                    .is_some_and(|origin| origin == link.remote)
+        }) {
+            plan.notes.push(format!(
+                "comment {} is a second copy of comment {}; deleting it",
+                extra.id, link.remote
+            ));
+            plan.ops.push(Op::DeleteComment {
+                local: extra.id.clone(),
+                origin: link.remote.clone(),
+            });
+        }
+    }
 }
 
 /// The local comment that an unlinked remote comment is, by the markers: the

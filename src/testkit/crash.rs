@@ -2,6 +2,8 @@
 //! wrapper that counts every tracker call and every store commit as a step and
 //! "kills the process" at a chosen step: from then on no call reaches the
 //! tracker and no commit reaches the store, exactly as if the process died.
+//! The switch can also stall the process: a chosen tracker call waits, before
+//! it is sent, until the test lets it go (a worker paused past its lease).
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -25,6 +27,9 @@ struct SwitchState {
     steps: u64,
     crash_at: Option<(u64, CrashMode)>,
     crashed: bool,
+    /// Tracker calls so far, and the one that stalls with its gate.
+    calls: u64,
+    stall_at: Option<(u64, futures::channel::oneshot::Receiver<()>)>,
 }
 
 /// Counts steps and decides when the crash happens. Clones share the switch.
@@ -63,6 +68,34 @@ impl CrashSwitch {
     /// Steps taken so far.
     pub fn steps(&self) -> u64 {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).steps
+    }
+
+    /// Stalls the process at tracker call `at` (counted from now, 1 = the
+    /// next call): that call waits, before it is sent, until the returned
+    /// sender sends or is dropped.
+    pub fn stall_in(&self, at: u64) -> futures::channel::oneshot::Sender<()> {
+        let (go, gate) = futures::channel::oneshot::channel();
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.stall_at = Some((s.calls + at.max(1), gate));
+        go
+    }
+
+    /// Drops a stall planned and not reached.
+    pub fn clear_stall(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stall_at = None;
+    }
+
+    /// The gate a tracker call waits at, when this call stalls.
+    fn tracker_call(&self) -> Option<futures::channel::oneshot::Receiver<()>> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.calls += 1;
+        if s.stall_at.as_ref().is_some_and(|(at, _)| *at == s.calls) {
+            return s.stall_at.take().map(|(_, gate)| gate);
+        }
+        None
     }
 
     /// Back to life (a restarted process), with no crash planned.
@@ -121,7 +154,11 @@ macro_rules! step {
     ($self:ident, instance, $kind:ident, $args:tt, $call:expr) => {
         $call
     };
-    ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {
+    ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {{
+        if let Some(gate) = $self.switch.tracker_call() {
+            // Stalled: the call waits until the test lets it go.
+            let _ = gate.await;
+        }
         match $self.switch.step() {
             Step::Dead => Err(dead()),
             Step::Go => $call,
@@ -130,7 +167,7 @@ macro_rules! step {
                 Err(dead())
             }
         }
-    };
+    }};
 }
 
 crate::forward_tracker!([] CrashTracker, inner, step);

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 use crate::engine::{DeleteOptions, LocalConnectionOptions, Node, NodeOptions, Worker};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey, RichText, UserId, UserRef};
 use crate::plan::DeletionGuard;
@@ -58,7 +58,10 @@ pub struct SimConfig {
     /// Worker nodes sharing the store (1: one node, not in worker mode).
     /// With several, each sync step and each crash picks one at random; a
     /// crashed worker restarts at once, and the twins and polling it held
-    /// pass to the others when its leases lapse.
+    /// pass to the others when its leases lapse. Now and then a worker
+    /// stalls in the middle of a cycle, before one of its tracker calls,
+    /// while the others work and the clock runs on (often past its lease),
+    /// and then carries on.
     pub workers: usize,
 }
 
@@ -93,6 +96,8 @@ pub struct SimReport {
     pub outages: usize,
     /// Sync cycles needed to converge after healing.
     pub heal_cycles: usize,
+    /// Workers stalled in a cycle for longer than their lease.
+    pub stalls: usize,
 }
 
 pub(super) struct Rng(pub(super) u64);
@@ -126,6 +131,9 @@ struct Sim {
     node: Node,
     /// The other workers, each with its crash switch (worker mode only).
     others: Vec<(Node, CrashSwitch)>,
+    /// A worker stalled in a cycle: which, what lets it go, its cycle, when
+    /// it stalled, and the steps left until it goes on.
+    stalled: Option<Stalled>,
     conn: ConnectionId,
     /// The tracker's own user, a global admin: who administers the connection.
     admin: UserId,
@@ -143,8 +151,22 @@ struct Sim {
 
 const PROJECTS: [&str; 2] = ["SUP", "DEV"];
 
+/// A worker paused in the middle of a cycle.
+struct Stalled {
+    worker: usize,
+    go: futures::channel::oneshot::Sender<()>,
+    cycle: std::pin::Pin<
+        Box<dyn std::future::Future<Output = crate::Result<crate::engine::CycleReport>>>,
+    >,
+    since: time::OffsetDateTime,
+    steps_left: usize,
+}
+
 /// How long a worker of a run with several holds its work.
 const WORKER_LEASE: Duration = Duration::from_secs(30);
+
+/// Chance per step that a worker of a run with several stalls.
+const STALL_RATE: f64 = 0.1;
 
 /// Makes an empty store.
 type StoreMaker = Box<dyn Fn() -> Arc<dyn Store>>;
@@ -219,6 +241,7 @@ impl Sim {
             fresh_store,
             node,
             others,
+            stalled: None,
             conn,
             admin,
             config,
@@ -305,7 +328,65 @@ impl Sim {
         if self.others.is_empty() {
             return None;
         }
-        self.rng.below(self.others.len() + 1).checked_sub(1)
+        let picked = self.rng.below(self.others.len() + 1).checked_sub(1);
+        // A stalled worker does nothing else until it goes on.
+        picked.filter(|i| self.stalled.as_ref().is_none_or(|s| s.worker != *i))
+    }
+
+    /// Now and then stalls a worker in the middle of a cycle; lets a stalled
+    /// one go on when its time comes.
+    fn stall_or_go_on(&mut self) {
+        if let Some(stalled) = &mut self.stalled {
+            stalled.steps_left = stalled.steps_left.saturating_sub(1);
+            if stalled.steps_left == 0 {
+                self.go_on();
+            }
+            return;
+        }
+        if self.others.is_empty() || !self.rng.chance(STALL_RATE) {
+            return;
+        }
+        let worker = self.rng.below(self.others.len());
+        let at = 1 + self.rng.below(30) as u64;
+        let steps_left = 2 + self.rng.below(9);
+        let go = self.others[worker].1.stall_in(at);
+        let node = self.others[worker].0.clone();
+        let conn = self.conn.clone();
+        self.clock.advance(Duration::from_secs(1));
+        let mut cycle: std::pin::Pin<Box<dyn std::future::Future<Output = _>>> =
+            Box::pin(async move { node.sync(&conn).await });
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        if cycle.as_mut().poll(&mut cx).is_ready() {
+            // The cycle ended before the call that would have stalled.
+            drop(go);
+            self.others[worker].1.clear_stall();
+            return;
+        }
+        self.stalled = Some(Stalled {
+            worker,
+            go,
+            cycle,
+            since: self.clock.now(),
+            steps_left,
+        });
+    }
+
+    /// Lets the stalled worker, if any, finish its cycle.
+    fn go_on(&mut self) {
+        let Some(stalled) = self.stalled.take() else {
+            return;
+        };
+        if self.clock.now() - stalled.since > WORKER_LEASE {
+            self.report.stalls += 1;
+        }
+        let _ = stalled.go.send(());
+        let switch = self.others[stalled.worker].1.clone();
+        if self.backend.run(stalled.cycle).is_err() && !switch.crashed() {
+            let _ = self
+                .backend
+                .run(self.node.admin(&self.admin).activate(&self.conn));
+        }
     }
 
     fn fresh(&mut self) -> u64 {
@@ -466,6 +547,7 @@ impl Sim {
         if self.rng.chance(self.config.wipe_rate) {
             self.wipe();
         }
+        self.stall_or_go_on();
     }
 
     /// A new description (see [`edits::description`]); images only on the
@@ -501,6 +583,7 @@ impl Sim {
 
     fn wipe(&mut self) {
         self.report.wipes += 1;
+        self.go_on();
         self.store = (self.fresh_store)();
         self.restart();
         self.restart_others();
@@ -536,6 +619,7 @@ impl Sim {
     }
 
     fn heal(&mut self) -> Result<(), String> {
+        self.go_on();
         self.backend.heal();
         self.restart();
         self.restart_others();
