@@ -89,50 +89,42 @@ fn replay_workers(seed: u64) {
     assert!(report.twins > 0, "seed {seed} made no twins: {report:?}");
 }
 
-// Open: with three workers, a worker stalled past its lease in the middle of
-// a cycle can still send a comment another worker copied meanwhile. Second
-// copies are not copied back and are deleted when found, which fixed most
-// such seeds; these still end with a second copy (or one out of order).
-// Found by `TWINSYNC_SIM_SEEDS=3000`; see issue 16.
+// Three workers: a worker stalled past its lease in the middle of a cycle
+// sent a comment another worker had copied meanwhile, and the second copy
+// stayed (it changed nothing the echo check looks at), or was the one kept
+// and landed out of order. Found by `TWINSYNC_SIM_SEEDS=3000`.
 
 #[test]
-#[ignore = "open: a stalled worker's second copy of a comment stays (issue 16)"]
 fn seed_453_workers_a_stalled_workers_comment_copy_is_not_left_twice() {
     replay_workers(453);
 }
 
 #[test]
-#[ignore = "open: a stalled worker's second copy of a comment stays (issue 16)"]
 fn seed_822_workers_a_stalled_workers_comment_copy_is_not_left_twice() {
     replay_workers(822);
 }
 
 #[test]
-#[ignore = "open: a stalled worker's second copy of a comment stays (issue 16)"]
 fn seed_907_workers_a_stalled_workers_comment_copy_is_not_left_twice() {
     replay_workers(907);
 }
 
 #[test]
-#[ignore = "open: a stalled worker's second copy of a comment stays (issue 16)"]
 fn seed_1217_workers_a_stalled_workers_comment_copy_is_not_left_twice() {
     replay_workers(1217);
 }
 
 #[test]
-#[ignore = "open: a stalled worker's second copy of a comment stays (issue 16)"]
 fn seed_1283_workers_a_stalled_workers_comment_copy_is_not_left_twice() {
     replay_workers(1283);
 }
 
 #[test]
-#[ignore = "open: a stalled worker's second copy of a comment stays (issue 16)"]
 fn seed_2504_workers_a_stalled_workers_comment_copy_is_not_left_twice() {
     replay_workers(2504);
 }
 
 #[test]
-#[ignore = "open: a stalled worker's comment copy lands out of order (issue 16)"]
 fn seed_2777_workers_a_stalled_workers_comment_copy_keeps_its_order() {
     replay_workers(2777);
 }

@@ -86,14 +86,17 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
     let local_by_id: HashMap<&CommentId, &Comment> =
         local_comments.iter().map(|c| (&c.id, c)).collect();
     let remote_ids: HashSet<&CommentId> = replica.comments.iter().map(|c| &c.id).collect();
-    // Local comments that carry this connection's marker, by the remote comment they copy.
-    let marked: HashMap<CommentId, &Comment> = local_comments
-        .iter()
-        .filter_map(|c| {
-            let m = Marker::find(&c.properties, input.connection)?;
-            Some((m.origin_comment?, c))
-        })
-        .collect();
+    // Local comments that carry this connection's marker, by the remote
+    // comment they copy: the first (in order) when a stalled worker made a
+    // second copy.
+    let mut marked: HashMap<CommentId, &Comment> = HashMap::new();
+    for c in &local_comments {
+        if let Some(origin) =
+            Marker::find(&c.properties, input.connection).and_then(|m| m.origin_comment)
+        {
+            marked.entry(origin).or_insert(c);
+        }
+    }
     drop_superseded_links(replica, &local_by_id, &marked, &remote_ids, state);
     let mut linked_local: HashSet<CommentId> =
         state.comments.iter().map(|c| c.local.clone()).collect();
@@ -206,7 +209,8 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
         }
     }
 
-    delete_second_copies(input, state, &local_comments, plan);
+    let seconds = second_copies(input, state, plan);
+    plan.ops.extend(seconds);
 
     // Synced comments deleted there.
     let mut deletions = Vec::new();
@@ -248,12 +252,9 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
 /// it (a worker that stalled past its lease may send a copy another worker
 /// made already, possibly of an older body). Such a copy is twinsync's own,
 /// never linked, so no edit of it would travel anywhere.
-fn delete_second_copies(
-    input: &PlanInput<'_>,
-    state: &TwinState,
-    local_comments: &[Comment],
-    plan: &mut Plan,
-) {
+pub(super) fn second_copies(input: &PlanInput<'_>, state: &TwinState, plan: &mut Plan) -> Vec<Op> {
+    let local_comments: &[Comment] = input.local.map_or(&[], |l| &l.comments);
+    let mut ops = Vec::new();
     for link in &state.comments {
         if !local_comments.iter().any(|c| c.id == link.local) {
             continue;
@@ -269,12 +270,13 @@ fn delete_second_copies(
                 "comment {} is a second copy of comment {}; deleting it",
                 extra.id, link.remote
             ));
-            plan.ops.push(Op::DeleteComment {
+            ops.push(Op::DeleteComment {
                 local: extra.id.clone(),
                 origin: link.remote.clone(),
             });
         }
     }
+    ops
 }
 
 /// The local comment that an unlinked remote comment is, by the markers: the

@@ -419,8 +419,10 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
         remote_whole: input.fingerprints.whole,
     };
     if let Some(s) = input.state {
-        // Remote unchanged since it was last applied: nothing to do (this is what stops echo).
+        // Remote unchanged since it was last applied: nothing to do (this is
+        // what stops echo), but second copies of its comments to delete.
         if s.remote_whole == input.fingerprints.whole {
+            plan.ops = items::second_copies(input, s, &mut plan);
             return Ok(plan);
         }
         if s.local.is_some() && input.local.is_none() {

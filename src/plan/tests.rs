@@ -272,6 +272,44 @@ fn a_comment_made_but_not_recorded_is_adopted_by_its_marker_not_copied_again() {
     );
 }
 
+/// A worker that stalled past its lease sends a copy another worker made
+/// already: B holds two copies of A's comment, one linked. Nothing changed
+/// on A, yet the next sync deletes the second copy, and B → A does not copy
+/// it back.
+#[test]
+fn a_second_copy_of_a_comment_is_deleted_and_not_copied_back() {
+    let mut pair = synced();
+    pair.a.add_comment(&alice(), "only once", t(2));
+    pair.sync(t(3)).unwrap();
+    let b = b_issue(&mut pair);
+    let mut second = b.comments[0].clone();
+    second.id = lit::comment_id("second");
+    b.comments.push(second);
+    let back = pair.plan_b_to_a().unwrap().unwrap();
+    assert!(
+        back.is_empty(),
+        "the second copy is not copied back: {back}"
+    );
+    let plan = pair.plan_a_to_b().unwrap();
+    assert_eq!(
+        plan.ops,
+        [Op::DeleteComment {
+            local: lit::comment_id("second"),
+            origin: a_issue(&mut pair).comments[0].id.clone(),
+        }],
+        "A is unchanged, and the second copy goes: {plan}"
+    );
+    pair.sync(t(4)).unwrap();
+    let b = b_issue(&mut pair);
+    assert_eq!(b.comments.len(), 1, "one copy left");
+    assert_ne!(
+        b.comments[0].id,
+        lit::comment_id("second"),
+        "the first is kept"
+    );
+    assert_eq!(pair.sync(t(5)).unwrap(), 0, "converged");
+}
+
 /// Seed 37464 of the simulation: a comment written on B and copied to A is
 /// deleted on B and edited on A. A → B copies the edit again (the link to the
 /// deleted comment goes), but a crash loses that record: the stored link
