@@ -111,6 +111,17 @@ mod conformance {
     twinsync::store_conformance!(super::Fresh::new);
 }
 
+/// The tracker the nodes sync (projects SUP and DEV), and Alice's handle on it.
+fn tracker_and_alice(clock: &Arc<ManualClock>) -> (MemoryTracker, MemoryTracker) {
+    let tracker = MemoryTracker::with_clock("https://pg.example", clock.clone()).expect("url");
+    twinsync::testkit::setup_memory_tracker(&tracker);
+    let alice = tracker.as_user(twinsync::model::UserRef::new(
+        lit::user_id("alice"),
+        "Alice",
+    ));
+    (tracker, alice)
+}
+
 fn conn(name: &str) -> ConnectionId {
     ConnectionId::parse(name).expect("a valid id")
 }
@@ -348,12 +359,7 @@ fn a_twin_the_engine_refuses_leaves_the_transaction_usable() {
 fn a_node_syncs_issues_and_comments_on_postgresql_and_carries_on_after_a_restart() {
     let fresh = Arc::new(Fresh::new());
     let clock = Arc::new(ManualClock::default());
-    let tracker = MemoryTracker::with_clock("https://pg.example", clock.clone()).expect("url");
-    twinsync::testkit::setup_memory_tracker(&tracker);
-    let human = tracker.as_user(twinsync::model::UserRef::new(
-        lit::user_id("alice"),
-        "Alice",
-    ));
+    let (tracker, human) = tracker_and_alice(&clock);
     let node = LocalRig::start(&tracker, &clock, fresh.clone());
     let connection = block_on(node.admin(&lit::user_id("ada")).create_local_connection(
         "SUP",
@@ -420,12 +426,7 @@ fn workers_share_a_schema_its_polling_and_its_twins_and_a_lone_node_is_refused_b
     );
 
     let clock = Arc::new(ManualClock::default());
-    let tracker = MemoryTracker::with_clock("https://pg.example", clock.clone()).expect("url");
-    twinsync::testkit::setup_memory_tracker(&tracker);
-    let human = tracker.as_user(twinsync::model::UserRef::new(
-        lit::user_id("alice"),
-        "Alice",
-    ));
+    let (tracker, human) = tracker_and_alice(&clock);
     let workers: Vec<twinsync::engine::Node> = stores
         .iter()
         .enumerate()
