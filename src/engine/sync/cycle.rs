@@ -99,13 +99,17 @@ impl Node {
         let now = self.now();
         // Quarantined twins something changed for in this cycle.
         let mut released: HashSet<IssueId> = HashSet::new();
-        let queued = self.txn()?.queue(&conn.id, usize::MAX)?;
-        let in_queue: HashSet<IssueId> = queued.iter().map(|q| q.issue.clone()).collect();
         // A worker polls only while it holds the connection's polling, and
         // sends what it finds to the queue all workers share, which it then
         // works like the others: after the poll, so that what it found is in
         // it, and all at once (the claims keep each twin's order).
         let shared = self.working().is_some();
+        let queued = if shared {
+            Vec::new()
+        } else {
+            self.txn()?.queue(&conn.id, usize::MAX)?
+        };
+        let in_queue: HashSet<IssueId> = queued.iter().map(|q| q.issue.clone()).collect();
         let polls = !shared
             || self
                 .take_lease(&crate::engine::worker::poll_lease(&conn.id))?
@@ -158,7 +162,12 @@ impl Node {
                     match hold(record, now) {
                         Hold::Backoff => {
                             // Kept for its next try.
-                            if !in_queue.contains(&issue.id) {
+                            let queued_already = if shared {
+                                self.txn()?.is_queued(&conn.id, &issue.id)?
+                            } else {
+                                in_queue.contains(&issue.id)
+                            };
+                            if !queued_already {
                                 self.enqueue(&conn, &issue)?;
                             }
                             continue;
