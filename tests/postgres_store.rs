@@ -18,7 +18,7 @@ use twinsync::clock::ManualClock;
 use twinsync::engine::LocalConnectionOptions;
 use twinsync::model::ConnectionId;
 use twinsync::plan::TwinState;
-use twinsync::store::{ConnectionRecord, PostgresStore, QueueItem, Store, StoreTxn};
+use twinsync::store::{ConnectionRecord, Lease, PostgresStore, QueueItem, Store, StoreTxn};
 use twinsync::testkit::rig::LocalRig;
 use twinsync::testkit::{User, block_on, ids as lit};
 use twinsync::{MemoryTracker, Result};
@@ -94,6 +94,20 @@ impl Store for Fresh {
     fn begin(&self) -> Result<Box<dyn StoreTxn + '_>> {
         self.store().begin()
     }
+
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: time::OffsetDateTime,
+        until: time::OffsetDateTime,
+    ) -> Result<Option<Lease>> {
+        self.store().take_lease(name, holder, now, until)
+    }
+
+    fn release_lease(&self, name: &str, holder: &str, epoch: u64) -> Result<()> {
+        self.store().release_lease(name, holder, epoch)
+    }
 }
 
 impl Drop for Fresh {
@@ -109,6 +123,81 @@ fn open(schema: &str) -> Result<PostgresStore> {
 
 mod conformance {
     twinsync::store_conformance!(super::Fresh::new);
+}
+
+/// A worker's take of a twin's lease never waits: while another
+/// transaction holds the lease's row it is busy, answered at once; and it
+/// does not wait for the turn of the store's other transactions either.
+#[test]
+fn a_lease_another_transaction_holds_is_busy_at_once_and_leases_skip_the_turn() {
+    let fresh = Fresh::new();
+    let store = fresh.store();
+    let t0 = datetime!(2026-01-01 0:00 UTC);
+    let lapsed = t0 + time::Duration::seconds(60);
+    let later = lapsed + time::Duration::seconds(30);
+    let first = store
+        .take_lease("twin/c/9", "a#1", t0, t0 + time::Duration::seconds(30))
+        .expect("take")
+        .expect("free");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&server(), tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test server");
+        tokio::spawn(connection);
+        client
+    });
+    let run = |sql: &str| {
+        runtime
+            .block_on(client.batch_execute(sql))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    };
+    run(&format!(
+        "BEGIN; SELECT * FROM {}.leases WHERE name = 'twin/c/9' FOR UPDATE",
+        fresh.schema
+    ));
+    let started = std::time::Instant::now();
+    let busy = store
+        .take_lease("twin/c/9", "b#1", lapsed, later)
+        .expect("a busy lease is an answer, not an error");
+    assert_eq!(busy, None, "a lease whose row is locked is busy");
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(2),
+        "the take waited {waited:?} for the row"
+    );
+    let other = store
+        .take_lease("twin/c/10", "b#1", lapsed, later)
+        .expect("take")
+        .expect("another twin's lease is free meanwhile");
+    run("COMMIT");
+    let over = store
+        .take_lease("twin/c/9", "b#1", lapsed, later)
+        .expect("take")
+        .expect("free once the other transaction ended, and lapsed");
+    assert!(over.epoch > other.epoch && other.epoch > first.epoch);
+
+    // A store transaction holds the store's turn; leases do not wait for it.
+    let mut txn = store.begin().expect("begin");
+    txn.put_hold("tracker/x", t0).expect("hold");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let taken = store
+                .take_lease("poll/c", "b#1", lapsed, later)
+                .expect("take beside an open transaction");
+            assert!(taken.is_some(), "a free lease is taken beside it");
+            store
+                .release_lease("poll/c", "b#1", taken.map_or(0, |l| l.epoch))
+                .expect("release beside an open transaction");
+        })
+        .join()
+        .expect("the lease thread");
+    });
+    txn.commit().expect("commit");
 }
 
 /// The tracker the nodes sync (projects SUP and DEV), and Alice's handle on it.

@@ -14,7 +14,10 @@
 //!   queue; each twin's sync runs under the lease `twin/<connection>/<issue>`,
 //!   so no two workers ever sync one twin at once, and the changes of one
 //!   twin are applied in order. A twin another worker holds is left in the
-//!   queue for it.
+//!   queue for it. A store shared by processes takes the lease without
+//!   waiting for other transactions ([`Store::take_lease`]; on PostgreSQL
+//!   `FOR UPDATE SKIP LOCKED`): a twin whose lease another worker is taking
+//!   at that moment is busy, and left to it.
 //! - **Every write of a twin's state is fenced.** The transaction that
 //!   writes a twin's state, intents or conflicts first checks that the
 //!   worker still holds the twin's lease at the epoch it claimed (and
@@ -40,7 +43,7 @@ use time::OffsetDateTime;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ConnectionId, IssueId};
-use crate::store::{Lease, Store, StoreTxn, lease};
+use crate::store::{Lease, Store, StoreTxn};
 use crate::tracker::SharedHolds;
 
 use super::node::Node;
@@ -200,15 +203,10 @@ impl Node {
             return Ok(Some(0));
         };
         let now = self.now();
-        let mut txn = self.txn()?;
-        let taken = lease::take(
-            &mut *txn,
-            name,
-            &worker.holder,
-            now,
-            until(now, worker.lease),
-        )?;
-        txn.commit()?;
+        let taken =
+            self.inner
+                .store
+                .take_lease(name, &worker.holder, now, until(now, worker.lease))?;
         Ok(taken.map(|l| l.epoch))
     }
 
@@ -225,19 +223,17 @@ impl Node {
         };
         let name = twin_lease(connection, origin);
         let now = self.now();
-        let mut txn = self.txn()?;
-        let taken = lease::take(
-            &mut *txn,
-            &name,
-            &worker.holder,
-            now,
-            until(now, worker.lease),
-        )?;
+        let taken =
+            self.inner
+                .store
+                .take_lease(&name, &worker.holder, now, until(now, worker.lease))?;
         let Some(taken) = taken else {
-            let holder = txn.lease(&name)?;
-            return Err(superseded(origin, holder.as_ref()));
+            return Err(Error::new(
+                ErrorKind::Superseded,
+                format!("twin {origin} is held by another worker; it stays queued for it"),
+            )
+            .set_temporary(true));
         };
-        txn.commit()?;
         let key = (connection.clone(), origin.clone());
         worker.claims().insert(key.clone(), taken.epoch);
         Ok(Some(Claim {
@@ -257,14 +253,11 @@ impl Node {
                 claims.remove(&claim.key);
             }
         }
-        let mut txn = self.txn()?;
-        lease::release(
-            &mut *txn,
+        self.inner.store.release_lease(
             &twin_lease(&claim.key.0, &claim.key.1),
             &worker.holder,
             claim.epoch,
-        )?;
-        txn.commit()
+        )
     }
 }
 

@@ -34,6 +34,8 @@
 
 use std::fmt::Debug;
 
+use time::OffsetDateTime;
+
 use crate::error::Result;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -88,6 +90,45 @@ pub trait Store: Debug + Send + Sync + 'static {
     ///
     /// `Storage` when the store cannot be used.
     fn begin(&self) -> Result<Box<dyn StoreTxn + '_>>;
+
+    /// Takes lease `name` for `holder` until `until`, or renews it, in a
+    /// transaction of its own, by the rules of [`lease::take`]: `None` while
+    /// another holder's lease is live at `now`.
+    ///
+    /// A store shared by workers may answer `None` at once, without waiting,
+    /// while another transaction is taking, renewing or checking the same
+    /// lease ([`PostgresStore`] locks the lease's row with `FOR UPDATE SKIP
+    /// LOCKED`, outside its other transactions' turns): the lease is then
+    /// busy, and its work is someone else's for now. The default runs
+    /// [`lease::take`] in a transaction of [`begin`](Store::begin).
+    ///
+    /// # Errors
+    ///
+    /// The store's; `Unsupported` for a store without leases.
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Option<Lease>> {
+        let mut txn = self.begin()?;
+        let taken = lease::take(&mut *txn, name, holder, now, until)?;
+        txn.commit()?;
+        Ok(taken)
+    }
+
+    /// Gives lease `name` up when `holder` still holds it at `epoch`, in a
+    /// transaction of its own, by the rules of [`lease::release`].
+    ///
+    /// # Errors
+    ///
+    /// The store's; `Unsupported` for a store without leases.
+    fn release_lease(&self, name: &str, holder: &str, epoch: u64) -> Result<()> {
+        let mut txn = self.begin()?;
+        lease::release(&mut *txn, name, holder, epoch)?;
+        txn.commit()
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ macro_rules! store_conformance {
             status_counts_match_the_listings,
             queued_issues_are_known_until_dequeued,
             leases_have_one_holder_and_growing_epochs,
+            store_leases_follow_the_same_rules,
             holds_keep_the_latest_time,
         );
     };

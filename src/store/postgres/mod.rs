@@ -18,10 +18,13 @@ use tokio_postgres::Client;
 
 use crate::error::{Error, ErrorKind, Result};
 
-use super::{Store, StoreTxn};
+use time::OffsetDateTime;
+
+use super::{Lease, Store, StoreTxn};
 
 mod connect;
 mod error;
+mod leases;
 mod listing;
 mod ops;
 mod pool;
@@ -46,6 +49,12 @@ const LOCK_CLASS: i32 = 0x7477_736e;
 /// - Every [`StoreTxn`] is one PostgreSQL transaction; dropping it rolls
 ///   back. The store's transactions take turns (an advisory lock held for
 ///   the transaction), so their isolation is that of the embedded stores.
+///   Workers' leases ([`Store::take_lease`], [`Store::release_lease`]) do
+///   not wait for that turn: each is a short transaction of its own that
+///   locks the lease's row `FOR UPDATE SKIP LOCKED` and answers a lease
+///   another transaction holds as busy; the other transactions lock a
+///   lease's row when they read it, so a take and a fenced write of one
+///   twin never interleave.
 ///   Once `commit` returns, the change is on the server's disk (as the
 ///   server's `synchronous_commit` has it; on by default).
 /// - One node per schema: connecting takes a session advisory lock, held on
@@ -159,6 +168,11 @@ impl PostgresStore {
         take_node_lock(&client, &self.name, self.locks.node, self.workers)?;
         *held = Some(client);
         Ok(())
+    }
+
+    /// How long a transaction waits for a lock, in milliseconds.
+    fn lock_wait_ms(&self) -> u64 {
+        u64::try_from(self.lock_wait.as_millis()).unwrap_or(u64::MAX)
     }
 
     fn lock_slot(&self) -> MutexGuard<'_, Option<Client>> {
@@ -375,13 +389,26 @@ impl Store for PostgresStore {
     fn begin(&self) -> Result<Box<dyn StoreTxn + '_>> {
         self.hold_node_lock()?;
         let lent = self.pool.get()?;
-        let wait_ms = u64::try_from(self.lock_wait.as_millis()).unwrap_or(u64::MAX);
         Ok(Box::new(txn::PgTxn::begin(
             lent,
             &self.name,
-            self.locks.txn,
-            wait_ms,
+            Some(self.locks.txn),
+            self.lock_wait_ms(),
         )?))
+    }
+
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Option<Lease>> {
+        self.take_lease_unless_busy(name, holder, now, until)
+    }
+
+    fn release_lease(&self, name: &str, holder: &str, epoch: u64) -> Result<()> {
+        self.release_lease_alone(name, holder, epoch)
     }
 }
 

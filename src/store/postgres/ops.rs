@@ -21,12 +21,12 @@ use crate::store::{
 use super::txn::PgTxn;
 
 /// A count or sequence number from a BIGINT (never negative here).
-fn count(n: i64) -> u64 {
+pub(super) fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
 /// A time as nanoseconds since the Unix epoch, in a BIGINT (good until 2262).
-fn nanos(what: &str, at: OffsetDateTime) -> Result<i64> {
+pub(super) fn nanos(what: &str, at: OffsetDateTime) -> Result<i64> {
     i64::try_from(at.unix_timestamp_nanos()).map_err(|_| {
         Error::new(
             ErrorKind::InvalidInput,
@@ -36,7 +36,7 @@ fn nanos(what: &str, at: OffsetDateTime) -> Result<i64> {
 }
 
 /// A time from nanoseconds since the Unix epoch.
-fn from_nanos(what: &str, ns: i64) -> Result<OffsetDateTime> {
+pub(super) fn from_nanos(what: &str, ns: i64) -> Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns)).map_err(|_| {
         Error::new(
             ErrorKind::Storage,
@@ -978,81 +978,27 @@ impl StoreTxn for PgTxn<'_> {
     }
 
     fn lease(&mut self, name: &str) -> Result<Option<Lease>> {
-        let row = self.row(
-            "cannot read a lease",
-            "SELECT holder, epoch, until_ns FROM leases WHERE name = $1",
-            &[&name],
-        )?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let epoch: i64 = self.get(&row, 1, "lease epoch")?;
-        let until: i64 = self.get(&row, 2, "lease end")?;
-        Ok(Some(Lease {
-            name: name.to_owned(),
-            holder: self.get(&row, 0, "lease holder")?,
-            epoch: from_sql_u64(epoch),
-            until: from_nanos("lease end", until)?,
-        }))
+        self.lease_locked(name)
     }
 
     fn put_lease(&mut self, lease: &Lease) -> Result<()> {
-        let until = nanos("lease end", lease.until)?;
-        self.run(
-            "cannot write a lease",
-            "INSERT INTO leases (name, holder, epoch, until_ns) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
-             epoch = excluded.epoch, until_ns = excluded.until_ns",
-            &[&lease.name, &lease.holder, &to_sql_u64(lease.epoch), &until],
-        )?;
-        Ok(())
+        self.write_lease(lease)
     }
 
     fn delete_lease(&mut self, name: &str) -> Result<()> {
-        self.run(
-            "cannot delete a lease",
-            "DELETE FROM leases WHERE name = $1",
-            &[&name],
-        )?;
-        Ok(())
+        self.remove_lease(name)
     }
 
     fn next_lease_epoch(&mut self) -> Result<u64> {
-        let row = self.row(
-            "cannot draw a lease epoch",
-            "SELECT nextval('lease_epochs')",
-            &[],
-        )?;
-        match row {
-            Some(row) => Ok(count(self.get(&row, 0, "lease epoch")?)),
-            None => Err(Error::new(
-                ErrorKind::Storage,
-                "the lease epoch sequence answered no row",
-            )),
-        }
+        self.draw_lease_epoch()
     }
 
     fn hold(&mut self, name: &str) -> Result<Option<OffsetDateTime>> {
-        let row = self.row(
-            "cannot read a hold",
-            "SELECT until_ns FROM holds WHERE name = $1",
-            &[&name],
-        )?;
-        match row {
-            Some(row) => Ok(Some(from_nanos("hold", self.get(&row, 0, "hold")?)?)),
-            None => Ok(None),
-        }
+        self.read_hold(name)
     }
 
     fn put_hold(&mut self, name: &str, until: OffsetDateTime) -> Result<()> {
-        let until = nanos("hold", until)?;
-        self.run(
-            "cannot write a hold",
-            "INSERT INTO holds (name, until_ns) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET until_ns = GREATEST(holds.until_ns, excluded.until_ns)",
-            &[&name, &until],
-        )?;
-        Ok(())
+        self.write_hold(name, until)
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {

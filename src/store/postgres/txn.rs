@@ -28,19 +28,18 @@ pub(super) struct PgTxn<'s> {
 }
 
 impl<'s> PgTxn<'s> {
-    /// Starts a transaction on `lent`, waiting up to `lock_wait` for the
-    /// transaction lock `(class, key)`.
+    /// Starts a transaction on `lent`, waiting up to `lock_wait_ms` for the
+    /// transaction lock `(class, key)` when given (and for any row lock).
     pub(super) fn begin(
         mut lent: Lent<'s>,
         db: &'s str,
-        lock: (i32, i32),
+        lock: Option<(i32, i32)>,
         lock_wait_ms: u64,
     ) -> Result<Self> {
-        let sql = format!(
-            "BEGIN; SET LOCAL lock_timeout = {lock_wait_ms}; \
-             SELECT pg_advisory_xact_lock({}, {})",
-            lock.0, lock.1
-        );
+        let mut sql = format!("BEGIN; SET LOCAL lock_timeout = {lock_wait_ms};");
+        if let Some((class, key)) = lock {
+            sql.push_str(&format!(" SELECT pg_advisory_xact_lock({class}, {key})"));
+        }
         if let Err(e) = block_on(lent.conn().client.batch_execute(&sql)) {
             // The connection's state is unknown: close it, do not reuse it.
             lent.broken = true;

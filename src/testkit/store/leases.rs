@@ -116,6 +116,73 @@ pub fn leases_have_one_holder_and_growing_epochs(store: &dyn Store) {
     );
 }
 
+/// [`Store::take_lease`] and [`Store::release_lease`], each a transaction of
+/// its own, keep the rules of [`lease::take`] and [`lease::release`], and
+/// agree with the leases the store's transactions read.
+pub fn store_leases_follow_the_same_rules(store: &dyn Store) {
+    let t0 = datetime!(2026-01-01 0:00 UTC);
+    let lapse = t0 + Duration::seconds(30);
+    if !keeps_leases(store) {
+        let kind = store
+            .take_lease("x", "w", t0, lapse)
+            .err()
+            .map(|e| e.kind());
+        assert_eq!(kind, Some(ErrorKind::Unsupported), "take_lease");
+        let kind = store.release_lease("x", "w", 1).err().map(|e| e.kind());
+        assert_eq!(kind, Some(ErrorKind::Unsupported), "release_lease");
+        return;
+    }
+    let a = store
+        .take_lease("twin/c/2", "a#1", t0, lapse)
+        .expect("take")
+        .expect("a free lease is taken");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.lease("twin/c/2").expect("read"), Some(a.clone()));
+    drop(txn);
+    let at = t0 + Duration::seconds(10);
+    assert_eq!(
+        store
+            .take_lease("twin/c/2", "b#1", at, lapse)
+            .expect("take"),
+        None,
+        "a live lease of another holder is refused"
+    );
+    let renewed = store
+        .take_lease("twin/c/2", "a#1", at, t0 + Duration::seconds(40))
+        .expect("renew")
+        .expect("its holder renews it");
+    assert_eq!(
+        (renewed.epoch, renewed.until),
+        (a.epoch, t0 + Duration::seconds(40))
+    );
+    let at = t0 + Duration::seconds(41);
+    let over = store
+        .take_lease("twin/c/2", "b#1", at, at + Duration::seconds(30))
+        .expect("take")
+        .expect("a lapsed lease is taken over");
+    assert!(over.epoch > a.epoch, "a new holding gets a new epoch");
+    store
+        .release_lease("twin/c/2", "a#1", a.epoch)
+        .expect("stale release");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(
+        txn.lease("twin/c/2").expect("read"),
+        Some(over.clone()),
+        "the former holder's release leaves the new holding"
+    );
+    drop(txn);
+    store
+        .release_lease("twin/c/2", "b#1", over.epoch)
+        .expect("release");
+    let mut txn = store.begin().expect("begin");
+    assert_eq!(txn.lease("twin/c/2").expect("read"), None, "released");
+    let epoch = txn.next_lease_epoch().expect("epoch");
+    assert!(
+        epoch > over.epoch,
+        "epochs are shared with the transactions'"
+    );
+}
+
 /// A hold keeps the latest time recorded, per name.
 pub fn holds_keep_the_latest_time(store: &dyn Store) {
     if !keeps_leases(store) {
