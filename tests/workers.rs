@@ -276,3 +276,61 @@ fn a_store_of_one_node_is_refused_for_a_worker() {
     assert_eq!(err.kind(), ErrorKind::InvalidConfig);
     assert!(err.to_string().contains("store its workers share"), "{err}");
 }
+
+/// A replica another node pushes to a worker is applied only while that
+/// worker holds the twin: while another worker of the node holds it, the
+/// push is refused for now (nothing recorded against the twin on the
+/// worker's side) and lands with a later cycle of the sender.
+#[test]
+fn a_pushed_replica_waits_while_another_worker_holds_its_twin() {
+    use twinsync::testkit::remote_rig::RemoteRig;
+    use twinsync::tracker::{IssueUpdate, NewIssue, Tracker};
+
+    let mut rig = RemoteRig::new();
+    let conn = rig.connect();
+    rig.restart_b_as(Worker::new("b1").lease(LEASE));
+    let created = block_on(rig.a.human.create_issue(&NewIssue::new(
+        lit::project("SUP"),
+        "Bug",
+        "Printer on fire",
+    )))
+    .expect("create");
+    block_on(rig.a.node.exalate(&conn.id, &created.key)).expect("exalate");
+    assert_eq!(rig.b.issue("DEV-1").summary, "Printer on fire");
+
+    // Another worker of B (played here) holds the twin.
+    let lease = format!("twin/{}/{}", conn.id, created.id);
+    let now = rig.now();
+    let held = rig
+        .b
+        .store
+        .take_lease(&lease, "b2#1", now, now + time::Duration::minutes(10))
+        .expect("take")
+        .expect("free");
+    rig.advance(5);
+    let update = IssueUpdate {
+        summary: Some("Printer on fire, floor 3".into()),
+        ..IssueUpdate::default()
+    };
+    block_on(rig.a.human.update_issue(&created.id, &update)).expect("edit");
+    rig.sync(&conn);
+    assert_eq!(
+        rig.b.issue("DEV-1").summary,
+        "Printer on fire",
+        "not applied beside the other worker"
+    );
+    let panel = rig.b.node.status(&conn.id).expect("panel");
+    assert!(panel.errors.is_empty(), "nothing recorded on B: {panel}");
+
+    // Once the other worker gives the twin back, the change lands.
+    rig.b
+        .store
+        .release_lease(&lease, "b2#1", held.epoch)
+        .expect("release");
+    rig.sync(&conn);
+    rig.sync(&conn);
+    assert_eq!(rig.b.issue("DEV-1").summary, "Printer on fire, floor 3");
+    assert_eq!(lease_holder(&*rig.b.store, &lease), None, "given back");
+    let panel = rig.a.node.status(&conn.id).expect("panel");
+    assert!(panel.errors.is_empty(), "settled on A: {panel}");
+}

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, ManualClock};
 use crate::connection::{Connection, PROTOCOL_VERSION};
-use crate::engine::{CycleReport, InitiateRequest, Initiated, Node};
+use crate::engine::{CycleReport, InitiateRequest, Initiated, Node, Worker};
 use crate::model::{InstanceUrl, Issue, NodeUrl, UserRef};
 use crate::store::{MemoryStore, Store};
 use crate::testkit::ids as lit;
@@ -171,22 +171,34 @@ impl RemoteRig {
         reachable: bool,
         protocol: u16,
     ) -> Node {
+        Self::start_node(tracker, clock, network, store, reachable, protocol, None)
+    }
+
+    fn start_node(
+        tracker: &MemoryTracker,
+        clock: &Arc<ManualClock>,
+        network: &InProcessNetwork,
+        store: Arc<dyn Store>,
+        reachable: bool,
+        protocol: u16,
+        worker: Option<Worker>,
+    ) -> Node {
         let transport: Arc<dyn Transport> = Arc::new(network.clone());
-        let node = block_on(
-            Node::builder()
-                .tracker(Arc::new(tracker.clone()))
-                .store(store)
-                .clock(clock.clone())
-                .options(test_options())
-                .transport(transport)
-                .node_url(node_url_of(tracker.url()))
-                .directory(rig_directory())
-                .node_key(super::node_key(tracker.url().as_str()))
-                .reachable(reachable)
-                .protocol_version(protocol)
-                .build(),
-        )
-        .expect("node");
+        let mut builder = Node::builder()
+            .tracker(Arc::new(tracker.clone()))
+            .store(store)
+            .clock(clock.clone())
+            .options(test_options())
+            .transport(transport)
+            .node_url(node_url_of(tracker.url()))
+            .directory(rig_directory())
+            .node_key(super::node_key(tracker.url().as_str()))
+            .reachable(reachable)
+            .protocol_version(protocol);
+        if let Some(worker) = worker {
+            builder = builder.worker(worker);
+        }
+        let node = block_on(builder.build()).expect("node");
         if reachable {
             network.register(node.node_url(), Arc::new(node.clone()));
         }
@@ -255,6 +267,20 @@ impl RemoteRig {
             node,
             reachable,
         }
+    }
+
+    /// Restarts node B on its store as worker `worker` (one of several
+    /// sharing B's store; the others are for the test to play).
+    pub fn restart_b_as(&mut self, worker: Worker) {
+        self.b.node = Self::start_node(
+            &self.b.tracker,
+            &self.clock,
+            &self.network,
+            self.b.store.clone(),
+            self.b.reachable,
+            PROTOCOL_VERSION,
+            Some(worker),
+        );
     }
 
     /// Restarts node B on its store.

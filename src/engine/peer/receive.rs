@@ -61,6 +61,22 @@ impl AttachmentSource for PeerFiles<'_> {
     }
 }
 
+/// The answer to a replica of a twin another worker of this node holds: a
+/// temporary refusal (of a kind every node reads), so that the other node
+/// sends it again.
+fn busy(origin: &IssueRef, err: Error) -> Body {
+    Body::Refused(Refusal::of(
+        &Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "issue {} is being synced by another worker of this node; it is sent again: {err}",
+                origin.key
+            ),
+        )
+        .set_temporary(true),
+    ))
+}
+
 impl Node {
     /// Applies a replica of the other side's issue; answers with an
     /// acknowledgement, `gone`, `done` for an old or repeated one, or a
@@ -80,14 +96,26 @@ impl Node {
             .apply
             .lock((conn.id.clone(), origin.id.clone()))
             .await;
+        // A worker applies it only while it holds the twin: never beside
+        // another worker syncing the same twin.
+        let claim = match self.claim(&conn.id, &origin.id) {
+            Ok(claim) => claim,
+            Err(err) if err.kind() == ErrorKind::Superseded => return Ok(busy(&origin, err)),
+            Err(err) => return Err(err),
+        };
         let mut seen = Seen::default();
         let span = tracing::info_span!("receive", connection = %conn.name, issue = %origin.key);
         let result = self
             .apply_replica(conn, link, &origin, message, &mut seen)
             .instrument(span)
             .await;
+        self.unclaim(claim)?;
         match result {
             Ok(body) => Ok(body),
+            Err(err) if err.kind() == ErrorKind::Superseded => {
+                tracing::info!(error = %err, issue = %origin.key, "another worker took the twin over");
+                Ok(busy(&origin, err))
+            }
             Err(err) => {
                 tracing::warn!(error = %err, issue = %origin.key, "applying a replica failed");
                 let writes = seen.writes;

@@ -239,6 +239,9 @@ impl Node {
                     reach = false;
                     report.queued += 1;
                 }
+                // Another worker of this node holds the twin: it stays
+                // queued, and is no failure.
+                Err(e) if e.kind() == ErrorKind::Superseded => report.queued += 1,
                 Err(e) => {
                     if e.scope() == ErrorScope::Connection {
                         return Err(self.remote_failure(&conn, e));

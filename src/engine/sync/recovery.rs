@@ -204,7 +204,8 @@ impl Node {
 
     /// Records a failed sync of the twin whose record is under `issue`:
     /// quarantined when permanent, backing off when temporary. A refused
-    /// deletion on record (and a decision about it) is kept.
+    /// deletion on record (and a decision about it) is kept. A write another
+    /// worker superseded is no failure of the twin's: it is not recorded.
     pub(in crate::engine) fn record_failure(
         &self,
         conn: &ConnectionId,
@@ -213,6 +214,10 @@ impl Node {
         err: &Error,
         seen: Seen,
     ) -> Result<()> {
+        if err.kind() == ErrorKind::Superseded {
+            tracing::info!(error = %err, issue = %key, "another worker holds the twin");
+            return Ok(());
+        }
         self.observe_twin_failure(conn, err);
         let mut txn = self.txn()?;
         let previous = txn.errors(conn)?.into_iter().find(|e| &e.issue == issue);
