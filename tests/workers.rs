@@ -334,3 +334,49 @@ fn a_pushed_replica_waits_while_another_worker_holds_its_twin() {
     let panel = rig.a.node.status(&conn.id).expect("panel");
     assert!(panel.errors.is_empty(), "settled on A: {panel}");
 }
+
+/// A rule version one worker publishes reaches the other workers with
+/// their next cycle, without a restart.
+#[test]
+fn a_rule_version_one_worker_publishes_reaches_the_others() {
+    use twinsync::rules::RuleSpec;
+
+    let rig = LocalRig::new();
+    trigger(&rig);
+    block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).expect("custom");
+    block_on(
+        rig.admin()
+            .save_rule_draft(&rig.conn.id, RuleSpec::default()),
+    )
+    .expect("draft");
+    block_on(rig.admin().publish_rules(&rig.conn.id)).expect("version 1: no labels");
+    let w1 = worker(&rig, "w1", rig.clock.clone());
+    let w2 = worker(&rig, "w2", rig.clock.clone());
+    let issue = rig.user().create("SUP", "Bug", "Broken thing");
+    rig.user()
+        .set_labels(issue.key.as_str(), &["sync", "printer"]);
+    rig.advance(1);
+    block_on(w2.sync(&rig.conn.id)).expect("cycle");
+    let dev = rig.issues("DEV");
+    assert_eq!(dev.len(), 1);
+    assert!(dev[0].labels.is_empty(), "version 1 keeps labels home");
+
+    // w1 publishes version 2 with labels; w2 alone syncs the next change.
+    let admin = w1.admin(&lit::user_id("ada"));
+    block_on(admin.save_rule_draft(&rig.conn.id, RuleSpec::default().with_labels()))
+        .expect("draft");
+    let v2 = block_on(admin.publish_rules(&rig.conn.id)).expect("version 2");
+    assert_eq!(v2.number, 2);
+    rig.advance(1);
+    rig.user()
+        .set_labels(issue.key.as_str(), &["sync", "printer", "urgent"]);
+    rig.advance(1);
+    block_on(w2.sync(&rig.conn.id)).expect("cycle");
+    let mut labels = rig.issues("DEV")[0].labels.clone();
+    labels.sort();
+    assert_eq!(
+        labels,
+        ["printer", "sync", "urgent"],
+        "version 2 in use on w2"
+    );
+}

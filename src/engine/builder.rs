@@ -249,6 +249,7 @@ impl NodeBuilder {
                 options: self.options,
                 instance,
                 rules: Mutex::new(HashMap::new()),
+                rule_versions: Mutex::new(HashMap::new()),
                 projects: Mutex::new(HashMap::new()),
                 ops: AtomicU64::new(0),
                 boot,

@@ -31,6 +31,9 @@ pub(in crate::engine) struct Inner {
     pub(in crate::engine) options: NodeOptions,
     pub(in crate::engine) instance: InstanceUrl,
     pub(in crate::engine) rules: Mutex<HashMap<ConnectionId, RuleSet>>,
+    /// The published rule version in use per connection (a worker follows
+    /// the store's, which another worker may publish).
+    pub(in crate::engine) rule_versions: Mutex<HashMap<ConnectionId, u32>>,
     pub(in crate::engine) projects: Mutex<HashMap<ProjectKey, ProjectInfo>>,
     pub(in crate::engine) ops: AtomicU64,
     pub(in crate::engine) boot: u64,

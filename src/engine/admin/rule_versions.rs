@@ -10,7 +10,7 @@
 //! and says so.
 
 use crate::connection::Connection;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{ConnectionId, UserId};
 use crate::rules::{RuleHistory, RuleSet, RuleSetKind, RuleSpec, RuleVersion};
 
@@ -100,7 +100,7 @@ impl Node {
         history.versions.push(version.clone());
         history.active = Some(number);
         self.save_history(id, &history)?;
-        self.use_rules(id, rules);
+        self.use_rules(id, rules, number);
         self.release_quarantines(id)?;
         tracing::info!(connection = %conn.name, version = number, by = %caller, "rules published");
         Ok(version)
@@ -131,28 +131,62 @@ impl Node {
         let rules = found.spec.build()?;
         history.active = Some(version);
         self.save_history(id, &history)?;
-        self.use_rules(id, rules);
+        self.use_rules(id, rules, version);
         self.release_quarantines(id)?;
         tracing::info!(connection = %conn.name, version, by = %caller, "rules rolled back");
         Ok(found)
     }
 
-    fn use_rules(&self, id: &ConnectionId, rules: RuleSet) {
+    /// Puts published version `version` of a connection's rules in use.
+    fn use_rules(&self, id: &ConnectionId, rules: RuleSet, version: u32) {
         self.inner
             .rules
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id.clone(), rules);
+        self.inner
+            .rule_versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), version);
     }
 
     /// Puts the published rule versions in use (when a node starts).
     pub(in crate::engine) fn load_published_rules(&self) -> Result<()> {
         for conn in self.connections()? {
-            if conn.rules != RuleSetKind::Custom {
-                continue;
-            }
-            if let Some(version) = self.load_history(&conn.id)?.active_version() {
-                self.use_rules(&conn.id, version.spec.build()?);
+            self.follow_published_rules(&conn)?;
+        }
+        Ok(())
+    }
+
+    /// Puts the version of `conn`'s rules published in the store in use,
+    /// unless it is in use already: what a worker does before each cycle,
+    /// so that a version another worker published or rolled back to
+    /// reaches it. Rules set in code since are kept until another version
+    /// is published.
+    pub(in crate::engine) fn follow_published_rules(&self, conn: &Connection) -> Result<()> {
+        if conn.rules != RuleSetKind::Custom {
+            return Ok(());
+        }
+        let history = self.load_history(&conn.id)?;
+        let Some(version) = history.active_version() else {
+            return Ok(());
+        };
+        let in_use = self
+            .inner
+            .rule_versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&conn.id)
+            .copied();
+        if in_use != Some(version.number) {
+            let rules = version.spec.build().map_err(|e| {
+                e.with_connection(&conn.name)
+                    .with_scope(ErrorScope::Connection)
+            })?;
+            self.use_rules(&conn.id, rules, version.number);
+            if in_use.is_some() {
+                tracing::info!(connection = %conn.name, version = version.number, "published rules taken up");
             }
         }
         Ok(())

@@ -143,6 +143,9 @@ impl Node {
     ) -> Result<Body> {
         // The status as stored now (the caller's copy may be older).
         let conn = &self.connection(&conn.id)?;
+        if self.working().is_some() {
+            self.follow_published_rules(conn)?;
+        }
         if conn.status != ConnectionStatus::Active {
             return Err(Error::new(
                 ErrorKind::Unavailable,

@@ -73,7 +73,12 @@ impl Node {
 
     /// The cycle of a local or a remote connection.
     async fn cycle_of(&self, conn: Connection) -> Result<CycleReport> {
-        if let Err(err) = self.rules_for(&conn) {
+        // A worker follows the rule version another worker may publish.
+        let rules = match self.working() {
+            Some(_) => self.follow_published_rules(&conn),
+            None => Ok(()),
+        };
+        if let Err(err) = rules.and_then(|()| self.rules_for(&conn).map(drop)) {
             return Err(self.connection_failure(&conn, err));
         }
         if !conn.is_local() {
