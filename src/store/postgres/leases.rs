@@ -16,7 +16,7 @@ use crate::store::Lease;
 use crate::store::columns::{from_sql_u64, to_sql_u64};
 
 use super::PostgresStore;
-use super::ops::{count, from_nanos, nanos};
+use super::rows::{count, from_nanos, nanos};
 use super::txn::PgTxn;
 
 impl PgTxn<'_> {

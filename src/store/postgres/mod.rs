@@ -6,8 +6,10 @@
 //! - `pool.rs`: the connections, opened on demand and kept.
 //! - `schema.rs`: the tables, schema versions and forward migrations.
 //! - `txn.rs`: one transaction, rolled back on drop.
-//! - `ops.rs`: each [`StoreTxn`] method as SQL; `listing.rs`: the status
-//!   panel's pages and counts.
+//! - `ops.rs`: each [`StoreTxn`] method as SQL, the longer ones in
+//!   `twins.rs`, `queue.rs`, `peer.rs` and `records.rs`, the statement
+//!   shapes they share in `rows.rs`; `leases.rs`: leases and holds;
+//!   `listing.rs`: the status panel's pages and counts.
 //! - `error.rs`: PostgreSQL's errors as twinsync [`Error`]s, in one place.
 
 use std::fmt;
@@ -27,8 +29,13 @@ mod error;
 mod leases;
 mod listing;
 mod ops;
+mod peer;
 mod pool;
+mod queue;
+mod records;
+mod rows;
 mod schema;
+mod twins;
 mod txn;
 
 use connect::{Target, block_on};
