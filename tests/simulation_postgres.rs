@@ -4,7 +4,8 @@
 //! loss moves it to another empty one.
 //!
 //! Needs the server of `TWINSYNC_TEST_POSTGRES` (`bash .ci/test` starts
-//! one). CI runs 20 seeds; `TWINSYNC_SIM_PG_SEEDS=N` runs seeds 1 to N and
+//! one). CI runs 20 seeds of one node and 10 of three workers on one
+//! schema; `TWINSYNC_SIM_PG_SEEDS=N` runs seeds 1 to N and
 //! `TWINSYNC_SIM_PG_FROM=M` starts at M.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -53,45 +54,66 @@ fn drop_schemas(schemas: &[String]) {
     });
 }
 
-#[test]
-fn local_connection_on_postgresql_survives_faults_crashes_and_store_loss() {
+/// The number of the next schema: unique in the process, whose tests run at
+/// once.
+static NEXT_SCHEMA: AtomicU32 = AtomicU32::new(0);
+
+/// Totals of a run of seeds.
+#[derive(Default)]
+struct Totals {
+    twins: usize,
+    comments: usize,
+    crashes: usize,
+    wipes: usize,
+    stalls: usize,
+}
+
+/// Runs `config_of(seed)` for the seeds of `TWINSYNC_SIM_PG_FROM` to
+/// `TWINSYNC_SIM_PG_SEEDS` (or 1 to `default_seeds`), each on new schemas
+/// dropped after it; fails naming every failing seed.
+fn run_seeds(what: &str, default_seeds: u64, config_of: impl Fn(u64) -> SimConfig) -> Totals {
     let url = server();
     let from = env("TWINSYNC_SIM_PG_FROM").unwrap_or(1);
-    let to = env("TWINSYNC_SIM_PG_SEEDS").unwrap_or(20);
-    let next = Arc::new(AtomicU32::new(0));
-    let (mut failures, mut twins, mut comments, mut crashes, mut wipes) = (Vec::new(), 0, 0, 0, 0);
+    let to = env("TWINSYNC_SIM_PG_SEEDS").unwrap_or(default_seeds);
+    let mut failures = Vec::new();
+    let mut totals = Totals::default();
     for seed in from..=to {
+        let config = config_of(seed);
+        let workers = config.workers > 1;
         let made = Arc::new(Mutex::new(Vec::<String>::new()));
         let fresh = {
-            let (url, next, made) = (url.clone(), next.clone(), made.clone());
+            let (url, made) = (url.clone(), made.clone());
             move || -> Arc<dyn Store> {
                 let schema = format!(
                     "sim_{}_{}",
                     std::process::id(),
-                    next.fetch_add(1, Ordering::Relaxed)
+                    NEXT_SCHEMA.fetch_add(1, Ordering::Relaxed)
                 );
                 let store = PostgresStore::builder(url.as_str())
                     .schema(&schema)
+                    .workers(workers)
                     .connect()
                     .unwrap_or_else(|e| panic!("a store on a new schema: {e}"));
                 made.lock().expect("schemas").push(schema);
                 Arc::new(store)
             }
         };
-        match run_local_on(SimConfig::new(seed), fresh) {
+        match run_local_on(config, fresh) {
             Ok(r) => {
-                twins += r.twins;
-                comments += r.comments;
-                crashes += r.crashes;
-                wipes += r.wipes;
+                totals.twins += r.twins;
+                totals.comments += r.comments;
+                totals.crashes += r.crashes;
+                totals.wipes += r.wipes;
+                totals.stalls += r.stalls;
             }
             Err(e) => failures.push(format!("seed {seed}: {e}")),
         }
         drop_schemas(&made.lock().expect("schemas"));
     }
     println!(
-        "simulated on PostgreSQL, seeds {from} to {to}: {twins} twins, {comments} comments, \
-         {crashes} crashes, {wipes} store losses"
+        "{what} on PostgreSQL, seeds {from} to {to}: {} twins, {} comments, {} crashes, \
+         {} store losses, {} stalls past a lease",
+        totals.twins, totals.comments, totals.crashes, totals.wipes, totals.stalls
     );
     assert!(
         failures.is_empty(),
@@ -99,5 +121,29 @@ fn local_connection_on_postgresql_survives_faults_crashes_and_store_loss() {
         failures.len(),
         failures.join("\n")
     );
-    assert!(twins > 0 && crashes > 0, "the runs synced and crashed");
+    totals
+}
+
+#[test]
+fn local_connection_on_postgresql_survives_faults_crashes_and_store_loss() {
+    let totals = run_seeds("simulated", 20, SimConfig::new);
+    assert!(
+        totals.twins > 0 && totals.crashes > 0,
+        "the runs synced and crashed"
+    );
+}
+
+/// Three workers on one schema, crashing and stalling past their leases:
+/// their leases and fences on PostgreSQL (the takes outside the store's
+/// turns) keep one twin per issue and every comment once.
+#[test]
+fn three_workers_on_one_postgresql_schema_survive_faults_crashes_stalls_and_store_loss() {
+    let totals = run_seeds("simulated with three workers", 10, |seed| SimConfig {
+        workers: 3,
+        ..SimConfig::new(seed)
+    });
+    assert!(
+        totals.twins > 0 && totals.crashes > 0 && totals.stalls > 0,
+        "the runs synced, crashed workers and stalled them past their leases"
+    );
 }
