@@ -129,6 +129,29 @@ fn seed_2777_workers_a_stalled_workers_comment_copy_keeps_its_order() {
     replay_workers(2777);
 }
 
+// Three workers: a stalled worker's second copy of a comment, with the
+// links lost with a store, or its original deleted: both copies were
+// copied back, or the second stayed. Found by `TWINSYNC_SIM_SEEDS=100000`.
+#[test]
+fn seed_21109_workers_unlinked_copies_of_a_gone_comment_keep_only_the_first() {
+    replay_workers(21109);
+}
+
+#[test]
+fn seed_55531_workers_unlinked_copies_of_a_gone_comment_keep_only_the_first() {
+    replay_workers(55531);
+}
+
+#[test]
+fn seed_84243_workers_unlinked_copies_of_a_gone_comment_keep_only_the_first() {
+    replay_workers(84243);
+}
+
+#[test]
+fn seed_95714_workers_unlinked_copies_of_a_gone_comment_keep_only_the_first() {
+    replay_workers(95714);
+}
+
 #[test]
 fn remote_connection_survives_network_faults_crashes_outages_and_store_loss_of_either_node() {
     let totals = run_all("simulated remotely", seeds(200), |seed| {

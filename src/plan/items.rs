@@ -100,6 +100,14 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
     drop_superseded_links(replica, &local_by_id, &marked, &remote_ids, state);
     let mut linked_local: HashSet<CommentId> =
         state.comments.iter().map(|c| c.local.clone()).collect();
+    // The first remote comment (in order) that copies each comment of ours:
+    // a later one copying the same comment is a second copy.
+    let mut first_copies: HashMap<&CommentId, &CommentId> = HashMap::new();
+    for rc in &replica.comments {
+        if let Some(original) = &rc.mirror_of {
+            first_copies.entry(original).or_insert(&rc.id);
+        }
+    }
 
     for (i, rc) in replica.comments.iter().enumerate() {
         let rfp = input
@@ -172,6 +180,18 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
             // A second copy of a comment of ours (made by a worker that
             // stalled past its lease): not a comment to copy back; the other
             // direction deletes it.
+            plan.notes.push(format!(
+                "comment {} is a second copy of comment {original}; not copied back",
+                rc.id
+            ));
+            continue;
+        }
+        if adopt.is_none()
+            && let Some(original) = rc.mirror_of.as_ref()
+            && first_copies.get(original) != Some(&&rc.id)
+        {
+            // A second copy of a comment of ours that is gone, or whose
+            // link was lost with a store: the first copy stands for it.
             plan.notes.push(format!(
                 "comment {} is a second copy of comment {original}; not copied back",
                 rc.id
@@ -251,10 +271,41 @@ pub(super) fn merge_comments(input: &PlanInput<'_>, state: &mut TwinState, plan:
 /// this connection's marker for the same remote comment as the one linked to
 /// it (a worker that stalled past its lease may send a copy another worker
 /// made already, possibly of an older body). Such a copy is twinsync's own,
-/// never linked, so no edit of it would travel anywhere.
+/// never linked, so no edit of it would travel anywhere. When no comment
+/// here is linked to that remote comment (it is gone, or the links were
+/// lost with a store), the first copy in order is kept and the later ones
+/// are deleted.
 pub(super) fn second_copies(input: &PlanInput<'_>, state: &TwinState, plan: &mut Plan) -> Vec<Op> {
     let local_comments: &[Comment] = input.local.map_or(&[], |l| &l.comments);
     let mut ops = Vec::new();
+    let linked_remote: HashSet<&CommentId> = state.comments.iter().map(|l| &l.remote).collect();
+    let linked_local: HashSet<&CommentId> = state.comments.iter().map(|l| &l.local).collect();
+    let origin_of =
+        |c: &Comment| Marker::find(&c.properties, input.connection).and_then(|m| m.origin_comment);
+    // A linked copy is the copy of record; else the first in order.
+    let mut first_copies: HashSet<CommentId> = local_comments
+        .iter()
+        .filter(|c| linked_local.contains(&c.id))
+        .filter_map(origin_of)
+        .collect();
+    for c in local_comments {
+        let Some(origin) = origin_of(c) else {
+            continue;
+        };
+        if linked_remote.contains(&origin) || linked_local.contains(&c.id) {
+            continue; // handled below, or the copy of record
+        }
+        if !first_copies.insert(origin.clone()) {
+            plan.notes.push(format!(
+                "comment {} is a second copy of comment {origin}; deleting it",
+                c.id
+            ));
+            ops.push(Op::DeleteComment {
+                local: c.id.clone(),
+                origin,
+            });
+        }
+    }
     for link in &state.comments {
         if !local_comments.iter().any(|c| c.id == link.local) {
             continue;

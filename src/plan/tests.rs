@@ -310,6 +310,67 @@ fn a_second_copy_of_a_comment_is_deleted_and_not_copied_back() {
     assert_eq!(pair.sync(t(5)).unwrap(), 0, "converged");
 }
 
+/// A stalled worker's second copy of a comment whose original is deleted
+/// since: it is neither copied back nor kept; both copies go.
+#[test]
+fn a_second_copy_of_a_deleted_comment_goes_and_is_not_copied_back() {
+    let mut pair = synced();
+    pair.a.add_comment(&alice(), "c4", t(2));
+    pair.sync(t(3)).unwrap();
+    let b = b_issue(&mut pair);
+    let mut second = b.comments[0].clone();
+    second.id = lit::comment_id("second");
+    b.comments.push(second);
+    a_issue(&mut pair).comments.clear();
+    let back = pair.plan_b_to_a().unwrap().unwrap();
+    assert!(back.is_empty(), "nothing is copied back: {back}");
+    pair.sync(t(4)).unwrap();
+    assert!(b_issue(&mut pair).comments.is_empty(), "both copies went");
+    assert!(a_issue(&mut pair).comments.is_empty(), "nothing came back");
+    assert_eq!(pair.sync(t(5)).unwrap(), 0, "converged");
+}
+
+/// Seed 21109 of the simulation with workers: without their links (a lost
+/// store), two copies of one comment that is gone (a stalled worker made the
+/// second): the first stays, the second goes, and only the first travels.
+#[test]
+fn unlinked_copies_of_one_gone_comment_keep_the_first() {
+    let mut pair = synced();
+    pair.a.add_comment(&alice(), "c4", t(2));
+    pair.sync(t(3)).unwrap();
+    let b = b_issue(&mut pair);
+    let first = b.comments[0].id.clone();
+    let mut second = b.comments[0].clone();
+    second.id = lit::comment_id("second");
+    b.comments.push(second);
+    a_issue(&mut pair).comments.clear();
+    if let Some(state) = pair.state.as_mut() {
+        state.comments.clear(); // the links were lost
+    }
+    let plan = pair.plan_a_to_b().unwrap();
+    assert!(
+        plan.ops.iter().any(
+            |op| matches!(op, Op::DeleteComment { local, .. } if *local == lit::comment_id("second"))
+        ),
+        "the second copy goes: {plan}"
+    );
+    pair.sync(t(4)).unwrap();
+    let kept: Vec<_> = b_issue(&mut pair)
+        .comments
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    assert_eq!(kept, [first], "the first copy is kept");
+    let bodies: Vec<_> = a_issue(&mut pair)
+        .comments
+        .iter()
+        .map(|c| c.body.to_plain_text())
+        .collect();
+    assert_eq!(bodies, ["c4"], "the first copy alone travels back");
+    pair.sync(t(5)).unwrap();
+    assert_eq!(pair.sync(t(6)).unwrap(), 0, "converged");
+}
+
 /// Seed 37464 of the simulation: a comment written on B and copied to A is
 /// deleted on B and edited on A. A → B copies the edit again (the link to the
 /// deleted comment goes), but a crash loses that record: the stored link

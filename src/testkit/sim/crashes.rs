@@ -21,6 +21,9 @@ impl Sim {
                 CrashMode::After
             };
             let who = self.pick();
+            if super::trace::on() {
+                eprintln!("crash worker {} at commit {at}", who.map_or(0, |i| i + 1));
+            }
             match who {
                 None => self.switch.crash_in(at, mode),
                 Some(i) => self.others[i].1.crash_in(at, mode),

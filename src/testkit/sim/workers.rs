@@ -140,6 +140,12 @@ impl Sim {
             self.others[worker].1.clear_stall();
             return;
         }
+        if super::trace::on() {
+            eprintln!(
+                "stall worker {} before its call {at}, for {steps_left} steps",
+                worker + 1
+            );
+        }
         self.stalled = Some(Stalled {
             worker,
             go,
@@ -157,6 +163,13 @@ impl Sim {
         if self.clock.now() - stalled.since > WORKER_LEASE {
             self.report.stalls += 1;
         }
+        if super::trace::on() {
+            eprintln!(
+                "worker {} goes on, stalled {} s",
+                stalled.worker + 1,
+                (self.clock.now() - stalled.since).whole_seconds()
+            );
+        }
         let _ = stalled.go.send(());
         let switch = self.others[stalled.worker].1.clone();
         if self.backend.run(stalled.cycle).is_err() && !switch.crashed() {
@@ -168,6 +181,9 @@ impl Sim {
     /// A sync cycle of the first node (`None`) or of another worker.
     pub(super) fn sync_by(&mut self, who: Option<usize>) {
         self.clock.advance(Duration::from_secs(1));
+        if super::trace::on() {
+            eprintln!("sync by worker {}", who.map_or(0, |i| i + 1));
+        }
         let (node, switch) = match who {
             None => (&self.node, &self.switch),
             Some(i) => (&self.others[i].0, &self.others[i].1),
