@@ -47,6 +47,7 @@ impl LimitedTracker {
             comment_properties: own.comment_properties && capabilities.comment_properties,
             attachments: own.attachments && capabilities.attachments,
             delete_comments: own.delete_comments && capabilities.delete_comments,
+            delete_issues: own.delete_issues && capabilities.delete_issues,
             permissions: own.permissions && capabilities.permissions,
             users: own.users && capabilities.users,
             remote_links: own.remote_links && capabilities.remote_links,
@@ -101,6 +102,10 @@ macro_rules! limit {
     }};
     ($self:ident, delete_comment, $kind:ident, $args:tt, $call:expr) => {{
         $self.allow(true, |c| c.delete_comments, "delete_comments")?;
+        $call
+    }};
+    ($self:ident, delete_issue, $kind:ident, $args:tt, $call:expr) => {{
+        $self.allow(true, |c| c.delete_issues, "delete_issues")?;
         $call
     }};
     ($self:ident, download_attachment, $kind:ident, $args:tt, $call:expr) => {{

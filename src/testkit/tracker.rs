@@ -40,6 +40,7 @@ macro_rules! tracker_conformance {
             bad_issue_type_is_invalid_input,
             comments_keep_creation_order,
             comment_update_and_delete,
+            issue_delete_takes_its_comments,
             comment_markers_are_stored,
             attachment_content_round_trips,
             attachment_references_round_trip,
@@ -75,6 +76,7 @@ mod search;
 pub use batch::create_issues_reports_each_element_in_order;
 pub use comments::{
     comment_markers_are_stored, comment_update_and_delete, comments_keep_creation_order,
+    issue_delete_takes_its_comments,
 };
 pub use links::remote_links_round_trip;
 pub use media::attachment_references_round_trip;

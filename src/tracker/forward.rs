@@ -301,6 +301,16 @@ macro_rules! forward_tracker {
                 )
             }
 
+            async fn delete_issue(&self, id: &$crate::model::IssueId) -> $crate::Result<()> {
+                $($around)+!(
+                    self,
+                    delete_issue,
+                    write,
+                    (id),
+                    self.$field.delete_issue(id).await
+                )
+            }
+
             async fn user_profile(
                 &self,
                 id: &$crate::model::UserId,

@@ -218,6 +218,23 @@ pub trait Tracker: Debug + Send + Sync + 'static {
     /// `NotFound` for a missing issue or comment.
     async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()>;
 
+    /// Deletes an issue, with its comments and attachments.
+    ///
+    /// The default body answers `Unsupported`: an adapter that implements it
+    /// sets the `delete_issues` capability.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue; `Unsupported` without the
+    /// `delete_issues` capability.
+    async fn delete_issue(&self, id: &IssueId) -> Result<()> {
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            "this tracker cannot delete issues",
+        )
+        .with_issue(id))
+    }
+
     /// An attachment's content.
     ///
     /// # Errors

@@ -360,6 +360,9 @@ macro_rules! paced {
     ($self:ident, set_issue_property, $kind:ident, ($issue:ident, $($rest:ident),*), $call:expr) => {
         paced!(@go $self, PutDelete, Some($issue), 1, $call)
     };
+    ($self:ident, delete_issue, $kind:ident, ($issue:ident), $call:expr) => {
+        paced!(@go $self, PutDelete, Some($issue), 1, $call)
+    };
     ($self:ident, delete_attachment, $kind:ident, $args:tt, $call:expr) => {
         paced!(@go $self, PutDelete, None, 1, $call)
     };

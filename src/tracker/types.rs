@@ -43,6 +43,12 @@ pub struct Capabilities {
     pub attachments: bool,
     /// Comments can be deleted.
     pub delete_comments: bool,
+    /// Issues can be deleted ([`Tracker::delete_issue`](super::Tracker::delete_issue)):
+    /// the engine deletes a second copy of a twin's issue that a worker
+    /// stalled past its lease created; without it, such a copy is reported
+    /// on the twin for a person to delete.
+    #[serde(default)]
+    pub delete_issues: bool,
     /// Admin and group queries for project-level permissions.
     pub permissions: bool,
     /// Users can be looked up by account id and found by email
@@ -85,6 +91,7 @@ impl Capabilities {
             comment_properties: true,
             attachments: true,
             delete_comments: true,
+            delete_issues: true,
             permissions: true,
             users: true,
             remote_links: true,

@@ -77,6 +77,34 @@ pub async fn comment_update_and_delete(f: &TrackerFixture) {
     }
 }
 
+/// An issue can be deleted with its comments: reading it, or deleting it
+/// again, is `NotFound`; the others stay. An adapter without the
+/// `delete_issues` capability says `Unsupported`.
+pub async fn issue_delete_takes_its_comments(f: &TrackerFixture) {
+    let (id, key) = create(f, &unique("delete issue")).await;
+    let (other, _) = create(f, &unique("kept issue")).await;
+    let t = &f.tracker;
+    t.add_comment(&id, &NewComment::public("goes with it"))
+        .await
+        .expect("add");
+    if !t.capabilities().delete_issues {
+        let result = t.delete_issue(&id).await;
+        assert_unsupported(result, "delete_issue()", "delete_issues");
+        return;
+    }
+    t.delete_issue(&id).await.expect("delete_issue()");
+    let err = t.issue(&id).await.expect_err("a deleted issue");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    let err = t
+        .issue_by_key(&key)
+        .await
+        .expect_err("a deleted issue's key");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    let err = t.delete_issue(&id).await.expect_err("deleted twice");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    t.issue(&other).await.expect("the other issue stays");
+}
+
 /// Properties sent with a new comment are stored with it; an adapter without
 /// comment properties refuses such a comment.
 pub async fn comment_markers_are_stored(f: &TrackerFixture) {

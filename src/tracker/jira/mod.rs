@@ -159,6 +159,10 @@ macro_rules! delegate_tracker {
                 self.jira.delete_comment(issue, comment).await
             }
 
+            async fn delete_issue(&self, id: &$crate::model::IssueId) -> $crate::Result<()> {
+                self.jira.delete_issue(id).await
+            }
+
             async fn download_attachment(
                 &self,
                 id: &$crate::model::AttachmentId,

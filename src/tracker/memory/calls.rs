@@ -318,6 +318,11 @@ impl Tracker for MemoryTracker {
         .await
     }
 
+    async fn delete_issue(&self, id: &IssueId) -> Result<()> {
+        self.call_on(OpKind::DeleteIssue, Some(id), |s, _, _| s.remove_issue(id))
+            .await
+    }
+
     async fn download_attachment(&self, id: &AttachmentId) -> Result<Vec<u8>> {
         self.call(OpKind::DownloadAttachment, |s, _, _| s.download(id))
             .await

@@ -52,11 +52,13 @@ pub enum OpKind {
     PutRemoteLink,
     /// `remote_links()`
     GetRemoteLinks,
+    /// `delete_issue()`
+    DeleteIssue,
 }
 
 impl OpKind {
     /// Every kind, in order.
-    pub const ALL: [OpKind; 19] = [
+    pub const ALL: [OpKind; 20] = [
         OpKind::Instance,
         OpKind::Project,
         OpKind::GetIssue,
@@ -76,6 +78,7 @@ impl OpKind {
         OpKind::User,
         OpKind::PutRemoteLink,
         OpKind::GetRemoteLinks,
+        OpKind::DeleteIssue,
     ];
 
     /// Whether the call changes the tracker.
@@ -88,6 +91,7 @@ impl OpKind {
                 | OpKind::AddComment
                 | OpKind::UpdateComment
                 | OpKind::DeleteComment
+                | OpKind::DeleteIssue
                 | OpKind::UploadAttachment
                 | OpKind::DeleteAttachment
                 | OpKind::SetProperty
@@ -104,7 +108,7 @@ impl OpKind {
             | OpKind::UploadAttachment
             | OpKind::PutRemoteLink => "POST",
             OpKind::UpdateIssue | OpKind::UpdateComment | OpKind::SetProperty => "PUT",
-            OpKind::DeleteComment | OpKind::DeleteAttachment => "DELETE",
+            OpKind::DeleteComment | OpKind::DeleteAttachment | OpKind::DeleteIssue => "DELETE",
             _ => "GET",
         }
     }

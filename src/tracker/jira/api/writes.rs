@@ -193,6 +193,19 @@ impl Jira {
             .map_err(|e| op(e, "update comment").with_issue(issue))
     }
 
+    /// `DELETE issue/{id}` (its sub-tasks are not deleted: Jira refuses
+    /// then, and the refusal is the error).
+    pub(crate) async fn delete_issue(&self, issue: &IssueId) -> Result<()> {
+        self.client
+            .send(
+                self.call(Method::DELETE, "issue/{}", &["issue", issue.as_str()])
+                    .issue(issue.as_str()),
+            )
+            .await
+            .map_err(|e| op(e, "delete issue").with_issue(issue))?;
+        Ok(())
+    }
+
     pub(crate) async fn delete_comment(&self, issue: &IssueId, comment: &CommentId) -> Result<()> {
         self.client
             .send(
