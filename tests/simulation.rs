@@ -153,63 +153,53 @@ fn seed_95714_workers_unlinked_copies_of_a_gone_comment_keep_only_the_first() {
 }
 
 // Three workers: a worker stalled past its lease just before creating a
-// twin's issue sends the create after another worker, finding no issue by
-// the marker, created it: two issues carry the twin's marker. Store writes
-// are fenced, tracker calls cannot be (no tracker takes a fencing token);
-// the repair (finding the stray copy by its marker when a poll returns it,
-// and deleting it) needs a tracker call to delete an issue, not there yet.
-// Found by `TWINSYNC_SIM_SEEDS=100000`; run with `-- --ignored`.
+// twin's issue sent the create after another worker, finding no issue by
+// the marker, created it: two issues carried the twin's marker. Tracker
+// calls cannot be fenced; the second copy is now deleted when a poll
+// returns it or a lost create is settled. Found by
+// `TWINSYNC_SIM_SEEDS=100000`.
 #[test]
-#[ignore = "open: a create sent by a worker stalled past its lease makes a second issue"]
-fn seed_32370_workers_a_stalled_workers_late_create_makes_no_second_issue() {
+fn seed_32370_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(32370);
 }
 
 #[test]
-#[ignore = "open: a create sent by a worker stalled past its lease makes a second issue"]
-fn seed_43842_workers_a_stalled_workers_late_create_makes_no_second_issue() {
+fn seed_43842_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(43842);
 }
 
 #[test]
-#[ignore = "open: a create sent by a worker stalled past its lease makes a second issue"]
-fn seed_45300_workers_a_stalled_workers_late_create_makes_no_second_issue() {
+fn seed_45300_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(45300);
 }
 
 #[test]
-#[ignore = "open: a create sent by a worker stalled past its lease makes a second issue"]
-fn seed_54036_workers_a_stalled_workers_late_create_makes_no_second_issue() {
+fn seed_54036_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(54036);
 }
 
 #[test]
-#[ignore = "open: a create sent by a worker stalled past its lease makes a second issue"]
-fn seed_58690_workers_a_stalled_workers_late_create_makes_no_second_issue() {
+fn seed_58690_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(58690);
 }
 
 #[test]
-#[ignore = "open: a create sent by a worker stalled past its lease makes a second issue"]
-fn seed_59966_workers_a_stalled_workers_late_create_makes_no_second_issue() {
+fn seed_59966_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(59966);
 }
 
 #[test]
-#[ignore = "open: a create sent by a worker stalled past its lease makes a second issue"]
-fn seed_67809_workers_a_stalled_workers_late_create_makes_no_second_issue() {
+fn seed_67809_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(67809);
 }
 
 #[test]
-#[ignore = "open: a create sent by a worker stalled past its lease makes a second issue"]
-fn seed_74736_workers_a_stalled_workers_late_create_makes_no_second_issue() {
+fn seed_74736_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(74736);
 }
 
 #[test]
-#[ignore = "open: a create sent by a worker stalled past its lease makes a second issue"]
-fn seed_90378_workers_a_stalled_workers_late_create_makes_no_second_issue() {
+fn seed_90378_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(90378);
 }
 

@@ -227,6 +227,124 @@ fn a_worker_stalled_past_its_lease_has_its_write_refused_and_moves_on() {
     );
 }
 
+/// A tracker whose first create waits for a gate: a worker stalled just
+/// before sending it.
+#[derive(Debug)]
+struct GatedCreates {
+    inner: twinsync::MemoryTracker,
+    gate: Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+macro_rules! gated {
+    ($self:ident, create_issue, $kind:ident, $args:tt, $call:expr) => {{
+        let gate = $self.gate.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(gate) = gate {
+            let _ = gate.await;
+        }
+        $call
+    }};
+    ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {
+        $call
+    };
+}
+
+twinsync::forward_tracker!([] GatedCreates, inner, gated);
+
+/// A worker stalled past its lease just before creating the issue of a new
+/// twin sends its create after another worker, finding no issue by the
+/// marker, created it. Returns the other worker, the origin issue and the
+/// twin's issue; DEV then holds two issues.
+fn a_late_second_issue(rig: &LocalRig) -> (Node, twinsync::model::Issue, twinsync::model::IssueId) {
+    trigger(rig);
+    let (open, gate) = oneshot::channel();
+    let gated = GatedCreates {
+        inner: rig.tracker.clone(),
+        gate: Mutex::new(Some(gate)),
+    };
+    let slow = block_on(
+        Node::builder()
+            .tracker(Arc::new(gated))
+            .store(rig.store.clone())
+            .clock(rig.clock.clone())
+            .options(test_options())
+            .worker(Worker::new("slow").lease(LEASE))
+            .build(),
+    )
+    .expect("worker node");
+    let fast = worker(rig, "fast", rig.clock.clone());
+    let sup = rig.user().create("SUP", "Bug", "Printer on fire");
+    rig.user().set_labels(sup.key.as_str(), &["sync"]);
+    rig.advance(1);
+
+    // The slow worker claims the new twin, records its create, and stalls
+    // just before sending it.
+    let mut stalled = Box::pin(slow.sync(&rig.conn.id));
+    block_on(async {
+        assert!(poll!(&mut stalled).is_pending(), "the slow worker stalls");
+    });
+    assert!(rig.issues("DEV").is_empty(), "nothing created yet");
+
+    // Its lease lapses and the create settles: the fast worker, finding no
+    // issue by the marker, creates the twin's issue.
+    rig.advance(LEASE.as_secs() + 65);
+    block_on(fast.sync(&rig.conn.id)).expect("fast cycle");
+    let first = rig.issues("DEV");
+    assert_eq!(first.len(), 1, "the fast worker created the twin's issue");
+
+    // The slow worker wakes and sends its create: a second issue.
+    open.send(()).expect("open the gate");
+    block_on(stalled).expect("the slow cycle ends");
+    assert_eq!(
+        rig.issues("DEV").len(),
+        2,
+        "the late create made a second issue"
+    );
+    (fast, sup, first[0].id.clone())
+}
+
+/// The second issue of a late create, carrying the twin's marker, is
+/// deleted when the next poll returns it; the twin keeps the first.
+#[test]
+fn a_second_issue_a_stalled_worker_creates_is_deleted_by_the_next_poll() {
+    let rig = LocalRig::new();
+    let (fast, sup, first) = a_late_second_issue(&rig);
+    rig.advance(5);
+    block_on(fast.sync(&rig.conn.id)).expect("fast cycle");
+    let dev = rig.issues("DEV");
+    assert_eq!(dev.len(), 1, "the second copy is deleted: {dev:?}");
+    assert_eq!(dev[0].id, first, "the twin's issue stays");
+    let mut txn = rig.store.begin().expect("begin");
+    let twin = txn
+        .twin_by_remote(&rig.conn.id, &sup.id)
+        .expect("read")
+        .expect("twin");
+    assert_eq!(twin.local.map(|l| l.id), Some(first));
+    assert!(txn.errors(&rig.conn.id).expect("errors").is_empty());
+}
+
+/// A second issue someone already commented on is not deleted: what it
+/// holds is left for a person to merge.
+#[test]
+fn a_second_issue_someone_commented_on_is_left() {
+    let rig = LocalRig::new();
+    let (fast, _, first) = a_late_second_issue(&rig);
+    let stray = rig
+        .issues("DEV")
+        .into_iter()
+        .find(|i| i.id != first)
+        .expect("the second issue");
+    rig.user().comment(stray.key.as_str(), "looking into it");
+    rig.advance(5);
+    block_on(fast.sync(&rig.conn.id)).expect("fast cycle");
+    let dev: Vec<_> = rig.issues("DEV").into_iter().map(|i| i.id).collect();
+    assert!(dev.contains(&stray.id), "the commented copy stays: {dev:?}");
+    assert_eq!(
+        rig.user().said(stray.key.as_str()),
+        ["looking into it"],
+        "its comment is not copied anywhere"
+    );
+}
+
 #[test]
 fn a_rate_limit_hold_one_worker_learns_holds_the_others() {
     let rig = LocalRig::new();

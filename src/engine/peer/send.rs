@@ -83,6 +83,7 @@ impl Node {
             }
         }
         let polled_records = self.twin_errors(&conn.id)?;
+        let mut strays = Vec::new();
         {
             let mut txn = self.txn()?;
             let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
@@ -110,6 +111,13 @@ impl Node {
                             }
                         }
                         None => {
+                            if let Some(kept) = Self::twin_issue_of_stray(&mut *txn, &conn, &issue)?
+                            {
+                                // A second copy of a twin's issue: repaired
+                                // below, never synced.
+                                strays.push((kept, issue));
+                                continue;
+                            }
                             // Not under sync: a trigger may bring it under sync.
                             let Some(trigger) = self.triggered(&conn, &triggers, &issue) else {
                                 continue;
@@ -151,6 +159,12 @@ impl Node {
         }
         if !active {
             return Ok(report);
+        }
+        for (kept, stray) in strays {
+            if let Err(err) = self.remove_stray(&conn, &kept, &stray).await {
+                tracing::warn!(error = %err, issue = %stray.key, "cannot delete a second copy");
+                report.failed += 1;
+            }
         }
         // Replicas that failed here go again when due (asked for before the
         // outbox is delivered).

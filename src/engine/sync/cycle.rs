@@ -143,6 +143,21 @@ impl Node {
             report.seen += issues.len();
             for issue in issues {
                 let Some((origin, dir)) = self.locate(&conn, &issue.id)? else {
+                    // (Read in a statement of its own: no transaction
+                    // lives across the await below.)
+                    let stray_of = if active {
+                        Self::twin_issue_of_stray(&mut *self.txn()?, &conn, &issue)?
+                    } else {
+                        None
+                    };
+                    if let Some(kept) = stray_of {
+                        // A second copy of a twin's issue: repaired, never synced.
+                        if let Err(err) = self.remove_stray(&conn, &kept, &issue).await {
+                            tracing::warn!(error = %err, issue = %issue.key, "cannot delete a second copy");
+                            report.failed += 1;
+                        }
+                        continue;
+                    }
                     if let Some(trigger) = self.triggered(&conn, &triggers, &issue)
                         && let Some(origin) = self.claim_twin(&conn, &issue)?
                     {

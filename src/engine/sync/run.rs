@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{IssueId, IssueKey, IssueRef};
+use crate::model::{IssueId, IssueKey};
 use crate::plan::{TwinState, Winner};
 use crate::replica::Marker;
 use crate::store::IntentKind;
@@ -171,12 +171,18 @@ impl Node {
                 if self.now() < since + self.options().settle {
                     return Ok(None);
                 }
-                if let Some(found) = self
-                    .find_marked_issue(conn, project, &intent.origin, intent.created)
+                let mut found = self
+                    .find_marked_issues(conn, project, &intent.origin, intent.created)
                     .await?
-                {
-                    tracing::info!(twin = %found.key, "adopted an issue created by a lost request");
-                    stored.local = Some(found);
+                    .into_iter();
+                if let Some(first) = found.next() {
+                    let kept = first.reference();
+                    tracing::info!(twin = %kept.key, "adopted an issue created by a lost request");
+                    // Any other is a second copy (a worker stalled past its lease).
+                    for stray in found {
+                        self.remove_stray(conn, &kept, &stray).await?;
+                    }
+                    stored.local = Some(kept);
                 }
             }
             // Comments and attachments need no search: the planner adopts what
@@ -189,13 +195,15 @@ impl Node {
         Ok(Some(stored))
     }
 
-    async fn find_marked_issue(
+    /// The issues of `project` created since `since` (less two minutes)
+    /// that carry the marker of `origin`, in the search's order.
+    async fn find_marked_issues(
         &self,
         conn: &Connection,
         project: &crate::model::ProjectKey,
         origin: &IssueId,
         since: time::OffsetDateTime,
-    ) -> Result<Option<IssueRef>> {
+    ) -> Result<Vec<crate::model::Issue>> {
         let from = since - time::Duration::minutes(2);
         let text = from
             .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
@@ -204,15 +212,12 @@ impl Node {
         let mut pages = self
             .tracker()
             .search_pages(&jql, Page::first(self.options().page_size));
+        let mut found = Vec::new();
         while let Some(result) = pages.try_next().await? {
-            for issue in &result.issues {
-                if Marker::find(&issue.properties, &conn.id)
-                    .is_some_and(|m| &m.origin_issue == origin)
-                {
-                    return Ok(Some(issue.reference()));
-                }
-            }
+            found.extend(result.issues.into_iter().filter(|issue| {
+                Marker::find(&issue.properties, &conn.id).is_some_and(|m| &m.origin_issue == origin)
+            }));
         }
-        Ok(None)
+        Ok(found)
     }
 }
