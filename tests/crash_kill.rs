@@ -352,8 +352,12 @@ mod worker {
 
     /// Runs cycles as one of several workers until the shared queue stays
     /// empty and a cycle has nothing to do, twice in a row (the other
-    /// workers may still be putting work in it).
+    /// workers may still be putting work in it), and the lease time has
+    /// passed since it started: until then the polling may still be held
+    /// by a worker process of the run before, and no worker of this run
+    /// has looked for changes.
     async fn work_shared(url: &str, state: &StateAt, name: &str) -> twinsync::Result<String> {
+        let started = std::time::Instant::now();
         let node = start(url, state, Some(name)).await?;
         println!("worker: started");
         let conn = node
@@ -371,7 +375,9 @@ mod worker {
             let queued = node.status(&conn.id)?.queued;
             if report.writes == 0 && report.failed == 0 && report.queued == 0 && queued == 0 {
                 quiet_in_a_row += 1;
-                if quiet_in_a_row == 2 {
+                if quiet_in_a_row >= 2
+                    && started.elapsed() > WORKER_LEASE + Duration::from_millis(300)
+                {
                     break;
                 }
             } else {
@@ -379,7 +385,7 @@ mod worker {
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
-        let quiet = quiet_in_a_row == 2;
+        let quiet = quiet_in_a_row >= 2;
         Ok(format!("writes={writes} failed={failed} quiet={quiet}"))
     }
 

@@ -203,6 +203,24 @@ fn seed_90378_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(90378);
 }
 
+// Open, found by seeds 100,001 to 200,000 after the repair above: a second
+// issue that a person commented on before a poll found it is left (deleting
+// it would lose the comment; merging what it holds into the twin's issue is
+// not built yet), and one second issue was never deleted (cause not yet
+// found: perhaps a delete that failed, of an issue no later poll returns).
+// Run with `-- --ignored`.
+#[test]
+#[ignore = "open: a second issue a person commented on is left, not merged"]
+fn seed_127556_workers_a_commented_second_issue_is_merged() {
+    replay_workers(127556);
+}
+
+#[test]
+#[ignore = "open: a second issue no later poll deleted"]
+fn seed_137736_workers_a_late_second_issue_is_deleted_after_all() {
+    replay_workers(137736);
+}
+
 #[test]
 fn remote_connection_survives_network_faults_crashes_outages_and_store_loss_of_either_node() {
     let totals = run_all("simulated remotely", seeds(200), |seed| {
