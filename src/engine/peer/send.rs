@@ -151,8 +151,9 @@ impl Node {
             if claimed {
                 self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
             }
-            if let Some(newest) = newest {
-                // Safe before sending: what changed is queued durably.
+            // Safe before sending: what changed is queued durably. (With
+            // second copies to delete, once they are deleted.)
+            if let Some(newest) = newest.filter(|_| strays.is_empty()) {
                 txn.set_watermark(&conn.id, &own.project, newest)?;
             }
             txn.commit()?;
@@ -160,10 +161,21 @@ impl Node {
         if !active {
             return Ok(report);
         }
-        for (kept, stray) in strays {
-            if let Err(err) = self.remove_stray(&conn, &kept, &stray).await {
-                tracing::warn!(error = %err, issue = %stray.key, "cannot delete a second copy");
-                report.failed += 1;
+        if !strays.is_empty() {
+            // A second copy that could not be deleted for now keeps the
+            // watermark where it was, so that the next poll returns it again.
+            let mut stray_left = false;
+            for (kept, stray) in strays {
+                if let Err(err) = self.remove_stray(&conn, &kept, &stray).await {
+                    tracing::warn!(error = %err, issue = %stray.key, "cannot delete a second copy; trying again next cycle");
+                    report.failed += 1;
+                    stray_left |= err.is_temporary();
+                }
+            }
+            if let Some(newest) = newest.filter(|_| !stray_left) {
+                let mut txn = self.txn()?;
+                txn.set_watermark(&conn.id, &own.project, newest)?;
+                txn.commit()?;
             }
         }
         // Replicas that failed here go again when due (asked for before the

@@ -141,6 +141,9 @@ impl Node {
             // stays where the poll put it).
             self.add_hinted(&side.project, &mut issues, &hinted).await;
             report.seen += issues.len();
+            // A second copy that could not be deleted for now keeps the
+            // watermark where it was, so that the next poll returns it again.
+            let mut stray_left = false;
             for issue in issues {
                 let Some((origin, dir)) = self.locate(&conn, &issue.id)? else {
                     // (Read in a statement of its own: no transaction
@@ -153,8 +156,9 @@ impl Node {
                     if let Some(kept) = stray_of {
                         // A second copy of a twin's issue: repaired, never synced.
                         if let Err(err) = self.remove_stray(&conn, &kept, &issue).await {
-                            tracing::warn!(error = %err, issue = %issue.key, "cannot delete a second copy");
+                            tracing::warn!(error = %err, issue = %issue.key, "cannot delete a second copy; trying again next cycle");
                             report.failed += 1;
+                            stray_left |= err.is_temporary();
                         }
                         continue;
                     }
@@ -211,7 +215,7 @@ impl Node {
                     }
                 }
             }
-            if let Some(newest) = newest {
+            if let Some(newest) = newest.filter(|_| !stray_left) {
                 marks.push((side.project.clone(), newest));
             }
         }

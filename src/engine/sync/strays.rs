@@ -7,9 +7,10 @@
 //! engine reads issues by their markers anyway: when a poll returns it (the
 //! twin already has its issue), and when a lost create is settled (several
 //! issues carry the marker: the first is adopted). It is deleted when it
-//! holds nothing but what the create carried (no comment, no attachment)
-//! and the tracker can delete issues; otherwise it is left, with a warning
-//! naming both issues, for a person to merge and delete.
+//! holds nothing but copies the sync made (comments carrying this
+//! connection's marker, attachments its creator uploaded) and the tracker
+//! can delete issues; otherwise it is left, with a warning naming both
+//! issues, for a person to merge and delete.
 
 use crate::connection::Connection;
 use crate::error::{ErrorKind, Result};
@@ -37,7 +38,7 @@ impl Node {
     }
 
     /// Deletes `stray`, a second copy of the twin whose issue is `kept`, when
-    /// it holds only what its create carried; whether it was deleted.
+    /// it holds only copies the sync made; whether it was deleted.
     pub(in crate::engine) async fn remove_stray(
         &self,
         conn: &Connection,
@@ -50,7 +51,14 @@ impl Node {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(true),
             Err(e) => return Err(e.with_issue(&stray.key)),
         };
-        let untouched = stray.comments.is_empty() && stray.attachments.is_empty();
+        // Only copies made by the sync: comments carrying this connection's
+        // marker, attachments its creator uploaded.
+        let ours = |author: &crate::model::UserRef| stray.creator.as_ref() == Some(author);
+        let untouched = stray
+            .comments
+            .iter()
+            .all(|c| Marker::find(&c.properties, &conn.id).is_some())
+            && stray.attachments.iter().all(|a| ours(&a.author));
         if !untouched || !self.tracker().capabilities().delete_issues {
             tracing::warn!(
                 connection = %conn.name,
