@@ -34,6 +34,13 @@ pub const FINGERPRINT_SCHEME: &str = "xxh3-64/v1";
 /// The entity property that marks issues and comments twinsync created.
 pub const MARKER_PROPERTY: &str = "twinsync.marker";
 
+/// The comment property of a comment the engine moved to a twin's issue from
+/// a second copy of it before deleting that copy (a worker that stalled past
+/// its lease created it): `{"issue": "<id>", "comment": "<id>"}`, the second
+/// issue and the comment there. A merge cut short and done again skips
+/// comments it finds named here.
+pub const MOVED_PROPERTY: &str = "twinsync.moved";
+
 /// Where a replica comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {

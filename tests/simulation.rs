@@ -203,18 +203,15 @@ fn seed_90378_workers_a_stalled_workers_late_second_issue_is_deleted() {
     replay_workers(90378);
 }
 
-// Open, found by seeds 100,001 to 200,000 after the repair above: a person
-// commented on the second issue before a poll found it, so it is left
-// (deleting it would lose the comment; merging what it holds into the
-// twin's issue is not built yet). Run with `-- --ignored`.
+// Found by seeds 100,001 to 200,000 after the repair above: a person
+// commented on the second issue before a poll found it. What people added
+// is moved to the twin's issue, then the second issue is deleted.
 #[test]
-#[ignore = "open: a second issue a person commented on is left, not merged"]
 fn seed_127556_workers_a_commented_second_issue_is_merged() {
     replay_workers(127556);
 }
 
 #[test]
-#[ignore = "open: a second issue a person commented on is left, not merged"]
 fn seed_137736_workers_a_commented_second_issue_is_merged() {
     replay_workers(137736);
 }

@@ -322,10 +322,122 @@ fn a_second_issue_a_stalled_worker_creates_is_deleted_by_the_next_poll() {
     assert!(txn.errors(&rig.conn.id).expect("errors").is_empty());
 }
 
-/// A second issue someone already commented on is not deleted: what it
-/// holds is left for a person to merge.
+/// A second issue someone already commented on and attached a file to is
+/// merged into the twin's issue, then deleted: the comment is posted there
+/// under a line naming its author and the second issue, the file uploaded,
+/// and both reach the other side. A merge done again (a crash before the
+/// delete) moves nothing twice.
 #[test]
-fn a_second_issue_someone_commented_on_is_left() {
+fn a_second_issue_someone_commented_on_is_merged_into_the_twin() {
+    let rig = LocalRig::new();
+    let (fast, sup, first) = a_late_second_issue(&rig);
+    let stray = rig
+        .issues("DEV")
+        .into_iter()
+        .find(|i| i.id != first)
+        .expect("the second issue");
+    rig.user().comment(stray.key.as_str(), "looking into it");
+    rig.user()
+        .attach(stray.key.as_str(), "trace.log", b"paper jam at tray 2");
+    // The deletion fails for a while, after the move: the merge is done
+    // again by the next poll.
+    for _ in 0..50 {
+        rig.tracker.inject(
+            FaultTarget::Op(OpKind::DeleteIssue),
+            Fault::Fail(ErrorKind::Unavailable),
+        );
+    }
+    rig.advance(5);
+    block_on(fast.sync(&rig.conn.id)).expect("fast cycle");
+    let dev: Vec<_> = rig.issues("DEV").into_iter().map(|i| i.id).collect();
+    assert!(
+        dev.contains(&stray.id),
+        "the failed delete leaves it: {dev:?}"
+    );
+    let twin_key = rig
+        .issues("DEV")
+        .into_iter()
+        .find(|i| i.id == first)
+        .expect("the twin's issue")
+        .key;
+    assert!(
+        rig.user()
+            .said(twin_key.as_str())
+            .iter()
+            .any(|s| s.ends_with("looking into it")),
+        "the comment moved before the deletion failed"
+    );
+    rig.tracker.clear_faults();
+    rig.advance(5);
+    block_on(fast.sync(&rig.conn.id)).expect("fast cycle");
+    block_on(fast.sync(&rig.conn.id)).expect("fast cycle");
+
+    let dev = rig.issues("DEV");
+    assert_eq!(dev.len(), 1, "the second copy is deleted: {dev:?}");
+    let twin = &dev[0];
+    assert_eq!(twin.id, first, "the twin's issue stays");
+    let said = rig.user().said(twin.key.as_str());
+    let moved: Vec<_> = said
+        .iter()
+        .filter(|s| s.ends_with("looking into it"))
+        .collect();
+    assert_eq!(moved.len(), 1, "moved once: {said:?}");
+    assert!(
+        moved[0].contains(stray.key.as_str()) && moved[0].contains("wrote this on"),
+        "the moved comment names where it was written: {:?}",
+        moved[0]
+    );
+    let files = |issue: &twinsync::model::Issue| -> Vec<String> {
+        issue
+            .attachments
+            .iter()
+            .map(|a| a.file_name.clone())
+            .collect()
+    };
+    assert_eq!(files(twin), ["trace.log"], "the file moved once");
+    let sup = rig.issue(sup.key.as_str());
+    assert!(
+        rig.user()
+            .said(sup.key.as_str())
+            .iter()
+            .any(|s| s.ends_with("looking into it")),
+        "the moved comment reached the other side: {:?}",
+        rig.user().said(sup.key.as_str())
+    );
+    assert_eq!(
+        files(&sup),
+        ["trace.log"],
+        "the file reached the other side"
+    );
+}
+
+/// A tracker that says it cannot delete issues (and refuses to).
+#[derive(Debug)]
+struct NoIssueDeletes(twinsync::tracker::memory::MemoryTracker);
+
+macro_rules! no_issue_deletes {
+    ($self:ident, capabilities, $kind:ident, $args:tt, $call:expr) => {{
+        let mut capabilities = $call;
+        capabilities.delete_issues = false;
+        capabilities
+    }};
+    ($self:ident, delete_issue, $kind:ident, $args:tt, $call:expr) => {
+        Err(twinsync::Error::new(
+            ErrorKind::Unsupported,
+            "issues cannot be deleted",
+        ))
+    };
+    ($self:ident, $method:ident, $kind:ident, $args:tt, $call:expr) => {
+        $call
+    };
+}
+
+twinsync::forward_tracker!([] NoIssueDeletes, 0, no_issue_deletes);
+
+/// A tracker that cannot delete issues keeps the second issue untouched:
+/// nothing is moved that would then be held twice.
+#[test]
+fn a_second_issue_stays_whole_where_issues_cannot_be_deleted() {
     let rig = LocalRig::new();
     let (fast, _, first) = a_late_second_issue(&rig);
     let stray = rig
@@ -334,14 +446,37 @@ fn a_second_issue_someone_commented_on_is_left() {
         .find(|i| i.id != first)
         .expect("the second issue");
     rig.user().comment(stray.key.as_str(), "looking into it");
+    drop(fast);
+    let keeper = block_on(
+        Node::builder()
+            .tracker(Arc::new(NoIssueDeletes(rig.tracker.clone())))
+            .store(rig.store.clone())
+            .clock(rig.clock.clone())
+            .options(test_options())
+            .worker(Worker::new("keeper").lease(LEASE))
+            .build(),
+    )
+    .expect("worker node");
     rig.advance(5);
-    block_on(fast.sync(&rig.conn.id)).expect("fast cycle");
+    block_on(keeper.sync(&rig.conn.id)).expect("keeper cycle");
     let dev: Vec<_> = rig.issues("DEV").into_iter().map(|i| i.id).collect();
-    assert!(dev.contains(&stray.id), "the commented copy stays: {dev:?}");
+    assert!(dev.contains(&stray.id), "the copy stays: {dev:?}");
+    let twin = rig
+        .issues("DEV")
+        .into_iter()
+        .find(|i| i.id == first)
+        .expect("the twin's issue");
+    assert!(
+        !rig.user()
+            .said(twin.key.as_str())
+            .iter()
+            .any(|s| s.ends_with("looking into it")),
+        "its comment is not copied anywhere"
+    );
     assert_eq!(
         rig.user().said(stray.key.as_str()),
         ["looking into it"],
-        "its comment is not copied anywhere"
+        "the second issue keeps its comment"
     );
 }
 

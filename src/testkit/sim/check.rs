@@ -10,7 +10,8 @@ use crate::testkit::ids as lit;
 use crate::tracker::Tracker;
 
 use super::super::block_on;
-use super::{PROJECTS, Sim, invariants};
+use super::{PROJECTS, Sim, identity, invariants};
+use crate::testkit::said::said;
 
 impl Sim {
     pub(super) fn heal(&mut self) -> Result<(), String> {
@@ -81,6 +82,7 @@ impl Sim {
                 ));
             }
         }
+        self.check_merged(&issues, &by_id)?;
         for origin in &self.exalated {
             let Some(copies) = mirrors.get(origin) else {
                 return Err(format!("I1: exalated issue {origin} has no twin"));
@@ -120,6 +122,34 @@ impl Sim {
         let (writes, calls) = self.backend.writes();
         if writes != 0 {
             return Err(format!("I2: a cycle on converged twins wrote: {calls}"));
+        }
+        Ok(())
+    }
+
+    /// I7 for second copies: a comment people wrote on an issue that is
+    /// gone (the sim deletes no issues: only a merge of a second copy does)
+    /// is on the twin's issue, under the line naming where it was written,
+    /// unless a user deleted it (there, or after the move).
+    fn check_merged(
+        &self,
+        issues: &[Issue],
+        by_id: &BTreeMap<&IssueId, &Issue>,
+    ) -> Result<(), String> {
+        for (on, id) in &self.written {
+            if by_id.contains_key(on) || self.deleted.contains(id) {
+                continue;
+            }
+            let tail = format!("\n{id}");
+            let is = |ident: &str| ident == id || ident.ends_with(&tail);
+            let kept = issues
+                .iter()
+                .flat_map(|i| &i.comments)
+                .any(|c| is(&identity(&said(c))));
+            if !kept && !self.deleted.iter().any(|d| is(d)) {
+                return Err(format!(
+                    "I7: comment {id} written on {on}, a second copy since merged and deleted, was lost"
+                ));
+            }
         }
         Ok(())
     }
