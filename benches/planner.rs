@@ -52,6 +52,7 @@ fn issue(id: u64, project: &str, comments: usize) -> Issue {
         attachments: Vec::new(),
         labels: Vec::new(),
         status: "Open".into(),
+        fields: Default::default(),
         creator: None,
         created: at,
         updated: at,
@@ -144,6 +145,7 @@ fn bench(c: &mut Criterion) {
             name: "Bug".into(),
         }],
         default_issue_type: None,
+        fields: Vec::new(),
     };
     let mut group = c.benchmark_group("planner");
     group.sample_size(10);

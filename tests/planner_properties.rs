@@ -22,6 +22,7 @@ fn project(key: &str) -> ProjectInfo {
             })
             .collect(),
         default_issue_type: None,
+        fields: Vec::new(),
     }
 }
 

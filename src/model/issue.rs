@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{AttachmentId, CommentId, IssueId, IssueKey, ProjectKey, RichText, UserId};
+use super::{
+    AttachmentId, CommentId, FieldMeta, IssueFields, IssueId, IssueKey, ProjectKey, RichText,
+    UserId,
+};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A user as an issue, comment or attachment names them.
@@ -164,6 +167,10 @@ pub struct Issue {
     pub labels: Vec<String>,
     /// The workflow status' name, such as `Open`.
     pub status: String,
+    /// The fields beyond these: priority, people, dates, components,
+    /// versions, parent, links and custom fields.
+    #[serde(default, skip_serializing_if = "IssueFields::is_empty")]
+    pub fields: IssueFields,
     /// Who created the issue.
     pub creator: Option<UserRef>,
     /// When it was created.
@@ -238,6 +245,10 @@ pub struct ProjectInfo {
     pub issue_types: Vec<IssueType>,
     /// The project's default issue type, if one is set.
     pub default_issue_type: Option<String>,
+    /// What the project says of its fields beyond the Basic ones (empty:
+    /// the tracker does not tell).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldMeta>,
 }
 
 impl ProjectInfo {
@@ -246,6 +257,19 @@ impl ProjectInfo {
         self.issue_types
             .iter()
             .find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The metadata of the field with `id`, if the project has it.
+    pub fn field(&self, id: &str) -> Option<&FieldMeta> {
+        self.fields.iter().find(|f| f.id == id)
+    }
+
+    /// The metadata of the field named `name` (case-insensitively), if the
+    /// project has one.
+    pub fn field_named(&self, name: &str) -> Option<&FieldMeta> {
+        self.fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// The names of the issue types, in the project's order.
@@ -283,6 +307,7 @@ mod tests {
                 name: "Bug".into(),
             }],
             default_issue_type: None,
+            fields: Vec::new(),
         };
         assert_eq!(project.issue_type("bug").map(|t| t.id.as_str()), Some("1"));
         assert!(project.issue_type("Epic").is_none());

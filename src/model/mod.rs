@@ -1,6 +1,8 @@
 //! The domain model: identifiers, issue snapshots, comments, attachments, rich text
 //! and projects, as every tracker adapter presents them.
 
+mod fields;
+pub(crate) use fields::ymd;
 mod ids;
 mod issue;
 pub mod media;
@@ -10,6 +12,9 @@ mod rich_text;
 mod users;
 
 pub use crate::connection::ConnectionId;
+pub use fields::{
+    CustomValue, FieldKind, FieldMeta, IssueFields, IssueLink, LinkDirection, field_ids,
+};
 pub use ids::{AttachmentId, CommentId, InstanceUrl, IssueId, IssueKey, ProjectKey, UserId};
 pub use issue::{
     AttachmentMeta, Comment, Issue, IssueRef, IssueType, ProjectInfo, Sha256, UserRef, Visibility,

@@ -22,6 +22,7 @@ pub(super) fn project(key: &str, types: &[&str], default: Option<&str>) -> Proje
             })
             .collect(),
         default_issue_type: default.map(Into::into),
+        fields: Vec::new(),
     }
 }
 

@@ -177,6 +177,7 @@ mod tests {
                 })
                 .collect(),
             default_issue_type: default.map(Into::into),
+            fields: Vec::new(),
         }
     }
 

@@ -45,6 +45,7 @@ fn twin(description: RichText, line: Option<Header>, connection: &str) -> Issue 
         attachments: Vec::new(),
         labels: Vec::new(),
         status: "Open".into(),
+        fields: Default::default(),
         creator: None,
         created: at,
         updated: at,

@@ -58,6 +58,7 @@ impl ModelSide {
             attachments: Vec::new(),
             labels: Vec::new(),
             status: "Open".to_owned(),
+            fields: Default::default(),
             creator: None,
             created: now,
             updated: now,

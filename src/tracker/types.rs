@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{InstanceUrl, Issue, IssueId, IssueKey, ProjectKey, RichText, Visibility};
+use crate::model::{
+    CustomValue, InstanceUrl, Issue, IssueFields, IssueId, IssueKey, ProjectKey, RichText, UserRef,
+    Visibility,
+};
 
 /// What a tracker says about itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +199,10 @@ pub struct NewIssue {
     pub description: RichText,
     /// The labels.
     pub labels: Vec<String>,
+    /// The fields beyond these (their `links` are not created with the
+    /// issue: a link needs both ends).
+    #[serde(default, skip_serializing_if = "IssueFields::is_empty")]
+    pub fields: IssueFields,
     /// Entity properties stored with the issue **in the same request** (the sync marker).
     pub properties: BTreeMap<String, Value>,
 }
@@ -213,8 +220,15 @@ impl NewIssue {
             summary: summary.into(),
             description: RichText::default(),
             labels: Vec::new(),
+            fields: IssueFields::default(),
             properties: BTreeMap::new(),
         }
+    }
+
+    /// Sets the fields beyond Basic.
+    pub fn fields(mut self, fields: IssueFields) -> Self {
+        self.fields = fields;
+        self
     }
 
     /// Sets the description.
@@ -262,6 +276,85 @@ pub struct IssueUpdate {
     pub labels: Option<Vec<String>>,
     /// A new workflow status, by name (Jira: through a transition to it).
     pub status: Option<String>,
+    /// A new priority, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// A new assignee; `Some(None)` unassigns.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub assignee: Option<Option<UserRef>>,
+    /// A new reporter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<UserRef>,
+    /// A new due date; `Some(None)` clears it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option_date"
+    )]
+    pub due_date: Option<Option<time::Date>>,
+    /// New components, by name (replacing all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<String>>,
+    /// New fix versions, by name (replacing all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix_versions: Option<Vec<String>>,
+    /// A new parent; `Some(None)` removes the parent (an epic's child only:
+    /// a sub-task keeps one).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub parent: Option<Option<IssueId>>,
+    /// New values of custom fields by id; `None` clears a field.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, Option<CustomValue>>,
+}
+
+/// `Option<Option<T>>` in serde: absent is `None`, `null` is `Some(None)`.
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<T: Serialize, S: Serializer>(
+        value: &Option<Option<T>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
+}
+
+/// [`double_option`] for dates written `YYYY-MM-DD`.
+mod double_option_date {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(serde::Serialize, Deserialize)]
+    struct Ymd(#[serde(with = "crate::model::ymd")] time::Date);
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Option<Option<time::Date>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        super::double_option::serialize(&value.map(|d| d.map(Ymd)), serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<time::Date>>, D::Error> {
+        Option::<Ymd>::deserialize(deserializer).map(|d| Some(d.map(|Ymd(d)| d)))
+    }
 }
 
 impl IssueUpdate {
@@ -309,6 +402,62 @@ impl IssueUpdate {
     /// Sets a new workflow status, by name.
     pub fn status(mut self, status: impl Into<String>) -> Self {
         self.status = Some(status.into());
+        self
+    }
+
+    /// Sets a new priority, by name.
+    pub fn priority(mut self, priority: impl Into<String>) -> Self {
+        self.priority = Some(priority.into());
+        self
+    }
+
+    /// Assigns the issue (`None`: unassigns it).
+    pub fn assignee(mut self, assignee: Option<UserRef>) -> Self {
+        self.assignee = Some(assignee);
+        self
+    }
+
+    /// Sets a new reporter.
+    pub fn reporter(mut self, reporter: UserRef) -> Self {
+        self.reporter = Some(reporter);
+        self
+    }
+
+    /// Sets the due date (`None`: clears it).
+    pub fn due_date(mut self, due: Option<time::Date>) -> Self {
+        self.due_date = Some(due);
+        self
+    }
+
+    /// Sets new components, by name (replacing all).
+    pub fn components<I, S>(mut self, components: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.components = Some(components.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets new fix versions, by name (replacing all).
+    pub fn fix_versions<I, S>(mut self, versions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fix_versions = Some(versions.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the parent (`None`: removes it).
+    pub fn parent(mut self, parent: Option<IssueId>) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+
+    /// Sets a custom field by id (`None`: clears it).
+    pub fn custom(mut self, field: impl Into<String>, value: Option<CustomValue>) -> Self {
+        self.custom.insert(field.into(), value);
         self
     }
 

@@ -26,7 +26,7 @@ use crate::tracker::{CreatedIssue, NewIssue, Tracker};
 pub(in crate::engine) type SeatAnswer = Result<Result<CreatedIssue>>;
 
 enum Message {
-    Create(NewIssue, oneshot::Sender<SeatAnswer>),
+    Create(Box<NewIssue>, oneshot::Sender<SeatAnswer>),
     Leave,
 }
 
@@ -55,7 +55,7 @@ impl Seat {
         let (reply, answer) = oneshot::channel();
         if self
             .to_driver
-            .unbounded_send(Message::Create(issue.clone(), reply))
+            .unbounded_send(Message::Create(Box::new(issue.clone()), reply))
             .is_err()
         {
             // The driver is gone before the call: nothing was sent.
@@ -119,7 +119,7 @@ async fn drive(
         match from_seats.next().await {
             Some(Message::Create(issue, reply)) => {
                 open -= 1;
-                pending.push((issue, reply));
+                pending.push((*issue, reply));
             }
             Some(Message::Leave) => open -= 1,
             None => open = 0,

@@ -310,6 +310,7 @@ impl Node {
                         .map(|d| bind_media(d, state))
                         .unwrap_or_default(),
                     labels: fields.labels.clone().unwrap_or_default(),
+                    fields: Default::default(),
                     // The origin line goes in the same request as the marker that records it.
                     properties: marker(&intent, None, header.clone()),
                 };

@@ -157,11 +157,8 @@ impl Node {
     /// `stray` that `target` does not hold yet; how many.
     async fn move_added(&self, conn: &Connection, stray: &Issue, target: &Issue) -> Result<usize> {
         let mut moved = 0;
-        let already: HashSet<(String, String)> = target
-            .comments
-            .iter()
-            .filter_map(moved_from)
-            .collect();
+        let already: HashSet<(String, String)> =
+            target.comments.iter().filter_map(moved_from).collect();
         for comment in &stray.comments {
             // Copies the sync made are the twin's already.
             if Marker::find(&comment.properties, &conn.id).is_some()

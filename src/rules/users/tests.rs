@@ -169,6 +169,7 @@ fn the_planner_writes_mentions_as_they_are_here_and_the_same_replica_plans_the_s
             name: "Bug".into(),
         }],
         default_issue_type: None,
+        fields: Vec::new(),
     };
     let mut matches = UserMatches::new();
     matches.insert(

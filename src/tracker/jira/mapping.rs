@@ -6,14 +6,15 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use time::format_description::FormatItem;
 use time::macros::format_description;
+use time::{Date, OffsetDateTime};
 
 use super::error::JiraError;
 use super::markup;
 use crate::model::{
-    AttachmentMeta, Comment, Issue, IssueType, RichText, UserId, UserRef, Visibility,
+    AttachmentMeta, Comment, Issue, IssueFields, IssueLink, IssueRef, IssueType, LinkDirection,
+    RichText, UserId, UserRef, Visibility,
 };
 
 /// Which REST API an adapter speaks.
@@ -300,11 +301,76 @@ pub(crate) fn issue(
         attachments: attachments(fields)?,
         labels,
         status: name_of("status").unwrap_or_default(),
+        fields: standard_fields(fields),
         creator: fields.get("creator").and_then(|u| user(u).ok()),
         created,
         updated: time_field(fields, "updated", WHAT).unwrap_or(created),
         properties: properties(v.get("properties")),
     })
+}
+
+/// The standard fields beyond Basic that an issue's `fields` hold: priority,
+/// assignee, reporter, due date, components, fix versions, parent and issue
+/// links. What is absent or unreadable is left empty. (Custom fields need
+/// the site's field list to be read by kind.)
+pub(crate) fn standard_fields(fields: &Value) -> IssueFields {
+    let names = |field: &str| -> Vec<String> {
+        let mut names: Vec<String> = fields
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.get("name").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let issue_ref = |v: &Value| -> Option<IssueRef> {
+        Some(IssueRef::new(
+            parse_id(v.get("id")?.as_str()?, "an issue").ok()?,
+            parse_id(v.get("key")?.as_str()?, "an issue").ok()?,
+        ))
+    };
+    let mut links: Vec<IssueLink> = fields
+        .get("issuelinks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|link| {
+            let (direction, other) = match (link.get("outwardIssue"), link.get("inwardIssue")) {
+                (Some(other), _) => (LinkDirection::Outward, other),
+                (None, Some(other)) => (LinkDirection::Inward, other),
+                (None, None) => return None,
+            };
+            Some(IssueLink {
+                id: link.get("id")?.as_str()?.to_owned(),
+                link_type: link.get("type")?.get("name")?.as_str()?.to_owned(),
+                direction,
+                issue: issue_ref(other)?,
+            })
+        })
+        .collect();
+    links.sort();
+    IssueFields {
+        priority: fields
+            .get("priority")
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        assignee: fields.get("assignee").and_then(|u| user(u).ok()),
+        reporter: fields.get("reporter").and_then(|u| user(u).ok()),
+        due_date: fields
+            .get("duedate")
+            .and_then(Value::as_str)
+            .and_then(|d| Date::parse(d, format_description!("[year]-[month]-[day]")).ok()),
+        components: names("components"),
+        fix_versions: names("fixVersions"),
+        parent: fields.get("parent").and_then(issue_ref),
+        links,
+        custom: BTreeMap::new(),
+    }
 }
 
 /// The creatable issue types of a createmeta answer (Cloud's `issueTypes`,
@@ -379,6 +445,58 @@ mod tests {
         assert_eq!(issue.comments[1].author.id.as_str(), "ann");
         assert_eq!(issue.properties["twinsync.marker"], json!({"op": 1}));
         assert!(issue.description.is_empty());
+    }
+
+    #[test]
+    fn standard_fields_beyond_basic_are_read_and_bad_ones_left_empty() {
+        let v = json!({
+            "priority": {"id": "2", "name": "High"},
+            "assignee": {"accountId": "a-1", "displayName": "Ada"},
+            "reporter": null,
+            "duedate": "2026-12-24",
+            "components": [{"name": "Printers"}, {"name": "Network"}, {"id": "no name"}],
+            "fixVersions": [{"name": "2.0"}],
+            "parent": {"id": "10000", "key": "DEV-1", "fields": {"summary": "Epic"}},
+            "issuelinks": [
+                {"id": "7", "type": {"name": "Blocks", "inward": "is blocked by", "outward": "blocks"},
+                 "outwardIssue": {"id": "10005", "key": "DEV-5"}},
+                {"id": "8", "type": {"name": "Relates"}, "inwardIssue": {"id": "10006", "key": "DEV-6"}},
+                {"id": "9", "type": {"name": "Relates"}}
+            ]
+        });
+        let f = standard_fields(&v);
+        assert_eq!(f.priority.as_deref(), Some("High"));
+        assert_eq!(
+            f.assignee.as_ref().map(|u| u.display_name.as_str()),
+            Some("Ada")
+        );
+        assert_eq!(f.reporter, None);
+        assert_eq!(f.due_date, Some(time::macros::date!(2026 - 12 - 24)));
+        assert_eq!(f.components, ["Network", "Printers"]);
+        assert_eq!(f.fix_versions, ["2.0"]);
+        assert_eq!(f.parent.as_ref().map(|p| p.key.as_str()), Some("DEV-1"));
+        let links: Vec<_> = f
+            .links
+            .iter()
+            .map(|l| {
+                (
+                    l.id.as_str(),
+                    l.link_type.as_str(),
+                    l.direction,
+                    l.issue.key.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("7", "Blocks", LinkDirection::Outward, "DEV-5"),
+                ("8", "Relates", LinkDirection::Inward, "DEV-6")
+            ]
+        );
+        let bad =
+            standard_fields(&json!({"duedate": "24/12/2026", "priority": 3, "parent": {"id": 1}}));
+        assert!(bad.is_empty(), "{bad:?}");
     }
 
     #[test]

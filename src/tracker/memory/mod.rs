@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, InstanceUrl, Issue, IssueId, IssueKey,
-    ProjectInfo, ProjectKey, RemoteLink, RichText, UserId, UserProfile, UserRef,
+    AttachmentId, AttachmentMeta, Comment, CommentId, FieldMeta, InstanceUrl, Issue, IssueId,
+    IssueKey, ProjectInfo, ProjectKey, RemoteLink, RichText, UserId, UserProfile, UserRef,
 };
 use crate::tracker::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
@@ -24,6 +24,7 @@ use crate::trigger::Jql;
 
 mod calls;
 mod faults;
+mod fields;
 mod limits;
 mod persist;
 mod state;
@@ -285,6 +286,7 @@ impl MemoryTracker {
             name: name.to_owned(),
             issue_types: State::issue_types(issue_types),
             default_issue_type: default_issue_type.map(str::to_owned),
+            fields: Vec::new(),
         })
     }
 
@@ -309,6 +311,45 @@ impl MemoryTracker {
             id,
             name: name.to_owned(),
         });
+        Ok(())
+    }
+
+    /// Describes a field of a project (what an administrator does when
+    /// adding a field or putting it on a screen): from now on creates and
+    /// updates follow it (required on create, on which screens, which
+    /// options). Describing a field again replaces what was said of it.
+    ///
+    /// ```
+    /// use twinsync::model::{FieldKind, FieldMeta};
+    /// use twinsync::tracker::memory::MemoryTracker;
+    ///
+    /// let tracker = MemoryTracker::new("https://memory.example")?;
+    /// tracker.add_project("SUP", "Support", &["Bug"], None)?;
+    /// tracker.add_field(
+    ///     "SUP",
+    ///     FieldMeta::new("customfield_10010", "Severity", FieldKind::Select)
+    ///         .options(["S1", "S2", "S3"])
+    ///         .required(),
+    /// )?;
+    /// # Ok::<(), twinsync::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown project.
+    pub fn add_field(&self, project: &str, field: FieldMeta) -> Result<()> {
+        let mut state = lock(&self.shared.state);
+        let info = state
+            .projects
+            .get_mut(&ProjectKey::new(project)?)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("project {project} does not exist"),
+                )
+            })?;
+        info.fields.retain(|f| f.id != field.id);
+        info.fields.push(field);
         Ok(())
     }
 

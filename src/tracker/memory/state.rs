@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, IssueType,
-    ProjectInfo, ProjectKey, RemoteLink, RichText, Sha256, UserId, UserRef,
+    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, IssueRef,
+    IssueType, ProjectInfo, ProjectKey, RemoteLink, RichText, Sha256, UserId, UserRef,
 };
 use crate::tracker::{CreatedIssue, IssueUpdate, NewAttachment, NewComment, NewIssue};
 
@@ -153,6 +153,7 @@ impl State {
             ));
         };
         let issue_type = issue_type.name.clone();
+        let fields = super::fields::new_fields(project, &new.fields, |p| self.parent_ref(&p.id))?;
         if new.summary.trim().is_empty() {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -178,6 +179,7 @@ impl State {
             attachments: Vec::new(),
             labels,
             status: "Open".to_owned(),
+            fields,
             creator: Some(creator.clone()),
             created: now,
             updated: now,
@@ -230,7 +232,16 @@ impl State {
             ),
             None => None,
         };
+        let fields = {
+            let current = &self.record(id)?.current;
+            let fields = super::fields::updated_fields(&project, &current.fields, update, |p| {
+                self.parent_ref(p)
+            })?;
+            self.check_no_parent_cycle(id, fields.parent.as_ref())?;
+            fields
+        };
         self.modify(id, now, |issue| {
+            issue.fields = fields;
             if let Some(summary) = &update.summary {
                 issue.summary = summary.clone();
             }
@@ -251,6 +262,49 @@ impl State {
             }
             Ok(())
         })
+    }
+
+    /// The current reference of a would-be parent.
+    fn parent_ref(&self, id: &IssueId) -> Result<IssueRef> {
+        let parent = &self
+            .record(id)
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("parent {id} does not exist"),
+                )
+            })?
+            .current;
+        Ok(parent.reference())
+    }
+
+    /// Refuses a parent that is `issue` itself or one of its descendants.
+    fn check_no_parent_cycle(&self, issue: &IssueId, parent: Option<&IssueRef>) -> Result<()> {
+        let Some(parent) = parent else {
+            return Ok(());
+        };
+        let key = &self.record(issue)?.current.key;
+        let mut next = Some(parent.clone());
+        // Each issue is visited once at most: a cycle already stored ends it.
+        for _ in 0..=self.issues.len() {
+            let Some(p) = next else {
+                return Ok(());
+            };
+            if &p.id == issue {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "{} cannot be the parent of {key}: parents would form a cycle",
+                        parent.key
+                    ),
+                ));
+            }
+            next = self
+                .record(&p.id)
+                .ok()
+                .and_then(|r| r.current.fields.parent.clone());
+        }
+        Ok(())
     }
 
     pub(super) fn add_comment(

@@ -189,6 +189,7 @@ mod tests {
             attachments: vec![],
             labels: vec!["escalate-to-dev".into(), "hardware".into()],
             status: "In Progress".into(),
+            fields: Default::default(),
             creator: None,
             created: datetime!(2026-01-30 10:00 UTC),
             updated: datetime!(2026-01-31 09:00 UTC),

@@ -127,6 +127,7 @@ impl Jira {
                 .to_owned(),
             issue_types,
             default_issue_type: None,
+            fields: Vec::new(),
         })
     }
 
