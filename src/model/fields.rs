@@ -78,6 +78,37 @@ pub struct IssueLink {
     pub issue: IssueRef,
 }
 
+/// A kind of link between issues, such as `Blocks`: its name and how each
+/// end reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueLinkType {
+    /// The tracker's id.
+    pub id: String,
+    /// The name, such as `Blocks` (matched case-insensitively).
+    pub name: String,
+    /// How the inward end reads it: `is blocked by`.
+    pub inward: String,
+    /// How the outward end reads it: `blocks`.
+    pub outward: String,
+}
+
+impl IssueLinkType {
+    /// A link type with an id, a name and its two readings.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        inward: impl Into<String>,
+        outward: impl Into<String>,
+    ) -> Self {
+        IssueLinkType {
+            id: id.into(),
+            name: name.into(),
+            inward: inward.into(),
+            outward: outward.into(),
+        }
+    }
+}
+
 /// Which end of a link an issue is: `A blocks B` is outward on A, inward on B.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

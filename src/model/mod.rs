@@ -13,7 +13,8 @@ mod users;
 
 pub use crate::connection::ConnectionId;
 pub use fields::{
-    CustomValue, FieldKind, FieldMeta, IssueFields, IssueLink, LinkDirection, field_ids,
+    CustomValue, FieldKind, FieldMeta, IssueFields, IssueLink, IssueLinkType, LinkDirection,
+    field_ids,
 };
 pub use ids::{AttachmentId, CommentId, InstanceUrl, IssueId, IssueKey, ProjectKey, UserId};
 pub use issue::{

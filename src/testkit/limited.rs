@@ -51,6 +51,7 @@ impl LimitedTracker {
             permissions: own.permissions && capabilities.permissions,
             users: own.users && capabilities.users,
             remote_links: own.remote_links && capabilities.remote_links,
+            issue_links: own.issue_links && capabilities.issue_links,
             max_page_size: own.max_page_size.min(capabilities.max_page_size),
             // The inner tracker batches as it does: not a capability to turn off.
             batch_create: own.batch_create,
@@ -142,6 +143,18 @@ macro_rules! limit {
     }};
     ($self:ident, put_remote_link, $kind:ident, $args:tt, $call:expr) => {{
         $self.allow(true, |c| c.remote_links, "remote_links")?;
+        $call
+    }};
+    ($self:ident, issue_link_types, $kind:ident, $args:tt, $call:expr) => {{
+        $self.allow(true, |c| c.issue_links, "issue_links")?;
+        $call
+    }};
+    ($self:ident, add_issue_link, $kind:ident, $args:tt, $call:expr) => {{
+        $self.allow(true, |c| c.issue_links, "issue_links")?;
+        $call
+    }};
+    ($self:ident, delete_issue_link, $kind:ident, $args:tt, $call:expr) => {{
+        $self.allow(true, |c| c.issue_links, "issue_links")?;
         $call
     }};
     ($self:ident, remote_links, $kind:ident, $args:tt, $call:expr) => {{

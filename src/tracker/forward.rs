@@ -311,6 +311,41 @@ macro_rules! forward_tracker {
                 )
             }
 
+            async fn issue_link_types(
+                &self,
+            ) -> $crate::Result<::std::vec::Vec<$crate::model::IssueLinkType>> {
+                $($around)+!(
+                    self,
+                    issue_link_types,
+                    read,
+                    (),
+                    self.$field.issue_link_types().await
+                )
+            }
+
+            async fn add_issue_link(
+                &self,
+                link: &$crate::tracker::NewIssueLink,
+            ) -> $crate::Result<()> {
+                $($around)+!(
+                    self,
+                    add_issue_link,
+                    write,
+                    (link),
+                    self.$field.add_issue_link(link).await
+                )
+            }
+
+            async fn delete_issue_link(&self, id: &str) -> $crate::Result<()> {
+                $($around)+!(
+                    self,
+                    delete_issue_link,
+                    write,
+                    (id),
+                    self.$field.delete_issue_link(id).await
+                )
+            }
+
             async fn user_profile(
                 &self,
                 id: &$crate::model::UserId,

@@ -40,7 +40,7 @@ pub use retry::{RetryPolicy, RetryTracker};
 pub(crate) use types::batch_call_failed;
 pub use types::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
-    Page, SearchPage,
+    NewIssueLink, Page, SearchPage,
 };
 
 // For `forward_tracker!` in other crates.
@@ -233,6 +233,50 @@ pub trait Tracker: Debug + Send + Sync + 'static {
             "this tracker cannot delete issues",
         )
         .with_issue(id))
+    }
+
+    /// The kinds of links between issues the tracker has.
+    ///
+    /// The default body answers `Unsupported`: an adapter that implements
+    /// the link methods sets the `issue_links` capability.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` without the `issue_links` capability.
+    async fn issue_link_types(&self) -> Result<Vec<crate::model::IssueLinkType>> {
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            "this tracker cannot link issues",
+        ))
+    }
+
+    /// Links two issues. Adding a link both issues already have (same type,
+    /// same ends) changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue; `InvalidInput` for an unknown link
+    /// type or an issue linked to itself; `Unsupported` without the
+    /// `issue_links` capability.
+    async fn add_issue_link(&self, link: &NewIssueLink) -> Result<()> {
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            "this tracker cannot link issues",
+        )
+        .with_issue(&link.outward))
+    }
+
+    /// Deletes a link between issues by its id ([`IssueLink::id`](crate::model::IssueLink::id)).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing link; `Unsupported` without the
+    /// `issue_links` capability.
+    async fn delete_issue_link(&self, id: &str) -> Result<()> {
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            format!("this tracker cannot delete issue link {id}"),
+        ))
     }
 
     /// An attachment's content.

@@ -363,6 +363,12 @@ macro_rules! paced {
     ($self:ident, delete_issue, $kind:ident, ($issue:ident), $call:expr) => {
         paced!(@go $self, PutDelete, Some($issue), 1, $call)
     };
+    ($self:ident, add_issue_link, $kind:ident, ($link:ident), $call:expr) => {
+        paced!(@go $self, Post, Some(&$link.outward), 1, $call)
+    };
+    ($self:ident, delete_issue_link, $kind:ident, $args:tt, $call:expr) => {
+        paced!(@go $self, PutDelete, None, 1, $call)
+    };
     ($self:ident, delete_attachment, $kind:ident, $args:tt, $call:expr) => {
         paced!(@go $self, PutDelete, None, 1, $call)
     };

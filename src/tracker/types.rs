@@ -66,6 +66,13 @@ pub struct Capabilities {
     /// a twin's origin falls back to a line at the top of its description.
     #[serde(default)]
     pub remote_links: bool,
+    /// Links between issues can be listed by type, added and deleted
+    /// ([`Tracker::add_issue_link`](super::Tracker::add_issue_link),
+    /// [`Tracker::delete_issue_link`](super::Tracker::delete_issue_link),
+    /// [`Tracker::issue_link_types`](super::Tracker::issue_link_types));
+    /// an issue shows its links in [`IssueFields::links`].
+    #[serde(default)]
+    pub issue_links: bool,
     /// The largest page a search returns.
     pub max_page_size: u32,
     /// The most issues one call of
@@ -98,6 +105,7 @@ impl Capabilities {
             permissions: true,
             users: true,
             remote_links: true,
+            issue_links: true,
             max_page_size,
             batch_create: 1,
             rate_limits: None,
@@ -251,6 +259,29 @@ impl NewIssue {
     pub fn property(mut self, key: impl Into<String>, value: Value) -> Self {
         self.properties.insert(key.into(), value);
         self
+    }
+}
+
+/// A link to add between two issues: `outward` is the end that reads the
+/// type's outward name (`DEV-1 blocks DEV-2`: outward `DEV-1`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewIssueLink {
+    /// The link type's name, such as `Blocks`.
+    pub link_type: String,
+    /// The outward end.
+    pub outward: IssueId,
+    /// The inward end.
+    pub inward: IssueId,
+}
+
+impl NewIssueLink {
+    /// `outward` `link_type` `inward`, such as `DEV-1 blocks DEV-2`.
+    pub fn new(link_type: impl Into<String>, outward: IssueId, inward: IssueId) -> Self {
+        NewIssueLink {
+            link_type: link_type.into(),
+            outward,
+            inward,
+        }
     }
 }
 

@@ -248,7 +248,9 @@ pub(crate) fn embedded_comments(
 }
 
 /// The issue fields the adapters ask for.
-pub(crate) const ISSUE_FIELDS: &str = "summary,description,issuetype,project,labels,status,creator,created,updated,attachment,comment";
+pub(crate) const ISSUE_FIELDS: &str = "summary,description,issuetype,project,labels,status,\
+     creator,created,updated,attachment,comment,priority,assignee,reporter,duedate,components,\
+     fixVersions,parent,issuelinks";
 
 /// One issue; `comments` replaces the embedded ones when given.
 pub(crate) fn issue(

@@ -241,6 +241,23 @@ macro_rules! delegate_tracker {
             ) -> $crate::Result<Vec<$crate::model::RemoteLink>> {
                 self.jira.remote_links(issue).await
             }
+
+            async fn issue_link_types(
+                &self,
+            ) -> $crate::Result<Vec<$crate::model::IssueLinkType>> {
+                self.jira.issue_link_types().await
+            }
+
+            async fn add_issue_link(
+                &self,
+                link: &$crate::tracker::NewIssueLink,
+            ) -> $crate::Result<()> {
+                self.jira.add_issue_link(link).await
+            }
+
+            async fn delete_issue_link(&self, id: &str) -> $crate::Result<()> {
+                self.jira.delete_issue_link(id).await
+            }
         }
 
         /// Reads and writes the engine does not need (so

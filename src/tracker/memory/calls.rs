@@ -323,6 +323,25 @@ impl Tracker for MemoryTracker {
             .await
     }
 
+    async fn issue_link_types(&self) -> Result<Vec<IssueLinkType>> {
+        self.call(OpKind::LinkTypes, |s, _, _| Ok(s.link_types.clone()))
+            .await
+    }
+
+    async fn add_issue_link(&self, link: &NewIssueLink) -> Result<()> {
+        self.call_on(OpKind::AddIssueLink, Some(&link.outward), |s, now, _| {
+            s.add_issue_link(link, now)
+        })
+        .await
+    }
+
+    async fn delete_issue_link(&self, id: &str) -> Result<()> {
+        self.call(OpKind::DeleteIssueLink, |s, now, _| {
+            s.delete_issue_link(id, now)
+        })
+        .await
+    }
+
     async fn download_attachment(&self, id: &AttachmentId) -> Result<Vec<u8>> {
         self.call(OpKind::DownloadAttachment, |s, _, _| s.download(id))
             .await

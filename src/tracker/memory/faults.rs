@@ -54,11 +54,17 @@ pub enum OpKind {
     GetRemoteLinks,
     /// `delete_issue()`
     DeleteIssue,
+    /// `issue_link_types()`
+    LinkTypes,
+    /// `add_issue_link()`
+    AddIssueLink,
+    /// `delete_issue_link()`
+    DeleteIssueLink,
 }
 
 impl OpKind {
     /// Every kind, in order.
-    pub const ALL: [OpKind; 20] = [
+    pub const ALL: [OpKind; 23] = [
         OpKind::Instance,
         OpKind::Project,
         OpKind::GetIssue,
@@ -79,6 +85,9 @@ impl OpKind {
         OpKind::PutRemoteLink,
         OpKind::GetRemoteLinks,
         OpKind::DeleteIssue,
+        OpKind::LinkTypes,
+        OpKind::AddIssueLink,
+        OpKind::DeleteIssueLink,
     ];
 
     /// Whether the call changes the tracker.
@@ -96,6 +105,8 @@ impl OpKind {
                 | OpKind::DeleteAttachment
                 | OpKind::SetProperty
                 | OpKind::PutRemoteLink
+                | OpKind::AddIssueLink
+                | OpKind::DeleteIssueLink
         )
     }
 
@@ -106,9 +117,13 @@ impl OpKind {
             | OpKind::CreateIssues
             | OpKind::AddComment
             | OpKind::UploadAttachment
-            | OpKind::PutRemoteLink => "POST",
+            | OpKind::PutRemoteLink
+            | OpKind::AddIssueLink => "POST",
             OpKind::UpdateIssue | OpKind::UpdateComment | OpKind::SetProperty => "PUT",
-            OpKind::DeleteComment | OpKind::DeleteAttachment | OpKind::DeleteIssue => "DELETE",
+            OpKind::DeleteComment
+            | OpKind::DeleteAttachment
+            | OpKind::DeleteIssue
+            | OpKind::DeleteIssueLink => "DELETE",
             _ => "GET",
         }
     }

@@ -442,4 +442,61 @@ mod tests {
         block_on(t.update_issue(&child.id, &IssueUpdate::new().parent(None))).unwrap();
         assert_eq!(block_on(t.issue(&child.id)).unwrap().fields.parent, None);
     }
+
+    #[test]
+    fn links_show_on_both_ends_once_and_go_with_either() {
+        use crate::model::LinkDirection;
+        use crate::tracker::NewIssueLink;
+        let t = tracker();
+        let a = create(&t, severity("S1")).unwrap();
+        let b = create(&t, severity("S1")).unwrap();
+        let link = NewIssueLink::new("blocks", a.id.clone(), b.id.clone());
+        block_on(t.add_issue_link(&link)).unwrap();
+        block_on(t.add_issue_link(&link)).unwrap();
+        let (a1, b1) = (
+            block_on(t.issue(&a.id)).unwrap(),
+            block_on(t.issue(&b.id)).unwrap(),
+        );
+        assert_eq!(
+            a1.fields.links.len(),
+            1,
+            "added once: {:?}",
+            a1.fields.links
+        );
+        let (la, lb) = (&a1.fields.links[0], &b1.fields.links[0]);
+        assert_eq!(
+            (la.link_type.as_str(), la.direction, &la.issue),
+            ("Blocks", LinkDirection::Outward, &b.reference())
+        );
+        assert_eq!(
+            (lb.direction, &lb.issue, &lb.id),
+            (LinkDirection::Inward, &a.reference(), &la.id)
+        );
+        refused(
+            block_on(t.add_issue_link(&NewIssueLink::new("Causes", a.id.clone(), b.id.clone()))),
+            &["\"Causes\"", "Blocks, Cloners, Duplicate, Relates"],
+        );
+        refused(
+            block_on(t.add_issue_link(&NewIssueLink::new("Relates", a.id.clone(), a.id.clone()))),
+            &["linked to itself"],
+        );
+        block_on(t.delete_issue_link(&la.id)).unwrap();
+        assert!(block_on(t.issue(&b.id)).unwrap().fields.links.is_empty());
+        assert_eq!(
+            block_on(t.delete_issue_link(&la.id)).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        block_on(t.add_issue_link(&link)).unwrap();
+        block_on(t.delete_issue(&a.id)).unwrap();
+        assert!(
+            block_on(t.issue(&b.id)).unwrap().fields.links.is_empty(),
+            "gone with its issue"
+        );
+        let types = block_on(t.issue_link_types()).unwrap();
+        assert!(
+            types
+                .iter()
+                .any(|t| t.name == "Blocks" && t.inward == "is blocked by")
+        );
+    }
 }

@@ -14,11 +14,12 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     AttachmentId, AttachmentMeta, Comment, CommentId, FieldMeta, InstanceUrl, Issue, IssueId,
-    IssueKey, ProjectInfo, ProjectKey, RemoteLink, RichText, UserId, UserProfile, UserRef,
+    IssueKey, IssueLinkType, ProjectInfo, ProjectKey, RemoteLink, RichText, UserId, UserProfile,
+    UserRef,
 };
 use crate::tracker::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
-    Page, SearchPage, Tracker,
+    NewIssueLink, Page, SearchPage, Tracker,
 };
 use crate::trigger::Jql;
 
@@ -131,7 +132,10 @@ impl MemoryTracker {
     pub fn with_clock(url: &str, clock: Arc<dyn Clock>) -> Result<Self> {
         let url = InstanceUrl::parse(url)?;
         let user = UserRef::new(UserId::new(Self::INTEGRATION_USER)?, "twinsync integration");
-        let mut state = State::default();
+        let mut state = State {
+            link_types: state::default_link_types(),
+            ..State::default()
+        };
         state.users.insert(user.id.clone(), user.clone());
         state.global_admins.insert(user.id.clone());
         Ok(MemoryTracker {

@@ -162,6 +162,7 @@ impl Snapshot {
             project_admins: self.project_admins,
             groups: self.groups,
             search_lag: Duration::from_millis(self.search_lag_ms),
+            link_types: super::state::default_link_types(),
             ..State::default()
         };
         for project in self.projects {

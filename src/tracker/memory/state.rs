@@ -9,10 +9,13 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, IssueRef,
-    IssueType, ProjectInfo, ProjectKey, RemoteLink, RichText, Sha256, UserId, UserRef,
+    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, IssueLink,
+    IssueLinkType, IssueRef, IssueType, LinkDirection, ProjectInfo, ProjectKey, RemoteLink,
+    RichText, Sha256, UserId, UserRef,
 };
-use crate::tracker::{CreatedIssue, IssueUpdate, NewAttachment, NewComment, NewIssue};
+use crate::tracker::{
+    CreatedIssue, IssueUpdate, NewAttachment, NewComment, NewIssue, NewIssueLink,
+};
 
 #[derive(Debug)]
 pub(super) struct Record {
@@ -41,6 +44,18 @@ pub(super) struct State {
     pub(super) search_lag: Duration,
     /// Remote links by issue number, in the order they were added.
     pub(super) remote_links: BTreeMap<u64, Vec<RemoteLink>>,
+    /// The kinds of links between issues.
+    pub(super) link_types: Vec<IssueLinkType>,
+}
+
+/// The link types a new tracker has, as a new Jira site does.
+pub(super) fn default_link_types() -> Vec<IssueLinkType> {
+    vec![
+        IssueLinkType::new("10000", "Blocks", "is blocked by", "blocks"),
+        IssueLinkType::new("10001", "Cloners", "is cloned by", "clones"),
+        IssueLinkType::new("10002", "Duplicate", "is duplicated by", "duplicates"),
+        IssueLinkType::new("10003", "Relates", "relates to", "relates to"),
+    ]
 }
 
 pub(super) fn not_found(what: &str, id: impl std::fmt::Display) -> Error {
@@ -445,6 +460,88 @@ impl State {
         Ok(())
     }
 
+    pub(super) fn add_issue_link(
+        &mut self,
+        link: &NewIssueLink,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let Some(kind) = self
+            .link_types
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(&link.link_type))
+            .cloned()
+        else {
+            let names: Vec<&str> = self.link_types.iter().map(|t| t.name.as_str()).collect();
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "no issue link type is named {:?}; link types: {}",
+                    link.link_type,
+                    names.join(", ")
+                ),
+            ));
+        };
+        let outward = self.record(&link.outward)?.current.reference();
+        let inward = self.record(&link.inward)?.current.reference();
+        if outward.id == inward.id {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("{} cannot be linked to itself", outward.key),
+            ));
+        }
+        let exists = self
+            .record(&link.outward)?
+            .current
+            .fields
+            .links
+            .iter()
+            .any(|l| {
+                l.link_type == kind.name
+                    && l.direction == LinkDirection::Outward
+                    && l.issue.id == inward.id
+            });
+        if exists {
+            return Ok(());
+        }
+        let id = self.fresh_id().to_string();
+        for (on, direction, other) in [
+            (&outward.id, LinkDirection::Outward, &inward),
+            (&inward.id, LinkDirection::Inward, &outward),
+        ] {
+            let new = IssueLink {
+                id: id.clone(),
+                link_type: kind.name.clone(),
+                direction,
+                issue: other.clone(),
+            };
+            self.modify(on, now, |issue| {
+                issue.fields.links.push(new);
+                issue.fields.links.sort();
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn delete_issue_link(&mut self, id: &str, now: OffsetDateTime) -> Result<()> {
+        let ends: Vec<IssueId> = self
+            .issues
+            .values()
+            .filter(|r| r.current.fields.links.iter().any(|l| l.id == id))
+            .map(|r| r.current.id.clone())
+            .collect();
+        if ends.is_empty() {
+            return Err(not_found("issue link", id));
+        }
+        for end in &ends {
+            self.modify(end, now, |issue| {
+                issue.fields.links.retain(|l| l.id != id);
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
     pub(super) fn remove_issue(&mut self, id: &IssueId) -> Result<()> {
         let n = numeric(id).ok_or_else(|| not_found("issue", id))?;
         let record = self
@@ -455,6 +552,10 @@ impl State {
         self.comment_owner.retain(|_, owner| *owner != n);
         self.attachments.retain(|_, (owner, _)| *owner != n);
         self.remote_links.remove(&n);
+        // Links end with either of their issues.
+        for other in self.issues.values_mut() {
+            other.current.fields.links.retain(|l| &l.issue.id != id);
+        }
         drop(record);
         Ok(())
     }

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use super::{Jira, op};
 use crate::error::Result;
-use crate::model::{IssueId, RemoteLink};
+use crate::model::{IssueId, IssueLinkType, RemoteLink};
+use crate::tracker::NewIssueLink;
 
 impl Jira {
     /// `POST issue/{id}/remotelink`: Jira replaces the issue's link with the
@@ -69,5 +70,61 @@ impl Jira {
                 Some(link)
             })
             .collect())
+    }
+}
+
+/// Links between issues.
+impl Jira {
+    /// `GET issueLinkType`.
+    pub(crate) async fn issue_link_types(&self) -> Result<Vec<IssueLinkType>> {
+        let value = self
+            .client
+            .json(self.call(Method::GET, "issueLinkType", &["issueLinkType"]))
+            .await
+            .map_err(|e| op(e, "list issue link types"))?;
+        let text = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
+        Ok(value
+            .get("issueLinkTypes")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|t| {
+                Some(IssueLinkType::new(
+                    text(t, "id")?,
+                    text(t, "name")?,
+                    text(t, "inward").unwrap_or_default(),
+                    text(t, "outward").unwrap_or_default(),
+                ))
+            })
+            .collect())
+    }
+
+    /// `POST issueLink`: `outwardIssue` is the link's "from" end. Jira answers
+    /// a link that exists already as created, adding none.
+    pub(crate) async fn add_issue_link(&self, link: &NewIssueLink) -> Result<()> {
+        let body = json!({
+            "type": {"name": link.link_type},
+            "outwardIssue": {"id": link.outward.as_str()},
+            "inwardIssue": {"id": link.inward.as_str()},
+        });
+        self.client
+            .send(
+                self.call(Method::POST, "issueLink", &["issueLink"])
+                    .issue(link.outward.as_str())
+                    .json(body),
+            )
+            .await
+            .map_err(|e| op(e, "add issue link").with_issue(&link.outward))?;
+        Ok(())
+    }
+
+    /// `DELETE issueLink/{id}`.
+    pub(crate) async fn delete_issue_link(&self, id: &str) -> Result<()> {
+        self.client
+            .send(self.call(Method::DELETE, "issueLink/{}", &["issueLink", id]))
+            .await
+            .map_err(|e| op(e, "delete issue link").with_context("link", id))?;
+        Ok(())
     }
 }

@@ -26,8 +26,9 @@ use crate::tracker::{InstanceInfo, Page, SearchPage};
 /// The largest search page the adapters ask for.
 pub(crate) const MAX_PAGE_SIZE: u32 = 100;
 /// The fields an issue read asks for when comments are fetched separately.
-const FIELDS_WITHOUT_COMMENTS: &str =
-    "summary,description,issuetype,project,labels,status,creator,created,updated,attachment";
+const FIELDS_WITHOUT_COMMENTS: &str = "summary,description,issuetype,project,labels,status,\
+     creator,created,updated,attachment,priority,assignee,reporter,duedate,components,\
+     fixVersions,parent,issuelinks";
 /// More pages than this in one listing means Jira is not paging properly.
 const MAX_PAGES: usize = 1000;
 
