@@ -196,6 +196,7 @@ impl JiraCloudBuilder {
                 search_properties: self.search_properties,
                 jql_offset: self.jql_offset,
                 media: Default::default(),
+                custom_kinds: Default::default(),
             },
         })
     }

@@ -150,6 +150,7 @@ impl JiraDataCenterBuilder {
                 search_properties: self.search_properties,
                 jql_offset: self.jql_offset,
                 media: Default::default(),
+                custom_kinds: Default::default(),
             },
         })
     }

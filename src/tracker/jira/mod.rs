@@ -44,6 +44,7 @@ mod datacenter;
 #[cfg(feature = "jira-emulator")]
 pub mod emulator;
 mod error;
+mod field_values;
 mod mapping;
 pub mod markup;
 mod ratelimit;

@@ -18,9 +18,10 @@ pub(crate) use media::MediaCache;
 
 use super::client::{Call, Client};
 use super::error::JiraError;
+use super::field_values;
 use super::mapping::{self, Flavor, ISSUE_FIELDS};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Comment, Issue, ProjectInfo, ProjectKey};
+use crate::model::{Comment, FieldKind, FieldMeta, Issue, ProjectInfo, ProjectKey};
 use crate::tracker::{InstanceInfo, Page, SearchPage};
 
 /// The largest search page the adapters ask for.
@@ -41,6 +42,10 @@ pub(crate) struct Jira {
     pub jql_offset: UtcOffset,
     /// Attachment id → media id (Cloud), learned from content redirects.
     pub media: MediaCache,
+    /// The kinds of the custom fields projects' create metadata listed
+    /// (learned by [`Jira::project`]): issue reads ask for these and read
+    /// them by kind.
+    pub custom_kinds: std::sync::Mutex<std::collections::BTreeMap<String, FieldKind>>,
 }
 
 pub(super) fn op(err: JiraError, operation: &str) -> Error {
@@ -119,6 +124,7 @@ impl Jira {
                 break;
             }
         }
+        let fields = self.field_metadata(key, &issue_types).await?;
         Ok(ProjectInfo {
             key: key.clone(),
             name: project
@@ -128,8 +134,107 @@ impl Jira {
                 .to_owned(),
             issue_types,
             default_issue_type: None,
-            fields: Vec::new(),
+            fields,
         })
+    }
+
+    /// What the create screens of `project`'s issue types say of the fields
+    /// beyond Basic (`GET issue/createmeta/{project}/issuetypes/{type}`): a
+    /// field on several types is listed once, required only when every type
+    /// that shows it requires it. A Jira without that resource (Data Center
+    /// before 8.4) tells nothing: the list is empty.
+    async fn field_metadata(
+        &self,
+        project: &ProjectKey,
+        issue_types: &[crate::model::IssueType],
+    ) -> Result<Vec<FieldMeta>> {
+        let mut fields: Vec<FieldMeta> = Vec::new();
+        for issue_type in issue_types {
+            let mut start = 0usize;
+            for _ in 0..MAX_PAGES {
+                let path = [
+                    "issue",
+                    "createmeta",
+                    project.as_str(),
+                    "issuetypes",
+                    issue_type.id.as_str(),
+                ];
+                let page = match self
+                    .client
+                    .json(
+                        self.call(Method::GET, "issue/createmeta/{}/issuetypes/{}", &path)
+                            .query("startAt", start.to_string())
+                            .query("maxResults", "200"),
+                    )
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let e = op(e, "read create metadata").with_context("project", project);
+                        if e.kind() == ErrorKind::NotFound {
+                            return Ok(Vec::new());
+                        }
+                        return Err(e);
+                    }
+                };
+                let entries = page
+                    .get("fields")
+                    .or_else(|| page.get("values"))
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                for meta in entries
+                    .iter()
+                    .filter_map(|v| field_values::field_meta(None, v))
+                {
+                    match fields.iter_mut().find(|f| f.id == meta.id) {
+                        Some(known) => known.required &= meta.required,
+                        None => fields.push(meta),
+                    }
+                }
+                start += entries.len();
+                let total = page.get("total").and_then(Value::as_u64);
+                if page.get("isLast").and_then(Value::as_bool) == Some(true)
+                    || total.is_none_or(|t| start as u64 >= t)
+                    || entries.is_empty()
+                {
+                    break;
+                }
+            }
+        }
+        let mut kinds = self.custom_kinds.lock().unwrap_or_else(|e| e.into_inner());
+        for f in fields.iter().filter(|f| f.id.starts_with("customfield_")) {
+            kinds.insert(f.id.clone(), f.kind);
+        }
+        Ok(fields)
+    }
+
+    /// The `fields` an issue read asks for: `base`, and the custom fields
+    /// whose kinds are known.
+    fn wanted_fields(&self, base: &str) -> String {
+        let kinds = self.custom_kinds.lock().unwrap_or_else(|e| e.into_inner());
+        let mut wanted = base.to_owned();
+        for id in kinds.keys() {
+            wanted.push(',');
+            wanted.push_str(id);
+        }
+        wanted
+    }
+
+    /// Reads into `issue` the custom fields of known kinds its JSON holds.
+    fn read_custom_fields(&self, v: &Value, issue: &mut crate::model::Issue) {
+        let Some(fields) = v.get("fields") else {
+            return;
+        };
+        let kinds = self.custom_kinds.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, kind) in kinds.iter() {
+            if let Some(value) = fields
+                .get(id)
+                .and_then(|f| field_values::custom_from_json(self.flavor, *kind, f))
+            {
+                issue.fields.custom.insert(id.clone(), value);
+            }
+        }
     }
 
     /// All comments of an issue, oldest first, with their properties.
@@ -177,7 +282,7 @@ impl Jira {
             .client
             .json(
                 self.call(Method::GET, "issue/{}", &["issue", id_or_key])
-                    .query("fields", FIELDS_WITHOUT_COMMENTS)
+                    .query("fields", self.wanted_fields(FIELDS_WITHOUT_COMMENTS))
                     .query("properties", "*all"),
             )
             .await
@@ -187,6 +292,7 @@ impl Jira {
         let comments = self.comments(&id).await?;
         let mut issue = mapping::issue(&v, self.flavor, Some(comments))
             .map_err(|e| op(e, "get issue").with_issue(id_or_key))?;
+        self.read_custom_fields(&v, &mut issue);
         self.neutral_issue(&mut issue).await?;
         Ok(issue)
     }
@@ -221,7 +327,7 @@ impl Jira {
         call = call
             .query("jql", jql)
             .query("maxResults", size.to_string())
-            .query("fields", ISSUE_FIELDS);
+            .query("fields", self.wanted_fields(ISSUE_FIELDS));
         if !self.search_properties.is_empty() {
             call = call.query("properties", self.search_properties.join(","));
         }
@@ -253,6 +359,7 @@ impl Jira {
             };
             let mut issue = mapping::issue(item, self.flavor, comments)
                 .map_err(|e| op(e, "search").with_context("jql", jql))?;
+            self.read_custom_fields(item, &mut issue);
             self.neutral_issue(&mut issue).await?;
             issues.push(issue);
         }

@@ -4,6 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::super::error::JiraError;
+use super::super::field_values;
 use super::super::mapping::{self};
 use super::{Jira, op, unexpected};
 use crate::error::{Error, ErrorKind, Result};
@@ -33,6 +34,9 @@ impl Jira {
             let description = self.native_body(None, &issue.description).await?;
             fields["description"] = self.flavor.body_to_json(&description);
         }
+        if let Value::Object(map) = &mut fields {
+            field_values::new_fields_json(self.flavor, &issue.fields, map);
+        }
         let mut body = json!({"fields": fields});
         if !issue.properties.is_empty() {
             body["properties"] = mapping::property_list(&issue.properties);
@@ -60,6 +64,7 @@ impl Jira {
         if let Some(labels) = &update.labels {
             fields.insert("labels".into(), json!(labels));
         }
+        field_values::update_fields_json(self.flavor, update, &mut fields);
         if !fields.is_empty() {
             self.client
                 .send(
