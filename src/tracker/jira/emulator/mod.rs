@@ -116,6 +116,9 @@ mod render;
 mod routes;
 mod server;
 mod strict;
+#[cfg(test)]
+mod tests;
+mod values;
 mod webhooks;
 
 /// The email the emulator's integration user signs in with.
@@ -334,6 +337,18 @@ impl JiraEmulator {
         let id = 10_000 + projects.len() as u64;
         projects.push((ProjectKey::new(key)?, id));
         Ok(())
+    }
+
+    /// Describes a field of project `key` (see [`MemoryTracker::add_field`]):
+    /// the emulator renders it, takes it on the screens it is on, checks its
+    /// options and kind, and lists it in `GET field`, createmeta and
+    /// editmeta. A custom field's id is `customfield_<number>`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown project.
+    pub fn add_field(&self, key: &str, field: crate::model::FieldMeta) -> Result<()> {
+        self.shared.tracker.add_field(key, field)
     }
 
     /// Adds a user who signs in with `email` and API token `token`.

@@ -177,12 +177,15 @@ pub(crate) fn wanted_fields(param: Option<&str>, default_all: bool) -> Option<Ve
 pub(crate) fn issue(
     ctx: &Ctx,
     i: &Issue,
-    project_id: u64,
-    project_name: &str,
-    type_id: &str,
+    extra: &super::values::Extra<'_>,
     fields: Option<&[String]>,
     properties: Option<&[String]>,
 ) -> Value {
+    let (project_id, project_name, type_id) = (
+        extra.project_id,
+        extra.project.name.as_str(),
+        extra.type_id.as_str(),
+    );
     let mut all = Map::new();
     all.insert("summary".into(), json!(i.summary));
     all.insert("description".into(), ctx.body(&i.description));
@@ -195,7 +198,6 @@ pub(crate) fn issue(
     all.insert("status".into(), status(ctx, &i.status));
     if let Some(creator) = &i.creator {
         all.insert("creator".into(), user(ctx, creator));
-        all.insert("reporter".into(), user(ctx, creator));
     }
     all.insert("created".into(), json!(format_time(i.created)));
     all.insert("updated".into(), json!(format_time(i.updated)));
@@ -212,6 +214,7 @@ pub(crate) fn issue(
         "comment".into(),
         json!({"comments": comments, "maxResults": comments.len(), "total": comments.len(), "startAt": 0, "self": format!("{}/issue/{}/comment", ctx.api(), i.id)}),
     );
+    super::values::add_fields(ctx, i, extra, &mut all);
     let fields: Map<String, Value> = match fields {
         None => all,
         Some(names) => all

@@ -6,6 +6,7 @@ use hyper::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::{Api, Reply, field_error};
+use crate::model::ProjectInfo;
 
 /// One system field: id, name, JSON schema type (`system` is the id), item
 /// type for arrays, orderable, navigable, searchable, on the create screen,
@@ -44,7 +45,8 @@ const fn def(
     }
 }
 
-/// The system fields the emulator keeps; it has no custom fields.
+/// The system fields the emulator keeps; custom fields come from the
+/// projects' [`FieldMeta`](crate::model::FieldMeta).
 const FIELDS: &[FieldDef] = &[
     def(
         "issuekey",
@@ -75,13 +77,53 @@ const FIELDS: &[FieldDef] = &[
     },
     def("status", "Status", "status", &["status"], (false, false)),
     def("creator", "Creator", "user", &["creator"], (false, false)),
+    def("reporter", "Reporter", "user", &["reporter"], (true, true)),
     def(
-        "reporter",
-        "Reporter",
-        "user",
-        &["reporter"],
-        (false, false),
+        "priority",
+        "Priority",
+        "priority",
+        &["priority"],
+        (true, true),
     ),
+    def("assignee", "Assignee", "user", &["assignee"], (true, true)),
+    def(
+        "duedate",
+        "Due date",
+        "date",
+        &["due", "duedate"],
+        (true, true),
+    ),
+    FieldDef {
+        items: Some("component"),
+        ..def(
+            "components",
+            "Components",
+            "array",
+            &["component"],
+            (true, true),
+        )
+    },
+    FieldDef {
+        items: Some("version"),
+        ..def(
+            "fixVersions",
+            "Fix versions",
+            "array",
+            &["fixVersion"],
+            (true, true),
+        )
+    },
+    def("parent", "Parent", "issuelink", &["parent"], (true, true)),
+    FieldDef {
+        items: Some("issuelinks"),
+        ..def(
+            "issuelinks",
+            "Linked Issues",
+            "array",
+            &["issueLink"],
+            (false, false),
+        )
+    },
     def(
         "created",
         "Created",
@@ -135,7 +177,16 @@ pub(super) enum Screen {
 }
 
 impl Screen {
-    fn has(self, field: &str) -> bool {
+    /// Whether `field` is on this screen: as `project` describes it, else
+    /// as the system list has it (a custom field the project does not
+    /// describe is unknown).
+    fn has(self, field: &str, project: Option<&ProjectInfo>) -> bool {
+        if let Some(meta) = project.and_then(|p| p.field(field)) {
+            return match self {
+                Screen::Create => meta.on_create,
+                Screen::Edit => meta.on_edit,
+            };
+        }
         FIELDS.iter().any(|f| {
             f.id == field
                 && match self {
@@ -148,14 +199,18 @@ impl Screen {
 
 /// Refuses a `fields` or `update` member that is not on `screen`; `comment`
 /// may be added through `update` on both.
-pub(super) fn check_screen(body: &Value, screen: Screen) -> Result<(), Reply> {
+pub(super) fn check_screen(
+    body: &Value,
+    screen: Screen,
+    project: Option<&ProjectInfo>,
+) -> Result<(), Reply> {
     for (field, _) in body
         .get("fields")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
     {
-        if !screen.has(field) {
+        if !screen.has(field, project) {
             return Err(not_on_screen(field));
         }
     }
@@ -165,7 +220,7 @@ pub(super) fn check_screen(body: &Value, screen: Screen) -> Result<(), Reply> {
         .into_iter()
         .flatten()
     {
-        if field != "comment" && !screen.has(field) {
+        if field != "comment" && !screen.has(field, project) {
             return Err(not_on_screen(field));
         }
     }
@@ -185,6 +240,8 @@ pub(super) struct Updates {
     pub labels: Vec<(String, Value)>,
     /// `comment: [{"add": {"body": …}}]` bodies.
     pub comments: Vec<Value>,
+    /// `set` operations of fields beyond Basic, as `(field, value)`.
+    pub sets: Vec<(String, Value)>,
 }
 
 impl Updates {
@@ -241,6 +298,9 @@ pub(super) fn updates(body: &Value) -> Result<Updates, Reply> {
                 ("issuetype", "set") => out.issue_type = Some(value.clone()),
                 ("labels", "add" | "remove" | "set") => {
                     out.labels.push((name.to_owned(), value.clone()));
+                }
+                (other, "set") if super::field_input::is_beyond_basic(other) => {
+                    out.sets.push((other.to_owned(), value.clone()));
                 }
                 ("comment", "add") => match value.get("body") {
                     Some(b) => out.comments.push(b.clone()),

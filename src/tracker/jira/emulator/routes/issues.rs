@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::super::render;
 use super::super::{adf, lock};
+use super::field_input;
 use super::fields::{self, Screen};
 use super::{Api, NO_ISSUE, Reply, fail, field_error, from_error, issue_ref};
 use crate::model::{Issue, ProjectKey, RichText};
@@ -131,16 +132,30 @@ impl Api<'_> {
             .as_ref()
             .and_then(|p| p.issue_type(&issue.issue_type))
             .map_or_else(|| "1".to_owned(), |t| t.id.clone());
-        let name = info.as_ref().map_or_else(String::new, |p| p.name.clone());
-        render::issue(
-            &self.ctx,
-            issue,
-            self.project_id(&issue.project),
-            &name,
-            &type_id,
-            fields,
-            properties,
-        )
+        let info = info.unwrap_or_else(|| crate::model::ProjectInfo {
+            key: issue.project.clone(),
+            name: String::new(),
+            issue_types: Vec::new(),
+            default_issue_type: None,
+            fields: Vec::new(),
+        });
+        let link_types = if issue.fields.links.is_empty() {
+            Vec::new()
+        } else {
+            self.t.issue_link_types().await.unwrap_or_default()
+        };
+        let parent_summary = match &issue.fields.parent {
+            Some(parent) => self.t.issue(&parent.id).await.ok().map(|p| p.summary),
+            None => None,
+        };
+        let extra = super::super::values::Extra {
+            project: &info,
+            project_id: self.project_id(&issue.project),
+            type_id,
+            link_types: &link_types,
+            parent_summary,
+        };
+        render::issue(&self.ctx, issue, &extra, fields, properties)
     }
 
     pub(super) async fn get_issue(&self, id: &str) -> Reply {
@@ -281,13 +296,6 @@ impl Api<'_> {
     }
 
     async fn create_from(&self, body: &Value) -> Reply {
-        if let Err(reply) = fields::check_screen(body, Screen::Create) {
-            return reply;
-        }
-        let ups = match fields::updates(body) {
-            Ok(u) => u,
-            Err(reply) => return reply,
-        };
         let fields = body.get("fields").unwrap_or(&Value::Null);
         let project = fields.get("project");
         let project_key = project
@@ -300,12 +308,22 @@ impl Api<'_> {
                     .unwrap_or_else(|| id.to_string());
                 Some(id)
             });
-        let Some(project_key) = project_key else {
-            return field_error("project", "Specify a valid project ID or key");
+        let info = match &project_key {
+            Some(key) => self.project_info(key).await.ok(),
+            None => None,
         };
-        let info = match self.project_info(&project_key).await {
-            Ok(info) => info,
-            Err(_) => return field_error("project", "valid project is required"),
+        if let Err(reply) = fields::check_screen(body, Screen::Create, info.as_ref()) {
+            return reply;
+        }
+        let ups = match fields::updates(body) {
+            Ok(u) => u,
+            Err(reply) => return reply,
+        };
+        if project_key.is_none() {
+            return field_error("project", "Specify a valid project ID or key");
+        }
+        let Some(info) = info else {
+            return field_error("project", "valid project is required");
         };
         let issue_type_value = ups.issue_type.as_ref().or(fields.get("issuetype"));
         let Some(issue_type) = self.issue_type_name(&info, issue_type_value).await else {
@@ -338,9 +356,19 @@ impl Api<'_> {
             Ok(p) => p,
             Err(reply) => return reply,
         };
+        let given = field_input::beyond_basic(fields, &ups.sets);
+        let beyond = match self.changes(&info, &given).await {
+            Ok(changes) => changes.into_fields(&info),
+            Err(reply) => return reply,
+        };
+        let beyond = match beyond {
+            Ok(f) => f,
+            Err(reply) => return reply,
+        };
         let mut new = NewIssue::new(info.key.clone(), issue_type, summary)
             .description(description)
-            .labels(labels);
+            .labels(labels)
+            .fields(beyond);
         new.properties = properties;
         let created = self.t.create_issue(&new).await;
         if let Ok(created) = &created {
@@ -359,7 +387,7 @@ impl Api<'_> {
                 StatusCode::CREATED,
                 json!({"id": created.id.as_str(), "key": created.key.as_str(), "self": format!("{}/issue/{}", self.ctx.api(), created.id)}),
             ),
-            Err(err) => from_error(&err),
+            Err(err) => field_input::refusal(&err, &given),
         }
     }
 
@@ -371,7 +399,11 @@ impl Api<'_> {
         let Some(body) = self.req.json else {
             return fail(StatusCode::BAD_REQUEST, "The request body must be JSON.");
         };
-        if let Err(reply) = fields::check_screen(body, Screen::Edit) {
+        let info = match self.project_info(issue.project.as_str()).await {
+            Ok(info) => info,
+            Err(reply) => return reply,
+        };
+        if let Err(reply) = fields::check_screen(body, Screen::Edit, Some(&info)) {
             return reply;
         }
         let ups = match fields::updates(body) {
@@ -397,10 +429,6 @@ impl Api<'_> {
             }
         }
         if let Some(issue_type) = ups.issue_type.as_ref().or(fields.get("issuetype")) {
-            let info = match self.project_info(issue.project.as_str()).await {
-                Ok(info) => info,
-                Err(reply) => return reply,
-            };
             match self.issue_type_name(&info, Some(issue_type)).await {
                 Some(name) => update.issue_type = Some(name),
                 None => return field_error("issuetype", "Specify a valid issue type"),
@@ -416,10 +444,18 @@ impl Api<'_> {
                 Err(reply) => return reply,
             }
         }
+        let given = field_input::beyond_basic(fields, &ups.sets);
+        let applied = match self.changes(&info, &given).await {
+            Ok(changes) => changes.apply(&info, &mut update),
+            Err(reply) => return reply,
+        };
+        if let Err(reply) = applied {
+            return reply;
+        }
         if !update.is_empty()
             && let Err(err) = self.t.update_issue(&issue.id, &update).await
         {
-            return from_error(&err);
+            return field_input::refusal(&err, &given);
         }
         for text in comments {
             if let Err(err) = self

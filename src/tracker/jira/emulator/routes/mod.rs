@@ -11,6 +11,7 @@ use super::{Shared, lock};
 
 mod attachments;
 mod comments;
+mod field_input;
 mod fields;
 mod issues;
 mod links;
