@@ -215,6 +215,19 @@ impl Node {
         Ok(())
     }
 
+    /// The project's metadata read afresh from the tracker (and kept).
+    pub(in crate::engine) async fn refresh_project_info(
+        &self,
+        key: &ProjectKey,
+    ) -> Result<ProjectInfo> {
+        self.inner
+            .projects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+        self.project_info(key).await
+    }
+
     pub(in crate::engine) async fn project_info(&self, key: &ProjectKey) -> Result<ProjectInfo> {
         if let Some(p) = self
             .inner

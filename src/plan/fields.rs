@@ -53,7 +53,11 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
             Some(local) => {
                 let current = rule.current(local);
                 let cfp = current.fingerprint();
-                if cfp == mfp {
+                if rule.lands_only_when_empty(input.target) && current != FieldValue::Empty {
+                    // Ours is set and stays; remember what was sent.
+                    state.set_field(field, rfp, cfp);
+                    false
+                } else if cfp == mfp {
                     state.set_field(field, rfp, cfp); // already equal
                     false
                 } else if base.as_ref().is_some_and(|b| b.local == cfp) {
@@ -85,7 +89,7 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
             }
         };
         if write {
-            rule.write(&mapped, &mut update);
+            rule.write_to(&mapped, input.target, &mut update);
             bases.push(FieldBase {
                 field: field.to_owned(),
                 remote: rfp,

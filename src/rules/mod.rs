@@ -21,6 +21,7 @@ use crate::tracker::IssueUpdate;
 pub mod attribution;
 mod basic;
 mod custom;
+mod mapping;
 mod media;
 pub mod origin;
 mod users;
@@ -31,6 +32,7 @@ pub use origin::{IssueOrigin, OriginTemplate};
 
 pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
 pub use custom::{LabelsRule, StatusMapping};
+pub use mapping::{Fallback, FieldRule, FieldSide};
 pub(crate) use media::has_media_refs;
 pub use media::{issue_by_file, media_by_file};
 pub use users::{UserMatches, localize_mentions, mentioned_in, mentioned_users};
@@ -74,6 +76,21 @@ pub trait SyncRule: Debug + Send + Sync + 'static {
 
     /// Puts `value` into an update of the local issue.
     fn write(&self, value: &FieldValue, update: &mut IssueUpdate);
+
+    /// Puts `value` into an update of an issue of `target`; the planner
+    /// calls this. By default [`write`](Self::write): a rule whose field
+    /// depends on the project (a [`FieldRule`]) overrides it.
+    fn write_to(&self, value: &FieldValue, target: &ProjectInfo, update: &mut IssueUpdate) {
+        let _ = target;
+        self.write(value, update);
+    }
+
+    /// Whether values land in `target` only while its field is empty
+    /// (default: no).
+    fn lands_only_when_empty(&self, target: &ProjectInfo) -> bool {
+        let _ = target;
+        false
+    }
 }
 
 /// Whether a rule set is the fixed Basic set or an editable custom one.

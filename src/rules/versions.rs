@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::UserId;
+use crate::model::{FieldKind, ProjectInfo};
 
-use super::{AttributionTemplate, IssueOrigin, LabelsRule, RuleSet, StatusMapping};
+use super::{
+    AttributionTemplate, Fallback, FieldRule, IssueOrigin, LabelsRule, RuleSet, StatusMapping,
+};
 
 fn yes() -> bool {
     true
@@ -53,6 +56,9 @@ pub struct RuleSpec {
     /// [`IssueOrigin`]).
     #[serde(default)]
     pub issue_origin: IssueOrigin,
+    /// Fields beyond Basic and where their values land ([`FieldRule`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldRule>,
 }
 
 impl Default for RuleSpec {
@@ -65,6 +71,7 @@ impl Default for RuleSpec {
             attachments: true,
             comment_attribution: default_attribution(),
             issue_origin: IssueOrigin::RemoteLink,
+            fields: Vec::new(),
         }
     }
 }
@@ -106,6 +113,148 @@ impl RuleSpec {
         self
     }
 
+    /// Adds a field rule (replacing one of the same name).
+    pub fn with_field(mut self, rule: FieldRule) -> Self {
+        self.fields.retain(|f| f.name != rule.name);
+        self.fields.push(rule);
+        self
+    }
+
+    /// Reads a rule document in TOML.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidConfig`] naming the line and what was wrong.
+    #[cfg(feature = "toml")]
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::InvalidConfig, format!("rule document: {e}")))
+    }
+
+    /// Reads a rule document in JSON.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidConfig`] naming the line and what was wrong.
+    pub fn from_json(text: &str) -> Result<Self> {
+        serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::InvalidConfig, format!("rule document: {e}")))
+    }
+
+    /// Checks the rules against the metadata of the connection's projects
+    /// this node sees (`projects`), and returns them with field names
+    /// resolved to ids. Each problem is one line naming the rule, the field
+    /// and the value: a project the rule names that is not the connection's,
+    /// a field the project lacks or that is not on its edit screen, a field
+    /// of a kind rules do not map, a mapped, default or constant value that
+    /// is not an option of the field, a `default` fallback without a default.
+    /// A project without metadata (its tracker tells nothing) is not checked.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] listing every problem.
+    pub fn check(&self, projects: &[ProjectInfo]) -> Result<Self> {
+        let mut checked = self.clone();
+        let mut problems = Vec::new();
+        for rule in &mut checked.fields {
+            let name = rule.name.clone();
+            for (key, side) in &mut rule.sides {
+                let Some(project) = projects.iter().find(|p| p.key.as_str() == key) else {
+                    // A remote connection's other project is the other
+                    // node's to check.
+                    continue;
+                };
+                let problem = |what: String| {
+                    format!(
+                        "field rule {name:?}, project {key}, field {}: {what}",
+                        side.field
+                    )
+                };
+                if project.fields.is_empty()
+                    && super::mapping::standard_kind(&side.field).is_none()
+                    && !side.field.starts_with("customfield_")
+                {
+                    problems.push(problem(
+                        "unknown field (the tracker lists no field metadata)".into(),
+                    ));
+                    continue;
+                }
+                if project.fields.is_empty() {
+                    continue;
+                }
+                let meta = project
+                    .field(&side.field)
+                    .or_else(|| project.field_named(&side.field))
+                    .cloned();
+                let Some(meta) = meta else {
+                    if super::mapping::standard_kind(&side.field).is_none() {
+                        let known: Vec<String> = project
+                            .fields
+                            .iter()
+                            .map(|f| format!("{} ({})", f.name, f.id))
+                            .collect();
+                        problems.push(problem(format!(
+                            "no such field in {key}; fields: {}",
+                            known.join(", ")
+                        )));
+                    }
+                    continue;
+                };
+                side.field.clone_from(&meta.id);
+                let problem = |what: String| {
+                    format!(
+                        "field rule {name:?}, project {key}, field {} ({}): {what}",
+                        meta.name, meta.id
+                    )
+                };
+                if matches!(
+                    meta.kind,
+                    FieldKind::User | FieldKind::Users | FieldKind::Issue
+                ) {
+                    problems.push(problem(format!(
+                        "a {} field is not mapped by field rules",
+                        meta.kind
+                    )));
+                    continue;
+                }
+                if side.receive && !meta.on_edit {
+                    problems.push(problem(
+                        "not on the edit screen, so values cannot land in it".into(),
+                    ));
+                }
+                if !meta.options.is_empty() {
+                    let values = side
+                        .map
+                        .values()
+                        .chain(side.default.iter())
+                        .chain(side.constant.iter());
+                    for value in values {
+                        if meta.option(value).is_none() {
+                            problems.push(problem(format!(
+                                "{value:?} is not an option; options: {}",
+                                meta.options.join(", ")
+                            )));
+                        }
+                    }
+                }
+                if side.fallback == Fallback::Default && side.default.is_none() {
+                    problems.push(problem("fallback \"default\" needs a default value".into()));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(checked)
+        } else {
+            Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the rules do not fit the projects:\n- {}",
+                    problems.join("\n- ")
+                ),
+            ))
+        }
+    }
+
     /// The rule set this describes.
     ///
     /// # Errors
@@ -123,6 +272,23 @@ impl RuleSpec {
         rules.set_attachments(self.attachments)?;
         rules.set_comment_attribution(self.comment_attribution.clone())?;
         rules.set_issue_origin(self.issue_origin.clone())?;
+        for field in &self.fields {
+            if field.name.is_empty()
+                || matches!(
+                    field.name.as_str(),
+                    "summary" | "description" | "issue_type" | "status" | "labels"
+                )
+            {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "field rule {:?}: the name must be new and not empty (Basic fields are synced by their own rules)",
+                        field.name
+                    ),
+                ));
+            }
+            rules.add(field.clone())?;
+        }
         Ok(rules)
     }
 }

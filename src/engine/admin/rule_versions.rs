@@ -11,7 +11,7 @@
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, ErrorScope, Result};
-use crate::model::{ConnectionId, UserId};
+use crate::model::{ConnectionId, ProjectInfo, UserId};
 use crate::rules::{RuleHistory, RuleSet, RuleSetKind, RuleSpec, RuleVersion};
 
 use crate::engine::node::Node;
@@ -49,6 +49,24 @@ impl Node {
         txn.commit()
     }
 
+    /// `spec` checked against the current metadata of the connection's
+    /// projects on this node (read afresh, and kept for planning), with
+    /// field names resolved to ids, and built once.
+    async fn checked(&self, conn: &Connection, spec: &RuleSpec) -> Result<RuleSpec> {
+        let mut projects = Vec::new();
+        for side in [&conn.a, &conn.b] {
+            if &side.instance != self.instance()
+                || projects.iter().any(|p: &ProjectInfo| p.key == side.project)
+            {
+                continue;
+            }
+            projects.push(self.refresh_project_info(&side.project).await?);
+        }
+        let checked = spec.check(&projects)?;
+        checked.build()?;
+        Ok(checked)
+    }
+
     async fn custom_connection(&self, id: &ConnectionId, caller: &UserId) -> Result<Connection> {
         let conn = self.connection(id)?;
         self.check_connection_permission(&conn, caller).await?;
@@ -66,8 +84,8 @@ impl Node {
         spec: RuleSpec,
         caller: &UserId,
     ) -> Result<()> {
-        self.custom_connection(id, caller).await?;
-        spec.build()?;
+        let conn = self.custom_connection(id, caller).await?;
+        let spec = self.checked(&conn, &spec).await?;
         let mut history = self.load_history(id)?;
         history.draft = Some(spec);
         self.save_history(id, &history)
@@ -83,12 +101,16 @@ impl Node {
     ) -> Result<RuleVersion> {
         let conn = self.custom_connection(id, caller).await?;
         let mut history = self.load_history(id)?;
-        let spec = history.draft.take().ok_or_else(|| {
+        let draft = history.draft.as_ref().ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidInput,
                 format!("connection {} has no draft to publish", conn.name),
             )
         })?;
+        // The projects may have changed since the draft was saved: a draft
+        // that no longer fits stays a draft.
+        let spec = self.checked(&conn, draft).await?;
+        history.draft = None;
         let rules = spec.build()?;
         let number = history.versions.last().map_or(1, |v| v.number + 1);
         let version = RuleVersion {

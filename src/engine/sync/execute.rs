@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::IssueId;
+use crate::model::{IssueFields, IssueId, ProjectInfo, field_ids};
 use crate::plan::{Op, OpOutcome, Plan, TwinState, UNSYNCED, bind_media};
 use crate::replica::{MARKER_PROPERTY, Marker};
 use crate::store::{Intent, IntentKind};
@@ -72,6 +72,52 @@ fn ignore_not_found(result: Result<()>) -> Result<()> {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         other => other,
     }
+}
+
+/// The fields beyond Basic of a create's `update`: those `project`'s create
+/// screen has (all, when it says nothing), and an edit with the others.
+fn split_create_fields(update: &IssueUpdate, project: &ProjectInfo) -> (IssueFields, IssueUpdate) {
+    let on_create = |id: &str| project.field(id).is_none_or(|m| m.on_create);
+    let mut fields = IssueFields::default();
+    let mut then = IssueUpdate::default();
+    match &update.priority {
+        Some(p) if on_create(field_ids::PRIORITY) => fields.priority = Some(p.clone()),
+        other => then.priority.clone_from(other),
+    }
+    match update.due_date {
+        Some(d) if on_create(field_ids::DUE_DATE) => fields.due_date = d,
+        other => then.due_date = other,
+    }
+    match &update.components {
+        Some(c) if on_create(field_ids::COMPONENTS) => fields.components.clone_from(c),
+        other => then.components.clone_from(other),
+    }
+    match &update.fix_versions {
+        Some(v) if on_create(field_ids::FIX_VERSIONS) => fields.fix_versions.clone_from(v),
+        other => then.fix_versions.clone_from(other),
+    }
+    match &update.assignee {
+        Some(a) if on_create(field_ids::ASSIGNEE) => fields.assignee.clone_from(a),
+        other => then.assignee.clone_from(other),
+    }
+    match &update.reporter {
+        Some(r) if on_create(field_ids::REPORTER) => fields.reporter = Some(r.clone()),
+        other => then.reporter.clone_from(other),
+    }
+    then.parent.clone_from(&update.parent);
+    for (id, value) in &update.custom {
+        match value {
+            // Nothing to clear on a new issue.
+            None => {}
+            Some(v) if on_create(id) => {
+                fields.custom.insert(id.clone(), v.clone());
+            }
+            Some(v) => {
+                then.custom.insert(id.clone(), Some(v.clone()));
+            }
+        }
+    }
+    (fields, then)
 }
 
 impl Node {
@@ -300,6 +346,10 @@ impl Node {
                         project: project.clone(),
                     },
                 )?;
+                // Fields beyond Basic go with the create when its screen has
+                // them, else in an edit right after.
+                let info = self.project_info(project).await?;
+                let (beyond, mut then) = split_create_fields(fields, &info);
                 let new = NewIssue {
                     project: project.clone(),
                     issue_type: fields.issue_type.clone().unwrap_or_default(),
@@ -310,17 +360,15 @@ impl Node {
                         .map(|d| bind_media(d, state))
                         .unwrap_or_default(),
                     labels: fields.labels.clone().unwrap_or_default(),
-                    fields: Default::default(),
+                    fields: beyond,
                     // The origin line goes in the same request as the marker that records it.
                     properties: marker(&intent, None, header.clone()),
                 };
                 match self.create_issue(&new, batch).await {
                     Ok(created) => {
                         // A status is set by a transition after the create.
-                        let then = fields.status.as_ref().map(|status| IssueUpdate {
-                            status: Some(status.clone()),
-                            ..Default::default()
-                        });
+                        then.status.clone_from(&fields.status);
+                        let then = (!then.is_empty()).then_some(then);
                         let r = crate::model::IssueRef::new(created.id, created.key);
                         Ok(Executed {
                             outcome: OpOutcome::Issue(r),

@@ -1,0 +1,483 @@
+//! Field rules as data: which field of each project a synced value lives in,
+//! and how a value from the other side lands here.
+//!
+//! A [`FieldRule`] names a value that travels between twins (`severity`)
+//! and, for each project it applies to, the field that holds it there
+//! (`customfield_10010` in SUP, `priority` in DEV) and how values coming
+//! from the other side land in it: a value map (`S1 → Highest`), a
+//! constant, "only when empty", and a fallback for values the map does not
+//! name (keep ours, set a default, or raise an error on the twin).
+//!
+//! ```toml
+//! [[fields]]
+//! name = "severity"
+//!
+//! [fields.sides.SUP]
+//! field = "customfield_10010"
+//! map = { Highest = "S1", High = "S2" }
+//! fallback = "default"
+//! default = "S3"
+//!
+//! [fields.sides.DEV]
+//! field = "priority"
+//! map = { S1 = "Highest", S2 = "High", S3 = "Medium" }
+//! fallback = "error"
+//! ```
+//!
+//! Values travel as text (priority, selects, text, numbers, dates, URLs),
+//! lists (components, fix versions, multi-selects, labels) or rich text
+//! (paragraphs). A value map applies to text and to each item of a list.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{CustomValue, FieldKind, Issue, ProjectInfo, field_ids};
+use crate::replica::{FieldValue, Replica};
+use crate::tracker::IssueUpdate;
+
+use super::SyncRule;
+
+/// What happens to a value from the other side that the map does not name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// The value lands as it is (the default; with no map, every value does).
+    #[default]
+    AsIs,
+    /// Our field keeps its value.
+    Keep,
+    /// Our field gets the side's `default`.
+    Default,
+    /// The twin records an error naming the rule, the field and the value.
+    Error,
+}
+
+/// One project's part of a [`FieldRule`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSide {
+    /// The field holding the value here: a standard field id (`priority`,
+    /// `duedate`, `components`, `fixVersions`) or a custom field id
+    /// (`customfield_10010`). A field's name is resolved to its id when the
+    /// rules are checked against the project ([`RuleSpec::check`](super::RuleSpec::check)).
+    pub field: String,
+    /// Their value → ours.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub map: BTreeMap<String, String>,
+    /// For values the map does not name.
+    #[serde(default)]
+    pub fallback: Fallback,
+    /// The value for [`Fallback::Default`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// A value our field always gets, whatever comes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constant: Option<String>,
+    /// Values land only while our field is empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_when_empty: bool,
+    /// Whether values from the other side land here at all (`false`: this
+    /// side only sends its value).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub receive: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// A value that travels between twins, and where it lives on each side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldRule {
+    /// The value's name in replicas and twin state (`severity`).
+    pub name: String,
+    /// Each project's part, by project key.
+    pub sides: BTreeMap<String, FieldSide>,
+}
+
+impl FieldRule {
+    /// A rule for the value `name`, with no sides yet.
+    pub fn new(name: impl Into<String>) -> Self {
+        FieldRule {
+            name: name.into(),
+            sides: BTreeMap::new(),
+        }
+    }
+
+    /// The same rule with `side` for `project`.
+    pub fn side(mut self, project: impl Into<String>, side: FieldSide) -> Self {
+        self.sides.insert(project.into(), side);
+        self
+    }
+
+    fn side_of(&self, project: &str) -> Option<&FieldSide> {
+        self.sides.get(project)
+    }
+
+    fn bad(&self, field: &str, message: String) -> Error {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("field rule {:?}, field {field}: {message}", self.name),
+        )
+    }
+}
+
+impl FieldSide {
+    /// A side holding the value in `field`, values landing as they are.
+    pub fn new(field: impl Into<String>) -> Self {
+        FieldSide {
+            field: field.into(),
+            receive: true,
+            ..FieldSide::default()
+        }
+    }
+
+    /// The same side mapping their `theirs` to our `ours`.
+    pub fn map(mut self, theirs: impl Into<String>, ours: impl Into<String>) -> Self {
+        self.map.insert(theirs.into(), ours.into());
+        self
+    }
+
+    /// The same side with `fallback` for unmapped values.
+    pub fn fallback(mut self, fallback: Fallback) -> Self {
+        self.fallback = fallback;
+        self
+    }
+
+    /// The same side with a default for [`Fallback::Default`].
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+
+    /// The same side, always setting `value`.
+    pub fn constant(mut self, value: impl Into<String>) -> Self {
+        self.constant = Some(value.into());
+        self
+    }
+
+    /// The same side, values landing only while the field is empty.
+    pub fn only_when_empty(mut self) -> Self {
+        self.only_when_empty = true;
+        self
+    }
+
+    /// The same side, receiving nothing (it only sends).
+    pub fn send_only(mut self) -> Self {
+        self.receive = false;
+        self
+    }
+}
+
+/// The kind of a standard field by id.
+pub(crate) fn standard_kind(id: &str) -> Option<FieldKind> {
+    Some(match id {
+        field_ids::PRIORITY => FieldKind::Select,
+        field_ids::DUE_DATE => FieldKind::Date,
+        field_ids::COMPONENTS | field_ids::FIX_VERSIONS => FieldKind::MultiSelect,
+        field_ids::ASSIGNEE | field_ids::REPORTER => FieldKind::User,
+        field_ids::PARENT => FieldKind::Issue,
+        _ => return None,
+    })
+}
+
+/// The kind of `field` in `project`: a standard one's, or what the
+/// project's metadata says.
+pub(crate) fn kind_in(project: &ProjectInfo, field: &str) -> Option<FieldKind> {
+    standard_kind(field).or_else(|| project.field(field).map(|f| f.kind))
+}
+
+/// The value `issue` holds in `field`, as it travels.
+pub(crate) fn read(issue: &Issue, field: &str) -> FieldValue {
+    let f = &issue.fields;
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            FieldValue::Empty
+        } else {
+            FieldValue::List(items.to_vec())
+        }
+    };
+    match field {
+        field_ids::PRIORITY => f
+            .priority
+            .clone()
+            .map_or(FieldValue::Empty, FieldValue::Text),
+        field_ids::DUE_DATE => f
+            .due_date
+            .map_or(FieldValue::Empty, |d| FieldValue::Text(d.to_string())),
+        field_ids::COMPONENTS => list(&f.components),
+        field_ids::FIX_VERSIONS => list(&f.fix_versions),
+        field_ids::ASSIGNEE => f.assignee.as_ref().map_or(FieldValue::Empty, |u| {
+            FieldValue::Text(u.display_name.clone())
+        }),
+        field_ids::REPORTER => f.reporter.as_ref().map_or(FieldValue::Empty, |u| {
+            FieldValue::Text(u.display_name.clone())
+        }),
+        custom => match f.custom.get(custom) {
+            None => FieldValue::Empty,
+            Some(CustomValue::Paragraph(text)) => FieldValue::Rich(text.clone()),
+            Some(CustomValue::MultiSelect(items) | CustomValue::Labels(items)) => list(items),
+            Some(CustomValue::Users(users)) => {
+                FieldValue::List(users.iter().map(|u| u.display_name.clone()).collect())
+            }
+            Some(CustomValue::User(u)) => FieldValue::Text(u.display_name.clone()),
+            Some(CustomValue::DateTime(t)) => FieldValue::Text(
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            ),
+            Some(other) => FieldValue::Text(other.to_string()),
+        },
+    }
+}
+
+/// `value` as an update of `field`, of `kind`; an error says why it cannot
+/// be held there.
+pub(crate) fn to_update(
+    field: &str,
+    kind: FieldKind,
+    value: &FieldValue,
+    update: &mut IssueUpdate,
+) -> std::result::Result<(), String> {
+    let text = || match value {
+        FieldValue::Text(t) => Ok(Some(t.clone())),
+        FieldValue::Empty => Ok(None),
+        other => Err(format!("{} is not one value", other.preview())),
+    };
+    let list = || match value {
+        FieldValue::List(items) => Ok(items.clone()),
+        FieldValue::Text(t) => Ok(vec![t.clone()]),
+        FieldValue::Empty => Ok(Vec::new()),
+        other => Err(format!("{} is not a list", other.preview())),
+    };
+    let date = |t: &str| {
+        time::Date::parse(t, time::macros::format_description!("[year]-[month]-[day]"))
+            .map_err(|_| format!("{t:?} is not a date (YYYY-MM-DD)"))
+    };
+    match (field, kind) {
+        (field_ids::PRIORITY, _) => match text()? {
+            Some(p) => update.priority = Some(p),
+            None => return Err("a priority cannot be cleared".to_owned()),
+        },
+        (field_ids::DUE_DATE, _) => {
+            update.due_date = Some(text()?.map(|t| date(&t)).transpose()?);
+        }
+        (field_ids::COMPONENTS, _) => update.components = Some(list()?),
+        (field_ids::FIX_VERSIONS, _) => update.fix_versions = Some(list()?),
+        (_, FieldKind::User | FieldKind::Users | FieldKind::Issue) => {
+            return Err(format!(
+                "a {kind} field is not mapped by field rules (users travel through the user mapping)"
+            ));
+        }
+        (custom, kind) => {
+            let v = match (kind, value) {
+                (_, FieldValue::Empty) => None,
+                (FieldKind::Paragraph, FieldValue::Rich(t)) => {
+                    Some(CustomValue::Paragraph(t.clone()))
+                }
+                (FieldKind::Paragraph, FieldValue::Text(t)) => {
+                    Some(CustomValue::Paragraph(t.as_str().into()))
+                }
+                (FieldKind::MultiSelect, _) => Some(CustomValue::MultiSelect(list()?)),
+                (FieldKind::Labels, _) => Some(CustomValue::Labels(list()?)),
+                (FieldKind::Text, _) => text()?.map(CustomValue::Text),
+                (FieldKind::Url, _) => text()?.map(CustomValue::Url),
+                (FieldKind::Select, _) => text()?.map(CustomValue::Select),
+                (FieldKind::Number, _) => match text()? {
+                    Some(t) => Some(CustomValue::Number(
+                        t.trim()
+                            .parse::<serde_json::Number>()
+                            .map_err(|_| format!("{t:?} is not a number"))?,
+                    )),
+                    None => None,
+                },
+                (FieldKind::Date, _) => match text()? {
+                    Some(t) => Some(CustomValue::Date(date(&t)?)),
+                    None => None,
+                },
+                (FieldKind::DateTime, _) => match text()? {
+                    Some(t) => Some(CustomValue::DateTime(
+                        time::OffsetDateTime::parse(
+                            &t,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .map_err(|_| format!("{t:?} is not a date and time (RFC 3339)"))?,
+                    )),
+                    None => None,
+                },
+                (kind, other) => {
+                    return Err(format!(
+                        "{} cannot be held in a {kind} field",
+                        other.preview()
+                    ));
+                }
+            };
+            update
+                .custom
+                .insert(custom.to_owned(), v.map(CustomValue::normalized));
+        }
+    }
+    Ok(())
+}
+
+impl FieldRule {
+    /// One value from the other side, through `side`'s map and fallback;
+    /// `Ok(None)`: ours is kept.
+    fn land(&self, side: &FieldSide, theirs: &str) -> Result<Option<String>> {
+        if side.map.is_empty() {
+            return Ok(Some(theirs.to_owned()));
+        }
+        if let Some(ours) = side
+            .map
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(theirs))
+            .map(|(_, v)| v)
+        {
+            return Ok(Some(ours.clone()));
+        }
+        match side.fallback {
+            Fallback::AsIs => Ok(Some(theirs.to_owned())),
+            Fallback::Keep => Ok(None),
+            Fallback::Default => Ok(side.default.clone()),
+            Fallback::Error => Err(self.bad(
+                &side.field,
+                format!(
+                    "no mapping for their value {theirs:?}; mapped: {}",
+                    side.map.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
+    }
+}
+
+impl SyncRule for FieldRule {
+    fn field(&self) -> &str {
+        &self.name
+    }
+
+    fn outgoing(&self, issue: &Issue, replica: &mut Replica) {
+        let Some(side) = self.side_of(issue.project.as_str()) else {
+            return;
+        };
+        let value = match read(issue, &side.field) {
+            FieldValue::Empty => Value::Null,
+            FieldValue::Text(t) => Value::String(t),
+            FieldValue::List(items) => Value::Array(items.into_iter().map(Value::String).collect()),
+            FieldValue::Rich(text) => serde_json::json!({"rich": text}),
+        };
+        replica.fields.insert(self.name.clone(), value);
+    }
+
+    fn received(&self, replica: &Replica) -> Option<FieldValue> {
+        Some(match replica.fields.get(&self.name)? {
+            Value::Null => FieldValue::Empty,
+            Value::String(t) => FieldValue::Text(t.clone()),
+            Value::Array(items) => {
+                let mut items: Vec<String> = items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
+                items.sort();
+                items.dedup();
+                FieldValue::List(items)
+            }
+            Value::Object(o) => {
+                FieldValue::Rich(serde_json::from_value(o.get("rich")?.clone()).ok()?)
+            }
+            _ => return None,
+        })
+    }
+
+    fn current(&self, issue: &Issue) -> FieldValue {
+        self.side_of(issue.project.as_str())
+            .map_or(FieldValue::Empty, |side| read(issue, &side.field))
+    }
+
+    fn incoming(&self, received: &FieldValue, target: &ProjectInfo) -> Result<Option<FieldValue>> {
+        let Some(side) = self.side_of(target.key.as_str()).filter(|s| s.receive) else {
+            return Ok(None);
+        };
+        let landed = if let Some(constant) = &side.constant {
+            FieldValue::Text(constant.clone())
+        } else {
+            match received {
+                FieldValue::Text(t) => match self.land(side, t)? {
+                    Some(v) => FieldValue::Text(v),
+                    None => return Ok(None),
+                },
+                FieldValue::List(items) => {
+                    let mut out = Vec::new();
+                    for item in items {
+                        if let Some(v) = self.land(side, item)? {
+                            out.push(v);
+                        }
+                    }
+                    out.sort();
+                    out.dedup();
+                    FieldValue::List(out)
+                }
+                other => other.clone(),
+            }
+        };
+        // The value must fit the field here.
+        let kind = kind_in(target, &side.field).ok_or_else(|| {
+            self.bad(
+                &side.field,
+                format!("project {} has no such field", target.key),
+            )
+        })?;
+        let mut probe = IssueUpdate::default();
+        to_update(&side.field, kind, &landed, &mut probe)
+            .map_err(|why| self.bad(&side.field, why))?;
+        if let Some(meta) = target.field(&side.field).filter(|m| !m.options.is_empty()) {
+            let values: Vec<&str> = match &landed {
+                FieldValue::Text(t) => vec![t.as_str()],
+                FieldValue::List(items) => items.iter().map(String::as_str).collect(),
+                _ => Vec::new(),
+            };
+            if let Some(missing) = values.iter().find(|v| meta.option(v).is_none()) {
+                return Err(self.bad(
+                    &side.field,
+                    format!(
+                        "{missing:?} is not an option of {} in {}; options: {}",
+                        meta.name,
+                        target.key,
+                        meta.options.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(Some(landed))
+    }
+
+    fn write(&self, _: &FieldValue, _: &mut IssueUpdate) {
+        // Which field is written depends on the project: see `write_to`.
+    }
+
+    fn write_to(&self, value: &FieldValue, target: &ProjectInfo, update: &mut IssueUpdate) {
+        let Some(side) = self.side_of(target.key.as_str()) else {
+            return;
+        };
+        if let Some(kind) = kind_in(target, &side.field) {
+            // `incoming` checked that the value fits.
+            let _ = to_update(&side.field, kind, value, update);
+        }
+    }
+
+    fn lands_only_when_empty(&self, target: &ProjectInfo) -> bool {
+        self.side_of(target.key.as_str())
+            .is_some_and(|s| s.only_when_empty)
+    }
+}
+
+#[cfg(test)]
+#[path = "mapping_tests.rs"]
+mod tests;
