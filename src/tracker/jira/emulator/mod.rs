@@ -62,8 +62,17 @@
 //!   `summary`, `description` and `issuetype` `set`, `comment` `add`; any
 //!   other operation is answered 400 (`errors.<field>`: `"Field does not
 //!   support update '<op>'"`).
+//! - Fields beyond Basic (priority, assignee, reporter, duedate, components,
+//!   fixVersions, parent, issuelinks and `customfield_N`) are rendered and
+//!   taken in Jira's shapes; a project describes its fields with
+//!   [`JiraEmulator::add_field`], which puts them on its screens, in
+//!   createmeta (`issue/createmeta/{project}/issuetypes/{type}`), `editmeta`
+//!   and `GET field`, and makes the emulator refuse a missing required field,
+//!   an unknown option or a value of the wrong shape (400, `errors.<field id>`
+//!   naming the value). Issue links: `GET issueLinkType`, `POST issueLink`,
+//!   `GET`/`DELETE issueLink/{id}`.
 //! - `GET /rest/api/{2,3}/field` lists the system fields the emulator keeps
-//!   (it has no custom fields); JQL `ORDER BY` sorts on `created`, `updated`,
+//!   and the custom fields projects describe; JQL `ORDER BY` sorts on `created`, `updated`,
 //!   `key` (by project, then number), `project`, `issuetype`, `status` and
 //!   `summary`, ascending unless `DESC`, on several keys;
 //!   `PUT …/issue/{id}?returnIssue=true` answers 200 with the issue as a GET

@@ -447,3 +447,204 @@ async fn a_refused_edit_changes_nothing() {
     assert_eq!(status, 204, "{v}");
     assert_eq!(get(&e, d, a).await["priority"]["name"], "Low");
 }
+
+async fn metadata_lists_the_projects_fields(d: Deployment) {
+    let e = emulator(d).await;
+    let base = api(d);
+    let (status, list) = call(&e, Method::GET, &format!("{base}/field"), None).await;
+    assert_eq!(status, 200, "{list}");
+    let find = |id: &str| {
+        list.as_array()
+            .and_then(|l| l.iter().find(|f| f["id"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} in {list}"))
+    };
+    assert_eq!(
+        find(SEVERITY),
+        json!({"id": SEVERITY, "key": SEVERITY, "name": "Severity", "custom": true,
+            "orderable": true, "navigable": true, "searchable": true,
+            "clauseNames": ["cf[10010]", "Severity"],
+            "schema": {"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select", "customId": 10010}})
+    );
+    assert_eq!(
+        find("customfield_10019")["schema"],
+        json!({"type": "array", "items": "user", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:multiuserpicker", "customId": 10019})
+    );
+    for id in [
+        "priority",
+        "assignee",
+        "duedate",
+        "components",
+        "fixVersions",
+        "parent",
+        "issuelinks",
+    ] {
+        assert_eq!(find(id)["custom"], false, "{id}");
+    }
+
+    let (_, project) = call(&e, Method::GET, &format!("{base}/project/SUP"), None).await;
+    let bug = project["issueTypes"][0]["id"].as_str().unwrap().to_owned();
+    let (status, meta) = call(
+        &e,
+        Method::GET,
+        &format!("{base}/issue/createmeta/SUP/issuetypes/{bug}?maxResults=200"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{meta}");
+    let entries = match d {
+        Deployment::DataCenter => meta["values"].as_array().unwrap().clone(),
+        _ => meta["fields"].as_array().unwrap().clone(),
+    };
+    assert_eq!(meta["total"], entries.len());
+    let entry = |id: &str| entries.iter().find(|f| f["fieldId"] == id).cloned();
+    let severity = entry(SEVERITY).expect("severity on the create screen");
+    assert_eq!(severity["required"], true);
+    assert_eq!(severity["allowedValues"][1]["value"], "S2");
+    assert_eq!(
+        entry("priority").unwrap()["allowedValues"][0]["name"],
+        "High"
+    );
+    assert_eq!(entry("summary").unwrap()["required"], true);
+    assert!(
+        entry("customfield_10021").is_none(),
+        "not on the create screen"
+    );
+    assert!(entry("customfield_10022").is_some());
+
+    // An option's id from the metadata sets it.
+    let s3 = severity["allowedValues"][2]["id"].clone();
+    let (status, created) = create(&e, d, json!({SEVERITY: {"id": s3}})).await;
+    assert_eq!(status, 201, "{created}");
+    let key = created["key"].as_str().unwrap();
+    assert_eq!(get(&e, d, key).await[SEVERITY]["value"], "S3");
+
+    let (status, edit) = call(
+        &e,
+        Method::GET,
+        &format!("{base}/issue/{key}/editmeta"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{edit}");
+    let fields = &edit["fields"];
+    assert_eq!(
+        fields["customfield_10016"]["allowedValues"][0]["value"],
+        "UI"
+    );
+    assert_eq!(fields["customfield_10021"]["name"], "Verdict");
+    assert!(
+        fields.get("customfield_10022").is_none(),
+        "not on the edit screen"
+    );
+    assert!(fields.get("project").is_none());
+    let (status, _) = call(
+        &e,
+        Method::GET,
+        &format!("{base}/issue/createmeta/SUP/issuetypes/999"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn metadata_lists_the_projects_fields_on_cloud() {
+    metadata_lists_the_projects_fields(Deployment::Cloud).await;
+}
+
+#[tokio::test]
+async fn metadata_lists_the_projects_fields_on_data_center() {
+    metadata_lists_the_projects_fields(Deployment::DataCenter).await;
+}
+
+async fn links_show_on_both_ends(d: Deployment) {
+    let e = emulator(d).await;
+    let base = api(d);
+    let s1 = json!({SEVERITY: {"value": "S1"}});
+    let (_, a) = create(&e, d, s1.clone()).await;
+    let (_, b) = create(&e, d, s1).await;
+    let (a_key, b_key) = (a["key"].as_str().unwrap(), b["key"].as_str().unwrap());
+    let (status, types) = call(&e, Method::GET, &format!("{base}/issueLinkType"), None).await;
+    assert_eq!(status, 200, "{types}");
+    let blocks = types["issueLinkTypes"]
+        .as_array()
+        .and_then(|l| l.iter().find(|t| t["name"] == "Blocks"))
+        .cloned()
+        .expect("Blocks");
+    assert_eq!(
+        (&blocks["inward"], &blocks["outward"]),
+        (&json!("is blocked by"), &json!("blocks"))
+    );
+
+    let link = json!({"type": {"name": "Blocks"}, "outwardIssue": {"id": a["id"]}, "inwardIssue": {"id": b["id"]}});
+    for _ in 0..2 {
+        let (status, v) = call(
+            &e,
+            Method::POST,
+            &format!("{base}/issueLink"),
+            Some(link.clone()),
+        )
+        .await;
+        assert_eq!((status, v), (201, Value::Null));
+    }
+    let on_a = get(&e, d, a_key).await["issuelinks"].clone();
+    let on_b = get(&e, d, b_key).await["issuelinks"].clone();
+    assert_eq!(on_a.as_array().map(Vec::len), Some(1), "added once: {on_a}");
+    assert_eq!(on_a[0]["outwardIssue"]["key"], b_key);
+    assert_eq!(on_a[0]["type"]["outward"], "blocks");
+    assert_eq!(on_b[0]["inwardIssue"]["key"], a_key);
+    assert_eq!(on_a[0]["id"], on_b[0]["id"]);
+    let id = on_a[0]["id"].as_str().unwrap().to_owned();
+    let (status, one) = call(&e, Method::GET, &format!("{base}/issueLink/{id}"), None).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(
+        (&one["outwardIssue"]["key"], &one["inwardIssue"]["key"]),
+        (&json!(a_key), &json!(b_key))
+    );
+
+    let post = |body: Value| {
+        let e = &e;
+        async move { call(e, Method::POST, &format!("{base}/issueLink"), Some(body)).await }
+    };
+    let (status, v) = post(json!({"type": {"name": "Causes"}, "outwardIssue": {"id": a["id"]}, "inwardIssue": {"id": b["id"]}})).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["errorMessages"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("'Causes'")),
+        "{v}"
+    );
+    let (status, v) = post(json!({"type": {"name": "Relates"}, "outwardIssue": {"key": a_key}, "inwardIssue": {"key": a_key}})).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["errorMessages"][0]
+            .as_str()
+            .is_some_and(|m| m.contains(a_key)),
+        "{v}"
+    );
+    let (status, v) = post(json!({"type": {"name": "Relates"}, "outwardIssue": {"key": a_key}, "inwardIssue": {"key": "SUP-99"}})).await;
+    assert_eq!(status, 404, "{v}");
+
+    let (status, _) = call(&e, Method::DELETE, &format!("{base}/issueLink/{id}"), None).await;
+    assert_eq!(status, 204);
+    assert!(
+        get(&e, d, b_key).await["issuelinks"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+    let (status, _) = call(&e, Method::DELETE, &format!("{base}/issueLink/{id}"), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(&e, Method::GET, &format!("{base}/issueLink/{id}"), None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn links_show_on_both_ends_on_cloud() {
+    links_show_on_both_ends(Deployment::Cloud).await;
+}
+
+#[tokio::test]
+async fn links_show_on_both_ends_on_data_center() {
+    links_show_on_both_ends(Deployment::DataCenter).await;
+}

@@ -11,7 +11,9 @@
 use serde_json::{Map, Value, json};
 
 use super::render::{Ctx, user};
-use crate::model::{CustomValue, Issue, IssueLinkType, LinkDirection, ProjectInfo, field_ids};
+use crate::model::{
+    CustomValue, FieldKind, FieldMeta, Issue, IssueLinkType, LinkDirection, ProjectInfo, field_ids,
+};
 use crate::tracker::jira::mapping::format_time;
 
 /// The id of option `value` of field `field` in `project`.
@@ -203,4 +205,54 @@ pub(crate) fn link_type(ctx: &Ctx, t: &IssueLinkType) -> Value {
         "outward": t.outward,
         "self": format!("{}/issueLinkType/{}", ctx.api(), t.id),
     })
+}
+/// The number in a custom field's id (`customfield_10010`: 10010).
+pub(crate) fn custom_number(id: &str) -> Option<u64> {
+    id.strip_prefix("customfield_")?.parse().ok()
+}
+
+/// A field's JSON schema: Jira's type, item type, and for custom fields the
+/// plugin type and number.
+pub(crate) fn schema(meta: &FieldMeta) -> Value {
+    let (kind, items, plugin) = match meta.kind {
+        FieldKind::Text => ("string", None, "textfield"),
+        FieldKind::Paragraph => ("string", None, "textarea"),
+        FieldKind::Number => ("number", None, "float"),
+        FieldKind::Date => ("date", None, "datepicker"),
+        FieldKind::DateTime => ("datetime", None, "datetime"),
+        FieldKind::Select => ("option", None, "select"),
+        FieldKind::MultiSelect => ("array", Some("option"), "multiselect"),
+        FieldKind::Labels => ("array", Some("string"), "labels"),
+        FieldKind::User => ("user", None, "userpicker"),
+        FieldKind::Users => ("array", Some("user"), "multiuserpicker"),
+        FieldKind::Url => ("string", None, "url"),
+        FieldKind::Issue => ("issuelink", None, "issuepicker"),
+    };
+    let mut v = json!({"type": kind});
+    if let Some(items) = items {
+        v["items"] = json!(items);
+    }
+    v["custom"] = json!(format!(
+        "com.atlassian.jira.plugin.system.customfieldtypes:{plugin}"
+    ));
+    if let Some(n) = custom_number(&meta.id) {
+        v["customId"] = json!(n);
+    }
+    v
+}
+
+/// The values a field allows, as createmeta and editmeta list them: `None`
+/// when it lists no options.
+pub(crate) fn allowed_values(ctx: &Ctx, project: &ProjectInfo, meta: &FieldMeta) -> Option<Value> {
+    if meta.options.is_empty() {
+        return None;
+    }
+    let id = meta.id.as_str();
+    let one = |o: &String| match id {
+        field_ids::PRIORITY => named(ctx, project, id, "priority", o),
+        field_ids::COMPONENTS => named(ctx, project, id, "component", o),
+        field_ids::FIX_VERSIONS => named(ctx, project, id, "version", o),
+        _ => option(ctx, project, id, o),
+    };
+    Some(Value::Array(meta.options.iter().map(one).collect()))
 }

@@ -2,7 +2,6 @@
 //! edit screens (a field not on them is refused as Jira refuses it), and the
 //! `update` operations of create and edit.
 
-use hyper::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::{Api, Reply, field_error};
@@ -319,29 +318,53 @@ fn single(map: &Map<String, Value>) -> Option<(&str, &Value)> {
     it.next().is_none().then_some((first.0.as_str(), first.1))
 }
 
-impl Api<'_> {
-    /// `GET /rest/api/{2,3}/field`: every field, as Jira lists them.
-    pub(super) fn fields(&self) -> Reply {
-        let list: Vec<Value> = FIELDS
-            .iter()
-            .map(|f| {
-                let mut schema = json!({"type": f.kind, "system": f.id});
-                if let Some(items) = f.items {
-                    schema["items"] = json!(items);
-                }
-                json!({
-                    "id": f.id,
-                    "key": f.id,
-                    "name": f.name,
-                    "custom": false,
-                    "orderable": f.orderable,
-                    "navigable": f.navigable,
-                    "searchable": f.searchable,
-                    "clauseNames": f.clauses,
-                    "schema": schema,
-                })
-            })
-            .collect();
-        Reply::json(StatusCode::OK, Value::Array(list))
+/// A system field's schema, as `GET field` and the screens' metadata show it.
+fn system_schema(f: &FieldDef) -> Value {
+    let mut schema = json!({"type": f.kind, "system": f.id});
+    if let Some(items) = f.items {
+        schema["items"] = json!(items);
     }
+    schema
+}
+
+/// The system fields, as `GET field` lists them.
+pub(super) fn system_list() -> Vec<Value> {
+    FIELDS
+        .iter()
+        .map(|f| {
+            json!({
+                "id": f.id,
+                "key": f.id,
+                "name": f.name,
+                "custom": false,
+                "orderable": f.orderable,
+                "navigable": f.navigable,
+                "searchable": f.searchable,
+                "clauseNames": f.clauses,
+                "schema": system_schema(f),
+            })
+        })
+        .collect()
+}
+
+/// The Basic system fields on `screen` (the ones beyond Basic are on a
+/// screen when the project describes them): id, name, schema, required.
+pub(super) fn basic_on_screen(screen: Screen) -> Vec<(&'static str, &'static str, Value, bool)> {
+    FIELDS
+        .iter()
+        .filter(|f| !super::field_input::is_beyond_basic(f.id))
+        .filter(|f| match screen {
+            Screen::Create => f.create,
+            Screen::Edit => f.edit,
+        })
+        .map(|f| {
+            let required = matches!(f.id, "project" | "issuetype" | "summary");
+            (f.id, f.name, system_schema(f), required)
+        })
+        .collect()
+}
+
+/// The schema of a standard field beyond Basic.
+pub(super) fn standard_schema(id: &str) -> Option<Value> {
+    FIELDS.iter().find(|f| f.id == id).map(system_schema)
 }

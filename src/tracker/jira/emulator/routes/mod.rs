@@ -13,8 +13,10 @@ mod attachments;
 mod comments;
 mod field_input;
 mod fields;
+mod issue_links;
 mod issues;
 mod links;
+mod meta;
 mod profiles;
 mod search;
 mod users;
@@ -211,7 +213,20 @@ impl Api<'_> {
             ("DELETE", ["issue", id]) => {
                 (Some("issue/{issueIdOrKey}"), self.delete_issue(id).await)
             }
-            ("GET", ["field"]) => (Some("field"), self.fields()),
+            ("GET", ["field"]) => (Some("field"), self.fields().await),
+            ("GET", ["issueLinkType"]) => (Some("issueLinkType"), self.issue_link_types().await),
+            ("POST", ["issueLink"]) => (Some("issueLink"), self.add_issue_link().await),
+            ("GET" | "DELETE", ["issueLink", id]) => {
+                (Some("issueLink/{linkId}"), self.issue_link(id).await)
+            }
+            ("GET", ["issue", "createmeta", key, "issuetypes", type_id]) => (
+                Some("issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}"),
+                self.createmeta_fields(key, type_id).await,
+            ),
+            ("GET", ["issue", id, "editmeta"]) => (
+                Some("issue/{issueIdOrKey}/editmeta"),
+                self.editmeta(id).await,
+            ),
             ("GET", ["issue", id, "transitions"]) => (
                 Some("issue/{issueIdOrKey}/transitions"),
                 self.transitions(id).await,
