@@ -46,6 +46,7 @@ fn fixture(tracker: Arc<dyn Tracker>, permissions: Option<PermissionFixture>) ->
 
 async fn cloud() -> TrackerFixture {
     let emulator = JiraEmulator::start().await.expect("the emulator starts");
+    twinsync::testkit::describe_sup_fields(emulator.tracker());
     let tracker = emulator.cloud().expect("a cloud adapter");
     emulator.detach();
     fixture(Arc::new(tracker), Some(permissions()))
@@ -60,6 +61,7 @@ mod cloud_with_search_lag {
 
     async fn lagging() -> TrackerFixture {
         let emulator = JiraEmulator::start().await.expect("the emulator starts");
+        twinsync::testkit::describe_sup_fields(emulator.tracker());
         emulator
             .tracker()
             .set_search_lag(Duration::from_millis(400));
@@ -86,6 +88,7 @@ mod data_center {
         let emulator = JiraEmulator::start_with(data_center_site())
             .await
             .expect("the emulator starts");
+        twinsync::testkit::describe_sup_fields(emulator.tracker());
         let tracker = emulator.data_center().expect("a data center adapter");
         emulator.detach();
         fixture(Arc::new(tracker), None)

@@ -147,8 +147,39 @@ pub fn setup_memory_tracker(tracker: &MemoryTracker) {
     tracker.set_group("sync-admins", std::slice::from_ref(&lead.id));
 }
 
-/// [`TrackerFixture`] for a tracker set up by [`setup_memory_tracker`].
+/// Describes optional fields beyond Basic on project SUP of `tracker`, one
+/// custom field of each simple kind and the priority, for the conformance
+/// cases of fields (a Jira emulator's tracker takes them too).
+///
+/// # Panics
+///
+/// When SUP does not exist.
+pub fn describe_sup_fields(tracker: &MemoryTracker) {
+    use crate::model::{FieldKind, FieldMeta};
+    let fields = [
+        FieldMeta::new("priority", "Priority", FieldKind::Select)
+            .options(["Highest", "High", "Medium", "Low"]),
+        FieldMeta::new("duedate", "Due date", FieldKind::Date),
+        FieldMeta::new("customfield_19001", "Severity", FieldKind::Select)
+            .options(["S1", "S2", "S3"]),
+        FieldMeta::new("customfield_19002", "Story points", FieldKind::Number),
+        FieldMeta::new("customfield_19003", "Customer", FieldKind::Text),
+        FieldMeta::new("customfield_19004", "Target date", FieldKind::Date),
+        FieldMeta::new("customfield_19005", "Seen at", FieldKind::DateTime),
+        FieldMeta::new("customfield_19006", "Platforms", FieldKind::MultiSelect)
+            .options(["Linux", "Mac", "Windows"]),
+        FieldMeta::new("customfield_19007", "Tags", FieldKind::Labels),
+        FieldMeta::new("customfield_19008", "Ticket", FieldKind::Url),
+    ];
+    for field in fields {
+        tracker.add_field("SUP", field).expect("project SUP exists");
+    }
+}
+
+/// [`TrackerFixture`] for a tracker set up by [`setup_memory_tracker`]
+/// (with SUP's fields described by [`describe_sup_fields`]).
 pub fn memory_fixture_for(tracker: MemoryTracker) -> TrackerFixture {
+    describe_sup_fields(&tracker);
     TrackerFixture {
         tracker: Arc::new(tracker),
         project: lit::project("SUP"),

@@ -52,6 +52,8 @@ macro_rules! tracker_conformance {
             user_lookups,
             remote_links_round_trip,
             create_issues_reports_each_element_in_order,
+            fields_beyond_basic_round_trip,
+            issue_links_round_trip,
         );
     };
     (@cases $fixture:expr, $block_on:path; $($case:ident),* $(,)?) => {
@@ -69,6 +71,7 @@ macro_rules! tracker_conformance {
 
 mod batch;
 mod comments;
+mod fields;
 mod links;
 mod media;
 mod people;
@@ -78,6 +81,7 @@ pub use comments::{
     comment_markers_are_stored, comment_update_and_delete, comments_keep_creation_order,
     issue_delete_takes_its_comments,
 };
+pub use fields::{fields_beyond_basic_round_trip, issue_links_round_trip};
 pub use links::remote_links_round_trip;
 pub use media::attachment_references_round_trip;
 pub use people::{permission_queries, user_lookups};
