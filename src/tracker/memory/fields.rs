@@ -255,15 +255,21 @@ pub(super) fn updated_fields(
                 out.custom.insert(id.clone(), value);
             }
             None => {
-                let meta = settable(project, id, screen)?;
-                if meta.is_some_and(|m| m.required) {
-                    return Err(invalid(
-                        project,
-                        format!("field {id} is required and cannot be cleared"),
-                    ));
-                }
+                settable(project, id, screen)?;
                 out.custom.remove(id);
             }
+        }
+    }
+    // A required field holding a value keeps one.
+    for meta in project.fields.iter().filter(|m| m.required) {
+        if holds(current, &meta.id) && !holds(&out, &meta.id) {
+            return Err(invalid(
+                project,
+                format!(
+                    "field {} ({}) is required and cannot be cleared",
+                    meta.name, meta.id
+                ),
+            ));
         }
     }
     Ok(out)
@@ -396,7 +402,7 @@ mod tests {
         assert_eq!(after.fields, issue.fields);
         refused(
             block_on(t.update_issue(&issue.id, &IssueUpdate::new().custom(SEVERITY, None))),
-            &["required"],
+            &["Severity", "required"],
         );
         let update = IssueUpdate::new()
             .priority("low")
@@ -414,6 +420,18 @@ mod tests {
         );
         block_on(t.update_issue(&issue.id, &IssueUpdate::new().due_date(None))).unwrap();
         assert_eq!(block_on(t.issue(&issue.id)).unwrap().fields.due_date, None);
+        t.add_field(
+            "SUP",
+            FieldMeta::new("duedate", "Due date", FieldKind::Date).required(),
+        )
+        .unwrap();
+        let dated = IssueUpdate::new().due_date(Some(time::macros::date!(2027 - 01 - 01)));
+        block_on(t.update_issue(&issue.id, &dated)).unwrap();
+        // A required standard field cannot be cleared either.
+        refused(
+            block_on(t.update_issue(&issue.id, &IssueUpdate::new().due_date(None))),
+            &["Due date (duedate) is required"],
+        );
     }
 
     #[test]
