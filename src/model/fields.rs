@@ -355,6 +355,32 @@ pub mod field_ids {
     pub const FIX_VERSIONS: &str = "fixVersions";
     /// The parent.
     pub const PARENT: &str = "parent";
+
+    /// Every standard field beyond Basic.
+    pub const ALL: [&str; 7] = [
+        PRIORITY,
+        ASSIGNEE,
+        REPORTER,
+        DUE_DATE,
+        COMPONENTS,
+        FIX_VERSIONS,
+        PARENT,
+    ];
+}
+
+impl FieldKind {
+    /// The kind of the standard field beyond Basic with `id`
+    /// ([`field_ids`]); `None` for any other id.
+    pub fn of_standard(id: &str) -> Option<FieldKind> {
+        Some(match id {
+            field_ids::PRIORITY => FieldKind::Select,
+            field_ids::ASSIGNEE | field_ids::REPORTER => FieldKind::User,
+            field_ids::DUE_DATE => FieldKind::Date,
+            field_ids::COMPONENTS | field_ids::FIX_VERSIONS => FieldKind::MultiSelect,
+            field_ids::PARENT => FieldKind::Issue,
+            _ => return None,
+        })
+    }
 }
 
 #[cfg(test)]

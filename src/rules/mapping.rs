@@ -180,14 +180,7 @@ impl FieldSide {
 
 /// The kind of a standard field by id.
 pub(crate) fn standard_kind(id: &str) -> Option<FieldKind> {
-    Some(match id {
-        field_ids::PRIORITY => FieldKind::Select,
-        field_ids::DUE_DATE => FieldKind::Date,
-        field_ids::COMPONENTS | field_ids::FIX_VERSIONS => FieldKind::MultiSelect,
-        field_ids::ASSIGNEE | field_ids::REPORTER => FieldKind::User,
-        field_ids::PARENT => FieldKind::Issue,
-        _ => return None,
-    })
+    FieldKind::of_standard(id)
 }
 
 /// The kind of `field` in `project`: a standard one's, or what the

@@ -8,7 +8,7 @@ use time::format_description::FormatItem;
 use time::macros::format_description;
 
 use super::mapping::{Flavor, parse_time, user};
-use crate::model::{CustomValue, FieldKind, FieldMeta, IssueFields, UserRef, field_ids};
+use crate::model::{CustomValue, FieldKind, FieldMeta, IssueFields, UserRef};
 use crate::tracker::IssueUpdate;
 
 const YMD: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]");
@@ -105,14 +105,7 @@ pub(crate) fn kind_of(id: &str, schema: &Value) -> Option<FieldKind> {
             _ => return None,
         });
     }
-    Some(match id {
-        field_ids::PRIORITY => FieldKind::Select,
-        field_ids::ASSIGNEE | field_ids::REPORTER => FieldKind::User,
-        field_ids::DUE_DATE => FieldKind::Date,
-        field_ids::COMPONENTS | field_ids::FIX_VERSIONS => FieldKind::MultiSelect,
-        field_ids::PARENT => FieldKind::Issue,
-        _ => return None,
-    })
+    FieldKind::of_standard(id)
 }
 
 /// What one field of create or edit metadata says: Cloud's and Data

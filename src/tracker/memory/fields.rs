@@ -67,16 +67,7 @@ fn settable<'a>(
 }
 
 fn is_custom(id: &str) -> bool {
-    ![
-        field_ids::PRIORITY,
-        field_ids::ASSIGNEE,
-        field_ids::REPORTER,
-        field_ids::DUE_DATE,
-        field_ids::COMPONENTS,
-        field_ids::FIX_VERSIONS,
-        field_ids::PARENT,
-    ]
-    .contains(&id)
+    !field_ids::ALL.contains(&id)
 }
 
 /// `value` in the project's spelling, when `meta` lists options.

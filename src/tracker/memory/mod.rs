@@ -300,6 +300,17 @@ impl MemoryTracker {
     ///
     /// `NotFound` for an unknown project.
     pub fn add_issue_type(&self, project: &str, name: &str) -> Result<()> {
+        self.change_project(project, |info| {
+            let id = (info.issue_types.len() + 1).to_string();
+            info.issue_types.push(crate::model::IssueType {
+                id,
+                name: name.to_owned(),
+            });
+        })
+    }
+
+    /// Changes what the tracker says of `project`.
+    fn change_project(&self, project: &str, change: impl FnOnce(&mut ProjectInfo)) -> Result<()> {
         let mut state = lock(&self.shared.state);
         let info = state
             .projects
@@ -310,11 +321,7 @@ impl MemoryTracker {
                     format!("project {project} does not exist"),
                 )
             })?;
-        let id = (info.issue_types.len() + 1).to_string();
-        info.issue_types.push(crate::model::IssueType {
-            id,
-            name: name.to_owned(),
-        });
+        change(info);
         Ok(())
     }
 
@@ -342,19 +349,10 @@ impl MemoryTracker {
     ///
     /// `NotFound` for an unknown project.
     pub fn add_field(&self, project: &str, field: FieldMeta) -> Result<()> {
-        let mut state = lock(&self.shared.state);
-        let info = state
-            .projects
-            .get_mut(&ProjectKey::new(project)?)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("project {project} does not exist"),
-                )
-            })?;
-        info.fields.retain(|f| f.id != field.id);
-        info.fields.push(field);
-        Ok(())
+        self.change_project(project, |info| {
+            info.fields.retain(|f| f.id != field.id);
+            info.fields.push(field);
+        })
     }
 
     /// Registers a user.

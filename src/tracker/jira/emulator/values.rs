@@ -48,16 +48,7 @@ pub(crate) fn option_by_id<'a>(project: &'a ProjectInfo, field: &str, id: &str) 
 
 /// Whether `id` names a standard field beyond Basic.
 pub(crate) fn is_standard(id: &str) -> bool {
-    [
-        field_ids::PRIORITY,
-        field_ids::ASSIGNEE,
-        field_ids::REPORTER,
-        field_ids::DUE_DATE,
-        field_ids::COMPONENTS,
-        field_ids::FIX_VERSIONS,
-        field_ids::PARENT,
-    ]
-    .contains(&id)
+    field_ids::ALL.contains(&id)
 }
 
 /// What rendering the fields beyond Basic needs besides the issue.
