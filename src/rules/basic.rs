@@ -125,6 +125,7 @@ impl SyncRule for IssueTypeRule {
 ///     name: "Development".into(),
 ///     issue_types: ["Bug", "Task"].iter().map(|n| IssueType { id: n.to_string(), name: n.to_string() }).collect(),
 ///     default_issue_type: None,
+///     fields: Vec::new(),
 /// };
 /// assert_eq!(resolve_issue_type("bug", &dev)?, "Bug");
 /// assert_eq!(resolve_issue_type("Epic", &dev)?, "Task");
