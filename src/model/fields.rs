@@ -166,6 +166,23 @@ impl CustomValue {
         }
     }
 
+    /// Whether it holds nothing: empty text or an empty list, which a
+    /// tracker treats as no value.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            CustomValue::Text(s) | CustomValue::Select(s) | CustomValue::Url(s) => {
+                s.trim().is_empty()
+            }
+            CustomValue::Paragraph(text) => text.is_empty(),
+            CustomValue::MultiSelect(items) | CustomValue::Labels(items) => items.is_empty(),
+            CustomValue::Users(users) => users.is_empty(),
+            CustomValue::Number(_)
+            | CustomValue::Date(_)
+            | CustomValue::DateTime(_)
+            | CustomValue::User(_) => false,
+        }
+    }
+
     /// The value with its lists in their canonical order (sorted, without
     /// repeats), as trackers hold them.
     pub fn normalized(mut self) -> Self {

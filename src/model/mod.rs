@@ -10,6 +10,7 @@ mod node_url;
 mod remote_link;
 mod rich_text;
 mod users;
+mod workflow;
 
 pub use crate::connection::ConnectionId;
 pub use fields::{
@@ -24,3 +25,4 @@ pub use node_url::NodeUrl;
 pub use remote_link::RemoteLink;
 pub use rich_text::RichText;
 pub use users::{UserMapping, UserProfile};
+pub use workflow::{Transition, Workflow};

@@ -7,6 +7,7 @@
 //! ([`RuleSet::custom`]) starts from the same rules and can add more, such as
 //! [`StatusMapping`] and [`LabelsRule`].
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ use crate::tracker::IssueUpdate;
 pub mod attribution;
 mod basic;
 mod custom;
-mod mapping;
+pub(crate) mod mapping;
 mod media;
 pub mod origin;
 mod users;
@@ -112,6 +113,7 @@ pub struct RuleSet {
     attachments: bool,
     comment_attribution: Option<AttributionTemplate>,
     issue_origin: IssueOrigin,
+    transition_fields: BTreeMap<String, String>,
 }
 
 impl RuleSet {
@@ -134,6 +136,7 @@ impl RuleSet {
             attachments: true,
             comment_attribution: Some(AttributionTemplate::default()),
             issue_origin: IssueOrigin::RemoteLink,
+            transition_fields: BTreeMap::new(),
         }
     }
 
@@ -267,6 +270,25 @@ impl RuleSet {
     pub fn set_issue_origin(&mut self, origin: IssueOrigin) -> Result<&mut Self> {
         self.editable()?;
         self.issue_origin = origin;
+        Ok(self)
+    }
+
+    /// Values for the fields a workflow transition requires (field id or
+    /// name → value, as a rule document writes it), used when moving an
+    /// issue to a mapped status and the sync's own values give none.
+    pub fn transition_fields(&self) -> &BTreeMap<String, String> {
+        &self.transition_fields
+    }
+
+    /// Sets the values for fields workflow transitions require (see
+    /// [`transition_fields`](Self::transition_fields)).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] on the Basic rule set.
+    pub fn set_transition_fields(&mut self, values: BTreeMap<String, String>) -> Result<&mut Self> {
+        self.editable()?;
+        self.transition_fields = values;
         Ok(self)
     }
 

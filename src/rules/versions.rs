@@ -59,6 +59,11 @@ pub struct RuleSpec {
     /// Fields beyond Basic and where their values land ([`FieldRule`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldRule>,
+    /// Values for the fields a workflow transition requires on the way to a
+    /// mapped status (field id or name → value), when the sync's own values
+    /// give none: `resolution = "Fixed"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transition_fields: BTreeMap<String, String>,
 }
 
 impl Default for RuleSpec {
@@ -72,6 +77,7 @@ impl Default for RuleSpec {
             comment_attribution: default_attribution(),
             issue_origin: IssueOrigin::RemoteLink,
             fields: Vec::new(),
+            transition_fields: BTreeMap::new(),
         }
     }
 }
@@ -110,6 +116,13 @@ impl RuleSpec {
     /// Sets how a twin says where it came from.
     pub fn issue_origin(mut self, origin: IssueOrigin) -> Self {
         self.issue_origin = origin;
+        self
+    }
+
+    /// Gives `value` to field `field` (id or name) when a workflow
+    /// transition on the way to a mapped status requires it.
+    pub fn transition_field(mut self, field: impl Into<String>, value: impl Into<String>) -> Self {
+        self.transition_fields.insert(field.into(), value.into());
         self
     }
 
@@ -272,6 +285,7 @@ impl RuleSpec {
         rules.set_attachments(self.attachments)?;
         rules.set_comment_attribution(self.comment_attribution.clone())?;
         rules.set_issue_origin(self.issue_origin.clone())?;
+        rules.set_transition_fields(self.transition_fields.clone())?;
         for field in &self.fields {
             if field.name.is_empty()
                 || matches!(

@@ -63,8 +63,8 @@ pub use postgres::{PostgresStore, PostgresStoreBuilder};
 pub use records::{
     BulkProgress, ConnectionRecord, DeletedItems, DeletionDecision, EstablishTokenRecord, Intent,
     IntentKind, InvitationRecord, NodeRecord, OutboxMessage, OutgoingRecord, PeerLink, PeerOutage,
-    Quarantine, QueueItem, RefusedDeletion, SeenIssue, SeenProject, SeqMark, StoredSecret,
-    TwinConflicts, TwinError,
+    Quarantine, QueueItem, RefusedDeletion, RefusedTransition, SeenIssue, SeenProject, SeqMark,
+    StoredSecret, TwinConflicts, TwinError,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

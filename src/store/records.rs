@@ -127,6 +127,11 @@ pub struct TwinError {
     /// What a user decided about `refused`; carried out by the next sync.
     #[serde(default)]
     pub decision: Option<DeletionDecision>,
+    /// Workflow transitions the tracker refused on the way to a mapped
+    /// status (the rest of the sync applied); the status is tried again when
+    /// the twin next syncs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<RefusedTransition>,
 }
 
 impl TwinError {
@@ -151,6 +156,7 @@ impl TwinError {
             quarantine: None,
             refused: Vec::new(),
             decision: None,
+            transitions: Vec::new(),
         }
     }
 
@@ -274,6 +280,57 @@ impl fmt::Display for RefusedDeletion {
             "would delete {} of {} {}",
             self.would_delete, self.synced, self.items
         )
+    }
+}
+
+/// A workflow transition the tracker refused while a sync moved an issue
+/// to a mapped status: a condition or validator said no, a field the
+/// transition requires had no value, or no path of transitions leads there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RefusedTransition {
+    /// The transition's name; empty when no transition leads to `status`.
+    pub transition: String,
+    /// The status the sync was moving the issue to.
+    pub status: String,
+    /// The status the issue stays in.
+    pub reached: String,
+    /// Why, in the tracker's words where it gave any.
+    pub message: String,
+}
+
+impl RefusedTransition {
+    /// A refusal of `transition` on the way to `status`, the issue staying in `reached`.
+    pub fn new(
+        transition: impl Into<String>,
+        status: impl Into<String>,
+        reached: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        RefusedTransition {
+            transition: transition.into(),
+            status: status.into(),
+            reached: reached.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for RefusedTransition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.transition.is_empty() {
+            write!(
+                f,
+                "status {:?} cannot be reached from {:?}: {}",
+                self.status, self.reached, self.message
+            )
+        } else {
+            write!(
+                f,
+                "transition {:?} towards status {:?} was refused (the issue stays in {:?}): {}",
+                self.transition, self.status, self.reached, self.message
+            )
+        }
     }
 }
 

@@ -52,6 +52,7 @@ impl LimitedTracker {
             users: own.users && capabilities.users,
             remote_links: own.remote_links && capabilities.remote_links,
             issue_links: own.issue_links && capabilities.issue_links,
+            workflows: own.workflows && capabilities.workflows,
             max_page_size: own.max_page_size.min(capabilities.max_page_size),
             // The inner tracker batches as it does: not a capability to turn off.
             batch_create: own.batch_create,
@@ -155,6 +156,21 @@ macro_rules! limit {
     }};
     ($self:ident, delete_issue_link, $kind:ident, $args:tt, $call:expr) => {{
         $self.allow(true, |c| c.issue_links, "issue_links")?;
+        $call
+    }};
+    ($self:ident, workflow, $kind:ident, $args:tt, $call:expr) => {{
+        if $self.capabilities.workflows {
+            $call
+        } else {
+            Ok(None)
+        }
+    }};
+    ($self:ident, transitions, $kind:ident, $args:tt, $call:expr) => {{
+        $self.allow(true, |c| c.workflows, "workflows")?;
+        $call
+    }};
+    ($self:ident, transition_issue, $kind:ident, $args:tt, $call:expr) => {{
+        $self.allow(true, |c| c.workflows, "workflows")?;
         $call
     }};
     ($self:ident, remote_links, $kind:ident, $args:tt, $call:expr) => {{

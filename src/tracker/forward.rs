@@ -346,6 +346,51 @@ macro_rules! forward_tracker {
                 )
             }
 
+            async fn workflow(
+                &self,
+                project: &$crate::model::ProjectKey,
+                issue_type: &str,
+            ) -> $crate::Result<::std::option::Option<$crate::model::Workflow>> {
+                $($around)+!(
+                    self,
+                    workflow,
+                    read,
+                    (project, issue_type),
+                    self.$field.workflow(project, issue_type).await
+                )
+            }
+
+            async fn transitions(
+                &self,
+                issue: &$crate::model::IssueId,
+            ) -> $crate::Result<::std::vec::Vec<$crate::model::Transition>> {
+                $($around)+!(
+                    self,
+                    transitions,
+                    read,
+                    (issue),
+                    self.$field.transitions(issue).await
+                )
+            }
+
+            async fn transition_issue(
+                &self,
+                issue: &$crate::model::IssueId,
+                transition: &str,
+                fields: &::std::collections::BTreeMap<
+                    ::std::string::String,
+                    $crate::model::CustomValue,
+                >,
+            ) -> $crate::Result<()> {
+                $($around)+!(
+                    self,
+                    transition_issue,
+                    write,
+                    (issue, transition, fields),
+                    self.$field.transition_issue(issue, transition, fields).await
+                )
+            }
+
             async fn user_profile(
                 &self,
                 id: &$crate::model::UserId,

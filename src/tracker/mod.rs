@@ -9,6 +9,7 @@
 //! [`forward_tracker!`](crate::forward_tracker) writes the forwarding methods
 //! of a wrapper around another tracker.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use async_trait::async_trait;
@@ -277,6 +278,63 @@ pub trait Tracker: Debug + Send + Sync + 'static {
             crate::ErrorKind::Unsupported,
             format!("this tracker cannot delete issue link {id}"),
         ))
+    }
+
+    /// The workflow that issues of `issue_type` in `project` follow; `None`
+    /// when the tracker does not tell it (then a status is set through
+    /// [`IssueUpdate::status`], by one transition).
+    ///
+    /// The default body answers `None`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing project or issue type.
+    async fn workflow(
+        &self,
+        project: &ProjectKey,
+        issue_type: &str,
+    ) -> Result<Option<crate::model::Workflow>> {
+        let _ = (project, issue_type);
+        Ok(None)
+    }
+
+    /// The transitions `issue` can take now, from its current status, each
+    /// with the fields its screen shows.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue; `Unsupported` without the `workflows`
+    /// capability.
+    async fn transitions(&self, issue: &IssueId) -> Result<Vec<crate::model::Transition>> {
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            "this tracker does not tell its transitions",
+        )
+        .with_issue(issue))
+    }
+
+    /// Takes the transition with id `transition` on `issue`, giving `fields`
+    /// (field id → value) to its screen.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a missing issue; `Refused` when the transition is not
+    /// available from the issue's status or a condition or validator refuses
+    /// it, with the tracker's message; `InvalidInput` for a required field
+    /// not given or a value the field cannot hold; `Unsupported` without the
+    /// `workflows` capability.
+    async fn transition_issue(
+        &self,
+        issue: &IssueId,
+        transition: &str,
+        fields: &BTreeMap<String, crate::model::CustomValue>,
+    ) -> Result<()> {
+        let _ = fields;
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            format!("this tracker cannot take transition {transition}"),
+        )
+        .with_issue(issue))
     }
 
     /// An attachment's content.

@@ -369,6 +369,9 @@ macro_rules! paced {
     ($self:ident, delete_issue_link, $kind:ident, $args:tt, $call:expr) => {
         paced!(@go $self, PutDelete, None, 1, $call)
     };
+    ($self:ident, transition_issue, $kind:ident, ($issue:ident, $($rest:ident),*), $call:expr) => {
+        paced!(@go $self, Post, Some($issue), 1, $call)
+    };
     ($self:ident, delete_attachment, $kind:ident, $args:tt, $call:expr) => {
         paced!(@go $self, PutDelete, None, 1, $call)
     };

@@ -73,6 +73,15 @@ pub struct Capabilities {
     /// an issue shows its links in [`IssueFields::links`].
     #[serde(default)]
     pub issue_links: bool,
+    /// Issues move between statuses along a workflow the tracker tells
+    /// ([`Tracker::workflow`](super::Tracker::workflow),
+    /// [`Tracker::transitions`](super::Tracker::transitions),
+    /// [`Tracker::transition_issue`](super::Tracker::transition_issue)): the
+    /// engine takes the shortest path of transitions to a mapped status and
+    /// fills their required fields. Without it, a status is set through
+    /// [`IssueUpdate::status`].
+    #[serde(default)]
+    pub workflows: bool,
     /// The largest page a search returns.
     pub max_page_size: u32,
     /// The most issues one call of
@@ -106,6 +115,7 @@ impl Capabilities {
             users: true,
             remote_links: true,
             issue_links: true,
+            workflows: true,
             max_page_size,
             batch_create: 1,
             rate_limits: None,

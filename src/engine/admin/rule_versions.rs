@@ -64,7 +64,57 @@ impl Node {
         }
         let checked = spec.check(&projects)?;
         checked.build()?;
+        if conn.is_local() {
+            self.check_statuses(&checked, &projects).await?;
+        }
         Ok(checked)
+    }
+
+    /// Checks that each status the mapping moves issues to is a status of
+    /// a workflow of the connection's projects, when every issue type of
+    /// them follows a workflow the tracker tells (else nothing is known).
+    async fn check_statuses(&self, spec: &RuleSpec, projects: &[ProjectInfo]) -> Result<()> {
+        if spec.status_mapping.is_empty() || !self.tracker().capabilities().workflows {
+            return Ok(());
+        }
+        let mut statuses: Vec<String> = Vec::new();
+        for project in projects {
+            for issue_type in &project.issue_types {
+                let Some(flow) = self
+                    .tracker()
+                    .workflow(&project.key, &issue_type.name)
+                    .await?
+                else {
+                    return Ok(());
+                };
+                for status in flow.statuses {
+                    if !statuses.iter().any(|s| s.eq_ignore_ascii_case(&status)) {
+                        statuses.push(status);
+                    }
+                }
+            }
+        }
+        let problems: Vec<String> = spec
+            .status_mapping
+            .iter()
+            .filter(|(_, ours)| !statuses.iter().any(|s| s.eq_ignore_ascii_case(ours)))
+            .map(|(theirs, ours)| {
+                format!(
+                    "status mapping {theirs:?} → {ours:?}: no workflow of {} has status {ours:?}; \
+                     their statuses: {}",
+                    projects
+                        .iter()
+                        .map(|p| p.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    statuses.join(", ")
+                )
+            })
+            .collect();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(Error::new(ErrorKind::InvalidInput, problems.join("\n")))
     }
 
     async fn custom_connection(&self, id: &ConnectionId, caller: &UserId) -> Result<Connection> {

@@ -125,8 +125,7 @@ impl Node {
         }
         tracing::debug!(issue = %req.replica.origin.key, %plan, "applying a replica");
         let before = seen.writes;
-        self.execute(&req, &plan, &state, dir, files, &mut seen.writes)
-            .await?;
+        self.execute(&req, &plan, &state, dir, files, seen).await?;
         let writes = seen.writes - before;
         // An edit of a twin that existed already, now written.
         if writes > 0 && state.local.is_some() {

@@ -7,11 +7,13 @@ use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{IssueFields, IssueId, ProjectInfo, field_ids};
 use crate::plan::{Op, OpOutcome, Plan, TwinState, UNSYNCED, bind_media};
-use crate::replica::{MARKER_PROPERTY, Marker};
-use crate::store::{Intent, IntentKind};
+use crate::replica::{FieldValue, MARKER_PROPERTY, Marker};
+use crate::store::{Intent, IntentKind, RefusedTransition};
 use crate::tracker::{CreatedIssue, IssueUpdate, NewAttachment, NewComment, NewIssue};
 
 use super::batch::Seat;
+use super::recovery::Seen;
+use super::status::hold_transition_fields;
 use super::types::{ApplyRequest, AttachmentSource, Direction};
 use crate::engine::node::Node;
 
@@ -34,6 +36,8 @@ struct Executed {
     outcome: OpOutcome,
     intent: Option<String>,
     then: Option<IssueUpdate>,
+    /// A workflow transition refused on the way to the op's status.
+    refused: Option<RefusedTransition>,
 }
 
 impl Executed {
@@ -42,6 +46,7 @@ impl Executed {
             outcome: OpOutcome::Done,
             intent: None,
             then: None,
+            refused: None,
         }
     }
 
@@ -50,9 +55,21 @@ impl Executed {
             outcome,
             intent: Some(intent.id),
             then: None,
+            refused: None,
         }
     }
 }
+
+/// After a transition was refused: the status is recorded as what the
+/// issue shows, and as not yet received, so that the next sync of the twin
+/// tries it again (and a person's own move of it is noticed).
+fn status_not_reached(state: &mut TwinState, refused: &RefusedTransition) {
+    let shown = FieldValue::Text(refused.reached.clone()).fingerprint();
+    state.set_field(STATUS, UNSYNCED, shown);
+}
+
+/// The field name status rules sync under.
+const STATUS: &str = "status";
 
 /// `state` with the field bases `op` records marked unknown: what is stored
 /// while a follow-up call of the op is still to come (a crash then leaves
@@ -123,7 +140,8 @@ fn split_create_fields(update: &IssueUpdate, project: &ProjectInfo) -> (IssueFie
 impl Node {
     /// Executes `plan` from `perspective` (the state seen in direction `dir`)
     /// for the replica `req` applies, taking attachment content from `files`;
-    /// adds each write it makes to `writes` (also those made before it fails).
+    /// adds each write it makes to `seen` (also those made before it fails),
+    /// and each workflow transition the tracker refused.
     pub(in crate::engine) async fn execute(
         &self,
         req: &ApplyRequest<'_>,
@@ -131,8 +149,10 @@ impl Node {
         perspective: &TwinState,
         dir: Direction,
         files: &dyn AttachmentSource,
-        writes: &mut usize,
+        seen: &mut Seen,
     ) -> Result<()> {
+        let writes = &mut seen.writes;
+        let mut refusals = Vec::new();
         let conn = req.conn;
         // A batch of creates waits for each of its seats: give it up at
         // once when this plan creates no issue.
@@ -157,9 +177,14 @@ impl Node {
                     outcome,
                     intent,
                     then,
+                    refused,
                 }) => {
                     *writes += 1;
                     state.apply(op, &outcome)?;
+                    if let Some(r) = refused {
+                        status_not_reached(&mut state, &r);
+                        refusals.push(r);
+                    }
                     // The outcome (a created twin's id) is recorded and the
                     // intent closed before any further call of this op can
                     // fail: a failure after it must not leave the create to be
@@ -175,8 +200,14 @@ impl Node {
                     }
                     txn.commit()?;
                     if let (Some(update), Some(twin)) = (then, state.local.clone()) {
-                        match self.tracker().update_issue(&twin.id, &update).await {
-                            Ok(()) => *writes += 1,
+                        match self.follow_up(conn, &twin.id, update).await {
+                            Ok(refused) => {
+                                *writes += 1;
+                                if let Some(r) = refused {
+                                    status_not_reached(&mut state, &r);
+                                    refusals.push(r);
+                                }
+                            }
                             Err(err) => {
                                 let mut kept = recorded;
                                 self.confirm_bases(conn, op, &twin.id, &mut kept).await;
@@ -199,10 +230,46 @@ impl Node {
                 }
             }
         }
-        plan.finish(&mut state);
+        // With a transition refused, the replica stays unapplied: the next
+        // sync of the twin tries its status again.
+        if refusals.is_empty() {
+            plan.finish(&mut state);
+        }
         let mut txn = self.txn()?;
         txn.put_twin(&stored_form(&state, dir)?)?;
-        txn.commit()
+        txn.commit()?;
+        seen.transitions.extend(refusals);
+        Ok(())
+    }
+
+    /// The edit that follows a create (fields its screen lacks, then the
+    /// status): a refused transition is returned, not failed.
+    async fn follow_up(
+        &self,
+        conn: &Connection,
+        issue: &IssueId,
+        mut update: IssueUpdate,
+    ) -> Result<Option<RefusedTransition>> {
+        let status = update.status.take();
+        // The values the edit carries fill the transitions' fields too.
+        let given: BTreeMap<_, _> = update
+            .custom
+            .iter()
+            .filter_map(|(id, v)| Some((id.clone(), v.clone()?)))
+            .collect();
+        if status.is_some() && !update.custom.is_empty() {
+            // Those the edit screen lacks go with the transitions only.
+            let info = self.tracker().issue(issue).await?;
+            let project = self.project_info(&info.project).await?;
+            hold_transition_fields(&mut update, &project);
+        }
+        if !update.is_empty() {
+            self.tracker().update_issue(issue, &update).await?;
+        }
+        match status {
+            Some(status) => self.move_to_status(conn, issue, &status, &given).await,
+            None => Ok(None),
+        }
     }
 
     /// After the follow-up of a create failed: keeps the bases of the fields
@@ -374,6 +441,7 @@ impl Node {
                             outcome: OpOutcome::Issue(r),
                             intent: Some(intent.id),
                             then,
+                            refused: None,
                         })
                     }
                     Err(err) => {
@@ -389,8 +457,11 @@ impl Node {
                 // Images name this side's copies, uploaded by the ops before.
                 let mut update = update.clone();
                 update.description = update.description.map(|d| bind_media(&d, state));
-                tracker.update_issue(&need_target()?, &update).await?;
-                Ok(Executed::done())
+                let refused = self.follow_up(conn, &need_target()?, update).await?;
+                Ok(Executed {
+                    refused,
+                    ..Executed::done()
+                })
             }
             Op::AddComment {
                 origin: remote_comment,

@@ -32,6 +32,8 @@ pub(in crate::engine) struct Seen {
     pub(in crate::engine) issues: Vec<SeenIssue>,
     pub(in crate::engine) project: Option<SeenProject>,
     pub(in crate::engine) writes: usize,
+    /// Workflow transitions the tracker refused (the rest applied).
+    pub(in crate::engine) transitions: Vec<crate::store::RefusedTransition>,
 }
 
 impl Seen {

@@ -28,7 +28,8 @@ pub(in crate::engine) fn refused_of(plan: &Plan) -> Vec<RefusedDeletion> {
 
 impl Node {
     /// After a sync that applied its plans: records the deletions the guard
-    /// refused (the rest of the plans applied), or clears the record.
+    /// refused and the workflow transitions the tracker refused (the rest
+    /// of the plans applied), or clears the record.
     pub(in crate::engine) fn record_success(
         &self,
         txn: &mut dyn StoreTxn,
@@ -38,24 +39,33 @@ impl Node {
         refused: Vec<RefusedDeletion>,
         seen: Seen,
     ) -> Result<()> {
-        if refused.is_empty() {
+        if refused.is_empty() && seen.transitions.is_empty() {
             return txn.clear_error(conn, issue);
         }
-        let message = refused
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        tracing::warn!(issue = %key, %message, "deletions refused by the mass-deletion guard");
+        let mut parts = Vec::new();
+        if !refused.is_empty() {
+            let message = refused
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            tracing::warn!(issue = %key, %message, "deletions refused by the mass-deletion guard");
+            parts.push(format!("the mass-deletion guard refused: {message}"));
+        }
+        for t in &seen.transitions {
+            tracing::warn!(issue = %key, refusal = %t, "a workflow transition was refused");
+            parts.push(t.to_string());
+        }
         let mut record = TwinError::new(
             conn.clone(),
             issue.clone(),
             key,
             ErrorKind::Refused,
-            format!("the mass-deletion guard refused: {message}"),
+            parts.join("; "),
             self.now(),
         );
         record.refused = refused;
+        record.transitions = seen.transitions;
         // Cycles plan it again only when something changes.
         record.quarantine = Some(Quarantine {
             issues: seen.issues,

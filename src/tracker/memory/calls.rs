@@ -342,6 +342,39 @@ impl Tracker for MemoryTracker {
         .await
     }
 
+    async fn workflow(&self, project: &ProjectKey, issue_type: &str) -> Result<Option<Workflow>> {
+        self.call(OpKind::Workflow, |s, _, _| {
+            let info = s.project(project)?;
+            if info.issue_type(issue_type).is_none() {
+                return Err(not_found(
+                    "issue type",
+                    format!("{issue_type:?} of project {project}"),
+                ));
+            }
+            Ok(s.workflows.of(project, issue_type).cloned())
+        })
+        .await
+    }
+
+    async fn transitions(&self, issue: &IssueId) -> Result<Vec<Transition>> {
+        self.call_on(OpKind::Transitions, Some(issue), |s, _, _| {
+            s.transitions(issue)
+        })
+        .await
+    }
+
+    async fn transition_issue(
+        &self,
+        issue: &IssueId,
+        transition: &str,
+        fields: &BTreeMap<String, CustomValue>,
+    ) -> Result<()> {
+        self.call_on(OpKind::TransitionIssue, Some(issue), |s, now, _| {
+            s.transition_issue(issue, transition, fields, now)
+        })
+        .await
+    }
+
     async fn download_attachment(&self, id: &AttachmentId) -> Result<Vec<u8>> {
         self.call(OpKind::DownloadAttachment, |s, _, _| s.download(id))
             .await

@@ -60,11 +60,17 @@ pub enum OpKind {
     AddIssueLink,
     /// `delete_issue_link()`
     DeleteIssueLink,
+    /// `workflow()`
+    Workflow,
+    /// `transitions()`
+    Transitions,
+    /// `transition_issue()`
+    TransitionIssue,
 }
 
 impl OpKind {
     /// Every kind, in order.
-    pub const ALL: [OpKind; 23] = [
+    pub const ALL: [OpKind; 26] = [
         OpKind::Instance,
         OpKind::Project,
         OpKind::GetIssue,
@@ -88,6 +94,9 @@ impl OpKind {
         OpKind::LinkTypes,
         OpKind::AddIssueLink,
         OpKind::DeleteIssueLink,
+        OpKind::Workflow,
+        OpKind::Transitions,
+        OpKind::TransitionIssue,
     ];
 
     /// Whether the call changes the tracker.
@@ -107,6 +116,7 @@ impl OpKind {
                 | OpKind::PutRemoteLink
                 | OpKind::AddIssueLink
                 | OpKind::DeleteIssueLink
+                | OpKind::TransitionIssue
         )
     }
 
@@ -118,7 +128,8 @@ impl OpKind {
             | OpKind::AddComment
             | OpKind::UploadAttachment
             | OpKind::PutRemoteLink
-            | OpKind::AddIssueLink => "POST",
+            | OpKind::AddIssueLink
+            | OpKind::TransitionIssue => "POST",
             OpKind::UpdateIssue | OpKind::UpdateComment | OpKind::SetProperty => "PUT",
             OpKind::DeleteComment
             | OpKind::DeleteAttachment

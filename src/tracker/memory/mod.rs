@@ -1,6 +1,6 @@
 //! [`MemoryTracker`]: a complete tracker in memory, for examples and tests.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, FieldMeta, InstanceUrl, Issue, IssueId,
-    IssueKey, IssueLinkType, ProjectInfo, ProjectKey, RemoteLink, RichText, UserId, UserProfile,
-    UserRef,
+    AttachmentId, AttachmentMeta, Comment, CommentId, CustomValue, FieldMeta, InstanceUrl, Issue,
+    IssueId, IssueKey, IssueLinkType, ProjectInfo, ProjectKey, RemoteLink, RichText, Transition,
+    UserId, UserProfile, UserRef, Workflow,
 };
 use crate::tracker::{
     Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
@@ -29,6 +29,7 @@ mod fields;
 mod limits;
 mod persist;
 mod state;
+mod workflows;
 
 use faults::FaultPlan;
 pub use faults::{CallCounts, Fault, FaultTarget, OpKind, RandomFaults};
@@ -353,6 +354,80 @@ impl MemoryTracker {
             info.fields.retain(|f| f.id != field.id);
             info.fields.push(field);
         })
+    }
+
+    /// Makes the issues of `project` (or only those of `issue_type`) follow
+    /// `workflow`, as an administrator does by assigning a workflow scheme:
+    /// from now on they move between statuses only by its transitions, new
+    /// ones start in its initial status, and an update's status is reached
+    /// by one transition that needs no field, as on Jira. A workflow for an
+    /// issue type comes before the project's.
+    ///
+    /// ```
+    /// use twinsync::model::{Transition, Workflow};
+    /// use twinsync::tracker::memory::MemoryTracker;
+    ///
+    /// let tracker = MemoryTracker::new("https://memory.example")?;
+    /// tracker.add_project("DEV", "Development", &["Bug"], None)?;
+    /// tracker.set_workflow(
+    ///     "DEV",
+    ///     None,
+    ///     Workflow::new("Backlog")
+    ///         .with(Transition::new("11", "Start", "In Progress").from(["Backlog"]))
+    ///         .with(Transition::new("21", "Finish", "Done").from(["In Progress"])),
+    /// )?;
+    /// # Ok::<(), twinsync::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown project or issue type.
+    pub fn set_workflow(
+        &self,
+        project: &str,
+        issue_type: Option<&str>,
+        workflow: Workflow,
+    ) -> Result<()> {
+        let key = ProjectKey::new(project)?;
+        let mut state = lock(&self.shared.state);
+        let info = state.project(&key)?;
+        if let Some(name) = issue_type
+            && info.issue_type(name).is_none()
+        {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("issue type {name:?} is not in project {project}"),
+            ));
+        }
+        state
+            .workflows
+            .by_scope
+            .insert((key, issue_type.map(str::to_lowercase)), workflow);
+        Ok(())
+    }
+
+    /// Makes transition `transition` of `project`'s workflows refuse with
+    /// `message` (what a failing condition or validator answers), or, with
+    /// `None`, take it again.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown project.
+    pub fn refuse_transition(
+        &self,
+        project: &str,
+        transition: &str,
+        message: Option<&str>,
+    ) -> Result<()> {
+        let key = ProjectKey::new(project)?;
+        let mut state = lock(&self.shared.state);
+        state.project(&key)?;
+        let scope = (key, transition.to_owned());
+        match message {
+            Some(m) => state.workflows.refusals.insert(scope, m.to_owned()),
+            None => state.workflows.refusals.remove(&scope),
+        };
+        Ok(())
     }
 
     /// Registers a user.

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     AttachmentId, InstanceUrl, Issue, IssueId, ProjectInfo, ProjectKey, RemoteLink, Sha256, UserId,
-    UserRef,
+    UserRef, Workflow,
 };
 
 use super::state::{Record, State};
@@ -60,6 +60,20 @@ pub(super) struct Snapshot {
     /// Remote links by issue id (absent in files written before links).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     remote_links: BTreeMap<IssueId, Vec<RemoteLink>>,
+    /// Workflows (absent in files written before workflows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    workflows: Vec<SavedWorkflow>,
+    /// Refused transitions: (project, transition id, message).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    refused_transitions: Vec<(ProjectKey, String, String)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedWorkflow {
+    project: ProjectKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issue_type: Option<String>,
+    workflow: Workflow,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -116,6 +130,22 @@ impl Snapshot {
                     let record = state.issues.get(n)?;
                     Some((record.current.id.clone(), links.clone()))
                 })
+                .collect(),
+            workflows: state
+                .workflows
+                .by_scope
+                .iter()
+                .map(|((project, issue_type), workflow)| SavedWorkflow {
+                    project: project.clone(),
+                    issue_type: issue_type.clone(),
+                    workflow: workflow.clone(),
+                })
+                .collect(),
+            refused_transitions: state
+                .workflows
+                .refusals
+                .iter()
+                .map(|((p, t), m)| (p.clone(), t.clone(), m.clone()))
                 .collect(),
         }
     }
@@ -179,6 +209,18 @@ impl Snapshot {
         }
         for user in self.users {
             state.users.insert(user.id.clone(), user);
+        }
+        for saved in self.workflows {
+            state.workflows.by_scope.insert(
+                (saved.project, saved.issue_type.map(|t| t.to_lowercase())),
+                saved.workflow,
+            );
+        }
+        for (project, transition, message) in self.refused_transitions {
+            state
+                .workflows
+                .refusals
+                .insert((project, transition), message);
         }
         state.emails = self.emails;
         let mut contents: HashMap<AttachmentId, Arc<[u8]>> = HashMap::new();

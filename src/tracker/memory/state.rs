@@ -46,6 +46,8 @@ pub(super) struct State {
     pub(super) remote_links: BTreeMap<u64, Vec<RemoteLink>>,
     /// The kinds of links between issues.
     pub(super) link_types: Vec<IssueLinkType>,
+    /// Workflows and the transitions refused on them.
+    pub(super) workflows: super::workflows::Workflows,
 }
 
 /// The link types a new tracker has, as a new Jira site does.
@@ -93,7 +95,7 @@ impl State {
 
     /// Changes an issue through `change`, keeping history for lagging searches.
     /// `change` fails, if it does, before it changes anything.
-    fn modify<T>(
+    pub(super) fn modify<T>(
         &mut self,
         id: &IssueId,
         now: OffsetDateTime,
@@ -183,6 +185,7 @@ impl State {
         let mut labels = new.labels.clone();
         labels.sort();
         labels.dedup();
+        let status = self.initial_status(&new.project, &issue_type);
         let issue = Issue {
             id: id.clone(),
             key: key.clone(),
@@ -193,7 +196,7 @@ impl State {
             comments: Vec::new(),
             attachments: Vec::new(),
             labels,
-            status: "Open".to_owned(),
+            status,
             fields,
             creator: Some(creator.clone()),
             created: now,
@@ -247,6 +250,10 @@ impl State {
             ),
             None => None,
         };
+        let status = match &update.status {
+            Some(status) => Some(self.status_by_update(id, status)?),
+            None => None,
+        };
         let fields = {
             let current = &self.record(id)?.current;
             let fields = super::fields::updated_fields(&project, &current.fields, update, |p| {
@@ -272,8 +279,8 @@ impl State {
                 labels.dedup();
                 issue.labels = labels;
             }
-            if let Some(status) = &update.status {
-                issue.status = status.clone();
+            if let Some(status) = status {
+                issue.status = status;
             }
             Ok(())
         })

@@ -1,0 +1,561 @@
+//! Moving a twin's issue to a mapped status: along the shortest path of
+//! transitions of the workflow its tracker tells, filling the fields each
+//! transition requires. A transition the tracker refuses is recorded on the
+//! twin; the rest of the sync applies.
+
+use std::collections::BTreeMap;
+
+use crate::connection::Connection;
+use crate::error::{ErrorKind, Result};
+use crate::model::{CustomValue, FieldMeta, IssueId, ProjectInfo, Transition};
+use crate::replica::FieldValue;
+use crate::store::RefusedTransition;
+use crate::tracker::IssueUpdate;
+
+use crate::engine::node::Node;
+
+/// Whether a tracker's error on a transition is its refusal (a condition, a
+/// validator, a missing or wrong field), not a failure to try again.
+fn is_refusal(kind: ErrorKind) -> bool {
+    matches!(kind, ErrorKind::Refused | ErrorKind::InvalidInput)
+}
+
+/// Takes the custom fields the project's edit screen lacks out of
+/// `update`: their values go with the transitions only.
+pub(super) fn hold_transition_fields(update: &mut IssueUpdate, project: &ProjectInfo) {
+    update
+        .custom
+        .retain(|id, _| project.field(id).is_none_or(|m| m.on_edit));
+}
+
+/// A rule default for `field`, by its id or name, in the field's kind.
+fn default_for(
+    field: &FieldMeta,
+    defaults: &BTreeMap<String, String>,
+) -> Option<std::result::Result<CustomValue, String>> {
+    let text = defaults.get(&field.id).or_else(|| {
+        defaults
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&field.name))
+            .map(|(_, v)| v)
+    })?;
+    // Read as a custom field of the transition's kind, whatever its id.
+    let mut update = IssueUpdate::default();
+    let id = format!("transition:{}", field.id);
+    Some(
+        crate::rules::mapping::to_update(
+            &id,
+            field.kind,
+            &FieldValue::Text(text.clone()),
+            &mut update,
+        )
+        .and_then(|()| {
+            update
+                .custom
+                .remove(&id)
+                .flatten()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("{text:?} is no value"))
+        }),
+    )
+}
+
+/// The fields to give `transition`: values the sync carries, then those the
+/// issue holds, then the rule's defaults; an error names a required field
+/// none gives.
+fn fill(
+    transition: &Transition,
+    given: &BTreeMap<String, CustomValue>,
+    held: &BTreeMap<String, CustomValue>,
+    defaults: &BTreeMap<String, String>,
+) -> std::result::Result<BTreeMap<String, CustomValue>, String> {
+    let mut out = BTreeMap::new();
+    for field in &transition.fields {
+        let value = match given.get(&field.id).or_else(|| held.get(&field.id)) {
+            Some(v) => Some(v.clone()),
+            None => default_for(field, defaults)
+                .transpose()
+                .map_err(|e| format!("transition_fields value for {}: {e}", field.name))?,
+        };
+        match value {
+            Some(v) => {
+                out.insert(field.id.clone(), v);
+            }
+            None if field.required => {
+                return Err(format!(
+                    "it requires field {} ({}), and neither a field rule nor the rules' \
+                     transition_fields gives a value",
+                    field.name, field.id
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+impl Node {
+    /// Moves `issue` to `status`: by the shortest path of transitions when
+    /// the tracker tells the workflow, else by the one transition the
+    /// tracker picks for an update's status. `given` holds values the sync
+    /// carries for fields only transition screens show.
+    ///
+    /// `Ok(Some(_))` when a transition was refused (the issue stays where
+    /// the path stopped); `Err` only for failures worth trying again.
+    pub(super) async fn move_to_status(
+        &self,
+        conn: &Connection,
+        issue: &IssueId,
+        status: &str,
+        given: &BTreeMap<String, CustomValue>,
+    ) -> Result<Option<RefusedTransition>> {
+        let tracker = self.tracker();
+        let current = tracker.issue(issue).await?;
+        if current.status.eq_ignore_ascii_case(status) {
+            return Ok(None);
+        }
+        let flow = match tracker.capabilities().workflows {
+            true => {
+                tracker
+                    .workflow(&current.project, &current.issue_type)
+                    .await?
+            }
+            false => None,
+        };
+        let Some(flow) = flow else {
+            let update = IssueUpdate::new().status(status);
+            return match tracker.update_issue(issue, &update).await {
+                Ok(()) => Ok(None),
+                Err(e) if is_refusal(e.kind()) => Ok(Some(RefusedTransition::new(
+                    "",
+                    status,
+                    current.status,
+                    e.message(),
+                ))),
+                Err(e) => Err(e),
+            };
+        };
+        let Some(path) = flow.path(&current.status, status) else {
+            let message = match flow.status(status) {
+                Some(_) => "no path of transitions leads there".to_owned(),
+                None => format!(
+                    "it is not a status of workflow {:?}; its statuses: {}",
+                    flow.name,
+                    flow.statuses.join(", ")
+                ),
+            };
+            return Ok(Some(RefusedTransition::new(
+                "",
+                status,
+                current.status,
+                message,
+            )));
+        };
+        let defaults = self.rules_for(conn)?.transition_fields().clone();
+        let held = current.fields.custom;
+        let mut reached = current.status;
+        for step in path {
+            // What the tracker offers now, with each screen's fields.
+            let offered = tracker.transitions(issue).await?;
+            let Some(transition) = offered
+                .iter()
+                .find(|t| t.id == step.id)
+                .or_else(|| offered.iter().find(|t| t.leads_to(&step.to)))
+            else {
+                return Ok(Some(RefusedTransition::new(
+                    &step.name,
+                    status,
+                    reached,
+                    format!("the tracker does not offer it from status {:?}", step.to),
+                )));
+            };
+            let fields = match fill(transition, given, &held, &defaults) {
+                Ok(fields) => fields,
+                Err(message) => {
+                    return Ok(Some(RefusedTransition::new(
+                        &transition.name,
+                        status,
+                        reached,
+                        message,
+                    )));
+                }
+            };
+            match tracker
+                .transition_issue(issue, &transition.id, &fields)
+                .await
+            {
+                Ok(()) => reached.clone_from(&transition.to),
+                Err(e) if is_refusal(e.kind()) => {
+                    return Ok(Some(RefusedTransition::new(
+                        &transition.name,
+                        status,
+                        reached,
+                        e.message(),
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FieldKind;
+
+    fn resolve() -> Transition {
+        Transition::new("31", "Resolve", "Resolved")
+            .field(FieldMeta::new("resolution", "Resolution", FieldKind::Select).required())
+            .field(FieldMeta::new("customfield_1", "Note", FieldKind::Text))
+    }
+
+    #[test]
+    fn required_fields_come_from_the_sync_then_the_defaults() {
+        let defaults = BTreeMap::from([("Resolution".to_owned(), "Fixed".to_owned())]);
+        let fields = fill(&resolve(), &BTreeMap::new(), &BTreeMap::new(), &defaults).unwrap();
+        assert_eq!(
+            fields,
+            BTreeMap::from([("resolution".to_owned(), CustomValue::Select("Fixed".into()))])
+        );
+        let given = BTreeMap::from([
+            (
+                "resolution".to_owned(),
+                CustomValue::Select("Won't Do".into()),
+            ),
+            ("customfield_1".to_owned(), CustomValue::Text("why".into())),
+        ]);
+        let fields = fill(&resolve(), &given, &BTreeMap::new(), &defaults).unwrap();
+        assert_eq!(fields, given);
+        // A value the issue holds serves too.
+        let held = BTreeMap::from([("resolution".to_owned(), CustomValue::Select("Done".into()))]);
+        let fields = fill(&resolve(), &BTreeMap::new(), &held, &BTreeMap::new()).unwrap();
+        assert_eq!(fields, held);
+    }
+
+    #[test]
+    fn a_required_field_without_a_value_names_itself() {
+        let none = BTreeMap::new();
+        let err = fill(&resolve(), &none, &none, &BTreeMap::new()).unwrap_err();
+        assert!(err.contains("Resolution (resolution)"), "{err}");
+        let bad = BTreeMap::from([("resolution".to_owned(), String::new())]);
+        let err = fill(&resolve(), &none, &none, &bad).unwrap_err();
+        assert!(err.contains("Resolution"), "{err}");
+    }
+}
+
+/// A support project with free statuses synced with a development project
+/// whose workflow has six statuses, the last transition requiring a
+/// resolution: statuses walk the shortest path, required fields come from
+/// the rules, and a refused transition is recorded on the twin while the
+/// rest of the sync applies.
+#[cfg(test)]
+mod through_workflows {
+    use crate::model::{FieldKind, FieldMeta, Transition, Workflow};
+    use crate::rules::RuleSpec;
+    use crate::testkit::block_on;
+    use crate::testkit::ids as lit;
+    use crate::testkit::rig::LocalRig;
+    use crate::tracker::{IssueUpdate, NewIssue, Tracker};
+
+    fn dev_workflow() -> Workflow {
+        Workflow::new("Backlog")
+            .named("Development")
+            .with(Transition::new("11", "Select", "Selected").from(["Backlog"]))
+            .with(Transition::new("21", "Start", "In Progress").from(["Selected"]))
+            .with(Transition::new("31", "Review", "In Review").from(["In Progress"]))
+            .with(Transition::new("41", "Test", "QA").from(["In Review"]))
+            .with(
+                Transition::new("51", "Close", "Done")
+                    .from(["QA", "In Review"])
+                    .field(
+                        FieldMeta::new("resolution", "Resolution", FieldKind::Select)
+                            .options(["Fixed", "Won't Do"])
+                            .required(),
+                    ),
+            )
+            .with(Transition::new("61", "Reopen", "Backlog"))
+    }
+
+    fn spec() -> RuleSpec {
+        RuleSpec::default()
+            .map_status("To Do", "Backlog")
+            .map_status("In Progress", "In Progress")
+            .map_status("Done", "Done")
+            .map_status("Backlog", "To Do")
+            .map_status("Selected", "To Do")
+            .map_status("In Review", "In Progress")
+            .map_status("QA", "In Progress")
+    }
+
+    fn rig() -> LocalRig {
+        let mut rig = LocalRig::new();
+        rig.tracker
+            .set_workflow("DEV", None, dev_workflow())
+            .unwrap();
+        rig.restart();
+        block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).unwrap();
+        publish(&rig, spec());
+        rig
+    }
+
+    fn publish(rig: &LocalRig, spec: RuleSpec) {
+        block_on(rig.admin().save_rule_draft(&rig.conn.id, spec)).unwrap();
+        block_on(rig.admin().publish_rules(&rig.conn.id)).unwrap();
+    }
+
+    fn errors(rig: &LocalRig) -> Vec<crate::store::TwinError> {
+        rig.node.status(&rig.conn.id).unwrap().errors
+    }
+
+    #[test]
+    fn statuses_walk_the_shortest_path_and_required_fields_come_from_the_rules() {
+        let rig = rig();
+        let sup = block_on(rig.human.create_issue(&NewIssue::new(
+            lit::project("SUP"),
+            "Bug",
+            "Printer on fire",
+        )))
+        .unwrap();
+        rig.user()
+            .update(sup.key.as_str(), IssueUpdate::new().status("In Progress"));
+        block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
+        let dev = rig.issues("DEV");
+        assert_eq!(dev.len(), 1);
+        assert_eq!(
+            dev[0].status, "In Progress",
+            "created, then Select and Start"
+        );
+        assert!(errors(&rig).is_empty());
+
+        // Done needs Review, then Close with a resolution no rule gives.
+        rig.user()
+            .update(sup.key.as_str(), IssueUpdate::new().status("Done"));
+        rig.advance(5);
+        rig.sync();
+        let dev_key = dev[0].key.as_str();
+        assert_eq!(
+            rig.issue(dev_key).status,
+            "In Review",
+            "as far as it could go"
+        );
+        let errs = errors(&rig);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        let refusal = &errs[0].transitions[0];
+        assert_eq!(
+            (
+                refusal.transition.as_str(),
+                refusal.status.as_str(),
+                refusal.reached.as_str()
+            ),
+            ("Close", "Done", "In Review")
+        );
+        assert!(refusal.message.contains("Resolution"), "{refusal}");
+        assert!(errs[0].message.contains("Close"), "{}", errs[0].message);
+        assert_eq!(
+            rig.issue(sup.key.as_str()).status,
+            "Done",
+            "nothing went back"
+        );
+        // Quiet cycles leave the refusal be.
+        rig.advance(5);
+        rig.sync();
+        assert_eq!(rig.issue(dev_key).status, "In Review");
+        assert_eq!(rig.issue(sup.key.as_str()).status, "Done");
+
+        // Rules giving the resolution: the next sync closes it.
+        publish(&rig, spec().transition_field("Resolution", "Fixed"));
+        rig.advance(5);
+        rig.sync();
+        assert_eq!(rig.issue(dev_key).status, "Done");
+        assert!(errors(&rig).is_empty(), "{:?}", errors(&rig));
+
+        // Back to To Do: one global transition.
+        rig.user()
+            .update(sup.key.as_str(), IssueUpdate::new().status("To Do"));
+        rig.advance(5);
+        rig.sync();
+        assert_eq!(rig.issue(dev_key).status, "Backlog");
+
+        // A development move travels back through the map.
+        rig.user()
+            .update(dev_key, IssueUpdate::new().status("Selected"));
+        rig.advance(5);
+        rig.sync();
+        assert_eq!(rig.issue(sup.key.as_str()).status, "To Do");
+        assert!(errors(&rig).is_empty(), "{:?}", errors(&rig));
+    }
+
+    #[test]
+    fn a_refused_transition_is_recorded_and_the_rest_applies() {
+        let rig = rig();
+        publish(&rig, spec().transition_field("resolution", "Fixed"));
+        let sup = block_on(rig.human.create_issue(&NewIssue::new(
+            lit::project("SUP"),
+            "Bug",
+            "Printer on fire",
+        )))
+        .unwrap();
+        block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
+        let dev_key = rig.issues("DEV")[0].key.clone();
+        // The new issue's status travels back: Backlog is To Do there.
+        rig.advance(5);
+        rig.sync();
+        assert_eq!(rig.issue(sup.key.as_str()).status, "To Do");
+        rig.tracker
+            .refuse_transition("DEV", "11", Some("Only the lead selects work"))
+            .unwrap();
+
+        rig.user().update(
+            sup.key.as_str(),
+            IssueUpdate::new()
+                .summary("Printer on fire, twice")
+                .status("In Progress"),
+        );
+        rig.advance(5);
+        rig.sync();
+        let dev = rig.issue(dev_key.as_str());
+        assert_eq!(dev.summary, "Printer on fire, twice", "the rest applied");
+        assert_eq!(dev.status, "Backlog");
+        let errs = errors(&rig);
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].kind, crate::ErrorKind::Refused);
+        assert!(
+            errs[0].message.contains("Select") && errs[0].message.contains("Only the lead"),
+            "{}",
+            errs[0].message
+        );
+
+        // Once allowed, the next change carries the status too.
+        rig.tracker.refuse_transition("DEV", "11", None).unwrap();
+        rig.user().update(
+            sup.key.as_str(),
+            IssueUpdate::new().summary("Printer fixed?"),
+        );
+        rig.advance(5);
+        rig.sync();
+        let dev = rig.issue(dev_key.as_str());
+        assert_eq!(
+            (dev.summary.as_str(), dev.status.as_str()),
+            ("Printer fixed?", "In Progress")
+        );
+        assert!(errors(&rig).is_empty(), "{:?}", errors(&rig));
+    }
+
+    #[test]
+    fn a_status_the_workflow_lacks_is_named() {
+        let rig = rig();
+        publish(&rig, spec().map_status("Waiting", "On Hold"));
+        let sup = block_on(rig.human.create_issue(&NewIssue::new(
+            lit::project("SUP"),
+            "Bug",
+            "Printer on fire",
+        )))
+        .unwrap();
+        block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
+        rig.user()
+            .update(sup.key.as_str(), IssueUpdate::new().status("Waiting"));
+        rig.advance(5);
+        rig.sync();
+        let errs = errors(&rig);
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0].message.contains("\"On Hold\"")
+                && errs[0].message.contains("Backlog, Selected"),
+            "{}",
+            errs[0].message
+        );
+        assert_eq!(rig.issues("DEV")[0].status, "Backlog");
+    }
+
+    #[test]
+    fn a_mapped_field_fills_the_transition_that_requires_it() {
+        use crate::model::CustomValue;
+        use crate::rules::{FieldRule, FieldSide};
+
+        const FIX: &str = "customfield_10040";
+        const NOTE: &str = "customfield_20040";
+        let mut rig = LocalRig::new();
+        rig.tracker
+            .add_field("SUP", FieldMeta::new(FIX, "Fix", FieldKind::Text))
+            .unwrap();
+        rig.tracker
+            .add_field("DEV", FieldMeta::new(NOTE, "Release note", FieldKind::Text))
+            .unwrap();
+        rig.tracker
+            .set_workflow(
+                "DEV",
+                None,
+                Workflow::new("Backlog").with(
+                    Transition::new("51", "Close", "Done")
+                        .field(FieldMeta::new(NOTE, "Release note", FieldKind::Text).required()),
+                ),
+            )
+            .unwrap();
+        rig.restart();
+        block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).unwrap();
+        publish(
+            &rig,
+            spec().with_field(
+                FieldRule::new("fix")
+                    .side("SUP", FieldSide::new("Fix"))
+                    .side("DEV", FieldSide::new("Release note")),
+            ),
+        );
+        let sup = block_on(rig.human.create_issue(&NewIssue::new(
+            lit::project("SUP"),
+            "Bug",
+            "Printer on fire",
+        )))
+        .unwrap();
+        block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
+        rig.advance(5);
+        rig.sync();
+        let dev_key = rig.issues("DEV")[0].key.clone();
+
+        rig.user().update(
+            sup.key.as_str(),
+            IssueUpdate::new()
+                .custom(FIX, Some(CustomValue::Text("New toner".into())))
+                .status("Done"),
+        );
+        rig.advance(5);
+        rig.sync();
+        let dev = rig.issue(dev_key.as_str());
+        assert_eq!(dev.status, "Done", "{:?}", errors(&rig));
+        assert_eq!(
+            dev.fields.custom.get(NOTE),
+            Some(&CustomValue::Text("New toner".into()))
+        );
+        assert!(errors(&rig).is_empty());
+    }
+
+    #[test]
+    fn a_status_no_workflow_has_is_refused_when_publishing() {
+        let rig = rig();
+        rig.tracker
+            .set_workflow(
+                "SUP",
+                None,
+                Workflow::new("To Do")
+                    .with(Transition::new("1", "Start", "In Progress"))
+                    .with(Transition::new("2", "Finish", "Done")),
+            )
+            .unwrap();
+        publish(&rig, spec());
+        let draft = spec().map_status("Waiting", "On Hold");
+        let err = block_on(rig.admin().save_rule_draft(&rig.conn.id, draft)).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        let message = err.message();
+        assert!(
+            message.contains("\"Waiting\" → \"On Hold\"") && message.contains("In Review"),
+            "{message}"
+        );
+        assert_eq!(
+            message.lines().count(),
+            1,
+            "one line per problem: {message}"
+        );
+    }
+}
