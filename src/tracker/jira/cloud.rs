@@ -55,6 +55,16 @@ use crate::tracker::Capabilities;
 ///   (it may exist: settle it by its marker).
 /// - Rate limits: it never repeats a request, but after a 429 it holds back
 ///   the calls Jira would refuse (see [`jira`](super) for the rules).
+/// - [`workflow`](crate::Tracker::workflow) asks `POST
+///   /rest/api/3/workflows/preview` (it needs the *Administer projects* or
+///   *View workflow* permission; without it, `None`) and keeps the answer
+///   per project and issue type; [`transitions`](crate::Tracker::transitions)
+///   reads `GET …/issue/{id}/transitions?expand=transitions.fields`, and
+///   [`transition_issue`](crate::Tracker::transition_issue) posts the
+///   transition with its fields (`resolution` and `priority` by name). A
+///   400 naming fields is `InvalidInput`; one that does not (the transition
+///   is not offered, or a validator refuses) is `Refused`, with Jira's
+///   message.
 pub struct JiraCloud {
     pub(super) jira: Jira,
 }
@@ -197,6 +207,7 @@ impl JiraCloudBuilder {
                 jql_offset: self.jql_offset,
                 media: Default::default(),
                 custom_kinds: Default::default(),
+                workflows: Default::default(),
             },
         })
     }

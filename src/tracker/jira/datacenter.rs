@@ -36,6 +36,11 @@ use crate::tracker::Capabilities;
 /// answers for the adapter's own user only (`Unsupported` for others);
 /// [`is_project_admin`](crate::Tracker::is_project_admin) answers for anyone.
 ///
+/// Data Center has no workflow preview: [`workflow`](crate::Tracker::workflow)
+/// answers `None` (a status is then reached by one transition), while
+/// [`transitions`](crate::Tracker::transitions) and
+/// [`transition_issue`](crate::Tracker::transition_issue) work as on Cloud.
+///
 /// [`create_issues`](crate::Tracker::create_issues) creates issues one by one
 /// (the trait's default; `batch_create` is 1). Data Center's own bulk
 /// endpoint, `POST /rest/api/2/issue/bulk`, differs from Cloud's in what it
@@ -151,6 +156,7 @@ impl JiraDataCenterBuilder {
                 jql_offset: self.jql_offset,
                 media: Default::default(),
                 custom_kinds: Default::default(),
+                workflows: Default::default(),
             },
         })
     }

@@ -74,6 +74,20 @@ impl JiraError {
         matches!(self, JiraError::Status { fields, .. } if fields.iter().any(|f| f == field))
     }
 
+    /// Whether Jira's `errors` object names any field.
+    pub(crate) fn has_field_errors(&self) -> bool {
+        matches!(self, JiraError::Status { fields, .. } if !fields.is_empty())
+    }
+
+    /// The messages of an error answer (`errorMessages`, then `errors` as
+    /// `field: message`); empty for other failures.
+    pub(crate) fn messages(&self) -> &[String] {
+        match self {
+            JiraError::Status { messages, .. } => messages,
+            _ => &[],
+        }
+    }
+
     /// A response body that does not have the expected shape.
     pub(crate) fn malformed(what: &'static str, detail: impl std::fmt::Display) -> Self {
         JiraError::Malformed {

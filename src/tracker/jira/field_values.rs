@@ -2,14 +2,19 @@
 //! custom fields read by their kind, and what create metadata says of a
 //! field.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 use time::Date;
 use time::format_description::FormatItem;
 use time::macros::format_description;
 
 use super::mapping::{Flavor, parse_time, user};
-use crate::model::{CustomValue, FieldKind, FieldMeta, IssueFields, UserRef};
+use crate::model::{CustomValue, FieldKind, FieldMeta, IssueFields, UserRef, field_ids};
 use crate::tracker::IssueUpdate;
+
+/// Jira's id of the resolution field, which only transition screens show.
+pub(crate) const RESOLUTION: &str = "resolution";
 
 const YMD: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]");
 /// Jira's date-time: `2026-12-03T10:00:00.000+0000`.
@@ -116,6 +121,21 @@ pub(crate) fn field_meta(id: Option<&str>, v: &Value) -> Option<FieldMeta> {
         .or_else(|| v.get("fieldId").and_then(Value::as_str))
         .or_else(|| v.get("key").and_then(Value::as_str))?;
     let kind = kind_of(id, v.get("schema").unwrap_or(&Value::Null))?;
+    Some(meta_of_kind(id, kind, v))
+}
+
+/// What one field of a transition's screen says (`GET
+/// issue/{id}/transitions?expand=transitions.fields`): as [`field_meta`],
+/// and the resolution, which only transition screens show, is a select
+/// whose options are named by `name`.
+pub(crate) fn transition_field_meta(id: &str, v: &Value) -> Option<FieldMeta> {
+    match id {
+        RESOLUTION => Some(meta_of_kind(id, FieldKind::Select, v)),
+        _ => field_meta(Some(id), v),
+    }
+}
+
+fn meta_of_kind(id: &str, kind: FieldKind, v: &Value) -> FieldMeta {
     let name = v.get("name").and_then(Value::as_str).unwrap_or(id);
     let options = v
         .get("allowedValues")
@@ -132,7 +152,32 @@ pub(crate) fn field_meta(id: Option<&str>, v: &Value) -> Option<FieldMeta> {
     meta.required = v.get("required").and_then(Value::as_bool) == Some(true)
         // A required field with a default is filled in by Jira.
         && v.get("hasDefaultValue").and_then(Value::as_bool) != Some(true);
-    Some(meta)
+    meta
+}
+
+/// The `fields` of a transition: standard selects (`resolution`,
+/// `priority`) and lists (`components`, `fixVersions`) by `name`, every
+/// other value as creates and edits send it.
+pub(crate) fn transition_fields_json(
+    flavor: Flavor,
+    fields: &BTreeMap<String, CustomValue>,
+) -> Map<String, Value> {
+    fields
+        .iter()
+        .map(|(id, value)| {
+            let json = match (id.as_str(), value) {
+                (RESOLUTION | field_ids::PRIORITY, CustomValue::Select(name)) => {
+                    json!({"name": name})
+                }
+                (
+                    field_ids::COMPONENTS | field_ids::FIX_VERSIONS,
+                    CustomValue::MultiSelect(names),
+                ) => names_json(names),
+                _ => custom_to_json(flavor, value),
+            };
+            (id.clone(), json)
+        })
+        .collect()
 }
 
 /// The fields of a create beyond Basic (links are made afterwards).
@@ -322,6 +367,38 @@ mod tests {
         assert_eq!(meta.options, ["Highest"]);
         let unknown = json!({"fieldId": "customfield_1", "schema": {"custom": "vendor:thing"}});
         assert_eq!(field_meta(None, &unknown), None);
+    }
+
+    #[test]
+    fn transition_fields_name_standard_options_by_name() {
+        let ada = UserRef::new(lit::user_id("a-1"), "Ada");
+        let fields = BTreeMap::from([
+            ("resolution".to_owned(), CustomValue::Select("Fixed".into())),
+            ("priority".to_owned(), CustomValue::Select("High".into())),
+            (
+                "components".to_owned(),
+                CustomValue::MultiSelect(vec!["UI".into()]),
+            ),
+            ("customfield_1".to_owned(), CustomValue::Select("S1".into())),
+            ("assignee".to_owned(), CustomValue::User(ada)),
+        ]);
+        assert_eq!(
+            Value::Object(transition_fields_json(Flavor::DataCenter, &fields)),
+            json!({"resolution": {"name": "Fixed"}, "priority": {"name": "High"},
+                   "components": [{"name": "UI"}], "customfield_1": {"value": "S1"},
+                   "assignee": {"name": "a-1"}})
+        );
+        let screen = json!({"required": true, "name": "Resolution",
+            "schema": {"type": "resolution", "system": "resolution"},
+            "allowedValues": [{"id": "1", "name": "Fixed"}]});
+        let meta = transition_field_meta("resolution", &screen).unwrap();
+        assert_eq!((meta.kind, meta.required), (FieldKind::Select, true));
+        assert_eq!(meta.options, ["Fixed"]);
+        assert_eq!(
+            field_meta(Some("resolution"), &screen),
+            None,
+            "create metadata does not model it"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //!
 //! | status | kind | temporary |
 //! |---|---|---|
-//! | 400 | `InvalidInput` (`NotFound` when a create names a missing project) | no |
+//! | 400 | `InvalidInput` (`NotFound` when a create names a missing project; `Refused` when a transition is refused without naming a field) | no |
 //! | 401 | `Unauthenticated` | no |
 //! | 403 | `PermissionDenied` | no |
 //! | 404 | `NotFound` | no |
@@ -162,6 +162,30 @@ macro_rules! delegate_tracker {
 
             async fn delete_issue(&self, id: &$crate::model::IssueId) -> $crate::Result<()> {
                 self.jira.delete_issue(id).await
+            }
+
+            async fn workflow(
+                &self,
+                project: &$crate::model::ProjectKey,
+                issue_type: &str,
+            ) -> $crate::Result<Option<$crate::model::Workflow>> {
+                self.jira.workflow(project, issue_type).await
+            }
+
+            async fn transitions(
+                &self,
+                issue: &$crate::model::IssueId,
+            ) -> $crate::Result<Vec<$crate::model::Transition>> {
+                self.jira.transitions(issue).await
+            }
+
+            async fn transition_issue(
+                &self,
+                issue: &$crate::model::IssueId,
+                transition: &str,
+                fields: &std::collections::BTreeMap<String, $crate::model::CustomValue>,
+            ) -> $crate::Result<()> {
+                self.jira.transition_issue(issue, transition, fields).await
             }
 
             async fn download_attachment(

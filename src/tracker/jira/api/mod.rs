@@ -7,6 +7,7 @@ mod media;
 mod profiles;
 mod properties;
 mod users;
+mod workflows;
 mod writes;
 
 use reqwest::Method;
@@ -15,6 +16,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 pub(crate) use bulk::MAX_BULK_CREATE;
 pub(crate) use media::MediaCache;
+pub(crate) use workflows::WorkflowCache;
 
 use super::client::{Call, Client};
 use super::error::JiraError;
@@ -46,6 +48,8 @@ pub(crate) struct Jira {
     /// (learned by [`Jira::project`]): issue reads ask for these and read
     /// them by kind.
     pub custom_kinds: std::sync::Mutex<std::collections::BTreeMap<String, FieldKind>>,
+    /// The workflows Jira told, per project and issue type.
+    pub workflows: WorkflowCache,
 }
 
 pub(super) fn op(err: JiraError, operation: &str) -> Error {

@@ -71,6 +71,16 @@
 //!   an unknown option or a value of the wrong shape (400, `errors.<field id>`
 //!   naming the value). Issue links: `GET issueLinkType`, `POST issueLink`,
 //!   `GET`/`DELETE issueLink/{id}`.
+//! - Workflows ([`JiraEmulator::set_workflow`]): an issue moves only by the
+//!   transitions its workflow offers from its status; `GET
+//!   issue/{id}/transitions?expand=transitions.fields` lists them with their
+//!   screens' fields, and `POST issue/{id}/transitions` answers a missing
+//!   required field or a bad value 400 under the field, a transition not
+//!   offered 400 `Transition id '<id>' is not valid for this issue.`, and
+//!   one [refused](JiraEmulator::refuse_transition) 400 with the refusal's
+//!   message. Cloud serves `POST workflows/preview` (Data Center: 404).
+//!   Without a workflow, every issue offers the global To Do, In Progress
+//!   and Done.
 //! - `GET /rest/api/{2,3}/field` lists the system fields the emulator keeps
 //!   and the custom fields projects describe; JQL `ORDER BY` sorts on `created`, `updated`,
 //!   `key` (by project, then number), `project`, `issuetype`, `status` and
@@ -129,6 +139,8 @@ mod strict;
 mod tests;
 mod values;
 mod webhooks;
+#[cfg(test)]
+mod workflow_tests;
 
 /// The email the emulator's integration user signs in with.
 pub const EMAIL: &str = "twinsync@example.com";
@@ -358,6 +370,43 @@ impl JiraEmulator {
     /// `NotFound` for an unknown project.
     pub fn add_field(&self, key: &str, field: crate::model::FieldMeta) -> Result<()> {
         self.shared.tracker.add_field(key, field)
+    }
+
+    /// Makes the issues of project `key` (or only those of `issue_type`)
+    /// follow `workflow` (see [`MemoryTracker::set_workflow`]): `GET
+    /// issue/{id}/transitions` offers the transitions from an issue's
+    /// status with their screens' fields, `POST issue/{id}/transitions`
+    /// takes them as Jira does, and Cloud's `POST workflows/preview` shows
+    /// the workflow.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown project or issue type.
+    pub fn set_workflow(
+        &self,
+        key: &str,
+        issue_type: Option<&str>,
+        workflow: crate::model::Workflow,
+    ) -> Result<()> {
+        self.shared.tracker.set_workflow(key, issue_type, workflow)
+    }
+
+    /// Makes transition `transition` of project `key` refuse with `message`
+    /// (as a failing condition or validator does: 400 with the message), or,
+    /// with `None`, be taken again (see [`MemoryTracker::refuse_transition`]).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown project.
+    pub fn refuse_transition(
+        &self,
+        key: &str,
+        transition: &str,
+        message: Option<&str>,
+    ) -> Result<()> {
+        self.shared
+            .tracker
+            .refuse_transition(key, transition, message)
     }
 
     /// Adds a user who signs in with `email` and API token `token`.

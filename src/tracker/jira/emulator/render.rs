@@ -78,12 +78,15 @@ pub(crate) fn project(ctx: &Ctx, info: &ProjectInfo, id: u64) -> Value {
     })
 }
 
-pub(crate) fn status_id(name: &str) -> &'static str {
-    match name.to_ascii_lowercase().as_str() {
-        "in progress" => "3",
-        "done" => "10001",
-        "to do" => "10000",
-        _ => "1",
+/// A status's id: Jira's for the common ones, else one hashed from the
+/// name (so each status of a workflow has its own).
+pub(crate) fn status_id(name: &str) -> String {
+    match name.to_lowercase().as_str() {
+        "in progress" => "3".to_owned(),
+        "done" => "10001".to_owned(),
+        "to do" => "10000".to_owned(),
+        "open" => "1".to_owned(),
+        other => (20_000 + xxhash_rust::xxh3::xxh3_64(other.as_bytes()) % 10_000).to_string(),
     }
 }
 

@@ -14,6 +14,7 @@ use super::render::{Ctx, user};
 use crate::model::{
     CustomValue, FieldKind, FieldMeta, Issue, IssueLinkType, LinkDirection, ProjectInfo, field_ids,
 };
+use crate::tracker::jira::field_values::RESOLUTION;
 use crate::tracker::jira::mapping::format_time;
 
 /// The id of option `value` of field `field` in `project`.
@@ -241,6 +242,7 @@ pub(crate) fn allowed_values(ctx: &Ctx, project: &ProjectInfo, meta: &FieldMeta)
     let id = meta.id.as_str();
     let one = |o: &String| match id {
         field_ids::PRIORITY => named(ctx, project, id, "priority", o),
+        RESOLUTION => named(ctx, project, id, "resolution", o),
         field_ids::COMPONENTS => named(ctx, project, id, "component", o),
         field_ids::FIX_VERSIONS => named(ctx, project, id, "version", o),
         _ => option(ctx, project, id, o),

@@ -161,7 +161,7 @@ impl Api<'_> {
 
     /// An option by name (`name_key`: `name` or `value`) or id, in the
     /// project's spelling when it lists options.
-    fn option(
+    pub(super) fn option(
         &self,
         project: &ProjectInfo,
         field: &str,
@@ -242,7 +242,7 @@ impl Api<'_> {
     }
 
     /// A custom field's value as its kind reads it; `None` for an empty list.
-    fn custom_value(
+    pub(super) fn custom_value(
         &self,
         project: &ProjectInfo,
         meta: &FieldMeta,

@@ -21,6 +21,7 @@ mod profiles;
 mod search;
 mod users;
 mod webhooks;
+mod workflows;
 
 use crate::error::{Error, ErrorKind};
 use crate::model::{AttachmentId, IssueId, IssueKey, UserRef};
@@ -235,6 +236,10 @@ impl Api<'_> {
                 Some("issue/{issueIdOrKey}/transitions"),
                 self.do_transition(id).await,
             ),
+            // Cloud only: Data Center has no such resource.
+            ("POST", ["workflows", "preview"]) if self.cloud() => {
+                (Some("workflows/preview"), self.workflow_preview().await)
+            }
             ("GET", ["issue", id, "comment"]) => (
                 Some("issue/{issueIdOrKey}/comment"),
                 self.comments(id).await,
