@@ -91,6 +91,7 @@ fn twins(
                 rules,
                 options: PlanOptions::default(),
                 users: None,
+                issues: None,
             })
             .expect("plan");
             let mut state = first.state.clone().expect("a new twin's state");
@@ -177,6 +178,7 @@ fn bench(c: &mut Criterion) {
                             rules: &rules,
                             options: PlanOptions::default(),
                             users: None,
+                            issues: None,
                         }))
                         .expect("plan");
                         with_writes += usize::from(!p.is_empty());

@@ -25,6 +25,10 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
         if base.as_ref().is_some_and(|b| b.remote == rfp) {
             continue; // remote unchanged
         }
+        // Issues it names become their twins here; with one not found, the
+        // value counts as not yet received (a later sync tries again).
+        let (received, complete) = rule.translate(&received, input.replica, input.issues)?;
+        let rfp = if complete { rfp } else { UNSYNCED };
         let Some(mut mapped) = rule.incoming(&received, input.target)? else {
             // The rules keep this field as it is here; remember what was sent.
             let local = base.map_or_else(

@@ -215,6 +215,7 @@ fn an_image_the_other_side_removed_goes() {
         rules: &rules,
         options: PlanOptions::default(),
         users: None,
+        issues: None,
     };
     let removed = plan(&input).unwrap();
     let Some(Op::UpdateIssue { update, .. }) = removed.ops.first() else {

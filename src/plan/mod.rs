@@ -13,9 +13,11 @@
 use serde::Serialize;
 
 use crate::error::Result;
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::model::{
-    AttachmentId, CommentId, ConnectionId, Issue, IssueRef, ProjectInfo, ProjectKey, RemoteLink,
-    RichText,
+    AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef, ProjectInfo, ProjectKey,
+    RemoteLink, RichText,
 };
 use crate::replica::{FieldValue, Fingerprints, Replica};
 use crate::rules::{Header, RuleSet, UserMatches};
@@ -156,6 +158,21 @@ pub struct PlanInput<'a> {
     /// as plain text (a remote connection; see
     /// [`localize_mentions`](crate::rules::localize_mentions)).
     pub users: Option<&'a UserMatches>,
+    /// The twins here of the issues the replica names (its parent), looked
+    /// up by the engine (see [`SyncRule::translate`](crate::rules::SyncRule::translate));
+    /// `None`: none is known.
+    pub issues: Option<&'a IssueMap>,
+}
+
+/// How the issues a replica names (a parent) are known on the receiving
+/// side: filled by the engine from its twins, so that the planner stays pure.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IssueMap {
+    /// An issue of the sending side → its twin here.
+    pub twins: BTreeMap<IssueId, IssueRef>,
+    /// Issues of the sending side under sync whose twin is not created yet.
+    pub pending: BTreeSet<IssueId>,
 }
 
 impl PlanInput<'_> {

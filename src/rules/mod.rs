@@ -22,6 +22,7 @@ use crate::tracker::IssueUpdate;
 pub mod attribution;
 mod basic;
 mod custom;
+pub(crate) mod hierarchy;
 pub(crate) mod mapping;
 mod media;
 pub mod origin;
@@ -33,6 +34,7 @@ pub use origin::{IssueOrigin, OriginTemplate};
 
 pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
 pub use custom::{LabelsRule, StatusMapping};
+pub use hierarchy::{ParentRule, UnsyncedParent};
 pub use mapping::{Fallback, FieldRule, FieldSide};
 pub(crate) use media::has_media_refs;
 pub use media::{issue_by_file, media_by_file};
@@ -91,6 +93,34 @@ pub trait SyncRule: Debug + Send + Sync + 'static {
     fn lands_only_when_empty(&self, target: &ProjectInfo) -> bool {
         let _ = target;
         false
+    }
+
+    /// The issues of the sending side a replica's value names (a parent),
+    /// which the engine looks up among its twins before planning (default:
+    /// none).
+    fn references(&self, replica: &Replica) -> Vec<crate::model::IssueId> {
+        let _ = replica;
+        Vec::new()
+    }
+
+    /// The received value with the issues it names replaced by their twins
+    /// here, through `issues` (filled with [`references`](Self::references)),
+    /// and whether every one was found (`false`: the value counts as not yet
+    /// received, so a later sync tries again). By default the value as
+    /// received.
+    ///
+    /// # Errors
+    ///
+    /// When the value cannot land yet (a parent whose twin is not created):
+    /// nothing of the plan is then executed.
+    fn translate(
+        &self,
+        received: &FieldValue,
+        replica: &Replica,
+        issues: Option<&crate::plan::IssueMap>,
+    ) -> Result<(FieldValue, bool)> {
+        let _ = (replica, issues);
+        Ok((received.clone(), true))
     }
 }
 
@@ -271,6 +301,19 @@ impl RuleSet {
         self.editable()?;
         self.issue_origin = origin;
         Ok(self)
+    }
+
+    /// The issues of the sending side `replica` names (its parent, when
+    /// parents are synced), to look up among the twins before planning.
+    pub fn references(&self, replica: &Replica) -> Vec<crate::model::IssueId> {
+        let mut ids: Vec<_> = self
+            .rules
+            .iter()
+            .flat_map(|r| r.references(replica))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
     }
 
     /// Values for the fields a workflow transition requires (field id or

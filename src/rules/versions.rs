@@ -11,7 +11,8 @@ use crate::model::UserId;
 use crate::model::{FieldKind, ProjectInfo};
 
 use super::{
-    AttributionTemplate, Fallback, FieldRule, IssueOrigin, LabelsRule, RuleSet, StatusMapping,
+    AttributionTemplate, Fallback, FieldRule, IssueOrigin, LabelsRule, ParentRule, RuleSet,
+    StatusMapping, UnsyncedParent,
 };
 
 fn yes() -> bool {
@@ -64,6 +65,11 @@ pub struct RuleSpec {
     /// give none: `resolution = "Fixed"`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub transition_fields: BTreeMap<String, String>,
+    /// Whether parents are synced (a sub-task's or an epic child's twin gets
+    /// its parent's twin as parent), and what a child whose parent is not
+    /// under sync does; absent: parents are not synced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parents: Option<UnsyncedParent>,
 }
 
 impl Default for RuleSpec {
@@ -78,6 +84,7 @@ impl Default for RuleSpec {
             issue_origin: IssueOrigin::RemoteLink,
             fields: Vec::new(),
             transition_fields: BTreeMap::new(),
+            parents: None,
         }
     }
 }
@@ -123,6 +130,12 @@ impl RuleSpec {
     /// transition on the way to a mapped status requires it.
     pub fn transition_field(mut self, field: impl Into<String>, value: impl Into<String>) -> Self {
         self.transition_fields.insert(field.into(), value.into());
+        self
+    }
+
+    /// Syncs parents; a child whose parent is not under sync follows `unsynced`.
+    pub fn with_parents(mut self, unsynced: UnsyncedParent) -> Self {
+        self.parents = Some(unsynced);
         self
     }
 
@@ -281,6 +294,9 @@ impl RuleSpec {
         if self.labels {
             rules.add(LabelsRule)?;
         }
+        if let Some(unsynced) = self.parents {
+            rules.add(ParentRule::new(unsynced))?;
+        }
         rules.set_comments(self.comments)?;
         rules.set_attachments(self.attachments)?;
         rules.set_comment_attribution(self.comment_attribution.clone())?;
@@ -290,7 +306,7 @@ impl RuleSpec {
             if field.name.is_empty()
                 || matches!(
                     field.name.as_str(),
-                    "summary" | "description" | "issue_type" | "status" | "labels"
+                    "summary" | "description" | "issue_type" | "status" | "labels" | "parent"
                 )
             {
                 return Err(Error::new(

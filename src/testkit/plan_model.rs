@@ -368,6 +368,7 @@ impl ModelPair {
             rules: &self.rules,
             options: self.options,
             users: None,
+            issues: None,
         })
     }
 

@@ -6,8 +6,10 @@
 //! plans; [`Node::apply`] does the same and
 //! then executes the plan and records its conflicts.
 
+use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::plan::{PlanInput, PlanOptions, plan};
+use crate::model::IssueId;
+use crate::plan::{IssueMap, PlanInput, PlanOptions, plan};
 use crate::replica::Origin;
 use crate::store::{DeletionDecision, TwinConflicts};
 
@@ -83,6 +85,12 @@ impl Node {
             true => None,
             false => Some(self.resolve_users(conn, req.replica).await?),
         };
+        // The issues the replica names (its parent), as known here.
+        let references = rules.references(req.replica);
+        let issues = match references.is_empty() {
+            true => None,
+            false => Some(self.issue_map(conn, &references)?),
+        };
         let plan = plan(&PlanInput {
             connection: &conn.id,
             replica: req.replica,
@@ -101,12 +109,70 @@ impl Node {
                 source: req.source,
             },
             users: users.as_ref(),
-        })
-        .map_err(|e| {
-            e.with_issue(&req.replica.origin.key)
-                .with_connection(&conn.name)
-        })?;
+            issues: issues.as_ref(),
+        });
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(e) => {
+                if let Some(parent) = e.context_value(crate::rules::hierarchy::BRING) {
+                    self.bring_under_sync(conn, parent).await?;
+                }
+                return Err(e
+                    .with_issue(&req.replica.origin.key)
+                    .with_connection(&conn.name));
+            }
+        };
         Ok(Prepared { plan, state })
+    }
+
+    /// The twins here of `ids`, issues of the side a replica comes from:
+    /// on a remote connection its twins' remote issues, on a local one
+    /// either end.
+    fn issue_map(&self, conn: &Connection, ids: &[IssueId]) -> Result<IssueMap> {
+        let mut map = IssueMap::default();
+        let mut txn = self.txn()?;
+        for id in ids {
+            if let Some(twin) = txn.twin_by_remote(&conn.id, id)? {
+                match twin.local {
+                    Some(here) => map.twins.insert(id.clone(), here),
+                    None => {
+                        map.pending.insert(id.clone());
+                        None
+                    }
+                };
+            } else if conn.is_local()
+                && let Some(twin) = txn.twin_by_local(&conn.id, id)?
+            {
+                map.twins.insert(id.clone(), twin.remote);
+            }
+        }
+        Ok(map)
+    }
+
+    /// Brings the issue `id` of this node's tracker under sync on a local
+    /// connection (queued for the next cycle), for a child that waits for
+    /// it. On a remote connection the parent lives on the other node, which
+    /// brings it itself.
+    async fn bring_under_sync(&self, conn: &Connection, id: &str) -> Result<()> {
+        if !conn.is_local() {
+            return Ok(());
+        }
+        let id = IssueId::new(id)?;
+        let issue = self.tracker().issue(&id).await?;
+        super::types::refuse_sync_copy(conn, &issue)?;
+        let mut txn = self.txn()?;
+        if txn.twin_by_remote(&conn.id, &id)?.is_none()
+            && txn.twin_by_local(&conn.id, &id)?.is_none()
+        {
+            txn.put_twin(&crate::plan::TwinState::new(
+                conn.id.clone(),
+                issue.reference(),
+            ))?;
+        }
+        self.enqueue_in(&mut *txn, conn, &issue)?;
+        txn.commit()?;
+        tracing::info!(connection = %conn.name, parent = %issue.key, "parent brought under sync");
+        Ok(())
     }
 
     /// Plans a replica as [`plan_apply`](Node::plan_apply) does, executes the

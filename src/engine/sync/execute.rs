@@ -121,7 +121,17 @@ fn split_create_fields(update: &IssueUpdate, project: &ProjectInfo) -> (IssueFie
         Some(r) if on_create(field_ids::REPORTER) => fields.reporter = Some(r.clone()),
         other => then.reporter.clone_from(other),
     }
-    then.parent.clone_from(&update.parent);
+    // A sub-task is created with its parent (it cannot be without one).
+    match &update.parent {
+        Some(Some(p)) if on_create(field_ids::PARENT) => {
+            fields.parent = Some(crate::model::IssueRef::new(
+                p.clone(),
+                crate::model::IssueKey::stand_in(p),
+            ));
+        }
+        Some(None) => {} // nothing to remove from a new issue
+        other => then.parent.clone_from(other),
+    }
     for (id, value) in &update.custom {
         match value {
             // Nothing to clear on a new issue.

@@ -188,6 +188,7 @@ fn the_planner_writes_mentions_as_they_are_here_and_the_same_replica_plans_the_s
         rules: &rules,
         options: crate::plan::PlanOptions::default(),
         users,
+        issues: None,
     };
     let plan = crate::plan::plan(&input(Some(&matches))).unwrap();
     assert_eq!(plan, crate::plan::plan(&input(Some(&matches))).unwrap());

@@ -1,0 +1,314 @@
+//! Parents: a sub-task's or an epic child's twin gets its parent's twin as
+//! parent, once that twin exists.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Issue, IssueId, ProjectInfo};
+use crate::plan::IssueMap;
+use crate::replica::{FieldValue, Replica};
+use crate::tracker::IssueUpdate;
+
+use super::SyncRule;
+
+/// What happens to a child whose parent is not under sync.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UnsyncedParent {
+    /// The child waits (its twin is not created, or not moved) until the
+    /// parent is brought under sync; the twin shows what it waits for.
+    #[default]
+    Wait,
+    /// The parent is brought under sync first, then the child follows. On a
+    /// remote connection the parent lives on the other node, which brings
+    /// it: until then the child waits.
+    Bring,
+    /// The child's twin is created, or stays, without a parent; it gets one
+    /// when its parent's twin exists at a later sync of the child.
+    Without,
+}
+
+/// Syncs parents: the parent of a received issue is replaced by its twin
+/// here.
+///
+/// ```
+/// use twinsync::rules::{ParentRule, RuleSet, UnsyncedParent};
+///
+/// let mut rules = RuleSet::custom();
+/// rules.add(ParentRule::new(UnsyncedParent::Wait))?;
+/// # Ok::<(), twinsync::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParentRule {
+    unsynced: UnsyncedParent,
+}
+
+/// The field parents travel under.
+pub(crate) const PARENT: &str = "parent";
+
+/// The context key of a waiting error that asks to bring the parent (its
+/// id on the sending side) under sync.
+pub(crate) const BRING: &str = "bring parent";
+
+impl ParentRule {
+    /// Parents synced; a child whose parent is not under sync follows `unsynced`.
+    pub fn new(unsynced: UnsyncedParent) -> Self {
+        ParentRule { unsynced }
+    }
+
+    /// What a child whose parent is not under sync does.
+    pub fn unsynced(&self) -> UnsyncedParent {
+        self.unsynced
+    }
+}
+
+/// The parent a replica names: its id and key on the sending side.
+pub(crate) fn parent_of(replica: &Replica) -> Option<(IssueId, String)> {
+    let parent = replica.fields.get(PARENT)?;
+    let id = IssueId::new(parent.get("id")?.as_str()?).ok()?;
+    let key = parent
+        .get("key")
+        .and_then(Value::as_str)
+        .unwrap_or(id.as_str())
+        .to_owned();
+    Some((id, key))
+}
+
+/// The error a child waiting for its parent's twin fails with: temporary,
+/// so the child is tried again after a back-off.
+pub(crate) fn waiting_for(key: &str, why: &str) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!("waiting for parent {key}: {why}"),
+    )
+    .set_temporary(true)
+}
+
+impl SyncRule for ParentRule {
+    fn field(&self) -> &str {
+        PARENT
+    }
+
+    fn outgoing(&self, issue: &Issue, replica: &mut Replica) {
+        let value = match &issue.fields.parent {
+            Some(p) => json!({"id": p.id.as_str(), "key": p.key.as_str()}),
+            None => Value::Null,
+        };
+        replica.fields.insert(PARENT.to_owned(), value);
+    }
+
+    fn received(&self, replica: &Replica) -> Option<FieldValue> {
+        match replica.fields.get(PARENT)? {
+            Value::Null => Some(FieldValue::Empty),
+            _ => parent_of(replica).map(|(id, _)| FieldValue::Text(id.as_str().to_owned())),
+        }
+    }
+
+    fn current(&self, issue: &Issue) -> FieldValue {
+        issue.fields.parent.as_ref().map_or(FieldValue::Empty, |p| {
+            FieldValue::Text(p.id.as_str().to_owned())
+        })
+    }
+
+    fn incoming(&self, received: &FieldValue, _: &ProjectInfo) -> Result<Option<FieldValue>> {
+        Ok(Some(received.clone()))
+    }
+
+    fn write(&self, value: &FieldValue, update: &mut IssueUpdate) {
+        match value {
+            FieldValue::Text(id) => {
+                if let Ok(id) = IssueId::new(id.as_str()) {
+                    update.parent = Some(Some(id));
+                }
+            }
+            FieldValue::Empty => update.parent = Some(None),
+            _ => {}
+        }
+    }
+
+    fn references(&self, replica: &Replica) -> Vec<IssueId> {
+        parent_of(replica).map(|(id, _)| id).into_iter().collect()
+    }
+
+    fn translate(
+        &self,
+        received: &FieldValue,
+        replica: &Replica,
+        issues: Option<&IssueMap>,
+    ) -> Result<(FieldValue, bool)> {
+        let (FieldValue::Text(_), Some((theirs, key))) = (received, parent_of(replica)) else {
+            return Ok((received.clone(), true));
+        };
+        let empty = IssueMap::default();
+        let issues = issues.unwrap_or(&empty);
+        if let Some(here) = issues.twins.get(&theirs) {
+            return Ok((FieldValue::Text(here.id.as_str().to_owned()), true));
+        }
+        if issues.pending.contains(&theirs) {
+            return Err(waiting_for(&key, "its twin is not created yet"));
+        }
+        match self.unsynced {
+            UnsyncedParent::Without => Ok((FieldValue::Empty, false)),
+            UnsyncedParent::Wait => Err(waiting_for(
+                &key,
+                "it is not under sync; exalate it, or let the rules bring parents under sync",
+            )),
+            UnsyncedParent::Bring => Err(waiting_for(&key, "it is being brought under sync")
+                .with_context(BRING, theirs.as_str())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UnsyncedParent;
+    use crate::model::{IssueFields, IssueRef};
+    use crate::rules::RuleSpec;
+    use crate::testkit::block_on;
+    use crate::testkit::ids as lit;
+    use crate::testkit::rig::LocalRig;
+    use crate::tracker::{CreatedIssue, IssueUpdate, NewIssue, Tracker};
+
+    fn rig(unsynced: UnsyncedParent) -> LocalRig {
+        let rig = LocalRig::new();
+        block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).unwrap();
+        let spec = RuleSpec::default().with_parents(unsynced);
+        block_on(rig.admin().save_rule_draft(&rig.conn.id, spec)).unwrap();
+        block_on(rig.admin().publish_rules(&rig.conn.id)).unwrap();
+        rig
+    }
+
+    fn create(
+        rig: &LocalRig,
+        kind: &str,
+        summary: &str,
+        parent: Option<&CreatedIssue>,
+    ) -> CreatedIssue {
+        let fields = IssueFields {
+            parent: parent.map(|p| IssueRef::new(p.id.clone(), p.key.clone())),
+            ..IssueFields::default()
+        };
+        block_on(
+            rig.human
+                .create_issue(&NewIssue::new(lit::project("SUP"), kind, summary).fields(fields)),
+        )
+        .unwrap()
+    }
+
+    /// The twin in DEV of the SUP issue summarized `summary`.
+    fn twin(rig: &LocalRig, summary: &str) -> crate::model::Issue {
+        rig.issues("DEV")
+            .into_iter()
+            .find(|i| i.summary == summary)
+            .unwrap_or_else(|| panic!("no twin of {summary:?} in DEV"))
+    }
+
+    fn parent_key(issue: &crate::model::Issue) -> Option<String> {
+        issue
+            .fields
+            .parent
+            .as_ref()
+            .map(|p| p.key.as_str().to_owned())
+    }
+
+    fn sync_past_backoff(rig: &LocalRig) {
+        for _ in 0..3 {
+            rig.advance(120);
+            rig.sync();
+        }
+    }
+
+    #[test]
+    fn a_child_waits_for_its_parents_twin_then_follows_its_moves() {
+        let rig = rig(UnsyncedParent::Wait);
+        let epic = create(&rig, "Epic", "Printers", None);
+        let child = create(&rig, "Task", "Printer on fire", Some(&epic));
+
+        let err = block_on(rig.node.exalate(&rig.conn.id, &child.key));
+        let panel = rig.node.status(&rig.conn.id).unwrap().to_string();
+        assert!(
+            panel.contains("waiting for parent SUP-1"),
+            "{err:?}\n{panel}"
+        );
+        assert!(rig.issues("DEV").is_empty(), "no child without its parent");
+
+        block_on(rig.node.exalate(&rig.conn.id, &epic.key)).unwrap();
+        sync_past_backoff(&rig);
+        let epic_twin = twin(&rig, "Printers");
+        let child_twin = twin(&rig, "Printer on fire");
+        assert_eq!(
+            parent_key(&child_twin),
+            Some(epic_twin.key.as_str().to_owned())
+        );
+        let panel = rig.node.status(&rig.conn.id).unwrap();
+        assert!(panel.errors.is_empty(), "{panel}");
+
+        // A move to another synced epic travels.
+        let other = create(&rig, "Epic", "Scanners", None);
+        block_on(rig.node.exalate(&rig.conn.id, &other.key)).unwrap();
+        rig.user().update(
+            child.key.as_str(),
+            IssueUpdate::new().parent(Some(other.id.clone())),
+        );
+        sync_past_backoff(&rig);
+        let other_twin = twin(&rig, "Scanners");
+        assert_eq!(
+            parent_key(&twin(&rig, "Printer on fire")),
+            Some(other_twin.key.as_str().to_owned())
+        );
+
+        // So does a move made in DEV, and a removal.
+        rig.user().update(
+            child_twin.key.as_str(),
+            IssueUpdate::new().parent(Some(epic_twin.id.clone())),
+        );
+        sync_past_backoff(&rig);
+        assert_eq!(
+            parent_key(&rig.issue(child.key.as_str())),
+            Some(epic.key.as_str().to_owned())
+        );
+        rig.user()
+            .update(child.key.as_str(), IssueUpdate::new().parent(None));
+        sync_past_backoff(&rig);
+        assert_eq!(parent_key(&twin(&rig, "Printer on fire")), None);
+        assert_eq!(rig.issues("DEV").len(), 3, "no duplicates");
+    }
+
+    #[test]
+    fn the_rules_can_bring_the_parent_under_sync() {
+        let rig = rig(UnsyncedParent::Bring);
+        let epic = create(&rig, "Epic", "Printers", None);
+        let child = create(&rig, "Task", "Printer on fire", Some(&epic));
+        let _ = block_on(rig.node.exalate(&rig.conn.id, &child.key));
+        sync_past_backoff(&rig);
+        let epic_twin = twin(&rig, "Printers");
+        assert_eq!(
+            parent_key(&twin(&rig, "Printer on fire")),
+            Some(epic_twin.key.as_str().to_owned())
+        );
+        assert_eq!(rig.issues("DEV").len(), 2);
+    }
+
+    #[test]
+    fn without_its_parent_a_child_is_created_and_gets_it_later() {
+        let rig = rig(UnsyncedParent::Without);
+        let epic = create(&rig, "Epic", "Printers", None);
+        let child = create(&rig, "Task", "Printer on fire", Some(&epic));
+        block_on(rig.node.exalate(&rig.conn.id, &child.key)).unwrap();
+        assert_eq!(parent_key(&twin(&rig, "Printer on fire")), None);
+
+        block_on(rig.node.exalate(&rig.conn.id, &epic.key)).unwrap();
+        rig.user().update(
+            child.key.as_str(),
+            IssueUpdate::new().summary("Printer on fire again"),
+        );
+        sync_past_backoff(&rig);
+        let epic_twin = twin(&rig, "Printers");
+        assert_eq!(
+            parent_key(&twin(&rig, "Printer on fire again")),
+            Some(epic_twin.key.as_str().to_owned())
+        );
+    }
+}
