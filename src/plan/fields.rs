@@ -12,6 +12,9 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
     let mut bases = Vec::new();
     for rule in input.rules.rules() {
         let field = rule.field();
+        if field == crate::rules::links::LINKS {
+            continue; // merged as a set by link ops (see `links`)
+        }
         let Some(received) = rule.received(input.replica) else {
             continue;
         };

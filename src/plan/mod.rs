@@ -16,8 +16,8 @@ use crate::error::Result;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef, ProjectInfo, ProjectKey,
-    RemoteLink, RichText,
+    AttachmentId, CommentId, ConnectionId, Issue, IssueId, IssueRef, LinkDirection, ProjectInfo,
+    ProjectKey, RemoteLink, RichText,
 };
 use crate::replica::{FieldValue, Fingerprints, Replica};
 use crate::rules::{Header, RuleSet, UserMatches};
@@ -25,6 +25,7 @@ use crate::tracker::IssueUpdate;
 
 mod fields;
 mod items;
+mod links;
 mod media;
 mod origin;
 mod preview;
@@ -173,6 +174,9 @@ pub struct IssueMap {
     pub twins: BTreeMap<IssueId, IssueRef>,
     /// Issues of the sending side under sync whose twin is not created yet.
     pub pending: BTreeSet<IssueId>,
+    /// Issues here, at the other end of the receiving issue's links, that
+    /// are under sync: links to the others are left alone.
+    pub synced_here: BTreeSet<IssueId>,
 }
 
 impl PlanInput<'_> {
@@ -204,6 +208,30 @@ pub enum Op {
         /// [`origin`](crate::rules::origin).
         #[serde(skip_serializing_if = "Option::is_none")]
         header: Option<Header>,
+    },
+    /// Link the twin issue to the twin of an issue the remote one is
+    /// linked to.
+    AddLink {
+        /// The link type's name, such as `Blocks`.
+        link_type: String,
+        /// Which end of the link the twin issue is.
+        direction: LinkDirection,
+        /// The issue at the other end, here.
+        other: IssueId,
+        /// The field bases to record once written (on the last link op).
+        bases: Vec<FieldBase>,
+    },
+    /// Delete a link between synced issues that the remote issue no longer
+    /// has.
+    DeleteLink {
+        /// The link's id.
+        id: String,
+        /// The link type's name.
+        link_type: String,
+        /// The issue at the other end, here.
+        other: IssueId,
+        /// The field bases to record once written (on the last link op).
+        bases: Vec<FieldBase>,
     },
     /// Change fields of the twin issue.
     UpdateIssue {
@@ -296,6 +324,8 @@ impl Op {
             Op::AddAttachment { .. } => "add attachment",
             Op::DeleteAttachment { .. } => "delete attachment",
             Op::SetOrigin { .. } => "set origin link",
+            Op::AddLink { .. } => "add issue link",
+            Op::DeleteLink { .. } => "delete issue link",
         }
     }
 
@@ -480,6 +510,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
     };
     state.remote = origin_ref(replica);
     fields::merge(input, &mut state, &mut plan)?;
+    links::merge(input, &mut state, &mut plan);
     if input.rules.syncs_comments() {
         items::merge_comments(input, &mut state, &mut plan);
     }

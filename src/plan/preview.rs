@@ -73,6 +73,22 @@ impl fmt::Display for Op {
             Op::SetOrigin { link, .. } => {
                 write!(f, "link to origin {} ({})", quoted(&link.title), link.url)
             }
+            Op::AddLink {
+                link_type,
+                direction,
+                other,
+                ..
+            } => write!(
+                f,
+                "add issue link {} {other}",
+                super::links::describe(*direction, link_type)
+            ),
+            Op::DeleteLink {
+                id,
+                link_type,
+                other,
+                ..
+            } => write!(f, "delete issue link {id} ({link_type}) to {other}"),
         }
     }
 }

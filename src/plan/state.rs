@@ -340,7 +340,12 @@ impl TwinState {
                     self.set_field(&b.field, b.remote, b.local);
                 }
             }
-            (Op::UpdateIssue { bases, .. }, OpOutcome::Done) => {
+            (
+                Op::UpdateIssue { bases, .. }
+                | Op::AddLink { bases, .. }
+                | Op::DeleteLink { bases, .. },
+                OpOutcome::Done,
+            ) => {
                 for b in bases {
                     self.set_field(&b.field, b.remote, b.local);
                 }

@@ -23,6 +23,7 @@ pub mod attribution;
 mod basic;
 mod custom;
 pub(crate) mod hierarchy;
+pub(crate) mod links;
 pub(crate) mod mapping;
 mod media;
 pub mod origin;
@@ -35,6 +36,7 @@ pub use origin::{IssueOrigin, OriginTemplate};
 pub use basic::{DescriptionRule, IssueTypeRule, SummaryRule, resolve_issue_type};
 pub use custom::{LabelsRule, StatusMapping};
 pub use hierarchy::{ParentRule, UnsyncedParent};
+pub use links::LinksRule;
 pub use mapping::{Fallback, FieldRule, FieldSide};
 pub(crate) use media::has_media_refs;
 pub use media::{issue_by_file, media_by_file};
@@ -301,6 +303,11 @@ impl RuleSet {
         self.editable()?;
         self.issue_origin = origin;
         Ok(self)
+    }
+
+    /// Whether issue links are synced ([`LinksRule`]).
+    pub fn syncs_links(&self) -> bool {
+        self.rules.iter().any(|r| r.field() == links::LINKS)
     }
 
     /// The issues of the sending side `replica` names (its parent, when

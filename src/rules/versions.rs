@@ -11,8 +11,8 @@ use crate::model::UserId;
 use crate::model::{FieldKind, ProjectInfo};
 
 use super::{
-    AttributionTemplate, Fallback, FieldRule, IssueOrigin, LabelsRule, ParentRule, RuleSet,
-    StatusMapping, UnsyncedParent,
+    AttributionTemplate, Fallback, FieldRule, IssueOrigin, LabelsRule, LinksRule, ParentRule,
+    RuleSet, StatusMapping, UnsyncedParent,
 };
 
 fn yes() -> bool {
@@ -70,6 +70,9 @@ pub struct RuleSpec {
     /// under sync does; absent: parents are not synced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parents: Option<UnsyncedParent>,
+    /// Whether links between synced issues are mirrored between their twins.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub links: bool,
 }
 
 impl Default for RuleSpec {
@@ -85,6 +88,7 @@ impl Default for RuleSpec {
             fields: Vec::new(),
             transition_fields: BTreeMap::new(),
             parents: None,
+            links: false,
         }
     }
 }
@@ -136,6 +140,12 @@ impl RuleSpec {
     /// Syncs parents; a child whose parent is not under sync follows `unsynced`.
     pub fn with_parents(mut self, unsynced: UnsyncedParent) -> Self {
         self.parents = Some(unsynced);
+        self
+    }
+
+    /// Mirrors links between synced issues.
+    pub fn with_links(mut self) -> Self {
+        self.links = true;
         self
     }
 
@@ -297,6 +307,9 @@ impl RuleSpec {
         if let Some(unsynced) = self.parents {
             rules.add(ParentRule::new(unsynced))?;
         }
+        if self.links {
+            rules.add(LinksRule)?;
+        }
         rules.set_comments(self.comments)?;
         rules.set_attachments(self.attachments)?;
         rules.set_comment_attribution(self.comment_attribution.clone())?;
@@ -306,7 +319,13 @@ impl RuleSpec {
             if field.name.is_empty()
                 || matches!(
                     field.name.as_str(),
-                    "summary" | "description" | "issue_type" | "status" | "labels" | "parent"
+                    "summary"
+                        | "description"
+                        | "issue_type"
+                        | "status"
+                        | "labels"
+                        | "parent"
+                        | "links"
                 )
             {
                 return Err(Error::new(

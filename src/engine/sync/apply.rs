@@ -8,7 +8,7 @@
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::IssueId;
+use crate::model::{IssueId, IssueRef, ProjectKey};
 use crate::plan::{IssueMap, PlanInput, PlanOptions, plan};
 use crate::replica::Origin;
 use crate::store::{DeletionDecision, TwinConflicts};
@@ -85,11 +85,16 @@ impl Node {
             true => None,
             false => Some(self.resolve_users(conn, req.replica).await?),
         };
-        // The issues the replica names (its parent), as known here.
+        // The issues the replica names (its parent, its links' other ends)
+        // as known here, and which of this issue's links end at synced ones.
         let references = rules.references(req.replica);
-        let issues = match references.is_empty() {
+        let links_here: Vec<IssueId> = match (&target, rules.syncs_links()) {
+            (Some(t), true) => t.fields.links.iter().map(|l| l.issue.id.clone()).collect(),
+            _ => Vec::new(),
+        };
+        let issues = match references.is_empty() && links_here.is_empty() {
             true => None,
-            false => Some(self.issue_map(conn, &references)?),
+            false => Some(self.issue_map(conn, req.project, &references, &links_here)?),
         };
         let plan = plan(&PlanInput {
             connection: &conn.id,
@@ -125,16 +130,34 @@ impl Node {
         Ok(Prepared { plan, state })
     }
 
-    /// The twins here of `ids`, issues of the side a replica comes from:
-    /// on a remote connection its twins' remote issues, on a local one
-    /// either end.
-    fn issue_map(&self, conn: &Connection, ids: &[IssueId]) -> Result<IssueMap> {
+    /// The twins here of `ids`, issues of the side a replica comes from (on
+    /// a remote connection its twins' remote issues, on a local one either
+    /// end), and which of `here`, issues of this side, are under sync.
+    fn issue_map(
+        &self,
+        conn: &Connection,
+        project: &ProjectKey,
+        ids: &[IssueId],
+        here: &[IssueId],
+    ) -> Result<IssueMap> {
+        // On a local connection both ends are on this tracker: a twin found
+        // counts only when it is in the receiving project.
+        let prefix = format!("{project}-");
+        let in_project = |r: &IssueRef| !conn.is_local() || r.key.as_str().starts_with(&prefix);
         let mut map = IssueMap::default();
         let mut txn = self.txn()?;
+        for id in here {
+            let synced = txn.twin_by_local(&conn.id, id)?.is_some()
+                || (conn.is_local() && txn.twin_by_remote(&conn.id, id)?.is_some());
+            if synced {
+                map.synced_here.insert(id.clone());
+            }
+        }
         for id in ids {
             if let Some(twin) = txn.twin_by_remote(&conn.id, id)? {
                 match twin.local {
-                    Some(here) => map.twins.insert(id.clone(), here),
+                    Some(here) if in_project(&here) => map.twins.insert(id.clone(), here),
+                    Some(_) => None,
                     None => {
                         map.pending.insert(id.clone());
                         None
@@ -142,6 +165,7 @@ impl Node {
                 };
             } else if conn.is_local()
                 && let Some(twin) = txn.twin_by_local(&conn.id, id)?
+                && in_project(&twin.remote)
             {
                 map.twins.insert(id.clone(), twin.remote);
             }

@@ -548,6 +548,29 @@ impl Node {
                 ignore_not_found(tracker.delete_attachment(local).await)?;
                 Ok(Executed::done())
             }
+            Op::AddLink {
+                link_type,
+                direction,
+                other,
+                ..
+            } => {
+                let here = need_target()?;
+                let link = match direction {
+                    crate::model::LinkDirection::Outward => {
+                        crate::tracker::NewIssueLink::new(link_type, here, other.clone())
+                    }
+                    crate::model::LinkDirection::Inward => {
+                        crate::tracker::NewIssueLink::new(link_type, other.clone(), here)
+                    }
+                };
+                // Adding a link both issues have already changes nothing.
+                tracker.add_issue_link(&link).await?;
+                Ok(Executed::done())
+            }
+            Op::DeleteLink { id, .. } => {
+                ignore_not_found(tracker.delete_issue_link(id).await)?;
+                Ok(Executed::done())
+            }
             Op::SetOrigin { link, .. } => {
                 // Replaces the link with the same global id: a repeat adds nothing.
                 tracker.put_remote_link(&need_target()?, link).await?;
