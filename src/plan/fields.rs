@@ -30,9 +30,15 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
         }
         // Issues it names become their twins here; with one not found, the
         // value counts as not yet received (a later sync tries again).
-        let (received, complete) = rule.translate(&received, input.replica, input.issues)?;
+        let translated = rule.translate(&received, input)?;
+        let translated_kept = translated.is_none();
+        let (received, complete) = translated.unwrap_or((received, true));
         let rfp = if complete { rfp } else { UNSYNCED };
-        let Some(mut mapped) = rule.incoming(&received, input.target)? else {
+        let incoming = match translated_kept {
+            true => None,
+            false => rule.incoming(&received, input.target)?,
+        };
+        let Some(mut mapped) = incoming else {
             // The rules keep this field as it is here; remember what was sent.
             let local = base.map_or_else(
                 || input.local.map_or(0, |l| rule.current(l).fingerprint()),

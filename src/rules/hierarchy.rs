@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Issue, IssueId, ProjectInfo};
-use crate::plan::IssueMap;
+use crate::plan::{IssueMap, PlanInput};
 use crate::replica::{FieldValue, Replica};
 use crate::tracker::IssueUpdate;
 
@@ -135,22 +135,22 @@ impl SyncRule for ParentRule {
     fn translate(
         &self,
         received: &FieldValue,
-        replica: &Replica,
-        issues: Option<&IssueMap>,
-    ) -> Result<(FieldValue, bool)> {
-        let (FieldValue::Text(_), Some((theirs, key))) = (received, parent_of(replica)) else {
-            return Ok((received.clone(), true));
+        input: &PlanInput<'_>,
+    ) -> Result<Option<(FieldValue, bool)>> {
+        let (FieldValue::Text(_), Some((theirs, key))) = (received, parent_of(input.replica))
+        else {
+            return Ok(Some((received.clone(), true)));
         };
         let empty = IssueMap::default();
-        let issues = issues.unwrap_or(&empty);
+        let issues = input.issues.unwrap_or(&empty);
         if let Some(here) = issues.twins.get(&theirs) {
-            return Ok((FieldValue::Text(here.id.as_str().to_owned()), true));
+            return Ok(Some((FieldValue::Text(here.id.as_str().to_owned()), true)));
         }
         if issues.pending.contains(&theirs) {
             return Err(waiting_for(&key, "its twin is not created yet"));
         }
         match self.unsynced {
-            UnsyncedParent::Without => Ok((FieldValue::Empty, false)),
+            UnsyncedParent::Without => Ok(Some((FieldValue::Empty, false))),
             UnsyncedParent::Wait => Err(waiting_for(
                 &key,
                 "it is not under sync; exalate it, or let the rules bring parents under sync",

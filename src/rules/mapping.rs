@@ -178,6 +178,22 @@ impl FieldSide {
     }
 }
 
+/// The key of a replica field's value that is a user's account id.
+pub(crate) const USER: &str = "user";
+/// The key of a replica field's value that is a list of users' account ids.
+pub(crate) const USERS: &str = "users";
+
+/// Whether `issue`'s `field` holds users.
+fn holds_users(issue: &Issue, field: &str) -> bool {
+    match field {
+        field_ids::ASSIGNEE | field_ids::REPORTER => true,
+        custom => matches!(
+            issue.fields.custom.get(custom),
+            Some(CustomValue::User(_) | CustomValue::Users(_))
+        ),
+    }
+}
+
 /// The kind of a standard field by id.
 pub(crate) fn standard_kind(id: &str) -> Option<FieldKind> {
     FieldKind::of_standard(id)
@@ -209,20 +225,23 @@ pub(crate) fn read(issue: &Issue, field: &str) -> FieldValue {
             .map_or(FieldValue::Empty, |d| FieldValue::Text(d.to_string())),
         field_ids::COMPONENTS => list(&f.components),
         field_ids::FIX_VERSIONS => list(&f.fix_versions),
+        // Users travel by account id (mapped on a remote connection).
         field_ids::ASSIGNEE => f.assignee.as_ref().map_or(FieldValue::Empty, |u| {
-            FieldValue::Text(u.display_name.clone())
+            FieldValue::Text(u.id.as_str().to_owned())
         }),
         field_ids::REPORTER => f.reporter.as_ref().map_or(FieldValue::Empty, |u| {
-            FieldValue::Text(u.display_name.clone())
+            FieldValue::Text(u.id.as_str().to_owned())
         }),
         custom => match f.custom.get(custom) {
             None => FieldValue::Empty,
             Some(CustomValue::Paragraph(text)) => FieldValue::Rich(text.clone()),
             Some(CustomValue::MultiSelect(items) | CustomValue::Labels(items)) => list(items),
             Some(CustomValue::Users(users)) => {
-                FieldValue::List(users.iter().map(|u| u.display_name.clone()).collect())
+                let mut ids: Vec<String> = users.iter().map(|u| u.id.as_str().to_owned()).collect();
+                ids.sort();
+                FieldValue::List(ids)
             }
-            Some(CustomValue::User(u)) => FieldValue::Text(u.display_name.clone()),
+            Some(CustomValue::User(u)) => FieldValue::Text(u.id.as_str().to_owned()),
             Some(CustomValue::DateTime(t)) => FieldValue::Text(
                 t.format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default(),
@@ -251,6 +270,12 @@ pub(crate) fn to_update(
         FieldValue::Empty => Ok(Vec::new()),
         other => Err(format!("{} is not a list", other.preview())),
     };
+    // A user by account id; the tracker knows the name.
+    let user = |id: &str| {
+        crate::model::UserId::new(id.trim())
+            .map(|id| crate::model::UserRef::new(id, ""))
+            .map_err(|_| format!("{id:?} is not a user's account id"))
+    };
     let date = |t: &str| {
         time::Date::parse(t, time::macros::format_description!("[year]-[month]-[day]"))
             .map_err(|_| format!("{t:?} is not a date (YYYY-MM-DD)"))
@@ -265,10 +290,15 @@ pub(crate) fn to_update(
         }
         (field_ids::COMPONENTS, _) => update.components = Some(list()?),
         (field_ids::FIX_VERSIONS, _) => update.fix_versions = Some(list()?),
-        (_, FieldKind::User | FieldKind::Users | FieldKind::Issue) => {
-            return Err(format!(
-                "a {kind} field is not mapped by field rules (users travel through the user mapping)"
-            ));
+        (field_ids::ASSIGNEE, _) => {
+            update.assignee = Some(text()?.map(|id| user(&id)).transpose()?);
+        }
+        (field_ids::REPORTER, _) => match text()? {
+            Some(id) => update.reporter = Some(user(&id)?),
+            None => return Err("a reporter cannot be cleared".to_owned()),
+        },
+        (_, FieldKind::Issue) => {
+            return Err(format!("a {kind} field is not mapped by field rules"));
         }
         (custom, kind) => {
             let v = match (kind, value) {
@@ -281,6 +311,16 @@ pub(crate) fn to_update(
                 }
                 (FieldKind::MultiSelect, _) => Some(CustomValue::MultiSelect(list()?)),
                 (FieldKind::Labels, _) => Some(CustomValue::Labels(list()?)),
+                (FieldKind::User, _) => text()?
+                    .map(|id| user(&id))
+                    .transpose()?
+                    .map(CustomValue::User),
+                (FieldKind::Users, _) => Some(CustomValue::Users(
+                    list()?
+                        .iter()
+                        .map(|id| user(id))
+                        .collect::<std::result::Result<_, _>>()?,
+                )),
                 (FieldKind::Text, _) => text()?.map(CustomValue::Text),
                 (FieldKind::Url, _) => text()?.map(CustomValue::Url),
                 (FieldKind::Select, _) => text()?.map(CustomValue::Select),
@@ -360,11 +400,17 @@ impl SyncRule for FieldRule {
         let Some(side) = self.side_of(issue.project.as_str()) else {
             return;
         };
-        let value = match read(issue, &side.field) {
-            FieldValue::Empty => Value::Null,
-            FieldValue::Text(t) => Value::String(t),
-            FieldValue::List(items) => Value::Array(items.into_iter().map(Value::String).collect()),
-            FieldValue::Rich(text) => serde_json::json!({"rich": text}),
+        let value = match (read(issue, &side.field), holds_users(issue, &side.field)) {
+            (FieldValue::Empty, _) => Value::Null,
+            // Users are marked, so that the engine can describe them to
+            // the other side and map them there.
+            (FieldValue::Text(t), true) => serde_json::json!({ USER: t }),
+            (FieldValue::List(items), true) => serde_json::json!({ USERS: items }),
+            (FieldValue::Text(t), false) => Value::String(t),
+            (FieldValue::List(items), false) => {
+                Value::Array(items.into_iter().map(Value::String).collect())
+            }
+            (FieldValue::Rich(text), _) => serde_json::json!({"rich": text}),
         };
         replica.fields.insert(self.name.clone(), value);
     }
@@ -383,9 +429,88 @@ impl SyncRule for FieldRule {
                 FieldValue::List(items)
             }
             Value::Object(o) => {
-                FieldValue::Rich(serde_json::from_value(o.get("rich")?.clone()).ok()?)
+                if let Some(id) = o.get(USER) {
+                    FieldValue::Text(id.as_str()?.to_owned())
+                } else if let Some(Value::Array(ids)) = o.get(USERS) {
+                    let mut ids: Vec<String> = ids
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect();
+                    ids.sort();
+                    ids.dedup();
+                    FieldValue::List(ids)
+                } else {
+                    FieldValue::Rich(serde_json::from_value(o.get("rich")?.clone()).ok()?)
+                }
             }
             _ => return None,
+        })
+    }
+
+    fn translate(
+        &self,
+        received: &FieldValue,
+        input: &crate::plan::PlanInput<'_>,
+    ) -> Result<Option<(FieldValue, bool)>> {
+        // Users are mapped on a remote connection; on a local one both
+        // sides are one site.
+        let (Some(matches), Some(Value::Object(o))) =
+            (input.users, input.replica.fields.get(&self.name))
+        else {
+            return Ok(Some((received.clone(), true)));
+        };
+        if !o.contains_key(USER) && !o.contains_key(USERS) {
+            return Ok(Some((received.clone(), true)));
+        }
+        let Some(side) = self.side_of(input.target.key.as_str()) else {
+            return Ok(Some((received.clone(), true)));
+        };
+        let ours = |theirs: &str| -> Result<Option<String>> {
+            let id = crate::model::UserId::new(theirs).ok();
+            if let Some(found) = id.as_ref().and_then(|id| matches.get(id)) {
+                return Ok(Some(found.id.as_str().to_owned()));
+            }
+            match side.fallback {
+                Fallback::Keep => Ok(None),
+                Fallback::Default => Ok(side.default.clone()),
+                Fallback::AsIs | Fallback::Error => {
+                    let who = input
+                        .replica
+                        .users
+                        .iter()
+                        .find(|p| p.id.as_str() == theirs)
+                        .map_or_else(
+                            || format!("user {theirs}"),
+                            |p| match &p.email {
+                                Some(email) => format!("{} <{email}>", p.display_name),
+                                None => p.display_name.clone(),
+                            },
+                        );
+                    Err(self.bad(
+                        &side.field,
+                        format!(
+                            "{who} has no account here; map it in the connection's user \
+                             mapping, or give the field a fallback of keep or default"
+                        ),
+                    ))
+                }
+            }
+        };
+        Ok(match received {
+            FieldValue::Text(theirs) => ours(theirs)?.map(|id| (FieldValue::Text(id), true)),
+            FieldValue::List(items) => {
+                let mut out = Vec::new();
+                for theirs in items {
+                    match ours(theirs)? {
+                        Some(id) => out.push(id),
+                        None => return Ok(None),
+                    }
+                }
+                out.sort();
+                out.dedup();
+                Some((FieldValue::List(out), true))
+            }
+            other => Some((other.clone(), true)),
         })
     }
 

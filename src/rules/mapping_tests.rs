@@ -156,14 +156,13 @@ fn lists_map_item_by_item() {
     assert_eq!(got, Some(FieldValue::List(vec!["2.0".into()])));
 }
 
-#[test]
-fn values_travel_in_replicas_and_come_back_the_same() {
-    let rule = severity_rule(to_priority());
+/// An issue SUP-1 of `project`, with nothing set.
+fn issue_of(project: &ProjectInfo) -> Issue {
     let at = time::macros::datetime!(2026-03-01 09:00 UTC);
-    let mut issue = Issue {
+    Issue {
         id: lit::issue_id("10001"),
-        key: lit::key("SUP-1"),
-        project: lit::project("SUP"),
+        key: lit::key(&format!("{}-1", project.key)),
+        project: project.key.clone(),
         issue_type: "Bug".into(),
         summary: "Printer".into(),
         description: Default::default(),
@@ -176,7 +175,13 @@ fn values_travel_in_replicas_and_come_back_the_same() {
         created: at,
         updated: at,
         properties: Default::default(),
-    };
+    }
+}
+
+#[test]
+fn values_travel_in_replicas_and_come_back_the_same() {
+    let rule = severity_rule(to_priority());
+    let mut issue = issue_of(&sup());
     issue
         .fields
         .custom
@@ -263,18 +268,18 @@ fn checking_resolves_names_and_lists_every_problem() {
         )
         .with_field(FieldRule::new("reviewer").side("SUP", FieldSide::new("Reviewer")))
         .with_field(FieldRule::new("found").side("SUP", FieldSide::new("Found in")));
+    // A user field is fine: users travel through the user mapping.
     let err = bad.check(&[sup(), dev()]).unwrap_err();
     let msg = err.to_string();
     for want in [
         "field rule \"severity\", project SUP, field Sevrity: no such field in SUP",
         "\"Urgent\" is not an option",
         "fallback \"default\" needs a default value",
-        "field rule \"reviewer\"",
-        "a user field is not mapped",
         "Found in (customfield_10030): not on the edit screen",
     ] {
         assert!(msg.contains(want), "{want:?} in {msg}");
     }
+    assert!(!msg.contains("reviewer"), "{msg}");
 }
 
 #[test]
@@ -389,4 +394,145 @@ fn a_published_field_rule_syncs_severity_to_priority_and_back() {
         Some("Medium"),
         "nothing of the plan was applied"
     );
+}
+
+/// The assignee travels by account id: across a remote connection through
+/// the user matches, an unmatched user being an error that names them, or
+/// keeping ours with fallback keep.
+#[test]
+fn users_travel_through_the_user_mapping() {
+    use crate::model::{UserId, UserProfile, UserRef};
+    use crate::replica::Origin;
+    use crate::rules::{RuleSet, UserMatches};
+
+    let rule = FieldRule::new("assignee")
+        .side("SUP", FieldSide::new("assignee"))
+        .side("DEV", FieldSide::new("assignee"));
+    let mut rules = RuleSet::custom();
+    rules.add(rule.clone()).unwrap();
+    let mut issue = issue_of(&sup());
+    issue.fields.assignee = Some(UserRef::new(lit::user_id("a-ann"), "Ann Lee"));
+    let origin = Origin {
+        instance: crate::model::InstanceUrl::parse("https://a.example").unwrap(),
+        project: lit::project("SUP"),
+        id: issue.id.clone(),
+        key: issue.key.clone(),
+    };
+    let connection = crate::model::ConnectionId::parse("SUP_to_DEV").unwrap();
+    let mut replica = rules.outgoing(&issue, origin, &connection);
+    assert_eq!(
+        replica.fields["assignee"],
+        serde_json::json!({"user": "a-ann"}),
+        "marked as a user"
+    );
+    assert_eq!(
+        crate::rules::mentioned_users(&replica),
+        [lit::user_id("a-ann")].into_iter().collect(),
+        "described to the other side like a mention"
+    );
+    replica.users = vec![UserProfile {
+        id: lit::user_id("a-ann"),
+        display_name: "Ann Lee".into(),
+        email: Some("ann@example.com".into()),
+    }];
+    let fingerprints = rules.fingerprints(&replica);
+    let target = ProjectInfo {
+        issue_types: vec![crate::model::IssueType {
+            id: "1".into(),
+            name: "Bug".into(),
+        }],
+        ..dev()
+    };
+    let plan_with = |rules: &RuleSet, users: &UserMatches| {
+        crate::plan::plan(&crate::plan::PlanInput {
+            connection: &connection,
+            replica: &replica,
+            fingerprints: &fingerprints,
+            previous: None,
+            local: None,
+            state: None,
+            target: &target,
+            rules,
+            options: crate::plan::PlanOptions::default(),
+            users: Some(users),
+            issues: None,
+        })
+    };
+    let mut matches = UserMatches::new();
+    matches.insert(
+        lit::user_id("a-ann"),
+        UserRef::new(lit::user_id("b-ann"), "Ann Lee"),
+    );
+    let plan = plan_with(&rules, &matches).unwrap();
+    let crate::plan::Op::CreateIssue { fields, .. } = &plan.ops[0] else {
+        panic!("{plan}")
+    };
+    assert_eq!(
+        fields.assignee.clone().flatten().map(|u| u.id),
+        Some(UserId::new("b-ann").unwrap())
+    );
+
+    // No match: an error naming the user, or ours kept.
+    let err = plan_with(&rules, &UserMatches::new()).unwrap_err();
+    assert!(
+        err.message().contains("Ann Lee <ann@example.com>") && err.message().contains("assignee"),
+        "{err}"
+    );
+    let keep = rule.side("DEV", FieldSide::new("assignee").fallback(Fallback::Keep));
+    let mut rules = RuleSet::custom();
+    rules.add(keep).unwrap();
+    let plan = plan_with(&rules, &UserMatches::new()).unwrap();
+    let crate::plan::Op::CreateIssue { fields, .. } = &plan.ops[0] else {
+        panic!("{plan}")
+    };
+    assert_eq!(fields.assignee, None, "not written");
+}
+
+/// On a local connection (one site) a published rule carries the assignee
+/// as it is, both ways; an account the tracker does not know is an error
+/// on the twin.
+#[test]
+fn a_field_rule_syncs_the_assignee_on_one_site() {
+    use crate::model::UserRef;
+    use crate::testkit::block_on;
+    use crate::testkit::rig::LocalRig;
+    use crate::tracker::Tracker;
+
+    let rig = LocalRig::new();
+    block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).unwrap();
+    let spec = RuleSpec::default().with_field(
+        FieldRule::new("assignee")
+            .side("SUP", FieldSide::new("assignee"))
+            .side("DEV", FieldSide::new("assignee")),
+    );
+    block_on(rig.admin().save_rule_draft(&rig.conn.id, spec)).unwrap();
+    block_on(rig.admin().publish_rules(&rig.conn.id)).unwrap();
+    let uma = UserRef::new(lit::user_id("uma"), "Uma User");
+    let pat = UserRef::new(lit::user_id("pat"), "Pat Project-Admin");
+    let fields = crate::model::IssueFields {
+        assignee: Some(uma.clone()),
+        ..Default::default()
+    };
+    let sup = block_on(
+        rig.human.create_issue(
+            &crate::tracker::NewIssue::new(lit::project("SUP"), "Bug", "Printer on fire")
+                .fields(fields),
+        ),
+    )
+    .unwrap();
+    block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
+    let dev = rig.issues("DEV").remove(0);
+    assert_eq!(dev.fields.assignee, Some(uma), "with the name the site knows");
+
+    rig.user()
+        .update(dev.key.as_str(), IssueUpdate::new().assignee(Some(pat.clone())));
+    rig.advance(5);
+    rig.sync();
+    assert_eq!(rig.issue(sup.key.as_str()).fields.assignee, Some(pat));
+    rig.user()
+        .update(dev.key.as_str(), IssueUpdate::new().assignee(None));
+    rig.advance(5);
+    rig.sync();
+    assert_eq!(rig.issue(sup.key.as_str()).fields.assignee, None);
+    assert!(rig.node.status(&rig.conn.id).unwrap().errors.is_empty());
 }

@@ -105,24 +105,26 @@ pub trait SyncRule: Debug + Send + Sync + 'static {
         Vec::new()
     }
 
-    /// The received value with the issues it names replaced by their twins
-    /// here, through `issues` (filled with [`references`](Self::references)),
-    /// and whether every one was found (`false`: the value counts as not yet
-    /// received, so a later sync tries again). By default the value as
+    /// The received value as it is known here: issues it names replaced by
+    /// their twins (through [`PlanInput::issues`](crate::plan::PlanInput::issues),
+    /// filled with [`references`](Self::references)), users by their
+    /// matches (through [`PlanInput::users`](crate::plan::PlanInput::users)
+    /// on a remote connection). With it, whether everything was found
+    /// (`false`: the value counts as not yet received, so a later sync tries
+    /// again); `None` keeps this side's value. By default the value as
     /// received.
     ///
     /// # Errors
     ///
-    /// When the value cannot land yet (a parent whose twin is not created):
-    /// nothing of the plan is then executed.
+    /// When the value cannot land (yet): a parent whose twin is not
+    /// created, a user with no match. Nothing of the plan is then executed.
     fn translate(
         &self,
         received: &FieldValue,
-        replica: &Replica,
-        issues: Option<&crate::plan::IssueMap>,
-    ) -> Result<(FieldValue, bool)> {
-        let _ = (replica, issues);
-        Ok((received.clone(), true))
+        input: &crate::plan::PlanInput<'_>,
+    ) -> Result<Option<(FieldValue, bool)>> {
+        let _ = input;
+        Ok(Some((received.clone(), true)))
     }
 }
 

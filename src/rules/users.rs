@@ -88,6 +88,19 @@ pub fn mentioned_users(replica: &Replica) -> BTreeSet<UserId> {
     for c in &replica.comments {
         mentioned_in(&c.body, &mut found);
     }
+    // And the users of mapped user fields.
+    for value in replica.fields.values() {
+        let Value::Object(o) = value else { continue };
+        let ids = match (o.get(super::mapping::USER), o.get(super::mapping::USERS)) {
+            (Some(id), _) => vec![id],
+            (None, Some(Value::Array(ids))) => ids.iter().collect(),
+            _ => continue,
+        };
+        found.extend(
+            ids.into_iter()
+                .filter_map(|v| UserId::new(v.as_str()?).ok()),
+        );
+    }
     found
 }
 

@@ -243,10 +243,7 @@ impl RuleSpec {
                         meta.name, meta.id
                     )
                 };
-                if matches!(
-                    meta.kind,
-                    FieldKind::User | FieldKind::Users | FieldKind::Issue
-                ) {
+                if meta.kind == FieldKind::Issue {
                     problems.push(problem(format!(
                         "a {} field is not mapped by field rules",
                         meta.kind

@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    AttachmentId, AttachmentMeta, Comment, CommentId, Issue, IssueId, IssueKey, IssueLink,
-    IssueLinkType, IssueRef, IssueType, LinkDirection, ProjectInfo, ProjectKey, RemoteLink,
-    RichText, Sha256, UserId, UserRef,
+    AttachmentId, AttachmentMeta, Comment, CommentId, CustomValue, Issue, IssueFields, IssueId,
+    IssueKey, IssueLink, IssueLinkType, IssueRef, IssueType, LinkDirection, ProjectInfo,
+    ProjectKey, RemoteLink, RichText, Sha256, UserId, UserRef,
 };
 use crate::tracker::{
     CreatedIssue, IssueUpdate, NewAttachment, NewComment, NewIssue, NewIssueLink,
@@ -170,7 +170,9 @@ impl State {
             ));
         };
         let issue_type = issue_type.name.clone();
-        let fields = super::fields::new_fields(project, &new.fields, |p| self.parent_ref(&p.id))?;
+        let mut fields =
+            super::fields::new_fields(project, &new.fields, |p| self.parent_ref(&p.id))?;
+        self.known_users(&mut fields, None)?;
         if new.summary.trim().is_empty() {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -256,9 +258,11 @@ impl State {
         };
         let fields = {
             let current = &self.record(id)?.current;
-            let fields = super::fields::updated_fields(&project, &current.fields, update, |p| {
-                self.parent_ref(p)
-            })?;
+            let mut fields =
+                super::fields::updated_fields(&project, &current.fields, update, |p| {
+                    self.parent_ref(p)
+                })?;
+            self.known_users(&mut fields, Some(&current.fields))?;
             self.check_no_parent_cycle(id, fields.parent.as_ref())?;
             fields
         };
@@ -284,6 +288,50 @@ impl State {
             }
             Ok(())
         })
+    }
+
+    /// The users `fields` name (those not in `before`, the fields as they
+    /// were), as registered: a user given by account id alone gets its
+    /// name, and one the tracker does not know is refused, as Jira refuses
+    /// an unknown account. A user given with a name and not registered is
+    /// taken as given.
+    fn known_users(&self, fields: &mut IssueFields, before: Option<&IssueFields>) -> Result<()> {
+        let known = |user: &mut UserRef| -> Result<()> {
+            if let Some(registered) = self.users.get(&user.id) {
+                user.clone_from(registered);
+            } else if user.display_name.trim().is_empty() {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("user {} does not exist", user.id),
+                ));
+            }
+            Ok(())
+        };
+        if let Some(a) = fields.assignee.as_mut()
+            && before.and_then(|b| b.assignee.as_ref()) != Some(a)
+        {
+            known(a)?;
+        }
+        if let Some(r) = fields.reporter.as_mut()
+            && before.and_then(|b| b.reporter.as_ref()) != Some(r)
+        {
+            known(r)?;
+        }
+        for (id, value) in &mut fields.custom {
+            if before.and_then(|b| b.custom.get(id)) == Some(&*value) {
+                continue;
+            }
+            match value {
+                CustomValue::User(u) => known(u)?,
+                CustomValue::Users(users) => {
+                    for u in users.iter_mut() {
+                        known(u)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The current reference of a would-be parent.
