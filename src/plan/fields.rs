@@ -102,6 +102,14 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
             }
         };
         if write {
+            // Test Run shows which rule produced a value beyond Basic.
+            if let Some(target_field) = rule.target_field(input.target) {
+                plan.notes.push(format!(
+                    "rule {field:?}: their {} → {target_field} {}",
+                    received.preview(),
+                    mapped.preview()
+                ));
+            }
             rule.write_to(&mapped, input.target, &mut update);
             bases.push(FieldBase {
                 field: field.to_owned(),

@@ -10,6 +10,67 @@ fn quoted(text: &str) -> String {
     FieldValue::Text(text.to_owned()).preview()
 }
 
+/// The fields beyond Basic an update writes, as `field → value`.
+fn beyond_basic(update: &crate::tracker::IssueUpdate) -> Vec<String> {
+    use crate::model::field_ids;
+    let value = |v: Option<String>| v.map_or_else(|| "(none)".to_owned(), |v| quoted(&v));
+    let user = |u: &Option<crate::model::UserRef>| {
+        value(u.as_ref().map(|u| match u.display_name.trim() {
+            "" => u.id.as_str().to_owned(),
+            name => name.to_owned(),
+        }))
+    };
+    let mut parts = Vec::new();
+    if let Some(p) = &update.priority {
+        parts.push(format!("{} → {}", field_ids::PRIORITY, quoted(p)));
+    }
+    if let Some(a) = &update.assignee {
+        parts.push(format!("{} → {}", field_ids::ASSIGNEE, user(a)));
+    }
+    if let Some(r) = &update.reporter {
+        parts.push(format!(
+            "{} → {}",
+            field_ids::REPORTER,
+            user(&Some(r.clone()))
+        ));
+    }
+    if let Some(d) = &update.due_date {
+        parts.push(format!(
+            "{} → {}",
+            field_ids::DUE_DATE,
+            value(d.map(|d| d.to_string()))
+        ));
+    }
+    if let Some(c) = &update.components {
+        parts.push(format!(
+            "{} → {}",
+            field_ids::COMPONENTS,
+            FieldValue::List(c.clone()).preview()
+        ));
+    }
+    if let Some(v) = &update.fix_versions {
+        parts.push(format!(
+            "{} → {}",
+            field_ids::FIX_VERSIONS,
+            FieldValue::List(v.clone()).preview()
+        ));
+    }
+    if let Some(p) = &update.parent {
+        parts.push(format!(
+            "{} → {}",
+            field_ids::PARENT,
+            value(p.as_ref().map(|p| p.as_str().to_owned()))
+        ));
+    }
+    for (id, v) in &update.custom {
+        parts.push(format!(
+            "{id} → {}",
+            value(v.as_ref().map(ToString::to_string))
+        ));
+    }
+    parts
+}
+
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -25,6 +86,12 @@ impl fmt::Display for Op {
                 }
                 if let Some(d) = fields.description.as_ref().filter(|d| !d.is_empty()) {
                     write!(f, ", description {}", FieldValue::Rich(d.clone()).preview())?;
+                }
+                if let Some(s) = &fields.status {
+                    write!(f, ", status {}", quoted(s))?;
+                }
+                for part in beyond_basic(fields) {
+                    write!(f, ", {part}")?;
                 }
                 Ok(())
             }
@@ -51,6 +118,7 @@ impl fmt::Display for Op {
                         FieldValue::List(l.clone()).preview()
                     ));
                 }
+                parts.extend(beyond_basic(update));
                 write!(f, "update {}", parts.join(", "))
             }
             Op::AddComment { origin, author, .. } => write!(

@@ -594,6 +594,15 @@ impl SyncRule for FieldRule {
         self.side_of(target.key.as_str())
             .is_some_and(|s| s.only_when_empty)
     }
+
+    fn target_field(&self, target: &ProjectInfo) -> Option<String> {
+        let side = self.side_of(target.key.as_str())?;
+        Some(
+            target
+                .field(&side.field)
+                .map_or_else(|| side.field.clone(), |m| format!("{} ({})", m.name, m.id)),
+        )
+    }
 }
 
 #[cfg(test)]

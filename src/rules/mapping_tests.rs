@@ -350,6 +350,18 @@ fn a_published_field_rule_syncs_severity_to_priority_and_back() {
         ),
     )
     .unwrap();
+    // Test Run shows the value and the rule that maps it.
+    let run = block_on(
+        rig.node
+            .test_run(&rig.conn.id, std::slice::from_ref(&sup.key)),
+    )
+    .unwrap();
+    let shown = run[0].to_string();
+    assert!(
+        shown.contains("priority → \"Highest\"")
+            && shown.contains("rule \"severity\": their \"S1\" → Priority (priority) \"Highest\""),
+        "{shown}"
+    );
     block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
     let dev = rig.issues("DEV");
     assert_eq!(dev.len(), 1);
@@ -522,10 +534,16 @@ fn a_field_rule_syncs_the_assignee_on_one_site() {
     .unwrap();
     block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
     let dev = rig.issues("DEV").remove(0);
-    assert_eq!(dev.fields.assignee, Some(uma), "with the name the site knows");
+    assert_eq!(
+        dev.fields.assignee,
+        Some(uma),
+        "with the name the site knows"
+    );
 
-    rig.user()
-        .update(dev.key.as_str(), IssueUpdate::new().assignee(Some(pat.clone())));
+    rig.user().update(
+        dev.key.as_str(),
+        IssueUpdate::new().assignee(Some(pat.clone())),
+    );
     rig.advance(5);
     rig.sync();
     assert_eq!(rig.issue(sup.key.as_str()).fields.assignee, Some(pat));

@@ -97,6 +97,14 @@ pub trait SyncRule: Debug + Send + Sync + 'static {
         false
     }
 
+    /// The field of `target` this rule writes, when it is not the rule's
+    /// own ([`field`](Self::field)): shown with each value it produces in
+    /// Test Run (default: none).
+    fn target_field(&self, target: &ProjectInfo) -> Option<String> {
+        let _ = target;
+        None
+    }
+
     /// The issues of the sending side a replica's value names (a parent),
     /// which the engine looks up among its twins before planning (default:
     /// none).
