@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use twinsync::testkit::ids as lit;
-use twinsync::testkit::{PermissionFixture, TrackerFixture};
+use twinsync::testkit::{PermissionFixture, TrackerFixture, WorkflowFixture};
 use twinsync::tracker::Tracker;
 use twinsync::tracker::jira::emulator::{Deployment, EmulatorOptions, JiraEmulator};
 
@@ -34,22 +34,31 @@ fn permissions() -> PermissionFixture {
     }
 }
 
-fn fixture(tracker: Arc<dyn Tracker>, permissions: Option<PermissionFixture>) -> TrackerFixture {
-    TrackerFixture {
-        tracker,
-        project: lit::project("SUP"),
-        issue_type: "Bug".to_owned(),
-        search_lag: Duration::ZERO,
-        permissions,
-    }
+/// The fixture of an adapter of `emulator`, which sets workflows up on
+/// the emulator's contents (what [`JiraEmulator::set_workflow`] does).
+fn fixture(
+    emulator: &JiraEmulator,
+    tracker: Arc<dyn Tracker>,
+    permissions: Option<PermissionFixture>,
+) -> TrackerFixture {
+    let mut f = TrackerFixture::new(tracker, lit::project("SUP"), "Bug");
+    f.permissions = permissions;
+    let workflows = WorkflowFixture::new(emulator.tracker().clone());
+    f.workflows = Some(match emulator.deployment() {
+        // Data Center has no workflow preview: `workflow()` answers `None`.
+        Deployment::DataCenter => workflows.untold(),
+        _ => workflows,
+    });
+    f
 }
 
 async fn cloud() -> TrackerFixture {
     let emulator = JiraEmulator::start().await.expect("the emulator starts");
     twinsync::testkit::describe_sup_fields(emulator.tracker());
     let tracker = emulator.cloud().expect("a cloud adapter");
+    let f = fixture(&emulator, Arc::new(tracker), Some(permissions()));
     emulator.detach();
-    fixture(Arc::new(tracker), Some(permissions()))
+    f
 }
 
 twinsync::tracker_conformance!(cloud, block_on);
@@ -66,8 +75,8 @@ mod cloud_with_search_lag {
             .tracker()
             .set_search_lag(Duration::from_millis(400));
         let tracker = emulator.cloud().expect("a cloud adapter");
+        let mut f = fixture(&emulator, Arc::new(tracker), Some(permissions()));
         emulator.detach();
-        let mut f = fixture(Arc::new(tracker), Some(permissions()));
         f.search_lag = Duration::from_secs(5);
         f
     }
@@ -90,8 +99,9 @@ mod data_center {
             .expect("the emulator starts");
         twinsync::testkit::describe_sup_fields(emulator.tracker());
         let tracker = emulator.data_center().expect("a data center adapter");
+        let f = fixture(&emulator, Arc::new(tracker), None);
         emulator.detach();
-        fixture(Arc::new(tracker), None)
+        f
     }
 
     twinsync::tracker_conformance!(data_center, super::block_on);

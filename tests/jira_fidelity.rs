@@ -8,13 +8,13 @@
 //! `TWINSYNC_JIRA_SPEC_DIR`. Without it the checks are skipped with a note,
 //! except under `CI=true`, where a missing spec fails the run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use serde_json::json;
-use twinsync::model::RichText;
+use serde_json::{Value, json};
+use twinsync::model::{CustomValue, FieldKind, FieldMeta, RichText, Transition, Workflow};
 use twinsync::testkit::ids as lit;
-use twinsync::tracker::jira::emulator::JiraEmulator;
+use twinsync::tracker::jira::emulator::{Exchange, JiraEmulator};
 use twinsync::tracker::{IssueUpdate, NewAttachment, NewComment, NewIssue, Page, Tracker};
 
 mod common;
@@ -176,11 +176,107 @@ async fn exercise(emulator: &JiraEmulator) {
     jira.group_members("no-such-group")
         .await
         .expect("missing group");
+    exercise_workflows(emulator, &jira).await;
     // Answers that are errors are checked too.
     let _ = jira.project(&lit::project("NOPE")).await;
     let _ = jira
         .create_issue(&NewIssue::new(lit::project("SUP"), "Nope", "bad type"))
         .await;
+}
+
+/// DEV's bugs follow a workflow whose Resolve screen requires a resolution:
+/// its preview, the transitions with their screens' fields, and taking them
+/// with fields, without a required one, and refused.
+async fn exercise_workflows(emulator: &JiraEmulator, jira: &impl Tracker) {
+    let dev = lit::project("DEV");
+    let flow = Workflow::new("To Do")
+        .with(Transition::new("11", "Start", "In Progress").from(["To Do"]))
+        .with(
+            Transition::new("31", "Resolve", "Done")
+                .from(["In Progress"])
+                .field(
+                    FieldMeta::new("resolution", "Resolution", FieldKind::Select)
+                        .options(["Fixed", "Won't Do"])
+                        .required(),
+                )
+                .field(FieldMeta::new(
+                    "customfield_10030",
+                    "Fix note",
+                    FieldKind::Text,
+                )),
+        )
+        .with(Transition::new("41", "Reopen", "To Do"));
+    emulator
+        .set_workflow("DEV", Some("Bug"), flow)
+        .expect("set workflow");
+    let told = jira
+        .workflow(&dev, "Bug")
+        .await
+        .expect("workflow preview")
+        .expect("cloud tells the workflow");
+    assert_eq!(told.initial, "To Do");
+    assert_eq!(
+        jira.workflow(&dev, "Task")
+            .await
+            .expect("preview of a type following no workflow"),
+        None
+    );
+    let bug = jira
+        .create_issue(&NewIssue::new(dev.clone(), "Bug", "Needs resolving"))
+        .await
+        .expect("create in DEV");
+    jira.transitions(&bug.id).await.expect("transitions");
+    jira.transition_issue(&bug.id, "11", &BTreeMap::new())
+        .await
+        .expect("start");
+    let offered = jira.transitions(&bug.id).await.expect("transitions");
+    assert!(
+        offered
+            .iter()
+            .any(|t| t.id == "31" && t.required_fields().count() == 1),
+        "Resolve with its required field: {offered:?}"
+    );
+    let _ = jira
+        .transition_issue(&bug.id, "31", &BTreeMap::new())
+        .await
+        .expect_err("a required field missing");
+    let fields = BTreeMap::from([
+        ("resolution".to_owned(), CustomValue::Select("Fixed".into())),
+        (
+            "customfield_10030".to_owned(),
+            CustomValue::Text("Replaced the fuser".into()),
+        ),
+    ]);
+    jira.transition_issue(&bug.id, "31", &fields)
+        .await
+        .expect("resolve with fields");
+    emulator
+        .refuse_transition("DEV", "41", Some("Reopening needs a reason"))
+        .expect("refuse");
+    let _ = jira
+        .transition_issue(&bug.id, "41", &BTreeMap::new())
+        .await
+        .expect_err("a refused transition");
+}
+
+/// What the labels of [`Spec::check`] cannot tell apart: a transitions
+/// answer listing their screens' fields (`expand=transitions.fields`), and
+/// a transition taken with fields.
+fn detail(x: &Exchange) -> Option<&'static str> {
+    let transitions = x.route.as_deref() == Some("/rest/api/3/issue/{issueIdOrKey}/transitions");
+    let non_empty = |v: Option<&Value>| v.and_then(Value::as_object).is_some_and(|f| !f.is_empty());
+    let listed = |body: &Value| {
+        body.get("transitions")
+            .and_then(Value::as_array)
+            .is_some_and(|ts| ts.iter().any(|t| non_empty(t.get("fields"))))
+    };
+    match (transitions, x.method.as_str()) {
+        (true, "GET") if x.response.as_ref().is_some_and(listed) => Some("with transitions.fields"),
+        (true, "POST") if non_empty(x.request.as_ref().and_then(|r| r.get("fields"))) => {
+            Some("with fields")
+        }
+        _ => None,
+    }
 }
 
 #[test]
@@ -239,7 +335,12 @@ fn adapter_requests_and_emulator_answers_follow_atlassians_spec() {
         .filter(|x| x.path.starts_with("/rest/api/3/"))
     {
         match spec.check(x) {
-            Ok(done) => checked.extend(done),
+            Ok(done) => {
+                if let Some(detail) = detail(x) {
+                    checked.extend(done.iter().map(|d| format!("{d} {detail}")));
+                }
+                checked.extend(done);
+            }
             Err(errors) => failures.extend(errors),
         }
         let mut docs = Vec::new();
@@ -285,6 +386,10 @@ fn adapter_requests_and_emulator_answers_follow_atlassians_spec() {
         "response 200 GET /rest/api/3/group/member",
         "response 200 GET /rest/api/3/issue/{issueIdOrKey}/transitions",
         "request POST /rest/api/3/issue/{issueIdOrKey}/transitions",
+        "response 200 GET /rest/api/3/issue/{issueIdOrKey}/transitions with transitions.fields",
+        "request POST /rest/api/3/issue/{issueIdOrKey}/transitions with fields",
+        "request POST /rest/api/3/workflows/preview",
+        "response 200 POST /rest/api/3/workflows/preview",
         "request POST /rest/api/3/issue/bulk",
         "response 201 POST /rest/api/3/issue/bulk",
         "response 400 POST /rest/api/3/issue/bulk",

@@ -39,6 +39,7 @@ mod with_nothing_optional {
         capabilities.users = false;
         capabilities.remote_links = false;
         capabilities.issue_links = false;
+        capabilities.workflows = false;
         let mut fixture = twinsync::testkit::memory_fixture_for(memory.clone());
         fixture.tracker = Arc::new(LimitedTracker::new(Arc::new(memory), capabilities));
         fixture

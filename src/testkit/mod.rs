@@ -31,7 +31,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::{ProjectKey, UserId, UserRef};
+use crate::error::Result;
+use crate::model::{ProjectKey, UserId, UserRef, Workflow};
 use crate::testkit::ids as lit;
 use crate::tracker::{MemoryTracker, Tracker};
 
@@ -90,6 +91,29 @@ pub struct TrackerFixture {
     pub search_lag: Duration,
     /// Known users and groups, for the permission cases; `None` skips them.
     pub permissions: Option<PermissionFixture>,
+    /// A way to set workflows up, for the workflow case; `None` checks only
+    /// that the workflow calls answer.
+    pub workflows: Option<WorkflowFixture>,
+}
+
+impl TrackerFixture {
+    /// A fixture for `tracker`, writing issues of `issue_type` in `project`,
+    /// whose searches do not lag, with no permission or workflow fixture
+    /// (set the public fields for more).
+    pub fn new(
+        tracker: Arc<dyn Tracker>,
+        project: ProjectKey,
+        issue_type: impl Into<String>,
+    ) -> Self {
+        TrackerFixture {
+            tracker,
+            project,
+            issue_type: issue_type.into(),
+            search_lag: Duration::ZERO,
+            permissions: None,
+            workflows: None,
+        }
+    }
 }
 
 /// Users and groups whose rights the permission cases check.
@@ -105,6 +129,90 @@ pub struct PermissionFixture {
     pub group: (String, Vec<UserId>),
     /// The name of a group that does not exist.
     pub missing_group: String,
+}
+
+/// What the workflow case needs: a way to set workflows up on the tracker
+/// under test, and whether the tracker tells them.
+#[derive(Clone, Debug)]
+pub struct WorkflowFixture {
+    /// Sets workflows and refusals up, as the tracker's administrator would.
+    pub admin: Arc<dyn WorkflowAdmin>,
+    /// Whether [`Tracker::workflow`] tells the workflow set; `false` where it
+    /// is documented to answer `None` (Jira Data Center has no workflow
+    /// preview). Then the case accepts `None`, and still checks transitions.
+    pub tells_workflows: bool,
+}
+
+impl WorkflowFixture {
+    /// Workflows set up by `admin`, which the tracker tells.
+    pub fn new(admin: impl WorkflowAdmin + 'static) -> Self {
+        WorkflowFixture {
+            admin: Arc::new(admin),
+            tells_workflows: true,
+        }
+    }
+
+    /// The same, for a tracker documented not to tell its workflows.
+    #[must_use]
+    pub fn untold(mut self) -> Self {
+        self.tells_workflows = false;
+        self
+    }
+}
+
+/// Sets workflows up on a tracker under test, for the workflow case
+/// ([`tracker::workflow_transitions_round_trip`]): what an administrator
+/// does in the tracker's own settings, which its adapter cannot.
+pub trait WorkflowAdmin: std::fmt::Debug + Send + Sync {
+    /// Makes the issues of `project` (or only those of `issue_type`) follow
+    /// `workflow`; new issues start in its initial status.
+    ///
+    /// # Errors
+    ///
+    /// When the tracker cannot be set up so.
+    fn set_workflow(
+        &self,
+        project: &ProjectKey,
+        issue_type: Option<&str>,
+        workflow: Workflow,
+    ) -> Result<()>;
+
+    /// Makes transition `transition` of `project` refuse with `message` (as a
+    /// failing condition or validator does), or, with `None`, be taken again.
+    ///
+    /// # Errors
+    ///
+    /// When the tracker cannot be set up so.
+    fn refuse_transition(
+        &self,
+        project: &ProjectKey,
+        transition: &str,
+        message: Option<&str>,
+    ) -> Result<()>;
+}
+
+/// The [`MemoryTracker`]'s own
+/// [`set_workflow`](MemoryTracker::set_workflow) and
+/// [`refuse_transition`](MemoryTracker::refuse_transition) (a Jira
+/// emulator's contents take them too).
+impl WorkflowAdmin for MemoryTracker {
+    fn set_workflow(
+        &self,
+        project: &ProjectKey,
+        issue_type: Option<&str>,
+        workflow: Workflow,
+    ) -> Result<()> {
+        MemoryTracker::set_workflow(self, project.as_str(), issue_type, workflow)
+    }
+
+    fn refuse_transition(
+        &self,
+        project: &ProjectKey,
+        transition: &str,
+        message: Option<&str>,
+    ) -> Result<()> {
+        MemoryTracker::refuse_transition(self, project.as_str(), transition, message)
+    }
 }
 
 /// A [`MemoryTracker`] with project `SUP` (types Bug, Task, Epic; default Task),
@@ -177,20 +285,18 @@ pub fn describe_sup_fields(tracker: &MemoryTracker) {
 }
 
 /// [`TrackerFixture`] for a tracker set up by [`setup_memory_tracker`]
-/// (with SUP's fields described by [`describe_sup_fields`]).
+/// (with SUP's fields described by [`describe_sup_fields`]), which sets
+/// workflows up on `tracker` itself.
 pub fn memory_fixture_for(tracker: MemoryTracker) -> TrackerFixture {
     describe_sup_fields(&tracker);
-    TrackerFixture {
-        tracker: Arc::new(tracker),
-        project: lit::project("SUP"),
-        issue_type: "Bug".to_owned(),
-        search_lag: Duration::ZERO,
-        permissions: Some(PermissionFixture {
-            global_admin: lit::user_id("ada"),
-            project_admin: lit::user_id("pat"),
-            plain_user: lit::user_id("uma"),
-            group: ("sync-admins".to_owned(), vec![lit::user_id("pat")]),
-            missing_group: "no-such-group".to_owned(),
-        }),
-    }
+    let mut fixture = TrackerFixture::new(Arc::new(tracker.clone()), lit::project("SUP"), "Bug");
+    fixture.permissions = Some(PermissionFixture {
+        global_admin: lit::user_id("ada"),
+        project_admin: lit::user_id("pat"),
+        plain_user: lit::user_id("uma"),
+        group: ("sync-admins".to_owned(), vec![lit::user_id("pat")]),
+        missing_group: "no-such-group".to_owned(),
+    });
+    fixture.workflows = Some(WorkflowFixture::new(tracker));
+    fixture
 }

@@ -54,6 +54,7 @@ macro_rules! tracker_conformance {
             create_issues_reports_each_element_in_order,
             fields_beyond_basic_round_trip,
             issue_links_round_trip,
+            workflow_transitions_round_trip,
         );
     };
     (@cases $fixture:expr, $block_on:path; $($case:ident),* $(,)?) => {
@@ -76,6 +77,7 @@ mod links;
 mod media;
 mod people;
 mod search;
+mod workflows;
 pub use batch::create_issues_reports_each_element_in_order;
 pub use comments::{
     comment_markers_are_stored, comment_update_and_delete, comments_keep_creation_order,
@@ -89,6 +91,7 @@ pub use search::{
     paging_returns_every_issue_once, search_by_project_finds_new_issue,
     updated_since_finds_changed_issues,
 };
+pub use workflows::workflow_transitions_round_trip;
 
 fn unique(tag: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
