@@ -21,9 +21,10 @@ pub enum UnsyncedParent {
     /// parent is brought under sync; the twin shows what it waits for.
     #[default]
     Wait,
-    /// The parent is brought under sync first, then the child follows. On a
-    /// remote connection the parent lives on the other node, which brings
-    /// it: until then the child waits.
+    /// The parent is brought under sync first, then the child follows: on
+    /// a remote connection the node that sends the child sends its parent
+    /// first; on a local one the child waits for the parent's twin, which
+    /// the next cycle creates.
     Bring,
     /// The child's twin is created, or stays, without a parent; it gets one
     /// when its parent's twin exists at a later sync of the child.
@@ -130,6 +131,10 @@ impl SyncRule for ParentRule {
 
     fn references(&self, replica: &Replica) -> Vec<IssueId> {
         parent_of(replica).map(|(id, _)| id).into_iter().collect()
+    }
+
+    fn brings_references(&self) -> bool {
+        self.unsynced == UnsyncedParent::Bring
     }
 
     fn translate(
@@ -310,5 +315,49 @@ mod tests {
             parent_key(&twin(&rig, "Printer on fire again")),
             Some(epic_twin.key.as_str().to_owned())
         );
+    }
+
+    /// Across a remote connection the node that sends a child sends its
+    /// parent first: both twins exist after one exalate, the child under
+    /// the parent's twin.
+    #[test]
+    fn across_nodes_the_sender_brings_the_parent_first() {
+        use crate::testkit::remote_rig::RemoteRig;
+
+        let rig = RemoteRig::new();
+        let conn = rig.connect();
+        let ada = lit::user_id("ada");
+        let spec = RuleSpec::default().with_parents(UnsyncedParent::Bring);
+        for node in [&rig.a.node, &rig.b.node] {
+            block_on(node.admin(&ada).upgrade_to_custom(&conn.id)).unwrap();
+            block_on(node.admin(&ada).save_rule_draft(&conn.id, spec.clone())).unwrap();
+            block_on(node.admin(&ada).publish_rules(&conn.id)).unwrap();
+        }
+        let create =
+            |kind: &str, summary: &str, parent: Option<&CreatedIssue>| {
+                let fields = IssueFields {
+                    parent: parent.map(|p| IssueRef::new(p.id.clone(), p.key.clone())),
+                    ..IssueFields::default()
+                };
+                block_on(rig.a.human.create_issue(
+                    &NewIssue::new(lit::project("SUP"), kind, summary).fields(fields),
+                ))
+                .unwrap()
+            };
+        let epic = create("Epic", "Printers", None);
+        let child = create("Task", "Printer on fire", Some(&epic));
+        block_on(rig.a.node.exalate(&conn.id, &child.key)).unwrap();
+        let dev = rig.b.issues("DEV");
+        assert_eq!(dev.len(), 2, "{dev:?}");
+        let epic_twin = dev.iter().find(|i| i.summary == "Printers").unwrap();
+        let child_twin = dev.iter().find(|i| i.summary == "Printer on fire").unwrap();
+        assert_eq!(
+            parent_key(child_twin),
+            Some(epic_twin.key.as_str().to_owned())
+        );
+        rig.sync(&conn);
+        rig.sync(&conn);
+        assert_eq!(rig.b.issues("DEV").len(), 2, "no duplicates");
+        assert!(rig.b.node.status(&conn.id).unwrap().errors.is_empty());
     }
 }

@@ -113,6 +113,13 @@ pub trait SyncRule: Debug + Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Whether the issues [`references`](Self::references) names are
+    /// brought under sync before the issue that names them (a parent, when
+    /// the rules say so; default: no).
+    fn brings_references(&self) -> bool {
+        false
+    }
+
     /// The received value as it is known here: issues it names replaced by
     /// their twins (through [`PlanInput::issues`](crate::plan::PlanInput::issues),
     /// filled with [`references`](Self::references)), users by their
@@ -313,6 +320,16 @@ impl RuleSet {
         self.editable()?;
         self.issue_origin = origin;
         Ok(self)
+    }
+
+    /// The issues `replica` names that the rules bring under sync before
+    /// it (its parent, with [`UnsyncedParent::Bring`]).
+    pub fn brought(&self, replica: &Replica) -> Vec<crate::model::IssueId> {
+        self.rules
+            .iter()
+            .filter(|r| r.brings_references())
+            .flat_map(|r| r.references(replica))
+            .collect()
     }
 
     /// Whether issue links are synced ([`LinksRule`]).

@@ -343,6 +343,21 @@ impl Node {
         }
         let rules = self.rules_for(conn)?;
         let mut replica = rules.outgoing(issue, origin_of(self, issue), &conn.id);
+        // A parent the rules bring under sync goes first, so that the child
+        // finds its twin on the other side.
+        for parent in rules.brought(&replica) {
+            if self.txn()?.twin_by_local(&conn.id, &parent)?.is_some() {
+                continue;
+            }
+            let parent = self.tracker().issue(&parent).await?;
+            if conn.side_of(&parent.project).is_none() {
+                continue; // not of this connection's project: the child waits
+            }
+            tracing::info!(connection = %conn.name, parent = %parent.key, child = %issue.key,
+                "bringing a parent under sync");
+            self.mark_outgoing(conn, &parent)?;
+            Box::pin(self.push_issue(conn, link, &parent)).await?;
+        }
         let fp = rules.fingerprints(&replica).whole;
         let failed = match &state {
             Some(s) => self

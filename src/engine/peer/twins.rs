@@ -35,6 +35,27 @@ impl Node {
 
     /// Exalates one of this side's issues on a remote connection: its replica
     /// goes to the other node, which creates (or updates) the twin.
+    /// Marks `issue` of this side for sending as a new twin, unless it is
+    /// under sync already, and queues it.
+    pub(in crate::engine) fn mark_outgoing(&self, conn: &Connection, issue: &Issue) -> Result<()> {
+        let mut txn = self.txn()?;
+        if txn.twin_by_local(&conn.id, &issue.id)?.is_none() {
+            self.mark_origin(&mut *txn, &conn.id, &issue.id, true)?;
+            let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
+            outgoing
+                .entry(issue.id.clone())
+                .or_insert_with(|| Outgoing {
+                    key: issue.key.clone(),
+                    new: true,
+                    match_existing: false,
+                })
+                .new = true;
+            self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
+        }
+        self.enqueue_in(&mut *txn, conn, issue)?;
+        txn.commit()
+    }
+
     pub(in crate::engine) async fn exalate_remote(
         &self,
         conn: &Connection,
@@ -42,24 +63,7 @@ impl Node {
     ) -> Result<TwinInfo> {
         self.check_own_project(conn, &issue)?;
         let link = self.link(&conn.id)?;
-        {
-            let mut txn = self.txn()?;
-            if txn.twin_by_local(&conn.id, &issue.id)?.is_none() {
-                self.mark_origin(&mut *txn, &conn.id, &issue.id, true)?;
-                let mut outgoing = self.outgoing(&mut *txn, &conn.id)?;
-                outgoing
-                    .entry(issue.id.clone())
-                    .or_insert_with(|| Outgoing {
-                        key: issue.key.clone(),
-                        new: true,
-                        match_existing: false,
-                    })
-                    .new = true;
-                self.put_outgoing(&mut *txn, &conn.id, &outgoing)?;
-            }
-            self.enqueue_in(&mut *txn, conn, &issue)?;
-            txn.commit()?;
-        }
+        self.mark_outgoing(conn, &issue)?;
         let mut writes = 0;
         if conn.status == ConnectionStatus::Active {
             // What waits for the other node goes first (an unexalate of this
