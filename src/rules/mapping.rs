@@ -545,6 +545,16 @@ impl SyncRule for FieldRule {
                 other => other.clone(),
             }
         };
+        // A field that cannot be emptied (a priority, a reporter) keeps its
+        // value when the other side has none.
+        if landed == FieldValue::Empty
+            && matches!(
+                side.field.as_str(),
+                field_ids::PRIORITY | field_ids::REPORTER
+            )
+        {
+            return Ok(None);
+        }
         // The value must fit the field here.
         let kind = kind_in(target, &side.field).ok_or_else(|| {
             self.bad(
