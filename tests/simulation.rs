@@ -66,6 +66,20 @@ fn local_connection_survives_faults_crashes_and_store_loss() {
 }
 
 #[test]
+fn rules_beyond_basic_survive_faults_crashes_and_store_loss() {
+    let totals = run_all("simulated beyond Basic", seeds(150), |seed| {
+        run_local(SimConfig {
+            beyond_basic: true,
+            ..SimConfig::new(seed)
+        })
+    });
+    assert!(
+        totals.twins > 0 && totals.crashes > 0 && totals.wipes > 0,
+        "the runs made twins, crashed and lost stores"
+    );
+}
+
+#[test]
 fn three_workers_on_one_store_survive_faults_crashes_stalls_and_store_loss() {
     let totals = run_all("simulated with three workers", seeds(150), |seed| {
         run_local(SimConfig {

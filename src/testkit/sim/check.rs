@@ -67,6 +67,14 @@ impl Sim {
                 mirrors.entry(m.origin_issue).or_default().push(issue);
             }
         }
+        // Beyond Basic, parents come along with their children.
+        let origins: std::collections::BTreeSet<IssueId> = mirrors.keys().cloned().collect();
+        let synced: std::collections::BTreeSet<IssueId> = self
+            .exalated
+            .iter()
+            .cloned()
+            .chain(self.brought(&origins))
+            .collect();
         for (origin, copies) in &mirrors {
             if copies.len() != 1 {
                 let keys: Vec<_> = copies.iter().map(|c| c.key.to_string()).collect();
@@ -75,7 +83,7 @@ impl Sim {
                     copies.len()
                 ));
             }
-            if !self.exalated.contains(origin) {
+            if !synced.contains(origin) {
                 return Err(format!(
                     "I4: {} copies {origin}, which was never exalated",
                     copies[0].key
@@ -83,7 +91,12 @@ impl Sim {
             }
         }
         self.check_merged(&issues, &by_id)?;
-        for origin in &self.exalated {
+        let mut twin_of = BTreeMap::new();
+        for (origin, copies) in &mirrors {
+            twin_of.insert(origin.clone(), copies[0].id.clone());
+            twin_of.insert(copies[0].id.clone(), origin.clone());
+        }
+        for origin in &synced {
             let Some(copies) = mirrors.get(origin) else {
                 return Err(format!("I1: exalated issue {origin} has no twin"));
             };
@@ -103,6 +116,9 @@ impl Sim {
                 &self.deleted,
                 &self.headless,
             )?;
+            if self.config.beyond_basic {
+                super::beyond::check_pair(a, b, &twin_of)?;
+            }
             invariants::check_origin(
                 &conn,
                 a,

@@ -26,6 +26,12 @@ pub struct SimConfig {
     /// while the others work and the clock runs on (often past its lease),
     /// and then carries on.
     pub workers: usize,
+    /// Rules beyond Basic: Severity mapped to Priority, statuses along a
+    /// six-status workflow whose last transition needs a resolution,
+    /// parents brought under sync, links mirrored; users also edit those
+    /// (one node only: `workers` must be 1). Off, runs are as they were, and
+    /// a seed replays the same run.
+    pub beyond_basic: bool,
 }
 
 impl SimConfig {
@@ -39,6 +45,7 @@ impl SimConfig {
             wipe_rate: 0.01,
             search_lag: Duration::from_secs(5),
             workers: 1,
+            beyond_basic: false,
         }
     }
 }

@@ -61,6 +61,10 @@ impl Sim {
                 )) {
                 Ok(c) => {
                     self.conn = c.id;
+                    // The rules went with the store: published again.
+                    if self.config.beyond_basic {
+                        self.publish_rules();
+                    }
                     break;
                 }
                 Err(_) if attempts < 20 => {

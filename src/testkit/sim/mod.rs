@@ -28,6 +28,7 @@ use crate::tracker::RetryPolicy;
 use super::crash::CrashSwitch;
 
 mod backend;
+mod beyond;
 mod check;
 mod config;
 mod crashes;
@@ -90,6 +91,9 @@ struct Sim {
     deleted: HashSet<String>,
     /// Identities of comments whose copy's attribution header a user removed.
     headless: HashSet<String>,
+    /// Issues a user made a parent (beyond Basic: brought under sync with
+    /// their children).
+    parented: BTreeSet<IssueId>,
     next: u64,
     report: SimReport,
 }
@@ -128,6 +132,13 @@ impl Sim {
         fresh_store: StoreMaker,
     ) -> Self {
         backend.contents().set_search_lag(config.search_lag);
+        assert!(
+            !config.beyond_basic || config.workers == 1,
+            "rules beyond Basic are simulated on one node"
+        );
+        if config.beyond_basic {
+            beyond::set_up(backend.contents());
+        }
         let human = backend
             .contents()
             .as_user(UserRef::new(lit::user_id("alice"), "Alice"));
@@ -178,6 +189,7 @@ impl Sim {
             written: Vec::new(),
             deleted: HashSet::new(),
             headless: HashSet::new(),
+            parented: BTreeSet::new(),
             next: 0,
             report: SimReport::default(),
         }
@@ -232,6 +244,9 @@ fn run(
 ) -> Result<SimReport, String> {
     let seed = config.seed;
     let mut sim = Sim::new(config.clone(), clock, backend, options, fresh_store);
+    if config.beyond_basic {
+        sim.publish_rules();
+    }
     sim.backend.random_faults(seed, config.fault_rate);
     for _ in 0..config.steps {
         sim.step();

@@ -76,6 +76,12 @@ impl Sim {
             }
             15..=29 => {
                 if let Some(issue) = self.random_issue() {
+                    if self.config.beyond_basic && self.rng.chance(0.5) {
+                        self.beyond_edit(&issue);
+                        self.crash_now_and_then();
+                        self.stall_or_go_on();
+                        return;
+                    }
                     let n = self.fresh();
                     let update = match self.rng.below(3) {
                         0 => IssueUpdate {
