@@ -161,7 +161,7 @@ fn issue_of(project: &ProjectInfo) -> Issue {
     let at = time::macros::datetime!(2026-03-01 09:00 UTC);
     Issue {
         id: lit::issue_id("10001"),
-        key: lit::key(&format!("{}-1", project.key)),
+        key: lit::key(format!("{}-1", project.key)),
         project: project.key.clone(),
         issue_type: "Bug".into(),
         summary: "Printer".into(),
@@ -215,6 +215,9 @@ fn a_rule_document_reads_from_json_and_unknown_keys_are_refused() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidConfig);
     assert!(err.to_string().contains("feild"), "{err}");
+    // A mistyped top-level key too, rather than a rule silently missing.
+    let err = RuleSpec::from_json(r#"{"lables": true}"#).unwrap_err();
+    assert!(err.to_string().contains("lables"), "{err}");
 }
 
 #[cfg(feature = "toml")]

@@ -35,6 +35,7 @@ fn default_attribution() -> Option<AttributionTemplate> {
 /// # Ok::<(), twinsync::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RuleSpec {
     /// Their status → our status; empty: statuses are not synced.
