@@ -23,7 +23,15 @@ token_env = "CLI_TEST_JIRA_TOKEN"
 
 /// Runs `status` on `body` and returns the error (exit code 3 checked).
 fn refused(body: &str) -> (String, PathBuf) {
+    refused_with(body, &[])
+}
+
+/// Like [`refused`], with `files` (name, text) beside the config.
+fn refused_with(body: &str, files: &[(&str, &str)]) -> (String, PathBuf) {
     let (dir, path) = config(body);
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
     let output = run(&path, &["status"], &[("CLI_TEST_JIRA_TOKEN", "t0k3n")]);
     let (_, err) = texts(&output);
     assert_eq!(
@@ -178,4 +186,79 @@ fn a_webhook_secret_comes_from_a_variable_or_a_file_only() {
         "[node]\nstate = \"s.db\"\n{TRACKER}[webhooks]\nsecret_env = \"CLI_TEST_JIRA_TOKEN\"\n"
     ));
     assert!(err.contains("[webhooks] needs node.listen"), "{err}");
+}
+
+#[test]
+fn a_rule_document_that_cannot_be_read_names_the_connection_and_the_file() {
+    let conn = |rules: &str| {
+        format!(
+            "[node]\nstate = \"s.db\"\n{TRACKER}\n[[connection]]\nname = \"SUP_to_DEV\"\n\
+             project = \"SUP\"\nother_project = \"DEV\"\nrules = \"{rules}\"\n"
+        )
+    };
+    // Line 14 of the config holds `rules`.
+    let (err, path) = refused_with(&conn("sup-dev.yaml"), &[("sup-dev.yaml", "labels: true\n")]);
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "error: {}:14:9: key `connection[1].rules`: \"sup-dev.yaml\" is not a rule document: \
+             name a .toml file (TOML) or a .json file (JSON)",
+            path.display()
+        )
+    );
+
+    let (err, path) = refused_with(
+        &conn("sup-dev.toml"),
+        &[("sup-dev.toml", "labels = true\n[status_mapping\n")],
+    );
+    let rules = path.with_file_name("sup-dev.toml");
+    assert!(
+        err.starts_with(&format!(
+            "error: {}:14:9: key `connection[1].rules`: rule document {}:2:",
+            path.display(),
+            rules.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains(" of connection SUP_to_DEV: "), "{err}");
+
+    // A key the document does not know, on the line that has it.
+    let (err, path) = refused_with(
+        &conn("sup-dev.toml"),
+        &[(
+            "sup-dev.toml",
+            "[[fields]]\nname = \"severity\"\n[fields.sides.SUP]\nfield = \"Severity\"\n\
+             fallbak = \"keep\"\n",
+        )],
+    );
+    assert!(
+        err.contains(&format!(
+            "rule document {}:5:1 of connection SUP_to_DEV: unknown field `fallbak`",
+            path.with_file_name("sup-dev.toml").display()
+        )),
+        "{err}"
+    );
+
+    let (err, path) = refused_with(
+        &conn("sup-dev.json"),
+        &[("sup-dev.json", "{\n  \"labels\": \"yes\"\n}\n")],
+    );
+    assert!(
+        err.contains(&format!(
+            "rule document {}:2:17 of connection SUP_to_DEV: invalid type: string \"yes\", \
+             expected a boolean",
+            path.with_file_name("sup-dev.json").display()
+        )),
+        "{err}"
+    );
+
+    let (err, path) = refused(&conn("missing.toml"));
+    assert!(
+        err.contains(&format!(
+            "key `connection[1].rules`: cannot read the rule document {} of connection \
+             SUP_to_DEV: ",
+            path.with_file_name("missing.toml").display()
+        )),
+        "{err}"
+    );
 }

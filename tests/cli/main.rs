@@ -8,6 +8,7 @@ mod console;
 mod database;
 mod node;
 mod remote;
+mod rules;
 mod webhooks;
 
 use std::path::{Path, PathBuf};

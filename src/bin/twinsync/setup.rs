@@ -3,16 +3,18 @@
 
 use std::sync::Arc;
 
+use twinsync::ErrorKind;
 use twinsync::connection::{Connection, NodeKey};
 use twinsync::engine::{LocalConnectionOptions, Node, NodeOptions};
-use twinsync::model::{ConnectionId, UserId};
+use twinsync::model::{ConnectionId, ProjectInfo, UserId};
+use twinsync::rules::{RuleSetKind, RuleSpec};
 use twinsync::store::{PostgresStore, SqliteStore, Store};
 use twinsync::tracker::Tracker;
 use twinsync::tracker::jira::{JiraCloud, JiraDataCenter};
 use twinsync::transport::http::{HttpServer, HttpTransport, ServerTls};
 use twinsync::trigger::TriggerSpec;
 
-use crate::config::{Config, KeySource, TrackerKind};
+use crate::config::{Config, ConnectionSettings, KeySource, RuleDocument, TrackerKind};
 use crate::failure::{CONFIG, FAILED, Failure, Outcome};
 
 /// A node ready to use, with the user admin operations run as.
@@ -88,7 +90,7 @@ pub async fn open(config: Config, listen: bool) -> Outcome<Opened> {
         _ => None,
     };
     let mut builder = Node::builder()
-        .tracker(tracker)
+        .tracker(tracker.clone())
         .store(store)
         .transport(Arc::new(transport.build()?))
         .options(options);
@@ -116,7 +118,7 @@ pub async fn open(config: Config, listen: bool) -> Outcome<Opened> {
         config,
         server,
     };
-    apply_config(&opened).await?;
+    apply_config(&opened, tracker.as_ref()).await?;
     Ok(opened)
 }
 
@@ -159,9 +161,10 @@ async fn tracker(config: &Config) -> Outcome<(Arc<dyn Tracker>, UserId)> {
 }
 
 /// Sets up what the config names and the state file lacks: its local
-/// connections and its triggers. A remote connection of the config that is
-/// not set up yet is only mentioned: `connection initiate NAME` sets it up.
-async fn apply_config(opened: &Opened) -> Outcome {
+/// connections, their rule documents and its triggers. A remote connection
+/// of the config that is not set up yet is only mentioned: `connection
+/// initiate NAME` sets it up.
+async fn apply_config(opened: &Opened, tracker: &dyn Tracker) -> Outcome {
     let node = &opened.node;
     let admin = node.admin(&opened.admin);
     for c in &opened.config.connections {
@@ -203,6 +206,11 @@ async fn apply_config(opened: &Opened) -> Outcome {
             }
         }
     }
+    for c in &opened.config.connections {
+        if let Some(doc) = &c.rules {
+            publish_rules(opened, tracker, c, doc).await?;
+        }
+    }
     for t in &opened.config.triggers {
         let Some(conn) = node
             .connections()?
@@ -239,6 +247,83 @@ async fn apply_config(opened: &Opened) -> Outcome {
             tracing::info!(connection = %conn.name, trigger = %added, "trigger of the config file added");
         }
     }
+    Ok(())
+}
+
+/// Publishes the rule document `doc` of the config's connection `c` on
+/// this node (each node publishes its own), unless the version in use
+/// already says the same once names are resolved: a restart publishes
+/// nothing new. A Basic connection is made custom first, once the document
+/// fits the projects. A connection not set up yet is left for later.
+async fn publish_rules(
+    opened: &Opened,
+    tracker: &dyn Tracker,
+    c: &ConnectionSettings,
+    doc: &RuleDocument,
+) -> Outcome {
+    let node = &opened.node;
+    let Some(conn) = node.connections()?.into_iter().find(|x| x.name == c.name) else {
+        return Ok(());
+    };
+    // A document that does not fit is the config's to fix: exit code 3.
+    let failed = |e: twinsync::Error| {
+        let invalid = e.kind() == ErrorKind::InvalidInput;
+        let failure = Failure::from(e);
+        Failure::new(
+            if invalid { CONFIG } else { failure.code },
+            format!(
+                "cannot publish the rules of connection {} from {} (rules in {}): {failure}",
+                c.name,
+                doc.file.display(),
+                opened.config.path.display()
+            ),
+        )
+    };
+    let history = node.rule_history(&conn.id)?;
+    let active = history
+        .active_version()
+        .filter(|_| conn.rules == RuleSetKind::Custom)
+        .map(|v| &v.spec);
+    if active == Some(&doc.spec) {
+        return Ok(());
+    }
+    // The document as the node would store it: checked against this
+    // node's projects, field names resolved to ids. Nothing changes while
+    // it does not fit.
+    let mut projects: Vec<ProjectInfo> = Vec::new();
+    for side in [&conn.a, &conn.b] {
+        if &side.instance != node.instance() || projects.iter().any(|p| p.key == side.project) {
+            continue;
+        }
+        projects.push(tracker.project(&side.project).await.map_err(failed)?);
+    }
+    let checked: RuleSpec = doc.spec.check(&projects).map_err(failed)?;
+    if active == Some(&checked) {
+        return Ok(());
+    }
+    let admin = node.admin(&opened.admin);
+    if conn.rules == RuleSetKind::Basic {
+        admin.upgrade_to_custom(&conn.id).await.map_err(failed)?;
+        tracing::info!(connection = %conn.name, "connection upgraded to a custom rule set for its rule document");
+    }
+    if history.draft.as_ref().is_some_and(|d| d != &checked) {
+        tracing::warn!(
+            connection = %conn.name,
+            file = %doc.file.display(),
+            "the connection's rule draft is replaced by the config file's rule document"
+        );
+    }
+    admin
+        .save_rule_draft(&conn.id, doc.spec.clone())
+        .await
+        .map_err(failed)?;
+    let version = admin.publish_rules(&conn.id).await.map_err(failed)?;
+    tracing::info!(
+        connection = %conn.name,
+        version = version.number,
+        file = %doc.file.display(),
+        "rules of the config file published"
+    );
     Ok(())
 }
 

@@ -73,6 +73,8 @@ pub struct ConnectionTable {
     pub other_project: Option<Spanned<String>>,
     pub peer: Option<Spanned<String>>,
     pub poll_interval: Option<Spanned<String>>,
+    /// The connection's rule document (`.toml` or `.json`).
+    pub rules: Option<Spanned<PathBuf>>,
 }
 
 /// `[[trigger]]`.

@@ -67,7 +67,8 @@ impl Source<'_> {
         }
     }
 
-    fn line_column(&self, offset: usize) -> (usize, usize) {
+    /// The 1-based line and column of byte `offset`.
+    pub fn line_column(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..floor_char(self.text, offset)];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;

@@ -6,6 +6,7 @@ mod console;
 mod database;
 mod file;
 mod locate;
+mod rules;
 mod values;
 mod webhooks;
 
@@ -21,6 +22,7 @@ pub use console::ConsoleSettings;
 pub use database::DatabaseSettings;
 pub use locate::ConfigError;
 use locate::Source;
+pub use rules::RuleDocument;
 pub use values::Credential;
 pub use webhooks::{WebhookKind, WebhookSettings};
 
@@ -96,6 +98,8 @@ pub struct ConnectionSettings {
     /// The other node's URL; `None` for a local connection.
     pub peer: Option<String>,
     pub poll_interval: Option<Duration>,
+    /// `rules`: the rule document published for it at start.
+    pub rules: Option<RuleDocument>,
 }
 
 /// One `[[trigger]]`, checked.
@@ -131,7 +135,7 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let node = node(&src, base, raw.node)?;
         let tracker = tracker(&src, base, raw.tracker)?;
-        let connections = connections(&src, raw.connections)?;
+        let connections = connections(&src, base, raw.connections)?;
         let triggers = triggers(&src, &connections, raw.triggers)?;
         let webhooks = raw
             .webhooks
@@ -370,6 +374,7 @@ fn project(src: &Source<'_>, p: &Spanned<String>) -> Result<ProjectKey, ConfigEr
 
 fn connections(
     src: &Source<'_>,
+    base: &Path,
     tables: Vec<file::ConnectionTable>,
 ) -> Result<Vec<ConnectionSettings>, ConfigError> {
     let mut out: Vec<ConnectionSettings> = Vec::new();
@@ -405,7 +410,6 @@ fn connections(
             ));
         }
         out.push(ConnectionSettings {
-            name,
             project: project(src, &t.project)?,
             other_project,
             peer: t.peer.map(|p| p.into_inner().trim().to_owned()),
@@ -413,6 +417,11 @@ fn connections(
                 .poll_interval
                 .map(|d| values::duration(src, &d))
                 .transpose()?,
+            rules: t
+                .rules
+                .map(|r| rules::rule_document(src, base, &name, &r))
+                .transpose()?,
+            name,
         });
     }
     Ok(out)
