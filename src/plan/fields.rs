@@ -61,6 +61,7 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
                 mapped.preview()
             ));
         }
+        let mut travels_back = false;
         let write = match input.local {
             None => true,
             Some(local) => {
@@ -75,6 +76,13 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
                     false
                 } else if base.as_ref().is_some_and(|b| b.local == cfp) {
                     true // only the remote side changed
+                } else if let Some(both) = base.as_ref().and_then(|_| union(&mapped, &current)) {
+                    // Both sides changed a set: it merges rather than
+                    // conflicts, keeping what either side has; the merged
+                    // set then travels back.
+                    mapped = both;
+                    travels_back = true;
+                    true
                 } else if let (None, Some(source)) = (&base, input.options.source) {
                     // Just connected: the issue connected from wins.
                     if source == Winner::Local {
@@ -114,7 +122,11 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
             bases.push(FieldBase {
                 field: field.to_owned(),
                 remote: rfp,
-                local: mfp,
+                local: if travels_back {
+                    UNSYNCED
+                } else {
+                    mapped.fingerprint()
+                },
             });
         }
     }
@@ -142,4 +154,19 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
         Some(_) => {}
     }
     Ok(())
+}
+
+/// Two sets (lists, or nothing) joined, sorted; `None` unless both are sets
+/// and at least one holds something.
+fn union(a: &FieldValue, b: &FieldValue) -> Option<FieldValue> {
+    let items = |v: &FieldValue| match v {
+        FieldValue::List(items) => Some(items.clone()),
+        FieldValue::Empty => Some(Vec::new()),
+        _ => None,
+    };
+    let mut all = items(a)?;
+    all.extend(items(b)?);
+    all.sort();
+    all.dedup();
+    (!all.is_empty()).then_some(FieldValue::List(all))
 }

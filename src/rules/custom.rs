@@ -136,3 +136,49 @@ impl SyncRule for LabelsRule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::RuleSpec;
+    use crate::testkit::block_on;
+    use crate::testkit::ids as lit;
+    use crate::testkit::rig::LocalRig;
+    use crate::tracker::{IssueUpdate, NewIssue, Tracker};
+
+    /// Labels changed on both sides between two syncs merge as a set: each
+    /// side ends with what either added, and no conflict is recorded.
+    #[test]
+    fn sets_changed_on_both_sides_merge_rather_than_conflict() {
+        let rig = LocalRig::new();
+        block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).unwrap();
+        let spec = RuleSpec::default().with_labels();
+        block_on(rig.admin().save_rule_draft(&rig.conn.id, spec)).unwrap();
+        block_on(rig.admin().publish_rules(&rig.conn.id)).unwrap();
+        let sup = block_on(rig.human.create_issue(
+            &NewIssue::new(lit::project("SUP"), "Bug", "Printer").labels(["printer"]),
+        ))
+        .unwrap();
+        block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
+        let dev = rig.issues("DEV").remove(0);
+        assert_eq!(dev.labels, ["printer"]);
+
+        rig.user().update(
+            sup.key.as_str(),
+            IssueUpdate::new().labels(["printer", "urgent"]),
+        );
+        rig.advance(2);
+        rig.user().update(
+            dev.key.as_str(),
+            IssueUpdate::new().labels(["printer", "toner"]),
+        );
+        for _ in 0..3 {
+            rig.advance(5);
+            rig.sync();
+        }
+        let both = ["printer", "toner", "urgent"];
+        assert_eq!(rig.issue(sup.key.as_str()).labels, both);
+        assert_eq!(rig.issue(dev.key.as_str()).labels, both);
+        let panel = rig.node.status(&rig.conn.id).unwrap();
+        assert_eq!(panel.conflicts, 0, "{panel}");
+    }
+}
