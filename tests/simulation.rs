@@ -79,6 +79,48 @@ fn rules_beyond_basic_survive_faults_crashes_and_store_loss() {
     );
 }
 
+/// With users also adding and deleting links, some runs end with a link
+/// between two synced issues on one side only: links do not converge under
+/// every interleaving yet (issue 17). Run with `--ignored`.
+#[test]
+#[ignore = "links between twins do not always converge yet"]
+fn links_beyond_basic_converge() {
+    run_all("simulated beyond Basic with links", seeds(2000), |seed| {
+        run_local(SimConfig {
+            beyond_basic: true,
+            links: true,
+            ..SimConfig::new(seed)
+        })
+    });
+}
+
+fn replay_links(seed: u64) {
+    let report = run_local(SimConfig {
+        beyond_basic: true,
+        links: true,
+        ..SimConfig::new(seed)
+    });
+    report.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+#[ignore = "links between twins do not always converge yet"]
+fn seed_213_links_a_link_is_left_on_one_side() {
+    replay_links(213);
+}
+
+#[test]
+#[ignore = "links between twins do not always converge yet"]
+fn seed_223_links_a_link_is_left_on_one_side() {
+    replay_links(223);
+}
+
+#[test]
+#[ignore = "links between twins do not always converge yet"]
+fn seed_289_links_a_link_is_left_on_one_side() {
+    replay_links(289);
+}
+
 #[test]
 fn three_workers_on_one_store_survive_faults_crashes_stalls_and_store_loss() {
     let totals = run_all("simulated with three workers", seeds(150), |seed| {

@@ -34,16 +34,23 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
         let translated_kept = translated.is_none();
         let (received, complete) = translated.unwrap_or((received, true));
         let rfp = if complete { rfp } else { UNSYNCED };
+        if !complete {
+            // Not applied whole: the next sync plans it again, even unchanged.
+            plan.remote_whole = UNSYNCED;
+        }
         let incoming = match translated_kept {
             true => None,
             false => rule.incoming(&received, input.target)?,
         };
         let Some(mut mapped) = incoming else {
             // The rules keep this field as it is here; remember what was sent.
-            let local = base.map_or_else(
-                || input.local.map_or(0, |l| rule.current(l).fingerprint()),
-                |b| b.local,
-            );
+            let here = input.local.map(|l| rule.current(l));
+            let local = match (&received, &here) {
+                // The other side has nothing and ours cannot go (a
+                // priority): ours counts as changed, so it travels there.
+                (FieldValue::Empty, Some(here)) if *here != FieldValue::Empty => UNSYNCED,
+                _ => base.map_or_else(|| here.map_or(0, |h| h.fingerprint()), |b| b.local),
+            };
             state.set_field(field, rfp, local);
             continue;
         };

@@ -48,6 +48,10 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
     wanted.sort();
     wanted.dedup();
     let rfp = if complete { rfp } else { UNSYNCED };
+    if !complete {
+        // Not applied whole: the next sync plans it again, even unchanged.
+        plan.remote_whole = UNSYNCED;
+    }
     // This side's links between synced issues, with their ids.
     let mut have: Vec<(LinkEnd, String)> = input
         .local

@@ -1,9 +1,10 @@
 //! Beyond Basic in the simulation ([`SimConfig::beyond_basic`](super::SimConfig::beyond_basic)):
 //! the connection's rules map SUP's Severity to DEV's Priority, SUP's three
 //! statuses to DEV's six-status workflow (whose Close needs a resolution,
-//! which the rules give), bring parents under sync and mirror links; users
-//! edit severities, priorities, statuses, parents (in SUP, one level deep)
-//! and links on both sides. At the end every pair must agree on them.
+//! which the rules give), bring parents under sync, mirror links and sync
+//! labels as a set; users edit severities, priorities, statuses, parents (in
+//! SUP, one level deep), links and labels on both sides. At the end every
+//! pair must agree on them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,6 +53,7 @@ pub(super) fn spec() -> RuleSpec {
     let mut spec = RuleSpec::default()
         .with_parents(UnsyncedParent::Bring)
         .with_links()
+        .with_labels()
         .transition_field("resolution", "Fixed")
         .with_field(
             FieldRule::new("severity")
@@ -144,7 +146,22 @@ impl Sim {
     /// status, its parent (SUP) or a link.
     pub(super) fn beyond_edit(&mut self, issue: &Issue) {
         let sup = issue.project.as_str() == "SUP";
-        match self.rng.below(4) {
+        match self.rng.below(5) {
+            4 => {
+                // Labels: a set both sides edit.
+                let mut labels = issue.labels.clone();
+                let label = ["red", "green", "blue", "grey"][self.rng.below(4)].to_owned();
+                match labels.iter().position(|l| *l == label) {
+                    Some(at) => {
+                        labels.remove(at);
+                    }
+                    None => labels.push(label),
+                }
+                let _ = block_on(
+                    self.human
+                        .update_issue(&issue.id, &IssueUpdate::new().labels(labels)),
+                );
+            }
             0 => {
                 let update = if sup {
                     let s = SEVERITIES[self.rng.below(SEVERITIES.len())];
@@ -173,7 +190,8 @@ impl Sim {
                 }
             }
             2 if sup => self.reparent(issue),
-            _ => self.relink(issue),
+            _ if self.config.links => self.relink(issue),
+            _ => {}
         }
     }
 
@@ -242,6 +260,7 @@ pub(super) fn check_pair(
     a: &Issue,
     b: &Issue,
     twin_of: &BTreeMap<IssueId, IssueId>,
+    links: bool,
 ) -> Result<(), String> {
     let (sup, dev) = if a.project.as_str() == PROJECTS[0] {
         (a, b)
@@ -272,6 +291,12 @@ pub(super) fn check_pair(
             sup.status, dev.status
         ));
     }
+    if sup.labels != dev.labels {
+        return Err(format!(
+            "I5: {pair} disagree on labels: {:?} and {:?}",
+            sup.labels, dev.labels
+        ));
+    }
     let parent_here = |i: &Issue| i.fields.parent.as_ref().map(|p| p.id.clone());
     let mapped = parent_here(sup).map(|p| twin_of.get(&p).cloned());
     match (mapped, parent_here(dev)) {
@@ -299,7 +324,7 @@ pub(super) fn check_pair(
             })
             .collect()
     };
-    if synced_links(sup, true) != synced_links(dev, false) {
+    if links && synced_links(sup, true) != synced_links(dev, false) {
         return Err(format!(
             "I5: {pair} disagree on links between synced issues: {:?} and {:?}",
             synced_links(sup, true),

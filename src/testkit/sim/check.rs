@@ -117,7 +117,7 @@ impl Sim {
                 &self.headless,
             )?;
             if self.config.beyond_basic {
-                super::beyond::check_pair(a, b, &twin_of)?;
+                super::beyond::check_pair(a, b, &twin_of, self.config.links)?;
             }
             invariants::check_origin(
                 &conn,

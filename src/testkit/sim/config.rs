@@ -32,6 +32,9 @@ pub struct SimConfig {
     /// (one node only: `workers` must be 1). Off, runs are as they were, and
     /// a seed replays the same run.
     pub beyond_basic: bool,
+    /// With `beyond_basic`, users also add and delete links between issues
+    /// (and the check compares the links between synced issues).
+    pub links: bool,
 }
 
 impl SimConfig {
@@ -46,6 +49,7 @@ impl SimConfig {
             search_lag: Duration::from_secs(5),
             workers: 1,
             beyond_basic: false,
+            links: false,
         }
     }
 }
