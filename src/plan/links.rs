@@ -102,8 +102,10 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
         .cloned()
         .collect();
     result.sort();
-    // With both sides changed, ours counts as changed and travels back.
-    let local = if local_unchanged || input.local.is_none() || base.is_none() {
+    // The sides are in step only when this side ends with the remote set;
+    // links it keeps beyond that (both sides changed, or a first sync) count
+    // as changed, so they travel back.
+    let local = if result == wanted {
         list(&result).fingerprint()
     } else {
         UNSYNCED

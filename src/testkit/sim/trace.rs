@@ -35,7 +35,22 @@ pub(super) fn describe(
                     format!("{}:{}{origin}", c.id, c.body.to_plain_text())
                 })
                 .collect();
-            out.push_str(&format!("  {} [{}]\n", issue.key, comments.join(" ")));
+            let links: Vec<String> = issue
+                .fields
+                .links
+                .iter()
+                .map(|l| format!("{}:{:?}:{}", l.link_type, l.direction, l.issue.key))
+                .collect();
+            let links = match links.is_empty() {
+                true => String::new(),
+                false => format!(" links {}", links.join(" ")),
+            };
+            out.push_str(&format!(
+                "  {} ({}) [{}]{links}\n",
+                issue.key,
+                issue.id,
+                comments.join(" ")
+            ));
         }
     }
     let twins = store.begin().and_then(|mut t| t.twins(conn));
@@ -47,8 +62,12 @@ pub(super) fn describe(
                     .iter()
                     .map(|l| format!("{}↔{}", l.remote, l.local))
                     .collect();
+                let link_base = t
+                    .field("links")
+                    .map(|b| format!(" links={:x}/{:x}", b.remote, b.local))
+                    .unwrap_or_default();
                 out.push_str(&format!(
-                    "  twin {}→{} rw={:x} lw={:x} [{}]\n",
+                    "  twin {}→{} rw={:x} lw={:x} [{}]{link_base}\n",
                     t.remote.key,
                     t.local.map(|l| l.key.to_string()).unwrap_or_default(),
                     t.remote_whole,
