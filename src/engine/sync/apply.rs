@@ -181,8 +181,14 @@ impl Node {
         if !conn.is_local() {
             return Ok(());
         }
-        let id = IssueId::new(id)?;
-        let issue = self.tracker().issue(&id).await?;
+        let mut id = IssueId::new(id)?;
+        let mut issue = self.tracker().issue(&id).await?;
+        // A copy this connection made (its state lost with a store) comes
+        // back with its original, which links it again.
+        if let Some(marker) = crate::replica::Marker::find(&issue.properties, &conn.id) {
+            id = marker.origin_issue;
+            issue = self.tracker().issue(&id).await?;
+        }
         super::types::refuse_sync_copy(conn, &issue)?;
         let mut txn = self.txn()?;
         if txn.twin_by_remote(&conn.id, &id)?.is_none()
