@@ -95,13 +95,22 @@ fn seed_3971_beyond_a_lost_copy_is_brought_back_with_its_original() {
     replay_beyond(3971);
 }
 
-/// A value kept here because the other side has none is to travel back,
-/// but only a later change of this issue sends it: a brought parent nobody
-/// edits keeps its priority while its twin has no severity.
+/// A value kept here because the other side has none was to travel back,
+/// but only a later change of this issue sent it: a brought parent nobody
+/// edits kept its priority while its twin had no severity. The other
+/// direction now runs in the same sync.
 #[test]
-#[ignore = "a kept value travels back only with a later change of its issue (issue 17)"]
 fn seed_4997_beyond_a_kept_priority_travels_back() {
     replay_beyond(4997);
+}
+
+/// Six more seeds end with a priority on one side and no severity on the
+/// other, with the value marked as not received but the twin never synced
+/// again (a brought parent nobody edits).
+#[test]
+#[ignore = "not yet explained (issue 17): a value marked unsent is never sent"]
+fn seed_6913_beyond_a_priority_reaches_the_other_side() {
+    replay_beyond(6913);
 }
 
 #[test]

@@ -72,7 +72,11 @@ impl Node {
         let mut total = Outcome::default();
         let decision = self.deletion_decision(&conn.id, origin)?;
         let mut refused = Vec::new();
-        for dir in dirs {
+        let mut dirs: Vec<Direction> = dirs.to_vec();
+        let mut next = 0;
+        while let Some(dir) = dirs.get(next).copied() {
+            next += 1;
+            let dir = &dir;
             let Some(stored) = self.txn()?.twin_by_remote(&conn.id, origin)? else {
                 return Ok(total); // unexalated meanwhile
             };
@@ -132,6 +136,27 @@ impl Node {
                 .conflicts
                 .extend(applied.plan.conflicts.iter().cloned());
             total.plans.push(applied.plan);
+            // A value this side kept (the other side has none, or ours won
+            // a conflict) counts as changed here: it travels back now,
+            // rather than waiting for a later edit of this side's issue.
+            let other = match dir {
+                Direction::Forward => Direction::Backward,
+                Direction::Backward => Direction::Forward,
+            };
+            if !dirs.contains(&other)
+                && self
+                    .txn()?
+                    .twin_by_remote(&conn.id, origin)?
+                    .is_some_and(|s| {
+                        s.local.is_some()
+                            && s.fields.iter().any(|b| match other {
+                                Direction::Backward => b.local == crate::plan::UNSYNCED,
+                                Direction::Forward => b.remote == crate::plan::UNSYNCED,
+                            })
+                    })
+            {
+                dirs.push(other);
+            }
         }
         let mut txn = self.txn()?;
         let key = txn

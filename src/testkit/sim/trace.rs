@@ -62,10 +62,14 @@ pub(super) fn describe(
                     .iter()
                     .map(|l| format!("{}↔{}", l.remote, l.local))
                     .collect();
-                let link_base = t
-                    .field("links")
-                    .map(|b| format!(" links={:x}/{:x}", b.remote, b.local))
-                    .unwrap_or_default();
+                let link_base: String = t
+                    .fields
+                    .iter()
+                    .filter(|b| {
+                        !matches!(b.field.as_str(), "summary" | "description" | "issue_type")
+                    })
+                    .map(|b| format!(" {}={:x}/{:x}", b.field, b.remote, b.local))
+                    .collect();
                 out.push_str(&format!(
                     "  twin {}→{} rw={:x} lw={:x} [{}]{link_base}\n",
                     t.remote.key,
