@@ -131,6 +131,12 @@ fn seed_96697_beyond_comments_converge() {
     replay_beyond(96697);
 }
 
+#[test]
+#[ignore = "not yet explained (issue 17): a comment is missing on one side"]
+fn seed_10592_beyond_comments_converge() {
+    replay_beyond(10592);
+}
+
 /// Users also add and delete links between issues, and every pair must
 /// agree on the links between synced issues.
 #[test]
