@@ -17,41 +17,38 @@ pub(super) fn merge(input: &PlanInput<'_>, state: &mut TwinState, plan: &mut Pla
     let Some(received) = received_links(input.replica) else {
         return;
     };
-    let rfp = input
-        .fingerprints
-        .fields
-        .get(LINKS)
-        .copied()
-        .unwrap_or_else(|| list(&received).fingerprint());
-    let base = state.field(LINKS).cloned();
-    if base.as_ref().is_some_and(|b| b.remote == rfp) {
-        return; // remote unchanged
-    }
     let empty = IssueMap::default();
     let issues = input.issues.unwrap_or(&empty);
-    // The remote links whose other end has a twin here; one without counts
-    // as not yet received, so a later sync tries again.
-    let mut complete = true;
-    let mut wanted: Vec<LinkEnd> = received
-        .into_iter()
-        .filter_map(|l| match issues.twins.get(&l.other) {
-            Some(here) => Some(LinkEnd {
-                other: here.id.clone(),
-                ..l
-            }),
-            None => {
-                complete = false;
-                None
-            }
-        })
+    // Bases hold each side's links between synced issues, in its own ids:
+    // both directions compare like with like, and a link whose other end
+    // gets synced later changes the remote side's set.
+    let synced_there: Vec<LinkEnd> = received
+        .iter()
+        .filter(|l| issues.twins.contains_key(&l.other))
+        .cloned()
         .collect();
-    wanted.sort();
-    wanted.dedup();
-    let rfp = if complete { rfp } else { UNSYNCED };
+    let complete = synced_there.len() == received.len();
     if !complete {
         // Not applied whole: the next sync plans it again, even unchanged.
         plan.remote_whole = UNSYNCED;
     }
+    let rfp = list(&synced_there).fingerprint();
+    let base = state.field(LINKS).cloned();
+    if base.as_ref().is_some_and(|b| b.remote == rfp) {
+        return; // remote unchanged
+    }
+    let mut wanted: Vec<LinkEnd> = synced_there
+        .into_iter()
+        .filter_map(|l| {
+            let here = issues.twins.get(&l.other)?;
+            Some(LinkEnd {
+                other: here.id.clone(),
+                ..l
+            })
+        })
+        .collect();
+    wanted.sort();
+    wanted.dedup();
     // This side's links between synced issues, with their ids.
     let mut have: Vec<(LinkEnd, String)> = input
         .local
