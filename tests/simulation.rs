@@ -104,37 +104,38 @@ fn seed_4997_beyond_a_kept_priority_travels_back() {
     replay_beyond(4997);
 }
 
-/// Six more seeds end with a priority on one side and no severity on the
-/// other, with the value marked as not received but the twin never synced
-/// again (a brought parent nobody edits).
+/// A brought parent nobody edits, found again after a lost store, kept
+/// what changed before the loss on one side (a priority with no severity
+/// on the other, a comment): a re-created connection only recorded the
+/// twins it found, and nothing synced them again. Each twin found again is
+/// now queued once.
 #[test]
-#[ignore = "not yet explained (issue 17): a value marked unsent is never sent"]
-fn seed_6913_beyond_a_priority_reaches_the_other_side() {
+fn seed_6913_beyond_a_twin_found_again_syncs_once() {
     replay_beyond(6913);
 }
 
 #[test]
-#[ignore = "not yet explained (issue 17): the twins end with different issue types"]
-fn seed_88277_beyond_issue_types_converge() {
+fn seed_88277_beyond_a_twin_found_again_syncs_once() {
     replay_beyond(88277);
 }
 
 #[test]
-#[ignore = "not yet explained (issue 17): a brought parent's twin is never created"]
-fn seed_95880_beyond_a_brought_parent_gets_its_twin() {
-    replay_beyond(95880);
-}
-
-#[test]
-#[ignore = "not yet explained (issue 17): a comment is missing on one side"]
-fn seed_96697_beyond_comments_converge() {
+fn seed_96697_beyond_a_twin_found_again_syncs_once() {
     replay_beyond(96697);
 }
 
 #[test]
-#[ignore = "not yet explained (issue 17): a comment is missing on one side"]
-fn seed_10592_beyond_comments_converge() {
+fn seed_10592_beyond_a_twin_found_again_syncs_once() {
     replay_beyond(10592);
+}
+
+/// A crash between taking a waiting twin (a brought parent whose lost
+/// create was settling) off the queue and queueing it again lost it: its
+/// twin was never created and its child waited for good. Both now happen
+/// in one transaction.
+#[test]
+fn seed_95880_beyond_a_waiting_twin_stays_queued_across_a_crash() {
+    replay_beyond(95880);
 }
 
 /// Users also add and delete links between issues, and every pair must
@@ -177,15 +178,14 @@ fn seed_289_links_a_link_kept_here_travels_back() {
     replay_links(289);
 }
 
+/// See `seed_6913_beyond_a_twin_found_again_syncs_once`.
 #[test]
-#[ignore = "not yet explained (issue 17): a comment is missing on one side"]
-fn seed_2248_links_comments_converge() {
+fn seed_2248_links_a_twin_found_again_syncs_once() {
     replay_links(2248);
 }
 
 #[test]
-#[ignore = "not yet explained (issue 17): a value marked unsent is never sent"]
-fn seed_13667_links_a_priority_reaches_the_other_side() {
+fn seed_13667_links_a_twin_found_again_syncs_once() {
     replay_links(13667);
 }
 

@@ -77,14 +77,27 @@ pub(crate) fn parent_of(replica: &Replica) -> Option<(IssueId, String)> {
     Some((id, key))
 }
 
-/// The error a child waiting for its parent's twin fails with: temporary,
-/// so the child is tried again after a back-off.
+/// The context key of the error a child waiting for its parent's twin
+/// fails with: the parent's id on the sending side (see also [`BRING`]).
+pub(crate) const PARENT_WAIT: &str = "waits for parent";
+
+/// The error a child waiting for the twin of its parent (`key`) fails with:
+/// temporary, so the child is tried again after a back-off, or in the same
+/// cycle once the parent's twin is created.
 pub(crate) fn waiting_for(key: &str, why: &str) -> Error {
     Error::new(
         ErrorKind::NotFound,
         format!("waiting for parent {key}: {why}"),
     )
     .set_temporary(true)
+}
+
+/// The parent a waiting child's error names, on the sending side.
+pub(crate) fn awaited_parent(err: &Error) -> Option<IssueId> {
+    let id = err
+        .context_value(PARENT_WAIT)
+        .or_else(|| err.context_value(BRING))?;
+    IssueId::new(id).ok()
 }
 
 impl SyncRule for ParentRule {
@@ -152,14 +165,16 @@ impl SyncRule for ParentRule {
             return Ok(Some((FieldValue::Text(here.id.as_str().to_owned()), true)));
         }
         if issues.pending.contains(&theirs) {
-            return Err(waiting_for(&key, "its twin is not created yet"));
+            return Err(waiting_for(&key, "its twin is not created yet")
+                .with_context(PARENT_WAIT, theirs.as_str()));
         }
         match self.unsynced {
             UnsyncedParent::Without => Ok(Some((FieldValue::Empty, false))),
             UnsyncedParent::Wait => Err(waiting_for(
                 &key,
                 "it is not under sync; exalate it, or let the rules bring parents under sync",
-            )),
+            )
+            .with_context(PARENT_WAIT, theirs.as_str())),
             UnsyncedParent::Bring => Err(waiting_for(&key, "it is being brought under sync")
                 .with_context(BRING, theirs.as_str())),
         }
@@ -294,6 +309,40 @@ mod tests {
             Some(epic_twin.key.as_str().to_owned())
         );
         assert_eq!(rig.issues("DEV").len(), 2);
+    }
+
+    /// A bug a trigger brings under sync brings its parent task, which
+    /// brings its epic: one cycle creates all three twins, each under its parent's
+    /// twin, and leaves no failure behind.
+    #[test]
+    fn a_child_follows_its_parents_in_the_same_cycle() {
+        let rig = rig(UnsyncedParent::Bring);
+        let epic = create(&rig, "Epic", "Printers", None);
+        let story = create(&rig, "Task", "Office printers", Some(&epic));
+        create(&rig, "Bug", "Printer on fire", Some(&story));
+        block_on(rig.admin().add_trigger(
+            &rig.conn.id,
+            crate::trigger::TriggerSpec::new(lit::project("SUP"), "summary ~ fire"),
+        ))
+        .unwrap();
+        let report = rig.sync();
+        assert_eq!(report.failed, 0, "{report:?}");
+        let (epic_twin, story_twin) = (twin(&rig, "Printers"), twin(&rig, "Office printers"));
+        assert_eq!(
+            parent_key(&story_twin),
+            Some(epic_twin.key.as_str().to_owned())
+        );
+        assert_eq!(
+            parent_key(&twin(&rig, "Printer on fire")),
+            Some(story_twin.key.as_str().to_owned())
+        );
+        let panel = rig.node.status(&rig.conn.id).unwrap();
+        assert!(panel.errors.is_empty(), "{panel}");
+        assert_eq!(panel.queued, 0, "{panel}");
+        // A second cycle finds nothing to do.
+        rig.advance(1);
+        assert_eq!(rig.sync().writes, 0);
+        assert_eq!(rig.issues("DEV").len(), 3, "no duplicates");
     }
 
     #[test]

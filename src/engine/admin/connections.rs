@@ -112,8 +112,11 @@ impl Node {
         self.save_connection(&mut *txn, &conn)?;
         txn.set_watermark(&id, &a, now)?;
         txn.set_watermark(&id, &b, now)?;
+        // Each twin found again syncs once: what changed while the store was
+        // gone travels, though neither issue changes again.
         for twin in &twins {
             txn.put_twin(twin)?;
+            self.enqueue_twin(&mut *txn, &conn, twin)?;
         }
         txn.commit()?;
         tracing::info!(connection = %conn.name, rederived = twins.len(), "local connection created");

@@ -408,6 +408,8 @@ impl Node {
                 let mut twin = TwinState::new(conn.id.clone(), origin);
                 twin.local = Some(issue.reference());
                 txn.put_twin(&twin)?;
+                // Sent once, so a change made while the store was gone travels.
+                self.enqueue_twin(&mut *txn, conn, &twin)?;
                 found += 1;
             }
             txn.commit()?;

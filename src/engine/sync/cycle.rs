@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind, ErrorScope, Result};
 use crate::model::{ConnectionId, Issue, IssueId, IssueKey};
 use crate::tracker::TrackerExt;
 
-use super::recovery::{Hold, edited, hold, quarantines};
+use super::recovery::{Hold, edited, hold};
 use super::types::{CycleReport, Direction, Hints};
 use crate::engine::node::Node;
 
@@ -264,6 +264,8 @@ impl Node {
             .await;
         results.extend(rest);
         let mut requeue = HashSet::new();
+        // Children that waited for a parent: by origin, their directions and the parent.
+        let mut waiting = BTreeMap::new();
         for (origin, result) in results {
             let Some(result) = result else {
                 // Not started: its queue entries stay, and a twin found by
@@ -274,48 +276,18 @@ impl Node {
                 dequeue.remove(&origin);
                 continue;
             };
-            match result {
-                Ok(outcome) => {
-                    report.synced += 1;
-                    report.writes += outcome.writes;
-                    report.conflicts += outcome.conflicts.len();
-                    if outcome.waiting {
-                        requeue.insert(origin.clone());
-                    }
-                }
-                Err(err) => {
-                    if err.scope() == ErrorScope::Connection {
-                        return Err(self.connection_failure(&conn, err));
-                    }
-                    report.failed += 1;
-                    // Tried again at its next try (backoff); a quarantined
-                    // twin waits for a change instead.
-                    if !quarantines(&err) {
-                        requeue.insert(origin.clone());
-                    }
-                }
+            let seqs = dequeue.remove(&origin).unwrap_or_default();
+            if let Some(parent) = self.settle(&conn, &origin, result, seqs, &mut report)? {
+                let dirs = jobs.get(&origin).cloned().unwrap_or_default();
+                waiting.insert(origin, (dirs, parent));
             }
-            let mut txn = self.txn()?;
-            for seq in dequeue.remove(&origin).unwrap_or_default() {
-                txn.dequeue(seq)?;
-            }
-            txn.commit()?;
+        }
+        if active {
+            self.follow_parents(&conn, waiting, &mut report).await?;
         }
         let mut txn = self.txn()?;
         for origin in &requeue {
-            if let Some(state) = txn.twin_by_remote(&conn.id, origin)? {
-                // Both issues, so that both directions are tried again.
-                let issues = std::iter::once((&conn.a.project, state.remote.id))
-                    .chain(state.local.map(|l| (&conn.b.project, l.id)));
-                for (project, issue) in issues {
-                    txn.enqueue(&crate::store::QueueItem {
-                        seq: 0,
-                        connection: conn.id.clone(),
-                        project: project.clone(),
-                        issue,
-                        queued: self.now(),
-                    })?;
-                }
+            if self.requeue_in(&mut *txn, &conn, origin)? {
                 report.queued += 1;
             }
         }
@@ -333,7 +305,7 @@ impl Node {
     /// The jobs of the queued `items`: each item's twin, unless it waits
     /// for its next try or stays quarantined; items of twins no longer
     /// under sync, and of quarantined twins nothing changed for, are dropped.
-    fn queued_jobs(
+    pub(super) fn queued_jobs(
         &self,
         conn: &Connection,
         items: Vec<crate::store::QueueItem>,
@@ -459,10 +431,10 @@ impl Node {
 /// A cycle's work: by origin issue, the directions to sync, in order, and
 /// the queue entries done with it.
 #[derive(Default)]
-struct Jobs {
-    jobs: BTreeMap<IssueId, Vec<Direction>>,
-    order: Vec<IssueId>,
-    dequeue: BTreeMap<IssueId, Vec<u64>>,
+pub(super) struct Jobs {
+    pub(super) jobs: BTreeMap<IssueId, Vec<Direction>>,
+    pub(super) order: Vec<IssueId>,
+    pub(super) dequeue: BTreeMap<IssueId, Vec<u64>>,
 }
 
 impl Jobs {

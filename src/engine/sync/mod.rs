@@ -10,6 +10,7 @@ pub(super) mod execute;
 pub(super) mod recovery;
 pub(super) mod refusals;
 mod run;
+mod settle;
 mod status;
 mod strays;
 pub(super) mod twin;
