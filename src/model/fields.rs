@@ -289,9 +289,15 @@ pub struct FieldMeta {
     /// For selects: the values allowed, in the project's order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
-    /// Whether an issue must be created with a value.
+    /// Whether an issue must be created with a value, whatever its type
+    /// (every issue type whose create screen shows the field requires it).
     #[serde(default)]
     pub required: bool,
+    /// The issue types whose create screen requires the field when only
+    /// some of those that show it do (names; empty when `required` says it
+    /// for all of them, or none requires it). See [`FieldMeta::required_in`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_for: Vec<String>,
     /// Whether the create screen has it (it can be set when creating).
     #[serde(default = "yes")]
     pub on_create: bool,
@@ -313,6 +319,7 @@ impl FieldMeta {
             kind,
             options: Vec::new(),
             required: false,
+            required_for: Vec::new(),
             on_create: true,
             on_edit: true,
         }
@@ -332,6 +339,31 @@ impl FieldMeta {
     pub fn required(mut self) -> Self {
         self.required = true;
         self
+    }
+
+    /// The same field, required on create for the issue types `types`
+    /// only.
+    pub fn required_for<I, S>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_for = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether an issue of type `issue_type` must be created with a value.
+    pub fn required_in(&self, issue_type: &str) -> bool {
+        self.required
+            || self
+                .required_for
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(issue_type))
+    }
+
+    /// Whether some issue type must be created with a value.
+    pub fn required_somewhere(&self) -> bool {
+        self.required || !self.required_for.is_empty()
     }
 
     /// The same field, on the create screen or not.

@@ -184,7 +184,8 @@ impl RuleSpec {
     /// and the value: a project the rule names that is not the connection's,
     /// a field the project lacks or that is not on its edit screen, a field
     /// of a kind rules do not map, a mapped, default or constant value that
-    /// is not an option of the field, a `default` fallback without a default.
+    /// is not an option of the field, a `default` fallback without a default,
+    /// a field some issue type requires on create that no rule fills.
     /// A project without metadata (its tracker tells nothing) is not checked.
     ///
     /// # Errors
@@ -276,6 +277,9 @@ impl RuleSpec {
                 }
             }
         }
+        for project in projects {
+            problems.extend(checked.uncovered(project));
+        }
         if problems.is_empty() {
             Ok(checked)
         } else {
@@ -287,6 +291,38 @@ impl RuleSpec {
                 ),
             ))
         }
+    }
+
+    /// One problem for each field `project` requires to create some issue
+    /// type that no rule lands a value in: twins of those types could not
+    /// be created there. (Field names are resolved to ids already.)
+    fn uncovered(&self, project: &ProjectInfo) -> Vec<String> {
+        let key = project.key.as_str();
+        let filled = |id: &str| {
+            self.fields.iter().any(|rule| {
+                rule.sides
+                    .get(key)
+                    .is_some_and(|side| side.receive && side.field == id)
+            }) || (id == crate::model::field_ids::PARENT && self.parents.is_some())
+                || (id == "labels" && self.labels)
+        };
+        project
+            .fields
+            .iter()
+            .filter(|meta| meta.required_somewhere() && !filled(&meta.id))
+            .map(|meta| {
+                let types = match meta.required {
+                    true => "every issue type".to_owned(),
+                    false => meta.required_for.join(", "),
+                };
+                format!(
+                    "project {key}, field {} ({}): required to create {types}, and no rule \
+                     lands a value in it, so twins of such issues cannot be created in {key}; \
+                     add a field rule that fills it (a constant, or a map with a default)",
+                    meta.name, meta.id
+                )
+            })
+            .collect()
     }
 
     /// The rule set this describes.
@@ -372,5 +408,69 @@ impl RuleHistory {
     pub fn active_version(&self) -> Option<&RuleVersion> {
         let active = self.active?;
         self.versions.iter().find(|v| v.number == active)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuleSpec;
+    use crate::model::{FieldKind, FieldMeta, IssueType, ProjectInfo};
+    use crate::rules::{FieldRule, FieldSide, UnsyncedParent};
+    use crate::testkit::ids as lit;
+
+    /// DEV, whose Bugs need a Found-in version and whose Sub-tasks need a
+    /// parent; Tasks need neither.
+    fn dev() -> ProjectInfo {
+        ProjectInfo {
+            key: lit::project("DEV"),
+            name: "Development".into(),
+            issue_types: ["Task", "Bug", "Sub-task"]
+                .iter()
+                .enumerate()
+                .map(|(i, name)| IssueType {
+                    id: (i + 1).to_string(),
+                    name: (*name).to_owned(),
+                })
+                .collect(),
+            default_issue_type: None,
+            fields: vec![
+                FieldMeta::new("customfield_10040", "Found in", FieldKind::Text)
+                    .required_for(["Bug"]),
+                FieldMeta::new("parent", "Parent", FieldKind::Issue).required_for(["Sub-task"]),
+                FieldMeta::new("customfield_10050", "Notes", FieldKind::Text),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_field_some_issue_type_requires_must_be_filled_by_a_rule() {
+        let err = RuleSpec::default().check(&[dev()]).unwrap_err();
+        let msg = err.to_string();
+        for want in [
+            "project DEV, field Found in (customfield_10040): required to create Bug, and no rule lands a value in it",
+            "project DEV, field Parent (parent): required to create Sub-task",
+        ] {
+            assert!(msg.contains(want), "{want:?} in {msg}");
+        }
+        assert!(!msg.contains("Notes"), "an optional field is fine: {msg}");
+
+        // A rule landing a value in each (by the field's name) covers them.
+        let covered = RuleSpec::default()
+            .with_parents(UnsyncedParent::Bring)
+            .with_field(
+                FieldRule::new("found")
+                    .side("SUP", FieldSide::new("Version"))
+                    .side("DEV", FieldSide::new("Found in")),
+            );
+        covered.check(&[dev()]).unwrap();
+
+        // A side that only sends does not.
+        let send_only = RuleSpec::default()
+            .with_parents(UnsyncedParent::Bring)
+            .with_field(
+                FieldRule::new("found").side("DEV", FieldSide::new("Found in").send_only()),
+            );
+        let msg = send_only.check(&[dev()]).unwrap_err().to_string();
+        assert!(msg.contains("customfield_10040"), "{msg}");
     }
 }

@@ -255,9 +255,10 @@ pub fn setup_memory_tracker(tracker: &MemoryTracker) {
     tracker.set_group("sync-admins", std::slice::from_ref(&lead.id));
 }
 
-/// Describes optional fields beyond Basic on project SUP of `tracker`, one
-/// custom field of each simple kind and the priority, for the conformance
-/// cases of fields (a Jira emulator's tracker takes them too).
+/// Describes fields beyond Basic on project SUP of `tracker`, one optional
+/// custom field of each simple kind and the priority, and an Epic name only
+/// Epics require, for the conformance cases of fields (a Jira emulator's
+/// tracker takes them too).
 ///
 /// # Panics
 ///
@@ -278,6 +279,7 @@ pub fn describe_sup_fields(tracker: &MemoryTracker) {
             .options(["Linux", "Mac", "Windows"]),
         FieldMeta::new("customfield_19007", "Tags", FieldKind::Labels),
         FieldMeta::new("customfield_19008", "Ticket", FieldKind::Url),
+        FieldMeta::new("customfield_19009", "Epic name", FieldKind::Text).required_for(["Epic"]),
     ];
     for field in fields {
         tracker.add_field("SUP", field).expect("project SUP exists");

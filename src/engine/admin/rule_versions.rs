@@ -64,16 +64,27 @@ impl Node {
         }
         let checked = spec.check(&projects)?;
         checked.build()?;
-        if conn.is_local() {
-            self.check_statuses(&checked, &projects).await?;
-        }
+        self.check_statuses(&checked, &projects, conn.is_local())
+            .await?;
         Ok(checked)
     }
 
     /// Checks that each status the mapping moves issues to is a status of
-    /// a workflow of the connection's projects, when every issue type of
-    /// them follows a workflow the tracker tells (else nothing is known).
-    async fn check_statuses(&self, spec: &RuleSpec, projects: &[ProjectInfo]) -> Result<()> {
+    /// a workflow of the connection's projects on this node, when every
+    /// issue type of them follows a workflow the tracker tells (else
+    /// nothing is known).
+    ///
+    /// On a remote connection only this node's project is known, and one
+    /// document may serve both nodes: a mapping whose `their` status is one
+    /// of this project's serves the other node and is not checked here; one
+    /// whose `their` status this project lacks can only come from the other
+    /// side, so its `our` status must be one of this project's.
+    async fn check_statuses(
+        &self,
+        spec: &RuleSpec,
+        projects: &[ProjectInfo],
+        local: bool,
+    ) -> Result<()> {
         if spec.status_mapping.is_empty() || !self.tracker().capabilities().workflows {
             return Ok(());
         }
@@ -94,10 +105,12 @@ impl Node {
                 }
             }
         }
+        let known = |status: &str| statuses.iter().any(|s| s.eq_ignore_ascii_case(status));
         let problems: Vec<String> = spec
             .status_mapping
             .iter()
-            .filter(|(_, ours)| !statuses.iter().any(|s| s.eq_ignore_ascii_case(ours)))
+            .filter(|(theirs, _)| local || !known(theirs))
+            .filter(|(_, ours)| !known(ours))
             .map(|(theirs, ours)| {
                 format!(
                     "status mapping {theirs:?} → {ours:?}: no workflow of {} has status {ours:?}; \
@@ -262,5 +275,52 @@ impl Node {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Transition, Workflow};
+    use crate::rules::RuleSpec;
+    use crate::testkit::block_on;
+    use crate::testkit::ids as lit;
+    use crate::testkit::remote_rig::RemoteRig;
+
+    /// On a remote connection the node of DEV checks the statuses one
+    /// document maps into DEV against DEV's workflow: the mappings that
+    /// serve SUP's node pass, a status DEV lacks is refused.
+    #[test]
+    fn a_remote_node_checks_the_statuses_it_maps_into_its_project() {
+        let mut rig = RemoteRig::new();
+        let conn = rig.connect();
+        rig.b
+            .tracker
+            .set_workflow(
+                "DEV",
+                None,
+                Workflow::new("Backlog")
+                    .with(Transition::new("1", "Start", "In Progress"))
+                    .with(Transition::new("2", "Finish", "Done")),
+            )
+            .unwrap();
+        rig.restart_b();
+        let admin = rig.b.node.admin(&lit::user_id("ada"));
+        block_on(admin.upgrade_to_custom(&conn.id)).unwrap();
+        let both_ways = RuleSpec::default()
+            .map_status("To Do", "Backlog")
+            .map_status("Backlog", "To Do")
+            .map_status("Done", "Done");
+        block_on(admin.save_rule_draft(&conn.id, both_ways.clone())).unwrap();
+
+        let typo = both_ways.map_status("Waiting", "On Hold");
+        let err = block_on(admin.save_rule_draft(&conn.id, typo)).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        let message = err.message();
+        assert!(
+            message
+                .contains("\"Waiting\" → \"On Hold\": no workflow of DEV has status \"On Hold\""),
+            "{message}"
+        );
+        assert_eq!(message.lines().count(), 1, "{message}");
     }
 }

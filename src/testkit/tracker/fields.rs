@@ -136,6 +136,52 @@ pub async fn fields_beyond_basic_round_trip(f: &TrackerFixture) {
             "the error names the field: {err}"
         );
     }
+
+    some_types_require_a_field(f, &project).await;
+}
+
+/// A text field only some issue types require: an issue of another type is
+/// created without it, one of a type that requires it is refused (the
+/// error names the field) until it has a value.
+async fn some_types_require_a_field(f: &TrackerFixture, project: &crate::model::ProjectInfo) {
+    let t = &f.tracker;
+    let meta = project
+        .fields
+        .iter()
+        .find(|m| !m.required && !m.required_for.is_empty() && m.kind == FieldKind::Text)
+        .unwrap_or_else(|| {
+            panic!(
+                "project {} describes no text field only some issue types require; \
+                 the fixture must set one up",
+                f.project
+            )
+        });
+    let needs = meta.required_for[0].clone();
+    let other = project
+        .issue_types
+        .iter()
+        .find(|k| !meta.required_in(&k.name))
+        .expect("an issue type that does not require it");
+    let new = |kind: &str| NewIssue::new(f.project.clone(), kind, super::unique("required"));
+    t.create_issue(&new(&other.name))
+        .await
+        .unwrap_or_else(|e| panic!("a {} without {}: {e}", other.name, meta.name));
+    let err = t
+        .create_issue(&new(&needs))
+        .await
+        .expect_err("a required field missing");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(
+        err.to_string().contains(&meta.id) || err.to_string().contains(&meta.name),
+        "the error names the field: {err}"
+    );
+    let mut filled = IssueFields::default();
+    filled
+        .custom
+        .insert(meta.id.clone(), CustomValue::Text("Printers".into()));
+    t.create_issue(&new(&needs).fields(filled))
+        .await
+        .unwrap_or_else(|e| panic!("a {needs} with {}: {e}", meta.name));
 }
 
 /// With the `issue_links` capability: the link types include `Blocks`; a

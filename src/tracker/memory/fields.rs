@@ -138,6 +138,7 @@ fn custom(
 /// resolves a parent's id to its current reference.
 pub(super) fn new_fields(
     project: &ProjectInfo,
+    issue_type: &str,
     fields: &IssueFields,
     parent: impl Fn(&IssueRef) -> Result<IssueRef>,
 ) -> Result<IssueFields> {
@@ -175,11 +176,14 @@ pub(super) fn new_fields(
         out.custom
             .insert(id.clone(), custom(project, id, value, screen)?);
     }
-    for meta in project.fields.iter().filter(|m| m.required) {
+    for meta in project.fields.iter().filter(|m| m.required_in(issue_type)) {
         if !holds(&out, &meta.id) {
             return Err(invalid(
                 project,
-                format!("field {} ({}) is required", meta.name, meta.id),
+                format!(
+                    "field {} ({}) is required to create a {issue_type}",
+                    meta.name, meta.id
+                ),
             ));
         }
     }
@@ -205,6 +209,7 @@ fn holds(fields: &IssueFields, id: &str) -> bool {
 /// every change is valid.
 pub(super) fn updated_fields(
     project: &ProjectInfo,
+    issue_type: &str,
     current: &IssueFields,
     update: &IssueUpdate,
     parent: impl Fn(&crate::model::IssueId) -> Result<IssueRef>,
@@ -252,7 +257,7 @@ pub(super) fn updated_fields(
         }
     }
     // A required field holding a value keeps one.
-    for meta in project.fields.iter().filter(|m| m.required) {
+    for meta in project.fields.iter().filter(|m| m.required_in(issue_type)) {
         if holds(current, &meta.id) && !holds(&out, &meta.id) {
             return Err(invalid(
                 project,
@@ -422,6 +427,23 @@ mod tests {
         refused(
             block_on(t.update_issue(&issue.id, &IssueUpdate::new().due_date(None))),
             &["Due date (duedate) is required"],
+        );
+    }
+
+    /// A field only Bugs require: an Epic goes without, a Bug does not.
+    #[test]
+    fn a_field_can_be_required_for_some_issue_types_only() {
+        let t = tracker();
+        t.add_field(
+            "SUP",
+            FieldMeta::new("duedate", "Due date", FieldKind::Date).required_for(["bug"]),
+        )
+        .unwrap();
+        let epic = NewIssue::new(sup(), "Epic", "Printers").fields(severity("S1"));
+        block_on(t.create_issue(&epic)).unwrap();
+        refused(
+            create(&t, severity("S1")),
+            &["Due date (duedate) is required to create a Bug"],
         );
     }
 

@@ -170,8 +170,9 @@ impl State {
             ));
         };
         let issue_type = issue_type.name.clone();
-        let mut fields =
-            super::fields::new_fields(project, &new.fields, |p| self.parent_ref(&p.id))?;
+        let mut fields = super::fields::new_fields(project, &issue_type, &new.fields, |p| {
+            self.parent_ref(&p.id)
+        })?;
         self.known_users(&mut fields, None)?;
         if new.summary.trim().is_empty() {
             return Err(Error::new(
@@ -258,8 +259,9 @@ impl State {
         };
         let fields = {
             let current = &self.record(id)?.current;
+            let kind = issue_type.as_deref().unwrap_or(&current.issue_type);
             let mut fields =
-                super::fields::updated_fields(&project, &current.fields, update, |p| {
+                super::fields::updated_fields(&project, kind, &current.fields, update, |p| {
                     self.parent_ref(p)
                 })?;
             self.known_users(&mut fields, Some(&current.fields))?;

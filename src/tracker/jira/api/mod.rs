@@ -144,15 +144,19 @@ impl Jira {
 
     /// What the create screens of `project`'s issue types say of the fields
     /// beyond Basic (`GET issue/createmeta/{project}/issuetypes/{type}`): a
-    /// field on several types is listed once, required only when every type
-    /// that shows it requires it. A Jira without that resource (Data Center
-    /// before 8.4) tells nothing: the list is empty.
+    /// field on several types is listed once, `required` when every type
+    /// that shows it requires it, else `required_for` the types that do. A
+    /// Jira without that resource (Data Center before 8.4) tells nothing:
+    /// the list is empty.
     async fn field_metadata(
         &self,
         project: &ProjectKey,
         issue_types: &[crate::model::IssueType],
     ) -> Result<Vec<FieldMeta>> {
         let mut fields: Vec<FieldMeta> = Vec::new();
+        // By field id: how many types show it, and the types that require it.
+        let mut shown: std::collections::HashMap<String, (usize, Vec<String>)> =
+            std::collections::HashMap::new();
         for issue_type in issue_types {
             let mut start = 0usize;
             for _ in 0..MAX_PAGES {
@@ -191,9 +195,13 @@ impl Jira {
                     .iter()
                     .filter_map(|v| field_values::field_meta(None, v))
                 {
-                    match fields.iter_mut().find(|f| f.id == meta.id) {
-                        Some(known) => known.required &= meta.required,
-                        None => fields.push(meta),
+                    let (count, requiring) = shown.entry(meta.id.clone()).or_default();
+                    *count += 1;
+                    if meta.required {
+                        requiring.push(issue_type.name.clone());
+                    }
+                    if !fields.iter().any(|f| f.id == meta.id) {
+                        fields.push(meta);
                     }
                 }
                 start += entries.len();
@@ -205,6 +213,15 @@ impl Jira {
                     break;
                 }
             }
+        }
+        for field in &mut fields {
+            let (count, requiring) = shown.remove(&field.id).unwrap_or_default();
+            field.required = count > 0 && requiring.len() == count;
+            field.required_for = if field.required {
+                Vec::new()
+            } else {
+                requiring
+            };
         }
         let mut kinds = self.custom_kinds.lock().unwrap_or_else(|e| e.into_inner());
         for f in fields.iter().filter(|f| f.id.starts_with("customfield_")) {

@@ -323,8 +323,13 @@ fn date(field: &str, v: &Value) -> Result<Date, Reply> {
 }
 
 impl Changes {
-    /// The fields of a new issue; a required field without a value is refused.
-    pub(super) fn into_fields(self, project: &ProjectInfo) -> Result<IssueFields, Reply> {
+    /// The fields of a new issue of `issue_type`; a field that type requires
+    /// without a value is refused.
+    pub(super) fn into_fields(
+        self,
+        project: &ProjectInfo,
+        issue_type: &str,
+    ) -> Result<IssueFields, Reply> {
         let f = IssueFields {
             priority: self.priority.flatten(),
             assignee: self.assignee.flatten(),
@@ -340,7 +345,7 @@ impl Changes {
                 .filter_map(|(k, v)| Some((k, v?)))
                 .collect(),
         };
-        for meta in project.fields.iter().filter(|m| m.required) {
+        for meta in project.fields.iter().filter(|m| m.required_in(issue_type)) {
             let holds = match meta.id.as_str() {
                 field_ids::PRIORITY => f.priority.is_some(),
                 field_ids::ASSIGNEE => f.assignee.is_some(),
@@ -363,9 +368,10 @@ impl Changes {
     pub(super) fn apply(
         self,
         project: &ProjectInfo,
+        issue_type: &str,
         update: &mut IssueUpdate,
     ) -> Result<(), Reply> {
-        let is_required = |id: &str| project.field(id).filter(|m| m.required);
+        let is_required = |id: &str| project.field(id).filter(|m| m.required_in(issue_type));
         let cleared = |id: &str, name: &str| match is_required(id) {
             Some(meta) => required(meta),
             None => required(&FieldMeta::new(id, name, FieldKind::Text)),

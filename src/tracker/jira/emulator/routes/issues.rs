@@ -358,7 +358,7 @@ impl Api<'_> {
         };
         let given = field_input::beyond_basic(fields, &ups.sets);
         let beyond = match self.changes(&info, &given).await {
-            Ok(changes) => changes.into_fields(&info),
+            Ok(changes) => changes.into_fields(&info, &issue_type),
             Err(reply) => return reply,
         };
         let beyond = match beyond {
@@ -446,7 +446,14 @@ impl Api<'_> {
         }
         let given = field_input::beyond_basic(fields, &ups.sets);
         let applied = match self.changes(&info, &given).await {
-            Ok(changes) => changes.apply(&info, &mut update),
+            Ok(changes) => {
+                let kind = update.issue_type.clone();
+                changes.apply(
+                    &info,
+                    kind.as_deref().unwrap_or(&issue.issue_type),
+                    &mut update,
+                )
+            }
             Err(reply) => return reply,
         };
         if let Err(reply) = applied {

@@ -58,9 +58,15 @@ impl Api<'_> {
         Reply::json(StatusCode::OK, Value::Array(list))
     }
 
-    /// The fields on `screen` of `project`: id and metadata (`required`,
-    /// `schema`, `name`, `key`, `operations`, `allowedValues` for options).
-    fn on_screen(&self, project: &ProjectInfo, screen: Screen) -> Vec<(String, Value)> {
+    /// The fields on `screen` of `project` for issues of `issue_type`: id
+    /// and metadata (`required`, `schema`, `name`, `key`, `operations`,
+    /// `allowedValues` for options).
+    fn on_screen(
+        &self,
+        project: &ProjectInfo,
+        issue_type: &str,
+        screen: Screen,
+    ) -> Vec<(String, Value)> {
         let mut out: Vec<(String, Value)> = fields::basic_on_screen(screen)
             .into_iter()
             .map(|(id, name, schema, required)| {
@@ -81,7 +87,7 @@ impl Api<'_> {
                 true => fields::standard_schema(&meta.id).unwrap_or_else(|| schema(meta)),
                 false => schema(meta),
             };
-            let mut entry = json!({"required": meta.required, "schema": schema,
+            let mut entry = json!({"required": meta.required_in(issue_type), "schema": schema,
                 "name": meta.name, "key": meta.id, "hasDefaultValue": false,
                 "operations": ["set"]});
             if let Some(values) = allowed_values(&self.ctx, project, meta) {
@@ -99,12 +105,12 @@ impl Api<'_> {
             Ok(info) => info,
             Err(reply) => return reply,
         };
-        if !info.issue_types.iter().any(|t| t.id == type_id) {
+        let Some(issue_type) = info.issue_types.iter().find(|t| t.id == type_id) else {
             return fail(
                 StatusCode::NOT_FOUND,
                 &format!("Issue type with id '{type_id}' does not exist in project {key}."),
             );
-        }
+        };
         if self.q_usize("maxResults", 50) > 200 {
             return fail(
                 StatusCode::BAD_REQUEST,
@@ -112,7 +118,7 @@ impl Api<'_> {
             );
         }
         let (start, max) = (self.q_usize("startAt", 0), self.q_usize("maxResults", 50));
-        let all = self.on_screen(&info, Screen::Create);
+        let all = self.on_screen(&info, &issue_type.name, Screen::Create);
         let total = all.len();
         let page: Vec<Value> = all
             .into_iter()
@@ -142,7 +148,10 @@ impl Api<'_> {
             Ok(info) => info,
             Err(reply) => return reply,
         };
-        let fields: Map<String, Value> = self.on_screen(&info, Screen::Edit).into_iter().collect();
+        let fields: Map<String, Value> = self
+            .on_screen(&info, &issue.issue_type, Screen::Edit)
+            .into_iter()
+            .collect();
         Reply::json(StatusCode::OK, json!({"fields": fields}))
     }
 }
