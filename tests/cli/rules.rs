@@ -237,3 +237,44 @@ fn a_document_the_projects_reject_stops_the_start_and_changes_nothing() {
     assert_eq!(rule_set_kind(&config), "basic");
     assert_eq!(history(dir.path()), RuleHistory::default());
 }
+
+/// A document that fails only the check of statuses against the workflows
+/// stops the start too, and leaves a Basic connection Basic.
+#[test]
+fn a_status_no_workflow_has_stops_the_start_and_the_connection_stays_basic() {
+    use twinsync::model::{Transition, Workflow};
+
+    let (_runtime, jira) = start_jira();
+    add_fields(&jira);
+    let flow = |first: &str| {
+        Workflow::new(first)
+            .with(Transition::new("1", "Start", "In Progress"))
+            .with(Transition::new("2", "Finish", "Done"))
+    };
+    jira.tracker()
+        .set_workflow("SUP", None, flow("To Do"))
+        .unwrap();
+    jira.tracker()
+        .set_workflow("DEV", None, flow("Backlog"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_document(
+        dir.path(),
+        &document(
+            "[status_mapping]\n\"To Do\" = \"Backlog\"\n\"Waiting\" = \"On Hold\"\n",
+            "Severity",
+            DEV_MAP,
+        ),
+    );
+    let config = config_with_rules(dir.path(), &jira, Some("rules/sup-dev.toml"));
+    let output = run_stopping(&config, &["status"], &[(TOKEN_VAR, emulator::API_TOKEN)]);
+    let (out, err) = texts(&output);
+    assert_eq!(output.status.code(), Some(3), "{out}{err}");
+    assert!(
+        err.contains("status mapping \"Waiting\" → \"On Hold\": no workflow of SUP, DEV has status \"On Hold\""),
+        "{err}"
+    );
+    let config = config_with_rules(dir.path(), &jira, None);
+    assert_eq!(rule_set_kind(&config), "basic");
+    assert_eq!(history(dir.path()), RuleHistory::default());
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use twinsync::ErrorKind;
 use twinsync::connection::{Connection, NodeKey};
 use twinsync::engine::{LocalConnectionOptions, Node, NodeOptions};
-use twinsync::model::{ConnectionId, ProjectInfo, UserId};
+use twinsync::model::{ConnectionId, UserId};
 use twinsync::rules::{RuleSetKind, RuleSpec};
 use twinsync::store::{PostgresStore, SqliteStore, Store};
 use twinsync::tracker::Tracker;
@@ -118,7 +118,7 @@ pub async fn open(config: Config, listen: bool) -> Outcome<Opened> {
         config,
         server,
     };
-    apply_config(&opened, tracker.as_ref()).await?;
+    apply_config(&opened).await?;
     Ok(opened)
 }
 
@@ -164,7 +164,7 @@ async fn tracker(config: &Config) -> Outcome<(Arc<dyn Tracker>, UserId)> {
 /// connections, their rule documents and its triggers. A remote connection
 /// of the config that is not set up yet is only mentioned: `connection
 /// initiate NAME` sets it up.
-async fn apply_config(opened: &Opened, tracker: &dyn Tracker) -> Outcome {
+async fn apply_config(opened: &Opened) -> Outcome {
     let node = &opened.node;
     let admin = node.admin(&opened.admin);
     for c in &opened.config.connections {
@@ -208,7 +208,7 @@ async fn apply_config(opened: &Opened, tracker: &dyn Tracker) -> Outcome {
     }
     for c in &opened.config.connections {
         if let Some(doc) = &c.rules {
-            publish_rules(opened, tracker, c, doc).await?;
+            publish_rules(opened, c, doc).await?;
         }
     }
     for t in &opened.config.triggers {
@@ -255,12 +255,7 @@ async fn apply_config(opened: &Opened, tracker: &dyn Tracker) -> Outcome {
 /// already says the same once names are resolved: a restart publishes
 /// nothing new. A Basic connection is made custom first, once the document
 /// fits the projects. A connection not set up yet is left for later.
-async fn publish_rules(
-    opened: &Opened,
-    tracker: &dyn Tracker,
-    c: &ConnectionSettings,
-    doc: &RuleDocument,
-) -> Outcome {
+async fn publish_rules(opened: &Opened, c: &ConnectionSettings, doc: &RuleDocument) -> Outcome {
     let node = &opened.node;
     let Some(conn) = node.connections()?.into_iter().find(|x| x.name == c.name) else {
         return Ok(());
@@ -288,20 +283,16 @@ async fn publish_rules(
         return Ok(());
     }
     // The document as the node would store it: checked against this
-    // node's projects, field names resolved to ids. Nothing changes while
-    // it does not fit.
-    let mut projects: Vec<ProjectInfo> = Vec::new();
-    for side in [&conn.a, &conn.b] {
-        if &side.instance != node.instance() || projects.iter().any(|p| p.key == side.project) {
-            continue;
-        }
-        projects.push(tracker.project(&side.project).await.map_err(failed)?);
-    }
-    let checked: RuleSpec = doc.spec.check(&projects).map_err(failed)?;
+    // node's projects and workflows, field names resolved to ids. Nothing
+    // changes while it does not fit (a Basic connection stays Basic).
+    let admin = node.admin(&opened.admin);
+    let checked: RuleSpec = admin
+        .check_rules(&conn.id, &doc.spec)
+        .await
+        .map_err(failed)?;
     if active == Some(&checked) {
         return Ok(());
     }
-    let admin = node.admin(&opened.admin);
     if conn.rules == RuleSetKind::Basic {
         admin.upgrade_to_custom(&conn.id).await.map_err(failed)?;
         tracing::info!(connection = %conn.name, "connection upgraded to a custom rule set for its rule document");

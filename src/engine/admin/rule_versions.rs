@@ -139,6 +139,19 @@ impl Node {
         Ok(conn)
     }
 
+    /// Checks `spec` for `caller`, whose permission it checks (behind
+    /// [`Admin::check_rules`](crate::engine::Admin::check_rules)).
+    pub(in crate::engine) async fn check_rules(
+        &self,
+        id: &ConnectionId,
+        spec: &RuleSpec,
+        caller: &UserId,
+    ) -> Result<RuleSpec> {
+        let conn = self.connection(id)?;
+        self.check_connection_permission(&conn, caller).await?;
+        self.checked(&conn, spec).await
+    }
+
     /// Saves a draft for `caller`, whose permission it checks (behind
     /// [`Admin::save_rule_draft`](crate::engine::Admin::save_rule_draft)).
     pub(in crate::engine) async fn save_rule_draft(

@@ -8,6 +8,23 @@ use crate::trigger::{Trigger, TriggerId, TriggerSpec, TriggerUpdate};
 use super::handle::Admin;
 
 impl Admin<'_> {
+    /// Checks `spec` against the connection's projects on this node as
+    /// saving a draft does (fields and options, required fields, statuses
+    /// against the workflows) and returns it with field names resolved to
+    /// ids; stores nothing, and works on a Basic connection too (to check a
+    /// document before making it custom).
+    ///
+    /// Needs permission on the connection's projects on this node.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown connection; `PermissionDenied`;
+    /// `InvalidInput` listing every problem; the tracker's errors reading
+    /// the projects.
+    pub async fn check_rules(&self, id: &ConnectionId, spec: &RuleSpec) -> Result<RuleSpec> {
+        self.node.check_rules(id, spec, &self.caller).await
+    }
+
     /// Saves a draft of a custom connection's rules (not in use until
     /// [published](Admin::publish_rules)).
     ///
