@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::FieldMeta;
+use crate::model::{CustomValue, FieldKind, FieldMeta};
 use crate::rules::RuleSpec;
 use crate::testkit::ids as lit;
 

@@ -22,6 +22,7 @@ use crate::tracker::IssueUpdate;
 pub mod attribution;
 mod basic;
 mod custom;
+mod field_io;
 pub(crate) mod hierarchy;
 pub(crate) mod links;
 pub(crate) mod mapping;

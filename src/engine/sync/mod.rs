@@ -5,6 +5,7 @@
 pub(super) mod apply;
 mod batch;
 pub(super) mod bulk;
+mod create;
 pub(super) mod cycle;
 pub(super) mod execute;
 pub(super) mod recovery;

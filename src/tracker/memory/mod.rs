@@ -28,6 +28,7 @@ mod faults;
 mod fields;
 mod limits;
 mod persist;
+mod relations;
 mod state;
 mod workflows;
 
