@@ -49,6 +49,7 @@ mod postgres;
 mod records;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod twin_records;
 mod txn;
 
 pub(crate) use forward::{
@@ -61,14 +62,17 @@ pub use memory::MemoryStore;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{PostgresStore, PostgresStoreBuilder};
 pub use records::{
-    BulkProgress, ConnectionRecord, DeletedItems, DeletionDecision, EstablishTokenRecord, Intent,
-    IntentKind, InvitationRecord, NodeRecord, OutboxMessage, OutgoingRecord, PeerLink, PeerOutage,
-    Quarantine, QueueItem, RefusedDeletion, RefusedTransition, SeenIssue, SeenProject, SeqMark,
-    StoredSecret, TwinConflicts, TwinError,
+    BulkProgress, ConnectionRecord, EstablishTokenRecord, Intent, IntentKind, InvitationRecord,
+    NodeRecord, OutboxMessage, OutgoingRecord, PeerLink, PeerOutage, QueueItem, SeqMark,
+    StoredSecret,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
+pub use twin_records::{
+    DeletedItems, DeletionDecision, Quarantine, RefusedDeletion, RefusedTransition, SeenIssue,
+    SeenProject, TwinConflicts, TwinError,
+};
 pub use txn::StoreTxn;
 
 /// A place to keep a node's state.

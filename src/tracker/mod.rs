@@ -32,6 +32,7 @@ mod metered;
 mod paced;
 pub mod retry;
 mod types;
+mod update;
 
 pub use ext::TrackerExt;
 pub use memory::MemoryTracker;
@@ -40,9 +41,10 @@ pub use paced::{PacedTracker, RateLimits, SharedHolds};
 pub use retry::{RetryPolicy, RetryTracker};
 pub(crate) use types::batch_call_failed;
 pub use types::{
-    Capabilities, CreatedIssue, InstanceInfo, IssueUpdate, NewAttachment, NewComment, NewIssue,
-    NewIssueLink, Page, SearchPage,
+    Capabilities, CreatedIssue, InstanceInfo, NewAttachment, NewComment, NewIssue, NewIssueLink,
+    Page, SearchPage,
 };
+pub use update::IssueUpdate;
 
 // For `forward_tracker!` in other crates.
 #[doc(hidden)]
