@@ -2,7 +2,7 @@
 //! the other side has none travels back, as on a local connection.
 
 use twinsync::model::{CustomValue, FieldKind, FieldMeta, IssueFields};
-use twinsync::rules::{FieldRule, FieldSide, RuleSpec};
+use twinsync::rules::RuleSpec;
 use twinsync::testkit::block_on;
 use twinsync::testkit::ids as lit;
 use twinsync::testkit::remote_rig::RemoteRig;
@@ -40,23 +40,7 @@ fn a_priority_kept_on_the_other_node_travels_back() {
         )
         .unwrap();
     let conn = rig.connect();
-    let spec = RuleSpec::default().with_field(
-        FieldRule::new("severity")
-            .side(
-                "SUP",
-                FieldSide::new("Severity")
-                    .map("Highest", "S1")
-                    .map("High", "S2")
-                    .map("Medium", "S3"),
-            )
-            .side(
-                "DEV",
-                FieldSide::new("priority")
-                    .map("S1", "Highest")
-                    .map("S2", "High")
-                    .map("S3", "Medium"),
-            ),
-    );
+    let spec = RuleSpec::default().with_field(twinsync::testkit::severity_rule());
     let ada = lit::user_id("ada");
     for node in [&rig.a.node, &rig.b.node] {
         block_on(node.admin(&ada).upgrade_to_custom(&conn.id)).unwrap();

@@ -317,24 +317,11 @@ fn a_published_field_rule_syncs_severity_to_priority_and_back() {
         .unwrap();
     rig.restart();
     block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).unwrap();
-    let spec = RuleSpec::default().with_field(
-        FieldRule::new("severity")
-            .side(
-                "SUP",
-                FieldSide::new("Severity")
-                    .map("Highest", "S1")
-                    .map("High", "S2")
-                    .map("Medium", "S3"),
-            )
-            .side(
-                "DEV",
-                FieldSide::new("priority")
-                    .map("S1", "Highest")
-                    .map("S2", "High")
-                    .map("S3", "Medium")
-                    .fallback(Fallback::Error),
-            ),
-    );
+    let mut rule = crate::testkit::severity_rule();
+    if let Some(dev) = rule.sides.get_mut("DEV") {
+        dev.fallback = Fallback::Error;
+    }
+    let spec = RuleSpec::default().with_field(rule);
     block_on(rig.admin().save_rule_draft(&rig.conn.id, spec)).unwrap();
     let version = block_on(rig.admin().publish_rules(&rig.conn.id)).unwrap();
     assert_eq!(

@@ -286,6 +286,28 @@ pub fn describe_sup_fields(tracker: &MemoryTracker) {
     }
 }
 
+/// The field rule most tests of rules use: SUP keeps a severity in a
+/// select named Severity (S1–S3), DEV in its Priority, mapped both ways
+/// (S1 ⇄ Highest, S2 ⇄ High, S3 ⇄ Medium); other values land as they are.
+pub fn severity_rule() -> crate::rules::FieldRule {
+    use crate::rules::{FieldRule, FieldSide};
+    FieldRule::new("severity")
+        .side(
+            "SUP",
+            FieldSide::new("Severity")
+                .map("Highest", "S1")
+                .map("High", "S2")
+                .map("Medium", "S3"),
+        )
+        .side(
+            "DEV",
+            FieldSide::new("priority")
+                .map("S1", "Highest")
+                .map("S2", "High")
+                .map("S3", "Medium"),
+        )
+}
+
 /// [`TrackerFixture`] for a tracker set up by [`setup_memory_tracker`]
 /// (with SUP's fields described by [`describe_sup_fields`]), which sets
 /// workflows up on `tracker` itself.

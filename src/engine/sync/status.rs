@@ -305,6 +305,16 @@ mod through_workflows {
         block_on(rig.admin().publish_rules(&rig.conn.id)).unwrap();
     }
 
+    /// A new Bug in SUP, "Printer on fire".
+    fn bug(rig: &LocalRig) -> crate::tracker::CreatedIssue {
+        block_on(rig.human.create_issue(&NewIssue::new(
+            lit::project("SUP"),
+            "Bug",
+            "Printer on fire",
+        )))
+        .unwrap()
+    }
+
     fn errors(rig: &LocalRig) -> Vec<crate::store::TwinError> {
         rig.node.status(&rig.conn.id).unwrap().errors
     }
@@ -312,12 +322,7 @@ mod through_workflows {
     #[test]
     fn statuses_walk_the_shortest_path_and_required_fields_come_from_the_rules() {
         let rig = rig();
-        let sup = block_on(rig.human.create_issue(&NewIssue::new(
-            lit::project("SUP"),
-            "Bug",
-            "Printer on fire",
-        )))
-        .unwrap();
+        let sup = bug(&rig);
         rig.user()
             .update(sup.key.as_str(), IssueUpdate::new().status("In Progress"));
         block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
@@ -391,12 +396,7 @@ mod through_workflows {
     fn a_refused_transition_is_recorded_and_the_rest_applies() {
         let rig = rig();
         publish(&rig, spec().transition_field("resolution", "Fixed"));
-        let sup = block_on(rig.human.create_issue(&NewIssue::new(
-            lit::project("SUP"),
-            "Bug",
-            "Printer on fire",
-        )))
-        .unwrap();
+        let sup = bug(&rig);
         block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
         let dev_key = rig.issues("DEV")[0].key.clone();
         // The new issue's status travels back: Backlog is To Do there.
@@ -447,12 +447,7 @@ mod through_workflows {
     fn a_status_the_workflow_lacks_is_named() {
         let rig = rig();
         publish(&rig, spec().map_status("Waiting", "On Hold"));
-        let sup = block_on(rig.human.create_issue(&NewIssue::new(
-            lit::project("SUP"),
-            "Bug",
-            "Printer on fire",
-        )))
-        .unwrap();
+        let sup = bug(&rig);
         block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
         rig.user()
             .update(sup.key.as_str(), IssueUpdate::new().status("Waiting"));
@@ -503,12 +498,7 @@ mod through_workflows {
                     .side("DEV", FieldSide::new("Release note")),
             ),
         );
-        let sup = block_on(rig.human.create_issue(&NewIssue::new(
-            lit::project("SUP"),
-            "Bug",
-            "Printer on fire",
-        )))
-        .unwrap();
+        let sup = bug(&rig);
         block_on(rig.node.exalate(&rig.conn.id, &sup.key)).unwrap();
         rig.advance(5);
         rig.sync();

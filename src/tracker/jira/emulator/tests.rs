@@ -11,7 +11,12 @@ use crate::testkit::ids as lit;
 const SEVERITY: &str = "customfield_10010";
 
 /// One request; the status and the JSON answer (`Null` when there is none).
-async fn call(e: &JiraEmulator, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(super) async fn call(
+    e: &JiraEmulator,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let client = reqwest::Client::new();
     let mut request = client
         .request(method, format!("{}{path}", e.base_url()))

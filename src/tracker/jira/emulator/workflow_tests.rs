@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{API_TOKEN, Deployment, EMAIL, EmulatorOptions, JiraEmulator};
+use super::tests::call;
+use super::{Deployment, EmulatorOptions, JiraEmulator};
 use crate::error::ErrorKind;
 use crate::model::{CustomValue, FieldKind, FieldMeta, IssueId, Transition, Workflow};
 use crate::testkit::ids as lit;
@@ -57,20 +58,6 @@ fn api(e: &JiraEmulator) -> &'static str {
         Deployment::DataCenter => "/rest/api/2",
         _ => "/rest/api/3",
     }
-}
-
-/// One request; the status and the JSON answer (`Null` when there is none).
-async fn call(e: &JiraEmulator, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", e.base_url()))
-        .basic_auth(EMAIL, Some(API_TOKEN));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let answer = request.send().await.expect("the emulator answers");
-    let status = answer.status().as_u16();
-    let text = answer.text().await.expect("a body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 async fn create(jira: &dyn Tracker, project: &str, issue_type: &str) -> IssueId {
