@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use crate::model::{IssueFields, IssueId, ProjectInfo, field_ids};
+use crate::model::{IssueFields, IssueId, ProjectInfo, ProjectKey, field_ids};
 use crate::plan::{Op, TwinState, UNSYNCED};
 use crate::store::{Intent, IntentKind, RefusedTransition};
 use crate::tracker::{CreatedIssue, IssueUpdate, NewIssue};
@@ -77,10 +77,12 @@ pub(super) fn split_create_fields(
 
 impl Node {
     /// The edit that follows a create (fields its screen lacks, then the
-    /// status): a refused transition is returned, not failed.
+    /// status) or that an update op makes, on `issue` of `project`: a
+    /// refused transition is returned, not failed.
     pub(super) async fn follow_up(
         &self,
         conn: &Connection,
+        project: &ProjectKey,
         issue: &IssueId,
         mut update: IssueUpdate,
     ) -> Result<Option<RefusedTransition>> {
@@ -93,9 +95,8 @@ impl Node {
             .collect();
         if status.is_some() && !update.custom.is_empty() {
             // Those the edit screen lacks go with the transitions only.
-            let info = self.tracker().issue(issue).await?;
-            let project = self.project_info(&info.project).await?;
-            hold_transition_fields(&mut update, &project);
+            let info = self.project_info(project).await?;
+            hold_transition_fields(&mut update, &info);
         }
         if !update.is_empty() {
             self.tracker().update_issue(issue, &update).await?;

@@ -152,7 +152,7 @@ impl Node {
                     }
                     txn.commit()?;
                     if let (Some(update), Some(twin)) = (then, state.local.clone()) {
-                        match self.follow_up(conn, &twin.id, update).await {
+                        match self.follow_up(conn, req.project, &twin.id, update).await {
                             Ok(refused) => {
                                 *writes += 1;
                                 if let Some(r) = refused {
@@ -288,7 +288,9 @@ impl Node {
                 // Images name this side's copies, uploaded by the ops before.
                 let mut update = update.clone();
                 update.description = update.description.map(|d| bind_media(&d, state));
-                let refused = self.follow_up(conn, &need_target()?, update).await?;
+                let refused = self
+                    .follow_up(req.conn, req.project, &need_target()?, update)
+                    .await?;
                 Ok(Executed {
                     refused,
                     ..Executed::done()
