@@ -88,7 +88,7 @@ impl Node {
         if spec.status_mapping.is_empty() || !self.tracker().capabilities().workflows {
             return Ok(());
         }
-        let mut statuses: Vec<String> = Vec::new();
+        let (mut statuses, mut reachable): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
         for project in projects {
             for issue_type in &project.issue_types {
                 let Some(flow) = self
@@ -98,30 +98,46 @@ impl Node {
                 else {
                     return Ok(());
                 };
-                for status in flow.statuses {
-                    if !statuses.iter().any(|s| s.eq_ignore_ascii_case(&status)) {
-                        statuses.push(status);
+                for status in &flow.statuses {
+                    if !statuses.iter().any(|s| s.eq_ignore_ascii_case(status)) {
+                        statuses.push(status.clone());
+                    }
+                    // Issues start in the initial status; any other is
+                    // reached only by a transition leading to it.
+                    let entered = flow.initial.eq_ignore_ascii_case(status)
+                        || flow.transitions.iter().any(|t| t.leads_to(status));
+                    if entered && !reachable.iter().any(|s| s.eq_ignore_ascii_case(status)) {
+                        reachable.push(status.clone());
                     }
                 }
             }
         }
-        let known = |status: &str| statuses.iter().any(|s| s.eq_ignore_ascii_case(status));
+        let keys = projects
+            .iter()
+            .map(|p| p.key.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let has =
+            |list: &[String], status: &str| list.iter().any(|s| s.eq_ignore_ascii_case(status));
         let problems: Vec<String> = spec
             .status_mapping
             .iter()
-            .filter(|(theirs, _)| local || !known(theirs))
-            .filter(|(_, ours)| !known(ours))
-            .map(|(theirs, ours)| {
-                format!(
-                    "status mapping {theirs:?} → {ours:?}: no workflow of {} has status {ours:?}; \
-                     their statuses: {}",
-                    projects
-                        .iter()
-                        .map(|p| p.key.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    statuses.join(", ")
-                )
+            .filter(|(theirs, _)| local || !has(&statuses, theirs))
+            .filter_map(|(theirs, ours)| {
+                if !has(&statuses, ours) {
+                    Some(format!(
+                        "status mapping {theirs:?} → {ours:?}: no workflow of {keys} has status \
+                         {ours:?}; their statuses: {}",
+                        statuses.join(", ")
+                    ))
+                } else if !has(&reachable, ours) {
+                    Some(format!(
+                        "status mapping {theirs:?} → {ours:?}: no transition of the workflows of \
+                         {keys} reaches status {ours:?}, and no issue starts in it"
+                    ))
+                } else {
+                    None
+                }
             })
             .collect();
         if problems.is_empty() {
@@ -298,6 +314,37 @@ mod tests {
     use crate::testkit::block_on;
     use crate::testkit::ids as lit;
     use crate::testkit::remote_rig::RemoteRig;
+
+    /// A mapped status a workflow names but no transition enters (nor do
+    /// issues start in it) is refused when saving, naming it.
+    #[test]
+    fn a_status_no_transition_reaches_is_refused() {
+        use crate::testkit::rig::LocalRig;
+
+        let mut rig = LocalRig::new();
+        let flow = Workflow::new("To Do")
+            .with(Transition::new("1", "Start", "In Progress"))
+            .with(Transition::new("2", "Unpark", "To Do").from(["Parked"]));
+        for project in ["SUP", "DEV"] {
+            rig.tracker
+                .set_workflow(project, None, flow.clone())
+                .unwrap();
+        }
+        rig.restart();
+        block_on(rig.admin().upgrade_to_custom(&rig.conn.id)).unwrap();
+        let fine = RuleSpec::default().map_status("Doing", "In Progress");
+        block_on(rig.admin().check_rules(&rig.conn.id, &fine)).unwrap();
+        let parked = fine.map_status("Waiting", "Parked");
+        let err = block_on(rig.admin().save_rule_draft(&rig.conn.id, parked)).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        assert!(
+            err.message().contains(
+                "status mapping \"Waiting\" → \"Parked\": no transition of the workflows of \
+                 SUP, DEV reaches status \"Parked\""
+            ),
+            "{err}"
+        );
+    }
 
     /// On a remote connection the node of DEV checks the statuses one
     /// document maps into DEV against DEV's workflow: the mappings that
