@@ -345,6 +345,46 @@ mod tests {
         assert_eq!(rig.issues("DEV").len(), 3, "no duplicates");
     }
 
+    /// A move that would close a cycle of parents on the other side (the
+    /// move that opens it there has not synced yet) is an error on the twin
+    /// that names the issues; nothing of that sync is applied, and a retry
+    /// once the other move has synced puts it through.
+    #[test]
+    fn a_move_that_would_close_a_cycle_of_parents_applies_nothing() {
+        let rig = rig(UnsyncedParent::Wait);
+        let epic = create(&rig, "Epic", "Printers", None);
+        let task = create(&rig, "Task", "Printer on fire", Some(&epic));
+        block_on(rig.node.exalate(&rig.conn.id, &epic.key)).unwrap();
+        block_on(rig.node.exalate(&rig.conn.id, &task.key)).unwrap();
+        // In SUP the task leaves the epic, then becomes the epic's parent.
+        rig.user()
+            .update(task.key.as_str(), IssueUpdate::new().parent(None));
+        rig.user().update(
+            epic.key.as_str(),
+            IssueUpdate::new()
+                .parent(Some(task.id.clone()))
+                .summary("Printers!"),
+        );
+        // The epic's sync alone: in DEV the task's twin is still its child.
+        let err = block_on(rig.node.exalate(&rig.conn.id, &epic.key)).unwrap_err();
+        assert!(err.to_string().contains("cycle"), "{err}");
+        let panel = rig.node.status(&rig.conn.id).unwrap().to_string();
+        assert!(panel.contains("parents would form a cycle"), "{panel}");
+        let epic_twin = twin(&rig, "Printers");
+        assert_eq!(parent_key(&epic_twin), None, "nothing applied");
+
+        sync_past_backoff(&rig);
+        let task_twin = twin(&rig, "Printer on fire");
+        assert_eq!(parent_key(&task_twin), None);
+        block_on(rig.node.retry(&rig.conn.id, &epic.key)).unwrap();
+        assert_eq!(
+            parent_key(&twin(&rig, "Printers!")),
+            Some(task_twin.key.as_str().to_owned())
+        );
+        let panel = rig.node.status(&rig.conn.id).unwrap();
+        assert!(panel.errors.is_empty(), "{panel}");
+    }
+
     #[test]
     fn without_its_parent_a_child_is_created_and_gets_it_later() {
         let rig = rig(UnsyncedParent::Without);
