@@ -298,6 +298,11 @@ pub struct FieldMeta {
     /// for all of them, or none requires it). See [`FieldMeta::required_in`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_for: Vec<String>,
+    /// The issue types whose create screen shows the field when only some
+    /// do (names; empty: every type's, as `on_create` says). See
+    /// [`FieldMeta::on_create_for`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create_types: Vec<String>,
     /// Whether the create screen has it (it can be set when creating).
     #[serde(default = "yes")]
     pub on_create: bool,
@@ -320,6 +325,7 @@ impl FieldMeta {
             options: Vec::new(),
             required: false,
             required_for: Vec::new(),
+            create_types: Vec::new(),
             on_create: true,
             on_edit: true,
         }
@@ -359,6 +365,27 @@ impl FieldMeta {
                 .required_for
                 .iter()
                 .any(|t| t.eq_ignore_ascii_case(issue_type))
+    }
+
+    /// The same field, on the create screens of the issue types `types`
+    /// only.
+    pub fn create_types<I, S>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.create_types = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether the create screen of issues of type `issue_type` has it.
+    pub fn on_create_for(&self, issue_type: &str) -> bool {
+        self.on_create
+            && (self.create_types.is_empty()
+                || self
+                    .create_types
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(issue_type)))
     }
 
     /// Whether some issue type must be created with a value.

@@ -252,6 +252,21 @@ pub struct ProjectInfo {
 }
 
 impl ProjectInfo {
+    /// The project's metadata as the create screen of an issue of type
+    /// `issue_type` sees it: a field that type's screen lacks is not
+    /// [`on_create`](FieldMeta::on_create), and `required` says whether
+    /// that type requires it.
+    pub fn for_issue_type(&self, issue_type: &str) -> ProjectInfo {
+        let mut view = self.clone();
+        for field in &mut view.fields {
+            field.on_create = field.on_create_for(issue_type);
+            field.required = field.required_in(issue_type);
+            field.required_for.clear();
+            field.create_types.clear();
+        }
+        view
+    }
+
     /// The project's issue type named `name` (case-insensitively), if it has one.
     pub fn issue_type(&self, name: &str) -> Option<&IssueType> {
         self.issue_types

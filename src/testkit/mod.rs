@@ -256,9 +256,9 @@ pub fn setup_memory_tracker(tracker: &MemoryTracker) {
 }
 
 /// Describes fields beyond Basic on project SUP of `tracker`, one optional
-/// custom field of each simple kind and the priority, and an Epic name only
-/// Epics require, for the conformance cases of fields (a Jira emulator's
-/// tracker takes them too).
+/// custom field of each simple kind and the priority, an Epic name only
+/// Epics require, and Steps only Bugs' create screen shows, for the
+/// conformance cases of fields (a Jira emulator's tracker takes them too).
 ///
 /// # Panics
 ///
@@ -280,6 +280,7 @@ pub fn describe_sup_fields(tracker: &MemoryTracker) {
         FieldMeta::new("customfield_19007", "Tags", FieldKind::Labels),
         FieldMeta::new("customfield_19008", "Ticket", FieldKind::Url),
         FieldMeta::new("customfield_19009", "Epic name", FieldKind::Text).required_for(["Epic"]),
+        FieldMeta::new("customfield_19010", "Steps", FieldKind::Text).create_types(["Bug"]),
     ];
     for field in fields {
         tracker.add_field("SUP", field).expect("project SUP exists");

@@ -207,3 +207,36 @@ impl Node {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::split_create_fields;
+    use crate::model::{CustomValue, FieldKind, FieldMeta, ProjectInfo};
+    use crate::testkit::ids as lit;
+    use crate::tracker::IssueUpdate;
+
+    /// A field only Bugs' create screen shows goes with a Bug's create, and
+    /// in the edit right after a Task's.
+    #[test]
+    fn a_field_another_types_screen_shows_follows_in_an_edit() {
+        let project = ProjectInfo {
+            key: lit::project("DEV"),
+            name: "Development".into(),
+            issue_types: Vec::new(),
+            default_issue_type: None,
+            fields: vec![
+                FieldMeta::new("customfield_10050", "Steps", FieldKind::Text).create_types(["Bug"]),
+            ],
+        };
+        let steps = CustomValue::Text("Plug it in".into());
+        let update = IssueUpdate::new().custom("customfield_10050", Some(steps.clone()));
+
+        let (create, then) = split_create_fields(&update, &project.for_issue_type("bug"));
+        assert_eq!(create.custom.get("customfield_10050"), Some(&steps));
+        assert!(then.is_empty(), "{then:?}");
+
+        let (create, then) = split_create_fields(&update, &project.for_issue_type("Task"));
+        assert!(create.custom.is_empty(), "{create:?}");
+        assert_eq!(then.custom.get("customfield_10050"), Some(&Some(steps)));
+    }
+}

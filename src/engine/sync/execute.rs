@@ -244,13 +244,15 @@ impl Node {
                         project: project.clone(),
                     },
                 )?;
-                // Fields beyond Basic go with the create when its screen has
-                // them, else in an edit right after.
+                // Fields beyond Basic go with the create when the screen of
+                // its issue type has them, else in an edit right after.
+                let issue_type = fields.issue_type.clone().unwrap_or_default();
                 let info = self.project_info(project).await?;
-                let (beyond, mut then) = split_create_fields(fields, &info);
+                let (beyond, mut then) =
+                    split_create_fields(fields, &info.for_issue_type(&issue_type));
                 let new = NewIssue {
                     project: project.clone(),
-                    issue_type: fields.issue_type.clone().unwrap_or_default(),
+                    issue_type,
                     summary: fields.summary.clone().unwrap_or_default(),
                     description: fields
                         .description

@@ -138,6 +138,50 @@ pub async fn fields_beyond_basic_round_trip(f: &TrackerFixture) {
     }
 
     some_types_require_a_field(f, &project).await;
+    some_create_screens_lack_a_field(f, &project).await;
+}
+
+/// A text field only some issue types' create screens show: an issue of
+/// one of those types is created with it, one of another type is refused
+/// (the error names the field).
+async fn some_create_screens_lack_a_field(f: &TrackerFixture, project: &crate::model::ProjectInfo) {
+    let t = &f.tracker;
+    let meta = project
+        .fields
+        .iter()
+        .find(|m| !m.create_types.is_empty() && m.kind == FieldKind::Text)
+        .unwrap_or_else(|| {
+            panic!(
+                "project {} describes no text field only some create screens show; \
+                 the fixture must set one up",
+                f.project
+            )
+        });
+    let shown = meta.create_types[0].clone();
+    let other = project
+        .issue_types
+        .iter()
+        .find(|k| !meta.on_create_for(&k.name))
+        .expect("an issue type whose create screen lacks it");
+    let mut filled = IssueFields::default();
+    filled
+        .custom
+        .insert(meta.id.clone(), CustomValue::Text("Plug it in".into()));
+    let new = |kind: &str| {
+        NewIssue::new(f.project.clone(), kind, super::unique("screens")).fields(filled.clone())
+    };
+    t.create_issue(&new(&shown))
+        .await
+        .unwrap_or_else(|e| panic!("a {shown} with {}: {e}", meta.name));
+    let err = t
+        .create_issue(&new(&other.name))
+        .await
+        .expect_err("a field the create screen lacks");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(
+        err.to_string().contains(&meta.id) || err.to_string().contains(&meta.name),
+        "the error names the field: {err}"
+    );
 }
 
 /// A text field only some issue types require: an issue of another type is

@@ -167,7 +167,8 @@ impl State {
             ));
         };
         let issue_type = issue_type.name.clone();
-        let mut fields = super::fields::new_fields(project, &issue_type, &new.fields, |p| {
+        let screen = project.for_issue_type(&issue_type);
+        let mut fields = super::fields::new_fields(&screen, &issue_type, &new.fields, |p| {
             self.parent_ref(&p.id)
         })?;
         self.known_users(&mut fields, None)?;

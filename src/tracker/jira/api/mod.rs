@@ -145,7 +145,8 @@ impl Jira {
     /// What the create screens of `project`'s issue types say of the fields
     /// beyond Basic (`GET issue/createmeta/{project}/issuetypes/{type}`): a
     /// field on several types is listed once, `required` when every type
-    /// that shows it requires it, else `required_for` the types that do. A
+    /// that shows it requires it, else `required_for` the types that do, and
+    /// `create_types` names the types showing it when not all do. A
     /// Jira without that resource (Data Center before 8.4) tells nothing:
     /// the list is empty.
     async fn field_metadata(
@@ -154,8 +155,8 @@ impl Jira {
         issue_types: &[crate::model::IssueType],
     ) -> Result<Vec<FieldMeta>> {
         let mut fields: Vec<FieldMeta> = Vec::new();
-        // By field id: how many types show it, and the types that require it.
-        let mut shown: std::collections::HashMap<String, (usize, Vec<String>)> =
+        // By field id: the types whose create screen shows it, and those that require it.
+        let mut shown: std::collections::HashMap<String, (Vec<String>, Vec<String>)> =
             std::collections::HashMap::new();
         for issue_type in issue_types {
             let mut start = 0usize;
@@ -195,8 +196,8 @@ impl Jira {
                     .iter()
                     .filter_map(|v| field_values::field_meta(None, v))
                 {
-                    let (count, requiring) = shown.entry(meta.id.clone()).or_default();
-                    *count += 1;
+                    let (showing, requiring) = shown.entry(meta.id.clone()).or_default();
+                    showing.push(issue_type.name.clone());
                     if meta.required {
                         requiring.push(issue_type.name.clone());
                     }
@@ -215,13 +216,16 @@ impl Jira {
             }
         }
         for field in &mut fields {
-            let (count, requiring) = shown.remove(&field.id).unwrap_or_default();
-            field.required = count > 0 && requiring.len() == count;
+            let (showing, requiring) = shown.remove(&field.id).unwrap_or_default();
+            field.required = !showing.is_empty() && requiring.len() == showing.len();
             field.required_for = if field.required {
                 Vec::new()
             } else {
                 requiring
             };
+            if showing.len() < issue_types.len() {
+                field.create_types = showing;
+            }
         }
         let mut kinds = self.custom_kinds.lock().unwrap_or_else(|e| e.into_inner());
         for f in fields.iter().filter(|f| f.id.starts_with("customfield_")) {

@@ -329,6 +329,11 @@ impl Api<'_> {
         let Some(issue_type) = self.issue_type_name(&info, issue_type_value).await else {
             return field_error("issuetype", "Specify a valid issue type");
         };
+        // The create screen of this issue type.
+        let info = info.for_issue_type(&issue_type);
+        if let Err(reply) = fields::check_screen(body, Screen::Create, Some(&info)) {
+            return reply;
+        }
         let summary = ups
             .summary
             .as_ref()

@@ -118,7 +118,11 @@ impl Api<'_> {
             );
         }
         let (start, max) = (self.q_usize("startAt", 0), self.q_usize("maxResults", 50));
-        let all = self.on_screen(&info, &issue_type.name, Screen::Create);
+        let all = self.on_screen(
+            &info.for_issue_type(&issue_type.name),
+            &issue_type.name,
+            Screen::Create,
+        );
         let total = all.len();
         let page: Vec<Value> = all
             .into_iter()
