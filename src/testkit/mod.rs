@@ -309,6 +309,27 @@ pub fn severity_rule() -> crate::rules::FieldRule {
         )
 }
 
+/// The development workflow tests of statuses use: Backlog → Selected →
+/// In Progress → In Review → QA → Done, Close (from QA or In Review)
+/// requiring a resolution (Fixed or Won't Do), and Reopen from anywhere.
+pub fn development_workflow() -> crate::model::Workflow {
+    use crate::model::{FieldKind, FieldMeta, Transition, Workflow};
+    let resolution = FieldMeta::new("resolution", "Resolution", FieldKind::Select)
+        .options(["Fixed", "Won't Do"])
+        .required();
+    Workflow::new("Backlog")
+        .with(Transition::new("11", "Select", "Selected").from(["Backlog"]))
+        .with(Transition::new("21", "Start", "In Progress").from(["Selected"]))
+        .with(Transition::new("31", "Review", "In Review").from(["In Progress"]))
+        .with(Transition::new("41", "Test", "QA").from(["In Review"]))
+        .with(
+            Transition::new("51", "Close", "Done")
+                .from(["QA", "In Review"])
+                .field(resolution),
+        )
+        .with(Transition::new("61", "Reopen", "Backlog"))
+}
+
 /// [`TrackerFixture`] for a tracker set up by [`setup_memory_tracker`]
 /// (with SUP's fields described by [`describe_sup_fields`]), which sets
 /// workflows up on `tracker` itself.

@@ -12,22 +12,7 @@ use crate::testkit::rig::LocalRig;
 use crate::tracker::{IssueUpdate, NewIssue, Tracker};
 
 fn dev_workflow() -> Workflow {
-    Workflow::new("Backlog")
-        .named("Development")
-        .with(Transition::new("11", "Select", "Selected").from(["Backlog"]))
-        .with(Transition::new("21", "Start", "In Progress").from(["Selected"]))
-        .with(Transition::new("31", "Review", "In Review").from(["In Progress"]))
-        .with(Transition::new("41", "Test", "QA").from(["In Review"]))
-        .with(
-            Transition::new("51", "Close", "Done")
-                .from(["QA", "In Review"])
-                .field(
-                    FieldMeta::new("resolution", "Resolution", FieldKind::Select)
-                        .options(["Fixed", "Won't Do"])
-                        .required(),
-                ),
-        )
-        .with(Transition::new("61", "Reopen", "Backlog"))
+    crate::testkit::development_workflow().named("Development")
 }
 
 fn spec() -> RuleSpec {

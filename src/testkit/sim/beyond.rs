@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::{
     CustomValue, FieldKind, FieldMeta, Issue, IssueId, LinkDirection, Transition, Workflow,
 };
-use crate::rules::{FieldRule, FieldSide, RuleSpec, UnsyncedParent};
+use crate::rules::{FieldSide, RuleSpec, UnsyncedParent};
 use crate::testkit::ids as lit;
 use crate::tracker::{IssueUpdate, MemoryTracker, NewIssueLink, Tracker};
 
@@ -56,22 +56,14 @@ pub(super) fn spec() -> RuleSpec {
         .with_labels()
         .transition_field("resolution", "Fixed")
         .with_field(
-            FieldRule::new("severity")
-                .side(
-                    "SUP",
-                    FieldSide::new("Severity")
-                        .map("Highest", "S1")
-                        .map("High", "S2")
-                        .map("Medium", "S3")
-                        .map("Low", "S3"),
-                )
-                .side(
-                    "DEV",
-                    FieldSide::new("priority")
-                        .map("S1", "Highest")
-                        .map("S2", "High")
-                        .map("S3", "Medium"),
-                ),
+            crate::testkit::severity_rule().side(
+                "SUP",
+                FieldSide::new("Severity")
+                    .map("Highest", "S1")
+                    .map("High", "S2")
+                    .map("Medium", "S3")
+                    .map("Low", "S3"),
+            ),
         );
     for theirs in [
         "To Do",
@@ -105,21 +97,7 @@ pub(super) fn set_up(tracker: &MemoryTracker) {
             sup = sup.with(Transition::new((i + 1).to_string(), *status, *status));
         }
         tracker.set_workflow("SUP", None, sup)?;
-        let resolution = FieldMeta::new("resolution", "Resolution", FieldKind::Select)
-            .options(["Fixed", "Won't Do"])
-            .required();
-        let dev = Workflow::new("Backlog")
-            .with(Transition::new("11", "Select", "Selected").from(["Backlog"]))
-            .with(Transition::new("21", "Start", "In Progress").from(["Selected"]))
-            .with(Transition::new("31", "Review", "In Review").from(["In Progress"]))
-            .with(Transition::new("41", "Test", "QA").from(["In Review"]))
-            .with(
-                Transition::new("51", "Close", "Done")
-                    .from(["QA", "In Review"])
-                    .field(resolution),
-            )
-            .with(Transition::new("61", "Reopen", "Backlog"));
-        tracker.set_workflow("DEV", None, dev)
+        tracker.set_workflow("DEV", None, crate::testkit::development_workflow())
     };
     describe().expect("the simulation's projects take their fields and workflows");
 }
