@@ -9,7 +9,7 @@ use crate::connection::Connection;
 use crate::error::{ErrorKind, ErrorScope, Result};
 use crate::model::IssueId;
 use crate::rules::hierarchy::awaited_parent;
-use crate::store::{QueueItem, StoreTxn};
+use crate::store::StoreTxn;
 
 use super::recovery::quarantines;
 use super::types::{CycleReport, Direction, Hints, Outcome};
@@ -88,17 +88,7 @@ impl Node {
         let Some(state) = txn.twin_by_remote(&conn.id, origin)? else {
             return Ok(false);
         };
-        let issues = std::iter::once((&conn.a.project, state.remote.id))
-            .chain(state.local.map(|l| (&conn.b.project, l.id)));
-        for (project, issue) in issues {
-            txn.enqueue(&QueueItem {
-                seq: 0,
-                connection: conn.id.clone(),
-                project: project.clone(),
-                issue,
-                queued: self.now(),
-            })?;
-        }
+        self.enqueue_twin(txn, conn, &state)?;
         Ok(true)
     }
 
